@@ -1,0 +1,35 @@
+/* common.h — small helpers shared by every module.
+ *
+ * Error contract used across decoyproxy:
+ *   - functions return 0 (or a non-negative count) on success and -errno on failure;
+ *   - functions that can fail for a reason an operator must read take `char **err`
+ *     and set it to a malloc'd message (the caller prefixes file:line or the object
+ *     name and frees it);
+ *   - nothing below main() calls exit().
+ */
+#ifndef DECOYPROXY_COMMON_H
+#define DECOYPROXY_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdarg.h>
+#include <stdbool.h>
+
+#ifndef container_of
+#define container_of(ptr, type, member) \
+	((type *)((char *)(ptr) - offsetof(type, member)))
+#endif
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+#define DP_PRINTF(a, b) __attribute__((format(printf, a, b)))
+
+/* Replaces *out with a newly allocated formatted string (freeing the old one).
+ * Returns the length, or -ENOMEM (then *out is NULL). out may be NULL: no-op. */
+int memprintf(char **out, const char *fmt, ...) DP_PRINTF(2, 3);
+int vmemprintf(char **out, const char *fmt, va_list ap) DP_PRINTF(2, 0);
+
+/* Like strdup/calloc but abort() on allocation failure is NOT used: these
+ * return NULL and callers check. Kept as plain libc calls. */
+
+#endif

@@ -1,0 +1,79 @@
+/* sess.h — one relayed connection: a client half, a server half and the two
+ * channels between them.
+ *
+ * Life of a session:
+ *   accepted ──(accept-proxy: header read)──► waiting for a server slot (queue)
+ *   ──► connecting (retries) ──► established (pumping both channels)
+ *   ──► closed when both channels are done or on error/timeout, then logged and freed.
+ */
+#ifndef DECOYPROXY_SESS_H
+#define DECOYPROXY_SESS_H
+
+#include <ev.h>
+#include <sys/socket.h>
+#include "decoyproxy/common.h"
+#include "decoyproxy/pump.h"
+
+struct proxy;
+struct server;
+struct listener;
+struct pp_hdr;
+
+enum sess_state {
+	SST_HDR = 0,     /* reading a PROXY header (accept-proxy) */
+	SST_QUEUE,       /* waiting for a server slot */
+	SST_TURN,        /* waiting before a retry (turn-around) */
+	SST_CONNECT,     /* connect() in progress */
+	SST_EST,         /* relaying */
+	SST_CLOSED,
+};
+
+struct half {
+	int fd;
+	ev_io rio, wio;
+	ev_tstamp last_act;         /* last read or write progress on this fd */
+	bool rd_shut;               /* EOF read (or no more reading wanted) */
+	bool wr_shut;               /* shutdown(SHUT_WR) done */
+};
+
+struct sess {
+	struct sess *prev, *next;   /* all sessions */
+	struct sess *qnext;         /* backend queue */
+	unsigned long long id;
+	enum sess_state state;
+	struct proxy *fe, *be;
+	struct server *srv;
+	struct listener *li;
+	unsigned conf_gen_ref;      /* holds a reference on fe->conf */
+
+	struct half cli, srv_h;
+	struct chan req;            /* client -> server */
+	struct chan res;            /* server -> client */
+
+	struct sockaddr_storage cli_addr;   /* %ci:%cp (after PROXY: the advertised one) */
+	struct sockaddr_storage fe_addr;    /* %fi:%fp original destination */
+	struct sockaddr_storage bsrc_addr;  /* %bi:%bp */
+	struct sockaddr_storage srv_addr;   /* %si:%sp */
+	struct pp_hdr *pp;                  /* received PROXY header (accept-proxy) */
+	char *netns;                        /* namespace the connection arrived in */
+
+	ev_timer timer;
+	ev_tstamp t_accept, t_queue, t_connect_start, t_est;
+	struct timeval accept_tv;
+	long tw, tc;                /* ms, -1 = not reached */
+	int retries_done;
+	bool counted_srv;           /* holds a slot in srv->cur_conn */
+	bool counted_be;
+	char term[3];               /* termination state, filled at close */
+};
+
+void sess_accept(struct listener *li, int fd, const struct sockaddr_storage *peer);
+/* Kill a session ("K" termination), e.g. `shutdown session` or hard stop. */
+void sess_kill(struct sess *s);
+/* A server slot was released in backend be: start queued sessions. */
+void sess_dequeue(struct proxy *be);
+
+extern struct sess *sess_list;
+extern unsigned sess_count;      /* %ac */
+
+#endif

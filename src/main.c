@@ -1,0 +1,403 @@
+/* main.c — command line, start-up order, signals, run loop, exit codes. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "decoyproxy/cfg.h"
+#include "decoyproxy/global.h"
+#include "decoyproxy/listener.h"
+#include "decoyproxy/log.h"
+#include "decoyproxy/priv.h"
+#include "decoyproxy/proxy.h"
+#include "decoyproxy/pump.h"
+#include "decoyproxy/runtime.h"
+#include "decoyproxy/sess.h"
+
+/* fds kept aside for logs, listeners' peers, netlink and the like */
+#define FD_RESERVE 64
+
+struct opts {
+	const char **files;
+	size_t nfiles;
+	bool check;
+	bool daemon;
+	const char *pidfile;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage : decoyproxy -f <cfgfile|cfgdir> [-f ...] [-c] [-d] [-D] [-p <pidfile>] [-V] [-q] [-v]\n"
+		"        -f : configuration file or directory (*.cfg read in lexical order); repeatable\n"
+		"        -c : check the configuration and exit (0 valid, 1 errors, 2 valid but no listener)\n"
+		"        -d : stay in the foreground, debug messages on stderr\n"
+		"        -D : run in the background (daemon)\n"
+		"        -p : write the process id to <pidfile>\n"
+		"        -V : verbose start-up messages\n"
+		"        -q : quiet: no warnings or notices on stderr\n"
+		"        -v : print the version and exit\n");
+}
+
+static int parse_args(int argc, char **argv, struct opts *o)
+{
+	int c;
+
+	while ((c = getopt(argc, argv, "f:cdDp:Vqvh")) != -1) {
+		switch (c) {
+		case 'f': {
+			const char **v = realloc(o->files, (o->nfiles + 1) * sizeof(*v));
+
+			if (!v)
+				return -1;
+			o->files = v;
+			v[o->nfiles++] = optarg;
+			break;
+		}
+		case 'c': o->check = true; break;
+		case 'd': rt.debug++; break;
+		case 'D': o->daemon = true; break;
+		case 'p': o->pidfile = optarg; break;
+		case 'V': rt.verbose = true; break;
+		case 'q': rt.quiet = true; break;
+		case 'v':
+			printf("decoyproxy version %s\n", PACKAGE_VERSION);
+			exit(0);
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		ha_alert("unexpected argument '%s'", argv[optind]);
+		usage(stderr);
+		return -1;
+	}
+	if (!o->nfiles) {
+		ha_alert("No configuration file specified (-f).");
+		usage(stderr);
+		return -1;
+	}
+	return 0;
+}
+
+static struct dp_config *load_config(const struct opts *o)
+{
+	struct dp_config *c = dp_config_new();
+	int errors = 0;
+
+	if (!c) {
+		ha_alert("out of memory");
+		return NULL;
+	}
+	for (size_t i = 0; i < o->nfiles; i++) {
+		int r = cfg_parse_path(c, o->files[i]);
+
+		errors += r < 0 ? 1 : r;
+	}
+	if (!errors)
+		errors = dp_config_finalize(c);
+	if (errors) {
+		ha_alert("config : Fatal errors found in configuration.");
+		dp_config_put(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* Global maxconn and the fd limit it needs (HAProxy derives an unset maxconn
+ * from the fd limit; an explicit one raises the soft limit up to the hard one). */
+static int setup_limits(struct dp_config *c)
+{
+	struct rlimit rl;
+	size_t nlist = dp_config_count_listeners(c);
+	unsigned long long need;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0) {
+		ha_alert("getrlimit(RLIMIT_NOFILE): %s", strerror(errno));
+		return -1;
+	}
+	if (c->g.ulimit_n) {
+		struct rlimit want = { c->g.ulimit_n, c->g.ulimit_n };
+
+		if (rl.rlim_max != RLIM_INFINITY && want.rlim_max < rl.rlim_max)
+			want.rlim_max = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &want) < 0) {
+			ha_alert("[global] 'ulimit-n %u': cannot raise the file descriptor limit (hard limit %llu): %s",
+				 c->g.ulimit_n, (unsigned long long)rl.rlim_max, strerror(errno));
+			return -1;
+		}
+		getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (!c->g.maxconn) {
+		unsigned long long lim = c->g.ulimit_n ? c->g.ulimit_n : rl.rlim_max;
+
+		if (lim == RLIM_INFINITY || lim > 1000000)
+			lim = 1000000;
+		if (lim < FD_RESERVE + nlist + 20)
+			lim = FD_RESERVE + nlist + 20;
+		rt.maxconn = (unsigned)((lim - FD_RESERVE - nlist) / 2);
+		if (rt.maxconn > 100000)
+			rt.maxconn = 100000;
+	} else {
+		rt.maxconn = c->g.maxconn;
+	}
+	need = 2ULL * rt.maxconn + nlist + FD_RESERVE;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+		if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need) {
+			ha_alert("[global] maxconn %u needs %llu file descriptors but the hard limit is %llu: lower 'maxconn' or raise the hard limit (ulimit -Hn, LimitNOFILE=)",
+				 rt.maxconn, need, (unsigned long long)rl.rlim_max);
+			return -1;
+		}
+		rl.rlim_cur = need;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
+			ha_alert("cannot raise the file descriptor limit to %llu: %s", need, strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int open_logs(struct dp_config *c)
+{
+	for (size_t i = 0; i < c->all_targets.n; i++) {
+		char *err = NULL;
+
+		if (log_target_open(c->all_targets.v[i], &err) < 0) {
+			ha_alert("log target: %s", err ? err : "cannot open");
+			free(err);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int open_listeners(struct dp_config *c)
+{
+	for (struct proxy *px = c->proxies; px; px = px->next) {
+		if (px->disabled)
+			continue;
+		for (struct bind_conf *bc = px->binds; bc; bc = bc->next) {
+			for (struct listener *l = bc->listeners; l; l = l->next) {
+				char *err = NULL;
+
+				if (listener_open(l, &err) < 0) {
+					ha_alert("Starting %s %s: %s", px->cap & PR_CAP_BE ? "proxy" : "frontend",
+						 px->name, err);
+					free(err);
+					return -1;
+				}
+			}
+		}
+	}
+	return 0;
+}
+
+static void close_listeners(struct dp_config *c)
+{
+	for (struct proxy *px = c->proxies; px; px = px->next)
+		for (struct bind_conf *bc = px->binds; bc; bc = bc->next)
+			for (struct listener *l = bc->listeners; l; l = l->next)
+				listener_close(l);
+}
+
+static int write_pidfile(const char *path)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f) {
+		ha_alert("cannot create pidfile '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	fprintf(f, "%d\n", (int)getpid());
+	if (fclose(f) != 0) {
+		ha_alert("cannot write pidfile '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int daemonize(void)
+{
+	pid_t pid = fork();
+	int fd;
+
+	if (pid < 0) {
+		ha_alert("cannot fork: %s", strerror(errno));
+		return -1;
+	}
+	if (pid > 0)
+		_exit(0);
+	if (setsid() < 0)
+		return -1;
+	fd = open("/dev/null", O_RDWR);
+	if (fd >= 0) {
+		dup2(fd, STDIN_FILENO);
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		if (fd > STDERR_FILENO)
+			close(fd);
+	}
+	rt.quiet = true;
+	return 0;
+}
+
+/* ---- signals --------------------------------------------------------------- */
+
+static ev_signal sig_term, sig_int, sig_usr1, sig_usr2, sig_hup, sig_ttou, sig_ttin;
+static ev_timer hard_stop_timer;
+
+static void kill_all_sessions(void)
+{
+	while (sess_list)
+		sess_kill(sess_list);
+}
+
+static void hard_stop_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	ha_warning("hard-stop-after reached: killing %u remaining session(s)", sess_count);
+	kill_all_sessions();
+	ev_break(loop, EVBREAK_ALL);
+}
+
+static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	switch (w->signum) {
+	case SIGTERM:
+	case SIGINT:
+		ha_notice("%s received: stopping now (%u session(s) killed)",
+			  w->signum == SIGTERM ? "SIGTERM" : "SIGINT", sess_count);
+		rt.stopping = true;
+		close_listeners(rt.conf);
+		kill_all_sessions();
+		ev_break(loop, EVBREAK_ALL);
+		break;
+	case SIGUSR1:
+		ha_notice("SIGUSR1 received: soft stop, waiting for %u session(s) to end", sess_count);
+		rt.stopping = true;
+		close_listeners(rt.conf);
+		if (rt.conf->g.hard_stop_after) {
+			ev_timer_init(&hard_stop_timer, hard_stop_cb, rt.conf->g.hard_stop_after / 1000.0, 0.0);
+			ev_timer_start(loop, &hard_stop_timer);
+		}
+		rt_listeners_update();
+		break;
+	case SIGTTOU:
+		ha_notice("SIGTTOU received: pausing listeners");
+		rt.admin_paused = true;
+		rt_listeners_update();
+		break;
+	case SIGTTIN:
+		ha_notice("SIGTTIN received: resuming listeners");
+		rt.admin_paused = false;
+		rt_listeners_update();
+		break;
+	case SIGUSR2:
+	case SIGHUP:
+		ha_warning("%s received: configuration reload is not implemented yet; the running configuration is kept",
+			   w->signum == SIGUSR2 ? "SIGUSR2" : "SIGHUP");
+		break;
+	}
+}
+
+static void setup_signals(struct ev_loop *loop)
+{
+	struct { ev_signal *w; int sig; } s[] = {
+		{ &sig_term, SIGTERM }, { &sig_int, SIGINT }, { &sig_usr1, SIGUSR1 }, { &sig_usr2, SIGUSR2 },
+		{ &sig_hup, SIGHUP }, { &sig_ttou, SIGTTOU }, { &sig_ttin, SIGTTIN },
+	};
+
+	signal(SIGPIPE, SIG_IGN);
+	for (size_t i = 0; i < ARRAY_SIZE(s); i++) {
+		ev_signal_init(s[i].w, on_signal, s[i].sig);
+		ev_signal_start(loop, s[i].w);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = { 0 };
+	struct dp_config *c;
+	const char *pidfile;
+	char *err = NULL;
+	int ret = 1;
+
+	if (parse_args(argc, argv, &o) < 0)
+		goto out;
+	c = load_config(&o);
+	if (!c)
+		goto out;
+	if (o.check) {
+		size_t n = dp_config_count_listeners(c);
+
+		if (!n) {
+			ha_warning("Configuration file has no error but will not start (no listener) => exit(2).");
+			ret = 2;
+		} else {
+			printf("Configuration file is valid\n");
+			ret = 0;
+		}
+		dp_config_put(c);
+		goto out;
+	}
+	if (setup_limits(c) < 0)
+		goto out_conf;
+	if (!dp_config_count_listeners(c)) {
+		ha_alert("no listener: nothing to do.");
+		goto out_conf;
+	}
+	rt.loop = ev_default_loop(EVFLAG_AUTO | EVFLAG_NOENV);
+	if (!rt.loop) {
+		ha_alert("cannot initialise the event loop");
+		goto out_conf;
+	}
+	if (open_logs(c) < 0 || open_listeners(c) < 0)
+		goto out_conf_close;
+	if ((o.daemon || c->g.daemon) && !rt.debug) {
+		if (daemonize() < 0)
+			goto out_conf_close;
+		ev_loop_fork(rt.loop);
+	}
+	pidfile = o.pidfile ? o.pidfile : c->g.pidfile;
+	if (pidfile && write_pidfile(pidfile) < 0)
+		goto out_conf_close;
+	if (priv_drop(c->g.have_uid, c->g.uid, c->g.have_gid, c->g.gid, &err) < 0) {
+		ha_alert("%s", err);
+		free(err);
+		goto out_conf_close;
+	}
+	rt.conf = c;
+	setup_signals(rt.loop);
+	rt_listeners_update();
+	for (struct proxy *px = c->proxies; px; px = px->next)
+		if (px->cap & PR_CAP_FE)
+			ha_notice("Proxy %s started.", px->name);
+	ev_run(rt.loop, 0);
+	ret = 0;
+	kill_all_sessions();
+	close_listeners(c);
+	rt.conf = NULL;
+	if (pidfile)
+		unlink(pidfile);
+out_conf_close:
+	close_listeners(c);
+	for (size_t i = 0; i < c->all_targets.n; i++)
+		log_target_close(c->all_targets.v[i]);
+out_conf:
+	dp_config_put(c);
+	pump_pool_trim();
+out:
+	free(o.files);
+	return ret;
+}

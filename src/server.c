@@ -1,0 +1,257 @@
+/* server.c — `server` lines: address rules (fixed, same port, port offset,
+ * original destination) and options. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "decoyproxy/addr.h"
+#include "decoyproxy/cfg.h"
+#include "decoyproxy/proxy.h"
+#include "decoyproxy/server.h"
+
+typedef int (*srv_kw_fn)(struct server *s, char **args, char **err);
+
+struct srv_kw {
+	const char *name;
+	int nargs;          /* words taken after the keyword */
+	srv_kw_fn fn;       /* NULL: known but not supported */
+	const char *why;
+};
+
+static int sk_uint(const char *v, unsigned max, unsigned *out, const char *what, char **err)
+{
+	unsigned long long x;
+
+	if (cfg_parse_uint(v, max, &x) < 0) {
+		memprintf(err, "'%s' expects an integer from 0 to %u, got '%s'", what, max, v);
+		return -EINVAL;
+	}
+	*out = (unsigned)x;
+	return 0;
+}
+
+static int sk_weight(struct server *s, char **args, char **err)
+{
+	return sk_uint(args[1], 256, &s->weight, "weight", err);
+}
+
+static int sk_maxconn(struct server *s, char **args, char **err)
+{
+	return sk_uint(args[1], 10000000, &s->maxconn, "maxconn", err);
+}
+
+static int sk_disabled(struct server *s, char **args, char **err)
+{
+	if (!strcmp(args[0], "disabled"))
+		s->flags |= SRV_F_DISABLED;
+	else
+		s->flags &= ~SRV_F_DISABLED;
+	return 0;
+}
+
+static int sk_backup(struct server *s, char **args, char **err)
+{
+	s->flags |= SRV_F_BACKUP;
+	return 0;
+}
+
+static int sk_id(struct server *s, char **args, char **err)
+{
+	unsigned v;
+
+	return sk_uint(args[1], 0x7fffffff, &v, "id", err);
+}
+
+#define NOT_YET_CHECKS "health checks are not implemented yet"
+#define NOT_YET_PP "the PROXY protocol is not implemented yet"
+#define L7 "decoyproxy is a layer-4 proxy"
+#define NOTLS "decoyproxy does not originate TLS"
+
+static const struct srv_kw srv_kws[] = {
+	{ "weight", 1, sk_weight, NULL },
+	{ "maxconn", 1, sk_maxconn, NULL },
+	{ "disabled", 0, sk_disabled, NULL },
+	{ "enabled", 0, sk_disabled, NULL },
+	{ "backup", 0, sk_backup, NULL },
+	{ "id", 1, sk_id, NULL },
+	{ "check", 0, NULL, NOT_YET_CHECKS },
+	{ "inter", 1, NULL, NOT_YET_CHECKS },
+	{ "fastinter", 1, NULL, NOT_YET_CHECKS },
+	{ "downinter", 1, NULL, NOT_YET_CHECKS },
+	{ "rise", 1, NULL, NOT_YET_CHECKS },
+	{ "fall", 1, NULL, NOT_YET_CHECKS },
+	{ "port", 1, NULL, NOT_YET_CHECKS },
+	{ "addr", 1, NULL, NOT_YET_CHECKS },
+	{ "agent-check", 0, NULL, NOT_YET_CHECKS },
+	{ "check-send-proxy", 0, NULL, NOT_YET_CHECKS },
+	{ "send-proxy", 0, NULL, NOT_YET_PP },
+	{ "send-proxy-v2", 0, NULL, NOT_YET_PP },
+	{ "proxy-v2-options", 1, NULL, NOT_YET_PP },
+	{ "source", 1, NULL, "not implemented yet" },
+	{ "namespace", 1, NULL, "network namespaces are not implemented yet" },
+	{ "cookie", 1, NULL, L7 },
+	{ "ssl", 0, NULL, NOTLS },
+	{ "verify", 1, NULL, NOTLS },
+	{ "sni", 1, NULL, NOTLS },
+	{ "ca-file", 1, NULL, NOTLS },
+	{ "crt", 1, NULL, NOTLS },
+	{ "alpn", 1, NULL, NOTLS },
+	{ "resolvers", 1, NULL, "addresses are resolved once at start-up" },
+	{ "init-addr", 1, NULL, "addresses are resolved once at start-up" },
+	{ "slowstart", 1, NULL, "not implemented yet" },
+	{ "on-error", 1, NULL, NOT_YET_CHECKS },
+	{ "on-marked-down", 1, NULL, NOT_YET_CHECKS },
+	{ "on-marked-up", 1, NULL, NOT_YET_CHECKS },
+	{ "redir", 1, NULL, L7 },
+	{ "track", 1, NULL, NOT_YET_CHECKS },
+	{ "minconn", 1, NULL, "dynamic limits are not implemented" },
+	{ "maxqueue", 1, NULL, "not implemented yet" },
+	{ "tfo", 0, NULL, "not implemented yet" },
+	{ "proto", 1, NULL, L7 },
+	{ "pool-max-conn", 1, NULL, L7 },
+};
+
+static const struct srv_kw *srv_kw_find(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(srv_kws); i++)
+		if (!strcmp(srv_kws[i].name, name))
+			return &srv_kws[i];
+	return NULL;
+}
+
+void server_free(struct server *s)
+{
+	if (!s)
+		return;
+	src_conf_free(&s->source);
+	free(s->netns);
+	free(s->name);
+	free(s->file);
+	free(s);
+}
+
+int server_parse(struct cfg_ctx *ctx, int argc, char **argv, char **err)
+{
+	struct proxy *px = ctx->px;
+	struct server *s;
+	struct addr_spec a;
+	int i;
+
+	if (argc < 3) {
+		memprintf(err, "expects <name> and <addr>[:<port>]");
+		return CFG_ERR;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		goto nomem;
+	s->px = px;
+	s->weight = 1;
+	s->line = ctx->line;
+	s->name = strdup(argv[1]);
+	s->file = strdup(ctx->file);
+	if (!s->name || !s->file)
+		goto nomem;
+
+	if (addr_parse(argv[2], ADDR_F_PORT_NONE_OK | ADDR_F_PORT_OFFSET | ADDR_F_RESOLVE, &a, err) < 0) {
+		char *m = NULL;
+
+		memprintf(&m, "server '%s': %s", s->name, *err);
+		free(*err);
+		*err = m;
+		goto fail;
+	}
+	s->addr = a.ss;
+	if (a.port_offset_sign) {
+		s->port_mode = SRV_PORT_OFFSET;
+		s->port_offset = a.port_offset_sign * a.port_lo;
+	} else if (!a.has_port || a.port_lo == 0) {
+		s->port_mode = SRV_PORT_SAME;
+	} else {
+		s->port_mode = SRV_PORT_FIXED;
+	}
+	if (a.wildcard)
+		s->flags |= SRV_F_ADDR_ORIG;
+
+	for (i = 3; i < argc;) {
+		const struct srv_kw *kw = srv_kw_find(argv[i]);
+
+		if (!kw) {
+			const char *names[ARRAY_SIZE(srv_kws) + 1];
+			const char *best;
+
+			for (size_t k = 0; k < ARRAY_SIZE(srv_kws); k++)
+				names[k] = srv_kws[k].name;
+			names[ARRAY_SIZE(srv_kws)] = NULL;
+			best = cfg_suggest(argv[i], names);
+			memprintf(err, "server '%s': unknown option '%s'%s%s%s", s->name, argv[i],
+				  best ? "; did you mean '" : "", best ? best : "", best ? "' maybe ?" : "");
+			goto fail;
+		}
+		if (i + kw->nargs >= argc && kw->nargs > 0) {
+			memprintf(err, "server '%s': option '%s' expects %d argument%s", s->name, kw->name,
+				  kw->nargs, kw->nargs > 1 ? "s" : "");
+			goto fail;
+		}
+		if (!kw->fn) {
+			memprintf(err, "server '%s': option '%s' is not supported: %s", s->name, kw->name, kw->why);
+			goto fail;
+		}
+		if (kw->fn(s, argv + i, err) < 0) {
+			char *m = NULL;
+
+			memprintf(&m, "server '%s': %s", s->name, *err);
+			free(*err);
+			*err = m;
+			goto fail;
+		}
+		i += 1 + kw->nargs;
+	}
+
+	if (!px->srv)
+		px->srv = s;
+	else
+		px->srv_last->next = s;
+	px->srv_last = s;
+	px->nsrv++;
+	return CFG_OK;
+nomem:
+	memprintf(err, "out of memory");
+fail:
+	server_free(s);
+	return CFG_ERR;
+}
+
+int server_target(const struct server *s, const struct sockaddr_storage *orig, struct sockaddr_storage *out)
+{
+	int port;
+
+	if (s->flags & SRV_F_ADDR_ORIG) {
+		/* the client's original destination (tproxy), port per rules below */
+		*out = *orig;
+	} else {
+		*out = s->addr;
+	}
+	switch (s->port_mode) {
+	case SRV_PORT_FIXED:
+		port = addr_port(&s->addr);
+		break;
+	case SRV_PORT_OFFSET:
+		port = addr_port(orig) + s->port_offset;
+		if (port <= 0 || port > 65535)
+			return -ERANGE;
+		break;
+	default:
+		port = addr_port(orig);
+		break;
+	}
+	addr_set_port(out, port);
+	return 0;
+}
+
+bool server_usable(const struct server *s)
+{
+	return !(s->flags & SRV_F_DISABLED) && s->admin == SRV_ADMIN_READY;
+}

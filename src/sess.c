@@ -1,0 +1,758 @@
+/* sess.c — the life of one relayed connection.
+ *
+ * A session is two halves (client, server) and two channels (req: client to
+ * server, res: server to client). The copy loop is a small state machine:
+ *   - backpressure: a source is not read while its channel is full; reading
+ *     resumes once the destination has taken the bytes;
+ *   - half-close: EOF from one side, once everything before it has been
+ *     written, becomes shutdown(SHUT_WR) on the other side;
+ *   - the session ends when both channels have carried their EOF, or at the
+ *     first error or timeout, and is logged then.
+ * Timeouts use one timer per session, armed at the earliest deadline and
+ * re-checked lazily: I/O only records the time of the last progress.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "decoyproxy/addr.h"
+#include "decoyproxy/lb.h"
+#include "decoyproxy/listener.h"
+#include "decoyproxy/log.h"
+#include "decoyproxy/proxy.h"
+#include "decoyproxy/runtime.h"
+#include "decoyproxy/server.h"
+#include "decoyproxy/sess.h"
+#include "decoyproxy/src.h"
+
+struct sess *sess_list;
+unsigned sess_count;
+static unsigned long long next_sess_id;
+
+/* a connect() refused is retried after min(timeout connect, 1 s), as HAProxy */
+#define TURNAROUND_MAX 1.0
+
+static void sess_close(struct sess *s, char t0, char t1);
+static void sess_connect(struct sess *s);
+static void sess_arm_timer(struct sess *s);
+static void sess_update_io(struct sess *s);
+static void sess_connected(struct sess *s);
+static void sess_connect_failed(struct sess *s, int err);
+
+static ev_tstamp now(void)
+{
+	return ev_now(rt.loop);
+}
+
+static long ms_since(ev_tstamp t)
+{
+	return (long)((now() - t) * 1000.0 + 0.5);
+}
+
+static void half_stop(struct half *h)
+{
+	if (ev_is_active(&h->rio))
+		ev_io_stop(rt.loop, &h->rio);
+	if (ev_is_active(&h->wio))
+		ev_io_stop(rt.loop, &h->wio);
+}
+
+static void io_want(ev_io *w, bool want)
+{
+	if (want && !ev_is_active(w))
+		ev_io_start(rt.loop, w);
+	else if (!want && ev_is_active(w))
+		ev_io_stop(rt.loop, w);
+}
+
+/* ---- logging ------------------------------------------------------------ */
+
+static void sess_log(struct sess *s)
+{
+	struct proxy *fe = s->fe;
+	struct log_sess ls;
+	char line[2048];
+	size_t n;
+	bool error;
+
+	if (!fe->logs.n || !fe->lf)
+		return;
+	error = s->term[0] != '-';
+	if ((fe->options & PR_O_DONTLOGNULL) && s->req.total == 0 && !error)
+		return;
+	memset(&ls, 0, sizeof(ls));
+	ls.cli = s->cli_addr;
+	ls.fe = s->fe_addr;
+	ls.bsrc = s->bsrc_addr;
+	ls.srv = s->srv_addr;
+	ls.frontend = fe->name;
+	ls.backend = s->be ? s->be->name : fe->name;
+	ls.server = s->srv ? s->srv->name : NULL;
+	ls.accept_tv = s->accept_tv;
+	ls.tw = s->tw;
+	ls.tc = s->tc;
+	ls.tt = ms_since(s->t_accept);
+	ls.bytes_up = s->req.total;
+	ls.bytes_down = s->res.total;
+	memcpy(ls.term, s->term, sizeof(ls.term));
+	ls.ac = rt.actconn;
+	ls.fc = fe->feconn;
+	ls.bc = s->be ? s->be->beconn : 0;
+	ls.sc = s->srv ? s->srv->cur_conn : 0;
+	ls.rc = (unsigned)s->retries_done;
+	ls.sq = 0;
+	ls.bq = s->be ? s->be->nbpend : 0;
+	ls.netns = s->netns;
+	n = lf_render(fe->lf, &ls, line, sizeof(line));
+	log_list_send(&fe->logs, (error && (fe->options & PR_O_LOGERRSEP)) ? 3 /* err */ : 6 /* info */,
+		      fe->conf->g.log_tag ? fe->conf->g.log_tag : "decoyproxy", line, n);
+}
+
+/* ---- end of a session ---------------------------------------------------- */
+
+static void release_server_slot(struct sess *s)
+{
+	if (s->counted_srv) {
+		s->srv->cur_conn--;
+		s->counted_srv = false;
+		sess_dequeue(s->be);
+	}
+}
+
+static void unqueue(struct sess *s)
+{
+	struct sess **pp = &s->be->queue_head, *prev = NULL;
+
+	for (; *pp; prev = *pp, pp = &(*pp)->qnext) {
+		if (*pp == s) {
+			*pp = s->qnext;
+			if (s->be->queue_tail == s)
+				s->be->queue_tail = prev;
+			s->be->nbpend--;
+			s->qnext = NULL;
+			return;
+		}
+	}
+}
+
+static void close_fd(int *fd, bool rst)
+{
+	if (*fd < 0)
+		return;
+	if (rst) {
+		struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+		setsockopt(*fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	}
+	close(*fd);
+	*fd = -1;
+}
+
+static void sess_close(struct sess *s, char t0, char t1)
+{
+	struct proxy *fe = s->fe;
+	struct dp_config *conf = fe->conf;
+
+	if (s->state == SST_CLOSED)
+		return;
+	if (s->state == SST_QUEUE)
+		unqueue(s);
+	s->state = SST_CLOSED;
+	s->term[0] = t0;
+	s->term[1] = t1;
+	s->term[2] = '\0';
+
+	half_stop(&s->cli);
+	half_stop(&s->srv_h);
+	if (ev_is_active(&s->timer))
+		ev_timer_stop(rt.loop, &s->timer);
+	close_fd(&s->srv_h.fd, fe->options & PR_O_NOLINGER_SV || (s->be && (s->be->options & PR_O_NOLINGER_SV)));
+	close_fd(&s->cli.fd, (fe->options & PR_O_NOLINGER_CL) != 0);
+	chan_release(&s->req);
+	chan_release(&s->res);
+
+	if (s->be) {
+		s->be->bytes_in += s->req.total;
+		s->be->bytes_out += s->res.total;
+	}
+	if (s->srv) {
+		s->srv->bytes_in += s->req.total;
+		s->srv->bytes_out += s->res.total;
+	}
+	fe->bytes_in += s->req.total;
+	fe->bytes_out += s->res.total;
+
+	/* the log line shows the counters as they were while this session
+	 * was alive, as HAProxy does */
+	sess_log(s);
+
+	if (s->counted_be) {
+		s->be->beconn--;
+		s->counted_be = false;
+	}
+	release_server_slot(s);
+	fe->feconn--;
+	if (s->li)
+		s->li->nbconn--;
+	rt.actconn--;
+
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		sess_list = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	sess_count--;
+	free(s->netns);
+	free(s);
+	dp_config_put(conf);
+	rt_listeners_update();
+}
+
+void sess_kill(struct sess *s)
+{
+	char t1 = 'D';
+
+	switch (s->state) {
+	case SST_HDR: t1 = 'R'; break;
+	case SST_QUEUE: t1 = 'Q'; break;
+	case SST_TURN:
+	case SST_CONNECT: t1 = 'C'; break;
+	default: break;
+	}
+	sess_close(s, 'K', t1);
+}
+
+/* Second letter when the session dies during data transfer: 'L' when the
+ * server had finished and only its last bytes toward the client remained. */
+static char data_phase(const struct sess *s)
+{
+	return s->res.eof && !chan_empty(&s->res) ? 'L' : 'D';
+}
+
+/* ---- data transfer ------------------------------------------------------- */
+
+static void maybe_shut(struct chan *c, struct half *dst, struct sess *s)
+{
+	if (c->eof && !c->shut && chan_empty(c) && dst->fd >= 0) {
+		shutdown(dst->fd, SHUT_WR);
+		c->shut = true;
+		dst->wr_shut = true;
+		sess_arm_timer(s); /* *-fin timeouts may now apply */
+	}
+}
+
+static bool sess_done(struct sess *s)
+{
+	return s->req.shut && s->res.shut;
+}
+
+/* Recomputes which watchers must be active from the channel states. */
+static void sess_update_io(struct sess *s)
+{
+	bool est = s->state == SST_EST;
+	bool cli_may_read = !s->req.eof && !chan_full(&s->req);
+
+	io_want(&s->cli.rio, cli_may_read && s->state != SST_CLOSED);
+	/* while connecting, writability of the server socket signals the
+	 * outcome of connect() */
+	io_want(&s->srv_h.wio, s->state == SST_CONNECT || (est && !chan_empty(&s->req)));
+	io_want(&s->srv_h.rio, est && !s->res.eof && !chan_full(&s->res));
+	io_want(&s->cli.wio, est && !chan_empty(&s->res));
+}
+
+/* Moves what it can from src through channel c to dst. Returns false when
+ * the session was closed. `c_is_req` tells which side is which for the
+ * termination state. */
+static bool pump(struct sess *s, struct chan *c, struct half *src, struct half *dst, bool c_is_req)
+{
+	int r;
+
+	if (!c->eof && !chan_full(c)) {
+		r = chan_recv(c, src->fd);
+		if (r == PUMP_PROGRESS || r == PUMP_EOF)
+			src->last_act = now();
+		if (r == PUMP_ERROR) {
+			sess_close(s, c_is_req ? 'C' : 'S', s->state == SST_EST ? data_phase(s) : 'C');
+			return false;
+		}
+		if (r == PUMP_EOF)
+			src->rd_shut = true;
+	}
+	if (s->state != SST_EST)
+		return true; /* bytes wait in the channel until connected */
+	if (!chan_empty(c)) {
+		r = chan_send(c, dst->fd);
+		if (r == PUMP_PROGRESS)
+			dst->last_act = now();
+		if (r == PUMP_ERROR) {
+			sess_close(s, c_is_req ? 'S' : 'C', data_phase(s));
+			return false;
+		}
+	}
+	maybe_shut(c, dst, s);
+	return true;
+}
+
+static void after_io(struct sess *s)
+{
+	if (s->state == SST_CLOSED)
+		return;
+	if (sess_done(s)) {
+		sess_close(s, '-', '-');
+		return;
+	}
+	sess_update_io(s);
+}
+
+static void cli_read_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct sess *s = container_of(w, struct sess, cli.rio);
+
+	if (pump(s, &s->req, &s->cli, &s->srv_h, true))
+		after_io(s);
+}
+
+static void srv_write_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct sess *s = container_of(w, struct sess, srv_h.wio);
+
+	if (s->state == SST_CONNECT) {
+		int err = 0;
+		socklen_t l = sizeof(err);
+
+		if (getsockopt(s->srv_h.fd, SOL_SOCKET, SO_ERROR, &err, &l) < 0)
+			err = errno;
+		if (err)
+			sess_connect_failed(s, err);
+		else
+			sess_connected(s);
+		return;
+	}
+	if (pump(s, &s->req, &s->cli, &s->srv_h, true))
+		after_io(s);
+}
+
+static void srv_read_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct sess *s = container_of(w, struct sess, srv_h.rio);
+
+	if (pump(s, &s->res, &s->srv_h, &s->cli, false))
+		after_io(s);
+}
+
+static void cli_write_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct sess *s = container_of(w, struct sess, cli.wio);
+
+	if (pump(s, &s->res, &s->srv_h, &s->cli, false))
+		after_io(s);
+}
+
+/* ---- timeouts ------------------------------------------------------------ */
+
+static bool half_closed(const struct sess *s)
+{
+	return s->req.shut || s->res.shut || s->req.eof || s->res.eof;
+}
+
+/* Earliest deadline and what expires then. */
+static ev_tstamp sess_deadline(struct sess *s, char *who)
+{
+	ev_tstamp d = 0;
+	long long ms;
+	bool est = s->state == SST_EST;
+
+	*who = 0;
+#define CONSIDER(t, w) do { if ((t) > 0 && (!d || (t) < d)) { d = (t); *who = (w); } } while (0)
+	ms = proxy_cli_timeout(s->fe, s->be, est, est && half_closed(s));
+	if (ms)
+		CONSIDER(s->cli.last_act + ms / 1000.0, 'c');
+	switch (s->state) {
+	case SST_QUEUE:
+		if (s->be->to.queue)
+			CONSIDER(s->t_queue + s->be->to.queue / 1000.0, 'q');
+		break;
+	case SST_TURN:
+		CONSIDER(s->t_connect_start, 't');
+		break;
+	case SST_CONNECT:
+		if (s->be->to.connect)
+			CONSIDER(s->t_connect_start + s->be->to.connect / 1000.0, 'k');
+		break;
+	case SST_EST:
+		ms = proxy_srv_timeout(s->be, true, half_closed(s));
+		if (ms)
+			CONSIDER(s->srv_h.last_act + ms / 1000.0, 's');
+		break;
+	default:
+		break;
+	}
+#undef CONSIDER
+	return d;
+}
+
+static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents);
+
+static void sess_arm_timer(struct sess *s)
+{
+	char who;
+	ev_tstamp d = sess_deadline(s, &who);
+
+	if (ev_is_active(&s->timer))
+		ev_timer_stop(rt.loop, &s->timer);
+	if (!who)
+		return;
+	ev_timer_set(&s->timer, d > now() ? d - now() : 0.0, 0.0);
+	ev_timer_start(rt.loop, &s->timer);
+}
+
+static char state_letter(const struct sess *s)
+{
+	switch (s->state) {
+	case SST_HDR: return 'R';
+	case SST_QUEUE: return 'Q';
+	case SST_TURN:
+	case SST_CONNECT: return 'C';
+	default: return data_phase(s);
+	}
+}
+
+static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct sess *s = container_of(w, struct sess, timer);
+	char who;
+	ev_tstamp d = sess_deadline(s, &who);
+
+	if (!who)
+		return;
+	if (d > now() + 0.0005) {
+		ev_timer_set(&s->timer, d - now(), 0.0);
+		ev_timer_start(rt.loop, &s->timer);
+		return;
+	}
+	switch (who) {
+	case 'c':
+		sess_close(s, 'c', state_letter(s));
+		break;
+	case 's':
+		sess_close(s, 's', state_letter(s));
+		break;
+	case 'q':
+		sess_close(s, 's', 'Q');
+		break;
+	case 't':
+		/* turn-around delay over: try again */
+		sess_connect(s);
+		break;
+	case 'k':
+		sess_connect_failed(s, ETIMEDOUT);
+		break;
+	}
+}
+
+/* ---- connecting ---------------------------------------------------------- */
+
+static void set_ka(int fd, bool on)
+{
+	int v = 1;
+
+	if (on)
+		setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &v, sizeof(v));
+}
+
+static void sess_connected(struct sess *s)
+{
+	socklen_t l = sizeof(s->bsrc_addr);
+
+	if (getsockname(s->srv_h.fd, (struct sockaddr *)&s->bsrc_addr, &l) < 0)
+		memset(&s->bsrc_addr, 0, sizeof(s->bsrc_addr));
+	addr_unmap_v4(&s->bsrc_addr);
+	s->tc = ms_since(s->t_connect_start);
+	s->state = SST_EST;
+	s->t_est = now();
+	s->srv_h.last_act = now();
+	s->cli.last_act = now(); /* tunnel timeout starts fresh on both sides */
+	ev_io_set(&s->srv_h.rio, s->srv_h.fd, EV_READ);
+	ev_io_set(&s->srv_h.wio, s->srv_h.fd, EV_WRITE);
+	if (ev_is_active(&s->srv_h.wio))
+		ev_io_stop(rt.loop, &s->srv_h.wio);
+	/* flush what the client sent while we were connecting */
+	if (!pump(s, &s->req, &s->cli, &s->srv_h, true))
+		return;
+	sess_arm_timer(s);
+	after_io(s);
+}
+
+static bool may_retry(struct sess *s)
+{
+	return s->retries_done < s->be->retries;
+}
+
+static void sess_connect_failed(struct sess *s, int err)
+{
+	struct server *failed = s->srv;
+	double turn;
+
+	half_stop(&s->srv_h);
+	close_fd(&s->srv_h.fd, false);
+	s->srv->failed_conns++;
+	if (!may_retry(s)) {
+		sess_close(s, err == ETIMEDOUT ? 's' : 'S', 'C');
+		return;
+	}
+	s->retries_done++;
+	s->srv->retries++;
+	/* on the last retry, `option redispatch` may pick another server */
+	if ((s->be->options & PR_O_REDISPATCH) && s->retries_done == s->be->retries && s->be->nsrv > 1) {
+		struct server *n = NULL;
+
+		if (lb_pick(s->be, &s->cli_addr, failed, &n) == LB_OK && n != failed) {
+			release_server_slot(s);
+			s->srv = n;
+			n->cur_conn++;
+			n->cum_conn++;
+			n->redispatches++;
+			s->counted_srv = true;
+		}
+	}
+	if (err == ETIMEDOUT) {
+		sess_connect(s);
+		return;
+	}
+	/* refused or unreachable: wait a little before trying again */
+	turn = s->be->to.connect ? s->be->to.connect / 1000.0 : TURNAROUND_MAX;
+	if (turn > TURNAROUND_MAX)
+		turn = TURNAROUND_MAX;
+	s->state = SST_TURN;
+	s->t_connect_start = now() + turn;
+	sess_arm_timer(s);
+	sess_update_io(s);
+}
+
+static void sess_connect(struct sess *s)
+{
+	struct server *srv = s->srv;
+	const struct src_conf *sc = srv->source.set ? &srv->source : &s->be->source;
+	char *err = NULL;
+	bool collided = false;
+	bool fresh_port = false;
+	int fd, r;
+
+	if (server_target(srv, &s->fe_addr, &s->srv_addr) < 0) {
+		static ev_tstamp last;
+
+		if (ha_ratelimit(&last, 1.0))
+			ha_warning("backend '%s'/server '%s': port offset out of range", s->be->name, srv->name);
+		sess_close(s, 'P', 'C');
+		return;
+	}
+again:
+	fd = socket(s->srv_addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+	if (fd < 0) {
+		int e = errno;
+
+		ha_warning("backend '%s'/server '%s': socket: %s", s->be->name, srv->name, strerror(e));
+		if (e == EMFILE || e == ENFILE)
+			rt_accept_throttle();
+		sess_close(s, 'R', 'C');
+		return;
+	}
+	r = src_apply(fd, s->srv_addr.ss_family, sc, &s->cli_addr, fresh_port, &collided, &err);
+	if (r != SRC_OK) {
+		static ev_tstamp last;
+
+		if (ha_ratelimit(&last, 1.0))
+			ha_warning("backend '%s'/server '%s': %s", s->be->name, srv->name, err);
+		free(err);
+		close(fd);
+		sess_close(s, 'P', 'C');
+		return;
+	}
+	if (collided)
+		srv->usesrc_client_collisions++;
+	{
+		int one = 1;
+
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	}
+	set_ka(fd, (s->be->options & PR_O_KA_SV) != 0);
+	s->t_connect_start = now();
+	s->state = SST_CONNECT;
+	if (s->tw < 0)
+		s->tw = 0;
+	r = connect(fd, (struct sockaddr *)&s->srv_addr, addr_len(&s->srv_addr));
+	if (r < 0 && (errno == EADDRNOTAVAIL || errno == EADDRINUSE) && sc->set &&
+	    sc->usesrc == SRC_USESRC_CLIENT && !fresh_port) {
+		/* the client's exact 4-tuple already exists on this host */
+		static ev_tstamp last;
+
+		close(fd);
+		srv->usesrc_client_collisions++;
+		if (ha_ratelimit(&last, 60.0))
+			ha_warning("backend '%s'/server '%s': 'usesrc client': client port already in use toward the server, using a fresh port (%llu times so far)",
+				   s->be->name, srv->name, srv->usesrc_client_collisions);
+		fresh_port = true;
+		goto again;
+	}
+	if (collided) {
+		static ev_tstamp last;
+
+		if (ha_ratelimit(&last, 60.0))
+			ha_warning("backend '%s'/server '%s': 'usesrc client': client port already in use, using a fresh port (%llu times so far)",
+				   s->be->name, srv->name, srv->usesrc_client_collisions);
+	}
+	s->srv_h.fd = fd;
+	ev_io_init(&s->srv_h.rio, srv_read_cb, fd, EV_READ);
+	ev_io_init(&s->srv_h.wio, srv_write_cb, fd, EV_WRITE);
+	if (r == 0) {
+		sess_connected(s);
+		return;
+	}
+	if (errno != EINPROGRESS) {
+		sess_connect_failed(s, errno);
+		return;
+	}
+	ev_io_start(rt.loop, &s->srv_h.wio);
+	sess_arm_timer(s);
+}
+
+/* Chooses a server, queues, or gives up. */
+static void sess_assign(struct sess *s)
+{
+	struct server *srv = NULL;
+
+	if (!s->be) {
+		sess_close(s, 'S', 'C');
+		return;
+	}
+	if (!s->counted_be) {
+		s->be->beconn++;
+		s->be->cum_be++;
+		s->counted_be = true;
+	}
+	switch (lb_pick(s->be, &s->cli_addr, NULL, &srv)) {
+	case LB_OK:
+		break;
+	case LB_FULL:
+		if (s->state != SST_QUEUE) {
+			s->state = SST_QUEUE;
+			s->t_queue = now();
+			s->qnext = NULL;
+			if (s->be->queue_tail)
+				s->be->queue_tail->qnext = s;
+			else
+				s->be->queue_head = s;
+			s->be->queue_tail = s;
+			s->be->nbpend++;
+			sess_arm_timer(s);
+		}
+		return;
+	case LB_NOSRV:
+		sess_close(s, 'S', 'C');
+		return;
+	}
+	if (s->state == SST_QUEUE)
+		s->tw = ms_since(s->t_queue);
+	else
+		s->tw = 0;
+	s->srv = srv;
+	srv->cur_conn++;
+	srv->cum_conn++;
+	s->counted_srv = true;
+	sess_connect(s);
+}
+
+void sess_dequeue(struct proxy *be)
+{
+	while (be->queue_head) {
+		struct sess *s = be->queue_head;
+		struct server *srv = NULL;
+
+		if (lb_pick(be, &s->cli_addr, NULL, &srv) != LB_OK)
+			return;
+		be->queue_head = s->qnext;
+		if (!be->queue_head)
+			be->queue_tail = NULL;
+		be->nbpend--;
+		s->qnext = NULL;
+		s->tw = ms_since(s->t_queue);
+		s->srv = srv;
+		srv->cur_conn++;
+		srv->cum_conn++;
+		s->counted_srv = true;
+		sess_connect(s);
+	}
+}
+
+/* ---- accepting ------------------------------------------------------------ */
+
+static void sess_start(struct sess *s)
+{
+	sess_assign(s);
+	if (s->state != SST_CLOSED && s->state != SST_EST)
+		sess_update_io(s);
+}
+
+void sess_accept(struct listener *li, int fd, const struct sockaddr_storage *peer)
+{
+	struct proxy *fe = li->bc->fe;
+	struct sess *s = calloc(1, sizeof(*s));
+	socklen_t l;
+
+	if (!s) {
+		close(fd);
+		return;
+	}
+	s->id = next_sess_id++;
+	s->fe = fe;
+	s->be = fe->defbe;
+	s->li = li;
+	s->cli.fd = fd;
+	s->srv_h.fd = -1;
+	s->tw = s->tc = -1;
+	s->cli_addr = *peer;
+	addr_unmap_v4(&s->cli_addr);
+	l = sizeof(s->fe_addr);
+	/* under TPROXY the local address of the accepted socket is the
+	 * client's original destination (never SO_ORIGINAL_DST) */
+	if (getsockname(fd, (struct sockaddr *)&s->fe_addr, &l) < 0)
+		s->fe_addr = li->addr;
+	addr_unmap_v4(&s->fe_addr);
+	s->t_accept = now();
+	gettimeofday(&s->accept_tv, NULL);
+	s->cli.last_act = s->t_accept;
+	fe->conf->refcnt++;
+
+	rt.actconn++;
+	rt.cum_conn++;
+	fe->feconn++;
+	fe->cum_fe++;
+	li->nbconn++;
+	li->cum_conn++;
+
+	s->next = sess_list;
+	if (sess_list)
+		sess_list->prev = s;
+	sess_list = s;
+	sess_count++;
+
+	set_ka(fd, (fe->options & PR_O_KA_CL) != 0);
+	ev_io_init(&s->cli.rio, cli_read_cb, fd, EV_READ);
+	ev_io_init(&s->cli.wio, cli_write_cb, fd, EV_WRITE);
+	ev_init(&s->timer, timer_cb);
+	{
+		int one = 1;
+
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	}
+	s->state = SST_HDR; /* nothing decided yet */
+	sess_start(s);
+}

@@ -1,0 +1,112 @@
+/* Unit tests: HAProxy address syntax. */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "decoyproxy/addr.h"
+
+static void ok(const char *in, unsigned flags, const char *want, bool has_port)
+{
+	struct addr_spec a;
+	char *err = NULL, buf[80];
+
+	if (addr_parse(in, flags, &a, &err) < 0)
+		fail_msg("'%s' refused: %s", in, err);
+	assert_string_equal(addr_str(&a.ss, buf, sizeof(buf)), want);
+	assert_int_equal(a.has_port, has_port);
+}
+
+static void bad(const char *in, unsigned flags, const char *needle)
+{
+	struct addr_spec a;
+	char *err = NULL;
+
+	if (addr_parse(in, flags, &a, &err) == 0)
+		fail_msg("'%s' accepted", in);
+	if (!strstr(err, needle))
+		fail_msg("'%s': error '%s' lacks '%s'", in, err, needle);
+	free(err);
+}
+
+static void test_forms(void **state)
+{
+	ok("1.2.3.4:80", 0, "1.2.3.4:80", true);
+	ok(":80", 0, "0.0.0.0:80", true);
+	ok("*:80", 0, "0.0.0.0:80", true);
+	ok("[::1]:443", 0, "[::1]:443", true);
+	ok(":::8080", 0, "[::]:8080", true);
+	ok("::1:22", 0, "[::1]:22", true);
+	ok("ipv6@:80", 0, "[::]:80", true);
+	ok("ipv4@127.0.0.1:1", 0, "127.0.0.1:1", true);
+	ok("10.0.0.1", ADDR_F_PORT_NONE_OK, "10.0.0.1:0", false);
+	ok("[fd02::2]", ADDR_F_PORT_NONE_OK, "[fd02::2]:0", false);
+	ok("0.0.0.0", ADDR_F_PORT_NONE_OK, "0.0.0.0:0", false);
+	ok("::ffff:10.1.2.3:99", 0, "10.1.2.3:99", true); /* printed as IPv4 */
+}
+
+static void test_ranges_offsets(void **state)
+{
+	struct addr_spec a;
+	char *err = NULL;
+
+	assert_int_equal(addr_parse("1.2.3.4:80-90", ADDR_F_PORT_RANGE, &a, &err), 0);
+	assert_int_equal(a.port_lo, 80);
+	assert_int_equal(a.port_hi, 90);
+	assert_int_equal(addr_parse("1.2.3.4:+1000", ADDR_F_PORT_OFFSET, &a, &err), 0);
+	assert_int_equal(a.port_offset_sign, 1);
+	assert_int_equal(a.port_lo, 1000);
+	assert_int_equal(addr_parse("1.2.3.4:-10", ADDR_F_PORT_OFFSET, &a, &err), 0);
+	assert_int_equal(a.port_offset_sign, -1);
+	assert_true(a.has_port);
+	assert_true(addr_parse("0.0.0.0", ADDR_F_PORT_NONE_OK, &a, &err) == 0 && a.wildcard);
+	free(err);
+}
+
+static void test_bad(void **state)
+{
+	bad("1.2.3.4", 0, "missing port");
+	bad("1.2.3.4:99999", 0, "invalid port");
+	bad("1.2.3.4:80-70", ADDR_F_PORT_RANGE, "invalid port");
+	bad("1.2.3.4:80-90", 0, "invalid port");
+	bad("1.2.3.4:+5", 0, "invalid port");
+	bad("999.1.1.1:80", 0, "invalid or unresolvable address");
+	bad("[::1:80", 0, "missing ']'");
+	bad("unix@/x", 0, "only IPv4/IPv6");
+	bad("/run/x.sock", 0, "only IPv4/IPv6");
+	bad("1.2.3.4:0", ADDR_F_PORT_REQUIRED, "invalid port");
+}
+
+static void test_helpers(void **state)
+{
+	struct addr_spec a, b;
+	char *err = NULL, buf[64];
+
+	assert_int_equal(addr_parse("[::ffff:192.0.2.1]:5", 0, &a, &err), 0);
+	addr_unmap_v4(&a.ss);
+	assert_int_equal(a.ss.ss_family, AF_INET);
+	assert_string_equal(addr_str(&a.ss, buf, sizeof(buf)), "192.0.2.1:5");
+	assert_int_equal(addr_parse("192.0.2.1:5", 0, &b, &err), 0);
+	assert_true(addr_equal(&a.ss, &b.ss));
+	addr_set_port(&b.ss, 6);
+	assert_false(addr_equal(&a.ss, &b.ss));
+	assert_int_equal(addr_port(&b.ss), 6);
+	assert_int_equal(addr_len(&b.ss), sizeof(struct sockaddr_in));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_forms),
+		cmocka_unit_test(test_ranges_offsets),
+		cmocka_unit_test(test_bad),
+		cmocka_unit_test(test_helpers),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
