@@ -20,9 +20,22 @@
 #include "decoyproxy/proxy.h"
 #include "decoyproxy/runtime.h"
 
+#include "decoyproxy/netseg.h"
+#include "decoyproxy/stats.h"
+#include "decoyproxy/tproxy.h"
+
 static const struct cfg_kw_list *const kw_lists[] = {
 	&global_kw_list,
 	&proxy_kw_list,
+	&stats_kw_list,
+	&tproxy_kw_list,
+	&netseg_kw_list,
+};
+
+/* Sections owned by modules. */
+static const struct cfg_section *const ext_sections[] = {
+	&netseg_section,
+	&nslist_section,
 };
 
 /* Sections that HAProxy has and decoyproxy does not. */
@@ -38,8 +51,6 @@ static const struct {
 	{ "program", "decoyproxy has no master process" },
 	{ "ring", "log rings are not implemented" },
 	{ "mailers", "mail alerts are not implemented" },
-	{ "namespace_list", "not supported yet (network namespaces come with the netlink helpers)" },
-	{ "network", "not supported yet (segment namespaces come with the netlink helpers)" },
 	{ "crt-store", "decoyproxy does not terminate TLS" },
 };
 
@@ -334,6 +345,8 @@ static const char *section_str(int sec)
 	case CFG_SEC_FRONTEND: return "frontend";
 	case CFG_SEC_BACKEND: return "backend";
 	case CFG_SEC_LISTEN: return "listen";
+	case CFG_SEC_NETWORK: return "network";
+	case CFG_SEC_NSLIST: return "namespace_list";
 	}
 	return "(no section)";
 }
@@ -371,6 +384,7 @@ static int open_section(struct cfg_ctx *ctx, int argc, char **argv)
 			cfg_warn(ctx, "'global' takes no argument, ignoring '%s'", argv[1]);
 		ctx->section = CFG_SEC_GLOBAL;
 		ctx->px = NULL;
+		ctx->sec_data = NULL;
 		return 0;
 	}
 	if (!strcmp(s, "defaults")) {
@@ -382,6 +396,22 @@ static int open_section(struct cfg_ctx *ctx, int argc, char **argv)
 	} else if (!strcmp(s, "listen")) {
 		sec = CFG_SEC_LISTEN; cap = PR_CAP_FE | PR_CAP_BE;
 	} else {
+		for (size_t i = 0; i < ARRAY_SIZE(ext_sections); i++) {
+			const struct cfg_section *es = ext_sections[i];
+
+			if (strcmp(s, es->name))
+				continue;
+			ctx->section = es->sec;
+			ctx->px = NULL;
+			ctx->sec_data = NULL;
+			if (es->open(ctx, argc, argv, &err) != CFG_OK) {
+				cfg_alert(ctx, "'%s': %s", s, err ? err : "invalid section");
+				free(err);
+				ctx->section = CFG_SEC_NONE;
+				return -1;
+			}
+			return 0;
+		}
 		return 1; /* not a section */
 	}
 
@@ -468,6 +498,7 @@ static int open_section(struct cfg_ctx *ctx, int argc, char **argv)
 	}
 	ctx->section = sec;
 	ctx->px = px;
+	ctx->sec_data = NULL;
 	return 0;
 }
 
@@ -496,7 +527,7 @@ static void parse_line(struct cfg_ctx *ctx, int argc, char **argv)
 			cfg_alert(ctx, "unknown keyword '%s' out of section", argv[0]);
 		return;
 	}
-	if (!ctx->px && ctx->section != CFG_SEC_GLOBAL)
+	if (!ctx->px && (ctx->section & CFG_SEC_PROXIES))
 		return; /* section header was already reported as broken */
 
 	kw = kw_lookup(argv[0], ctx->section);

@@ -262,7 +262,6 @@ static const struct cfg_kw global_kws[] = {
 	{ "nbproc", CFG_SEC_GLOBAL, NULL, "removed from HAProxy 2.5; decoyproxy runs one process" },
 	{ "master-worker", CFG_SEC_GLOBAL, NULL, "decoyproxy reloads in place (SIGUSR2) without a master process" },
 	{ "chroot", CFG_SEC_GLOBAL, NULL, "not implemented yet" },
-	{ "stats", CFG_SEC_GLOBAL, NULL, "the stats socket is not implemented yet" },
 	{ "cpu-map", CFG_SEC_GLOBAL, NULL, "decoyproxy runs one thread" },
 	{ "lua-load", CFG_SEC_GLOBAL, NULL, "Lua is not supported" },
 	{ "setenv", CFG_SEC_GLOBAL, NULL, "not implemented yet" },

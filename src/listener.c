@@ -19,6 +19,7 @@
 #include "decoyproxy/addr.h"
 #include "decoyproxy/cfg.h"
 #include "decoyproxy/listener.h"
+#include "decoyproxy/netseg.h"
 #include "decoyproxy/proxy.h"
 #include "decoyproxy/runtime.h"
 #include "decoyproxy/sess.h"
@@ -293,11 +294,15 @@ int listener_open(struct listener *l, char **err)
 	int backlog;
 
 	addr_str(&l->addr, a, sizeof(a));
-	fd = socket(l->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+	fd = netseg_socket(bc->fe->conf, bc->netns, l->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+			   IPPROTO_TCP, err);
 	if (fd < 0) {
-		e = errno;
-		memprintf(err, "cannot create listening socket [%s]: %s", a, strerror(e));
-		return -e;
+		char *m = NULL;
+
+		memprintf(&m, "cannot create listening socket [%s]: %s", a, *err);
+		free(*err);
+		*err = m;
+		return fd;
 	}
 	if (setopt(fd, SOL_SOCKET, SO_REUSEADDR, 1) < 0)
 		goto sockerr;

@@ -19,6 +19,7 @@
 #include "decoyproxy/priv.h"
 #include "decoyproxy/proxy.h"
 #include "decoyproxy/pump.h"
+#include "decoyproxy/reload.h"
 #include "decoyproxy/runtime.h"
 #include "decoyproxy/sess.h"
 
@@ -26,7 +27,7 @@
 #define FD_RESERVE 64
 
 struct opts {
-	const char **files;
+	const char **files;  /* argv strings */
 	size_t nfiles;
 	bool check;
 	bool daemon;
@@ -92,30 +93,6 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	return 0;
 }
 
-static struct dp_config *load_config(const struct opts *o)
-{
-	struct dp_config *c = dp_config_new();
-	int errors = 0;
-
-	if (!c) {
-		ha_alert("out of memory");
-		return NULL;
-	}
-	for (size_t i = 0; i < o->nfiles; i++) {
-		int r = cfg_parse_path(c, o->files[i]);
-
-		errors += r < 0 ? 1 : r;
-	}
-	if (!errors)
-		errors = dp_config_finalize(c);
-	if (errors) {
-		ha_alert("config : Fatal errors found in configuration.");
-		dp_config_put(c);
-		return NULL;
-	}
-	return c;
-}
-
 /* Global maxconn and the fd limit it needs (HAProxy derives an unset maxconn
  * from the fd limit; an explicit one raises the soft limit up to the hard one). */
 static int setup_limits(struct dp_config *c)
@@ -169,49 +146,6 @@ static int setup_limits(struct dp_config *c)
 	return 0;
 }
 
-static int open_logs(struct dp_config *c)
-{
-	for (size_t i = 0; i < c->all_targets.n; i++) {
-		char *err = NULL;
-
-		if (log_target_open(c->all_targets.v[i], &err) < 0) {
-			ha_alert("log target: %s", err ? err : "cannot open");
-			free(err);
-			return -1;
-		}
-	}
-	return 0;
-}
-
-static int open_listeners(struct dp_config *c)
-{
-	for (struct proxy *px = c->proxies; px; px = px->next) {
-		if (px->disabled)
-			continue;
-		for (struct bind_conf *bc = px->binds; bc; bc = bc->next) {
-			for (struct listener *l = bc->listeners; l; l = l->next) {
-				char *err = NULL;
-
-				if (listener_open(l, &err) < 0) {
-					ha_alert("Starting %s %s: %s", px->cap & PR_CAP_BE ? "proxy" : "frontend",
-						 px->name, err);
-					free(err);
-					return -1;
-				}
-			}
-		}
-	}
-	return 0;
-}
-
-static void close_listeners(struct dp_config *c)
-{
-	for (struct proxy *px = c->proxies; px; px = px->next)
-		for (struct bind_conf *bc = px->binds; bc; bc = bc->next)
-			for (struct listener *l = bc->listeners; l; l = l->next)
-				listener_close(l);
-}
-
 static int write_pidfile(const char *path)
 {
 	FILE *f = fopen(path, "w");
@@ -253,78 +187,6 @@ static int daemonize(void)
 	return 0;
 }
 
-/* ---- signals --------------------------------------------------------------- */
-
-static ev_signal sig_term, sig_int, sig_usr1, sig_usr2, sig_hup, sig_ttou, sig_ttin;
-static ev_timer hard_stop_timer;
-
-static void kill_all_sessions(void)
-{
-	while (sess_list)
-		sess_kill(sess_list);
-}
-
-static void hard_stop_cb(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	ha_warning("hard-stop-after reached: killing %u remaining session(s)", sess_count);
-	kill_all_sessions();
-	ev_break(loop, EVBREAK_ALL);
-}
-
-static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
-{
-	switch (w->signum) {
-	case SIGTERM:
-	case SIGINT:
-		ha_notice("%s received: stopping now (%u session(s) killed)",
-			  w->signum == SIGTERM ? "SIGTERM" : "SIGINT", sess_count);
-		rt.stopping = true;
-		close_listeners(rt.conf);
-		kill_all_sessions();
-		ev_break(loop, EVBREAK_ALL);
-		break;
-	case SIGUSR1:
-		ha_notice("SIGUSR1 received: soft stop, waiting for %u session(s) to end", sess_count);
-		rt.stopping = true;
-		close_listeners(rt.conf);
-		if (rt.conf->g.hard_stop_after) {
-			ev_timer_init(&hard_stop_timer, hard_stop_cb, rt.conf->g.hard_stop_after / 1000.0, 0.0);
-			ev_timer_start(loop, &hard_stop_timer);
-		}
-		rt_listeners_update();
-		break;
-	case SIGTTOU:
-		ha_notice("SIGTTOU received: pausing listeners");
-		rt.admin_paused = true;
-		rt_listeners_update();
-		break;
-	case SIGTTIN:
-		ha_notice("SIGTTIN received: resuming listeners");
-		rt.admin_paused = false;
-		rt_listeners_update();
-		break;
-	case SIGUSR2:
-	case SIGHUP:
-		ha_warning("%s received: configuration reload is not implemented yet; the running configuration is kept",
-			   w->signum == SIGUSR2 ? "SIGUSR2" : "SIGHUP");
-		break;
-	}
-}
-
-static void setup_signals(struct ev_loop *loop)
-{
-	struct { ev_signal *w; int sig; } s[] = {
-		{ &sig_term, SIGTERM }, { &sig_int, SIGINT }, { &sig_usr1, SIGUSR1 }, { &sig_usr2, SIGUSR2 },
-		{ &sig_hup, SIGHUP }, { &sig_ttou, SIGTTOU }, { &sig_ttin, SIGTTIN },
-	};
-
-	signal(SIGPIPE, SIG_IGN);
-	for (size_t i = 0; i < ARRAY_SIZE(s); i++) {
-		ev_signal_init(s[i].w, on_signal, s[i].sig);
-		ev_signal_start(loop, s[i].w);
-	}
-}
-
 int main(int argc, char **argv)
 {
 	struct opts o = { 0 };
@@ -335,13 +197,13 @@ int main(int argc, char **argv)
 
 	if (parse_args(argc, argv, &o) < 0)
 		goto out;
-	c = load_config(&o);
+	reload_set_files(o.files, o.nfiles);
+	c = reload_load_config();
 	if (!c)
 		goto out;
 	if (o.check) {
-		size_t n = dp_config_count_listeners(c);
-
-		if (!n) {
+		/* -c touches nothing on the system: parsing and checks only */
+		if (!dp_config_count_listeners(c)) {
 			ha_warning("Configuration file has no error but will not start (no listener) => exit(2).");
 			ret = 2;
 		} else {
@@ -351,49 +213,47 @@ int main(int argc, char **argv)
 		dp_config_put(c);
 		goto out;
 	}
-	if (setup_limits(c) < 0)
-		goto out_conf;
 	if (!dp_config_count_listeners(c)) {
 		ha_alert("no listener: nothing to do.");
 		goto out_conf;
 	}
+	if (setup_limits(c) < 0)
+		goto out_conf;
 	rt.loop = ev_default_loop(EVFLAG_AUTO | EVFLAG_NOENV);
 	if (!rt.loop) {
 		ha_alert("cannot initialise the event loop");
 		goto out_conf;
 	}
-	if (open_logs(c) < 0 || open_listeners(c) < 0)
-		goto out_conf_close;
+	if (reload_activate(c, NULL, &err) < 0) {
+		ha_alert("%s", err ? err : "start-up failed");
+		free(err);
+		goto out_conf;
+	}
 	if ((o.daemon || c->g.daemon) && !rt.debug) {
 		if (daemonize() < 0)
-			goto out_conf_close;
+			goto out_stop;
 		ev_loop_fork(rt.loop);
 	}
 	pidfile = o.pidfile ? o.pidfile : c->g.pidfile;
 	if (pidfile && write_pidfile(pidfile) < 0)
-		goto out_conf_close;
+		goto out_stop;
 	if (priv_drop(c->g.have_uid, c->g.uid, c->g.have_gid, c->g.gid, &err) < 0) {
 		ha_alert("%s", err);
 		free(err);
-		goto out_conf_close;
+		goto out_stop;
 	}
-	rt.conf = c;
-	setup_signals(rt.loop);
-	rt_listeners_update();
+	reload_setup_signals();
 	for (struct proxy *px = c->proxies; px; px = px->next)
 		if (px->cap & PR_CAP_FE)
 			ha_notice("Proxy %s started.", px->name);
 	ev_run(rt.loop, 0);
 	ret = 0;
-	kill_all_sessions();
-	close_listeners(c);
-	rt.conf = NULL;
 	if (pidfile)
 		unlink(pidfile);
-out_conf_close:
-	close_listeners(c);
-	for (size_t i = 0; i < c->all_targets.n; i++)
-		log_target_close(c->all_targets.v[i]);
+out_stop:
+	c = rt.conf; /* the running generation after any reload */
+	reload_shutdown();
+	rt.conf = NULL;
 out_conf:
 	dp_config_put(c);
 	pump_pool_trim();

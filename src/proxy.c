@@ -13,7 +13,10 @@
 #include "decoyproxy/log.h"
 #include "decoyproxy/proxy.h"
 #include "decoyproxy/runtime.h"
+#include "decoyproxy/netseg.h"
 #include "decoyproxy/server.h"
+#include "decoyproxy/stats.h"
+#include "decoyproxy/tproxy.h"
 
 static unsigned next_generation = 1;
 
@@ -48,6 +51,9 @@ void dp_config_put(struct dp_config *c)
 	for (size_t i = 0; i < c->all_targets.n; i++)
 		log_target_free(c->all_targets.v[i]);
 	free(c->all_targets.v);
+	stats_conf_free(c->stats);
+	tproxy_gconf_free(c->tproxy);
+	netseg_free_all(c->netsegs);
 	free(c->g.logs.v);
 	free(c->g.pidfile);
 	free(c->g.user);
@@ -146,6 +152,7 @@ void proxy_free(struct proxy *px)
 		server_free(px->srv);
 		px->srv = n;
 	}
+	tproxy_fe_free(px->tproxy);
 	lf_free(px->lf);
 	free(px->log_format);
 	free(px->logs.v);
@@ -298,5 +305,7 @@ int dp_config_finalize(struct dp_config *c)
 				px->to.queue = px->to.connect;
 		}
 	}
+	errors += netseg_finalize(c);
+	errors += tproxy_finalize(c);
 	return errors;
 }

@@ -26,6 +26,7 @@
 #include "decoyproxy/lb.h"
 #include "decoyproxy/listener.h"
 #include "decoyproxy/log.h"
+#include "decoyproxy/netseg.h"
 #include "decoyproxy/proxy.h"
 #include "decoyproxy/runtime.h"
 #include "decoyproxy/server.h"
@@ -555,12 +556,15 @@ static void sess_connect(struct sess *s)
 		return;
 	}
 again:
-	fd = socket(s->srv_addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+	fd = netseg_socket(s->fe->conf, srv->netns, s->srv_addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+			   IPPROTO_TCP, &err);
 	if (fd < 0) {
-		int e = errno;
+		static ev_tstamp last;
 
-		ha_warning("backend '%s'/server '%s': socket: %s", s->be->name, srv->name, strerror(e));
-		if (e == EMFILE || e == ENFILE)
+		if (ha_ratelimit(&last, 1.0))
+			ha_warning("backend '%s'/server '%s': %s", s->be->name, srv->name, err);
+		free(err);
+		if (fd == -EMFILE || fd == -ENFILE)
 			rt_accept_throttle();
 		sess_close(s, 'R', 'C');
 		return;

@@ -22,6 +22,8 @@ enum {
 	CFG_SEC_FRONTEND = 1 << 2,
 	CFG_SEC_BACKEND  = 1 << 3,
 	CFG_SEC_LISTEN   = 1 << 4,
+	CFG_SEC_NETWORK  = 1 << 5,   /* decoyproxy: `network <name>` segment sections */
+	CFG_SEC_NSLIST   = 1 << 6,   /* HAProxy's `namespace_list` */
 };
 #define CFG_SEC_PROXIES (CFG_SEC_DEFAULTS | CFG_SEC_FRONTEND | CFG_SEC_BACKEND | CFG_SEC_LISTEN)
 #define CFG_SEC_FE (CFG_SEC_DEFAULTS | CFG_SEC_FRONTEND | CFG_SEC_LISTEN)
@@ -39,6 +41,7 @@ struct cfg_ctx {
 	int line;
 	int section;            /* CFG_SEC_* of the current section */
 	struct proxy *px;       /* current proxy (or defaults section), NULL in global */
+	void *sec_data;         /* object of a module-owned section (network, ...) */
 	int warnings;           /* number of warnings emitted so far */
 	int errors;             /* number of errors emitted so far */
 };
@@ -59,6 +62,16 @@ struct cfg_kw {
 struct cfg_kw_list {
 	const struct cfg_kw *kws;
 	size_t n;
+};
+
+/* A section owned by a module (not a proxy). open() is called with the
+ * section line (argv[0] is the section word); it creates the object, stores
+ * it in ctx->sec_data and returns CFG_OK, or CFG_ERR with *err. Keywords of
+ * the section are ordinary cfg_kw entries whose mask has `sec`. */
+struct cfg_section {
+	const char *name;
+	int sec;
+	int (*open)(struct cfg_ctx *ctx, int argc, char **argv, char **err);
 };
 
 /* Split one line into words, in place. Handles 'single' and "double" quotes,

@@ -11,6 +11,9 @@
 
 struct proxy;
 struct log_target;
+struct stats_conf;
+struct tproxy_gconf;
+struct netseg;
 
 struct log_list {
 	struct log_target **v;
@@ -40,6 +43,9 @@ struct dp_config {
 	unsigned generation;
 	char **files; size_t nfiles;
 	struct log_list all_targets; /* owns every log target of this generation */
+	struct stats_conf *stats;    /* `stats socket` lines (stats.c) */
+	struct tproxy_gconf *tproxy; /* tproxy marks/tables and nft state (tproxy.c) */
+	struct netseg *netsegs;      /* `network` sections and namespaces (netseg.c) */
 };
 
 struct dp_config *dp_config_new(void);

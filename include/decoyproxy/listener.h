@@ -40,6 +40,7 @@ struct listener {
 	int fd;
 	ev_io io;
 	bool paused;                /* stopped accepting (maxconn, fd limit) */
+	struct listener *taken_from; /* during a reload: the old listener whose socket we took */
 	unsigned nbconn;
 	unsigned long long cum_conn;
 };

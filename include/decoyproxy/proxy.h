@@ -11,6 +11,7 @@ struct server;
 struct bind_conf;
 struct lf_expr;
 struct sess;
+struct tproxy_fe;
 
 enum {
 	PR_CAP_FE  = 1 << 0,
@@ -71,6 +72,7 @@ struct proxy {
 
 	/* frontend */
 	struct bind_conf *binds, *binds_last;
+	struct tproxy_fe *tproxy;   /* `intercept` decoy addresses (tproxy.c) */
 	struct proxy *defbe;        /* resolved default_backend */
 
 	/* backend */

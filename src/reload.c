@@ -1,0 +1,390 @@
+/* reload.c — configuration generations in service, reload on SIGUSR2, and
+ * the process-control signals.
+ *
+ * decoyproxy reloads inside its one process: the new configuration is parsed
+ * and validated whole while the old one keeps serving; listeners whose
+ * address, namespace and socket options are unchanged move their socket to
+ * the new generation (the kernel's accept queue never closes, so no SYN is
+ * refused or reset); sessions keep the proxies and servers they started
+ * with until they end. HAProxy achieves the same with a master process that
+ * passes listening sockets to a new worker; a single process needs no fd
+ * passing and keeps one log stream and one set of counters.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "decoyproxy/cfg.h"
+#include "decoyproxy/listener.h"
+#include "decoyproxy/log.h"
+#include "decoyproxy/netseg.h"
+#include "decoyproxy/proxy.h"
+#include "decoyproxy/reload.h"
+#include "decoyproxy/runtime.h"
+#include "decoyproxy/server.h"
+#include "decoyproxy/sess.h"
+#include "decoyproxy/stats.h"
+#include "decoyproxy/tproxy.h"
+
+static const char *const *cfg_files;
+static size_t cfg_nfiles;
+
+void reload_set_files(const char *const *files, size_t n)
+{
+	cfg_files = files;
+	cfg_nfiles = n;
+}
+
+struct dp_config *reload_load_config(void)
+{
+	struct dp_config *c = dp_config_new();
+	int errors = 0;
+
+	if (!c) {
+		ha_alert("out of memory");
+		return NULL;
+	}
+	for (size_t i = 0; i < cfg_nfiles; i++) {
+		int r = cfg_parse_path(c, cfg_files[i]);
+
+		errors += r < 0 ? 1 : r;
+	}
+	if (!errors)
+		errors = dp_config_finalize(c);
+	if (errors) {
+		ha_alert("config : Fatal errors found in configuration.");
+		dp_config_put(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* ---- listeners ------------------------------------------------------------- */
+
+#define FOR_EACH_LISTENER(c, px, bc, l)                                          \
+	for (struct proxy *px = (c)->proxies; px; px = px->next)                 \
+		for (struct bind_conf *bc = px->binds; bc; bc = bc->next)        \
+			for (struct listener *l = bc->listeners; l; l = l->next)
+
+/* Finds an open listener of oldc with the same key. */
+static struct listener *find_reusable(struct dp_config *oldc, const char *key)
+{
+	char k[256];
+
+	if (!oldc)
+		return NULL;
+	FOR_EACH_LISTENER(oldc, px, bc, l) {
+		if (l->fd < 0)
+			continue;
+		listener_key(l, k, sizeof(k));
+		if (!strcmp(k, key))
+			return l;
+	}
+	return NULL;
+}
+
+/* Gives taken-over sockets back to their old listeners, closes new ones. */
+static void undo_listeners(struct dp_config *newc)
+{
+	FOR_EACH_LISTENER(newc, px, bc, l) {
+		if (l->fd < 0)
+			continue;
+		if (l->taken_from) {
+			l->taken_from->fd = l->fd;
+			l->fd = -1;
+			l->taken_from = NULL;
+		} else {
+			listener_close(l);
+		}
+	}
+}
+
+static int open_listeners(struct dp_config *newc, struct dp_config *oldc, unsigned *kept, unsigned *opened,
+			  char **err)
+{
+	FOR_EACH_LISTENER(newc, px, bc, l) {
+		char key[256];
+		struct listener *old;
+
+		if (px->disabled)
+			continue;
+		listener_key(l, key, sizeof(key));
+		old = find_reusable(oldc, key);
+		if (old) {
+			/* same socket, new owner: stop watching it for the old one */
+			listener_stop(old);
+			l->fd = old->fd;
+			old->fd = -1;
+			l->taken_from = old;
+			(*kept)++;
+			continue;
+		}
+		if (listener_open(l, err) < 0) {
+			char *m = NULL;
+
+			memprintf(&m, "Starting %s %s: %s", px->cap & PR_CAP_BE ? "proxy" : "frontend", px->name, *err);
+			free(*err);
+			*err = m;
+			undo_listeners(newc);
+			return -1;
+		}
+		(*opened)++;
+	}
+	return 0;
+}
+
+static unsigned close_old_listeners(struct dp_config *oldc)
+{
+	unsigned n = 0;
+
+	FOR_EACH_LISTENER(oldc, px, bc, l) {
+		if (l->fd >= 0) {
+			listener_close(l);
+			n++;
+		} else {
+			listener_stop(l);
+		}
+	}
+	return n;
+}
+
+/* ---- counters and state that survive a reload ---------------------------------- */
+
+static void carry_over(struct dp_config *newc, struct dp_config *oldc)
+{
+	for (struct proxy *np = newc->proxies; np; np = np->next) {
+		struct proxy *op = dp_config_find_proxy(oldc, np->name, np->cap & (PR_CAP_FE | PR_CAP_BE));
+
+		if (!op)
+			continue;
+		np->cum_fe = op->cum_fe;
+		np->cum_be = op->cum_be;
+		np->bytes_in = op->bytes_in;
+		np->bytes_out = op->bytes_out;
+		for (struct server *ns = np->srv; ns; ns = ns->next) {
+			for (struct server *os = op->srv; os; os = os->next) {
+				if (strcmp(ns->name, os->name))
+					continue;
+				ns->cum_conn = os->cum_conn;
+				ns->bytes_in = os->bytes_in;
+				ns->bytes_out = os->bytes_out;
+				ns->failed_conns = os->failed_conns;
+				ns->retries = os->retries;
+				ns->redispatches = os->redispatches;
+				ns->usesrc_client_collisions = os->usesrc_client_collisions;
+				/* an operator's `disable server` / `set server state`
+				 * survives a reload, as with a server-state file */
+				ns->admin = os->admin;
+				break;
+			}
+		}
+	}
+}
+
+/* ---- activation ------------------------------------------------------------- */
+
+static int open_logs(struct dp_config *c, char **err)
+{
+	for (size_t i = 0; i < c->all_targets.n; i++)
+		if (log_target_open(c->all_targets.v[i], err) < 0)
+			return -1;
+	return 0;
+}
+
+static ev_timer linger_timer;
+
+/* hard-stop-after: sessions of a frontend that no longer exists may not
+ * outlive it by more than that. */
+static void linger_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct sess *s = sess_list, *n;
+	unsigned killed = 0;
+
+	for (; s; s = n) {
+		n = s->next;
+		if (s->fe->conf != rt.conf &&
+		    !dp_config_find_proxy(rt.conf, s->fe->name, PR_CAP_FE)) {
+			sess_kill(s);
+			killed++;
+		}
+	}
+	if (killed)
+		ha_warning("hard-stop-after: killed %u session(s) of removed frontends", killed);
+}
+
+int reload_activate(struct dp_config *newc, struct dp_config *oldc, char **err)
+{
+	unsigned kept = 0, opened = 0, closed;
+
+	if (netseg_apply(newc, oldc, err) < 0)
+		return -1;
+	if (open_logs(newc, err) < 0)
+		goto fail_netseg;
+	if (open_listeners(newc, oldc, &kept, &opened, err) < 0)
+		goto fail_netseg;
+	if (tproxy_apply(newc, oldc, err) < 0)
+		goto fail_listeners;
+	if (stats_open(newc, oldc, err) < 0)
+		goto fail_tproxy;
+
+	/* point of no return */
+	if (oldc) {
+		carry_over(newc, oldc);
+		closed = close_old_listeners(oldc);
+		stats_close(oldc);
+		tproxy_remove_stale(oldc, newc);
+	} else {
+		closed = 0;
+	}
+	FOR_EACH_LISTENER(newc, px, bc, l)
+		l->taken_from = NULL;
+	rt.conf = newc;
+	if (newc->g.maxconn)
+		rt.maxconn = newc->g.maxconn;
+	rt_listeners_update();
+	if (oldc) {
+		ha_notice("reload: configuration generation %u in service (%u listener(s) kept, %u opened, %u closed; %u session(s) carried over)",
+			  newc->generation, kept, opened, closed, sess_count);
+		if (newc->g.hard_stop_after) {
+			ev_timer_stop(rt.loop, &linger_timer);
+			ev_timer_init(&linger_timer, linger_cb, newc->g.hard_stop_after / 1000.0, 0.0);
+			ev_timer_start(rt.loop, &linger_timer);
+		}
+	}
+	return 0;
+
+fail_tproxy:
+	tproxy_undo(newc, oldc);
+fail_listeners:
+	undo_listeners(newc);
+fail_netseg:
+	netseg_undo(newc, oldc);
+	return -1;
+}
+
+int reload_now(char **msg)
+{
+	struct dp_config *newc, *oldc = rt.conf;
+	char *err = NULL;
+
+	if (rt.stopping) {
+		memprintf(msg, "reload refused: the process is stopping");
+		return -EBUSY;
+	}
+	newc = reload_load_config();
+	if (!newc) {
+		memprintf(msg, "reload failed: the new configuration has errors (see the alerts above); the running configuration (generation %u) is kept",
+			  oldc->generation);
+		ha_alert("%s", *msg);
+		return -EINVAL;
+	}
+	if (reload_activate(newc, oldc, &err) < 0) {
+		memprintf(msg, "reload failed: %s; the running configuration (generation %u) is kept",
+			  err ? err : "unknown error", oldc->generation);
+		ha_alert("%s", *msg);
+		free(err);
+		dp_config_put(newc);
+		return -EIO;
+	}
+	memprintf(msg, "reload succeeded: generation %u in service", newc->generation);
+	dp_config_put(oldc); /* sessions still holding it keep it alive */
+	return 0;
+}
+
+/* ---- signals --------------------------------------------------------------------- */
+
+static ev_signal sig_term, sig_int, sig_usr1, sig_usr2, sig_hup, sig_ttou, sig_ttin;
+static ev_timer hard_stop_timer;
+
+static void kill_all_sessions(void)
+{
+	while (sess_list)
+		sess_kill(sess_list);
+}
+
+static void hard_stop_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	ha_warning("hard-stop-after reached: killing %u remaining session(s)", sess_count);
+	kill_all_sessions();
+	ev_break(loop, EVBREAK_ALL);
+}
+
+static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	char *msg = NULL;
+
+	switch (w->signum) {
+	case SIGTERM:
+	case SIGINT:
+		ha_notice("%s received: stopping now (%u session(s) killed)",
+			  w->signum == SIGTERM ? "SIGTERM" : "SIGINT", sess_count);
+		rt.stopping = true;
+		close_old_listeners(rt.conf);
+		kill_all_sessions();
+		ev_break(loop, EVBREAK_ALL);
+		break;
+	case SIGUSR1:
+		ha_notice("SIGUSR1 received: soft stop, waiting for %u session(s) to end", sess_count);
+		rt.stopping = true;
+		close_old_listeners(rt.conf);
+		if (rt.conf->g.hard_stop_after) {
+			ev_timer_init(&hard_stop_timer, hard_stop_cb, rt.conf->g.hard_stop_after / 1000.0, 0.0);
+			ev_timer_start(loop, &hard_stop_timer);
+		}
+		rt_listeners_update();
+		break;
+	case SIGTTOU:
+		ha_notice("SIGTTOU received: pausing listeners");
+		rt.admin_paused = true;
+		rt_listeners_update();
+		break;
+	case SIGTTIN:
+		ha_notice("SIGTTIN received: resuming listeners");
+		rt.admin_paused = false;
+		rt_listeners_update();
+		break;
+	case SIGUSR2:
+	case SIGHUP:
+		ha_notice("%s received: reloading the configuration", w->signum == SIGUSR2 ? "SIGUSR2" : "SIGHUP");
+		if (reload_now(&msg) == 0)
+			ha_notice("%s", msg);
+		free(msg);
+		break;
+	}
+}
+
+void reload_setup_signals(void)
+{
+	struct { ev_signal *w; int sig; } s[] = {
+		{ &sig_term, SIGTERM }, { &sig_int, SIGINT }, { &sig_usr1, SIGUSR1 }, { &sig_usr2, SIGUSR2 },
+		{ &sig_hup, SIGHUP }, { &sig_ttou, SIGTTOU }, { &sig_ttin, SIGTTIN },
+	};
+
+	signal(SIGPIPE, SIG_IGN);
+	for (size_t i = 0; i < ARRAY_SIZE(s); i++) {
+		ev_signal_init(s[i].w, on_signal, s[i].sig);
+		ev_signal_start(rt.loop, s[i].w);
+	}
+	stats_reload_hook = reload_now;
+}
+
+void reload_shutdown(void)
+{
+	struct dp_config *c = rt.conf;
+
+	kill_all_sessions();
+	if (!c)
+		return;
+	close_old_listeners(c);
+	stats_close(c);
+	tproxy_remove(c);
+	netseg_remove(c);
+	for (size_t i = 0; i < c->all_targets.n; i++)
+		log_target_close(c->all_targets.v[i]);
+}
