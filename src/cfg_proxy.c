@@ -380,6 +380,24 @@ static int kw_log_format(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 	return ctx->px->log_format ? CFG_OK : CFG_ERR;
 }
 
+static int kw_unique_id_format(struct cfg_ctx *ctx, int argc, char **argv, char **err)
+{
+	struct lf_expr *e = NULL;
+
+	if (need_args(argc, argv, 1, err))
+		return CFG_ERR;
+	if (argc > 2) {
+		memprintf(err, "expects one argument: quote the format or escape its spaces with '\\ '");
+		return CFG_ERR;
+	}
+	if (lf_compile(argv[1], &e, err) < 0)
+		return CFG_ERR;
+	lf_free(e);
+	free(ctx->px->unique_id_fmt);
+	ctx->px->unique_id_fmt = strdup(argv[1]);
+	return ctx->px->unique_id_fmt ? CFG_OK : CFG_ERR;
+}
+
 static int kw_description(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 {
 	size_t len = 0;
@@ -474,7 +492,7 @@ static const struct cfg_kw proxy_kws[] = {
 	{ "acl", CFG_SEC_FE_NODEF | CFG_SEC_BE_NODEF, NULL, NEEDS_ACL },
 	{ "tcp-request", CFG_SEC_PROXIES, NULL, NEEDS_ACL },
 	{ "tcp-response", CFG_SEC_BE, NULL, NEEDS_ACL },
-	{ "unique-id-format", CFG_SEC_FE, NULL, "not implemented yet (comes with PROXY protocol v2 TLVs)" },
+	{ "unique-id-format", CFG_SEC_FE, kw_unique_id_format, NULL },
 	{ "unique-id-header", CFG_SEC_FE, NULL, L7 },
 	{ "stick-table", CFG_SEC_PROXIES, NULL, "stick tables are not implemented" },
 	{ "stick", CFG_SEC_BE, NULL, "stick tables are not implemented" },

@@ -45,6 +45,8 @@ static int bk_flag(struct bind_conf *bc, char **args, char **err)
 		bc->options |= BC_O_DEFER_ACCEPT;
 	else if (!strcmp(args[0], "tfo"))
 		bc->options |= BC_O_TFO;
+	else if (!strcmp(args[0], "accept-proxy"))
+		bc->options |= BC_O_ACCEPT_PROXY;
 	return 0;
 }
 
@@ -118,7 +120,7 @@ static const struct bind_kw bind_kws[] = {
 	{ "interface", 1, bk_interface, NULL },
 	{ "name", 1, bk_name, NULL },
 	{ "id", 1, bk_ignore1, NULL },
-	{ "accept-proxy", 0, NULL, "the PROXY protocol is not implemented yet" },
+	{ "accept-proxy", 0, bk_flag, NULL },
 	{ "namespace", 1, NULL, "network namespaces are not implemented yet" },
 	{ "mss", 1, NULL, "not implemented yet" },
 	{ "process", 1, NULL, "decoyproxy runs one process" },

@@ -154,6 +154,8 @@ void proxy_free(struct proxy *px)
 	}
 	tproxy_fe_free(px->tproxy);
 	lf_free(px->lf);
+	lf_free(px->unique_id_lf);
+	free(px->unique_id_fmt);
 	free(px->log_format);
 	free(px->logs.v);
 	free(px->defbe_name);
@@ -174,6 +176,8 @@ int proxy_inherit(struct proxy *px, const struct proxy *def, char **err)
 	px->lbalgo = def->lbalgo;
 	px->log_global = def->log_global;
 	if (def->log_format && !(px->log_format = strdup(def->log_format)))
+		goto nomem;
+	if (def->unique_id_fmt && !(px->unique_id_fmt = strdup(def->unique_id_fmt)))
 		goto nomem;
 	for (size_t i = 0; i < def->logs.n; i++)
 		if (log_list_add(&px->logs, def->logs.v[i]) < 0)
@@ -274,6 +278,12 @@ int dp_config_finalize(struct dp_config *c)
 				 * with <NOSRV>; say it, since it is rarely meant */
 				ha_warning("config : %s '%s' (%s:%d) has no backend: connections will be closed ('default_backend' missing).",
 					   cap_name(px->cap), px->name, px->file, px->line);
+			}
+			if (px->unique_id_fmt && lf_compile(px->unique_id_fmt, &px->unique_id_lf, &err) < 0) {
+				fin_alert(px, px->line, &errors, "%s '%s': unique-id-format: %s",
+					  cap_name(px->cap), px->name, err ? err : "invalid");
+				free(err);
+				err = NULL;
 			}
 			if (lf_compile(px->log_format ? px->log_format : LF_TCPLOG_FMT, &px->lf, &err) < 0) {
 				fin_alert(px, px->line, &errors, "%s '%s': log-format: %s",

@@ -73,12 +73,51 @@ size_t pump_pool_in_use(void)
 	return pool_used_n;
 }
 
-void chan_release(struct chan *c)
+/* Returns the buffer (not the prefix) to the pool. */
+static void buf_release(struct chan *c)
 {
 	if (c->buf)
 		pool_put(c->buf);
 	c->buf = NULL;
 	c->off = c->len = 0;
+}
+
+void chan_release(struct chan *c)
+{
+	buf_release(c);
+	free(c->pre);
+	c->pre = NULL;
+	c->pre_off = c->pre_len = 0;
+}
+
+void chan_set_prefix(struct chan *c, char *data, size_t len)
+{
+	free(c->pre);
+	c->pre = data;
+	c->pre_off = 0;
+	c->pre_len = len;
+}
+
+static int send_prefix(struct chan *c, int fd)
+{
+	while (c->pre_len) {
+		ssize_t n = send(fd, c->pre + c->pre_off, c->pre_len, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n > 0) {
+			c->pre_off += (size_t)n;
+			c->pre_len -= (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return PUMP_AGAIN;
+		return PUMP_ERROR;
+	}
+	free(c->pre);
+	c->pre = NULL;
+	c->pre_off = 0;
+	return PUMP_PROGRESS;
 }
 
 int chan_recv(struct chan *c, int fd)
@@ -118,13 +157,13 @@ int chan_recv(struct chan *c, int fd)
 		if (n == 0) {
 			c->eof = true;
 			if (c->len == 0 && fresh)
-				chan_release(c);
+				buf_release(c);
 			return PUMP_EOF;
 		}
 		if (errno == EINTR)
 			continue;
 		if (c->len == 0)
-			chan_release(c); /* idle sessions hold no buffer */
+			buf_release(c); /* idle sessions hold no buffer */
 		if (errno == EAGAIN)
 			return progress ? PUMP_PROGRESS : PUMP_AGAIN;
 		return PUMP_ERROR;
@@ -134,6 +173,14 @@ int chan_recv(struct chan *c, int fd)
 int chan_send(struct chan *c, int fd)
 {
 	bool progress = false;
+
+	if (c->pre_len) {
+		int r = send_prefix(c, fd);
+
+		if (r != PUMP_PROGRESS)
+			return r;
+		progress = true;
+	}
 
 	while (c->len) {
 		ssize_t n = send(fd, c->buf + c->off, c->len, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -151,6 +198,6 @@ int chan_send(struct chan *c, int fd)
 			return progress ? PUMP_PROGRESS : PUMP_AGAIN;
 		return PUMP_ERROR;
 	}
-	chan_release(c);
+	buf_release(c);
 	return progress ? PUMP_PROGRESS : PUMP_AGAIN;
 }

@@ -9,6 +9,8 @@
 
 #include "decoyproxy/addr.h"
 #include "decoyproxy/cfg.h"
+#include "decoyproxy/log.h"
+#include "decoyproxy/pp.h"
 #include "decoyproxy/proxy.h"
 #include "decoyproxy/server.h"
 
@@ -58,6 +60,43 @@ static int sk_backup(struct server *s, char **args, char **err)
 	return 0;
 }
 
+static int sk_send_proxy(struct server *s, char **args, char **err)
+{
+	if (!strcmp(args[0], "send-proxy"))
+		s->flags = (s->flags & ~SRV_F_SEND_PROXY_V2) | SRV_F_SEND_PROXY;
+	else
+		s->flags = (s->flags & ~SRV_F_SEND_PROXY) | SRV_F_SEND_PROXY_V2;
+	return 0;
+}
+
+static int sk_pp_options(struct server *s, char **args, char **err)
+{
+	char *list = strdup(args[1]), *save = NULL, *o;
+
+	if (!list)
+		return -ENOMEM;
+	for (o = strtok_r(list, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(o, "crc32c")) {
+			s->pp_opts |= SRV_PP_CRC32C;
+		} else if (!strcmp(o, "unique-id")) {
+			s->pp_opts |= SRV_PP_UNIQUE_ID;
+		} else if (!strcmp(o, "authority")) {
+			s->pp_opts |= SRV_PP_AUTHORITY;
+		} else if (!strcmp(o, "ssl") || !strcmp(o, "cert-cn") || !strcmp(o, "ssl-cipher") ||
+			   !strcmp(o, "cert-sig") || !strcmp(o, "cert-key")) {
+			memprintf(err, "proxy-v2-options '%s' is not supported: decoyproxy does not terminate TLS", o);
+			free(list);
+			return -EINVAL;
+		} else {
+			memprintf(err, "unknown proxy-v2-options '%s' (supported: crc32c, unique-id, authority)", o);
+			free(list);
+			return -EINVAL;
+		}
+	}
+	free(list);
+	return 0;
+}
+
 static int sk_id(struct server *s, char **args, char **err)
 {
 	unsigned v;
@@ -66,7 +105,6 @@ static int sk_id(struct server *s, char **args, char **err)
 }
 
 #define NOT_YET_CHECKS "health checks are not implemented yet"
-#define NOT_YET_PP "the PROXY protocol is not implemented yet"
 #define L7 "decoyproxy is a layer-4 proxy"
 #define NOTLS "decoyproxy does not originate TLS"
 
@@ -87,10 +125,11 @@ static const struct srv_kw srv_kws[] = {
 	{ "addr", 1, NULL, NOT_YET_CHECKS },
 	{ "agent-check", 0, NULL, NOT_YET_CHECKS },
 	{ "check-send-proxy", 0, NULL, NOT_YET_CHECKS },
-	{ "send-proxy", 0, NULL, NOT_YET_PP },
-	{ "send-proxy-v2", 0, NULL, NOT_YET_PP },
-	{ "proxy-v2-options", 1, NULL, NOT_YET_PP },
-	{ "source", 1, NULL, "not implemented yet" },
+	{ "send-proxy", 0, sk_send_proxy, NULL },
+	{ "send-proxy-v2", 0, sk_send_proxy, NULL },
+	{ "proxy-v2-options", 1, sk_pp_options, NULL },
+	{ "send-proxy-v2-ssl", 0, NULL, NOTLS },
+	{ "send-proxy-v2-ssl-cn", 0, NULL, NOTLS },
 	{ "namespace", 1, NULL, "network namespaces are not implemented yet" },
 	{ "cookie", 1, NULL, L7 },
 	{ "ssl", 0, NULL, NOTLS },
@@ -126,11 +165,56 @@ void server_free(struct server *s)
 {
 	if (!s)
 		return;
+	for (size_t i = 0; i < s->ntlvs; i++) {
+		free(s->tlvs[i].fmt);
+		lf_free(s->tlvs[i].lf);
+	}
+	free(s->tlvs);
 	src_conf_free(&s->source);
 	free(s->netns);
 	free(s->name);
 	free(s->file);
 	free(s);
+}
+
+/* "set-proxy-v2-tlv-fmt(<type>) <fmt>": returns the number of words used,
+ * 0 when argv[0] is not this keyword, -EINVAL on error. */
+static int parse_tlv_fmt(struct server *s, int argc, char **argv, char **err)
+{
+	static const char kw[] = "set-proxy-v2-tlv-fmt(";
+	unsigned long type;
+	char *end;
+	struct srv_tlv *v;
+	struct lf_expr *lf = NULL;
+
+	if (strncmp(argv[0], kw, sizeof(kw) - 1))
+		return 0;
+	type = strtoul(argv[0] + sizeof(kw) - 1, &end, 0);
+	if (end == argv[0] + sizeof(kw) - 1 || strcmp(end, ")")) {
+		memprintf(err, "'%s': expects set-proxy-v2-tlv-fmt(<type>) <format>", argv[0]);
+		return -EINVAL;
+	}
+	if (type < PP2_TYPE_MIN_CUSTOM || type > PP2_TYPE_MAX_CUSTOM) {
+		memprintf(err, "'%s': TLV type must be in the custom range 0xE0-0xEF", argv[0]);
+		return -EINVAL;
+	}
+	if (argc < 2) {
+		memprintf(err, "'%s' expects a log-format string", argv[0]);
+		return -EINVAL;
+	}
+	if (lf_compile(argv[1], &lf, err) < 0)
+		return -EINVAL;
+	v = realloc(s->tlvs, (s->ntlvs + 1) * sizeof(*v));
+	if (!v) {
+		lf_free(lf);
+		return -ENOMEM;
+	}
+	s->tlvs = v;
+	v[s->ntlvs].type = (uint8_t)type;
+	v[s->ntlvs].lf = lf;
+	v[s->ntlvs].fmt = strdup(argv[1]);
+	s->ntlvs++;
+	return 2;
 }
 
 int server_parse(struct cfg_ctx *ctx, int argc, char **argv, char **err)
@@ -176,7 +260,26 @@ int server_parse(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 		s->flags |= SRV_F_ADDR_ORIG;
 
 	for (i = 3; i < argc;) {
-		const struct srv_kw *kw = srv_kw_find(argv[i]);
+		const struct srv_kw *kw;
+		int r;
+
+		if (!strcmp(argv[i], "source")) {
+			int used = 0;
+
+			src_conf_free(&s->source);
+			if (src_parse(argc - i - 1, argv + i + 1, &s->source, &used, err) < 0)
+				goto fail_prefix;
+			i += 1 + used;
+			continue;
+		}
+		r = parse_tlv_fmt(s, argc - i, argv + i, err);
+		if (r < 0)
+			goto fail_prefix;
+		if (r > 0) {
+			i += r;
+			continue;
+		}
+		kw = srv_kw_find(argv[i]);
 
 		if (!kw) {
 			const char *names[ARRAY_SIZE(srv_kws) + 1];
@@ -199,15 +302,17 @@ int server_parse(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 			memprintf(err, "server '%s': option '%s' is not supported: %s", s->name, kw->name, kw->why);
 			goto fail;
 		}
-		if (kw->fn(s, argv + i, err) < 0) {
-			char *m = NULL;
-
-			memprintf(&m, "server '%s': %s", s->name, *err);
-			free(*err);
-			*err = m;
-			goto fail;
-		}
+		if (kw->fn(s, argv + i, err) < 0)
+			goto fail_prefix;
 		i += 1 + kw->nargs;
+	}
+	if (s->ntlvs && !(s->flags & SRV_F_SEND_PROXY_V2)) {
+		memprintf(err, "server '%s': 'set-proxy-v2-tlv-fmt' needs 'send-proxy-v2'", s->name);
+		goto fail;
+	}
+	if (s->pp_opts && !(s->flags & SRV_F_SEND_PROXY_V2)) {
+		memprintf(err, "server '%s': 'proxy-v2-options' needs 'send-proxy-v2'", s->name);
+		goto fail;
 	}
 
 	if (!px->srv)
@@ -217,6 +322,14 @@ int server_parse(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 	px->srv_last = s;
 	px->nsrv++;
 	return CFG_OK;
+fail_prefix: {
+		char *m = NULL;
+
+		memprintf(&m, "server '%s': %s", s->name, *err);
+		free(*err);
+		*err = m;
+		goto fail;
+	}
 nomem:
 	memprintf(err, "out of memory");
 fail:

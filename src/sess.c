@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -40,9 +41,7 @@ static unsigned long long next_sess_id;
 /* a connect() refused is retried after min(timeout connect, 1 s), as HAProxy */
 #define TURNAROUND_MAX 1.0
 
-static void sess_close(struct sess *s, char t0, char t1);
 static void sess_connect(struct sess *s);
-static void sess_arm_timer(struct sess *s);
 static void sess_update_io(struct sess *s);
 static void sess_connected(struct sess *s);
 static void sess_connect_failed(struct sess *s, int err);
@@ -75,19 +74,11 @@ static void io_want(ev_io *w, bool want)
 
 /* ---- logging ------------------------------------------------------------ */
 
-static void sess_log(struct sess *s)
+void sess_fill_log(const struct sess *s, struct log_sess *ls_out)
 {
 	struct proxy *fe = s->fe;
 	struct log_sess ls;
-	char line[2048];
-	size_t n;
-	bool error;
 
-	if (!fe->logs.n || !fe->lf)
-		return;
-	error = s->term[0] != '-';
-	if ((fe->options & PR_O_DONTLOGNULL) && s->req.total == 0 && !error)
-		return;
 	memset(&ls, 0, sizeof(ls));
 	ls.cli = s->cli_addr;
 	ls.fe = s->fe_addr;
@@ -111,6 +102,24 @@ static void sess_log(struct sess *s)
 	ls.sq = 0;
 	ls.bq = s->be ? s->be->nbpend : 0;
 	ls.netns = s->netns;
+	ls.unique_id = s->unique_id;
+	*ls_out = ls;
+}
+
+static void sess_log(struct sess *s)
+{
+	struct proxy *fe = s->fe;
+	struct log_sess ls;
+	char line[2048];
+	size_t n;
+	bool error;
+
+	if (!fe->logs.n || !fe->lf || s->no_log)
+		return;
+	error = s->term[0] != '-';
+	if ((fe->options & PR_O_DONTLOGNULL) && s->req.total == 0 && !error)
+		return;
+	sess_fill_log(s, &ls);
 	n = lf_render(fe->lf, &ls, line, sizeof(line));
 	log_list_send(&fe->logs, (error && (fe->options & PR_O_LOGERRSEP)) ? 3 /* err */ : 6 /* info */,
 		      fe->conf->g.log_tag ? fe->conf->g.log_tag : "decoyproxy", line, n);
@@ -156,7 +165,25 @@ static void close_fd(int *fd, bool rst)
 	*fd = -1;
 }
 
-static void sess_close(struct sess *s, char t0, char t1)
+void sess_log_conn_error(struct sess *s, const char *msg)
+{
+	struct proxy *fe = s->fe;
+	char line[1024], cli[64], date[64];
+	struct tm tm;
+	const struct bind_conf *bc = s->li ? s->li->bc : NULL;
+
+	s->no_log = true;
+	if (!fe->logs.n)
+		return;
+	localtime_r(&s->accept_tv.tv_sec, &tm);
+	strftime(date, sizeof(date), "%d/%b/%Y:%H:%M:%S", &tm);
+	snprintf(line, sizeof(line), "%s [%s.%03d] %s/%s: %s", addr_str(&s->cli_addr, cli, sizeof(cli)), date,
+		 (int)(s->accept_tv.tv_usec / 1000), fe->name, bc ? (bc->name ? bc->name : bc->spec) : "-", msg);
+	log_list_send(&fe->logs, 3 /* err */, fe->conf->g.log_tag ? fe->conf->g.log_tag : "decoyproxy", line,
+		      strlen(line));
+}
+
+void sess_close(struct sess *s, char t0, char t1)
 {
 	struct proxy *fe = s->fe;
 	struct dp_config *conf = fe->conf;
@@ -211,7 +238,9 @@ static void sess_close(struct sess *s, char t0, char t1)
 	if (s->next)
 		s->next->prev = s->prev;
 	sess_count--;
+	sess_pp_free(s);
 	free(s->netns);
+	free(s->unique_id);
 	free(s);
 	dp_config_put(conf);
 	rt_listeners_update();
@@ -313,7 +342,7 @@ static void after_io(struct sess *s)
 	sess_update_io(s);
 }
 
-static void cli_read_cb(struct ev_loop *loop, ev_io *w, int revents)
+void sess_cli_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct sess *s = container_of(w, struct sess, cli.rio);
 
@@ -373,6 +402,11 @@ static ev_tstamp sess_deadline(struct sess *s, char *who)
 
 	*who = 0;
 #define CONSIDER(t, w) do { if ((t) > 0 && (!d || (t) < d)) { d = (t); *who = (w); } } while (0)
+	if (s->state == SST_HDR) {
+		/* the whole PROXY header within timeout client (>= 3 s) */
+		CONSIDER(s->t_accept + sess_pp_timeout(s) / 1000.0, 'h');
+		return d;
+	}
 	ms = proxy_cli_timeout(s->fe, s->be, est, est && half_closed(s));
 	if (ms)
 		CONSIDER(s->cli.last_act + ms / 1000.0, 'c');
@@ -402,7 +436,7 @@ static ev_tstamp sess_deadline(struct sess *s, char *who)
 
 static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents);
 
-static void sess_arm_timer(struct sess *s)
+void sess_arm_timer(struct sess *s)
 {
 	char who;
 	ev_tstamp d = sess_deadline(s, &who);
@@ -449,6 +483,10 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	case 'q':
 		sess_close(s, 's', 'Q');
 		break;
+	case 'h':
+		sess_log_conn_error(s, "Timeout while waiting for PROXY protocol header");
+		sess_close(s, 'c', 'R');
+		break;
 	case 't':
 		/* turn-around delay over: try again */
 		sess_connect(s);
@@ -481,6 +519,10 @@ static void sess_connected(struct sess *s)
 	s->t_est = now();
 	s->srv_h.last_act = now();
 	s->cli.last_act = now(); /* tunnel timeout starts fresh on both sides */
+	if (sess_pp_prepare(s) < 0) {
+		sess_close(s, 'P', 'C');
+		return;
+	}
 	ev_io_set(&s->srv_h.rio, s->srv_h.fd, EV_READ);
 	ev_io_set(&s->srv_h.wio, s->srv_h.fd, EV_WRITE);
 	if (ev_is_active(&s->srv_h.wio))
@@ -698,8 +740,9 @@ void sess_dequeue(struct proxy *be)
 
 /* ---- accepting ------------------------------------------------------------ */
 
-static void sess_start(struct sess *s)
+void sess_start(struct sess *s)
 {
+	sess_set_unique_id(s);
 	sess_assign(s);
 	if (s->state != SST_CLOSED && s->state != SST_EST)
 		sess_update_io(s);
@@ -749,7 +792,7 @@ void sess_accept(struct listener *li, int fd, const struct sockaddr_storage *pee
 	sess_count++;
 
 	set_ka(fd, (fe->options & PR_O_KA_CL) != 0);
-	ev_io_init(&s->cli.rio, cli_read_cb, fd, EV_READ);
+	ev_io_init(&s->cli.rio, sess_cli_read_cb, fd, EV_READ);
 	ev_io_init(&s->cli.wio, cli_write_cb, fd, EV_WRITE);
 	ev_init(&s->timer, timer_cb);
 	{
@@ -757,6 +800,14 @@ void sess_accept(struct listener *li, int fd, const struct sockaddr_storage *pee
 
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	}
+	if (li->bc->netns && !(s->netns = strdup(li->bc->netns))) {
+		sess_close(s, 'R', 'R');
+		return;
+	}
 	s->state = SST_HDR; /* nothing decided yet */
+	if (li->bc->options & BC_O_ACCEPT_PROXY) {
+		sess_pp_wait_header(s);
+		return;
+	}
 	sess_start(s);
 }

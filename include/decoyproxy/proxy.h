@@ -64,6 +64,8 @@ struct proxy {
 	int lbalgo;
 	char *log_format;           /* NULL: default per option tcplog */
 	struct lf_expr *lf;
+	char *unique_id_fmt;        /* unique-id-format (%ID, PROXY v2 UNIQUE_ID TLV) */
+	struct lf_expr *unique_id_lf;
 	struct log_list logs;       /* own targets; `log global` adds the global ones */
 	bool log_global;
 	char *defbe_name; int defbe_line;

@@ -18,6 +18,8 @@ struct chan {
 	size_t off, len;    /* pending bytes are buf[off .. off+len) */
 	uint64_t total;     /* bytes received into this channel */
 	uint64_t sent;      /* bytes written out of it */
+	char *pre;          /* bytes sent before the buffer (a PROXY header); malloc'd */
+	size_t pre_off, pre_len;
 	bool eof;           /* the source reached EOF */
 	bool shut;          /* EOF propagated (shutdown(SHUT_WR) on the destination) */
 };
@@ -33,11 +35,14 @@ enum {
 
 /* Reads from fd into the channel while there is room. */
 int chan_recv(struct chan *c, int fd);
-/* Writes pending bytes to fd. Releases the buffer when emptied. */
+/* Writes pending bytes to fd: the prefix first (in one send of its own),
+ * then the buffer. Releases the buffer when emptied. */
 int chan_send(struct chan *c, int fd);
-static inline bool chan_empty(const struct chan *c) { return c->len == 0; }
+static inline bool chan_empty(const struct chan *c) { return c->len == 0 && c->pre_len == 0; }
 static inline bool chan_full(const struct chan *c) { return c->len >= PUMP_BUFSIZE; }
 void chan_release(struct chan *c);
+/* Takes ownership of a malloc'd prefix to send before any buffered byte. */
+void chan_set_prefix(struct chan *c, char *data, size_t len);
 
 /* Buffer pool statistics (for show info / tests). */
 size_t pump_pool_allocated(void);

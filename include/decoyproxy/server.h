@@ -25,6 +25,22 @@ enum {
 
 enum { SRV_ADMIN_READY = 0, SRV_ADMIN_DRAIN, SRV_ADMIN_MAINT };
 
+/* proxy-v2-options */
+enum {
+	SRV_PP_CRC32C    = 1 << 0,
+	SRV_PP_UNIQUE_ID = 1 << 1,
+	SRV_PP_AUTHORITY = 1 << 2,
+};
+
+struct lf_expr;
+
+/* set-proxy-v2-tlv-fmt(<type>) <fmt>: a custom TLV rendered per connection */
+struct srv_tlv {
+	uint8_t type;
+	char *fmt;
+	struct lf_expr *lf;
+};
+
 struct server {
 	struct server *next;
 	struct proxy *px;
@@ -36,7 +52,9 @@ struct server {
 	unsigned flags;
 	unsigned weight;                 /* 0..256, default 1 */
 	unsigned maxconn;                /* 0 = unlimited */
-	unsigned pp_opts;                /* proxy-v2-options */
+	unsigned pp_opts;                /* proxy-v2-options: SRV_PP_* */
+	struct srv_tlv *tlvs;            /* set-proxy-v2-tlv-fmt */
+	size_t ntlvs;
 	struct src_conf source;
 	char *netns;                     /* `namespace <name>` */
 

@@ -54,8 +54,11 @@ struct sess {
 	struct sockaddr_storage fe_addr;    /* %fi:%fp original destination */
 	struct sockaddr_storage bsrc_addr;  /* %bi:%bp */
 	struct sockaddr_storage srv_addr;   /* %si:%sp */
-	struct pp_hdr *pp;                  /* received PROXY header (accept-proxy) */
+	struct pp_hdr *pp;                  /* received PROXY header TLVs (accept-proxy) */
 	char *netns;                        /* namespace the connection arrived in */
+	char *unique_id;                    /* %ID: received UNIQUE_ID, else unique-id-format */
+	size_t unique_id_len;
+	bool no_log;                        /* an error line was already logged instead */
 
 	ev_timer timer;
 	ev_tstamp t_accept, t_queue, t_connect_start, t_est;
@@ -68,6 +71,34 @@ struct sess {
 };
 
 void sess_accept(struct listener *li, int fd, const struct sockaddr_storage *peer);
+
+struct log_sess;
+
+/* --- for the session's own modules (sess.c, sess_pp.c) --- */
+/* Ends the session with termination state t0 t1, logs it and frees it. */
+void sess_close(struct sess *s, char t0, char t1);
+/* Client side ready (PROXY header consumed if any): pick a server, connect. */
+void sess_start(struct sess *s);
+/* Fills what a log-format can show about s so far. */
+void sess_fill_log(const struct sess *s, struct log_sess *ls);
+/* Re-arms the session timer after a state change. */
+void sess_arm_timer(struct sess *s);
+/* Writes "ip:port [date] fe/bind: msg" to the frontend's log targets, the
+ * way HAProxy reports connection-level errors, and skips the tcplog line. */
+void sess_log_conn_error(struct sess *s, const char *msg);
+
+/* The client-side read callback once any PROXY header is consumed. */
+void sess_cli_read_cb(struct ev_loop *loop, ev_io *w, int revents);
+
+/* sess_pp.c: accept-proxy and send-proxy[-v2] */
+void sess_pp_wait_header(struct sess *s);
+/* Queues the PROXY header for the server in the request channel's prefix.
+ * Returns 0, or -1 when the header cannot be built (session must fail). */
+int sess_pp_prepare(struct sess *s);
+/* Ms to wait for a PROXY header: timeout client, at least 3 s. */
+long long sess_pp_timeout(const struct sess *s);
+void sess_pp_free(struct sess *s);
+void sess_set_unique_id(struct sess *s);
 /* Kill a session ("K" termination), e.g. `shutdown session` or hard stop. */
 void sess_kill(struct sess *s);
 /* A server slot was released in backend be: start queued sessions. */
