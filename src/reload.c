@@ -29,6 +29,7 @@
 #include "decoyproxy/runtime.h"
 #include "decoyproxy/server.h"
 #include "decoyproxy/sess.h"
+#include "decoyproxy/src.h"
 #include "decoyproxy/stats.h"
 #include "decoyproxy/tproxy.h"
 
@@ -222,6 +223,8 @@ int reload_activate(struct dp_config *newc, struct dp_config *oldc, char **err)
 {
 	unsigned kept = 0, opened = 0, closed;
 
+	if (src_check_privileges(newc, err) < 0)
+		return -1;
 	if (netseg_apply(newc, oldc, err) < 0)
 		return -1;
 	if (open_logs(newc, err) < 0)

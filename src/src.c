@@ -185,3 +185,42 @@ int src_apply(int fd, int family, const struct src_conf *sc, const struct sockad
 	}
 	return SRC_ERR_BIND;
 }
+
+#include <unistd.h>
+#include "decoyproxy/global.h"
+#include "decoyproxy/proxy.h"
+#include "decoyproxy/server.h"
+
+static bool spoofs(const struct src_conf *sc)
+{
+	return sc->set && sc->usesrc != SRC_USESRC_NONE;
+}
+
+int src_check_privileges(const struct dp_config *c, char **err)
+{
+	const char *who = NULL;
+	char *m = NULL;
+	int fd, r;
+
+	for (const struct proxy *px = c->proxies; px && !who; px = px->next) {
+		if (!(px->cap & PR_CAP_BE))
+			continue;
+		if (spoofs(&px->source))
+			who = px->name;
+		for (const struct server *s = px->srv; s && !who; s = s->next)
+			if (spoofs(&s->source))
+				who = px->name;
+	}
+	if (!who)
+		return 0;
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 0; /* not a privilege question; sessions will report it */
+	r = make_transparent(fd, AF_INET, &m);
+	close(fd);
+	if (r == SRC_OK)
+		return 0;
+	memprintf(err, "backend '%s' spoofs the client address ('usesrc') but %s", who, m);
+	free(m);
+	return -EPERM;
+}

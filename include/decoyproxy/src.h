@@ -48,4 +48,11 @@ enum {
 int src_apply(int fd, int family, const struct src_conf *sc, const struct sockaddr_storage *client,
 	      bool fresh_port, bool *collided, char **err);
 
+struct dp_config;
+/* Start-up/reload check: when any backend or server spoofs (`usesrc`),
+ * verify that IP_TRANSPARENT can be set, so a missing CAP_NET_ADMIN /
+ * CAP_NET_RAW is reported once, clearly, instead of failing every session.
+ * Returns 0 or -EPERM with *err naming the proxy and the capabilities. */
+int src_check_privileges(const struct dp_config *c, char **err);
+
 #endif
