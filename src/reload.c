@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "decoyproxy/cfg.h"
+#include "decoyproxy/chk.h"
 #include "decoyproxy/listener.h"
 #include "decoyproxy/log.h"
 #include "decoyproxy/netseg.h"
@@ -182,6 +183,12 @@ static void carry_over(struct dp_config *newc, struct dp_config *oldc)
 				/* an operator's `disable server` / `set server state`
 				 * survives a reload, as with a server-state file */
 				ns->admin = os->admin;
+				/* a server known down stays down until checks say otherwise */
+				if (ns->check && os->check) {
+					ns->chk_up = os->chk_up;
+					ns->chk_health = os->chk_health;
+					memcpy(ns->chk_last, os->chk_last, sizeof(ns->chk_last));
+				}
 				break;
 			}
 		}
@@ -239,6 +246,7 @@ int reload_activate(struct dp_config *newc, struct dp_config *oldc, char **err)
 	/* point of no return */
 	if (oldc) {
 		carry_over(newc, oldc);
+		chk_stop(oldc);
 		closed = close_old_listeners(oldc);
 		stats_close(oldc);
 		tproxy_remove_stale(oldc, newc);
@@ -248,6 +256,8 @@ int reload_activate(struct dp_config *newc, struct dp_config *oldc, char **err)
 	FOR_EACH_LISTENER(newc, px, bc, l)
 		l->taken_from = NULL;
 	rt.conf = newc;
+	if (chk_start(newc) < 0)
+		ha_alert("out of memory starting health checks");
 	if (newc->g.maxconn)
 		rt.maxconn = newc->g.maxconn;
 	rt_listeners_update();
@@ -385,6 +395,7 @@ void reload_shutdown(void)
 	if (!c)
 		return;
 	close_old_listeners(c);
+	chk_stop(c);
 	stats_close(c);
 	tproxy_remove(c);
 	netseg_remove(c);

@@ -104,7 +104,90 @@ static int sk_id(struct server *s, char **args, char **err)
 	return sk_uint(args[1], 0x7fffffff, &v, "id", err);
 }
 
-#define NOT_YET_CHECKS "health checks are not implemented yet"
+/* `namespace <name>`: connect from a socket created in that namespace
+ * (netseg_socket); the name is checked in netseg_finalize(). */
+static int sk_namespace(struct server *s, char **args, char **err)
+{
+	free(s->netns);
+	s->netns = strdup(args[1]);
+	if (!s->netns) {
+		memprintf(err, "out of memory");
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+#define NOT_YET_CHECKS "not implemented yet (TCP connect checks only)"
+
+static int sk_check(struct server *s, char **args, char **err)
+{
+	s->check = true;
+	return 0;
+}
+
+static int sk_time(const char *kw, const char *v, long long *out, char **err)
+{
+	if (cfg_parse_time_ms(v, out) < 0 || *out <= 0) {
+		memprintf(err, "'%s' expects a positive time, got '%s'", kw, v);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int sk_inter(struct server *s, char **args, char **err)
+{
+	long long *dst = !strcmp(args[0], "inter") ? &s->chk_inter :
+			 !strcmp(args[0], "fastinter") ? &s->chk_fastinter : &s->chk_downinter;
+
+	return sk_time(args[0], args[1], dst, err);
+}
+
+static int sk_risefall(struct server *s, char **args, char **err)
+{
+	unsigned v;
+
+	if (sk_uint(args[1], 1000, &v, args[0], err) < 0)
+		return -EINVAL;
+	if (!v) {
+		memprintf(err, "'%s' must be at least 1", args[0]);
+		return -EINVAL;
+	}
+	if (!strcmp(args[0], "rise"))
+		s->chk_rise = v;
+	else
+		s->chk_fall = v;
+	return 0;
+}
+
+static int sk_chk_port(struct server *s, char **args, char **err)
+{
+	unsigned v;
+
+	if (sk_uint(args[1], 65535, &v, "port", err) < 0 || !v) {
+		memprintf(err, "'port' expects a port from 1 to 65535, got '%s'", args[1]);
+		return -EINVAL;
+	}
+	s->chk_port = (int)v;
+	return 0;
+}
+
+static int sk_check_send_proxy(struct server *s, char **args, char **err)
+{
+	s->chk_send_proxy = true;
+	return 0;
+}
+
+static int sk_chk_addr(struct server *s, char **args, char **err)
+{
+	struct addr_spec a;
+
+	if (addr_parse(args[1], ADDR_F_PORT_NONE_OK | ADDR_F_RESOLVE, &a, err) < 0)
+		return -EINVAL;
+	s->chk_addr = a.ss;
+	if (a.has_port && a.port_lo)
+		s->chk_port = a.port_lo;
+	return 0;
+}
 #define L7 "decoyproxy is a layer-4 proxy"
 #define NOTLS "decoyproxy does not originate TLS"
 
@@ -115,22 +198,22 @@ static const struct srv_kw srv_kws[] = {
 	{ "enabled", 0, sk_disabled, NULL },
 	{ "backup", 0, sk_backup, NULL },
 	{ "id", 1, sk_id, NULL },
-	{ "check", 0, NULL, NOT_YET_CHECKS },
-	{ "inter", 1, NULL, NOT_YET_CHECKS },
-	{ "fastinter", 1, NULL, NOT_YET_CHECKS },
-	{ "downinter", 1, NULL, NOT_YET_CHECKS },
-	{ "rise", 1, NULL, NOT_YET_CHECKS },
-	{ "fall", 1, NULL, NOT_YET_CHECKS },
-	{ "port", 1, NULL, NOT_YET_CHECKS },
-	{ "addr", 1, NULL, NOT_YET_CHECKS },
+	{ "check", 0, sk_check, NULL },
+	{ "inter", 1, sk_inter, NULL },
+	{ "fastinter", 1, sk_inter, NULL },
+	{ "downinter", 1, sk_inter, NULL },
+	{ "rise", 1, sk_risefall, NULL },
+	{ "fall", 1, sk_risefall, NULL },
+	{ "port", 1, sk_chk_port, NULL },
+	{ "addr", 1, sk_chk_addr, NULL },
 	{ "agent-check", 0, NULL, NOT_YET_CHECKS },
-	{ "check-send-proxy", 0, NULL, NOT_YET_CHECKS },
+	{ "check-send-proxy", 0, sk_check_send_proxy, NULL },
 	{ "send-proxy", 0, sk_send_proxy, NULL },
 	{ "send-proxy-v2", 0, sk_send_proxy, NULL },
 	{ "proxy-v2-options", 1, sk_pp_options, NULL },
 	{ "send-proxy-v2-ssl", 0, NULL, NOTLS },
 	{ "send-proxy-v2-ssl-cn", 0, NULL, NOTLS },
-	{ "namespace", 1, NULL, "network namespaces are not implemented yet" },
+	{ "namespace", 1, sk_namespace, NULL },
 	{ "cookie", 1, NULL, L7 },
 	{ "ssl", 0, NULL, NOTLS },
 	{ "verify", 1, NULL, NOTLS },
@@ -233,6 +316,10 @@ int server_parse(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 		goto nomem;
 	s->px = px;
 	s->weight = 1;
+	s->chk_up = true;
+	s->chk_rise = 2;
+	s->chk_fall = 3;
+	s->chk_inter = 2000;
 	s->line = ctx->line;
 	s->name = strdup(argv[1]);
 	s->file = strdup(ctx->file);
@@ -310,6 +397,20 @@ int server_parse(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 		memprintf(err, "server '%s': 'set-proxy-v2-tlv-fmt' needs 'send-proxy-v2'", s->name);
 		goto fail;
 	}
+	if (s->check && s->port_mode != SRV_PORT_FIXED && !s->chk_port) {
+		memprintf(err, "server '%s': health check needs a port: give the server a port or use 'port <n>'",
+			  s->name);
+		goto fail;
+	}
+	if (s->check && (s->flags & SRV_F_ADDR_ORIG) && !s->chk_addr.ss_family) {
+		memprintf(err, "server '%s': health check of a 0.0.0.0 server needs 'addr <ip>'", s->name);
+		goto fail;
+	}
+	if (!s->chk_fastinter)
+		s->chk_fastinter = s->chk_inter;
+	if (!s->chk_downinter)
+		s->chk_downinter = s->chk_inter;
+	s->chk_health = s->chk_rise; /* checked servers start up, as in HAProxy */
 	if (s->pp_opts && !(s->flags & SRV_F_SEND_PROXY_V2)) {
 		memprintf(err, "server '%s': 'proxy-v2-options' needs 'send-proxy-v2'", s->name);
 		goto fail;
@@ -366,5 +467,5 @@ int server_target(const struct server *s, const struct sockaddr_storage *orig, s
 
 bool server_usable(const struct server *s)
 {
-	return !(s->flags & SRV_F_DISABLED) && s->admin == SRV_ADMIN_READY;
+	return !(s->flags & SRV_F_DISABLED) && s->admin == SRV_ADMIN_READY && s->chk_up;
 }

@@ -58,6 +58,19 @@ struct server {
 	struct src_conf source;
 	char *netns;                     /* `namespace <name>` */
 
+	/* health checks (chk.c) */
+	struct chk *chk;                 /* NULL: no `check` */
+	bool check;                      /* `check` given */
+	bool chk_send_proxy;             /* check-send-proxy */
+	long long chk_inter, chk_fastinter, chk_downinter;  /* ms */
+	unsigned chk_rise, chk_fall;
+	int chk_port;                    /* 0: the server's port */
+	struct sockaddr_storage chk_addr;  /* family 0: the server's address */
+	bool chk_up;                     /* operational state (true without checks) */
+	unsigned chk_health;             /* 0 .. rise+fall-1; up when >= rise */
+	char chk_last[96];               /* last check result, for messages/stats */
+	unsigned long long chk_failed, chk_down_transitions;
+
 	/* runtime */
 	int admin;                       /* SRV_ADMIN_* */
 	unsigned cur_conn;               /* established or connecting */

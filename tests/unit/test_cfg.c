@@ -328,7 +328,11 @@ static void test_errors_name_file_line_keyword(void **state)
 	expect_error("frontend f\n  bind 1.2.3.4\n", "[t.cfg:2] : 'bind': address '1.2.3.4': missing port");
 	expect_error("frontend f\n  bind :80 transparant\n", "unknown option 'transparant'; did you mean 'transparent' maybe ?");
 	expect_error("frontend f\n  bind :70000\n", "invalid port");
-	expect_error("backend b\n  server s 1.2.3.4:80 check\n", "option 'check' is not supported: health checks are not implemented yet");
+	expect_error("backend b\n  server s 1.2.3.4 check\n", "health check needs a port: give the server a port or use 'port <n>'");
+	expect_error("backend b\n  server s 0.0.0.0:80 check\n", "health check of a 0.0.0.0 server needs 'addr <ip>'");
+	expect_error("backend b\n  server s 1.2.3.4:80 check rise 0\n", "'rise' must be at least 1");
+	expect_error("backend b\n  server s 1.2.3.4:80 check inter 2x\n", "'inter' expects a positive time, got '2x'");
+	expect_error("backend b\n  server s 1.2.3.4:80 agent-check\n", "option 'agent-check' is not supported");
 	expect_error("backend b\n  server s 1.2.3.4:80 wieght 2\n", "did you mean 'weight' maybe ?");
 	expect_error("backend b\n  server s 1.2.3.4:80 weight 300\n", "'weight' expects an integer from 0 to 256");
 	expect_error("backend b\n  server s fd02::2\n", "write IPv6 addresses as [addr]:port");
@@ -346,6 +350,50 @@ static void test_errors_name_file_line_keyword(void **state)
 	expect_error("frontend f\n  bind unix@/tmp/x\n", "only IPv4/IPv6 TCP addresses");
 	expect_error("frontend\n", "'frontend' expects a name");
 	expect_error("bind :80\n", "unknown keyword 'bind' out of section");
+}
+
+static void test_checks_and_pp_options(void **state)
+{
+	struct dp_config *c;
+	struct server *s;
+
+	assert_int_equal(parse("backend b\n timeout connect 1s\n timeout server 1s\n"
+			       " server a 10.0.0.1:80 check inter 3s fastinter 500 downinter 10s rise 3 fall 4\n"
+			       " server n 10.0.0.2 check port 8080 addr 10.0.0.9\n"
+			       " server p 10.0.0.3:80 send-proxy-v2 proxy-v2-options crc32c,unique-id set-proxy-v2-tlv-fmt(0xE1) %ft\n"
+			       " server q 10.0.0.4:80 send-proxy\n"
+			       " server r 10.0.0.5 source 0.0.0.0 usesrc client\n", &c), 0);
+	s = dp_config_find_proxy(c, "b", PR_CAP_BE)->srv;
+	assert_true(s->check);
+	assert_int_equal(s->chk_inter, 3000);
+	assert_int_equal(s->chk_fastinter, 500);
+	assert_int_equal(s->chk_downinter, 10000);
+	assert_int_equal(s->chk_rise, 3);
+	assert_int_equal(s->chk_fall, 4);
+	assert_true(s->chk_up);
+	s = s->next;
+	assert_int_equal(s->chk_port, 8080);
+	assert_int_equal(s->chk_addr.ss_family, AF_INET);
+	assert_int_equal(s->chk_inter, 2000); /* HAProxy's default */
+	assert_int_equal(s->chk_rise, 2);
+	assert_int_equal(s->chk_fall, 3);
+	s = s->next;
+	assert_true(s->flags & SRV_F_SEND_PROXY_V2);
+	assert_int_equal(s->pp_opts, SRV_PP_CRC32C | SRV_PP_UNIQUE_ID);
+	assert_int_equal(s->ntlvs, 1);
+	assert_int_equal(s->tlvs[0].type, 0xE1);
+	s = s->next;
+	assert_true(s->flags & SRV_F_SEND_PROXY);
+	s = s->next;
+	assert_true(s->source.set);
+	assert_int_equal(s->source.usesrc, SRC_USESRC_CLIENT);
+	dp_config_put(c);
+
+	expect_error("backend b\n server s 1.2.3.4:80 proxy-v2-options crc32c\n", "'proxy-v2-options' needs 'send-proxy-v2'");
+	expect_error("backend b\n server s 1.2.3.4:80 send-proxy-v2 proxy-v2-options ssl\n", "decoyproxy does not terminate TLS");
+	expect_error("backend b\n server s 1.2.3.4:80 send-proxy-v2 set-proxy-v2-tlv-fmt(0x30) x\n", "custom range 0xE0-0xEF");
+	expect_error("backend b\n server s 1.2.3.4:80 source 1.2.3.4 usesrc hdr_ip(x)\n", "needs HTTP");
+	expect_error("frontend f\n unique-id-format %zz\n", "[t.cfg:2] : 'unique-id-format'");
 }
 
 static void test_warnings(void **state)
@@ -407,6 +455,7 @@ int main(void)
 		cmocka_unit_test_setup(test_named_defaults_from, setup),
 		cmocka_unit_test_setup(test_listen_section, setup),
 		cmocka_unit_test_setup(test_errors_name_file_line_keyword, setup),
+		cmocka_unit_test_setup(test_checks_and_pp_options, setup),
 		cmocka_unit_test_setup(test_warnings, setup),
 		cmocka_unit_test_setup(test_dir_and_missing_file, setup),
 	};
