@@ -458,6 +458,11 @@ static int kw_bind(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 	return bind_parse(ctx, argc, argv, err);
 }
 
+static int kw_default_server(struct cfg_ctx *ctx, int argc, char **argv, char **err)
+{
+	return server_parse_default(ctx, argc, argv, err);
+}
+
 static int kw_server(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 {
 	return server_parse(ctx, argc, argv, err);
@@ -486,7 +491,7 @@ static const struct cfg_kw proxy_kws[] = {
 	{ "id", CFG_SEC_FE_NODEF | CFG_SEC_BE_NODEF, kw_id, NULL },
 	{ "source", CFG_SEC_BE, kw_source, NULL },
 	/* known HAProxy keywords decoyproxy does not implement (yet) */
-	{ "default-server", CFG_SEC_BE, NULL, "not implemented yet; put the options on each 'server' line" },
+	{ "default-server", CFG_SEC_BE, kw_default_server, NULL },
 	{ "use_backend", CFG_SEC_FE_NODEF, NULL, NEEDS_ACL },
 	{ "use-server", CFG_SEC_BE_NODEF, NULL, NEEDS_ACL },
 	{ "acl", CFG_SEC_FE_NODEF | CFG_SEC_BE_NODEF, NULL, NEEDS_ACL },

@@ -152,6 +152,7 @@ void proxy_free(struct proxy *px)
 		server_free(px->srv);
 		px->srv = n;
 	}
+	server_free(px->defsrv);
 	tproxy_fe_free(px->tproxy);
 	lf_free(px->lf);
 	lf_free(px->unique_id_lf);
@@ -189,6 +190,13 @@ int proxy_inherit(struct proxy *px, const struct proxy *def, char **err)
 	}
 	if (src_conf_copy(&px->source, &def->source) < 0)
 		goto nomem;
+	if (def->defsrv) {
+		px->defsrv = calloc(1, sizeof(*px->defsrv));
+		if (!px->defsrv || !(px->defsrv->name = strdup("default-server")) ||
+		    server_copy_options(px->defsrv, def->defsrv) < 0)
+			goto nomem;
+		px->defsrv->px = px;
+	}
 	return 0;
 nomem:
 	memprintf(err, "out of memory");

@@ -300,12 +300,138 @@ static int parse_tlv_fmt(struct server *s, int argc, char **argv, char **err)
 	return 2;
 }
 
+/* Options after the address (or after "default-server"), from argv[i]. */
+static int parse_options(struct server *s, int argc, char **argv, int i, char **err)
+{
+	while (i < argc) {
+		const struct srv_kw *kw;
+		int r;
+
+		if (!strcmp(argv[i], "source")) {
+			int used = 0;
+
+			src_conf_free(&s->source);
+			if (src_parse(argc - i - 1, argv + i + 1, &s->source, &used, err) < 0)
+				return -EINVAL;
+			i += 1 + used;
+			continue;
+		}
+		r = parse_tlv_fmt(s, argc - i, argv + i, err);
+		if (r < 0)
+			return -EINVAL;
+		if (r > 0) {
+			i += r;
+			continue;
+		}
+		kw = srv_kw_find(argv[i]);
+		if (!kw) {
+			const char *names[ARRAY_SIZE(srv_kws) + 1];
+			const char *best;
+
+			for (size_t k = 0; k < ARRAY_SIZE(srv_kws); k++)
+				names[k] = srv_kws[k].name;
+			names[ARRAY_SIZE(srv_kws)] = NULL;
+			best = cfg_suggest(argv[i], names);
+			memprintf(err, "unknown option '%s'%s%s%s", argv[i],
+				  best ? "; did you mean '" : "", best ? best : "", best ? "' maybe ?" : "");
+			return -EINVAL;
+		}
+		if (i + kw->nargs >= argc && kw->nargs > 0) {
+			memprintf(err, "option '%s' expects %d argument%s", kw->name, kw->nargs, kw->nargs > 1 ? "s" : "");
+			return -EINVAL;
+		}
+		if (!kw->fn) {
+			memprintf(err, "option '%s' is not supported: %s", kw->name, kw->why);
+			return -EINVAL;
+		}
+		if (kw->fn(s, argv + i, err) < 0)
+			return -EINVAL;
+		i += 1 + kw->nargs;
+	}
+	return 0;
+}
+
+static void server_set_defaults(struct server *s)
+{
+	s->weight = 1;
+	s->chk_up = true;
+	s->chk_rise = 2;
+	s->chk_fall = 3;
+	s->chk_inter = 2000;
+}
+
+/* Copies the option fields of src (a default-server template) into dst. */
+int server_copy_options(struct server *dst, const struct server *src)
+{
+	dst->flags = src->flags & ~SRV_F_ADDR_ORIG;
+	dst->weight = src->weight;
+	dst->maxconn = src->maxconn;
+	dst->pp_opts = src->pp_opts;
+	dst->check = src->check;
+	dst->chk_send_proxy = src->chk_send_proxy;
+	dst->chk_inter = src->chk_inter;
+	dst->chk_fastinter = src->chk_fastinter;
+	dst->chk_downinter = src->chk_downinter;
+	dst->chk_rise = src->chk_rise;
+	dst->chk_fall = src->chk_fall;
+	dst->chk_port = src->chk_port;
+	dst->chk_addr = src->chk_addr;
+	if (src_conf_copy(&dst->source, &src->source) < 0)
+		return -ENOMEM;
+	if (src->netns && !(dst->netns = strdup(src->netns)))
+		return -ENOMEM;
+	if (src->ntlvs) {
+		dst->tlvs = calloc(src->ntlvs, sizeof(*dst->tlvs));
+		if (!dst->tlvs)
+			return -ENOMEM;
+		for (size_t i = 0; i < src->ntlvs; i++) {
+			char *e = NULL;
+
+			dst->tlvs[i].type = src->tlvs[i].type;
+			dst->tlvs[i].fmt = strdup(src->tlvs[i].fmt);
+			dst->ntlvs++;
+			if (!dst->tlvs[i].fmt || lf_compile(dst->tlvs[i].fmt, &dst->tlvs[i].lf, &e) < 0) {
+				free(e);
+				return -ENOMEM;
+			}
+		}
+	}
+	return 0;
+}
+
+static void prefix_err(const char *what, char **err)
+{
+	char *m = NULL;
+
+	memprintf(&m, "%s: %s", what, *err ? *err : "invalid");
+	free(*err);
+	*err = m;
+}
+
+int server_parse_default(struct cfg_ctx *ctx, int argc, char **argv, char **err)
+{
+	struct proxy *px = ctx->px;
+
+	if (!px->defsrv) {
+		px->defsrv = calloc(1, sizeof(*px->defsrv));
+		if (!px->defsrv || !(px->defsrv->name = strdup("default-server")) ||
+		    !(px->defsrv->file = strdup(ctx->file))) {
+			memprintf(err, "out of memory");
+			return CFG_ERR;
+		}
+		server_set_defaults(px->defsrv);
+	}
+	if (parse_options(px->defsrv, argc, argv, 1, err) < 0)
+		return CFG_ERR;
+	return CFG_OK;
+}
+
 int server_parse(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 {
 	struct proxy *px = ctx->px;
 	struct server *s;
 	struct addr_spec a;
-	int i;
+	char what[300];
 
 	if (argc < 3) {
 		memprintf(err, "expects <name> and <addr>[:<port>]");
@@ -315,25 +441,18 @@ int server_parse(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 	if (!s)
 		goto nomem;
 	s->px = px;
-	s->weight = 1;
-	s->chk_up = true;
-	s->chk_rise = 2;
-	s->chk_fall = 3;
-	s->chk_inter = 2000;
+	server_set_defaults(s);
 	s->line = ctx->line;
 	s->name = strdup(argv[1]);
 	s->file = strdup(ctx->file);
 	if (!s->name || !s->file)
 		goto nomem;
+	if (px->defsrv && server_copy_options(s, px->defsrv) < 0)
+		goto nomem;
+	snprintf(what, sizeof(what), "server '%s'", s->name);
 
-	if (addr_parse(argv[2], ADDR_F_PORT_NONE_OK | ADDR_F_PORT_OFFSET | ADDR_F_RESOLVE, &a, err) < 0) {
-		char *m = NULL;
-
-		memprintf(&m, "server '%s': %s", s->name, *err);
-		free(*err);
-		*err = m;
-		goto fail;
-	}
+	if (addr_parse(argv[2], ADDR_F_PORT_NONE_OK | ADDR_F_PORT_OFFSET | ADDR_F_RESOLVE, &a, err) < 0)
+		goto fail_prefix;
 	s->addr = a.ss;
 	if (a.port_offset_sign) {
 		s->port_mode = SRV_PORT_OFFSET;
@@ -345,66 +464,20 @@ int server_parse(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 	}
 	if (a.wildcard)
 		s->flags |= SRV_F_ADDR_ORIG;
+	if (parse_options(s, argc, argv, 3, err) < 0)
+		goto fail_prefix;
 
-	for (i = 3; i < argc;) {
-		const struct srv_kw *kw;
-		int r;
-
-		if (!strcmp(argv[i], "source")) {
-			int used = 0;
-
-			src_conf_free(&s->source);
-			if (src_parse(argc - i - 1, argv + i + 1, &s->source, &used, err) < 0)
-				goto fail_prefix;
-			i += 1 + used;
-			continue;
-		}
-		r = parse_tlv_fmt(s, argc - i, argv + i, err);
-		if (r < 0)
-			goto fail_prefix;
-		if (r > 0) {
-			i += r;
-			continue;
-		}
-		kw = srv_kw_find(argv[i]);
-
-		if (!kw) {
-			const char *names[ARRAY_SIZE(srv_kws) + 1];
-			const char *best;
-
-			for (size_t k = 0; k < ARRAY_SIZE(srv_kws); k++)
-				names[k] = srv_kws[k].name;
-			names[ARRAY_SIZE(srv_kws)] = NULL;
-			best = cfg_suggest(argv[i], names);
-			memprintf(err, "server '%s': unknown option '%s'%s%s%s", s->name, argv[i],
-				  best ? "; did you mean '" : "", best ? best : "", best ? "' maybe ?" : "");
-			goto fail;
-		}
-		if (i + kw->nargs >= argc && kw->nargs > 0) {
-			memprintf(err, "server '%s': option '%s' expects %d argument%s", s->name, kw->name,
-				  kw->nargs, kw->nargs > 1 ? "s" : "");
-			goto fail;
-		}
-		if (!kw->fn) {
-			memprintf(err, "server '%s': option '%s' is not supported: %s", s->name, kw->name, kw->why);
-			goto fail;
-		}
-		if (kw->fn(s, argv + i, err) < 0)
-			goto fail_prefix;
-		i += 1 + kw->nargs;
-	}
 	if (s->ntlvs && !(s->flags & SRV_F_SEND_PROXY_V2)) {
-		memprintf(err, "server '%s': 'set-proxy-v2-tlv-fmt' needs 'send-proxy-v2'", s->name);
-		goto fail;
+		memprintf(err, "'set-proxy-v2-tlv-fmt' needs 'send-proxy-v2'");
+		goto fail_prefix;
 	}
 	if (s->check && s->port_mode != SRV_PORT_FIXED && !s->chk_port) {
-		memprintf(err, "server '%s': health check needs a port: give the server a port or use 'port <n>'",
-			  s->name);
-		goto fail;
+		memprintf(err, "health check needs a port: give the server a port or use 'port <n>'");
+		goto fail_prefix;
 	}
 	if (s->check && (s->flags & SRV_F_ADDR_ORIG) && !s->chk_addr.ss_family) {
-		memprintf(err, "server '%s': health check of a 0.0.0.0 server needs 'addr <ip>'", s->name);
-		goto fail;
+		memprintf(err, "health check of a 0.0.0.0 server needs 'addr <ip>'");
+		goto fail_prefix;
 	}
 	if (!s->chk_fastinter)
 		s->chk_fastinter = s->chk_inter;
@@ -412,8 +485,8 @@ int server_parse(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 		s->chk_downinter = s->chk_inter;
 	s->chk_health = s->chk_rise; /* checked servers start up, as in HAProxy */
 	if (s->pp_opts && !(s->flags & SRV_F_SEND_PROXY_V2)) {
-		memprintf(err, "server '%s': 'proxy-v2-options' needs 'send-proxy-v2'", s->name);
-		goto fail;
+		memprintf(err, "'proxy-v2-options' needs 'send-proxy-v2'");
+		goto fail_prefix;
 	}
 
 	if (!px->srv)
@@ -423,14 +496,9 @@ int server_parse(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 	px->srv_last = s;
 	px->nsrv++;
 	return CFG_OK;
-fail_prefix: {
-		char *m = NULL;
-
-		memprintf(&m, "server '%s': %s", s->name, *err);
-		free(*err);
-		*err = m;
-		goto fail;
-	}
+fail_prefix:
+	prefix_err(what, err);
+	goto fail;
 nomem:
 	memprintf(err, "out of memory");
 fail:

@@ -79,6 +79,7 @@ struct proxy {
 
 	/* backend */
 	struct server *srv, *srv_last;
+	struct server *defsrv;      /* default-server template (NULL: none) */
 	unsigned nsrv;
 	unsigned rr_pos;            /* static-rr cursor */
 	unsigned long lb_total_weight;

@@ -84,6 +84,10 @@ struct server {
 /* Parse "server <name> <addr> [options...]" (argv[0] == "server"). */
 int server_parse(struct cfg_ctx *ctx, int argc, char **argv, char **err);
 void server_free(struct server *s);
+/* "default-server [options...]": the template later `server` lines of the
+ * proxy start from (inherited from defaults sections). */
+int server_parse_default(struct cfg_ctx *ctx, int argc, char **argv, char **err);
+int server_copy_options(struct server *dst, const struct server *src);
 
 /* Compute the destination for a session: client's original destination
  * `orig` (the frontend address) gives the port (and the address with

@@ -389,6 +389,22 @@ static void test_checks_and_pp_options(void **state)
 	assert_int_equal(s->source.usesrc, SRC_USESRC_CLIENT);
 	dp_config_put(c);
 
+	/* default-server, inherited from defaults and overridden per server */
+	assert_int_equal(parse("defaults\n timeout connect 1s\n timeout server 1s\n default-server inter 5s fall 5 maxconn 7\n"
+			       "backend b\n default-server weight 9\n server a 10.0.0.1:80 check\n"
+			       " server b 10.0.0.2:80 weight 2 maxconn 1\n", &c), 0);
+	s = dp_config_find_proxy(c, "b", PR_CAP_BE)->srv;
+	assert_int_equal(s->chk_inter, 5000);
+	assert_int_equal(s->chk_fall, 5);
+	assert_int_equal(s->maxconn, 7);
+	assert_int_equal(s->weight, 9);
+	assert_true(s->check);
+	assert_int_equal(s->next->weight, 2);
+	assert_int_equal(s->next->maxconn, 1);
+	assert_false(s->next->check);
+	dp_config_put(c);
+	expect_error("backend b\n default-server chek\n", "[t.cfg:2] : 'default-server': unknown option 'chek'; did you mean 'check' maybe ?");
+
 	expect_error("backend b\n server s 1.2.3.4:80 proxy-v2-options crc32c\n", "'proxy-v2-options' needs 'send-proxy-v2'");
 	expect_error("backend b\n server s 1.2.3.4:80 send-proxy-v2 proxy-v2-options ssl\n", "decoyproxy does not terminate TLS");
 	expect_error("backend b\n server s 1.2.3.4:80 send-proxy-v2 set-proxy-v2-tlv-fmt(0x30) x\n", "custom range 0xE0-0xEF");
