@@ -21,6 +21,7 @@
 #include "decoyproxy/pump.h"
 #include "decoyproxy/reload.h"
 #include "decoyproxy/runtime.h"
+#include "decoyproxy/server.h"
 #include "decoyproxy/sess.h"
 
 /* fds kept aside for logs, listeners' peers, netlink and the like */
@@ -146,6 +147,22 @@ static int setup_limits(struct dp_config *c)
 	return 0;
 }
 
+/* Whether any part of c works in a named network namespace. */
+static bool uses_namespaces(const struct dp_config *c)
+{
+	if (c->netsegs)
+		return true;
+	for (const struct proxy *px = c->proxies; px; px = px->next) {
+		for (const struct bind_conf *bc = px->binds; bc; bc = bc->next)
+			if (bc->netns)
+				return true;
+		for (const struct server *s = px->srv; s; s = s->next)
+			if (s->netns)
+				return true;
+	}
+	return false;
+}
+
 static int write_pidfile(const char *path)
 {
 	FILE *f = fopen(path, "w");
@@ -237,7 +254,7 @@ int main(int argc, char **argv)
 	pidfile = o.pidfile ? o.pidfile : c->g.pidfile;
 	if (pidfile && write_pidfile(pidfile) < 0)
 		goto out_stop;
-	if (priv_drop(c->g.have_uid, c->g.uid, c->g.have_gid, c->g.gid, &err) < 0) {
+	if (priv_drop(c->g.have_uid, c->g.uid, c->g.have_gid, c->g.gid, uses_namespaces(c), &err) < 0) {
 		ha_alert("%s", err);
 		free(err);
 		goto out_stop;

@@ -7,6 +7,8 @@
  *   CAP_NET_ADMIN        IP_TRANSPARENT, nftables and netlink changes
  *   CAP_NET_RAW          IP_TRANSPARENT (either of the two suffices), SO_BINDTODEVICE
  *   CAP_NET_BIND_SERVICE listeners below port 1024 opened at reload
+ *   CAP_SYS_ADMIN        only when network namespaces are configured: setns()
+ *                        into them and creating/removing /run/netns entries
  * The raw capset syscall is used to avoid a libcap dependency.
  */
 #include "config.h"
@@ -33,9 +35,12 @@ static int set_caps(uint64_t mask)
 	return (int)syscall(SYS_capset, &hdr, data);
 }
 
-int priv_drop(bool have_uid, uid_t uid, bool have_gid, gid_t gid, char **err)
+int priv_drop(bool have_uid, uid_t uid, bool have_gid, gid_t gid, bool keep_sys_admin, char **err)
 {
 	uint64_t keep = (1ULL << CAP_NET_ADMIN) | (1ULL << CAP_NET_RAW) | (1ULL << CAP_NET_BIND_SERVICE);
+
+	if (keep_sys_admin)
+		keep |= 1ULL << CAP_SYS_ADMIN;
 	int e;
 
 	if (!have_uid && !have_gid)
@@ -56,7 +61,8 @@ int priv_drop(bool have_uid, uid_t uid, bool have_gid, gid_t gid, char **err)
 	}
 	if (have_uid && set_caps(keep) < 0) {
 		e = errno;
-		memprintf(err, "cannot keep CAP_NET_ADMIN/CAP_NET_RAW/CAP_NET_BIND_SERVICE: %s", strerror(e));
+		memprintf(err, "cannot keep CAP_NET_ADMIN/CAP_NET_RAW/CAP_NET_BIND_SERVICE%s: %s",
+			  keep_sys_admin ? "/CAP_SYS_ADMIN" : "", strerror(e));
 		return -e;
 	}
 	prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);

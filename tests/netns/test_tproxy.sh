@@ -167,7 +167,36 @@ lab_assert_eq "decoyproxy has exactly its 5 listening sockets" 5 "$nlisten"
 
 lab_stop "$DPPID"
 
-# 8. without CAP_NET_ADMIN/CAP_NET_RAW: -c still works, start-up names the
+# 8. as a daemon (-D -p) switched to user nobody: only CAP_NET_ADMIN,
+#    CAP_NET_RAW and CAP_NET_BIND_SERVICE remain, spoofing still works, and a
+#    reload can still open a listener below port 1024
+if getent passwd nobody >/dev/null && getent group nogroup >/dev/null; then
+	# the configuration must stay readable by nobody for reloads
+	mkdir -m 755 "$LAB_TMP/etc"
+	chmod 711 "$LAB_TMP"
+	sed 's/^global$/global\n    user nobody\n    group nogroup/' "$LAB_TMP/dp.cfg" >"$LAB_TMP/etc/priv.cfg"
+	chmod 644 "$LAB_TMP/etc/priv.cfg"
+	lab_exec dp "$DP" -D -p "$LAB_TMP/dp.pid" -f "$LAB_TMP/etc/priv.cfg"
+	lab_wait_port dp 127.0.0.1 15001 || lab_die "daemon did not start"
+	dpid=$(cat "$LAB_TMP/dp.pid" 2>/dev/null)
+	LAB_PIDS+=("$dpid")
+	lab_assert_match "pidfile names the running daemon" '^[0-9]+$' "$dpid"
+	lab_assert_eq "daemon runs as nobody" "$(id -u nobody)" "$(awk '/^Uid:/ {print $3}' "/proc/$dpid/status")"
+	lab_assert_eq "only NET_ADMIN, NET_RAW, NET_BIND_SERVICE kept" 0000000000003400 \
+		"$(awk '/^CapEff:/ {print $2}' "/proc/$dpid/status")"
+	out=$(att -c 192.0.2.12:80 whoami)
+	lab_assert_match "spoofing works after the privilege drop" '^PEER 10\.1\.0\.2 [0-9]+ LOCAL 10\.2\.0\.2 80$' "$out"
+	sed -i 's/^frontend keepport$/frontend low\n    bind 10.1.0.1:443\n    default_backend spoof4\nfrontend keepport/' "$LAB_TMP/etc/priv.cfg"
+	kill -USR2 "$dpid"
+	lab_wait_port dp 10.1.0.1 443 || true
+	out=$(att -c 10.1.0.1:443 whoami)
+	lab_assert_match "reload as nobody opened a listener on port 443" '^PEER 10\.1\.0\.2 [0-9]+ LOCAL 10\.2\.0\.2 443$' "$out"
+	kill -TERM "$dpid"
+	for _ in $(seq 30); do kill -0 "$dpid" 2>/dev/null || break; sleep 0.1; done
+	kill -0 "$dpid" 2>/dev/null && lab_fail "daemon stops on SIGTERM" || lab_pass "daemon stops on SIGTERM"
+fi
+
+# 9. without CAP_NET_ADMIN/CAP_NET_RAW: -c still works, start-up names the
 #    missing capabilities
 if command -v setpriv >/dev/null; then
 	nocap() { lab_exec dp setpriv --bounding-set -net_admin,-net_raw --inh-caps -net_admin,-net_raw -- "$@"; }
