@@ -5,7 +5,7 @@
 # build
 DP_BUILD_PKGS="build-essential autoconf automake pkg-config libev-dev libmnl-dev libnftnl-dev libpcre2-dev libcmocka-dev"
 # tests and demo: namespaces, nft, real peers, traffic tools
-DP_TEST_PKGS="iproute2 nftables haproxy nginx-light libnginx-mod-stream tshark socat iperf3 procps psmisc clang valgrind"
+DP_TEST_PKGS="iproute2 nftables haproxy nginx-light libnginx-mod-stream tshark socat iperf3 procps psmisc util-linux jq python3 clang valgrind"
 
 dp_install_deps() {
 	local missing=() p

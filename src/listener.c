@@ -102,6 +102,13 @@ static int bk_name(struct bind_conf *bc, char **args, char **err)
 	return bk_str(&bc->name, args[1], err);
 }
 
+/* `namespace <name>`: the socket is created in that namespace
+ * (netseg_socket); the name is checked in netseg_finalize(). */
+static int bk_namespace(struct bind_conf *bc, char **args, char **err)
+{
+	return bk_str(&bc->netns, args[1], err);
+}
+
 static int bk_ignore1(struct bind_conf *bc, char **args, char **err)
 {
 	return 0;
@@ -121,7 +128,7 @@ static const struct bind_kw bind_kws[] = {
 	{ "name", 1, bk_name, NULL },
 	{ "id", 1, bk_ignore1, NULL },
 	{ "accept-proxy", 0, bk_flag, NULL },
-	{ "namespace", 1, NULL, "network namespaces are not implemented yet" },
+	{ "namespace", 1, bk_namespace, NULL },
 	{ "mss", 1, NULL, "not implemented yet" },
 	{ "process", 1, NULL, "decoyproxy runs one process" },
 	{ "thread", 1, NULL, "decoyproxy runs one thread" },
@@ -142,7 +149,7 @@ static const struct bind_kw bind_kws[] = {
 	{ "mode", 1, NULL, "unix sockets are not supported" },
 	{ "uid", 1, NULL, "unix sockets are not supported" },
 	{ "gid", 1, NULL, "unix sockets are not supported" },
-	{ "level", 1, NULL, "the stats socket is not implemented yet" },
+	{ "level", 1, NULL, "'level' applies to 'stats socket' lines in the global section, not to 'bind'" },
 	{ "expose-fd", 1, NULL, "decoyproxy has no master process" },
 	{ "quic-cc-algo", 1, NULL, "QUIC is not supported" },
 };
@@ -288,12 +295,24 @@ static int setopt(int fd, int level, int opt, int val)
 	return setsockopt(fd, level, opt, &val, sizeof(val));
 }
 
+/* The listen() backlog, in HAProxy's order: the bind line's `backlog`, its
+ * `maxconn`, the frontend's maxconn, else 1024. Sizing the accept queue to
+ * maxconn is what makes extra connections wait in the kernel (and, past
+ * it, have their SYNs retried by the client) while the frontend is full. */
+static int listener_backlog(const struct listener *l)
+{
+	const struct bind_conf *bc = l->bc;
+	unsigned b = bc->backlog ? (unsigned)bc->backlog : bc->maxconn ? bc->maxconn :
+		     bc->fe->maxconn ? bc->fe->maxconn : 1024;
+
+	return b > 65535 ? 65535 : (int)b;
+}
+
 int listener_open(struct listener *l, char **err)
 {
 	const struct bind_conf *bc = l->bc;
 	char a[64];
 	int fd, e;
-	int backlog;
 
 	addr_str(&l->addr, a, sizeof(a));
 	fd = netseg_socket(bc->fe->conf, bc->netns, l->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
@@ -344,10 +363,7 @@ int listener_open(struct listener *l, char **err)
 		close(fd);
 		return -e;
 	}
-	backlog = bc->backlog ? bc->backlog : (int)(bc->maxconn ? bc->maxconn : 1024);
-	if (backlog > 65535)
-		backlog = 65535;
-	if (listen(fd, backlog) < 0)
+	if (listen(fd, listener_backlog(l)) < 0)
 		goto sockerr;
 	l->fd = fd;
 	return 0;
@@ -412,6 +428,22 @@ void listener_stop(struct listener *l)
 	if (ev_is_active(&l->io))
 		ev_io_stop(rt.loop, &l->io);
 	l->paused = true;
+}
+
+int listener_pause(struct listener *l)
+{
+	listener_stop(l);
+	/* ENOTCONN: already paused */
+	if (l->fd >= 0 && shutdown(l->fd, SHUT_RD) < 0 && errno != ENOTCONN)
+		return -errno;
+	return 0;
+}
+
+int listener_resume(struct listener *l)
+{
+	if (l->fd >= 0 && listen(l->fd, listener_backlog(l)) < 0)
+		return -errno;
+	return 0;
 }
 
 void listener_close(struct listener *l)

@@ -9,6 +9,8 @@
  *   CAP_NET_BIND_SERVICE listeners below port 1024 opened at reload
  *   CAP_SYS_ADMIN        only when network namespaces are configured: setns()
  *                        into them and creating/removing /run/netns entries
+ *   CAP_DAC_OVERRIDE     with namespaces too: /run/netns and /proc/sys/net are
+ *                        root-owned, and segments are created/removed at reload
  * The raw capset syscall is used to avoid a libcap dependency.
  */
 #include "config.h"
@@ -40,7 +42,7 @@ int priv_drop(bool have_uid, uid_t uid, bool have_gid, gid_t gid, bool keep_sys_
 	uint64_t keep = (1ULL << CAP_NET_ADMIN) | (1ULL << CAP_NET_RAW) | (1ULL << CAP_NET_BIND_SERVICE);
 
 	if (keep_sys_admin)
-		keep |= 1ULL << CAP_SYS_ADMIN;
+		keep |= (1ULL << CAP_SYS_ADMIN) | (1ULL << CAP_DAC_OVERRIDE);
 	int e;
 
 	if (!have_uid && !have_gid)

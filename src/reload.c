@@ -100,6 +100,8 @@ static void undo_listeners(struct dp_config *newc)
 		if (l->taken_from) {
 			l->taken_from->fd = l->fd;
 			l->fd = -1;
+			/* the old generation keeps serving: watch its socket again */
+			listener_start(l->taken_from);
 			l->taken_from = NULL;
 		} else {
 			listener_close(l);
@@ -253,6 +255,7 @@ int reload_activate(struct dp_config *newc, struct dp_config *oldc, char **err)
 	} else {
 		closed = 0;
 	}
+	netseg_commit(newc, oldc);
 	FOR_EACH_LISTENER(newc, px, bc, l)
 		l->taken_from = NULL;
 	rt.conf = newc;
@@ -278,6 +281,7 @@ fail_listeners:
 	undo_listeners(newc);
 fail_netseg:
 	netseg_undo(newc, oldc);
+	rt_listeners_update();
 	return -1;
 }
 
@@ -355,10 +359,22 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 	case SIGTTOU:
 		ha_notice("SIGTTOU received: pausing listeners");
 		rt.admin_paused = true;
+		FOR_EACH_LISTENER(rt.conf, px, bc, l) {
+			int r = listener_pause(l);
+
+			if (r < 0)
+				ha_warning("frontend '%s': cannot pause [%s]: %s", px->name, bc->spec, strerror(-r));
+		}
 		rt_listeners_update();
 		break;
 	case SIGTTIN:
 		ha_notice("SIGTTIN received: resuming listeners");
+		FOR_EACH_LISTENER(rt.conf, px, bc, l) {
+			int r = listener_resume(l);
+
+			if (r < 0)
+				ha_warning("frontend '%s': cannot resume [%s]: %s", px->name, bc->spec, strerror(-r));
+		}
 		rt.admin_paused = false;
 		rt_listeners_update();
 		break;

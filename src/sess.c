@@ -99,8 +99,8 @@ void sess_fill_log(const struct sess *s, struct log_sess *ls_out)
 	ls.bc = s->be ? s->be->beconn : 0;
 	ls.sc = s->srv ? s->srv->cur_conn : 0;
 	ls.rc = (unsigned)s->retries_done;
-	ls.sq = 0;
-	ls.bq = s->be ? s->be->nbpend : 0;
+	ls.sq = 0; /* no server queues: every queued session waits in its backend */
+	ls.bq = s->bq;
 	ls.netns = s->netns;
 	ls.unique_id = s->unique_id;
 	*ls_out = ls;
@@ -147,6 +147,9 @@ static void unqueue(struct sess *s)
 				s->be->queue_tail = prev;
 			s->be->nbpend--;
 			s->qnext = NULL;
+			/* it did wait: %Tw and %bq say how long and behind how many */
+			s->tw = ms_since(s->t_queue);
+			s->bq = (unsigned)(s->be->queue_idx - s->q_idx + 1);
 			return;
 		}
 	}
@@ -388,11 +391,6 @@ static void cli_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 /* ---- timeouts ------------------------------------------------------------ */
 
-static bool half_closed(const struct sess *s)
-{
-	return s->req.shut || s->res.shut || s->req.eof || s->res.eof;
-}
-
 /* Earliest deadline and what expires then. */
 static ev_tstamp sess_deadline(struct sess *s, char *who)
 {
@@ -407,7 +405,10 @@ static ev_tstamp sess_deadline(struct sess *s, char *who)
 		CONSIDER(s->t_accept + sess_pp_timeout(s) / 1000.0, 'h');
 		return d;
 	}
-	ms = proxy_cli_timeout(s->fe, s->be, est, est && half_closed(s));
+	/* as HAProxy: client-fin once the server's end was passed on to the
+	 * client (our write side toward it is shut), server-fin once the
+	 * client's end was passed on to the server */
+	ms = proxy_cli_timeout(s->fe, s->be, est, est && s->cli.wr_shut);
 	if (ms)
 		CONSIDER(s->cli.last_act + ms / 1000.0, 'c');
 	switch (s->state) {
@@ -423,7 +424,7 @@ static ev_tstamp sess_deadline(struct sess *s, char *who)
 			CONSIDER(s->t_connect_start + s->be->to.connect / 1000.0, 'k');
 		break;
 	case SST_EST:
-		ms = proxy_srv_timeout(s->be, true, half_closed(s));
+		ms = proxy_srv_timeout(s->be, true, s->srv_h.wr_shut);
 		if (ms)
 			CONSIDER(s->srv_h.last_act + ms / 1000.0, 's');
 		break;
@@ -691,6 +692,7 @@ static void sess_assign(struct sess *s)
 		if (s->state != SST_QUEUE) {
 			s->state = SST_QUEUE;
 			s->t_queue = now();
+			s->q_idx = s->be->queue_idx;
 			s->qnext = NULL;
 			if (s->be->queue_tail)
 				s->be->queue_tail->qnext = s;
@@ -730,6 +732,7 @@ void sess_dequeue(struct proxy *be)
 		be->nbpend--;
 		s->qnext = NULL;
 		s->tw = ms_since(s->t_queue);
+		s->bq = (unsigned)(be->queue_idx++ - s->q_idx + 1);
 		s->srv = srv;
 		srv->cur_conn++;
 		srv->cum_conn++;

@@ -12,6 +12,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +51,17 @@ void sess_pp_free(struct sess *s)
 static void set_lowat(int fd, int v)
 {
 	setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &v, sizeof(v));
+}
+
+/* True once the peer has shut down or reset its side. With a partial header
+ * queued, MSG_PEEK keeps returning the same bytes after the peer's FIN and
+ * SO_RCVLOWAT does not hold EOF back, so without this check the level-
+ * triggered watcher would spin until the header timeout. */
+static bool peer_gone(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLRDHUP };
+
+	return poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
 }
 
 static bool hdr_has_tlvs(const struct pp_hdr *h)
@@ -92,6 +104,11 @@ static void hdr_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 		return;
 	}
 	if (r == 0) {
+		if (peer_gone(s->cli.fd)) {
+			/* HAProxy's words for a header cut short */
+			fail(s, "Truncated PROXY protocol header received", 'C');
+			return;
+		}
 		/* wait until at least `need` bytes are queued */
 		if (need > (size_t)n)
 			set_lowat(s->cli.fd, (int)(need > sizeof(peek_buf) ? sizeof(peek_buf) : need));

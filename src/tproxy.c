@@ -1,47 +1,1446 @@
-/* tproxy.c — `intercept` and the nftables/routing plumbing.
- * (First version: no keyword yet, nothing installed. The libnftnl-backed
- * implementation replaces this file.) */
+/* tproxy.c — `intercept` decoy addresses and the nftables/routing plumbing
+ * that diverts them to a frontend's transparent listener (see tproxy.h).
+ *
+ * Two halves:
+ *   - configuration (keywords, tproxy_finalize): pure, builds one plan entry
+ *     per network namespace that needs plumbing; `decoyproxy -c` stops here;
+ *   - kernel (tproxy_apply and friends): per namespace, the routing objects
+ *     through rtnetlink (nl.h) and the nft table through one atomic batch
+ *     (nft.h), with sockets created in that namespace (netseg_socket()).
+ *
+ * Ownership across generations: each plan entry records what its generation
+ * added to the kernel (rule_own, route_own, ann_own, nft_on). On reload the
+ * new generation inherits objects the old one owned when their key (mark,
+ * table, prefix) is unchanged, so nothing is deleted and re-added; after
+ * the swap, tproxy_remove_stale() deletes what the old generation owned and
+ * the new one does not. An object found in the kernel that no generation
+ * added (the operator's) is never owned, hence never removed.
+ */
 #include "config.h"
 
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
 
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+
+#include "decoyproxy/addr.h"
+#include "decoyproxy/listener.h"
+#include "decoyproxy/netseg.h"
+#include "decoyproxy/nl.h"
+#include "decoyproxy/proxy.h"
+#include "decoyproxy/runtime.h"
+#include "decoyproxy/server.h"
+#include "decoyproxy/src.h"
 #include "decoyproxy/tproxy.h"
 
-static const struct cfg_kw tproxy_kws[] = {
-	{ "intercept", CFG_SEC_FE_NODEF, NULL, "not supported yet" },
-	{ "intercept-file", CFG_SEC_FE_NODEF, NULL, "not supported yet" },
+/* Address arithmetic for both families in one type (as in intercept.c);
+ * a GNU extension every supported compiler has. */
+typedef unsigned __int128 u128;
+
+/* Families by index, as in struct tproxy_ns: [0] IPv4, [1] IPv6. */
+static const int fam_of[2] = { AF_INET, AF_INET6 };
+
+/* "namespace '<name>'" or "the process's network namespace" */
+#define NS_DESC_MAX 128
+
+/* One address range written on an `announce` line. */
+struct tproxy_range {
+	uint8_t family;
+	union icpt_addr lo, hi;
 };
 
-const struct cfg_kw_list tproxy_kw_list = { tproxy_kws, ARRAY_SIZE(tproxy_kws) };
+struct tproxy_fe {
+	struct icpt_list decoys;        /* every spec of the frontend */
+	struct tproxy_range *ranges;    /* address ranges of `announce` lines */
+	size_t nranges, capranges;
+	struct tproxy_cidr *announce;   /* built by tproxy_finalize(), sorted */
+	size_t nannounce;
+	char *file;                     /* the first `intercept*` line, for messages */
+	int line;
+	bool conflicted;                /* a namespace conflict was reported */
+};
+
+struct tproxy_gconf {
+	uint32_t mark;
+	uint32_t table;
+	bool routing;
+	struct tproxy_ns *ns;           /* the plan, one entry per namespace */
+	size_t nns;
+};
+
+/* ---- allocation ------------------------------------------------------------ */
+
+static struct tproxy_gconf *gconf_get(struct dp_config *c)
+{
+	struct tproxy_gconf *g = c->tproxy;
+
+	if (g)
+		return g;
+	g = calloc(1, sizeof(*g));
+	if (!g)
+		return NULL;
+	g->mark = TPROXY_MARK_DEFAULT;
+	g->table = TPROXY_TABLE_DEFAULT;
+	g->routing = true;
+	c->tproxy = g;
+	return g;
+}
+
+static void plan_free(struct tproxy_gconf *g)
+{
+	for (size_t i = 0; i < g->nns; i++) {
+		free(g->ns[i].name);
+		free(g->ns[i].ann_own);
+		if (g->ns[i].merged)
+			icpt_list_free(g->ns[i].merged);
+		free(g->ns[i].merged);
+		free(g->ns[i].merged_announce);
+	}
+	free(g->ns);
+	g->ns = NULL;
+	g->nns = 0;
+}
 
 void tproxy_gconf_free(struct tproxy_gconf *g)
 {
-	(void)g;
+	if (!g)
+		return;
+	plan_free(g);
+	free(g);
 }
 
 void tproxy_fe_free(struct tproxy_fe *f)
 {
-	(void)f;
+	if (!f)
+		return;
+	icpt_list_free(&f->decoys);
+	free(f->ranges);
+	free(f->announce);
+	free(f->file);
+	free(f);
+}
+
+/* ---- address helpers ------------------------------------------------------- */
+
+static int family_bits(int family)
+{
+	return family == AF_INET ? 32 : family == AF_INET6 ? 128 : 0;
+}
+
+static u128 addr_u128(int family, const union icpt_addr *a)
+{
+	u128 x = 0;
+
+	if (family == AF_INET)
+		return ntohl(a->v4.s_addr);
+	for (int i = 0; i < 16; i++)
+		x = (x << 8) | a->v6.s6_addr[i];
+	return x;
+}
+
+static void u128_addr(int family, u128 x, union icpt_addr *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (family == AF_INET) {
+		a->v4.s_addr = htonl((uint32_t)x);
+		return;
+	}
+	for (int i = 15; i >= 0; i--) {
+		a->v6.s6_addr[i] = (uint8_t)x;
+		x >>= 8;
+	}
+}
+
+/* All-ones in the low `bits` bits (0..128). */
+static u128 low_mask(int bits)
+{
+	if (bits <= 0)
+		return 0;
+	if (bits >= 128)
+		return ~(u128)0;
+	return ((u128)1 << bits) - 1;
+}
+
+size_t tproxy_range_to_cidrs(int family, const union icpt_addr *lo, const union icpt_addr *hi,
+			     struct tproxy_cidr *out, size_t max)
+{
+	int bits = family_bits(family);
+	u128 x, y, last;
+	size_t n = 0;
+
+	if (!bits)
+		return 0;
+	x = addr_u128(family, lo);
+	y = addr_u128(family, hi);
+	if (x > y)
+		return 0;
+	for (;;) {
+		int k = 0;
+
+		/* the largest block aligned at x that ends at or before y */
+		while (k < bits && !(x & ((u128)1 << k)) && y - x >= low_mask(k + 1))
+			k++;
+		if (n < max) {
+			out[n].family = (uint8_t)family;
+			out[n].plen = (uint8_t)(bits - k);
+			u128_addr(family, x, &out[n].addr);
+		}
+		n++;
+		last = x + low_mask(k);
+		if (last >= y)
+			break;
+		x = last + 1;
+	}
+	return n;
+}
+
+static int cidr_cmp(const struct tproxy_cidr *a, const struct tproxy_cidr *b)
+{
+	size_t alen = a->family == AF_INET6 ? 16 : 4;
+	int c;
+
+	if (a->family != b->family)
+		return a->family == AF_INET ? -1 : 1;
+	c = memcmp(&a->addr, &b->addr, alen);
+	if (c)
+		return c;
+	return a->plen < b->plen ? -1 : a->plen > b->plen;
+}
+
+static const char *cidr_str(const struct tproxy_cidr *c, char *buf, size_t cap)
+{
+	char ip[INET6_ADDRSTRLEN] = "?";
+
+	inet_ntop(c->family, &c->addr, ip, sizeof(ip));
+	snprintf(buf, cap, "%s/%u", ip, c->plen);
+	return buf;
+}
+
+/* ---- global keywords ----------------------------------------------------------- */
+
+static int one_arg(int argc, char **argv, char **err)
+{
+	if (argc < 2) {
+		memprintf(err, "expects one argument");
+		return -EINVAL;
+	}
+	if (argc > 2) {
+		memprintf(err, "unexpected extra argument '%s'", argv[2]);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* A 32-bit value in decimal or 0x-prefixed hex (marks are usually written
+ * in hex, as `ip rule` prints them). */
+static int parse_u32(const char *s, uint32_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (!strncmp(s, "0x", 2) || !strncmp(s, "0X", 2)) {
+		const char *h = s + 2;
+
+		if (!*h || strspn(h, "0123456789abcdefABCDEF") != strlen(h) || strlen(h) > 8)
+			return -EINVAL;
+		v = strtoull(h, &end, 16);
+	} else if (cfg_parse_uint(s, UINT32_MAX, &v) < 0) {
+		return -EINVAL;
+	}
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static int kw_tproxy_mark(struct cfg_ctx *ctx, int argc, char **argv, char **err)
+{
+	struct tproxy_gconf *g;
+	uint32_t v;
+
+	if (one_arg(argc, argv, err))
+		return CFG_ERR;
+	if (parse_u32(argv[1], &v) < 0 || !v) {
+		memprintf(err, "invalid mark '%s' (expects 1 to 4294967295, decimal or 0x-hex; "
+			  "mark 0 cannot be matched by an fwmark rule)", argv[1]);
+		return CFG_ERR;
+	}
+	g = gconf_get(ctx->conf);
+	if (!g) {
+		memprintf(err, "out of memory");
+		return CFG_ERR;
+	}
+	g->mark = v;
+	return CFG_OK;
+}
+
+static int kw_tproxy_table(struct cfg_ctx *ctx, int argc, char **argv, char **err)
+{
+	struct tproxy_gconf *g;
+	const char *why = NULL;
+	uint32_t v;
+
+	if (one_arg(argc, argv, err))
+		return CFG_ERR;
+	if (parse_u32(argv[1], &v) < 0) {
+		memprintf(err, "invalid routing table id '%s' (expects 1 to 4294967295)", argv[1]);
+		return CFG_ERR;
+	}
+	if (v == RT_TABLE_UNSPEC)
+		why = "0 means no table";
+	else if (v == RT_TABLE_DEFAULT)
+		why = "it is the kernel's 'default' table";
+	else if (v == RT_TABLE_MAIN)
+		why = "it is the kernel's 'main' table";
+	else if (v == RT_TABLE_LOCAL)
+		why = "it is the kernel's 'local' table";
+	if (why) {
+		memprintf(err, "routing table id '%s' cannot be used: %s (default %u)", argv[1], why,
+			  TPROXY_TABLE_DEFAULT);
+		return CFG_ERR;
+	}
+	g = gconf_get(ctx->conf);
+	if (!g) {
+		memprintf(err, "out of memory");
+		return CFG_ERR;
+	}
+	g->table = v;
+	return CFG_OK;
+}
+
+static int kw_tproxy_routing(struct cfg_ctx *ctx, int argc, char **argv, char **err)
+{
+	struct tproxy_gconf *g;
+	bool on;
+
+	if (one_arg(argc, argv, err))
+		return CFG_ERR;
+	if (!strcmp(argv[1], "on")) {
+		on = true;
+	} else if (!strcmp(argv[1], "off")) {
+		on = false;
+	} else {
+		memprintf(err, "expects 'on' or 'off', not '%s'", argv[1]);
+		return CFG_ERR;
+	}
+	g = gconf_get(ctx->conf);
+	if (!g) {
+		memprintf(err, "out of memory");
+		return CFG_ERR;
+	}
+	g->routing = on;
+	return CFG_OK;
+}
+
+/* ---- frontend keywords -------------------------------------------------------------- */
+
+static struct tproxy_fe *fe_get(struct cfg_ctx *ctx, char **err)
+{
+	struct proxy *px = ctx->px;
+	struct tproxy_fe *f = px->tproxy;
+
+	if (f)
+		return f;
+	f = calloc(1, sizeof(*f));
+	if (!f || !(f->file = strdup(ctx->file))) {
+		free(f);
+		memprintf(err, "out of memory");
+		return NULL;
+	}
+	icpt_list_init(&f->decoys);
+	f->line = ctx->line;
+	px->tproxy = f;
+	return f;
+}
+
+/* Records the address ranges of the decoy elements [from, n) for
+ * `announce`. Several elements of one spec share a range (one per port
+ * item); the merge in tproxy_finalize() folds them. */
+static int ranges_add(struct tproxy_fe *f, size_t from, char **err)
+{
+	size_t more = f->decoys.n - from;
+
+	if (f->nranges + more > f->capranges) {
+		size_t cap = f->capranges ? f->capranges : 16;
+		struct tproxy_range *r;
+
+		while (cap < f->nranges + more)
+			cap *= 2;
+		r = realloc(f->ranges, cap * sizeof(*r));
+		if (!r) {
+			memprintf(err, "out of memory");
+			return -ENOMEM;
+		}
+		f->ranges = r;
+		f->capranges = cap;
+	}
+	for (size_t i = from; i < f->decoys.n; i++) {
+		struct tproxy_range *r = &f->ranges[f->nranges++];
+
+		r->family = f->decoys.v[i].family;
+		r->lo = f->decoys.v[i].lo;
+		r->hi = f->decoys.v[i].hi;
+	}
+	return 0;
+}
+
+static int kw_intercept(struct cfg_ctx *ctx, int argc, char **argv, char **err)
+{
+	struct tproxy_fe *f;
+	bool announce = false;
+	int nspec = argc - 1, ret;
+	char *where = NULL;
+	size_t n0;
+
+	if (nspec > 0 && !strcmp(argv[argc - 1], "announce")) {
+		announce = true;
+		nspec--;
+	}
+	for (int i = 1; i <= nspec; i++) {
+		if (!strcmp(argv[i], "announce")) {
+			memprintf(err, "'announce' must be the last word of the line");
+			return CFG_ERR;
+		}
+	}
+	if (nspec == 0) {
+		memprintf(err, "expects at least one decoy spec ADDRS:PORTS, e.g. "
+			  "'192.0.2.0/24:22,80' or '[fd09::]/64:443'");
+		return CFG_ERR;
+	}
+	f = fe_get(ctx, err);
+	if (!f)
+		return CFG_ERR;
+	if (memprintf(&where, "%s:%d", ctx->file, ctx->line) < 0) {
+		memprintf(err, "out of memory");
+		return CFG_ERR;
+	}
+	n0 = f->decoys.n;
+	ret = icpt_parse_args(&f->decoys, nspec, argv + 1, where, err);
+	if (!ret && announce)
+		ret = ranges_add(f, n0, err);
+	free(where);
+	return ret ? CFG_ERR : CFG_OK;
+}
+
+static void file_warn(void *data, const char *msg)
+{
+	cfg_warn(data, "'intercept-file': %s", msg);
+}
+
+static int kw_intercept_file(struct cfg_ctx *ctx, int argc, char **argv, char **err)
+{
+	struct tproxy_fe *f;
+	bool announce = false;
+	size_t n0;
+
+	if (argc < 2) {
+		memprintf(err, "expects a file name, e.g. 'intercept-file /etc/decoyproxy/decoys.lst'");
+		return CFG_ERR;
+	}
+	if (argc > 3 || (argc == 3 && strcmp(argv[2], "announce"))) {
+		memprintf(err, "unexpected word '%s' after the file name (only 'announce' may follow)",
+			  argv[argc > 3 ? 3 : 2]);
+		return CFG_ERR;
+	}
+	announce = argc == 3;
+	f = fe_get(ctx, err);
+	if (!f)
+		return CFG_ERR;
+	n0 = f->decoys.n;
+	if (icpt_file_load(argv[1], &f->decoys, file_warn, ctx, err) < 0)
+		return CFG_ERR;
+	if (announce && ranges_add(f, n0, err) < 0)
+		return CFG_ERR;
+	return CFG_OK;
+}
+
+static const struct cfg_kw tproxy_kws[] = {
+	{ "tproxy-mark", CFG_SEC_GLOBAL, kw_tproxy_mark, NULL },
+	{ "tproxy-table", CFG_SEC_GLOBAL, kw_tproxy_table, NULL },
+	{ "tproxy-routing", CFG_SEC_GLOBAL, kw_tproxy_routing, NULL },
+	{ "intercept", CFG_SEC_FE_NODEF, kw_intercept, NULL },
+	{ "intercept-file", CFG_SEC_FE_NODEF, kw_intercept_file, NULL },
+};
+
+const struct cfg_kw_list tproxy_kw_list = { tproxy_kws, ARRAY_SIZE(tproxy_kws) };
+
+/* ---- finalize: announce routes ---------------------------------------------------- */
+
+static int range_cmp(const void *a, const void *b)
+{
+	const struct tproxy_range *x = a, *y = b;
+	u128 p, q;
+
+	if (x->family != y->family)
+		return x->family == AF_INET ? -1 : 1;
+	p = addr_u128(x->family, &x->lo);
+	q = addr_u128(y->family, &y->lo);
+	return p < q ? -1 : p > q;
+}
+
+/* Sorts and merges f->ranges in place (overlapping or adjacent ranges of a
+ * family become one), so that the CIDRs built from them are disjoint. */
+static void ranges_merge(struct tproxy_fe *f)
+{
+	size_t w = 0;
+
+	if (!f->nranges)
+		return;
+	qsort(f->ranges, f->nranges, sizeof(*f->ranges), range_cmp);
+	for (size_t i = 1; i < f->nranges; i++) {
+		struct tproxy_range *cur = &f->ranges[w], *r = &f->ranges[i];
+		int fam = cur->family;
+		u128 chi = addr_u128(fam, &cur->hi);
+
+		if (r->family == fam && (chi == low_mask(family_bits(fam)) ||
+					 addr_u128(fam, &r->lo) <= chi + 1)) {
+			if (addr_u128(fam, &r->hi) > chi)
+				cur->hi = r->hi;
+			continue;
+		}
+		f->ranges[++w] = *r;
+	}
+	f->nranges = w + 1;
+}
+
+static int announce_build(struct tproxy_fe *f, char **err)
+{
+	size_t total = 0, k = 0;
+
+	ranges_merge(f);
+	for (size_t i = 0; i < f->nranges; i++)
+		total += tproxy_range_to_cidrs(f->ranges[i].family, &f->ranges[i].lo,
+					       &f->ranges[i].hi, NULL, 0);
+	if (!total)
+		return 0;
+	if (total > TPROXY_MAX_ANNOUNCE) {
+		memprintf(err, "'announce' needs %zu local routes (at most %u): announce fewer, "
+			  "CIDR-aligned ranges, or add a covering 'local' route yourself", total,
+			  TPROXY_MAX_ANNOUNCE);
+		return -E2BIG;
+	}
+	f->announce = calloc(total, sizeof(*f->announce));
+	if (!f->announce) {
+		memprintf(err, "out of memory");
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < f->nranges; i++)
+		k += tproxy_range_to_cidrs(f->ranges[i].family, &f->ranges[i].lo, &f->ranges[i].hi,
+					   f->announce + k, total - k);
+	f->nannounce = total;
+	return 0;
+}
+
+/* ---- finalize: the plan ---------------------------------------------------------------- */
+
+static bool name_eq(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+static const char *ns_desc(const char *name, char *buf, size_t cap)
+{
+	if (!name)
+		snprintf(buf, cap, "the process's network namespace");
+	else
+		snprintf(buf, cap, "namespace '%s'", name);
+	return buf;
+}
+
+static struct tproxy_ns *ns_find(const struct tproxy_gconf *g, const char *name)
+{
+	for (size_t i = 0; g && i < g->nns; i++)
+		if (name_eq(g->ns[i].name, name))
+			return &g->ns[i];
+	return NULL;
+}
+
+/* The plan entry of namespace name, created when missing. NULL: no memory.
+ * Pointers into g->ns are invalidated by the next call. */
+static struct tproxy_ns *ns_get(struct tproxy_gconf *g, const char *name)
+{
+	struct tproxy_ns *n = ns_find(g, name), *v;
+
+	if (n)
+		return n;
+	v = realloc(g->ns, (g->nns + 1) * sizeof(*v));
+	if (!v)
+		return NULL;
+	g->ns = v;
+	n = &v[g->nns];
+	memset(n, 0, sizeof(*n));
+	if (name && !(n->name = strdup(name)))
+		return NULL;
+	g->nns++;
+	return n;
+}
+
+static void fin_alert(const char *file, int line, int *errors, const char *fmt, ...)
+	DP_PRINTF(4, 5);
+static void fin_alert(const char *file, int line, int *errors, const char *fmt, ...)
+{
+	va_list ap;
+	char *m = NULL;
+
+	va_start(ap, fmt);
+	vmemprintf(&m, fmt, ap);
+	va_end(ap);
+	ha_alert("config : parsing [%s:%d] : %s", file, line, m ? m : "out of memory");
+	free(m);
+	(*errors)++;
+}
+
+static const char *px_kind(const struct proxy *px)
+{
+	return (px->cap & PR_CAP_BE) ? "listen" : "frontend";
+}
+
+static void norm_warn(void *data, const char *msg)
+{
+	const struct proxy *px = data;
+
+	ha_warning("config : %s '%s': %s", px_kind(px), px->name, msg);
+}
+
+static int fam_index(int family)
+{
+	return family == AF_INET ? 0 : family == AF_INET6 ? 1 : -1;
+}
+
+static const char *fam_name(int fi)
+{
+	return fi ? "IPv6" : "IPv4";
+}
+
+/* In bc's namespace, px claims each family it has decoys of, with bc's
+ * first listener of that family as the tproxy target (a family already
+ * claimed by px keeps its first listener). Another frontend holding the
+ * family there is an error naming both. */
+static void fe_claim_bind(struct tproxy_gconf *g, struct proxy *px, struct bind_conf *bc,
+			  int *errors)
+{
+	struct tproxy_fe *f = px->tproxy;
+	char nsd[NS_DESC_MAX];
+
+	for (struct listener *l = bc->listeners; l && !f->conflicted; l = l->next) {
+		int fi = fam_index(l->addr.ss_family);
+		const struct proxy *o;
+		struct tproxy_ns *n;
+
+		if (fi < 0 || !icpt_count(&f->decoys, fam_of[fi]))
+			continue;
+		n = ns_get(g, bc->netns);
+		if (!n) {
+			fin_alert(bc->file, bc->line, errors, "out of memory");
+			return;
+		}
+		o = n->fe[fi];
+		if (o == px)
+			continue;
+		if (o) {
+			fin_alert(f->file, f->line, errors,
+				  "%s '%s' and %s '%s' (intercept at %s:%d) both intercept %s decoys "
+				  "in %s: decoyproxy diverts one decoy set per address family and "
+				  "namespace to one listener, so only one frontend per family and "
+				  "namespace may use 'intercept' (merge their intercept lines into one "
+				  "frontend, or bind them in different namespaces)",
+				  px_kind(px), px->name, px_kind(o), o->name, o->tproxy->file,
+				  o->tproxy->line, fam_name(fi), ns_desc(bc->netns, nsd, sizeof(nsd)));
+			f->conflicted = true;
+			return;
+		}
+		n->fe[fi] = px;
+		if (fi)
+			n->nft.listen6 = l->addr;
+		else
+			n->nft.listen4 = l->addr;
+	}
+}
+
+/* Whether px has a transparent listener of family fam in namespace ns. */
+static bool fe_has_listener(const struct proxy *px, const char *ns, int fam)
+{
+	for (const struct bind_conf *bc = px->binds; bc; bc = bc->next) {
+		if (!(bc->options & BC_O_TRANSPARENT) || !name_eq(bc->netns, ns))
+			continue;
+		for (const struct listener *l = bc->listeners; l; l = l->next)
+			if (l->addr.ss_family == fam)
+				return true;
+	}
+	return false;
+}
+
+/* Every family of decoys needs a transparent listener of that family in
+ * each namespace where the frontend has transparent binds: its decoys are
+ * diverted in all of them. */
+static void fe_check_families(const struct proxy *px, int *errors)
+{
+	const struct tproxy_fe *f = px->tproxy;
+	char nsd[NS_DESC_MAX];
+
+	for (const struct bind_conf *bc = px->binds; bc; bc = bc->next) {
+		const struct bind_conf *prev;
+
+		if (!(bc->options & BC_O_TRANSPARENT))
+			continue;
+		/* each namespace once */
+		for (prev = px->binds; prev != bc; prev = prev->next)
+			if ((prev->options & BC_O_TRANSPARENT) && name_eq(prev->netns, bc->netns))
+				break;
+		if (prev != bc)
+			continue;
+		for (int fi = 0; fi < 2; fi++) {
+			size_t cnt = icpt_count(&f->decoys, fam_of[fi]);
+
+			if (cnt && !fe_has_listener(px, bc->netns, fam_of[fi]))
+				fin_alert(f->file, f->line, errors,
+					  "%s '%s' intercepts %s decoys (%zu element(s)) but has no %s "
+					  "'bind ... transparent' in %s to divert them to",
+					  px_kind(px), px->name, fam_name(fi), cnt, fam_name(fi),
+					  ns_desc(bc->netns, nsd, sizeof(nsd)));
+		}
+	}
+}
+
+static void fe_finalize(struct tproxy_gconf *g, struct proxy *px, int *errors)
+{
+	struct tproxy_fe *f = px->tproxy;
+	bool transparent = false;
+	char *err = NULL;
+
+	if (icpt_normalise(&f->decoys, norm_warn, px) < 0) {
+		fin_alert(f->file, f->line, errors, "%s '%s': out of memory", px_kind(px), px->name);
+		return;
+	}
+	if (announce_build(f, &err) < 0) {
+		fin_alert(f->file, f->line, errors, "%s '%s': %s", px_kind(px), px->name, err);
+		free(err);
+		return;
+	}
+	for (size_t j = 0; j < f->nannounce; j++) {
+		if (f->announce[j].family == AF_INET6) {
+			/* the kernel answers neighbour solicitations only for
+			 * addresses of an interface or proxy-NDP entries, never
+			 * for local routes */
+			ha_warning("config : %s '%s': 'announce' of IPv6 decoys adds local routes, but "
+				   "the kernel does not answer neighbour discovery for them: use "
+				   "proxy NDP ('ip -6 neigh add proxy ...') or route the prefix to "
+				   "this host", px_kind(px), px->name);
+			break;
+		}
+	}
+	if (px->disabled)
+		return;
+	for (struct bind_conf *bc = px->binds; bc; bc = bc->next) {
+		if (!(bc->options & BC_O_TRANSPARENT))
+			continue;
+		transparent = true;
+		fe_claim_bind(g, px, bc, errors);
+	}
+	if (!transparent) {
+		fin_alert(f->file, f->line, errors,
+			  "%s '%s': 'intercept' needs a 'bind ... transparent' in the same %s: "
+			  "decoy connections are diverted to that listener", px_kind(px), px->name,
+			  px_kind(px));
+		return;
+	}
+	fe_check_families(px, errors);
+}
+
+/* Two frontends share the namespace, one per family: the nft plan takes one
+ * list, so their elements are copied into one owned by the entry. Public
+ * forms only: each (already disjoint) element is written in spec syntax and
+ * parsed again, with the frontend as its origin for kernel error messages. */
+static int ns_merge(struct tproxy_ns *n, char **err)
+{
+	char buf[ICPT_ELEM_STRLEN], *where = NULL;
+	size_t nann = 0, k = 0;
+	int ret = 0;
+
+	n->merged = calloc(1, sizeof(*n->merged));
+	if (!n->merged)
+		goto nomem;
+	icpt_list_init(n->merged);
+	for (int fi = 0; fi < 2 && !ret; fi++) {
+		const struct proxy *px = n->fe[fi];
+		const struct tproxy_fe *f = px->tproxy;
+
+		if (memprintf(&where, "%s '%s'", px_kind(px), px->name) < 0)
+			goto nomem;
+		for (size_t i = 0; i < f->decoys.n && !ret; i++)
+			if (f->decoys.v[i].family == fam_of[fi])
+				ret = icpt_parse_spec(n->merged, icpt_elem_str(&f->decoys.v[i], buf,
+									      sizeof(buf)),
+						      where, err);
+		for (size_t j = 0; j < f->nannounce; j++)
+			nann += f->announce[j].family == fam_of[fi];
+	}
+	free(where);
+	where = NULL;
+	if (ret)
+		return ret;
+	if (icpt_normalise(n->merged, NULL, NULL) < 0)
+		goto nomem;
+	if (nann) {
+		n->merged_announce = calloc(nann, sizeof(*n->merged_announce));
+		if (!n->merged_announce)
+			goto nomem;
+		/* IPv4 first, as the sorted order wants */
+		for (int fi = 0; fi < 2; fi++) {
+			const struct tproxy_fe *f = n->fe[fi]->tproxy;
+
+			for (size_t j = 0; j < f->nannounce; j++)
+				if (f->announce[j].family == fam_of[fi])
+					n->merged_announce[k++] = f->announce[j];
+		}
+	}
+	n->nft.decoys = n->merged;
+	n->announce = n->merged_announce;
+	n->nannounce = nann;
+	return 0;
+nomem:
+	free(where);
+	memprintf(err, "out of memory");
+	return -ENOMEM;
+}
+
+/* The decoy list and announce routes of each entry with intercepts. */
+static void ns_lists(struct tproxy_gconf *g, int *errors)
+{
+	for (size_t i = 0; i < g->nns; i++) {
+		struct tproxy_ns *n = &g->ns[i];
+		const struct proxy *a = n->fe[0], *b = n->fe[1], *one;
+		char *err = NULL;
+
+		if (a && b && a != b) {
+			if (ns_merge(n, &err) < 0) {
+				fin_alert(b->tproxy->file, b->tproxy->line, errors, "%s '%s': %s",
+					  px_kind(b), b->name, err ? err : "out of memory");
+				free(err);
+			}
+			continue;
+		}
+		one = a ? a : b;
+		if (!one)
+			continue;
+		n->nft.decoys = &one->tproxy->decoys;
+		n->announce = one->tproxy->announce;
+		n->nannounce = one->tproxy->nannounce;
+	}
+}
+
+static bool server_spoofs(const struct proxy *px, const struct server *s)
+{
+	const struct src_conf *sc = s->source.set ? &s->source : &px->source;
+
+	return sc->set && sc->usesrc != SRC_USESRC_NONE;
 }
 
 int tproxy_finalize(struct dp_config *c)
 {
+	struct tproxy_gconf *g = gconf_get(c);
+	int errors = 0;
+
+	if (!g) {
+		ha_alert("config : out of memory");
+		return 1;
+	}
+	plan_free(g);
+	for (struct proxy *px = c->proxies; px; px = px->next)
+		if ((px->cap & PR_CAP_FE) && px->tproxy)
+			fe_finalize(g, px, &errors);
+	ns_lists(g, &errors);
+	/* spoofing servers need the socket rule and the routing where their
+	 * sockets live */
+	for (struct proxy *px = c->proxies; px; px = px->next) {
+		if (!(px->cap & PR_CAP_BE) || px->disabled)
+			continue;
+		for (struct server *s = px->srv; s; s = s->next) {
+			if (server_spoofs(px, s) && !ns_get(g, s->netns)) {
+				fin_alert(s->file, s->line, &errors, "out of memory");
+				return errors;
+			}
+		}
+	}
+	for (size_t i = 0; i < g->nns; i++)
+		g->ns[i].nft.mark = g->mark;
+	return errors;
+}
+
+/* ---- kernel: helpers ------------------------------------------------------------------- */
+
+static void err_clear(char **err)
+{
+	free(*err);
+	*err = NULL;
+}
+
+/* rtnetlink socket in namespace ns, and the index of its loopback. */
+static int rtnl_open(struct dp_config *c, const char *ns, struct nl_sock **s, int *lo, char **err)
+{
+	int fd, ret;
+
+	fd = netseg_socket(c, ns, AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE, err);
+	if (fd < 0)
+		return fd;
+	ret = nl_open_fd(s, fd);
+	if (ret < 0) {
+		memprintf(err, "rtnetlink socket: %s", strerror(-ret));
+		return ret;
+	}
+	ret = nl_link_index(*s, "lo", NULL, err);
+	if (ret < 0) {
+		nl_close(*s);
+		*s = NULL;
+		return ret;
+	}
+	*lo = ret;
 	return 0;
+}
+
+static void rule_fill(struct nl_rule *r, const struct tproxy_gconf *g, int fi)
+{
+	memset(r, 0, sizeof(*r));
+	r->family = fam_of[fi];
+	r->has_fwmark = true;
+	r->fwmark = g->mark;
+	r->table = g->table;
+}
+
+/* local 0.0.0.0/0 (::/0) dev lo in the tproxy table */
+static void default_fill(struct nl_route *r, const struct tproxy_gconf *g, int fi, int lo)
+{
+	memset(r, 0, sizeof(*r));
+	r->family = fam_of[fi];
+	r->type = RTN_LOCAL;
+	r->table = g->table;
+	r->oif = lo;
+}
+
+/* local <prefix> dev lo in table local, where the kernel looks when it
+ * decides whether to answer ARP for an address */
+static void announce_fill(struct nl_route *r, const struct tproxy_cidr *c, int lo)
+{
+	memset(r, 0, sizeof(*r));
+	r->family = c->family;
+	r->type = RTN_LOCAL;
+	r->table = RT_TABLE_LOCAL;
+	memcpy(&r->dst, &c->addr, sizeof(r->dst));
+	r->dst_len = c->plen;
+	r->oif = lo;
+}
+
+static bool same_rule(const struct tproxy_gconf *ga, const struct tproxy_gconf *gb)
+{
+	return ga && gb && ga->mark == gb->mark && ga->table == gb->table;
+}
+
+static bool same_table(const struct tproxy_gconf *ga, const struct tproxy_gconf *gb)
+{
+	return ga && gb && ga->table == gb->table;
+}
+
+/* Whether n owns the announce route c. */
+static bool announce_owned(const struct tproxy_ns *n, const struct tproxy_cidr *c)
+{
+	size_t lo = 0, hi;
+
+	if (!n || !n->ann_own)
+		return false;
+	hi = n->nannounce;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int d = cidr_cmp(&n->announce[mid], c);
+
+		if (!d)
+			return n->ann_own[mid];
+		if (d < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
+/* IPv6 routing that fails because IPv6 is missing (kernel without it:
+ * EAFNOSUPPORT) or disabled on lo (EACCES) is only a warning where no IPv6
+ * listener needs it: an IPv4-only segment must still start. */
+static bool v6_optional(const struct tproxy_ns *n, int fi, int ret)
+{
+	return fi == 1 && !n->nft.listen6.ss_family && (ret == -EAFNOSUPPORT || ret == -EACCES);
+}
+
+/* ---- kernel: install -------------------------------------------------------------------- */
+
+/* The fwmark rule of family fam_of[fi]. An identical rule already there is
+ * kept; it stays ours only if the previous generation o added it. */
+static int rule_install(struct nl_sock *s, const struct tproxy_gconf *g, struct tproxy_ns *n,
+			const struct tproxy_gconf *og, const struct tproxy_ns *o, int fi, char **err)
+{
+	bool inherited = o && o->rule_own[fi] && same_rule(g, og);
+	struct nl_rule r;
+	int ret;
+
+	rule_fill(&r, g, fi);
+	ret = nl_rule_exists(s, &r, err);
+	if (ret > 0) {
+		n->rule_own[fi] = inherited;
+		return 0;
+	}
+	if (!ret)
+		ret = nl_rule_add(s, &r, err);
+	if (ret == -EEXIST) {           /* appeared meanwhile: not ours */
+		err_clear(err);
+		return 0;
+	}
+	if (!ret)
+		n->rule_own[fi] = true;
+	return ret;
+}
+
+static int route_install(struct nl_sock *s, const struct tproxy_gconf *g, struct tproxy_ns *n,
+			 const struct tproxy_gconf *og, const struct tproxy_ns *o, int fi, int lo,
+			 char **err)
+{
+	bool inherited = o && o->route_own[fi] && same_table(g, og);
+	struct nl_route r;
+	int ret;
+
+	default_fill(&r, g, fi, lo);
+	ret = nl_route_exists(s, &r, err);
+	if (ret > 0) {
+		n->route_own[fi] = inherited;
+		return 0;
+	}
+	if (!ret)
+		ret = nl_route_add(s, &r, err);
+	if (ret == -EEXIST) {
+		/* the table holds another default route: using it would
+		 * change what the operator set up */
+		memprintf(err, "routing table %u already has an %s default route that is not "
+			  "'local %s dev lo': choose another 'tproxy-table' or set "
+			  "'tproxy-routing off'", g->table, fi ? "IPv6" : "IPv4",
+			  fi ? "::/0" : "0.0.0.0/0");
+		return ret;
+	}
+	if (!ret)
+		n->route_own[fi] = true;
+	return ret;
+}
+
+static int announce_install(struct nl_sock *s, struct tproxy_ns *n, const struct tproxy_ns *o,
+			    int lo, char **err)
+{
+	char cs[INET6_ADDRSTRLEN + 8];
+
+	if (!n->nannounce)
+		return 0;
+	free(n->ann_own);
+	n->ann_own = calloc(n->nannounce, sizeof(*n->ann_own));
+	if (!n->ann_own) {
+		memprintf(err, "out of memory");
+		return -ENOMEM;
+	}
+	for (size_t k = 0; k < n->nannounce; k++) {
+		struct nl_route r;
+		int ret;
+
+		if (announce_owned(o, &n->announce[k])) {
+			n->ann_own[k] = true;
+			continue;
+		}
+		announce_fill(&r, &n->announce[k], lo);
+		ret = nl_route_add(s, &r, err);
+		if (!ret) {
+			n->ann_own[k] = true;
+		} else if (ret == -EEXIST) {
+			/* the operator's (or an interface address): keep it */
+			err_clear(err);
+		} else {
+			memprintf(err, "announce: local route %s dev lo: %s",
+				  cidr_str(&n->announce[k], cs, sizeof(cs)),
+				  *err ? *err : strerror(-ret));
+			return ret;
+		}
+	}
+	return 0;
+}
+
+static bool listen_eq(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return false;
+	return !a->ss_family || addr_equal(a, b);
+}
+
+/* Whether two plans have the same rules, so that only set contents differ. */
+static bool same_rules(const struct nft_plan *a, const struct nft_plan *b)
+{
+	return a->mark == b->mark && listen_eq(&a->listen4, &b->listen4) &&
+	       listen_eq(&a->listen6, &b->listen6);
+}
+
+static int nft_sock(struct dp_config *c, const char *ns, char **err)
+{
+	return netseg_socket(c, ns, AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER, err);
+}
+
+static int nft_install(struct dp_config *c, struct tproxy_ns *n, const struct tproxy_ns *o,
+		       char **err)
+{
+	int fd = nft_sock(c, n->name, err), ret;
+
+	if (fd < 0)
+		return fd;
+	/* same rules: only the set contents change, replaced in one batch
+	 * against the list the previous generation put there */
+	if (o && o->nft_on && same_rules(&n->nft, &o->nft))
+		ret = nft_replace_elements(fd, &n->nft, o->nft.decoys, err);
+	else
+		ret = nft_apply(fd, &n->nft, err);
+	close(fd);
+	if (!ret)
+		n->nft_on = true;
+	return ret;
+}
+
+/* ---- kernel: release ------------------------------------------------------------------ */
+
+static bool owns_anything(const struct tproxy_ns *n)
+{
+	if (n->rule_own[0] || n->rule_own[1] || n->route_own[0] || n->route_own[1])
+		return true;
+	for (size_t k = 0; n->ann_own && k < n->nannounce; k++)
+		if (n->ann_own[k])
+			return true;
+	return false;
+}
+
+static void release_warn(const char *name, const char *what, int ret, const char *err)
+{
+	char nsd[NS_DESC_MAX];
+
+	ha_warning("tproxy: %s: cannot remove %s: %s", ns_desc(name, nsd, sizeof(nsd)), what,
+		   err ? err : strerror(-ret));
+}
+
+static void disown(struct tproxy_ns *n)
+{
+	n->rule_own[0] = n->rule_own[1] = false;
+	n->route_own[0] = n->route_own[1] = false;
+	if (n->ann_own)
+		memset(n->ann_own, 0, n->nannounce * sizeof(*n->ann_own));
+}
+
+/* Removes the routing objects v (generation vg) owns that k (generation kg,
+ * may be NULL) does not own too; v owns nothing afterwards. c is v's
+ * configuration (for the namespace socket). */
+static void routing_release(struct dp_config *c, const struct tproxy_gconf *vg,
+			    struct tproxy_ns *v, const struct tproxy_gconf *kg,
+			    const struct tproxy_ns *k)
+{
+	struct nl_sock *s = NULL;
+	char *err = NULL, cs[INET6_ADDRSTRLEN + 8];
+	int lo, ret;
+
+	if (!owns_anything(v))
+		return;
+	ret = rtnl_open(c, v->name, &s, &lo, &err);
+	if (ret < 0) {
+		/* a namespace that is gone took its routing with it */
+		if (ret != -ENOENT)
+			release_warn(v->name, "routing rules", ret, err);
+		goto out;
+	}
+	for (int fi = 0; fi < 2; fi++) {
+		struct nl_rule r;
+		struct nl_route route;
+
+		if (v->rule_own[fi] && !(k && k->rule_own[fi] && same_rule(vg, kg))) {
+			rule_fill(&r, vg, fi);
+			ret = nl_rule_del(s, &r, &err);
+			if (ret < 0 && ret != -ENOENT)
+				release_warn(v->name, "the fwmark rule", ret, err);
+			err_clear(&err);
+		}
+		if (v->route_own[fi] && !(k && k->route_own[fi] && same_table(vg, kg))) {
+			default_fill(&route, vg, fi, lo);
+			ret = nl_route_del(s, &route, &err);
+			if (ret < 0 && ret != -ESRCH)
+				release_warn(v->name, "the local default route", ret, err);
+			err_clear(&err);
+		}
+	}
+	for (size_t i = 0; v->ann_own && i < v->nannounce; i++) {
+		struct nl_route route;
+
+		if (!v->ann_own[i] || announce_owned(k, &v->announce[i]))
+			continue;
+		announce_fill(&route, &v->announce[i], lo);
+		ret = nl_route_del(s, &route, &err);
+		if (ret < 0 && ret != -ESRCH)
+			release_warn(v->name, cidr_str(&v->announce[i], cs, sizeof(cs)), ret, err);
+		err_clear(&err);
+	}
+out:
+	free(err);
+	nl_close(s);
+	disown(v);
+}
+
+/* Deletes n's nft table. */
+static void nft_release(struct dp_config *c, struct tproxy_ns *n)
+{
+	char *err = NULL;
+	int fd, ret;
+
+	if (!n->nft_on)
+		return;
+	n->nft_on = false;
+	fd = nft_sock(c, n->name, &err);
+	if (fd < 0) {
+		if (fd != -ENOENT)
+			release_warn(n->name, "table inet " NFT_TABLE_NAME, fd, err);
+		free(err);
+		return;
+	}
+	ret = nft_remove(fd, &err);
+	if (ret < 0)
+		release_warn(n->name, "table inet " NFT_TABLE_NAME, ret, err);
+	free(err);
+	close(fd);
+}
+
+/* Puts the nft table of n's namespace back to o's plan (the kernel holds
+ * n's), or deletes it when o had none. */
+static void nft_restore(struct dp_config *c, struct tproxy_ns *n, const struct tproxy_ns *o)
+{
+	char *err = NULL, nsd[NS_DESC_MAX];
+	int fd, ret;
+
+	if (!n->nft_on)
+		return;
+	if (!o || !o->nft_on) {
+		nft_release(c, n);
+		return;
+	}
+	n->nft_on = false;
+	fd = nft_sock(c, n->name, &err);
+	if (fd < 0) {
+		ret = fd;
+	} else {
+		if (same_rules(&n->nft, &o->nft))
+			ret = nft_replace_elements(fd, &o->nft, n->nft.decoys, &err);
+		else
+			ret = nft_apply(fd, &o->nft, &err);
+		close(fd);
+	}
+	if (ret < 0)
+		ha_alert("tproxy: %s: cannot restore the previous decoy sets: %s",
+			 ns_desc(n->name, nsd, sizeof(nsd)), err ? err : strerror(-ret));
+	free(err);
+}
+
+/* ---- kernel: one namespace ------------------------------------------------------------ */
+
+static int ns_apply(struct dp_config *c, struct tproxy_gconf *g, struct tproxy_ns *n,
+		    const struct tproxy_gconf *og, const struct tproxy_ns *o, char **err)
+{
+	struct nl_sock *s = NULL;
+	int lo = 0, ret = 0;
+
+	if (g->routing || n->nannounce) {
+		ret = rtnl_open(c, n->name, &s, &lo, err);
+		if (ret < 0)
+			goto fail;
+	}
+	for (int fi = 0; g->routing && fi < 2; fi++) {
+		ret = rule_install(s, g, n, og, o, fi, err);
+		if (!ret)
+			ret = route_install(s, g, n, og, o, fi, lo, err);
+		if (v6_optional(n, fi, ret)) {
+			char nsd[NS_DESC_MAX];
+
+			ha_warning("tproxy: %s: IPv6 fwmark rule / local route not installed: %s",
+				   ns_desc(n->name, nsd, sizeof(nsd)), *err ? *err : strerror(-ret));
+			err_clear(err);
+			ret = 0;
+		}
+		if (ret < 0)
+			goto fail;
+	}
+	ret = announce_install(s, n, o, lo, err);
+	if (ret < 0)
+		goto fail;
+	ret = nft_install(c, n, o, err);
+	if (ret < 0)
+		goto fail;
+	nl_close(s);
+	return 0;
+fail:
+	nl_close(s);
+	routing_release(c, g, n, og, o);
+	return ret;
+}
+
+/* "frontend 'f' -> 127.0.0.1:15001 [::1]:15002" or, with one frontend per
+ * family, "frontend 'a' -> 127.0.0.1:15001, frontend 'b' -> [::1]:15002" */
+static void targets_str(const struct tproxy_ns *n, char *buf, size_t cap)
+{
+	const struct sockaddr_storage *ls[2] = { &n->nft.listen4, &n->nft.listen6 };
+	char a[INET6_ADDRSTRLEN + 8];
+	size_t len = 0;
+
+	buf[0] = '\0';
+	for (int fi = 0; fi < 2 && len < cap; fi++) {
+		const struct proxy *px = n->fe[fi];
+		int w;
+
+		if (!px)
+			continue;
+		addr_str(ls[fi], a, sizeof(a));
+		if (fi && n->fe[0] == px)
+			w = snprintf(buf + len, cap - len, " %s", a);
+		else
+			w = snprintf(buf + len, cap - len, "%s%s '%s' -> %s", len ? ", " : "",
+				     px_kind(px), px->name, a);
+		if (w < 0)
+			break;
+		len += (size_t)w;
+	}
+}
+
+static void ns_notice(const struct tproxy_gconf *g, const struct tproxy_ns *n)
+{
+	char nsd[NS_DESC_MAX], routing[96], targets[2 * (INET6_ADDRSTRLEN + 160)], pairs[32];
+	size_t nann = 0;
+	uint64_t np;
+
+	for (size_t k = 0; n->ann_own && k < n->nannounce; k++)
+		nann += n->ann_own[k];
+	if (g->routing)
+		snprintf(routing, sizeof(routing), "fwmark 0x%x lookup %u", g->mark, g->table);
+	else
+		snprintf(routing, sizeof(routing), "mark 0x%x, routing left to the operator",
+			 g->mark);
+	ns_desc(n->name, nsd, sizeof(nsd));
+	if (!n->nft.decoys) {
+		ha_notice("tproxy: %s: socket rule for spoofing servers, %s", nsd, routing);
+		return;
+	}
+	targets_str(n, targets, sizeof(targets));
+	np = icpt_pairs(n->nft.decoys);
+	/* icpt_pairs() saturates: an IPv6 /64 alone holds 2^64 addresses */
+	if (np == UINT64_MAX)
+		snprintf(pairs, sizeof(pairs), "2^64 or more");
+	else
+		snprintf(pairs, sizeof(pairs), "%llu", (unsigned long long)np);
+	ha_notice("tproxy: %s: %zu decoy element(s), %s address:port pair(s): %s; %s; "
+		  "%zu/%zu announce route(s) added", nsd, icpt_count(n->nft.decoys, 0), pairs,
+		  targets, routing, nann, n->nannounce);
+}
+
+/* ---- lifecycle ------------------------------------------------------------------------- */
+
+static void ns_undo(struct dp_config *newc, struct tproxy_ns *n, const struct tproxy_gconf *og,
+		    const struct tproxy_ns *o)
+{
+	nft_restore(newc, n, o);
+	routing_release(newc, newc->tproxy, n, og, o);
 }
 
 int tproxy_apply(struct dp_config *c, struct dp_config *oldc, char **err)
 {
+	struct tproxy_gconf *g = c->tproxy;
+	const struct tproxy_gconf *og = oldc ? oldc->tproxy : NULL;
+	char nsd[NS_DESC_MAX];
+	size_t i;
+	int ret;
+
+	if (!g)
+		return 0;
+	for (i = 0; i < g->nns; i++) {
+		struct tproxy_ns *n = &g->ns[i];
+
+		ret = ns_apply(c, g, n, og, ns_find(og, n->name), err);
+		if (ret < 0)
+			goto fail;
+	}
+	for (i = 0; i < g->nns; i++)
+		ns_notice(g, &g->ns[i]);
 	return 0;
+fail:
+	memprintf(err, "tproxy: %s: %s", ns_desc(g->ns[i].name, nsd, sizeof(nsd)),
+		  *err ? *err : strerror(-ret));
+	while (i--)
+		ns_undo(c, &g->ns[i], og, ns_find(og, g->ns[i].name));
+	return ret;
 }
 
 void tproxy_undo(struct dp_config *newc, struct dp_config *oldc)
 {
+	struct tproxy_gconf *g = newc->tproxy;
+	const struct tproxy_gconf *og = oldc ? oldc->tproxy : NULL;
+
+	for (size_t i = 0; g && i < g->nns; i++)
+		ns_undo(newc, &g->ns[i], og, ns_find(og, g->ns[i].name));
 }
 
 void tproxy_remove_stale(struct dp_config *oldc, struct dp_config *newc)
 {
+	struct tproxy_gconf *og = oldc->tproxy;
+	const struct tproxy_gconf *g = newc ? newc->tproxy : NULL;
+
+	for (size_t i = 0; og && i < og->nns; i++) {
+		struct tproxy_ns *o = &og->ns[i];
+		const struct tproxy_ns *n = ns_find(g, o->name);
+
+		if (!n)
+			nft_release(oldc, o);
+		/* else the new generation's batch already replaced the table */
+		o->nft_on = false;
+		routing_release(oldc, og, o, g, n);
+	}
 }
 
 void tproxy_remove(struct dp_config *c)
 {
+	struct tproxy_gconf *g = c->tproxy;
+
+	for (size_t i = 0; g && i < g->nns; i++) {
+		nft_release(c, &g->ns[i]);
+		routing_release(c, g, &g->ns[i], NULL, NULL);
+	}
+}
+
+/* ---- accessors ---------------------------------------------------------------------------- */
+
+const struct tproxy_ns *tproxy_plan(const struct dp_config *c, size_t *n)
+{
+	*n = c->tproxy ? c->tproxy->nns : 0;
+	return c->tproxy ? c->tproxy->ns : NULL;
+}
+
+uint32_t tproxy_mark(const struct dp_config *c)
+{
+	return c->tproxy ? c->tproxy->mark : TPROXY_MARK_DEFAULT;
+}
+
+uint32_t tproxy_table(const struct dp_config *c)
+{
+	return c->tproxy ? c->tproxy->table : TPROXY_TABLE_DEFAULT;
+}
+
+bool tproxy_routing(const struct dp_config *c)
+{
+	return c->tproxy ? c->tproxy->routing : true;
+}
+
+const struct icpt_list *tproxy_fe_decoys(const struct proxy *px)
+{
+	return px->tproxy ? &px->tproxy->decoys : NULL;
 }

@@ -60,4 +60,12 @@ void listener_close(struct listener *l);
 void listener_start(struct listener *l);
 void listener_stop(struct listener *l);
 
+/* SIGTTOU/SIGTTIN, as HAProxy on Linux: pause stops watching l and shuts
+ * its socket's read side, which makes the kernel refuse new connections
+ * (and reset those not yet accepted) while the address stays bound to us,
+ * so another process may bind it meanwhile; resume listens again (the
+ * caller restarts accepting). Both return 0 or -errno; no-ops without fd. */
+int listener_pause(struct listener *l);
+int listener_resume(struct listener *l);
+
 #endif

@@ -85,6 +85,7 @@ struct proxy {
 	unsigned long lb_total_weight;
 	struct sess *queue_head, *queue_tail;
 	unsigned nbpend;            /* sessions waiting in the backend queue */
+	unsigned long long queue_idx; /* sessions taken out of that queue so far (%bq) */
 
 	/* counters */
 	unsigned feconn, beconn;

@@ -65,6 +65,8 @@ struct sess {
 	struct timeval accept_tv;
 	long tw, tc;                /* ms, -1 = not reached */
 	int retries_done;
+	unsigned long long q_idx;   /* be->queue_idx when this session was queued */
+	unsigned bq;                /* %bq: 1 + sessions dequeued while this one waited; 0 = never queued */
 	bool counted_srv;           /* holds a slot in srv->cur_conn */
 	bool counted_be;
 	char term[3];               /* termination state, filled at close */
