@@ -4,7 +4,8 @@
 #
 #   attacker (10.1.0.2, fd01::2)
 #        │  connects to decoy addresses that exist nowhere: 192.0.2.0/24, fd09::/64
-#   decoy host (runs decoyproxy -f examples/decoy.cfg; nftables TPROXY)
+#   decoy host (runs decoyproxy -f examples/decoy.cfg, which installs the
+#               nftables TPROXY rules and routing itself)
 #        │  connects onward with the attacker's own address as source
 #   decoy service (10.2.0.2, fd02::2): prints the address it sees
 #
@@ -27,8 +28,12 @@ ATT=$P-att DP=$P-dp SVC=$P-svc
 pids=()
 cleanup() {
 	trap - EXIT INT TERM
+	# decoyproxy removes its nftables table and routing rules on SIGTERM
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
+	for p in "${pids[@]}"; do
+		for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		kill -9 "$p" 2>/dev/null
+	done
 	for n in $ATT $DP $SVC; do ip netns del "$n" 2>/dev/null; done
 	echo "demo: lab removed"
 }
@@ -51,33 +56,21 @@ ip -n $ATT route add default via 10.1.0.1; ip -n $ATT -6 route add default via f
 ip -n $SVC route add default via 10.2.0.1; ip -n $SVC -6 route add default via fd02::1
 x $DP sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 net.ipv4.conf.all.rp_filter=0
 
-say "TPROXY plumbing in $DP: decoys 192.0.2.0/24 and fd09::/64 -> decoyproxy"
-x $DP ip rule add fwmark 1 lookup 100
-x $DP ip route add local 0.0.0.0/0 dev lo table 100
-x $DP ip -6 rule add fwmark 1 lookup 100
-x $DP ip -6 route add local ::/0 dev lo table 100
-x $DP nft -f - <<'NFT'
-table inet decoydemo {
-	chain pre {
-		type filter hook prerouting priority mangle; policy accept;
-		ip daddr 192.0.2.0/24 meta l4proto tcp tproxy ip to 127.0.0.1:15001 meta mark set 1 accept
-		ip6 daddr fd09::/64 meta l4proto tcp tproxy ip6 to [::1]:15001 meta mark set 1 accept
-		meta l4proto tcp socket transparent 1 meta mark set 1 accept
-	}
-}
-NFT
-
-say "decoy service on $SVC (ports 22, 80, 443, 3306) prints who connected"
-x $SVC "$build/tests/tools/dpserver" -m whoami -o /dev/stdout \
-	-l 10.2.0.2:22 -l 10.2.0.2:80 -l 10.2.0.2:443 -l 10.2.0.2:3306 -l '[fd02::2]:22' -l '[fd02::2]:80' |
-	sed -u -n 's/^PEER \([^ ]*\) \([^ ]*\) LOCAL \([^ ]*\) \([^ ]*\)$/   decoy service: connection from \1 port \2 (to port \4)/p' &
+say "decoy service on $SVC (ports 22, 80, 443, 3306): each connection prints 'PEER <address it saw> <port> LOCAL ...'"
+# `ip netns exec` execs the program: $! is its own pid, so cleanup can stop it
+ip netns exec $SVC "$build/tests/tools/dpserver" -m whoami -o /dev/stdout \
+	-l 10.2.0.2:22 -l 10.2.0.2:80 -l 10.2.0.2:443 -l 10.2.0.2:3306 -l '[fd02::2]:22' -l '[fd02::2]:80' &
 pids+=($!)
 sleep 0.5
 
-say "decoyproxy -f examples/decoy.cfg (log below)"
-x $DP "$build/decoyproxy" -f "$here/examples/decoy.cfg" -d &
+say "decoyproxy -f examples/decoy.cfg (log below); it installs its own TPROXY plumbing"
+ip netns exec $DP "$build/decoyproxy" -f "$here/examples/decoy.cfg" -d &
 pids+=($!)
-sleep 1
+for _ in $(seq 50); do x $DP nft list table inet decoyproxy >/dev/null 2>&1 && break; sleep 0.1; done
+say "what decoyproxy installed in $DP"
+x $DP nft list table inet decoyproxy | sed 's/^/   /'
+x $DP ip rule show fwmark 1 | sed 's/^/   /'
+x $DP ip route show table 100 | sed 's/^/   /'
 
 say "the attacker scans decoy addresses that exist nowhere"
 for t in 192.0.2.10:22 192.0.2.10:80 192.0.2.77:443 192.0.2.200:3306 '[fd09::10]:22' '[fd09::99]:80'; do
