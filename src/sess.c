@@ -669,6 +669,7 @@ again:
 	}
 	ev_io_start(rt.loop, &s->srv_h.wio);
 	sess_arm_timer(s);
+	sess_update_io(s); /* keep reading the client while connecting */
 }
 
 /* Chooses a server, queues, or gives up. */
@@ -701,6 +702,7 @@ static void sess_assign(struct sess *s)
 			s->be->queue_tail = s;
 			s->be->nbpend++;
 			sess_arm_timer(s);
+			sess_update_io(s);
 		}
 		return;
 	case LB_NOSRV:
@@ -746,9 +748,9 @@ void sess_dequeue(struct proxy *be)
 void sess_start(struct sess *s)
 {
 	sess_set_unique_id(s);
+	/* may free s (no server, fd exhaustion...): the paths that keep it
+	 * set its watchers themselves, so s is not touched afterwards */
 	sess_assign(s);
-	if (s->state != SST_CLOSED && s->state != SST_EST)
-		sess_update_io(s);
 }
 
 void sess_accept(struct listener *li, int fd, const struct sockaddr_storage *peer)
