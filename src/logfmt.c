@@ -46,7 +46,7 @@ enum lf_op {
 	LF_OP_BYTES_DOWN, LF_OP_BYTES_UP,
 	LF_OP_TS_STATE,
 	LF_OP_AC, LF_OP_FC, LF_OP_BC, LF_OP_SC, LF_OP_RC, LF_OP_SQ, LF_OP_BQ,
-	LF_OP_PID, LF_OP_ID, LF_OP_HOST, LF_OP_MS, LF_OP_TS,
+	LF_OP_PID, LF_OP_RT, LF_OP_ID, LF_OP_HOST, LF_OP_MS, LF_OP_TS,
 };
 
 struct lf_node {
@@ -61,6 +61,7 @@ struct lf_expr {
 	char *text;             /* literal bytes of every text node */
 	size_t text_len;
 	char host[256];         /* %H, read at compile time */
+	bool uses_bsrc;         /* has %bi or %bp */
 };
 
 /* Alias table. op < 0 means "known to HAProxy but not available here", with
@@ -103,6 +104,7 @@ static const struct lf_alias lf_aliases[] = {
 	{ "ms",  LF_OP_MS, NULL },
 	{ "pid", LF_OP_PID, NULL },
 	{ "rc",  LF_OP_RC, NULL },
+	{ "rt",  LF_OP_RT, NULL },
 	{ "s",   LF_OP_S, NULL },
 	{ "sc",  LF_OP_SC, NULL },
 	{ "si",  LF_OP_SI, NULL },
@@ -126,7 +128,6 @@ static const struct lf_alias lf_aliases[] = {
 	/* TCP aliases whose data decoyproxy does not record */
 	{ "Th",  -1, lf_why_nodata }, { "Td",  -1, lf_why_nodata },
 	{ "Tu",  -1, lf_why_nodata }, { "lc",  -1, lf_why_nodata },
-	{ "rt",  -1, lf_why_nodata },
 	{ "sslc", -1, lf_why_ssl }, { "sslv", -1, lf_why_ssl },
 };
 
@@ -339,6 +340,9 @@ int lf_compile(const char *fmt, struct lf_expr **out, char **err)
 		}
 	}
 
+	for (size_t i = 0; i < e->n; i++)
+		if (e->nodes[i].op == LF_OP_BI || e->nodes[i].op == LF_OP_BP)
+			e->uses_bsrc = true;
 	/* %H is the system host name, as in HAProxy; read once here */
 	if (gethostname(e->host, sizeof(e->host) - 1) < 0)
 		e->host[0] = '\0';
@@ -352,6 +356,11 @@ fail_nomem:
 fail:
 	lf_free(e);
 	return ret;
+}
+
+bool lf_uses_bsrc(const struct lf_expr *e)
+{
+	return e && e->uses_bsrc;
 }
 
 void lf_free(struct lf_expr *e)
@@ -587,6 +596,10 @@ static void lf_render_node(struct lf_out *o, const struct lf_expr *e, const stru
 	case LF_OP_PID:
 		/* not cached: the daemon forks after the format is compiled */
 		out_fmt(o, (fl & LF_FL_X) ? "%04X" : "%d", (int)getpid());
+		break;
+	case LF_OP_RT:
+		/* HAProxy's request counter: in TCP mode, one per session */
+		out_fmt(o, (fl & LF_FL_X) ? "%04llX" : "%llu", ls->rt);
 		break;
 	case LF_OP_ID: out_text(o, ls->unique_id, fl); break;
 	case LF_OP_HOST: out_text(o, e->host, fl); break;

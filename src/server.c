@@ -127,7 +127,13 @@ static int sk_check(struct server *s, char **args, char **err)
 
 static int sk_time(const char *kw, const char *v, long long *out, char **err)
 {
-	if (cfg_parse_time_ms(v, out) < 0 || *out <= 0) {
+	int r = cfg_parse_time_ms(v, out);
+
+	if (r == -ERANGE) {
+		cfg_timer_overflow(err, v, kw);
+		return -EINVAL;
+	}
+	if (r < 0 || *out <= 0) {
 		memprintf(err, "'%s' expects a positive time, got '%s'", kw, v);
 		return -EINVAL;
 	}
@@ -216,6 +222,7 @@ static const struct srv_kw srv_kws[] = {
 	{ "namespace", 1, sk_namespace, NULL },
 	{ "cookie", 1, NULL, L7 },
 	{ "ssl", 0, NULL, NOTLS },
+	{ "check-ssl", 0, NULL, NOTLS },
 	{ "verify", 1, NULL, NOTLS },
 	{ "sni", 1, NULL, NOTLS },
 	{ "ca-file", 1, NULL, NOTLS },
@@ -287,6 +294,24 @@ static int parse_tlv_fmt(struct server *s, int argc, char **argv, char **err)
 	}
 	if (lf_compile(argv[1], &lf, err) < 0)
 		return -EINVAL;
+	/* One TLV per type: a later setting (the server's own after one
+	 * inherited from default-server) replaces the earlier one, so at most
+	 * 16 custom TLVs exist and a receiver never sees a type twice. */
+	for (size_t i = 0; i < s->ntlvs; i++) {
+		if (s->tlvs[i].type != type)
+			continue;
+		char *fmt = strdup(argv[1]);
+
+		if (!fmt) {
+			lf_free(lf);
+			return -ENOMEM;
+		}
+		lf_free(s->tlvs[i].lf);
+		free(s->tlvs[i].fmt);
+		s->tlvs[i].lf = lf;
+		s->tlvs[i].fmt = fmt;
+		return 2;
+	}
 	v = realloc(s->tlvs, (s->ntlvs + 1) * sizeof(*v));
 	if (!v) {
 		lf_free(lf);

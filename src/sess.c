@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,7 @@
 #include "decoyproxy/server.h"
 #include "decoyproxy/sess.h"
 #include "decoyproxy/src.h"
+#include "decoyproxy/term.h"
 
 struct sess *sess_list;
 unsigned sess_count;
@@ -44,6 +46,7 @@ static unsigned long long next_sess_id;
 static void sess_connect(struct sess *s);
 static void sess_update_io(struct sess *s);
 static void sess_connected(struct sess *s);
+static void sess_fetch_bsrc(struct sess *s);
 static void sess_connect_failed(struct sess *s, int err);
 
 static ev_tstamp now(void)
@@ -103,6 +106,7 @@ void sess_fill_log(const struct sess *s, struct log_sess *ls_out)
 	ls.bq = s->bq;
 	ls.netns = s->netns;
 	ls.unique_id = s->unique_id;
+	ls.rt = s->id;
 	*ls_out = ls;
 }
 
@@ -186,20 +190,52 @@ void sess_log_conn_error(struct sess *s, const char *msg)
 		      strlen(line));
 }
 
-void sess_close(struct sess *s, char t0, char t1)
+struct term_snap sess_term_snap(const struct sess *s)
+{
+	struct term_snap t = { .srv_eof = s->res.eof, .res_pending = !chan_empty(&s->res) };
+
+	switch (s->state) {
+	case SST_HDR: t.stage = TERM_ST_REQUEST; break;
+	case SST_QUEUE: t.stage = TERM_ST_QUEUE; break;
+	case SST_TURN:
+	case SST_CONNECT: t.stage = TERM_ST_CONNECT; break;
+	default: t.stage = TERM_ST_DATA; break;
+	}
+	return t;
+}
+
+void sess_debug(const struct sess *s, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	ha_debug("%08llx:%s", s->id, msg);
+}
+
+void sess_close(struct sess *s, enum term_event ev)
 {
 	struct proxy *fe = s->fe;
 	struct dp_config *conf = fe->conf;
+	struct term_snap snap;
+	bool was_est;
 
 	if (s->state == SST_CLOSED)
 		return;
+	snap = sess_term_snap(s);
+	term_compute(ev, &snap, s->term);
 	if (s->state == SST_QUEUE)
 		unqueue(s);
+	was_est = s->state == SST_EST;
 	s->state = SST_CLOSED;
-	s->term[0] = t0;
-	s->term[1] = t1;
-	s->term[2] = '\0';
+	SESS_DEBUG(s, "%s.closed ts=%s (%s) %s/%s up=%llu down=%llu after %ld ms", fe->name, s->term,
+		   term_event_name(ev), s->be ? s->be->name : fe->name, s->srv ? s->srv->name : "<NOSRV>",
+		   (unsigned long long)s->req.total, (unsigned long long)s->res.total, ms_since(s->t_accept));
 
+	if (was_est && s->bsrc_addr.ss_family == AF_UNSPEC && fe->logs.n && lf_uses_bsrc(fe->lf))
+		sess_fetch_bsrc(s);
 	half_stop(&s->cli);
 	half_stop(&s->srv_h);
 	if (ev_is_active(&s->timer))
@@ -251,31 +287,30 @@ void sess_close(struct sess *s, char t0, char t1)
 
 void sess_kill(struct sess *s)
 {
-	char t1 = 'D';
-
-	switch (s->state) {
-	case SST_HDR: t1 = 'R'; break;
-	case SST_QUEUE: t1 = 'Q'; break;
-	case SST_TURN:
-	case SST_CONNECT: t1 = 'C'; break;
-	default: break;
-	}
-	sess_close(s, 'K', t1);
-}
-
-/* Second letter when the session dies during data transfer: 'L' when the
- * server had finished and only its last bytes toward the client remained. */
-static char data_phase(const struct sess *s)
-{
-	return s->res.eof && !chan_empty(&s->res) ? 'L' : 'D';
+	sess_close(s, TERM_EV_KILLED);
 }
 
 /* ---- data transfer ------------------------------------------------------- */
 
+/* Whether close() alone ends both sockets gracefully: no nolinger option
+ * turns the close into a reset. */
+static bool sess_close_is_graceful(const struct sess *s)
+{
+	return !(s->fe->options & (PR_O_NOLINGER_CL | PR_O_NOLINGER_SV)) &&
+	       !(s->be && (s->be->options & PR_O_NOLINGER_SV));
+}
+
 static void maybe_shut(struct chan *c, struct half *dst, struct sess *s)
 {
 	if (c->eof && !c->shut && chan_empty(c) && dst->fd >= 0) {
-		shutdown(dst->fd, SHUT_WR);
+		const struct chan *other = c == &s->req ? &s->res : &s->req;
+
+		/* When the other direction is already over, the session ends
+		 * right after this and close() sends the same FIN (both
+		 * sockets have read their EOF, so nothing unread turns it into
+		 * a reset): save the shutdown() call. */
+		if (!(other->shut && sess_close_is_graceful(s)))
+			shutdown(dst->fd, SHUT_WR);
 		c->shut = true;
 		dst->wr_shut = true;
 		sess_arm_timer(s); /* *-fin timeouts may now apply */
@@ -303,17 +338,21 @@ static void sess_update_io(struct sess *s)
 
 /* Moves what it can from src through channel c to dst. Returns false when
  * the session was closed. `c_is_req` tells which side is which for the
- * termination state. */
-static bool pump(struct sess *s, struct chan *c, struct half *src, struct half *dst, bool c_is_req)
+ * termination state. `rd` is false when called for writability: the source
+ * is then not read (its read watcher, level-triggered, says when it has
+ * something, so a speculative recv() would mostly return EAGAIN). */
+static bool pump(struct sess *s, struct chan *c, struct half *src, struct half *dst, bool c_is_req,
+		 bool rd)
 {
 	int r;
 
-	if (!c->eof && !chan_full(c)) {
+	if (rd && !c->eof && !chan_full(c)) {
 		r = chan_recv(c, src->fd);
 		if (r == PUMP_PROGRESS || r == PUMP_EOF)
 			src->last_act = now();
 		if (r == PUMP_ERROR) {
-			sess_close(s, c_is_req ? 'C' : 'S', s->state == SST_EST ? data_phase(s) : 'C');
+			/* the side we read from failed */
+			sess_close(s, c_is_req ? TERM_EV_CLI_ABORT : TERM_EV_SRV_ABORT);
 			return false;
 		}
 		if (r == PUMP_EOF)
@@ -326,7 +365,8 @@ static bool pump(struct sess *s, struct chan *c, struct half *src, struct half *
 		if (r == PUMP_PROGRESS)
 			dst->last_act = now();
 		if (r == PUMP_ERROR) {
-			sess_close(s, c_is_req ? 'S' : 'C', data_phase(s));
+			/* the side we write to failed */
+			sess_close(s, c_is_req ? TERM_EV_SRV_ABORT : TERM_EV_CLI_ABORT);
 			return false;
 		}
 	}
@@ -339,7 +379,7 @@ static void after_io(struct sess *s)
 	if (s->state == SST_CLOSED)
 		return;
 	if (sess_done(s)) {
-		sess_close(s, '-', '-');
+		sess_close(s, TERM_EV_DONE);
 		return;
 	}
 	sess_update_io(s);
@@ -349,7 +389,7 @@ void sess_cli_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct sess *s = container_of(w, struct sess, cli.rio);
 
-	if (pump(s, &s->req, &s->cli, &s->srv_h, true))
+	if (pump(s, &s->req, &s->cli, &s->srv_h, true, true))
 		after_io(s);
 }
 
@@ -369,7 +409,7 @@ static void srv_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 			sess_connected(s);
 		return;
 	}
-	if (pump(s, &s->req, &s->cli, &s->srv_h, true))
+	if (pump(s, &s->req, &s->cli, &s->srv_h, true, false))
 		after_io(s);
 }
 
@@ -377,7 +417,7 @@ static void srv_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct sess *s = container_of(w, struct sess, srv_h.rio);
 
-	if (pump(s, &s->res, &s->srv_h, &s->cli, false))
+	if (pump(s, &s->res, &s->srv_h, &s->cli, false, true))
 		after_io(s);
 }
 
@@ -385,7 +425,7 @@ static void cli_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct sess *s = container_of(w, struct sess, cli.wio);
 
-	if (pump(s, &s->res, &s->srv_h, &s->cli, false))
+	if (pump(s, &s->res, &s->srv_h, &s->cli, false, false))
 		after_io(s);
 }
 
@@ -450,17 +490,6 @@ void sess_arm_timer(struct sess *s)
 	ev_timer_start(rt.loop, &s->timer);
 }
 
-static char state_letter(const struct sess *s)
-{
-	switch (s->state) {
-	case SST_HDR: return 'R';
-	case SST_QUEUE: return 'Q';
-	case SST_TURN:
-	case SST_CONNECT: return 'C';
-	default: return data_phase(s);
-	}
-}
-
 static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct sess *s = container_of(w, struct sess, timer);
@@ -476,17 +505,15 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	}
 	switch (who) {
 	case 'c':
-		sess_close(s, 'c', state_letter(s));
+		sess_close(s, TERM_EV_CLI_TIMEOUT);
 		break;
 	case 's':
-		sess_close(s, 's', state_letter(s));
-		break;
-	case 'q':
-		sess_close(s, 's', 'Q');
+	case 'q': /* timeout queue: "sQ" */
+		sess_close(s, TERM_EV_SRV_TIMEOUT);
 		break;
 	case 'h':
 		sess_log_conn_error(s, "Timeout while waiting for PROXY protocol header");
-		sess_close(s, 'c', 'R');
+		sess_close(s, TERM_EV_CLI_TIMEOUT); /* "cR" */
 		break;
 	case 't':
 		/* turn-around delay over: try again */
@@ -508,20 +535,40 @@ static void set_ka(int fd, bool on)
 		setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &v, sizeof(v));
 }
 
-static void sess_connected(struct sess *s)
+/* Reads the source address the server connection got (%bi:%bp). Asked of
+ * the kernel only when the log line or -d shows it. */
+static void sess_fetch_bsrc(struct sess *s)
 {
 	socklen_t l = sizeof(s->bsrc_addr);
 
-	if (getsockname(s->srv_h.fd, (struct sockaddr *)&s->bsrc_addr, &l) < 0)
+	if (s->srv_h.fd < 0 || getsockname(s->srv_h.fd, (struct sockaddr *)&s->bsrc_addr, &l) < 0)
 		memset(&s->bsrc_addr, 0, sizeof(s->bsrc_addr));
 	addr_unmap_v4(&s->bsrc_addr);
+}
+
+static void sess_connected(struct sess *s)
+{
+	bool want_bsrc = rt.debug;
+
+	/* custom PROXY v2 TLVs are rendered below and may show %bi:%bp */
+	for (size_t i = 0; !want_bsrc && i < s->srv->ntlvs; i++)
+		want_bsrc = lf_uses_bsrc(s->srv->tlvs[i].lf);
+	memset(&s->bsrc_addr, 0, sizeof(s->bsrc_addr));
+	if (want_bsrc)
+		sess_fetch_bsrc(s);
 	s->tc = ms_since(s->t_connect_start);
 	s->state = SST_EST;
 	s->t_est = now();
 	s->srv_h.last_act = now();
 	s->cli.last_act = now(); /* tunnel timeout starts fresh on both sides */
+	if (rt.debug) {
+		char a[64], b[64];
+
+		sess_debug(s, "%s/%s.connected to %s from %s in %ld ms", s->be->name, s->srv->name,
+			   addr_str(&s->srv_addr, a, sizeof(a)), addr_str(&s->bsrc_addr, b, sizeof(b)), s->tc);
+	}
 	if (sess_pp_prepare(s) < 0) {
-		sess_close(s, 'P', 'C');
+		sess_close(s, TERM_EV_CONN_PROXY);
 		return;
 	}
 	ev_io_set(&s->srv_h.rio, s->srv_h.fd, EV_READ);
@@ -529,7 +576,7 @@ static void sess_connected(struct sess *s)
 	if (ev_is_active(&s->srv_h.wio))
 		ev_io_stop(rt.loop, &s->srv_h.wio);
 	/* flush what the client sent while we were connecting */
-	if (!pump(s, &s->req, &s->cli, &s->srv_h, true))
+	if (!pump(s, &s->req, &s->cli, &s->srv_h, true, false))
 		return;
 	sess_arm_timer(s);
 	after_io(s);
@@ -548,8 +595,10 @@ static void sess_connect_failed(struct sess *s, int err)
 	half_stop(&s->srv_h);
 	close_fd(&s->srv_h.fd, false);
 	s->srv->failed_conns++;
+	SESS_DEBUG(s, "%s/%s.connect-failed: %s (%s)", s->be->name, s->srv->name, strerror(err),
+		   may_retry(s) ? "will retry" : "no retry left");
 	if (!may_retry(s)) {
-		sess_close(s, err == ETIMEDOUT ? 's' : 'S', 'C');
+		sess_close(s, err == ETIMEDOUT ? TERM_EV_CONN_TIMEOUT : TERM_EV_CONN_REFUSED);
 		return;
 	}
 	s->retries_done++;
@@ -581,6 +630,32 @@ static void sess_connect_failed(struct sess *s, int err)
 	sess_update_io(s);
 }
 
+/* -d: which server, toward which address, from which source */
+static void debug_connect(const struct sess *s, int fd, const struct src_conf *sc, bool fresh_port)
+{
+	struct sockaddr_storage b;
+	socklen_t l = sizeof(b);
+	char a[64], src[64];
+
+	memset(&b, 0, sizeof(b));
+	if (getsockname(fd, (struct sockaddr *)&b, &l) < 0 || addr_is_any(&b)) {
+		snprintf(src, sizeof(src), "any");
+	} else {
+		addr_unmap_v4(&b);
+		addr_str(&b, src, sizeof(src));
+		if (addr_port(&b) == 0) {
+			/* the port is chosen at connect time */
+			char *colon = strrchr(src, ':');
+
+			if (colon && colon + 2 < src + sizeof(src))
+				strcpy(colon + 1, "*");
+		}
+	}
+	sess_debug(s, "%s/%s.connect to %s from %s (%s%s) try %d", s->be->name, s->srv->name,
+		   addr_str(&s->srv_addr, a, sizeof(a)), src, src_mode_name(sc), fresh_port ? ", fresh port" : "",
+		   s->retries_done + 1);
+}
+
 static void sess_connect(struct sess *s)
 {
 	struct server *srv = s->srv;
@@ -588,14 +663,16 @@ static void sess_connect(struct sess *s)
 	char *err = NULL;
 	bool collided = false;
 	bool fresh_port = false;
-	int fd, r;
+	int fd, r, e;
 
 	if (server_target(srv, &s->fe_addr, &s->srv_addr) < 0) {
 		static ev_tstamp last;
 
 		if (ha_ratelimit(&last, 1.0))
 			ha_warning("backend '%s'/server '%s': port offset out of range", s->be->name, srv->name);
-		sess_close(s, 'P', 'C');
+		SESS_DEBUG(s, "%s/%s.connect: port offset out of range for port %d", s->be->name, srv->name,
+			   addr_port(&s->fe_addr));
+		sess_close(s, TERM_EV_CONN_PROXY);
 		return;
 	}
 again:
@@ -606,10 +683,11 @@ again:
 
 		if (ha_ratelimit(&last, 1.0))
 			ha_warning("backend '%s'/server '%s': %s", s->be->name, srv->name, err);
+		SESS_DEBUG(s, "%s/%s.connect: %s", s->be->name, srv->name, err);
 		free(err);
 		if (fd == -EMFILE || fd == -ENFILE)
 			rt_accept_throttle();
-		sess_close(s, 'R', 'C');
+		sess_close(s, TERM_EV_CONN_RESOURCE);
 		return;
 	}
 	r = src_apply(fd, s->srv_addr.ss_family, sc, &s->cli_addr, fresh_port, &collided, &err);
@@ -618,43 +696,43 @@ again:
 
 		if (ha_ratelimit(&last, 1.0))
 			ha_warning("backend '%s'/server '%s': %s", s->be->name, srv->name, err);
+		SESS_DEBUG(s, "%s/%s.connect: %s", s->be->name, srv->name, err);
 		free(err);
 		close(fd);
-		sess_close(s, 'P', 'C');
+		sess_close(s, TERM_EV_CONN_PROXY);
 		return;
 	}
-	if (collided)
-		srv->usesrc_client_collisions++;
+	if (collided) {
+		/* bind() found the client's port taken: src_apply() took a
+		 * fresh one */
+		SESS_DEBUG(s, "%s/%s.connect: 'usesrc client': client port %d in use here, binding a fresh port",
+			   s->be->name, srv->name, addr_port(&s->cli_addr));
+		src_note_collision(s->be, srv, &s->cli_addr);
+		fresh_port = true;
+	}
 	{
 		int one = 1;
 
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	}
 	set_ka(fd, (s->be->options & PR_O_KA_SV) != 0);
+	if (rt.debug)
+		debug_connect(s, fd, sc, fresh_port);
 	s->t_connect_start = now();
 	s->state = SST_CONNECT;
 	if (s->tw < 0)
 		s->tw = 0;
 	r = connect(fd, (struct sockaddr *)&s->srv_addr, addr_len(&s->srv_addr));
-	if (r < 0 && (errno == EADDRNOTAVAIL || errno == EADDRINUSE) && sc->set &&
-	    sc->usesrc == SRC_USESRC_CLIENT && !fresh_port) {
-		/* the client's exact 4-tuple already exists on this host */
-		static ev_tstamp last;
-
+	e = r < 0 ? errno : 0;
+	if ((e == EADDRNOTAVAIL || e == EADDRINUSE) && sc->set && sc->usesrc == SRC_USESRC_CLIENT && !fresh_port) {
+		/* the client's exact 4-tuple toward this server already
+		 * exists on this host: once more, from a fresh port */
 		close(fd);
-		srv->usesrc_client_collisions++;
-		if (ha_ratelimit(&last, 60.0))
-			ha_warning("backend '%s'/server '%s': 'usesrc client': client port already in use toward the server, using a fresh port (%llu times so far)",
-				   s->be->name, srv->name, srv->usesrc_client_collisions);
+		SESS_DEBUG(s, "%s/%s.connect: 'usesrc client': %s, retrying from a fresh port", s->be->name,
+			   srv->name, strerror(e));
+		src_note_collision(s->be, srv, &s->cli_addr);
 		fresh_port = true;
 		goto again;
-	}
-	if (collided) {
-		static ev_tstamp last;
-
-		if (ha_ratelimit(&last, 60.0))
-			ha_warning("backend '%s'/server '%s': 'usesrc client': client port already in use, using a fresh port (%llu times so far)",
-				   s->be->name, srv->name, srv->usesrc_client_collisions);
 	}
 	s->srv_h.fd = fd;
 	ev_io_init(&s->srv_h.rio, srv_read_cb, fd, EV_READ);
@@ -663,8 +741,8 @@ again:
 		sess_connected(s);
 		return;
 	}
-	if (errno != EINPROGRESS) {
-		sess_connect_failed(s, errno);
+	if (e != EINPROGRESS) {
+		sess_connect_failed(s, e);
 		return;
 	}
 	ev_io_start(rt.loop, &s->srv_h.wio);
@@ -678,7 +756,8 @@ static void sess_assign(struct sess *s)
 	struct server *srv = NULL;
 
 	if (!s->be) {
-		sess_close(s, 'S', 'C');
+		SESS_DEBUG(s, "%s: no backend", s->fe->name);
+		sess_close(s, TERM_EV_NO_SERVER);
 		return;
 	}
 	if (!s->counted_be) {
@@ -701,12 +780,14 @@ static void sess_assign(struct sess *s)
 				s->be->queue_head = s;
 			s->be->queue_tail = s;
 			s->be->nbpend++;
+			SESS_DEBUG(s, "%s.queued (%u waiting)", s->be->name, s->be->nbpend);
 			sess_arm_timer(s);
 			sess_update_io(s);
 		}
 		return;
 	case LB_NOSRV:
-		sess_close(s, 'S', 'C');
+		SESS_DEBUG(s, "%s: no server available", s->be->name);
+		sess_close(s, TERM_EV_NO_SERVER);
 		return;
 	}
 	if (s->state == SST_QUEUE)
@@ -774,8 +855,11 @@ void sess_accept(struct listener *li, int fd, const struct sockaddr_storage *pee
 	addr_unmap_v4(&s->cli_addr);
 	l = sizeof(s->fe_addr);
 	/* under TPROXY the local address of the accepted socket is the
-	 * client's original destination (never SO_ORIGINAL_DST) */
-	if (getsockname(fd, (struct sockaddr *)&s->fe_addr, &l) < 0)
+	 * client's original destination (never SO_ORIGINAL_DST); a plain
+	 * bind to one address can only accept on that address */
+	if (!(li->bc->options & BC_O_TRANSPARENT) && !addr_is_any(&li->addr))
+		s->fe_addr = li->addr;
+	else if (getsockname(fd, (struct sockaddr *)&s->fe_addr, &l) < 0)
 		s->fe_addr = li->addr;
 	addr_unmap_v4(&s->fe_addr);
 	s->t_accept = now();
@@ -805,8 +889,15 @@ void sess_accept(struct listener *li, int fd, const struct sockaddr_storage *pee
 
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	}
+	if (rt.debug) {
+		char a[64], b[64];
+
+		sess_debug(s, "%s.accept(%04x)=%04x from %s to %s%s%s", fe->name, (unsigned)li->fd, (unsigned)fd,
+			   addr_str(&s->cli_addr, a, sizeof(a)), addr_str(&s->fe_addr, b, sizeof(b)),
+			   li->bc->netns ? " netns " : "", li->bc->netns ? li->bc->netns : "");
+	}
 	if (li->bc->netns && !(s->netns = strdup(li->bc->netns))) {
-		sess_close(s, 'R', 'R');
+		sess_close(s, TERM_EV_RESOURCE);
 		return;
 	}
 	s->state = SST_HDR; /* nothing decided yet */

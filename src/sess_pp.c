@@ -69,10 +69,13 @@ static bool hdr_has_tlvs(const struct pp_hdr *h)
 	return h->authority || h->unique_id || h->netns || h->alpn || h->ncustom;
 }
 
-static void fail(struct sess *s, const char *why, char t0)
+/* ev: TERM_EV_CLI_ABORT (client gone: "CR") or TERM_EV_PROXY (invalid
+ * header: "PR") */
+static void fail(struct sess *s, const char *why, enum term_event ev)
 {
+	SESS_DEBUG(s, "%s.proxy-header: %s", s->fe->name, why);
 	sess_log_conn_error(s, why);
-	sess_close(s, t0, 'R');
+	sess_close(s, ev);
 }
 
 static void hdr_read_cb(struct ev_loop *loop, ev_io *w, int revents)
@@ -85,13 +88,13 @@ static void hdr_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 	n = recv(s->cli.fd, peek_buf, sizeof(peek_buf), MSG_PEEK);
 	if (n == 0) {
-		fail(s, "Connection closed while waiting for PROXY protocol header", 'C');
+		fail(s, "Connection closed while waiting for PROXY protocol header", TERM_EV_CLI_ABORT);
 		return;
 	}
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EINTR)
 			return;
-		fail(s, "Connection error while waiting for PROXY protocol header", 'C');
+		fail(s, "Connection error while waiting for PROXY protocol header", TERM_EV_CLI_ABORT);
 		return;
 	}
 	memset(&h, 0, sizeof(h));
@@ -100,13 +103,13 @@ static void hdr_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 		char msg[256];
 
 		snprintf(msg, sizeof(msg), "%s", pp_strerror(r));
-		fail(s, msg, 'P');
+		fail(s, msg, TERM_EV_PROXY);
 		return;
 	}
 	if (r == 0) {
 		if (peer_gone(s->cli.fd)) {
 			/* HAProxy's words for a header cut short */
-			fail(s, "Truncated PROXY protocol header received", 'C');
+			fail(s, "Truncated PROXY protocol header received", TERM_EV_CLI_ABORT);
 			return;
 		}
 		/* wait until at least `need` bytes are queued */
@@ -118,7 +121,7 @@ static void hdr_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 	n = recv(s->cli.fd, peek_buf, (size_t)r, 0);
 	if (n != r) {
 		pp_hdr_clear(&h);
-		fail(s, "Connection error while reading PROXY protocol header", 'C');
+		fail(s, "Connection error while reading PROXY protocol header", TERM_EV_CLI_ABORT);
 		return;
 	}
 	set_lowat(s->cli.fd, 1);
@@ -131,11 +134,18 @@ static void hdr_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 		addr_unmap_v4(&s->fe_addr);
 	}
 	/* LOCAL (health checks, or UNKNOWN): keep the real endpoints */
+	if (rt.debug) {
+		char a[64], b[64];
+
+		sess_debug(s, "%s.proxy-header %s: client %s to %s", s->fe->name,
+			   h.cmd == PP_CMD_PROXY && (h.family == AF_INET || h.family == AF_INET6) ? "PROXY" : "LOCAL",
+			   addr_str(&s->cli_addr, a, sizeof(a)), addr_str(&s->fe_addr, b, sizeof(b)));
+	}
 	if (hdr_has_tlvs(&h)) {
 		s->pp = malloc(sizeof(*s->pp));
 		if (!s->pp) {
 			pp_hdr_clear(&h);
-			sess_close(s, 'R', 'R');
+			sess_close(s, TERM_EV_RESOURCE);
 			return;
 		}
 		*s->pp = h;

@@ -189,7 +189,37 @@ int src_apply(int fd, int family, const struct src_conf *sc, const struct sockad
 #include <unistd.h>
 #include "decoyproxy/global.h"
 #include "decoyproxy/proxy.h"
+#include "decoyproxy/runtime.h"
 #include "decoyproxy/server.h"
+
+const char *src_mode_name(const struct src_conf *sc)
+{
+	if (!sc || !sc->set)
+		return "no source";
+	switch (sc->usesrc) {
+	case SRC_USESRC_CLIENT: return "usesrc client";
+	case SRC_USESRC_CLIENTIP: return "usesrc clientip";
+	case SRC_USESRC_ADDR: return "usesrc <addr>";
+	default: return "source <addr>";
+	}
+}
+
+unsigned long long src_client_collisions;
+
+void src_note_collision(const struct proxy *be, struct server *srv, const struct sockaddr_storage *client)
+{
+	/* one limiter for every server and both places a collision is found
+	 * (bind, connect): at most one warning a minute in all */
+	static ev_tstamp last;
+	char a[64];
+
+	srv->usesrc_client_collisions++;
+	src_client_collisions++;
+	if (ha_ratelimit(&last, 60.0))
+		ha_warning("backend '%s'/server '%s': 'usesrc client': source %s already in use toward the server, "
+			   "using a fresh port (%llu collisions so far; this warning at most once a minute)",
+			   be->name, srv->name, addr_str(client, a, sizeof(a)), src_client_collisions);
+}
 
 static bool spoofs(const struct src_conf *sc)
 {

@@ -30,6 +30,7 @@ struct log_sess {
 	unsigned ac, fc, bc, sc, rc;   /* %ac %fc %bc %sc %rc */
 	unsigned sq, bq;               /* %sq %bq */
 	const char *unique_id;         /* %ID (NULL -> "-") */
+	unsigned long long rt;         /* %rt: the session's number, counted from 0 since start */
 	const char *netns;             /* namespace the connection arrived in (NULL: none) */
 };
 
@@ -66,6 +67,10 @@ int lf_compile(const char *fmt, struct lf_expr **out, char **err);
 
 /* Frees an expression; NULL is a no-op. */
 void lf_free(struct lf_expr *e);
+
+/* Whether e renders the source used toward the server (%bi or %bp): the
+ * session asks the kernel for that address only when someone shows it. */
+bool lf_uses_bsrc(const struct lf_expr *e);
 
 /* Renders e for ls into buf (cap bytes). The result is always NUL-terminated
  * when cap > 0 and is cut at cap - 1 bytes if longer. Returns the number of

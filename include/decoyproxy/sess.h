@@ -13,6 +13,8 @@
 #include <sys/socket.h>
 #include "decoyproxy/common.h"
 #include "decoyproxy/pump.h"
+#include "decoyproxy/runtime.h"
+#include "decoyproxy/term.h"
 
 struct proxy;
 struct server;
@@ -77,8 +79,17 @@ void sess_accept(struct listener *li, int fd, const struct sockaddr_storage *pee
 struct log_sess;
 
 /* --- for the session's own modules (sess.c, sess_pp.c) --- */
-/* Ends the session with termination state t0 t1, logs it and frees it. */
-void sess_close(struct sess *s, char t0, char t1);
+/* Ends the session because of ev, logs it and frees it. The termination
+ * state (%ts) is term_compute(ev) in the session's current phase. */
+void sess_close(struct sess *s, enum term_event ev);
+/* Where s is, for term_compute(). */
+struct term_snap sess_term_snap(const struct sess *s);
+
+/* -d: one "[DEBUG]" line per session event, prefixed with the session id
+ * in hex as HAProxy does ("0000002a:"). Costs one branch when -d is off:
+ * the arguments are not even evaluated. */
+#define SESS_DEBUG(s, ...) do { if (__builtin_expect(rt.debug != 0, 0)) sess_debug((s), __VA_ARGS__); } while (0)
+void sess_debug(const struct sess *s, const char *fmt, ...) DP_PRINTF(2, 3);
 /* Client side ready (PROXY header consumed if any): pick a server, connect. */
 void sess_start(struct sess *s);
 /* Fills what a log-format can show about s so far. */

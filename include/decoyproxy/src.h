@@ -41,12 +41,30 @@ enum {
 /* Prepares socket fd (of the server's family) per `sc` for a session whose
  * client address is `client`: IP_TRANSPARENT / IPV6_TRANSPARENT, SO_REUSEADDR,
  * IP_BIND_ADDRESS_NO_PORT and bind(). For `usesrc client`, an EADDRINUSE bind
- * is retried once with a fresh port and *collided is set; `fresh_port` asks
- * for that fresh port from the start (used when connect() found the 4-tuple
- * taken). Returns SRC_OK or a
- * SRC_ERR_* with *err describing it. sc may be NULL or unset: no-op. */
+ * is retried once with a fresh port and *collided is set (the caller records
+ * it with src_note_collision()); `fresh_port` asks for that fresh port from
+ * the start (used when connect() found the 4-tuple taken). Returns SRC_OK or
+ * a SRC_ERR_* with *err describing it. sc may be NULL or unset: no-op. */
 int src_apply(int fd, int family, const struct src_conf *sc, const struct sockaddr_storage *client,
 	      bool fresh_port, bool *collided, char **err);
+
+/* Names the source rule for messages: "usesrc client", "usesrc clientip",
+ * "usesrc <addr>", "source <addr>" or "no source". Static string. */
+const char *src_mode_name(const struct src_conf *sc);
+
+struct proxy;
+struct server;
+
+/* `usesrc client` collisions: sessions whose client port could not be kept
+ * (EADDRINUSE at bind, EADDRNOTAVAIL/EADDRINUSE at connect: that 4-tuple
+ * already exists here) and went out from a fresh port instead. Process-wide,
+ * kept across reloads; `show info` prints it as UsesrcClientCollisions. */
+extern unsigned long long src_client_collisions;
+
+/* Records one such collision for server srv of backend be whose client is
+ * `client`: counts it on the server and process-wide, and warns at most once
+ * a minute for the whole process (not per server, not per call site). */
+void src_note_collision(const struct proxy *be, struct server *srv, const struct sockaddr_storage *client);
 
 struct dp_config;
 /* Start-up/reload check: when any backend or server spoofs (`usesrc`),

@@ -228,6 +228,23 @@ static void test_all_aliases_reference(void **state)
 	assert_string_equal(buf, want);
 }
 
+/* %rt: HAProxy 2.6 counts sessions from 0 ("rt=0 X=0000 Q=0" for the first
+ * connection, captured); numbers are never quoted. */
+static void test_request_counter(void **state)
+{
+	struct log_sess ls;
+	char buf[128];
+
+	(void)state;
+	all_sess(&ls, false);
+	ls.rt = 0;
+	render("rt=%rt X=%{+X}rt Q=%{+Q}rt", &ls, buf, sizeof(buf));
+	assert_string_equal(buf, "rt=0 X=0000 Q=0");
+	ls.rt = 70000;
+	render("rt=%rt X=%{+X}rt", &ls, buf, sizeof(buf));
+	assert_string_equal(buf, "rt=70000 X=11170");
+}
+
 static const char flags_fmt[] =
 	"F %{+Q}ci %{+X}ci %{+X}cp %{+Q}cp %{+X}Ts %{+X}pid %{+Q}ft %{+Q}b %{+Q}s %{+Q}ts %{+Q}ID %{+Q}bi %{+X}bi %{+X}bp %{+Q}B %{+X}B %{+Q}t %{+X}si %{+Q,+X}ci %{+Q}o %ft %ci %{-Q}ft %b";
 
@@ -486,6 +503,7 @@ int main(void)
 		cmocka_unit_test(test_tcplog_v6_reference),
 		cmocka_unit_test(test_tcplog_nosrv_reference),
 		cmocka_unit_test(test_all_aliases_reference),
+		cmocka_unit_test(test_request_counter),
 		cmocka_unit_test(test_flags_reference),
 		cmocka_unit_test(test_spaces_and_timezone_reference),
 		cmocka_unit_test(test_negative_utc_offset),
