@@ -73,6 +73,16 @@ static void cfg_vreport(struct cfg_ctx *ctx, bool alert, const char *fmt, va_lis
 	free(msg);
 }
 
+static void cfg_report(struct cfg_ctx *ctx, bool alert, const char *fmt, ...) DP_PRINTF(3, 4);
+static void cfg_report(struct cfg_ctx *ctx, bool alert, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	cfg_vreport(ctx, alert, fmt, ap);
+	va_end(ap);
+}
+
 void cfg_alert(struct cfg_ctx *ctx, const char *fmt, ...)
 {
 	va_list ap;
@@ -265,11 +275,23 @@ int cfg_parse_time_ms(const char *s, long long *ms)
 		f = (long double)v * 86400000;
 	else
 		return -EINVAL;
-	/* HAProxy keeps timers in a signed 32-bit ms value */
-	if (f > INT_MAX)
+	if (f > CFG_TIMER_MAX_MS)
 		return -ERANGE;
 	*ms = (long long)f;
 	return 0;
+}
+
+void cfg_timer_overflow(char **err, const char *arg, const char *what)
+{
+	memprintf(err, "timer overflow in argument '%s' to '%s' (maximum value is %lld ms or ~24.8 days)",
+		  arg, what, CFG_TIMER_MAX_MS);
+}
+
+int cfg_kw_ignored(struct cfg_ctx *ctx, int argc, char **argv, char **err)
+{
+	/* never called: parse_line() reports these entries itself */
+	memprintf(err, "ignored");
+	return CFG_WARN;
 }
 
 static size_t lev(const char *a, const char *b)
@@ -321,20 +343,50 @@ const char *cfg_suggest(const char *word, const char *const *cands)
 
 /* ---- dispatch ----------------------------------------------------------- */
 
-/* The keyword named `name` that is valid in `section`; failing that, any
- * keyword of that name (so the caller can say where it belongs). */
+static bool kw_is_prefix(const char *pat)
+{
+	size_t n = strlen(pat);
+
+	return n > 1 && pat[n - 1] == '*';
+}
+
+/* How well table name `pat` matches `word`: SIZE_MAX when equal, the length
+ * of the prefix for a matching "prefix*" entry, 0 when it does not match. */
+static size_t kw_match(const char *pat, const char *word)
+{
+	if (kw_is_prefix(pat)) {
+		size_t n = strlen(pat) - 1;
+
+		return strncmp(pat, word, n) ? 0 : n;
+	}
+	return strcmp(pat, word) ? 0 : SIZE_MAX;
+}
+
+/* The best entry matching `name` (see struct cfg_kw) that is valid in
+ * `section`; failing that, the best one valid elsewhere (so the caller can
+ * say where it belongs); NULL when none matches. */
 static const struct cfg_kw *kw_lookup(const char *name, int section)
 {
-	const struct cfg_kw *any = NULL;
+	const struct cfg_kw *in = NULL, *any = NULL;
+	size_t in_score = 0, any_score = 0;
 
-	for (size_t l = 0; l < ARRAY_SIZE(kw_lists); l++)
-		for (size_t i = 0; i < kw_lists[l]->n; i++)
-			if (!strcmp(kw_lists[l]->kws[i].name, name)) {
-				if (kw_lists[l]->kws[i].sections & section)
-					return &kw_lists[l]->kws[i];
-				any = &kw_lists[l]->kws[i];
+	for (size_t l = 0; l < ARRAY_SIZE(kw_lists); l++) {
+		for (size_t i = 0; i < kw_lists[l]->n; i++) {
+			const struct cfg_kw *kw = &kw_lists[l]->kws[i];
+			size_t m = kw_match(kw->name, name);
+
+			if (!m)
+				continue;
+			if ((kw->sections & section) && m > in_score) {
+				in = kw;
+				in_score = m;
+			} else if (!(kw->sections & section) && m > any_score) {
+				any = kw;
+				any_score = m;
 			}
-	return any;
+		}
+	}
+	return in ? in : any;
 }
 
 static const char *section_str(int sec)
@@ -351,23 +403,61 @@ static const char *section_str(int sec)
 	return "(no section)";
 }
 
+/* Words that open a section, as candidates for suggestions. */
+static const char *const section_words[] = { "global", "defaults", "frontend", "backend", "listen" };
+
+/* Reports an unknown keyword, suggesting the closest keyword of the current
+ * section or the closest section name (a misspelt "frontend" line). */
 static void suggest_keyword(struct cfg_ctx *ctx, const char *word)
 {
-	const char *cands[512];
+	const char *cands[1024];
 	size_t n = 0;
 	const char *best;
 
+#define ADD_CAND(w) do { if (n + 1 < ARRAY_SIZE(cands)) cands[n++] = (w); } while (0)
+	for (size_t i = 0; i < ARRAY_SIZE(section_words); i++)
+		ADD_CAND(section_words[i]);
+	for (size_t i = 0; i < ARRAY_SIZE(ext_sections); i++)
+		ADD_CAND(ext_sections[i]->name);
+	for (size_t i = 0; i < ARRAY_SIZE(unsupported_sections); i++)
+		ADD_CAND(unsupported_sections[i].name);
 	for (size_t l = 0; l < ARRAY_SIZE(kw_lists); l++)
-		for (size_t i = 0; i < kw_lists[l]->n && n + 1 < ARRAY_SIZE(cands); i++)
-			if (kw_lists[l]->kws[i].sections & ctx->section)
-				cands[n++] = kw_lists[l]->kws[i].name;
+		for (size_t i = 0; i < kw_lists[l]->n; i++)
+			if ((kw_lists[l]->kws[i].sections & ctx->section) && !kw_is_prefix(kw_lists[l]->kws[i].name))
+				ADD_CAND(kw_lists[l]->kws[i].name);
+#undef ADD_CAND
 	cands[n] = NULL;
 	best = cfg_suggest(word, cands);
-	if (best)
+	if (ctx->section == CFG_SEC_NONE) {
+		if (best)
+			cfg_alert(ctx, "unknown keyword '%s' out of section; did you mean '%s' maybe ?", word, best);
+		else
+			cfg_alert(ctx, "unknown keyword '%s' out of section", word);
+	} else if (best) {
 		cfg_alert(ctx, "unknown keyword '%s' in '%s' section; did you mean '%s' maybe ?",
 			  word, section_str(ctx->section), best);
-	else
+	} else {
 		cfg_alert(ctx, "unknown keyword '%s' in '%s' section", word, section_str(ctx->section));
+	}
+}
+
+/* Whether msg already names keyword kw the way HAProxy's messages do:
+ * "'kw' ..." or "'kw <more words>' ...". */
+static bool msg_names_kw(const char *msg, const char *kw)
+{
+	size_t n = strlen(kw);
+
+	return msg[0] == '\'' && !strncmp(msg + 1, kw, n) && (msg[n + 1] == '\'' || msg[n + 1] == ' ');
+}
+
+/* Prints a handler's message, prefixed with "'<kw>': " unless it already
+ * names the keyword. */
+static void report_kw_msg(struct cfg_ctx *ctx, bool alert, const char *kw, const char *msg)
+{
+	if (msg_names_kw(msg, kw))
+		cfg_report(ctx, alert, "%s", msg);
+	else
+		cfg_report(ctx, alert, "'%s': %s", kw, msg);
 }
 
 static int open_section(struct cfg_ctx *ctx, int argc, char **argv)
@@ -524,7 +614,7 @@ static void parse_line(struct cfg_ctx *ctx, int argc, char **argv)
 	if (ctx->section == CFG_SEC_NONE) {
 		/* keywords of an unsupported section, or before any section */
 		if (ctx->errors == 0 || ctx->px)
-			cfg_alert(ctx, "unknown keyword '%s' out of section", argv[0]);
+			suggest_keyword(ctx, argv[0]);
 		return;
 	}
 	if (!ctx->px && (ctx->section & CFG_SEC_PROXIES))
@@ -544,11 +634,15 @@ static void parse_line(struct cfg_ctx *ctx, int argc, char **argv)
 			  kw->why ? ": " : "", kw->why ? kw->why : "");
 		return;
 	}
+	if (kw->fn == cfg_kw_ignored) {
+		cfg_warn(ctx, "'%s' ignored: %s", argv[0], kw->why ? kw->why : "it has no effect in decoyproxy");
+		return;
+	}
 	ret = kw->fn(ctx, argc, argv, &err);
 	if (ret == CFG_ERR)
-		cfg_alert(ctx, "'%s': %s", argv[0], err ? err : "invalid arguments");
+		report_kw_msg(ctx, true, argv[0], err ? err : "invalid arguments");
 	else if (ret == CFG_WARN && err)
-		cfg_warn(ctx, "'%s': %s", argv[0], err);
+		report_kw_msg(ctx, false, argv[0], err);
 	free(err);
 }
 

@@ -8,11 +8,13 @@
  * check as a malformed connection. Health moves between 0 and rise+fall-1:
  * `fall` consecutive failures take an up server down, `rise` successes bring
  * it back; `fastinter` paces checks while a server is changing state and
- * `downinter` while it is down. Transitions are logged as HAProxy does.
+ * `downinter` while it is down. Transitions are logged as HAProxy does, and
+ * with `option log-health-checks` every change of check status or health.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +36,21 @@ struct chk {
 	ev_io io;
 	int fd;
 	ev_tstamp started;
+	enum chk_status last; /* status of the previous check (log-health-checks) */
 };
+
+long long chk_spread_ms(long long ms, unsigned pct, unsigned rnd)
+{
+	long long rv;
+
+	/* HAProxy's spread-checks: the interval moves by up to +/- pct % */
+	if (!pct || ms <= 0)
+		return ms;
+	rv = ms * pct / 100;
+	if (rv <= 0)
+		return ms;
+	return ms - rv + (long long)(rnd % (unsigned long long)(2 * rv + 1));
+}
 
 static void chk_schedule(struct chk *c);
 
@@ -56,48 +72,127 @@ static unsigned count_usable(const struct proxy *be, bool backup)
 	return n;
 }
 
-static void chk_result(struct chk *c, bool ok, const char *info)
+const char *chk_status_str(enum chk_status st)
 {
-	struct server *s = c->srv;
-	long ms = (long)((ev_now(rt.loop) - c->started) * 1000.0 + 0.5);
-	unsigned max = s->chk_rise + s->chk_fall - 1;
-	bool was_up = s->chk_up;
+	switch (st) {
+	case CHK_ST_SOCKERR: return "Socket error";
+	case CHK_ST_L4OK: return "Layer4 check passed";
+	case CHK_ST_L4TOUT: return "Layer4 timeout";
+	case CHK_ST_L4CON: return "Layer4 connection problem";
+	case CHK_ST_NONE: break;
+	}
+	return "Unknown";
+}
 
-	snprintf(s->chk_last, sizeof(s->chk_last), "%s", info);
+bool chk_apply(struct server *s, bool ok)
+{
+	unsigned max = s->chk_rise + s->chk_fall - 1;
+	bool changed = false;
+
 	if (ok) {
-		if (s->chk_health < max)
+		if (s->chk_health < max) {
+			changed = true;
 			s->chk_health++;
-		if (!s->chk_up && s->chk_health >= s->chk_rise) {
-			s->chk_up = true;
-			s->chk_health = max;
+			if (s->chk_health >= s->chk_rise)
+				s->chk_health = max;
 		}
+		if (!s->chk_up && s->chk_health >= s->chk_rise)
+			s->chk_up = true;
 	} else {
-		s->chk_failed++;
-		if (s->chk_health > 0)
+		if (s->chk_health > 0) {
+			changed = true;
+			s->chk_failed++;
 			s->chk_health--;
-		if (s->chk_up && s->chk_health < s->chk_rise) {
+			if (s->chk_health < s->chk_rise)
+				s->chk_health = 0;
+		}
+		if (s->chk_up && s->chk_health == 0) {
 			s->chk_up = false;
-			s->chk_health = 0;
 			s->chk_down_transitions++;
 		}
 	}
-	if (was_up != s->chk_up) {
-		if (s->chk_up)
-			ha_warning("Server %s/%s is UP, reason: Layer4 check passed, check duration: %ldms. %u active and %u backup servers online. %u sessions requeued, %u total in queue.",
-				   s->px->name, s->name, ms, count_usable(s->px, false), count_usable(s->px, true),
-				   0u, s->px->nbpend);
-		else
-			ha_warning("Server %s/%s is DOWN, reason: Layer4 connection problem, info: \"%s\", check duration: %ldms. %u active and %u backup servers left. %u sessions active, %u requeued, %u remaining in queue.",
-				   s->px->name, s->name, info, ms, count_usable(s->px, false), count_usable(s->px, true),
-				   s->cur_conn, 0u, s->px->nbpend);
-		if (!s->chk_up && !count_usable(s->px, false) && !count_usable(s->px, true))
-			ha_alert("backend '%s' has no server available!", s->px->name);
-		if (s->chk_up)
-			sess_dequeue(s->px);
-	}
+	return changed;
 }
 
-static void chk_end(struct chk *c, bool ok, const char *info)
+/* snprintf() at buf + *len; *len counts what would have been written, as
+ * snprintf() does, so the caller can tell a truncation. */
+static void appendf(char *buf, size_t cap, int *len, const char *fmt, ...) DP_PRINTF(4, 5);
+static void appendf(char *buf, size_t cap, int *len, const char *fmt, ...)
+{
+	size_t at = (size_t)*len;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	if (at < cap)
+		n = vsnprintf(buf + at, cap - at, fmt, ap);
+	else    /* already cut: only count */
+		n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		*len += n;
+}
+
+/* HAProxy's srv_append_status(): ", reason: ...[, info: "..."], check
+ * duration: Nms". */
+static void append_status(char *buf, size_t cap, int *len, enum chk_status st, const char *info, long ms)
+{
+	appendf(buf, cap, len, ", reason: %s", chk_status_str(st));
+	if (info && *info)
+		appendf(buf, cap, len, ", info: \"%s\"", info);
+	appendf(buf, cap, len, ", check duration: %ldms", ms);
+}
+
+int chk_health_msg(char *buf, size_t cap, const struct server *s, bool ok, enum chk_status st,
+		   const char *info, long ms)
+{
+	bool up = s->chk_health >= s->chk_rise;
+	bool drain = !s->weight || s->admin == SRV_ADMIN_DRAIN;
+	int len = 0;
+
+	if (cap)
+		buf[0] = '\0';
+	appendf(buf, cap, &len, "Health check for %sserver %s/%s %s", (s->flags & SRV_F_BACKUP) ? "backup " : "",
+		s->px->name, s->name, ok ? "succeeded" : "failed");
+	append_status(buf, cap, &len, st, info, ms);
+	appendf(buf, cap, &len, ", status: %u/%u %s", up ? s->chk_health - s->chk_rise + 1 : s->chk_health,
+		up ? s->chk_fall : s->chk_rise, up ? (drain ? "DRAIN" : "UP") : "DOWN");
+	return len;
+}
+
+static void chk_result(struct chk *c, bool ok, enum chk_status st, const char *info)
+{
+	struct server *s = c->srv;
+	long ms = (long)((ev_now(rt.loop) - c->started) * 1000.0 + 0.5);
+	bool was_up = s->chk_up;
+	bool changed = chk_apply(s, ok);
+	char msg[512];
+	int len = 0;
+
+	snprintf(s->chk_last, sizeof(s->chk_last), "%s", info && *info ? info : chk_status_str(st));
+	if ((s->px->options & CHK_PXO_LOG) && (changed || st != c->last)) {
+		chk_health_msg(msg, sizeof(msg), s, ok, st, info, ms);
+		ha_warning("%s.", msg);
+	}
+	c->last = st;
+	if (was_up == s->chk_up)
+		return;
+	appendf(msg, sizeof(msg), &len, "%sServer %s/%s is %s", (s->flags & SRV_F_BACKUP) ? "Backup " : "",
+		s->px->name, s->name, s->chk_up ? "UP" : "DOWN");
+	append_status(msg, sizeof(msg), &len, st, info, ms);
+	if (s->chk_up)
+		ha_warning("%s. %u active and %u backup servers online. %u sessions requeued, %u total in queue.",
+			   msg, count_usable(s->px, false), count_usable(s->px, true), 0u, s->px->nbpend);
+	else
+		ha_warning("%s. %u active and %u backup servers left. %u sessions active, %u requeued, %u remaining in queue.",
+			   msg, count_usable(s->px, false), count_usable(s->px, true), s->cur_conn, 0u, s->px->nbpend);
+	if (!s->chk_up && !count_usable(s->px, false) && !count_usable(s->px, true))
+		ha_alert("backend '%s' has no server available!", s->px->name);
+	if (s->chk_up)
+		sess_dequeue(s->px);
+}
+
+static void chk_end(struct chk *c, bool ok, enum chk_status st, const char *info)
 {
 	if (ev_is_active(&c->io))
 		ev_io_stop(rt.loop, &c->io);
@@ -110,7 +205,7 @@ static void chk_end(struct chk *c, bool ok, const char *info)
 		close(c->fd);
 		c->fd = -1;
 	}
-	chk_result(c, ok, info);
+	chk_result(c, ok, st, info);
 	chk_schedule(c);
 }
 
@@ -140,18 +235,20 @@ static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
 	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &l) < 0)
 		err = errno;
 	if (err) {
-		chk_end(c, false, strerror(err));
+		chk_end(c, false, CHK_ST_L4CON, strerror(err));
 		return;
 	}
 	send_local_header(c);
-	chk_end(c, true, "Layer4 check passed");
+	chk_end(c, true, CHK_ST_L4OK, NULL);
 }
 
-static long long chk_timeout_ms(const struct server *s)
+long long chk_conn_timeout_ms(const struct server *s)
 {
 	long long to = s->px->to.connect;
 
-	return to && to < s->chk_inter ? to : s->chk_inter;
+	if ((s->px->options & CHK_PXO_TIMEOUT) && to && to < s->chk_inter)
+		return to;
+	return s->chk_inter;
 }
 
 static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents);
@@ -171,19 +268,19 @@ static void chk_run(struct chk *c)
 		snprintf(info, sizeof(info), "%s", err ? err : "socket");
 		free(err);
 		c->fd = -1;
-		chk_result(c, false, info);
+		chk_result(c, false, CHK_ST_SOCKERR, info);
 		chk_schedule(c);
 		return;
 	}
 	c->fd = fd;
 	r = connect(fd, (struct sockaddr *)&dst, addr_len(&dst));
 	if (r < 0 && errno != EINPROGRESS) {
-		chk_end(c, false, strerror(errno));
+		chk_end(c, false, CHK_ST_L4CON, strerror(errno));
 		return;
 	}
 	ev_io_init(&c->io, io_cb, fd, EV_WRITE);
 	ev_io_start(rt.loop, &c->io);
-	ev_timer_set(&c->timer, chk_timeout_ms(s) / 1000.0, 0.0);
+	ev_timer_set(&c->timer, chk_conn_timeout_ms(s) / 1000.0, 0.0);
 	ev_timer_start(rt.loop, &c->timer);
 }
 
@@ -192,7 +289,7 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	struct chk *c = container_of(w, struct chk, timer);
 
 	if (c->fd >= 0)
-		chk_end(c, false, "Connection timeout");
+		chk_end(c, false, CHK_ST_L4TOUT, NULL);
 	else
 		chk_run(c);
 }
@@ -209,6 +306,7 @@ static void chk_schedule(struct chk *c)
 		ms = s->chk_fastinter;  /* changing state */
 	else
 		ms = s->chk_inter;
+	ms = chk_spread_ms(ms, s->px->conf->g.spread_checks, (unsigned)random());
 	ev_timer_set(&c->timer, ms / 1000.0, 0.0);
 	ev_timer_start(rt.loop, &c->timer);
 }

@@ -48,16 +48,33 @@ struct cfg_ctx {
 
 /* Keyword handler. argv[0] is the keyword itself. Returns 0 on success,
  * CFG_WARN when *err holds a warning (parsing goes on), or CFG_ERR when *err
- * holds an error. Handlers must not print: the caller adds "file:line". */
+ * holds an error. Handlers must not print: the caller adds "file:line" and
+ * "'<keyword>': " — unless the message already starts with the quoted
+ * keyword ("'maxconn' ignored because ..."), as HAProxy's own messages do. */
 enum { CFG_OK = 0, CFG_WARN = 1, CFG_ERR = -1 };
 typedef int (*cfg_kw_fn)(struct cfg_ctx *ctx, int argc, char **argv, char **err);
 
+/* A keyword table entry.
+ *  - fn == NULL: a known HAProxy keyword that decoyproxy refuses:
+ *    "'<kw>' is not supported by decoyproxy: <why>" (an error).
+ *  - fn == cfg_kw_ignored: a known HAProxy keyword whose only effect is on
+ *    something decoyproxy does not have at all (TLS, HTTP, compression,
+ *    HAProxy's internal tuning): accepted with the warning
+ *    "'<kw>' ignored: <why>", never silently.
+ *  - otherwise fn parses the line; `why` is unused.
+ * A name ending in '*' matches every keyword starting with what precedes
+ * the '*' ("tune.*"); an exact name wins over a prefix, a longer prefix over
+ * a shorter one. */
 struct cfg_kw {
 	const char *name;
 	unsigned sections;      /* CFG_SEC_* mask where the keyword is allowed */
-	cfg_kw_fn fn;           /* NULL: known HAProxy keyword that decoyproxy does not support */
-	const char *why;        /* for fn == NULL: explanation appended to "not supported" */
+	cfg_kw_fn fn;
+	const char *why;
 };
+
+/* Marker handler for cfg_kw entries that are accepted with a warning (see
+ * struct cfg_kw); the dispatcher recognises it and never calls it. */
+int cfg_kw_ignored(struct cfg_ctx *ctx, int argc, char **argv, char **err);
 
 struct cfg_kw_list {
 	const struct cfg_kw *kws;
@@ -98,10 +115,18 @@ void cfg_warn(struct cfg_ctx *ctx, const char *fmt, ...) DP_PRINTF(2, 3);
  * to `word`, or NULL when nothing is close enough. */
 const char *cfg_suggest(const char *word, const char *const *cands);
 
-/* Time value with HAProxy units (us ms s m h d; no unit = `def_unit_ms` ms
- * per unit, 1 for timeouts). Result in milliseconds (us rounded up).
- * Returns 0 or -EINVAL / -ERANGE. */
+/* HAProxy keeps timers in a signed 32-bit count of milliseconds. */
+#define CFG_TIMER_MAX_MS 2147483647LL
+
+/* Time value with HAProxy units (us ms s m h d; no unit = ms). Result in
+ * milliseconds (us rounded up). Returns 0, -EINVAL (not a time) or -ERANGE
+ * (more than CFG_TIMER_MAX_MS). */
 int cfg_parse_time_ms(const char *s, long long *ms);
+
+/* Writes HAProxy's message for a time above CFG_TIMER_MAX_MS into *err:
+ * "timer overflow in argument '<arg>' to '<what>' (maximum value is
+ * 2147483647 ms or ~24.8 days)". */
+void cfg_timer_overflow(char **err, const char *arg, const char *what);
 
 /* Unsigned integer with range checking; returns 0 or -EINVAL/-ERANGE. */
 int cfg_parse_uint(const char *s, unsigned long long max, unsigned long long *out);

@@ -32,6 +32,8 @@ struct dp_global {
 	char *hostname;             /* for %H and rfc5424 */
 	struct log_list logs;
 	long long hard_stop_after;  /* ms, 0 = none */
+	bool quiet;                 /* `quiet`: as -q, unless -V */
+	unsigned spread_checks;     /* spread-checks: +/- percent of jitter on check intervals */
 };
 
 struct dp_config {

@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -16,6 +17,7 @@
 
 #include "decoyproxy/addr.h"
 #include "decoyproxy/cfg.h"
+#include "decoyproxy/chk.h"
 #include "decoyproxy/global.h"
 #include "decoyproxy/listener.h"
 #include "decoyproxy/proxy.h"
@@ -64,6 +66,25 @@ static void expect_error(const char *buf, const char *needle)
 
 	if (e == 0 || !strstr(msgs, needle))
 		fail_msg("expected an error containing \"%s\", got %d error(s):\n%s", needle, e, msgs);
+}
+
+/* Parses buf, which must have no error, and checks that msgs holds needle
+ * as a warning. */
+static void expect_warning(const char *buf, const char *needle)
+{
+	int e = parse(buf, NULL);
+
+	if (e != 0 || !strstr(msgs, needle) || !strstr(msgs, "WARNING"))
+		fail_msg("expected a warning containing \"%s\" and no error, got %d error(s):\n%s", needle, e, msgs);
+}
+
+/* Parses buf, which must have no error and no message at all. */
+static void expect_clean(const char *buf)
+{
+	int e = parse(buf, NULL);
+
+	if (e != 0 || msgs[0])
+		fail_msg("expected no message, got %d error(s):\n%s", e, msgs);
 }
 
 /* ---- tokenizer ---- */
@@ -162,6 +183,24 @@ static void test_time_units(void **state)
 	assert_int_equal(cfg_parse_time_ms("-1", &ms), -EINVAL);
 	assert_int_equal(cfg_parse_time_ms("", &ms), -EINVAL);
 	assert_int_equal(cfg_parse_time_ms("30d", &ms), -ERANGE);
+	assert_int_equal(cfg_parse_time_ms("2147483647", &ms), 0);
+	assert_int_equal(ms, CFG_TIMER_MAX_MS);
+	assert_int_equal(cfg_parse_time_ms("2147483648", &ms), -ERANGE);
+	assert_int_equal(cfg_parse_time_ms("24d", &ms), 0);
+	assert_int_equal(cfg_parse_time_ms("25d", &ms), -ERANGE);
+	assert_int_equal(cfg_parse_time_ms("99999999999999999999999", &ms), -ERANGE);
+}
+
+static void test_timer_overflow_messages(void **state)
+{
+	/* HAProxy's words, with the keyword decoyproxy puts first */
+	expect_error("defaults\n timeout client 30d\n",
+		     "[t.cfg:2] : 'timeout': timer overflow in argument '30d' to 'timeout client' (maximum value is 2147483647 ms or ~24.8 days)");
+	expect_error("defaults\n timeout check 2147483648\n",
+		     "timer overflow in argument '2147483648' to 'timeout check'");
+	expect_error("global\n hard-stop-after 25d\n",
+		     "[t.cfg:2] : 'hard-stop-after': timer overflow in argument '25d' to 'hard-stop-after' (maximum value is 2147483647 ms");
+	expect_error("global\n hard-stop-after 5x\n", "'hard-stop-after': invalid time '5x'");
 }
 
 static void test_suggest(void **state)
@@ -425,6 +464,388 @@ static void test_warnings(void **state)
 	dp_config_put(c);
 }
 
+static void test_global_keywords(void **state)
+{
+	struct dp_config *c;
+
+	assert_int_equal(parse("global\n ulimit-n 4096\n pidfile /run/dp.pid\n daemon\n user root\n group root\n"
+			       " strict-limits\n", &c), 0);
+	assert_string_equal(msgs, "");
+	assert_int_equal(c->g.ulimit_n, 4096);
+	assert_string_equal(c->g.pidfile, "/run/dp.pid");
+	assert_true(c->g.daemon);
+	assert_true(c->g.have_uid);
+	assert_int_equal(c->g.uid, 0);
+	assert_string_equal(c->g.user, "root");
+	assert_true(c->g.have_gid);
+	assert_int_equal(c->g.gid, 0);
+	assert_string_equal(c->g.group, "root");
+	dp_config_put(c);
+
+	/* a later pidfile replaces the earlier one (no leak: valgrind/ASan) */
+	assert_int_equal(parse("global\n pidfile /a\n pidfile /b\n", &c), 0);
+	assert_string_equal(c->g.pidfile, "/b");
+	dp_config_put(c);
+
+	expect_error("global\n ulimit-n lots\n", "[t.cfg:2] : 'ulimit-n': invalid value 'lots'");
+	expect_error("global\n ulimit-n\n", "'ulimit-n': expects one argument");
+	expect_error("global\n pidfile\n", "'pidfile': expects one argument");
+	expect_error("global\n pidfile /a /b\n", "'pidfile': unexpected extra argument '/b'");
+	expect_error("global\n daemon now\n", "'daemon': takes no argument");
+	expect_error("global\n strict-limits yes\n", "'strict-limits': takes no argument");
+	expect_error("global\n user no-such-user-dp\n", "[t.cfg:2] : 'user': unknown user 'no-such-user-dp'");
+	expect_error("global\n group no-such-group-dp\n", "[t.cfg:2] : 'group': unknown group 'no-such-group-dp'");
+	expect_error("global\n nbthread 0\n", "[t.cfg:2] : 'nbthread': invalid value '0' (expects a positive integer)");
+	expect_error("global\n maxconn 0\n", "'maxconn': invalid value '0' (expects an integer from 1 to 10000000)");
+}
+
+static void test_proxy_values(void **state)
+{
+	struct dp_config *c;
+	struct proxy *fe, *be;
+
+	assert_int_equal(parse("defaults\n timeout connect 1s\n timeout client 1s\n timeout server 1s\n"
+			       " timeout client-fin 2s\n timeout server-fin 3s\n timeout tunnel 1h\n"
+			       "frontend f\n bind :1\n option dontlognull\n default_backend b\n"
+			       "backend b\n retries 2147483647\n server s 127.0.0.1:1\n", &c), 0);
+	fe = dp_config_find_proxy(c, "f", PR_CAP_FE);
+	be = dp_config_find_proxy(c, "b", PR_CAP_BE);
+	assert_int_equal(fe->to.client_fin, 2000);
+	assert_int_equal(be->to.server_fin, 3000);
+	assert_int_equal(be->to.tunnel, 3600000);
+	assert_true(fe->options & PR_O_DONTLOGNULL);
+	assert_int_equal(be->retries, INT_MAX);   /* HAProxy's bound: an int */
+	/* tunnel supersedes client/server once established; -fin after a half-close */
+	assert_int_equal(proxy_cli_timeout(fe, be, true, false), 3600000);
+	assert_int_equal(proxy_cli_timeout(fe, be, true, true), 2000);
+	assert_int_equal(proxy_srv_timeout(be, true, true), 3000);
+	dp_config_put(c);
+
+	/* no option dontlognull after defaults turned it on */
+	assert_int_equal(parse("defaults\n option dontlognull\nfrontend f\n no option dontlognull\n", &c), 0);
+	assert_false(dp_config_find_proxy(c, "f", PR_CAP_FE)->options & PR_O_DONTLOGNULL);
+	dp_config_put(c);
+
+	expect_error("backend b\n retries -1\n", "[t.cfg:2] : 'retries': invalid value '-1' (expects an integer from 0 to 2147483647)");
+	expect_error("backend b\n retries abc\n", "'retries': invalid value 'abc'");
+	expect_error("backend b\n retries 2147483648\n", "'retries': invalid value '2147483648'");
+	expect_error("backend b\n retries\n", "'retries': expects 1 argument");
+	expect_error("frontend f\n maxconn lots\n", "[t.cfg:2] : 'maxconn': invalid value 'lots' (expects an integer from 0 to 10000000)");
+	expect_error("frontend f\n maxconn 10000001\n", "'maxconn': invalid value '10000001'");
+	expect_error("frontend f\n maxconn 1 2\n", "'maxconn': unexpected extra argument '2'");
+	expect_error("backend b\n server s 1.2.3.4:80 maxconn -3\n", "'maxconn' expects an integer from 0 to 10000000, got '-3'");
+	expect_error("backend b\n server s 1.2.3.4:80 maxconn\n", "option 'maxconn' expects 1 argument");
+	expect_error("frontend f\n bind :80 maxconn x\n", "'maxconn' expects an integer from 0 to 10000000, got 'x'");
+	expect_error("frontend f\n timeout client-fin 1q\n", "timeout client-fin: invalid time '1q'");
+}
+
+static void test_defaults_inheritance(void **state)
+{
+	struct dp_config *c;
+	struct proxy *fe, *fe2, *be;
+
+	assert_int_equal(parse("defaults\n maxconn 321\n log-format \"%ci %ft\"\n balance first\n"
+			       " default_backend b\n timeout check 1s\n option log-health-checks\n"
+			       "frontend f\n bind :1\n"
+			       "frontend g\n bind :2\n maxconn 5\n default_backend other\n option tcplog\n"
+			       "backend b\n server s 127.0.0.1:1\n"
+			       "backend other\n balance roundrobin\n server s 127.0.0.1:1\n", &c), 0);
+	fe = dp_config_find_proxy(c, "f", PR_CAP_FE);
+	fe2 = dp_config_find_proxy(c, "g", PR_CAP_FE);
+	be = dp_config_find_proxy(c, "b", PR_CAP_BE);
+	assert_int_equal(fe->maxconn, 321);
+	assert_string_equal(fe->log_format, "%ci %ft");
+	/* default_backend is inherited from defaults (HAProxy does the same) */
+	assert_ptr_equal(fe->defbe, be);
+	assert_int_equal(be->lbalgo, LB_FIRST);
+	assert_true(be->options & CHK_PXO_TIMEOUT);
+	assert_true(be->options & CHK_PXO_LOG);
+	/* own values win */
+	assert_int_equal(fe2->maxconn, 5);
+	assert_null(fe2->log_format);
+	assert_ptr_equal(fe2->defbe, dp_config_find_proxy(c, "other", PR_CAP_BE));
+	assert_int_equal(dp_config_find_proxy(c, "other", PR_CAP_BE)->lbalgo, LB_ROUNDROBIN);
+	dp_config_put(c);
+}
+
+/* Known HAProxy keywords: refused with a precise reason, or accepted with a
+ * warning that says they are ignored — never "unknown", never silent. */
+static void test_known_unsupported_keywords(void **state)
+{
+	static const struct {
+		const char *cfg, *needle;
+	} refused[] = {
+		{ "global\n maxconnrate 100\n", "'maxconnrate' is not supported by decoyproxy: connection rate limits" },
+		{ "global\n maxsessrate 100\n", "'maxsessrate' is not supported by decoyproxy" },
+		{ "global\n noepoll\n", "'noepoll' is not supported by decoyproxy: libev chooses the poller" },
+		{ "backend b\n server s 10.0.0.1:80 check-ssl\n", "option 'check-ssl' is not supported: decoyproxy does not originate TLS" },
+		{ "backend b\n server s 10.0.0.1:80 check inter 30d\n", "timer overflow in argument '30d' to 'inter'" },
+		{ "global\n busy-polling\n", "'busy-polling' is not supported by decoyproxy" },
+		{ "global\n fd-hard-limit 1000\n", "'fd-hard-limit' is not supported by decoyproxy" },
+		{ "global\n thread-groups 1\n", "'thread-groups' is not supported by decoyproxy: decoyproxy runs one event-loop thread" },
+		{ "global\n set-dumpable\n", "'set-dumpable' is not supported by decoyproxy" },
+		{ "global\n unix-bind prefix /run\n", "'unix-bind' is not supported by decoyproxy" },
+		{ "global\n external-check\n", "'external-check' is not supported by decoyproxy: external checks" },
+		{ "global\n profiling.tasks on\n", "'profiling.tasks' is not supported by decoyproxy" },
+		{ "global\n wurfl-data-file /x\n", "'wurfl-data-file' is not supported by decoyproxy: device detection" },
+		{ "global\n lua-prepend-path /x\n", "'lua-prepend-path' is not supported by decoyproxy: Lua" },
+		{ "backend b\n retry-on all-retryable-errors\n", "'retry-on': 'all-retryable-errors' is not supported: decoyproxy retries failed connections only" },
+		{ "backend b\n retry-on none\n", "use 'retries 0' to never retry" },
+		{ "backend b\n retry-on conn-failure bogus\n", "'retry-on': unknown keyword 'bogus'" },
+		{ "frontend f\n clitcpka-idle 30s\n", "'clitcpka-idle' is not supported by decoyproxy: TCP keep-alive" },
+		{ "frontend f\n clitcpka-cnt 3\n", "'clitcpka-cnt' is not supported by decoyproxy" },
+		{ "frontend f\n clitcpka-intvl 5s\n", "'clitcpka-intvl' is not supported by decoyproxy" },
+		{ "backend b\n srvtcpka-idle 30s\n", "'srvtcpka-idle' is not supported by decoyproxy" },
+		{ "backend b\n srvtcpka-cnt 3\n", "'srvtcpka-cnt' is not supported by decoyproxy" },
+		{ "backend b\n srvtcpka-intvl 5s\n", "'srvtcpka-intvl' is not supported by decoyproxy" },
+		{ "frontend f\n log-format-sd x\n", "'log-format-sd' is not supported by decoyproxy" },
+		{ "frontend f\n error-log-format x\n", "'error-log-format' is not supported by decoyproxy" },
+		{ "backend b\n tcp-check expect string OK\n", "'tcp-check' is not supported by decoyproxy: health checks are plain TCP connects" },
+		{ "frontend f\n max-session-srv-conns 10\n", "'max-session-srv-conns' is not supported by decoyproxy: decoyproxy is a layer-4 proxy" },
+		{ "backend b\n hash-balance-factor 150\n", "'hash-balance-factor' is not supported by decoyproxy: consistent hashing" },
+		{ "backend b\n server-state-file-name x\n", "'server-state-file-name' is not supported by decoyproxy" },
+		{ "frontend f\n option contstats\n", "option 'contstats' is not supported: traffic counters are updated when a session ends" },
+		{ "backend b\n option external-check\n", "option 'external-check' is not supported: external checks" },
+		{ "frontend f\n option idle-close-on-response\n", "option 'idle-close-on-response' is an HTTP option" },
+		{ "backend b\n option mysql-check\n", "option 'mysql-check' is not supported: health checks are plain TCP connects" },
+		{ "backend b\n no option allbackups\n", "'no option allbackups' is not supported: decoyproxy always balances over every usable backup server" },
+		{ "backend b\n option persist\n", "option 'persist' is not supported: persistence needs cookies" },
+	};
+	static const struct {
+		const char *cfg, *needle;
+	} ignored[] = {
+		{ "global\n tune.bufsize 16384\n", "'tune.bufsize' ignored: HAProxy tuning setting" },
+		{ "global\n tune.pipesize 65536\n", "'tune.pipesize' ignored" },
+		{ "global\n tune.idletimer 100\n", "'tune.idletimer' ignored" },
+		{ "global\n tune.h2.max-concurrent-streams 10\n", "'tune.h2.max-concurrent-streams' ignored" },
+		{ "global\n tune.maxaccept 10\n", "'tune.maxaccept' ignored" },
+		{ "global\n tune.ssl.default-dh-param 2048\n", "'tune.ssl.default-dh-param' ignored: decoyproxy does not terminate or originate TLS" },
+		{ "global\n maxsslconn 100\n", "'maxsslconn' ignored: decoyproxy does not terminate or originate TLS" },
+		{ "global\n ssl-engine rdrand\n", "'ssl-engine' ignored: decoyproxy does not terminate" },
+		{ "global\n ssl-default-bind-ciphers HIGH\n", "'ssl-default-bind-ciphers' ignored" },
+		{ "global\n maxpipes 100\n", "'maxpipes' ignored: decoyproxy does not use splice()" },
+		{ "global\n nosplice\n", "'nosplice' ignored: decoyproxy never uses splice()" },
+		{ "global\n noreuseport\n", "'noreuseport' ignored: decoyproxy never sets SO_REUSEPORT" },
+		{ "global\n httpclient.ssl.verify none\n", "'httpclient.ssl.verify' ignored" },
+		{ "frontend f\n bind-process all\n", "[t.cfg:2] : 'bind-process' has no effect, is deprecated, and will be removed in version 2.7." },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(refused); i++)
+		expect_error(refused[i].cfg, refused[i].needle);
+	for (size_t i = 0; i < ARRAY_SIZE(ignored); i++)
+		expect_warning(ignored[i].cfg, ignored[i].needle);
+	/* what decoyproxy always does is accepted as is */
+#define TMO "defaults\n timeout connect 1s\n timeout client 1s\n timeout server 1s\n"
+	expect_clean("global\n strict-limits\n");
+	expect_clean(TMO "backend b\n retry-on conn-failure\n");
+	expect_clean(TMO "backend b\n option tcp-check\n option allbackups\n");
+	expect_clean(TMO "backend b\n option log-health-checks\n no option log-health-checks\n");
+#undef TMO
+}
+
+/* HAProxy warns, and goes on, when a keyword of the other side is used. */
+static void test_capability_warnings(void **state)
+{
+	struct dp_config *c;
+	struct proxy *fe, *be;
+
+	assert_int_equal(parse("backend b\n maxconn 100\n server s 127.0.0.1:1\n", &c), 0);
+	assert_non_null(strstr(msgs, "WARNING: config : parsing [t.cfg:2] : 'maxconn' ignored because backend 'b' has no frontend capability. Maybe you want 'fullconn' instead ?"));
+	be = dp_config_find_proxy(c, "b", PR_CAP_BE);
+	assert_int_equal(be->maxconn, 0);
+	dp_config_put(c);
+	expect_error("backend b\n maxconn abc\n", "'maxconn': invalid value 'abc'"); /* still checked */
+
+	assert_int_equal(parse("frontend f\n bind :1\n fullconn 10\n retries 5\n balance first\n source 10.0.0.1\n"
+			       " option redispatch\n timeout server 5s\n timeout check 1s\n", &c), 0);
+	assert_non_null(strstr(msgs, "[t.cfg:3] : 'fullconn' ignored because frontend 'f' has no backend capability. Maybe you want 'maxconn' instead ?"));
+	assert_non_null(strstr(msgs, "[t.cfg:4] : 'retries' ignored because frontend 'f' has no backend capability."));
+	assert_non_null(strstr(msgs, "[t.cfg:5] : 'balance' ignored because frontend 'f' has no backend capability."));
+	assert_non_null(strstr(msgs, "[t.cfg:6] : 'source' ignored because frontend 'f' has no backend capability."));
+	assert_non_null(strstr(msgs, "[t.cfg:7] : 'option redispatch' ignored because frontend 'f' has no backend capability."));
+	assert_non_null(strstr(msgs, "[t.cfg:8] : 'timeout server' will be ignored because frontend 'f' has no backend capability"));
+	assert_non_null(strstr(msgs, "[t.cfg:9] : 'timeout check' will be ignored because frontend 'f' has no backend capability"));
+	fe = dp_config_find_proxy(c, "f", PR_CAP_FE);
+	assert_int_equal(fe->retries, 3);
+	assert_int_equal(fe->lbalgo, LB_ROUNDROBIN);
+	assert_false(fe->source.set);
+	assert_false(fe->options & PR_O_REDISPATCH);
+	assert_false(fe->options & CHK_PXO_TIMEOUT);
+	dp_config_put(c);
+
+	assert_int_equal(parse("backend b\n bind :1\n default_backend x\n log-format %ci\n option dontlognull\n"
+			       " timeout client 1s\n server s 127.0.0.1:1\n", &c), 0);
+	assert_non_null(strstr(msgs, "[t.cfg:2] : 'bind' ignored because backend 'b' has no frontend capability."));
+	assert_non_null(strstr(msgs, "[t.cfg:3] : 'default_backend' ignored because backend 'b' has no frontend capability."));
+	assert_non_null(strstr(msgs, "[t.cfg:4] : 'log-format' ignored because backend 'b' has no frontend capability."));
+	assert_non_null(strstr(msgs, "[t.cfg:5] : 'option dontlognull' ignored because backend 'b' has no frontend capability."));
+	assert_non_null(strstr(msgs, "[t.cfg:6] : 'timeout client' will be ignored because backend 'b' has no frontend capability"));
+	be = dp_config_find_proxy(c, "b", PR_CAP_BE);
+	assert_null(be->binds);
+	assert_null(be->defbe_name);
+	assert_null(be->log_format);
+	assert_int_equal(dp_config_count_listeners(c), 0);
+	dp_config_put(c);
+
+	/* listen and defaults have both sides: no warning */
+	expect_clean("defaults\n maxconn 10\n retries 1\n fullconn 5\n"
+		     "listen l\n bind :1\n maxconn 10\n retries 1\n fullconn 5\n timeout client 1s\n"
+		     " timeout connect 1s\n timeout server 1s\n server s 127.0.0.1:1\n");
+	expect_error("defaults\n bind :1\n", "'bind' is not allowed in 'defaults' section");
+	expect_error("frontend f\n retry-on conn-failure\n", "'retry-on' is not allowed in 'frontend' section");
+}
+
+static void test_suggest_sections(void **state)
+{
+	expect_error("frontnd x\n", "[t.cfg:1] : unknown keyword 'frontnd' out of section; did you mean 'frontend' maybe ?");
+	expect_error("global\nfrontnd x\n", "[t.cfg:2] : unknown keyword 'frontnd' in 'global' section; did you mean 'frontend' maybe ?");
+	expect_error("defaults\nbakend x\n", "unknown keyword 'bakend' in 'defaults' section; did you mean 'backend' maybe ?");
+	expect_error("global\nlisten\n", "'listen' expects a name");
+	expect_error("global\n zzzzzzzzzz\n", "[t.cfg:2] : unknown keyword 'zzzzzzzzzz' in 'global' section\n");
+	expect_error("xyzzyplugh\n", "unknown keyword 'xyzzyplugh' out of section\n");
+	/* a prefix entry is never suggested as such */
+	expect_error("global\n tune\n", "unknown keyword 'tune' in 'global' section");
+}
+
+/* `timeout check`: HAProxy connects a check for `inter`, or for
+ * min(inter, timeout connect) once `timeout check` is set. */
+static void test_check_timeout(void **state)
+{
+	struct dp_config *c;
+	struct proxy *be;
+	struct server *s;
+
+	assert_int_equal(parse("backend plain\n timeout connect 500\n server a 10.0.0.1:80 check inter 3s\n"
+			       "backend tc\n timeout connect 500\n timeout check 10s\n server a 10.0.0.1:80 check inter 3s\n"
+			       " server b 10.0.0.2:80 check inter 200\n"
+			       "backend noconnect\n timeout check 10s\n server a 10.0.0.1:80 check inter 3s\n"
+			       "backend zero\n timeout connect 500\n timeout check 10s\n timeout check 0\n"
+			       " server a 10.0.0.1:80 check inter 3s\n", &c), 0);
+	be = dp_config_find_proxy(c, "plain", PR_CAP_BE);
+	assert_int_equal(chk_conn_timeout_ms(be->srv), 3000);
+	be = dp_config_find_proxy(c, "tc", PR_CAP_BE);
+	s = be->srv;
+	assert_int_equal(chk_conn_timeout_ms(s), 500);
+	assert_int_equal(chk_conn_timeout_ms(s->next), 200);   /* inter is shorter */
+	be = dp_config_find_proxy(c, "noconnect", PR_CAP_BE);
+	assert_int_equal(chk_conn_timeout_ms(be->srv), 3000);
+	be = dp_config_find_proxy(c, "zero", PR_CAP_BE);
+	assert_false(be->options & CHK_PXO_TIMEOUT);
+	assert_int_equal(chk_conn_timeout_ms(be->srv), 3000);
+	dp_config_put(c);
+	expect_error("backend b\n timeout check\n", "'timeout': expects 'connect'");
+	expect_error("backend b\n timeout check 5q\n", "timeout check: invalid time '5q'");
+}
+
+/* set-proxy-v2-tlv-fmt: one TLV per type; the server's own setting replaces
+ * the one inherited from default-server, in place. */
+static void test_custom_tlv_per_type(void **state)
+{
+	struct dp_config *c;
+	struct server *s;
+
+	assert_int_equal(parse("backend b\n default-server send-proxy-v2 set-proxy-v2-tlv-fmt(0xE1) a-%ft\n"
+			       " server s 10.0.0.1:80 set-proxy-v2-tlv-fmt(0xE2) two set-proxy-v2-tlv-fmt(0xE1) b-%ft\n"
+			       " server t 10.0.0.2:80\n", &c), 0);
+	s = dp_config_find_proxy(c, "b", PR_CAP_BE)->srv;
+	assert_string_equal(s->name, "s");
+	assert_int_equal(s->ntlvs, 2);
+	assert_int_equal(s->tlvs[0].type, 0xE1);
+	assert_string_equal(s->tlvs[0].fmt, "b-%ft");
+	assert_int_equal(s->tlvs[1].type, 0xE2);
+	assert_string_equal(s->next->name, "t");
+	assert_int_equal(s->next->ntlvs, 1);
+	assert_string_equal(s->next->tlvs[0].fmt, "a-%ft");
+	dp_config_put(c);
+}
+
+/* `spread-checks <pct>`: every interval moves within +/- pct %. */
+static void test_spread_checks(void **state)
+{
+	struct dp_config *c;
+	long long lo = 1LL << 60, hi = 0;
+
+	assert_int_equal(parse("global\n spread-checks 20\n", &c), 0);
+	assert_int_equal(c->g.spread_checks, 20);
+	dp_config_put(c);
+	assert_int_equal(chk_spread_ms(2000, 0, 12345), 2000);
+	for (unsigned r = 0; r < 2000; r++) {
+		long long v = chk_spread_ms(2000, 20, r * 2654435761u);
+
+		assert_true(v >= 1600 && v <= 2400);
+		lo = v < lo ? v : lo;
+		hi = v > hi ? v : hi;
+	}
+	assert_true(lo < 1700 && hi > 2300);   /* the whole range is used */
+	expect_error("global\n spread-checks 51\n", "'spread-checks': expects an integer argument between 0 and 50, got '51'");
+	expect_error("global\n spread-checks\n", "spread-checks");
+}
+
+/* Health accounting and `option log-health-checks` lines, as HAProxy 2.6. */
+static void test_check_health(void **state)
+{
+	struct dp_config *c;
+	struct server *s;
+	char m[512];
+
+	assert_int_equal(parse("backend be\n option log-health-checks\n timeout connect 1s\n timeout server 1s\n"
+			       " server a 10.0.0.1:80 check\n server r3 10.0.0.2:80 check rise 3 fall 2 backup\n", &c), 0);
+	s = dp_config_find_proxy(c, "be", PR_CAP_BE)->srv;
+	/* a checked server starts up with health == rise: the first failure takes it down */
+	assert_true(s->chk_up);
+	assert_true(chk_apply(s, false));
+	assert_false(s->chk_up);
+	assert_int_equal(s->chk_health, 0);
+	assert_int_equal(s->chk_failed, 1);
+	assert_int_equal(s->chk_down_transitions, 1);
+	chk_health_msg(m, sizeof(m), s, false, CHK_ST_L4CON, "Connection refused", 5);
+	assert_string_equal(m, "Health check for server be/a failed, reason: Layer4 connection problem, "
+			       "info: \"Connection refused\", check duration: 5ms, status: 0/2 DOWN");
+	/* failing again at 0 changes nothing and is not counted (HAProxy) */
+	assert_false(chk_apply(s, false));
+	assert_int_equal(s->chk_failed, 1);
+	assert_true(chk_apply(s, true));
+	assert_false(s->chk_up);
+	chk_health_msg(m, sizeof(m), s, true, CHK_ST_L4OK, NULL, 1);
+	assert_string_equal(m, "Health check for server be/a succeeded, reason: Layer4 check passed, "
+			       "check duration: 1ms, status: 1/2 DOWN");
+	assert_true(chk_apply(s, true));
+	assert_true(s->chk_up);
+	assert_int_equal(s->chk_health, 4);       /* rise + fall - 1 */
+	chk_health_msg(m, sizeof(m), s, true, CHK_ST_L4OK, NULL, 1);
+	assert_non_null(strstr(m, "status: 3/3 UP"));
+	assert_false(chk_apply(s, true));          /* full health: no change */
+	assert_true(chk_apply(s, false));
+	assert_true(s->chk_up);
+	chk_health_msg(m, sizeof(m), s, false, CHK_ST_L4TOUT, NULL, 2000);
+	assert_string_equal(m, "Health check for server be/a failed, reason: Layer4 timeout, "
+			       "check duration: 2000ms, status: 2/3 UP");
+	/* one success restores full health at once */
+	assert_true(chk_apply(s, true));
+	assert_int_equal(s->chk_health, 4);
+	s->weight = 0;
+	chk_health_msg(m, sizeof(m), s, true, CHK_ST_L4OK, NULL, 0);
+	assert_non_null(strstr(m, "status: 3/3 DRAIN"));
+
+	/* rise 3: a failure while rising drops the health to 0 */
+	s = s->next;
+	assert_true(chk_apply(s, false));          /* 3 -> 0: down */
+	assert_true(chk_apply(s, true));
+	assert_true(chk_apply(s, true));
+	assert_int_equal(s->chk_health, 2);
+	assert_false(s->chk_up);
+	assert_true(chk_apply(s, false));
+	assert_int_equal(s->chk_health, 0);
+	chk_health_msg(m, sizeof(m), s, false, CHK_ST_SOCKERR, NULL, 0);
+	assert_string_equal(m, "Health check for backup server be/r3 failed, reason: Socket error, "
+			       "check duration: 0ms, status: 0/3 DOWN");
+	/* a short buffer is cut, the length says how much was wanted */
+	assert_true(chk_health_msg(m, 10, s, false, CHK_ST_L4TOUT, NULL, 0) > 10);
+	assert_int_equal(strlen(m), 9);
+	assert_string_equal(chk_status_str(CHK_ST_L4TOUT), "Layer4 timeout");
+	dp_config_put(c);
+}
+
 static void test_dir_and_missing_file(void **state)
 {
 	struct dp_config *c = dp_config_new();
@@ -473,6 +894,17 @@ int main(void)
 		cmocka_unit_test_setup(test_errors_name_file_line_keyword, setup),
 		cmocka_unit_test_setup(test_checks_and_pp_options, setup),
 		cmocka_unit_test_setup(test_warnings, setup),
+		cmocka_unit_test_setup(test_timer_overflow_messages, setup),
+		cmocka_unit_test_setup(test_global_keywords, setup),
+		cmocka_unit_test_setup(test_proxy_values, setup),
+		cmocka_unit_test_setup(test_defaults_inheritance, setup),
+		cmocka_unit_test_setup(test_known_unsupported_keywords, setup),
+		cmocka_unit_test_setup(test_capability_warnings, setup),
+		cmocka_unit_test_setup(test_suggest_sections, setup),
+		cmocka_unit_test_setup(test_check_timeout, setup),
+		cmocka_unit_test_setup(test_check_health, setup),
+		cmocka_unit_test_setup(test_spread_checks, setup),
+		cmocka_unit_test_setup(test_custom_tlv_per_type, setup),
 		cmocka_unit_test_setup(test_dir_and_missing_file, setup),
 	};
 
