@@ -5,7 +5,10 @@
 # Lab: att (10.1.0.2) ─── (10.1.0.1) dp; decoyproxy and its decoy services
 # (dpserver echo and proxy modes on 127.0.0.1) run in dp.
 #
-# Every bad header must close only its own connection, before any server
+# Every bad header (wrong signatures, v2 version/command/family/transport,
+# lengths shorter than the address block, TLVs overrunning it, CRC32C of a
+# wrong size or value, v1 lone CR/LF, lines over 107 bytes, unknown
+# protocol) must close only its own connection, before any server
 # connection is made, with one log line naming the reason in HAProxy's
 # words; a good connection held open through the same listener meanwhile
 # must keep working. A header arriving in several segments is accepted, a
@@ -159,9 +162,47 @@ bad 40204 "v1 without CRLF within 107 bytes" \
 bad 40205 "v1 with a lone LF" "$(hex $'PROXY TCP4 192.0.2.1 198.51.100.2 1111 80\n')" "$BAD_HDR: .*(LF|CR).*"
 # the header of test_tools_selftest.sh with a zeroed CRC32C value
 hand=0d0a0d0a000d0a515549540a21110013c0000201c633640204570050030004
+# crc_flip HEX — HEX followed by its right CRC32C (dpclient -C builds the
+# same header) with the lowest bit flipped
+crc_flip() {
+	local good last
+	good=$(timeout 5 "$DPCLIENT" -p v2 192.0.2.1:1111 198.51.100.2:80 -C header)
+	[ "${good:0:${#1}}" = "$1" ] || { echo "crc_flip: dpclient built $good" >&2; return 1; }
+	last=${good: -2}
+	printf '%s%02x' "${good:0:${#good}-2}" $((0x$last ^ 1))
+}
 bad 40206 "CRC32C mismatch" "${hand}00000000" "$BAD_HDR: CRC32C mismatch"
 bad 40207 "v2 length shorter than the address block" \
 	0d0a0d0a000d0a515549540a21110004c0000201 "$BAD_HDR: .*shorter.*"
+# signatures one byte off: the v2 one (last byte 0x0B), the v1 word
+bad 40208 "v2 signature with its last byte wrong" \
+	0d0a0d0a000d0a515549540b2111000cc0000201c633640204570050 "$NOT_HDR"
+bad 40209 "v1 signature 'PROXZ '" "$(hex $'PROXZ TCP4 192.0.2.1 198.51.100.2 1111 80\r\n')" "$NOT_HDR"
+# family/transport: family 4, transport 3, and UNSPEC family with STREAM
+bad 40210 "v2 family 4" \
+	0d0a0d0a000d0a515549540a2141000cc0000201c633640204570050 "$BAD_HDR: .*family.*"
+bad 40211 "v2 transport 3" \
+	0d0a0d0a000d0a515549540a2113000cc0000201c633640204570050 "$BAD_HDR: .*family.*"
+bad 40212 "v2 UNSPEC family with STREAM transport" \
+	0d0a0d0a000d0a515549540a2101000cc0000201c633640204570050 "$BAD_HDR: .*family.*"
+# TLVs that do not fit in len: a UNIQUE_ID claiming 16 bytes with 4 left,
+# and 2 stray bytes after the address block (shorter than a TLV header)
+bad 40213 "v2 TLV overrunning the header length" \
+	0d0a0d0a000d0a515549540a21110013c0000201c633640204570050050010$(hex abcd) \
+	"$BAD_HDR: .*TLV.*"
+bad 40214 "v2 truncated TLV header after the address block" \
+	0d0a0d0a000d0a515549540a2111000ec0000201c6336402045700500500 "$BAD_HDR: .*TLV.*"
+# a CRC32C TLV of 3 bytes, and one with a wrong (not zero) value
+bad 40215 "v2 CRC32C TLV of 3 bytes" \
+	0d0a0d0a000d0a515549540a21110012c0000201c633640204570050030003000000 "$BAD_HDR: .*CRC32C.*"
+bad 40216 "CRC32C value off by one bit" "$(crc_flip "$hand")" "$BAD_HDR: CRC32C mismatch"
+# v1 line ends and lengths: a lone CR; an UNKNOWN line of 108 bytes with
+# its CRLF (one over); a TCP4 line whose protocol word is unknown
+bad 40217 "v1 with a lone CR" "$(hex $'PROXY TCP4 192.0.2.1 198.51.100.2 1111 80\rx')" "$BAD_HDR: .*(LF|CR).*"
+bad 40218 "v1 UNKNOWN line of 108 bytes (CRLF included)" \
+	"$(hex "PROXY UNKNOWN $(printf 'x%.0s' $(seq 92))")0d0a" "$BAD_HDR: .*107.*"
+bad 40219 "v1 protocol TCP5" "$(hex $'PROXY TCP5 192.0.2.1 198.51.100.2 1111 80\r\n')" \
+	"Received an unhandled protocol in the PROXY protocol header"
 
 # truncated, then closed by the client: no waiting for the timeout
 t0=$(date +%s%N)
@@ -217,6 +258,15 @@ lab_assert_eq "v1 UNKNOWN: the real endpoints are used and sent onward" \
 out=$(att -w 6 -c 10.1.0.1:6003 -b 10.1.0.2:40403 -p v2 192.0.2.5:5555 198.51.100.5:443 send "proxy")
 lab_assert_eq "v2 PROXY: the advertised endpoints are sent onward (control)" \
 	"$(printf 'PROXY 192.0.2.5 5555 198.51.100.5 443\nproxy')" "$out"
+# the boundary controls of the bad cases above: a v1 UNKNOWN line of
+# exactly 107 bytes with its CRLF, and a v2 header whose CRC32C is right
+out=$(att -w 6 -c 10.1.0.1:6003 -b 10.1.0.2:40404 \
+	-H "$(hex "PROXY UNKNOWN $(printf 'x%.0s' $(seq 91))")0d0a" send "u107")
+lab_assert_eq "v1 UNKNOWN line of 107 bytes accepted, the real endpoints sent onward" \
+	"$(printf 'PROXY 10.1.0.2 40404 10.1.0.1 6003\nu107')" "$out"
+out=$(att -w 6 -c 10.1.0.1:6003 -b 10.1.0.2:40405 -p v2 192.0.2.6:6666 198.51.100.6:443 -C send "crc")
+lab_assert_eq "v2 with a right CRC32C accepted (control for the mismatch)" \
+	"$(printf 'PROXY 192.0.2.6 6666 198.51.100.6 443\ncrc')" "$out"
 sleep 0.2
 lab_assert_match "log: LOCAL session logged with the real client" \
 	'^DP pp_fwd 10\.1\.0\.2:40401 10\.1\.0\.1:6003 fwd/p -- ' "$(cat "$LAB_TMP/dp.log")"

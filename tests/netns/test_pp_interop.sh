@@ -1,7 +1,9 @@
 #!/bin/bash
 # test_pp_interop.sh — decoyproxy's PROXY protocol against real peers (issue #4):
 # HAProxy 2.6 as receiver and as sender, nginx's stream module, tshark's
-# dissector, and a three-hop chain of decoyproxy instances.
+# dissector, a three-hop chain of decoyproxy instances, the NETNS TLV of a
+# bind in another namespace, and accept-proxy in front of port-less and
+# 0.0.0.0 servers (the advertised destination picks the server's port/address).
 #
 # Lab (every address lives in namespaces this script creates):
 #
@@ -10,7 +12,10 @@
 #   att 10.4.0.2 ─┐           │  TPROXY return  ─┘               nginx proxy_protocol,
 #                 │           └ 10.3.0.1 ─┐                      dpserver whoami/proxy
 #                 └── 10.4.0.1 hap 10.3.0.2┘                     (default route via dp)
-#                     HAProxy sender, decoyproxy gateway
+#                     HAProxy sender, decoyproxy gateway         svc also has 10.2.0.3
+#
+#   att 10.5.0.2 ─── 10.5.0.1 seg: no process runs there; decoyproxy (in dp)
+#                    opens listeners in it with `bind ... namespace <seg>`
 #
 # The attacker has two addresses so that, when HAProxy relays for it, the
 # address the decoy reports (10.4.0.2) can only come from the PROXY header:
@@ -30,10 +35,13 @@ lab_init ppi
 
 lab_ns att >/dev/null && lab_ns dp >/dev/null && lab_ns hap >/dev/null &&
 	lab_ns svc >/dev/null || lab_die "cannot create namespaces"
+# `bind ... namespace NAME` names a namespace under /run/netns, as ip netns does
+SEGNS=$(lab_ns seg) || lab_die "cannot create namespace seg"
 lab_veth att a0 10.1.0.2/24 dp a0 10.1.0.1/24 || lab_die "veth att-dp"
 lab_veth att h0 10.4.0.2/24 hap a0 10.4.0.1/24 || lab_die "veth att-hap"
 lab_veth hap d0 10.3.0.2/24 dp h0 10.3.0.1/24 || lab_die "veth hap-dp"
-lab_veth dp s0 10.2.0.1/24 svc s0 10.2.0.2/24 || lab_die "veth dp-svc"
+lab_veth dp s0 10.2.0.1/24 svc s0 10.2.0.2/24,10.2.0.3/24 || lab_die "veth dp-svc"
+lab_veth att g0 10.5.0.2/24 seg a0 10.5.0.1/24 || lab_die "veth att-seg"
 lab_route svc add default via 10.2.0.1 || lab_die "svc route"
 lab_route hap add 10.2.0.0/24 via 10.3.0.1 || lab_die "hap route"
 lab_sysctl dp net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 \
@@ -82,6 +90,15 @@ lab_wait_ready "$LAB_TMP/tshsrv.out" || lab_die "proxy server (tshark leg)"
 lab_bg svc "$DPSERVER" -t 300 -m proxy -l 10.2.0.2:7601 -o "$LAB_TMP/chain.proxy" \
 	>"$LAB_TMP/chainsrv.out" 2>&1
 lab_wait_ready "$LAB_TMP/chainsrv.out" || lab_die "proxy server (chain)"
+# -v: TLV values too, to read the NETNS name
+lab_bg svc "$DPSERVER" -t 300 -v -m proxy -l 10.2.0.2:7602 -o "$LAB_TMP/seg.proxy" \
+	>"$LAB_TMP/segsrv.out" 2>&1
+lab_wait_ready "$LAB_TMP/segsrv.out" || lab_die "proxy server (bind namespace)"
+# where port-less and 0.0.0.0 servers must land: 6801 is the real
+# destination port of pp_portless, the others only appear in headers
+lab_bg svc "$DPSERVER" -t 300 -m whoami -l 10.2.0.2:6801 -l 10.2.0.2:7701 -l 10.2.0.2:7711 \
+	-l 10.2.0.3:7702 -o "$LAB_TMP/tgt.peers" >"$LAB_TMP/tgt.out" 2>&1
+lab_wait_ready "$LAB_TMP/tgt.out" || lab_die "whoami server (advertised destinations)"
 
 # ---- HAProxy in svc: the receiver --------------------------------------------
 
@@ -201,9 +218,39 @@ frontend agent
     default_backend gateway
 backend gateway
     server gw 10.3.0.2:6601 send-proxy-v2 proxy-v2-options unique-id
+
+# accept-proxy in front of a server without a port (the advertised
+# destination port) and of a 0.0.0.0 server (the advertised destination)
+frontend pp_portless
+    bind 10.1.0.1:6801 accept-proxy
+    default_backend portless
+frontend pp_orig
+    bind 10.1.0.1:6802 accept-proxy
+    default_backend orig
+backend portless
+    server s 10.2.0.2
+backend orig
+    server s 0.0.0.0
+CFG
+# listeners in the lab namespace seg, whose name only exists at run time
+cat >>"$LAB_TMP/dp.cfg" <<CFG
+
+# the attacker arrives in namespace $SEGNS: a v2 header carries it as NETNS
+namespace_list
+    namespace $SEGNS
+frontend seg_in
+    bind 10.5.0.1:6701 namespace $SEGNS
+    default_backend seg_decoy
+frontend seg_pp
+    bind 10.5.0.1:6702 namespace $SEGNS accept-proxy
+    default_backend seg_decoy
+backend seg_decoy
+    server d 10.2.0.2:7602 send-proxy-v2
 CFG
 "$DP" -c -f "$LAB_TMP/dp.cfg" >"$LAB_TMP/dp.check" 2>&1 ||
 	lab_die "decoyproxy refused dp.cfg: $(cat "$LAB_TMP/dp.check")"
+lab_assert_nomatch "dp.cfg: no namespace warning (namespace_list declares the bind namespace)" \
+	'(WARNING|ALERT).*namespace' "$(cat "$LAB_TMP/dp.check")"
 lab_bg dp "$DP" -f "$LAB_TMP/dp.cfg" -d >"$LAB_TMP/dp.log" 2>&1
 DPPID=$LAB_LASTPID
 lab_wait_port dp 10.1.0.1 6501 || lab_die "decoyproxy did not start: $(cat "$LAB_TMP/dp.log")"
@@ -310,9 +357,20 @@ if ! command -v tshark >/dev/null; then
 	echo "# skip tshark checks: tshark is not installed"
 else
 	cap=$LAB_TMP/leg.pcapng
-	lab_bg dp tshark -i s0 -f 'tcp port 7501' -a duration:20 -w "$cap" >"$LAB_TMP/tsh.out" 2>&1
+	lab_bg dp tshark -i s0 -f 'tcp port 7501 or udp port 9' -a duration:30 -w "$cap" >"$LAB_TMP/tsh.out" 2>&1
 	TSHPID=$LAB_LASTPID
-	if ! wait_line "$LAB_TMP/tsh.out" "^Capturing on 's0'" 10 >/dev/null; then
+	# "Capturing on" comes before dumpcap really captures, and the whole
+	# exchange below lasts milliseconds: send UDP markers (discard port,
+	# in the filter) until one is in the file, so the capture is live.
+	live=
+	if wait_line "$LAB_TMP/tsh.out" "^Capturing on 's0'" 10 >/dev/null; then
+		for _ in $(seq 50); do
+			lab_exec dp bash -c 'echo marker >/dev/udp/10.2.0.2/9' 2>/dev/null
+			sleep 0.2
+			tshark -r "$cap" -Y udp -T fields -e frame.number 2>/dev/null | grep -q . && { live=1; break; }
+		done
+	fi
+	if [ -z "$live" ]; then
 		lab_fail "tshark did not start capturing: $(tail -3 "$LAB_TMP/tsh.out")"
 	else
 		uid=TSH-10.1.0.2-44001	# unique-id-format TSH-%ci-%cp
@@ -321,7 +379,21 @@ else
 		lab_assert_eq "the PROXY-aware decoy parses the v2 header (CRC32C, UNIQUE_ID, 0xE1), then echoes" \
 			"$(printf 'PROXY 10.1.0.2 44001 10.1.0.1 6401 tlv=03:4,05:%d,e1:%d\nafter the header' \
 				${#uid} ${#seg})" "$out"
-		sleep 0.5
+		# Stop tshark only once the decoy's FIN (the last packet the
+		# exchange needs) is in the capture file, at most 5 s: a fixed
+		# pause lost the packets now and then, still in the capture buffer
+		# when tshark was stopped.
+		for i in $(seq 50); do
+			tshark -r "$cap" -Y 'tcp.srcport == 7501 && tcp.flags.fin == 1' -T fields -e frame.number \
+				2>/dev/null | grep -q . && break
+			[ "$i" = 50 ] && echo "# tshark: the decoy's FIN not in the capture file after 10 s"
+			sleep 0.2
+		done
+		sleep 0.3
+		# SIGINT is tshark's Ctrl-C: it writes out what dumpcap still
+		# buffers and exits; on a loaded machine that can take seconds
+		kill -INT "$TSHPID" 2>/dev/null
+		for _ in $(seq 100); do kill -0 "$TSHPID" 2>/dev/null || break; sleep 0.1; done
 		lab_stop "$TSHPID"
 		# tshark's stderr (the "running as root" notice) stays out of the fields
 		fields=$(tshark -r "$cap" -Y proxy -T fields -E separator=' ' -e proxy.v2.version \
@@ -365,13 +437,6 @@ agid=${agline##*ID=}
 lab_assert_match "chain: the UNIQUE_ID TLV reaching the decoy has the agent's id length" \
 	"tlv=05:${#agid}\$" "$(head -1 <<<"$out")"
 
-# NETNS: sent when the attacker's connection arrived in a bind namespace.
-sed 's/^    bind 10.1.0.1:6501$/    bind 10.1.0.1:6501 namespace seg-a/' "$LAB_TMP/dp.cfg" >"$LAB_TMP/dp_ns.cfg"
-if ! "$DP" -c -f "$LAB_TMP/dp_ns.cfg" >"$LAB_TMP/dp_ns.check" 2>&1; then
-	echo "# skip NETNS from a bind namespace: $(grep -m1 ALERT "$LAB_TMP/dp_ns.check")"
-else
-	echo "# note: 'bind ... namespace' is now accepted; extend this test to run the agent in one"
-fi
 # NETNS and UNIQUE_ID received from an upstream hop (dpclient in hap plays
 # an agent whose attacker arrived in namespace seg-a) are forwarded.
 out=$(lab_exec hap timeout 20 "$DPCLIENT" -w 8 -c 10.3.0.2:6601 -p v2 192.0.2.7:40007 198.51.100.7:22 \
@@ -381,6 +446,70 @@ lab_assert_eq "gateway forwards received NETNS and UNIQUE_ID TLVs with the adver
 lab_assert_match "gateway's %ID is the received UNIQUE_ID" \
 	'^GW gateway 192\.0\.2\.7:40007 198\.51\.100\.7:22 decoy/d -- ID=upstream-id$' \
 	"$(wait_line "$LAB_TMP/gw.log" '^GW gateway 192\.0\.2\.7:')"
+
+# ==== 6. NETNS from a bind namespace ==================================================
+
+# The attacker's connection arrives on a listener decoyproxy opened in
+# namespace seg; the v2 header to the decoy names that namespace.
+nsv="30:${#SEGNS}:$SEGNS"
+out=$(att -b 10.5.0.2:46001 -c 10.5.0.1:6701 send "in seg")
+lab_assert_eq "bind namespace: the decoy gets the attacker's endpoints and a NETNS TLV naming the namespace" \
+	"$(printf 'PROXY 10.5.0.2 46001 10.5.0.1 6701 tlv=%s\nin seg' "$nsv")" "$out"
+lab_assert_match "bind namespace: decoyproxy logs the attacker as seen in the namespace" \
+	'^DP seg_in 10\.5\.0\.2:46001 10\.5\.0\.1:6701 seg_decoy/d 10\.2\.0\.1:[0-9]+ -- ' \
+	"$(wait_line "$LAB_TMP/dp.log" '^DP seg_in ')"
+# the control: a bind without namespace sends no NETNS (section 4's
+# to_tsh leg lists its TLVs exactly); here, accept-proxy in the namespace:
+# an upstream NETNS wins, like UNIQUE_ID, and without one the bind's is sent
+out=$(att -b 10.5.0.2:46002 -c 10.5.0.1:6702 -p v2 192.0.2.8:40008 198.51.100.8:22 \
+	-X 0x30=upstream-ns send "relayed")
+lab_assert_eq "bind namespace + accept-proxy: the NETNS received from upstream is forwarded" \
+	"$(printf 'PROXY 192.0.2.8 40008 198.51.100.8 22 tlv=30:11:upstream-ns\nrelayed')" "$out"
+out=$(att -b 10.5.0.2:46003 -c 10.5.0.1:6702 -p v2 192.0.2.8:40009 198.51.100.8:22 send "relayed")
+lab_assert_eq "bind namespace + accept-proxy without NETNS: the bind's namespace is sent" \
+	"$(printf 'PROXY 192.0.2.8 40009 198.51.100.8 22 tlv=%s\nrelayed' "$nsv")" "$out"
+
+# ==== 7. accept-proxy: the advertised destination chooses the server's port/address ====
+
+# `server s 10.2.0.2`: the port is the (advertised) destination port
+out=$(att -b 10.1.0.2:47001 -c 10.1.0.1:6801 -p v2 192.0.2.30:40030 198.51.100.30:7701 whoami)
+lab_assert_eq "port-less server, v2 dst port 7701: connects to 10.2.0.2:7701" \
+	"PEER 10.2.0.1 LOCAL 10.2.0.2 7701" "$(awk '{print $1, $2, $4, $5, $6}' <<<"$out")"
+out=$(att -b 10.1.0.2:47002 -c 10.1.0.1:6801 -p v2 192.0.2.30:40031 198.51.100.30:7711 whoami)
+lab_assert_eq "port-less server, v2 dst port 7711: connects to 10.2.0.2:7711" \
+	"PEER 10.2.0.1 LOCAL 10.2.0.2 7711" "$(awk '{print $1, $2, $4, $5, $6}' <<<"$out")"
+out=$(att -b 10.1.0.2:47003 -c 10.1.0.1:6801 -p v1 192.0.2.30:40032 198.51.100.30:7701 whoami)
+lab_assert_eq "port-less server, v1 dst port 7701: connects to 10.2.0.2:7701" \
+	"PEER 10.2.0.1 LOCAL 10.2.0.2 7701" "$(awk '{print $1, $2, $4, $5, $6}' <<<"$out")"
+lab_assert_match "port-less server: decoyproxy logs the advertised endpoints" \
+	'^DP pp_portless 192\.0\.2\.30:40030 198\.51\.100\.30:7701 portless/s 10\.2\.0\.1:[0-9]+ -- ' \
+	"$(wait_line "$LAB_TMP/dp.log" '^DP pp_portless 192\.0\.2\.30:40030 ')"
+# LOCAL / UNKNOWN: the real destination 10.1.0.1:6801 gives the port
+out=$(att -b 10.1.0.2:47004 -c 10.1.0.1:6801 -p v2-local whoami)
+lab_assert_eq "port-less server, v2 LOCAL: connects to the real destination port 6801" \
+	"PEER 10.2.0.1 LOCAL 10.2.0.2 6801" "$(awk '{print $1, $2, $4, $5, $6}' <<<"$out")"
+out=$(att -b 10.1.0.2:47005 -c 10.1.0.1:6801 -p v1-unknown whoami)
+lab_assert_eq "port-less server, v1 UNKNOWN: connects to the real destination port 6801" \
+	"PEER 10.2.0.1 LOCAL 10.2.0.2 6801" "$(awk '{print $1, $2, $4, $5, $6}' <<<"$out")"
+lab_assert_match "port-less server, LOCAL: decoyproxy logs the real endpoints" \
+	'^DP pp_portless 10\.1\.0\.2:47004 10\.1\.0\.1:6801 portless/s ' \
+	"$(wait_line "$LAB_TMP/dp.log" '^DP pp_portless 10\.1\.0\.2:47004 ')"
+
+# `server s 0.0.0.0`: address and port are the advertised destination
+out=$(att -b 10.1.0.2:47101 -c 10.1.0.1:6802 -p v2 192.0.2.31:40041 10.2.0.3:7702 whoami)
+lab_assert_eq "0.0.0.0 server, v2 dst 10.2.0.3:7702: connects there" \
+	"PEER 10.2.0.1 LOCAL 10.2.0.3 7702" "$(awk '{print $1, $2, $4, $5, $6}' <<<"$out")"
+out=$(att -b 10.1.0.2:47102 -c 10.1.0.1:6802 -p v2 192.0.2.31:40042 10.2.0.2:7711 whoami)
+lab_assert_eq "0.0.0.0 server, v2 dst 10.2.0.2:7711: connects there" \
+	"PEER 10.2.0.1 LOCAL 10.2.0.2 7711" "$(awk '{print $1, $2, $4, $5, $6}' <<<"$out")"
+out=$(att -b 10.1.0.2:47103 -c 10.1.0.1:6802 -p v1 192.0.2.31:40043 10.2.0.3:7702 whoami)
+lab_assert_eq "0.0.0.0 server, v1 dst 10.2.0.3:7702: connects there" \
+	"PEER 10.2.0.1 LOCAL 10.2.0.3 7702" "$(awk '{print $1, $2, $4, $5, $6}' <<<"$out")"
+lab_assert_match "0.0.0.0 server: decoyproxy logs the advertised destination" \
+	'^DP pp_orig 192\.0\.2\.31:40041 10\.2\.0\.3:7702 orig/s 10\.2\.0\.1:[0-9]+ -- ' \
+	"$(wait_line "$LAB_TMP/dp.log" '^DP pp_orig 192\.0\.2\.31:40041 ')"
+lab_assert_eq "every advertised-destination case reached the decoy exactly once" 8 \
+	"$(grep -c '^PEER 10\.2\.0\.1 ' "$LAB_TMP/tgt.peers")"
 
 kill -0 "$DPPID" 2>/dev/null && lab_pass "decoyproxy still running" || lab_fail "decoyproxy died"
 lab_finish

@@ -3,7 +3,8 @@
  *   dpclient -c ADDR:PORT [options] [proxy1 LINE] MODE [TEXT]
  *
  * Each mode connects to ADDR:PORT, does one well-defined thing and prints one
- * result line a shell test can match (see usage()). Every mode is bounded by
+ * result line a shell test can match (see usage()); `header` only prints the
+ * PROXY header it would send, as hex, and needs no -c. Every mode is bounded by
  * the overall -w timeout. Like dpserver it is plain C and libc, one poll()
  * loop and no project code, so a PROXY v2 header built here is a second
  * opinion on the project's own encoder.
@@ -1153,6 +1154,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: dpclient -c ADDR:PORT [options] [proxy1 LINE] MODE [TEXT]\n"
 		"modes:\n"
+		"  header           print the PROXY header as hex, connect nowhere (no -c)\n"
 		"  whoami           print the first line the server sends (exit 0 if one came)\n"
 		"  send TEXT        send TEXT, half-close, print all that comes back\n"
 		"  bulk -s BYTES    send a seeded pattern (-S SEED), verify the echo:\n"
@@ -1340,9 +1342,12 @@ static int parse_args(int argc, char **argv)
 		O.pp_line = pos[1];
 		p = 2;
 	}
-	if (p >= np || !O.have_dst)
+	if (p >= np)
 		return -EINVAL;
 	O.mode = pos[p++];
+	/* only `header` makes no connection */
+	if (!O.have_dst && strcmp(O.mode, "header") != 0)
+		return -EINVAL;
 	if (strcmp(O.mode, "send") == 0) {
 		if (p >= np)
 			return -EINVAL;
@@ -1350,7 +1355,7 @@ static int parse_args(int argc, char **argv)
 	}
 	if (p != np)
 		return -EINVAL;
-	if (O.have_src && O.src.ss_family != O.dst.ss_family) {
+	if (O.have_src && O.have_dst && O.src.ss_family != O.dst.ss_family) {
 		fprintf(stderr, "dpclient: -b and -c must be the same address family\n");
 		return -EINVAL;
 	}
@@ -1378,10 +1383,24 @@ static void free_opts(void)
 	free(O.hdr);
 }
 
+/* header: the bytes the other modes would send first, as one line of
+ * lowercase hex, so a test can alter a valid header and send it with -H. */
+static int mode_header(void)
+{
+	size_t i;
+
+	for (i = 0; i < O.hdrlen; i++)
+		printf("%02x", O.hdr[i]);
+	printf("\n");
+	return 0;
+}
+
 static int dispatch(void)
 {
 	const char *m = O.mode;
 
+	if (strcmp(m, "header") == 0)
+		return mode_header();
 	if (strcmp(m, "whoami") == 0)
 		return mode_whoami();
 	if (strcmp(m, "send") == 0)

@@ -6,7 +6,7 @@
  * opinion. It is deliberately independent of the project's code: plain C and
  * libc only, one epoll loop, one file.
  *
- *   dpserver -l ADDR:PORT [-l ...] -m MODE [-T] [-o FILE] [-x] [-t SECS]
+ *   dpserver -l ADDR:PORT [-l ...] -m MODE [-T] [-o FILE] [-x] [-t SECS] [-v]
  *
  * ADDR is `1.2.3.4`, `[fd00::1]` or `*` (0.0.0.0). Port 0 picks a free port.
  * Modes: echo, whoami, whoami-echo, sink, hold, proxy, close, rst (see
@@ -125,6 +125,9 @@ struct server {
 
 /* Shared discard buffer: sink, hold and drain never keep what they read. */
 static uint8_t scratch[65536];
+
+/* -v: proxy mode also prints the value of each printable TLV. */
+static bool tlv_values;
 
 static int64_t now_ms(void)
 {
@@ -330,9 +333,25 @@ static int pp1_parse(const uint8_t *b, size_t n, size_t *hlen, char *out, size_t
 	return 1;
 }
 
+/* True when the n bytes at p can be shown as is in a reply line: printable
+ * ASCII without spaces (the line's separator) or commas (the list's). */
+static bool tlv_printable(const uint8_t *p, size_t n)
+{
+	size_t i;
+
+	if (n == 0)
+		return false;
+	for (i = 0; i < n; i++)
+		if (p[i] <= 0x20 || p[i] >= 0x7f || p[i] == ',')
+			return false;
+	return true;
+}
+
 /* Walks the TLVs in b[0, n) (the part of a v2 header after the address
  * block); checks each fits, checks a CRC32c TLV against the whole header
- * hdr[0, hdrlen), and appends " tlv=TT:LEN,..." to out. Returns 0 or -1. */
+ * hdr[0, hdrlen), and appends " tlv=TT:LEN,..." to out; with -v a printable
+ * value follows its length, as in "30:5:seg-a" (a value too long for the
+ * line shows as "30:300:..."). Returns 0 or -1. */
 static int pp2_tlvs(const uint8_t *hdr, size_t hdrlen, size_t at, char *out, size_t outsz)
 {
 	static const uint8_t zero[4];
@@ -372,6 +391,13 @@ static int pp2_tlvs(const uint8_t *hdr, size_t hdrlen, size_t at, char *out, siz
 		}
 		if (used + 16 < outsz)
 			used += snprintf(out + used, outsz - used, "%s%02x:%zu", sep, type, vlen);
+		if (tlv_values && tlv_printable(hdr + at + 3, vlen) && used + 16 < outsz) {
+			if (used + vlen + 16 < outsz)
+				used += snprintf(out + used, outsz - used, ":%.*s", (int)vlen,
+						 (const char *)hdr + at + 3);
+			else
+				used += snprintf(out + used, outsz - used, ":...");
+		}
 		sep = ",";
 		at += 3 + vlen;
 	}
@@ -943,13 +969,15 @@ static void run(struct server *srv)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: dpserver -l ADDR:PORT [-l ...] -m MODE [-T] [-o FILE] [-x] [-t SECS]\n"
+		"usage: dpserver -l ADDR:PORT [-l ...] -m MODE [-T] [-o FILE] [-x] [-t SECS] [-v]\n"
 		"  -l ADDR:PORT  listen (1.2.3.4:80, [fd00::1]:80, *:80; port 0 = any)\n"
 		"  -T            IP_TRANSPARENT on listeners (foreign address, tproxy)\n"
 		"  -o FILE       append 'PEER ...' (and PROXY/GOT reply) lines to FILE\n"
 		"  -x            one shot: stop listening after the first accept and exit\n"
 		"                once that connection is done\n"
 		"  -t SECS       exit after SECS (safety net)\n"
+		"  -v            proxy mode: print printable TLV values too, as\n"
+		"                'tlv=30:5:seg-a' (printable: ASCII 0x21-0x7e but ',')\n"
 		"modes:\n"
 		"  echo          echo bytes; on peer EOF finish writing, then half-close\n"
 		"  whoami        write 'PEER ip port LOCAL ip port' and close\n"
@@ -1029,7 +1057,7 @@ int main(int argc, char **argv)
 	memset(&srv, 0, sizeof(srv));
 	srv.ep = srv.sfd = -1;
 	srv.conns.next = srv.conns.prev = &srv.conns;
-	while ((opt = getopt(argc, argv, "l:m:o:xt:Th")) != -1) {
+	while ((opt = getopt(argc, argv, "l:m:o:xt:Thv")) != -1) {
 		switch (opt) {
 		case 'l':
 			if (nspec >= MAX_LISTENERS) {
@@ -1060,6 +1088,9 @@ int main(int argc, char **argv)
 			break;
 		case 'T':
 			srv.transparent = true;
+			break;
+		case 'v':
+			tlv_values = true;
 			break;
 		case 'h':
 			usage(stdout);
