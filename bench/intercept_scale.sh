@@ -158,7 +158,7 @@ run_scenario() {
 		fi
 		ready+=("$(ms_since "$t0")")
 		if [ "$r" = 1 ]; then
-			elems=$(lab_exec "$ns" nft -j list set inet decoyproxy decoys4 |
+			elems=$(lab_exec "$ns" nft -j list set inet decoyproxy decoys4_decoys |
 				jq '.nftables[] | select(.set) | .set.elem | length')
 			socks=$(lab_exec "$ns" ss -Hltnp | grep -c '"decoyproxy"')
 			rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status")

@@ -333,15 +333,9 @@ static int parse_port_item(const char *s, size_t n, const char *spec, unsigned *
 	return 0;
 }
 
-static int push_elem(struct icpt_list *l, int family, u128 lo, u128 hi, unsigned plo,
-		     unsigned phi, uint32_t src)
+static void elem_make(struct icpt_elem *e, int family, u128 lo, u128 hi, unsigned plo,
+		      unsigned phi, uint32_t src)
 {
-	struct icpt_elem *e;
-	int ret = list_reserve(l, 1);
-
-	if (ret)
-		return ret;
-	e = &l->v[l->n++];
 	memset(e, 0, sizeof(*e));
 	e->family = (uint8_t)family;
 	u128_to_addr(family, lo, &e->lo);
@@ -349,6 +343,16 @@ static int push_elem(struct icpt_list *l, int family, u128 lo, u128 hi, unsigned
 	e->port_lo = (uint16_t)plo;
 	e->port_hi = (uint16_t)phi;
 	e->src = src;
+}
+
+static int push_elem(struct icpt_list *l, int family, u128 lo, u128 hi, unsigned plo,
+		     unsigned phi, uint32_t src)
+{
+	int ret = list_reserve(l, 1);
+
+	if (ret)
+		return ret;
+	elem_make(&l->v[l->n++], family, lo, hi, plo, phi, src);
 	return 0;
 }
 
@@ -924,4 +928,179 @@ uint64_t icpt_pairs(const struct icpt_list *l)
 			return UINT64_MAX;
 	}
 	return (uint64_t)total;
+}
+
+/* ---- set operations ---- */
+
+int icpt_list_append(struct icpt_list *dst, const struct icpt_list *src, int family)
+{
+	size_t add = icpt_count(src, family), shift = dst->srclen, i;
+	bool keep_src = src->srclen && shift + src->srclen < SRC_NONE;
+	int ret;
+
+	if (!add)
+		return 0;
+	ret = list_reserve(dst, add);
+	if (ret)
+		return ret;
+	/* the whole arena of src goes along: its offsets stay valid after a
+	 * shift, and stale texts in it cost a few bytes at most */
+	if (keep_src && shift + src->srclen > dst->srccap) {
+		size_t cap = dst->srccap ? dst->srccap : 4096;
+		char *p;
+
+		while (cap < shift + src->srclen)
+			cap *= 2;
+		p = realloc(dst->srcbuf, cap);
+		if (!p)
+			return -ENOMEM;
+		dst->srcbuf = p;
+		dst->srccap = cap;
+	}
+	if (keep_src) {
+		memcpy(dst->srcbuf + shift, src->srcbuf, src->srclen);
+		dst->srclen += src->srclen;
+	}
+	for (i = 0; i < src->n; i++) {
+		const struct icpt_elem *e = &src->v[i];
+		struct icpt_elem *d;
+
+		if (family && e->family != family)
+			continue;
+		d = &dst->v[dst->n++];
+		*d = *e;
+		d->src = keep_src && e->src < src->srclen ? e->src + (uint32_t)shift : SRC_NONE;
+	}
+	dst->normalised = false;
+	return 0;
+}
+
+static bool elem_overlaps(const struct icpt_elem *a, const struct icpt_elem *b)
+{
+	int f = a->family;
+
+	return f == b->family && a->port_lo <= b->port_hi && b->port_lo <= a->port_hi &&
+	       addr_to_u128(f, &a->lo) <= addr_to_u128(f, &b->hi) &&
+	       addr_to_u128(f, &b->lo) <= addr_to_u128(f, &a->hi);
+}
+
+int icpt_subtract(struct icpt_list *l, const struct icpt_elem *r)
+{
+	int f = r->family;
+	u128 rlo = addr_to_u128(f, &r->lo), rhi = addr_to_u128(f, &r->hi);
+	size_t ov = 0, cap, n = 0, i;
+	struct icpt_elem *v;
+
+	for (i = 0; i < l->n; i++)
+		ov += elem_overlaps(&l->v[i], r);
+	if (!ov)
+		return 0;
+	/* each element cut leaves at most 4 pieces: below and above r's
+	 * addresses (all its ports), below and above r's ports (r's addresses) */
+	if (3 * ov > ICPT_MAX_ELEMS - l->n)
+		return -E2BIG;
+	cap = l->n + 3 * ov;
+	v = malloc(cap * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (i = 0; i < l->n; i++) {
+		const struct icpt_elem *e = &l->v[i];
+		u128 elo, ehi, mlo, mhi;
+
+		if (!elem_overlaps(e, r)) {
+			v[n++] = *e;
+			continue;
+		}
+		elo = addr_to_u128(f, &e->lo);
+		ehi = addr_to_u128(f, &e->hi);
+		if (elo < rlo)
+			elem_make(&v[n++], f, elo, rlo - 1, e->port_lo, e->port_hi, e->src);
+		if (ehi > rhi)
+			elem_make(&v[n++], f, rhi + 1, ehi, e->port_lo, e->port_hi, e->src);
+		mlo = elo > rlo ? elo : rlo;
+		mhi = ehi < rhi ? ehi : rhi;
+		if (e->port_lo < r->port_lo)
+			elem_make(&v[n++], f, mlo, mhi, e->port_lo, r->port_lo - 1u, e->src);
+		if (e->port_hi > r->port_hi)
+			elem_make(&v[n++], f, mlo, mhi, r->port_hi + 1u, e->port_hi, e->src);
+	}
+	free(l->v);
+	l->v = v;
+	l->n = n;
+	l->cap = cap;
+	l->normalised = false;
+	return 0;
+}
+
+/* The gap search subtracts the covered parts from r one by one; it stops
+ * (and names r itself) once the remainder is this fragmented. */
+#define COVERS_MAX_PIECES 4096
+
+static bool elem_same_rect(const struct icpt_elem *a, const struct icpt_elem *b)
+{
+	size_t alen = a->family == AF_INET6 ? 16 : 4;
+
+	return a->family == b->family && a->port_lo == b->port_lo && a->port_hi == b->port_hi &&
+	       !memcmp(&a->lo, &b->lo, alen) && !memcmp(&a->hi, &b->hi, alen);
+}
+
+int icpt_covers(const struct icpt_list *l, const struct icpt_elem *r, struct icpt_elem *gap)
+{
+	struct icpt_list in, rest;
+	int f = r->family, ret = 0;
+	u128 rlo = addr_to_u128(f, &r->lo), rhi = addr_to_u128(f, &r->hi);
+	size_t i;
+
+	icpt_list_init(&in);
+	icpt_list_init(&rest);
+	/* the part of l inside r; normalised, it is exactly {r} when l covers
+	 * r: every address slab of r then has r's whole port range, and
+	 * contiguous slabs with the same ports merge into one element */
+	for (i = 0; i < l->n; i++) {
+		const struct icpt_elem *e = &l->v[i];
+		u128 elo, ehi;
+
+		if (!elem_overlaps(e, r))
+			continue;
+		ret = list_reserve(&in, 1);
+		if (ret)
+			goto out;
+		elo = addr_to_u128(f, &e->lo);
+		ehi = addr_to_u128(f, &e->hi);
+		elem_make(&in.v[in.n++], f, elo > rlo ? elo : rlo, ehi < rhi ? ehi : rhi,
+			  e->port_lo > r->port_lo ? e->port_lo : r->port_lo,
+			  e->port_hi < r->port_hi ? e->port_hi : r->port_hi, SRC_NONE);
+	}
+	if (in.n) {
+		long nr = icpt_normalise(&in, NULL, NULL);
+
+		if (nr < 0) {
+			ret = (int)nr;
+			goto out;
+		}
+		if (in.n == 1 && elem_same_rect(&in.v[0], r)) {
+			ret = 1;
+			goto out;
+		}
+	}
+	ret = 0;
+	if (!gap)
+		goto out;
+	*gap = *r;
+	if (list_reserve(&rest, 1) < 0)
+		goto out;
+	rest.v[rest.n++] = *r;
+	for (i = 0; i < in.n && rest.n; i++) {
+		if (icpt_subtract(&rest, &in.v[i]) < 0 || rest.n > COVERS_MAX_PIECES) {
+			rest.n = 0;
+			break;
+		}
+	}
+	if (rest.n && icpt_normalise(&rest, NULL, NULL) >= 0 && rest.n)
+		*gap = rest.v[0];
+	gap->src = r->src;
+out:
+	icpt_list_free(&in);
+	icpt_list_free(&rest);
+	return ret;
 }

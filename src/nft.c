@@ -47,8 +47,9 @@
 #define DT_INET_SERVICE 13
 #define DT_BITS         6
 
-#define SET4_ID 1
-#define SET6_ID 2
+/* Sets created in a batch are named by ID as well (NFTA_SET_ID): the set
+ * of divert i gets ID i + 1. */
+#define SET_ID(i) ((uint32_t)(i) + 1)
 
 /* Concatenated keys: every field is padded to a 32-bit register. */
 #define KEY4_LEN (4 + 4)
@@ -219,10 +220,9 @@ out:
 
 /* ---- sets ---- */
 
-static int add_set(struct nft_batch *b, int family)
+static int add_set(struct nft_batch *b, const struct nft_divert *d, uint32_t id)
 {
-	bool v6 = family == AF_INET6;
-	const char *name = v6 ? NFT_SET6_NAME : NFT_SET4_NAME;
+	bool v6 = d->family == AF_INET6;
 	/* Field lengths of the concatenation, as the kernel's pipapo set
 	 * needs them: the address, then the port. */
 	const uint8_t fields[2] = { v6 ? 16 : 4, 2 };
@@ -232,7 +232,7 @@ static int add_set(struct nft_batch *b, int family)
 	int ret = -ENOMEM;
 
 	if (!s || nftnl_set_set_str(s, NFTNL_SET_TABLE, NFT_TABLE_NAME) < 0 ||
-	    nftnl_set_set_str(s, NFTNL_SET_NAME, name) < 0 ||
+	    nftnl_set_set_str(s, NFTNL_SET_NAME, d->set) < 0 ||
 	    nftnl_set_set_data(s, NFTNL_SET_DESC_CONCAT, fields, sizeof(fields)) < 0)
 		goto out;
 	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
@@ -240,14 +240,14 @@ static int add_set(struct nft_batch *b, int family)
 	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE,
 			  ((v6 ? DT_IP6ADDR : DT_IPADDR) << DT_BITS) | DT_INET_SERVICE);
 	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, v6 ? KEY6_LEN : KEY4_LEN);
-	nftnl_set_set_u32(s, NFTNL_SET_ID, v6 ? SET6_ID : SET4_ID);
+	nftnl_set_set_u32(s, NFTNL_SET_ID, id);
 	nlh = msg_start(b, NFT_MSG_NEWSET, NLM_F_CREATE, NFT_K_SET, &ref);
 	if (!nlh)
 		goto out;
 	nftnl_set_nlmsg_build_payload(nlh, s);
 	msg_end(b, nlh);
 	snprintf(ref->what, sizeof(ref->what), "set %s (type %s . inet_service, flags interval)",
-		 name, v6 ? "ipv6_addr" : "ipv4_addr");
+		 d->set, v6 ? "ipv6_addr" : "ipv4_addr");
 	ret = 0;
 out:
 	nftnl_set_free(s);
@@ -316,13 +316,12 @@ static int sel_push(struct nft_batch *b, const struct icpt_elem *e)
 	return 0;
 }
 
-/* One NEWSETELEM/DELSETELEM message holding b->sel[*i ..] (all of one
- * family, taken from list l); advances *i past what fitted. */
-static int add_elem_msg(struct nft_batch *b, uint16_t type, int family,
-			const struct icpt_list *l, bool by_id, size_t *i, size_t end)
+/* One NEWSETELEM/DELSETELEM message for the set of divert d holding
+ * b->sel[*i ..] (all of d's family, taken from list l); advances *i past
+ * what fitted. id: the set's ID when it is created in this batch, else 0. */
+static int add_elem_msg(struct nft_batch *b, uint16_t type, const struct nft_divert *d,
+			const struct icpt_list *l, uint32_t id, size_t *i, size_t end)
 {
-	bool v6 = family == AF_INET6;
-	const char *name = v6 ? NFT_SET6_NAME : NFT_SET4_NAME;
 	struct nft_msgref *ref;
 	struct nlmsghdr *nlh;
 	struct nlattr *list;
@@ -331,15 +330,17 @@ static int add_elem_msg(struct nft_batch *b, uint16_t type, int family,
 			type == NFT_MSG_NEWSETELEM ? NFT_K_ELEMS : NFT_K_ELEMS_DEL, &ref);
 	if (!nlh)
 		return b->len > BATCH_MAX ? -E2BIG : -ENOMEM;
-	ref->family = (uint8_t)family;
+	ref->family = (uint8_t)d->family;
 	ref->first = (uint32_t)*i;
 	ref->list = l;
+	ref->set = d->set;
+	ref->fresh = id != 0;
 	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, NFT_TABLE_NAME);
-	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, name);
+	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, d->set);
 	/* The set is created in this same batch: the ID names it without
 	 * ambiguity while the old table is being deleted. */
-	if (by_id)
-		mnl_attr_put_u32(nlh, NFTA_SET_ELEM_LIST_SET_ID, htonl(v6 ? SET6_ID : SET4_ID));
+	if (id)
+		mnl_attr_put_u32(nlh, NFTA_SET_ELEM_LIST_SET_ID, htonl(id));
 	list = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_LIST_ELEMENTS);
 	for (; *i < end && put_elem(nlh, b->sel[*i]); (*i)++)
 		ref->count++;
@@ -347,38 +348,40 @@ static int add_elem_msg(struct nft_batch *b, uint16_t type, int family,
 	msg_end(b, nlh);
 	snprintf(ref->what, sizeof(ref->what), "%s of %u elements %s set %s",
 		 type == NFT_MSG_NEWSETELEM ? "addition" : "removal", ref->count,
-		 type == NFT_MSG_NEWSETELEM ? "to" : "from", name);
+		 type == NFT_MSG_NEWSETELEM ? "to" : "from", d->set);
 	/* An element always fits in an empty message; guard anyway so that a
 	 * future key layout change cannot loop forever. */
 	return ref->count ? 0 : -EMSGSIZE;
 }
 
 /* Messages for b->sel[from .. b->nsel), split by size. */
-static int add_elem_msgs(struct nft_batch *b, uint16_t type, int family,
-			 const struct icpt_list *l, bool by_id, size_t from)
+static int add_elem_msgs(struct nft_batch *b, uint16_t type, const struct nft_divert *d,
+			 const struct icpt_list *l, uint32_t id, size_t from)
 {
 	size_t i = from, end = b->nsel;
 	int ret = 0;
 
 	while (!ret && i < end)
-		ret = add_elem_msg(b, type, family, l, by_id, &i, end);
+		ret = add_elem_msg(b, type, d, l, id, &i, end);
 	return ret;
 }
 
-/* All elements of one family of l, added. */
-static int add_elems(struct nft_batch *b, const struct icpt_list *l, int family, bool by_id)
+/* All elements of divert d (those of its family), added to its set, which
+ * this batch creates with ID id. */
+static int add_elems(struct nft_batch *b, const struct nft_divert *d, uint32_t id)
 {
+	const struct icpt_list *l = d->decoys;
 	size_t i, from = b->nsel;
 	int ret;
 
 	for (i = 0; l && i < l->n; i++) {
-		if (l->v[i].family != family)
+		if (l->v[i].family != d->family)
 			continue;
 		ret = sel_push(b, &l->v[i]);
 		if (ret)
 			return ret;
 	}
-	return add_elem_msgs(b, NFT_MSG_NEWSETELEM, family, l, by_id, from);
+	return add_elem_msgs(b, NFT_MSG_NEWSETELEM, d, l, id, from);
 }
 
 /* ---- rules ---- */
@@ -496,19 +499,22 @@ static uint32_t plan_mark(const struct nft_plan *p)
 	return p->mark ? p->mark : NFT_MARK_DEFAULT;
 }
 
-/* meta l4proto tcp <ip|ip6> daddr . tcp dport @decoysN
- *	tproxy <ip|ip6> to <addr>:<port> meta mark set <mark> accept */
-static int add_tproxy_rule(struct nft_batch *b, const struct nft_plan *p, int family, int pos)
+/* meta l4proto tcp <ip|ip6> daddr . tcp dport @<set>
+ *	tproxy <ip|ip6> to <addr>:<port> meta mark set <mark> accept
+ * for divert d, whose set this batch creates with ID id. */
+static int add_tproxy_rule(struct nft_batch *b, const struct nft_plan *p,
+			   const struct nft_divert *d, uint32_t id, int pos)
 {
+	int family = d->family;
 	bool v6 = family == AF_INET6;
-	const struct sockaddr_in *s4 = (const void *)&p->listen4;
-	const struct sockaddr_in6 *s6 = (const void *)&p->listen6;
+	const struct sockaddr_in *s4 = (const void *)&d->listen;
+	const struct sockaddr_in6 *s6 = (const void *)&d->listen;
 	const void *addr = v6 ? (const void *)&s6->sin6_addr : (const void *)&s4->sin_addr;
 	uint16_t port = v6 ? s6->sin6_port : s4->sin_port;      /* network order */
 	bool any = v6 ? IN6_IS_ADDR_UNSPECIFIED(&s6->sin6_addr) : s4->sin_addr.s_addr == 0;
 	const uint8_t l4 = IPPROTO_TCP, nfp = v6 ? NFPROTO_IPV6 : NFPROTO_IPV4;
 	const uint32_t mark = plan_mark(p);
-	char astr[INET6_ADDRSTRLEN] = "", what[224];
+	char astr[INET6_ADDRSTRLEN] = "", what[sizeof(((struct nft_msgref *)0)->what)];
 	struct xop ops[14];
 	size_t n = 0;
 
@@ -523,8 +529,7 @@ static int add_tproxy_rule(struct nft_batch *b, const struct nft_plan *p, int fa
 		.c = v6 ? 16 : 4, .d = NFT_REG_1 };
 	ops[n++] = (struct xop){ .op = X_PAYLOAD, .a = NFT_PAYLOAD_TRANSPORT_HEADER,
 		.b = offsetof(struct tcphdr, th_dport), .c = 2, .d = v6 ? NFT_REG_2 : NFT_REG32_01 };
-	ops[n++] = (struct xop){ .op = X_LOOKUP, .a = NFT_REG_1, .b = v6 ? SET6_ID : SET4_ID,
-		.str = v6 ? NFT_SET6_NAME : NFT_SET4_NAME };
+	ops[n++] = (struct xop){ .op = X_LOOKUP, .a = NFT_REG_1, .b = id, .str = d->set };
 	if (!any)
 		ops[n++] = (struct xop){ .op = X_IMM, .a = NFT_REG_1, .data = addr, .len = v6 ? 16 : 4 };
 	ops[n++] = (struct xop){ .op = X_IMM, .a = NFT_REG_2, .data = &port, .len = 2 };
@@ -537,7 +542,7 @@ static int add_tproxy_rule(struct nft_batch *b, const struct nft_plan *p, int fa
 		inet_ntop(family, addr, astr, sizeof(astr));
 	snprintf(what, sizeof(what), "rule %d of chain %s (meta l4proto tcp %s daddr . tcp dport "
 		 "@%s tproxy %s to %s%s%s:%u meta mark set 0x%x accept)", pos, NFT_CHAIN_NAME,
-		 v6 ? "ip6" : "ip", v6 ? NFT_SET6_NAME : NFT_SET4_NAME, v6 ? "ip6" : "ip",
+		 v6 ? "ip6" : "ip", d->set, v6 ? "ip6" : "ip",
 		 v6 && !any ? "[" : "", astr, v6 && !any ? "]" : "", ntohs(port), mark);
 	return add_rule(b, ops, n, what);
 }
@@ -565,21 +570,37 @@ static int add_socket_rule(struct nft_batch *b, const struct nft_plan *p, int po
 
 /* ---- plans ---- */
 
-static int check_listener(const struct sockaddr_storage *ss, int want, char **err)
+static int check_divert(const struct nft_plan *p, size_t i, char **err)
 {
-	const char *name = want == AF_INET6 ? "IPv6" : "IPv4";
+	const struct nft_divert *d = &p->div[i];
+	const char *fam = d->family == AF_INET6 ? "IPv6" : "IPv4";
+	size_t len = d->set ? strlen(d->set) : 0;
 	uint16_t port;
 
-	if (ss->ss_family == 0)
-		return 0;
-	if (ss->ss_family != want) {
-		memprintf(err, "nft: the %s listener address is not an %s address", name, name);
+	if (d->family != AF_INET && d->family != AF_INET6) {
+		memprintf(err, "nft: divert %zu: unknown address family %d", i + 1, d->family);
 		return -EINVAL;
 	}
-	port = want == AF_INET6 ? ((const struct sockaddr_in6 *)ss)->sin6_port :
-		((const struct sockaddr_in *)ss)->sin_port;
+	if (!len || len > NFT_SET_NAME_MAX) {
+		memprintf(err, "nft: divert %zu: the set name must have 1 to %d characters (%zu)",
+			  i + 1, NFT_SET_NAME_MAX, len);
+		return -EINVAL;
+	}
+	for (size_t k = 0; k < i; k++) {
+		if (!strcmp(p->div[k].set, d->set)) {
+			memprintf(err, "nft: set %s is named by two diverts (%zu and %zu)", d->set,
+				  k + 1, i + 1);
+			return -EINVAL;
+		}
+	}
+	if (d->listen.ss_family != d->family) {
+		memprintf(err, "nft: set %s: the listener address is not an %s address", d->set, fam);
+		return -EINVAL;
+	}
+	port = d->family == AF_INET6 ? ((const struct sockaddr_in6 *)&d->listen)->sin6_port :
+		((const struct sockaddr_in *)&d->listen)->sin_port;
 	if (!port) {
-		memprintf(err, "nft: the %s listener has no port", name);
+		memprintf(err, "nft: set %s: the %s listener has no port", d->set, fam);
 		return -EINVAL;
 	}
 	return 0;
@@ -587,31 +608,27 @@ static int check_listener(const struct sockaddr_storage *ss, int want, char **er
 
 static int check_plan(const struct nft_plan *p, char **err)
 {
-	size_t n4 = p->decoys ? icpt_count(p->decoys, AF_INET) : 0;
-	size_t n6 = p->decoys ? icpt_count(p->decoys, AF_INET6) : 0;
-	int ret;
-
-	ret = check_listener(&p->listen4, AF_INET, err);
-	if (!ret)
-		ret = check_listener(&p->listen6, AF_INET6, err);
-	if (ret)
-		return ret;
-	if (n4 && !p->listen4.ss_family) {
-		memprintf(err, "nft: %zu IPv4 decoy elements but no IPv4 listener to divert them to",
-			  n4);
+	if (p->ndiv && !p->div) {
+		memprintf(err, "nft: %zu diverts but no array", p->ndiv);
 		return -EINVAL;
 	}
-	if (n6 && !p->listen6.ss_family) {
-		memprintf(err, "nft: %zu IPv6 decoy elements but no IPv6 listener to divert them to",
-			  n6);
+	if (p->ndiv > UINT32_MAX - 1) {
+		memprintf(err, "nft: too many diverts (%zu)", p->ndiv);
 		return -EINVAL;
+	}
+	for (size_t i = 0; i < p->ndiv; i++) {
+		int ret = check_divert(p, i, err);
+
+		if (ret)
+			return ret;
 	}
 	return 0;
 }
 
 static int build_apply(struct nft_batch *b, const struct nft_plan *p)
 {
-	int ret, pos = 1;
+	size_t i;
+	int ret;
 
 	ret = add_bare(b, NFNL_MSG_BATCH_BEGIN, NFT_K_BEGIN);
 	/* create-if-missing then delete: removes any old version of our
@@ -622,22 +639,17 @@ static int build_apply(struct nft_batch *b, const struct nft_plan *p)
 		ret = add_table(b, NFT_MSG_DELTABLE);
 	if (!ret)
 		ret = add_table(b, NFT_MSG_NEWTABLE);
-	if (!ret)
-		ret = add_set(b, AF_INET);
-	if (!ret)
-		ret = add_set(b, AF_INET6);
+	for (i = 0; !ret && i < p->ndiv; i++)
+		ret = add_set(b, &p->div[i], SET_ID(i));
 	if (!ret)
 		ret = add_chain(b);
-	if (!ret && p->listen4.ss_family)
-		ret = add_tproxy_rule(b, p, AF_INET, pos++);
-	if (!ret && p->listen6.ss_family)
-		ret = add_tproxy_rule(b, p, AF_INET6, pos++);
+	/* every tproxy rule, then the socket rule: see nft.h */
+	for (i = 0; !ret && i < p->ndiv; i++)
+		ret = add_tproxy_rule(b, p, &p->div[i], SET_ID(i), (int)i + 1);
 	if (!ret)
-		ret = add_socket_rule(b, p, pos);
-	if (!ret)
-		ret = add_elems(b, p->decoys, AF_INET, true);
-	if (!ret)
-		ret = add_elems(b, p->decoys, AF_INET6, true);
+		ret = add_socket_rule(b, p, (int)p->ndiv + 1);
+	for (i = 0; !ret && i < p->ndiv; i++)
+		ret = add_elems(b, &p->div[i], SET_ID(i));
 	if (!ret)
 		ret = add_bare(b, NFNL_MSG_BATCH_END, NFT_K_END);
 	return ret;
@@ -710,48 +722,103 @@ static int sel_missing(struct nft_batch *b, const struct icpt_list *a, const str
 	return 0;
 }
 
-static int build_delta(struct nft_batch *b, const struct icpt_list *now,
-		       const struct icpt_list *old)
+static const struct icpt_list no_decoys = { .normalised = true };
+
+static const struct icpt_list *div_list(const struct nft_divert *d)
 {
-	static const int fams[] = { AF_INET, AF_INET6 };
-	size_t k, from;
+	return d->decoys ? d->decoys : &no_decoys;
+}
+
+static int build_delta(struct nft_batch *b, const struct nft_plan *p, const struct nft_plan *old)
+{
+	size_t i, from;
 	int ret;
 
 	ret = add_bare(b, NFNL_MSG_BATCH_BEGIN, NFT_K_BEGIN);
 	/* removals first: a reshaped element may overlap its old self */
-	for (k = 0; !ret && k < ARRAY_SIZE(fams); k++) {
+	for (i = 0; !ret && i < p->ndiv; i++) {
+		const struct nft_divert *d = &p->div[i], *o = &old->div[i];
+
+		if (div_list(d) == div_list(o))
+			continue;
 		from = b->nsel;
-		ret = sel_missing(b, old, now, fams[k]);
+		ret = sel_missing(b, div_list(o), div_list(d), d->family);
 		if (!ret)
-			ret = add_elem_msgs(b, NFT_MSG_DELSETELEM, fams[k], old, false, from);
+			ret = add_elem_msgs(b, NFT_MSG_DELSETELEM, d, div_list(o), 0, from);
 	}
-	for (k = 0; !ret && k < ARRAY_SIZE(fams); k++) {
+	for (i = 0; !ret && i < p->ndiv; i++) {
+		const struct nft_divert *d = &p->div[i], *o = &old->div[i];
+
+		if (div_list(d) == div_list(o))
+			continue;
 		from = b->nsel;
-		ret = sel_missing(b, now, old, fams[k]);
+		ret = sel_missing(b, div_list(d), div_list(o), d->family);
 		if (!ret)
-			ret = add_elem_msgs(b, NFT_MSG_NEWSETELEM, fams[k], now, false, from);
+			ret = add_elem_msgs(b, NFT_MSG_NEWSETELEM, d, div_list(d), 0, from);
 	}
 	if (!ret)
 		ret = add_bare(b, NFNL_MSG_BATCH_END, NFT_K_END);
 	return ret;
 }
 
-int nft_build_delta(struct nft_batch *b, const struct nft_plan *p, const struct icpt_list *old,
+static bool lists_normalised(const struct nft_plan *p)
+{
+	for (size_t i = 0; i < p->ndiv; i++)
+		if (!div_list(&p->div[i])->normalised)
+			return false;
+	return true;
+}
+
+int nft_build_delta(struct nft_batch *b, const struct nft_plan *p, const struct nft_plan *old,
 		    uint32_t seq, char **err)
 {
-	static const struct icpt_list none;
-	const struct icpt_list *now = p->decoys ? p->decoys : &none;
 	int ret = check_plan(p, err);
 
 	if (ret)
 		return ret;
-	if (!old || !old->normalised || !now->normalised) {
+	if (!old || !nft_plan_same_rules(p, old)) {
+		memprintf(err, "nft: a delta needs the same sets and rules before and after");
+		return -EINVAL;
+	}
+	if (!lists_normalised(old) || !lists_normalised(p)) {
 		memprintf(err, "nft: a delta needs the old and the new decoy lists normalised");
 		return -EINVAL;
 	}
 	batch_reset(b, seq);
-	ret = build_delta(b, now, old);
+	ret = build_delta(b, p, old);
 	return ret ? build_error(ret, err) : 0;
+}
+
+static bool listen_eq(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET) {
+		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+
+		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+	}
+	if (a->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+
+		return x->sin6_port == y->sin6_port &&
+		       !memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr));
+	}
+	return true;
+}
+
+bool nft_plan_same_rules(const struct nft_plan *a, const struct nft_plan *b)
+{
+	if (plan_mark(a) != plan_mark(b) || a->ndiv != b->ndiv)
+		return false;
+	for (size_t i = 0; i < a->ndiv; i++) {
+		const struct nft_divert *x = &a->div[i], *y = &b->div[i];
+
+		if (x->family != y->family || !x->set || !y->set || strcmp(x->set, y->set) ||
+		    !listen_eq(&x->listen, &y->listen))
+			return false;
+	}
+	return true;
 }
 
 int nft_build_remove(struct nft_batch *b, uint32_t seq, char **err)
@@ -887,9 +954,17 @@ static const char *errno_hint(const struct nft_msgref *ref, int error)
 	switch (ref->kind) {
 	case NFT_K_ELEMS:
 		/* Recent kernels report a partial overlap as EEXIST too; an
-		 * exact duplicate is accepted (no NLM_F_EXCL). */
+		 * exact duplicate is accepted (no NLM_F_EXCL). A set created
+		 * in the batch holds only the batch's elements; a delta is
+		 * computed against what decoyproxy installed, with removals
+		 * first, from normalised lists: the element it clashes with
+		 * was put there by someone else. */
+		if ((error == -ENOTEMPTY || error == -EEXIST) && ref->fresh)
+			return "overlaps another element added to the new set in the same batch "
+			       "(the decoy list was not normalised)";
 		if (error == -ENOTEMPTY || error == -EEXIST)
-			return "overlaps another element of the set (was the list normalised?)";
+			return "overlaps an element that is in the kernel's set but was not installed "
+			       "by decoyproxy (added by hand, e.g. with 'nft add element'?)";
 		if (error == -ENOSPC)
 			return "the set is full";
 		break;
@@ -915,7 +990,7 @@ int nft_batch_result(const struct nft_batch *b, char **err)
 {
 	const struct nft_msgref *ref;
 	const char *hint;
-	char what[ICPT_ELEM_STRLEN + 400], kpart[160] = "";
+	char what[ICPT_ELEM_STRLEN + NFT_SET_NAME_MAX + 1024], kpart[160] = "";
 	uint32_t idx;
 
 	if (!b->error) {
@@ -938,7 +1013,7 @@ int nft_batch_result(const struct nft_batch *b, char **err)
 	if (ref->kind == NFT_K_ELEMS || ref->kind == NFT_K_ELEMS_DEL) {
 		const struct icpt_elem *e = elem_nth(b, ref, elem_at(b, ref, b->err_offs));
 		const struct icpt_list *l = ref->list;
-		const char *set = ref->family == AF_INET6 ? NFT_SET6_NAME : NFT_SET4_NAME;
+		const char *set = ref->set ? ref->set : "?";
 		const char *verb = ref->kind == NFT_K_ELEMS ? "" : "the removal of ";
 		char es[ICPT_ELEM_STRLEN];
 
@@ -1005,7 +1080,8 @@ static int collect(int fd, struct nft_batch *b, char **err)
 	size_t cap = 128 * 1024;
 	char *buf = malloc(cap);
 	struct timespec t0;
-	bool draining = false;
+	/* a batch without ack'ed messages is answered with nothing at all */
+	bool draining = nft_batch_complete(b);
 	int ret = 0, spins = 0;
 
 	if (!buf)
@@ -1065,6 +1141,12 @@ int nft_batch_send(int nlfd, struct nft_batch *b, char **err)
 	b->error = 0;
 	b->err_offs = -1;
 	b->kmsg[0] = '\0';
+	/* Nothing between BEGIN and END (a delta without difference): the
+	 * kernel would change nothing and answer nothing. */
+	if (!b->nexpect) {
+		ret = 0;
+		goto out;
+	}
 	ret = sock_setup(fd, b, err);
 	if (ret)
 		goto out;
@@ -1131,11 +1213,13 @@ int nft_apply(int nlfd, const struct nft_plan *p, char **err)
  * 10,000 elements, 1.8 s at 100,000), and flushing 100,000 takes 45 s,
  * while deleting and recreating the whole table with 100,000 elements
  * takes 0.3 s. */
-static bool delta_is_cheap(const struct icpt_list *now, const struct icpt_list *old)
+static bool subset_of(const struct icpt_list *old, const struct icpt_list *now, int family)
 {
 	size_t i, j = 0;
 
 	for (i = 0; i < old->n; i++) {
+		if (old->v[i].family != family)
+			continue;
 		while (j < now->n && elem_cmp(&now->v[j], &old->v[i]) < 0)
 			j++;
 		if (j >= now->n || elem_cmp(&now->v[j], &old->v[i]))
@@ -1144,15 +1228,25 @@ static bool delta_is_cheap(const struct icpt_list *now, const struct icpt_list *
 	return true;
 }
 
-int nft_replace_elements(int nlfd, const struct nft_plan *p, const struct icpt_list *old,
+static bool delta_is_cheap(const struct nft_plan *p, const struct nft_plan *old)
+{
+	for (size_t i = 0; i < p->ndiv; i++) {
+		const struct icpt_list *now = div_list(&p->div[i]), *was = div_list(&old->div[i]);
+
+		if (now != was && !subset_of(was, now, p->div[i].family))
+			return false;
+	}
+	return true;
+}
+
+int nft_replace_elements(int nlfd, const struct nft_plan *p, const struct nft_plan *old,
 			 char **err)
 {
-	static const struct icpt_list none;
-	const struct icpt_list *now = p->decoys ? p->decoys : &none;
 	struct nft_batch b;
 	int ret;
 
-	if (!old || !old->normalised || !now->normalised || !delta_is_cheap(now, old))
+	if (!old || !nft_plan_same_rules(p, old) || !lists_normalised(p) ||
+	    !lists_normalised(old) || !delta_is_cheap(p, old))
 		return nft_apply(nlfd, p, err);
 	nft_batch_init(&b);
 	ret = nft_build_delta(&b, p, old, seq_base(), err);

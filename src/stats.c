@@ -40,12 +40,15 @@
 #include "decoyproxy/cfg.h"
 #include "decoyproxy/global.h"
 #include "decoyproxy/log.h"
+#include "decoyproxy/netseg.h"
 #include "decoyproxy/proxy.h"
 #include "decoyproxy/pump.h"
 #include "decoyproxy/runtime.h"
 #include "decoyproxy/server.h"
 #include "decoyproxy/sess.h"
+#include "decoyproxy/src.h"
 #include "decoyproxy/stats.h"
+#include "decoyproxy/tproxy.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "unknown"
@@ -1005,6 +1008,7 @@ static void cmd_show_info(struct stats_cli_ctx *cx, int argc, char **argv, struc
 		   pump_pool_allocated() * PUMP_BUFSIZE, pump_pool_in_use() * PUMP_BUFSIZE, (long long)start_wall);
 	/* decoyproxy's own, after HAProxy's */
 	out_printf(out, "Generation: %u\n", rt.conf ? rt.conf->generation : 0);
+	out_printf(out, "UsesrcClientCollisions: %llu\n", src_client_collisions);
 }
 
 /* ---- sessions --------------------------------------------------------------- */
@@ -1232,6 +1236,84 @@ static void cmd_reload(struct stats_cli_ctx *cx, int argc, char **argv, struct s
 	stats_buf_reset(&log);
 }
 
+/* ---- intercept (runtime decoy changes) and network sections ------------------- */
+
+static void out_line_cb(void *ctx, const char *text)
+{
+	out_printf(ctx, "%s\n", text);
+}
+
+static void cmd_show_intercept(struct stats_cli_ctx *cx, int argc, char **argv, struct stats_buf *out)
+{
+	const struct proxy *px = NULL;
+
+	if (argc > 3) {
+		out_printf(out, "usage: show intercept [<frontend>]\n");
+		return;
+	}
+	if (argc == 3 && !(px = proxy_by_ref(argv[2], PR_CAP_FE))) {
+		out_printf(out, "No such frontend.\n");
+		return;
+	}
+	tproxy_rt_show(rt.conf, px, out_line_cb, out);
+}
+
+/* add|del intercept <frontend> <spec> [<spec>...]: answers nothing on
+ * success (as HAProxy's `add map`), else one error line. */
+static void cmd_change_intercept(struct stats_cli_ctx *cx, int argc, char **argv, struct stats_buf *out)
+{
+	bool add = !strcmp(argv[0], "add");
+	struct proxy *px;
+	char *err = NULL;
+
+	if (argc < 4) {
+		out_printf(out, "usage: %s intercept <frontend> <ADDRS:PORTS> [<ADDRS:PORTS>...]\n", argv[0]);
+		return;
+	}
+	px = proxy_by_ref(argv[2], PR_CAP_FE);
+	if (!px) {
+		out_printf(out, "No such frontend.\n");
+		return;
+	}
+	if (tproxy_rt_change(rt.conf, px, add, argc - 3, argv + 3, &err) < 0)
+		out_msg_lines(out, NULL, err ? err : "failed");
+	free(err);
+}
+
+/* show network [<section>]: the objects of `network` sections */
+static void cmd_show_network(struct stats_cli_ctx *cx, int argc, char **argv, struct stats_buf *out)
+{
+	const char *only = argc == 3 ? argv[2] : NULL;
+	size_t olen = only ? strlen(only) : 0;
+	bool found = false;
+	char *text = NULL;
+
+	if (argc > 3) {
+		out_printf(out, "usage: show network [<section>]\n");
+		return;
+	}
+	if (!rt.conf || netseg_show(rt.conf, &text) < 0) {
+		out_printf(out, "Out of memory.\n");
+		return;
+	}
+	out_printf(out, "# section state object\n");
+	for (const char *p = text; *p;) {
+		size_t n = strcspn(p, "\n");
+
+		/* lines are "<section> <state> <object>" */
+		if (!only || (n > olen && !strncmp(p, only, olen) && p[olen] == ' ')) {
+			out_printf(out, "%.*s\n", (int)n, p);
+			found = true;
+		}
+		p += n;
+		if (*p)
+			p++;
+	}
+	if (only && !found)
+		out_printf(out, "No such network section.\n");
+	free(text);
+}
+
 /* ---- small commands ------------------------------------------------------------ */
 
 static void cmd_show_cli_level(struct stats_cli_ctx *cx, int argc, char **argv, struct stats_buf *out)
@@ -1297,8 +1379,14 @@ struct cli_cmd {
 };
 
 /* Levels follow HAProxy 2.6: `show sess` needs operator; killing sessions,
- * changing servers (and reloading) need admin. */
+ * changing servers (and reloading) need admin. decoyproxy's own: the decoy
+ * list and the segments' objects are operator reads (they reveal the
+ * honeypot's layout), changing the decoys is admin. */
 static const struct cli_cmd cli_cmds[] = {
+	{ { "add", "intercept" }, "add intercept <fe> <spec>...", "intercept more decoys until the next reload",
+	  STATS_LVL_ADMIN, false, cmd_change_intercept },
+	{ { "del", "intercept" }, "del intercept <fe> <spec>...", "stop intercepting decoys until the next reload",
+	  STATS_LVL_ADMIN, false, cmd_change_intercept },
 	{ { "disable", "server" }, "disable server <bk>/<srv>", "put a server in maintenance (= set server state maint)",
 	  STATS_LVL_ADMIN, false, cmd_disable_server },
 	{ { "enable", "server" }, "enable server <bk>/<srv>", "make a server ready again (= set server state ready)",
@@ -1315,6 +1403,10 @@ static const struct cli_cmd cli_cmds[] = {
 	  STATS_LVL_USER, false, cmd_show_cli_sockets },
 	{ { "show", "info" }, "show info", "report information about the running process",
 	  STATS_LVL_USER, false, cmd_show_info },
+	{ { "show", "intercept" }, "show intercept [<fe>]", "list the decoys each frontend intercepts, as installed",
+	  STATS_LVL_OPER, false, cmd_show_intercept },
+	{ { "show", "network" }, "show network [<section>]", "list the objects of the network sections",
+	  STATS_LVL_OPER, false, cmd_show_network },
 	{ { "show", "sess" }, "show sess", "list the current sessions",
 	  STATS_LVL_OPER, false, cmd_show_sess },
 	{ { "show", "stat" }, "show stat [<px> <type> <sid>] [up|no-maint]", "CSV counters of every proxy and server",
@@ -1831,8 +1923,11 @@ static void bind_close(struct stats_bind *b, bool unlink_file)
 	close(b->fd);
 	b->fd = -1;
 	if (unlink_file && b->path && b->have_ino && stat(b->path, &st) == 0 && st.st_dev == b->dev &&
-	    st.st_ino == b->ino)
-		unlink(b->path);
+	    st.st_ino == b->ino && unlink(b->path) < 0)
+		/* after a switch to `user` the directory may not be ours any
+		 * more; the next start replaces the stale socket file */
+		ha_warning("stats socket: cannot remove '%s': %s (the next start replaces it)", b->path,
+			   strerror(errno));
 	b->have_ino = false;
 }
 

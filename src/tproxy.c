@@ -3,7 +3,10 @@
  *
  * Two halves:
  *   - configuration (keywords, tproxy_finalize): pure, builds one plan entry
- *     per network namespace that needs plumbing; `decoyproxy -c` stops here;
+ *     per network namespace that needs plumbing, with one divert (set,
+ *     tproxy rule, listener) per intercepting frontend and family there,
+ *     and refuses decoys two frontends of a namespace share; `decoyproxy -c`
+ *     stops here;
  *   - kernel (tproxy_apply and friends): per namespace, the routing objects
  *     through rtnetlink (nl.h) and the nft table through one atomic batch
  *     (nft.h), with sockets created in that namespace (netseg_socket()).
@@ -23,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/socket.h>
 
@@ -57,13 +61,19 @@ struct tproxy_range {
 
 struct tproxy_fe {
 	struct icpt_list decoys;        /* every spec of the frontend */
+	struct icpt_list raw;           /* during tproxy_finalize() only: the list as
+	                                 * written, when another frontend diverts the
+	                                 * same family in a namespace (origins for
+	                                 * overlap errors) */
 	struct tproxy_range *ranges;    /* address ranges of `announce` lines */
 	size_t nranges, capranges;
 	struct tproxy_cidr *announce;   /* built by tproxy_finalize(), sorted */
 	size_t nannounce;
 	char *file;                     /* the first `intercept*` line, for messages */
 	int line;
-	bool conflicted;                /* a namespace conflict was reported */
+	char *set[2];                   /* set names, [0] IPv4, [1] IPv6 (tproxy.h) */
+	bool shared;                    /* see raw */
+	unsigned rt_changes;            /* add/del intercept applied on the stats socket */
 };
 
 struct tproxy_gconf {
@@ -97,10 +107,9 @@ static void plan_free(struct tproxy_gconf *g)
 	for (size_t i = 0; i < g->nns; i++) {
 		free(g->ns[i].name);
 		free(g->ns[i].ann_own);
-		if (g->ns[i].merged)
-			icpt_list_free(g->ns[i].merged);
-		free(g->ns[i].merged);
-		free(g->ns[i].merged_announce);
+		free(g->ns[i].fe);
+		free(g->ns[i].div);
+		free(g->ns[i].announce_v);
 	}
 	free(g->ns);
 	g->ns = NULL;
@@ -120,6 +129,9 @@ void tproxy_fe_free(struct tproxy_fe *f)
 	if (!f)
 		return;
 	icpt_list_free(&f->decoys);
+	icpt_list_free(&f->raw);
+	free(f->set[0]);
+	free(f->set[1]);
 	free(f->ranges);
 	free(f->announce);
 	free(f->file);
@@ -352,6 +364,7 @@ static struct tproxy_fe *fe_get(struct cfg_ctx *ctx, char **err)
 		return NULL;
 	}
 	icpt_list_init(&f->decoys);
+	icpt_list_init(&f->raw);
 	f->line = ctx->line;
 	px->tproxy = f;
 	return f;
@@ -482,17 +495,18 @@ static int range_cmp(const void *a, const void *b)
 	return p < q ? -1 : p > q;
 }
 
-/* Sorts and merges f->ranges in place (overlapping or adjacent ranges of a
- * family become one), so that the CIDRs built from them are disjoint. */
-static void ranges_merge(struct tproxy_fe *f)
+/* Sorts and merges the ranges v[0 .. *n) in place (overlapping or adjacent
+ * ranges of a family become one), so that the CIDRs built from them are
+ * disjoint. */
+static void ranges_merge(struct tproxy_range *v, size_t *n)
 {
 	size_t w = 0;
 
-	if (!f->nranges)
+	if (!*n)
 		return;
-	qsort(f->ranges, f->nranges, sizeof(*f->ranges), range_cmp);
-	for (size_t i = 1; i < f->nranges; i++) {
-		struct tproxy_range *cur = &f->ranges[w], *r = &f->ranges[i];
+	qsort(v, *n, sizeof(*v), range_cmp);
+	for (size_t i = 1; i < *n; i++) {
+		struct tproxy_range *cur = &v[w], *r = &v[i];
 		int fam = cur->family;
 		u128 chi = addr_u128(fam, &cur->hi);
 
@@ -502,19 +516,22 @@ static void ranges_merge(struct tproxy_fe *f)
 				cur->hi = r->hi;
 			continue;
 		}
-		f->ranges[++w] = *r;
+		v[++w] = *r;
 	}
-	f->nranges = w + 1;
+	*n = w + 1;
 }
 
-static int announce_build(struct tproxy_fe *f, char **err)
+/* The CIDRs of the (merged) ranges v[0 .. n): *out (malloc'd, sorted,
+ * disjoint; NULL when none) and *nout. At most TPROXY_MAX_ANNOUNCE. */
+static int cidrs_build(const struct tproxy_range *v, size_t n, struct tproxy_cidr **out,
+		       size_t *nout, char **err)
 {
 	size_t total = 0, k = 0;
 
-	ranges_merge(f);
-	for (size_t i = 0; i < f->nranges; i++)
-		total += tproxy_range_to_cidrs(f->ranges[i].family, &f->ranges[i].lo,
-					       &f->ranges[i].hi, NULL, 0);
+	*out = NULL;
+	*nout = 0;
+	for (size_t i = 0; i < n; i++)
+		total += tproxy_range_to_cidrs(v[i].family, &v[i].lo, &v[i].hi, NULL, 0);
 	if (!total)
 		return 0;
 	if (total > TPROXY_MAX_ANNOUNCE) {
@@ -523,16 +540,22 @@ static int announce_build(struct tproxy_fe *f, char **err)
 			  TPROXY_MAX_ANNOUNCE);
 		return -E2BIG;
 	}
-	f->announce = calloc(total, sizeof(*f->announce));
-	if (!f->announce) {
+	*out = calloc(total, sizeof(**out));
+	if (!*out) {
 		memprintf(err, "out of memory");
 		return -ENOMEM;
 	}
-	for (size_t i = 0; i < f->nranges; i++)
-		k += tproxy_range_to_cidrs(f->ranges[i].family, &f->ranges[i].lo, &f->ranges[i].hi,
-					   f->announce + k, total - k);
-	f->nannounce = total;
+	for (size_t i = 0; i < n; i++)
+		k += tproxy_range_to_cidrs(v[i].family, &v[i].lo, &v[i].hi, *out + k, total - k);
+	*nout = total;
 	return 0;
+}
+
+static int announce_build(struct tproxy_fe *f, char **err)
+{
+	ranges_merge(f->ranges, &f->nranges);
+	free(f->announce);
+	return cidrs_build(f->ranges, f->nranges, &f->announce, &f->nannounce, err);
 }
 
 /* ---- finalize: the plan ---------------------------------------------------------------- */
@@ -616,48 +639,60 @@ static const char *fam_name(int fi)
 	return fi ? "IPv6" : "IPv4";
 }
 
-/* In bc's namespace, px claims each family it has decoys of, with bc's
- * first listener of that family as the tproxy target (a family already
- * claimed by px keeps its first listener). Another frontend holding the
- * family there is an error naming both. */
+/* The divert of px for family fam in n, or -1. */
+static long ns_div_of(const struct tproxy_ns *n, const struct proxy *px, int fam)
+{
+	for (size_t i = 0; n && i < n->nft.ndiv; i++)
+		if (n->fe[i] == px && n->div[i].family == fam)
+			return (long)i;
+	return -1;
+}
+
+/* Appends the divert (px, family of l) with listener l to n. */
+static int ns_add_div(struct tproxy_ns *n, const struct proxy *px, const struct listener *l)
+{
+	if (n->nft.ndiv == n->capdiv) {
+		size_t cap = n->capdiv ? n->capdiv * 2 : 4;
+		struct nft_divert *d = realloc(n->div, cap * sizeof(*d));
+		const struct proxy **f;
+
+		if (!d)
+			return -ENOMEM;
+		n->div = d;
+		f = realloc(n->fe, cap * sizeof(*f));
+		if (!f)
+			return -ENOMEM;
+		n->fe = f;
+		n->capdiv = cap;
+	}
+	memset(&n->div[n->nft.ndiv], 0, sizeof(n->div[0]));
+	n->div[n->nft.ndiv].family = l->addr.ss_family;
+	n->div[n->nft.ndiv].listen = l->addr;
+	n->fe[n->nft.ndiv] = px;
+	n->nft.ndiv++;
+	n->nft.div = n->div;
+	return 0;
+}
+
+/* In bc's namespace, px diverts each family it has decoys of to bc's first
+ * listener of that family (a family px diverts there already keeps its
+ * first listener). */
 static void fe_claim_bind(struct tproxy_gconf *g, struct proxy *px, struct bind_conf *bc,
 			  int *errors)
 {
 	struct tproxy_fe *f = px->tproxy;
-	char nsd[NS_DESC_MAX];
 
-	for (struct listener *l = bc->listeners; l && !f->conflicted; l = l->next) {
+	for (struct listener *l = bc->listeners; l; l = l->next) {
 		int fi = fam_index(l->addr.ss_family);
-		const struct proxy *o;
 		struct tproxy_ns *n;
 
 		if (fi < 0 || !icpt_count(&f->decoys, fam_of[fi]))
 			continue;
 		n = ns_get(g, bc->netns);
-		if (!n) {
+		if (!n || (ns_div_of(n, px, fam_of[fi]) < 0 && ns_add_div(n, px, l) < 0)) {
 			fin_alert(bc->file, bc->line, errors, "out of memory");
 			return;
 		}
-		o = n->fe[fi];
-		if (o == px)
-			continue;
-		if (o) {
-			fin_alert(f->file, f->line, errors,
-				  "%s '%s' and %s '%s' (intercept at %s:%d) both intercept %s decoys "
-				  "in %s: decoyproxy diverts one decoy set per address family and "
-				  "namespace to one listener, so only one frontend per family and "
-				  "namespace may use 'intercept' (merge their intercept lines into one "
-				  "frontend, or bind them in different namespaces)",
-				  px_kind(px), px->name, px_kind(o), o->name, o->tproxy->file,
-				  o->tproxy->line, fam_name(fi), ns_desc(bc->netns, nsd, sizeof(nsd)));
-			f->conflicted = true;
-			return;
-		}
-		n->fe[fi] = px;
-		if (fi)
-			n->nft.listen6 = l->addr;
-		else
-			n->nft.listen4 = l->addr;
 	}
 }
 
@@ -706,12 +741,40 @@ static void fe_check_families(const struct proxy *px, int *errors)
 	}
 }
 
-static void fe_finalize(struct tproxy_gconf *g, struct proxy *px, int *errors)
+/* The transparent binds and families of px, and its diverts in the plan
+ * (the decoy list is not normalised yet: only counts are used). */
+static void fe_claim(struct tproxy_gconf *g, struct proxy *px, int *errors)
 {
 	struct tproxy_fe *f = px->tproxy;
 	bool transparent = false;
+
+	for (struct bind_conf *bc = px->binds; bc; bc = bc->next) {
+		if (!(bc->options & BC_O_TRANSPARENT))
+			continue;
+		transparent = true;
+		fe_claim_bind(g, px, bc, errors);
+	}
+	if (!transparent) {
+		fin_alert(f->file, f->line, errors,
+			  "%s '%s': 'intercept' needs a 'bind ... transparent' in the same %s: "
+			  "decoy connections are diverted to that listener", px_kind(px), px->name,
+			  px_kind(px));
+		return;
+	}
+	fe_check_families(px, errors);
+}
+
+/* Normalises px's list (keeping the list as written in f->raw first when
+ * it is compared with another frontend's) and builds its announce routes. */
+static void fe_normalise(struct proxy *px, int *errors)
+{
+	struct tproxy_fe *f = px->tproxy;
 	char *err = NULL;
 
+	if (f->shared && icpt_list_append(&f->raw, &f->decoys, 0) < 0) {
+		fin_alert(f->file, f->line, errors, "%s '%s': out of memory", px_kind(px), px->name);
+		return;
+	}
 	if (icpt_normalise(&f->decoys, norm_warn, px) < 0) {
 		fin_alert(f->file, f->line, errors, "%s '%s': out of memory", px_kind(px), px->name);
 		return;
@@ -733,104 +796,365 @@ static void fe_finalize(struct tproxy_gconf *g, struct proxy *px, int *errors)
 			break;
 		}
 	}
-	if (px->disabled)
-		return;
-	for (struct bind_conf *bc = px->binds; bc; bc = bc->next) {
-		if (!(bc->options & BC_O_TRANSPARENT))
-			continue;
-		transparent = true;
-		fe_claim_bind(g, px, bc, errors);
-	}
-	if (!transparent) {
-		fin_alert(f->file, f->line, errors,
-			  "%s '%s': 'intercept' needs a 'bind ... transparent' in the same %s: "
-			  "decoy connections are diverted to that listener", px_kind(px), px->name,
-			  px_kind(px));
-		return;
-	}
-	fe_check_families(px, errors);
 }
 
-/* Two frontends share the namespace, one per family: the nft plan takes one
- * list, so their elements are copied into one owned by the entry. Public
- * forms only: each (already disjoint) element is written in spec syntax and
- * parsed again, with the frontend as its origin for kernel error messages. */
-static int ns_merge(struct tproxy_ns *n, char **err)
+/* ---- finalize: set names ---------------------------------------------------------------- */
+
+#define SET_PREFIX_LEN (sizeof(TPROXY_SET4_PREFIX) - 1)
+#define SET_SUFFIX_MAX (NFT_SET_NAME_MAX - SET_PREFIX_LEN)
+
+static bool set_char_ok(char ch)
 {
-	char buf[ICPT_ELEM_STRLEN], *where = NULL;
-	size_t nann = 0, k = 0;
-	int ret = 0;
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+	       ch == '_' || ch == '-' || ch == '.';
+}
 
-	n->merged = calloc(1, sizeof(*n->merged));
-	if (!n->merged)
-		goto nomem;
-	icpt_list_init(n->merged);
-	for (int fi = 0; fi < 2 && !ret; fi++) {
-		const struct proxy *px = n->fe[fi];
-		const struct tproxy_fe *f = px->tproxy;
+/* Whether the frontend name can follow the prefix as it is. */
+static bool set_name_natural(const char *name)
+{
+	size_t len = strlen(name);
 
-		if (memprintf(&where, "%s '%s'", px_kind(px), px->name) < 0)
-			goto nomem;
-		for (size_t i = 0; i < f->decoys.n && !ret; i++)
-			if (f->decoys.v[i].family == fam_of[fi])
-				ret = icpt_parse_spec(n->merged, icpt_elem_str(&f->decoys.v[i], buf,
-									      sizeof(buf)),
-						      where, err);
-		for (size_t j = 0; j < f->nannounce; j++)
-			nann += f->announce[j].family == fam_of[fi];
+	if (len > SET_SUFFIX_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!set_char_ok(name[i]))
+			return false;
+	return true;
+}
+
+static bool set_suffix_taken(const struct dp_config *c, const char *sfx)
+{
+	for (const struct proxy *px = c->proxies; px; px = px->next)
+		if (px->tproxy && px->tproxy->set[0] &&
+		    !strcmp(px->tproxy->set[0] + SET_PREFIX_LEN, sfx))
+			return true;
+	return false;
+}
+
+static int set_names_give(struct tproxy_fe *f, const char *sfx)
+{
+	if (memprintf(&f->set[0], TPROXY_SET4_PREFIX "%s", sfx) < 0 ||
+	    memprintf(&f->set[1], TPROXY_SET6_PREFIX "%s", sfx) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+/* The suffix for a name that needed a change: characters nft does not
+ * take become '_', the whole is cut to fit, and a "_<k>" counter (k >= 2)
+ * makes it unique. */
+static int set_names_derive(const struct dp_config *c, struct tproxy_fe *f, const char *name)
+{
+	char sfx[SET_SUFFIX_MAX + 1], tail[16];
+	size_t len = strlen(name);
+
+	if (len > SET_SUFFIX_MAX)
+		len = SET_SUFFIX_MAX;
+	for (size_t i = 0; i < len; i++)
+		sfx[i] = set_char_ok(name[i]) ? name[i] : '_';
+	sfx[len] = '\0';
+	for (unsigned k = 2; set_suffix_taken(c, sfx); k++) {
+		size_t tl = (size_t)snprintf(tail, sizeof(tail), "_%u", k), keep = len;
+
+		if (keep + tl > SET_SUFFIX_MAX)
+			keep = SET_SUFFIX_MAX - tl;
+		memcpy(sfx + keep, tail, tl + 1);
 	}
-	free(where);
-	where = NULL;
-	if (ret)
-		return ret;
-	if (icpt_normalise(n->merged, NULL, NULL) < 0)
-		goto nomem;
-	if (nann) {
-		n->merged_announce = calloc(nann, sizeof(*n->merged_announce));
-		if (!n->merged_announce)
-			goto nomem;
-		/* IPv4 first, as the sorted order wants */
-		for (int fi = 0; fi < 2; fi++) {
-			const struct tproxy_fe *f = n->fe[fi]->tproxy;
+	return set_names_give(f, sfx);
+}
 
-			for (size_t j = 0; j < f->nannounce; j++)
-				if (f->announce[j].family == fam_of[fi])
-					n->merged_announce[k++] = f->announce[j];
+/* Names the sets of every enabled frontend with `intercept`: names that
+ * need no change first, in configuration order, then the others. */
+static int set_names(struct dp_config *c)
+{
+	for (int pass = 0; pass < 2; pass++) {
+		for (struct proxy *px = c->proxies; px; px = px->next) {
+			struct tproxy_fe *f = px->tproxy;
+			bool natural;
+			int ret;
+
+			if (!(px->cap & PR_CAP_FE) || !f || px->disabled || f->set[0])
+				continue;
+			natural = set_name_natural(px->name) && !set_suffix_taken(c, px->name);
+			if (pass == 0 && !natural)
+				continue;
+			ret = natural ? set_names_give(f, px->name) : set_names_derive(c, f, px->name);
+			if (ret)
+				return ret;
 		}
 	}
-	n->nft.decoys = n->merged;
-	n->announce = n->merged_announce;
-	n->nannounce = nann;
 	return 0;
-nomem:
-	free(where);
-	memprintf(err, "out of memory");
-	return -ENOMEM;
 }
 
-/* The decoy list and announce routes of each entry with intercepts. */
-static void ns_lists(struct tproxy_gconf *g, int *errors)
-{
-	for (size_t i = 0; i < g->nns; i++) {
-		struct tproxy_ns *n = &g->ns[i];
-		const struct proxy *a = n->fe[0], *b = n->fe[1], *one;
-		char *err = NULL;
+/* ---- finalize: overlaps between frontends ----------------------------------------------- */
 
-		if (a && b && a != b) {
-			if (ns_merge(n, &err) < 0) {
-				fin_alert(b->tproxy->file, b->tproxy->line, errors, "%s '%s': %s",
-					  px_kind(b), b->name, err ? err : "out of memory");
-				free(err);
+struct ovl_ev {
+	u128 key;
+	uint32_t idx;           /* element index in its list */
+	uint8_t side;           /* 0: list a, 1: list b */
+	uint8_t end;            /* 0 start (active from key), 1 end (active through key) */
+};
+
+struct ovl_act {
+	uint16_t lo, hi;        /* port range */
+	uint32_t idx;
+};
+
+static int ovl_ev_cmp(const void *x, const void *y)
+{
+	const struct ovl_ev *a = x, *b = y;
+
+	if (a->key != b->key)
+		return a->key < b->key ? -1 : 1;
+	if (a->end != b->end)
+		return a->end < b->end ? -1 : 1;
+	if (a->side != b->side)
+		return a->side < b->side ? -1 : 1;
+	return a->idx < b->idx ? -1 : a->idx > b->idx;
+}
+
+/* First active entry whose port range starts above port. */
+static size_t ovl_upper(const struct ovl_act *v, size_t n, unsigned port)
+{
+	size_t a = 0, b = n;
+
+	while (a < b) {
+		size_t m = a + (b - a) / 2;
+
+		if (v[m].lo <= port)
+			a = m + 1;
+		else
+			b = m;
+	}
+	return a;
+}
+
+/* Finds two intersecting elements of family fam, one of a and one of b
+ * (both normalised: the elements of each are pairwise disjoint). A sweep
+ * over the address axis: every element active at an address contains it,
+ * so the active elements of one list have disjoint port ranges, and the
+ * one that could meet a new element is the last one starting at or below
+ * its highest port. Returns 1 (*ia, *ib set to the first pair in address
+ * order), 0 (disjoint) or -ENOMEM. O((|a| + |b|) log). */
+static int lists_overlap(const struct icpt_list *a, const struct icpt_list *b, int fam,
+			 size_t *ia, size_t *ib)
+{
+	const struct icpt_list *l[2] = { a, b };
+	size_t na = icpt_count(a, fam), nb = icpt_count(b, fam), nev = 0, nact[2] = { 0, 0 };
+	struct ovl_act *act[2] = { NULL, NULL };
+	struct ovl_ev *ev;
+	int ret = 0;
+
+	if (!na || !nb)
+		return 0;
+	ev = malloc(2 * (na + nb) * sizeof(*ev));
+	act[0] = malloc(na * sizeof(*act[0]));
+	act[1] = malloc(nb * sizeof(*act[1]));
+	if (!ev || !act[0] || !act[1]) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (int s = 0; s < 2; s++) {
+		for (size_t i = 0; i < l[s]->n; i++) {
+			const struct icpt_elem *e = &l[s]->v[i];
+
+			if (e->family != fam)
+				continue;
+			ev[nev++] = (struct ovl_ev){ addr_u128(fam, &e->lo), (uint32_t)i, (uint8_t)s, 0 };
+			ev[nev++] = (struct ovl_ev){ addr_u128(fam, &e->hi), (uint32_t)i, (uint8_t)s, 1 };
+		}
+	}
+	qsort(ev, nev, sizeof(*ev), ovl_ev_cmp);
+	for (size_t k = 0; k < nev; k++) {
+		int s = ev[k].side;
+		const struct icpt_elem *e = &l[s]->v[ev[k].idx];
+		struct ovl_act *mine = act[s], *other = act[!s];
+		size_t pos;
+
+		if (ev[k].end) {
+			pos = ovl_upper(mine, nact[s], e->port_lo);
+			/* the entry is there: every end follows its own start */
+			if (pos && mine[pos - 1].idx == ev[k].idx) {
+				memmove(&mine[pos - 1], &mine[pos], (nact[s] - pos) * sizeof(*mine));
+				nact[s]--;
 			}
 			continue;
 		}
-		one = a ? a : b;
-		if (!one)
-			continue;
-		n->nft.decoys = &one->tproxy->decoys;
-		n->announce = one->tproxy->announce;
-		n->nannounce = one->tproxy->nannounce;
+		pos = ovl_upper(other, nact[!s], e->port_hi);
+		if (pos && other[pos - 1].hi >= e->port_lo) {
+			*(s ? ib : ia) = ev[k].idx;
+			*(s ? ia : ib) = other[pos - 1].idx;
+			ret = 1;
+			goto out;
+		}
+		pos = ovl_upper(mine, nact[s], e->port_lo);
+		memmove(&mine[pos + 1], &mine[pos], (nact[s] - pos) * sizeof(*mine));
+		mine[pos] = (struct ovl_act){ e->port_lo, e->port_hi, ev[k].idx };
+		nact[s]++;
 	}
+out:
+	free(ev);
+	free(act[0]);
+	free(act[1]);
+	return ret;
+}
+
+/* The intersection of two intersecting elements of one family. */
+static void elem_meet(const struct icpt_elem *x, const struct icpt_elem *y, struct icpt_elem *out)
+{
+	int fam = x->family;
+
+	memset(out, 0, sizeof(*out));
+	out->family = x->family;
+	out->src = UINT32_MAX;
+	u128_addr(fam, addr_u128(fam, &x->lo) > addr_u128(fam, &y->lo) ? addr_u128(fam, &x->lo) :
+		  addr_u128(fam, &y->lo), &out->lo);
+	u128_addr(fam, addr_u128(fam, &x->hi) < addr_u128(fam, &y->hi) ? addr_u128(fam, &x->hi) :
+		  addr_u128(fam, &y->hi), &out->hi);
+	out->port_lo = x->port_lo > y->port_lo ? x->port_lo : y->port_lo;
+	out->port_hi = x->port_hi < y->port_hi ? x->port_hi : y->port_hi;
+}
+
+static bool elem_has(const struct icpt_elem *e, int fam, const union icpt_addr *a, uint16_t port)
+{
+	u128 x = addr_u128(fam, a);
+
+	return e->family == fam && addr_u128(fam, &e->lo) <= x && x <= addr_u128(fam, &e->hi) &&
+	       e->port_lo <= port && port <= e->port_hi;
+}
+
+static const char *elem_origin(const struct icpt_list *l, const struct icpt_elem *e)
+{
+	if (e->src == UINT32_MAX || e->src >= l->srclen)
+		return NULL;
+	return l->srcbuf + e->src;
+}
+
+/* The spec (with its file:line) of f's that holds the pair (a, port): from
+ * the list as written when kept, else the normalised element's origin. */
+static const char *fe_origin(const struct tproxy_fe *f, const struct icpt_elem *norm, int fam,
+			     const union icpt_addr *a, uint16_t port)
+{
+	const char *o;
+
+	for (size_t i = 0; i < f->raw.n; i++)
+		if (elem_has(&f->raw.v[i], fam, a, port) && (o = elem_origin(&f->raw, &f->raw.v[i])))
+			return o;
+	o = elem_origin(&f->decoys, norm);
+	return o ? o : "(unknown origin)";
+}
+
+/* A pair of frontends reported already (they may share several
+ * namespaces and both families: one error is enough). */
+struct ovl_seen {
+	const struct proxy **v;
+	size_t n;
+};
+
+static bool ovl_seen_add(struct ovl_seen *s, const struct proxy *a, const struct proxy *b)
+{
+	const struct proxy **v;
+
+	for (size_t i = 0; i < s->n; i += 2)
+		if (s->v[i] == a && s->v[i + 1] == b)
+			return false;
+	v = realloc(s->v, (s->n + 2) * sizeof(*v));
+	if (!v)
+		return true;
+	s->v = v;
+	v[s->n++] = a;
+	v[s->n++] = b;
+	return true;
+}
+
+/* Refuses decoys that two frontends intercept in one namespace: the
+ * kernel would send them to whichever tproxy rule comes first, and the
+ * operator wrote two different destinations. */
+static void ns_check_overlaps(const struct tproxy_ns *n, struct ovl_seen *seen, int *errors)
+{
+	char nsd[NS_DESC_MAX], es[ICPT_ELEM_STRLEN];
+
+	for (size_t j = 0; j < n->nft.ndiv; j++) {
+		for (size_t i = 0; i < j; i++) {
+			const struct proxy *a = n->fe[i], *b = n->fe[j];
+			const struct tproxy_fe *fa = a->tproxy, *fb = b->tproxy;
+			int fam = n->div[j].family, r;
+			struct icpt_elem x;
+			size_t ia = 0, ib = 0;
+
+			if (a == b || n->div[i].family != fam)
+				continue;
+			r = lists_overlap(&fa->decoys, &fb->decoys, fam, &ia, &ib);
+			if (r < 0) {
+				fin_alert(fb->file, fb->line, errors, "out of memory");
+				return;
+			}
+			if (!r || !ovl_seen_add(seen, a, b))
+				continue;
+			elem_meet(&fa->decoys.v[ia], &fb->decoys.v[ib], &x);
+			fin_alert(fb->file, fb->line, errors,
+				  "%s '%s' and %s '%s' both intercept %s in %s (%s '%s' from %s, "
+				  "%s '%s' from %s): in a namespace, a decoy address:port may belong "
+				  "to one frontend only (remove it from one of them, or bind them in "
+				  "different namespaces)", px_kind(b), b->name, px_kind(a), a->name,
+				  icpt_elem_str(&x, es, sizeof(es)), ns_desc(n->name, nsd, sizeof(nsd)),
+				  px_kind(b), b->name,
+				  fe_origin(fb, &fb->decoys.v[ib], fam, &x.lo, x.port_lo),
+				  px_kind(a), a->name,
+				  fe_origin(fa, &fa->decoys.v[ia], fam, &x.lo, x.port_lo));
+		}
+	}
+}
+
+/* Marks the frontends that share a namespace and a family with another:
+ * their lists as written are kept for the overlap messages. */
+static void ns_mark_shared(const struct tproxy_ns *n)
+{
+	for (size_t j = 0; j < n->nft.ndiv; j++)
+		for (size_t i = 0; i < j; i++)
+			if (n->fe[i] != n->fe[j] && n->div[i].family == n->div[j].family)
+				n->fe[i]->tproxy->shared = n->fe[j]->tproxy->shared = true;
+}
+
+/* Set names, lists and the announce routes of every frontend diverted
+ * in n (the union of their ranges, split again). */
+static int ns_lists(struct tproxy_ns *n, char **err)
+{
+	struct tproxy_range *v = NULL;
+	size_t nv = 0, cap = 0;
+	int ret;
+
+	for (size_t i = 0; i < n->nft.ndiv; i++) {
+		const struct tproxy_fe *f = n->fe[i]->tproxy;
+		size_t k;
+
+		n->div[i].set = f->set[fam_index(n->div[i].family)];
+		n->div[i].decoys = &f->decoys;
+		/* each frontend's ranges once */
+		for (k = 0; k < i && n->fe[k] != n->fe[i]; k++)
+			;
+		if (k < i)
+			continue;
+		if (nv + f->nranges > cap) {
+			struct tproxy_range *w;
+
+			cap = (nv + f->nranges) * 2;
+			w = realloc(v, cap * sizeof(*v));
+			if (!w) {
+				free(v);
+				memprintf(err, "out of memory");
+				return -ENOMEM;
+			}
+			v = w;
+		}
+		if (f->nranges)
+			memcpy(v + nv, f->ranges, f->nranges * sizeof(*v));
+		nv += f->nranges;
+	}
+	ranges_merge(v, &nv);
+	ret = cidrs_build(v, nv, &n->announce_v, &n->nannounce, err);
+	n->announce = n->announce_v;
+	free(v);
+	return ret;
 }
 
 static bool server_spoofs(const struct proxy *px, const struct server *s)
@@ -843,6 +1167,7 @@ static bool server_spoofs(const struct proxy *px, const struct server *s)
 int tproxy_finalize(struct dp_config *c)
 {
 	struct tproxy_gconf *g = gconf_get(c);
+	struct ovl_seen seen = { NULL, 0 };
 	int errors = 0;
 
 	if (!g) {
@@ -850,10 +1175,43 @@ int tproxy_finalize(struct dp_config *c)
 		return 1;
 	}
 	plan_free(g);
+	for (struct proxy *px = c->proxies; px; px = px->next) {
+		if (!(px->cap & PR_CAP_FE) || !px->tproxy)
+			continue;
+		free(px->tproxy->set[0]);
+		free(px->tproxy->set[1]);
+		px->tproxy->set[0] = px->tproxy->set[1] = NULL;
+		px->tproxy->shared = false;
+		if (!px->disabled)
+			fe_claim(g, px, &errors);
+	}
+	for (size_t i = 0; i < g->nns; i++)
+		ns_mark_shared(&g->ns[i]);
 	for (struct proxy *px = c->proxies; px; px = px->next)
 		if ((px->cap & PR_CAP_FE) && px->tproxy)
-			fe_finalize(g, px, &errors);
-	ns_lists(g, &errors);
+			fe_normalise(px, &errors);
+	if (set_names(c) < 0) {
+		ha_alert("config : out of memory");
+		return errors + 1;
+	}
+	for (size_t i = 0; i < g->nns; i++) {
+		struct tproxy_ns *n = &g->ns[i];
+		char *err = NULL;
+
+		ns_check_overlaps(n, &seen, &errors);
+		if (ns_lists(n, &err) < 0) {
+			char nsd[NS_DESC_MAX];
+
+			ha_alert("config : %s: %s", ns_desc(n->name, nsd, sizeof(nsd)),
+				 err ? err : "out of memory");
+			errors++;
+		}
+		free(err);
+	}
+	free(seen.v);
+	for (struct proxy *px = c->proxies; px; px = px->next)
+		if ((px->cap & PR_CAP_FE) && px->tproxy)
+			icpt_list_free(&px->tproxy->raw);
 	/* spoofing servers need the socket rule and the routing where their
 	 * sockets live */
 	for (struct proxy *px = c->proxies; px; px = px->next) {
@@ -866,8 +1224,10 @@ int tproxy_finalize(struct dp_config *c)
 			}
 		}
 	}
-	for (size_t i = 0; i < g->nns; i++)
+	for (size_t i = 0; i < g->nns; i++) {
 		g->ns[i].nft.mark = g->mark;
+		g->ns[i].nft.div = g->ns[i].div;
+	}
 	return errors;
 }
 
@@ -971,7 +1331,10 @@ static bool announce_owned(const struct tproxy_ns *n, const struct tproxy_cidr *
  * listener needs it: an IPv4-only segment must still start. */
 static bool v6_optional(const struct tproxy_ns *n, int fi, int ret)
 {
-	return fi == 1 && !n->nft.listen6.ss_family && (ret == -EAFNOSUPPORT || ret == -EACCES);
+	for (size_t i = 0; i < n->nft.ndiv; i++)
+		if (n->nft.div[i].family == AF_INET6)
+			return false;
+	return fi == 1 && (ret == -EAFNOSUPPORT || ret == -EACCES);
 }
 
 /* ---- kernel: install -------------------------------------------------------------------- */
@@ -1070,20 +1433,6 @@ static int announce_install(struct nl_sock *s, struct tproxy_ns *n, const struct
 	return 0;
 }
 
-static bool listen_eq(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	if (a->ss_family != b->ss_family)
-		return false;
-	return !a->ss_family || addr_equal(a, b);
-}
-
-/* Whether two plans have the same rules, so that only set contents differ. */
-static bool same_rules(const struct nft_plan *a, const struct nft_plan *b)
-{
-	return a->mark == b->mark && listen_eq(&a->listen4, &b->listen4) &&
-	       listen_eq(&a->listen6, &b->listen6);
-}
-
 static int nft_sock(struct dp_config *c, const char *ns, char **err)
 {
 	return netseg_socket(c, ns, AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER, err);
@@ -1096,10 +1445,12 @@ static int nft_install(struct dp_config *c, struct tproxy_ns *n, const struct tp
 
 	if (fd < 0)
 		return fd;
-	/* same rules: only the set contents change, replaced in one batch
-	 * against the list the previous generation put there */
-	if (o && o->nft_on && same_rules(&n->nft, &o->nft))
-		ret = nft_replace_elements(fd, &n->nft, o->nft.decoys, err);
+	/* same sets and rules: only the set contents change, replaced in one
+	 * batch against what the previous generation put there; otherwise
+	 * (a frontend added, removed or renamed, a listener or the mark
+	 * changed) one batch rebuilds the whole table */
+	if (o && o->nft_on)
+		ret = nft_replace_elements(fd, &n->nft, &o->nft, err);
 	else
 		ret = nft_apply(fd, &n->nft, err);
 	close(fd);
@@ -1233,10 +1584,7 @@ static void nft_restore(struct dp_config *c, struct tproxy_ns *n, const struct t
 	if (fd < 0) {
 		ret = fd;
 	} else {
-		if (same_rules(&n->nft, &o->nft))
-			ret = nft_replace_elements(fd, &o->nft, n->nft.decoys, &err);
-		else
-			ret = nft_apply(fd, &o->nft, &err);
+		ret = nft_replace_elements(fd, &o->nft, &n->nft, &err);
 		close(fd);
 	}
 	if (ret < 0)
@@ -1287,38 +1635,32 @@ fail:
 	return ret;
 }
 
-/* "frontend 'f' -> 127.0.0.1:15001 [::1]:15002" or, with one frontend per
- * family, "frontend 'a' -> 127.0.0.1:15001, frontend 'b' -> [::1]:15002" */
-static void targets_str(const struct tproxy_ns *n, char *buf, size_t cap)
+/* "frontend 'f' -> 127.0.0.1:15001 [::1]:15002, frontend 'g' -> ..." */
+static char *targets_str(const struct tproxy_ns *n)
 {
-	const struct sockaddr_storage *ls[2] = { &n->nft.listen4, &n->nft.listen6 };
-	char a[INET6_ADDRSTRLEN + 8];
-	size_t len = 0;
+	char a[INET6_ADDRSTRLEN + 8], *buf = NULL;
 
-	buf[0] = '\0';
-	for (int fi = 0; fi < 2 && len < cap; fi++) {
-		const struct proxy *px = n->fe[fi];
-		int w;
+	for (size_t i = 0; i < n->nft.ndiv; i++) {
+		const struct proxy *px = n->fe[i];
+		int ret;
 
-		if (!px)
-			continue;
-		addr_str(ls[fi], a, sizeof(a));
-		if (fi && n->fe[0] == px)
-			w = snprintf(buf + len, cap - len, " %s", a);
+		addr_str(&n->nft.div[i].listen, a, sizeof(a));
+		if (i && n->fe[i - 1] == px)
+			ret = memprintf(&buf, "%s %s", buf, a);
 		else
-			w = snprintf(buf + len, cap - len, "%s%s '%s' -> %s", len ? ", " : "",
-				     px_kind(px), px->name, a);
-		if (w < 0)
+			ret = memprintf(&buf, "%s%s%s '%s' -> %s", buf ? buf : "", buf ? ", " : "",
+					px_kind(px), px->name, a);
+		if (ret < 0)
 			break;
-		len += (size_t)w;
 	}
+	return buf;
 }
 
 static void ns_notice(const struct tproxy_gconf *g, const struct tproxy_ns *n)
 {
-	char nsd[NS_DESC_MAX], routing[96], targets[2 * (INET6_ADDRSTRLEN + 160)], pairs[32];
-	size_t nann = 0;
-	uint64_t np;
+	char nsd[NS_DESC_MAX], routing[96], pairs[32], *targets;
+	size_t nann = 0, nelem = 0;
+	uint64_t np = 0;
 
 	for (size_t k = 0; n->ann_own && k < n->nannounce; k++)
 		nann += n->ann_own[k];
@@ -1328,20 +1670,34 @@ static void ns_notice(const struct tproxy_gconf *g, const struct tproxy_ns *n)
 		snprintf(routing, sizeof(routing), "mark 0x%x, routing left to the operator",
 			 g->mark);
 	ns_desc(n->name, nsd, sizeof(nsd));
-	if (!n->nft.decoys) {
+	if (!n->nft.ndiv) {
 		ha_notice("tproxy: %s: socket rule for spoofing servers, %s", nsd, routing);
 		return;
 	}
-	targets_str(n, targets, sizeof(targets));
-	np = icpt_pairs(n->nft.decoys);
+	for (size_t i = 0; i < n->nft.ndiv; i++) {
+		size_t k;
+
+		nelem += icpt_count(n->nft.div[i].decoys, n->nft.div[i].family);
+		/* a frontend diverts all its families where it is bound: its
+		 * list's pairs once */
+		for (k = 0; k < i && n->fe[k] != n->fe[i]; k++)
+			;
+		if (k == i) {
+			uint64_t p = icpt_pairs(n->nft.div[i].decoys);
+
+			np = np + p < np ? UINT64_MAX : np + p;
+		}
+	}
+	targets = targets_str(n);
 	/* icpt_pairs() saturates: an IPv6 /64 alone holds 2^64 addresses */
 	if (np == UINT64_MAX)
 		snprintf(pairs, sizeof(pairs), "2^64 or more");
 	else
 		snprintf(pairs, sizeof(pairs), "%llu", (unsigned long long)np);
 	ha_notice("tproxy: %s: %zu decoy element(s), %s address:port pair(s): %s; %s; "
-		  "%zu/%zu announce route(s) added", nsd, icpt_count(n->nft.decoys, 0), pairs,
-		  targets, routing, nann, n->nannounce);
+		  "%zu/%zu announce route(s) added", nsd, nelem, pairs,
+		  targets ? targets : "?", routing, nann, n->nannounce);
+	free(targets);
 }
 
 /* ---- lifecycle ------------------------------------------------------------------------- */
@@ -1417,6 +1773,352 @@ void tproxy_remove(struct dp_config *c)
 	}
 }
 
+/* ---- runtime changes (stats socket) ------------------------------------------------------ */
+
+/* The frontend's list (tproxy_fe.decoys) is what it has installed: the
+ * configuration's list, then every runtime change. The diverts of each
+ * namespace's plan point at it. A reload computes its delta against these
+ * lists, so it puts the kernel back to the new configuration's list,
+ * runtime additions included. */
+
+static int rt_send_real(struct dp_config *c, const char *ns, struct nft_batch *b, char **err)
+{
+	int fd = nft_sock(c, ns, err), ret;
+
+	if (fd < 0)
+		return fd;
+	ret = nft_batch_send(fd, b, err);
+	close(fd);
+	return ret;
+}
+
+static tproxy_rt_send_fn rt_send = rt_send_real;
+
+void tproxy_set_rt_sender(tproxy_rt_send_fn fn)
+{
+	rt_send = fn ? fn : rt_send_real;
+}
+
+/* Sequence numbers only need to differ between batches on one socket (each
+ * batch gets a fresh one); the clock makes stale answers easy to tell. */
+static uint32_t rt_seq;
+
+/* One batch into n's namespace: the sets go from plan `old` to plan `now`
+ * (same rules; only lists differ), elements only. */
+static int rt_delta(struct dp_config *c, const struct tproxy_ns *n, const struct nft_plan *now,
+		    const struct nft_plan *old, char **err)
+{
+	struct nft_batch b;
+	int ret;
+
+	if (!rt_seq)
+		rt_seq = (uint32_t)time(NULL);
+	nft_batch_init(&b);
+	ret = nft_build_delta(&b, now, old, rt_seq, err);
+	if (!ret) {
+		rt_seq += (uint32_t)b.nmsg;
+		ret = rt_send(c, n->name, &b, err);
+	}
+	nft_batch_free(&b);
+	return ret;
+}
+
+/* Whether px's decoys of family index fi are diverted somewhere. */
+static bool fe_diverts(const struct tproxy_gconf *g, const struct proxy *px, int fi)
+{
+	for (size_t i = 0; g && fi >= 0 && i < g->nns; i++)
+		if (ns_div_of(&g->ns[i], px, fam_of[fi]) >= 0)
+			return true;
+	return false;
+}
+
+/* An `add` must not take decoys another frontend intercepts in a namespace
+ * where px diverts the same family: returns -EEXIST with *err naming the
+ * first such element, 0, or -ENOMEM. */
+static int rt_check_others(const struct tproxy_gconf *g, const struct proxy *px,
+			   const struct icpt_list *req, char **err)
+{
+	char nsd[NS_DESC_MAX], es[ICPT_ELEM_STRLEN], os[ICPT_ELEM_STRLEN];
+
+	for (size_t i = 0; g && i < g->nns; i++) {
+		const struct tproxy_ns *n = &g->ns[i];
+
+		for (size_t k = 0; k < n->nft.ndiv; k++) {
+			const struct nft_divert *d = &n->nft.div[k];
+			const struct proxy *q = n->fe[k];
+			const struct icpt_list *ql = &q->tproxy->decoys;
+			struct icpt_elem x;
+			size_t ir = 0, iq = 0;
+			int r;
+
+			if (q == px || ns_div_of(n, px, d->family) < 0)
+				continue;
+			r = lists_overlap(req, ql, d->family, &ir, &iq);
+			if (r < 0)
+				return r;
+			if (!r)
+				continue;
+			elem_meet(&req->v[ir], &ql->v[iq], &x);
+			memprintf(err, "%s is intercepted by %s '%s' in %s (its decoy '%s', set %s): "
+				  "in a namespace, a decoy address:port may belong to one frontend "
+				  "only: nothing added", icpt_elem_str(&x, es, sizeof(es)),
+				  px_kind(q), q->name, ns_desc(n->name, nsd, sizeof(nsd)),
+				  icpt_elem_str(&ql->v[iq], os, sizeof(os)), d->set);
+			return -EEXIST;
+		}
+	}
+	return 0;
+}
+
+/* A namespace px diverts to, with its plan after the change. */
+struct rt_target {
+	struct tproxy_ns *n;
+	struct nft_divert *div;         /* n's diverts, px's pointing at the new list */
+	struct nft_plan now;
+};
+
+/* "a b c" of the specs, for the notice (cut at cap). */
+static void specs_join(int argc, char *const *argv, char *buf, size_t cap)
+{
+	size_t len = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < argc && len + 1 < cap; i++) {
+		int w = snprintf(buf + len, cap - len, "%s%s", i ? " " : "", argv[i]);
+
+		if (w < 0)
+			break;
+		len += (size_t)w;
+	}
+	if (len >= cap && cap > 4)
+		memcpy(buf + cap - 4, "...", 4);
+}
+
+int tproxy_rt_change(struct dp_config *c, struct proxy *px, bool add, int argc,
+		     char *const *argv, char **err)
+{
+	struct tproxy_gconf *g = c ? c->tproxy : NULL;
+	struct tproxy_fe *f = px ? px->tproxy : NULL;
+	char es[ICPT_ELEM_STRLEN], gs[ICPT_ELEM_STRLEN], nsd[NS_DESC_MAX], specs[512];
+	struct rt_target *tg = NULL;
+	struct icpt_list req, fnew;
+	size_t ntg = 0, i;
+	int ret = 0;
+
+	icpt_list_init(&req);
+	icpt_list_init(&fnew);
+	if (!px || !(px->cap & PR_CAP_FE)) {
+		memprintf(err, "no such frontend");
+		return -ENOENT;
+	}
+	if (!f) {
+		memprintf(err, "%s '%s' has no 'intercept' in its configuration: runtime changes "
+			  "apply to a frontend that already diverts decoys", px_kind(px), px->name);
+		return -ENOENT;
+	}
+	ret = icpt_parse_args(&req, argc, argv, "stats socket", err);
+	if (ret)
+		goto out;
+	for (i = 0; i < req.n; i++) {
+		int fi = fam_index(req.v[i].family);
+
+		if (!fe_diverts(g, px, fi)) {
+			memprintf(err, "%s '%s' diverts no %s decoys, so '%s' cannot be %s: the "
+				  "tproxy rule of a family is installed only when the configuration "
+				  "intercepts that family (an 'intercept' line and a transparent %s "
+				  "bind, then a reload)", px_kind(px), px->name, fam_name(fi),
+				  icpt_elem_str(&req.v[i], es, sizeof(es)), add ? "added" : "deleted",
+				  fam_name(fi));
+			ret = -EINVAL;
+			goto out;
+		}
+	}
+	if (icpt_normalise(&req, NULL, NULL) < 0 || icpt_list_append(&fnew, &f->decoys, 0) < 0)
+		goto nomem;
+	if (add) {
+		bool adds = false;
+
+		ret = rt_check_others(g, px, &req, err);
+		if (ret == -ENOMEM)
+			goto nomem;
+		if (ret)
+			goto out;
+		for (i = 0; i < req.n && !adds; i++) {
+			int r = icpt_covers(&f->decoys, &req.v[i], NULL);
+
+			if (r < 0)
+				goto nomem;
+			adds = !r;
+		}
+		if (!adds) {
+			if (req.n == 1)
+				memprintf(err, "'%s' is already intercepted by %s '%s': nothing to add",
+					  icpt_elem_str(&req.v[0], es, sizeof(es)), px_kind(px),
+					  px->name);
+			else
+				memprintf(err, "every decoy given is already intercepted by %s '%s' "
+					  "(e.g. '%s'): nothing to add", px_kind(px), px->name,
+					  icpt_elem_str(&req.v[0], es, sizeof(es)));
+			ret = -EEXIST;
+			goto out;
+		}
+		ret = icpt_list_append(&fnew, &req, 0);
+	} else {
+		for (i = 0; i < req.n; i++) {
+			struct icpt_elem gap;
+			int r = icpt_covers(&f->decoys, &req.v[i], &gap);
+
+			if (r < 0)
+				goto nomem;
+			if (r)
+				continue;
+			icpt_elem_str(&req.v[i], es, sizeof(es));
+			icpt_elem_str(&gap, gs, sizeof(gs));
+			if (strcmp(es, gs))
+				memprintf(err, "'%s' is not intercepted by %s '%s' (its part '%s' is not "
+					  "in the decoy list): nothing deleted", es, px_kind(px),
+					  px->name, gs);
+			else
+				memprintf(err, "'%s' is not intercepted by %s '%s': nothing deleted", es,
+					  px_kind(px), px->name);
+			ret = -ENOENT;
+			goto out;
+		}
+		for (i = 0; i < req.n && !ret; i++)
+			ret = icpt_subtract(&fnew, &req.v[i]);
+	}
+	if (ret == -E2BIG) {
+		memprintf(err, "too many decoy elements for %s '%s'", px_kind(px), px->name);
+		goto out;
+	}
+	if (ret || icpt_normalise(&fnew, NULL, NULL) < 0)
+		goto nomem;
+
+	/* the namespaces px diverts to, each with its plan after the change:
+	 * the same diverts, px's with the new list */
+	for (i = 0; g && i < g->nns; i++) {
+		struct tproxy_ns *n = &g->ns[i];
+		struct rt_target *t, *v;
+
+		if (!n->nft.ndiv || (ns_div_of(n, px, AF_INET) < 0 && ns_div_of(n, px, AF_INET6) < 0))
+			continue;
+		if (!n->nft_on) {
+			memprintf(err, "%s: table inet " NFT_TABLE_NAME " is not installed (this "
+				  "configuration is not in service): nothing changed",
+				  ns_desc(n->name, nsd, sizeof(nsd)));
+			ret = -ENOTCONN;
+			goto out;
+		}
+		v = realloc(tg, (ntg + 1) * sizeof(*tg));
+		if (!v)
+			goto nomem;
+		tg = v;
+		t = &tg[ntg];
+		t->n = n;
+		t->div = malloc(n->nft.ndiv * sizeof(*t->div));
+		if (!t->div)
+			goto nomem;
+		ntg++;
+		memcpy(t->div, n->nft.div, n->nft.ndiv * sizeof(*t->div));
+		for (size_t k = 0; k < n->nft.ndiv; k++)
+			if (n->fe[k] == px)
+				t->div[k].decoys = &fnew;
+		t->now = n->nft;
+		t->now.div = t->div;
+	}
+
+	/* one batch per namespace; a refusal puts the earlier ones back */
+	for (i = 0; i < ntg; i++) {
+		ret = rt_delta(c, tg[i].n, &tg[i].now, &tg[i].n->nft, err);
+		if (!ret)
+			continue;
+		memprintf(err, "%s: %s: nothing changed", ns_desc(tg[i].n->name, nsd, sizeof(nsd)),
+			  *err ? *err : strerror(-ret));
+		while (i--) {
+			char *rerr = NULL;
+			int r = rt_delta(c, tg[i].n, &tg[i].n->nft, &tg[i].now, &rerr);
+
+			if (r < 0)
+				ha_alert("tproxy: %s: cannot put the decoy sets back after a refused "
+					 "'%s intercept': %s", ns_desc(tg[i].n->name, nsd, sizeof(nsd)),
+					 add ? "add" : "del", rerr ? rerr : strerror(-r));
+			free(rerr);
+		}
+		goto out;
+	}
+
+	/* in service: the plans point at f->decoys, which takes the new list */
+	{
+		struct icpt_list tmp = f->decoys;
+
+		f->decoys = fnew;
+		fnew = tmp;
+	}
+	f->rt_changes++;
+	specs_join(argc, argv, specs, sizeof(specs));
+	ha_notice("tproxy: %s '%s': runtime '%s intercept %s': %zu decoy element(s) now, in %zu "
+		  "namespace(s) (not in the configuration: a reload restores its list)",
+		  px_kind(px), px->name, add ? "add" : "del", specs, f->decoys.n, ntg);
+	ret = 0;
+	goto out;
+nomem:
+	memprintf(err, "out of memory");
+	ret = -ENOMEM;
+out:
+	for (i = 0; i < ntg; i++)
+		free(tg[i].div);
+	free(tg);
+	icpt_list_free(&req);
+	icpt_list_free(&fnew);
+	return ret;
+}
+
+void tproxy_rt_show(const struct dp_config *c, const struct proxy *only,
+		    void (*line)(void *ctx, const char *text), void *ctx)
+{
+	const struct tproxy_gconf *g = c ? c->tproxy : NULL;
+	char buf[NS_DESC_MAX + NFT_SET_NAME_MAX + 256], es[ICPT_ELEM_STRLEN], nsd[NS_DESC_MAX];
+
+	if (!c)
+		return;
+	if (only && !only->tproxy) {
+		snprintf(buf, sizeof(buf), "# %s '%s': no 'intercept' in the configuration",
+			 px_kind(only), only->name);
+		line(ctx, buf);
+		return;
+	}
+	for (const struct proxy *px = c->proxies; px; px = px->next) {
+		const struct tproxy_fe *f = px->tproxy;
+		size_t nsets = 0;
+
+		if (!(px->cap & PR_CAP_FE) || !f || (only && px != only))
+			continue;
+		snprintf(buf, sizeof(buf), "# %s '%s': %zu element(s), %u runtime change(s)",
+			 px_kind(px), px->name, f->decoys.n, f->rt_changes);
+		line(ctx, buf);
+		for (size_t i = 0; g && i < g->nns; i++) {
+			const struct tproxy_ns *n = &g->ns[i];
+
+			for (size_t k = 0; k < n->nft.ndiv; k++) {
+				const struct nft_divert *d = &n->nft.div[k];
+
+				if (n->fe[k] != px)
+					continue;
+				nsets++;
+				snprintf(buf, sizeof(buf), "# set %s in %s: %zu element(s)%s", d->set,
+					 ns_desc(n->name, nsd, sizeof(nsd)),
+					 icpt_count(d->decoys, d->family),
+					 n->nft_on ? "" : ", not installed");
+				line(ctx, buf);
+			}
+		}
+		if (!nsets)
+			line(ctx, "# not diverted (disabled, or no transparent bind)");
+		for (size_t i = 0; i < f->decoys.n; i++)
+			line(ctx, icpt_elem_str(&f->decoys.v[i], es, sizeof(es)));
+	}
+}
+
 /* ---- accessors ---------------------------------------------------------------------------- */
 
 const struct tproxy_ns *tproxy_plan(const struct dp_config *c, size_t *n)
@@ -1443,4 +2145,11 @@ bool tproxy_routing(const struct dp_config *c)
 const struct icpt_list *tproxy_fe_decoys(const struct proxy *px)
 {
 	return px->tproxy ? &px->tproxy->decoys : NULL;
+}
+
+const char *tproxy_fe_set(const struct proxy *px, int family)
+{
+	int fi = fam_index(family);
+
+	return px->tproxy && fi >= 0 ? px->tproxy->set[fi] : NULL;
 }

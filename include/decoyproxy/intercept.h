@@ -105,6 +105,28 @@ size_t icpt_count(const struct icpt_list *l, int family);
 #define ICPT_ELEM_STRLEN 112
 const char *icpt_elem_str(const struct icpt_elem *e, char *buf, size_t cap);
 
+/* ---- set operations (runtime changes from the stats socket) ---- */
+
+/* Appends the elements of src of the given family (AF_INET, AF_INET6; 0 =
+ * all) to dst, keeping their origin texts. dst is no longer normalised
+ * when something was appended. All or nothing: returns 0, -ENOMEM or
+ * -E2BIG (too many elements), dst unchanged on error. */
+int icpt_list_append(struct icpt_list *dst, const struct icpt_list *src, int family);
+
+/* Removes from l every (address, port) pair that r covers (elements of
+ * another family are untouched). An element cut by r is replaced by the
+ * pieces of it that remain (at most four, keeping its origin), so l is no
+ * longer normalised when something changed. All or nothing: returns 0,
+ * -ENOMEM or -E2BIG, l unchanged on error. */
+int icpt_subtract(struct icpt_list *l, const struct icpt_elem *r);
+
+/* Whether l covers every (address, port) pair of r. Returns 1 (covered),
+ * 0 (not: *gap, if not NULL, is set to a part of r that l lacks, the one
+ * with the lowest address; when l is very fragmented around r the search
+ * may give up and set *gap to r itself) or -ENOMEM. l need not be
+ * normalised. */
+int icpt_covers(const struct icpt_list *l, const struct icpt_elem *r, struct icpt_elem *gap);
+
 /* Number of (address, port) pairs covered by l (saturates at UINT64_MAX);
  * exact once l is normalised. Useful for logs and tests. */
 uint64_t icpt_pairs(const struct icpt_list *l);

@@ -1,5 +1,7 @@
 /* stats.h — the stats socket: HAProxy's CLI subset (show info/stat/sess,
- * server state changes, shutdown session, reload).
+ * server state changes, shutdown session, reload) and decoyproxy's own
+ * commands: show/add/del intercept (runtime decoy changes, tproxy.h) and
+ * show network (the objects of `network` sections, netseg.h).
  *
  * Configuration (global section), as in HAProxy:
  *   stats socket <path>|unix@<path>|ipv4@<ip>:<port>|ipv6@<ip>:<port>

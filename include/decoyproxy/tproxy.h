@@ -19,22 +19,39 @@
  * ARP for them on the segment.
  *
  * Design, per network namespace (the one of the transparent bind, or of a
- * spoofing server; NULL = the process's own):
+ *   spoofing server; NULL = the process's own):
  *   - one nft table `inet decoyproxy` (nft.h), applied in one atomic batch:
- *     one decoy set per address family, the tproxy rules to the frontend's
- *     first transparent listener of each family, then the socket rule;
- *   - so per namespace and address family, ONE frontend may use `intercept`
- *     (a second one is a configuration error naming both): the nft module
- *     diverts a family's set to exactly one listener. An IPv4 frontend and
- *     an IPv6 frontend may share a namespace;
+ *     for every frontend with `intercept` bound there and each family it
+ *     has decoys of, one set and one tproxy rule to the frontend's first
+ *     transparent listener of that family (a "divert"); all tproxy rules
+ *     first, in configuration order, then the socket rule;
+ *   - set names: TPROXY_SET4_PREFIX / TPROXY_SET6_PREFIX followed by the
+ *     frontend's name ("decoys4_ssh", "decoys6_ssh"), the same in every
+ *     namespace. A name that nft cannot take as it is (a character other
+ *     than [A-Za-z0-9_.-], or longer than NFT_SET_NAME_MAX with the
+ *     prefix) has those characters replaced by '_' and is cut to fit;
+ *     when the result is the name of another frontend's sets, "_2", "_3",
+ *     ... is appended (cut again to fit). Names that needed no change are
+ *     given first, so they never get such a suffix;
+ *   - several frontends may intercept in one namespace, but the decoys of
+ *     two frontends there must not overlap (a connection must have one
+ *     listener): tproxy_finalize() refuses an overlap naming both
+ *     frontends, the specs with their file:line, and an overlapping
+ *     element; a runtime `add intercept` that overlaps another frontend's
+ *     set in a namespace is refused too. Decoys may overlap across
+ *     namespaces: they are different networks;
  *   - with tproxy-routing on: `fwmark <mark> lookup <table>` rules and
  *     `local 0.0.0.0/0` / `local ::/0 dev lo` routes in <table>, IPv4 and
  *     IPv6. An identical object that already exists is left alone and never
  *     removed; what decoyproxy added is removed on stop;
  *   - a namespace with only spoofing servers (`source ... usesrc`) gets the
- *     table with empty sets and the socket rule only, plus the routing.
+ *     table with the socket rule only (no set), plus the routing.
  *
  * Parsing and tproxy_finalize() never touch the system (`decoyproxy -c`).
+ *
+ * At run time the stats socket's `add|del intercept` change a frontend's
+ * decoys in place (tproxy_rt_change(): one nft delta batch per namespace);
+ * the next reload rebuilds the sets from the configuration.
  */
 #ifndef DECOYPROXY_TPROXY_H
 #define DECOYPROXY_TPROXY_H
@@ -49,6 +66,10 @@
 
 #define TPROXY_MARK_DEFAULT  NFT_MARK_DEFAULT
 #define TPROXY_TABLE_DEFAULT 100u
+
+/* Set names: prefix + the frontend's name (see above). */
+#define TPROXY_SET4_PREFIX "decoys4_"
+#define TPROXY_SET6_PREFIX "decoys6_"
 
 /* Upper bound on the local routes `announce` may ask for in one frontend:
  * each is one netlink request at start-up. Scattered single addresses in
@@ -65,15 +86,19 @@ void tproxy_gconf_free(struct tproxy_gconf *g);
 void tproxy_fe_free(struct tproxy_fe *f);
 
 /* Validation once every file is read: normalises each frontend's decoy list
- * (overlaps are warnings), checks the transparent binds and families, and
- * builds the per-namespace plan. Prints alerts naming file:line; returns the
- * error count. Touches nothing on the system. */
+ * (overlaps within a frontend are warnings), checks the transparent binds
+ * and families, names the sets, refuses decoys that two frontends
+ * intercept in one namespace, and builds the per-namespace plan. Prints
+ * alerts naming file:line; returns the error count. Touches nothing on
+ * the system. */
 int tproxy_finalize(struct dp_config *c);
 
 /* Installs (or, with oldc, reconciles) nft tables and routing in every
  * namespace of c's plan: per namespace the nft part is one atomic batch
  * (on reload only the set contents are replaced, via nft_replace_elements()
- * against oldc's lists, when rules are unchanged). All or nothing: on
+ * against oldc's plan, when the sets and rules are unchanged; otherwise
+ * the table is rebuilt, which also drops the sets and rules of frontends
+ * that are gone or renamed). All or nothing: on
  * failure every namespace already done is put back to oldc's state (or
  * cleaned when oldc is NULL), and *err names the namespace and what the
  * kernel refused. Returns 0 or -errno. */
@@ -105,21 +130,20 @@ struct tproxy_cidr {
  * and what it has installed there (set by tproxy_apply()). */
 struct tproxy_ns {
 	char *name;                     /* NULL: the process's own namespace */
-	const struct proxy *fe[2];      /* [0] IPv4, [1] IPv6: the frontend whose decoys
-	                                 * of that family are diverted here, or NULL
-	                                 * (both NULL: only spoofing servers) */
-	struct nft_plan nft;            /* mark, listeners, decoys */
-	const struct tproxy_cidr *announce; /* local routes, sorted, disjoint */
+	struct nft_plan nft;            /* mark and diverts (nft.div[i], nft.ndiv of
+	                                 * them: none when only spoofing servers) */
+	const struct proxy **fe;        /* fe[i]: the frontend of divert nft.div[i] */
+	const struct tproxy_cidr *announce; /* local routes of every frontend here,
+	                                 * sorted, disjoint */
 	size_t nannounce;
 	/* state of what this generation owns in the kernel */
 	bool nft_on;                    /* our table holds this plan */
 	bool rule_own[2], route_own[2]; /* [0] IPv4, [1] IPv6: added by us */
 	bool *ann_own;                  /* per announce route: added by us */
-	/* private: lists owned by the entry when two frontends share the
-	 * namespace (one per family); otherwise nft.decoys and announce are
-	 * the frontend's own */
-	struct icpt_list *merged;
-	struct tproxy_cidr *merged_announce;
+	/* private: storage behind nft.div and announce */
+	struct nft_divert *div;
+	size_t capdiv;
+	struct tproxy_cidr *announce_v;
 };
 
 /* The plan of c (NULL, *n = 0 before tproxy_finalize()). */
@@ -133,6 +157,60 @@ bool tproxy_routing(const struct dp_config *c);
 /* The frontend's decoy list (normalised after tproxy_finalize()), or NULL
  * when px has no `intercept`. */
 const struct icpt_list *tproxy_fe_decoys(const struct proxy *px);
+
+/* The name of px's set of family (AF_INET or AF_INET6) after
+ * tproxy_finalize(), or NULL (no `intercept`, or disabled). */
+const char *tproxy_fe_set(const struct proxy *px, int family);
+
+/* ---- runtime changes (stats socket `add|del|show intercept`) ----------- */
+
+/* Adds (add true) or removes the decoys of the argc specs (intercept
+ * syntax, argv holds the specs only) to or from frontend px of c, the
+ * configuration in service. Every namespace where px's decoys are diverted
+ * gets one atomic nft batch: a delta of element additions and removals
+ * against what this generation installed there (nft_build_delta()); the
+ * sets of other frontends are untouched. When a batch is refused, the
+ * namespaces already changed are put back, nothing of the change remains,
+ * and *err names the namespace and the element the kernel refused.
+ * Checked first, without touching the system: px has `intercept` lines and
+ * diverts the specs' address families (the rules of a family exist only
+ * when the configuration intercepts it), the specs parse, `add` overlaps
+ * no other frontend's set in a namespace where px diverts (-EEXIST, *err
+ * names the frontend, the namespace and the element) and adds at least
+ * one pair that is not intercepted yet, every pair `del` names is
+ * intercepted (else *err names a missing part), and the generation's nft
+ * table is installed.
+ *
+ * The configuration files are not changed: a reload rebuilds the sets from
+ * them (the installed list this function keeps up to date is what the
+ * reload's delta is computed against), so runtime changes last until the
+ * next reload or restart, like HAProxy's `add map`. A failed reload keeps
+ * them, with the rest of the running state.
+ *
+ * Returns 0 (a [NOTICE] is logged) or -errno with *err set. */
+int tproxy_rt_change(struct dp_config *c, struct proxy *px, bool add, int argc,
+		     char *const *argv, char **err);
+
+/* Lists the decoys of c's frontends with `intercept` (only px when not
+ * NULL), one line per call of line(ctx, text), never an empty line:
+ *   # frontend 'decoys': 3 element(s), 1 runtime change(s)
+ *   # set decoys4_decoys in the process's network namespace: 2 element(s)
+ *   # set decoys6_decoys in namespace 'seg': 1 element(s)
+ *   192.0.2.0/24:22
+ *   ...
+ * The elements are the frontend's list as installed (configuration plus
+ * runtime changes), in spec syntax; a set's count is that of its family
+ * ("not installed" when the generation never applied). A px without
+ * `intercept` gives one line saying so. */
+void tproxy_rt_show(const struct dp_config *c, const struct proxy *px,
+		    void (*line)(void *ctx, const char *text), void *ctx);
+
+/* For unit tests only: replaces how tproxy_rt_change() sends a batch into
+ * namespace ns (NULL: the process's own); NULL restores the real sender
+ * (a NETLINK_NETFILTER socket in ns and nft_batch_send()). */
+typedef int (*tproxy_rt_send_fn)(struct dp_config *c, const char *ns, struct nft_batch *b,
+				 char **err);
+void tproxy_set_rt_sender(tproxy_rt_send_fn fn);
 
 /* Splits the inclusive address range lo..hi (network order, lo <= hi) of
  * family into the fewest CIDR prefixes, in address order. Writes at most

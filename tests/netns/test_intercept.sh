@@ -4,17 +4,25 @@
 # Lab: att (attacker 10.1.0.2, fd01::2) ── dp (decoy host running decoyproxy)
 #      ── svc (decoy service 10.2.0.2, default route back via dp).
 # Unlike test_tproxy.sh, nothing is set up by hand in dp: decoyproxy itself
-# installs the nft table (one set per family, tproxy rules, socket rule), the
-# fwmark rules and the local routing table from `intercept` lines and an
-# `intercept-file` of 10,000 addresses, replaces the sets on reload and
-# removes what it added on stop. Assertions are on what the kernel holds
+# installs the nft table (one set per frontend and family, a tproxy rule for
+# each, then the socket rule), the fwmark rules and the local routing table
+# from `intercept` lines and an `intercept-file` of 10,000 addresses,
+# replaces the sets on reload and removes what it added on stop. Assertions are on what the kernel holds
 # (nft -j, ip rule/route, ss) and on what the far end saw (dpserver whoami).
+# Runtime changes on the stats socket (`add|del|show intercept`): a decoy
+# added there is relayed at once, a deleted one stops answering, refusals
+# (level, syntax, unknown frontend, the kernel's) leave the sets intact,
+# and the next reload rebuilds the sets from the configuration.
+# Section 13: several decoy groups of one family in one namespace (SSH
+# decoys to one service, web decoys to another), each a frontend with its
+# own set, tproxy rule and listener; overlaps refused by -c and by `add
+# intercept`; a reload that removes and renames frontends.
 
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
 lab_require_root
-lab_require_cmd ip ss nft jq nstat timeout
+lab_require_cmd ip ss nft jq nstat timeout socat
 lab_require_bin "$DPSERVER" "$DPCLIENT" "$DP_BUILDDIR/decoyproxy"
 lab_init intercept
 
@@ -51,6 +59,8 @@ write_cfg() {
 	cat >"$LAB_TMP/dp.cfg" <<CFG
 global
     log stdout format raw local0
+    stats socket $LAB_TMP/admin.sock mode 600 level admin
+    stats socket $LAB_TMP/oper.sock mode 600 level operator
 ${2:-}
 defaults
     mode tcp
@@ -82,6 +92,17 @@ CFG
 write_cfg "    intercept 198.51.100.10-198.51.100.20:2222,8000-8080"
 
 x() { lab_exec dp "$@"; }
+# adm LINE / opr LINE — one exchange on the admin / operator stats socket
+adm() { printf '%s\n' "$1" | timeout 10 socat -t 5 - "UNIX-CONNECT:$LAB_TMP/admin.sock"; }
+opr() { printf '%s\n' "$1" | timeout 10 socat -t 5 - "UNIX-CONNECT:$LAB_TMP/oper.sock"; }
+# set_len SET — elements in one of our sets
+set_len() { x nft -j list set inet decoyproxy "$1" | jq '.nftables[] | select(.set) | .set.elem | length'; }
+# set_has SET ADDR PORT — 1 if the set holds exactly that single-pair element
+set_has() {
+	x nft -j list set inet decoyproxy "$1" |
+		jq --arg a "$2" --argjson p "$3" '[.nftables[] | select(.set) | .set.elem[]? |
+			select(.concat == [$a, $p])] | length'
+}
 att() { lab_exec att timeout 20 "$DPCLIENT" -w "${W:-5}" "$@"; }
 has_table() { x nft list tables 2>/dev/null | grep -qx 'table inet decoyproxy'; }
 # fwmark_rules -4|-6 [MARK [TABLE]] — how many such rules the namespace has
@@ -132,7 +153,7 @@ lab_assert_eq "one table of ours, family inet" "inet" \
 lab_assert_eq "prerouting chain at mangle priority" "filter prerouting -150" \
 	"$(J '.nftables[] | select(.chain.table == "decoyproxy") | .chain | "\(.type) \(.hook) \(.prio)"')"
 lab_assert_eq "sets: one per family, interval, concatenated keys" \
-	"decoys4 ipv4_addr,inet_service interval|decoys6 ipv6_addr,inet_service interval" \
+	"decoys4_decoys ipv4_addr,inet_service interval|decoys6_decoys6 ipv6_addr,inet_service interval" \
 	"$(J '[.nftables[] | select(.set.table == "decoyproxy") | .set | "\(.name) \(.type | join(",")) \(.flags | join(","))"] | join("|")')"
 rules=$(J '[.nftables[] | select(.rule.table == "decoyproxy") | .rule.expr | map(
 	if has("tproxy") then "tproxy \(.tproxy.family) \(.tproxy.addr):\(.tproxy.port)"
@@ -142,12 +163,12 @@ rules=$(J '[.nftables[] | select(.rule.table == "decoyproxy") | .rule.expr | map
 	elif (.match.right | type == "string") and (.match.right | startswith("@")) then "lookup \(.match.right)"
 	else empty end) | join(" ")] | join("|")')
 lab_assert_eq "rules: tproxy for each family first, then the socket rule" \
-	"lookup @decoys4 tproxy ip 127.0.0.1:15001 mark 1 accept|lookup @decoys6 tproxy ip6 ::1:15002 mark 1 accept|socket transparent 1 mark 1 accept" \
+	"lookup @decoys4_decoys tproxy ip 127.0.0.1:15001 mark 1 accept|lookup @decoys6_decoys6 tproxy ip6 ::1:15002 mark 1 accept|socket transparent 1 mark 1 accept" \
 	"$rules"
-lab_assert_eq "decoys4 holds every IPv4 element (3 + 2 + 1 + 10,000)" 10006 \
-	"$(J '.nftables[] | select(.set.name == "decoys4") | .set.elem | length')"
-lab_assert_eq "decoys6 holds the IPv6 element" 1 \
-	"$(J '.nftables[] | select(.set.name == "decoys6") | .set.elem | length')"
+lab_assert_eq "decoys4_decoys holds every IPv4 element (3 + 2 + 1 + 10,000)" 10006 \
+	"$(J '.nftables[] | select(.set.name == "decoys4_decoys") | .set.elem | length')"
+lab_assert_eq "decoys6_decoys6 holds the IPv6 element" 1 \
+	"$(J '.nftables[] | select(.set.name == "decoys6_decoys6") | .set.elem | length')"
 lab_assert_eq "no other table touched" "decoyproxy" "$(J '[.nftables[] | select(.table) | .table.name] | join(",")')"
 
 # routing: our IPv4 rule, the operator's IPv6 rule (not duplicated), and the
@@ -207,6 +228,75 @@ else
 	lab_fail "no proxy-side TIME_WAIT socket: the burst did not exercise port reuse"
 fi
 
+# 7b. runtime changes on the stats socket
+out=$(adm "show intercept decoys")
+lab_assert_match "show intercept: the frontend's element count" \
+	"^# frontend 'decoys': 10006 element\\(s\\), 0 runtime change\\(s\\)$" "$out"
+lab_assert_match "show intercept: the set's element count, as installed" \
+	"^# set decoys4_decoys in the process's network namespace: 10006 element\\(s\\)$" "$out"
+lab_assert_match "show intercept: the specs" '^198\.51\.100\.10-198\.51\.100\.20:8000-8080$' "$out"
+out=$(W=2 att -c 203.0.113.77:8042 whoami 2>&1)
+lab_assert_nomatch "before add: 203.0.113.77:8042 is not answered" '^PEER' "$out"
+lab_assert_eq "add intercept answers nothing (success)" "" "$(adm "add intercept decoys 203.0.113.77:8042")"
+lab_assert_eq "add intercept: nft -j list set shows the element" 1 "$(set_has decoys4_decoys 203.0.113.77 8042)"
+lab_assert_eq "add intercept: decoys4_decoys holds one element more" 10007 "$(set_len decoys4_decoys)"
+out=$(att -c 203.0.113.77:8042 whoami)
+lab_assert_match "after add: the decoy sees the attacker's address" \
+	'^PEER 10\.1\.0\.2 [0-9]+ LOCAL 10\.2\.0\.2 8042$' "$out"
+sleep 0.2
+lab_assert_match "after add: logged with the decoy as the original destination" \
+	'^10\.1\.0\.2 [0-9]+ 203\.0\.113\.77 8042 10\.1\.0\.2 [0-9]+ 10\.2\.0\.2 8042 decoys spoof/decoy --$' \
+	"$(cat "$LAB_TMP/dp.log")"
+lab_assert_match "add intercept: a notice says it lasts until the next reload" \
+	"runtime 'add intercept 203\\.0\\.113\\.77:8042': 10007 decoy element\\(s\\) now.*a reload restores" \
+	"$(cat "$LAB_TMP/dp.log")"
+out=$(adm "show intercept")
+lab_assert_match "show intercept lists the runtime decoy" '^203\.0\.113\.77:8042$' "$out"
+lab_assert_match "show intercept counts the runtime change" "^# frontend 'decoys': 10007 element\\(s\\), 1 runtime change\\(s\\)$" "$out"
+lab_assert_match "show intercept (all): the IPv6 frontend too" "^# set decoys6_decoys6 in the process's network namespace: 1 element\\(s\\)$" "$out"
+# IPv6, on the other frontend of the namespace (its own set)
+lab_assert_eq "add intercept on the IPv6 frontend" "" "$(adm "add intercept decoys6 [fd09::1:5]:22")"
+out=$(att -c '[fd09::1:5]:22' whoami)
+lab_assert_match "runtime IPv6 decoy reaches the service with the attacker's address" \
+	'^PEER fd01::2 [0-9]+ LOCAL fd02::2 22$' "$out"
+lab_assert_eq "IPv6 add: decoys6_decoys6 holds 2 elements" 2 "$(set_len decoys6_decoys6)"
+lab_assert_eq "IPv6 add: decoys4_decoys untouched" 10007 "$(set_len decoys4_decoys)"
+# refusals leave the sets intact
+lab_assert_eq "operator level: add intercept refused" "Permission denied" "$(opr "add intercept decoys 203.0.113.80:8042")"
+lab_assert_eq "operator level: del intercept refused" "Permission denied" "$(opr "del intercept decoys 203.0.113.77:8042")"
+lab_assert_match "operator level: show intercept allowed" '^203\.0\.113\.77:8042$' "$(opr "show intercept decoys")"
+lab_assert_eq "bad spec refused, naming it" "bad port '70000' in '203.0.113.80:70000' (1 to 65535)" \
+	"$(adm "add intercept decoys 203.0.113.80:70000")"
+lab_assert_eq "unknown frontend refused" "No such frontend." "$(adm "add intercept nosuch 203.0.113.80:8042")"
+lab_assert_match "a family the frontend does not intercept is refused" \
+	"^frontend 'decoys' diverts no IPv6 decoys, so '\\[fd09::9\\]:22' cannot be added" \
+	"$(adm "add intercept decoys [fd09::9]:22")"
+lab_assert_eq "del of a decoy that is not installed refused" \
+	"'203.0.113.81:8042' is not intercepted by frontend 'decoys': nothing deleted" \
+	"$(adm "del intercept decoys 203.0.113.81:8042")"
+# the kernel refuses: an element put there behind our back overlaps
+x nft add element inet decoyproxy decoys4_decoys '{ 203.0.113.90 . 8042 }' || lab_die "manual element"
+out=$(adm "add intercept decoys 203.0.113.89-203.0.113.90:8042")
+echo "# kernel refusal answer: $out"
+lab_assert_match "kernel refusal: the answer names the element" \
+	"^the process's network namespace: nftables refused element 203\\.0\\.113\\.89-203\\.0\\.113\\.90:8042 .* of set decoys4_decoys: overlaps an element that is in the kernel's set but was not installed by decoyproxy .*: nothing changed$" "$out"
+lab_assert_eq "kernel refusal: set intact (10007 + the manual element)" 10008 "$(set_len decoys4_decoys)"
+out=$(W=2 att -c 203.0.113.89:8042 whoami 2>&1)
+lab_assert_nomatch "kernel refusal: 203.0.113.89:8042 not answered" '^PEER' "$out"
+lab_assert_match "kernel refusal: not counted as a change" "^# frontend 'decoys': 10007 element\\(s\\), 1 runtime change\\(s\\)$" \
+	"$(adm "show intercept decoys")"
+x nft delete element inet decoyproxy decoys4_decoys '{ 203.0.113.90 . 8042 }' || lab_die "manual element removal"
+lab_assert_eq "del intercept answers nothing (success)" "" "$(adm "del intercept decoys 203.0.113.77:8042")"
+lab_assert_eq "del intercept: the element left the set" 0 "$(set_has decoys4_decoys 203.0.113.77 8042)"
+lab_assert_eq "del intercept: decoys4_decoys back to 10006" 10006 "$(set_len decoys4_decoys)"
+out=$(W=2 att -c 203.0.113.77:8042 whoami 2>&1)
+lab_assert_nomatch "after del: 203.0.113.77:8042 no longer answers" '^PEER' "$out"
+out=$(att -c 198.51.100.15:8042 whoami)
+lab_assert_match "after del: the configured decoys still answer" '^PEER 10\.1\.0\.2 ' "$out"
+lab_assert_nomatch "show intercept: the deleted decoy is gone" '^203\.0\.113\.77:8042$' "$(adm "show intercept decoys")"
+# runtime additions are not in the configuration: the next reload drops them
+lab_assert_eq "add intercept again before the reload" "" "$(adm "add intercept decoys 203.0.113.77:8042")"
+
 # 8. reload with a changed intercept list: removed range gone, new decoy
 #    answers (whole table rebuilt: something was removed), then a pure
 #    addition (delta batch)
@@ -220,9 +310,19 @@ out=$(W=2 att -c 198.51.100.15:8042 whoami 2>&1)
 lab_assert_nomatch "after reload: removed decoy 198.51.100.15:8042 no longer answers" '^PEER' "$out"
 out=$(att -c 100.64.20.2:80 whoami)
 lab_assert_match "after reload: kept decoy 100.64.20.2:80 still answers" '^PEER 10\.1\.0\.2 ' "$out"
-lab_assert_eq "after reload: decoys4 holds 3 + 1 + 1 + 10,000" 10005 \
-	"$(x nft -j list set inet decoyproxy decoys4 | jq '.nftables[] | select(.set) | .set.elem | length')"
+lab_assert_eq "after reload: decoys4_decoys holds 3 + 1 + 1 + 10,000" 10005 \
+	"$(x nft -j list set inet decoyproxy decoys4_decoys | jq '.nftables[] | select(.set) | .set.elem | length')"
 lab_assert_eq "after reload: still 2 listening sockets" 2 "$(x ss -Hltnp | grep -c '"decoyproxy"')"
+out=$(W=2 att -c 203.0.113.77:8042 whoami 2>&1)
+lab_assert_nomatch "after reload: the runtime decoy 203.0.113.77:8042 is gone" '^PEER' "$out"
+out=$(W=2 att -c '[fd09::1:5]:22' whoami 2>&1)
+lab_assert_nomatch "after reload: the runtime IPv6 decoy is gone" '^PEER' "$out"
+lab_assert_eq "after reload: decoys6_decoys6 back to the configuration" 1 "$(set_len decoys6_decoys6)"
+lab_assert_match "after reload: show intercept starts from the configuration" \
+	"^# frontend 'decoys': 10005 element\\(s\\), 0 runtime change\\(s\\)$" "$(adm "show intercept decoys")"
+# a runtime addition, then a reload that only adds to the configuration:
+# the set must still be rebuilt from the configuration, without it
+lab_assert_eq "runtime add before an additions-only reload" "" "$(adm "add intercept decoys 203.0.113.78:8042")"
 lab_assert_eq "after reload: one fwmark rule (IPv4)" 1 "$(fwmark_rules -4)"
 
 write_cfg "    intercept 203.0.113.5:80 203.0.113.6:443"
@@ -231,6 +331,9 @@ out=$(att -c 203.0.113.6:443 whoami)
 lab_assert_match "second reload (additions only): 203.0.113.6:443 answers" '^PEER 10\.1\.0\.2 [0-9]+ LOCAL 10\.2\.0\.2 443$' "$out"
 out=$(att -c 203.0.113.5:80 whoami)
 lab_assert_match "second reload: 203.0.113.5:80 still answers" '^PEER 10\.1\.0\.2 ' "$out"
+out=$(W=2 att -c 203.0.113.78:8042 whoami 2>&1)
+lab_assert_nomatch "additions-only reload: the runtime decoy 203.0.113.78:8042 is gone" '^PEER' "$out"
+lab_assert_eq "additions-only reload: the set is the configuration's (3 + 2 + 1 + 10,000)" 10006 "$(set_len decoys4_decoys)"
 lab_assert_match "announce route kept across reloads" '^local 10\.1\.0\.200/30 dev lo' "$(x ip route show table local)"
 
 # 9. a reload the kernel refuses leaves the running state intact: table 200
@@ -244,7 +347,7 @@ lab_assert_match "refused reload names the conflict and keeps the running genera
 lab_assert_eq "refused reload: its fwmark rule was taken back" 0 "$(fwmark_rules -4 0x1 200)"
 lab_assert_eq "refused reload: the running rule is kept" 1 "$(fwmark_rules -4)"
 lab_assert_eq "refused reload: the sets are unchanged (3 + 2 + 1 + 10,000)" 10006 \
-	"$(x nft -j list set inet decoyproxy decoys4 | jq '.nftables[] | select(.set) | .set.elem | length')"
+	"$(x nft -j list set inet decoyproxy decoys4_decoys | jq '.nftables[] | select(.set) | .set.elem | length')"
 # (the running generation's listeners must accept again after a refused
 # reload: reload.c has to restart the ones it had taken over)
 out=$(att -c 203.0.113.6:443 whoami)
@@ -279,6 +382,46 @@ lab_assert_eq "table 100 empty (IPv4)" "" "$(x ip route show table 100 2>/dev/nu
 lab_assert_eq "table 100 empty (IPv6)" "" "$(x ip -6 route show table 100 2>/dev/null)"
 lab_assert_nomatch "announce route removed" '10\.1\.0\.200' "$(x ip route show table local)"
 lab_assert_nomatch "no error while removing" 'cannot remove' "$(cat "$LAB_TMP/dp.log")"
+
+# 11b. tproxy-routing off: the nft table (and announce routes) but no
+#      fwmark rule and no route in the tproxy table; the operator's own
+#      routing makes it work and is left alone at stop
+write_cfg "    intercept 203.0.113.5:80" "    tproxy-routing off"
+lab_bg dp "$DP" -f "$LAB_TMP/dp.cfg" -d >"$LAB_TMP/off.log" 2>&1
+OFFPID=$LAB_LASTPID
+for _ in $(seq 100); do
+	grep -q 'Proxy decoys6 started' "$LAB_TMP/off.log" && break
+	kill -0 "$OFFPID" 2>/dev/null || break
+	sleep 0.1
+done
+grep -q 'Proxy decoys6 started' "$LAB_TMP/off.log" || lab_die "decoyproxy (tproxy-routing off) did not start: $(cat "$LAB_TMP/off.log")"
+lab_assert_match "routing off: the notice says routing is the operator's" \
+	"tproxy: the process's network namespace: 10006 decoy element\\(s\\), .*; mark 0x1, routing left to the operator; 1/1 announce" \
+	"$(cat "$LAB_TMP/off.log")"
+if has_table; then lab_pass "routing off: table inet decoyproxy installed"; else lab_fail "routing off: no nft table"; fi
+lab_assert_eq "routing off: tproxy and socket rules in place" 3 \
+	"$(x nft -j list chain inet decoyproxy prerouting | jq '[.nftables[] | select(.rule)] | length')"
+lab_assert_eq "routing off: decoys4_decoys filled (3 + 1 + 1 + 10,000)" 10005 "$(set_len decoys4_decoys)"
+lab_assert_eq "routing off: no IPv4 fwmark rule" 0 "$(x ip -4 rule show | grep -c fwmark || true)"
+lab_assert_eq "routing off: IPv6 fwmark rules: only the operator's" 1 "$(x ip -6 rule show | grep -c fwmark || true)"
+lab_assert_eq "routing off: table 100 empty (IPv4)" "" "$(x ip route show table 100 2>/dev/null)"
+lab_assert_eq "routing off: table 100 empty (IPv6)" "" "$(x ip -6 route show table 100 2>/dev/null)"
+lab_assert_match "routing off: announce routes still installed" '^local 10\.1\.0\.200/30 dev lo' "$(x ip route show table local)"
+out=$(W=2 att -c 192.0.2.10:22 whoami 2>&1)
+lab_assert_nomatch "routing off: without routing, nft alone does not deliver" '^PEER' "$out"
+x ip -4 rule add fwmark 1 lookup 100 || lab_die "operator rule"
+x ip -4 route add local 0.0.0.0/0 dev lo table 100 || lab_die "operator route"
+out=$(att -c 192.0.2.10:22 whoami)
+lab_assert_match "routing off: with the operator's routing the decoy answers" \
+	'^PEER 10\.1\.0\.2 [0-9]+ LOCAL 10\.2\.0\.2 22$' "$out"
+lab_stop "$OFFPID"
+if has_table; then lab_fail "routing off: table left behind"; else lab_pass "routing off: table removed at stop"; fi
+lab_assert_eq "routing off: the operator's IPv4 rule left alone" 1 "$(fwmark_rules -4)"
+lab_assert_match "routing off: the operator's route left alone" '^local default dev lo' \
+	"$(x ip route show table 100 2>/dev/null)"
+lab_assert_nomatch "routing off: announce route removed at stop" '10\.1\.0\.200' "$(x ip route show table local)"
+x ip -4 rule del fwmark 1 lookup 100
+x ip -4 route del local 0.0.0.0/0 dev lo table 100
 
 # 12. the plumbing goes where the transparent bind is: `bind ... namespace`
 #     (and the spoofing server's `namespace`), nothing in the process's own
@@ -324,5 +467,163 @@ else
 	lab_assert_nomatch "namespace: announce routes removed at stop" '10\.9\.0\.' \
 		"$(lab_exec seg ip route show table local)"
 fi
+
+# 13. several intercepting frontends of one family in one namespace: SSH
+#     decoys to one decoy service (10.2.0.2), web decoys on the same and
+#     other addresses to another (10.2.0.3); each frontend its own set,
+#     tproxy rule and listener, every tproxy rule before the socket rule
+lab_exec svc ip addr add 10.2.0.3/24 dev eth0 || lab_die "second service address"
+lab_bg svc "$DPSERVER" -t 300 -m whoami -l 10.2.0.3:80 -l 10.2.0.3:443 -l 10.2.0.3:8080 \
+	>"$LAB_TMP/svc2.out" 2>&1
+lab_wait_ready "$LAB_TMP/svc2.out" || lab_die "second dpserver did not start"
+# write_multi [FRONTEND-NAME-OF-THE-WEB-GROUP|-] [EXTRA-WEB-LINE]: '-' leaves the web group out
+write_multi() {
+	{
+		cat <<CFG
+global
+    log stdout format raw local0
+    stats socket $LAB_TMP/multi.sock mode 600 level admin
+defaults
+    mode tcp
+    log global
+    timeout connect 2s
+    timeout client 10s
+    timeout server 10s
+    log-format "%ci %cp %fi %fp %bi %bp %si %sp %ft %b/%s %ts"
+frontend ssh
+    bind 127.0.0.1:15011 transparent
+    intercept 192.0.2.0/25:22
+    default_backend cowrie
+backend cowrie
+    source 0.0.0.0 usesrc clientip
+    server c 10.2.0.2
+backend webhp
+    source 0.0.0.0 usesrc clientip
+    server w 10.2.0.3
+CFG
+		if [ "${1:-web}" != - ]; then
+			cat <<CFG
+frontend ${1:-web}
+    bind 127.0.0.1:15012 transparent
+    intercept 192.0.2.128/25:80,443 192.0.2.0/25:80
+${2:-}
+    default_backend webhp
+CFG
+		fi
+	} >"$LAB_TMP/multi.cfg"
+}
+madm() { printf '%s\n' "$1" | timeout 10 socat -t 5 - "UNIX-CONNECT:$LAB_TMP/multi.sock"; }
+mreload() {
+	local n0
+	n0=$(grep -cE 'reload (failed|succeeded)|in service' "$LAB_TMP/multi.log")
+	kill -USR2 "$MPID"
+	for _ in $(seq 100); do
+		[ "$(grep -cE 'reload (failed|succeeded)|in service' "$LAB_TMP/multi.log")" -gt "$n0" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+# mrules — the chain's rules, in order, in a short form
+mrules() {
+	x nft -j list ruleset | jq -r '[.nftables[] | select(.rule.table == "decoyproxy") | .rule.expr | map(
+		if has("tproxy") then "tproxy \(.tproxy.addr):\(.tproxy.port)"
+		elif (.match.left | type == "object") and (.match.left | has("socket")) then "socket"
+		elif (.match.right | type == "string") and (.match.right | startswith("@")) then .match.right
+		else empty end) | join(" ")] | join("|")'
+}
+msets() {
+	x nft -j list ruleset | jq -r '[.nftables[] | select(.set.table == "decoyproxy") | .set |
+		"\(.name):\(.elem | length)"] | join(" ")'
+}
+
+# overlapping groups are refused by -c, naming both frontends, both lines
+# and an overlapping element; nothing is installed
+write_multi web "    intercept 192.0.2.100-192.0.2.130:22"
+out=$(x "$DP" -c -f "$LAB_TMP/multi.cfg" 2>&1); rc=$?
+lab_assert_eq "-c refuses decoys of two frontends that overlap (exit 1)" 1 "$rc"
+lab_assert_match "-c names both frontends, both file:line and the overlap" \
+	"multi\\.cfg:23\\] : frontend 'web' and frontend 'ssh' both intercept 192\\.0\\.2\\.100-192\\.0\\.2\\.127:22 in the process's network namespace \\(frontend 'web' from '192\\.0\\.2\\.100-192\\.0\\.2\\.130:22' \\([^)]*multi\\.cfg:24\\), frontend 'ssh' from '192\\.0\\.2\\.0/25:22' \\([^)]*multi\\.cfg:13\\)\\)" \
+	"$out"
+if has_table; then lab_fail "-c (refused) created the nft table"; else lab_pass "-c (refused) left nftables alone"; fi
+
+write_multi
+out=$(x "$DP" -c -f "$LAB_TMP/multi.cfg" 2>&1)
+lab_assert_eq "-c accepts two disjoint groups in one namespace" "Configuration file is valid" \
+	"$(echo "$out" | tail -1)" || lab_die "multi config refused: $out"
+lab_bg dp "$DP" -f "$LAB_TMP/multi.cfg" -d >"$LAB_TMP/multi.log" 2>&1
+MPID=$LAB_LASTPID
+for _ in $(seq 100); do
+	grep -q 'Proxy web started' "$LAB_TMP/multi.log" && break
+	kill -0 "$MPID" 2>/dev/null || break
+	sleep 0.1
+done
+grep -q 'Proxy web started' "$LAB_TMP/multi.log" || lab_die "decoyproxy (two groups) did not start: $(cat "$LAB_TMP/multi.log")"
+lab_assert_match "two groups: the notice names both frontends and listeners" \
+	"tproxy: the process's network namespace: 3 decoy element\\(s\\), 512 address:port pair\\(s\\): frontend 'ssh' -> 127\\.0\\.0\\.1:15011, frontend 'web' -> 127\\.0\\.0\\.1:15012;" \
+	"$(cat "$LAB_TMP/multi.log")"
+lab_assert_eq "two groups: one set per frontend (ssh 1 element, web 2)" \
+	"decoys4_ssh:1 decoys4_web:2" "$(msets)"
+lab_assert_eq "two groups: each tproxy rule to its listener, both before the socket rule" \
+	"@decoys4_ssh tproxy 127.0.0.1:15011|@decoys4_web tproxy 127.0.0.1:15012|socket" "$(mrules)"
+out=$(att -c 192.0.2.10:22 whoami)
+lab_assert_match "group A: SSH decoy 192.0.2.10:22 reaches service A (10.2.0.2) as the attacker" \
+	'^PEER 10\.1\.0\.2 [0-9]+ LOCAL 10\.2\.0\.2 22$' "$out"
+out=$(att -c 192.0.2.10:80 whoami)
+lab_assert_match "group B: web decoy 192.0.2.10:80 (same address) reaches service B (10.2.0.3) as the attacker" \
+	'^PEER 10\.1\.0\.2 [0-9]+ LOCAL 10\.2\.0\.3 80$' "$out"
+out=$(att -c 192.0.2.200:443 whoami)
+lab_assert_match "group B: web decoy 192.0.2.200:443 reaches service B as the attacker" \
+	'^PEER 10\.1\.0\.2 [0-9]+ LOCAL 10\.2\.0\.3 443$' "$out"
+out=$(W=2 att -c 192.0.2.200:22 whoami 2>&1)
+lab_assert_nomatch "192.0.2.200:22 is in neither group: not answered" '^PEER' "$out"
+sleep 0.2
+lab_assert_match "group A logged by frontend ssh" \
+	'^10\.1\.0\.2 [0-9]+ 192\.0\.2\.10 22 10\.1\.0\.2 [0-9]+ 10\.2\.0\.2 22 ssh cowrie/c --$' "$(cat "$LAB_TMP/multi.log")"
+lab_assert_match "group B logged by frontend web" \
+	'^10\.1\.0\.2 [0-9]+ 192\.0\.2\.200 443 10\.1\.0\.2 [0-9]+ 10\.2\.0\.3 443 web webhp/w --$' "$(cat "$LAB_TMP/multi.log")"
+
+# runtime changes per frontend: one set changes, the other's decoys cannot
+# be taken
+out=$(madm "add intercept web 192.0.2.50:22")
+lab_assert_match "add intercept overlapping the other group is refused" \
+	"^192\\.0\\.2\\.50:22 is intercepted by frontend 'ssh' in the process's network namespace \\(its decoy '192\\.0\\.2\\.0/25:22', set decoys4_ssh\\).*nothing added$" "$out"
+lab_assert_eq "refused add: the sets are as they were" "decoys4_ssh:1 decoys4_web:2" "$(msets)"
+lab_assert_eq "add intercept web 192.0.2.50:8080" "" "$(madm "add intercept web 192.0.2.50:8080")"
+lab_assert_eq "runtime add: only web's set changed" "decoys4_ssh:1 decoys4_web:3" "$(msets)"
+out=$(att -c 192.0.2.50:8080 whoami)
+lab_assert_match "runtime decoy of group B reaches service B" '^PEER 10\.1\.0\.2 [0-9]+ LOCAL 10\.2\.0\.3 8080$' "$out"
+lab_assert_match "show intercept names each frontend's set" \
+	"^# set decoys4_web in the process's network namespace: 3 element\\(s\\)$" "$(madm "show intercept web")"
+
+# reload without the web group: its set and rule go in the same batch
+write_multi -
+mreload
+lab_assert_match "reload without web succeeded" 'generation 2 in service' "$(cat "$LAB_TMP/multi.log")"
+lab_assert_eq "reload without web: web's set is gone" "decoys4_ssh:1" "$(msets)"
+lab_assert_eq "reload without web: web's rule is gone, the socket rule still last" \
+	"@decoys4_ssh tproxy 127.0.0.1:15011|socket" "$(mrules)"
+out=$(W=2 att -c 192.0.2.10:80 whoami 2>&1)
+lab_assert_nomatch "reload without web: web decoys no longer answer" '^PEER' "$out"
+out=$(att -c 192.0.2.10:22 whoami)
+lab_assert_match "reload without web: ssh decoys still answer" '^PEER 10\.1\.0\.2 [0-9]+ LOCAL 10\.2\.0\.2 22$' "$out"
+
+# reload with the web group back under another name: a new set
+write_multi www
+mreload
+lab_assert_match "reload with frontend www succeeded" 'generation 3 in service' "$(cat "$LAB_TMP/multi.log")"
+lab_assert_eq "renamed frontend: its set under the new name" "decoys4_ssh:1 decoys4_www:2" "$(msets)"
+lab_assert_eq "renamed frontend: its rule, before the socket rule" \
+	"@decoys4_ssh tproxy 127.0.0.1:15011|@decoys4_www tproxy 127.0.0.1:15012|socket" "$(mrules)"
+out=$(att -c 192.0.2.200:80 whoami)
+lab_assert_match "renamed frontend: its decoys reach service B again" '^PEER 10\.1\.0\.2 [0-9]+ LOCAL 10\.2\.0\.3 80$' "$out"
+out=$(W=2 att -c 192.0.2.50:8080 whoami 2>&1)
+lab_assert_nomatch "renamed frontend: the runtime decoy of the old generation is gone" '^PEER' "$out"
+
+lab_stop "$MPID"
+if has_table; then lab_fail "two groups: table left behind"; else lab_pass "two groups: no table left at stop"; fi
+lab_assert_eq "two groups: no nft table at all" "" "$(x nft list tables)"
+lab_assert_eq "two groups: our IPv4 fwmark rule removed" 0 "$(fwmark_rules -4)"
+lab_assert_eq "two groups: table 100 empty" "" "$(x ip route show table 100 2>/dev/null)"
+lab_assert_nomatch "two groups: no error while removing" 'cannot remove' "$(cat "$LAB_TMP/multi.log")"
 
 lab_finish

@@ -133,19 +133,51 @@ static long pos_of(const char *hay, const char *needle)
 	return p ? p - hay : -1;
 }
 
-static void plan_init(struct nft_plan *p, const struct icpt_list *l)
-{
-	struct sockaddr_in *s4 = (struct sockaddr_in *)&p->listen4;
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&p->listen6;
+/* A plan with its diverts. */
+struct kplan {
+	struct nft_divert d[4];
+	struct nft_plan p;
+};
 
-	memset(p, 0, sizeof(*p));
-	s4->sin_family = AF_INET;
-	s4->sin_port = htons(LISTEN_PORT);
-	inet_pton(AF_INET, "127.0.0.1", &s4->sin_addr);
-	s6->sin6_family = AF_INET6;
-	s6->sin6_port = htons(LISTEN_PORT);
-	inet_pton(AF_INET6, "::1", &s6->sin6_addr);
-	p->decoys = l;
+/* divert n of k: set `set`, listener addr:port (family from the address) */
+static void kdiv(struct kplan *k, size_t n, const char *set, const char *addr, int port,
+		 const struct icpt_list *l)
+{
+	struct nft_divert *d = &k->d[n];
+
+	memset(d, 0, sizeof(*d));
+	d->set = set;
+	d->decoys = l;
+	if (strchr(addr, ':')) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&d->listen;
+
+		d->family = s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		inet_pton(AF_INET6, addr, &s6->sin6_addr);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&d->listen;
+
+		d->family = s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		inet_pton(AF_INET, addr, &s4->sin_addr);
+	}
+	if (k->p.ndiv < n + 1)
+		k->p.ndiv = n + 1;
+	k->p.div = k->d;
+}
+
+/* The usual plan: one frontend 'f', IPv4 and IPv6 fed from l. */
+static void plan_init(struct kplan *k, const struct icpt_list *l)
+{
+	memset(k, 0, sizeof(*k));
+	kdiv(k, 0, "decoys4_f", "127.0.0.1", LISTEN_PORT, l);
+	kdiv(k, 1, "decoys6_f", "::1", LISTEN_PORT, l);
+}
+
+static void plan_list(struct kplan *k, const struct icpt_list *l)
+{
+	for (size_t i = 0; i < k->p.ndiv; i++)
+		k->d[i].decoys = l;
 }
 
 static int list_from(struct icpt_list *l, const char *const *specs, bool normalise)
@@ -173,7 +205,7 @@ static const char *const base_specs[] = {
 static int test_apply(void)
 {
 	struct icpt_list l;
-	struct nft_plan p;
+	struct kplan p;
 	char *err = NULL, *js, *js2;
 	long t4, t6, ts;
 	int ret;
@@ -181,7 +213,7 @@ static int test_apply(void)
 	if (list_from(&l, base_specs, true))
 		return 0;
 	plan_init(&p, &l);
-	ret = nft_apply(-1, &p, &err);
+	ret = nft_apply(-1, &p.p, &err);
 	if (ret == -ENOENT || ret == -EOPNOTSUPP) {
 		printf("SKIP: %s\n", err);
 		free(err);
@@ -192,10 +224,10 @@ static int test_apply(void)
 	js = ruleset();
 	CHECK(js && strstr(js, "{\"table\": {\"family\": \"inet\", \"name\": \"decoyproxy\""),
 	      "our table is listed");
-	CHECK(js && strstr(js, "\"name\": \"decoys4\", \"table\": \"decoyproxy\", \"type\": "
-			   "[\"ipv4_addr\", \"inet_service\"]"), "decoys4 key type");
-	CHECK(js && strstr(js, "\"name\": \"decoys6\", \"table\": \"decoyproxy\", \"type\": "
-			   "[\"ipv6_addr\", \"inet_service\"]"), "decoys6 key type");
+	CHECK(js && strstr(js, "\"name\": \"decoys4_f\", \"table\": \"decoyproxy\", \"type\": "
+			   "[\"ipv4_addr\", \"inet_service\"]"), "decoys4_f key type");
+	CHECK(js && strstr(js, "\"name\": \"decoys6_f\", \"table\": \"decoyproxy\", \"type\": "
+			   "[\"ipv6_addr\", \"inet_service\"]"), "decoys6_f key type");
 	CHECK(count_of(js, "\"flags\": [\"interval\"]") == 2, "both sets are interval sets");
 	CHECK(js && strstr(js, "{\"concat\": [{\"prefix\": {\"addr\": \"192.0.2.0\", \"len\": 24}}, "
 			   "{\"range\": [22, 80]}]}"), "element 192.0.2.0/24 . 22-80");
@@ -214,13 +246,13 @@ static int test_apply(void)
 	      t4, t6, ts);
 	CHECK(count_of(js, "{\"mangle\": {\"key\": {\"meta\": {\"key\": \"mark\"}}, \"value\": 1}}") == 3,
 	      "three rules set mark 1");
-	CHECK(js && strstr(js, "\"@decoys4\"}}, {\"tproxy\"") && strstr(js, "\"@decoys6\"}}, {\"tproxy\""),
-	      "tproxy rules look up their sets");
+	CHECK(js && strstr(js, "\"@decoys4_f\"}}, {\"tproxy\"") &&
+	      strstr(js, "\"@decoys6_f\"}}, {\"tproxy\""), "tproxy rules look up their sets");
 	CHECK(js && strstr(js, "{\"table\": {\"family\": \"inet\", \"name\": \"other\""),
 	      "the other table is untouched");
 
 	/* applying the same plan again is fine and leaves one table */
-	ret = nft_apply(-1, &p, &err);
+	ret = nft_apply(-1, &p.p, &err);
 	CHECK(ret == 0, "re-apply: %d %s", ret, err ? err : "");
 	js2 = ruleset();
 	CHECK(count_of(js2, "\"name\": \"decoyproxy\"") == 1 && elems_in(js2) == 4,
@@ -240,7 +272,7 @@ static void test_atomic_failure(void)
 		"10.0.0.0/24:80", "10.0.0.9:22", "10.0.0.5:80-90", "10.0.0.77:1", NULL
 	};
 	struct icpt_list l;
-	struct nft_plan p;
+	struct kplan p;
 	char *err = NULL, *before, *after;
 	int ret;
 
@@ -248,17 +280,19 @@ static void test_atomic_failure(void)
 		return;
 	plan_init(&p, &l);
 	before = ruleset();
-	ret = nft_apply(-1, &p, &err);
+	ret = nft_apply(-1, &p.p, &err);
 	after = ruleset();
 	CHECK(ret == -EEXIST || ret == -ENOTEMPTY, "overlap refused: %d", ret);
-	CHECK(err && strstr(err, "element 10.0.0.5:80-90 (from '10.0.0.5:80-90' (test)) of set decoys4"),
+	CHECK(err && strstr(err, "element 10.0.0.5:80-90 (from '10.0.0.5:80-90' (test)) of set "
+			    "decoys4_f: overlaps another element added to the new set in the same "
+			    "batch (the decoy list was not normalised)"),
 	      "error names the element: %s", err ? err : "(none)");
 	CHECK(before && after && !strcmp(before, after), "ruleset unchanged after a refused apply");
 	printf("  refused apply said: %s\n", err ? err : "(none)");
 
 	/* the same through a reload (the list is not normalised: rebuild) */
 	free(after);
-	ret = nft_replace_elements(-1, &p, NULL, &err);
+	ret = nft_replace_elements(-1, &p.p, NULL, &err);
 	after = ruleset();
 	CHECK(ret == -EEXIST || ret == -ENOTEMPTY, "overlap refused in replace: %d", ret);
 	CHECK(before && after && !strcmp(before, after), "ruleset unchanged after a refused replace");
@@ -279,7 +313,7 @@ static void test_replace(void)
 	/* overlaps 192.0.2.0/24:22-80, which the stale list does not know */
 	static const char *const overlap[] = { "192.0.2.0/24:22-90", NULL };
 	struct icpt_list old, now, now2, now3, empty;
-	struct nft_plan p;
+	struct kplan p, po;
 	char *err = NULL, *before, *js;
 	int ret;
 
@@ -290,8 +324,9 @@ static void test_replace(void)
 	icpt_list_init(&empty);
 	icpt_normalise(&empty, NULL, NULL);
 	plan_init(&p, &now);
+	plan_init(&po, &old);
 	before = ruleset();
-	ret = nft_replace_elements(-1, &p, &old, &err);
+	ret = nft_replace_elements(-1, &p.p, &po.p, &err);
 	CHECK(ret == 0, "replace (additions): %d %s", ret, err ? err : "");
 	js = ruleset();
 	CHECK(js && strstr(js, "{\"concat\": [{\"range\": [\"203.0.113.1\", \"203.0.113.9\"]}, 25]}"),
@@ -306,8 +341,9 @@ static void test_replace(void)
 
 	/* something removed: rebuilt, rules as before */
 	before = ruleset();
-	p.decoys = &now2;
-	ret = nft_replace_elements(-1, &p, &now, &err);
+	plan_list(&p, &now2);
+	plan_list(&po, &now);
+	ret = nft_replace_elements(-1, &p.p, &po.p, &err);
 	CHECK(ret == 0, "replace (removal): %d %s", ret, err ? err : "");
 	js = ruleset();
 	CHECK(elems_in(js) == 2 && strstr(js, "{\"concat\": [\"198.51.100.8\", 443]}") &&
@@ -320,8 +356,9 @@ static void test_replace(void)
 
 	/* a wrong idea of the kernel's state (thinks it is empty): the delta
 	 * is refused, the table is rebuilt and ends up right anyway */
-	p.decoys = &now3;
-	ret = nft_replace_elements(-1, &p, &empty, &err);
+	plan_list(&p, &now3);
+	plan_list(&po, &empty);
+	ret = nft_replace_elements(-1, &p.p, &po.p, &err);
 	CHECK(ret == 0, "replace from a stale list: %d %s", ret, err ? err : "");
 	js = ruleset();
 	CHECK(elems_in(js) == 1 && strstr(js, "{\"range\": [22, 90]}"),
@@ -329,8 +366,9 @@ static void test_replace(void)
 	free(js);
 
 	/* back to the base content for the tests that follow */
-	p.decoys = &old;
-	ret = nft_replace_elements(-1, &p, &now3, &err);
+	plan_list(&p, &old);
+	plan_list(&po, &now3);
+	ret = nft_replace_elements(-1, &p.p, &po.p, &err);
 	CHECK(ret == 0, "replace back: %d %s", ret, err ? err : "");
 	free(err);
 	icpt_list_free(&old);
@@ -338,6 +376,137 @@ static void test_replace(void)
 	icpt_list_free(&now2);
 	icpt_list_free(&now3);
 	icpt_list_free(&empty);
+}
+
+/* Three frontends in one namespace (ssh and web IPv4, pp both families):
+ * one set and one tproxy rule each, every tproxy rule before the socket
+ * rule; a delta that changes one set only; a refused delta (an element
+ * added by hand) says so; a reload without one frontend drops its set and
+ * rule in the same batch. */
+static void test_several_diverts(void)
+{
+	static const char *const ssh[] = { "192.0.2.0/25:22", NULL };
+	static const char *const ssh2[] = { "192.0.2.0/25:22", "203.0.113.9:22", NULL };
+	static const char *const ssh3[] = { "192.0.2.0/25:22", "203.0.113.9:22", "203.0.113.20:22",
+					    NULL };
+	static const char *const web[] = { "192.0.2.128/25:80,443", NULL };
+	static const char *const pp[] = { "198.51.100.0/24:25", "[fd09::]/64:25", NULL };
+	struct icpt_list ls, ls2, ls3, lw, lp;
+	struct kplan k, k2, k3, k4;
+	char *err = NULL, *js, *before;
+	long r_ssh, r_web, r_pp4, r_pp6, r_sock;
+	int ret;
+
+	if (list_from(&ls, ssh, true) || list_from(&ls2, ssh2, true) ||
+	    list_from(&ls3, ssh3, true) || list_from(&lw, web, true) || list_from(&lp, pp, true))
+		return;
+	memset(&k, 0, sizeof(k));
+	kdiv(&k, 0, "decoys4_ssh", "127.0.0.1", 15001, &ls);
+	kdiv(&k, 1, "decoys4_web", "127.0.0.1", 15002, &lw);
+	kdiv(&k, 2, "decoys4_pp", "127.0.0.1", 15003, &lp);
+	kdiv(&k, 3, "decoys6_pp", "::1", 15003, &lp);
+	ret = nft_apply(-1, &k.p, &err);
+	CHECK(ret == 0, "apply of 4 diverts: %d %s", ret, err ? err : "");
+	js = ruleset();
+	CHECK(count_of(js, "\"set\": {\"family\": \"inet\"") == 4, "4 sets (%zu)",
+	      count_of(js, "\"set\": {\"family\": \"inet\""));
+	r_ssh = pos_of(js, "\"@decoys4_ssh\"}}, {\"tproxy\": {\"family\": \"ip\", \"addr\": "
+		       "\"127.0.0.1\", \"port\": 15001}}");
+	r_web = pos_of(js, "\"@decoys4_web\"}}, {\"tproxy\": {\"family\": \"ip\", \"addr\": "
+		       "\"127.0.0.1\", \"port\": 15002}}");
+	r_pp4 = pos_of(js, "\"@decoys4_pp\"}}, {\"tproxy\": {\"family\": \"ip\", \"addr\": "
+		       "\"127.0.0.1\", \"port\": 15003}}");
+	r_pp6 = pos_of(js, "\"@decoys6_pp\"}}, {\"tproxy\": {\"family\": \"ip6\", \"addr\": "
+		       "\"::1\", \"port\": 15003}}");
+	r_sock = pos_of(js, "{\"socket\": {\"key\": \"transparent\"}}");
+	CHECK(r_ssh > 0 && r_web > r_ssh && r_pp4 > r_web && r_pp6 > r_pp4 && r_sock > r_pp6,
+	      "rules: ssh, web, pp4, pp6 tproxy rules, then the socket rule (%ld %ld %ld %ld %ld)",
+	      r_ssh, r_web, r_pp4, r_pp6, r_sock);
+	CHECK(count_of(js, "{\"socket\":") == 1, "one socket rule");
+	CHECK(elems_in(js) == 5, "1 + 2 + 1 + 1 elements (%zu)", elems_in(js));
+	free(js);
+
+	/* a delta: ssh gains a decoy, the others are not touched */
+	before = ruleset();
+	k2 = k;
+	k2.p.div = k2.d;
+	k2.d[0].decoys = &ls2;
+	ret = nft_replace_elements(-1, &k2.p, &k.p, &err);
+	CHECK(ret == 0, "delta on one set: %d %s", ret, err ? err : "");
+	js = run_capture("nft list set inet decoyproxy decoys4_ssh");
+	CHECK(js && strstr(js, "203.0.113.9 . 22"), "the new element is in decoys4_ssh");
+	free(js);
+	js = ruleset();
+	CHECK(table_handle(js) == table_handle(before), "additions went as a delta");
+	free(js);
+	free(before);
+
+	/* an element put there by hand makes a delta fail (an exact
+	 * duplicate would be accepted: a range that overlaps), and the
+	 * message does not blame the list */
+	CHECK(run("nft add element inet decoyproxy decoys4_ssh '{ 203.0.113.20-203.0.113.21 . 22 }'")
+	      == 0, "element added by hand");
+	{
+		struct nft_batch b;
+
+		k3 = k2;
+		k3.p.div = k3.d;
+		k3.d[0].decoys = &ls3;
+		nft_batch_init(&b);
+		ret = nft_build_delta(&b, &k3.p, &k2.p, 1, &err);
+		if (!ret)
+			ret = nft_batch_send(-1, &b, &err);
+		nft_batch_free(&b);
+	}
+	CHECK(ret == -EEXIST || ret == -ENOTEMPTY, "overlap with a hand-made element refused: %d",
+	      ret);
+	CHECK(err && strstr(err, "nftables refused element 203.0.113.20:22 (from '203.0.113.20:22' "
+			    "(test)) of set decoys4_ssh: overlaps an element that is in the kernel's "
+			    "set but was not installed by decoyproxy"),
+	      "the refusal names the element and the set: %s", err ? err : "(none)");
+	printf("  refused delta said: %s\n", err ? err : "(none)");
+
+	/* a reload that changes nothing: an empty delta, nothing to send and
+	 * nothing to wait for (a plan without diverts, as for spoofing
+	 * servers only, is always such a reload) */
+	{
+		struct nft_plan none = { 0 };
+		double t = now_ms();
+
+		ret = nft_replace_elements(-1, &k2.p, &k2.p, &err);
+		CHECK(ret == 0 && now_ms() - t < 1000, "empty delta: %d in %.0f ms %s", ret,
+		      now_ms() - t, err ? err : "");
+		t = now_ms();
+		ret = nft_replace_elements(-1, &none, &none, &err);
+		CHECK(ret == 0 && now_ms() - t < 1000, "empty delta without diverts: %d in %.0f ms %s",
+		      ret, now_ms() - t, err ? err : "");
+		js = ruleset();
+		CHECK(js && strstr(js, "decoys4_web"), "an empty delta changes nothing");
+		free(js);
+	}
+
+	/* reload without web: rebuilt in one batch, web's set and rule gone */
+	memset(&k4, 0, sizeof(k4));
+	kdiv(&k4, 0, "decoys4_ssh", "127.0.0.1", 15001, &ls2);
+	kdiv(&k4, 1, "decoys4_pp", "127.0.0.1", 15003, &lp);
+	kdiv(&k4, 2, "decoys6_pp", "::1", 15003, &lp);
+	ret = nft_replace_elements(-1, &k4.p, &k2.p, &err);
+	CHECK(ret == 0, "reload without web: %d %s", ret, err ? err : "");
+	js = ruleset();
+	CHECK(js && !strstr(js, "decoys4_web") && !strstr(js, "15002"),
+	      "web's set and rule are gone");
+	CHECK(count_of(js, "{\"tproxy\":") == 3 && count_of(js, "{\"socket\":") == 1 &&
+	      pos_of(js, "{\"socket\":") > pos_of(js, "\"@decoys6_pp\""),
+	      "3 tproxy rules, then the socket rule");
+	CHECK(elems_in(js) == 2 + 1 + 1, "the hand-made element went with the rebuild (%zu)",
+	      elems_in(js));
+	free(js);
+	free(err);
+	icpt_list_free(&ls);
+	icpt_list_free(&ls2);
+	icpt_list_free(&ls3);
+	icpt_list_free(&lw);
+	icpt_list_free(&lp);
 }
 
 /* n discrete addresses 10.x.y.z:22, every other address (no merging),
@@ -362,7 +531,7 @@ static void discrete_list(struct icpt_list *l, int n, int shift)
 static void test_scale(void)
 {
 	struct icpt_list l, l2, l3;
-	struct nft_plan p;
+	struct kplan p, po;
 	char *err = NULL, *out;
 	double t0, t1, t, tapply, tdelta, tfull;
 	int ret;
@@ -372,11 +541,12 @@ static void test_scale(void)
 	t1 = now_ms();
 	CHECK(l.n == 100000, "100k elements after normalise (%zu)", l.n);
 	plan_init(&p, &l);
-	ret = nft_apply(-1, &p, &err);
+	plan_init(&po, &l);
+	ret = nft_apply(-1, &p.p, &err);
 	tapply = now_ms() - t1;
 	CHECK(ret == 0, "apply 100k: %d %s", ret, err ? err : "");
 	CHECK(tapply < 1000, "apply of 100k elements under 1 s (%.0f ms)", tapply);
-	out = run_capture("nft list set inet decoyproxy decoys4");
+	out = run_capture("nft list set inet decoyproxy decoys4_f");
 	CHECK(count_of(out, " . 22") == 100000, "kernel holds 100,000 elements (%zu)",
 	      count_of(out, " . 22"));
 	CHECK(out && strstr(out, "10.0.0.0 . 22") && strstr(out, "10.3.13.62 . 22"),
@@ -385,9 +555,9 @@ static void test_scale(void)
 
 	/* small reload: 50 added at the end (a delta) */
 	discrete_list(&l2, 100050, 0);
-	p.decoys = &l2;
+	plan_list(&p, &l2);
 	t = now_ms();
-	ret = nft_replace_elements(-1, &p, &l, &err);
+	ret = nft_replace_elements(-1, &p.p, &po.p, &err);
 	tdelta = now_ms() - t;
 	CHECK(ret == 0, "delta replace: %d %s", ret, err ? err : "");
 	/* large reload: everything moves by one address (100k out, 100k in) */
@@ -395,9 +565,10 @@ static void test_scale(void)
 	for (size_t i = 0; i < l3.n; i++)
 		l3.v[i].lo.v4.s_addr = l3.v[i].hi.v4.s_addr =
 			htonl(ntohl(l3.v[i].lo.v4.s_addr) + 1);
-	p.decoys = &l3;
+	plan_list(&p, &l3);
+	plan_list(&po, &l2);
 	t = now_ms();
-	ret = nft_replace_elements(-1, &p, &l2, &err);
+	ret = nft_replace_elements(-1, &p.p, &po.p, &err);
 	tfull = now_ms() - t;
 	CHECK(ret == 0, "full replace: %d %s", ret, err ? err : "");
 	CHECK(tdelta < 1000 && tfull < 1000, "reloads of 100k under 1 s (%.0f, %.0f ms)", tdelta,
@@ -405,7 +576,7 @@ static void test_scale(void)
 	printf("  100,000 discrete addresses: parse+normalise %.0f ms, nft_apply %.0f ms, "
 	       "reload (+50) %.0f ms, reload (100k out, 100k in) %.0f ms\n",
 	       t1 - t0, tapply, tdelta, tfull);
-	out = run_capture("nft list set inet decoyproxy decoys4");
+	out = run_capture("nft list set inet decoyproxy decoys4_f");
 	CHECK(count_of(out, " . 22") == 100000 && strstr(out, "10.0.0.1 . 22") &&
 	      !strstr(out, "10.0.0.0 . 22"), "the reloaded set is the new one");
 	free(out);
@@ -597,7 +768,7 @@ static void test_packets(void)
 {
 	static const char *const specs[] = { "192.0.2.0/24:22-80", "[fd09::]/64:22", NULL };
 	struct icpt_list l;
-	struct nft_plan p;
+	struct kplan p;
 	int p2c[2], c2p[2], l4, l6, st = 0, ret;
 	char cmd[512], c, *err = NULL;
 	pid_t pid;
@@ -606,7 +777,7 @@ static void test_packets(void)
 	if (list_from(&l, specs, true))
 		return;
 	plan_init(&p, &l);
-	ret = nft_apply(-1, &p, &err);
+	ret = nft_apply(-1, &p.p, &err);
 	CHECK(ret == 0, "apply for packets: %d %s", ret, err ? err : "");
 	l4 = tcp_listener(AF_INET);
 	l6 = tcp_listener(AF_INET6);
@@ -692,6 +863,7 @@ int main(void)
 		return 77;
 	test_atomic_failure();
 	test_replace();
+	test_several_diverts();
 	test_packets();
 	test_scale();
 	test_remove();

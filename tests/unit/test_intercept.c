@@ -411,6 +411,202 @@ static void test_random_equivalence(void **state)
 	}
 }
 
+/* ---- set operations (runtime add/del intercept) ---- */
+
+/* Marks the pairs of l's IPv4 elements (10.0.0.0-63 x ports 1-63) in g. */
+static void grid_of(const struct icpt_list *l, unsigned char g[RA][RP])
+{
+	memset(g, 0, RA * RP);
+	for (size_t i = 0; i < l->n; i++) {
+		const struct icpt_elem *e = &l->v[i];
+		int lo = (int)(ntohl(e->lo.v4.s_addr) & 0xff);
+		int hi = (int)(ntohl(e->hi.v4.s_addr) & 0xff);
+
+		for (int a = lo; a <= hi; a++)
+			for (int p = e->port_lo; p <= e->port_hi; p++)
+				g[a][p]++;
+	}
+}
+
+static struct icpt_elem rect(int a0, int a1, int p0, int p1)
+{
+	struct icpt_elem e;
+
+	memset(&e, 0, sizeof(e));
+	e.family = AF_INET;
+	e.lo.v4.s_addr = htonl(0x0a000000u | (unsigned)a0);
+	e.hi.v4.s_addr = htonl(0x0a000000u | (unsigned)a1);
+	e.port_lo = (uint16_t)p0;
+	e.port_hi = (uint16_t)p1;
+	return e;
+}
+
+/* Random lists and rectangles on a small grid: subtract removes exactly
+ * the rectangle's pairs, covers says whether the rectangle is inside the
+ * list, and its gap is a part of the rectangle the list lacks. */
+static void test_subtract_covers_random(void **state)
+{
+	static unsigned char before[RA][RP], after[RA][RP], gapg[RA][RP];
+	unsigned seed = 777;
+	char spec[96];
+
+	(void)state;
+	for (int round = 0; round < 400; round++) {
+		struct icpt_list l, one;
+		int n = 1 + (int)(rand_r(&seed) % 10), covered_want = 1, a, p, r;
+		int a0 = (int)(rand_r(&seed) % RA), a1 = a0 + (int)(rand_r(&seed) % 12);
+		int p0 = 1 + (int)(rand_r(&seed) % (RP - 1)), p1 = p0 + (int)(rand_r(&seed) % 12);
+		struct icpt_elem x, gap;
+
+		if (a1 >= RA)
+			a1 = RA - 1;
+		if (p1 >= RP)
+			p1 = RP - 1;
+		x = rect(a0, a1, p0, p1);
+		icpt_list_init(&l);
+		for (int i = 0; i < n; i++) {
+			int b0 = (int)(rand_r(&seed) % RA), b1 = b0 + (int)(rand_r(&seed) % 16);
+			int q0 = 1 + (int)(rand_r(&seed) % (RP - 1)), q1 = q0 + (int)(rand_r(&seed) % 16);
+
+			/* every third round the rectangle itself is in the list,
+			 * cut in pieces, so that "covered" happens often */
+			if (round % 3 == 0 && i == 0) {
+				snprintf(spec, sizeof(spec), "10.0.0.%d-10.0.0.%d:%d-%d", a0, a1, p0,
+					 p0 + (p1 - p0) / 2);
+				ok_spec(&l, spec);
+				if (p0 + (p1 - p0) / 2 < p1) {
+					snprintf(spec, sizeof(spec), "10.0.0.%d-10.0.0.%d:%d-%d", a0, a1,
+						 p0 + (p1 - p0) / 2 + 1, p1);
+					ok_spec(&l, spec);
+				}
+				continue;
+			}
+			if (b1 >= RA)
+				b1 = RA - 1;
+			if (q1 >= RP)
+				q1 = RP - 1;
+			snprintf(spec, sizeof(spec), "10.0.0.%d-10.0.0.%d:%d-%d", b0, b1, q0, q1);
+			ok_spec(&l, spec);
+		}
+		if (round & 1)
+			assert_true(icpt_normalise(&l, NULL, NULL) >= 0);
+		grid_of(&l, before);
+		for (a = a0; a <= a1; a++)
+			for (p = p0; p <= p1; p++)
+				if (!before[a][p])
+					covered_want = 0;
+		r = icpt_covers(&l, &x, &gap);
+		assert_int_equal(r, covered_want);
+		if (!r) {
+			/* the gap is inside x and holds no pair of l */
+			icpt_list_init(&one);
+			one.v = &gap;
+			one.n = 1;
+			grid_of(&one, gapg);
+			for (a = 0; a < RA; a++)
+				for (p = 0; p < RP; p++)
+					if (gapg[a][p]) {
+						assert_true(a >= a0 && a <= a1 && p >= p0 && p <= p1);
+						assert_int_equal(before[a][p], 0);
+					}
+		}
+		assert_int_equal(icpt_subtract(&l, &x), 0);
+		grid_of(&l, after);
+		for (a = 0; a < RA; a++)
+			for (p = 0; p < RP; p++) {
+				int in_x = a >= a0 && a <= a1 && p >= p0 && p <= p1;
+
+				assert_int_equal(after[a][p], in_x ? 0 : before[a][p]);
+			}
+		/* nothing of x is left */
+		assert_int_equal(icpt_covers(&l, &x, NULL), 0);
+		icpt_list_free(&l);
+	}
+}
+
+static void test_subtract_edges(void **state)
+{
+	struct icpt_list l;
+	struct icpt_elem top, gap;
+	unsigned char *b;
+
+	(void)state;
+	icpt_list_init(&l);
+	ok_spec(&l, "0.0.0.0/0:*");
+	ok_spec(&l, "[::]/0:*");
+	/* the very last and first pairs of each space */
+	memset(&top, 0, sizeof(top));
+	top.family = AF_INET;
+	top.lo.v4.s_addr = top.hi.v4.s_addr = 0xffffffffu;
+	top.port_lo = top.port_hi = 65535;
+	assert_int_equal(icpt_covers(&l, &top, NULL), 1);
+	assert_int_equal(icpt_subtract(&l, &top), 0);
+	assert_int_equal(icpt_normalise(&l, NULL, NULL), 0);
+	assert_int_equal(icpt_count(&l, AF_INET), 2);
+	assert_string_equal(estr(&l, 0), "0.0.0.0-255.255.255.254:*");
+	assert_string_equal(estr(&l, 1), "255.255.255.255:1-65534");
+	assert_int_equal(icpt_covers(&l, &top, &gap), 0);
+	assert_string_equal(icpt_elem_str(&gap, (char[ICPT_ELEM_STRLEN]){ 0 }, ICPT_ELEM_STRLEN),
+			    "255.255.255.255:65535");
+	memset(&top, 0, sizeof(top));
+	top.family = AF_INET6;
+	b = top.lo.v6.s6_addr;
+	memset(b, 0, 16);
+	top.port_lo = top.port_hi = 1;
+	assert_int_equal(icpt_subtract(&l, &top), 0);
+	assert_int_equal(icpt_normalise(&l, NULL, NULL), 0);
+	assert_int_equal(icpt_count(&l, AF_INET6), 2);
+	assert_string_equal(estr(&l, 2), "[::]:2-65535");
+	assert_string_equal(estr(&l, 3), "[::1]-[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]:*");
+	/* a whole family's space, minus one pair: not covered, gap is that pair */
+	memset(&top, 0, sizeof(top));
+	top.family = AF_INET6;
+	memset(top.hi.v6.s6_addr, 0xff, 16);
+	top.port_lo = 1;
+	top.port_hi = 65535;
+	assert_int_equal(icpt_covers(&l, &top, &gap), 0);
+	assert_string_equal(icpt_elem_str(&gap, (char[ICPT_ELEM_STRLEN]){ 0 }, ICPT_ELEM_STRLEN),
+			    "[::]:1");
+	/* other family untouched, no overlap: no change */
+	assert_int_equal(icpt_subtract(&l, &gap), 0);
+	assert_int_equal(l.n, 4);
+	icpt_list_free(&l);
+}
+
+static void test_list_append(void **state)
+{
+	struct icpt_list a, b;
+	struct warns w = { 0 };
+	char *err = NULL;
+
+	(void)state;
+	icpt_list_init(&a);
+	icpt_list_init(&b);
+	assert_int_equal(icpt_parse_spec(&a, "10.0.0.1:22", "a.cfg:1", &err), 0);
+	assert_int_equal(icpt_normalise(&a, NULL, NULL), 0);
+	assert_int_equal(icpt_parse_spec(&b, "[fd09::1]:22", "b.cfg:7", &err), 0);
+	assert_int_equal(icpt_parse_spec(&b, "10.0.0.1-10.0.0.2:22", "b.cfg:8", &err), 0);
+	/* family filter */
+	assert_int_equal(icpt_list_append(&a, &b, AF_INET6), 0);
+	assert_false(a.normalised);
+	assert_int_equal(a.n, 2);
+	assert_int_equal(icpt_list_append(&a, &b, AF_INET), 0);
+	assert_int_equal(a.n, 3);
+	/* nothing to append: unchanged, still normalised */
+	assert_true(icpt_normalise(&a, collect, &w) == 1);
+	assert_int_equal(icpt_list_append(&a, &b, AF_UNIX), 0);
+	assert_true(a.normalised);
+	/* the origins came along: the overlap names both lines */
+	assert_non_null(strstr(w.first, "'10.0.0.1-10.0.0.2:22' (b.cfg:8)"));
+	assert_non_null(strstr(w.first, "'10.0.0.1:22' (a.cfg:1)"));
+	assert_int_equal(a.n, 2);
+	assert_string_equal(estr(&a, 0), "10.0.0.1-10.0.0.2:22");
+	assert_string_equal(estr(&a, 1), "[fd09::1]:22");
+	icpt_list_free(&a);
+	icpt_list_free(&b);
+	assert_null(err);
+}
+
 /* ---- files ---- */
 
 static void test_file_load(void **state)
@@ -582,6 +778,9 @@ int main(void)
 		cmocka_unit_test(test_warning_cap),
 		cmocka_unit_test(test_edges_of_address_space),
 		cmocka_unit_test(test_random_equivalence),
+		cmocka_unit_test(test_subtract_covers_random),
+		cmocka_unit_test(test_subtract_edges),
+		cmocka_unit_test(test_list_append),
 		cmocka_unit_test(test_file_load),
 		cmocka_unit_test(test_file_errors),
 		cmocka_unit_test(test_file_long_line),

@@ -46,22 +46,41 @@ static double time_bound_ms(double ms)
 	return pre && strstr(pre, "valgrind") ? ms * 50 : ms;
 }
 
-static void set_listen(struct nft_plan *p, const char *a4, const char *a6, int port)
+/* A divert of family fam (deduced from addr) to addr:port with set name set. */
+static void div_init(struct nft_divert *d, const char *set, const char *addr, int port,
+		     const struct icpt_list *l)
 {
-	struct sockaddr_in *s4 = (struct sockaddr_in *)&p->listen4;
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&p->listen6;
+	memset(d, 0, sizeof(*d));
+	d->set = set;
+	d->decoys = l;
+	if (strchr(addr, ':')) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&d->listen;
 
-	memset(p, 0, sizeof(*p));
-	if (a4) {
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons((uint16_t)port);
-		assert_int_equal(inet_pton(AF_INET, a4, &s4->sin_addr), 1);
-	}
-	if (a6) {
+		d->family = AF_INET6;
 		s6->sin6_family = AF_INET6;
 		s6->sin6_port = htons((uint16_t)port);
-		assert_int_equal(inet_pton(AF_INET6, a6, &s6->sin6_addr), 1);
+		assert_int_equal(inet_pton(AF_INET6, addr, &s6->sin6_addr), 1);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&d->listen;
+
+		d->family = AF_INET;
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		assert_int_equal(inet_pton(AF_INET, addr, &s4->sin_addr), 1);
 	}
+}
+
+/* The usual test plan: frontend f with an IPv4 and (a6 not NULL) an IPv6
+ * divert, both fed from list l. */
+static void plan_f(struct nft_plan *p, struct nft_divert *d, const char *a4, const char *a6,
+		   int port, const struct icpt_list *l)
+{
+	memset(p, 0, sizeof(*p));
+	p->div = d;
+	if (a4)
+		div_init(&d[p->ndiv++], "decoys4_f", a4, port, l);
+	if (a6)
+		div_init(&d[p->ndiv++], "decoys6_f", a6, port, l);
 }
 
 static void add_specs(struct icpt_list *l, const char *const *specs)
@@ -189,7 +208,7 @@ static const char *const rule4_want[] = {
 	"[ cmp eq reg 1 0x00000002 ]",
 	"[ payload load 4b @ network header + 16 => reg 1 ]",
 	"[ payload load 2b @ transport header + 2 => reg 9 ]",
-	"[ lookup reg 1 set decoys4 ]",
+	"[ lookup reg 1 set decoys4_f ]",
 	"[ immediate reg 1 0x0100007f ]",
 	"[ immediate reg 2 0x0000993a ]",
 	"[ tproxy ip addr reg 1 port reg 2 ]",
@@ -206,7 +225,7 @@ static const char *const rule6_want[] = {
 	"[ cmp eq reg 1 0x0000000a ]",
 	"[ payload load 16b @ network header + 24 => reg 1 ]",
 	"[ payload load 2b @ transport header + 2 => reg 2 ]",
-	"[ lookup reg 1 set decoys6 ]",
+	"[ lookup reg 1 set decoys6_f ]",
 	"[ immediate reg 1 0x00000000 0x00000000 0x00000000 0x01000000 ]",
 	"[ immediate reg 2 0x0000993a ]",
 	"[ tproxy ip6 addr reg 1 port reg 2 ]",
@@ -239,6 +258,7 @@ static void test_apply_layout_and_rules(void **state)
 	};
 	struct icpt_list l;
 	struct nft_plan p;
+	struct nft_divert d[2];
 	struct nft_batch b;
 	struct exprs x;
 	uint16_t types[32];
@@ -249,8 +269,7 @@ static void test_apply_layout_and_rules(void **state)
 	icpt_list_init(&l);
 	add_specs(&l, specs);
 	assert_true(icpt_normalise(&l, NULL, NULL) >= 0);
-	set_listen(&p, "127.0.0.1", "::1", 15001);
-	p.decoys = &l;
+	plan_f(&p, d, "127.0.0.1", "::1", 15001, &l);
 	nft_batch_init(&b);
 	assert_int_equal(nft_build_apply(&b, &p, SEQ0, &err), 0);
 	assert_null(err);
@@ -272,9 +291,15 @@ static void test_apply_layout_and_rules(void **state)
 	expect_exprs(&x, sock_want);
 	assert_true(msg(&b, 9)->nlmsg_flags & NLM_F_APPEND);
 	assert_string_equal(b.msg[7].what, "rule 1 of chain prerouting (meta l4proto tcp ip daddr "
-			    ". tcp dport @decoys4 tproxy ip to 127.0.0.1:15001 meta mark set 0x1 accept)");
+			    ". tcp dport @decoys4_f tproxy ip to 127.0.0.1:15001 meta mark set 0x1 accept)");
 	assert_string_equal(b.msg[8].what, "rule 2 of chain prerouting (meta l4proto tcp ip6 daddr "
-			    ". tcp dport @decoys6 tproxy ip6 to [::1]:15001 meta mark set 0x1 accept)");
+			    ". tcp dport @decoys6_f tproxy ip6 to [::1]:15001 meta mark set 0x1 accept)");
+	/* each divert's set gets the elements of its family of the list */
+	assert_int_equal(b.msg[10].count, 2);
+	assert_string_equal(b.msg[10].set, "decoys4_f");
+	assert_true(b.msg[10].fresh);
+	assert_int_equal(b.msg[11].count, 1);
+	assert_string_equal(b.msg[11].set, "decoys6_f");
 	nft_batch_free(&b);
 	icpt_list_free(&l);
 }
@@ -323,20 +348,25 @@ static void check_set(const struct nlmsghdr *nlh, const char *name, uint32_t typ
 static void test_sets_chain_table(void **state)
 {
 	struct nft_plan p;
+	struct nft_divert d[2];
 	struct nft_batch b;
 	struct nftnl_chain *c = nftnl_chain_alloc();
 	struct nftnl_table *t = nftnl_table_alloc();
 	char *err = NULL;
 
 	(void)state;
-	set_listen(&p, "127.0.0.1", NULL, 15001);
+	plan_f(&p, d, "127.0.0.1", "::1", 15001, NULL);
 	nft_batch_init(&b);
 	assert_int_equal(nft_build_apply(&b, &p, SEQ0, &err), 0);
 	/* ipv4_addr (7) . inet_service (13) = 7 << 6 | 13 = 461, as nft sends */
-	check_set(msg(&b, 4), "decoys4", 461, 8, 1, 4);
-	check_set(msg(&b, 5), "decoys6", 525, 20, 2, 16);
+	check_set(msg(&b, 4), "decoys4_f", 461, 8, 1, 4);
+	check_set(msg(&b, 5), "decoys6_f", 525, 20, 2, 16);
 
-	assert_int_equal(nftnl_chain_nlmsg_parse(msg(&b, 6), c), 0);
+	/* only an IPv4 divert: only its set; the socket rule stays last */
+	plan_f(&p, d, "127.0.0.1", NULL, 15001, NULL);
+	assert_int_equal(nft_build_apply(&b, &p, SEQ0, &err), 0);
+	check_set(msg(&b, 4), "decoys4_f", 461, 8, 1, 4);
+	assert_int_equal(nftnl_chain_nlmsg_parse(msg(&b, 5), c), 0);
 	assert_string_equal(nftnl_chain_get_str(c, NFTNL_CHAIN_NAME), "prerouting");
 	assert_string_equal(nftnl_chain_get_str(c, NFTNL_CHAIN_TYPE), "filter");
 	assert_int_equal(nftnl_chain_get_u32(c, NFTNL_CHAIN_HOOKNUM), NF_INET_PRE_ROUTING);
@@ -346,11 +376,11 @@ static void test_sets_chain_table(void **state)
 	assert_string_equal(nftnl_table_get_str(t, NFTNL_TABLE_NAME), "decoyproxy");
 	assert_int_equal(nftnl_table_get_u32(t, NFTNL_TABLE_FAMILY), NFPROTO_INET);
 
-	/* no IPv6 listener: rule 2 is left out, the socket rule stays last */
+	/* no decoys: no element message */
+	assert_int_equal(msg(&b, 6)->nlmsg_type, T(NFT_MSG_NEWRULE));
 	assert_int_equal(msg(&b, 7)->nlmsg_type, T(NFT_MSG_NEWRULE));
-	assert_int_equal(msg(&b, 8)->nlmsg_type, T(NFT_MSG_NEWRULE));
-	assert_int_equal(msg(&b, 9)->nlmsg_type, NFNL_MSG_BATCH_END);
-	assert_string_equal(b.msg[8].what, "rule 2 of chain prerouting (meta l4proto tcp socket "
+	assert_int_equal(msg(&b, 8)->nlmsg_type, NFNL_MSG_BATCH_END);
+	assert_string_equal(b.msg[7].what, "rule 2 of chain prerouting (meta l4proto tcp socket "
 			    "transparent 1 meta mark set 0x1 accept)");
 	nftnl_chain_free(c);
 	nftnl_table_free(t);
@@ -366,7 +396,7 @@ static void test_mark_and_wildcard_listener(void **state)
 		"[ cmp eq reg 1 0x00000002 ]",
 		"[ payload load 4b @ network header + 16 => reg 1 ]",
 		"[ payload load 2b @ transport header + 2 => reg 9 ]",
-		"[ lookup reg 1 set decoys4 ]",
+		"[ lookup reg 1 set decoys4_f ]",
 		"[ immediate reg 2 0x00005000 ]",
 		"[ tproxy ip port reg 2 ]",
 		"[ immediate reg 1 0x0000002a ]",
@@ -375,72 +405,246 @@ static void test_mark_and_wildcard_listener(void **state)
 		NULL
 	};
 	struct nft_plan p;
+	struct nft_divert d[1];
 	struct nft_batch b;
 	struct exprs x;
 	char *err = NULL;
 
 	(void)state;
-	set_listen(&p, "0.0.0.0", NULL, 80);
+	plan_f(&p, d, "0.0.0.0", NULL, 80, NULL);
 	p.mark = 42;
 	nft_batch_init(&b);
 	assert_int_equal(nft_build_apply(&b, &p, SEQ0, &err), 0);
-	rule_exprs(msg(&b, 7), &x);
+	rule_exprs(msg(&b, 6), &x);
 	expect_exprs(&x, want);
-	assert_string_equal(b.msg[7].what, "rule 1 of chain prerouting (meta l4proto tcp ip daddr "
-			    ". tcp dport @decoys4 tproxy ip to :80 meta mark set 0x2a accept)");
-	rule_exprs(msg(&b, 8), &x);
+	assert_string_equal(b.msg[6].what, "rule 1 of chain prerouting (meta l4proto tcp ip daddr "
+			    ". tcp dport @decoys4_f tproxy ip to :80 meta mark set 0x2a accept)");
+	rule_exprs(msg(&b, 7), &x);
 	assert_string_equal(x.line[4], "[ immediate reg 1 0x0000002a ]");
 	nft_batch_free(&b);
 }
 
 static void test_plan_errors(void **state)
 {
-	static const char *const v6[] = { "[fd09::1]:22", "[fd09::2]:22", NULL };
-	static const char *const v4[] = { "10.0.0.1:22", NULL };
-	struct icpt_list l6, l4;
+	char long_name[NFT_SET_NAME_MAX + 2];
 	struct nft_plan p;
+	struct nft_divert d[3];
 	struct nft_batch b;
 	char *err = NULL;
 
 	(void)state;
-	icpt_list_init(&l6);
-	icpt_list_init(&l4);
-	add_specs(&l6, v6);
-	add_specs(&l4, v4);
 	nft_batch_init(&b);
 
-	set_listen(&p, "127.0.0.1", NULL, 15001);
-	p.decoys = &l6;
+	plan_f(&p, d, "127.0.0.1", NULL, 0, NULL);
 	assert_int_equal(nft_build_apply(&b, &p, SEQ0, &err), -EINVAL);
-	assert_string_equal(err, "nft: 2 IPv6 decoy elements but no IPv6 listener to divert them to");
-	assert_int_equal(nft_build_delta(&b, &p, NULL, SEQ0, &err), -EINVAL);
-	assert_string_equal(err, "nft: 2 IPv6 decoy elements but no IPv6 listener to divert them to");
+	assert_string_equal(err, "nft: set decoys4_f: the IPv4 listener has no port");
 
-	set_listen(&p, NULL, "::1", 15001);
-	p.decoys = &l4;
+	/* an IPv6 listener for an IPv4 set */
+	plan_f(&p, d, NULL, "::1", 15001, NULL);
+	d[0].family = AF_INET;
 	assert_int_equal(nft_build_apply(&b, &p, SEQ0, &err), -EINVAL);
-	assert_string_equal(err, "nft: 1 IPv4 decoy elements but no IPv4 listener to divert them to");
+	assert_string_equal(err, "nft: set decoys6_f: the listener address is not an IPv4 address");
+	assert_int_equal(nft_build_delta(&b, &p, &p, SEQ0, &err), -EINVAL);
+	assert_string_equal(err, "nft: set decoys6_f: the listener address is not an IPv4 address");
 
-	set_listen(&p, "127.0.0.1", NULL, 0);
+	plan_f(&p, d, "127.0.0.1", NULL, 15001, NULL);
+	d[0].family = AF_UNIX;
 	assert_int_equal(nft_build_apply(&b, &p, SEQ0, &err), -EINVAL);
-	assert_string_equal(err, "nft: the IPv4 listener has no port");
+	assert_string_equal(err, "nft: divert 1: unknown address family 1");
 
-	set_listen(&p, NULL, "::1", 15001);
-	p.listen4 = p.listen6;
+	/* set names: empty, one byte too long, twice the same */
+	plan_f(&p, d, "127.0.0.1", NULL, 15001, NULL);
+	d[0].set = "";
 	assert_int_equal(nft_build_apply(&b, &p, SEQ0, &err), -EINVAL);
-	assert_string_equal(err, "nft: the IPv4 listener address is not an IPv4 address");
-
-	/* no listener, no decoys: only the socket rule */
-	set_listen(&p, NULL, NULL, 0);
+	assert_string_equal(err, "nft: divert 1: the set name must have 1 to 255 characters (0)");
+	memset(long_name, 'x', sizeof(long_name) - 1);
+	long_name[sizeof(long_name) - 1] = '\0';
+	d[0].set = long_name;
+	assert_int_equal(nft_build_apply(&b, &p, SEQ0, &err), -EINVAL);
+	assert_string_equal(err, "nft: divert 1: the set name must have 1 to 255 characters (256)");
+	long_name[NFT_SET_NAME_MAX] = '\0';
 	assert_int_equal(nft_build_apply(&b, &p, SEQ0, &err), 0);
-	assert_int_equal(b.nmsg, 9);
-	assert_int_equal(msg(&b, 7)->nlmsg_type, T(NFT_MSG_NEWRULE));
-	assert_string_equal(b.msg[7].what, "rule 1 of chain prerouting (meta l4proto tcp socket "
+	div_init(&d[1], "decoys4_g", "127.0.0.1", 15002, NULL);
+	div_init(&d[2], "decoys4_g", "127.0.0.1", 15003, NULL);
+	p.ndiv = 3;
+	assert_int_equal(nft_build_apply(&b, &p, SEQ0, &err), -EINVAL);
+	assert_string_equal(err, "nft: set decoys4_g is named by two diverts (2 and 3)");
+
+	/* no divert (spoofing servers only): no set, only the socket rule */
+	memset(&p, 0, sizeof(p));
+	assert_int_equal(nft_build_apply(&b, &p, SEQ0, &err), 0);
+	assert_int_equal(b.nmsg, 7);
+	assert_int_equal(msg(&b, 4)->nlmsg_type, T(NFT_MSG_NEWCHAIN));
+	assert_int_equal(msg(&b, 5)->nlmsg_type, T(NFT_MSG_NEWRULE));
+	assert_string_equal(b.msg[5].what, "rule 1 of chain prerouting (meta l4proto tcp socket "
 			    "transparent 1 meta mark set 0x1 accept)");
 	free(err);
 	nft_batch_free(&b);
-	icpt_list_free(&l6);
-	icpt_list_free(&l4);
+}
+
+/* ---- several diverts (one per frontend and family) ---- */
+
+struct lookup_seen {
+	char set[64];
+	uint32_t id;
+	uint32_t port;          /* tproxy port, host order, from the immediate before it */
+};
+
+static int lookup_cb(struct nftnl_expr *e, void *data)
+{
+	struct lookup_seen *l = data;
+	const char *name = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
+	uint32_t len;
+
+	if (!strcmp(name, "lookup")) {
+		snprintf(l->set, sizeof(l->set), "%s", nftnl_expr_get_str(e, NFTNL_EXPR_LOOKUP_SET));
+		l->id = nftnl_expr_get_u32(e, NFTNL_EXPR_LOOKUP_SET_ID);
+	} else if (!strcmp(name, "immediate") &&
+		   nftnl_expr_get_u32(e, NFTNL_EXPR_IMM_DREG) == NFT_REG_2) {
+		const uint16_t *v = nftnl_expr_get(e, NFTNL_EXPR_IMM_DATA, &len);
+
+		l->port = ntohs(*v);
+	}
+	return 0;
+}
+
+static void rule_lookup(const struct nlmsghdr *nlh, struct lookup_seen *l)
+{
+	struct nftnl_rule *r = nftnl_rule_alloc();
+
+	assert_non_null(r);
+	assert_int_equal(nftnl_rule_nlmsg_parse(nlh, r), 0);
+	memset(l, 0, sizeof(*l));
+	nftnl_expr_foreach(r, lookup_cb, l);
+	nftnl_rule_free(r);
+}
+
+/* Three frontends in one namespace: ssh (IPv4), web (IPv4), pp (IPv4 and
+ * IPv6). One set per divert, named as given; every tproxy rule (in plan
+ * order, each looking its own set up by name and ID, to its own
+ * listener) before the single socket rule; each set filled with its own
+ * list's elements of its family. */
+static void test_several_diverts(void **state)
+{
+	static const char *const ssh[] = { "192.0.2.0/25:22", NULL };
+	static const char *const web[] = { "192.0.2.128/25:80,443", NULL };
+	static const char *const pp[] = { "198.51.100.0/24:25", "[fd09::]/64:25",
+					  "[fd0a::1]:587", NULL };
+	static const char *const sets[] = { "decoys4_ssh", "decoys4_web", "decoys4_pp",
+					    "decoys6_pp" };
+	static const int ports[] = { 15001, 15002, 15003, 15004 };
+	static const size_t counts[] = { 1, 2, 1, 2 };
+	struct icpt_list ls, lw, lp;
+	struct nft_plan p = { 0 };
+	struct nft_divert d[4];
+	struct nft_batch b;
+	struct lookup_seen lk;
+	char *err = NULL;
+	size_t i, rules = 0, sets_seen = 0, elems = 0;
+	long socket_at = -1, last_tproxy = -1;
+
+	(void)state;
+	icpt_list_init(&ls);
+	icpt_list_init(&lw);
+	icpt_list_init(&lp);
+	add_specs(&ls, ssh);
+	add_specs(&lw, web);
+	add_specs(&lp, pp);
+	assert_true(icpt_normalise(&ls, NULL, NULL) >= 0);
+	assert_true(icpt_normalise(&lw, NULL, NULL) >= 0);
+	assert_true(icpt_normalise(&lp, NULL, NULL) >= 0);
+	div_init(&d[0], sets[0], "127.0.0.1", ports[0], &ls);
+	div_init(&d[1], sets[1], "127.0.0.1", ports[1], &lw);
+	div_init(&d[2], sets[2], "127.0.0.1", ports[2], &lp);
+	div_init(&d[3], sets[3], "::1", ports[3], &lp);
+	p.div = d;
+	p.ndiv = 4;
+	nft_batch_init(&b);
+	assert_int_equal(nft_build_apply(&b, &p, SEQ0, &err), 0);
+	for (i = 0; i < b.nmsg; i++) {
+		const struct nft_msgref *m = &b.msg[i];
+
+		if (m->kind == NFT_K_SET) {
+			check_set(msg(&b, i), sets[sets_seen], sets_seen == 3 ? 525 : 461,
+				  sets_seen == 3 ? 20 : 8, (uint32_t)sets_seen + 1,
+				  sets_seen == 3 ? 16 : 4);
+			sets_seen++;
+		} else if (m->kind == NFT_K_RULE && strstr(m->what, "tproxy")) {
+			assert_true(rules < 4);
+			assert_int_equal(socket_at, -1);
+			rule_lookup(msg(&b, i), &lk);
+			assert_string_equal(lk.set, sets[rules]);
+			assert_int_equal(lk.id, rules + 1);
+			assert_int_equal(lk.port, ports[rules]);
+			assert_non_null(strstr(m->what, sets[rules]));
+			last_tproxy = (long)i;
+			rules++;
+		} else if (m->kind == NFT_K_RULE) {
+			assert_int_equal(socket_at, -1);
+			assert_non_null(strstr(m->what, "socket transparent 1"));
+			assert_string_equal(m->what, "rule 5 of chain prerouting (meta l4proto tcp socket "
+					    "transparent 1 meta mark set 0x1 accept)");
+			socket_at = (long)i;
+		} else if (m->kind == NFT_K_ELEMS) {
+			struct nftnl_set *s = nftnl_set_alloc();
+
+			/* in plan order, by name and by the ID of its set */
+			assert_true(elems < 4);
+			assert_string_equal(m->set, sets[elems]);
+			assert_int_equal(m->count, counts[elems]);
+			assert_int_equal(m->family, elems == 3 ? AF_INET6 : AF_INET);
+			assert_int_equal(nftnl_set_elems_nlmsg_parse(msg(&b, i), s), 0);
+			assert_string_equal(nftnl_set_get_str(s, NFTNL_SET_NAME), sets[elems]);
+			assert_int_equal(nftnl_set_get_u32(s, NFTNL_SET_ID), elems + 1);
+			nftnl_set_free(s);
+			elems++;
+		}
+	}
+	assert_int_equal(sets_seen, 4);
+	assert_int_equal(rules, 4);
+	assert_int_equal(elems, 4);
+	/* the socket rule right after the last tproxy rule, and last of all */
+	assert_int_equal(socket_at, last_tproxy + 1);
+	assert_string_equal(b.msg[last_tproxy].what, "rule 4 of chain prerouting (meta l4proto tcp "
+			    "ip6 daddr . tcp dport @decoys6_pp tproxy ip6 to [::1]:15004 meta mark "
+			    "set 0x1 accept)");
+	nft_batch_free(&b);
+	icpt_list_free(&ls);
+	icpt_list_free(&lw);
+	icpt_list_free(&lp);
+}
+
+/* Same rules: the diverts, their order, names, families and listeners,
+ * and the mark; the lists may differ. */
+static void test_same_rules(void **state)
+{
+	struct icpt_list a, b2;
+	struct nft_divert x[2], y[2];
+	struct nft_plan p = { .div = x, .ndiv = 2 }, q = { .div = y, .ndiv = 2 };
+
+	(void)state;
+	icpt_list_init(&a);
+	icpt_list_init(&b2);
+	div_init(&x[0], "decoys4_a", "127.0.0.1", 15001, &a);
+	div_init(&x[1], "decoys4_b", "127.0.0.1", 15002, &a);
+	memcpy(y, x, sizeof(x));
+	y[1].decoys = &b2;
+	assert_true(nft_plan_same_rules(&p, &q));
+	q.mark = NFT_MARK_DEFAULT;              /* 0 means the default */
+	assert_true(nft_plan_same_rules(&p, &q));
+	q.mark = 2;
+	assert_false(nft_plan_same_rules(&p, &q));
+	q.mark = 0;
+	y[1].set = "decoys4_c";                 /* a frontend renamed */
+	assert_false(nft_plan_same_rules(&p, &q));
+	y[1] = x[1];
+	div_init(&y[1], "decoys4_b", "127.0.0.1", 15003, &a);   /* its listener moved */
+	assert_false(nft_plan_same_rules(&p, &q));
+	y[0] = x[1];                            /* the order changed */
+	y[1] = x[0];
+	assert_false(nft_plan_same_rules(&p, &q));
+	q.ndiv = 1;                             /* a frontend removed */
+	assert_false(nft_plan_same_rules(&p, &q));
 }
 
 struct elem_walk {
@@ -460,7 +664,7 @@ static size_t check_elems(const struct nlmsghdr *nlh, struct elem_walk *w)
 	assert_non_null(s);
 	assert_int_equal(nftnl_set_elems_nlmsg_parse(nlh, s), 0);
 	assert_string_equal(nftnl_set_get_str(s, NFTNL_SET_NAME),
-			    w->family == AF_INET6 ? "decoys6" : "decoys4");
+			    w->family == AF_INET6 ? "decoys6_f" : "decoys4_f");
 	it = nftnl_set_elems_iter_create(s);
 	assert_non_null(it);
 	/* _next() returns the current element, then advances */
@@ -498,6 +702,7 @@ static void test_elements_split_100k(void **state)
 {
 	struct icpt_list l;
 	struct nft_plan p;
+	struct nft_divert d[2];
 	struct nft_batch b;
 	struct elem_walk w4, w6;
 	char spec[64], *err = NULL;
@@ -519,8 +724,7 @@ static void test_elements_split_100k(void **state)
 	}
 	assert_int_equal(icpt_normalise(&l, NULL, NULL), 0);
 	assert_int_equal(l.n, 104000);
-	set_listen(&p, "127.0.0.1", "::1", 15001);
-	p.decoys = &l;
+	plan_f(&p, d, "127.0.0.1", "::1", 15001, &l);
 	nft_batch_init(&b);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	assert_int_equal(nft_build_apply(&b, &p, SEQ0, &err), 0);
@@ -615,24 +819,32 @@ static void test_delta_and_remove(void **state)
 		NFNL_MSG_BATCH_BEGIN, T(NFT_MSG_NEWTABLE), T(NFT_MSG_DELTABLE), NFNL_MSG_BATCH_END,
 	};
 	struct icpt_list lold, lnew;
-	struct nft_plan p;
+	struct nft_plan p, po;
+	struct nft_divert d[2], dold[2];
 	struct nft_batch b;
 	uint16_t types[16];
-	char es[4][ICPT_ELEM_STRLEN], buf[512], *err = NULL;
+	char es[4][ICPT_ELEM_STRLEN], buf[1024], *err = NULL;
 
 	(void)state;
 	icpt_list_init(&lold);
 	icpt_list_init(&lnew);
 	add_specs(&lold, old_specs);
 	add_specs(&lnew, new_specs);
-	set_listen(&p, "127.0.0.1", "::1", 15001);
-	p.decoys = &lnew;
+	plan_f(&p, d, "127.0.0.1", "::1", 15001, &lnew);
+	plan_f(&po, dold, "127.0.0.1", "::1", 15001, &lold);
 	nft_batch_init(&b);
-	assert_int_equal(nft_build_delta(&b, &p, &lold, SEQ0, &err), -EINVAL);
+	assert_int_equal(nft_build_delta(&b, &p, &po, SEQ0, &err), -EINVAL);
 	assert_string_equal(err, "nft: a delta needs the old and the new decoy lists normalised");
 	assert_true(icpt_normalise(&lold, NULL, NULL) >= 0);
 	assert_true(icpt_normalise(&lnew, NULL, NULL) >= 0);
-	assert_int_equal(nft_build_delta(&b, &p, &lold, SEQ0, &err), 0);
+	/* other rules: no delta */
+	assert_int_equal(nft_build_delta(&b, &p, NULL, SEQ0, &err), -EINVAL);
+	assert_string_equal(err, "nft: a delta needs the same sets and rules before and after");
+	po.ndiv = 1;
+	assert_int_equal(nft_build_delta(&b, &p, &po, SEQ0, &err), -EINVAL);
+	assert_string_equal(err, "nft: a delta needs the same sets and rules before and after");
+	po.ndiv = 2;
+	assert_int_equal(nft_build_delta(&b, &p, &po, SEQ0, &err), 0);
 	assert_int_equal(batch_types(&b, types, ARRAY_SIZE(types)), ARRAY_SIZE(want_delta));
 	assert_memory_equal(types, want_delta, sizeof(want_delta));
 	/* only the difference travels; existing sets are named, not by ID */
@@ -644,18 +856,40 @@ static void test_delta_and_remove(void **state)
 	assert_string_equal(es[0], "[fd09::2]:443");
 	assert_false(has_attr(msg(&b, 1), NFTA_SET_ELEM_LIST_SET_ID));
 	assert_false(has_attr(msg(&b, 2), NFTA_SET_ELEM_LIST_SET_ID));
+	assert_string_equal(b.msg[1].set, "decoys4_f");
+	assert_string_equal(b.msg[3].set, "decoys6_f");
+	assert_false(b.msg[2].fresh);
 
 	/* the kernel refusing a removal names it */
 	nft_batch_feed(&b, buf, put_answer(buf, SEQ0 + 1, -ENOENT,
 					   elem_offset(msg(&b, 1), 0), NULL));
 	assert_int_equal(nft_batch_result(&b, &err), -ENOENT);
 	assert_string_equal(err, "nftables refused the removal of element 10.0.0.9:80 (from "
-			    "'10.0.0.9:80' (t.cfg:1)) of set decoys4: not in the kernel's set: it "
+			    "'10.0.0.9:80' (t.cfg:1)) of set decoys4_f: not in the kernel's set: it "
 			    "differs from the previous plan (No such file or directory)");
 
+	/* an addition refused as an overlap in a set that exists: the clash
+	 * is with an element decoyproxy did not put there */
+	assert_int_equal(nft_build_delta(&b, &p, &po, SEQ0, &err), 0);
+	nft_batch_feed(&b, buf, put_answer(buf, SEQ0 + 2, -EEXIST,
+					   elem_offset(msg(&b, 2), 0), NULL));
+	assert_int_equal(nft_batch_result(&b, &err), -EEXIST);
+	assert_string_equal(err, "nftables refused element 10.0.0.10:80 (from '10.0.0.10:80' "
+			    "(t.cfg:1)) of set decoys4_f: overlaps an element that is in the kernel's "
+			    "set but was not installed by decoyproxy (added by hand, e.g. with 'nft "
+			    "add element'?) (File exists)");
+
 	/* no change at all: an empty but valid batch */
-	assert_int_equal(nft_build_delta(&b, &p, &lnew, SEQ0, &err), 0);
+	assert_int_equal(nft_build_delta(&b, &p, &p, SEQ0, &err), 0);
 	assert_int_equal(b.nmsg, 2);
+	/* same list object on both sides: not even looked at */
+	plan_f(&po, dold, "127.0.0.1", "::1", 15001, &lnew);
+	dold[1].decoys = &lold;
+	assert_int_equal(nft_build_delta(&b, &p, &po, SEQ0, &err), 0);
+	assert_int_equal(b.nmsg, 3);
+	assert_string_equal(b.msg[1].set, "decoys6_f");
+	assert_int_equal(b.msg[1].kind, NFT_K_ELEMS);
+	assert_int_equal(b.msg[1].count, 1);
 
 	assert_int_equal(nft_build_remove(&b, SEQ0, &err), 0);
 	assert_int_equal(batch_types(&b, types, ARRAY_SIZE(types)), ARRAY_SIZE(want_rm));
@@ -704,6 +938,8 @@ static int32_t elem_offset(const struct nlmsghdr *nlh, int k)
 	return -1;
 }
 
+static struct nft_divert two_div[2];
+
 static void build_two_elem_batch(struct icpt_list *l, struct nft_plan *p, struct nft_batch *b)
 {
 	char *err = NULL;
@@ -712,8 +948,7 @@ static void build_two_elem_batch(struct icpt_list *l, struct nft_plan *p, struct
 	assert_int_equal(icpt_parse_spec(l, "10.0.0.0/24:80", "a.cfg:1", &err), 0);
 	assert_int_equal(icpt_parse_spec(l, "10.0.0.5:80-90", "a.cfg:2", &err), 0);
 	assert_int_equal(icpt_parse_spec(l, "[fd09::1]:22", "a.cfg:3", &err), 0);
-	set_listen(p, "127.0.0.1", "::1", 15001);
-	p->decoys = l;
+	plan_f(p, two_div, "127.0.0.1", "::1", 15001, l);
 	nft_batch_init(b);
 	assert_int_equal(nft_build_apply(b, p, SEQ0, &err), 0);
 	/* 10 messages up to the rules, then elements v4 (#10), v6 (#11) */
@@ -770,8 +1005,8 @@ static void test_answers_map_element(void **state)
 	assert_int_equal(b.error, -EEXIST);
 	assert_int_equal(nft_batch_result(&b, &err), -EEXIST);
 	assert_string_equal(err, "nftables refused element 10.0.0.5:80-90 (from '10.0.0.5:80-90' "
-			    "(a.cfg:2)) of set decoys4: overlaps another element of the set (was "
-			    "the list normalised?) (File exists)");
+			    "(a.cfg:2)) of set decoys4_f: overlaps another element added to the new "
+			    "set in the same batch (the decoy list was not normalised) (File exists)");
 
 	/* without an offset: the message is still named */
 	nft_batch_free(&b);
@@ -779,7 +1014,7 @@ static void test_answers_map_element(void **state)
 	build_two_elem_batch(&l, &p, &b);
 	nft_batch_feed(&b, buf, put_answer(buf, SEQ0 + 11, -ENOSPC, -1, "set is full"));
 	assert_int_equal(nft_batch_result(&b, &err), -ENOSPC);
-	assert_string_equal(err, "nftables refused addition of 1 elements to set decoys6: the set is full "
+	assert_string_equal(err, "nftables refused addition of 1 elements to set decoys6_f: the set is full "
 			    "(No space left on device); kernel says: set is full");
 	free(err);
 	nft_batch_free(&b);
@@ -800,7 +1035,7 @@ static void test_answers_map_rule_and_batch(void **state)
 	nft_batch_feed(&b, buf, put_answer(buf, SEQ0 + 7, -ENOENT, 40, NULL));
 	assert_int_equal(nft_batch_result(&b, &err), -ENOENT);
 	assert_string_equal(err, "nftables refused rule 1 of chain prerouting (meta l4proto tcp ip "
-			    "daddr . tcp dport @decoys4 tproxy ip to 127.0.0.1:15001 meta mark set "
+			    "daddr . tcp dport @decoys4_f tproxy ip to 127.0.0.1:15001 meta mark set "
 			    "0x1 accept): missing kernel support? (nft_tproxy, nft_socket, "
 			    "nf_tproxy_ipv4/6) (No such file or directory)");
 	nft_batch_free(&b);
@@ -823,6 +1058,8 @@ int main(void)
 		cmocka_unit_test(test_sets_chain_table),
 		cmocka_unit_test(test_mark_and_wildcard_listener),
 		cmocka_unit_test(test_plan_errors),
+		cmocka_unit_test(test_several_diverts),
+		cmocka_unit_test(test_same_rules),
 		cmocka_unit_test(test_elements_split_100k),
 		cmocka_unit_test(test_delta_and_remove),
 		cmocka_unit_test(test_answers_success_and_missing),

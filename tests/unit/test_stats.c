@@ -796,6 +796,124 @@ static void test_reload(void **state)
 	assert_ptr_equal(ha_msg_hook, capture);
 }
 
+/* ---- intercept and network commands ---- */
+
+/* add/del/show intercept: parsing, levels and errors. The configuration
+ * in service was never applied, so a valid change stops at "not
+ * installed" (the kernel side is tested in test_tproxy.c with a fake
+ * sender, and against nftables in tests/netns/test_intercept.sh). */
+static void test_intercept_cmds(void **state)
+{
+	static const char cfg[] =
+		"defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n"
+		"frontend decoys\n    bind 127.0.0.1:15001 transparent\n    intercept 192.0.2.0/24:22\n"
+		"    default_backend be\n"
+		"frontend fe\n    bind 127.0.0.1:1\n    default_backend be\n"
+		"backend be\n    server s1 127.0.0.1:7001\n";
+	struct dp_config *base = rt.conf;
+	int e;
+
+	rt.conf = parse_cfg(cfg, &e);
+	if (e)
+		fail_msg("intercept config: %s", msgs);
+	/* levels: changes need admin, the listing operator */
+	expect_answer(STATS_LVL_OPER, "add intercept decoys 203.0.113.1:80", "Permission denied\n\n");
+	expect_answer(STATS_LVL_OPER, "del intercept decoys 192.0.2.1:22", "Permission denied\n\n");
+	expect_answer(STATS_LVL_USER, "show intercept", "Permission denied\n\n");
+	expect_answer(STATS_LVL_OPER, "show intercept",
+		      "# frontend 'decoys': 1 element(s), 0 runtime change(s)\n"
+		      "# set decoys4_decoys in the process's network namespace: 1 element(s), not installed\n"
+		      "192.0.2.0/24:22\n\n");
+	expect_answer(STATS_LVL_OPER, "show intercept decoys;show intercept #1",
+		      "# frontend 'decoys': 1 element(s), 0 runtime change(s)\n"
+		      "# set decoys4_decoys in the process's network namespace: 1 element(s), not installed\n"
+		      "192.0.2.0/24:22\n\n"
+		      "# frontend 'decoys': 1 element(s), 0 runtime change(s)\n"
+		      "# set decoys4_decoys in the process's network namespace: 1 element(s), not installed\n"
+		      "192.0.2.0/24:22\n\n");
+	expect_answer(STATS_LVL_OPER, "show intercept fe",
+		      "# frontend 'fe': no 'intercept' in the configuration\n\n");
+	expect_answer(STATS_LVL_OPER, "show intercept nope", "No such frontend.\n\n");
+	expect_answer(STATS_LVL_OPER, "show intercept be", "No such frontend.\n\n");
+	expect_answer(STATS_LVL_OPER, "show intercept a b", "usage: show intercept [<frontend>]\n\n");
+	/* syntax */
+	expect_answer(STATS_LVL_ADMIN, "add intercept",
+		      "usage: add intercept <frontend> <ADDRS:PORTS> [<ADDRS:PORTS>...]\n\n");
+	expect_answer(STATS_LVL_ADMIN, "del intercept decoys",
+		      "usage: del intercept <frontend> <ADDRS:PORTS> [<ADDRS:PORTS>...]\n\n");
+	expect_answer(STATS_LVL_ADMIN, "add intercept nope 10.0.0.1:22", "No such frontend.\n\n");
+	expect_answer(STATS_LVL_ADMIN, "add intercept be 10.0.0.1:22", "No such frontend.\n\n");
+	expect_answer(STATS_LVL_ADMIN, "add intercept fe 10.0.0.1:22",
+		      "frontend 'fe' has no 'intercept' in its configuration: runtime changes apply "
+		      "to a frontend that already diverts decoys\n\n");
+	expect_answer(STATS_LVL_ADMIN, "add intercept decoys 10.0.0.1:0",
+		      "bad port '0' in '10.0.0.1:0' (1 to 65535)\n\n");
+	expect_answer(STATS_LVL_ADMIN, "add intercept decoys 10.0.0.1:22 bogus",
+		      "missing ':PORTS' in 'bogus' (e.g. '10.0.0.1:22' or '[fd09::1]:22')\n\n");
+	expect_answer(STATS_LVL_ADMIN, "add intercept decoys 192.0.2.9:22",
+		      "'192.0.2.9:22' is already intercepted by frontend 'decoys': nothing to add\n\n");
+	expect_answer(STATS_LVL_ADMIN, "del intercept decoys 192.0.2.9:23",
+		      "'192.0.2.9:23' is not intercepted by frontend 'decoys': nothing deleted\n\n");
+	expect_answer(STATS_LVL_ADMIN, "del intercept #1 [fd09::1]:22",
+		      "frontend 'decoys' diverts no IPv6 decoys, so '[fd09::1]:22' cannot be deleted: the "
+		      "tproxy rule of a family is installed only when the configuration intercepts that "
+		      "family (an 'intercept' line and a transparent IPv6 bind, then a reload)\n\n");
+	expect_answer(STATS_LVL_ADMIN, "add intercept decoys 203.0.113.1:80",
+		      "the process's network namespace: table inet decoyproxy is not installed (this "
+		      "configuration is not in service): nothing changed\n\n");
+	/* nothing changed */
+	expect_has(STATS_LVL_ADMIN, "show intercept decoys", "0 runtime change(s)\n");
+	expect_has(STATS_LVL_ADMIN, "help", "  add intercept <fe> <spec>...            : ");
+	expect_has(STATS_LVL_ADMIN, "help", "  show intercept [<fe>]                   : ");
+	expect_has(STATS_LVL_ADMIN, "help", "  show network [<section>]                : ");
+	dp_config_put(rt.conf);
+	rt.conf = base;
+}
+
+static void test_show_network_cmd(void **state)
+{
+	/* no network sections: the header only */
+	expect_answer(STATS_LVL_OPER, "show network", "# section state object\n\n");
+	expect_answer(STATS_LVL_OPER, "show network seg",
+		      "# section state object\nNo such network section.\n\n");
+	expect_answer(STATS_LVL_OPER, "show network a b", "usage: show network [<section>]\n\n");
+	expect_answer(STATS_LVL_USER, "show network", "Permission denied\n\n");
+	/* two sections, not applied: every object "planned"; a filter keeps
+	 * one section (a name that is a prefix of another matches only itself) */
+	{
+		static const char cfg[] =
+			"network seg\n    netns segns\n    uplink br-x veth\n    address 192.168.9.2/24\n"
+			"network seg2\n    netns seg2ns\n    uplink br-x veth\n"
+			"defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 5s\n"
+			"    timeout server 5s\n"
+			"frontend fe\n    bind 127.0.0.1:1\n    default_backend be\n"
+			"backend be\n    server s1 127.0.0.1:7001\n";
+		struct dp_config *base = rt.conf;
+		char *a;
+		int e;
+
+		rt.conf = parse_cfg(cfg, &e);
+		if (e)
+			fail_msg("network config: %s", msgs);
+		a = run(STATS_LVL_OPER, "show network");
+		assert_true(!strncmp(a, "# section state object\nseg planned namespace 'segns'\n",
+				     strlen("# section state object\nseg planned namespace 'segns'\n")));
+		assert_non_null(strstr(a, "\nseg planned address 192.168.9.2/24 on 'eth0' in namespace 'segns'\n"));
+		assert_non_null(strstr(a, "\nseg2 planned namespace 'seg2ns'\n"));
+		free(a);
+		a = run(STATS_LVL_OPER, "show network seg");
+		assert_null(strstr(a, "seg2"));
+		assert_non_null(strstr(a, "\nseg planned veth "));
+		free(a);
+		a = run(STATS_LVL_OPER, "show network seg2");
+		assert_null(strstr(a, "'segns'"));
+		assert_non_null(strstr(a, "\nseg2 planned namespace 'seg2ns'\n"));
+		free(a);
+		dp_config_put(rt.conf);
+		rt.conf = base;
+	}
+}
+
 static void test_show_info(void **state)
 {
 	char *out, pid[32];
@@ -1284,6 +1402,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_truncation, setup_cfg, teardown_cfg),
 		cmocka_unit_test_setup_teardown(test_reload, setup_cfg, teardown_cfg),
 		cmocka_unit_test_setup_teardown(test_show_info, setup_cfg, teardown_cfg),
+		cmocka_unit_test_setup_teardown(test_intercept_cmds, setup_cfg, teardown_cfg),
+		cmocka_unit_test_setup_teardown(test_show_network_cmd, setup_cfg, teardown_cfg),
 		cmocka_unit_test_setup_teardown(test_io_serve, setup_io, teardown_io),
 		cmocka_unit_test_setup_teardown(test_io_backpressure, setup_io, teardown_io),
 		cmocka_unit_test_setup_teardown(test_io_reload, setup_io, teardown_io),
