@@ -21,6 +21,7 @@
 #include "decoyproxy/pump.h"
 #include "decoyproxy/reload.h"
 #include "decoyproxy/runtime.h"
+#include "decoyproxy/sdnotify.h"
 #include "decoyproxy/server.h"
 #include "decoyproxy/sess.h"
 
@@ -44,7 +45,7 @@ static void usage(FILE *f)
 		"        -d : stay in the foreground, debug messages on stderr\n"
 		"        -D : run in the background (daemon)\n"
 		"        -p : write the process id to <pidfile>\n"
-		"        -V : verbose start-up messages\n"
+		"        -V : verbose: warnings and notices even with -q or \"quiet\"\n"
 		"        -q : quiet: no warnings or notices on stderr\n"
 		"        -v : print the version and exit\n");
 }
@@ -163,6 +164,9 @@ static bool uses_namespaces(const struct dp_config *c)
 	return false;
 }
 
+/* The pid file is written by root before any privilege drop, mode 0644,
+ * and never handed to the user the process switches to: a pid file that
+ * user could rewrite could make root's scripts signal any process. */
 static int write_pidfile(const char *path)
 {
 	FILE *f = fopen(path, "w");
@@ -177,6 +181,38 @@ static int write_pidfile(const char *path)
 		return -1;
 	}
 	return 0;
+}
+
+/* Removes the pid file at exit if it still names this process. After a
+ * switch to an unprivileged user its directory is usually root's and the
+ * unlink fails: the file stays (the next start rewrites it) and a warning
+ * names it, so that no script trusts it blindly. */
+static void remove_pidfile(const char *path, bool dropped)
+{
+	char buf[32];
+	FILE *f = fopen(path, "r");
+	long pid = -1;
+	int e;
+
+	if (!f) {
+		if (errno != ENOENT)
+			ha_warning("cannot read pidfile '%s' to remove it: %s", path, strerror(errno));
+		return;
+	}
+	if (fgets(buf, sizeof(buf), f))
+		pid = strtol(buf, NULL, 10);
+	fclose(f);
+	if (pid != (long)getpid()) {
+		ha_notice("pidfile '%s' names another process now: left in place", path);
+		return;
+	}
+	if (unlink(path) == 0 || errno == ENOENT)
+		return;
+	e = errno;
+	ha_warning("cannot remove pidfile '%s': %s%s; it is left behind with this process's pid (the next start rewrites it)",
+		   path, strerror(e),
+		   dropped && (e == EACCES || e == EPERM) ?
+		   " (its directory is not writable by the user/group the process switched to)" : "");
 }
 
 static int daemonize(void)
@@ -208,16 +244,21 @@ int main(int argc, char **argv)
 {
 	struct opts o = { 0 };
 	struct dp_config *c;
-	const char *pidfile;
+	char *pidfile = NULL;
+	bool dropped = false, forked = false;
 	char *err = NULL;
 	int ret = 1;
 
 	if (parse_args(argc, argv, &o) < 0)
 		goto out;
+	if (rt.verbose)
+		rt.quiet = false; /* -V wins over -q, as in HAProxy */
 	reload_set_files(o.files, o.nfiles);
 	c = reload_load_config();
 	if (!c)
 		goto out;
+	if (c->g.quiet && !rt.verbose)
+		rt.quiet = true;
 	if (o.check) {
 		/* -c touches nothing on the system: parsing and checks only */
 		if (!dp_config_count_listeners(c)) {
@@ -230,8 +271,16 @@ int main(int argc, char **argv)
 		dp_config_put(c);
 		goto out;
 	}
+	/* before anything switches namespaces: an abstract NOTIFY_SOCKET name
+	 * is reached from the namespace the sending socket was made in */
+	if (sdnotify_init(&err) < 0) {
+		ha_warning("%s: readiness notifications disabled", err);
+		free(err);
+		err = NULL;
+	}
 	if (!dp_config_count_listeners(c)) {
 		ha_alert("no listener: nothing to do.");
+		sdnotify_status("Start-up failed: no listener");
 		goto out_conf;
 	}
 	if (setup_limits(c) < 0)
@@ -242,38 +291,65 @@ int main(int argc, char **argv)
 		goto out_conf;
 	}
 	if (reload_activate(c, NULL, &err) < 0) {
+		char *st = NULL;
+
 		ha_alert("%s", err ? err : "start-up failed");
+		memprintf(&st, "Start-up failed: %s", err ? err : "see the alerts");
+		sdnotify_status(st);
+		free(st);
 		free(err);
 		goto out_conf;
 	}
-	if ((o.daemon || c->g.daemon) && !rt.debug) {
+	/* a service manager that listens for readiness runs us in the
+	 * foreground: the configuration's `daemon` would make the process it
+	 * watches exit; an explicit -D is obeyed (MAINPID= follows the fork) */
+	if (c->g.daemon && !o.daemon && !rt.debug && sdnotify_enabled())
+		ha_notice("'daemon' ignored: started by a service manager (NOTIFY_SOCKET is set)");
+	else if ((o.daemon || c->g.daemon) && !rt.debug) {
 		if (daemonize() < 0)
 			goto out_stop;
 		ev_loop_fork(rt.loop);
+		forked = true;
 	}
-	pidfile = o.pidfile ? o.pidfile : c->g.pidfile;
-	if (pidfile && write_pidfile(pidfile) < 0)
-		goto out_stop;
+	/* a copy: the configuration holding the name is freed by a reload */
+	if (o.pidfile || c->g.pidfile) {
+		pidfile = strdup(o.pidfile ? o.pidfile : c->g.pidfile);
+		if (!pidfile) {
+			ha_alert("out of memory");
+			goto out_stop;
+		}
+		if (write_pidfile(pidfile) < 0) {
+			free(pidfile);
+			pidfile = NULL;
+			goto out_stop;
+		}
+	}
 	if (priv_drop(c->g.have_uid, c->g.uid, c->g.have_gid, c->g.gid, uses_namespaces(c), &err) < 0) {
 		ha_alert("%s", err);
 		free(err);
 		goto out_stop;
 	}
+	dropped = c->g.have_uid || c->g.have_gid;
 	reload_setup_signals();
 	for (struct proxy *px = c->proxies; px; px = px->next)
 		if (px->cap & PR_CAP_FE)
 			ha_notice("Proxy %s started.", px->name);
+	if (forked)
+		sdnotify_set_mainpid((int)getpid());
+	reload_notify_ready();
 	ev_run(rt.loop, 0);
 	ret = 0;
-	if (pidfile)
-		unlink(pidfile);
 out_stop:
+	if (pidfile)
+		remove_pidfile(pidfile, dropped); /* while the log targets are open */
+	free(pidfile);
 	c = rt.conf; /* the running generation after any reload */
 	reload_shutdown();
 	rt.conf = NULL;
 out_conf:
 	dp_config_put(c);
 	pump_pool_trim();
+	sdnotify_fini();
 out:
 	free(o.files);
 	return ret;

@@ -9,6 +9,11 @@
  * with until they end. HAProxy achieves the same with a master process that
  * passes listening sockets to a new worker; a single process needs no fd
  * passing and keeps one log stream and one set of counters.
+ *
+ * A service manager following sd_notify(3) hears RELOADING=1 (with
+ * MONOTONIC_USEC) when a reload starts and READY=1 when it is over, whether
+ * the new configuration went into service or the old one was kept, and
+ * STOPPING=1 on a stop signal.
  */
 #include "config.h"
 
@@ -28,6 +33,7 @@
 #include "decoyproxy/proxy.h"
 #include "decoyproxy/reload.h"
 #include "decoyproxy/runtime.h"
+#include "decoyproxy/sdnotify.h"
 #include "decoyproxy/server.h"
 #include "decoyproxy/sess.h"
 #include "decoyproxy/src.h"
@@ -207,25 +213,120 @@ static int open_logs(struct dp_config *c, char **err)
 	return 0;
 }
 
-static ev_timer linger_timer;
+/* hard-stop-after for sessions of removed frontends: each reload that
+ * removes frontends with sessions still running records those sessions (by
+ * id) in a batch with its own timer, so that the bound counts from the
+ * reload that removed their frontend and a later reload never extends it.
+ * When the timer fires, the sessions of the batch still alive are killed,
+ * unless a reload in between brought their frontend back. */
+struct linger_batch {
+	struct linger_batch *next;
+	ev_timer timer;
+	unsigned generation;        /* the generation whose reload removed their frontend */
+	double bound;               /* seconds */
+	size_t n;
+	unsigned long long ids[];   /* ascending */
+};
 
-/* hard-stop-after: sessions of a frontend that no longer exists may not
- * outlive it by more than that. */
+static struct linger_batch *linger_batches;
+
+/* A session whose frontend does not exist (by name) in c. */
+static bool fe_removed(const struct sess *s, struct dp_config *c)
+{
+	return s->fe->conf != c && !dp_config_find_proxy(c, s->fe->name, PR_CAP_FE);
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+	unsigned long long x = *(const unsigned long long *)a, y = *(const unsigned long long *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static bool batch_has(const struct linger_batch *b, unsigned long long id)
+{
+	return bsearch(&id, b->ids, b->n, sizeof(b->ids[0]), cmp_id) != NULL;
+}
+
+static bool linger_pending(unsigned long long id)
+{
+	for (const struct linger_batch *b = linger_batches; b; b = b->next)
+		if (batch_has(b, id))
+			return true;
+	return false;
+}
+
+static void batch_free(struct linger_batch *b)
+{
+	for (struct linger_batch **p = &linger_batches; *p; p = &(*p)->next) {
+		if (*p == b) {
+			*p = b->next;
+			break;
+		}
+	}
+	if (rt.loop)
+		ev_timer_stop(rt.loop, &b->timer);
+	free(b);
+}
+
 static void linger_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	struct sess *s = sess_list, *n;
+	struct linger_batch *b = container_of(w, struct linger_batch, timer);
 	unsigned killed = 0;
+	bool again = true;
 
-	for (; s; s = n) {
-		n = s->next;
-		if (s->fe->conf != rt.conf &&
-		    !dp_config_find_proxy(rt.conf, s->fe->name, PR_CAP_FE)) {
-			sess_kill(s);
-			killed++;
+	/* killing a session may start or end others (a freed queue slot):
+	 * rescan from the head after each kill instead of keeping a pointer */
+	while (again) {
+		again = false;
+		for (struct sess *s = sess_list; s; s = s->next) {
+			if (batch_has(b, s->id) && fe_removed(s, rt.conf)) {
+				sess_kill(s);
+				killed++;
+				again = true;
+				break;
+			}
 		}
 	}
 	if (killed)
-		ha_warning("hard-stop-after: killed %u session(s) of removed frontends", killed);
+		ha_warning("hard-stop-after: killed %u session(s) of removed frontends (%g s after the reload to generation %u)",
+			   killed, b->bound, b->generation);
+	batch_free(b);
+}
+
+/* After a successful reload to newc: start the bound for the sessions of
+ * frontends newc removed (those not already bounded by an earlier reload). */
+static void linger_arm(struct dp_config *newc)
+{
+	struct linger_batch *b;
+	size_t n = 0;
+
+	if (!newc->g.hard_stop_after)
+		return;
+	for (struct sess *s = sess_list; s; s = s->next)
+		if (fe_removed(s, newc) && !linger_pending(s->id))
+			n++;
+	if (!n)
+		return;
+	b = calloc(1, sizeof(*b) + n * sizeof(b->ids[0]));
+	if (!b) {
+		ha_alert("out of memory: hard-stop-after does not apply to the sessions of frontends removed by this reload");
+		return;
+	}
+	for (struct sess *s = sess_list; s && b->n < n; s = s->next)
+		if (fe_removed(s, newc) && !linger_pending(s->id))
+			b->ids[b->n++] = s->id;
+	qsort(b->ids, b->n, sizeof(b->ids[0]), cmp_id);
+	b->generation = newc->generation;
+	b->bound = newc->g.hard_stop_after / 1000.0;
+	/* parsing may have taken a while: count from now, not from the
+	 * loop's cached time */
+	ev_now_update(rt.loop);
+	ev_timer_init(&b->timer, linger_cb, b->bound, 0.0);
+	ev_timer_start(rt.loop, &b->timer);
+	b->next = linger_batches;
+	linger_batches = b;
+	ha_notice("hard-stop-after: %zu session(s) of removed frontends end within %g s", b->n, b->bound);
 }
 
 int reload_activate(struct dp_config *newc, struct dp_config *oldc, char **err)
@@ -267,11 +368,7 @@ int reload_activate(struct dp_config *newc, struct dp_config *oldc, char **err)
 	if (oldc) {
 		ha_notice("reload: configuration generation %u in service (%u listener(s) kept, %u opened, %u closed; %u session(s) carried over)",
 			  newc->generation, kept, opened, closed, sess_count);
-		if (newc->g.hard_stop_after) {
-			ev_timer_stop(rt.loop, &linger_timer);
-			ev_timer_init(&linger_timer, linger_cb, newc->g.hard_stop_after / 1000.0, 0.0);
-			ev_timer_start(rt.loop, &linger_timer);
-		}
+		linger_arm(newc);
 	}
 	return 0;
 
@@ -285,33 +382,73 @@ fail_netseg:
 	return -1;
 }
 
+/* STATUS= text while a generation serves. */
+static void notify_serving(const struct dp_config *c, const char *what)
+{
+	char *st = NULL;
+
+	if (!sdnotify_enabled())
+		return;
+	memprintf(&st, "%s: configuration generation %u in service, %zu listener(s), %u session(s)", what,
+		  c->generation, dp_config_count_listeners(c), sess_count);
+	sdnotify_ready(st);
+	free(st);
+}
+
 int reload_now(char **msg)
 {
 	struct dp_config *newc, *oldc = rt.conf;
-	char *err = NULL;
+	char *err = NULL, *st = NULL;
+	int r = 0;
 
 	if (rt.stopping) {
 		memprintf(msg, "reload refused: the process is stopping");
 		return -EBUSY;
+	}
+	if (sdnotify_enabled()) {
+		memprintf(&st, "Reloading the configuration (generation %u in service)", oldc->generation);
+		sdnotify_reloading(st);
 	}
 	newc = reload_load_config();
 	if (!newc) {
 		memprintf(msg, "reload failed: the new configuration has errors (see the alerts above); the running configuration (generation %u) is kept",
 			  oldc->generation);
 		ha_alert("%s", *msg);
-		return -EINVAL;
+		memprintf(&st, "Reload failed, configuration generation %u kept: the new configuration has errors",
+			  oldc->generation);
+		r = -EINVAL;
+		goto out;
 	}
 	if (reload_activate(newc, oldc, &err) < 0) {
 		memprintf(msg, "reload failed: %s; the running configuration (generation %u) is kept",
 			  err ? err : "unknown error", oldc->generation);
 		ha_alert("%s", *msg);
+		memprintf(&st, "Reload failed, configuration generation %u kept: %s", oldc->generation,
+			  err ? err : "unknown error");
 		free(err);
 		dp_config_put(newc);
-		return -EIO;
+		r = -EIO;
+		goto out;
 	}
 	memprintf(msg, "reload succeeded: generation %u in service", newc->generation);
 	dp_config_put(oldc); /* sessions still holding it keep it alive */
-	return 0;
+out:
+	/* READY=1 in both cases: the service is running again, on the new
+	 * configuration or on the one it kept */
+	if (sdnotify_enabled()) {
+		if (r == 0)
+			notify_serving(rt.conf, "Reloaded");
+		else
+			sdnotify_ready(st);
+	}
+	free(st);
+	return r;
+}
+
+void reload_notify_ready(void)
+{
+	if (rt.conf)
+		notify_serving(rt.conf, "Ready");
 }
 
 /* ---- signals --------------------------------------------------------------------- */
@@ -328,6 +465,7 @@ static void kill_all_sessions(void)
 static void hard_stop_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	ha_warning("hard-stop-after reached: killing %u remaining session(s)", sess_count);
+	sdnotify_status("hard-stop-after reached: killing the remaining sessions");
 	kill_all_sessions();
 	ev_break(loop, EVBREAK_ALL);
 }
@@ -341,6 +479,7 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 	case SIGINT:
 		ha_notice("%s received: stopping now (%u session(s) killed)",
 			  w->signum == SIGTERM ? "SIGTERM" : "SIGINT", sess_count);
+		sdnotify_stopping(w->signum == SIGTERM ? "Stopping now (SIGTERM)" : "Stopping now (SIGINT)");
 		rt.stopping = true;
 		close_old_listeners(rt.conf);
 		kill_all_sessions();
@@ -348,6 +487,12 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 		break;
 	case SIGUSR1:
 		ha_notice("SIGUSR1 received: soft stop, waiting for %u session(s) to end", sess_count);
+		if (sdnotify_enabled()) {
+			memprintf(&msg, "Soft stop (SIGUSR1): not accepting, waiting for %u session(s) to end", sess_count);
+			sdnotify_stopping(msg);
+			free(msg);
+			msg = NULL;
+		}
 		rt.stopping = true;
 		close_old_listeners(rt.conf);
 		if (rt.conf->g.hard_stop_after) {
@@ -366,6 +511,7 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 				ha_warning("frontend '%s': cannot pause [%s]: %s", px->name, bc->spec, strerror(-r));
 		}
 		rt_listeners_update();
+		sdnotify_status("Paused (SIGTTOU): listeners closed to new connections until SIGTTIN");
 		break;
 	case SIGTTIN:
 		ha_notice("SIGTTIN received: resuming listeners");
@@ -377,6 +523,8 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 		}
 		rt.admin_paused = false;
 		rt_listeners_update();
+		if (sdnotify_enabled())
+			notify_serving(rt.conf, "Resumed");
 		break;
 	case SIGUSR2:
 	case SIGHUP:
@@ -408,6 +556,8 @@ void reload_shutdown(void)
 	struct dp_config *c = rt.conf;
 
 	kill_all_sessions();
+	while (linger_batches)
+		batch_free(linger_batches);
 	if (!c)
 		return;
 	close_old_listeners(c);

@@ -7,10 +7,18 @@
 # reload must still echo after the last; a broken configuration must leave the
 # running one serving and log the alert; 500 reloads must not grow memory,
 # and a shorter run under valgrind must show no leak.
+#
+# Process control, run as a service manager would: SIGHUP reloads and the
+# new configuration takes effect; `hard-stop-after` ends a session of a
+# removed frontend within its bound (and spares one of a kept frontend);
+# `stats timeout` closes idle CLI connections; the sd_notify messages
+# (READY=1, RELOADING=1 + MONOTONIC_USEC, READY=1 after a good and after a
+# refused reload, STOPPING=1) arrive in order on an abstract and on a path
+# NOTIFY_SOCKET; `daemon` is ignored under a service manager.
 . "$(dirname "$0")/lib.sh"
 
 lab_require_root
-lab_require_cmd ip timeout
+lab_require_cmd ip timeout python3
 lab_require_bin "$DPSERVER" "$DPCLIENT" "$DP_BUILDDIR/decoyproxy"
 lab_init reload
 DP=$DP_BUILDDIR/decoyproxy
@@ -87,6 +95,242 @@ else
 fi
 kill -0 "$DPPID" && lab_pass "process alive" || lab_fail "process died"
 lab_stop "$DPPID"
+
+# ---- process control: SIGHUP, hard-stop-after, stats timeout, sd_notify ----
+# One instance run as systemd would (NOTIFY_SOCKET names an abstract datagram
+# socket a python receiver holds in the same namespace); every message it
+# gets is recorded with its arrival time (CLOCK_MONOTONIC, microseconds).
+cat >"$LAB_TMP/notify_recv.py" <<'PY'
+import socket, sys, time
+addr, out, limit = sys.argv[1], sys.argv[2], float(sys.argv[3])
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind('\0' + addr[1:] if addr.startswith('@') else addr)
+print("READY", flush=True)
+end = time.monotonic() + limit
+with open(out, 'a') as f:
+    while True:
+        left = end - time.monotonic()
+        if left <= 0:
+            break
+        s.settimeout(left)
+        try:
+            d = s.recv(65536)
+        except socket.timeout:
+            break
+        f.write("%d %s\n" % (time.monotonic_ns() // 1000, d.decode(errors='replace').replace('\n', '|')))
+        f.flush()
+PY
+# linger.py HOST PORT TRIGGER LIMIT: connect through a whoami-echo server,
+# check one echo, then either wait for the connection to end (TRIGGER "-":
+# prints "CLOSED <unix time>") or wait for the file TRIGGER and echo again.
+cat >"$LAB_TMP/linger.py" <<'PY'
+import os, socket, sys, time
+host, port, trig, limit = sys.argv[1], int(sys.argv[2]), sys.argv[3], float(sys.argv[4])
+s = socket.create_connection((host, port), timeout=limit)
+f = s.makefile('rb')
+peer = f.readline().decode().strip()
+s.sendall(b"ping\n")
+print("CONNECTED", peer, f.readline().decode().strip(), flush=True)
+if trig == '-':
+    try:
+        d = f.read(1)
+        print("CLOSED %.6f %s" % (time.time(), "data" if d else "eof"), flush=True)
+    except ConnectionResetError:
+        print("CLOSED %.6f rst" % time.time(), flush=True)
+    except socket.timeout:
+        print("TIMEOUT", flush=True)
+else:
+    end = time.monotonic() + limit
+    while not os.path.exists(trig) and time.monotonic() < end:
+        time.sleep(0.05)
+    s.sendall(b"again\n")
+    print("ALIVE", f.readline().decode().strip(), flush=True)
+PY
+# cli_idle.py PATH prompt|quiet LIMIT: connect to the stats socket (prompt:
+# enter interactive mode first), then stay silent; prints the seconds until
+# the server closed the connection.
+cat >"$LAB_TMP/cli_idle.py" <<'PY'
+import socket, sys, time
+path, how, limit = sys.argv[1], sys.argv[2], float(sys.argv[3])
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(limit)
+s.connect(path)
+if how == 'prompt':
+    s.sendall(b"prompt\n")
+    got = b""
+    while not got.endswith(b"> "):
+        d = s.recv(4096)
+        if not d:
+            break
+        got += d
+t0 = time.monotonic()
+try:
+    while s.recv(4096):
+        pass
+    print("CLOSED %.3f" % (time.monotonic() - t0))
+except socket.timeout:
+    print("TIMEOUT")
+PY
+for p in 9331 9332; do
+	lab_bg n "$DPSERVER" -t 120 -l 127.0.0.1:$p -m whoami-echo >"$LAB_TMP/srv$p.out" 2>&1
+	lab_wait_ready "$LAB_TMP/srv$p.out" || lab_die "server $p"
+done
+mkpc() { # SERVER-PORT WITH-GONE-FRONTEND(0/1)
+	cat <<CFG
+global
+    log stdout format raw local0
+    hard-stop-after 1s
+    stats socket $LAB_TMP/pc.sock mode 600 level admin
+    stats timeout 1s
+defaults
+    mode tcp
+    log global
+    timeout connect 1s
+    timeout client 20s
+    timeout server 20s
+frontend fe
+    bind 127.0.0.1:9320
+    default_backend be
+CFG
+	[ "$2" = 1 ] && printf 'frontend gone\n    bind 127.0.0.1:9321\n    default_backend be\n'
+	printf 'backend be\n    server s 127.0.0.1:%s\n' "$1"
+}
+mkpc 9331 1 >"$LAB_TMP/pc.cfg"
+NSOCK="@dpnotify-$$"
+lab_bg n python3 "$LAB_TMP/notify_recv.py" "$NSOCK" "$LAB_TMP/notify.log" 60 >"$LAB_TMP/notify.out" 2>&1
+lab_wait_ready "$LAB_TMP/notify.out" || lab_die "notify receiver"
+lab_bg n env NOTIFY_SOCKET="$NSOCK" "$DP" -f "$LAB_TMP/pc.cfg" >"$LAB_TMP/pc.log" 2>&1
+PCPID=$LAB_LASTPID
+# wait_notify N: until N messages arrived (at most 5 s)
+wait_notify() {
+	for _ in $(seq 50); do
+		[ "$(wc -l <"$LAB_TMP/notify.log" 2>/dev/null || echo 0)" -ge "$1" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+wait_notify 1 || lab_fail "READY=1 within 5 s of the start"
+lab_assert_match "sd_notify: READY=1 once listening, with a STATUS line" \
+	'^[0-9]+ READY=1\|STATUS=Ready: configuration generation 1 in service, 2 listener\(s\)' "$(head -1 "$LAB_TMP/notify.log")"
+lab_wait_port n 127.0.0.1 9320 1 || lab_fail "listening when READY=1 was sent"
+out=$(lab_exec n "$DPCLIENT" -c 127.0.0.1:9320 -w 3 whoami)
+lab_assert_match "before SIGHUP: fe goes to server 9331" ' LOCAL 127\.0\.0\.1 9331$' "$out"
+
+# a session on the frontend the reload removes, one on a frontend it keeps
+lab_bg n python3 "$LAB_TMP/linger.py" 127.0.0.1 9321 - 10 >"$LAB_TMP/gone.out" 2>&1
+GONE=$LAB_LASTPID
+lab_bg n python3 "$LAB_TMP/linger.py" 127.0.0.1 9320 "$LAB_TMP/kept.go" 10 >"$LAB_TMP/kept.out" 2>&1
+KEPT=$LAB_LASTPID
+for _ in $(seq 50); do
+	grep -q CONNECTED "$LAB_TMP/gone.out" && grep -q CONNECTED "$LAB_TMP/kept.out" && break
+	sleep 0.1
+done
+lab_assert_match "lingering session on the removed frontend is up" '^CONNECTED PEER .* ping$' "$(cat "$LAB_TMP/gone.out")"
+
+mkpc 9332 0 >"$LAB_TMP/pc.cfg"
+t0=$(date +%s.%N)
+kill -HUP "$PCPID"
+for _ in $(seq 50); do
+	grep -q 'reload: configuration generation 2 in service' "$LAB_TMP/pc.log" && break
+	sleep 0.1
+done
+# another reload 0.6 s after the first one, while the session lingers
+sleep "$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {d = a + 0.6 - b; printf "%.3f", (d > 0 ? d : 0)}')"
+kill -USR2 "$PCPID"
+for _ in $(seq 50); do
+	grep -q 'reload: configuration generation 3 in service' "$LAB_TMP/pc.log" && break
+	sleep 0.1
+done
+lab_assert_match "SIGHUP reloads" '^\[NOTICE\].*SIGHUP received: reloading the configuration' "$(cat "$LAB_TMP/pc.log")"
+out=$(lab_exec n "$DPCLIENT" -c 127.0.0.1:9320 -w 3 whoami)
+lab_assert_match "after SIGHUP the new configuration takes effect (server 9332)" ' LOCAL 127\.0\.0\.1 9332$' "$out"
+if lab_exec n "$DPCLIENT" -c 127.0.0.1:9321 -w 2 send x >/dev/null 2>&1; then
+	lab_fail "after SIGHUP the removed frontend no longer listens"
+else
+	lab_pass "after SIGHUP the removed frontend no longer listens"
+fi
+# hard-stop-after 1s: the removed frontend's session ends 1 s after the
+# reload that removed it (the reload 0.6 s later did not extend that)
+for _ in $(seq 50); do grep -qE 'CLOSED|TIMEOUT' "$LAB_TMP/gone.out" && break; sleep 0.1; done
+t1=$(awk '/^CLOSED/ {print $2}' "$LAB_TMP/gone.out")
+dt=$(awk -v a="$t0" -v b="${t1:-0}" 'BEGIN {printf "%.3f", b - a}')
+if [ -n "$t1" ] && awk -v d="$dt" 'BEGIN {exit !(d >= 0.95 && d <= 1.55)}'; then
+	lab_pass "hard-stop-after 1s: session of the removed frontend closed ${dt}s after the reload"
+else
+	lab_fail "hard-stop-after 1s: session of the removed frontend closed ${dt}s after the reload (want 1-1.55 s)"
+	sed 's/^/  | /' "$LAB_TMP/gone.out"
+fi
+lab_assert_match "hard-stop-after: the warning counts the killed session" \
+	'^\[WARNING\].*hard-stop-after: killed 1 session\(s\) of removed frontends \(1 s after the reload to generation 2\)' \
+	"$(cat "$LAB_TMP/pc.log")"
+l3=$(grep -n 'reload: configuration generation 3 in service' "$LAB_TMP/pc.log" | head -1 | cut -d: -f1)
+lk=$(grep -n 'hard-stop-after: killed' "$LAB_TMP/pc.log" | head -1 | cut -d: -f1)
+[ -n "$l3" ] && [ -n "$lk" ] && [ "$l3" -lt "$lk" ] &&
+	lab_pass "the second reload happened while the session lingered" ||
+	lab_fail "the second reload happened while the session lingered (lines $l3, $lk)"
+lab_assert_match "hard-stop-after: the killed session is logged with state K" \
+	'^127\.0\.0\.1:[0-9]+ \[[^]]+\] gone be/s [0-9/-]+ [0-9]+ K' "$(cat "$LAB_TMP/pc.log")"
+touch "$LAB_TMP/kept.go"
+wait "$KEPT"
+lab_assert_match "a session of a kept frontend outlives hard-stop-after" '^ALIVE again$' "$(cat "$LAB_TMP/kept.out")"
+wait "$GONE"
+
+# stats timeout 1s: idle CLI connections are closed, interactive or not
+for how in quiet prompt; do
+	out=$(lab_exec n timeout 10 python3 "$LAB_TMP/cli_idle.py" "$LAB_TMP/pc.sock" $how 8)
+	dt=${out#CLOSED }
+	if [ "$out" != "$dt" ] && awk -v d="$dt" 'BEGIN {exit !(d >= 0.9 && d <= 2.5)}'; then
+		lab_pass "stats timeout 1s closes an idle CLI connection ($how) after ${dt}s"
+	else
+		lab_fail "stats timeout 1s closes an idle CLI connection ($how): $out"
+	fi
+done
+
+# a refused configuration: RELOADING=1, then READY=1 on the kept one
+echo "    bogus_keyword 1" >>"$LAB_TMP/pc.cfg"
+kill -USR2 "$PCPID"
+wait_notify 7 || lab_fail "notifications after the failed reload"
+kill -TERM "$PCPID"
+wait "$PCPID"
+lab_assert_eq "SIGTERM: exit status 0" 0 "$?"
+wait_notify 8 || true
+seq=$(awk '{split($2, a, "|"); printf "%s ", a[1]}' "$LAB_TMP/notify.log")
+lab_assert_eq "sd_notify: messages in order across a good and a refused reload and a stop" \
+	"READY=1 RELOADING=1 READY=1 RELOADING=1 READY=1 RELOADING=1 READY=1 STOPPING=1 " "$seq"
+lab_assert_match "sd_notify: READY=1 after the reload names generation 2" \
+	'^[0-9]+ READY=1\|STATUS=Reloaded: configuration generation 2 in service, 1 listener\(s\)' "$(sed -n 3p "$LAB_TMP/notify.log")"
+lab_assert_match "sd_notify: READY=1 after the refused reload says the running one is kept" \
+	'^[0-9]+ READY=1\|STATUS=Reload failed, configuration generation 3 kept: the new configuration has errors' \
+	"$(sed -n 7p "$LAB_TMP/notify.log")"
+lab_assert_match "sd_notify: STOPPING=1 names the signal" '^[0-9]+ STOPPING=1\|STATUS=Stopping now \(SIGTERM\)' \
+	"$(sed -n 8p "$LAB_TMP/notify.log")"
+# MONOTONIC_USEC: CLOCK_MONOTONIC when the reload started, at most 1 s before arrival
+bad=$(awk '/RELOADING=1/ { if (match($2, /MONOTONIC_USEC=[0-9]+/)) { m = substr($2, RSTART + 15, RLENGTH - 15);
+	if (m > $1 || $1 - m > 1000000) print } else print }' "$LAB_TMP/notify.log")
+n=$(grep -c 'RELOADING=1|MONOTONIC_USEC=[0-9]*|STATUS=Reloading the configuration' "$LAB_TMP/notify.log")
+[ -z "$bad" ] && [ "$n" = 3 ] && lab_pass "sd_notify: each RELOADING=1 carries a current MONOTONIC_USEC" ||
+	lab_fail "sd_notify: each RELOADING=1 carries a current MONOTONIC_USEC ($n; bad: $bad)"
+[ ! -e "$LAB_TMP/pc.sock" ] && lab_pass "stats socket removed at stop (no privilege drop)" ||
+	lab_fail "stats socket removed at stop (no privilege drop)"
+
+# a socket path instead of an abstract name; `daemon` in the configuration is
+# ignored under a service manager: the process it started stays the service
+lab_bg n python3 "$LAB_TMP/notify_recv.py" "$LAB_TMP/notify.sock" "$LAB_TMP/notify2.log" 30 >"$LAB_TMP/notify2.out" 2>&1
+lab_wait_ready "$LAB_TMP/notify2.out" || lab_die "notify receiver (path)"
+mkpc 9331 0 | sed 's/^global$/global\n    daemon/' >"$LAB_TMP/pc2.cfg"
+lab_bg n env NOTIFY_SOCKET="$LAB_TMP/notify.sock" "$DP" -f "$LAB_TMP/pc2.cfg" >"$LAB_TMP/pc2.log" 2>&1
+PCPID=$LAB_LASTPID
+for _ in $(seq 50); do [ -s "$LAB_TMP/notify2.log" ] && break; sleep 0.1; done
+lab_assert_match "sd_notify to a socket path: READY=1" '^[0-9]+ READY=1\|' "$(head -1 "$LAB_TMP/notify2.log")"
+kill -0 "$PCPID" 2>/dev/null && lab_pass "'daemon' ignored under NOTIFY_SOCKET: the started process serves" ||
+	lab_fail "'daemon' ignored under NOTIFY_SOCKET: the started process serves"
+lab_assert_match "'daemon' ignored: a notice says why" "'daemon' ignored: started by a service manager" "$(cat "$LAB_TMP/pc2.log")"
+kill -USR1 "$PCPID"
+wait "$PCPID"
+lab_assert_eq "SIGUSR1 with no session: exit status 0" 0 "$?"
+for _ in $(seq 20); do [ "$(wc -l <"$LAB_TMP/notify2.log")" -ge 2 ] && break; sleep 0.1; done
+lab_assert_match "sd_notify: STOPPING=1 on a soft stop" '^[0-9]+ STOPPING=1\|STATUS=Soft stop \(SIGUSR1\)' \
+	"$(sed -n 2p "$LAB_TMP/notify2.log")"
 
 # 500 reloads: memory stays flat
 cp "$LAB_TMP/a.cfg" "$LAB_TMP/run.cfg"
