@@ -61,10 +61,13 @@ say "decoy service on $SVC (ports 22, 80, 443, 3306): each connection prints 'PE
 ip netns exec $SVC "$build/tests/tools/dpserver" -m whoami -o /dev/stdout \
 	-l 10.2.0.2:22 -l 10.2.0.2:80 -l 10.2.0.2:443 -l 10.2.0.2:3306 -l '[fd02::2]:22' -l '[fd02::2]:80' &
 pids+=($!)
+say "PROXY-aware service on $SVC:7000: prints the PROXY v2 header it received ('PROXY <attacker> <port> <decoy> <port> tlv=...')"
+ip netns exec $SVC "$build/tests/tools/dpserver" -m proxy -v -o /dev/stdout -l 10.2.0.2:7000 &
+pids+=($!)
 sleep 0.5
 
 say "decoyproxy -f examples/decoy.cfg (log below); it installs its own TPROXY plumbing"
-ip netns exec $DP "$build/decoyproxy" -f "$here/examples/decoy.cfg" -d &
+ip netns exec $DP "$build/decoyproxy" -f "$here/examples/decoy.cfg" &
 pids+=($!)
 for _ in $(seq 50); do x $DP nft list table inet decoyproxy >/dev/null 2>&1 && break; sleep 0.1; done
 say "what decoyproxy installed in $DP"
@@ -76,6 +79,12 @@ say "the attacker scans decoy addresses that exist nowhere"
 for t in 192.0.2.10:22 192.0.2.10:80 192.0.2.77:443 192.0.2.200:3306 '[fd09::10]:22' '[fd09::99]:80'; do
 	echo "   attacker -> $t"
 	x $ATT "$build/tests/tools/dpclient" -w 3 -c "$t" whoami >/dev/null
+	sleep 0.3
+done
+say "the attacker hits a decoy relayed with a PROXY v2 header"
+for t in 10.1.0.1:2222; do
+	echo "   attacker -> $t"
+	x $ATT "$build/tests/tools/dpclient" -w 3 -c "$t" send "hello decoy" >/dev/null
 	sleep 0.3
 done
 

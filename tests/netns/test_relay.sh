@@ -360,7 +360,10 @@ lab_exec cli bash -c 'for i in $(seq 100); do "$1" -c "$2" -w 15 hold -d 1 -e & 
 wait $SAMP1 $SAMP2
 lab_assert_eq "maxconn: all 100 clients served (probes echoed in time)" 100 \
 	"$(grep -c '^HOLD OK ' "$T/mc.c")"
-lab_assert_eq "maxconn: at most 20 connections at the service at once, and 20 reached" 20 \
+# The service's view lags the proxy's by the time it takes to process a
+# FIN, and one `ss` dump is not a snapshot under churn: it may count one
+# more. The exact bound is the proxy's own %fc, checked from the log below.
+assert_between "maxconn: 20 connections reached at the service, never more than one closing extra" 20 21 \
 	"$(sort -n "$T/mc.conc" | tail -1)"
 maxq=$(sort -n "$T/mc.backlog" | tail -1)
 # the kernel caps the accept queue at backlog+1 (a handshake or two may
@@ -382,7 +385,7 @@ lab_exec cli bash -c 'for i in $(seq 20); do "$1" -c "$2" -w 15 hold -d 1 -e & d
 	_ "$DPCLIENT" $FE:7011 >"$T/q.c" 2>&1
 wait $SAMP1
 lab_assert_eq "server maxconn 5: all 20 clients served" 20 "$(grep -c '^HOLD OK ' "$T/q.c")"
-lab_assert_eq "server maxconn 5: at most 5 at the service at once, and 5 reached" 5 \
+assert_between "server maxconn 5: 5 reached at the service, never more than one closing extra" 5 6 \
 	"$(sort -n "$T/q.conc" | tail -1)"
 sleep 0.3
 qlines=$(grep -E "^$CLI:[0-9]+ .* fe_queue be_queue/q " "$LOG")
