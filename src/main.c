@@ -224,8 +224,13 @@ static int daemonize(void)
 		ha_alert("cannot fork: %s", strerror(errno));
 		return -1;
 	}
-	if (pid > 0)
+	if (pid > 0) {
+		/* under a notify-type service this process is still the main
+		 * PID: name the child before leaving, so the manager neither
+		 * fails the unit nor refuses the child's READY=1 */
+		sdnotify_send("MAINPID=%d", (int)pid);
 		_exit(0);
+	}
 	if (setsid() < 0)
 		return -1;
 	fd = open("/dev/null", O_RDWR);
@@ -302,7 +307,8 @@ int main(int argc, char **argv)
 	}
 	/* a service manager that listens for readiness runs us in the
 	 * foreground: the configuration's `daemon` would make the process it
-	 * watches exit; an explicit -D is obeyed (MAINPID= follows the fork) */
+	 * watches exit; an explicit -D is obeyed (the parent sends MAINPID=
+	 * before it exits) */
 	if (c->g.daemon && !o.daemon && !rt.debug && sdnotify_enabled())
 		ha_notice("'daemon' ignored: started by a service manager (NOTIFY_SOCKET is set)");
 	else if ((o.daemon || c->g.daemon) && !rt.debug) {

@@ -273,20 +273,23 @@ static void linger_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct linger_batch *b = container_of(w, struct linger_batch, timer);
 	unsigned killed = 0;
-	bool again = true;
+	struct sess *s = sess_list;
 
-	/* killing a session may start or end others (a freed queue slot):
-	 * rescan from the head after each kill instead of keeping a pointer */
-	while (again) {
-		again = false;
-		for (struct sess *s = sess_list; s; s = s->next) {
-			if (batch_has(b, s->id) && fe_removed(s, rt.conf)) {
-				sess_kill(s);
-				killed++;
-				again = true;
-				break;
-			}
+	/* Killing a session may free others too (a freed server slot lets a
+	 * queued session connect, which may fail): the next pointer is kept
+	 * only when the kill freed exactly that one session, otherwise the
+	 * walk starts again from the head. Sessions are never added here. */
+	while (s) {
+		struct sess *next = s->next;
+		unsigned long long freed = sess_freed;
+
+		if (!(batch_has(b, s->id) && fe_removed(s, rt.conf))) {
+			s = next;
+			continue;
 		}
+		sess_kill(s);
+		killed++;
+		s = sess_freed == freed + 1 ? next : sess_list;
 	}
 	if (killed)
 		ha_warning("hard-stop-after: killed %u session(s) of removed frontends (%g s after the reload to generation %u)",
@@ -296,11 +299,39 @@ static void linger_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 /* After a successful reload to newc: start the bound for the sessions of
  * frontends newc removed (those not already bounded by an earlier reload). */
+/* Sessions whose frontend newc brings back leave their batches: should a
+ * later reload remove that frontend again, their bound counts from then. */
+static void linger_forgive(struct dp_config *newc)
+{
+	struct linger_batch *b, *next;
+
+	if (!linger_batches)
+		return;
+	for (struct sess *s = sess_list; s; s = s->next) {
+		if (fe_removed(s, newc))
+			continue;
+		for (b = linger_batches; b; b = b->next) {
+			unsigned long long *p = bsearch(&s->id, b->ids, b->n, sizeof(b->ids[0]), cmp_id);
+
+			if (p) {
+				memmove(p, p + 1, (size_t)(b->ids + b->n - p - 1) * sizeof(*p));
+				b->n--;
+			}
+		}
+	}
+	for (b = linger_batches; b; b = next) {
+		next = b->next;
+		if (!b->n)
+			batch_free(b);
+	}
+}
+
 static void linger_arm(struct dp_config *newc)
 {
 	struct linger_batch *b;
 	size_t n = 0;
 
+	linger_forgive(newc);
 	if (!newc->g.hard_stop_after)
 		return;
 	for (struct sess *s = sess_list; s; s = s->next)

@@ -38,6 +38,7 @@
 
 struct sess *sess_list;
 unsigned sess_count;
+unsigned long long sess_freed;
 static unsigned long long next_sess_id;
 
 /* a connect() refused is retried after min(timeout connect, 1 s), as HAProxy */
@@ -277,6 +278,7 @@ void sess_close(struct sess *s, enum term_event ev)
 	if (s->next)
 		s->next->prev = s->prev;
 	sess_count--;
+	sess_freed++;
 	sess_pp_free(s);
 	free(s->netns);
 	free(s->unique_id);

@@ -119,5 +119,7 @@ void sess_dequeue(struct proxy *be);
 
 extern struct sess *sess_list;
 extern unsigned sess_count;      /* %ac */
+extern unsigned long long sess_freed; /* sessions freed since start: tells a walker of
+                                       * sess_list whether a call freed others too */
 
 #endif

@@ -362,6 +362,48 @@ n=$(nreload)
 	lab_fail "RSS stable over 450 reloads (${r1} -> ${r2} KiB)"
 lab_stop "$DPPID"
 
+# hard-stop-after when a frontend is removed, brought back, then removed
+# again: the bound counts from the last removal, not the first
+mkpc 9331 1 | sed "s|$LAB_TMP/pc.sock|$LAB_TMP/pc2.sock|" >"$LAB_TMP/pc2.cfg"
+lab_bg n "$DP" -f "$LAB_TMP/pc2.cfg" >"$LAB_TMP/pc2.log" 2>&1
+PC2=$LAB_LASTPID
+lab_wait_port n 127.0.0.1 9321 || lab_die "decoyproxy (re-added frontend) did not start"
+lab_bg n python3 "$LAB_TMP/linger.py" 127.0.0.1 9321 - 10 >"$LAB_TMP/gone2.out" 2>&1
+GONE2=$LAB_LASTPID
+for _ in $(seq 50); do grep -q CONNECTED "$LAB_TMP/gone2.out" && break; sleep 0.1; done
+# reload_to N CFG: install CFG, SIGUSR2, wait for generation N in service
+reload_to() {
+	cp "$2" "$LAB_TMP/pc2.cfg"
+	kill -USR2 "$PC2"
+	for _ in $(seq 50); do
+		grep -q "reload: configuration generation $1 in service" "$LAB_TMP/pc2.log" && return 0
+		sleep 0.05
+	done
+	return 1
+}
+mkpc 9331 0 | sed "s|$LAB_TMP/pc.sock|$LAB_TMP/pc2.sock|" >"$LAB_TMP/pc2-without.cfg"
+mkpc 9331 1 | sed "s|$LAB_TMP/pc.sock|$LAB_TMP/pc2.sock|" >"$LAB_TMP/pc2-with.cfg"
+reload_to 2 "$LAB_TMP/pc2-without.cfg" || lab_fail "re-added frontend: first removal"
+sleep 0.3
+reload_to 3 "$LAB_TMP/pc2-with.cfg" || lab_fail "re-added frontend: brought back"
+sleep 0.3
+t2=$(date +%s.%N)
+reload_to 4 "$LAB_TMP/pc2-without.cfg" || lab_fail "re-added frontend: removed again"
+for _ in $(seq 50); do grep -qE 'CLOSED|TIMEOUT' "$LAB_TMP/gone2.out" && break; sleep 0.1; done
+t1=$(awk '/^CLOSED/ {print $2}' "$LAB_TMP/gone2.out")
+dt=$(awk -v a="$t2" -v b="${t1:-0}" 'BEGIN {printf "%.3f", b - a}')
+if [ -n "$t1" ] && awk -v d="$dt" 'BEGIN {exit !(d >= 0.9 && d <= 1.55)}'; then
+	lab_pass "hard-stop-after counts from the last removal of a re-added frontend (closed ${dt}s after it)"
+else
+	lab_fail "hard-stop-after counts from the last removal of a re-added frontend (closed ${dt}s after it, want 0.9-1.55 s)"
+	sed 's/^/  | /' "$LAB_TMP/gone2.out"
+fi
+lab_assert_match "hard-stop-after: the re-added frontend's session is killed by the last removal's bound" \
+	'hard-stop-after: killed 1 session\(s\) of removed frontends \(1 s after the reload to generation 4\)' \
+	"$(cat "$LAB_TMP/pc2.log")"
+wait "$GONE2"
+lab_stop "$PC2"
+
 # leak check: valgrind over 40 reloads with traffic
 if command -v valgrind >/dev/null; then
 	lab_bg n valgrind -q --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=3 \
