@@ -404,6 +404,48 @@ lab_assert_match "hard-stop-after: the re-added frontend's session is killed by 
 wait "$GONE2"
 lab_stop "$PC2"
 
+# -D under a notify-type service: the parent, still the service's main
+# process, names the child (MAINPID=) before it exits; the child then says
+# READY=1. The receiver records the sender's pid (SCM_CREDENTIALS).
+cat >"$LAB_TMP/notify_cred.py" <<'PY'
+import socket, struct, sys, time
+addr, out, limit = sys.argv[1], sys.argv[2], float(sys.argv[3])
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+s.bind('\0' + addr[1:])
+print("READY", flush=True)
+end = time.monotonic() + limit
+with open(out, 'a') as f:
+    while time.monotonic() < end:
+        s.settimeout(max(end - time.monotonic(), 0.01))
+        try:
+            d, anc, _, _ = s.recvmsg(65536, socket.CMSG_SPACE(12))
+        except socket.timeout:
+            break
+        pid = -1
+        for level, kind, data in anc:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS:
+                pid = struct.unpack('iII', data[:12])[0]
+        f.write("%d %s\n" % (pid, d.decode(errors='replace').replace('\n', '|')))
+        f.flush()
+PY
+NSOCK2="@dpnotifyD-$$"
+lab_bg n python3 "$LAB_TMP/notify_cred.py" "$NSOCK2" "$LAB_TMP/notifyD.log" 20 >"$LAB_TMP/notifyD.out" 2>&1
+lab_wait_ready "$LAB_TMP/notifyD.out" || lab_die "notify receiver (-D)"
+mkpc 9331 0 | sed "s|$LAB_TMP/pc.sock|$LAB_TMP/pcD.sock|" >"$LAB_TMP/pcD.cfg"
+lab_exec n env NOTIFY_SOCKET="$NSOCK2" "$DP" -D -p "$LAB_TMP/pcD.pid" -f "$LAB_TMP/pcD.cfg"
+for _ in $(seq 50); do grep -q 'READY=1' "$LAB_TMP/notifyD.log" 2>/dev/null && break; sleep 0.1; done
+dpid=$(cat "$LAB_TMP/pcD.pid" 2>/dev/null)
+[ -n "$dpid" ] && LAB_PIDS+=("$dpid")
+first=$(head -1 "$LAB_TMP/notifyD.log")
+lab_assert_match "-D with NOTIFY_SOCKET: the parent sends MAINPID=<child> first" "^[0-9]+ MAINPID=${dpid:-x}\$" "$first"
+[ -n "$dpid" ] && [ "${first%% *}" != "$dpid" ] &&
+	lab_pass "-D with NOTIFY_SOCKET: MAINPID= comes from the parent, not the child" ||
+	lab_fail "-D with NOTIFY_SOCKET: MAINPID= comes from the parent, not the child ($first, child ${dpid:-?})"
+lab_assert_match "-D with NOTIFY_SOCKET: the child (the pid file's) then sends READY=1" \
+	"^${dpid:-x} (MAINPID=[0-9]+\\|)?READY=1" "$(grep 'READY=1' "$LAB_TMP/notifyD.log" | head -1)"
+[ -n "$dpid" ] && lab_stop "$dpid"
+
 # leak check: valgrind over 40 reloads with traffic
 if command -v valgrind >/dev/null; then
 	lab_bg n valgrind -q --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=3 \
