@@ -113,11 +113,19 @@ static uint32_t src_add(struct icpt_list *l, const char *spec, const char *where
 	return (uint32_t)off;
 }
 
-static const char *src_text(const struct icpt_list *l, uint32_t src)
+/* The spec text an element came from ("file:line: spec"), NULL if none. */
+static const char *origin_at(const struct icpt_list *l, uint32_t src)
 {
 	if (src == SRC_NONE || src >= l->srclen)
-		return "(unknown origin)";
+		return NULL;
 	return l->srcbuf + src;
+}
+
+static const char *src_text(const struct icpt_list *l, uint32_t src)
+{
+	const char *o = origin_at(l, src);
+
+	return o ? o : "(unknown origin)";
 }
 
 static int list_reserve(struct icpt_list *l, size_t more)
@@ -1103,4 +1111,146 @@ out:
 	icpt_list_free(&in);
 	icpt_list_free(&rest);
 	return ret;
+}
+
+/* ---- two lists: overlaps between them ---- */
+
+struct ovl_ev {
+	u128 key;
+	uint32_t idx;           /* element index in its list */
+	uint8_t side;           /* 0: list a, 1: list b */
+	uint8_t end;            /* 0 start (active from key), 1 end (active through key) */
+};
+
+struct ovl_act {
+	uint16_t lo, hi;        /* port range */
+	uint32_t idx;
+};
+
+static int ovl_ev_cmp(const void *x, const void *y)
+{
+	const struct ovl_ev *a = x, *b = y;
+
+	if (a->key != b->key)
+		return a->key < b->key ? -1 : 1;
+	if (a->end != b->end)
+		return a->end < b->end ? -1 : 1;
+	if (a->side != b->side)
+		return a->side < b->side ? -1 : 1;
+	return a->idx < b->idx ? -1 : a->idx > b->idx;
+}
+
+/* First active entry whose port range starts above port. */
+static size_t ovl_upper(const struct ovl_act *v, size_t n, unsigned port)
+{
+	size_t a = 0, b = n;
+
+	while (a < b) {
+		size_t m = a + (b - a) / 2;
+
+		if (v[m].lo <= port)
+			a = m + 1;
+		else
+			b = m;
+	}
+	return a;
+}
+
+/* Finds two intersecting elements of family fam, one of a and one of b
+ * (both normalised: the elements of each are pairwise disjoint). A sweep
+ * over the address axis: every element active at an address contains it,
+ * so the active elements of one list have disjoint port ranges, and the
+ * one that could meet a new element is the last one starting at or below
+ * its highest port. Returns 1 (*ia, *ib set to the first pair in address
+ * order), 0 (disjoint) or -ENOMEM. O((|a| + |b|) log). */
+int icpt_lists_overlap(const struct icpt_list *a, const struct icpt_list *b, int fam,
+			 size_t *ia, size_t *ib)
+{
+	const struct icpt_list *l[2] = { a, b };
+	size_t na = icpt_count(a, fam), nb = icpt_count(b, fam), nev = 0, nact[2] = { 0, 0 };
+	struct ovl_act *act[2] = { NULL, NULL };
+	struct ovl_ev *ev;
+	int ret = 0;
+
+	if (!na || !nb)
+		return 0;
+	ev = malloc(2 * (na + nb) * sizeof(*ev));
+	act[0] = malloc(na * sizeof(*act[0]));
+	act[1] = malloc(nb * sizeof(*act[1]));
+	if (!ev || !act[0] || !act[1]) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (int s = 0; s < 2; s++) {
+		for (size_t i = 0; i < l[s]->n; i++) {
+			const struct icpt_elem *e = &l[s]->v[i];
+
+			if (e->family != fam)
+				continue;
+			ev[nev++] = (struct ovl_ev){ addr_to_u128(fam, &e->lo), (uint32_t)i, (uint8_t)s, 0 };
+			ev[nev++] = (struct ovl_ev){ addr_to_u128(fam, &e->hi), (uint32_t)i, (uint8_t)s, 1 };
+		}
+	}
+	qsort(ev, nev, sizeof(*ev), ovl_ev_cmp);
+	for (size_t k = 0; k < nev; k++) {
+		int s = ev[k].side;
+		const struct icpt_elem *e = &l[s]->v[ev[k].idx];
+		struct ovl_act *mine = act[s], *other = act[!s];
+		size_t pos;
+
+		if (ev[k].end) {
+			pos = ovl_upper(mine, nact[s], e->port_lo);
+			/* the entry is there: every end follows its own start */
+			if (pos && mine[pos - 1].idx == ev[k].idx) {
+				memmove(&mine[pos - 1], &mine[pos], (nact[s] - pos) * sizeof(*mine));
+				nact[s]--;
+			}
+			continue;
+		}
+		pos = ovl_upper(other, nact[!s], e->port_hi);
+		if (pos && other[pos - 1].hi >= e->port_lo) {
+			*(s ? ib : ia) = ev[k].idx;
+			*(s ? ia : ib) = other[pos - 1].idx;
+			ret = 1;
+			goto out;
+		}
+		pos = ovl_upper(mine, nact[s], e->port_lo);
+		memmove(&mine[pos + 1], &mine[pos], (nact[s] - pos) * sizeof(*mine));
+		mine[pos] = (struct ovl_act){ e->port_lo, e->port_hi, ev[k].idx };
+		nact[s]++;
+	}
+out:
+	free(ev);
+	free(act[0]);
+	free(act[1]);
+	return ret;
+}
+
+/* The intersection of two intersecting elements of one family. */
+void icpt_elem_meet(const struct icpt_elem *x, const struct icpt_elem *y, struct icpt_elem *out)
+{
+	int fam = x->family;
+
+	memset(out, 0, sizeof(*out));
+	out->family = x->family;
+	out->src = SRC_NONE;
+	u128_to_addr(fam, addr_to_u128(fam, &x->lo) > addr_to_u128(fam, &y->lo) ? addr_to_u128(fam, &x->lo) :
+		  addr_to_u128(fam, &y->lo), &out->lo);
+	u128_to_addr(fam, addr_to_u128(fam, &x->hi) < addr_to_u128(fam, &y->hi) ? addr_to_u128(fam, &x->hi) :
+		  addr_to_u128(fam, &y->hi), &out->hi);
+	out->port_lo = x->port_lo > y->port_lo ? x->port_lo : y->port_lo;
+	out->port_hi = x->port_hi < y->port_hi ? x->port_hi : y->port_hi;
+}
+
+bool icpt_elem_has(const struct icpt_elem *e, int fam, const union icpt_addr *a, uint16_t port)
+{
+	u128 x = addr_to_u128(fam, a);
+
+	return e->family == fam && addr_to_u128(fam, &e->lo) <= x && x <= addr_to_u128(fam, &e->hi) &&
+	       e->port_lo <= port && port <= e->port_hi;
+}
+
+const char *icpt_elem_origin(const struct icpt_list *l, const struct icpt_elem *e)
+{
+	return origin_at(l, e->src);
 }

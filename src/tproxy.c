@@ -887,148 +887,6 @@ static int set_names(struct dp_config *c)
 
 /* ---- finalize: overlaps between frontends ----------------------------------------------- */
 
-struct ovl_ev {
-	u128 key;
-	uint32_t idx;           /* element index in its list */
-	uint8_t side;           /* 0: list a, 1: list b */
-	uint8_t end;            /* 0 start (active from key), 1 end (active through key) */
-};
-
-struct ovl_act {
-	uint16_t lo, hi;        /* port range */
-	uint32_t idx;
-};
-
-static int ovl_ev_cmp(const void *x, const void *y)
-{
-	const struct ovl_ev *a = x, *b = y;
-
-	if (a->key != b->key)
-		return a->key < b->key ? -1 : 1;
-	if (a->end != b->end)
-		return a->end < b->end ? -1 : 1;
-	if (a->side != b->side)
-		return a->side < b->side ? -1 : 1;
-	return a->idx < b->idx ? -1 : a->idx > b->idx;
-}
-
-/* First active entry whose port range starts above port. */
-static size_t ovl_upper(const struct ovl_act *v, size_t n, unsigned port)
-{
-	size_t a = 0, b = n;
-
-	while (a < b) {
-		size_t m = a + (b - a) / 2;
-
-		if (v[m].lo <= port)
-			a = m + 1;
-		else
-			b = m;
-	}
-	return a;
-}
-
-/* Finds two intersecting elements of family fam, one of a and one of b
- * (both normalised: the elements of each are pairwise disjoint). A sweep
- * over the address axis: every element active at an address contains it,
- * so the active elements of one list have disjoint port ranges, and the
- * one that could meet a new element is the last one starting at or below
- * its highest port. Returns 1 (*ia, *ib set to the first pair in address
- * order), 0 (disjoint) or -ENOMEM. O((|a| + |b|) log). */
-static int lists_overlap(const struct icpt_list *a, const struct icpt_list *b, int fam,
-			 size_t *ia, size_t *ib)
-{
-	const struct icpt_list *l[2] = { a, b };
-	size_t na = icpt_count(a, fam), nb = icpt_count(b, fam), nev = 0, nact[2] = { 0, 0 };
-	struct ovl_act *act[2] = { NULL, NULL };
-	struct ovl_ev *ev;
-	int ret = 0;
-
-	if (!na || !nb)
-		return 0;
-	ev = malloc(2 * (na + nb) * sizeof(*ev));
-	act[0] = malloc(na * sizeof(*act[0]));
-	act[1] = malloc(nb * sizeof(*act[1]));
-	if (!ev || !act[0] || !act[1]) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	for (int s = 0; s < 2; s++) {
-		for (size_t i = 0; i < l[s]->n; i++) {
-			const struct icpt_elem *e = &l[s]->v[i];
-
-			if (e->family != fam)
-				continue;
-			ev[nev++] = (struct ovl_ev){ addr_u128(fam, &e->lo), (uint32_t)i, (uint8_t)s, 0 };
-			ev[nev++] = (struct ovl_ev){ addr_u128(fam, &e->hi), (uint32_t)i, (uint8_t)s, 1 };
-		}
-	}
-	qsort(ev, nev, sizeof(*ev), ovl_ev_cmp);
-	for (size_t k = 0; k < nev; k++) {
-		int s = ev[k].side;
-		const struct icpt_elem *e = &l[s]->v[ev[k].idx];
-		struct ovl_act *mine = act[s], *other = act[!s];
-		size_t pos;
-
-		if (ev[k].end) {
-			pos = ovl_upper(mine, nact[s], e->port_lo);
-			/* the entry is there: every end follows its own start */
-			if (pos && mine[pos - 1].idx == ev[k].idx) {
-				memmove(&mine[pos - 1], &mine[pos], (nact[s] - pos) * sizeof(*mine));
-				nact[s]--;
-			}
-			continue;
-		}
-		pos = ovl_upper(other, nact[!s], e->port_hi);
-		if (pos && other[pos - 1].hi >= e->port_lo) {
-			*(s ? ib : ia) = ev[k].idx;
-			*(s ? ia : ib) = other[pos - 1].idx;
-			ret = 1;
-			goto out;
-		}
-		pos = ovl_upper(mine, nact[s], e->port_lo);
-		memmove(&mine[pos + 1], &mine[pos], (nact[s] - pos) * sizeof(*mine));
-		mine[pos] = (struct ovl_act){ e->port_lo, e->port_hi, ev[k].idx };
-		nact[s]++;
-	}
-out:
-	free(ev);
-	free(act[0]);
-	free(act[1]);
-	return ret;
-}
-
-/* The intersection of two intersecting elements of one family. */
-static void elem_meet(const struct icpt_elem *x, const struct icpt_elem *y, struct icpt_elem *out)
-{
-	int fam = x->family;
-
-	memset(out, 0, sizeof(*out));
-	out->family = x->family;
-	out->src = UINT32_MAX;
-	u128_addr(fam, addr_u128(fam, &x->lo) > addr_u128(fam, &y->lo) ? addr_u128(fam, &x->lo) :
-		  addr_u128(fam, &y->lo), &out->lo);
-	u128_addr(fam, addr_u128(fam, &x->hi) < addr_u128(fam, &y->hi) ? addr_u128(fam, &x->hi) :
-		  addr_u128(fam, &y->hi), &out->hi);
-	out->port_lo = x->port_lo > y->port_lo ? x->port_lo : y->port_lo;
-	out->port_hi = x->port_hi < y->port_hi ? x->port_hi : y->port_hi;
-}
-
-static bool elem_has(const struct icpt_elem *e, int fam, const union icpt_addr *a, uint16_t port)
-{
-	u128 x = addr_u128(fam, a);
-
-	return e->family == fam && addr_u128(fam, &e->lo) <= x && x <= addr_u128(fam, &e->hi) &&
-	       e->port_lo <= port && port <= e->port_hi;
-}
-
-static const char *elem_origin(const struct icpt_list *l, const struct icpt_elem *e)
-{
-	if (e->src == UINT32_MAX || e->src >= l->srclen)
-		return NULL;
-	return l->srcbuf + e->src;
-}
-
 /* The spec (with its file:line) of f's that holds the pair (a, port): from
  * the list as written when kept, else the normalised element's origin. */
 static const char *fe_origin(const struct tproxy_fe *f, const struct icpt_elem *norm, int fam,
@@ -1037,9 +895,9 @@ static const char *fe_origin(const struct tproxy_fe *f, const struct icpt_elem *
 	const char *o;
 
 	for (size_t i = 0; i < f->raw.n; i++)
-		if (elem_has(&f->raw.v[i], fam, a, port) && (o = elem_origin(&f->raw, &f->raw.v[i])))
+		if (icpt_elem_has(&f->raw.v[i], fam, a, port) && (o = icpt_elem_origin(&f->raw, &f->raw.v[i])))
 			return o;
-	o = elem_origin(&f->decoys, norm);
+	o = icpt_elem_origin(&f->decoys, norm);
 	return o ? o : "(unknown origin)";
 }
 
@@ -1083,14 +941,14 @@ static void ns_check_overlaps(const struct tproxy_ns *n, struct ovl_seen *seen, 
 
 			if (a == b || n->div[i].family != fam)
 				continue;
-			r = lists_overlap(&fa->decoys, &fb->decoys, fam, &ia, &ib);
+			r = icpt_lists_overlap(&fa->decoys, &fb->decoys, fam, &ia, &ib);
 			if (r < 0) {
 				fin_alert(fb->file, fb->line, errors, "out of memory");
 				return;
 			}
 			if (!r || !ovl_seen_add(seen, a, b))
 				continue;
-			elem_meet(&fa->decoys.v[ia], &fb->decoys.v[ib], &x);
+			icpt_elem_meet(&fa->decoys.v[ia], &fb->decoys.v[ib], &x);
 			fin_alert(fb->file, fb->line, errors,
 				  "%s '%s' and %s '%s' both intercept %s in %s (%s '%s' from %s, "
 				  "%s '%s' from %s): in a namespace, a decoy address:port may belong "
@@ -1853,12 +1711,12 @@ static int rt_check_others(const struct tproxy_gconf *g, const struct proxy *px,
 
 			if (q == px || ns_div_of(n, px, d->family) < 0)
 				continue;
-			r = lists_overlap(req, ql, d->family, &ir, &iq);
+			r = icpt_lists_overlap(req, ql, d->family, &ir, &iq);
 			if (r < 0)
 				return r;
 			if (!r)
 				continue;
-			elem_meet(&req->v[ir], &ql->v[iq], &x);
+			icpt_elem_meet(&req->v[ir], &ql->v[iq], &x);
 			memprintf(err, "%s is intercepted by %s '%s' in %s (its decoy '%s', set %s): "
 				  "in a namespace, a decoy address:port may belong to one frontend "
 				  "only: nothing added", icpt_elem_str(&x, es, sizeof(es)),

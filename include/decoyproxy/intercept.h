@@ -131,4 +131,20 @@ int icpt_covers(const struct icpt_list *l, const struct icpt_elem *r, struct icp
  * exact once l is normalised. Useful for logs and tests. */
 uint64_t icpt_pairs(const struct icpt_list *l);
 
+/* Finds two intersecting elements of family fam, one of a and one of b, both
+ * normalised (the elements of each pairwise disjoint). Returns 1 with *ia,
+ * *ib the indexes of the first such pair in address order, 0 when the lists
+ * are disjoint in that family, or -ENOMEM. O((|a| + |b|) log). */
+int icpt_lists_overlap(const struct icpt_list *a, const struct icpt_list *b, int fam,
+		       size_t *ia, size_t *ib);
+
+/* The intersection of two intersecting elements of one family (origin: none). */
+void icpt_elem_meet(const struct icpt_elem *x, const struct icpt_elem *y, struct icpt_elem *out);
+
+/* Whether e (of family fam) holds address a and port. */
+bool icpt_elem_has(const struct icpt_elem *e, int fam, const union icpt_addr *a, uint16_t port);
+
+/* The spec text e came from ("file:line: spec"), or NULL when unknown. */
+const char *icpt_elem_origin(const struct icpt_list *l, const struct icpt_elem *e);
+
 #endif
