@@ -130,16 +130,22 @@ lab_assert_eq "-c added no route to table 100" "" "$(x ip route show table 100 2
 # An operator's identical IPv6 rule exists already: it must be left alone.
 x ip -6 rule add fwmark 1 lookup 100 || lab_die "pre-existing rule"
 
+# wait_started PID LOG PROXY WHAT: until LOG says "Proxy PROXY started"
+# (at most 10 s, or until PID died); the test cannot go on otherwise
+wait_started() {
+	for _ in $(seq 100); do
+		grep -q "Proxy $3 started" "$2" && return 0
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.1
+	done
+	grep -q "Proxy $3 started" "$2" || lab_die "$4 did not start: $(cat "$2")"
+}
+
 # 2. start: the plumbing appears once the listeners are open
 t0=$(date +%s%N)
 lab_bg dp "$DP" -f "$LAB_TMP/dp.cfg" -d >"$LAB_TMP/dp.log" 2>&1
 DPPID=$LAB_LASTPID
-for _ in $(seq 100); do
-	grep -q 'Proxy decoys6 started' "$LAB_TMP/dp.log" && break
-	kill -0 "$DPPID" 2>/dev/null || break
-	sleep 0.1
-done
-grep -q 'Proxy decoys6 started' "$LAB_TMP/dp.log" || lab_die "decoyproxy did not start: $(cat "$LAB_TMP/dp.log")"
+wait_started "$DPPID" "$LAB_TMP/dp.log" decoys6 "decoyproxy"
 echo "# start to ready: $((($(date +%s%N) - t0) / 1000000)) ms"
 lab_assert_match "start-up notice counts the decoys" \
 	"tproxy: the process's network namespace: 10007 decoy element\\(s\\), [0-9]+ address:port pair\\(s\\): frontend 'decoys' -> 127\\.0\\.0\\.1:15001, frontend 'decoys6' -> \\[::1\\]:15002; fwmark 0x1 lookup 100; 1/1 announce" \
@@ -389,12 +395,7 @@ lab_assert_nomatch "no error while removing" 'cannot remove' "$(cat "$LAB_TMP/dp
 write_cfg "    intercept 203.0.113.5:80" "    tproxy-routing off"
 lab_bg dp "$DP" -f "$LAB_TMP/dp.cfg" -d >"$LAB_TMP/off.log" 2>&1
 OFFPID=$LAB_LASTPID
-for _ in $(seq 100); do
-	grep -q 'Proxy decoys6 started' "$LAB_TMP/off.log" && break
-	kill -0 "$OFFPID" 2>/dev/null || break
-	sleep 0.1
-done
-grep -q 'Proxy decoys6 started' "$LAB_TMP/off.log" || lab_die "decoyproxy (tproxy-routing off) did not start: $(cat "$LAB_TMP/off.log")"
+wait_started "$OFFPID" "$LAB_TMP/off.log" decoys6 "decoyproxy (tproxy-routing off)"
 lab_assert_match "routing off: the notice says routing is the operator's" \
 	"tproxy: the process's network namespace: 10006 decoy element\\(s\\), .*; mark 0x1, routing left to the operator; 1/1 announce" \
 	"$(cat "$LAB_TMP/off.log")"
@@ -552,12 +553,7 @@ lab_assert_eq "-c accepts two disjoint groups in one namespace" "Configuration f
 	"$(echo "$out" | tail -1)" || lab_die "multi config refused: $out"
 lab_bg dp "$DP" -f "$LAB_TMP/multi.cfg" -d >"$LAB_TMP/multi.log" 2>&1
 MPID=$LAB_LASTPID
-for _ in $(seq 100); do
-	grep -q 'Proxy web started' "$LAB_TMP/multi.log" && break
-	kill -0 "$MPID" 2>/dev/null || break
-	sleep 0.1
-done
-grep -q 'Proxy web started' "$LAB_TMP/multi.log" || lab_die "decoyproxy (two groups) did not start: $(cat "$LAB_TMP/multi.log")"
+wait_started "$MPID" "$LAB_TMP/multi.log" web "decoyproxy (two groups)"
 lab_assert_match "two groups: the notice names both frontends and listeners" \
 	"tproxy: the process's network namespace: 3 decoy element\\(s\\), 512 address:port pair\\(s\\): frontend 'ssh' -> 127\\.0\\.0\\.1:15011, frontend 'web' -> 127\\.0\\.0\\.1:15012;" \
 	"$(cat "$LAB_TMP/multi.log")"
