@@ -37,28 +37,6 @@ mkdir -m 755 "$LAB_TMP/etc" "$LAB_TMP/run"
 lab_bg h "$DPSERVER" -t 120 -l 127.0.0.1:9401 -m whoami >"$LAB_TMP/srv.out" 2>&1
 lab_wait_ready "$LAB_TMP/srv.out" || lab_die "server"
 
-cat >"$LAB_TMP/notify_recv.py" <<'PY'
-import os, socket, sys, time
-addr, out, limit = sys.argv[1], sys.argv[2], float(sys.argv[3])
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(addr)
-os.chmod(addr, 0o777)  # as systemd's /run/systemd/notify
-print("READY", flush=True)
-end = time.monotonic() + limit
-with open(out, 'a') as f:
-    while True:
-        left = end - time.monotonic()
-        if left <= 0:
-            break
-        s.settimeout(left)
-        try:
-            d = s.recv(65536)
-        except socket.timeout:
-            break
-        f.write("%s\n" % d.decode(errors='replace').replace('\n', '|'))
-        f.flush()
-PY
-
 status() { awk -v k="$2:" '$1 == k {$1 = ""; sub(/^ /, ""); print}' "/proc/$1/status"; }
 # wait_gone PID: until PID has exited (at most 5 s); returns its status
 wait_gone() {
@@ -93,7 +71,7 @@ CFG
 cfg 1 "    user nobody
     group nogroup" "namespace $NSX" >"$LAB_TMP/etc/p1.cfg"
 chmod 644 "$LAB_TMP/etc/p1.cfg"
-lab_bg h python3 "$LAB_TMP/notify_recv.py" "$LAB_TMP/run/notify.sock" "$LAB_TMP/notify.log" 60 >"$LAB_TMP/notify.out" 2>&1
+lab_bg h python3 "$LAB_LIBDIR/notify_recv.py" "$LAB_TMP/run/notify.sock" "$LAB_TMP/notify.log" 60 bare >"$LAB_TMP/notify.out" 2>&1
 lab_wait_ready "$LAB_TMP/notify.out" || lab_die "notify receiver"
 lab_bg h env NOTIFY_SOCKET="$LAB_TMP/run/notify.sock" "$DP" -f "$LAB_TMP/etc/p1.cfg" >"$LAB_TMP/p1.log" 2>&1
 P1=$LAB_LASTPID

@@ -99,27 +99,9 @@ lab_stop "$DPPID"
 # ---- process control: SIGHUP, hard-stop-after, stats timeout, sd_notify ----
 # One instance run as systemd would (NOTIFY_SOCKET names an abstract datagram
 # socket a python receiver holds in the same namespace); every message it
-# gets is recorded with its arrival time (CLOCK_MONOTONIC, microseconds).
-cat >"$LAB_TMP/notify_recv.py" <<'PY'
-import socket, sys, time
-addr, out, limit = sys.argv[1], sys.argv[2], float(sys.argv[3])
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind('\0' + addr[1:] if addr.startswith('@') else addr)
-print("READY", flush=True)
-end = time.monotonic() + limit
-with open(out, 'a') as f:
-    while True:
-        left = end - time.monotonic()
-        if left <= 0:
-            break
-        s.settimeout(left)
-        try:
-            d = s.recv(65536)
-        except socket.timeout:
-            break
-        f.write("%d %s\n" % (time.monotonic_ns() // 1000, d.decode(errors='replace').replace('\n', '|')))
-        f.flush()
-PY
+# gets is recorded with its arrival time (CLOCK_MONOTONIC, microseconds) by
+# tests/netns/notify_recv.py.
+
 # linger.py HOST PORT TRIGGER LIMIT: connect through a whoami-echo server,
 # check one echo, then either wait for the connection to end (TRIGGER "-":
 # prints "CLOSED <unix time>") or wait for the file TRIGGER and echo again.
@@ -197,7 +179,7 @@ CFG
 }
 mkpc 9331 1 >"$LAB_TMP/pc.cfg"
 NSOCK="@dpnotify-$$"
-lab_bg n python3 "$LAB_TMP/notify_recv.py" "$NSOCK" "$LAB_TMP/notify.log" 60 >"$LAB_TMP/notify.out" 2>&1
+lab_bg n python3 "$LAB_LIBDIR/notify_recv.py" "$NSOCK" "$LAB_TMP/notify.log" 60 >"$LAB_TMP/notify.out" 2>&1
 lab_wait_ready "$LAB_TMP/notify.out" || lab_die "notify receiver"
 lab_bg n env NOTIFY_SOCKET="$NSOCK" "$DP" -f "$LAB_TMP/pc.cfg" >"$LAB_TMP/pc.log" 2>&1
 PCPID=$LAB_LASTPID
@@ -315,7 +297,7 @@ n=$(grep -c 'RELOADING=1|MONOTONIC_USEC=[0-9]*|STATUS=Reloading the configuratio
 
 # a socket path instead of an abstract name; `daemon` in the configuration is
 # ignored under a service manager: the process it started stays the service
-lab_bg n python3 "$LAB_TMP/notify_recv.py" "$LAB_TMP/notify.sock" "$LAB_TMP/notify2.log" 30 >"$LAB_TMP/notify2.out" 2>&1
+lab_bg n python3 "$LAB_LIBDIR/notify_recv.py" "$LAB_TMP/notify.sock" "$LAB_TMP/notify2.log" 30 >"$LAB_TMP/notify2.out" 2>&1
 lab_wait_ready "$LAB_TMP/notify2.out" || lab_die "notify receiver (path)"
 mkpc 9331 0 | sed 's/^global$/global\n    daemon/' >"$LAB_TMP/pc2.cfg"
 lab_bg n env NOTIFY_SOCKET="$LAB_TMP/notify.sock" "$DP" -f "$LAB_TMP/pc2.cfg" >"$LAB_TMP/pc2.log" 2>&1
@@ -407,30 +389,8 @@ lab_stop "$PC2"
 # -D under a notify-type service: the parent, still the service's main
 # process, names the child (MAINPID=) before it exits; the child then says
 # READY=1. The receiver records the sender's pid (SCM_CREDENTIALS).
-cat >"$LAB_TMP/notify_cred.py" <<'PY'
-import socket, struct, sys, time
-addr, out, limit = sys.argv[1], sys.argv[2], float(sys.argv[3])
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
-s.bind('\0' + addr[1:])
-print("READY", flush=True)
-end = time.monotonic() + limit
-with open(out, 'a') as f:
-    while time.monotonic() < end:
-        s.settimeout(max(end - time.monotonic(), 0.01))
-        try:
-            d, anc, _, _ = s.recvmsg(65536, socket.CMSG_SPACE(12))
-        except socket.timeout:
-            break
-        pid = -1
-        for level, kind, data in anc:
-            if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS:
-                pid = struct.unpack('iII', data[:12])[0]
-        f.write("%d %s\n" % (pid, d.decode(errors='replace').replace('\n', '|')))
-        f.flush()
-PY
 NSOCK2="@dpnotifyD-$$"
-lab_bg n python3 "$LAB_TMP/notify_cred.py" "$NSOCK2" "$LAB_TMP/notifyD.log" 20 >"$LAB_TMP/notifyD.out" 2>&1
+lab_bg n python3 "$LAB_LIBDIR/notify_recv.py" "$NSOCK2" "$LAB_TMP/notifyD.log" 20 pid >"$LAB_TMP/notifyD.out" 2>&1
 lab_wait_ready "$LAB_TMP/notifyD.out" || lab_die "notify receiver (-D)"
 mkpc 9331 0 | sed "s|$LAB_TMP/pc.sock|$LAB_TMP/pcD.sock|" >"$LAB_TMP/pcD.cfg"
 lab_exec n env NOTIFY_SOCKET="$NSOCK2" "$DP" -D -p "$LAB_TMP/pcD.pid" -f "$LAB_TMP/pcD.cfg"
