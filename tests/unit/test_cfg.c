@@ -777,7 +777,13 @@ static void test_spread_checks(void **state)
 		hi = v > hi ? v : hi;
 	}
 	assert_true(lo < 1700 && hi > 2300);   /* the whole range is used */
-	expect_error("global\n spread-checks 51\n", "'spread-checks': expects an integer argument between 0 and 50, got '51'");
+	expect_error("global\n spread-checks 51\n",
+		     "[t.cfg:2] : 'spread-checks': expects an integer argument between 0 and 50, got '51'");
+	/* global quiet: no argument, and it is recorded */
+	expect_error("global\n quiet x\n", "[t.cfg:2] : 'quiet': takes no argument");
+	assert_int_equal(parse("global\n quiet\n", &c), 0);
+	assert_true(c->g.quiet);
+	dp_config_put(c);
 	expect_error("global\n spread-checks\n", "spread-checks");
 }
 
