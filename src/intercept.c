@@ -36,7 +36,7 @@ void icpt_list_free(struct icpt_list *l)
 
 /* ---- address helpers ---- */
 
-static u128 addr_to_u128(int family, const union icpt_addr *a)
+u128 icpt_addr_u128(int family, const union icpt_addr *a)
 {
 	u128 x = 0;
 	int i;
@@ -48,7 +48,7 @@ static u128 addr_to_u128(int family, const union icpt_addr *a)
 	return x;
 }
 
-static void u128_to_addr(int family, u128 x, union icpt_addr *a)
+void icpt_u128_addr(int family, u128 x, union icpt_addr *a)
 {
 	int i;
 
@@ -198,7 +198,7 @@ static int parse_one_addr(const char *s, size_t n, const char *spec, int *family
 			return -EINVAL;
 		}
 		*family = AF_INET6;
-		*x = addr_to_u128(AF_INET6, &a);
+		*x = icpt_addr_u128(AF_INET6, &a);
 		return 0;
 	}
 	if (memchr(s, ':', n)) {
@@ -211,7 +211,7 @@ static int parse_one_addr(const char *s, size_t n, const char *spec, int *family
 		return -EINVAL;
 	}
 	*family = AF_INET;
-	*x = addr_to_u128(AF_INET, &a);
+	*x = icpt_addr_u128(AF_INET, &a);
 	return 0;
 }
 
@@ -220,7 +220,7 @@ static void fmt_addr(int family, u128 x, char *buf, size_t cap)
 {
 	union icpt_addr a;
 
-	u128_to_addr(family, x, &a);
+	icpt_u128_addr(family, x, &a);
 	if (!inet_ntop(family, &a, buf, cap))
 		snprintf(buf, cap, "?");
 }
@@ -346,8 +346,8 @@ static void elem_make(struct icpt_elem *e, int family, u128 lo, u128 hi, unsigne
 {
 	memset(e, 0, sizeof(*e));
 	e->family = (uint8_t)family;
-	u128_to_addr(family, lo, &e->lo);
-	u128_to_addr(family, hi, &e->hi);
+	icpt_u128_addr(family, lo, &e->lo);
+	icpt_u128_addr(family, hi, &e->hi);
 	e->port_lo = (uint16_t)plo;
 	e->port_hi = (uint16_t)phi;
 	e->src = src;
@@ -700,8 +700,8 @@ static int out_push(struct sweep *sw, u128 lo, u128 hi, uint16_t plo, uint16_t p
 	e = &sw->out[sw->nout];
 	memset(e, 0, sizeof(*e));
 	e->family = (uint8_t)sw->family;
-	u128_to_addr(sw->family, lo, &e->lo);
-	u128_to_addr(sw->family, hi, &e->hi);
+	icpt_u128_addr(sw->family, lo, &e->lo);
+	icpt_u128_addr(sw->family, hi, &e->hi);
 	e->port_lo = plo;
 	e->port_hi = phi;
 	e->src = src;
@@ -744,7 +744,7 @@ static int emit_slab(struct sweep *sw, u128 x, u128 y)
 		if (contiguous && j < sw->nopen && sw->out[sw->open[j]].port_lo == lo &&
 		    sw->out[sw->open[j]].port_hi == hi) {
 			idx = sw->open[j];
-			u128_to_addr(sw->family, y, &sw->out[idx].hi);
+			icpt_u128_addr(sw->family, y, &sw->out[idx].hi);
 		} else {
 			ret = out_push(sw, x, y, lo, hi, src, &idx);
 			if (ret)
@@ -817,8 +817,8 @@ static int build_events(const struct icpt_list *l, struct ev **out)
 		const struct icpt_elem *e = &l->v[i];
 		uint8_t f6 = e->family == AF_INET6;
 
-		ev[2 * i] = (struct ev){ addr_to_u128(e->family, &e->lo), (uint32_t)i, f6, 0 };
-		ev[2 * i + 1] = (struct ev){ addr_to_u128(e->family, &e->hi), (uint32_t)i, f6, 1 };
+		ev[2 * i] = (struct ev){ icpt_addr_u128(e->family, &e->lo), (uint32_t)i, f6, 0 };
+		ev[2 * i + 1] = (struct ev){ icpt_addr_u128(e->family, &e->hi), (uint32_t)i, f6, 1 };
 	}
 	qsort(ev, l->n * 2, sizeof(*ev), ev_cmp);
 	*out = ev;
@@ -892,7 +892,7 @@ const char *icpt_elem_str(const struct icpt_elem *e, char *buf, size_t cap)
 {
 	char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN], ports[16];
 	const char *ob = e->family == AF_INET6 ? "[" : "", *cb = e->family == AF_INET6 ? "]" : "";
-	u128 lo = addr_to_u128(e->family, &e->lo), hi = addr_to_u128(e->family, &e->hi);
+	u128 lo = icpt_addr_u128(e->family, &e->lo), hi = icpt_addr_u128(e->family, &e->hi);
 	int plen;
 
 	if (!cap)
@@ -925,7 +925,7 @@ uint64_t icpt_pairs(const struct icpt_list *l)
 
 	for (i = 0; i < l->n; i++) {
 		const struct icpt_elem *e = &l->v[i];
-		u128 span = addr_to_u128(e->family, &e->hi) - addr_to_u128(e->family, &e->lo);
+		u128 span = icpt_addr_u128(e->family, &e->hi) - icpt_addr_u128(e->family, &e->lo);
 		u128 ports = (u128)(e->port_hi - e->port_lo + 1);
 
 		/* span + 1 may not fit (::/0); anything near 2^64 saturates anyway. */
@@ -988,14 +988,14 @@ static bool elem_overlaps(const struct icpt_elem *a, const struct icpt_elem *b)
 	int f = a->family;
 
 	return f == b->family && a->port_lo <= b->port_hi && b->port_lo <= a->port_hi &&
-	       addr_to_u128(f, &a->lo) <= addr_to_u128(f, &b->hi) &&
-	       addr_to_u128(f, &b->lo) <= addr_to_u128(f, &a->hi);
+	       icpt_addr_u128(f, &a->lo) <= icpt_addr_u128(f, &b->hi) &&
+	       icpt_addr_u128(f, &b->lo) <= icpt_addr_u128(f, &a->hi);
 }
 
 int icpt_subtract(struct icpt_list *l, const struct icpt_elem *r)
 {
 	int f = r->family;
-	u128 rlo = addr_to_u128(f, &r->lo), rhi = addr_to_u128(f, &r->hi);
+	u128 rlo = icpt_addr_u128(f, &r->lo), rhi = icpt_addr_u128(f, &r->hi);
 	size_t ov = 0, cap, n = 0, i;
 	struct icpt_elem *v;
 
@@ -1019,8 +1019,8 @@ int icpt_subtract(struct icpt_list *l, const struct icpt_elem *r)
 			v[n++] = *e;
 			continue;
 		}
-		elo = addr_to_u128(f, &e->lo);
-		ehi = addr_to_u128(f, &e->hi);
+		elo = icpt_addr_u128(f, &e->lo);
+		ehi = icpt_addr_u128(f, &e->hi);
 		if (elo < rlo)
 			elem_make(&v[n++], f, elo, rlo - 1, e->port_lo, e->port_hi, e->src);
 		if (ehi > rhi)
@@ -1056,7 +1056,7 @@ int icpt_covers(const struct icpt_list *l, const struct icpt_elem *r, struct icp
 {
 	struct icpt_list in, rest;
 	int f = r->family, ret = 0;
-	u128 rlo = addr_to_u128(f, &r->lo), rhi = addr_to_u128(f, &r->hi);
+	u128 rlo = icpt_addr_u128(f, &r->lo), rhi = icpt_addr_u128(f, &r->hi);
 	size_t i;
 
 	icpt_list_init(&in);
@@ -1073,8 +1073,8 @@ int icpt_covers(const struct icpt_list *l, const struct icpt_elem *r, struct icp
 		ret = list_reserve(&in, 1);
 		if (ret)
 			goto out;
-		elo = addr_to_u128(f, &e->lo);
-		ehi = addr_to_u128(f, &e->hi);
+		elo = icpt_addr_u128(f, &e->lo);
+		ehi = icpt_addr_u128(f, &e->hi);
 		elem_make(&in.v[in.n++], f, elo > rlo ? elo : rlo, ehi < rhi ? ehi : rhi,
 			  e->port_lo > r->port_lo ? e->port_lo : r->port_lo,
 			  e->port_hi < r->port_hi ? e->port_hi : r->port_hi, SRC_NONE);
@@ -1187,8 +1187,8 @@ int icpt_lists_overlap(const struct icpt_list *a, const struct icpt_list *b, int
 
 			if (e->family != fam)
 				continue;
-			ev[nev++] = (struct ovl_ev){ addr_to_u128(fam, &e->lo), (uint32_t)i, (uint8_t)s, 0 };
-			ev[nev++] = (struct ovl_ev){ addr_to_u128(fam, &e->hi), (uint32_t)i, (uint8_t)s, 1 };
+			ev[nev++] = (struct ovl_ev){ icpt_addr_u128(fam, &e->lo), (uint32_t)i, (uint8_t)s, 0 };
+			ev[nev++] = (struct ovl_ev){ icpt_addr_u128(fam, &e->hi), (uint32_t)i, (uint8_t)s, 1 };
 		}
 	}
 	qsort(ev, nev, sizeof(*ev), ovl_ev_cmp);
@@ -1234,19 +1234,19 @@ void icpt_elem_meet(const struct icpt_elem *x, const struct icpt_elem *y, struct
 	memset(out, 0, sizeof(*out));
 	out->family = x->family;
 	out->src = SRC_NONE;
-	u128_to_addr(fam, addr_to_u128(fam, &x->lo) > addr_to_u128(fam, &y->lo) ? addr_to_u128(fam, &x->lo) :
-		  addr_to_u128(fam, &y->lo), &out->lo);
-	u128_to_addr(fam, addr_to_u128(fam, &x->hi) < addr_to_u128(fam, &y->hi) ? addr_to_u128(fam, &x->hi) :
-		  addr_to_u128(fam, &y->hi), &out->hi);
+	icpt_u128_addr(fam, icpt_addr_u128(fam, &x->lo) > icpt_addr_u128(fam, &y->lo) ? icpt_addr_u128(fam, &x->lo) :
+		  icpt_addr_u128(fam, &y->lo), &out->lo);
+	icpt_u128_addr(fam, icpt_addr_u128(fam, &x->hi) < icpt_addr_u128(fam, &y->hi) ? icpt_addr_u128(fam, &x->hi) :
+		  icpt_addr_u128(fam, &y->hi), &out->hi);
 	out->port_lo = x->port_lo > y->port_lo ? x->port_lo : y->port_lo;
 	out->port_hi = x->port_hi < y->port_hi ? x->port_hi : y->port_hi;
 }
 
 bool icpt_elem_has(const struct icpt_elem *e, int fam, const union icpt_addr *a, uint16_t port)
 {
-	u128 x = addr_to_u128(fam, a);
+	u128 x = icpt_addr_u128(fam, a);
 
-	return e->family == fam && addr_to_u128(fam, &e->lo) <= x && x <= addr_to_u128(fam, &e->hi) &&
+	return e->family == fam && icpt_addr_u128(fam, &e->lo) <= x && x <= icpt_addr_u128(fam, &e->hi) &&
 	       e->port_lo <= port && port <= e->port_hi;
 }
 

@@ -145,30 +145,6 @@ static int family_bits(int family)
 	return family == AF_INET ? 32 : family == AF_INET6 ? 128 : 0;
 }
 
-static u128 addr_u128(int family, const union icpt_addr *a)
-{
-	u128 x = 0;
-
-	if (family == AF_INET)
-		return ntohl(a->v4.s_addr);
-	for (int i = 0; i < 16; i++)
-		x = (x << 8) | a->v6.s6_addr[i];
-	return x;
-}
-
-static void u128_addr(int family, u128 x, union icpt_addr *a)
-{
-	memset(a, 0, sizeof(*a));
-	if (family == AF_INET) {
-		a->v4.s_addr = htonl((uint32_t)x);
-		return;
-	}
-	for (int i = 15; i >= 0; i--) {
-		a->v6.s6_addr[i] = (uint8_t)x;
-		x >>= 8;
-	}
-}
-
 /* All-ones in the low `bits` bits (0..128). */
 static u128 low_mask(int bits)
 {
@@ -188,8 +164,8 @@ size_t tproxy_range_to_cidrs(int family, const union icpt_addr *lo, const union 
 
 	if (!bits)
 		return 0;
-	x = addr_u128(family, lo);
-	y = addr_u128(family, hi);
+	x = icpt_addr_u128(family, lo);
+	y = icpt_addr_u128(family, hi);
 	if (x > y)
 		return 0;
 	for (;;) {
@@ -201,7 +177,7 @@ size_t tproxy_range_to_cidrs(int family, const union icpt_addr *lo, const union 
 		if (n < max) {
 			out[n].family = (uint8_t)family;
 			out[n].plen = (uint8_t)(bits - k);
-			u128_addr(family, x, &out[n].addr);
+			icpt_u128_addr(family, x, &out[n].addr);
 		}
 		n++;
 		last = x + low_mask(k);
@@ -490,8 +466,8 @@ static int range_cmp(const void *a, const void *b)
 
 	if (x->family != y->family)
 		return x->family == AF_INET ? -1 : 1;
-	p = addr_u128(x->family, &x->lo);
-	q = addr_u128(y->family, &y->lo);
+	p = icpt_addr_u128(x->family, &x->lo);
+	q = icpt_addr_u128(y->family, &y->lo);
 	return p < q ? -1 : p > q;
 }
 
@@ -508,11 +484,11 @@ static void ranges_merge(struct tproxy_range *v, size_t *n)
 	for (size_t i = 1; i < *n; i++) {
 		struct tproxy_range *cur = &v[w], *r = &v[i];
 		int fam = cur->family;
-		u128 chi = addr_u128(fam, &cur->hi);
+		u128 chi = icpt_addr_u128(fam, &cur->hi);
 
 		if (r->family == fam && (chi == low_mask(family_bits(fam)) ||
-					 addr_u128(fam, &r->lo) <= chi + 1)) {
-			if (addr_u128(fam, &r->hi) > chi)
+					 icpt_addr_u128(fam, &r->lo) <= chi + 1)) {
+			if (icpt_addr_u128(fam, &r->hi) > chi)
 				cur->hi = r->hi;
 			continue;
 		}

@@ -131,6 +131,11 @@ int icpt_covers(const struct icpt_list *l, const struct icpt_elem *r, struct icp
  * exact once l is normalised. Useful for logs and tests. */
 uint64_t icpt_pairs(const struct icpt_list *l);
 
+/* An address of family as a number (host order, IPv4 in the low 32 bits),
+ * and back; the arithmetic of ranges, prefixes and sweeps uses these. */
+unsigned __int128 icpt_addr_u128(int family, const union icpt_addr *a);
+void icpt_u128_addr(int family, unsigned __int128 x, union icpt_addr *a);
+
 /* Finds two intersecting elements of family fam, one of a and one of b, both
  * normalised (the elements of each pairwise disjoint). Returns 1 with *ia,
  * *ib the indexes of the first such pair in address order, 0 when the lists
