@@ -12,18 +12,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "decoyproxy/cfg.h"
-#include "decoyproxy/global.h"
-#include "decoyproxy/listener.h"
-#include "decoyproxy/log.h"
-#include "decoyproxy/priv.h"
-#include "decoyproxy/proxy.h"
-#include "decoyproxy/pump.h"
-#include "decoyproxy/reload.h"
-#include "decoyproxy/runtime.h"
-#include "decoyproxy/sdnotify.h"
-#include "decoyproxy/server.h"
-#include "decoyproxy/sess.h"
+#include "cfg/cfg.h"
+#include "model/conf.h"
+#include "core/listener.h"
+#include "log/log.h"
+#include "ctl/priv.h"
+#include "model/proxy.h"
+#include "core/channel.h"
+#include "ctl/reload.h"
+#include "core/loop.h"
+#include "ctl/sdnotify.h"
+#include "model/server.h"
+#include "core/sess.h"
 
 /* fds kept aside for logs, listeners' peers, netlink and the like */
 #define FD_RESERVE 64

@@ -6,7 +6,7 @@
  * Any difference is a codec bug and aborts.
  *
  * Build: clang -g -O1 -fsanitize=fuzzer,address,undefined -I/tmp/dpstub
- *        -Iinclude src/tools.c src/crc32c.c src/pp.c tests/fuzz/fuzz_pp.c
+ *        -Isrc src/lib/tools.c src/lib/crc32c.c src/lib/pp.c tests/fuzz/fuzz_pp.c
  */
 #include "config.h"
 
@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "decoyproxy/pp.h"
+#include "lib/pp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

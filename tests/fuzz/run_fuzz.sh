@@ -14,7 +14,7 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/fuzzpp.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
 
 if ! clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	-I"$build" -I"$src/include" "$src/src/tools.c" "$src/src/crc32c.c" "$src/src/pp.c" \
+	-I"$build" -I"$src/src" "$src/src/lib/tools.c" "$src/src/lib/crc32c.c" "$src/src/lib/pp.c" \
 	"$src/tests/fuzz/fuzz_pp.c" -o "$tmp/fuzz_pp" 2>"$tmp/cc.err"; then
 	if grep -q -- 'libclang_rt.fuzzer\|fsanitize=fuzzer' "$tmp/cc.err"; then
 		echo "SKIP: clang has no libFuzzer runtime: $(head -1 "$tmp/cc.err")"; exit 77

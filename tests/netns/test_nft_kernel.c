@@ -26,8 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "decoyproxy/intercept.h"
-#include "decoyproxy/nft.h"
+#include "lib/intercept.h"
+#include "net/nft.h"
 
 #define LISTEN_PORT 15001
 #define MAX_OUTPUT (256u << 20)

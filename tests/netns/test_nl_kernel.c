@@ -28,8 +28,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
-#include "decoyproxy/nl.h"
-#include "decoyproxy/ns.h"
+#include "net/nl.h"
+#include "net/ns.h"
 
 #define TEST_TIMEOUT_S 60
 

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "decoyproxy/addr.h"
+#include "lib/addr.h"
 
 static void ok(const char *in, unsigned flags, const char *want, bool has_port)
 {

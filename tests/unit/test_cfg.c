@@ -15,14 +15,14 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "decoyproxy/addr.h"
-#include "decoyproxy/cfg.h"
-#include "decoyproxy/chk.h"
-#include "decoyproxy/global.h"
-#include "decoyproxy/listener.h"
-#include "decoyproxy/proxy.h"
-#include "decoyproxy/runtime.h"
-#include "decoyproxy/server.h"
+#include "lib/addr.h"
+#include "cfg/cfg.h"
+#include "core/chk.h"
+#include "model/conf.h"
+#include "core/listener.h"
+#include "model/proxy.h"
+#include "core/loop.h"
+#include "model/server.h"
 
 static char msgs[16384];
 

@@ -14,7 +14,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "decoyproxy/intercept.h"
+#include "lib/intercept.h"
 
 /* ---- helpers ---- */
 

@@ -12,13 +12,13 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "decoyproxy/addr.h"
-#include "decoyproxy/cfg.h"
-#include "decoyproxy/global.h"
-#include "decoyproxy/lb.h"
-#include "decoyproxy/proxy.h"
-#include "decoyproxy/runtime.h"
-#include "decoyproxy/server.h"
+#include "lib/addr.h"
+#include "cfg/cfg.h"
+#include "model/conf.h"
+#include "core/lb.h"
+#include "model/proxy.h"
+#include "core/loop.h"
+#include "model/server.h"
 
 static struct dp_config *load(const char *backend_body)
 {

@@ -25,7 +25,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "decoyproxy/log.h"
+#include "log/log.h"
 
 /* 2026-11-21 14:11:30.781250 UTC, the time of the captured frames */
 static struct timeval fixed_tv = { 1795270290L, 781250 };

@@ -19,7 +19,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "decoyproxy/log.h"
+#include "log/log.h"
 
 /* 2026-11-21 14:11:30 UTC, as in the captured lines */
 #define T0 1795270290L

@@ -21,13 +21,13 @@
 #include <cmocka.h>
 #include <linux/if_link.h>
 
-#include "decoyproxy/cfg.h"
-#include "decoyproxy/global.h"
-#include "decoyproxy/netseg.h"
-#include "decoyproxy/nl.h"
-#include "decoyproxy/ns.h"
-#include "decoyproxy/proxy.h"
-#include "decoyproxy/runtime.h"
+#include "cfg/cfg.h"
+#include "model/conf.h"
+#include "plumbing/netseg.h"
+#include "net/nl.h"
+#include "net/ns.h"
+#include "model/proxy.h"
+#include "core/loop.h"
 
 static char msgs[32768];
 

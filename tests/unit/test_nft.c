@@ -29,8 +29,8 @@
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
 
-#include "decoyproxy/intercept.h"
-#include "decoyproxy/nft.h"
+#include "lib/intercept.h"
+#include "net/nft.h"
 
 #define SEQ0 1000u
 #define T(x) ((NFNL_SUBSYS_NFTABLES << 8) | (x))

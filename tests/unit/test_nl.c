@@ -17,8 +17,8 @@
 #include <linux/veth.h>
 #include <cmocka.h>
 
-#include "decoyproxy/nl.h"
-#include "decoyproxy/ns.h"
+#include "net/nl.h"
+#include "net/ns.h"
 
 #define TB_MAX 64
 

@@ -15,8 +15,8 @@
 #include <string.h>
 #include <sys/un.h>
 
-#include "decoyproxy/crc32c.h"
-#include "decoyproxy/pp.h"
+#include "lib/crc32c.h"
+#include "lib/pp.h"
 
 #define SIG "\x0D\x0A\x0D\x0A\x00\x0D\x0A\x51\x55\x49\x54\x0A"
 #define BAD_PREFIX "Received an invalid PROXY protocol header"

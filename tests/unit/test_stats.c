@@ -24,14 +24,14 @@
 #include <cmocka.h>
 #include <ev.h>
 
-#include "decoyproxy/cfg.h"
-#include "decoyproxy/global.h"
-#include "decoyproxy/lb.h"
-#include "decoyproxy/proxy.h"
-#include "decoyproxy/runtime.h"
-#include "decoyproxy/server.h"
-#include "decoyproxy/sess.h"
-#include "decoyproxy/stats.h"
+#include "cfg/cfg.h"
+#include "model/conf.h"
+#include "core/lb.h"
+#include "model/proxy.h"
+#include "core/loop.h"
+#include "model/server.h"
+#include "core/sess.h"
+#include "ctl/cli.h"
 
 static char msgs[16384];
 

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "decoyproxy/term.h"
+#include "lib/term.h"
 
 static const struct term_snap REQ = { TERM_ST_REQUEST, false, false };
 static const struct term_snap QUE = { TERM_ST_QUEUE, false, false };

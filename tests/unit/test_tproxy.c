@@ -16,16 +16,16 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "decoyproxy/addr.h"
-#include "decoyproxy/cfg.h"
-#include "decoyproxy/global.h"
-#include "decoyproxy/intercept.h"
-#include "decoyproxy/listener.h"
-#include "decoyproxy/nft.h"
-#include "decoyproxy/proxy.h"
-#include "decoyproxy/runtime.h"
-#include "decoyproxy/server.h"
-#include "decoyproxy/tproxy.h"
+#include "lib/addr.h"
+#include "cfg/cfg.h"
+#include "model/conf.h"
+#include "lib/intercept.h"
+#include "core/listener.h"
+#include "net/nft.h"
+#include "model/proxy.h"
+#include "core/loop.h"
+#include "model/server.h"
+#include "plumbing/tproxy.h"
 
 static char msgs[65536];
 

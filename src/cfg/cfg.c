@@ -1,0 +1,808 @@
+/* cfg.c — configuration files: tokenizer, sections, keyword dispatch.
+ *
+ * Keywords are owned by the modules that implement them (global_kw_list,
+ * proxy_kw_list, ...). This file only knows how to split lines, which section
+ * is open, and how to find and call the owner of a keyword.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cfg/cfg.h"
+#include "model/conf.h"
+#include "model/proxy.h"
+#include "core/loop.h"
+
+#include "plumbing/netseg.h"
+#include "ctl/cli.h"
+#include "plumbing/tproxy.h"
+
+static const struct cfg_kw_list *const kw_lists[] = {
+	&global_kw_list,
+	&proxy_kw_list,
+	&stats_kw_list,
+	&tproxy_kw_list,
+	&netseg_kw_list,
+};
+
+/* Sections owned by modules. */
+static const struct cfg_section *const ext_sections[] = {
+	&netseg_section,
+	&nslist_section,
+};
+
+/* Sections that HAProxy has and decoyproxy does not. */
+static const struct {
+	const char *name;
+	const char *why;
+} unsupported_sections[] = {
+	{ "peers", "stick tables are not implemented" },
+	{ "resolvers", "server addresses are resolved once at start-up" },
+	{ "userlist", "decoyproxy is a layer-4 proxy (no HTTP authentication)" },
+	{ "cache", "decoyproxy is a layer-4 proxy (no HTTP cache)" },
+	{ "http-errors", "decoyproxy is a layer-4 proxy" },
+	{ "program", "decoyproxy has no master process" },
+	{ "ring", "log rings are not implemented" },
+	{ "mailers", "mail alerts are not implemented" },
+	{ "crt-store", "decoyproxy does not terminate TLS" },
+};
+
+
+/* ---- messages ----------------------------------------------------------- */
+
+static void cfg_vreport(struct cfg_ctx *ctx, bool alert, const char *fmt, va_list ap)
+{
+	char *msg = NULL;
+
+	if (vmemprintf(&msg, fmt, ap) < 0)
+		return;
+	if (alert) {
+		ctx->errors++;
+		ha_alert("config : parsing [%s:%d] : %s", ctx->file, ctx->line, msg);
+	} else {
+		ctx->warnings++;
+		ha_warning("config : parsing [%s:%d] : %s", ctx->file, ctx->line, msg);
+	}
+	free(msg);
+}
+
+static void cfg_report(struct cfg_ctx *ctx, bool alert, const char *fmt, ...) DP_PRINTF(3, 4);
+static void cfg_report(struct cfg_ctx *ctx, bool alert, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	cfg_vreport(ctx, alert, fmt, ap);
+	va_end(ap);
+}
+
+void cfg_alert(struct cfg_ctx *ctx, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	cfg_vreport(ctx, true, fmt, ap);
+	va_end(ap);
+}
+
+void cfg_warn(struct cfg_ctx *ctx, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	cfg_vreport(ctx, false, fmt, ap);
+	va_end(ap);
+}
+
+/* ---- tokenizer ---------------------------------------------------------- */
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = tolower(c);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+int cfg_tokenize(const char *line, char **argv, int max_args, char *out, size_t cap, char **err)
+{
+	const char *p = line;
+	size_t o = 0;
+	int argc = 0;
+
+#define PUT(ch) do {                                                    \
+		if (o + 1 >= cap) {                                     \
+			memprintf(err, "line too long");                \
+			return CFG_ERR;                                 \
+		}                                                       \
+		out[o++] = (ch);                                        \
+	} while (0)
+
+	for (;;) {
+		char quote = 0;
+		bool in_word = false;
+
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == '\0' || *p == '#' || *p == '\n' || *p == '\r')
+			break;
+		if (argc >= max_args) {
+			memprintf(err, "too many words on the line (max %d)", max_args);
+			return CFG_ERR;
+		}
+		argv[argc++] = out + o;
+		for (;;) {
+			char c = *p;
+
+			if (c == '\0' || ((c == '\n' || c == '\r') && !quote))
+				break;
+			if (!quote && (c == ' ' || c == '\t' || c == '#'))
+				break;
+			if (c == '\\' && quote != '\'') {
+				char n = p[1];
+				int h1, h2;
+
+				switch (n) {
+				case '\\': case '\'': case '"': case '#': case ' ': case '$':
+					PUT(n); p += 2; break;
+				case 't': PUT('\t'); p += 2; break;
+				case 'r': PUT('\r'); p += 2; break;
+				case 'n': PUT('\n'); p += 2; break;
+				case 'x':
+					h1 = p[2] ? hexval((unsigned char)p[2]) : -1;
+					h2 = (h1 >= 0 && p[3]) ? hexval((unsigned char)p[3]) : -1;
+					if (h1 < 0 || h2 < 0) {
+						memprintf(err, "invalid \\x escape (two hex digits expected)");
+						return CFG_ERR;
+					}
+					PUT((char)(h1 << 4 | h2));
+					p += 4;
+					break;
+				case '\0':
+					memprintf(err, "backslash at end of line");
+					return CFG_ERR;
+				default:
+					/* HAProxy keeps unknown escapes verbatim */
+					PUT('\\');
+					PUT(n);
+					p += 2;
+					break;
+				}
+				in_word = true;
+				continue;
+			}
+			if (c == '"' || c == '\'') {
+				if (!quote) {
+					quote = c;
+					p++;
+					in_word = true;
+					continue;
+				}
+				if (quote == c) {
+					quote = 0;
+					p++;
+					continue;
+				}
+			}
+			if (c == '$' && quote == '"' && p[1] == '{') {
+				const char *end = strchr(p + 2, '}');
+				char name[256];
+				const char *val;
+				size_t n;
+
+				if (!end) {
+					memprintf(err, "unterminated '${' in environment variable reference");
+					return CFG_ERR;
+				}
+				n = (size_t)(end - (p + 2));
+				if (n == 0 || n >= sizeof(name)) {
+					memprintf(err, "invalid environment variable name");
+					return CFG_ERR;
+				}
+				memcpy(name, p + 2, n);
+				name[n] = '\0';
+				val = getenv(name);
+				for (; val && *val; val++)
+					PUT(*val);
+				p = end + 1;
+				continue;
+			}
+			PUT(c);
+			p++;
+		}
+		if (quote) {
+			memprintf(err, "unmatched %s quote", quote == '"' ? "double" : "single");
+			return CFG_ERR;
+		}
+		(void)in_word;
+		PUT('\0');
+	}
+#undef PUT
+	return argc;
+}
+
+/* ---- helpers for keyword handlers -------------------------------------- */
+
+int cfg_parse_uint(const char *s, unsigned long long max, unsigned long long *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!s || !*s || !isdigit((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (*end)
+		return -EINVAL;
+	if (errno == ERANGE || v > max)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+int cfg_parse_time_ms(const char *s, long long *ms)
+{
+	char *end;
+	unsigned long long v;
+	long double f;
+
+	if (!s || !isdigit((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno == ERANGE)
+		return -ERANGE;
+	if (!*end || !strcmp(end, "ms"))
+		f = v;
+	else if (!strcmp(end, "us"))
+		f = (v + 999) / 1000;
+	else if (!strcmp(end, "s"))
+		f = (long double)v * 1000;
+	else if (!strcmp(end, "m"))
+		f = (long double)v * 60000;
+	else if (!strcmp(end, "h"))
+		f = (long double)v * 3600000;
+	else if (!strcmp(end, "d"))
+		f = (long double)v * 86400000;
+	else
+		return -EINVAL;
+	if (f > CFG_TIMER_MAX_MS)
+		return -ERANGE;
+	*ms = (long long)f;
+	return 0;
+}
+
+void cfg_timer_overflow(char **err, const char *arg, const char *what)
+{
+	memprintf(err, "timer overflow in argument '%s' to '%s' (maximum value is %lld ms or ~24.8 days)",
+		  arg, what, CFG_TIMER_MAX_MS);
+}
+
+int cfg_kw_ignored(struct cfg_ctx *ctx, int argc, char **argv, char **err)
+{
+	/* never called: parse_line() reports these entries itself */
+	memprintf(err, "ignored");
+	return CFG_WARN;
+}
+
+static size_t lev(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), i, j;
+	size_t row[64], prev, tmp;
+
+	if (lb >= ARRAY_SIZE(row) || la >= 64)
+		return SIZE_MAX;
+	for (j = 0; j <= lb; j++)
+		row[j] = j;
+	for (i = 1; i <= la; i++) {
+		prev = row[0];
+		row[0] = i;
+		for (j = 1; j <= lb; j++) {
+			size_t cost = tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]);
+			size_t best = prev + cost;
+
+			if (row[j] + 1 < best)
+				best = row[j] + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			tmp = row[j];
+			row[j] = best;
+			prev = tmp;
+		}
+	}
+	return row[lb];
+}
+
+const char *cfg_suggest(const char *word, const char *const *cands)
+{
+	const char *best = NULL;
+	size_t bestd = SIZE_MAX, len = strlen(word);
+
+	for (; *cands; cands++) {
+		size_t d = lev(word, *cands);
+
+		if (d < bestd) {
+			bestd = d;
+			best = *cands;
+		}
+	}
+	/* close enough: at most a third of the word wrong, and at most 3 edits */
+	if (best && bestd <= 3 && bestd * 3 <= len + 1)
+		return best;
+	return NULL;
+}
+
+/* ---- dispatch ----------------------------------------------------------- */
+
+static bool kw_is_prefix(const char *pat)
+{
+	size_t n = strlen(pat);
+
+	return n > 1 && pat[n - 1] == '*';
+}
+
+/* How well table name `pat` matches `word`: SIZE_MAX when equal, the length
+ * of the prefix for a matching "prefix*" entry, 0 when it does not match. */
+static size_t kw_match(const char *pat, const char *word)
+{
+	if (kw_is_prefix(pat)) {
+		size_t n = strlen(pat) - 1;
+
+		return strncmp(pat, word, n) ? 0 : n;
+	}
+	return strcmp(pat, word) ? 0 : SIZE_MAX;
+}
+
+/* The best entry matching `name` (see struct cfg_kw) that is valid in
+ * `section`; failing that, the best one valid elsewhere (so the caller can
+ * say where it belongs); NULL when none matches. */
+static const struct cfg_kw *kw_lookup(const char *name, int section)
+{
+	const struct cfg_kw *in = NULL, *any = NULL;
+	size_t in_score = 0, any_score = 0;
+
+	for (size_t l = 0; l < ARRAY_SIZE(kw_lists); l++) {
+		for (size_t i = 0; i < kw_lists[l]->n; i++) {
+			const struct cfg_kw *kw = &kw_lists[l]->kws[i];
+			size_t m = kw_match(kw->name, name);
+
+			if (!m)
+				continue;
+			if ((kw->sections & section) && m > in_score) {
+				in = kw;
+				in_score = m;
+			} else if (!(kw->sections & section) && m > any_score) {
+				any = kw;
+				any_score = m;
+			}
+		}
+	}
+	return in ? in : any;
+}
+
+static const char *section_str(int sec)
+{
+	switch (sec) {
+	case CFG_SEC_GLOBAL: return "global";
+	case CFG_SEC_DEFAULTS: return "defaults";
+	case CFG_SEC_FRONTEND: return "frontend";
+	case CFG_SEC_BACKEND: return "backend";
+	case CFG_SEC_LISTEN: return "listen";
+	case CFG_SEC_NETWORK: return "network";
+	case CFG_SEC_NSLIST: return "namespace_list";
+	}
+	return "(no section)";
+}
+
+/* Words that open a section, as candidates for suggestions. */
+static const char *const section_words[] = { "global", "defaults", "frontend", "backend", "listen" };
+
+/* Reports an unknown keyword, suggesting the closest keyword of the current
+ * section or the closest section name (a misspelt "frontend" line). */
+static void suggest_keyword(struct cfg_ctx *ctx, const char *word)
+{
+	const char *cands[1024];
+	size_t n = 0;
+	const char *best;
+
+#define ADD_CAND(w) do { if (n + 1 < ARRAY_SIZE(cands)) cands[n++] = (w); } while (0)
+	for (size_t i = 0; i < ARRAY_SIZE(section_words); i++)
+		ADD_CAND(section_words[i]);
+	for (size_t i = 0; i < ARRAY_SIZE(ext_sections); i++)
+		ADD_CAND(ext_sections[i]->name);
+	for (size_t i = 0; i < ARRAY_SIZE(unsupported_sections); i++)
+		ADD_CAND(unsupported_sections[i].name);
+	for (size_t l = 0; l < ARRAY_SIZE(kw_lists); l++)
+		for (size_t i = 0; i < kw_lists[l]->n; i++)
+			if ((kw_lists[l]->kws[i].sections & ctx->section) && !kw_is_prefix(kw_lists[l]->kws[i].name))
+				ADD_CAND(kw_lists[l]->kws[i].name);
+#undef ADD_CAND
+	cands[n] = NULL;
+	best = cfg_suggest(word, cands);
+	if (ctx->section == CFG_SEC_NONE) {
+		if (best)
+			cfg_alert(ctx, "unknown keyword '%s' out of section; did you mean '%s' maybe ?", word, best);
+		else
+			cfg_alert(ctx, "unknown keyword '%s' out of section", word);
+	} else if (best) {
+		cfg_alert(ctx, "unknown keyword '%s' in '%s' section; did you mean '%s' maybe ?",
+			  word, section_str(ctx->section), best);
+	} else {
+		cfg_alert(ctx, "unknown keyword '%s' in '%s' section", word, section_str(ctx->section));
+	}
+}
+
+/* Whether msg already names keyword kw the way HAProxy's messages do:
+ * "'kw' ..." or "'kw <more words>' ...". */
+static bool msg_names_kw(const char *msg, const char *kw)
+{
+	size_t n = strlen(kw);
+
+	return msg[0] == '\'' && !strncmp(msg + 1, kw, n) && (msg[n + 1] == '\'' || msg[n + 1] == ' ');
+}
+
+/* Prints a handler's message, prefixed with "'<kw>': " unless it already
+ * names the keyword. */
+static void report_kw_msg(struct cfg_ctx *ctx, bool alert, const char *kw, const char *msg)
+{
+	if (msg_names_kw(msg, kw))
+		cfg_report(ctx, alert, "%s", msg);
+	else
+		cfg_report(ctx, alert, "'%s': %s", kw, msg);
+}
+
+static int open_section(struct cfg_ctx *ctx, int argc, char **argv)
+{
+	const char *s = argv[0];
+	int sec;
+	unsigned cap;
+	const char *name = NULL, *from = NULL;
+	struct proxy *px;
+	char *err = NULL;
+
+	if (!strcmp(s, "global")) {
+		if (argc > 1)
+			cfg_warn(ctx, "'global' takes no argument, ignoring '%s'", argv[1]);
+		ctx->section = CFG_SEC_GLOBAL;
+		ctx->px = NULL;
+		ctx->sec_data = NULL;
+		return 0;
+	}
+	if (!strcmp(s, "defaults")) {
+		sec = CFG_SEC_DEFAULTS; cap = PR_CAP_DEF;
+	} else if (!strcmp(s, "frontend")) {
+		sec = CFG_SEC_FRONTEND; cap = PR_CAP_FE;
+	} else if (!strcmp(s, "backend")) {
+		sec = CFG_SEC_BACKEND; cap = PR_CAP_BE;
+	} else if (!strcmp(s, "listen")) {
+		sec = CFG_SEC_LISTEN; cap = PR_CAP_FE | PR_CAP_BE;
+	} else {
+		for (size_t i = 0; i < ARRAY_SIZE(ext_sections); i++) {
+			const struct cfg_section *es = ext_sections[i];
+
+			if (strcmp(s, es->name))
+				continue;
+			ctx->section = es->sec;
+			ctx->px = NULL;
+			ctx->sec_data = NULL;
+			if (es->open(ctx, argc, argv, &err) != CFG_OK) {
+				cfg_alert(ctx, "'%s': %s", s, err ? err : "invalid section");
+				free(err);
+				ctx->section = CFG_SEC_NONE;
+				return -1;
+			}
+			return 0;
+		}
+		return 1; /* not a section */
+	}
+
+	/* "<section> [<name>] [from <defaults>]" */
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "from")) {
+			if (i + 1 >= argc) {
+				cfg_alert(ctx, "'%s': 'from' expects the name of a defaults section", s);
+				return -1;
+			}
+			from = argv[++i];
+		} else if (!name) {
+			name = argv[i];
+		} else {
+			cfg_alert(ctx, "'%s %s': unexpected word '%s'", s, name, argv[i]);
+			return -1;
+		}
+	}
+	if (!name && sec != CFG_SEC_DEFAULTS) {
+		cfg_alert(ctx, "'%s' expects a name", s);
+		ctx->section = sec;
+		ctx->px = NULL;
+		return -1;
+	}
+	if (name) {
+		for (const char *c = name; *c; c++) {
+			if (!isalnum((unsigned char)*c) && !strchr("-_.:", *c)) {
+				cfg_alert(ctx, "%s '%s': character '%c' is not permitted in a proxy name", s, name, *c);
+				return -1;
+			}
+		}
+	}
+
+	px = proxy_new(ctx->conf, name, cap, ctx->file, ctx->line);
+	if (!px) {
+		cfg_alert(ctx, "out of memory");
+		return -1;
+	}
+	if (from) {
+		struct proxy *def = NULL;
+
+		for (struct proxy *d = ctx->conf->defaults; d; d = d->next)
+			if (d->name && !strcmp(d->name, from)) {
+				def = d;
+				break;
+			}
+		if (!def) {
+			cfg_alert(ctx, "%s '%s': defaults section '%s' not found%s", s, name ? name : "", from,
+				  "");
+			proxy_free(px);
+			return -1;
+		}
+		if (proxy_inherit(px, def, &err) < 0) {
+			cfg_alert(ctx, "%s '%s': %s", s, name ? name : "", err);
+			free(err);
+			proxy_free(px);
+			return -1;
+		}
+	} else if (ctx->conf->cur_defaults) {
+		if (proxy_inherit(px, ctx->conf->cur_defaults, &err) < 0) {
+			cfg_alert(ctx, "%s '%s': %s", s, name ? name : "", err);
+			free(err);
+			proxy_free(px);
+			return -1;
+		}
+	}
+
+	if (sec == CFG_SEC_DEFAULTS) {
+		if (name) {
+			for (struct proxy *d = ctx->conf->defaults; d; d = d->next)
+				if (d->name && !strcmp(d->name, name))
+					cfg_warn(ctx, "defaults section '%s' redefines the one declared at %s:%d",
+						 name, d->file, d->line);
+		}
+		px->next = ctx->conf->defaults;
+		ctx->conf->defaults = px;
+		ctx->conf->cur_defaults = px;
+	} else {
+		struct proxy **pp = &ctx->conf->proxies;
+
+		while (*pp)
+			pp = &(*pp)->next;
+		*pp = px;
+	}
+	ctx->section = sec;
+	ctx->px = px;
+	ctx->sec_data = NULL;
+	return 0;
+}
+
+static void parse_line(struct cfg_ctx *ctx, int argc, char **argv)
+{
+	const struct cfg_kw *kw;
+	char *err = NULL;
+	int ret;
+
+	ret = open_section(ctx, argc, argv);
+	if (ret <= 0)
+		return;
+
+	for (size_t i = 0; i < ARRAY_SIZE(unsupported_sections); i++) {
+		if (!strcmp(argv[0], unsupported_sections[i].name)) {
+			cfg_alert(ctx, "section '%s' is not supported: %s", argv[0], unsupported_sections[i].why);
+			ctx->section = CFG_SEC_NONE;
+			ctx->px = NULL;
+			return;
+		}
+	}
+
+	if (ctx->section == CFG_SEC_NONE) {
+		/* keywords of an unsupported section, or before any section */
+		if (ctx->errors == 0 || ctx->px)
+			suggest_keyword(ctx, argv[0]);
+		return;
+	}
+	if (!ctx->px && (ctx->section & CFG_SEC_PROXIES))
+		return; /* section header was already reported as broken */
+
+	kw = kw_lookup(argv[0], ctx->section);
+	if (!kw) {
+		suggest_keyword(ctx, argv[0]);
+		return;
+	}
+	if (!(kw->sections & ctx->section)) {
+		cfg_alert(ctx, "'%s' is not allowed in '%s' section", argv[0], section_str(ctx->section));
+		return;
+	}
+	if (!kw->fn) {
+		cfg_alert(ctx, "'%s' is not supported by decoyproxy%s%s", argv[0],
+			  kw->why ? ": " : "", kw->why ? kw->why : "");
+		return;
+	}
+	if (kw->fn == cfg_kw_ignored) {
+		cfg_warn(ctx, "'%s' ignored: %s", argv[0], kw->why ? kw->why : "it has no effect in decoyproxy");
+		return;
+	}
+	ret = kw->fn(ctx, argc, argv, &err);
+	if (ret == CFG_ERR)
+		report_kw_msg(ctx, true, argv[0], err ? err : "invalid arguments");
+	else if (ret == CFG_WARN && err)
+		report_kw_msg(ctx, false, argv[0], err);
+	free(err);
+}
+
+static int parse_stream(struct dp_config *conf, const char *name, FILE *f, const char *buf)
+{
+	struct cfg_ctx ctx = { .conf = conf, .file = name, .section = CFG_SEC_NONE };
+	char *line = malloc(CFG_MAX_LINE);
+	char *words = malloc(CFG_MAX_LINE + CFG_MAX_ARGS);
+	char *argv[CFG_MAX_ARGS];
+	const char *bp = buf;
+
+	if (!line || !words) {
+		free(line);
+		free(words);
+		ha_alert("config : out of memory while reading '%s'", name);
+		return 1;
+	}
+	for (;;) {
+		char *err = NULL;
+		int argc;
+		size_t n;
+
+		if (f) {
+			if (!fgets(line, CFG_MAX_LINE, f))
+				break;
+		} else {
+			const char *nl;
+
+			if (!*bp)
+				break;
+			nl = strchr(bp, '\n');
+			n = nl ? (size_t)(nl - bp + 1) : strlen(bp);
+			if (n >= CFG_MAX_LINE)
+				n = CFG_MAX_LINE - 1;
+			memcpy(line, bp, n);
+			line[n] = '\0';
+			bp += n;
+		}
+		ctx.line++;
+		n = strlen(line);
+		if (n == CFG_MAX_LINE - 1 && line[n - 1] != '\n') {
+			cfg_alert(&ctx, "line too long (more than %d bytes)", CFG_MAX_LINE - 2);
+			/* skip the rest of the line */
+			if (f) {
+				int c;
+
+				while ((c = fgetc(f)) != EOF && c != '\n')
+					;
+			}
+			continue;
+		}
+		argc = cfg_tokenize(line, argv, CFG_MAX_ARGS, words, CFG_MAX_LINE + CFG_MAX_ARGS, &err);
+		if (argc < 0) {
+			cfg_alert(&ctx, "%s", err);
+			free(err);
+			continue;
+		}
+		if (argc == 0)
+			continue;
+		parse_line(&ctx, argc, argv);
+	}
+	free(line);
+	free(words);
+	return ctx.errors;
+}
+
+static int record_file(struct dp_config *conf, const char *path)
+{
+	char **v = realloc(conf->files, (conf->nfiles + 1) * sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	conf->files = v;
+	v[conf->nfiles] = strdup(path);
+	if (!v[conf->nfiles])
+		return -ENOMEM;
+	conf->nfiles++;
+	return 0;
+}
+
+static int parse_file(struct dp_config *conf, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	int ret;
+
+	if (!f) {
+		int e = errno;
+
+		ha_alert("config : could not open configuration file '%s' : %s", path, strerror(e));
+		return -e;
+	}
+	if (record_file(conf, path) < 0) {
+		fclose(f);
+		return -ENOMEM;
+	}
+	ret = parse_stream(conf, path, f, NULL);
+	fclose(f);
+	return ret;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int cfg_parse_path(struct dp_config *conf, const char *path)
+{
+	struct stat st;
+	DIR *d;
+	struct dirent *de;
+	char **names = NULL;
+	size_t n = 0;
+	int errors = 0;
+
+	if (stat(path, &st) < 0) {
+		int e = errno;
+
+		ha_alert("config : could not open configuration file '%s' : %s", path, strerror(e));
+		return -e;
+	}
+	if (!S_ISDIR(st.st_mode))
+		return parse_file(conf, path);
+
+	/* A directory: every regular "*.cfg" file in lexical order, as HAProxy. */
+	d = opendir(path);
+	if (!d) {
+		int e = errno;
+
+		ha_alert("config : could not open configuration directory '%s' : %s", path, strerror(e));
+		return -e;
+	}
+	while ((de = readdir(d))) {
+		size_t l = strlen(de->d_name);
+		char **v;
+
+		if (l < 5 || strcmp(de->d_name + l - 4, ".cfg") || de->d_name[0] == '.')
+			continue;
+		v = realloc(names, (n + 1) * sizeof(*v));
+		if (!v)
+			break;
+		names = v;
+		if (asprintf(&names[n], "%s/%s", path, de->d_name) < 0)
+			break;
+		n++;
+	}
+	closedir(d);
+	qsort(names, n, sizeof(*names), cmp_str);
+	for (size_t i = 0; i < n; i++) {
+		if (stat(names[i], &st) == 0 && S_ISREG(st.st_mode)) {
+			int r = parse_file(conf, names[i]);
+
+			errors += r < 0 ? 1 : r;
+		}
+		free(names[i]);
+	}
+	free(names);
+	return errors;
+}
+
+int cfg_parse_buffer(struct dp_config *conf, const char *name, const char *buf)
+{
+	return parse_stream(conf, name, NULL, buf);
+}

@@ -1,0 +1,134 @@
+/* cfg.h — configuration files: tokenizer, sections and keyword tables.
+ *
+ * The language is HAProxy's. A file is read line by line; each line is split
+ * into words (quotes, escapes and "${ENV}" expansion as HAProxy does), the first
+ * word either opens a section or is a keyword looked up in the tables of the
+ * modules that own keywords for the current section. Handlers get the words and
+ * return an error string that this module prefixes with "file:line".
+ */
+#ifndef DECOYPROXY_CFG_H
+#define DECOYPROXY_CFG_H
+
+#include "lib/common.h"
+
+struct dp_config;
+struct proxy;
+
+/* Sections, also used as bit masks in keyword tables. */
+enum {
+	CFG_SEC_NONE     = 0,
+	CFG_SEC_GLOBAL   = 1 << 0,
+	CFG_SEC_DEFAULTS = 1 << 1,
+	CFG_SEC_FRONTEND = 1 << 2,
+	CFG_SEC_BACKEND  = 1 << 3,
+	CFG_SEC_LISTEN   = 1 << 4,
+	CFG_SEC_NETWORK  = 1 << 5,   /* decoyproxy: `network <name>` segment sections */
+	CFG_SEC_NSLIST   = 1 << 6,   /* HAProxy's `namespace_list` */
+};
+#define CFG_SEC_PROXIES (CFG_SEC_DEFAULTS | CFG_SEC_FRONTEND | CFG_SEC_BACKEND | CFG_SEC_LISTEN)
+#define CFG_SEC_FE (CFG_SEC_DEFAULTS | CFG_SEC_FRONTEND | CFG_SEC_LISTEN)
+#define CFG_SEC_BE (CFG_SEC_DEFAULTS | CFG_SEC_BACKEND | CFG_SEC_LISTEN)
+#define CFG_SEC_FE_NODEF (CFG_SEC_FRONTEND | CFG_SEC_LISTEN)
+#define CFG_SEC_BE_NODEF (CFG_SEC_BACKEND | CFG_SEC_LISTEN)
+
+#define CFG_MAX_ARGS 64
+#define CFG_MAX_LINE 65536
+
+/* Where we are while parsing. */
+struct cfg_ctx {
+	struct dp_config *conf;
+	const char *file;
+	int line;
+	int section;            /* CFG_SEC_* of the current section */
+	struct proxy *px;       /* current proxy (or defaults section), NULL in global */
+	void *sec_data;         /* object of a module-owned section (network, ...) */
+	int warnings;           /* number of warnings emitted so far */
+	int errors;             /* number of errors emitted so far */
+};
+
+/* Keyword handler. argv[0] is the keyword itself. Returns 0 on success,
+ * CFG_WARN when *err holds a warning (parsing goes on), or CFG_ERR when *err
+ * holds an error. Handlers must not print: the caller adds "file:line" and
+ * "'<keyword>': " — unless the message already starts with the quoted
+ * keyword ("'maxconn' ignored because ..."), as HAProxy's own messages do. */
+enum { CFG_OK = 0, CFG_WARN = 1, CFG_ERR = -1 };
+typedef int (*cfg_kw_fn)(struct cfg_ctx *ctx, int argc, char **argv, char **err);
+
+/* A keyword table entry.
+ *  - fn == NULL: a known HAProxy keyword that decoyproxy refuses:
+ *    "'<kw>' is not supported by decoyproxy: <why>" (an error).
+ *  - fn == cfg_kw_ignored: a known HAProxy keyword whose only effect is on
+ *    something decoyproxy does not have at all (TLS, HTTP, compression,
+ *    HAProxy's internal tuning): accepted with the warning
+ *    "'<kw>' ignored: <why>", never silently.
+ *  - otherwise fn parses the line; `why` is unused.
+ * A name ending in '*' matches every keyword starting with what precedes
+ * the '*' ("tune.*"); an exact name wins over a prefix, a longer prefix over
+ * a shorter one. */
+struct cfg_kw {
+	const char *name;
+	unsigned sections;      /* CFG_SEC_* mask where the keyword is allowed */
+	cfg_kw_fn fn;
+	const char *why;
+};
+
+/* Marker handler for cfg_kw entries that are accepted with a warning (see
+ * struct cfg_kw); the dispatcher recognises it and never calls it. */
+int cfg_kw_ignored(struct cfg_ctx *ctx, int argc, char **argv, char **err);
+
+struct cfg_kw_list {
+	const struct cfg_kw *kws;
+	size_t n;
+};
+
+/* A section owned by a module (not a proxy). open() is called with the
+ * section line (argv[0] is the section word); it creates the object, stores
+ * it in ctx->sec_data and returns CFG_OK, or CFG_ERR with *err. Keywords of
+ * the section are ordinary cfg_kw entries whose mask has `sec`. */
+struct cfg_section {
+	const char *name;
+	int sec;
+	int (*open)(struct cfg_ctx *ctx, int argc, char **argv, char **err);
+};
+
+/* Split one line into words, in place. Handles 'single' and "double" quotes,
+ * backslash escapes (\\ \' \" \# \<space> \t \r \n \xHH), "${VAR}" expansion
+ * inside double quotes, and '#' comments. The words are written into out
+ * (cap bytes). Returns the number of words (0 for an empty/comment line) or
+ * CFG_ERR with *err set (unterminated quote, bad escape, too many words). */
+int cfg_tokenize(const char *line, char **argv, int max_args, char *out, size_t cap, char **err);
+
+/* Parse one file (or every *.cfg file of a directory, in lexical order)
+ * into conf. Errors and warnings are printed as [ALERT]/[WARNING] lines
+ * naming file, line and keyword. Returns the number of errors (0 = ok) or
+ * -errno when the file cannot be read (reported too). */
+int cfg_parse_path(struct dp_config *conf, const char *path);
+
+/* Parse a buffer as if it were a file named `name` (tests). */
+int cfg_parse_buffer(struct dp_config *conf, const char *name, const char *buf);
+
+/* Report helpers that add the "parsing [file:line] : " prefix. */
+void cfg_alert(struct cfg_ctx *ctx, const char *fmt, ...) DP_PRINTF(2, 3);
+void cfg_warn(struct cfg_ctx *ctx, const char *fmt, ...) DP_PRINTF(2, 3);
+
+/* Levenshtein-based suggestion: the closest entry of `cands` (NULL-ended)
+ * to `word`, or NULL when nothing is close enough. */
+const char *cfg_suggest(const char *word, const char *const *cands);
+
+/* HAProxy keeps timers in a signed 32-bit count of milliseconds. */
+#define CFG_TIMER_MAX_MS 2147483647LL
+
+/* Time value with HAProxy units (us ms s m h d; no unit = ms). Result in
+ * milliseconds (us rounded up). Returns 0, -EINVAL (not a time) or -ERANGE
+ * (more than CFG_TIMER_MAX_MS). */
+int cfg_parse_time_ms(const char *s, long long *ms);
+
+/* Writes HAProxy's message for a time above CFG_TIMER_MAX_MS into *err:
+ * "timer overflow in argument '<arg>' to '<what>' (maximum value is
+ * 2147483647 ms or ~24.8 days)". */
+void cfg_timer_overflow(char **err, const char *arg, const char *what);
+
+/* Unsigned integer with range checking; returns 0 or -EINVAL/-ERANGE. */
+int cfg_parse_uint(const char *s, unsigned long long max, unsigned long long *out);
+
+#endif

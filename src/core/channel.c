@@ -1,0 +1,203 @@
+/* pump.c — buffer pool and the byte mover of a channel. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/channel.h"
+
+/* Free buffers are kept on a singly linked list threaded through their
+ * first bytes; the list is capped so a burst does not pin memory forever. */
+#define POOL_KEEP_MAX 1024
+
+struct pool_item { struct pool_item *next; };
+
+static struct pool_item *pool_free;
+static size_t pool_free_n, pool_alloc_n, pool_used_n;
+
+static char *pool_get(void)
+{
+	struct pool_item *it = pool_free;
+
+	if (it) {
+		pool_free = it->next;
+		pool_free_n--;
+		pool_used_n++;
+		return (char *)it;
+	}
+	it = malloc(PUMP_BUFSIZE);
+	if (!it)
+		return NULL;
+	pool_alloc_n++;
+	pool_used_n++;
+	return (char *)it;
+}
+
+static void pool_put(char *b)
+{
+	struct pool_item *it = (struct pool_item *)b;
+
+	pool_used_n--;
+	if (pool_free_n >= POOL_KEEP_MAX) {
+		free(b);
+		pool_alloc_n--;
+		return;
+	}
+	it->next = pool_free;
+	pool_free = it;
+	pool_free_n++;
+}
+
+void pump_pool_trim(void)
+{
+	while (pool_free) {
+		struct pool_item *n = pool_free->next;
+
+		free(pool_free);
+		pool_free = n;
+		pool_free_n--;
+		pool_alloc_n--;
+	}
+}
+
+size_t pump_pool_allocated(void)
+{
+	return pool_alloc_n;
+}
+
+size_t pump_pool_in_use(void)
+{
+	return pool_used_n;
+}
+
+/* Returns the buffer (not the prefix) to the pool. */
+static void buf_release(struct chan *c)
+{
+	if (c->buf)
+		pool_put(c->buf);
+	c->buf = NULL;
+	c->off = c->len = 0;
+}
+
+void chan_release(struct chan *c)
+{
+	buf_release(c);
+	free(c->pre);
+	c->pre = NULL;
+	c->pre_off = c->pre_len = 0;
+}
+
+void chan_set_prefix(struct chan *c, char *data, size_t len)
+{
+	free(c->pre);
+	c->pre = data;
+	c->pre_off = 0;
+	c->pre_len = len;
+}
+
+static int send_prefix(struct chan *c, int fd)
+{
+	while (c->pre_len) {
+		ssize_t n = send(fd, c->pre + c->pre_off, c->pre_len, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n > 0) {
+			c->pre_off += (size_t)n;
+			c->pre_len -= (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return PUMP_AGAIN;
+		return PUMP_ERROR;
+	}
+	free(c->pre);
+	c->pre = NULL;
+	c->pre_off = 0;
+	return PUMP_PROGRESS;
+}
+
+int chan_recv(struct chan *c, int fd)
+{
+	bool progress = false;
+	bool fresh = false;
+
+	for (;;) {
+		ssize_t n;
+		size_t room;
+
+		if (!c->buf) {
+			c->buf = pool_get();
+			if (!c->buf) {
+				errno = ENOMEM;
+				return PUMP_ERROR;
+			}
+			c->off = c->len = 0;
+			fresh = true;
+		}
+		if (c->off && c->off + c->len == PUMP_BUFSIZE) {
+			memmove(c->buf, c->buf + c->off, c->len);
+			c->off = 0;
+		}
+		room = PUMP_BUFSIZE - c->off - c->len;
+		if (room == 0)
+			return progress ? PUMP_PROGRESS : PUMP_FULL;
+		n = recv(fd, c->buf + c->off + c->len, room, 0);
+		if (n > 0) {
+			c->len += (size_t)n;
+			c->total += (uint64_t)n;
+			progress = true;
+			if ((size_t)n < room)
+				return PUMP_PROGRESS; /* socket drained for now */
+			continue;
+		}
+		if (n == 0) {
+			c->eof = true;
+			if (c->len == 0 && fresh)
+				buf_release(c);
+			return PUMP_EOF;
+		}
+		if (errno == EINTR)
+			continue;
+		if (c->len == 0)
+			buf_release(c); /* idle sessions hold no buffer */
+		if (errno == EAGAIN)
+			return progress ? PUMP_PROGRESS : PUMP_AGAIN;
+		return PUMP_ERROR;
+	}
+}
+
+int chan_send(struct chan *c, int fd)
+{
+	bool progress = false;
+
+	if (c->pre_len) {
+		int r = send_prefix(c, fd);
+
+		if (r != PUMP_PROGRESS)
+			return r;
+		progress = true;
+	}
+
+	while (c->len) {
+		ssize_t n = send(fd, c->buf + c->off, c->len, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n > 0) {
+			c->off += (size_t)n;
+			c->len -= (size_t)n;
+			c->sent += (uint64_t)n;
+			progress = true;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return progress ? PUMP_PROGRESS : PUMP_AGAIN;
+		return PUMP_ERROR;
+	}
+	buf_release(c);
+	return progress ? PUMP_PROGRESS : PUMP_AGAIN;
+}

@@ -1,0 +1,362 @@
+/* chk.c — TCP health checks.
+ *
+ * A check is a non-blocking connect() to the server (or to its `addr`/`port`)
+ * every `inter`; success is the connection being established, which is then
+ * closed with RST so checks leave no TIME_WAIT behind. A server with
+ * send-proxy[-v2] (or check-send-proxy) first gets a PROXY header with the
+ * LOCAL command, as HAProxy sends, so a PROXY-aware decoy does not log the
+ * check as a malformed connection. Health moves between 0 and rise+fall-1:
+ * `fall` consecutive failures take an up server down, `rise` successes bring
+ * it back; `fastinter` paces checks while a server is changing state and
+ * `downinter` while it is down. Transitions are logged as HAProxy does, and
+ * with `option log-health-checks` every change of check status or health.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "lib/addr.h"
+#include "core/chk.h"
+#include "plumbing/netseg.h"
+#include "lib/pp.h"
+#include "model/proxy.h"
+#include "core/loop.h"
+#include "model/server.h"
+#include "core/sess.h"
+
+struct chk {
+	struct server *srv;
+	ev_timer timer;       /* next check, or the running check's timeout */
+	ev_io io;
+	int fd;
+	ev_tstamp started;
+	enum chk_status last; /* status of the previous check (log-health-checks) */
+};
+
+long long chk_spread_ms(long long ms, unsigned pct, unsigned rnd)
+{
+	long long rv;
+
+	/* HAProxy's spread-checks: the interval moves by up to +/- pct % */
+	if (!pct || ms <= 0)
+		return ms;
+	rv = ms * pct / 100;
+	if (rv <= 0)
+		return ms;
+	return ms - rv + (long long)(rnd % (unsigned long long)(2 * rv + 1));
+}
+
+static void chk_schedule(struct chk *c);
+
+static struct sockaddr_storage chk_target(const struct server *s)
+{
+	struct sockaddr_storage a = s->chk_addr.ss_family ? s->chk_addr : s->addr;
+
+	addr_set_port(&a, s->chk_port ? s->chk_port : addr_port(&s->addr));
+	return a;
+}
+
+static unsigned count_usable(const struct proxy *be, bool backup)
+{
+	unsigned n = 0;
+
+	for (const struct server *s = be->srv; s; s = s->next)
+		if (!!(s->flags & SRV_F_BACKUP) == backup && server_usable(s))
+			n++;
+	return n;
+}
+
+const char *chk_status_str(enum chk_status st)
+{
+	switch (st) {
+	case CHK_ST_SOCKERR: return "Socket error";
+	case CHK_ST_L4OK: return "Layer4 check passed";
+	case CHK_ST_L4TOUT: return "Layer4 timeout";
+	case CHK_ST_L4CON: return "Layer4 connection problem";
+	case CHK_ST_NONE: break;
+	}
+	return "Unknown";
+}
+
+bool chk_apply(struct server *s, bool ok)
+{
+	unsigned max = s->chk_rise + s->chk_fall - 1;
+	bool changed = false;
+
+	if (ok) {
+		if (s->chk_health < max) {
+			changed = true;
+			s->chk_health++;
+			if (s->chk_health >= s->chk_rise)
+				s->chk_health = max;
+		}
+		if (!s->chk_up && s->chk_health >= s->chk_rise)
+			s->chk_up = true;
+	} else {
+		if (s->chk_health > 0) {
+			changed = true;
+			s->chk_failed++;
+			s->chk_health--;
+			if (s->chk_health < s->chk_rise)
+				s->chk_health = 0;
+		}
+		if (s->chk_up && s->chk_health == 0) {
+			s->chk_up = false;
+			s->chk_down_transitions++;
+		}
+	}
+	return changed;
+}
+
+/* snprintf() at buf + *len; *len counts what would have been written, as
+ * snprintf() does, so the caller can tell a truncation. */
+static void appendf(char *buf, size_t cap, int *len, const char *fmt, ...) DP_PRINTF(4, 5);
+static void appendf(char *buf, size_t cap, int *len, const char *fmt, ...)
+{
+	size_t at = (size_t)*len;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	if (at < cap)
+		n = vsnprintf(buf + at, cap - at, fmt, ap);
+	else    /* already cut: only count */
+		n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		*len += n;
+}
+
+/* HAProxy's srv_append_status(): ", reason: ...[, info: "..."], check
+ * duration: Nms". */
+static void append_status(char *buf, size_t cap, int *len, enum chk_status st, const char *info, long ms)
+{
+	appendf(buf, cap, len, ", reason: %s", chk_status_str(st));
+	if (info && *info)
+		appendf(buf, cap, len, ", info: \"%s\"", info);
+	appendf(buf, cap, len, ", check duration: %ldms", ms);
+}
+
+int chk_health_msg(char *buf, size_t cap, const struct server *s, bool ok, enum chk_status st,
+		   const char *info, long ms)
+{
+	bool up = s->chk_health >= s->chk_rise;
+	bool drain = !s->weight || s->admin == SRV_ADMIN_DRAIN;
+	int len = 0;
+
+	if (cap)
+		buf[0] = '\0';
+	appendf(buf, cap, &len, "Health check for %sserver %s/%s %s", (s->flags & SRV_F_BACKUP) ? "backup " : "",
+		s->px->name, s->name, ok ? "succeeded" : "failed");
+	append_status(buf, cap, &len, st, info, ms);
+	appendf(buf, cap, &len, ", status: %u/%u %s", up ? s->chk_health - s->chk_rise + 1 : s->chk_health,
+		up ? s->chk_fall : s->chk_rise, up ? (drain ? "DRAIN" : "UP") : "DOWN");
+	return len;
+}
+
+static void chk_result(struct chk *c, bool ok, enum chk_status st, const char *info)
+{
+	struct server *s = c->srv;
+	long ms = (long)((ev_now(rt.loop) - c->started) * 1000.0 + 0.5);
+	bool was_up = s->chk_up;
+	bool changed = chk_apply(s, ok);
+	char msg[512];
+	int len = 0;
+
+	snprintf(s->chk_last, sizeof(s->chk_last), "%s", info && *info ? info : chk_status_str(st));
+	if ((s->px->options & CHK_PXO_LOG) && (changed || st != c->last)) {
+		chk_health_msg(msg, sizeof(msg), s, ok, st, info, ms);
+		ha_warning("%s.", msg);
+	}
+	c->last = st;
+	if (was_up == s->chk_up)
+		return;
+	appendf(msg, sizeof(msg), &len, "%sServer %s/%s is %s", (s->flags & SRV_F_BACKUP) ? "Backup " : "",
+		s->px->name, s->name, s->chk_up ? "UP" : "DOWN");
+	append_status(msg, sizeof(msg), &len, st, info, ms);
+	if (s->chk_up)
+		ha_warning("%s. %u active and %u backup servers online. %u sessions requeued, %u total in queue.",
+			   msg, count_usable(s->px, false), count_usable(s->px, true), 0u, s->px->nbpend);
+	else
+		ha_warning("%s. %u active and %u backup servers left. %u sessions active, %u requeued, %u remaining in queue.",
+			   msg, count_usable(s->px, false), count_usable(s->px, true), s->cur_conn, 0u, s->px->nbpend);
+	if (!s->chk_up && !count_usable(s->px, false) && !count_usable(s->px, true))
+		ha_alert("backend '%s' has no server available!", s->px->name);
+	if (s->chk_up)
+		sess_dequeue(s->px);
+}
+
+static void chk_end(struct chk *c, bool ok, enum chk_status st, const char *info)
+{
+	if (ev_is_active(&c->io))
+		ev_io_stop(rt.loop, &c->io);
+	if (ev_is_active(&c->timer))
+		ev_timer_stop(rt.loop, &c->timer);
+	if (c->fd >= 0) {
+		struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+		setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		close(c->fd);
+		c->fd = -1;
+	}
+	chk_result(c, ok, st, info);
+	chk_schedule(c);
+}
+
+static void send_local_header(struct chk *c)
+{
+	const struct server *s = c->srv;
+	struct pp_hdr h;
+	uint8_t buf[64];
+	int n;
+
+	if (!(s->flags & (SRV_F_SEND_PROXY | SRV_F_SEND_PROXY_V2)) && !s->chk_send_proxy)
+		return;
+	memset(&h, 0, sizeof(h));
+	h.cmd = PP_CMD_LOCAL;
+	n = (s->flags & SRV_F_SEND_PROXY_V2) ? pp_encode_v2(buf, sizeof(buf), &h, 0)
+					     : pp_encode_v1(buf, sizeof(buf), &h);
+	if (n > 0)
+		(void)!send(c->fd, buf, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct chk *c = container_of(w, struct chk, io);
+	int err = 0;
+	socklen_t l = sizeof(err);
+
+	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &l) < 0)
+		err = errno;
+	if (err) {
+		chk_end(c, false, CHK_ST_L4CON, strerror(err));
+		return;
+	}
+	send_local_header(c);
+	chk_end(c, true, CHK_ST_L4OK, NULL);
+}
+
+long long chk_conn_timeout_ms(const struct server *s)
+{
+	long long to = s->px->to.connect;
+
+	if ((s->px->options & CHK_PXO_TIMEOUT) && to && to < s->chk_inter)
+		return to;
+	return s->chk_inter;
+}
+
+static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents);
+
+static void chk_run(struct chk *c)
+{
+	struct server *s = c->srv;
+	struct sockaddr_storage dst = chk_target(s);
+	char *err = NULL;
+	int fd, r;
+
+	c->started = ev_now(rt.loop);
+	fd = netseg_socket(s->px->conf, s->netns, dst.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, &err);
+	if (fd < 0) {
+		char info[96];
+
+		snprintf(info, sizeof(info), "%s", err ? err : "socket");
+		free(err);
+		c->fd = -1;
+		chk_result(c, false, CHK_ST_SOCKERR, info);
+		chk_schedule(c);
+		return;
+	}
+	c->fd = fd;
+	r = connect(fd, (struct sockaddr *)&dst, addr_len(&dst));
+	if (r < 0 && errno != EINPROGRESS) {
+		chk_end(c, false, CHK_ST_L4CON, strerror(errno));
+		return;
+	}
+	ev_io_init(&c->io, io_cb, fd, EV_WRITE);
+	ev_io_start(rt.loop, &c->io);
+	ev_timer_set(&c->timer, chk_conn_timeout_ms(s) / 1000.0, 0.0);
+	ev_timer_start(rt.loop, &c->timer);
+}
+
+static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct chk *c = container_of(w, struct chk, timer);
+
+	if (c->fd >= 0)
+		chk_end(c, false, CHK_ST_L4TOUT, NULL);
+	else
+		chk_run(c);
+}
+
+static void chk_schedule(struct chk *c)
+{
+	const struct server *s = c->srv;
+	unsigned max = s->chk_rise + s->chk_fall - 1;
+	long long ms;
+
+	if (!s->chk_up && s->chk_health == 0)
+		ms = s->chk_downinter;
+	else if (s->chk_health > 0 && s->chk_health < max)
+		ms = s->chk_fastinter;  /* changing state */
+	else
+		ms = s->chk_inter;
+	ms = chk_spread_ms(ms, s->px->conf->g.spread_checks, (unsigned)random());
+	ev_timer_set(&c->timer, ms / 1000.0, 0.0);
+	ev_timer_start(rt.loop, &c->timer);
+}
+
+int chk_start(struct dp_config *conf)
+{
+	unsigned n = 0, i = 0;
+
+	for (struct proxy *px = conf->proxies; px; px = px->next)
+		for (struct server *s = px->srv; s; s = s->next)
+			n += s->check;
+	for (struct proxy *px = conf->proxies; px; px = px->next) {
+		for (struct server *s = px->srv; s; s = s->next) {
+			struct chk *c;
+
+			if (!s->check || s->chk)
+				continue;
+			c = calloc(1, sizeof(*c));
+			if (!c)
+				return -ENOMEM;
+			c->srv = s;
+			c->fd = -1;
+			s->chk = c;
+			ev_init(&c->timer, timer_cb);
+			/* spread the first checks over one interval, as HAProxy's
+			 * default spreading does, instead of a burst */
+			ev_timer_set(&c->timer, (double)s->chk_inter * i / n / 1000.0 + 0.001, 0.0);
+			ev_timer_start(rt.loop, &c->timer);
+			i++;
+		}
+	}
+	return 0;
+}
+
+void chk_stop(struct dp_config *conf)
+{
+	for (struct proxy *px = conf->proxies; px; px = px->next) {
+		for (struct server *s = px->srv; s; s = s->next) {
+			struct chk *c = s->chk;
+
+			if (!c)
+				continue;
+			if (ev_is_active(&c->io))
+				ev_io_stop(rt.loop, &c->io);
+			if (ev_is_active(&c->timer))
+				ev_timer_stop(rt.loop, &c->timer);
+			if (c->fd >= 0)
+				close(c->fd);
+			free(c);
+			s->chk = NULL;
+		}
+	}
+}

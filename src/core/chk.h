@@ -1,0 +1,62 @@
+/* chk.h — TCP health checks of servers (`check`, `inter`, `rise`, `fall`,
+ * `timeout check`, `option log-health-checks`). */
+#ifndef DECOYPROXY_CHK_H
+#define DECOYPROXY_CHK_H
+
+#include <stddef.h>
+#include "model/conf.h"
+
+struct server;
+
+/* Proxy option bits owned by the check module. They live in proxy->options
+ * so that defaults sections pass them on like every other option; they sit
+ * at the top of the word, clear of proxy.h's PR_O_* bits. */
+#define CHK_PXO_LOG      (1u << 30)  /* option log-health-checks */
+#define CHK_PXO_TIMEOUT  (1u << 31)  /* `timeout check` set (non-zero) */
+
+/* Result of one check, as HAProxy names it (HCHK_STATUS_*). */
+enum chk_status {
+	CHK_ST_NONE = 0,    /* no check has run yet */
+	CHK_ST_SOCKERR,     /* "Socket error": the check socket could not be made */
+	CHK_ST_L4OK,        /* "Layer4 check passed" */
+	CHK_ST_L4TOUT,      /* "Layer4 timeout" */
+	CHK_ST_L4CON,       /* "Layer4 connection problem" (refused, unreachable, ...) */
+};
+
+/* Starts the checks of every `check` server of c (staggered over the first
+ * interval). Returns 0 or -ENOMEM. */
+int chk_start(struct dp_config *c);
+/* Stops and frees c's checks (reload: the old generation; stop). */
+void chk_stop(struct dp_config *c);
+
+/* The pure parts of a check, exposed for the unit tests. */
+
+/* How long one check of s may take to connect (ms). As HAProxy: `inter`;
+ * when the backend has `timeout check` and `timeout connect`,
+ * min(inter, timeout connect). A check ends once connected (decoyproxy's
+ * checks read nothing), so `timeout check` has no read phase to bound. */
+long long chk_conn_timeout_ms(const struct server *s);
+
+/* HAProxy's spread-checks: the interval ms moved by a random amount within
+ * +/- pct percent of it, rnd being a random number. pct 0 returns ms. */
+long long chk_spread_ms(long long ms, unsigned pct, unsigned rnd);
+
+/* Applies one check result to s's health, with HAProxy's rules: a success
+ * below full health adds one and, from `rise` on, restores full health
+ * (rise + fall - 1); a failure above 0 counts in chk_failed, takes one off
+ * and, below `rise`, drops to 0. The server goes UP at `rise` and DOWN at 0.
+ * Returns true when the health changed. */
+bool chk_apply(struct server *s, bool ok);
+
+/* HAProxy's text for a status ("Layer4 timeout"). */
+const char *chk_status_str(enum chk_status st);
+
+/* Formats HAProxy's `option log-health-checks` line for the result just
+ * applied to s, e.g. "Health check for server be/a failed, reason: Layer4
+ * connection problem, info: "Connection refused", check duration: 0ms,
+ * status: 2/3 UP" (no final period). info may be NULL. Returns the length
+ * snprintf() would write. */
+int chk_health_msg(char *buf, size_t cap, const struct server *s, bool ok, enum chk_status st,
+		   const char *info, long ms);
+
+#endif

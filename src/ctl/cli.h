@@ -1,0 +1,106 @@
+/* stats.h — the stats socket: HAProxy's CLI subset (show info/stat/sess,
+ * server state changes, shutdown session, reload) and decoyproxy's own
+ * commands: show/add/del intercept (runtime decoy changes, tproxy.h) and
+ * show network (the objects of `network` sections, netseg.h).
+ *
+ * Configuration (global section), as in HAProxy:
+ *   stats socket <path>|unix@<path>|ipv4@<ip>:<port>|ipv6@<ip>:<port>
+ *                [mode <octal>] [level user|operator|admin]
+ *                [user <name>|uid <n>] [group <name>|gid <n>]
+ *   stats timeout <time>     idle CLI client timeout (default 10s)
+ *   stats maxconn <n>        CLI clients at once, all sockets together (default 10)
+ *
+ * The command interpreter is separate from the socket I/O: stats_exec_line()
+ * runs one input line on the running configuration (rt.conf) and the session
+ * list, and appends the answer to a stats_buf. The socket side (libev) only
+ * moves bytes, with backpressure: no new line is interpreted while a
+ * previous answer is still waiting to be written.
+ */
+#ifndef DECOYPROXY_STATS_H
+#define DECOYPROXY_STATS_H
+
+#include "cfg/cfg.h"
+#include "model/conf.h"
+
+struct stats_conf;
+
+extern const struct cfg_kw_list stats_kw_list;
+
+/* Frees a generation's stats settings. Sockets still open in it are closed
+ * (not unlinked: stats_close() does that). NULL is a no-op. */
+void stats_conf_free(struct stats_conf *s);
+
+/* Opens the configured sockets; on reload (oldc != NULL) a socket at the same
+ * address (unix path or ip:port) is taken over from oldc instead of
+ * re-created, so it never stops answering; its mode and owner are re-applied
+ * and its new level applies to new connections. A unix socket file left by a
+ * dead process (nothing accepts on it) is replaced; a live one is an error.
+ * All or nothing: on failure every socket newc opened is closed, taken-over
+ * sockets go back to oldc, and *err says why. Safe when neither generation
+ * has `stats` lines. Needs rt.loop. Returns 0 or -errno with *err. */
+int stats_open(struct dp_config *c, struct dp_config *oldc, char **err);
+
+/* Closes the sockets c still owns (those not taken over) and unlinks their
+ * unix socket files if the file is still the one created here. Connected CLI
+ * clients belong to the process, not to a generation: they survive a reload
+ * and are only closed when c is the generation in service (shutdown). Safe
+ * when c has no `stats` lines. */
+void stats_close(struct dp_config *c);
+
+/* Set by main: performs a reload like SIGUSR2; returns 0 on success or
+ * -errno, with *msg describing the outcome (errors included). */
+extern int (*stats_reload_hook)(char **msg);
+
+/* ---- command interpreter (no I/O; used by the sockets and by tests) ---- */
+
+enum stats_level {
+	STATS_LVL_USER = 1,     /* read non-sensitive stats only */
+	STATS_LVL_OPER = 2,     /* HAProxy's default: all reads (show sess) */
+	STATS_LVL_ADMIN = 3,    /* everything: server states, kill, reload */
+};
+
+/* Soft cap on the answer to one connection before it is written out. */
+#define STATS_OUT_MAX (32u << 20)
+/* Longest command line accepted (HAProxy's default buffer size). */
+#define STATS_LINE_MAX 16384
+
+/* A growing output buffer. Lines are appended whole or not at all: once
+ * appending would exceed `max` (0 = STATS_OUT_MAX), `truncated` is set and
+ * further lines are dropped, so a cut answer still has only whole lines. */
+struct stats_buf {
+	char *data;
+	size_t len, cap;
+	size_t max;
+	bool truncated;
+};
+
+/* Frees the data and resets the buffer (max is kept). */
+void stats_buf_reset(struct stats_buf *b);
+
+/* State of one CLI conversation. */
+struct stats_cli_ctx {
+	int level;              /* STATS_LVL_*; `user`/`operator` may lower it */
+	bool interactive;       /* `prompt` mode: stay connected, print "> " */
+	bool quit;              /* close once the answer is written */
+};
+
+/* Runs one input line (without its "\n"; a trailing "\r" is ignored):
+ * commands separated by ';' ("\;" is a literal ';', a backslash escapes the
+ * next character), each answered by its output followed by an empty line,
+ * and in interactive mode a "> " prompt after the line. `quit` (and leaving
+ * interactive mode) set cx->quit; commands after `quit` are not run. Never
+ * fails: errors are answers. Reads rt.conf, sess_list and rt; may change
+ * server states, kill sessions or reload. */
+void stats_exec_line(struct stats_cli_ctx *cx, const char *line, struct stats_buf *out);
+
+/* Serves the CLI on an already connected stream socket (made non-blocking
+ * here) like a client accepted on a stats socket of that level, with the
+ * `stats timeout` of the generation in service. Takes the fd in every case:
+ * this module closes it when the conversation ends or on error. Needs
+ * rt.loop. Returns 0, or -EINVAL / -ENOMEM. */
+int stats_cli_attach(int fd, int level);
+
+/* Number of connected CLI clients. */
+unsigned stats_cli_count(void);
+
+#endif

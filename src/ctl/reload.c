@@ -1,0 +1,601 @@
+/* reload.c — configuration generations in service, reload on SIGUSR2, and
+ * the process-control signals.
+ *
+ * decoyproxy reloads inside its one process: the new configuration is parsed
+ * and validated whole while the old one keeps serving; listeners whose
+ * address, namespace and socket options are unchanged move their socket to
+ * the new generation (the kernel's accept queue never closes, so no SYN is
+ * refused or reset); sessions keep the proxies and servers they started
+ * with until they end. HAProxy achieves the same with a master process that
+ * passes listening sockets to a new worker; a single process needs no fd
+ * passing and keeps one log stream and one set of counters.
+ *
+ * A service manager following sd_notify(3) hears RELOADING=1 (with
+ * MONOTONIC_USEC) when a reload starts and READY=1 when it is over, whether
+ * the new configuration went into service or the old one was kept, and
+ * STOPPING=1 on a stop signal.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "cfg/cfg.h"
+#include "core/chk.h"
+#include "core/listener.h"
+#include "log/log.h"
+#include "plumbing/netseg.h"
+#include "model/proxy.h"
+#include "ctl/reload.h"
+#include "core/loop.h"
+#include "ctl/sdnotify.h"
+#include "model/server.h"
+#include "core/sess.h"
+#include "model/source.h"
+#include "ctl/cli.h"
+#include "plumbing/tproxy.h"
+
+static const char *const *cfg_files;
+static size_t cfg_nfiles;
+
+void reload_set_files(const char *const *files, size_t n)
+{
+	cfg_files = files;
+	cfg_nfiles = n;
+}
+
+struct dp_config *reload_load_config(void)
+{
+	struct dp_config *c = dp_config_new();
+	int errors = 0;
+
+	if (!c) {
+		ha_alert("out of memory");
+		return NULL;
+	}
+	for (size_t i = 0; i < cfg_nfiles; i++) {
+		int r = cfg_parse_path(c, cfg_files[i]);
+
+		errors += r < 0 ? 1 : r;
+	}
+	if (!errors)
+		errors = dp_config_finalize(c);
+	if (errors) {
+		ha_alert("config : Fatal errors found in configuration.");
+		dp_config_put(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* ---- listeners ------------------------------------------------------------- */
+
+#define FOR_EACH_LISTENER(c, px, bc, l)                                          \
+	for (struct proxy *px = (c)->proxies; px; px = px->next)                 \
+		for (struct bind_conf *bc = px->binds; bc; bc = bc->next)        \
+			for (struct listener *l = bc->listeners; l; l = l->next)
+
+/* Finds an open listener of oldc with the same key. */
+static struct listener *find_reusable(struct dp_config *oldc, const char *key)
+{
+	char k[256];
+
+	if (!oldc)
+		return NULL;
+	FOR_EACH_LISTENER(oldc, px, bc, l) {
+		if (l->fd < 0)
+			continue;
+		listener_key(l, k, sizeof(k));
+		if (!strcmp(k, key))
+			return l;
+	}
+	return NULL;
+}
+
+/* Gives taken-over sockets back to their old listeners, closes new ones. */
+static void undo_listeners(struct dp_config *newc)
+{
+	FOR_EACH_LISTENER(newc, px, bc, l) {
+		if (l->fd < 0)
+			continue;
+		if (l->taken_from) {
+			l->taken_from->fd = l->fd;
+			l->fd = -1;
+			/* the old generation keeps serving: watch its socket again */
+			listener_start(l->taken_from);
+			l->taken_from = NULL;
+		} else {
+			listener_close(l);
+		}
+	}
+}
+
+static int open_listeners(struct dp_config *newc, struct dp_config *oldc, unsigned *kept, unsigned *opened,
+			  char **err)
+{
+	FOR_EACH_LISTENER(newc, px, bc, l) {
+		char key[256];
+		struct listener *old;
+
+		if (px->disabled)
+			continue;
+		listener_key(l, key, sizeof(key));
+		old = find_reusable(oldc, key);
+		if (old) {
+			/* same socket, new owner: stop watching it for the old one */
+			listener_stop(old);
+			l->fd = old->fd;
+			old->fd = -1;
+			l->taken_from = old;
+			(*kept)++;
+			continue;
+		}
+		if (listener_open(l, err) < 0) {
+			char *m = NULL;
+
+			memprintf(&m, "Starting %s %s: %s", px->cap & PR_CAP_BE ? "proxy" : "frontend", px->name, *err);
+			free(*err);
+			*err = m;
+			undo_listeners(newc);
+			return -1;
+		}
+		(*opened)++;
+	}
+	return 0;
+}
+
+static unsigned close_old_listeners(struct dp_config *oldc)
+{
+	unsigned n = 0;
+
+	FOR_EACH_LISTENER(oldc, px, bc, l) {
+		if (l->fd >= 0) {
+			listener_close(l);
+			n++;
+		} else {
+			listener_stop(l);
+		}
+	}
+	return n;
+}
+
+/* ---- counters and state that survive a reload ---------------------------------- */
+
+static void carry_over(struct dp_config *newc, struct dp_config *oldc)
+{
+	for (struct proxy *np = newc->proxies; np; np = np->next) {
+		struct proxy *op = dp_config_find_proxy(oldc, np->name, np->cap & (PR_CAP_FE | PR_CAP_BE));
+
+		if (!op)
+			continue;
+		np->cum_fe = op->cum_fe;
+		np->cum_be = op->cum_be;
+		np->bytes_in = op->bytes_in;
+		np->bytes_out = op->bytes_out;
+		for (struct server *ns = np->srv; ns; ns = ns->next) {
+			for (struct server *os = op->srv; os; os = os->next) {
+				if (strcmp(ns->name, os->name))
+					continue;
+				ns->cum_conn = os->cum_conn;
+				ns->bytes_in = os->bytes_in;
+				ns->bytes_out = os->bytes_out;
+				ns->failed_conns = os->failed_conns;
+				ns->retries = os->retries;
+				ns->redispatches = os->redispatches;
+				ns->usesrc_client_collisions = os->usesrc_client_collisions;
+				/* an operator's `disable server` / `set server state`
+				 * survives a reload, as with a server-state file */
+				ns->admin = os->admin;
+				/* a server known down stays down until checks say otherwise */
+				if (ns->check && os->check) {
+					ns->chk_up = os->chk_up;
+					ns->chk_health = os->chk_health;
+					memcpy(ns->chk_last, os->chk_last, sizeof(ns->chk_last));
+				}
+				break;
+			}
+		}
+	}
+}
+
+/* ---- activation ------------------------------------------------------------- */
+
+static int open_logs(struct dp_config *c, char **err)
+{
+	for (size_t i = 0; i < c->all_targets.n; i++)
+		if (log_target_open(c->all_targets.v[i], err) < 0)
+			return -1;
+	return 0;
+}
+
+/* hard-stop-after for sessions of removed frontends: each reload that
+ * removes frontends with sessions still running records those sessions (by
+ * id) in a batch with its own timer, so that the bound counts from the
+ * reload that removed their frontend and a later reload never extends it.
+ * When the timer fires, the sessions of the batch still alive are killed,
+ * unless a reload in between brought their frontend back. */
+struct linger_batch {
+	struct linger_batch *next;
+	ev_timer timer;
+	unsigned generation;        /* the generation whose reload removed their frontend */
+	double bound;               /* seconds */
+	size_t n;
+	unsigned long long ids[];   /* ascending */
+};
+
+static struct linger_batch *linger_batches;
+
+/* A session whose frontend does not exist (by name) in c. */
+static bool fe_removed(const struct sess *s, struct dp_config *c)
+{
+	return s->fe->conf != c && !dp_config_find_proxy(c, s->fe->name, PR_CAP_FE);
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+	unsigned long long x = *(const unsigned long long *)a, y = *(const unsigned long long *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static bool batch_has(const struct linger_batch *b, unsigned long long id)
+{
+	return bsearch(&id, b->ids, b->n, sizeof(b->ids[0]), cmp_id) != NULL;
+}
+
+static bool linger_pending(unsigned long long id)
+{
+	for (const struct linger_batch *b = linger_batches; b; b = b->next)
+		if (batch_has(b, id))
+			return true;
+	return false;
+}
+
+static void batch_free(struct linger_batch *b)
+{
+	for (struct linger_batch **p = &linger_batches; *p; p = &(*p)->next) {
+		if (*p == b) {
+			*p = b->next;
+			break;
+		}
+	}
+	if (rt.loop)
+		ev_timer_stop(rt.loop, &b->timer);
+	free(b);
+}
+
+static void linger_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct linger_batch *b = container_of(w, struct linger_batch, timer);
+	unsigned killed = 0;
+	struct sess *s = sess_list;
+
+	/* Killing a session may free others too (a freed server slot lets a
+	 * queued session connect, which may fail): the next pointer is kept
+	 * only when the kill freed exactly that one session, otherwise the
+	 * walk starts again from the head. Sessions are never added here. */
+	while (s) {
+		struct sess *next = s->next;
+		unsigned long long freed = sess_freed;
+
+		if (!(batch_has(b, s->id) && fe_removed(s, rt.conf))) {
+			s = next;
+			continue;
+		}
+		sess_kill(s);
+		killed++;
+		s = sess_freed == freed + 1 ? next : sess_list;
+	}
+	if (killed)
+		ha_warning("hard-stop-after: killed %u session(s) of removed frontends (%g s after the reload to generation %u)",
+			   killed, b->bound, b->generation);
+	batch_free(b);
+}
+
+/* After a successful reload to newc: start the bound for the sessions of
+ * frontends newc removed (those not already bounded by an earlier reload). */
+/* Sessions whose frontend newc brings back leave their batches: should a
+ * later reload remove that frontend again, their bound counts from then. */
+static void linger_forgive(struct dp_config *newc)
+{
+	struct linger_batch *b, *next;
+
+	if (!linger_batches)
+		return;
+	for (struct sess *s = sess_list; s; s = s->next) {
+		if (fe_removed(s, newc))
+			continue;
+		for (b = linger_batches; b; b = b->next) {
+			unsigned long long *p = bsearch(&s->id, b->ids, b->n, sizeof(b->ids[0]), cmp_id);
+
+			if (p) {
+				memmove(p, p + 1, (size_t)(b->ids + b->n - p - 1) * sizeof(*p));
+				b->n--;
+			}
+		}
+	}
+	for (b = linger_batches; b; b = next) {
+		next = b->next;
+		if (!b->n)
+			batch_free(b);
+	}
+}
+
+static void linger_arm(struct dp_config *newc)
+{
+	struct linger_batch *b;
+	size_t n = 0;
+
+	linger_forgive(newc);
+	if (!newc->g.hard_stop_after)
+		return;
+	for (struct sess *s = sess_list; s; s = s->next)
+		if (fe_removed(s, newc) && !linger_pending(s->id))
+			n++;
+	if (!n)
+		return;
+	b = calloc(1, sizeof(*b) + n * sizeof(b->ids[0]));
+	if (!b) {
+		ha_alert("out of memory: hard-stop-after does not apply to the sessions of frontends removed by this reload");
+		return;
+	}
+	for (struct sess *s = sess_list; s && b->n < n; s = s->next)
+		if (fe_removed(s, newc) && !linger_pending(s->id))
+			b->ids[b->n++] = s->id;
+	qsort(b->ids, b->n, sizeof(b->ids[0]), cmp_id);
+	b->generation = newc->generation;
+	b->bound = newc->g.hard_stop_after / 1000.0;
+	/* parsing may have taken a while: count from now, not from the
+	 * loop's cached time */
+	ev_now_update(rt.loop);
+	ev_timer_init(&b->timer, linger_cb, b->bound, 0.0);
+	ev_timer_start(rt.loop, &b->timer);
+	b->next = linger_batches;
+	linger_batches = b;
+	ha_notice("hard-stop-after: %zu session(s) of removed frontends end within %g s", b->n, b->bound);
+}
+
+int reload_activate(struct dp_config *newc, struct dp_config *oldc, char **err)
+{
+	unsigned kept = 0, opened = 0, closed;
+
+	if (src_check_privileges(newc, err) < 0)
+		return -1;
+	if (netseg_apply(newc, oldc, err) < 0)
+		return -1;
+	if (open_logs(newc, err) < 0)
+		goto fail_netseg;
+	if (open_listeners(newc, oldc, &kept, &opened, err) < 0)
+		goto fail_netseg;
+	if (tproxy_apply(newc, oldc, err) < 0)
+		goto fail_listeners;
+	if (stats_open(newc, oldc, err) < 0)
+		goto fail_tproxy;
+
+	/* point of no return */
+	if (oldc) {
+		carry_over(newc, oldc);
+		chk_stop(oldc);
+		closed = close_old_listeners(oldc);
+		stats_close(oldc);
+		tproxy_remove_stale(oldc, newc);
+	} else {
+		closed = 0;
+	}
+	netseg_commit(newc, oldc);
+	FOR_EACH_LISTENER(newc, px, bc, l)
+		l->taken_from = NULL;
+	rt.conf = newc;
+	if (chk_start(newc) < 0)
+		ha_alert("out of memory starting health checks");
+	if (newc->g.maxconn)
+		rt.maxconn = newc->g.maxconn;
+	rt_listeners_update();
+	if (oldc) {
+		ha_notice("reload: configuration generation %u in service (%u listener(s) kept, %u opened, %u closed; %u session(s) carried over)",
+			  newc->generation, kept, opened, closed, sess_count);
+		linger_arm(newc);
+	}
+	return 0;
+
+fail_tproxy:
+	tproxy_undo(newc, oldc);
+fail_listeners:
+	undo_listeners(newc);
+fail_netseg:
+	netseg_undo(newc, oldc);
+	rt_listeners_update();
+	return -1;
+}
+
+/* STATUS= text while a generation serves. */
+static void notify_serving(const struct dp_config *c, const char *what)
+{
+	char *st = NULL;
+
+	if (!sdnotify_enabled())
+		return;
+	memprintf(&st, "%s: configuration generation %u in service, %zu listener(s), %u session(s)", what,
+		  c->generation, dp_config_count_listeners(c), sess_count);
+	sdnotify_ready(st);
+	free(st);
+}
+
+int reload_now(char **msg)
+{
+	struct dp_config *newc, *oldc = rt.conf;
+	char *err = NULL, *st = NULL;
+	int r = 0;
+
+	if (rt.stopping) {
+		memprintf(msg, "reload refused: the process is stopping");
+		return -EBUSY;
+	}
+	if (sdnotify_enabled()) {
+		memprintf(&st, "Reloading the configuration (generation %u in service)", oldc->generation);
+		sdnotify_reloading(st);
+	}
+	newc = reload_load_config();
+	if (!newc) {
+		memprintf(msg, "reload failed: the new configuration has errors (see the alerts above); the running configuration (generation %u) is kept",
+			  oldc->generation);
+		ha_alert("%s", *msg);
+		memprintf(&st, "Reload failed, configuration generation %u kept: the new configuration has errors",
+			  oldc->generation);
+		r = -EINVAL;
+		goto out;
+	}
+	if (reload_activate(newc, oldc, &err) < 0) {
+		memprintf(msg, "reload failed: %s; the running configuration (generation %u) is kept",
+			  err ? err : "unknown error", oldc->generation);
+		ha_alert("%s", *msg);
+		memprintf(&st, "Reload failed, configuration generation %u kept: %s", oldc->generation,
+			  err ? err : "unknown error");
+		free(err);
+		dp_config_put(newc);
+		r = -EIO;
+		goto out;
+	}
+	memprintf(msg, "reload succeeded: generation %u in service", newc->generation);
+	dp_config_put(oldc); /* sessions still holding it keep it alive */
+out:
+	/* READY=1 in both cases: the service is running again, on the new
+	 * configuration or on the one it kept */
+	if (sdnotify_enabled()) {
+		if (r == 0)
+			notify_serving(rt.conf, "Reloaded");
+		else
+			sdnotify_ready(st);
+	}
+	free(st);
+	return r;
+}
+
+void reload_notify_ready(void)
+{
+	if (rt.conf)
+		notify_serving(rt.conf, "Ready");
+}
+
+/* ---- signals --------------------------------------------------------------------- */
+
+static ev_signal sig_term, sig_int, sig_usr1, sig_usr2, sig_hup, sig_ttou, sig_ttin;
+static ev_timer hard_stop_timer;
+
+static void kill_all_sessions(void)
+{
+	while (sess_list)
+		sess_kill(sess_list);
+}
+
+static void hard_stop_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	ha_warning("hard-stop-after reached: killing %u remaining session(s)", sess_count);
+	sdnotify_status("hard-stop-after reached: killing the remaining sessions");
+	kill_all_sessions();
+	ev_break(loop, EVBREAK_ALL);
+}
+
+static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	char *msg = NULL;
+
+	switch (w->signum) {
+	case SIGTERM:
+	case SIGINT:
+		ha_notice("%s received: stopping now (%u session(s) killed)",
+			  w->signum == SIGTERM ? "SIGTERM" : "SIGINT", sess_count);
+		sdnotify_stopping(w->signum == SIGTERM ? "Stopping now (SIGTERM)" : "Stopping now (SIGINT)");
+		rt.stopping = true;
+		close_old_listeners(rt.conf);
+		kill_all_sessions();
+		ev_break(loop, EVBREAK_ALL);
+		break;
+	case SIGUSR1:
+		ha_notice("SIGUSR1 received: soft stop, waiting for %u session(s) to end", sess_count);
+		if (sdnotify_enabled()) {
+			memprintf(&msg, "Soft stop (SIGUSR1): not accepting, waiting for %u session(s) to end", sess_count);
+			sdnotify_stopping(msg);
+			free(msg);
+			msg = NULL;
+		}
+		rt.stopping = true;
+		close_old_listeners(rt.conf);
+		if (rt.conf->g.hard_stop_after) {
+			ev_timer_init(&hard_stop_timer, hard_stop_cb, rt.conf->g.hard_stop_after / 1000.0, 0.0);
+			ev_timer_start(loop, &hard_stop_timer);
+		}
+		rt_listeners_update();
+		break;
+	case SIGTTOU:
+		ha_notice("SIGTTOU received: pausing listeners");
+		rt.admin_paused = true;
+		FOR_EACH_LISTENER(rt.conf, px, bc, l) {
+			int r = listener_pause(l);
+
+			if (r < 0)
+				ha_warning("frontend '%s': cannot pause [%s]: %s", px->name, bc->spec, strerror(-r));
+		}
+		rt_listeners_update();
+		sdnotify_status("Paused (SIGTTOU): listeners closed to new connections until SIGTTIN");
+		break;
+	case SIGTTIN:
+		ha_notice("SIGTTIN received: resuming listeners");
+		FOR_EACH_LISTENER(rt.conf, px, bc, l) {
+			int r = listener_resume(l);
+
+			if (r < 0)
+				ha_warning("frontend '%s': cannot resume [%s]: %s", px->name, bc->spec, strerror(-r));
+		}
+		rt.admin_paused = false;
+		rt_listeners_update();
+		if (sdnotify_enabled())
+			notify_serving(rt.conf, "Resumed");
+		break;
+	case SIGUSR2:
+	case SIGHUP:
+		ha_notice("%s received: reloading the configuration", w->signum == SIGUSR2 ? "SIGUSR2" : "SIGHUP");
+		if (reload_now(&msg) == 0)
+			ha_notice("%s", msg);
+		free(msg);
+		break;
+	}
+}
+
+void reload_setup_signals(void)
+{
+	struct { ev_signal *w; int sig; } s[] = {
+		{ &sig_term, SIGTERM }, { &sig_int, SIGINT }, { &sig_usr1, SIGUSR1 }, { &sig_usr2, SIGUSR2 },
+		{ &sig_hup, SIGHUP }, { &sig_ttou, SIGTTOU }, { &sig_ttin, SIGTTIN },
+	};
+
+	signal(SIGPIPE, SIG_IGN);
+	for (size_t i = 0; i < ARRAY_SIZE(s); i++) {
+		ev_signal_init(s[i].w, on_signal, s[i].sig);
+		ev_signal_start(rt.loop, s[i].w);
+	}
+	stats_reload_hook = reload_now;
+}
+
+void reload_shutdown(void)
+{
+	struct dp_config *c = rt.conf;
+
+	kill_all_sessions();
+	while (linger_batches)
+		batch_free(linger_batches);
+	if (!c)
+		return;
+	close_old_listeners(c);
+	chk_stop(c);
+	stats_close(c);
+	tproxy_remove(c);
+	netseg_remove(c);
+	for (size_t i = 0; i < c->all_targets.n; i++)
+		log_target_close(c->all_targets.v[i]);
+}

@@ -1,0 +1,43 @@
+/* addr.h — socket addresses as HAProxy writes them. */
+#ifndef DECOYPROXY_ADDR_H
+#define DECOYPROXY_ADDR_H
+
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include "lib/common.h"
+
+enum {
+	ADDR_F_PORT_NONE_OK = 1 << 0,  /* no port allowed (server: use client's) */
+	ADDR_F_PORT_RANGE   = 1 << 1,  /* "80-90" allowed (bind) */
+	ADDR_F_PORT_OFFSET  = 1 << 2,  /* "+N" / "-N" allowed (server) */
+	ADDR_F_PORT_REQUIRED = 1 << 3, /* a port must be given */
+	ADDR_F_RESOLVE      = 1 << 4,  /* host names may be resolved */
+};
+
+struct addr_spec {
+	struct sockaddr_storage ss;    /* port of port_lo stored in ss */
+	bool has_port;
+	int port_lo, port_hi;          /* equal unless a range */
+	int port_offset_sign;          /* +1 / -1 for "+N" / "-N", else 0 */
+	bool wildcard;                 /* "*", "", 0.0.0.0 or :: */
+};
+
+/* Parse "[ipv4@|ipv6@]<addr>[:<port>[-<port>]]", "[v6]:port", "v6:port" (the
+ * last colon separates the port), "*:port", ":port". Returns 0 or -EINVAL
+ * with *err naming what is wrong. */
+int addr_parse(const char *str, unsigned flags, struct addr_spec *out, char **err);
+
+/* Prints the IP only (IPv6 without brackets, v4-mapped as dotted v4).
+ * Returns buf; "-" for AF_UNSPEC. cap >= INET6_ADDRSTRLEN recommended. */
+const char *addr_ntop(const struct sockaddr_storage *ss, char *buf, size_t cap);
+/* "ip:port", with brackets for IPv6. */
+const char *addr_str(const struct sockaddr_storage *ss, char *buf, size_t cap);
+int addr_port(const struct sockaddr_storage *ss);
+void addr_set_port(struct sockaddr_storage *ss, int port);
+socklen_t addr_len(const struct sockaddr_storage *ss);
+bool addr_is_any(const struct sockaddr_storage *ss);
+/* Converts an IPv4-mapped IPv6 address to AF_INET in place (keeps port). */
+void addr_unmap_v4(struct sockaddr_storage *ss);
+bool addr_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b);
+
+#endif

@@ -1,0 +1,111 @@
+/* proxy.h — frontends, backends, listen and defaults sections. */
+#ifndef DECOYPROXY_PROXY_H
+#define DECOYPROXY_PROXY_H
+
+#include <sys/socket.h>
+#include "lib/common.h"
+#include "model/conf.h"
+#include "model/source.h"
+
+struct server;
+struct bind_conf;
+struct lf_expr;
+struct sess;
+struct tproxy_fe;
+
+enum {
+	PR_CAP_FE  = 1 << 0,
+	PR_CAP_BE  = 1 << 1,
+	PR_CAP_DEF = 1 << 2,
+};
+
+enum { PR_MODE_TCP = 0 };
+
+/* option flags */
+enum {
+	PR_O_TCPLOG      = 1 << 0,
+	PR_O_DONTLOGNULL = 1 << 1,
+	PR_O_REDISPATCH  = 1 << 2,
+	PR_O_LOGASAP     = 1 << 3,
+	PR_O_NOLINGER_CL = 1 << 4,
+	PR_O_NOLINGER_SV = 1 << 5,
+	PR_O_KA_CL       = 1 << 6,
+	PR_O_KA_SV       = 1 << 7,
+	PR_O_SPLICE      = 1 << 8,
+	PR_O_LOGERRSEP   = 1 << 9,
+};
+
+enum {
+	LB_ROUNDROBIN = 0,
+	LB_STATIC_RR,
+	LB_LEASTCONN,
+	LB_FIRST,
+	LB_SOURCE,
+};
+
+struct proxy_timeouts {
+	long long connect, client, server, client_fin, server_fin, tunnel, queue;
+};
+
+struct proxy {
+	struct proxy *next;
+	char *name;                 /* NULL for an anonymous defaults section */
+	unsigned cap;               /* PR_CAP_* */
+	char *file; int line;       /* where the section starts */
+	struct dp_config *conf;
+
+	/* settings inherited from defaults */
+	int mode;
+	unsigned maxconn;           /* frontend: 0 = global maxconn */
+	int retries;
+	struct proxy_timeouts to;
+	unsigned options;
+	unsigned options_set;       /* options explicitly given (with or without `no`) */
+	int lbalgo;
+	char *log_format;           /* NULL: default per option tcplog */
+	struct lf_expr *lf;
+	char *unique_id_fmt;        /* unique-id-format (%ID, PROXY v2 UNIQUE_ID TLV) */
+	struct lf_expr *unique_id_lf;
+	struct log_list logs;       /* own targets; `log global` adds the global ones */
+	bool log_global;
+	char *defbe_name; int defbe_line;
+	struct src_conf source;     /* `source` (backend default for servers) */
+	char *description;
+
+	/* frontend */
+	struct bind_conf *binds, *binds_last;
+	struct tproxy_fe *tproxy;   /* `intercept` decoy addresses (tproxy.c) */
+	struct proxy *defbe;        /* resolved default_backend */
+
+	/* backend */
+	struct server *srv, *srv_last;
+	struct server *defsrv;      /* default-server template (NULL: none) */
+	unsigned nsrv;
+	unsigned rr_pos;            /* static-rr cursor */
+	unsigned long lb_total_weight;
+	struct sess *queue_head, *queue_tail;
+	unsigned nbpend;            /* sessions waiting in the backend queue */
+	unsigned long long queue_idx; /* sessions taken out of that queue so far (%bq) */
+
+	/* counters */
+	unsigned feconn, beconn;
+	unsigned long long cum_fe, cum_be;
+	unsigned long long bytes_in, bytes_out;
+	bool disabled;
+};
+
+struct proxy *proxy_new(struct dp_config *c, const char *name, unsigned cap, const char *file, int line);
+void proxy_free(struct proxy *px);
+/* Copy inheritable settings from a defaults section into px. */
+int proxy_inherit(struct proxy *px, const struct proxy *def, char **err);
+/* Default values of a fresh defaults section / proxy without defaults. */
+void proxy_set_builtin_defaults(struct proxy *px);
+
+/* Effective timeouts on each side once connected (tunnel supersedes). */
+long long proxy_cli_timeout(const struct proxy *fe, const struct proxy *be, bool established, bool half_closed);
+long long proxy_srv_timeout(const struct proxy *be, bool established, bool half_closed);
+
+extern const struct cfg_kw_list proxy_kw_list;
+extern const struct cfg_kw_list global_kw_list;
+
+#endif

@@ -1,0 +1,681 @@
+/* cfg_proxy.c — keywords of defaults, frontend, backend and listen sections. */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cfg/cfg.h"
+#include "core/chk.h"
+#include "model/conf.h"
+#include "core/listener.h"
+#include "log/log.h"
+#include "model/proxy.h"
+#include "model/server.h"
+
+static int need_args(int argc, char **argv, int n, char **err)
+{
+	if (argc < n + 1) {
+		memprintf(err, "expects %d argument%s", n, n > 1 ? "s" : "");
+		return -1;
+	}
+	return 0;
+}
+
+static int too_many(int argc, char **argv, int max, char **err)
+{
+	if (argc > max + 1) {
+		memprintf(err, "unexpected extra argument '%s'", argv[max + 1]);
+		return -1;
+	}
+	return 0;
+}
+
+/* HAProxy's warnifnotcap(): a keyword of frontends (need == CFG_SEC_FRONTEND)
+ * or of backends (CFG_SEC_BACKEND) in a proxy without that side is ignored
+ * with HAProxy's warning, optionally followed by a hint. Returns CFG_OK when
+ * the current section has the capability (defaults and listen have both),
+ * else CFG_WARN with the message in *err. */
+static int ignored_unless(struct cfg_ctx *ctx, unsigned need, const char *what, const char *hint, char **err)
+{
+	if (ctx->section & (need | CFG_SEC_DEFAULTS | CFG_SEC_LISTEN))
+		return CFG_OK;
+	memprintf(err, "'%s' ignored because %s '%s' has no %s capability.%s%s", what,
+		  ctx->section == CFG_SEC_FRONTEND ? "frontend" : "backend", ctx->px->name,
+		  need == CFG_SEC_FRONTEND ? "frontend" : "backend", hint ? " " : "", hint ? hint : "");
+	return CFG_WARN;
+}
+
+static int kw_mode(struct cfg_ctx *ctx, int argc, char **argv, char **err)
+{
+	if (need_args(argc, argv, 1, err) || too_many(argc, argv, 1, err))
+		return CFG_ERR;
+	if (!strcmp(argv[1], "tcp")) {
+		ctx->px->mode = PR_MODE_TCP;
+		return CFG_OK;
+	}
+	if (!strcmp(argv[1], "http")) {
+		memprintf(err, "decoyproxy is a layer-4 proxy: 'mode http' is not supported, use 'mode tcp'");
+		return CFG_ERR;
+	}
+	if (!strcmp(argv[1], "health")) {
+		memprintf(err, "'mode health' was removed from HAProxy and is not supported");
+		return CFG_ERR;
+	}
+	memprintf(err, "unknown mode '%s' (decoyproxy supports 'tcp')", argv[1]);
+	return CFG_ERR;
+}
+
+static int kw_maxconn(struct cfg_ctx *ctx, int argc, char **argv, char **err)
+{
+	unsigned long long v;
+
+	if (need_args(argc, argv, 1, err) || too_many(argc, argv, 1, err))
+		return CFG_ERR;
+	if (cfg_parse_uint(argv[1], 10000000, &v) < 0) {
+		memprintf(err, "invalid value '%s' (expects an integer from 0 to 10000000)", argv[1]);
+		return CFG_ERR;
+	}
+	/* a backend limits its servers with `maxconn` on each server line */
+	if (ignored_unless(ctx, CFG_SEC_FRONTEND, argv[0], "Maybe you want 'fullconn' instead ?", err))
+		return CFG_WARN;
+	ctx->px->maxconn = (unsigned)v;
+	return CFG_OK;
+}
+
+static int kw_fullconn(struct cfg_ctx *ctx, int argc, char **argv, char **err)
+{
+	unsigned long long v;
+
+	/* Only meaningful with `minconn` dynamic limits, which decoyproxy
+	 * refuses; without them HAProxy does not use it either. */
+	if (need_args(argc, argv, 1, err) || too_many(argc, argv, 1, err))
+		return CFG_ERR;
+	if (cfg_parse_uint(argv[1], 10000000, &v) < 0) {
+		memprintf(err, "invalid value '%s' (expects an integer from 0 to 10000000)", argv[1]);
+		return CFG_ERR;
+	}
+	return ignored_unless(ctx, CFG_SEC_BACKEND, argv[0], "Maybe you want 'maxconn' instead ?", err);
+}
+
+static int kw_retries(struct cfg_ctx *ctx, int argc, char **argv, char **err)
+{
+	unsigned long long v;
+
+	if (need_args(argc, argv, 1, err) || too_many(argc, argv, 1, err))
+		return CFG_ERR;
+	/* HAProxy takes any int; a negative or non-numeric value would mean 0
+	 * there, which is surely not what was meant: refuse it */
+	if (cfg_parse_uint(argv[1], INT_MAX, &v) < 0) {
+		memprintf(err, "invalid value '%s' (expects an integer from 0 to %d)", argv[1], INT_MAX);
+		return CFG_ERR;
+	}
+	if (ignored_unless(ctx, CFG_SEC_BACKEND, argv[0], NULL, err))
+		return CFG_WARN;
+	ctx->px->retries = (int)v;
+	return CFG_OK;
+}
+
+/* "retry-on conn-failure" is HAProxy's default and the only kind of retry
+ * decoyproxy makes (a layer-4 proxy never sees a response to judge). */
+static int kw_retry_on(struct cfg_ctx *ctx, int argc, char **argv, char **err)
+{
+	static const char *const haproxy_kinds[] = {
+		"none", "empty-response", "junk-response", "response-timeout", "0rtt-rejected",
+		"401", "403", "404", "408", "425", "500", "501", "502", "503", "504",
+		"all-retryable-errors", NULL,
+	};
+
+	if (need_args(argc, argv, 1, err))
+		return CFG_ERR;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "conn-failure"))
+			continue;
+		for (size_t k = 0; haproxy_kinds[k]; k++) {
+			if (strcmp(argv[i], haproxy_kinds[k]))
+				continue;
+			memprintf(err, "'%s' is not supported: decoyproxy retries failed connections only ('retry-on conn-failure'%s)",
+				  argv[i], strcmp(argv[i], "none") ? "" : "; use 'retries 0' to never retry");
+			return CFG_ERR;
+		}
+		memprintf(err, "unknown keyword '%s'", argv[i]);
+		return CFG_ERR;
+	}
+	return CFG_OK;
+}
+
+static int kw_default_backend(struct cfg_ctx *ctx, int argc, char **argv, char **err)
+{
+	if (need_args(argc, argv, 1, err) || too_many(argc, argv, 1, err))
+		return CFG_ERR;
+	if (ignored_unless(ctx, CFG_SEC_FRONTEND, argv[0], NULL, err))
+		return CFG_WARN;
+	free(ctx->px->defbe_name);
+	ctx->px->defbe_name = strdup(argv[1]);
+	ctx->px->defbe_line = ctx->line;
+	return ctx->px->defbe_name ? CFG_OK : CFG_ERR;
+}
+
+static int kw_balance(struct cfg_ctx *ctx, int argc, char **argv, char **err)
+{
+	static const struct { const char *name; int algo; } algos[] = {
+		{ "roundrobin", LB_ROUNDROBIN }, { "static-rr", LB_STATIC_RR },
+		{ "leastconn", LB_LEASTCONN }, { "first", LB_FIRST }, { "source", LB_SOURCE },
+	};
+
+	if (need_args(argc, argv, 1, err))
+		return CFG_ERR;
+	for (size_t i = 0; i < ARRAY_SIZE(algos); i++) {
+		if (!strcmp(argv[1], algos[i].name)) {
+			if (too_many(argc, argv, 1, err))
+				return CFG_ERR;
+			if (ignored_unless(ctx, CFG_SEC_BACKEND, argv[0], NULL, err))
+				return CFG_WARN;
+			ctx->px->lbalgo = algos[i].algo;
+			return CFG_OK;
+		}
+	}
+	if (!strcmp(argv[1], "uri") || !strcmp(argv[1], "url_param") || !strncmp(argv[1], "hdr(", 4) ||
+	    !strcmp(argv[1], "random") || !strncmp(argv[1], "rdp-cookie", 10) || !strcmp(argv[1], "hash")) {
+		memprintf(err, "algorithm '%s' is not supported (supported: roundrobin, static-rr, leastconn, first, source)",
+			  argv[1]);
+		return CFG_ERR;
+	}
+	memprintf(err, "unknown algorithm '%s' (supported: roundrobin, static-rr, leastconn, first, source)", argv[1]);
+	return CFG_ERR;
+}
+
+static int kw_timeout(struct cfg_ctx *ctx, int argc, char **argv, char **err)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+		unsigned sections;
+	} tos[] = {
+		{ "connect", offsetof(struct proxy_timeouts, connect), CFG_SEC_BE },
+		{ "client", offsetof(struct proxy_timeouts, client), CFG_SEC_FE },
+		{ "server", offsetof(struct proxy_timeouts, server), CFG_SEC_BE },
+		{ "client-fin", offsetof(struct proxy_timeouts, client_fin), CFG_SEC_FE },
+		{ "server-fin", offsetof(struct proxy_timeouts, server_fin), CFG_SEC_BE },
+		{ "tunnel", offsetof(struct proxy_timeouts, tunnel), CFG_SEC_BE },
+		{ "queue", offsetof(struct proxy_timeouts, queue), CFG_SEC_BE },
+	};
+	/* HAProxy timeouts that have no effect on a TCP proxy, in HAProxy
+	 * either (HTTP request, keep-alive and tarpit phases). */
+	static const char *const tcp_noop[] = { "http-request", "http-keep-alive", "tarpit", NULL };
+	long long ms;
+	const char *names[ARRAY_SIZE(tos) + 8];
+	size_t n = 0;
+	const char *best;
+	char what[64];
+	int r;
+
+	if (argc < 3) {
+		memprintf(err, "expects 'connect', 'client', 'server', 'client-fin', 'server-fin', 'tunnel', 'queue' or 'check' followed by a time");
+		return CFG_ERR;
+	}
+	if (too_many(argc, argv, 2, err))
+		return CFG_ERR;
+	snprintf(what, sizeof(what), "timeout %s", argv[1]);
+	r = cfg_parse_time_ms(argv[2], &ms);
+	if (r == -ERANGE) {
+		cfg_timer_overflow(err, argv[2], what);
+		return CFG_ERR;
+	}
+	if (r < 0) {
+		memprintf(err, "timeout %s: invalid time '%s' (a number with an optional unit: us, ms, s, m, h, d)",
+			  argv[1], argv[2]);
+		return CFG_ERR;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(tos); i++) {
+		if (!strcmp(argv[1], tos[i].name)) {
+			if (!(tos[i].sections & ctx->section)) {
+				/* HAProxy's wording for timeouts */
+				memprintf(err, "'%s' will be ignored because %s '%s' has no %s capability", what,
+					  ctx->section == CFG_SEC_FRONTEND ? "frontend" : "backend", ctx->px->name,
+					  ctx->section == CFG_SEC_FRONTEND ? "backend" : "frontend");
+				return CFG_WARN;
+			}
+			*(long long *)((char *)&ctx->px->to + tos[i].off) = ms;
+			return CFG_OK;
+		}
+	}
+	if (!strcmp(argv[1], "check")) {
+		/* Checks end once connected, so only HAProxy's rule for the
+		 * connect phase applies (chk_conn_timeout_ms()). */
+		if (!(ctx->section & CFG_SEC_BE)) {
+			memprintf(err, "'%s' will be ignored because frontend '%s' has no backend capability", what,
+				  ctx->px->name);
+			return CFG_WARN;
+		}
+		if (ms)
+			ctx->px->options |= CHK_PXO_TIMEOUT;
+		else
+			ctx->px->options &= ~CHK_PXO_TIMEOUT;
+		return CFG_OK;
+	}
+	for (size_t i = 0; tcp_noop[i]; i++)
+		if (!strcmp(argv[1], tcp_noop[i]))
+			return CFG_OK;
+	if (!strcmp(argv[1], "contimeout") || !strcmp(argv[1], "clitimeout") || !strcmp(argv[1], "srvtimeout")) {
+		memprintf(err, "'%s' was removed from HAProxy; use 'timeout connect/client/server'", argv[1]);
+		return CFG_ERR;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(tos); i++)
+		names[n++] = tos[i].name;
+	names[n++] = "check";
+	for (size_t i = 0; tcp_noop[i]; i++)
+		names[n++] = tcp_noop[i];
+	names[n] = NULL;
+	best = cfg_suggest(argv[1], names);
+	if (best)
+		memprintf(err, "unknown timeout '%s'; did you mean '%s' maybe ?", argv[1], best);
+	else
+		memprintf(err, "unknown timeout '%s'", argv[1]);
+	return CFG_ERR;
+}
+
+enum opt_kind {
+	OPT_FLAG,       /* sets (or with `no`, clears) `flag` in proxy->options */
+	OPT_FIXED,      /* what decoyproxy always does: accepted; `no option` refused with `why` */
+	OPT_NOEFFECT,   /* no effect on a TCP proxy, in HAProxy either: accepted */
+	OPT_REFUSED,    /* refused with `why` */
+};
+
+struct opt_def {
+	const char *name;
+	enum opt_kind kind;
+	unsigned flag;
+	unsigned sections;    /* where HAProxy uses it; elsewhere it is ignored with a warning */
+	const char *why;
+};
+
+#define L4_CHECKS "health checks are plain TCP connects; protocol checks are not implemented"
+
+static const struct opt_def options[] = {
+	{ "tcplog", OPT_FLAG, PR_O_TCPLOG, CFG_SEC_FE, NULL },
+	{ "dontlognull", OPT_FLAG, PR_O_DONTLOGNULL, CFG_SEC_FE, NULL },
+	{ "log-separate-errors", OPT_FLAG, PR_O_LOGERRSEP, CFG_SEC_FE, NULL },
+	{ "redispatch", OPT_FLAG, PR_O_REDISPATCH, CFG_SEC_BE, NULL },
+	{ "nolinger", OPT_FLAG, PR_O_NOLINGER_CL | PR_O_NOLINGER_SV, CFG_SEC_PROXIES, NULL },
+	{ "clitcpka", OPT_FLAG, PR_O_KA_CL, CFG_SEC_FE, NULL },
+	{ "srvtcpka", OPT_FLAG, PR_O_KA_SV, CFG_SEC_BE, NULL },
+	{ "tcpka", OPT_FLAG, PR_O_KA_CL | PR_O_KA_SV, CFG_SEC_PROXIES, NULL },
+	{ "log-health-checks", OPT_FLAG, CHK_PXO_LOG, CFG_SEC_BE, NULL },
+	{ "tcp-check", OPT_FIXED, 0, CFG_SEC_BE,
+	  "health checks are always TCP connects, which is what 'option tcp-check' does without 'tcp-check' rules" },
+	{ "allbackups", OPT_FIXED, 0, CFG_SEC_BE,
+	  "decoyproxy always balances over every usable backup server when no active server is usable" },
+	{ "tcp-smart-accept", OPT_NOEFFECT, 0, CFG_SEC_FE, NULL },
+	{ "tcp-smart-connect", OPT_NOEFFECT, 0, CFG_SEC_BE, NULL },
+	{ "independent-streams", OPT_NOEFFECT, 0, CFG_SEC_PROXIES, NULL },
+	{ "splice-auto", OPT_REFUSED, 0, CFG_SEC_PROXIES, "splice() is not implemented yet" },
+	{ "splice-request", OPT_REFUSED, 0, CFG_SEC_PROXIES, "splice() is not implemented yet" },
+	{ "splice-response", OPT_REFUSED, 0, CFG_SEC_PROXIES, "splice() is not implemented yet" },
+	{ "logasap", OPT_REFUSED, 0, CFG_SEC_FE, "logs are written when the connection ends" },
+	{ "dontlog-normal", OPT_REFUSED, 0, CFG_SEC_FE, "not implemented yet" },
+	{ "contstats", OPT_REFUSED, 0, CFG_SEC_FE, "traffic counters are updated when a session ends" },
+	{ "socket-stats", OPT_REFUSED, 0, CFG_SEC_FE, "per-listener stats are not implemented yet" },
+	{ "abortonclose", OPT_REFUSED, 0, CFG_SEC_BE, "not implemented yet" },
+	{ "persist", OPT_REFUSED, 0, CFG_SEC_BE, "persistence needs cookies; decoyproxy is a layer-4 proxy" },
+	{ "ssl-hello-chk", OPT_REFUSED, 0, CFG_SEC_BE, L4_CHECKS },
+	{ "mysql-check", OPT_REFUSED, 0, CFG_SEC_BE, L4_CHECKS },
+	{ "pgsql-check", OPT_REFUSED, 0, CFG_SEC_BE, L4_CHECKS },
+	{ "redis-check", OPT_REFUSED, 0, CFG_SEC_BE, L4_CHECKS },
+	{ "smtpchk", OPT_REFUSED, 0, CFG_SEC_BE, L4_CHECKS },
+	{ "ldap-check", OPT_REFUSED, 0, CFG_SEC_BE, L4_CHECKS },
+	{ "spop-check", OPT_REFUSED, 0, CFG_SEC_BE, L4_CHECKS },
+	{ "external-check", OPT_REFUSED, 0, CFG_SEC_BE, "external checks are not supported; health checks are TCP connects" },
+	{ "transparent", OPT_REFUSED, 0, CFG_SEC_BE, "HAProxy's deprecated 'option transparent' is not supported; use 'server ... 0.0.0.0' or 'source ... usesrc'" },
+};
+
+static const char *const http_options[] = {
+	"httplog", "httpclose", "http-server-close", "http-keep-alive", "forwardfor", "httpchk",
+	"http-buffer-request", "http-ignore-probes", "http-no-delay", "http-pretend-keepalive",
+	"http-use-proxy-header", "http-restrict-req-hdr-names", "httpslog", "originalto",
+	"accept-invalid-http-request", "accept-invalid-http-response", "checkcache",
+	"forceclose", "http-tunnel", "http_proxy", "h1-case-adjust-bogus-client",
+	"h1-case-adjust-bogus-server", "disable-h2-upgrade", "prefer-last-server",
+	"idle-close-on-response", NULL,
+};
+
+static int set_option(struct cfg_ctx *ctx, int argc, char **argv, bool neg, char **err)
+{
+	const char *names[ARRAY_SIZE(options) + 1];
+	const char *best;
+
+	if (argc < 2) {
+		memprintf(err, "expects an option name");
+		return CFG_ERR;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(options); i++) {
+		const struct opt_def *o = &options[i];
+
+		if (strcmp(argv[1], o->name))
+			continue;
+		if (o->kind == OPT_REFUSED) {
+			memprintf(err, "option '%s' is not supported: %s", o->name, o->why);
+			return CFG_ERR;
+		}
+		if (o->kind == OPT_FIXED && neg) {
+			memprintf(err, "'no option %s' is not supported: %s", o->name, o->why);
+			return CFG_ERR;
+		}
+		if (argc > 2 && strcmp(o->name, "tcplog")) {
+			memprintf(err, "option '%s' takes no argument", o->name);
+			return CFG_ERR;
+		}
+		if (argc > 2 && !strcmp(argv[2], "clf")) {
+			memprintf(err, "option tcplog: the 'clf' format is not supported");
+			return CFG_ERR;
+		}
+		if (!(o->sections & ctx->section)) {
+			char what[64];
+
+			snprintf(what, sizeof(what), "option %s", o->name);
+			return ignored_unless(ctx, (o->sections & CFG_SEC_FRONTEND) ? CFG_SEC_FRONTEND : CFG_SEC_BACKEND,
+					      what, NULL, err);
+		}
+		if (o->kind != OPT_FLAG)
+			return CFG_OK;
+		if (neg)
+			ctx->px->options &= ~o->flag;
+		else
+			ctx->px->options |= o->flag;
+		if (o->flag == PR_O_TCPLOG && !neg) {
+			/* option tcplog replaces any earlier log-format */
+			free(ctx->px->log_format);
+			ctx->px->log_format = NULL;
+		}
+		return CFG_OK;
+	}
+	for (size_t i = 0; http_options[i]; i++) {
+		if (!strcmp(argv[1], http_options[i])) {
+			memprintf(err, "option '%s' is an HTTP option; decoyproxy is a layer-4 proxy", argv[1]);
+			return CFG_ERR;
+		}
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(options); i++)
+		names[i] = options[i].name;
+	names[ARRAY_SIZE(options)] = NULL;
+	best = cfg_suggest(argv[1], names);
+	if (best)
+		memprintf(err, "unknown option '%s'; did you mean '%s' maybe ?", argv[1], best);
+	else
+		memprintf(err, "unknown option '%s'", argv[1]);
+	return CFG_ERR;
+}
+
+static int kw_option(struct cfg_ctx *ctx, int argc, char **argv, char **err)
+{
+	return set_option(ctx, argc, argv, false, err);
+}
+
+/* Parses a `log` line for a proxy or for global: "log global", or a target. */
+int cfg_parse_log_line(struct cfg_ctx *ctx, struct log_list *dst, bool *global_flag, int argc, char **argv,
+		       char **err);
+int cfg_parse_log_line(struct cfg_ctx *ctx, struct log_list *dst, bool *global_flag, int argc, char **argv,
+		       char **err)
+{
+	struct log_target *t = NULL;
+
+	if (argc < 2) {
+		memprintf(err, "expects 'global' or a target (stdout, stderr, /dev/log, <ip>:<port>) and a facility");
+		return CFG_ERR;
+	}
+	if (!strcmp(argv[1], "global")) {
+		if (!global_flag) {
+			memprintf(err, "'log global' is only valid in proxies");
+			return CFG_ERR;
+		}
+		if (too_many(argc, argv, 1, err))
+			return CFG_ERR;
+		*global_flag = true;
+		return CFG_OK;
+	}
+	if (log_target_parse(argc - 1, argv + 1, &t, err) < 0)
+		return CFG_ERR;
+	if (log_list_add(&ctx->conf->all_targets, t) < 0) {
+		log_target_free(t);
+		memprintf(err, "out of memory");
+		return CFG_ERR;
+	}
+	if (log_list_add(dst, t) < 0) {
+		memprintf(err, "out of memory");
+		return CFG_ERR;
+	}
+	return CFG_OK;
+}
+
+static int kw_log(struct cfg_ctx *ctx, int argc, char **argv, char **err)
+{
+	return cfg_parse_log_line(ctx, &ctx->px->logs, &ctx->px->log_global, argc, argv, err);
+}
+
+static int kw_no(struct cfg_ctx *ctx, int argc, char **argv, char **err)
+{
+	if (argc >= 2 && !strcmp(argv[1], "option"))
+		return set_option(ctx, argc - 1, argv + 1, true, err);
+	if (argc == 2 && !strcmp(argv[1], "log")) {
+		log_list_free(&ctx->px->logs);
+		ctx->px->log_global = false;
+		return CFG_OK;
+	}
+	memprintf(err, "'no' applies to 'option <name>' and 'log'");
+	return CFG_ERR;
+}
+
+static int kw_log_format(struct cfg_ctx *ctx, int argc, char **argv, char **err)
+{
+	struct lf_expr *e = NULL;
+
+	if (need_args(argc, argv, 1, err))
+		return CFG_ERR;
+	if (argc > 2) {
+		memprintf(err, "expects one argument: quote the format or escape its spaces with '\\ '");
+		return CFG_ERR;
+	}
+	/* compile now so the error names this line */
+	if (lf_compile(argv[1], &e, err) < 0)
+		return CFG_ERR;
+	lf_free(e);
+	if (ignored_unless(ctx, CFG_SEC_FRONTEND, argv[0], NULL, err))
+		return CFG_WARN;
+	free(ctx->px->log_format);
+	ctx->px->log_format = strdup(argv[1]);
+	ctx->px->options &= ~PR_O_TCPLOG;
+	return ctx->px->log_format ? CFG_OK : CFG_ERR;
+}
+
+static int kw_unique_id_format(struct cfg_ctx *ctx, int argc, char **argv, char **err)
+{
+	struct lf_expr *e = NULL;
+
+	if (need_args(argc, argv, 1, err))
+		return CFG_ERR;
+	if (argc > 2) {
+		memprintf(err, "expects one argument: quote the format or escape its spaces with '\\ '");
+		return CFG_ERR;
+	}
+	if (lf_compile(argv[1], &e, err) < 0)
+		return CFG_ERR;
+	lf_free(e);
+	free(ctx->px->unique_id_fmt);
+	ctx->px->unique_id_fmt = strdup(argv[1]);
+	return ctx->px->unique_id_fmt ? CFG_OK : CFG_ERR;
+}
+
+static int kw_description(struct cfg_ctx *ctx, int argc, char **argv, char **err)
+{
+	size_t len = 0;
+
+	if (need_args(argc, argv, 1, err))
+		return CFG_ERR;
+	free(ctx->px->description);
+	for (int i = 1; i < argc; i++)
+		len += strlen(argv[i]) + 1;
+	ctx->px->description = calloc(1, len + 1);
+	if (!ctx->px->description)
+		return CFG_ERR;
+	for (int i = 1; i < argc; i++) {
+		if (i > 1)
+			strcat(ctx->px->description, " ");
+		strcat(ctx->px->description, argv[i]);
+	}
+	return CFG_OK;
+}
+
+static int kw_disabled(struct cfg_ctx *ctx, int argc, char **argv, char **err)
+{
+	if (too_many(argc, argv, 0, err))
+		return CFG_ERR;
+	ctx->px->disabled = !strcmp(argv[0], "disabled");
+	return CFG_OK;
+}
+
+static int kw_id(struct cfg_ctx *ctx, int argc, char **argv, char **err)
+{
+	unsigned long long v;
+
+	if (need_args(argc, argv, 1, err) || cfg_parse_uint(argv[1], 0x7fffffff, &v) < 0) {
+		memprintf(err, "expects a positive integer");
+		return CFG_ERR;
+	}
+	return CFG_OK;
+}
+
+static int kw_source(struct cfg_ctx *ctx, int argc, char **argv, char **err)
+{
+	int used = 0;
+
+	if (need_args(argc, argv, 1, err))
+		return CFG_ERR;
+	if (ignored_unless(ctx, CFG_SEC_BACKEND, argv[0], NULL, err))
+		return CFG_WARN;
+	src_conf_free(&ctx->px->source);
+	if (src_parse(argc - 1, argv + 1, &ctx->px->source, &used, err) < 0)
+		return CFG_ERR;
+	if (used != argc - 1) {
+		memprintf(err, "unexpected word '%s'", argv[1 + used]);
+		return CFG_ERR;
+	}
+	return CFG_OK;
+}
+
+static int kw_bind(struct cfg_ctx *ctx, int argc, char **argv, char **err)
+{
+	/* in a backend HAProxy warns and opens nothing that would be used */
+	if (ignored_unless(ctx, CFG_SEC_FRONTEND, argv[0], NULL, err))
+		return CFG_WARN;
+	return bind_parse(ctx, argc, argv, err);
+}
+
+static int kw_bind_process(struct cfg_ctx *ctx, int argc, char **argv, char **err)
+{
+	/* HAProxy 2.6's own words: it has no effect there either */
+	memprintf(err, "'%s' has no effect, is deprecated, and will be removed in version 2.7.", argv[0]);
+	return CFG_WARN;
+}
+
+static int kw_default_server(struct cfg_ctx *ctx, int argc, char **argv, char **err)
+{
+	return server_parse_default(ctx, argc, argv, err);
+}
+
+static int kw_server(struct cfg_ctx *ctx, int argc, char **argv, char **err)
+{
+	return server_parse(ctx, argc, argv, err);
+}
+
+#define NEEDS_ACL "ACLs and content rules are not implemented yet"
+#define L7 "decoyproxy is a layer-4 proxy"
+#define KEEPALIVE "TCP keep-alive ('option clitcpka'/'srvtcpka') uses the kernel's idle, interval and count settings"
+/* Keywords of one side that HAProxy ignores with a warning on the other side
+ * are registered for every proxy section; their handler says so
+ * (ignored_unless()). */
+static const struct cfg_kw proxy_kws[] = {
+	{ "mode", CFG_SEC_PROXIES, kw_mode, NULL },
+	{ "bind", CFG_SEC_FRONTEND | CFG_SEC_LISTEN | CFG_SEC_BACKEND, kw_bind, NULL },
+	{ "server", CFG_SEC_BE_NODEF, kw_server, NULL },
+	{ "default_backend", CFG_SEC_PROXIES, kw_default_backend, NULL },
+	{ "maxconn", CFG_SEC_PROXIES, kw_maxconn, NULL },
+	{ "fullconn", CFG_SEC_PROXIES, kw_fullconn, NULL },
+	{ "retries", CFG_SEC_PROXIES, kw_retries, NULL },
+	{ "retry-on", CFG_SEC_BE, kw_retry_on, NULL },
+	{ "balance", CFG_SEC_PROXIES, kw_balance, NULL },
+	{ "timeout", CFG_SEC_PROXIES, kw_timeout, NULL },
+	{ "option", CFG_SEC_PROXIES, kw_option, NULL },
+	{ "no", CFG_SEC_PROXIES, kw_no, NULL },
+	{ "log", CFG_SEC_PROXIES, kw_log, NULL },
+	{ "log-format", CFG_SEC_PROXIES, kw_log_format, NULL },
+	{ "description", CFG_SEC_PROXIES & ~CFG_SEC_DEFAULTS, kw_description, NULL },
+	{ "disabled", CFG_SEC_PROXIES, kw_disabled, NULL },
+	{ "enabled", CFG_SEC_PROXIES, kw_disabled, NULL },
+	{ "id", CFG_SEC_FE_NODEF | CFG_SEC_BE_NODEF, kw_id, NULL },
+	{ "source", CFG_SEC_PROXIES, kw_source, NULL },
+	{ "default-server", CFG_SEC_BE, kw_default_server, NULL },
+	{ "unique-id-format", CFG_SEC_FE, kw_unique_id_format, NULL },
+	{ "bind-process", CFG_SEC_PROXIES, kw_bind_process, NULL },
+	/* known HAProxy keywords decoyproxy does not implement (yet) */
+	{ "use_backend", CFG_SEC_FE_NODEF, NULL, NEEDS_ACL },
+	{ "use-server", CFG_SEC_BE_NODEF, NULL, NEEDS_ACL },
+	{ "acl", CFG_SEC_FE_NODEF | CFG_SEC_BE_NODEF, NULL, NEEDS_ACL },
+	{ "tcp-request", CFG_SEC_PROXIES, NULL, NEEDS_ACL },
+	{ "tcp-response", CFG_SEC_BE, NULL, NEEDS_ACL },
+	{ "tcp-check", CFG_SEC_BE, NULL, "health checks are plain TCP connects; 'tcp-check' send/expect rules are not implemented" },
+	{ "clitcpka-cnt", CFG_SEC_FE, NULL, KEEPALIVE },
+	{ "clitcpka-idle", CFG_SEC_FE, NULL, KEEPALIVE },
+	{ "clitcpka-intvl", CFG_SEC_FE, NULL, KEEPALIVE },
+	{ "srvtcpka-cnt", CFG_SEC_BE, NULL, KEEPALIVE },
+	{ "srvtcpka-idle", CFG_SEC_BE, NULL, KEEPALIVE },
+	{ "srvtcpka-intvl", CFG_SEC_BE, NULL, KEEPALIVE },
+	{ "log-format-sd", CFG_SEC_FE, NULL, "RFC 5424 structured data is not implemented" },
+	{ "error-log-format", CFG_SEC_FE, NULL, "connection errors are logged in HAProxy's default format" },
+	{ "unique-id-header", CFG_SEC_FE, NULL, L7 },
+	{ "stick-table", CFG_SEC_PROXIES, NULL, "stick tables are not implemented" },
+	{ "stick", CFG_SEC_BE, NULL, "stick tables are not implemented" },
+	{ "hash-type", CFG_SEC_BE, NULL, "consistent hashing is not implemented" },
+	{ "hash-balance-factor", CFG_SEC_BE, NULL, "consistent hashing is not implemented" },
+	{ "http-request", CFG_SEC_PROXIES, NULL, L7 },
+	{ "http-response", CFG_SEC_PROXIES, NULL, L7 },
+	{ "http-after-response", CFG_SEC_PROXIES, NULL, L7 },
+	{ "http-check", CFG_SEC_BE, NULL, L7 },
+	{ "http-reuse", CFG_SEC_BE, NULL, L7 },
+	{ "http-error", CFG_SEC_PROXIES, NULL, L7 },
+	{ "http-send-name-header", CFG_SEC_BE, NULL, L7 },
+	{ "max-session-srv-conns", CFG_SEC_FE, NULL, L7 },
+	{ "use-fcgi-app", CFG_SEC_BE_NODEF, NULL, L7 },
+	{ "errorfile", CFG_SEC_PROXIES, NULL, L7 },
+	{ "errorfiles", CFG_SEC_PROXIES, NULL, L7 },
+	{ "errorloc", CFG_SEC_PROXIES, NULL, L7 },
+	{ "errorloc302", CFG_SEC_PROXIES, NULL, L7 },
+	{ "errorloc303", CFG_SEC_PROXIES, NULL, L7 },
+	{ "redirect", CFG_SEC_PROXIES, NULL, L7 },
+	{ "cookie", CFG_SEC_BE, NULL, L7 },
+	{ "capture", CFG_SEC_FE_NODEF, NULL, L7 },
+	{ "compression", CFG_SEC_PROXIES, NULL, L7 },
+	{ "monitor-uri", CFG_SEC_FE, NULL, L7 },
+	{ "monitor", CFG_SEC_FE_NODEF, NULL, L7 },
+	{ "stats", CFG_SEC_PROXIES, NULL, "the HTTP statistics page needs HTTP; decoyproxy is a layer-4 proxy" },
+	{ "filter", CFG_SEC_PROXIES, NULL, "filters are not implemented" },
+	{ "email-alert", CFG_SEC_PROXIES, NULL, "mail alerts are not implemented" },
+	{ "persist", CFG_SEC_BE, NULL, L7 },
+	{ "dispatch", CFG_SEC_BE_NODEF, NULL, "deprecated in HAProxy; use a 'server' line" },
+	{ "transparent", CFG_SEC_BE, NULL, "HAProxy's deprecated 'transparent' is not supported; use 'server ... 0.0.0.0' or 'source ... usesrc'" },
+	{ "log-tag", CFG_SEC_PROXIES, NULL, "per-proxy log tags are not implemented yet; use it in 'global'" },
+	{ "rate-limit", CFG_SEC_FE, NULL, "not implemented yet" },
+	{ "backlog", CFG_SEC_FE, NULL, "not implemented yet; use the 'backlog' option of 'bind'" },
+	{ "server-template", CFG_SEC_BE_NODEF, NULL, "not implemented yet" },
+	{ "external-check", CFG_SEC_BE, NULL, "external checks are not supported; health checks are TCP connects" },
+	{ "load-server-state-from-file", CFG_SEC_BE, NULL, "not implemented" },
+	{ "server-state-file-name", CFG_SEC_BE, NULL, "not implemented" },
+	{ "declare", CFG_SEC_PROXIES, NULL, "not implemented" },
+	{ "force-persist", CFG_SEC_FE_NODEF | CFG_SEC_BE_NODEF, NULL, L7 },
+	{ "ignore-persist", CFG_SEC_FE_NODEF | CFG_SEC_BE_NODEF, NULL, L7 },
+	{ "max-keep-alive-queue", CFG_SEC_BE, NULL, L7 },
+	{ "grace", CFG_SEC_PROXIES, NULL, "removed from HAProxy" },
+};
+
+const struct cfg_kw_list proxy_kw_list = { proxy_kws, ARRAY_SIZE(proxy_kws) };

@@ -1,0 +1,564 @@
+/* server.c — `server` lines: address rules (fixed, same port, port offset,
+ * original destination) and options. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/addr.h"
+#include "cfg/cfg.h"
+#include "log/log.h"
+#include "lib/pp.h"
+#include "model/proxy.h"
+#include "model/server.h"
+
+typedef int (*srv_kw_fn)(struct server *s, char **args, char **err);
+
+struct srv_kw {
+	const char *name;
+	int nargs;          /* words taken after the keyword */
+	srv_kw_fn fn;       /* NULL: known but not supported */
+	const char *why;
+};
+
+static int sk_uint(const char *v, unsigned max, unsigned *out, const char *what, char **err)
+{
+	unsigned long long x;
+
+	if (cfg_parse_uint(v, max, &x) < 0) {
+		memprintf(err, "'%s' expects an integer from 0 to %u, got '%s'", what, max, v);
+		return -EINVAL;
+	}
+	*out = (unsigned)x;
+	return 0;
+}
+
+static int sk_weight(struct server *s, char **args, char **err)
+{
+	return sk_uint(args[1], 256, &s->weight, "weight", err);
+}
+
+static int sk_maxconn(struct server *s, char **args, char **err)
+{
+	return sk_uint(args[1], 10000000, &s->maxconn, "maxconn", err);
+}
+
+static int sk_disabled(struct server *s, char **args, char **err)
+{
+	if (!strcmp(args[0], "disabled"))
+		s->flags |= SRV_F_DISABLED;
+	else
+		s->flags &= ~SRV_F_DISABLED;
+	return 0;
+}
+
+static int sk_backup(struct server *s, char **args, char **err)
+{
+	s->flags |= SRV_F_BACKUP;
+	return 0;
+}
+
+static int sk_send_proxy(struct server *s, char **args, char **err)
+{
+	if (!strcmp(args[0], "send-proxy"))
+		s->flags = (s->flags & ~SRV_F_SEND_PROXY_V2) | SRV_F_SEND_PROXY;
+	else
+		s->flags = (s->flags & ~SRV_F_SEND_PROXY) | SRV_F_SEND_PROXY_V2;
+	return 0;
+}
+
+static int sk_pp_options(struct server *s, char **args, char **err)
+{
+	char *list = strdup(args[1]), *save = NULL, *o;
+
+	if (!list)
+		return -ENOMEM;
+	for (o = strtok_r(list, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(o, "crc32c")) {
+			s->pp_opts |= SRV_PP_CRC32C;
+		} else if (!strcmp(o, "unique-id")) {
+			s->pp_opts |= SRV_PP_UNIQUE_ID;
+		} else if (!strcmp(o, "authority")) {
+			s->pp_opts |= SRV_PP_AUTHORITY;
+		} else if (!strcmp(o, "ssl") || !strcmp(o, "cert-cn") || !strcmp(o, "ssl-cipher") ||
+			   !strcmp(o, "cert-sig") || !strcmp(o, "cert-key")) {
+			memprintf(err, "proxy-v2-options '%s' is not supported: decoyproxy does not terminate TLS", o);
+			free(list);
+			return -EINVAL;
+		} else {
+			memprintf(err, "unknown proxy-v2-options '%s' (supported: crc32c, unique-id, authority)", o);
+			free(list);
+			return -EINVAL;
+		}
+	}
+	free(list);
+	return 0;
+}
+
+static int sk_id(struct server *s, char **args, char **err)
+{
+	unsigned v;
+
+	return sk_uint(args[1], 0x7fffffff, &v, "id", err);
+}
+
+/* `namespace <name>`: connect from a socket created in that namespace
+ * (netseg_socket); the name is checked in netseg_finalize(). */
+static int sk_namespace(struct server *s, char **args, char **err)
+{
+	free(s->netns);
+	s->netns = strdup(args[1]);
+	if (!s->netns) {
+		memprintf(err, "out of memory");
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+#define NOT_YET_CHECKS "not implemented yet (TCP connect checks only)"
+
+static int sk_check(struct server *s, char **args, char **err)
+{
+	s->check = true;
+	return 0;
+}
+
+static int sk_time(const char *kw, const char *v, long long *out, char **err)
+{
+	int r = cfg_parse_time_ms(v, out);
+
+	if (r == -ERANGE) {
+		cfg_timer_overflow(err, v, kw);
+		return -EINVAL;
+	}
+	if (r < 0 || *out <= 0) {
+		memprintf(err, "'%s' expects a positive time, got '%s'", kw, v);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int sk_inter(struct server *s, char **args, char **err)
+{
+	long long *dst = !strcmp(args[0], "inter") ? &s->chk_inter :
+			 !strcmp(args[0], "fastinter") ? &s->chk_fastinter : &s->chk_downinter;
+
+	return sk_time(args[0], args[1], dst, err);
+}
+
+static int sk_risefall(struct server *s, char **args, char **err)
+{
+	unsigned v;
+
+	if (sk_uint(args[1], 1000, &v, args[0], err) < 0)
+		return -EINVAL;
+	if (!v) {
+		memprintf(err, "'%s' must be at least 1", args[0]);
+		return -EINVAL;
+	}
+	if (!strcmp(args[0], "rise"))
+		s->chk_rise = v;
+	else
+		s->chk_fall = v;
+	return 0;
+}
+
+static int sk_chk_port(struct server *s, char **args, char **err)
+{
+	unsigned v;
+
+	if (sk_uint(args[1], 65535, &v, "port", err) < 0 || !v) {
+		memprintf(err, "'port' expects a port from 1 to 65535, got '%s'", args[1]);
+		return -EINVAL;
+	}
+	s->chk_port = (int)v;
+	return 0;
+}
+
+static int sk_check_send_proxy(struct server *s, char **args, char **err)
+{
+	s->chk_send_proxy = true;
+	return 0;
+}
+
+static int sk_chk_addr(struct server *s, char **args, char **err)
+{
+	struct addr_spec a;
+
+	if (addr_parse(args[1], ADDR_F_PORT_NONE_OK | ADDR_F_RESOLVE, &a, err) < 0)
+		return -EINVAL;
+	s->chk_addr = a.ss;
+	if (a.has_port && a.port_lo)
+		s->chk_port = a.port_lo;
+	return 0;
+}
+#define L7 "decoyproxy is a layer-4 proxy"
+#define NOTLS "decoyproxy does not originate TLS"
+
+static const struct srv_kw srv_kws[] = {
+	{ "weight", 1, sk_weight, NULL },
+	{ "maxconn", 1, sk_maxconn, NULL },
+	{ "disabled", 0, sk_disabled, NULL },
+	{ "enabled", 0, sk_disabled, NULL },
+	{ "backup", 0, sk_backup, NULL },
+	{ "id", 1, sk_id, NULL },
+	{ "check", 0, sk_check, NULL },
+	{ "inter", 1, sk_inter, NULL },
+	{ "fastinter", 1, sk_inter, NULL },
+	{ "downinter", 1, sk_inter, NULL },
+	{ "rise", 1, sk_risefall, NULL },
+	{ "fall", 1, sk_risefall, NULL },
+	{ "port", 1, sk_chk_port, NULL },
+	{ "addr", 1, sk_chk_addr, NULL },
+	{ "agent-check", 0, NULL, NOT_YET_CHECKS },
+	{ "check-send-proxy", 0, sk_check_send_proxy, NULL },
+	{ "send-proxy", 0, sk_send_proxy, NULL },
+	{ "send-proxy-v2", 0, sk_send_proxy, NULL },
+	{ "proxy-v2-options", 1, sk_pp_options, NULL },
+	{ "send-proxy-v2-ssl", 0, NULL, NOTLS },
+	{ "send-proxy-v2-ssl-cn", 0, NULL, NOTLS },
+	{ "namespace", 1, sk_namespace, NULL },
+	{ "cookie", 1, NULL, L7 },
+	{ "ssl", 0, NULL, NOTLS },
+	{ "check-ssl", 0, NULL, NOTLS },
+	{ "verify", 1, NULL, NOTLS },
+	{ "sni", 1, NULL, NOTLS },
+	{ "ca-file", 1, NULL, NOTLS },
+	{ "crt", 1, NULL, NOTLS },
+	{ "alpn", 1, NULL, NOTLS },
+	{ "resolvers", 1, NULL, "addresses are resolved once at start-up" },
+	{ "init-addr", 1, NULL, "addresses are resolved once at start-up" },
+	{ "slowstart", 1, NULL, "not implemented yet" },
+	{ "on-error", 1, NULL, NOT_YET_CHECKS },
+	{ "on-marked-down", 1, NULL, NOT_YET_CHECKS },
+	{ "on-marked-up", 1, NULL, NOT_YET_CHECKS },
+	{ "redir", 1, NULL, L7 },
+	{ "track", 1, NULL, NOT_YET_CHECKS },
+	{ "minconn", 1, NULL, "dynamic limits are not implemented" },
+	{ "maxqueue", 1, NULL, "not implemented yet" },
+	{ "tfo", 0, NULL, "not implemented yet" },
+	{ "proto", 1, NULL, L7 },
+	{ "pool-max-conn", 1, NULL, L7 },
+};
+
+static const struct srv_kw *srv_kw_find(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(srv_kws); i++)
+		if (!strcmp(srv_kws[i].name, name))
+			return &srv_kws[i];
+	return NULL;
+}
+
+void server_free(struct server *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->ntlvs; i++) {
+		free(s->tlvs[i].fmt);
+		lf_free(s->tlvs[i].lf);
+	}
+	free(s->tlvs);
+	src_conf_free(&s->source);
+	free(s->netns);
+	free(s->name);
+	free(s->file);
+	free(s);
+}
+
+/* "set-proxy-v2-tlv-fmt(<type>) <fmt>": returns the number of words used,
+ * 0 when argv[0] is not this keyword, -EINVAL on error. */
+static int parse_tlv_fmt(struct server *s, int argc, char **argv, char **err)
+{
+	static const char kw[] = "set-proxy-v2-tlv-fmt(";
+	unsigned long type;
+	char *end;
+	struct srv_tlv *v;
+	struct lf_expr *lf = NULL;
+
+	if (strncmp(argv[0], kw, sizeof(kw) - 1))
+		return 0;
+	type = strtoul(argv[0] + sizeof(kw) - 1, &end, 0);
+	if (end == argv[0] + sizeof(kw) - 1 || strcmp(end, ")")) {
+		memprintf(err, "'%s': expects set-proxy-v2-tlv-fmt(<type>) <format>", argv[0]);
+		return -EINVAL;
+	}
+	if (type < PP2_TYPE_MIN_CUSTOM || type > PP2_TYPE_MAX_CUSTOM) {
+		memprintf(err, "'%s': TLV type must be in the custom range 0xE0-0xEF", argv[0]);
+		return -EINVAL;
+	}
+	if (argc < 2) {
+		memprintf(err, "'%s' expects a log-format string", argv[0]);
+		return -EINVAL;
+	}
+	if (lf_compile(argv[1], &lf, err) < 0)
+		return -EINVAL;
+	/* One TLV per type: a later setting (the server's own after one
+	 * inherited from default-server) replaces the earlier one, so at most
+	 * 16 custom TLVs exist and a receiver never sees a type twice. */
+	for (size_t i = 0; i < s->ntlvs; i++) {
+		if (s->tlvs[i].type != type)
+			continue;
+		char *fmt = strdup(argv[1]);
+
+		if (!fmt) {
+			lf_free(lf);
+			return -ENOMEM;
+		}
+		lf_free(s->tlvs[i].lf);
+		free(s->tlvs[i].fmt);
+		s->tlvs[i].lf = lf;
+		s->tlvs[i].fmt = fmt;
+		return 2;
+	}
+	v = realloc(s->tlvs, (s->ntlvs + 1) * sizeof(*v));
+	if (!v) {
+		lf_free(lf);
+		return -ENOMEM;
+	}
+	s->tlvs = v;
+	v[s->ntlvs].type = (uint8_t)type;
+	v[s->ntlvs].lf = lf;
+	v[s->ntlvs].fmt = strdup(argv[1]);
+	s->ntlvs++;
+	return 2;
+}
+
+/* Options after the address (or after "default-server"), from argv[i]. */
+static int parse_options(struct server *s, int argc, char **argv, int i, char **err)
+{
+	while (i < argc) {
+		const struct srv_kw *kw;
+		int r;
+
+		if (!strcmp(argv[i], "source")) {
+			int used = 0;
+
+			src_conf_free(&s->source);
+			if (src_parse(argc - i - 1, argv + i + 1, &s->source, &used, err) < 0)
+				return -EINVAL;
+			i += 1 + used;
+			continue;
+		}
+		r = parse_tlv_fmt(s, argc - i, argv + i, err);
+		if (r < 0)
+			return -EINVAL;
+		if (r > 0) {
+			i += r;
+			continue;
+		}
+		kw = srv_kw_find(argv[i]);
+		if (!kw) {
+			const char *names[ARRAY_SIZE(srv_kws) + 1];
+			const char *best;
+
+			for (size_t k = 0; k < ARRAY_SIZE(srv_kws); k++)
+				names[k] = srv_kws[k].name;
+			names[ARRAY_SIZE(srv_kws)] = NULL;
+			best = cfg_suggest(argv[i], names);
+			memprintf(err, "unknown option '%s'%s%s%s", argv[i],
+				  best ? "; did you mean '" : "", best ? best : "", best ? "' maybe ?" : "");
+			return -EINVAL;
+		}
+		if (i + kw->nargs >= argc && kw->nargs > 0) {
+			memprintf(err, "option '%s' expects %d argument%s", kw->name, kw->nargs, kw->nargs > 1 ? "s" : "");
+			return -EINVAL;
+		}
+		if (!kw->fn) {
+			memprintf(err, "option '%s' is not supported: %s", kw->name, kw->why);
+			return -EINVAL;
+		}
+		if (kw->fn(s, argv + i, err) < 0)
+			return -EINVAL;
+		i += 1 + kw->nargs;
+	}
+	return 0;
+}
+
+static void server_set_defaults(struct server *s)
+{
+	s->weight = 1;
+	s->chk_up = true;
+	s->chk_rise = 2;
+	s->chk_fall = 3;
+	s->chk_inter = 2000;
+}
+
+/* Copies the option fields of src (a default-server template) into dst. */
+int server_copy_options(struct server *dst, const struct server *src)
+{
+	dst->flags = src->flags & ~SRV_F_ADDR_ORIG;
+	dst->weight = src->weight;
+	dst->maxconn = src->maxconn;
+	dst->pp_opts = src->pp_opts;
+	dst->check = src->check;
+	dst->chk_send_proxy = src->chk_send_proxy;
+	dst->chk_inter = src->chk_inter;
+	dst->chk_fastinter = src->chk_fastinter;
+	dst->chk_downinter = src->chk_downinter;
+	dst->chk_rise = src->chk_rise;
+	dst->chk_fall = src->chk_fall;
+	dst->chk_port = src->chk_port;
+	dst->chk_addr = src->chk_addr;
+	if (src_conf_copy(&dst->source, &src->source) < 0)
+		return -ENOMEM;
+	if (src->netns && !(dst->netns = strdup(src->netns)))
+		return -ENOMEM;
+	if (src->ntlvs) {
+		dst->tlvs = calloc(src->ntlvs, sizeof(*dst->tlvs));
+		if (!dst->tlvs)
+			return -ENOMEM;
+		for (size_t i = 0; i < src->ntlvs; i++) {
+			char *e = NULL;
+
+			dst->tlvs[i].type = src->tlvs[i].type;
+			dst->tlvs[i].fmt = strdup(src->tlvs[i].fmt);
+			dst->ntlvs++;
+			if (!dst->tlvs[i].fmt || lf_compile(dst->tlvs[i].fmt, &dst->tlvs[i].lf, &e) < 0) {
+				free(e);
+				return -ENOMEM;
+			}
+		}
+	}
+	return 0;
+}
+
+static void prefix_err(const char *what, char **err)
+{
+	char *m = NULL;
+
+	memprintf(&m, "%s: %s", what, *err ? *err : "invalid");
+	free(*err);
+	*err = m;
+}
+
+int server_parse_default(struct cfg_ctx *ctx, int argc, char **argv, char **err)
+{
+	struct proxy *px = ctx->px;
+
+	if (!px->defsrv) {
+		px->defsrv = calloc(1, sizeof(*px->defsrv));
+		if (!px->defsrv || !(px->defsrv->name = strdup("default-server")) ||
+		    !(px->defsrv->file = strdup(ctx->file))) {
+			memprintf(err, "out of memory");
+			return CFG_ERR;
+		}
+		server_set_defaults(px->defsrv);
+	}
+	if (parse_options(px->defsrv, argc, argv, 1, err) < 0)
+		return CFG_ERR;
+	return CFG_OK;
+}
+
+int server_parse(struct cfg_ctx *ctx, int argc, char **argv, char **err)
+{
+	struct proxy *px = ctx->px;
+	struct server *s;
+	struct addr_spec a;
+	char what[300];
+
+	if (argc < 3) {
+		memprintf(err, "expects <name> and <addr>[:<port>]");
+		return CFG_ERR;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		goto nomem;
+	s->px = px;
+	server_set_defaults(s);
+	s->line = ctx->line;
+	s->name = strdup(argv[1]);
+	s->file = strdup(ctx->file);
+	if (!s->name || !s->file)
+		goto nomem;
+	if (px->defsrv && server_copy_options(s, px->defsrv) < 0)
+		goto nomem;
+	snprintf(what, sizeof(what), "server '%s'", s->name);
+
+	if (addr_parse(argv[2], ADDR_F_PORT_NONE_OK | ADDR_F_PORT_OFFSET | ADDR_F_RESOLVE, &a, err) < 0)
+		goto fail_prefix;
+	s->addr = a.ss;
+	if (a.port_offset_sign) {
+		s->port_mode = SRV_PORT_OFFSET;
+		s->port_offset = a.port_offset_sign * a.port_lo;
+	} else if (!a.has_port || a.port_lo == 0) {
+		s->port_mode = SRV_PORT_SAME;
+	} else {
+		s->port_mode = SRV_PORT_FIXED;
+	}
+	if (a.wildcard)
+		s->flags |= SRV_F_ADDR_ORIG;
+	if (parse_options(s, argc, argv, 3, err) < 0)
+		goto fail_prefix;
+
+	if (s->ntlvs && !(s->flags & SRV_F_SEND_PROXY_V2)) {
+		memprintf(err, "'set-proxy-v2-tlv-fmt' needs 'send-proxy-v2'");
+		goto fail_prefix;
+	}
+	if (s->check && s->port_mode != SRV_PORT_FIXED && !s->chk_port) {
+		memprintf(err, "health check needs a port: give the server a port or use 'port <n>'");
+		goto fail_prefix;
+	}
+	if (s->check && (s->flags & SRV_F_ADDR_ORIG) && !s->chk_addr.ss_family) {
+		memprintf(err, "health check of a 0.0.0.0 server needs 'addr <ip>'");
+		goto fail_prefix;
+	}
+	if (!s->chk_fastinter)
+		s->chk_fastinter = s->chk_inter;
+	if (!s->chk_downinter)
+		s->chk_downinter = s->chk_inter;
+	s->chk_health = s->chk_rise; /* checked servers start up, as in HAProxy */
+	if (s->pp_opts && !(s->flags & SRV_F_SEND_PROXY_V2)) {
+		memprintf(err, "'proxy-v2-options' needs 'send-proxy-v2'");
+		goto fail_prefix;
+	}
+
+	if (!px->srv)
+		px->srv = s;
+	else
+		px->srv_last->next = s;
+	px->srv_last = s;
+	px->nsrv++;
+	return CFG_OK;
+fail_prefix:
+	prefix_err(what, err);
+	goto fail;
+nomem:
+	memprintf(err, "out of memory");
+fail:
+	server_free(s);
+	return CFG_ERR;
+}
+
+int server_target(const struct server *s, const struct sockaddr_storage *orig, struct sockaddr_storage *out)
+{
+	int port;
+
+	if (s->flags & SRV_F_ADDR_ORIG) {
+		/* the client's original destination (tproxy), port per rules below */
+		*out = *orig;
+	} else {
+		*out = s->addr;
+	}
+	switch (s->port_mode) {
+	case SRV_PORT_FIXED:
+		port = addr_port(&s->addr);
+		break;
+	case SRV_PORT_OFFSET:
+		port = addr_port(orig) + s->port_offset;
+		if (port <= 0 || port > 65535)
+			return -ERANGE;
+		break;
+	default:
+		port = addr_port(orig);
+		break;
+	}
+	addr_set_port(out, port);
+	return 0;
+}
+
+bool server_usable(const struct server *s)
+{
+	return !(s->flags & SRV_F_DISABLED) && s->admin == SRV_ADMIN_READY && s->chk_up;
+}

@@ -1,0 +1,99 @@
+/* server.h — `server` lines of a backend: address rules, options, state. */
+#ifndef DECOYPROXY_SERVER_H
+#define DECOYPROXY_SERVER_H
+
+#include <sys/socket.h>
+#include "lib/common.h"
+#include "model/source.h"
+
+struct proxy;
+struct cfg_ctx;
+
+enum {
+	SRV_PORT_FIXED = 0,    /* addr:port */
+	SRV_PORT_SAME,         /* no port: the port the client connected to */
+	SRV_PORT_OFFSET,       /* +N / -N: offset from the client's destination port */
+};
+
+enum {
+	SRV_F_DISABLED   = 1 << 0,
+	SRV_F_BACKUP     = 1 << 1,
+	SRV_F_ADDR_ORIG  = 1 << 2, /* 0.0.0.0 / * : the client's original destination */
+	SRV_F_SEND_PROXY = 1 << 3, /* send-proxy (v1) */
+	SRV_F_SEND_PROXY_V2 = 1 << 4,
+};
+
+enum { SRV_ADMIN_READY = 0, SRV_ADMIN_DRAIN, SRV_ADMIN_MAINT };
+
+/* proxy-v2-options */
+enum {
+	SRV_PP_CRC32C    = 1 << 0,
+	SRV_PP_UNIQUE_ID = 1 << 1,
+	SRV_PP_AUTHORITY = 1 << 2,
+};
+
+struct lf_expr;
+
+/* set-proxy-v2-tlv-fmt(<type>) <fmt>: a custom TLV rendered per connection */
+struct srv_tlv {
+	uint8_t type;
+	char *fmt;
+	struct lf_expr *lf;
+};
+
+struct server {
+	struct server *next;
+	struct proxy *px;
+	char *name;
+	char *file; int line;
+	struct sockaddr_storage addr;    /* port set when SRV_PORT_FIXED */
+	int port_mode;
+	int port_offset;
+	unsigned flags;
+	unsigned weight;                 /* 0..256, default 1 */
+	unsigned maxconn;                /* 0 = unlimited */
+	unsigned pp_opts;                /* proxy-v2-options: SRV_PP_* */
+	struct srv_tlv *tlvs;            /* set-proxy-v2-tlv-fmt */
+	size_t ntlvs;
+	struct src_conf source;
+	char *netns;                     /* `namespace <name>` */
+
+	/* health checks (chk.c) */
+	struct chk *chk;                 /* NULL: no `check` */
+	bool check;                      /* `check` given */
+	bool chk_send_proxy;             /* check-send-proxy */
+	long long chk_inter, chk_fastinter, chk_downinter;  /* ms */
+	unsigned chk_rise, chk_fall;
+	int chk_port;                    /* 0: the server's port */
+	struct sockaddr_storage chk_addr;  /* family 0: the server's address */
+	bool chk_up;                     /* operational state (true without checks) */
+	unsigned chk_health;             /* 0 .. rise+fall-1; up when >= rise */
+	char chk_last[96];               /* last check result, for messages/stats */
+	unsigned long long chk_failed, chk_down_transitions;
+
+	/* runtime */
+	int admin;                       /* SRV_ADMIN_* */
+	unsigned cur_conn;               /* established or connecting */
+	unsigned long long cum_conn;
+	long cur_eweight;                /* smooth weighted round robin */
+	unsigned long long bytes_in, bytes_out;
+	unsigned long long failed_conns, retries, redispatches;
+	unsigned long long usesrc_client_collisions;
+};
+
+/* Parse "server <name> <addr> [options...]" (argv[0] == "server"). */
+int server_parse(struct cfg_ctx *ctx, int argc, char **argv, char **err);
+void server_free(struct server *s);
+/* "default-server [options...]": the template later `server` lines of the
+ * proxy start from (inherited from defaults sections). */
+int server_parse_default(struct cfg_ctx *ctx, int argc, char **argv, char **err);
+int server_copy_options(struct server *dst, const struct server *src);
+
+/* Compute the destination for a session: client's original destination
+ * `orig` (the frontend address) gives the port (and the address with
+ * SRV_F_ADDR_ORIG). Returns 0 or -EAFNOSUPPORT. */
+int server_target(const struct server *s, const struct sockaddr_storage *orig, struct sockaddr_storage *out);
+
+bool server_usable(const struct server *s);
+
+#endif

@@ -1,0 +1,202 @@
+/* nft.h — nftables TPROXY plumbing over libnftnl/libmnl.
+ *
+ * decoyproxy owns exactly one table, `inet decoyproxy`, and never touches
+ * any other. A plan (struct nft_plan) is a list of diverts: each divert is
+ * one set of decoy (address, port) pairs of one family and the listener its
+ * connections go to. In the table, for diverts 1..n:
+ *
+ *   set <divert 1's set> { type ipv4_addr . inet_service; flags interval; }
+ *   set <divert 2's set> { type ipv6_addr . inet_service; flags interval; }
+ *   ...
+ *   chain prerouting { type filter hook prerouting priority mangle; }
+ *     1.   meta l4proto tcp ip daddr . tcp dport @<divert 1's set>
+ *              tproxy ip to <its listener> meta mark set <mark> accept
+ *     2.   meta l4proto tcp ip6 daddr . tcp dport @<divert 2's set>
+ *              tproxy ip6 to <its listener> meta mark set <mark> accept
+ *     ...
+ *     n+1. meta l4proto tcp socket transparent 1 meta mark set <mark> accept
+ *
+ * Every tproxy rule comes BEFORE the socket rule: the other order diverts a
+ * new SYN that matches a proxy-side TIME_WAIT socket to that socket instead
+ * of the listener (see REFERENCE.md). The tproxy rules follow the order of
+ * the diverts (their sets must not overlap, so the order between them does
+ * not change where a packet goes; the caller checks that). A plan without
+ * diverts (spoofing servers only) gets the table, the chain and the socket
+ * rule. Set names are the caller's (tproxy.h derives them from frontend
+ * names). Concatenated interval sets need Linux >= 5.6.
+ *
+ * Every change is one nfnetlink batch, so it applies atomically: when the
+ * kernel refuses any message, nothing of the batch takes effect and the
+ * previous ruleset stays. The batch builder is separate from the sender so
+ * that unit tests can inspect the exact messages.
+ *
+ * Namespaces: this module never calls setns(). The functions take a
+ * NETLINK_NETFILTER socket fd already opened in the right namespace (e.g.
+ * by ns_socket(nsfd, AF_NETLINK, SOCK_RAW, NETLINK_NETFILTER)), or -1 to
+ * open one in the current namespace for the duration of the call. A
+ * caller's fd is not closed, but its SO_SNDBUF/SO_RCVBUF are raised and
+ * NETLINK_EXT_ACK/NETLINK_CAP_ACK are switched on.
+ */
+#ifndef DECOYPROXY_NFT_H
+#define DECOYPROXY_NFT_H
+
+#include <sys/socket.h>
+#include "lib/common.h"
+#include "lib/intercept.h"
+
+#define NFT_TABLE_NAME  "decoyproxy"
+#define NFT_CHAIN_NAME  "prerouting"
+
+/* Longest set name the kernel accepts (NFT_NAME_MAXLEN, 256, counts the
+ * terminating NUL; a longer name is refused with ERANGE). */
+#define NFT_SET_NAME_MAX 255
+#define NFT_CHAIN_PRIO  (-150)          /* "mangle" */
+
+/* The default mark: it is what the usual `ip rule add fwmark 1 lookup 100`
+ * expects. A plan with mark 0 gets this one (mark 0 could never be matched
+ * by an fwmark rule). */
+#define NFT_MARK_DEFAULT 1u
+
+/* Upper bound on one NFT_MSG_NEWSETELEM message: the element list is one
+ * nested attribute, whose length field is 16 bits. Elements are split
+ * across as many messages of the same batch as needed. */
+#define NFT_ELEM_MSG_MAX 64000
+
+/* How long the sender waits for the kernel's answers (the kernel processes
+ * a batch synchronously inside sendmsg(), so this is only a safety bound). */
+#define NFT_REPLY_TIMEOUT_MS 10000
+
+/* One set of decoys and the listener its connections are diverted to. */
+struct nft_divert {
+	int family;                     /* AF_INET or AF_INET6 */
+	const char *set;                /* set name, 1 to NFT_SET_NAME_MAX bytes, unique
+	                                 * in the plan; borrowed */
+	struct sockaddr_storage listen; /* listener of `family`, with a port; address
+	                                 * 0.0.0.0 (::) = "tproxy to :port" (the kernel
+	                                 * picks the address of the interface the packet
+	                                 * came in on) */
+	const struct icpt_list *decoys; /* normalised; its elements of `family` fill the
+	                                 * set, the others are ignored; NULL = empty;
+	                                 * borrowed, must outlive the batch */
+};
+
+/* What should exist in one namespace. */
+struct nft_plan {
+	uint32_t mark;                  /* tproxy mark; 0 = NFT_MARK_DEFAULT */
+	const struct nft_divert *div;   /* the diverts, in rule order; borrowed */
+	size_t ndiv;
+};
+
+/* What each message of a batch is, so that a kernel error (which names the
+ * message by its sequence number) can be turned into the object's name. */
+enum nft_msg_kind {
+	NFT_K_BEGIN, NFT_K_END, NFT_K_TABLE, NFT_K_TABLE_DEL, NFT_K_SET, NFT_K_CHAIN,
+	NFT_K_RULE, NFT_K_ELEMS, NFT_K_ELEMS_DEL,
+};
+
+struct nft_msgref {
+	uint32_t off;                   /* offset of the message in buf */
+	uint8_t kind;                   /* enum nft_msg_kind */
+	uint8_t family;                 /* elements: AF_INET or AF_INET6 */
+	bool ack;                       /* NLM_F_ACK set: the kernel answers it */
+	bool fresh;                     /* elements: the set is created in this batch */
+	uint32_t first, count;          /* elements: they are sel[first .. first+count) */
+	const struct icpt_list *list;   /* elements: the list they belong to */
+	const char *set;                /* elements: the set's name (the plan's) */
+	char what[NFT_SET_NAME_MAX + 256]; /* "set decoys4_ssh (…)", "rule 1 (…)", … */
+};
+
+/* A built batch: one contiguous buffer of netlink messages, the message
+ * map, and (after sending) the kernel's verdict. Message i has sequence
+ * number seq0 + i. */
+struct nft_batch {
+	char *buf;
+	size_t len, cap;
+	struct nft_msgref *msg;
+	size_t nmsg, capmsg;
+	uint32_t seq0;
+	const struct icpt_elem **sel;   /* elements sent, in message order (they
+	                                 * point into the plans' lists) */
+	size_t nsel, capsel;
+	/* reply state, filled by nft_batch_feed() */
+	size_t nacked;                  /* answers received for ack'ed messages */
+	size_t nexpect;                 /* ack'ed messages in the batch */
+	int error;                      /* first (lowest seq) negative errno, or 0 */
+	uint32_t err_seq;
+	int32_t err_offs;               /* extended-ACK offset of the bad attribute
+	                                 * in that message, or -1 */
+	char kmsg[128];                 /* extended-ACK text from the kernel, or "" */
+};
+
+void nft_batch_init(struct nft_batch *b);
+void nft_batch_free(struct nft_batch *b);
+
+/* Builders. Each one resets b and fills it with one complete batch whose
+ * first sequence number is seq. The plan (its set names and decoy lists)
+ * is borrowed and must outlive b. Return 0, -EINVAL with *err set when the
+ * plan is inconsistent (a divert of an unknown family, a listener of
+ * another family or without port, a set name empty, too long or used
+ * twice), or -ENOMEM. */
+
+/* Whole table: create it if missing, delete it (ours only), create it again
+ * with sets, chain, rules and all elements. */
+int nft_build_apply(struct nft_batch *b, const struct nft_plan *p, uint32_t seq, char **err);
+/* Set contents only: for each divert, removes the elements of old's
+ * divert that p's lacks and adds the ones it has in addition; table and
+ * rules untouched. old must have the same rules (nft_plan_same_rules())
+ * and every list must be normalised (-EINVAL otherwise). A divert whose
+ * list is the same object on both sides is skipped without a look. */
+int nft_build_delta(struct nft_batch *b, const struct nft_plan *p, const struct nft_plan *old,
+		    uint32_t seq, char **err);
+/* Delete our table; an absent table is not an error (it is created first
+ * within the same batch, the usual nft idiom). */
+int nft_build_remove(struct nft_batch *b, uint32_t seq, char **err);
+
+/* Whether a and b give the same table apart from set contents: same mark,
+ * and the same diverts in the same order (family, set name, listener). */
+bool nft_plan_same_rules(const struct nft_plan *a, const struct nft_plan *b);
+
+/* Processes len bytes of netlink messages received from the kernel for b:
+ * counts ACKs, keeps the first error with its extended-ACK details.
+ * Messages whose sequence number is not b's are ignored. Pure function on
+ * the buffer (the unit tests feed it synthetic answers). */
+void nft_batch_feed(struct nft_batch *b, const void *buf, size_t len);
+
+/* True once every ack'ed message has been answered. */
+bool nft_batch_complete(const struct nft_batch *b);
+
+/* Turns b's reply state into the result: 0, -ETIMEDOUT when answers are
+ * missing, or the kernel's -errno with *err naming the refused object (the
+ * failing message is found by its sequence number, the element inside it
+ * by the extended-ACK offset), e.g. "nftables refused element
+ * 10.0.0.5:80-90 (from '10.0.0.5:80-90' (a.cfg:2)) of set decoys4_web:
+ * overlaps another element added to the new set in the same batch (the
+ * decoy list was not normalised) (File exists)". An overlap refused in a
+ * set that exists already (a delta) is with an element decoyproxy did not
+ * install there, and the message says so. */
+int nft_batch_result(const struct nft_batch *b, char **err);
+
+/* Sends b as one sendmsg() on nlfd (or a fresh socket when nlfd < 0) and
+ * collects every answer. Returns 0, or -errno with *err set (kernel refusal,
+ * see nft_batch_result(); or a socket error). */
+int nft_batch_send(int nlfd, struct nft_batch *b, char **err);
+
+/* One-call forms: build, send, free. Same returns as above. */
+int nft_apply(int nlfd, const struct nft_plan *p, char **err);
+int nft_remove(int nlfd, char **err);
+
+/* Reload: makes the sets hold p's decoys. `old` is the plan the previous
+ * successful call put in the kernel (NULL if unknown). When old has the
+ * same rules and every new list only adds elements to old's, one small
+ * batch adds just those (rules and table untouched). Otherwise (rules
+ * changed, something removed, old unknown, a list not normalised, or the
+ * delta refused because the kernel's state was not `old`) the whole table
+ * is rebuilt with nft_apply(), atomic as well. Why not "flush the sets,
+ * add everything": on the kernel's concatenated interval sets every
+ * removal is slow (measured on Linux 6.18: 10-35 ms per removed element,
+ * 45 s to flush 100,000), while a rebuild with 100,000 elements takes
+ * 0.3 s. */
+int nft_replace_elements(int nlfd, const struct nft_plan *p, const struct nft_plan *old,
+			 char **err);
+
+#endif
