@@ -24,6 +24,7 @@
 #include "ctl/sdnotify.h"
 #include "model/server.h"
 #include "core/sess.h"
+#include "log/msg.h"
 
 /* fds kept aside for logs, listeners' peers, netlink and the like */
 #define FD_RESERVE 64
@@ -66,11 +67,11 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			break;
 		}
 		case 'c': o->check = true; break;
-		case 'd': rt.debug++; break;
+		case 'd': dp_msg.debug++; break;
 		case 'D': o->daemon = true; break;
 		case 'p': o->pidfile = optarg; break;
-		case 'V': rt.verbose = true; break;
-		case 'q': rt.quiet = true; break;
+		case 'V': dp_msg.verbose = true; break;
+		case 'q': dp_msg.quiet = true; break;
 		case 'v':
 			printf("decoyproxy version %s\n", PACKAGE_VERSION);
 			exit(0);
@@ -241,7 +242,7 @@ static int daemonize(void)
 		if (fd > STDERR_FILENO)
 			close(fd);
 	}
-	rt.quiet = true;
+	dp_msg.quiet = true;
 	return 0;
 }
 
@@ -256,14 +257,14 @@ int main(int argc, char **argv)
 
 	if (parse_args(argc, argv, &o) < 0)
 		goto out;
-	if (rt.verbose)
-		rt.quiet = false; /* -V wins over -q, as in HAProxy */
+	if (dp_msg.verbose)
+		dp_msg.quiet = false; /* -V wins over -q, as in HAProxy */
 	reload_set_files(o.files, o.nfiles);
 	c = reload_load_config();
 	if (!c)
 		goto out;
-	if (c->g.quiet && !rt.verbose)
-		rt.quiet = true;
+	if (c->g.quiet && !dp_msg.verbose)
+		dp_msg.quiet = true;
 	if (o.check) {
 		/* -c touches nothing on the system: parsing and checks only */
 		if (!dp_config_count_listeners(c)) {
@@ -309,9 +310,9 @@ int main(int argc, char **argv)
 	 * foreground: the configuration's `daemon` would make the process it
 	 * watches exit; an explicit -D is obeyed (the parent sends MAINPID=
 	 * before it exits) */
-	if (c->g.daemon && !o.daemon && !rt.debug && sdnotify_enabled())
+	if (c->g.daemon && !o.daemon && !dp_msg.debug && sdnotify_enabled())
 		ha_notice("'daemon' ignored: started by a service manager (NOTIFY_SOCKET is set)");
-	else if ((o.daemon || c->g.daemon) && !rt.debug) {
+	else if ((o.daemon || c->g.daemon) && !dp_msg.debug) {
 		if (daemonize() < 0)
 			goto out_stop;
 		ev_loop_fork(rt.loop);
@@ -352,6 +353,7 @@ out_stop:
 	c = rt.conf; /* the running generation after any reload */
 	reload_shutdown();
 	rt.conf = NULL;
+	msg_set_targets(NULL, NULL);
 out_conf:
 	dp_config_put(c);
 	pump_pool_trim();

@@ -18,11 +18,11 @@
 #include "cfg/cfg.h"
 #include "model/conf.h"
 #include "model/proxy.h"
-#include "core/loop.h"
 
 #include "plumbing/netseg.h"
 #include "ctl/cli.h"
 #include "plumbing/tproxy.h"
+#include "log/msg.h"
 
 static const struct cfg_kw_list *const kw_lists[] = {
 	&global_kw_list,

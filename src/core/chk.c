@@ -29,6 +29,7 @@
 #include "core/loop.h"
 #include "model/server.h"
 #include "core/sess.h"
+#include "log/msg.h"
 
 struct chk {
 	struct server *srv;

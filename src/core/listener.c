@@ -23,6 +23,7 @@
 #include "model/proxy.h"
 #include "core/loop.h"
 #include "core/sess.h"
+#include "log/msg.h"
 
 typedef int (*bind_kw_fn)(struct bind_conf *bc, char **args, char **err);
 

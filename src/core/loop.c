@@ -1,4 +1,4 @@
-/* runtime.c — process-wide state: messages, connection limits, and the
+/* loop.c — process-wide state: the event loop, connection limits, and the
  * accept throttle shared by every listener. */
 #include "config.h"
 
@@ -14,61 +14,12 @@
 #include "model/proxy.h"
 #include "core/loop.h"
 #include "core/sess.h"
+#include "log/msg.h"
 
 struct runtime rt;
-void (*ha_msg_hook)(int kind, const char *msg);
 
 /* After EMFILE/ENFILE, stop accepting this long, then try again. */
 #define FD_EXHAUSTION_PAUSE 0.1
-
-enum { MSG_ALERT, MSG_WARNING, MSG_NOTICE, MSG_DEBUG };
-
-static void vmsg(int kind, const char *fmt, va_list ap)
-{
-	static const char *const pfx[] = { "[ALERT]   ", "[WARNING] ", "[NOTICE]  ", "[DEBUG]   " };
-	static const int lvl[] = { 1 /* alert */, 4 /* warning */, 5 /* notice */, 7 /* debug */ };
-	char *m = NULL;
-	int n;
-
-	n = vmemprintf(&m, fmt, ap);
-	if (n < 0)
-		return;
-	if (ha_msg_hook)
-		ha_msg_hook(kind, m);
-	if (kind == MSG_ALERT || (!rt.quiet && kind != MSG_DEBUG) || (kind == MSG_DEBUG && rt.debug))
-		fprintf(stderr, "%s (%d) : %s\n", pfx[kind], (int)getpid(), m);
-	/* process messages also go to the global log targets once they exist */
-	if (rt.conf && rt.conf->g.logs.n && kind != MSG_DEBUG)
-		log_list_send(&rt.conf->g.logs, lvl[kind],
-			      rt.conf->g.log_tag ? rt.conf->g.log_tag : "decoyproxy", m, (size_t)n);
-	free(m);
-}
-
-#define DEFINE_MSG(fn, kind)                            \
-	void fn(const char *fmt, ...)                   \
-	{                                               \
-		va_list ap;                             \
-		va_start(ap, fmt);                      \
-		vmsg(kind, fmt, ap);                    \
-		va_end(ap);                             \
-	}
-
-DEFINE_MSG(ha_alert, MSG_ALERT)
-DEFINE_MSG(ha_warning, MSG_WARNING)
-DEFINE_MSG(ha_notice, MSG_NOTICE)
-DEFINE_MSG(ha_debug, MSG_DEBUG)
-
-bool ha_ratelimit(ev_tstamp *last, double period_s)
-{
-	ev_tstamp t = rt.loop ? ev_now(rt.loop) : 0;
-
-	if (!last)
-		return true;
-	if (*last && t - *last < period_s)
-		return false;
-	*last = t ? t : 1;
-	return true;
-}
 
 unsigned rt_fe_maxconn(const struct proxy *fe)
 {
@@ -120,7 +71,7 @@ static void resume_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 void rt_accept_throttle(void)
 {
-	static ev_tstamp last;
+	static double last;
 
 	rt.fd_exhaustion_events++;
 	if (ha_ratelimit(&last, 10.0))

@@ -5,6 +5,7 @@
 
 #include <ev.h>
 #include "lib/common.h"
+#include "log/msg.h"
 
 struct dp_config;
 struct proxy;
@@ -19,9 +20,6 @@ struct runtime {
 	bool admin_paused;          /* SIGTTOU */
 	bool stopping;              /* soft stop in progress */
 	ev_timer resume_timer;      /* retry accepting after EMFILE/ENFILE */
-	int debug;                  /* -d */
-	bool quiet;                 /* -q */
-	bool verbose;               /* -V */
 	unsigned long long fd_exhaustion_events;
 };
 
@@ -36,17 +34,5 @@ void rt_listeners_update(void);
 bool rt_may_accept(const struct proxy *fe);
 /* Effective maxconn for a frontend. */
 unsigned rt_fe_maxconn(const struct proxy *fe);
-
-/* Process messages: [ALERT], [WARNING], [NOTICE] on stderr (unless quiet,
- * for warnings/notices) and to the global log targets. */
-void ha_alert(const char *fmt, ...) DP_PRINTF(1, 2);
-void ha_warning(const char *fmt, ...) DP_PRINTF(1, 2);
-void ha_notice(const char *fmt, ...) DP_PRINTF(1, 2);
-void ha_debug(const char *fmt, ...) DP_PRINTF(1, 2);
-/* When set, every process message is also handed to this hook (kind: 0
- * alert, 1 warning, 2 notice, 3 debug), e.g. for tests to capture them. */
-extern void (*ha_msg_hook)(int kind, const char *msg);
-/* Same but rate-limited: at most once per `period_s` per call site key. */
-bool ha_ratelimit(ev_tstamp *last, double period_s);
 
 #endif

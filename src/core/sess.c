@@ -35,6 +35,7 @@
 #include "core/sess.h"
 #include "model/source.h"
 #include "lib/term.h"
+#include "log/msg.h"
 
 struct sess *sess_list;
 unsigned sess_count;
@@ -550,7 +551,7 @@ static void sess_fetch_bsrc(struct sess *s)
 
 static void sess_connected(struct sess *s)
 {
-	bool want_bsrc = rt.debug;
+	bool want_bsrc = dp_msg.debug;
 
 	/* custom PROXY v2 TLVs are rendered below and may show %bi:%bp */
 	for (size_t i = 0; !want_bsrc && i < s->srv->ntlvs; i++)
@@ -563,7 +564,7 @@ static void sess_connected(struct sess *s)
 	s->t_est = now();
 	s->srv_h.last_act = now();
 	s->cli.last_act = now(); /* tunnel timeout starts fresh on both sides */
-	if (rt.debug) {
+	if (dp_msg.debug) {
 		char a[64], b[64];
 
 		sess_debug(s, "%s/%s.connected to %s from %s in %ld ms", s->be->name, s->srv->name,
@@ -668,7 +669,7 @@ static void sess_connect(struct sess *s)
 	int fd, r, e;
 
 	if (server_target(srv, &s->fe_addr, &s->srv_addr) < 0) {
-		static ev_tstamp last;
+		static double last;
 
 		if (ha_ratelimit(&last, 1.0))
 			ha_warning("backend '%s'/server '%s': port offset out of range", s->be->name, srv->name);
@@ -681,7 +682,7 @@ again:
 	fd = netseg_socket(s->fe->conf, srv->netns, s->srv_addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 			   IPPROTO_TCP, &err);
 	if (fd < 0) {
-		static ev_tstamp last;
+		static double last;
 
 		if (ha_ratelimit(&last, 1.0))
 			ha_warning("backend '%s'/server '%s': %s", s->be->name, srv->name, err);
@@ -694,7 +695,7 @@ again:
 	}
 	r = src_apply(fd, s->srv_addr.ss_family, sc, &s->cli_addr, fresh_port, &collided, &err);
 	if (r != SRC_OK) {
-		static ev_tstamp last;
+		static double last;
 
 		if (ha_ratelimit(&last, 1.0))
 			ha_warning("backend '%s'/server '%s': %s", s->be->name, srv->name, err);
@@ -718,7 +719,7 @@ again:
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	}
 	set_ka(fd, (s->be->options & PR_O_KA_SV) != 0);
-	if (rt.debug)
+	if (dp_msg.debug)
 		debug_connect(s, fd, sc, fresh_port);
 	s->t_connect_start = now();
 	s->state = SST_CONNECT;
@@ -891,7 +892,7 @@ void sess_accept(struct listener *li, int fd, const struct sockaddr_storage *pee
 
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	}
-	if (rt.debug) {
+	if (dp_msg.debug) {
 		char a[64], b[64];
 
 		sess_debug(s, "%s.accept(%04x)=%04x from %s to %s%s%s", fe->name, (unsigned)li->fd, (unsigned)fd,

@@ -88,7 +88,7 @@ struct term_snap sess_term_snap(const struct sess *s);
 /* -d: one "[DEBUG]" line per session event, prefixed with the session id
  * in hex as HAProxy does ("0000002a:"). Costs one branch when -d is off:
  * the arguments are not even evaluated. */
-#define SESS_DEBUG(s, ...) do { if (__builtin_expect(rt.debug != 0, 0)) sess_debug((s), __VA_ARGS__); } while (0)
+#define SESS_DEBUG(s, ...) do { if (__builtin_expect(dp_msg.debug != 0, 0)) sess_debug((s), __VA_ARGS__); } while (0)
 void sess_debug(const struct sess *s, const char *fmt, ...) DP_PRINTF(2, 3);
 /* Client side ready (PROXY header consumed if any): pick a server, connect. */
 void sess_start(struct sess *s);

@@ -26,6 +26,7 @@
 #include "core/loop.h"
 #include "model/server.h"
 #include "core/sess.h"
+#include "log/msg.h"
 
 #define PP_MIN_WAIT_MS 3000   /* the spec asks receivers to wait at least 3 s */
 
@@ -134,7 +135,7 @@ static void hdr_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 		addr_unmap_v4(&s->fe_addr);
 	}
 	/* LOCAL (health checks, or UNKNOWN): keep the real endpoints */
-	if (rt.debug) {
+	if (dp_msg.debug) {
 		char a[64], b[64];
 
 		sess_debug(s, "%s.proxy-header %s: client %s to %s", s->fe->name,
@@ -243,7 +244,7 @@ int sess_pp_prepare(struct sess *s)
 		n = pp_encode_v2(buf, 4096, &h, (srv->pp_opts & SRV_PP_CRC32C) ? PP_OPT_CRC32C : 0);
 	}
 	if (n <= 0) {
-		static ev_tstamp last;
+		static double last;
 
 		if (ha_ratelimit(&last, 1.0))
 			ha_warning("backend '%s'/server '%s': cannot build the PROXY header (%s)", s->be->name,

@@ -49,6 +49,7 @@
 #include "model/source.h"
 #include "ctl/cli.h"
 #include "plumbing/tproxy.h"
+#include "log/msg.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "unknown"
@@ -1867,7 +1868,7 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 		int fd = accept4(b->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd < 0) {
-			static ev_tstamp last;
+			static double last;
 
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;

@@ -31,7 +31,7 @@
 #include <unistd.h>
 
 #include "ctl/priv.h"
-#include "core/loop.h"
+#include "log/msg.h"
 
 uint64_t priv_kept_caps(bool keep_sys_admin)
 {

@@ -39,6 +39,7 @@
 #include "model/source.h"
 #include "ctl/cli.h"
 #include "plumbing/tproxy.h"
+#include "log/msg.h"
 
 static const char *const *cfg_files;
 static size_t cfg_nfiles;
@@ -391,6 +392,7 @@ int reload_activate(struct dp_config *newc, struct dp_config *oldc, char **err)
 	FOR_EACH_LISTENER(newc, px, bc, l)
 		l->taken_from = NULL;
 	rt.conf = newc;
+	msg_set_targets(&newc->g.logs, newc->g.log_tag);
 	if (chk_start(newc) < 0)
 		ha_alert("out of memory starting health checks");
 	if (newc->g.maxconn)

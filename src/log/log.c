@@ -662,3 +662,29 @@ void log_target_send(struct log_target *t, int level, const char *tag, const cha
 	}
 	t->sent++;
 }
+
+/* ---- lists of targets ---- */
+
+int log_list_add(struct log_list *l, struct log_target *t)
+{
+	struct log_target **v = realloc(l->v, (l->n + 1) * sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	l->v = v;
+	v[l->n++] = t;
+	return 0;
+}
+
+void log_list_free(struct log_list *l)
+{
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+void log_list_send(const struct log_list *l, int level, const char *tag, const char *msg, size_t len)
+{
+	for (size_t i = 0; i < l->n; i++)
+		log_target_send(l->v[i], level, tag, msg, len);
+}

@@ -185,4 +185,15 @@ void log_target_close(struct log_target *t);
  * first if needed (an open failure counts as an error). */
 void log_target_send(struct log_target *t, int level, const char *tag, const char *msg, size_t len);
 
+/* A list of log targets (not owning them: a generation's all_targets owns
+ * every target; proxies and `log global` hold borrowed pointers). */
+struct log_list {
+	struct log_target **v;
+	size_t n;
+};
+
+int log_list_add(struct log_list *l, struct log_target *t);
+void log_list_free(struct log_list *l);
+void log_list_send(const struct log_list *l, int level, const char *tag, const char *msg, size_t len);
+
 #endif

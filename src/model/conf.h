@@ -15,11 +15,6 @@ struct stats_conf;
 struct tproxy_gconf;
 struct netseg;
 
-struct log_list {
-	struct log_target **v;
-	size_t n;
-};
-
 struct dp_global {
 	unsigned maxconn;           /* 0 = derive from the fd limit */
 	unsigned ulimit_n;          /* 0 = compute from maxconn */
@@ -61,9 +56,5 @@ int dp_config_finalize(struct dp_config *c);
 
 /* Number of listeners (bind addresses) in the config. */
 size_t dp_config_count_listeners(const struct dp_config *c);
-
-int log_list_add(struct log_list *l, struct log_target *t);
-void log_list_free(struct log_list *l);
-void log_list_send(const struct log_list *l, int level, const char *tag, const char *msg, size_t len);
 
 #endif

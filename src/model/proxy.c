@@ -12,11 +12,11 @@
 #include "core/listener.h"
 #include "log/log.h"
 #include "model/proxy.h"
-#include "core/loop.h"
 #include "plumbing/netseg.h"
 #include "model/server.h"
 #include "ctl/cli.h"
 #include "plumbing/tproxy.h"
+#include "log/msg.h"
 
 static unsigned next_generation = 1;
 
@@ -83,30 +83,6 @@ size_t dp_config_count_listeners(const struct dp_config *c)
 			for (struct listener *l = bc->listeners; l; l = l->next)
 				n++;
 	return n;
-}
-
-int log_list_add(struct log_list *l, struct log_target *t)
-{
-	struct log_target **v = realloc(l->v, (l->n + 1) * sizeof(*v));
-
-	if (!v)
-		return -ENOMEM;
-	l->v = v;
-	v[l->n++] = t;
-	return 0;
-}
-
-void log_list_free(struct log_list *l)
-{
-	free(l->v);
-	l->v = NULL;
-	l->n = 0;
-}
-
-void log_list_send(const struct log_list *l, int level, const char *tag, const char *msg, size_t len)
-{
-	for (size_t i = 0; i < l->n; i++)
-		log_target_send(l->v[i], level, tag, msg, len);
 }
 
 void proxy_set_builtin_defaults(struct proxy *px)

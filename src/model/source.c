@@ -189,8 +189,8 @@ int src_apply(int fd, int family, const struct src_conf *sc, const struct sockad
 #include <unistd.h>
 #include "model/conf.h"
 #include "model/proxy.h"
-#include "core/loop.h"
 #include "model/server.h"
+#include "log/msg.h"
 
 const char *src_mode_name(const struct src_conf *sc)
 {
@@ -210,7 +210,7 @@ void src_note_collision(const struct proxy *be, struct server *srv, const struct
 {
 	/* one limiter for every server and both places a collision is found
 	 * (bind, connect): at most one warning a minute in all */
-	static ev_tstamp last;
+	static double last;
 	char a[64];
 
 	srv->usesrc_client_collisions++;

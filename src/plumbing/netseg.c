@@ -34,8 +34,8 @@
 #include "net/nl.h"
 #include "net/ns.h"
 #include "model/proxy.h"
-#include "core/loop.h"
 #include "model/server.h"
+#include "log/msg.h"
 
 /* Longest sysctl value kept (the kernel takes at most a page per write). */
 #define NETSEG_SYSCTL_MAX 4096

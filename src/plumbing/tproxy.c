@@ -38,10 +38,10 @@
 #include "plumbing/netseg.h"
 #include "net/nl.h"
 #include "model/proxy.h"
-#include "core/loop.h"
 #include "model/server.h"
 #include "model/source.h"
 #include "plumbing/tproxy.h"
+#include "log/msg.h"
 
 /* Address arithmetic for both families in one type (as in intercept.c);
  * a GNU extension every supported compiler has. */

@@ -23,6 +23,7 @@
 #include "model/proxy.h"
 #include "core/loop.h"
 #include "model/server.h"
+#include "log/msg.h"
 
 static char msgs[16384];
 
@@ -38,7 +39,7 @@ static int setup(void **state)
 {
 	msgs[0] = '\0';
 	ha_msg_hook = capture;
-	rt.quiet = true;
+	dp_msg.quiet = true;
 	return 0;
 }
 

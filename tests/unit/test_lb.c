@@ -19,13 +19,14 @@
 #include "model/proxy.h"
 #include "core/loop.h"
 #include "model/server.h"
+#include "log/msg.h"
 
 static struct dp_config *load(const char *backend_body)
 {
 	struct dp_config *c = dp_config_new();
 	char *buf = NULL;
 
-	rt.quiet = true;
+	dp_msg.quiet = true;
 	memprintf(&buf, "backend b\n timeout connect 1s\n timeout server 1s\n%s", backend_body);
 	assert_int_equal(cfg_parse_buffer(c, "lb.cfg", buf), 0);
 	assert_int_equal(dp_config_finalize(c), 0);

@@ -28,6 +28,7 @@
 #include "net/ns.h"
 #include "model/proxy.h"
 #include "core/loop.h"
+#include "log/msg.h"
 
 static char msgs[32768];
 
@@ -587,7 +588,7 @@ static int setup(void **state)
 {
 	msgs[0] = '\0';
 	ha_msg_hook = capture;
-	rt.quiet = true;
+	dp_msg.quiet = true;
 	fk_reset();
 	netseg_set_sys(&fake_sys, &F);
 	return 0;

@@ -32,6 +32,7 @@
 #include "model/server.h"
 #include "core/sess.h"
 #include "ctl/cli.h"
+#include "log/msg.h"
 
 static char msgs[16384];
 
@@ -81,7 +82,7 @@ static int setup_cfg(void **state)
 	int e;
 
 	ha_msg_hook = capture;
-	rt.quiet = true;
+	dp_msg.quiet = true;
 	rt.maxconn = 1000;
 	/* keeps rt_listeners_update() (called when a session ends) from
 	 * starting listeners that have no socket */
@@ -105,7 +106,7 @@ static int teardown_cfg(void **state)
 static int setup_plain(void **state)
 {
 	ha_msg_hook = capture;
-	rt.quiet = true;
+	dp_msg.quiet = true;
 	return 0;
 }
 

@@ -26,6 +26,7 @@
 #include "core/loop.h"
 #include "model/server.h"
 #include "plumbing/tproxy.h"
+#include "log/msg.h"
 
 static char msgs[65536];
 
@@ -42,7 +43,7 @@ static int setup(void **state)
 	(void)state;
 	msgs[0] = '\0';
 	ha_msg_hook = capture;
-	rt.quiet = true;
+	dp_msg.quiet = true;
 	return 0;
 }
 
