@@ -19,6 +19,8 @@
 #include "ctl/priv.h"
 #include "model/proxy.h"
 #include "core/channel.h"
+#include "ctl/module.h"
+#include "plumbing/netseg.h"
 #include "ctl/reload.h"
 #include "core/loop.h"
 #include "ctl/sdnotify.h"
@@ -152,7 +154,7 @@ static int setup_limits(struct dp_config *c)
 /* Whether any part of c works in a named network namespace. */
 static bool uses_namespaces(const struct dp_config *c)
 {
-	if (c->netsegs)
+	if (netseg_in_use(c))
 		return true;
 	for (const struct proxy *px = c->proxies; px; px = px->next) {
 		for (const struct bind_conf *bc = px->binds; bc; bc = bc->next)
@@ -255,6 +257,10 @@ int main(int argc, char **argv)
 	char *err = NULL;
 	int ret = 1;
 
+	if (modules_init() < 0) {
+		ha_alert("out of memory registering keywords");
+		goto out;
+	}
 	if (parse_args(argc, argv, &o) < 0)
 		goto out;
 	if (dp_msg.verbose)

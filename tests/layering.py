@@ -6,7 +6,8 @@ Rule 1: a file includes only headers of its own folder or of a lower layer;
         each other.
 Rule 2: the include graph between modules has no cycle. A module is a
         header and the .c files that implement it: foo.h, foo.c and
-        foo_<part>.c (the longest header name that prefixes the file name).
+        foo_<part>.c (the longest header name that prefixes the file name);
+        foo_int.h is foo's private header, shared by its parts.
 
 Usage: layering.py [SRCDIR]          check SRCDIR (default: ../src)
        layering.py --selftest SRCDIR plant an upward include and a cycle in a
@@ -39,8 +40,12 @@ def layer_of(rel):
 def module_of(rel, headers):
     d, n = os.path.split(rel)
     stem = n[:-2]
+    if stem.endswith("_int") and stem[:-4] in headers.get(d, ()):
+        stem = stem[:-4]
     best = None
     for h in headers.get(d, ()):
+        if h.endswith("_int"):
+            continue
         if stem == h or stem.startswith(h + "_"):
             if best is None or len(h) > len(best):
                 best = h
@@ -77,7 +82,7 @@ def check(src):
                     errs.append("%s:%d: layer '%s' (rank %d) includes %s/%s.h of layer '%s' (rank %d): "
                                 "only its own folder or lower layers" %
                                 (f, ln, lay or "main", RANK[lay], to_lay, to_h, to_lay, RANK[to_lay]))
-                to_mod = "%s/%s" % (to_lay, to_h)
+                to_mod = module_of("%s/%s.h" % (to_lay, to_h), headers)
                 if to_mod != mod:
                     edges.setdefault(mod, set()).add(to_mod)
                     where.setdefault((mod, to_mod), "%s:%d" % (f, ln))

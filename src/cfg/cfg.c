@@ -1,8 +1,9 @@
 /* cfg.c — configuration files: tokenizer, sections, keyword dispatch.
  *
- * Keywords are owned by the modules that implement them (global_kw_list,
- * proxy_kw_list, ...). This file only knows how to split lines, which section
- * is open, and how to find and call the owner of a keyword.
+ * Keywords and sections are owned by the modules that implement them and
+ * registered here (cfg_register_kws/cfg_register_section, from the module
+ * table in ctl/module.c). This file only knows how to split lines, which
+ * section is open, and how to find and call the owner of a keyword.
  */
 #include "config.h"
 
@@ -16,27 +17,42 @@
 #include <sys/stat.h>
 
 #include "cfg/cfg.h"
-#include "model/conf.h"
-#include "model/proxy.h"
-
-#include "plumbing/netseg.h"
-#include "ctl/cli.h"
-#include "plumbing/tproxy.h"
 #include "log/msg.h"
 
-static const struct cfg_kw_list *const kw_lists[] = {
-	&global_kw_list,
-	&proxy_kw_list,
-	&stats_kw_list,
-	&tproxy_kw_list,
-	&netseg_kw_list,
-};
+/* ---- registry ------------------------------------------------------------
+ * Modules register the keywords and sections they own before any file is
+ * read (ctl/module.c does it for every module, in the module table's
+ * order); this file names none of them. */
 
-/* Sections owned by modules. */
-static const struct cfg_section *const ext_sections[] = {
-	&netseg_section,
-	&nslist_section,
-};
+#define CFG_MAX_KW_LISTS 32
+#define CFG_MAX_SECTIONS 16
+
+static const struct cfg_kw_list *kw_lists[CFG_MAX_KW_LISTS];
+static size_t n_kw_lists;
+static const struct cfg_section *sections[CFG_MAX_SECTIONS];
+static size_t n_sections;
+
+int cfg_register_kws(const struct cfg_kw_list *l)
+{
+	for (size_t i = 0; i < n_kw_lists; i++)
+		if (kw_lists[i] == l)
+			return 0;
+	if (n_kw_lists == ARRAY_SIZE(kw_lists))
+		return -ENOSPC;
+	kw_lists[n_kw_lists++] = l;
+	return 0;
+}
+
+int cfg_register_section(const struct cfg_section *sec)
+{
+	for (size_t i = 0; i < n_sections; i++)
+		if (sections[i] == sec)
+			return 0;
+	if (n_sections == ARRAY_SIZE(sections))
+		return -ENOSPC;
+	sections[n_sections++] = sec;
+	return 0;
+}
 
 /* Sections that HAProxy has and decoyproxy does not. */
 static const struct {
@@ -370,7 +386,7 @@ static const struct cfg_kw *kw_lookup(const char *name, int section)
 	const struct cfg_kw *in = NULL, *any = NULL;
 	size_t in_score = 0, any_score = 0;
 
-	for (size_t l = 0; l < ARRAY_SIZE(kw_lists); l++) {
+	for (size_t l = 0; l < n_kw_lists; l++) {
 		for (size_t i = 0; i < kw_lists[l]->n; i++) {
 			const struct cfg_kw *kw = &kw_lists[l]->kws[i];
 			size_t m = kw_match(kw->name, name);
@@ -391,20 +407,11 @@ static const struct cfg_kw *kw_lookup(const char *name, int section)
 
 static const char *section_str(int sec)
 {
-	switch (sec) {
-	case CFG_SEC_GLOBAL: return "global";
-	case CFG_SEC_DEFAULTS: return "defaults";
-	case CFG_SEC_FRONTEND: return "frontend";
-	case CFG_SEC_BACKEND: return "backend";
-	case CFG_SEC_LISTEN: return "listen";
-	case CFG_SEC_NETWORK: return "network";
-	case CFG_SEC_NSLIST: return "namespace_list";
-	}
+	for (size_t i = 0; i < n_sections; i++)
+		if (sections[i]->sec == sec)
+			return sections[i]->name;
 	return "(no section)";
 }
-
-/* Words that open a section, as candidates for suggestions. */
-static const char *const section_words[] = { "global", "defaults", "frontend", "backend", "listen" };
 
 /* Reports an unknown keyword, suggesting the closest keyword of the current
  * section or the closest section name (a misspelt "frontend" line). */
@@ -415,13 +422,12 @@ static void suggest_keyword(struct cfg_ctx *ctx, const char *word)
 	const char *best;
 
 #define ADD_CAND(w) do { if (n + 1 < ARRAY_SIZE(cands)) cands[n++] = (w); } while (0)
-	for (size_t i = 0; i < ARRAY_SIZE(section_words); i++)
-		ADD_CAND(section_words[i]);
-	for (size_t i = 0; i < ARRAY_SIZE(ext_sections); i++)
-		ADD_CAND(ext_sections[i]->name);
+	for (size_t i = 0; i < n_sections; i++)
+		if (sections[i]->suggest)
+			ADD_CAND(sections[i]->name);
 	for (size_t i = 0; i < ARRAY_SIZE(unsupported_sections); i++)
 		ADD_CAND(unsupported_sections[i].name);
-	for (size_t l = 0; l < ARRAY_SIZE(kw_lists); l++)
+	for (size_t l = 0; l < n_kw_lists; l++)
 		for (size_t i = 0; i < kw_lists[l]->n; i++)
 			if ((kw_lists[l]->kws[i].sections & ctx->section) && !kw_is_prefix(kw_lists[l]->kws[i].name))
 				ADD_CAND(kw_lists[l]->kws[i].name);
@@ -460,136 +466,32 @@ static void report_kw_msg(struct cfg_ctx *ctx, bool alert, const char *kw, const
 		cfg_report(ctx, alert, "'%s': %s", kw, msg);
 }
 
+/* Opens the section named by argv[0] if it is one: 0 when opened, -1 when
+ * it is a section whose header is broken (reported; its keywords are
+ * skipped), 1 when argv[0] is not a section word. */
 static int open_section(struct cfg_ctx *ctx, int argc, char **argv)
 {
-	const char *s = argv[0];
-	int sec;
-	unsigned cap;
-	const char *name = NULL, *from = NULL;
-	struct proxy *px;
-	char *err = NULL;
+	for (size_t i = 0; i < n_sections; i++) {
+		const struct cfg_section *sec = sections[i];
+		char *err = NULL;
 
-	if (!strcmp(s, "global")) {
-		if (argc > 1)
-			cfg_warn(ctx, "'global' takes no argument, ignoring '%s'", argv[1]);
-		ctx->section = CFG_SEC_GLOBAL;
-		ctx->px = NULL;
+		if (strcmp(argv[0], sec->name))
+			continue;
+		ctx->section = sec->sec;
 		ctx->sec_data = NULL;
+		if (sec->open && sec->open(ctx, argc, argv, &err) != CFG_OK) {
+			/* the handler either reported itself (err NULL) or
+			 * left the message to us */
+			if (err)
+				cfg_alert(ctx, "'%s': %s", argv[0], err);
+			free(err);
+			ctx->section = CFG_SEC_NONE;
+			ctx->sec_data = NULL;
+			return -1;
+		}
 		return 0;
 	}
-	if (!strcmp(s, "defaults")) {
-		sec = CFG_SEC_DEFAULTS; cap = PR_CAP_DEF;
-	} else if (!strcmp(s, "frontend")) {
-		sec = CFG_SEC_FRONTEND; cap = PR_CAP_FE;
-	} else if (!strcmp(s, "backend")) {
-		sec = CFG_SEC_BACKEND; cap = PR_CAP_BE;
-	} else if (!strcmp(s, "listen")) {
-		sec = CFG_SEC_LISTEN; cap = PR_CAP_FE | PR_CAP_BE;
-	} else {
-		for (size_t i = 0; i < ARRAY_SIZE(ext_sections); i++) {
-			const struct cfg_section *es = ext_sections[i];
-
-			if (strcmp(s, es->name))
-				continue;
-			ctx->section = es->sec;
-			ctx->px = NULL;
-			ctx->sec_data = NULL;
-			if (es->open(ctx, argc, argv, &err) != CFG_OK) {
-				cfg_alert(ctx, "'%s': %s", s, err ? err : "invalid section");
-				free(err);
-				ctx->section = CFG_SEC_NONE;
-				return -1;
-			}
-			return 0;
-		}
-		return 1; /* not a section */
-	}
-
-	/* "<section> [<name>] [from <defaults>]" */
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "from")) {
-			if (i + 1 >= argc) {
-				cfg_alert(ctx, "'%s': 'from' expects the name of a defaults section", s);
-				return -1;
-			}
-			from = argv[++i];
-		} else if (!name) {
-			name = argv[i];
-		} else {
-			cfg_alert(ctx, "'%s %s': unexpected word '%s'", s, name, argv[i]);
-			return -1;
-		}
-	}
-	if (!name && sec != CFG_SEC_DEFAULTS) {
-		cfg_alert(ctx, "'%s' expects a name", s);
-		ctx->section = sec;
-		ctx->px = NULL;
-		return -1;
-	}
-	if (name) {
-		for (const char *c = name; *c; c++) {
-			if (!isalnum((unsigned char)*c) && !strchr("-_.:", *c)) {
-				cfg_alert(ctx, "%s '%s': character '%c' is not permitted in a proxy name", s, name, *c);
-				return -1;
-			}
-		}
-	}
-
-	px = proxy_new(ctx->conf, name, cap, ctx->file, ctx->line);
-	if (!px) {
-		cfg_alert(ctx, "out of memory");
-		return -1;
-	}
-	if (from) {
-		struct proxy *def = NULL;
-
-		for (struct proxy *d = ctx->conf->defaults; d; d = d->next)
-			if (d->name && !strcmp(d->name, from)) {
-				def = d;
-				break;
-			}
-		if (!def) {
-			cfg_alert(ctx, "%s '%s': defaults section '%s' not found%s", s, name ? name : "", from,
-				  "");
-			proxy_free(px);
-			return -1;
-		}
-		if (proxy_inherit(px, def, &err) < 0) {
-			cfg_alert(ctx, "%s '%s': %s", s, name ? name : "", err);
-			free(err);
-			proxy_free(px);
-			return -1;
-		}
-	} else if (ctx->conf->cur_defaults) {
-		if (proxy_inherit(px, ctx->conf->cur_defaults, &err) < 0) {
-			cfg_alert(ctx, "%s '%s': %s", s, name ? name : "", err);
-			free(err);
-			proxy_free(px);
-			return -1;
-		}
-	}
-
-	if (sec == CFG_SEC_DEFAULTS) {
-		if (name) {
-			for (struct proxy *d = ctx->conf->defaults; d; d = d->next)
-				if (d->name && !strcmp(d->name, name))
-					cfg_warn(ctx, "defaults section '%s' redefines the one declared at %s:%d",
-						 name, d->file, d->line);
-		}
-		px->next = ctx->conf->defaults;
-		ctx->conf->defaults = px;
-		ctx->conf->cur_defaults = px;
-	} else {
-		struct proxy **pp = &ctx->conf->proxies;
-
-		while (*pp)
-			pp = &(*pp)->next;
-		*pp = px;
-	}
-	ctx->section = sec;
-	ctx->px = px;
-	ctx->sec_data = NULL;
-	return 0;
+	return 1; /* not a section */
 }
 
 static void parse_line(struct cfg_ctx *ctx, int argc, char **argv)
@@ -606,19 +508,17 @@ static void parse_line(struct cfg_ctx *ctx, int argc, char **argv)
 		if (!strcmp(argv[0], unsupported_sections[i].name)) {
 			cfg_alert(ctx, "section '%s' is not supported: %s", argv[0], unsupported_sections[i].why);
 			ctx->section = CFG_SEC_NONE;
-			ctx->px = NULL;
+			ctx->sec_data = NULL;
 			return;
 		}
 	}
 
 	if (ctx->section == CFG_SEC_NONE) {
 		/* keywords of an unsupported section, or before any section */
-		if (ctx->errors == 0 || ctx->px)
+		if (ctx->errors == 0)
 			suggest_keyword(ctx, argv[0]);
 		return;
 	}
-	if (!ctx->px && (ctx->section & CFG_SEC_PROXIES))
-		return; /* section header was already reported as broken */
 
 	kw = kw_lookup(argv[0], ctx->section);
 	if (!kw) {
@@ -709,21 +609,33 @@ static int parse_stream(struct dp_config *conf, const char *name, FILE *f, const
 	return ctx.errors;
 }
 
-static int record_file(struct dp_config *conf, const char *path)
+static int record_file(struct cfg_files *files, const char *path)
 {
-	char **v = realloc(conf->files, (conf->nfiles + 1) * sizeof(*v));
+	char **v;
 
+	if (!files)
+		return 0;
+	v = realloc(files->v, (files->n + 1) * sizeof(*v));
 	if (!v)
 		return -ENOMEM;
-	conf->files = v;
-	v[conf->nfiles] = strdup(path);
-	if (!v[conf->nfiles])
+	files->v = v;
+	v[files->n] = strdup(path);
+	if (!v[files->n])
 		return -ENOMEM;
-	conf->nfiles++;
+	files->n++;
 	return 0;
 }
 
-static int parse_file(struct dp_config *conf, const char *path)
+void cfg_files_free(struct cfg_files *files)
+{
+	for (size_t i = 0; i < files->n; i++)
+		free(files->v[i]);
+	free(files->v);
+	files->v = NULL;
+	files->n = 0;
+}
+
+static int parse_file(struct dp_config *conf, struct cfg_files *files, const char *path)
 {
 	FILE *f = fopen(path, "r");
 	int ret;
@@ -734,7 +646,7 @@ static int parse_file(struct dp_config *conf, const char *path)
 		ha_alert("config : could not open configuration file '%s' : %s", path, strerror(e));
 		return -e;
 	}
-	if (record_file(conf, path) < 0) {
+	if (record_file(files, path) < 0) {
 		fclose(f);
 		return -ENOMEM;
 	}
@@ -748,7 +660,7 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int cfg_parse_path(struct dp_config *conf, const char *path)
+int cfg_parse_path(struct dp_config *conf, struct cfg_files *files, const char *path)
 {
 	struct stat st;
 	DIR *d;
@@ -764,7 +676,7 @@ int cfg_parse_path(struct dp_config *conf, const char *path)
 		return -e;
 	}
 	if (!S_ISDIR(st.st_mode))
-		return parse_file(conf, path);
+		return parse_file(conf, files, path);
 
 	/* A directory: every regular "*.cfg" file in lexical order, as HAProxy. */
 	d = opendir(path);
@@ -792,7 +704,7 @@ int cfg_parse_path(struct dp_config *conf, const char *path)
 	qsort(names, n, sizeof(*names), cmp_str);
 	for (size_t i = 0; i < n; i++) {
 		if (stat(names[i], &st) == 0 && S_ISREG(st.st_mode)) {
-			int r = parse_file(conf, names[i]);
+			int r = parse_file(conf, files, names[i]);
 
 			errors += r < 0 ? 1 : r;
 		}

@@ -11,8 +11,8 @@
 
 #include "lib/common.h"
 
+/* The generation being filled: opaque here, defined by model/conf.h. */
 struct dp_config;
-struct proxy;
 
 /* Sections, also used as bit masks in keyword tables. */
 enum {
@@ -40,8 +40,8 @@ struct cfg_ctx {
 	const char *file;
 	int line;
 	int section;            /* CFG_SEC_* of the current section */
-	struct proxy *px;       /* current proxy (or defaults section), NULL in global */
-	void *sec_data;         /* object of a module-owned section (network, ...) */
+	void *sec_data;         /* the section's object, set by its open() (a proxy, a
+	                         * network segment, ...); NULL when it has none */
 	int warnings;           /* number of warnings emitted so far */
 	int errors;             /* number of errors emitted so far */
 };
@@ -81,15 +81,25 @@ struct cfg_kw_list {
 	size_t n;
 };
 
-/* A section owned by a module (not a proxy). open() is called with the
- * section line (argv[0] is the section word); it creates the object, stores
- * it in ctx->sec_data and returns CFG_OK, or CFG_ERR with *err. Keywords of
- * the section are ordinary cfg_kw entries whose mask has `sec`. */
+/* A section, owned by the module that registers it. open() (optional) is
+ * called with the section line (argv[0] is the section word) once
+ * ctx->section is `sec`; it may create the section's object and store it in
+ * ctx->sec_data, and returns CFG_OK, or CFG_ERR either with *err (printed as
+ * "'<section>': <err>") or with *err NULL after reporting by itself. After
+ * an error the section's keywords are skipped. Keywords of the section are
+ * ordinary cfg_kw entries whose mask has `sec`. `suggest`: offered as a
+ * correction of a misspelt word. */
 struct cfg_section {
 	const char *name;
 	int sec;
 	int (*open)(struct cfg_ctx *ctx, int argc, char **argv, char **err);
+	bool suggest;
 };
+
+/* Registry: modules register what they own before any file is read (each
+ * once; registering again is a no-op). Returns 0 or -ENOSPC. */
+int cfg_register_kws(const struct cfg_kw_list *l);
+int cfg_register_section(const struct cfg_section *sec);
 
 /* Split one line into words, in place. Handles 'single' and "double" quotes,
  * backslash escapes (\\ \' \" \# \<space> \t \r \n \xHH), "${VAR}" expansion
@@ -98,11 +108,18 @@ struct cfg_section {
  * CFG_ERR with *err set (unterminated quote, bad escape, too many words). */
 int cfg_tokenize(const char *line, char **argv, int max_args, char *out, size_t cap, char **err);
 
+/* The files a configuration was read from. */
+struct cfg_files {
+	char **v;
+	size_t n;
+};
+void cfg_files_free(struct cfg_files *files);
+
 /* Parse one file (or every *.cfg file of a directory, in lexical order)
- * into conf. Errors and warnings are printed as [ALERT]/[WARNING] lines
+ * into conf, recording each file read in *files (NULL: not recorded). Errors and warnings are printed as [ALERT]/[WARNING] lines
  * naming file, line and keyword. Returns the number of errors (0 = ok) or
  * -errno when the file cannot be read (reported too). */
-int cfg_parse_path(struct dp_config *conf, const char *path);
+int cfg_parse_path(struct dp_config *conf, struct cfg_files *files, const char *path);
 
 /* Parse a buffer as if it were a file named `name` (tests). */
 int cfg_parse_buffer(struct dp_config *conf, const char *name, const char *buf);

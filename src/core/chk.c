@@ -23,13 +23,13 @@
 
 #include "lib/addr.h"
 #include "core/chk.h"
-#include "plumbing/netseg.h"
 #include "lib/pp.h"
 #include "model/proxy.h"
 #include "core/loop.h"
 #include "model/server.h"
 #include "core/sess.h"
 #include "log/msg.h"
+#include "net/nscache.h"
 
 struct chk {
 	struct server *srv;
@@ -102,14 +102,14 @@ bool chk_apply(struct server *s, bool ok)
 	} else {
 		if (s->chk_health > 0) {
 			changed = true;
-			s->chk_failed++;
+			s->cnt.chk_failed++;
 			s->chk_health--;
 			if (s->chk_health < s->chk_rise)
 				s->chk_health = 0;
 		}
 		if (s->chk_up && s->chk_health == 0) {
 			s->chk_up = false;
-			s->chk_down_transitions++;
+			s->cnt.chk_down_transitions++;
 		}
 	}
 	return changed;
@@ -190,7 +190,7 @@ static void chk_result(struct chk *c, bool ok, enum chk_status st, const char *i
 	if (!s->chk_up && !count_usable(s->px, false) && !count_usable(s->px, true))
 		ha_alert("backend '%s' has no server available!", s->px->name);
 	if (s->chk_up)
-		sess_dequeue(s->px);
+		sess_dequeue_later(s->px);
 }
 
 static void chk_end(struct chk *c, bool ok, enum chk_status st, const char *info)
@@ -262,7 +262,7 @@ static void chk_run(struct chk *c)
 	int fd, r;
 
 	c->started = ev_now(rt.loop);
-	fd = netseg_socket(s->px->conf, s->netns, dst.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, &err);
+	fd = ns_cache_socket(s->px->conf->nscache, s->netns, dst.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, &err);
 	if (fd < 0) {
 		char info[96];
 

@@ -5,14 +5,9 @@
 
 #include <stddef.h>
 #include "model/conf.h"
+#include "model/proxy.h"
 
 struct server;
-
-/* Proxy option bits owned by the check module. They live in proxy->options
- * so that defaults sections pass them on like every other option; they sit
- * at the top of the word, clear of proxy.h's PR_O_* bits. */
-#define CHK_PXO_LOG      (1u << 30)  /* option log-health-checks */
-#define CHK_PXO_TIMEOUT  (1u << 31)  /* `timeout check` set (non-zero) */
 
 /* Result of one check, as HAProxy names it (HCHK_STATUS_*). */
 enum chk_status {

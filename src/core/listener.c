@@ -1,8 +1,10 @@
-/* listener.c — `bind` lines and listening sockets.
+/* listener.c — listening sockets: open, accept, pause, and the listeners
+ * of a generation across a reload (socket takeover).
  *
- * One bind line may name several addresses and port ranges; each address and
- * port becomes one listener with its own socket. Accepting drains the backlog
- * on every wakeup, stopping early only at a connection limit.
+ * Each address and port of a `bind` line (model/bind.h) is one listener
+ * with its own socket. Accepting drains the backlog on every wakeup,
+ * stopping early only at a connection limit, and hands every accepted fd
+ * to the bind line's accept callback (a session, or a CLI client).
  */
 #include "config.h"
 
@@ -17,278 +19,23 @@
 #include <unistd.h>
 
 #include "lib/addr.h"
-#include "cfg/cfg.h"
 #include "core/listener.h"
-#include "plumbing/netseg.h"
 #include "model/proxy.h"
 #include "core/loop.h"
-#include "core/sess.h"
+#include "model/bind.h"
+#include "model/conf.h"
 #include "log/msg.h"
+#include "net/nscache.h"
 
-typedef int (*bind_kw_fn)(struct bind_conf *bc, char **args, char **err);
+/* After EMFILE/ENFILE, stop accepting this long, then try again. */
+#define FD_EXHAUSTION_PAUSE 0.1
 
-struct bind_kw {
-	const char *name;
-	int nargs;
-	bind_kw_fn fn;      /* NULL: known but not supported */
-	const char *why;
-};
+static listener_accept_fn default_accept;
+static ev_timer resume_timer;
 
-static int bk_flag(struct bind_conf *bc, char **args, char **err)
+void listener_set_default_accept(listener_accept_fn fn)
 {
-	if (!strcmp(args[0], "transparent"))
-		bc->options |= BC_O_TRANSPARENT;
-	else if (!strcmp(args[0], "v6only"))
-		bc->options = (bc->options | BC_O_V6ONLY) & ~BC_O_V4V6;
-	else if (!strcmp(args[0], "v4v6"))
-		bc->options = (bc->options | BC_O_V4V6) & ~BC_O_V6ONLY;
-	else if (!strcmp(args[0], "defer-accept"))
-		bc->options |= BC_O_DEFER_ACCEPT;
-	else if (!strcmp(args[0], "tfo"))
-		bc->options |= BC_O_TFO;
-	else if (!strcmp(args[0], "accept-proxy"))
-		bc->options |= BC_O_ACCEPT_PROXY;
-	return 0;
-}
-
-static int bk_uint(const char *v, unsigned max, unsigned *out, const char *what, char **err)
-{
-	unsigned long long x;
-
-	if (cfg_parse_uint(v, max, &x) < 0) {
-		memprintf(err, "'%s' expects an integer from 0 to %u, got '%s'", what, max, v);
-		return -EINVAL;
-	}
-	*out = (unsigned)x;
-	return 0;
-}
-
-static int bk_maxconn(struct bind_conf *bc, char **args, char **err)
-{
-	return bk_uint(args[1], 10000000, &bc->maxconn, "maxconn", err);
-}
-
-static int bk_backlog(struct bind_conf *bc, char **args, char **err)
-{
-	unsigned v;
-
-	if (bk_uint(args[1], 1000000, &v, "backlog", err) < 0)
-		return -EINVAL;
-	bc->backlog = (int)v;
-	return 0;
-}
-
-static int bk_str(char **dst, const char *v, char **err)
-{
-	free(*dst);
-	*dst = strdup(v);
-	if (!*dst) {
-		memprintf(err, "out of memory");
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-static int bk_interface(struct bind_conf *bc, char **args, char **err)
-{
-	if (strlen(args[1]) >= IFNAMSIZ) {
-		memprintf(err, "interface name '%s' is longer than %d characters", args[1], IFNAMSIZ - 1);
-		return -EINVAL;
-	}
-	return bk_str(&bc->iface, args[1], err);
-}
-
-static int bk_name(struct bind_conf *bc, char **args, char **err)
-{
-	return bk_str(&bc->name, args[1], err);
-}
-
-/* `namespace <name>`: the socket is created in that namespace
- * (netseg_socket); the name is checked in netseg_finalize(). */
-static int bk_namespace(struct bind_conf *bc, char **args, char **err)
-{
-	return bk_str(&bc->netns, args[1], err);
-}
-
-static int bk_ignore1(struct bind_conf *bc, char **args, char **err)
-{
-	return 0;
-}
-
-#define NOTLS "decoyproxy does not terminate TLS"
-
-static const struct bind_kw bind_kws[] = {
-	{ "transparent", 0, bk_flag, NULL },
-	{ "v6only", 0, bk_flag, NULL },
-	{ "v4v6", 0, bk_flag, NULL },
-	{ "defer-accept", 0, bk_flag, NULL },
-	{ "tfo", 0, bk_flag, NULL },
-	{ "maxconn", 1, bk_maxconn, NULL },
-	{ "backlog", 1, bk_backlog, NULL },
-	{ "interface", 1, bk_interface, NULL },
-	{ "name", 1, bk_name, NULL },
-	{ "id", 1, bk_ignore1, NULL },
-	{ "accept-proxy", 0, bk_flag, NULL },
-	{ "namespace", 1, bk_namespace, NULL },
-	{ "mss", 1, NULL, "not implemented yet" },
-	{ "process", 1, NULL, "decoyproxy runs one process" },
-	{ "thread", 1, NULL, "decoyproxy runs one thread" },
-	{ "nice", 1, NULL, "not implemented" },
-	{ "ssl", 0, NULL, NOTLS },
-	{ "crt", 1, NULL, NOTLS },
-	{ "crt-list", 1, NULL, NOTLS },
-	{ "ca-file", 1, NULL, NOTLS },
-	{ "alpn", 1, NULL, NOTLS },
-	{ "npn", 1, NULL, NOTLS },
-	{ "verify", 1, NULL, NOTLS },
-	{ "ciphers", 1, NULL, NOTLS },
-	{ "ssl-min-ver", 1, NULL, NOTLS },
-	{ "ssl-max-ver", 1, NULL, NOTLS },
-	{ "proto", 1, NULL, "decoyproxy is a layer-4 proxy" },
-	{ "user", 1, NULL, "unix sockets are not supported" },
-	{ "group", 1, NULL, "unix sockets are not supported" },
-	{ "mode", 1, NULL, "unix sockets are not supported" },
-	{ "uid", 1, NULL, "unix sockets are not supported" },
-	{ "gid", 1, NULL, "unix sockets are not supported" },
-	{ "level", 1, NULL, "'level' applies to 'stats socket' lines in the global section, not to 'bind'" },
-	{ "expose-fd", 1, NULL, "decoyproxy has no master process" },
-	{ "quic-cc-algo", 1, NULL, "QUIC is not supported" },
-};
-
-void bind_conf_free(struct bind_conf *bc)
-{
-	if (!bc)
-		return;
-	while (bc->listeners) {
-		struct listener *n = bc->listeners->next;
-
-		if (bc->listeners->fd >= 0)
-			listener_close(bc->listeners);
-		free(bc->listeners);
-		bc->listeners = n;
-	}
-	free(bc->file);
-	free(bc->spec);
-	free(bc->iface);
-	free(bc->netns);
-	free(bc->name);
-	free(bc);
-}
-
-static int add_listener(struct bind_conf *bc, const struct sockaddr_storage *ss)
-{
-	struct listener *l = calloc(1, sizeof(*l));
-
-	if (!l)
-		return -ENOMEM;
-	l->bc = bc;
-	l->addr = *ss;
-	l->fd = -1;
-	if (!bc->listeners)
-		bc->listeners = l;
-	else
-		bc->listeners_last->next = l;
-	bc->listeners_last = l;
-	return 0;
-}
-
-static int parse_addresses(struct bind_conf *bc, char *spec, char **err)
-{
-	char *save = NULL, *tok;
-
-	for (tok = strtok_r(spec, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		struct addr_spec a;
-
-		if (addr_parse(tok, ADDR_F_PORT_RANGE | ADDR_F_PORT_REQUIRED | ADDR_F_RESOLVE, &a, err) < 0)
-			return -EINVAL;
-		for (int p = a.port_lo; p <= a.port_hi; p++) {
-			addr_set_port(&a.ss, p);
-			if (add_listener(bc, &a.ss) < 0) {
-				memprintf(err, "out of memory");
-				return -ENOMEM;
-			}
-		}
-	}
-	if (!bc->listeners) {
-		memprintf(err, "no address given");
-		return -EINVAL;
-	}
-	return 0;
-}
-
-int bind_parse(struct cfg_ctx *ctx, int argc, char **argv, char **err)
-{
-	struct proxy *px = ctx->px;
-	struct bind_conf *bc;
-	char *spec = NULL;
-	int i;
-
-	if (argc < 2) {
-		memprintf(err, "expects <addr>:<port>[,<addr>:<port>...] followed by options");
-		return CFG_ERR;
-	}
-	bc = calloc(1, sizeof(*bc));
-	if (!bc || !(bc->file = strdup(ctx->file)) || !(bc->spec = strdup(argv[1])) ||
-	    !(spec = strdup(argv[1]))) {
-		memprintf(err, "out of memory");
-		goto fail;
-	}
-	bc->fe = px;
-	bc->line = ctx->line;
-	if (parse_addresses(bc, spec, err) < 0)
-		goto fail;
-
-	for (i = 2; i < argc;) {
-		const struct bind_kw *kw = NULL;
-
-		for (size_t k = 0; k < ARRAY_SIZE(bind_kws); k++)
-			if (!strcmp(bind_kws[k].name, argv[i]))
-				kw = &bind_kws[k];
-		if (!kw) {
-			const char *names[ARRAY_SIZE(bind_kws) + 1];
-			const char *best;
-
-			for (size_t k = 0; k < ARRAY_SIZE(bind_kws); k++)
-				names[k] = bind_kws[k].name;
-			names[ARRAY_SIZE(bind_kws)] = NULL;
-			best = cfg_suggest(argv[i], names);
-			memprintf(err, "'%s': unknown option '%s'%s%s%s", bc->spec, argv[i],
-				  best ? "; did you mean '" : "", best ? best : "", best ? "' maybe ?" : "");
-			goto fail;
-		}
-		if (kw->nargs > 0 && i + kw->nargs >= argc) {
-			memprintf(err, "'%s': option '%s' expects an argument", bc->spec, kw->name);
-			goto fail;
-		}
-		if (!kw->fn) {
-			memprintf(err, "'%s': option '%s' is not supported: %s", bc->spec, kw->name, kw->why);
-			goto fail;
-		}
-		if (kw->fn(bc, argv + i, err) < 0)
-			goto fail;
-		i += 1 + kw->nargs;
-	}
-	free(spec);
-	if (!px->binds)
-		px->binds = bc;
-	else
-		px->binds_last->next = bc;
-	px->binds_last = bc;
-	return CFG_OK;
-fail:
-	free(spec);
-	bind_conf_free(bc);
-	return CFG_ERR;
-}
-
-void listener_key(const struct listener *l, char *buf, size_t cap)
-{
-	char a[64];
-	const struct bind_conf *bc = l->bc;
-
-	snprintf(buf, cap, "%s|%x|%s|%s", addr_str(&l->addr, a, sizeof(a)),
-		 bc->options & (BC_O_TRANSPARENT | BC_O_V6ONLY | BC_O_V4V6 | BC_O_DEFER_ACCEPT | BC_O_TFO),
-		 bc->iface ? bc->iface : "", bc->netns ? bc->netns : "");
+	default_accept = fn;
 }
 
 static int setopt(int fd, int level, int opt, int val)
@@ -316,7 +63,7 @@ int listener_open(struct listener *l, char **err)
 	int fd, e;
 
 	addr_str(&l->addr, a, sizeof(a));
-	fd = netseg_socket(bc->fe->conf, bc->netns, l->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	fd = ns_cache_socket(bc->fe->conf->nscache, bc->netns, l->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 			   IPPROTO_TCP, err);
 	if (fd < 0) {
 		char *m = NULL;
@@ -385,7 +132,7 @@ static void listener_cb(struct ev_loop *loop, ev_io *w, int revents)
 		int fd;
 
 		if (!rt_may_accept(l->bc->fe) || (l->bc->maxconn && l->nbconn >= l->bc->maxconn)) {
-			rt_listeners_update();
+			listeners_update();
 			return;
 		}
 		fd = accept4(l->fd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -399,14 +146,14 @@ static void listener_cb(struct ev_loop *loop, ev_io *w, int revents)
 			case ENFILE:
 			case ENOBUFS:
 			case ENOMEM:
-				rt_accept_throttle();
+				listeners_throttle();
 				return;
 			default:
 				ha_warning("frontend '%s': accept() failed: %s", l->bc->fe->name, strerror(errno));
 				return;
 			}
 		}
-		sess_accept(l, fd, &peer);
+		(l->bc->accept ? l->bc->accept : default_accept)(l, fd, &peer);
 	}
 }
 
@@ -454,4 +201,150 @@ void listener_close(struct listener *l)
 		close(l->fd);
 	l->fd = -1;
 	l->io.cb = NULL;
+}
+
+/* ---- every listener of the running generation ------------------------------ */
+
+#define FOR_EACH_LISTENER(c, px, bc, l)                                          \
+	for (struct proxy *px = (c)->proxies; px; px = px->next)                 \
+		for (struct bind_conf *bc = px->binds; bc; bc = bc->next)        \
+			for (struct listener *l = bc->listeners; l; l = l->next)
+
+void listeners_update(void)
+{
+	if (!rt.conf)
+		return;
+	FOR_EACH_LISTENER(rt.conf, px, bc, l) {
+		bool ok = rt_may_accept(px) && !(bc->maxconn && l->nbconn >= bc->maxconn);
+
+		if (ok && !ev_is_active(&l->io))
+			listener_start(l);
+		else if (!ok && ev_is_active(&l->io))
+			listener_stop(l);
+	}
+}
+
+static void resume_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	rt.accept_paused = false;
+	listeners_update();
+}
+
+void listeners_throttle(void)
+{
+	static double last;
+
+	rt.fd_exhaustion_events++;
+	if (ha_ratelimit(&last, 10.0))
+		ha_warning("out of file descriptors or socket memory (%s): pausing accept for %d ms",
+			   strerror(errno), (int)(FD_EXHAUSTION_PAUSE * 1000));
+	rt.accept_paused = true;
+	listeners_update();
+	if (!ev_is_active(&resume_timer)) {
+		ev_timer_init(&resume_timer, resume_cb, FD_EXHAUSTION_PAUSE, 0.0);
+		ev_timer_start(rt.loop, &resume_timer);
+	}
+}
+
+/* ---- a generation's listeners across a reload ------------------------------ */
+
+/* Finds an open listener of oldc with the same key. */
+static struct listener *find_reusable(struct dp_config *oldc, const char *key)
+{
+	char k[256];
+
+	if (!oldc)
+		return NULL;
+	FOR_EACH_LISTENER(oldc, px, bc, l) {
+		if (l->fd < 0)
+			continue;
+		listener_key(l, k, sizeof(k));
+		if (!strcmp(k, key))
+			return l;
+	}
+	return NULL;
+}
+
+void listeners_undo(struct dp_config *newc)
+{
+	FOR_EACH_LISTENER(newc, px, bc, l) {
+		if (l->fd < 0)
+			continue;
+		if (l->taken_from) {
+			l->taken_from->fd = l->fd;
+			l->fd = -1;
+			/* the old generation keeps serving: watch its socket again */
+			listener_start(l->taken_from);
+			l->taken_from = NULL;
+		} else {
+			listener_close(l);
+		}
+	}
+}
+
+int listeners_open(struct dp_config *newc, struct dp_config *oldc, unsigned *kept, unsigned *opened, char **err)
+{
+	FOR_EACH_LISTENER(newc, px, bc, l) {
+		char key[256];
+		struct listener *old;
+
+		if (px->disabled)
+			continue;
+		listener_key(l, key, sizeof(key));
+		old = find_reusable(oldc, key);
+		if (old) {
+			/* same socket, new owner: stop watching it for the old one */
+			listener_stop(old);
+			l->fd = old->fd;
+			old->fd = -1;
+			l->taken_from = old;
+			(*kept)++;
+			continue;
+		}
+		if (listener_open(l, err) < 0) {
+			char *m = NULL;
+
+			memprintf(&m, "Starting %s %s: %s", px->cap & PR_CAP_BE ? "proxy" : "frontend", px->name, *err);
+			free(*err);
+			*err = m;
+			listeners_undo(newc);
+			return -1;
+		}
+		(*opened)++;
+	}
+	return 0;
+}
+
+void listeners_commit(struct dp_config *newc)
+{
+	FOR_EACH_LISTENER(newc, px, bc, l)
+		l->taken_from = NULL;
+}
+
+unsigned listeners_close(struct dp_config *c)
+{
+	unsigned n = 0;
+
+	if (!c)
+		return 0;
+	FOR_EACH_LISTENER(c, px, bc, l) {
+		if (l->fd >= 0) {
+			listener_close(l);
+			n++;
+		} else {
+			listener_stop(l);
+		}
+	}
+	return n;
+}
+
+void listeners_pause_all(struct dp_config *c, bool pause)
+{
+	FOR_EACH_LISTENER(c, px, bc, l) {
+		int r = pause ? listener_pause(l) : listener_resume(l);
+
+		if (r < 0)
+			ha_warning("frontend '%s': cannot %s [%s]: %s", px->name, pause ? "pause" : "resume",
+				   bc->spec, strerror(-r));
+	}
 }

@@ -1,56 +1,14 @@
-/* listener.h — `bind` lines: parsing, listening sockets, accepting. */
+/* listener.h — listening sockets: opening, accepting (through the bind
+ * line's accept callback), pausing, and reload takeover. */
 #ifndef DECOYPROXY_LISTENER_H
 #define DECOYPROXY_LISTENER_H
 
 #include <ev.h>
 #include <sys/socket.h>
 #include "lib/common.h"
+#include "model/bind.h"
 
-struct proxy;
-struct cfg_ctx;
-
-enum {
-	BC_O_TRANSPARENT  = 1 << 0,
-	BC_O_V6ONLY       = 1 << 1,
-	BC_O_V4V6         = 1 << 2,
-	BC_O_ACCEPT_PROXY = 1 << 3,
-	BC_O_DEFER_ACCEPT = 1 << 4,
-	BC_O_TFO          = 1 << 5,
-};
-
-/* One `bind` line: shared options and one listener per address/port. */
-struct bind_conf {
-	struct bind_conf *next;
-	struct proxy *fe;
-	char *file; int line;
-	char *spec;                 /* the address words as written, for messages */
-	unsigned options;
-	unsigned maxconn;           /* 0 = unlimited on this line */
-	int backlog;                /* 0 = frontend maxconn (or 1024) */
-	char *iface;
-	char *netns;
-	char *name;
-	struct listener *listeners, *listeners_last;
-};
-
-struct listener {
-	struct listener *next;
-	struct bind_conf *bc;
-	struct sockaddr_storage addr;
-	int fd;
-	ev_io io;
-	bool paused;                /* stopped accepting (maxconn, fd limit) */
-	struct listener *taken_from; /* during a reload: the old listener whose socket we took */
-	unsigned nbconn;
-	unsigned long long cum_conn;
-};
-
-int bind_parse(struct cfg_ctx *ctx, int argc, char **argv, char **err);
-void bind_conf_free(struct bind_conf *bc);
-
-/* A key identifying a listener for reuse across reloads: address, port and
- * every option that changes the socket itself. */
-void listener_key(const struct listener *l, char *buf, size_t cap);
+struct dp_config;
 
 /* Create, configure, bind and listen the socket. Returns 0 or -errno with *err. */
 int listener_open(struct listener *l, char **err);
@@ -67,5 +25,33 @@ void listener_stop(struct listener *l);
  * caller restarts accepting). Both return 0 or -errno; no-ops without fd. */
 int listener_pause(struct listener *l);
 int listener_resume(struct listener *l);
+
+/* The accept callback of bind lines that set none (a session: ctl sets it
+ * at start-up, so that this layer names no module above it). */
+void listener_set_default_accept(listener_accept_fn fn);
+
+/* Starts or stops watching every listener of the running generation as
+ * limits allow (global, frontend and bind maxconn, pauses, soft stop). */
+void listeners_update(void);
+/* Called by the accept path when it hit EMFILE/ENFILE/ENOBUFS/ENOMEM: stop
+ * every listener for a short while instead of spinning. */
+void listeners_throttle(void);
+
+/* ---- a generation's listeners (reload, ctl/reload.c) ---- */
+
+/* Opens newc's listeners, taking over oldc's open socket of the same key
+ * (listener_key) instead of binding again, so the accept queue never
+ * closes. All or nothing: on failure everything is given back or closed
+ * and *err names the proxy. Counts kept and opened sockets. */
+int listeners_open(struct dp_config *newc, struct dp_config *oldc, unsigned *kept, unsigned *opened, char **err);
+/* Gives taken-over sockets back to their old listeners, closes new ones. */
+void listeners_undo(struct dp_config *newc);
+/* The reload succeeded: forget where sockets came from. */
+void listeners_commit(struct dp_config *newc);
+/* Closes c's open sockets (those not taken over); returns how many. */
+unsigned listeners_close(struct dp_config *c);
+/* SIGTTOU (pause) / SIGTTIN (resume) on every listener of c; failures are
+ * warned per bind line. */
+void listeners_pause_all(struct dp_config *c, bool pause);
 
 #endif

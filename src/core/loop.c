@@ -1,25 +1,11 @@
-/* loop.c — process-wide state: the event loop, connection limits, and the
- * accept throttle shared by every listener. */
+/* loop.c — process-wide state: connection limits and deferred work (see
+ * loop.h). */
 #include "config.h"
 
-#include <errno.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-
-#include "model/conf.h"
-#include "core/listener.h"
-#include "log/log.h"
-#include "model/proxy.h"
 #include "core/loop.h"
-#include "core/sess.h"
-#include "log/msg.h"
+#include "model/proxy.h"
 
 struct runtime rt;
-
-/* After EMFILE/ENFILE, stop accepting this long, then try again. */
-#define FD_EXHAUSTION_PAUSE 0.1
 
 unsigned rt_fe_maxconn(const struct proxy *fe)
 {
@@ -35,52 +21,52 @@ bool rt_may_accept(const struct proxy *fe)
 	return fe->feconn < rt_fe_maxconn(fe);
 }
 
-static void for_each_listener(void (*fn)(struct listener *l, void *arg), void *arg)
+/* ---- deferred work --------------------------------------------------------
+ * An ev_prepare watcher runs just before the loop would block: every
+ * callback of the iteration is done by then. It is started only while some
+ * task is pending, so an idle loop pays nothing. */
+
+static struct loop_task *tasks_head, **tasks_tail = &tasks_head;
+static ev_prepare defer_watcher;
+static struct ev_loop *defer_loop;
+
+void loop_run_deferred(void)
 {
-	if (!rt.conf)
-		return;
-	for (struct proxy *px = rt.conf->proxies; px; px = px->next)
-		for (struct bind_conf *bc = px->binds; bc; bc = bc->next)
-			for (struct listener *l = bc->listeners; l; l = l->next)
-				fn(l, arg);
-}
+	/* tasks deferred while running go to the next round of this loop */
+	while (tasks_head) {
+		struct loop_task *t = tasks_head;
 
-static void update_one(struct listener *l, void *arg)
-{
-	bool ok = rt_may_accept(l->bc->fe) && !(l->bc->maxconn && l->nbconn >= l->bc->maxconn);
-
-	if (ok && !ev_is_active(&l->io))
-		listener_start(l);
-	else if (!ok && ev_is_active(&l->io))
-		listener_stop(l);
-}
-
-void rt_listeners_update(void)
-{
-	for_each_listener(update_one, NULL);
-	/* a soft stop ends when the last session is gone */
-	if (rt.stopping && sess_count == 0 && rt.loop)
-		ev_break(rt.loop, EVBREAK_ALL);
-}
-
-static void resume_cb(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	rt.accept_paused = false;
-	rt_listeners_update();
-}
-
-void rt_accept_throttle(void)
-{
-	static double last;
-
-	rt.fd_exhaustion_events++;
-	if (ha_ratelimit(&last, 10.0))
-		ha_warning("out of file descriptors or socket memory (%s): pausing accept for %d ms",
-			   strerror(errno), (int)(FD_EXHAUSTION_PAUSE * 1000));
-	rt.accept_paused = true;
-	rt_listeners_update();
-	if (!ev_is_active(&rt.resume_timer)) {
-		ev_timer_init(&rt.resume_timer, resume_cb, FD_EXHAUSTION_PAUSE, 0.0);
-		ev_timer_start(rt.loop, &rt.resume_timer);
+		tasks_head = t->next;
+		if (!tasks_head)
+			tasks_tail = &tasks_head;
+		t->next = NULL;
+		t->pending = false;
+		t->fn(t);
 	}
+	if (defer_loop && ev_is_active(&defer_watcher))
+		ev_prepare_stop(defer_loop, &defer_watcher);
+}
+
+static void defer_cb(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	(void)loop; (void)w; (void)revents;
+	loop_run_deferred();
+}
+
+void loop_defer(struct loop_task *t)
+{
+	if (t->pending)
+		return;
+	t->pending = true;
+	t->next = NULL;
+	*tasks_tail = t;
+	tasks_tail = &t->next;
+	if (!rt.loop)
+		return;
+	if (defer_loop != rt.loop) {
+		ev_prepare_init(&defer_watcher, defer_cb);
+		defer_loop = rt.loop;
+	}
+	if (!ev_is_active(&defer_watcher))
+		ev_prepare_start(rt.loop, &defer_watcher);
 }

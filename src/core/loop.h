@@ -1,7 +1,13 @@
-/* runtime.h — process-wide state: the event loop, the running configuration,
- * connection accounting and the accept throttle. */
-#ifndef DECOYPROXY_RUNTIME_H
-#define DECOYPROXY_RUNTIME_H
+/* loop.h — process-wide state: the event loop, the running configuration,
+ * connection accounting, and work deferred to the end of a loop iteration.
+ *
+ * Deferred work is how a lower part of the data path unlocks work without
+ * re-entering a higher one: a session that ends defers the dequeue of its
+ * backend and the listeners' update instead of calling them from inside its
+ * close (which may run inside another session's callback).
+ */
+#ifndef DECOYPROXY_LOOP_H
+#define DECOYPROXY_LOOP_H
 
 #include <ev.h>
 #include "lib/common.h"
@@ -16,23 +22,32 @@ struct runtime {
 	unsigned maxconn;           /* effective global maxconn */
 	unsigned actconn;           /* sessions alive (%ac) */
 	unsigned long long cum_conn;
-	bool accept_paused;         /* global pause: maxconn, fd exhaustion, SIGTTOU */
+	bool accept_paused;         /* global pause: fd exhaustion */
 	bool admin_paused;          /* SIGTTOU */
 	bool stopping;              /* soft stop in progress */
-	ev_timer resume_timer;      /* retry accepting after EMFILE/ENFILE */
 	unsigned long long fd_exhaustion_events;
 };
 
 extern struct runtime rt;
 
-/* Called by the accept path when it hit EMFILE/ENFILE/ENOBUFS: stop every
- * listener for a short while instead of spinning. */
-void rt_accept_throttle(void);
-/* Re-evaluate whether listeners may accept (after a session ended, etc.). */
-void rt_listeners_update(void);
-/* true when a new connection may be accepted on this frontend/listener now. */
+/* true when a new connection may be accepted on this frontend now. */
 bool rt_may_accept(const struct proxy *fe);
 /* Effective maxconn for a frontend. */
 unsigned rt_fe_maxconn(const struct proxy *fe);
+
+/* A piece of work run once, from the loop, after the callbacks of the
+ * current iteration (before the loop blocks again). Embedded in its
+ * owner; deferring a task already pending is a no-op. */
+struct loop_task {
+	struct loop_task *next;
+	void (*fn)(struct loop_task *t);
+	bool pending;
+};
+
+/* Queues t (fn set) for the end of this iteration. Needs rt.loop; tasks
+ * deferred before the loop exists run at its first iteration. */
+void loop_defer(struct loop_task *t);
+/* Runs every pending task now (tests, shutdown). */
+void loop_run_deferred(void);
 
 #endif

@@ -28,14 +28,15 @@
 #include "core/lb.h"
 #include "core/listener.h"
 #include "log/log.h"
-#include "plumbing/netseg.h"
+#include "model/conf.h"
 #include "model/proxy.h"
 #include "core/loop.h"
 #include "model/server.h"
 #include "core/sess.h"
-#include "model/source.h"
+#include "core/connect.h"
 #include "lib/term.h"
 #include "log/msg.h"
+#include "net/nscache.h"
 
 struct sess *sess_list;
 unsigned sess_count;
@@ -133,12 +134,54 @@ static void sess_log(struct sess *s)
 
 /* ---- end of a session ---------------------------------------------------- */
 
+/* ---- work a session end unlocks, done from the loop ------------------------
+ * A freed server slot may let queued sessions of its backend connect, and a
+ * freed connection may let listeners accept again. Neither is done from
+ * inside sess_close(), which may run inside another session's callback or a
+ * walk of the session list: the backend is put on a list (holding a
+ * reference on its generation so it outlives its last session) and one
+ * loop task serves the list, then updates the listeners and ends a soft
+ * stop whose last session is gone. */
+
+static struct proxy *dq_head;
+static void after_close(struct loop_task *t);
+static struct loop_task after_close_task = { .fn = after_close };
+
+void sess_dequeue_later(struct proxy *be)
+{
+	if (!be->dq_pending) {
+		be->dq_pending = true;
+		be->dq_next = dq_head;
+		dq_head = be;
+		be->conf->refcnt++;
+	}
+	loop_defer(&after_close_task);
+}
+
+static void after_close(struct loop_task *t)
+{
+	(void)t;
+	while (dq_head) {
+		struct proxy *be = dq_head;
+
+		dq_head = be->dq_next;
+		be->dq_next = NULL;
+		be->dq_pending = false;
+		sess_dequeue(be);
+		dp_config_put(be->conf);
+	}
+	listeners_update();
+	/* a soft stop ends when the last session is gone */
+	if (rt.stopping && sess_count == 0 && rt.loop)
+		ev_break(rt.loop, EVBREAK_ALL);
+}
+
 static void release_server_slot(struct sess *s)
 {
 	if (s->counted_srv) {
 		s->srv->cur_conn--;
 		s->counted_srv = false;
-		sess_dequeue(s->be);
+		sess_dequeue_later(s->be);
 	}
 }
 
@@ -248,15 +291,15 @@ void sess_close(struct sess *s, enum term_event ev)
 	chan_release(&s->res);
 
 	if (s->be) {
-		s->be->bytes_in += s->req.total;
-		s->be->bytes_out += s->res.total;
+		s->be->cnt.bytes_in += s->req.total;
+		s->be->cnt.bytes_out += s->res.total;
 	}
 	if (s->srv) {
-		s->srv->bytes_in += s->req.total;
-		s->srv->bytes_out += s->res.total;
+		s->srv->cnt.bytes_in += s->req.total;
+		s->srv->cnt.bytes_out += s->res.total;
 	}
-	fe->bytes_in += s->req.total;
-	fe->bytes_out += s->res.total;
+	fe->cnt.bytes_in += s->req.total;
+	fe->cnt.bytes_out += s->res.total;
 
 	/* the log line shows the counters as they were while this session
 	 * was alive, as HAProxy does */
@@ -285,7 +328,7 @@ void sess_close(struct sess *s, enum term_event ev)
 	free(s->unique_id);
 	free(s);
 	dp_config_put(conf);
-	rt_listeners_update();
+	loop_defer(&after_close_task);
 }
 
 void sess_kill(struct sess *s)
@@ -597,7 +640,7 @@ static void sess_connect_failed(struct sess *s, int err)
 
 	half_stop(&s->srv_h);
 	close_fd(&s->srv_h.fd, false);
-	s->srv->failed_conns++;
+	s->srv->cnt.failed_conns++;
 	SESS_DEBUG(s, "%s/%s.connect-failed: %s (%s)", s->be->name, s->srv->name, strerror(err),
 		   may_retry(s) ? "will retry" : "no retry left");
 	if (!may_retry(s)) {
@@ -605,7 +648,7 @@ static void sess_connect_failed(struct sess *s, int err)
 		return;
 	}
 	s->retries_done++;
-	s->srv->retries++;
+	s->srv->cnt.retries++;
 	/* on the last retry, `option redispatch` may pick another server */
 	if ((s->be->options & PR_O_REDISPATCH) && s->retries_done == s->be->retries && s->be->nsrv > 1) {
 		struct server *n = NULL;
@@ -614,8 +657,8 @@ static void sess_connect_failed(struct sess *s, int err)
 			release_server_slot(s);
 			s->srv = n;
 			n->cur_conn++;
-			n->cum_conn++;
-			n->redispatches++;
+			n->cnt.cum_conn++;
+			n->cnt.redispatches++;
 			s->counted_srv = true;
 		}
 	}
@@ -679,7 +722,7 @@ static void sess_connect(struct sess *s)
 		return;
 	}
 again:
-	fd = netseg_socket(s->fe->conf, srv->netns, s->srv_addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	fd = ns_cache_socket(s->fe->conf->nscache, srv->netns, s->srv_addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 			   IPPROTO_TCP, &err);
 	if (fd < 0) {
 		static double last;
@@ -689,7 +732,7 @@ again:
 		SESS_DEBUG(s, "%s/%s.connect: %s", s->be->name, srv->name, err);
 		free(err);
 		if (fd == -EMFILE || fd == -ENFILE)
-			rt_accept_throttle();
+			listeners_throttle();
 		sess_close(s, TERM_EV_CONN_RESOURCE);
 		return;
 	}
@@ -765,7 +808,7 @@ static void sess_assign(struct sess *s)
 	}
 	if (!s->counted_be) {
 		s->be->beconn++;
-		s->be->cum_be++;
+		s->be->cnt.cum_be++;
 		s->counted_be = true;
 	}
 	switch (lb_pick(s->be, &s->cli_addr, NULL, &srv)) {
@@ -799,7 +842,7 @@ static void sess_assign(struct sess *s)
 		s->tw = 0;
 	s->srv = srv;
 	srv->cur_conn++;
-	srv->cum_conn++;
+	srv->cnt.cum_conn++;
 	s->counted_srv = true;
 	sess_connect(s);
 }
@@ -821,7 +864,7 @@ void sess_dequeue(struct proxy *be)
 		s->bq = (unsigned)(be->queue_idx++ - s->q_idx + 1);
 		s->srv = srv;
 		srv->cur_conn++;
-		srv->cum_conn++;
+		srv->cnt.cum_conn++;
 		s->counted_srv = true;
 		sess_connect(s);
 	}
@@ -873,7 +916,7 @@ void sess_accept(struct listener *li, int fd, const struct sockaddr_storage *pee
 	rt.actconn++;
 	rt.cum_conn++;
 	fe->feconn++;
-	fe->cum_fe++;
+	fe->cnt.cum_fe++;
 	li->nbconn++;
 	li->cum_conn++;
 

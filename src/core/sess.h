@@ -114,8 +114,11 @@ void sess_pp_free(struct sess *s);
 void sess_set_unique_id(struct sess *s);
 /* Kill a session ("K" termination), e.g. `shutdown session` or hard stop. */
 void sess_kill(struct sess *s);
-/* A server slot was released in backend be: start queued sessions. */
+/* Starts queued sessions of backend be while its servers have free slots. */
 void sess_dequeue(struct proxy *be);
+/* The same, from the loop once the current callbacks are done (a slot was
+ * freed, a server came up or was enabled): never re-enters a caller. */
+void sess_dequeue_later(struct proxy *be);
 
 extern struct sess *sess_list;
 extern unsigned sess_count;      /* %ac */

@@ -46,7 +46,7 @@
 #include "core/loop.h"
 #include "model/server.h"
 #include "core/sess.h"
-#include "model/source.h"
+#include "core/connect.h"
 #include "ctl/cli.h"
 #include "plumbing/tproxy.h"
 #include "log/msg.h"
@@ -90,31 +90,47 @@ struct stats_bind {
 };
 
 struct stats_conf {
+	struct conf_ext ext;        /* in the generation (model/conf.h) */
 	struct stats_bind *binds, *last;
 	long long timeout_ms;
 	unsigned maxconn;
 };
 
+static void conf_ext_free_cb(struct dp_config *c, struct conf_ext *e);
+static const struct conf_ext_ops stats_ext_ops = { "stats", conf_ext_free_cb };
+
+/* c's `stats` settings, or NULL when it has none. */
+static struct stats_conf *conf_of(const struct dp_config *c)
+{
+	struct conf_ext *e = conf_ext_find(c, &stats_ext_ops);
+
+	return e ? container_of(e, struct stats_conf, ext) : NULL;
+}
+
 static struct stats_conf *conf_get(struct dp_config *c)
 {
-	if (!c->stats) {
-		c->stats = calloc(1, sizeof(*c->stats));
-		if (!c->stats)
-			return NULL;
-		c->stats->timeout_ms = STATS_DEFAULT_TIMEOUT_MS;
-		c->stats->maxconn = STATS_DEFAULT_MAXCONN;
-	}
-	return c->stats;
+	struct stats_conf *sc = conf_of(c);
+
+	if (sc)
+		return sc;
+	sc = calloc(1, sizeof(*sc));
+	if (!sc)
+		return NULL;
+	sc->ext.ops = &stats_ext_ops;
+	sc->timeout_ms = STATS_DEFAULT_TIMEOUT_MS;
+	sc->maxconn = STATS_DEFAULT_MAXCONN;
+	conf_ext_add(c, &sc->ext);
+	return sc;
 }
 
 static long long conf_timeout_ms(const struct dp_config *c)
 {
-	return c && c->stats ? c->stats->timeout_ms : STATS_DEFAULT_TIMEOUT_MS;
+	return conf_of(c) ? conf_of(c)->timeout_ms : STATS_DEFAULT_TIMEOUT_MS;
 }
 
 static unsigned conf_maxconn(const struct dp_config *c)
 {
-	return c && c->stats ? c->stats->maxconn : STATS_DEFAULT_MAXCONN;
+	return conf_of(c) ? conf_of(c)->maxconn : STATS_DEFAULT_MAXCONN;
 }
 
 static const char *const level_names[] = { NULL, "user", "operator", "admin" };
@@ -774,11 +790,11 @@ static void stat_frontend(struct stats_buf *out, struct stats_buf *line, const s
 	row_u(&r, ST_SCUR, fe->feconn);
 	if (lim)
 		row_u(&r, ST_SLIM, lim);
-	row_u(&r, ST_STOT, fe->cum_fe);
-	row_u(&r, ST_BIN, fe->bytes_in);
-	row_u(&r, ST_BOUT, fe->bytes_out);
+	row_u(&r, ST_STOT, fe->cnt.cum_fe);
+	row_u(&r, ST_BIN, fe->cnt.bytes_in);
+	row_u(&r, ST_BOUT, fe->cnt.bytes_out);
 	r.v[ST_STATUS] = fe_status(fe);
-	row_u(&r, ST_CONN_TOT, fe->cum_fe);
+	row_u(&r, ST_CONN_TOT, fe->cnt.cum_fe);
 	row_emit(out, line, &r);
 }
 
@@ -794,29 +810,29 @@ static void stat_server(struct stats_buf *out, struct stats_buf *line, const str
 	row_u(&r, ST_SCUR, s->cur_conn);
 	if (s->maxconn)
 		row_u(&r, ST_SLIM, s->maxconn);
-	row_u(&r, ST_STOT, s->cum_conn);
-	row_u(&r, ST_BIN, s->bytes_in);
-	row_u(&r, ST_BOUT, s->bytes_out);
-	row_u(&r, ST_ECON, s->failed_conns);
-	row_u(&r, ST_WRETR, s->retries);
-	row_u(&r, ST_WREDIS, s->redispatches);
+	row_u(&r, ST_STOT, s->cnt.cum_conn);
+	row_u(&r, ST_BIN, s->cnt.bytes_in);
+	row_u(&r, ST_BOUT, s->cnt.bytes_out);
+	row_u(&r, ST_ECON, s->cnt.failed_conns);
+	row_u(&r, ST_WRETR, s->cnt.retries);
+	row_u(&r, ST_WREDIS, s->cnt.redispatches);
 	r.v[ST_STATUS] = srv_status(s);
 	row_u(&r, ST_WEIGHT, s->weight);
 	row_u(&r, ST_ACT, backup ? 0 : 1);
 	row_u(&r, ST_BCK, backup ? 1 : 0);
 	if (s->check) {
-		row_u(&r, ST_CHKFAIL, s->chk_failed);
-		row_u(&r, ST_CHKDOWN, s->chk_down_transitions);
+		row_u(&r, ST_CHKFAIL, s->cnt.chk_failed);
+		row_u(&r, ST_CHKDOWN, s->cnt.chk_down_transitions);
 		if (s->chk_last[0])
 			r.v[ST_LAST_CHK] = s->chk_last;
 		row_u(&r, ST_CHECK_RISE, s->chk_rise);
 		row_u(&r, ST_CHECK_FALL, s->chk_fall);
 		row_u(&r, ST_CHECK_HEALTH, s->chk_health);
 	}
-	row_u(&r, ST_LBTOT, s->cum_conn);
+	row_u(&r, ST_LBTOT, s->cnt.cum_conn);
 	srv_addr_str(s, addr, sizeof(addr));
 	r.v[ST_ADDR] = addr;
-	row_u(&r, ST_CONNECT, s->cum_conn + s->retries);
+	row_u(&r, ST_CONNECT, s->cnt.cum_conn + s->cnt.retries);
 	row_u(&r, ST_UWEIGHT, s->weight);
 	row_emit(out, line, &r);
 }
@@ -835,18 +851,18 @@ static void stat_backend(struct stats_buf *out, struct stats_buf *line, const st
 			*(backup ? &bck_w : &act_w) += s->weight;
 		}
 		all_w += s->weight;
-		econ += s->failed_conns;
-		wretr += s->retries;
-		wredis += s->redispatches;
-		lbtot += s->cum_conn;
-		connect += s->cum_conn + s->retries;
+		econ += s->cnt.failed_conns;
+		wretr += s->cnt.retries;
+		wredis += s->cnt.redispatches;
+		lbtot += s->cnt.cum_conn;
+		connect += s->cnt.cum_conn + s->cnt.retries;
 	}
 	row_init(&r, be->name, "BACKEND", iid, 0, 1);
 	row_u(&r, ST_QCUR, be->nbpend);
 	row_u(&r, ST_SCUR, be->beconn);
-	row_u(&r, ST_STOT, be->cum_be);
-	row_u(&r, ST_BIN, be->bytes_in);
-	row_u(&r, ST_BOUT, be->bytes_out);
+	row_u(&r, ST_STOT, be->cnt.cum_be);
+	row_u(&r, ST_BIN, be->cnt.bytes_in);
+	row_u(&r, ST_BOUT, be->cnt.bytes_out);
 	row_u(&r, ST_ECON, econ);
 	row_u(&r, ST_WRETR, wretr);
 	row_u(&r, ST_WREDIS, wredis);
@@ -1150,7 +1166,7 @@ static void srv_set_admin(struct server *s, int admin)
 	/* `enable server` also brings up a server declared `disabled`, as
 	 * HAProxy does; queued sessions may now use it */
 	s->flags &= ~SRV_F_DISABLED;
-	sess_dequeue(s->px);
+	sess_dequeue_later(s->px);
 }
 
 static void cmd_disable_server(struct stats_cli_ctx *cx, int argc, char **argv, struct stats_buf *out)
@@ -1324,7 +1340,7 @@ static void cmd_show_cli_level(struct stats_cli_ctx *cx, int argc, char **argv, 
 
 static void cmd_show_cli_sockets(struct stats_cli_ctx *cx, int argc, char **argv, struct stats_buf *out)
 {
-	const struct stats_conf *sc = rt.conf ? rt.conf->stats : NULL;
+	const struct stats_conf *sc = conf_of(rt.conf);
 
 	out_printf(out, "# socket lvl processes\n");
 	for (const struct stats_bind *b = sc ? sc->binds : NULL; b; b = b->next) {
@@ -1850,7 +1866,7 @@ static void pause_cb(struct ev_loop *loop, ev_timer *w, int revents)
  * CLI frontend) and not paused; the kernel backlog holds the others. */
 static void binds_update(void)
 {
-	const struct stats_conf *sc = active_conf ? active_conf->stats : NULL;
+	const struct stats_conf *sc = conf_of(active_conf);
 	bool want = !accept_paused && nb_clients < conf_maxconn(active_conf);
 
 	if (!rt.loop)
@@ -2084,7 +2100,7 @@ static int bind_take(struct stats_bind *b, struct stats_bind *old, char **err)
 
 static struct stats_bind *find_reusable(const struct dp_config *oldc, const struct stats_bind *b)
 {
-	for (struct stats_bind *o = oldc && oldc->stats ? oldc->stats->binds : NULL; o; o = o->next)
+	for (struct stats_bind *o = conf_of(oldc) ? conf_of(oldc)->binds : NULL; o; o = o->next)
 		if (o->fd >= 0 && bind_same_addr(o, b))
 			return o;
 	return NULL;
@@ -2094,7 +2110,7 @@ static struct stats_bind *find_reusable(const struct dp_config *oldc, const stru
  * ones newc created. */
 static void binds_undo(struct dp_config *c)
 {
-	for (struct stats_bind *b = c->stats ? c->stats->binds : NULL; b; b = b->next) {
+	for (struct stats_bind *b = conf_of(c) ? conf_of(c)->binds : NULL; b; b = b->next) {
 		struct stats_bind *old = b->taken_from;
 
 		if (b->fd < 0)
@@ -2119,11 +2135,11 @@ int stats_open(struct dp_config *c, struct dp_config *oldc, char **err)
 	struct stats_bind *b;
 
 	note_start();
-	if (c->stats && c->stats->binds && !rt.loop) {
+	if (conf_of(c) && conf_of(c)->binds && !rt.loop) {
 		memprintf(err, "stats socket: no event loop");
 		return -EINVAL;
 	}
-	for (b = c->stats ? c->stats->binds : NULL; b; b = b->next) {
+	for (b = conf_of(c) ? conf_of(c)->binds : NULL; b; b = b->next) {
 		struct stats_bind *old = find_reusable(oldc, b);
 		int r;
 
@@ -2138,7 +2154,7 @@ int stats_open(struct dp_config *c, struct dp_config *oldc, char **err)
 		}
 		ev_io_init(&b->io, accept_cb, b->fd, EV_READ);
 	}
-	for (b = c->stats ? c->stats->binds : NULL; b; b = b->next)
+	for (b = conf_of(c) ? conf_of(c)->binds : NULL; b; b = b->next)
 		b->taken_from = NULL; /* oldc may be freed from now on */
 	active_conf = c;
 	binds_update();
@@ -2149,7 +2165,7 @@ void stats_close(struct dp_config *c)
 {
 	if (!c)
 		return;
-	for (struct stats_bind *b = c->stats ? c->stats->binds : NULL; b; b = b->next)
+	for (struct stats_bind *b = conf_of(c) ? conf_of(c)->binds : NULL; b; b = b->next)
 		bind_close(b, true);
 	if (c != active_conf)
 		return;
@@ -2162,10 +2178,11 @@ void stats_close(struct dp_config *c)
 	accept_paused = false;
 }
 
-void stats_conf_free(struct stats_conf *s)
+static void conf_ext_free_cb(struct dp_config *c, struct conf_ext *e)
 {
-	if (!s)
-		return;
+	struct stats_conf *s = container_of(e, struct stats_conf, ext);
+
+	(void)c;
 	while (s->binds) {
 		struct stats_bind *n = s->binds->next;
 

@@ -26,10 +26,6 @@ struct stats_conf;
 
 extern const struct cfg_kw_list stats_kw_list;
 
-/* Frees a generation's stats settings. Sockets still open in it are closed
- * (not unlinked: stats_close() does that). NULL is a no-op. */
-void stats_conf_free(struct stats_conf *s);
-
 /* Opens the configured sockets; on reload (oldc != NULL) a socket at the same
  * address (unix path or ip:port) is taken over from oldc instead of
  * re-created, so it never stops answering; its mode and owner are re-applied

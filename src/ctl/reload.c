@@ -26,19 +26,15 @@
 #include <unistd.h>
 
 #include "cfg/cfg.h"
-#include "core/chk.h"
 #include "core/listener.h"
 #include "log/log.h"
-#include "plumbing/netseg.h"
 #include "model/proxy.h"
+#include "ctl/module.h"
 #include "ctl/reload.h"
 #include "core/loop.h"
 #include "ctl/sdnotify.h"
-#include "model/server.h"
 #include "core/sess.h"
-#include "model/source.h"
 #include "ctl/cli.h"
-#include "plumbing/tproxy.h"
 #include "log/msg.h"
 
 static const char *const *cfg_files;
@@ -60,158 +56,18 @@ struct dp_config *reload_load_config(void)
 		return NULL;
 	}
 	for (size_t i = 0; i < cfg_nfiles; i++) {
-		int r = cfg_parse_path(c, cfg_files[i]);
+		int r = cfg_parse_path(c, &c->files, cfg_files[i]);
 
 		errors += r < 0 ? 1 : r;
 	}
 	if (!errors)
-		errors = dp_config_finalize(c);
+		errors = modules_finalize(c);
 	if (errors) {
 		ha_alert("config : Fatal errors found in configuration.");
 		dp_config_put(c);
 		return NULL;
 	}
 	return c;
-}
-
-/* ---- listeners ------------------------------------------------------------- */
-
-#define FOR_EACH_LISTENER(c, px, bc, l)                                          \
-	for (struct proxy *px = (c)->proxies; px; px = px->next)                 \
-		for (struct bind_conf *bc = px->binds; bc; bc = bc->next)        \
-			for (struct listener *l = bc->listeners; l; l = l->next)
-
-/* Finds an open listener of oldc with the same key. */
-static struct listener *find_reusable(struct dp_config *oldc, const char *key)
-{
-	char k[256];
-
-	if (!oldc)
-		return NULL;
-	FOR_EACH_LISTENER(oldc, px, bc, l) {
-		if (l->fd < 0)
-			continue;
-		listener_key(l, k, sizeof(k));
-		if (!strcmp(k, key))
-			return l;
-	}
-	return NULL;
-}
-
-/* Gives taken-over sockets back to their old listeners, closes new ones. */
-static void undo_listeners(struct dp_config *newc)
-{
-	FOR_EACH_LISTENER(newc, px, bc, l) {
-		if (l->fd < 0)
-			continue;
-		if (l->taken_from) {
-			l->taken_from->fd = l->fd;
-			l->fd = -1;
-			/* the old generation keeps serving: watch its socket again */
-			listener_start(l->taken_from);
-			l->taken_from = NULL;
-		} else {
-			listener_close(l);
-		}
-	}
-}
-
-static int open_listeners(struct dp_config *newc, struct dp_config *oldc, unsigned *kept, unsigned *opened,
-			  char **err)
-{
-	FOR_EACH_LISTENER(newc, px, bc, l) {
-		char key[256];
-		struct listener *old;
-
-		if (px->disabled)
-			continue;
-		listener_key(l, key, sizeof(key));
-		old = find_reusable(oldc, key);
-		if (old) {
-			/* same socket, new owner: stop watching it for the old one */
-			listener_stop(old);
-			l->fd = old->fd;
-			old->fd = -1;
-			l->taken_from = old;
-			(*kept)++;
-			continue;
-		}
-		if (listener_open(l, err) < 0) {
-			char *m = NULL;
-
-			memprintf(&m, "Starting %s %s: %s", px->cap & PR_CAP_BE ? "proxy" : "frontend", px->name, *err);
-			free(*err);
-			*err = m;
-			undo_listeners(newc);
-			return -1;
-		}
-		(*opened)++;
-	}
-	return 0;
-}
-
-static unsigned close_old_listeners(struct dp_config *oldc)
-{
-	unsigned n = 0;
-
-	FOR_EACH_LISTENER(oldc, px, bc, l) {
-		if (l->fd >= 0) {
-			listener_close(l);
-			n++;
-		} else {
-			listener_stop(l);
-		}
-	}
-	return n;
-}
-
-/* ---- counters and state that survive a reload ---------------------------------- */
-
-static void carry_over(struct dp_config *newc, struct dp_config *oldc)
-{
-	for (struct proxy *np = newc->proxies; np; np = np->next) {
-		struct proxy *op = dp_config_find_proxy(oldc, np->name, np->cap & (PR_CAP_FE | PR_CAP_BE));
-
-		if (!op)
-			continue;
-		np->cum_fe = op->cum_fe;
-		np->cum_be = op->cum_be;
-		np->bytes_in = op->bytes_in;
-		np->bytes_out = op->bytes_out;
-		for (struct server *ns = np->srv; ns; ns = ns->next) {
-			for (struct server *os = op->srv; os; os = os->next) {
-				if (strcmp(ns->name, os->name))
-					continue;
-				ns->cum_conn = os->cum_conn;
-				ns->bytes_in = os->bytes_in;
-				ns->bytes_out = os->bytes_out;
-				ns->failed_conns = os->failed_conns;
-				ns->retries = os->retries;
-				ns->redispatches = os->redispatches;
-				ns->usesrc_client_collisions = os->usesrc_client_collisions;
-				/* an operator's `disable server` / `set server state`
-				 * survives a reload, as with a server-state file */
-				ns->admin = os->admin;
-				/* a server known down stays down until checks say otherwise */
-				if (ns->check && os->check) {
-					ns->chk_up = os->chk_up;
-					ns->chk_health = os->chk_health;
-					memcpy(ns->chk_last, os->chk_last, sizeof(ns->chk_last));
-				}
-				break;
-			}
-		}
-	}
-}
-
-/* ---- activation ------------------------------------------------------------- */
-
-static int open_logs(struct dp_config *c, char **err)
-{
-	for (size_t i = 0; i < c->all_targets.n; i++)
-		if (log_target_open(c->all_targets.v[i], err) < 0)
-			return -1;
-	return 0;
 }
 
 /* hard-stop-after for sessions of removed frontends: each reload that
@@ -363,56 +219,26 @@ static void linger_arm(struct dp_config *newc)
 
 int reload_activate(struct dp_config *newc, struct dp_config *oldc, char **err)
 {
-	unsigned kept = 0, opened = 0, closed;
-
-	if (src_check_privileges(newc, err) < 0)
+	if (modules_apply(newc, oldc, err) < 0) {
+		/* oldc serves again: its listeners may accept */
+		listeners_update();
 		return -1;
-	if (netseg_apply(newc, oldc, err) < 0)
-		return -1;
-	if (open_logs(newc, err) < 0)
-		goto fail_netseg;
-	if (open_listeners(newc, oldc, &kept, &opened, err) < 0)
-		goto fail_netseg;
-	if (tproxy_apply(newc, oldc, err) < 0)
-		goto fail_listeners;
-	if (stats_open(newc, oldc, err) < 0)
-		goto fail_tproxy;
+	}
 
 	/* point of no return */
-	if (oldc) {
-		carry_over(newc, oldc);
-		chk_stop(oldc);
-		closed = close_old_listeners(oldc);
-		stats_close(oldc);
-		tproxy_remove_stale(oldc, newc);
-	} else {
-		closed = 0;
-	}
-	netseg_commit(newc, oldc);
-	FOR_EACH_LISTENER(newc, px, bc, l)
-		l->taken_from = NULL;
 	rt.conf = newc;
 	msg_set_targets(&newc->g.logs, newc->g.log_tag);
-	if (chk_start(newc) < 0)
-		ha_alert("out of memory starting health checks");
+	modules_commit(newc, oldc);
 	if (newc->g.maxconn)
 		rt.maxconn = newc->g.maxconn;
-	rt_listeners_update();
+	listeners_update();
 	if (oldc) {
 		ha_notice("reload: configuration generation %u in service (%u listener(s) kept, %u opened, %u closed; %u session(s) carried over)",
-			  newc->generation, kept, opened, closed, sess_count);
+			  newc->generation, modules_last_counts.kept, modules_last_counts.opened,
+			  modules_last_counts.closed, sess_count);
 		linger_arm(newc);
 	}
 	return 0;
-
-fail_tproxy:
-	tproxy_undo(newc, oldc);
-fail_listeners:
-	undo_listeners(newc);
-fail_netseg:
-	netseg_undo(newc, oldc);
-	rt_listeners_update();
-	return -1;
 }
 
 /* STATUS= text while a generation serves. */
@@ -514,7 +340,7 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 			  w->signum == SIGTERM ? "SIGTERM" : "SIGINT", sess_count);
 		sdnotify_stopping(w->signum == SIGTERM ? "Stopping now (SIGTERM)" : "Stopping now (SIGINT)");
 		rt.stopping = true;
-		close_old_listeners(rt.conf);
+		listeners_close(rt.conf);
 		kill_all_sessions();
 		ev_break(loop, EVBREAK_ALL);
 		break;
@@ -527,35 +353,27 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 			msg = NULL;
 		}
 		rt.stopping = true;
-		close_old_listeners(rt.conf);
+		listeners_close(rt.conf);
 		if (rt.conf->g.hard_stop_after) {
 			ev_timer_init(&hard_stop_timer, hard_stop_cb, rt.conf->g.hard_stop_after / 1000.0, 0.0);
 			ev_timer_start(loop, &hard_stop_timer);
 		}
-		rt_listeners_update();
+		/* a soft stop ends when the last session is gone */
+		if (sess_count == 0)
+			ev_break(loop, EVBREAK_ALL);
 		break;
 	case SIGTTOU:
 		ha_notice("SIGTTOU received: pausing listeners");
 		rt.admin_paused = true;
-		FOR_EACH_LISTENER(rt.conf, px, bc, l) {
-			int r = listener_pause(l);
-
-			if (r < 0)
-				ha_warning("frontend '%s': cannot pause [%s]: %s", px->name, bc->spec, strerror(-r));
-		}
-		rt_listeners_update();
+		listeners_pause_all(rt.conf, true);
+		listeners_update();
 		sdnotify_status("Paused (SIGTTOU): listeners closed to new connections until SIGTTIN");
 		break;
 	case SIGTTIN:
 		ha_notice("SIGTTIN received: resuming listeners");
-		FOR_EACH_LISTENER(rt.conf, px, bc, l) {
-			int r = listener_resume(l);
-
-			if (r < 0)
-				ha_warning("frontend '%s': cannot resume [%s]: %s", px->name, bc->spec, strerror(-r));
-		}
+		listeners_pause_all(rt.conf, false);
 		rt.admin_paused = false;
-		rt_listeners_update();
+		listeners_update();
 		if (sdnotify_enabled())
 			notify_serving(rt.conf, "Resumed");
 		break;
@@ -589,15 +407,11 @@ void reload_shutdown(void)
 	struct dp_config *c = rt.conf;
 
 	kill_all_sessions();
+	/* what the kills deferred (dequeues hold generation references) */
+	loop_run_deferred();
 	while (linger_batches)
 		batch_free(linger_batches);
 	if (!c)
 		return;
-	close_old_listeners(c);
-	chk_stop(c);
-	stats_close(c);
-	tproxy_remove(c);
-	netseg_remove(c);
-	for (size_t i = 0; i < c->all_targets.n; i++)
-		log_target_close(c->all_targets.v[i]);
+	modules_remove(c);
 }

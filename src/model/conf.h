@@ -1,19 +1,39 @@
-/* global.h — one configuration generation: the `global` settings plus every
+/* conf.h — one configuration generation: the `global` settings plus every
  * proxy parsed from the files. A reload parses into a fresh dp_config,
  * validates it whole, then swaps; the old one lives on while sessions that
- * started under it still hold references to its proxies. */
-#ifndef DECOYPROXY_GLOBAL_H
-#define DECOYPROXY_GLOBAL_H
+ * started under it still hold references to its proxies.
+ *
+ * Modules above this layer (segments, tproxy plumbing, the CLI) keep their
+ * per-generation state in extensions (struct conf_ext) that this layer
+ * frees without knowing them. */
+#ifndef DECOYPROXY_CONF_H
+#define DECOYPROXY_CONF_H
 
 #include <sys/types.h>
 #include "lib/common.h"
+#include "cfg/cfg.h"
 #include "log/log.h"
 
 struct proxy;
 struct log_target;
-struct stats_conf;
-struct tproxy_gconf;
-struct netseg;
+struct ns_cache;
+struct conf_ext;
+struct dp_config;
+
+/* What a module's extension needs from this layer: a name for messages and
+ * how to free it (with everything it owns, e.g. per-proxy data it hung on
+ * the generation's proxies, which still exist when free() runs). */
+struct conf_ext_ops {
+	const char *name;
+	void (*free)(struct dp_config *c, struct conf_ext *e);
+};
+
+/* Embedded in a module's per-generation state; container_of() gets back
+ * to the state. */
+struct conf_ext {
+	struct conf_ext *next;
+	const struct conf_ext_ops *ops;
+};
 
 struct dp_global {
 	unsigned maxconn;           /* 0 = derive from the fd limit */
@@ -38,21 +58,39 @@ struct dp_config {
 	struct proxy *cur_defaults; /* last anonymous-or-named defaults seen (for inheritance) */
 	int refcnt;                 /* 1 for being current + 1 per proxy reference held by sessions */
 	unsigned generation;
-	char **files; size_t nfiles;
+	struct cfg_files files;      /* the files it was read from */
 	struct log_list all_targets; /* owns every log target of this generation */
-	struct stats_conf *stats;    /* `stats socket` lines (stats.c) */
-	struct tproxy_gconf *tproxy; /* tproxy marks/tables and nft state (tproxy.c) */
-	struct netseg *netsegs;      /* `network` sections and namespaces (netseg.c) */
+	struct conf_ext *exts;       /* modules' state: segments, tproxy, CLI ... */
+	struct ns_cache *nscache;    /* namespaces this generation opened (net/ns.h) */
 };
 
 struct dp_config *dp_config_new(void);
+
+/* The extension of c registered with ops, or NULL. */
+struct conf_ext *conf_ext_find(const struct dp_config *c, const struct conf_ext_ops *ops);
+/* Hands e (with e->ops set) to c, which frees it with c. */
+void conf_ext_add(struct dp_config *c, struct conf_ext *e);
 /* Drops one reference; frees everything at zero. */
 void dp_config_put(struct dp_config *c);
 struct proxy *dp_config_find_proxy(struct dp_config *c, const char *name, unsigned cap);
 
-/* Cross-reference checks and defaults resolution after all files are read.
- * Prints alerts naming file:line. Returns the number of errors. */
+/* Cross-reference checks and defaults resolution of the proxies after all
+ * files are read (other modules' checks are their own finalize hooks, see
+ * ctl/module.h). Prints alerts naming file:line. Returns the number of
+ * errors. */
 int dp_config_finalize(struct dp_config *c);
+
+/* After a reload: newc's proxies and servers take over the counters and
+ * the operator/health state of oldc's of the same name. */
+void dp_config_carry_over(struct dp_config *newc, struct dp_config *oldc);
+
+/* Keywords of the proxy sections, and the sections that make proxies
+ * (conf_kw.c): `global`, `defaults`, `frontend`, `backend`, `listen`
+ * (ended by a NULL name). */
+extern const struct cfg_kw_list proxy_kw_list;
+extern const struct cfg_section proxy_sections[];
+/* Keywords of the `global` section (global.c). */
+extern const struct cfg_kw_list global_kw_list;
 
 /* Number of listeners (bind addresses) in the config. */
 size_t dp_config_count_listeners(const struct dp_config *c);

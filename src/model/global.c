@@ -1,4 +1,4 @@
-/* cfg_global.c — keywords of the `global` section. */
+/* global.c — keywords of the `global` section. */
 #include "config.h"
 
 #include <errno.h>

@@ -4,7 +4,8 @@
 
 #include <sys/socket.h>
 #include "lib/common.h"
-#include "model/conf.h"
+#include "cfg/cfg.h"
+#include "log/log.h"
 #include "model/source.h"
 
 struct server;
@@ -35,6 +36,12 @@ enum {
 	PR_O_LOGERRSEP   = 1 << 9,
 };
 
+/* Proxy option bits of the health checks (core/chk.c). They live in proxy->options
+ * so that defaults sections pass them on like every other option; they sit
+ * at the top of the word, clear of proxy.h's PR_O_* bits. */
+#define CHK_PXO_LOG      (1u << 30)  /* option log-health-checks */
+#define CHK_PXO_TIMEOUT  (1u << 31)  /* `timeout check` set (non-zero) */
+
 enum {
 	LB_ROUNDROBIN = 0,
 	LB_STATIC_RR,
@@ -45,6 +52,12 @@ enum {
 
 struct proxy_timeouts {
 	long long connect, client, server, client_fin, server_fin, tunnel, queue;
+};
+
+/* A proxy's cumulative counters (see struct srv_counters). */
+struct px_counters {
+	unsigned long long cum_fe, cum_be;
+	unsigned long long bytes_in, bytes_out;
 };
 
 struct proxy {
@@ -86,11 +99,12 @@ struct proxy {
 	struct sess *queue_head, *queue_tail;
 	unsigned nbpend;            /* sessions waiting in the backend queue */
 	unsigned long long queue_idx; /* sessions taken out of that queue so far (%bq) */
+	bool dq_pending;            /* on the list of backends to dequeue (core/sess.c) */
+	struct proxy *dq_next;
 
 	/* counters */
 	unsigned feconn, beconn;
-	unsigned long long cum_fe, cum_be;
-	unsigned long long bytes_in, bytes_out;
+	struct px_counters cnt;     /* carried across reloads as one copy */
 	bool disabled;
 };
 
@@ -105,7 +119,11 @@ void proxy_set_builtin_defaults(struct proxy *px);
 long long proxy_cli_timeout(const struct proxy *fe, const struct proxy *be, bool established, bool half_closed);
 long long proxy_srv_timeout(const struct proxy *be, bool established, bool half_closed);
 
-extern const struct cfg_kw_list proxy_kw_list;
-extern const struct cfg_kw_list global_kw_list;
+
+/* The proxy (or defaults section) being parsed, for keyword handlers. */
+static inline struct proxy *ctx_px(const struct cfg_ctx *ctx)
+{
+	return ctx->sec_data;
+}
 
 #endif

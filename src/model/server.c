@@ -11,7 +11,6 @@
 #include "cfg/cfg.h"
 #include "log/log.h"
 #include "lib/pp.h"
-#include "model/proxy.h"
 #include "model/server.h"
 
 typedef int (*srv_kw_fn)(struct server *s, char **args, char **err);
@@ -105,7 +104,7 @@ static int sk_id(struct server *s, char **args, char **err)
 }
 
 /* `namespace <name>`: connect from a socket created in that namespace
- * (netseg_socket); the name is checked in netseg_finalize(). */
+ * (ns_cache_socket); the name is checked in netseg_finalize(). */
 static int sk_namespace(struct server *s, char **args, char **err)
 {
 	free(s->netns);
@@ -433,27 +432,25 @@ static void prefix_err(const char *what, char **err)
 	*err = m;
 }
 
-int server_parse_default(struct cfg_ctx *ctx, int argc, char **argv, char **err)
+int server_parse_default(struct cfg_ctx *ctx, int argc, char **argv, struct server **defsrv, char **err)
 {
-	struct proxy *px = ctx->px;
-
-	if (!px->defsrv) {
-		px->defsrv = calloc(1, sizeof(*px->defsrv));
-		if (!px->defsrv || !(px->defsrv->name = strdup("default-server")) ||
-		    !(px->defsrv->file = strdup(ctx->file))) {
+	if (!*defsrv) {
+		*defsrv = calloc(1, sizeof(**defsrv));
+		if (!*defsrv || !((*defsrv)->name = strdup("default-server")) ||
+		    !((*defsrv)->file = strdup(ctx->file))) {
 			memprintf(err, "out of memory");
 			return CFG_ERR;
 		}
-		server_set_defaults(px->defsrv);
+		server_set_defaults(*defsrv);
 	}
-	if (parse_options(px->defsrv, argc, argv, 1, err) < 0)
+	if (parse_options(*defsrv, argc, argv, 1, err) < 0)
 		return CFG_ERR;
 	return CFG_OK;
 }
 
-int server_parse(struct cfg_ctx *ctx, int argc, char **argv, char **err)
+int server_parse(struct cfg_ctx *ctx, int argc, char **argv, const struct server *defsrv, struct server **out,
+		 char **err)
 {
-	struct proxy *px = ctx->px;
 	struct server *s;
 	struct addr_spec a;
 	char what[300];
@@ -465,14 +462,13 @@ int server_parse(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		goto nomem;
-	s->px = px;
 	server_set_defaults(s);
 	s->line = ctx->line;
 	s->name = strdup(argv[1]);
 	s->file = strdup(ctx->file);
 	if (!s->name || !s->file)
 		goto nomem;
-	if (px->defsrv && server_copy_options(s, px->defsrv) < 0)
+	if (defsrv && server_copy_options(s, defsrv) < 0)
 		goto nomem;
 	snprintf(what, sizeof(what), "server '%s'", s->name);
 
@@ -514,12 +510,7 @@ int server_parse(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 		goto fail_prefix;
 	}
 
-	if (!px->srv)
-		px->srv = s;
-	else
-		px->srv_last->next = s;
-	px->srv_last = s;
-	px->nsrv++;
+	*out = s;
 	return CFG_OK;
 fail_prefix:
 	prefix_err(what, err);

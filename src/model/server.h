@@ -41,6 +41,17 @@ struct srv_tlv {
 	struct lf_expr *lf;
 };
 
+/* A server's cumulative counters: a reload carries them over to the
+ * server of the same name in one copy, so a new counter is never
+ * forgotten there. */
+struct srv_counters {
+	unsigned long long cum_conn;
+	unsigned long long bytes_in, bytes_out;
+	unsigned long long failed_conns, retries, redispatches;
+	unsigned long long usesrc_client_collisions;
+	unsigned long long chk_failed, chk_down_transitions;
+};
+
 struct server {
 	struct server *next;
 	struct proxy *px;
@@ -69,24 +80,24 @@ struct server {
 	bool chk_up;                     /* operational state (true without checks) */
 	unsigned chk_health;             /* 0 .. rise+fall-1; up when >= rise */
 	char chk_last[96];               /* last check result, for messages/stats */
-	unsigned long long chk_failed, chk_down_transitions;
 
 	/* runtime */
 	int admin;                       /* SRV_ADMIN_* */
 	unsigned cur_conn;               /* established or connecting */
-	unsigned long long cum_conn;
 	long cur_eweight;                /* smooth weighted round robin */
-	unsigned long long bytes_in, bytes_out;
-	unsigned long long failed_conns, retries, redispatches;
-	unsigned long long usesrc_client_collisions;
+	struct srv_counters cnt;         /* carried across reloads as one copy */
 };
 
-/* Parse "server <name> <addr> [options...]" (argv[0] == "server"). */
-int server_parse(struct cfg_ctx *ctx, int argc, char **argv, char **err);
+/* Parses "server <name> <addr> [options...]" (argv[0] == "server") into a
+ * new server (*out, owned by the caller, which links it to its proxy),
+ * starting from the options of defsrv (NULL: built-in defaults). Returns
+ * CFG_OK or CFG_ERR with *err. */
+int server_parse(struct cfg_ctx *ctx, int argc, char **argv, const struct server *defsrv, struct server **out,
+		 char **err);
 void server_free(struct server *s);
-/* "default-server [options...]": the template later `server` lines of the
- * proxy start from (inherited from defaults sections). */
-int server_parse_default(struct cfg_ctx *ctx, int argc, char **argv, char **err);
+/* "default-server [options...]": creates *defsrv on first use, then
+ * applies the options to it. Returns CFG_OK or CFG_ERR with *err. */
+int server_parse_default(struct cfg_ctx *ctx, int argc, char **argv, struct server **defsrv, char **err);
 int server_copy_options(struct server *dst, const struct server *src);
 
 /* Compute the destination for a session: client's original destination

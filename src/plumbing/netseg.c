@@ -29,10 +29,11 @@
 #include <linux/rtnetlink.h>
 
 #include "model/conf.h"
-#include "core/listener.h"
+#include "model/bind.h"
 #include "plumbing/netseg.h"
 #include "net/nl.h"
 #include "net/ns.h"
+#include "net/nscache.h"
 #include "model/proxy.h"
 #include "model/server.h"
 #include "log/msg.h"
@@ -94,14 +95,6 @@ struct nsdecl {
 	int line;
 };
 
-/* A cached namespace: its fd (kept for the generation) and a netlink
- * socket inside it (kept for one apply/remove pass). */
-struct nsfd {
-	char *name;
-	int fd;
-	struct nl_sock *nl;
-};
-
 enum obj_type { OBJ_NETNS, OBJ_BRIDGE, OBJ_VETH, OBJ_MACVLAN, OBJ_VLAN, OBJ_ADDR, OBJ_ROUTE, OBJ_SYSCTL };
 
 /* One system object of the plan. Self-contained (owns its strings) so
@@ -136,15 +129,14 @@ struct objv {
 };
 
 struct netseg {
+	struct conf_ext ext;        /* in the generation (model/conf.h) */
 	struct segment *segs, *segs_last;
 	struct nsdecl *decls;       /* namespace_list */
 	struct nsdecl *refs;        /* bind/server names nothing declares */
 	struct objv plan;
 	struct objv stale;          /* owned by the previous generation, not in ours */
 	bool planned, applied, announced;
-	struct nsfd *fds;
-	size_t nfds;
-	struct nl_sock *host_nl;
+	struct ns_cache *nsc;        /* the generation's namespaces (net/nscache.h) */
 };
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -255,11 +247,30 @@ static bool sysctl_val_eq(const char *a, const char *b)
 
 /* ---- state -------------------------------------------------------------- */
 
+static void netseg_ext_free(struct dp_config *c, struct conf_ext *e);
+static const struct conf_ext_ops netseg_ext_ops = { "network segments", netseg_ext_free };
+
+/* c's segment state, or NULL when c has none. */
+static struct netseg *state_of(const struct dp_config *c)
+{
+	struct conf_ext *e = conf_ext_find(c, &netseg_ext_ops);
+
+	return e ? container_of(e, struct netseg, ext) : NULL;
+}
+
 static struct netseg *state_get(struct dp_config *c)
 {
-	if (!c->netsegs)
-		c->netsegs = calloc(1, sizeof(*c->netsegs));
-	return c->netsegs;
+	struct netseg *st = state_of(c);
+
+	if (st)
+		return st;
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		return NULL;
+	st->ext.ops = &netseg_ext_ops;
+	st->nsc = c->nscache;
+	conf_ext_add(c, &st->ext);
+	return st;
 }
 
 static void segment_free(struct segment *s)
@@ -354,28 +365,10 @@ static int objv_add_copy(struct objv *v, const struct obj *src)
 
 static void nl_release(struct netseg *st)
 {
-	nl_close(st->host_nl);
-	st->host_nl = NULL;
-	for (size_t i = 0; i < st->nfds; i++) {
-		nl_close(st->fds[i].nl);
-		st->fds[i].nl = NULL;
-	}
+	ns_cache_release_rtnl(st->nsc);
 }
 
-static void fds_close(struct netseg *st)
-{
-	nl_release(st);
-	for (size_t i = 0; i < st->nfds; i++) {
-		if (st->fds[i].fd >= 0)
-			close(st->fds[i].fd);
-		free(st->fds[i].name);
-	}
-	free(st->fds);
-	st->fds = NULL;
-	st->nfds = 0;
-}
-
-void netseg_free_all(struct netseg *st)
+static void netseg_free_all(struct netseg *st)
 {
 	if (!st)
 		return;
@@ -389,8 +382,14 @@ void netseg_free_all(struct netseg *st)
 	decls_free(st->refs);
 	objv_clear(&st->plan);
 	objv_clear(&st->stale);
-	fds_close(st);
+	nl_release(st);
 	free(st);
+}
+
+static void netseg_ext_free(struct dp_config *c, struct conf_ext *e)
+{
+	(void)c;
+	netseg_free_all(container_of(e, struct netseg, ext));
 }
 
 /* ---- configuration: `network <name>` ------------------------------------ */
@@ -759,8 +758,11 @@ static const struct cfg_kw netseg_kws[] = {
 };
 
 const struct cfg_kw_list netseg_kw_list = { netseg_kws, ARRAY_SIZE(netseg_kws) };
-const struct cfg_section netseg_section = { "network", CFG_SEC_NETWORK, network_open };
-const struct cfg_section nslist_section = { "namespace_list", CFG_SEC_NSLIST, nslist_open };
+const struct cfg_section netseg_sections[] = {
+	{ "network", CFG_SEC_NETWORK, network_open, true },
+	{ "namespace_list", CFG_SEC_NSLIST, nslist_open, true },
+	{ NULL, 0, NULL, false },
+};
 
 /* ---- finalize: checks and the plan -------------------------------------- */
 
@@ -856,7 +858,7 @@ static bool ns_declared(struct netseg *st, const char *ns)
 static int fin_ref(struct dp_config *c, const char *ns, const char *what, const char *file, int line,
 		   int *errors)
 {
-	struct netseg *st = c->netsegs;
+	struct netseg *st = state_of(c);
 
 	if (!ns_name_valid(ns)) {
 		fin_report(true, file, line, errors,
@@ -1019,7 +1021,7 @@ static int plan_build(struct netseg *st)
 
 int netseg_finalize(struct dp_config *c)
 {
-	struct netseg *st = c->netsegs;
+	struct netseg *st = state_of(c);
 	int errors = 0;
 
 	if (st && st->planned)
@@ -1038,7 +1040,7 @@ int netseg_finalize(struct dp_config *c)
 		ha_alert("config : out of memory while checking namespaces");
 		return errors + 1;
 	}
-	st = c->netsegs;
+	st = state_of(c);
 	if (!errors && st && plan_build(st) < 0) {
 		ha_alert("config : out of memory while planning network segments");
 		errors++;
@@ -1081,21 +1083,26 @@ static int obj_text(const struct obj *o, char *buf, size_t size)
 	return snprintf(buf, size, "?");
 }
 
+bool netseg_in_use(const struct dp_config *c)
+{
+	return state_of(c) != NULL;
+}
+
 size_t netseg_plan_count(const struct dp_config *c)
 {
-	return c->netsegs ? c->netsegs->plan.n : 0;
+	return state_of(c) ? state_of(c)->plan.n : 0;
 }
 
 int netseg_plan_text(const struct dp_config *c, size_t i, char *buf, size_t size)
 {
 	if (i >= netseg_plan_count(c))
 		return -ENOENT;
-	return obj_text(&c->netsegs->plan.v[i], buf, size);
+	return obj_text(&state_of(c)->plan.v[i], buf, size);
 }
 
 int netseg_show(const struct dp_config *c, char **out)
 {
-	const struct netseg *st = c->netsegs;
+	const struct netseg *st = state_of(c);
 	char *s = strdup("");
 
 	for (size_t i = 0; s && st && i < st->plan.n; i++) {
@@ -1905,8 +1912,8 @@ static void announce(struct run *r)
 
 int netseg_apply(struct dp_config *c, struct dp_config *oldc, char **err)
 {
-	struct netseg *old = oldc ? oldc->netsegs : NULL;
-	struct netseg *st = c->netsegs;
+	struct netseg *old = oldc ? state_of(oldc) : NULL;
+	struct netseg *st = state_of(c);
 	struct run r = { 0 };
 	size_t i;
 	int rc;
@@ -1958,7 +1965,7 @@ fail:
 
 void netseg_commit(struct dp_config *newc, struct dp_config *oldc)
 {
-	struct netseg *st = newc->netsegs;
+	struct netseg *st = state_of(newc);
 	const char *tag = newc->g.log_tag ? newc->g.log_tag : "decoyproxy";
 
 	if (!st)
@@ -1985,7 +1992,7 @@ void netseg_commit(struct dp_config *newc, struct dp_config *oldc)
 
 void netseg_undo(struct dp_config *newc, struct dp_config *oldc)
 {
-	struct netseg *st = newc->netsegs;
+	struct netseg *st = state_of(newc);
 
 	(void)oldc;
 	if (!st)
@@ -1998,7 +2005,7 @@ void netseg_undo(struct dp_config *newc, struct dp_config *oldc)
 
 void netseg_remove(struct dp_config *c)
 {
-	struct netseg *st = c->netsegs;
+	struct netseg *st = state_of(c);
 
 	if (!st)
 		return;
@@ -2012,94 +2019,14 @@ void netseg_remove(struct dp_config *c)
 
 /* ---- the real system: /run/netns and rtnetlink --------------------------- */
 
-static struct nsfd *nsfd_find(struct netseg *st, const char *name)
-{
-	for (size_t i = 0; i < st->nfds; i++)
-		if (!strcmp(st->fds[i].name, name))
-			return &st->fds[i];
-	return NULL;
-}
-
-/* The cached fd of namespace ns, opened on first use. */
 static int real_nsfd(struct netseg *st, const char *ns, char **err)
 {
-	struct nsfd *f = nsfd_find(st, ns), *v;
-	struct statfs sfs;
-	int fd, rc;
-
-	if (f)
-		return f->fd;
-	/* records the namespace to come back to; idempotent */
-	rc = ns_init();
-	if (rc < 0) {
-		memprintf(err, "cannot open the current network namespace: %s", strerror(-rc));
-		return rc;
-	}
-	fd = ns_open(ns);
-	if (fd < 0) {
-		if (fd == -ENOENT)
-			memprintf(err, "namespace '%s' does not exist in %s", ns, NS_RUN_DIR);
-		else
-			memprintf(err, "cannot open namespace '%s': %s", ns, strerror(-fd));
-		return fd;
-	}
-	/* A name made under another mount namespace (`ip netns exec`, a
-	 * private /run) is an empty file here: say so instead of a bare
-	 * EINVAL from setns() later. */
-	if (fstatfs(fd, &sfs) < 0 || sfs.f_type != NSFS_MAGIC) {
-		close(fd);
-		memprintf(err, "%s/%s is not a mounted network namespace (made in another mount namespace? "
-			  "`ip netns delete %s` removes the leftover)", NS_RUN_DIR, ns, ns);
-		return -EINVAL;
-	}
-	v = realloc(st->fds, (st->nfds + 1) * sizeof(*v));
-	if (!v || !(v[st->nfds].name = strdup(ns))) {
-		if (v)
-			st->fds = v;
-		close(fd);
-		memprintf(err, "out of memory");
-		return -ENOMEM;
-	}
-	st->fds = v;
-	v[st->nfds].fd = fd;
-	v[st->nfds].nl = NULL;
-	st->nfds++;
-	return fd;
+	return ns_cache_fd(st->nsc, ns, err);
 }
 
-/* A netlink socket talking to namespace ns (NULL: ours), cached until
- * nl_release(). */
 static int real_nl(struct netseg *st, const char *ns, struct nl_sock **out, char **err)
 {
-	struct nsfd *f;
-	int fd, rc;
-
-	if (!ns) {
-		if (!st->host_nl && (rc = nl_open(&st->host_nl)) < 0) {
-			memprintf(err, "cannot open a netlink socket: %s", strerror(-rc));
-			return rc;
-		}
-		*out = st->host_nl;
-		return 0;
-	}
-	fd = real_nsfd(st, ns, err);
-	if (fd < 0)
-		return fd;
-	f = nsfd_find(st, ns);
-	if (!f)
-		return -ENOENT;     /* cannot happen: real_nsfd() just cached it */
-	if (!f->nl) {
-		int sfd = ns_socket(fd, AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-
-		rc = sfd < 0 ? sfd : nl_open_fd(&f->nl, sfd);
-		if (rc < 0) {
-			f->nl = NULL;
-			memprintf(err, "cannot open a netlink socket in namespace '%s': %s", ns, strerror(-rc));
-			return rc;
-		}
-	}
-	*out = f->nl;
-	return 0;
+	return ns_cache_rtnl(st->nsc, ns, out, err);
 }
 
 static int r_ns_exists(void *ctx, const char *ns)
@@ -2124,15 +2051,9 @@ static int r_ns_create(void *ctx, const char *ns, char **err)
 static int r_ns_delete(void *ctx, const char *ns, char **err)
 {
 	struct netseg *st = ctx;
-	struct nsfd *f = nsfd_find(st, ns);
 
 	/* our own references would keep the namespace alive */
-	if (f) {
-		nl_close(f->nl);
-		close(f->fd);
-		free(f->name);
-		*f = st->fds[--st->nfds];
-	}
+	ns_cache_forget(st->nsc, ns);
 	return ns_delete(ns, err);
 }
 
@@ -2316,39 +2237,3 @@ static const struct netseg_sys real_sys = {
 	.sysctl_get = r_sysctl_get,
 	.sysctl_set = r_sysctl_set,
 };
-
-/* ---- sockets in namespaces --------------------------------------------- */
-
-int netseg_socket(struct dp_config *c, const char *ns, int domain, int type, int proto, char **err)
-{
-	struct netseg *st;
-	char *e = NULL;
-	int fd;
-
-	if (!ns) {
-		fd = socket(domain, type, proto);
-		if (fd < 0) {
-			int rc = -errno;
-
-			memprintf(err, "socket: %s", strerror(-rc));
-			return rc;
-		}
-		return fd;
-	}
-	st = state_get(c);
-	if (!st) {
-		memprintf(err, "namespace '%s': out of memory", ns);
-		return -ENOMEM;
-	}
-	fd = real_nsfd(st, ns, &e);
-	if (fd < 0) {
-		memprintf(err, "%s", e ? e : strerror(-fd));
-		free(e);
-		return fd;
-	}
-	fd = ns_socket(fd, domain, type, proto);
-	if (fd < 0)
-		memprintf(err, "cannot create a socket in namespace '%s': %s%s", ns, strerror(-fd),
-			  fd == -ENOTRECOVERABLE ? " (the process is stranded in another namespace and must stop)" : "");
-	return fd;
-}

@@ -35,16 +35,12 @@
 struct netseg;
 
 extern const struct cfg_kw_list netseg_kw_list;
-extern const struct cfg_section netseg_section;
-extern const struct cfg_section nslist_section;
+/* `network` and `namespace_list` (ended by a NULL name). */
+extern const struct cfg_section netseg_sections[];
 
 #define NETSEG_HOST_PFX "dp-"     /* veth host end: prefix + section name */
 #define NETSEG_TMP_PFX  "dpm-"    /* macvlan before it moves into its namespace */
 #define NETSEG_NS_IF    "eth0"    /* uplink name inside the segment namespace */
-
-/* Frees a generation's state (sections, plan, fd cache). Touches nothing on
- * the system: removal is netseg_remove()'s job. NULL is a no-op. */
-void netseg_free_all(struct netseg *list);
 
 /* Checks the sections once every file is read, without touching the
  * system: duplicate section and namespace names, addresses and gateways
@@ -83,12 +79,11 @@ void netseg_undo(struct dp_config *newc, struct dp_config *oldc);
  * warning and the rest goes on. */
 void netseg_remove(struct dp_config *c);
 
-/* A socket created inside namespace `ns` (NULL: the current one). The
- * namespace fd is opened once per generation and cached in c. Returns the
- * fd (the caller owns it) or -errno with *err naming the namespace. */
-int netseg_socket(struct dp_config *c, const char *ns, int domain, int type, int proto, char **err);
-
 /* ---- inspection (stats socket, tests) ---------------------------------- */
+
+/* Whether c has `network` or `namespace_list` sections, or names a
+ * namespace on a bind or server line. */
+bool netseg_in_use(const struct dp_config *c);
 
 /* Number of objects in c's plan (0 without sections). */
 size_t netseg_plan_count(const struct dp_config *c);

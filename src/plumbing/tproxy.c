@@ -9,10 +9,10 @@
  *     stops here;
  *   - kernel (tproxy_apply and friends): per namespace, the routing objects
  *     through rtnetlink (nl.h) and the nft table through one atomic batch
- *     (nft.h), with sockets created in that namespace (netseg_socket()).
+ *     (nft.h), with sockets created in that namespace (ns_cache_socket()).
  *
  * Ownership across generations: each plan entry records what its generation
- * added to the kernel (rule_own, route_own, ann_own, nft_on). On reload the
+ * added to the kernel (rule_own->nscache, route_own, ann_own, nft_on). On reload the
  * new generation inherits objects the old one owned when their key (mark,
  * table, prefix) is unchanged, so nothing is deleted and re-added; after
  * the swap, tproxy_remove_stale() deletes what the old generation owned and
@@ -34,14 +34,14 @@
 #include <linux/rtnetlink.h>
 
 #include "lib/addr.h"
-#include "core/listener.h"
-#include "plumbing/netseg.h"
+#include "model/bind.h"
 #include "net/nl.h"
 #include "model/proxy.h"
 #include "model/server.h"
 #include "model/source.h"
 #include "plumbing/tproxy.h"
 #include "log/msg.h"
+#include "net/nscache.h"
 
 /* Address arithmetic for both families in one type (as in intercept.c);
  * a GNU extension every supported compiler has. */
@@ -77,6 +77,7 @@ struct tproxy_fe {
 };
 
 struct tproxy_gconf {
+	struct conf_ext ext;            /* in the generation (model/conf.h) */
 	uint32_t mark;
 	uint32_t table;
 	bool routing;
@@ -86,19 +87,31 @@ struct tproxy_gconf {
 
 /* ---- allocation ------------------------------------------------------------ */
 
+static void gconf_ext_free(struct dp_config *c, struct conf_ext *e);
+static const struct conf_ext_ops tproxy_ext_ops = { "tproxy", gconf_ext_free };
+
+/* c's tproxy state, or NULL when c has none (no tproxy keyword). */
+static struct tproxy_gconf *gconf_of(const struct dp_config *c)
+{
+	struct conf_ext *e = conf_ext_find(c, &tproxy_ext_ops);
+
+	return e ? container_of(e, struct tproxy_gconf, ext) : NULL;
+}
+
 static struct tproxy_gconf *gconf_get(struct dp_config *c)
 {
-	struct tproxy_gconf *g = c->tproxy;
+	struct tproxy_gconf *g = gconf_of(c);
 
 	if (g)
 		return g;
 	g = calloc(1, sizeof(*g));
 	if (!g)
 		return NULL;
+	g->ext.ops = &tproxy_ext_ops;
 	g->mark = TPROXY_MARK_DEFAULT;
 	g->table = TPROXY_TABLE_DEFAULT;
 	g->routing = true;
-	c->tproxy = g;
+	conf_ext_add(c, &g->ext);
 	return g;
 }
 
@@ -116,15 +129,7 @@ static void plan_free(struct tproxy_gconf *g)
 	g->nns = 0;
 }
 
-void tproxy_gconf_free(struct tproxy_gconf *g)
-{
-	if (!g)
-		return;
-	plan_free(g);
-	free(g);
-}
-
-void tproxy_fe_free(struct tproxy_fe *f)
+static void tproxy_fe_free(struct tproxy_fe *f)
 {
 	if (!f)
 		return;
@@ -136,6 +141,20 @@ void tproxy_fe_free(struct tproxy_fe *f)
 	free(f->announce);
 	free(f->file);
 	free(f);
+}
+
+/* With c: the plan, and every frontend's decoy lists (each frontend with an
+ * `intercept` line made this state exist, see fe_get()). */
+static void gconf_ext_free(struct dp_config *c, struct conf_ext *e)
+{
+	struct tproxy_gconf *g = container_of(e, struct tproxy_gconf, ext);
+
+	for (struct proxy *px = c->proxies; px; px = px->next) {
+		tproxy_fe_free(px->tproxy);
+		px->tproxy = NULL;
+	}
+	plan_free(g);
+	free(g);
 }
 
 /* ---- address helpers ------------------------------------------------------- */
@@ -328,11 +347,16 @@ static int kw_tproxy_routing(struct cfg_ctx *ctx, int argc, char **argv, char **
 
 static struct tproxy_fe *fe_get(struct cfg_ctx *ctx, char **err)
 {
-	struct proxy *px = ctx->px;
+	struct proxy *px = ctx_px(ctx);
 	struct tproxy_fe *f = px->tproxy;
 
 	if (f)
 		return f;
+	/* the generation's state frees every frontend's lists */
+	if (!gconf_get(ctx->conf)) {
+		memprintf(err, "out of memory");
+		return NULL;
+	}
 	f = calloc(1, sizeof(*f));
 	if (!f || !(f->file = strdup(ctx->file))) {
 		free(f);
@@ -1078,7 +1102,7 @@ static int rtnl_open(struct dp_config *c, const char *ns, struct nl_sock **s, in
 {
 	int fd, ret;
 
-	fd = netseg_socket(c, ns, AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE, err);
+	fd = ns_cache_socket(c->nscache, ns, AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE, err);
 	if (fd < 0)
 		return fd;
 	ret = nl_open_fd(s, fd);
@@ -1269,7 +1293,7 @@ static int announce_install(struct nl_sock *s, struct tproxy_ns *n, const struct
 
 static int nft_sock(struct dp_config *c, const char *ns, char **err)
 {
-	return netseg_socket(c, ns, AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER, err);
+	return ns_cache_socket(c->nscache, ns, AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER, err);
 }
 
 static int nft_install(struct dp_config *c, struct tproxy_ns *n, const struct tproxy_ns *o,
@@ -1540,13 +1564,13 @@ static void ns_undo(struct dp_config *newc, struct tproxy_ns *n, const struct tp
 		    const struct tproxy_ns *o)
 {
 	nft_restore(newc, n, o);
-	routing_release(newc, newc->tproxy, n, og, o);
+	routing_release(newc, gconf_of(newc), n, og, o);
 }
 
 int tproxy_apply(struct dp_config *c, struct dp_config *oldc, char **err)
 {
-	struct tproxy_gconf *g = c->tproxy;
-	const struct tproxy_gconf *og = oldc ? oldc->tproxy : NULL;
+	struct tproxy_gconf *g = gconf_of(c);
+	const struct tproxy_gconf *og = oldc ? gconf_of(oldc) : NULL;
 	char nsd[NS_DESC_MAX];
 	size_t i;
 	int ret;
@@ -1573,8 +1597,8 @@ fail:
 
 void tproxy_undo(struct dp_config *newc, struct dp_config *oldc)
 {
-	struct tproxy_gconf *g = newc->tproxy;
-	const struct tproxy_gconf *og = oldc ? oldc->tproxy : NULL;
+	struct tproxy_gconf *g = gconf_of(newc);
+	const struct tproxy_gconf *og = oldc ? gconf_of(oldc) : NULL;
 
 	for (size_t i = 0; g && i < g->nns; i++)
 		ns_undo(newc, &g->ns[i], og, ns_find(og, g->ns[i].name));
@@ -1582,8 +1606,8 @@ void tproxy_undo(struct dp_config *newc, struct dp_config *oldc)
 
 void tproxy_remove_stale(struct dp_config *oldc, struct dp_config *newc)
 {
-	struct tproxy_gconf *og = oldc->tproxy;
-	const struct tproxy_gconf *g = newc ? newc->tproxy : NULL;
+	struct tproxy_gconf *og = gconf_of(oldc);
+	const struct tproxy_gconf *g = newc ? gconf_of(newc) : NULL;
 
 	for (size_t i = 0; og && i < og->nns; i++) {
 		struct tproxy_ns *o = &og->ns[i];
@@ -1599,7 +1623,7 @@ void tproxy_remove_stale(struct dp_config *oldc, struct dp_config *newc)
 
 void tproxy_remove(struct dp_config *c)
 {
-	struct tproxy_gconf *g = c->tproxy;
+	struct tproxy_gconf *g = gconf_of(c);
 
 	for (size_t i = 0; g && i < g->nns; i++) {
 		nft_release(c, &g->ns[i]);
@@ -1731,7 +1755,7 @@ static void specs_join(int argc, char *const *argv, char *buf, size_t cap)
 int tproxy_rt_change(struct dp_config *c, struct proxy *px, bool add, int argc,
 		     char *const *argv, char **err)
 {
-	struct tproxy_gconf *g = c ? c->tproxy : NULL;
+	struct tproxy_gconf *g = c ? gconf_of(c) : NULL;
 	struct tproxy_fe *f = px ? px->tproxy : NULL;
 	char es[ICPT_ELEM_STRLEN], gs[ICPT_ELEM_STRLEN], nsd[NS_DESC_MAX], specs[512];
 	struct rt_target *tg = NULL;
@@ -1910,7 +1934,7 @@ out:
 void tproxy_rt_show(const struct dp_config *c, const struct proxy *only,
 		    void (*line)(void *ctx, const char *text), void *ctx)
 {
-	const struct tproxy_gconf *g = c ? c->tproxy : NULL;
+	const struct tproxy_gconf *g = c ? gconf_of(c) : NULL;
 	char buf[NS_DESC_MAX + NFT_SET_NAME_MAX + 256], es[ICPT_ELEM_STRLEN], nsd[NS_DESC_MAX];
 
 	if (!c)
@@ -1957,23 +1981,23 @@ void tproxy_rt_show(const struct dp_config *c, const struct proxy *only,
 
 const struct tproxy_ns *tproxy_plan(const struct dp_config *c, size_t *n)
 {
-	*n = c->tproxy ? c->tproxy->nns : 0;
-	return c->tproxy ? c->tproxy->ns : NULL;
+	*n = gconf_of(c) ? gconf_of(c)->nns : 0;
+	return gconf_of(c) ? gconf_of(c)->ns : NULL;
 }
 
 uint32_t tproxy_mark(const struct dp_config *c)
 {
-	return c->tproxy ? c->tproxy->mark : TPROXY_MARK_DEFAULT;
+	return gconf_of(c) ? gconf_of(c)->mark : TPROXY_MARK_DEFAULT;
 }
 
 uint32_t tproxy_table(const struct dp_config *c)
 {
-	return c->tproxy ? c->tproxy->table : TPROXY_TABLE_DEFAULT;
+	return gconf_of(c) ? gconf_of(c)->table : TPROXY_TABLE_DEFAULT;
 }
 
 bool tproxy_routing(const struct dp_config *c)
 {
-	return c->tproxy ? c->tproxy->routing : true;
+	return gconf_of(c) ? gconf_of(c)->routing : true;
 }
 
 const struct icpt_list *tproxy_fe_decoys(const struct proxy *px)

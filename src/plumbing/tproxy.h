@@ -82,8 +82,6 @@ struct proxy;
 
 extern const struct cfg_kw_list tproxy_kw_list;
 
-void tproxy_gconf_free(struct tproxy_gconf *g);
-void tproxy_fe_free(struct tproxy_fe *f);
 
 /* Validation once every file is read: normalises each frontend's decoy list
  * (overlaps within a frontend are warnings), checks the transparent binds

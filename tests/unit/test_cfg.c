@@ -24,6 +24,7 @@
 #include "core/loop.h"
 #include "model/server.h"
 #include "log/msg.h"
+#include "ctl/module.h"
 
 static char msgs[16384];
 
@@ -51,9 +52,10 @@ static int parse(const char *buf, struct dp_config **out)
 
 	assert_non_null(c);
 	msgs[0] = '\0';
+	assert_int_equal(modules_init(), 0);
 	errors = cfg_parse_buffer(c, "t.cfg", buf);
 	if (!errors)
-		errors = dp_config_finalize(c);
+		errors = modules_finalize(c);
 	if (out)
 		*out = c;
 	else
@@ -803,14 +805,14 @@ static void test_check_health(void **state)
 	assert_true(chk_apply(s, false));
 	assert_false(s->chk_up);
 	assert_int_equal(s->chk_health, 0);
-	assert_int_equal(s->chk_failed, 1);
-	assert_int_equal(s->chk_down_transitions, 1);
+	assert_int_equal(s->cnt.chk_failed, 1);
+	assert_int_equal(s->cnt.chk_down_transitions, 1);
 	chk_health_msg(m, sizeof(m), s, false, CHK_ST_L4CON, "Connection refused", 5);
 	assert_string_equal(m, "Health check for server be/a failed, reason: Layer4 connection problem, "
 			       "info: \"Connection refused\", check duration: 5ms, status: 0/2 DOWN");
 	/* failing again at 0 changes nothing and is not counted (HAProxy) */
 	assert_false(chk_apply(s, false));
-	assert_int_equal(s->chk_failed, 1);
+	assert_int_equal(s->cnt.chk_failed, 1);
 	assert_true(chk_apply(s, true));
 	assert_false(s->chk_up);
 	chk_health_msg(m, sizeof(m), s, true, CHK_ST_L4OK, NULL, 1);
@@ -869,10 +871,10 @@ static void test_dir_and_missing_file(void **state)
 	f = fopen(p2, "w");
 	fputs("listen l\n bind :1\n server s 127.0.0.1:1\n", f);
 	fclose(f);
-	assert_int_equal(cfg_parse_path(c, dir), 0);
+	assert_int_equal(cfg_parse_path(c, &c->files, dir), 0);
 	assert_int_equal(c->g.maxconn, 77);
 	assert_non_null(dp_config_find_proxy(c, "l", PR_CAP_BE));
-	assert_int_equal(c->nfiles, 2);
+	assert_int_equal(c->files.n, 2);
 	dp_config_put(c);
 	unlink(p1);
 	unlink(p2);
@@ -880,7 +882,7 @@ static void test_dir_and_missing_file(void **state)
 
 	c = dp_config_new();
 	msgs[0] = '\0';
-	assert_true(cfg_parse_path(c, "/nonexistent/x.cfg") < 0);
+	assert_true(cfg_parse_path(c, &c->files, "/nonexistent/x.cfg") < 0);
 	assert_non_null(strstr(msgs, "could not open configuration file '/nonexistent/x.cfg'"));
 	dp_config_put(c);
 }

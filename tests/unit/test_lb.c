@@ -20,6 +20,7 @@
 #include "core/loop.h"
 #include "model/server.h"
 #include "log/msg.h"
+#include "ctl/module.h"
 
 static struct dp_config *load(const char *backend_body)
 {
@@ -28,8 +29,9 @@ static struct dp_config *load(const char *backend_body)
 
 	dp_msg.quiet = true;
 	memprintf(&buf, "backend b\n timeout connect 1s\n timeout server 1s\n%s", backend_body);
+	assert_int_equal(modules_init(), 0);
 	assert_int_equal(cfg_parse_buffer(c, "lb.cfg", buf), 0);
-	assert_int_equal(dp_config_finalize(c), 0);
+	assert_int_equal(modules_finalize(c), 0);
 	free(buf);
 	return c;
 }

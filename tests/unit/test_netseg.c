@@ -29,6 +29,7 @@
 #include "model/proxy.h"
 #include "core/loop.h"
 #include "log/msg.h"
+#include "ctl/module.h"
 
 static char msgs[32768];
 
@@ -607,9 +608,10 @@ static int parse(const char *buf, struct dp_config **out)
 
 	assert_non_null(c);
 	msgs[0] = '\0';
+	assert_int_equal(modules_init(), 0);
 	errors = cfg_parse_buffer(c, "t.cfg", buf);
 	if (!errors)
-		errors = dp_config_finalize(c);
+		errors = modules_finalize(c);
 	if (out)
 		*out = c;
 	else

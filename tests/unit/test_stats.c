@@ -33,6 +33,7 @@
 #include "core/sess.h"
 #include "ctl/cli.h"
 #include "log/msg.h"
+#include "ctl/module.h"
 
 static char msgs[16384];
 
@@ -69,9 +70,10 @@ static struct dp_config *parse_cfg(const char *buf, int *errors)
 
 	assert_non_null(c);
 	msgs[0] = '\0';
+	assert_int_equal(modules_init(), 0);
 	e = cfg_parse_buffer(c, "t.cfg", buf);
 	if (!e)
-		e = dp_config_finalize(c);
+		e = modules_finalize(c);
 	*errors = e;
 	return c;
 }
@@ -84,8 +86,7 @@ static int setup_cfg(void **state)
 	ha_msg_hook = capture;
 	dp_msg.quiet = true;
 	rt.maxconn = 1000;
-	/* keeps rt_listeners_update() (called when a session ends) from
-	 * starting listeners that have no socket */
+	/* SIGTTOU's pause: frontends show as PAUSED (test_show_stat_rows) */
 	rt.admin_paused = true;
 	rt.conf = parse_cfg(BASE_CFG, &e);
 	if (e)
@@ -317,7 +318,8 @@ static void test_kw_section(void **state)
 	/* a configuration without stats lines has no stats settings */
 	c = parse_cfg(BASE_CFG, &e);
 	assert_int_equal(e, 0);
-	assert_null(c->stats);
+	for (const struct conf_ext *x = c->exts; x; x = x->next)
+		assert_string_not_equal(x->ops->name, "stats");
 	dp_config_put(c);
 }
 
@@ -361,17 +363,17 @@ static void test_show_stat_rows(void **state)
 	int i;
 
 	fe->feconn = 2;
-	fe->cum_fe = 7;
-	fe->bytes_in = 100;
-	fe->bytes_out = 2000;
+	fe->cnt.cum_fe = 7;
+	fe->cnt.bytes_in = 100;
+	fe->cnt.bytes_out = 2000;
 	s1->cur_conn = 1;
-	s1->cum_conn = 5;
-	s1->failed_conns = 1;
-	s1->retries = 2;
-	s1->bytes_in = 11;
+	s1->cnt.cum_conn = 5;
+	s1->cnt.failed_conns = 1;
+	s1->cnt.retries = 2;
+	s1->cnt.bytes_in = 11;
 	be->nbpend = 3;
 	be->beconn = 2;
-	be->cum_be = 6;
+	be->cnt.cum_be = 6;
 
 	out = run(STATS_LVL_USER, "show stat");
 	/* one line per frontend, per server, per backend, in file order */

@@ -27,6 +27,7 @@
 #include "model/server.h"
 #include "plumbing/tproxy.h"
 #include "log/msg.h"
+#include "ctl/module.h"
 
 static char msgs[65536];
 
@@ -56,9 +57,10 @@ static int parse_ex(const char *buf, bool finalize, struct dp_config **out)
 
 	assert_non_null(c);
 	msgs[0] = '\0';
+	assert_int_equal(modules_init(), 0);
 	errors = cfg_parse_buffer(c, "t.cfg", buf);
 	if (!errors && finalize)
-		errors = dp_config_finalize(c);
+		errors = modules_finalize(c);
 	if (out)
 		*out = c;
 	else
@@ -577,7 +579,7 @@ static void test_two_frontends_two_namespaces(void **state)
 	b = find_px(c, "b");
 	b->binds->netns = strdup("seg2");
 	assert_non_null(b->binds->netns);
-	assert_int_equal(dp_config_finalize(c), 0);
+	assert_int_equal(modules_finalize(c), 0);
 	p = tproxy_plan(c, &n);
 	/* a's namespace, b's, and the process's own again for server s1? no:
 	 * s1 does not spoof. b's decoy overlaps a's, but in another
@@ -697,7 +699,7 @@ static void test_plan_spoofing_servers(void **state)
 	be = find_px(c, "spoof");
 	be->srv->next->netns = strdup("svc");
 	assert_non_null(be->srv->next->netns);
-	assert_int_equal(dp_config_finalize(c), 0);
+	assert_int_equal(modules_finalize(c), 0);
 	p = tproxy_plan(c, &n);
 	assert_int_equal(n, 2);
 	assert_null(p[0].name);
@@ -1150,7 +1152,7 @@ static void test_rt_two_namespaces_rollback(void **state)
 	assert_int_equal(e, 0);
 	f = find_px(c, "f");
 	f->binds->next->netns = strdup("seg2");
-	assert_int_equal(dp_config_finalize(c), 0);
+	assert_int_equal(modules_finalize(c), 0);
 	mark_installed(c);
 	fk.fail_at = 2;
 	assert_int_equal(rt_change(c, "f", true, "203.0.113.5:80", &err), -EEXIST);
@@ -1272,7 +1274,7 @@ static void test_rt_overlap_other_frontend(void **state)
 	assert_int_equal(e, 0);
 	seg = find_px(c, "seg");
 	seg->binds->netns = strdup("seg2");
-	assert_int_equal(dp_config_finalize(c), 0);
+	assert_int_equal(modules_finalize(c), 0);
 	mark_installed(c);
 	expect_refused(c, "web", true, "192.0.2.0/24:22-80", -EEXIST,
 		       "192.0.2.0/25:22 is intercepted by frontend 'ssh' in the process's network "

@@ -1,16 +1,17 @@
-/* cfg_proxy.c — keywords of defaults, frontend, backend and listen sections. */
+/* conf_kw.c — keywords of the defaults, frontend, backend and listen
+ * sections, and the section lines that create those proxies. */
 #include "config.h"
 
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <ctype.h>
 #include <string.h>
 
 #include "cfg/cfg.h"
-#include "core/chk.h"
 #include "model/conf.h"
-#include "core/listener.h"
+#include "model/bind.h"
 #include "log/log.h"
 #include "model/proxy.h"
 #include "model/server.h"
@@ -43,7 +44,7 @@ static int ignored_unless(struct cfg_ctx *ctx, unsigned need, const char *what, 
 	if (ctx->section & (need | CFG_SEC_DEFAULTS | CFG_SEC_LISTEN))
 		return CFG_OK;
 	memprintf(err, "'%s' ignored because %s '%s' has no %s capability.%s%s", what,
-		  ctx->section == CFG_SEC_FRONTEND ? "frontend" : "backend", ctx->px->name,
+		  ctx->section == CFG_SEC_FRONTEND ? "frontend" : "backend", ctx_px(ctx)->name,
 		  need == CFG_SEC_FRONTEND ? "frontend" : "backend", hint ? " " : "", hint ? hint : "");
 	return CFG_WARN;
 }
@@ -53,7 +54,7 @@ static int kw_mode(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 	if (need_args(argc, argv, 1, err) || too_many(argc, argv, 1, err))
 		return CFG_ERR;
 	if (!strcmp(argv[1], "tcp")) {
-		ctx->px->mode = PR_MODE_TCP;
+		ctx_px(ctx)->mode = PR_MODE_TCP;
 		return CFG_OK;
 	}
 	if (!strcmp(argv[1], "http")) {
@@ -81,7 +82,7 @@ static int kw_maxconn(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 	/* a backend limits its servers with `maxconn` on each server line */
 	if (ignored_unless(ctx, CFG_SEC_FRONTEND, argv[0], "Maybe you want 'fullconn' instead ?", err))
 		return CFG_WARN;
-	ctx->px->maxconn = (unsigned)v;
+	ctx_px(ctx)->maxconn = (unsigned)v;
 	return CFG_OK;
 }
 
@@ -114,7 +115,7 @@ static int kw_retries(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 	}
 	if (ignored_unless(ctx, CFG_SEC_BACKEND, argv[0], NULL, err))
 		return CFG_WARN;
-	ctx->px->retries = (int)v;
+	ctx_px(ctx)->retries = (int)v;
 	return CFG_OK;
 }
 
@@ -152,10 +153,10 @@ static int kw_default_backend(struct cfg_ctx *ctx, int argc, char **argv, char *
 		return CFG_ERR;
 	if (ignored_unless(ctx, CFG_SEC_FRONTEND, argv[0], NULL, err))
 		return CFG_WARN;
-	free(ctx->px->defbe_name);
-	ctx->px->defbe_name = strdup(argv[1]);
-	ctx->px->defbe_line = ctx->line;
-	return ctx->px->defbe_name ? CFG_OK : CFG_ERR;
+	free(ctx_px(ctx)->defbe_name);
+	ctx_px(ctx)->defbe_name = strdup(argv[1]);
+	ctx_px(ctx)->defbe_line = ctx->line;
+	return ctx_px(ctx)->defbe_name ? CFG_OK : CFG_ERR;
 }
 
 static int kw_balance(struct cfg_ctx *ctx, int argc, char **argv, char **err)
@@ -173,7 +174,7 @@ static int kw_balance(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 				return CFG_ERR;
 			if (ignored_unless(ctx, CFG_SEC_BACKEND, argv[0], NULL, err))
 				return CFG_WARN;
-			ctx->px->lbalgo = algos[i].algo;
+			ctx_px(ctx)->lbalgo = algos[i].algo;
 			return CFG_OK;
 		}
 	}
@@ -234,11 +235,11 @@ static int kw_timeout(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 			if (!(tos[i].sections & ctx->section)) {
 				/* HAProxy's wording for timeouts */
 				memprintf(err, "'%s' will be ignored because %s '%s' has no %s capability", what,
-					  ctx->section == CFG_SEC_FRONTEND ? "frontend" : "backend", ctx->px->name,
+					  ctx->section == CFG_SEC_FRONTEND ? "frontend" : "backend", ctx_px(ctx)->name,
 					  ctx->section == CFG_SEC_FRONTEND ? "backend" : "frontend");
 				return CFG_WARN;
 			}
-			*(long long *)((char *)&ctx->px->to + tos[i].off) = ms;
+			*(long long *)((char *)&ctx_px(ctx)->to + tos[i].off) = ms;
 			return CFG_OK;
 		}
 	}
@@ -247,13 +248,13 @@ static int kw_timeout(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 		 * connect phase applies (chk_conn_timeout_ms()). */
 		if (!(ctx->section & CFG_SEC_BE)) {
 			memprintf(err, "'%s' will be ignored because frontend '%s' has no backend capability", what,
-				  ctx->px->name);
+				  ctx_px(ctx)->name);
 			return CFG_WARN;
 		}
 		if (ms)
-			ctx->px->options |= CHK_PXO_TIMEOUT;
+			ctx_px(ctx)->options |= CHK_PXO_TIMEOUT;
 		else
-			ctx->px->options &= ~CHK_PXO_TIMEOUT;
+			ctx_px(ctx)->options &= ~CHK_PXO_TIMEOUT;
 		return CFG_OK;
 	}
 	for (size_t i = 0; tcp_noop[i]; i++)
@@ -381,13 +382,13 @@ static int set_option(struct cfg_ctx *ctx, int argc, char **argv, bool neg, char
 		if (o->kind != OPT_FLAG)
 			return CFG_OK;
 		if (neg)
-			ctx->px->options &= ~o->flag;
+			ctx_px(ctx)->options &= ~o->flag;
 		else
-			ctx->px->options |= o->flag;
+			ctx_px(ctx)->options |= o->flag;
 		if (o->flag == PR_O_TCPLOG && !neg) {
 			/* option tcplog replaces any earlier log-format */
-			free(ctx->px->log_format);
-			ctx->px->log_format = NULL;
+			free(ctx_px(ctx)->log_format);
+			ctx_px(ctx)->log_format = NULL;
 		}
 		return CFG_OK;
 	}
@@ -451,7 +452,7 @@ int cfg_parse_log_line(struct cfg_ctx *ctx, struct log_list *dst, bool *global_f
 
 static int kw_log(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 {
-	return cfg_parse_log_line(ctx, &ctx->px->logs, &ctx->px->log_global, argc, argv, err);
+	return cfg_parse_log_line(ctx, &ctx_px(ctx)->logs, &ctx_px(ctx)->log_global, argc, argv, err);
 }
 
 static int kw_no(struct cfg_ctx *ctx, int argc, char **argv, char **err)
@@ -459,8 +460,8 @@ static int kw_no(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 	if (argc >= 2 && !strcmp(argv[1], "option"))
 		return set_option(ctx, argc - 1, argv + 1, true, err);
 	if (argc == 2 && !strcmp(argv[1], "log")) {
-		log_list_free(&ctx->px->logs);
-		ctx->px->log_global = false;
+		log_list_free(&ctx_px(ctx)->logs);
+		ctx_px(ctx)->log_global = false;
 		return CFG_OK;
 	}
 	memprintf(err, "'no' applies to 'option <name>' and 'log'");
@@ -483,10 +484,10 @@ static int kw_log_format(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 	lf_free(e);
 	if (ignored_unless(ctx, CFG_SEC_FRONTEND, argv[0], NULL, err))
 		return CFG_WARN;
-	free(ctx->px->log_format);
-	ctx->px->log_format = strdup(argv[1]);
-	ctx->px->options &= ~PR_O_TCPLOG;
-	return ctx->px->log_format ? CFG_OK : CFG_ERR;
+	free(ctx_px(ctx)->log_format);
+	ctx_px(ctx)->log_format = strdup(argv[1]);
+	ctx_px(ctx)->options &= ~PR_O_TCPLOG;
+	return ctx_px(ctx)->log_format ? CFG_OK : CFG_ERR;
 }
 
 static int kw_unique_id_format(struct cfg_ctx *ctx, int argc, char **argv, char **err)
@@ -502,9 +503,9 @@ static int kw_unique_id_format(struct cfg_ctx *ctx, int argc, char **argv, char 
 	if (lf_compile(argv[1], &e, err) < 0)
 		return CFG_ERR;
 	lf_free(e);
-	free(ctx->px->unique_id_fmt);
-	ctx->px->unique_id_fmt = strdup(argv[1]);
-	return ctx->px->unique_id_fmt ? CFG_OK : CFG_ERR;
+	free(ctx_px(ctx)->unique_id_fmt);
+	ctx_px(ctx)->unique_id_fmt = strdup(argv[1]);
+	return ctx_px(ctx)->unique_id_fmt ? CFG_OK : CFG_ERR;
 }
 
 static int kw_description(struct cfg_ctx *ctx, int argc, char **argv, char **err)
@@ -513,16 +514,16 @@ static int kw_description(struct cfg_ctx *ctx, int argc, char **argv, char **err
 
 	if (need_args(argc, argv, 1, err))
 		return CFG_ERR;
-	free(ctx->px->description);
+	free(ctx_px(ctx)->description);
 	for (int i = 1; i < argc; i++)
 		len += strlen(argv[i]) + 1;
-	ctx->px->description = calloc(1, len + 1);
-	if (!ctx->px->description)
+	ctx_px(ctx)->description = calloc(1, len + 1);
+	if (!ctx_px(ctx)->description)
 		return CFG_ERR;
 	for (int i = 1; i < argc; i++) {
 		if (i > 1)
-			strcat(ctx->px->description, " ");
-		strcat(ctx->px->description, argv[i]);
+			strcat(ctx_px(ctx)->description, " ");
+		strcat(ctx_px(ctx)->description, argv[i]);
 	}
 	return CFG_OK;
 }
@@ -531,7 +532,7 @@ static int kw_disabled(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 {
 	if (too_many(argc, argv, 0, err))
 		return CFG_ERR;
-	ctx->px->disabled = !strcmp(argv[0], "disabled");
+	ctx_px(ctx)->disabled = !strcmp(argv[0], "disabled");
 	return CFG_OK;
 }
 
@@ -554,8 +555,8 @@ static int kw_source(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 		return CFG_ERR;
 	if (ignored_unless(ctx, CFG_SEC_BACKEND, argv[0], NULL, err))
 		return CFG_WARN;
-	src_conf_free(&ctx->px->source);
-	if (src_parse(argc - 1, argv + 1, &ctx->px->source, &used, err) < 0)
+	src_conf_free(&ctx_px(ctx)->source);
+	if (src_parse(argc - 1, argv + 1, &ctx_px(ctx)->source, &used, err) < 0)
 		return CFG_ERR;
 	if (used != argc - 1) {
 		memprintf(err, "unexpected word '%s'", argv[1 + used]);
@@ -569,7 +570,18 @@ static int kw_bind(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 	/* in a backend HAProxy warns and opens nothing that would be used */
 	if (ignored_unless(ctx, CFG_SEC_FRONTEND, argv[0], NULL, err))
 		return CFG_WARN;
-	return bind_parse(ctx, argc, argv, err);
+	struct proxy *px = ctx_px(ctx);
+	struct bind_conf *bc;
+
+	if (bind_parse(ctx, argc, argv, &bc, err) != CFG_OK)
+		return CFG_ERR;
+	bc->fe = px;
+	if (!px->binds)
+		px->binds = bc;
+	else
+		px->binds_last->next = bc;
+	px->binds_last = bc;
+	return CFG_OK;
 }
 
 static int kw_bind_process(struct cfg_ctx *ctx, int argc, char **argv, char **err)
@@ -581,12 +593,29 @@ static int kw_bind_process(struct cfg_ctx *ctx, int argc, char **argv, char **er
 
 static int kw_default_server(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 {
-	return server_parse_default(ctx, argc, argv, err);
+	struct proxy *px = ctx_px(ctx);
+	int r = server_parse_default(ctx, argc, argv, &px->defsrv, err);
+
+	if (px->defsrv)
+		px->defsrv->px = px;
+	return r;
 }
 
 static int kw_server(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 {
-	return server_parse(ctx, argc, argv, err);
+	struct proxy *px = ctx_px(ctx);
+	struct server *s;
+
+	if (server_parse(ctx, argc, argv, px->defsrv, &s, err) != CFG_OK)
+		return CFG_ERR;
+	s->px = px;
+	if (!px->srv)
+		px->srv = s;
+	else
+		px->srv_last->next = s;
+	px->srv_last = s;
+	px->nsrv++;
+	return CFG_OK;
 }
 
 #define NEEDS_ACL "ACLs and content rules are not implemented yet"
@@ -679,3 +708,125 @@ static const struct cfg_kw proxy_kws[] = {
 };
 
 const struct cfg_kw_list proxy_kw_list = { proxy_kws, ARRAY_SIZE(proxy_kws) };
+
+/* ---- sections: defaults, frontend, backend, listen ------------------------ */
+
+/* "<section> [<name>] [from <defaults>]": creates the proxy (inheriting
+ * from the named or the latest defaults section) and makes it the current
+ * object. Reports its own errors (returns CFG_ERR with *err left NULL). */
+static int proxy_section_open(struct cfg_ctx *ctx, int argc, char **argv, char **err_out)
+{
+	const char *s = argv[0];
+	int sec = ctx->section;
+	unsigned cap;
+	const char *name = NULL, *from = NULL;
+	struct proxy *px;
+	char *err = NULL;
+
+	(void)err_out;
+	switch (sec) {
+	case CFG_SEC_DEFAULTS: cap = PR_CAP_DEF; break;
+	case CFG_SEC_FRONTEND: cap = PR_CAP_FE; break;
+	case CFG_SEC_BACKEND: cap = PR_CAP_BE; break;
+	default: cap = PR_CAP_FE | PR_CAP_BE; break;
+	}
+
+	/* "<section> [<name>] [from <defaults>]" */
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "from")) {
+			if (i + 1 >= argc) {
+				cfg_alert(ctx, "'%s': 'from' expects the name of a defaults section", s);
+				return CFG_ERR;
+			}
+			from = argv[++i];
+		} else if (!name) {
+			name = argv[i];
+		} else {
+			cfg_alert(ctx, "'%s %s': unexpected word '%s'", s, name, argv[i]);
+			return CFG_ERR;
+		}
+	}
+	if (!name && sec != CFG_SEC_DEFAULTS) {
+		cfg_alert(ctx, "'%s' expects a name", s);
+		return CFG_ERR;
+	}
+	if (name) {
+		for (const char *c = name; *c; c++) {
+			if (!isalnum((unsigned char)*c) && !strchr("-_.:", *c)) {
+				cfg_alert(ctx, "%s '%s': character '%c' is not permitted in a proxy name", s, name, *c);
+				return CFG_ERR;
+			}
+		}
+	}
+
+	px = proxy_new(ctx->conf, name, cap, ctx->file, ctx->line);
+	if (!px) {
+		cfg_alert(ctx, "out of memory");
+		return CFG_ERR;
+	}
+	if (from) {
+		struct proxy *def = NULL;
+
+		for (struct proxy *d = ctx->conf->defaults; d; d = d->next)
+			if (d->name && !strcmp(d->name, from)) {
+				def = d;
+				break;
+			}
+		if (!def) {
+			cfg_alert(ctx, "%s '%s': defaults section '%s' not found%s", s, name ? name : "", from,
+				  "");
+			proxy_free(px);
+			return CFG_ERR;
+		}
+		if (proxy_inherit(px, def, &err) < 0) {
+			cfg_alert(ctx, "%s '%s': %s", s, name ? name : "", err);
+			free(err);
+			proxy_free(px);
+			return CFG_ERR;
+		}
+	} else if (ctx->conf->cur_defaults) {
+		if (proxy_inherit(px, ctx->conf->cur_defaults, &err) < 0) {
+			cfg_alert(ctx, "%s '%s': %s", s, name ? name : "", err);
+			free(err);
+			proxy_free(px);
+			return CFG_ERR;
+		}
+	}
+
+	if (sec == CFG_SEC_DEFAULTS) {
+		if (name) {
+			for (struct proxy *d = ctx->conf->defaults; d; d = d->next)
+				if (d->name && !strcmp(d->name, name))
+					cfg_warn(ctx, "defaults section '%s' redefines the one declared at %s:%d",
+						 name, d->file, d->line);
+		}
+		px->next = ctx->conf->defaults;
+		ctx->conf->defaults = px;
+		ctx->conf->cur_defaults = px;
+	} else {
+		struct proxy **pp = &ctx->conf->proxies;
+
+		while (*pp)
+			pp = &(*pp)->next;
+		*pp = px;
+	}
+	ctx->sec_data = px;
+	return CFG_OK;
+}
+
+/* `global`: its keywords fill conf->g; the section has no object. */
+static int global_section_open(struct cfg_ctx *ctx, int argc, char **argv, char **err)
+{
+	if (argc > 1)
+		cfg_warn(ctx, "'global' takes no argument, ignoring '%s'", argv[1]);
+	return CFG_OK;
+}
+
+const struct cfg_section proxy_sections[] = {
+	{ "global", CFG_SEC_GLOBAL, global_section_open, true },
+	{ "defaults", CFG_SEC_DEFAULTS, proxy_section_open, true },
+	{ "frontend", CFG_SEC_FRONTEND, proxy_section_open, true },
+	{ "backend", CFG_SEC_BACKEND, proxy_section_open, true },
+	{ "listen", CFG_SEC_LISTEN, proxy_section_open, true },
+	{ NULL, 0, NULL, false },
+};

@@ -1,0 +1,214 @@
+/* module.c — the module table (see module.h): the one place that names
+ * every module owning keywords or per-generation state, in the order a
+ * generation is put in service.
+ *
+ * Order, and why:
+ *   global, proxies  keywords and sections only (their objects are the
+ *                    generation itself); proxies carry their counters;
+ *   source           refuses a spoofing configuration without the
+ *                    privilege to spoof, before anything is changed;
+ *   logs             opens log targets (first to open, last to close, so
+ *                    every other module's messages reach them);
+ *   netseg           namespaces and links, which listeners may bind in;
+ *   listeners        sockets, taken over from the old generation;
+ *   tproxy           nft rules and routing that send traffic to them;
+ *   cli              stats sockets (last fallible apply: it has no undo);
+ *   checks           health checks of the generation in service.
+ * Commit walks the table backwards, as a teardown of the old generation:
+ * checks stop and start, stats sockets close, stale tproxy rules go, old
+ * listeners close, stale segments go.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include "cfg/cfg.h"
+#include "log/log.h"
+#include "log/msg.h"
+#include "model/conf.h"
+#include "model/proxy.h"
+#include "core/connect.h"
+#include "core/chk.h"
+#include "core/listener.h"
+#include "core/sess.h"
+#include "plumbing/netseg.h"
+#include "plumbing/tproxy.h"
+#include "ctl/cli.h"
+#include "ctl/module.h"
+
+/* ---- small adapters ------------------------------------------------------ */
+
+static int source_apply(struct dp_config *newc, struct dp_config *oldc, char **err)
+{
+	(void)oldc;
+	return src_check_privileges(newc, err) < 0 ? -1 : 0;
+}
+
+static int logs_apply(struct dp_config *newc, struct dp_config *oldc, char **err)
+{
+	(void)oldc;
+	for (size_t i = 0; i < newc->all_targets.n; i++)
+		if (log_target_open(newc->all_targets.v[i], err) < 0)
+			return -1;
+	return 0;
+}
+
+static void logs_remove(struct dp_config *c)
+{
+	for (size_t i = 0; i < c->all_targets.n; i++)
+		log_target_close(c->all_targets.v[i]);
+}
+
+struct reload_counts modules_last_counts;
+
+static int listeners_apply(struct dp_config *newc, struct dp_config *oldc, char **err)
+{
+	modules_last_counts.kept = modules_last_counts.opened = modules_last_counts.closed = 0;
+	return listeners_open(newc, oldc, &modules_last_counts.kept, &modules_last_counts.opened, err);
+}
+
+static void listeners_undo_hook(struct dp_config *newc, struct dp_config *oldc)
+{
+	(void)oldc;
+	listeners_undo(newc);
+}
+
+static void listeners_commit_hook(struct dp_config *newc, struct dp_config *oldc)
+{
+	if (oldc)
+		modules_last_counts.closed = listeners_close(oldc);
+	listeners_commit(newc);
+}
+
+static void listeners_remove(struct dp_config *c)
+{
+	listeners_close(c);
+}
+
+static void tproxy_commit(struct dp_config *newc, struct dp_config *oldc)
+{
+	if (oldc)
+		tproxy_remove_stale(oldc, newc);
+}
+
+static void cli_commit(struct dp_config *newc, struct dp_config *oldc)
+{
+	(void)newc;
+	stats_close(oldc);
+}
+
+static void checks_commit(struct dp_config *newc, struct dp_config *oldc)
+{
+	if (oldc)
+		chk_stop(oldc);
+	if (chk_start(newc) < 0)
+		ha_alert("out of memory starting health checks");
+}
+
+/* ---- the table -------------------------------------------------------------- */
+
+static const struct dp_module mod_global = {
+	.name = "global", .kws = &global_kw_list,
+};
+static const struct dp_module mod_proxies = {
+	.name = "proxies", .kws = &proxy_kw_list, .sections = proxy_sections,
+	.finalize = dp_config_finalize, .carry = dp_config_carry_over,
+};
+static const struct dp_module mod_source = {
+	.name = "source", .apply = source_apply,
+};
+static const struct dp_module mod_logs = {
+	.name = "logs", .apply = logs_apply, .remove = logs_remove,
+};
+static const struct dp_module mod_netseg = {
+	.name = "netseg", .kws = &netseg_kw_list, .sections = netseg_sections,
+	.finalize = netseg_finalize, .apply = netseg_apply, .undo = netseg_undo,
+	.commit = netseg_commit, .remove = netseg_remove,
+};
+static const struct dp_module mod_listeners = {
+	.name = "listeners", .apply = listeners_apply, .undo = listeners_undo_hook,
+	.commit = listeners_commit_hook, .remove = listeners_remove,
+};
+static const struct dp_module mod_tproxy = {
+	.name = "tproxy", .kws = &tproxy_kw_list,
+	.finalize = tproxy_finalize, .apply = tproxy_apply, .undo = tproxy_undo,
+	.commit = tproxy_commit, .remove = tproxy_remove,
+};
+static const struct dp_module mod_cli = {
+	.name = "cli", .kws = &stats_kw_list, .apply = stats_open,
+	.commit = cli_commit, .remove = stats_close,
+};
+static const struct dp_module mod_checks = {
+	.name = "checks", .commit = checks_commit, .remove = chk_stop,
+};
+
+static const struct dp_module *const table[] = {
+	&mod_global, &mod_proxies, &mod_source, &mod_logs, &mod_netseg,
+	&mod_listeners, &mod_tproxy, &mod_cli, &mod_checks,
+};
+
+const struct dp_module *const *modules_table(size_t *n)
+{
+	*n = ARRAY_SIZE(table);
+	return table;
+}
+
+int modules_init(void)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(table); i++) {
+		const struct dp_module *m = table[i];
+		int r;
+
+		if (m->kws && (r = cfg_register_kws(m->kws)) < 0)
+			return r;
+		for (const struct cfg_section *s = m->sections; s && s->name; s++)
+			if ((r = cfg_register_section(s)) < 0)
+				return r;
+	}
+	listener_set_default_accept(sess_accept);
+	return 0;
+}
+
+int modules_finalize(struct dp_config *c)
+{
+	int errors = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(table); i++)
+		if (table[i]->finalize)
+			errors += table[i]->finalize(c);
+	return errors;
+}
+
+int modules_apply(struct dp_config *newc, struct dp_config *oldc, char **err)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(table); i++)
+		if (table[i]->apply && table[i]->apply(newc, oldc, err) < 0)
+			break;
+	if (i == ARRAY_SIZE(table))
+		return 0;
+	while (i-- > 0)
+		if (table[i]->undo)
+			table[i]->undo(newc, oldc);
+	return -1;
+}
+
+void modules_commit(struct dp_config *newc, struct dp_config *oldc)
+{
+	if (oldc)
+		for (size_t i = 0; i < ARRAY_SIZE(table); i++)
+			if (table[i]->carry)
+				table[i]->carry(newc, oldc);
+	for (size_t i = ARRAY_SIZE(table); i-- > 0;)
+		if (table[i]->commit)
+			table[i]->commit(newc, oldc);
+}
+
+void modules_remove(struct dp_config *c)
+{
+	for (size_t i = ARRAY_SIZE(table); i-- > 0;)
+		if (table[i]->remove)
+			table[i]->remove(c);
+}
