@@ -20,7 +20,10 @@ import shutil
 import sys
 import tempfile
 
-RANK = {"lib": 0, "net": 1, "log": 1, "cfg": 2, "model": 3, "core": 4, "plumbing": 4, "ctl": 5, "": 6}
+# lower number = lower layer; equal numbers are siblings that never include
+# each other. rules/ (sample fetches, ACLs, maps, tcp-request rules) sits
+# between the model it reads and the data path that runs it.
+RANK = {"lib": 0, "net": 1, "log": 1, "cfg": 2, "model": 3, "rules": 4, "core": 5, "plumbing": 5, "ctl": 6, "": 7}
 INC = re.compile(r'^\s*#\s*include\s+"([a-z_]+)/([a-z0-9_]+)\.h"')
 
 
