@@ -1,4 +1,4 @@
-/* pump.c — buffer pool and the byte mover of a channel. */
+/* channel.c — buffer pool and the byte mover of a channel. */
 #include "config.h"
 
 #include <errno.h>

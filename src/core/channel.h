@@ -1,11 +1,11 @@
-/* pump.h — moving bytes from one fd to another through a pooled buffer.
+/* channel.h — moving bytes from one fd to another through a pooled buffer.
  *
  * A channel owns no buffer while idle: a buffer is taken from the pool when
  * data arrives and returned as soon as it is written out, so an idle session
  * costs no buffer memory. The splice() path replaces the buffer with a pipe
  * behind the same two calls (chan_recv / chan_send). */
-#ifndef DECOYPROXY_PUMP_H
-#define DECOYPROXY_PUMP_H
+#ifndef DECOYPROXY_CHANNEL_H
+#define DECOYPROXY_CHANNEL_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,6 +1,10 @@
 /* sess.h — one relayed connection: a client half, a server half and the two
  * channels between them.
  *
+ * Parts: sess.c (accept, relay, timeouts, end), sess_conn.c (server,
+ * queue, connect, retries), sess_log.c, sess_pp.c; core/sess_int.h is
+ * their private header.
+ *
  * Life of a session:
  *   accepted ──(accept-proxy: header read)──► waiting for a server slot (queue)
  *   ──► connecting (retries) ──► established (pumping both channels)
@@ -14,7 +18,6 @@
 #include "lib/common.h"
 #include "core/channel.h"
 #include "core/loop.h"
-#include "lib/term.h"
 
 struct proxy;
 struct server;
@@ -74,50 +77,18 @@ struct sess {
 	char term[3];               /* termination state, filled at close */
 };
 
+/* The default accept callback of listeners (listener_accept_fn): makes a
+ * session of fd (non-blocking, now owned by the session, closed on any
+ * failure) accepted on li from peer, and starts it: PROXY header first
+ * with accept-proxy, then a server. */
 void sess_accept(struct listener *li, int fd, const struct sockaddr_storage *peer);
-
-struct log_sess;
-
-/* --- for the session's own modules (sess.c, sess_pp.c) --- */
-/* Ends the session because of ev, logs it and frees it. The termination
- * state (%ts) is term_compute(ev) in the session's current phase. */
-void sess_close(struct sess *s, enum term_event ev);
-/* Where s is, for term_compute(). */
-struct term_snap sess_term_snap(const struct sess *s);
-
-/* -d: one "[DEBUG]" line per session event, prefixed with the session id
- * in hex as HAProxy does ("0000002a:"). Costs one branch when -d is off:
- * the arguments are not even evaluated. */
-#define SESS_DEBUG(s, ...) do { if (__builtin_expect(dp_msg.debug != 0, 0)) sess_debug((s), __VA_ARGS__); } while (0)
-void sess_debug(const struct sess *s, const char *fmt, ...) DP_PRINTF(2, 3);
-/* Client side ready (PROXY header consumed if any): pick a server, connect. */
-void sess_start(struct sess *s);
-/* Fills what a log-format can show about s so far. */
-void sess_fill_log(const struct sess *s, struct log_sess *ls);
-/* Re-arms the session timer after a state change. */
-void sess_arm_timer(struct sess *s);
-/* Writes "ip:port [date] fe/bind: msg" to the frontend's log targets, the
- * way HAProxy reports connection-level errors, and skips the tcplog line. */
-void sess_log_conn_error(struct sess *s, const char *msg);
-
-/* The client-side read callback once any PROXY header is consumed. */
-void sess_cli_read_cb(struct ev_loop *loop, ev_io *w, int revents);
-
-/* sess_pp.c: accept-proxy and send-proxy[-v2] */
-void sess_pp_wait_header(struct sess *s);
-/* Queues the PROXY header for the server in the request channel's prefix.
- * Returns 0, or -1 when the header cannot be built (session must fail). */
-int sess_pp_prepare(struct sess *s);
-/* Ms to wait for a PROXY header: timeout client, at least 3 s. */
-long long sess_pp_timeout(const struct sess *s);
-void sess_pp_free(struct sess *s);
-void sess_set_unique_id(struct sess *s);
-/* Kill a session ("K" termination), e.g. `shutdown session` or hard stop. */
+/* Kill a session ("K" termination), e.g. `shutdown session` or hard stop:
+ * closes, logs and frees it. */
 void sess_kill(struct sess *s);
-/* Starts queued sessions of backend be while its servers have free slots. */
-void sess_dequeue(struct proxy *be);
-/* The same, from the loop once the current callbacks are done (a slot was
- * freed, a server came up or was enabled): never re-enters a caller. */
+/* Serves backend be's queue from the loop once the current callbacks are
+ * done (a slot was freed, a server came up or was enabled): queued
+ * sessions connect while its servers have free slots. Never re-enters a
+ * caller. */
 void sess_dequeue_later(struct proxy *be);
 
 extern struct sess *sess_list;

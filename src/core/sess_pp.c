@@ -26,6 +26,7 @@
 #include "core/loop.h"
 #include "model/server.h"
 #include "core/sess.h"
+#include "core/sess_int.h"
 #include "log/msg.h"
 
 #define PP_MIN_WAIT_MS 3000   /* the spec asks receivers to wait at least 3 s */

@@ -1,0 +1,354 @@
+/* sess_conn.c — a session's way to its server: choosing one (load
+ * balancing), waiting in the backend queue for a free slot, connecting
+ * (`source`/`usesrc`, a fresh port on a 4-tuple collision), and what a
+ * failed connect() leads to (turn-around, retries, `option redispatch`).
+ *
+ * A freed slot never starts a queued session from inside the close that
+ * freed it: sess_release_server_slot() defers the dequeue to the loop
+ * (sess_dequeue_later, sess.c).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "lib/addr.h"
+#include "core/connect.h"
+#include "core/lb.h"
+#include "core/listener.h"
+#include "log/log.h"
+#include "model/conf.h"
+#include "model/proxy.h"
+#include "core/loop.h"
+#include "model/server.h"
+#include "core/sess.h"
+#include "core/sess_int.h"
+#include "lib/term.h"
+#include "log/msg.h"
+#include "net/nscache.h"
+
+/* a connect() refused is retried after min(timeout connect, 1 s), as HAProxy */
+#define TURNAROUND_MAX 1.0
+
+/* ---- slots and the backend queue ------------------------------------------ */
+
+void sess_release_server_slot(struct sess *s)
+{
+	if (s->counted_srv) {
+		s->srv->cur_conn--;
+		s->counted_srv = false;
+		sess_dequeue_later(s->be);
+	}
+}
+
+void sess_unqueue(struct sess *s)
+{
+	struct sess **pp = &s->be->queue_head, *prev = NULL;
+
+	for (; *pp; prev = *pp, pp = &(*pp)->qnext) {
+		if (*pp == s) {
+			*pp = s->qnext;
+			if (s->be->queue_tail == s)
+				s->be->queue_tail = prev;
+			s->be->nbpend--;
+			s->qnext = NULL;
+			/* it did wait: %Tw and %bq say how long and behind how many */
+			s->tw = sess_ms_since(s->t_queue);
+			s->bq = (unsigned)(s->be->queue_idx - s->q_idx + 1);
+			return;
+		}
+	}
+}
+
+/* ---- connecting ---------------------------------------------------------- */
+
+/* Reads the source address the server connection got (%bi:%bp). Asked of
+ * the kernel only when the log line or -d shows it. */
+void sess_fetch_bsrc(struct sess *s)
+{
+	socklen_t l = sizeof(s->bsrc_addr);
+
+	if (s->srv_h.fd < 0 || getsockname(s->srv_h.fd, (struct sockaddr *)&s->bsrc_addr, &l) < 0)
+		memset(&s->bsrc_addr, 0, sizeof(s->bsrc_addr));
+	addr_unmap_v4(&s->bsrc_addr);
+}
+
+void sess_connected(struct sess *s)
+{
+	bool want_bsrc = dp_msg.debug;
+
+	/* custom PROXY v2 TLVs are rendered below and may show %bi:%bp */
+	for (size_t i = 0; !want_bsrc && i < s->srv->ntlvs; i++)
+		want_bsrc = lf_uses_bsrc(s->srv->tlvs[i].lf);
+	memset(&s->bsrc_addr, 0, sizeof(s->bsrc_addr));
+	if (want_bsrc)
+		sess_fetch_bsrc(s);
+	s->tc = sess_ms_since(s->t_connect_start);
+	s->state = SST_EST;
+	s->t_est = sess_now();
+	s->srv_h.last_act = sess_now();
+	s->cli.last_act = sess_now(); /* tunnel timeout starts fresh on both sides */
+	if (dp_msg.debug) {
+		char a[64], b[64];
+
+		sess_debug(s, "%s/%s.connected to %s from %s in %ld ms", s->be->name, s->srv->name,
+			   addr_str(&s->srv_addr, a, sizeof(a)), addr_str(&s->bsrc_addr, b, sizeof(b)), s->tc);
+	}
+	if (sess_pp_prepare(s) < 0) {
+		sess_close(s, TERM_EV_CONN_PROXY);
+		return;
+	}
+	ev_io_set(&s->srv_h.rio, s->srv_h.fd, EV_READ);
+	ev_io_set(&s->srv_h.wio, s->srv_h.fd, EV_WRITE);
+	if (ev_is_active(&s->srv_h.wio))
+		ev_io_stop(rt.loop, &s->srv_h.wio);
+	sess_relay_start(s);
+}
+
+static bool may_retry(struct sess *s)
+{
+	return s->retries_done < s->be->retries;
+}
+
+void sess_connect_failed(struct sess *s, int err)
+{
+	struct server *failed = s->srv;
+	double turn;
+
+	sess_half_stop(&s->srv_h);
+	sess_close_fd(&s->srv_h.fd, false);
+	s->srv->cnt.failed_conns++;
+	SESS_DEBUG(s, "%s/%s.connect-failed: %s (%s)", s->be->name, s->srv->name, strerror(err),
+		   may_retry(s) ? "will retry" : "no retry left");
+	if (!may_retry(s)) {
+		sess_close(s, err == ETIMEDOUT ? TERM_EV_CONN_TIMEOUT : TERM_EV_CONN_REFUSED);
+		return;
+	}
+	s->retries_done++;
+	s->srv->cnt.retries++;
+	/* on the last retry, `option redispatch` may pick another server */
+	if ((s->be->options & PR_O_REDISPATCH) && s->retries_done == s->be->retries && s->be->nsrv > 1) {
+		struct server *n = NULL;
+
+		if (lb_pick(s->be, &s->cli_addr, failed, &n) == LB_OK && n != failed) {
+			sess_release_server_slot(s);
+			s->srv = n;
+			n->cur_conn++;
+			n->cnt.cum_conn++;
+			n->cnt.redispatches++;
+			s->counted_srv = true;
+		}
+	}
+	if (err == ETIMEDOUT) {
+		sess_connect(s);
+		return;
+	}
+	/* refused or unreachable: wait a little before trying again */
+	turn = s->be->to.connect ? s->be->to.connect / 1000.0 : TURNAROUND_MAX;
+	if (turn > TURNAROUND_MAX)
+		turn = TURNAROUND_MAX;
+	s->state = SST_TURN;
+	s->t_connect_start = sess_now() + turn;
+	sess_arm_timer(s);
+	sess_update_io(s);
+}
+
+/* -d: which server, toward which address, from which source */
+static void debug_connect(const struct sess *s, int fd, const struct src_conf *sc, bool fresh_port)
+{
+	struct sockaddr_storage b;
+	socklen_t l = sizeof(b);
+	char a[64], src[64];
+
+	memset(&b, 0, sizeof(b));
+	if (getsockname(fd, (struct sockaddr *)&b, &l) < 0 || addr_is_any(&b)) {
+		snprintf(src, sizeof(src), "any");
+	} else {
+		addr_unmap_v4(&b);
+		addr_str(&b, src, sizeof(src));
+		if (addr_port(&b) == 0) {
+			/* the port is chosen at connect time */
+			char *colon = strrchr(src, ':');
+
+			if (colon && colon + 2 < src + sizeof(src))
+				strcpy(colon + 1, "*");
+		}
+	}
+	sess_debug(s, "%s/%s.connect to %s from %s (%s%s) try %d", s->be->name, s->srv->name,
+		   addr_str(&s->srv_addr, a, sizeof(a)), src, src_mode_name(sc), fresh_port ? ", fresh port" : "",
+		   s->retries_done + 1);
+}
+
+void sess_connect(struct sess *s)
+{
+	struct server *srv = s->srv;
+	const struct src_conf *sc = srv->source.set ? &srv->source : &s->be->source;
+	char *err = NULL;
+	bool collided = false;
+	bool fresh_port = false;
+	int fd, r, e;
+
+	if (server_target(srv, &s->fe_addr, &s->srv_addr) < 0) {
+		static double last;
+
+		if (ha_ratelimit(&last, 1.0))
+			ha_warning("backend '%s'/server '%s': port offset out of range", s->be->name, srv->name);
+		SESS_DEBUG(s, "%s/%s.connect: port offset out of range for port %d", s->be->name, srv->name,
+			   addr_port(&s->fe_addr));
+		sess_close(s, TERM_EV_CONN_PROXY);
+		return;
+	}
+again:
+	fd = ns_cache_socket(s->fe->conf->nscache, srv->netns, s->srv_addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+			   IPPROTO_TCP, &err);
+	if (fd < 0) {
+		static double last;
+
+		if (ha_ratelimit(&last, 1.0))
+			ha_warning("backend '%s'/server '%s': %s", s->be->name, srv->name, err);
+		SESS_DEBUG(s, "%s/%s.connect: %s", s->be->name, srv->name, err);
+		free(err);
+		if (fd == -EMFILE || fd == -ENFILE)
+			listeners_throttle();
+		sess_close(s, TERM_EV_CONN_RESOURCE);
+		return;
+	}
+	r = src_apply(fd, s->srv_addr.ss_family, sc, &s->cli_addr, fresh_port, &collided, &err);
+	if (r != SRC_OK) {
+		static double last;
+
+		if (ha_ratelimit(&last, 1.0))
+			ha_warning("backend '%s'/server '%s': %s", s->be->name, srv->name, err);
+		SESS_DEBUG(s, "%s/%s.connect: %s", s->be->name, srv->name, err);
+		free(err);
+		close(fd);
+		sess_close(s, TERM_EV_CONN_PROXY);
+		return;
+	}
+	if (collided) {
+		/* bind() found the client's port taken: src_apply() took a
+		 * fresh one */
+		SESS_DEBUG(s, "%s/%s.connect: 'usesrc client': client port %d in use here, binding a fresh port",
+			   s->be->name, srv->name, addr_port(&s->cli_addr));
+		src_note_collision(s->be, srv, &s->cli_addr);
+		fresh_port = true;
+	}
+	{
+		int one = 1;
+
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	}
+	sess_set_ka(fd, (s->be->options & PR_O_KA_SV) != 0);
+	if (dp_msg.debug)
+		debug_connect(s, fd, sc, fresh_port);
+	s->t_connect_start = sess_now();
+	s->state = SST_CONNECT;
+	if (s->tw < 0)
+		s->tw = 0;
+	r = connect(fd, (struct sockaddr *)&s->srv_addr, addr_len(&s->srv_addr));
+	e = r < 0 ? errno : 0;
+	if ((e == EADDRNOTAVAIL || e == EADDRINUSE) && sc->set && sc->usesrc == SRC_USESRC_CLIENT && !fresh_port) {
+		/* the client's exact 4-tuple toward this server already
+		 * exists on this host: once more, from a fresh port */
+		close(fd);
+		SESS_DEBUG(s, "%s/%s.connect: 'usesrc client': %s, retrying from a fresh port", s->be->name,
+			   srv->name, strerror(e));
+		src_note_collision(s->be, srv, &s->cli_addr);
+		fresh_port = true;
+		goto again;
+	}
+	s->srv_h.fd = fd;
+	ev_io_init(&s->srv_h.rio, sess_srv_read_cb, fd, EV_READ);
+	ev_io_init(&s->srv_h.wio, sess_srv_write_cb, fd, EV_WRITE);
+	if (r == 0) {
+		sess_connected(s);
+		return;
+	}
+	if (e != EINPROGRESS) {
+		sess_connect_failed(s, e);
+		return;
+	}
+	ev_io_start(rt.loop, &s->srv_h.wio);
+	sess_arm_timer(s);
+	sess_update_io(s); /* keep reading the client while connecting */
+}
+
+/* Chooses a server, queues, or gives up. */
+void sess_assign(struct sess *s)
+{
+	struct server *srv = NULL;
+
+	if (!s->be) {
+		SESS_DEBUG(s, "%s: no backend", s->fe->name);
+		sess_close(s, TERM_EV_NO_SERVER);
+		return;
+	}
+	if (!s->counted_be) {
+		s->be->beconn++;
+		s->be->cnt.cum_be++;
+		s->counted_be = true;
+	}
+	switch (lb_pick(s->be, &s->cli_addr, NULL, &srv)) {
+	case LB_OK:
+		break;
+	case LB_FULL:
+		if (s->state != SST_QUEUE) {
+			s->state = SST_QUEUE;
+			s->t_queue = sess_now();
+			s->q_idx = s->be->queue_idx;
+			s->qnext = NULL;
+			if (s->be->queue_tail)
+				s->be->queue_tail->qnext = s;
+			else
+				s->be->queue_head = s;
+			s->be->queue_tail = s;
+			s->be->nbpend++;
+			SESS_DEBUG(s, "%s.queued (%u waiting)", s->be->name, s->be->nbpend);
+			sess_arm_timer(s);
+			sess_update_io(s);
+		}
+		return;
+	case LB_NOSRV:
+		SESS_DEBUG(s, "%s: no server available", s->be->name);
+		sess_close(s, TERM_EV_NO_SERVER);
+		return;
+	}
+	if (s->state == SST_QUEUE)
+		s->tw = sess_ms_since(s->t_queue);
+	else
+		s->tw = 0;
+	s->srv = srv;
+	srv->cur_conn++;
+	srv->cnt.cum_conn++;
+	s->counted_srv = true;
+	sess_connect(s);
+}
+
+void sess_dequeue(struct proxy *be)
+{
+	while (be->queue_head) {
+		struct sess *s = be->queue_head;
+		struct server *srv = NULL;
+
+		if (lb_pick(be, &s->cli_addr, NULL, &srv) != LB_OK)
+			return;
+		be->queue_head = s->qnext;
+		if (!be->queue_head)
+			be->queue_tail = NULL;
+		be->nbpend--;
+		s->qnext = NULL;
+		s->tw = sess_ms_since(s->t_queue);
+		s->bq = (unsigned)(be->queue_idx++ - s->q_idx + 1);
+		s->srv = srv;
+		srv->cur_conn++;
+		srv->cnt.cum_conn++;
+		s->counted_srv = true;
+		sess_connect(s);
+	}
+}

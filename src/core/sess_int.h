@@ -1,0 +1,114 @@
+/* sess_int.h — private to the session module's parts:
+ *   sess.c       accepting, the copy loop, timeouts, the end of a session
+ *   sess_conn.c  server choice, the backend queue, connect and retries
+ *   sess_log.c   the log line, connection-error lines, -d lines
+ *   sess_pp.c    the PROXY protocol (accept-proxy, send-proxy[-v2])
+ * Nothing outside src/core/sess*.c includes it: core/sess.h is the module's
+ * public face.
+ */
+#ifndef DECOYPROXY_SESS_INT_H
+#define DECOYPROXY_SESS_INT_H
+
+#include <ev.h>
+#include "lib/common.h"
+#include "lib/term.h"
+#include "core/loop.h"
+#include "core/sess.h"
+#include "log/msg.h"
+
+struct log_sess;
+
+/* The loop's time of the current iteration, and ms elapsed since t. */
+static inline ev_tstamp sess_now(void)
+{
+	return ev_now(rt.loop);
+}
+
+static inline long sess_ms_since(ev_tstamp t)
+{
+	return (long)((sess_now() - t) * 1000.0 + 0.5);
+}
+
+/* ---- sess.c ---- */
+
+/* Ends the session because of ev, logs it and frees it. The termination
+ * state (%ts) is term_compute(ev) in the session's current phase. */
+void sess_close(struct sess *s, enum term_event ev);
+/* Where s is, for term_compute(). */
+struct term_snap sess_term_snap(const struct sess *s);
+/* Client side ready (PROXY header consumed if any): pick a server, connect.
+ * May free s. */
+void sess_start(struct sess *s);
+/* Re-arms the session timer after a state change. */
+void sess_arm_timer(struct sess *s);
+/* Recomputes which watchers must be active from the channel states. */
+void sess_update_io(struct sess *s);
+/* The server connection is established (state SST_EST, watchers set on its
+ * fd): flushes what the client sent meanwhile and starts relaying. May
+ * free s. */
+void sess_relay_start(struct sess *s);
+/* Stops both watchers of a half. */
+void sess_half_stop(struct half *h);
+/* Closes *fd (a reset when rst) and sets it to -1; no-op when already -1. */
+void sess_close_fd(int *fd, bool rst);
+/* SO_KEEPALIVE on fd when on (`option clitcpka` / `srvtcpka`). */
+void sess_set_ka(int fd, bool on);
+/* Watcher callbacks: the client side once any PROXY header is consumed, and
+ * the server side (writability also reports the outcome of connect()). */
+void sess_cli_read_cb(struct ev_loop *loop, ev_io *w, int revents);
+void sess_srv_read_cb(struct ev_loop *loop, ev_io *w, int revents);
+void sess_srv_write_cb(struct ev_loop *loop, ev_io *w, int revents);
+
+/* ---- sess_conn.c ---- */
+
+/* Chooses a server and connects, queues s in its backend, or closes it
+ * (no backend, no server). May free s. */
+void sess_assign(struct sess *s);
+/* Starts queued sessions of backend be while its servers have free slots. */
+void sess_dequeue(struct proxy *be);
+/* Takes s out of its backend's queue (it is closing while queued). */
+void sess_unqueue(struct sess *s);
+/* Gives back s's slot on its server, if it holds one; the backend's queue
+ * is served later, from the loop (sess_dequeue_later). */
+void sess_release_server_slot(struct sess *s);
+/* Connects to s->srv (fresh socket, `source`, connect()). May free s. */
+void sess_connect(struct sess *s);
+/* connect() succeeded: starts the relay. May free s. */
+void sess_connected(struct sess *s);
+/* connect() failed with err (errno value; ETIMEDOUT for `timeout connect`):
+ * retries, redispatches or closes. May free s. */
+void sess_connect_failed(struct sess *s, int err);
+/* Reads the source address of the server connection into s->bsrc_addr
+ * (%bi:%bp); zero when there is none. */
+void sess_fetch_bsrc(struct sess *s);
+
+/* ---- sess_log.c ---- */
+
+/* Fills what a log-format can show about s so far. */
+void sess_fill_log(const struct sess *s, struct log_sess *ls);
+/* Sends s's line to its frontend's log targets, unless the frontend logs
+ * nothing, `option dontlognull` applies or an error line was logged. */
+void sess_log(struct sess *s);
+/* Writes "ip:port [date] fe/bind: msg" to the frontend's log targets, the
+ * way HAProxy reports connection-level errors, and skips the tcplog line. */
+void sess_log_conn_error(struct sess *s, const char *msg);
+/* -d: one "[DEBUG]" line per session event, prefixed with the session id
+ * in hex as HAProxy does ("0000002a:"). Costs one branch when -d is off:
+ * the arguments are not even evaluated. */
+#define SESS_DEBUG(s, ...) do { if (__builtin_expect(dp_msg.debug != 0, 0)) sess_debug((s), __VA_ARGS__); } while (0)
+void sess_debug(const struct sess *s, const char *fmt, ...) DP_PRINTF(2, 3);
+
+/* ---- sess_pp.c: accept-proxy and send-proxy[-v2] ---- */
+
+/* Reads the PROXY header before anything else happens on s. */
+void sess_pp_wait_header(struct sess *s);
+/* Queues the PROXY header for the server in the request channel's prefix.
+ * Returns 0, or -1 when the header cannot be built (session must fail). */
+int sess_pp_prepare(struct sess *s);
+/* Ms to wait for a PROXY header: timeout client, at least 3 s. */
+long long sess_pp_timeout(const struct sess *s);
+void sess_pp_free(struct sess *s);
+/* Sets %ID: a received UNIQUE_ID, else the frontend's unique-id-format. */
+void sess_set_unique_id(struct sess *s);
+
+#endif

@@ -1,0 +1,102 @@
+/* sess_log.c — what a session tells operators: its log line (the
+ * frontend's log-format, sent when it ends), HAProxy's connection-error
+ * line instead when it failed before any relaying (PROXY header errors),
+ * and -d's "[DEBUG]" lines. */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "lib/addr.h"
+#include "log/log.h"
+#include "model/bind.h"
+#include "model/conf.h"
+#include "model/proxy.h"
+#include "core/loop.h"
+#include "model/server.h"
+#include "core/sess.h"
+#include "core/sess_int.h"
+#include "log/msg.h"
+
+void sess_fill_log(const struct sess *s, struct log_sess *ls_out)
+{
+	struct proxy *fe = s->fe;
+	struct log_sess ls;
+
+	memset(&ls, 0, sizeof(ls));
+	ls.cli = s->cli_addr;
+	ls.fe = s->fe_addr;
+	ls.bsrc = s->bsrc_addr;
+	ls.srv = s->srv_addr;
+	ls.frontend = fe->name;
+	ls.backend = s->be ? s->be->name : fe->name;
+	ls.server = s->srv ? s->srv->name : NULL;
+	ls.accept_tv = s->accept_tv;
+	ls.tw = s->tw;
+	ls.tc = s->tc;
+	ls.tt = sess_ms_since(s->t_accept);
+	ls.bytes_up = s->req.total;
+	ls.bytes_down = s->res.total;
+	memcpy(ls.term, s->term, sizeof(ls.term));
+	ls.ac = rt.actconn;
+	ls.fc = fe->feconn;
+	ls.bc = s->be ? s->be->beconn : 0;
+	ls.sc = s->srv ? s->srv->cur_conn : 0;
+	ls.rc = (unsigned)s->retries_done;
+	ls.sq = 0; /* no server queues: every queued session waits in its backend */
+	ls.bq = s->bq;
+	ls.netns = s->netns;
+	ls.unique_id = s->unique_id;
+	ls.rt = s->id;
+	*ls_out = ls;
+}
+
+void sess_log(struct sess *s)
+{
+	struct proxy *fe = s->fe;
+	struct log_sess ls;
+	char line[2048];
+	size_t n;
+	bool error;
+
+	if (!fe->logs.n || !fe->lf || s->no_log)
+		return;
+	error = s->term[0] != '-';
+	if ((fe->options & PR_O_DONTLOGNULL) && s->req.total == 0 && !error)
+		return;
+	sess_fill_log(s, &ls);
+	n = lf_render(fe->lf, &ls, line, sizeof(line));
+	log_list_send(&fe->logs, (error && (fe->options & PR_O_LOGERRSEP)) ? 3 /* err */ : 6 /* info */,
+		      fe->conf->g.log_tag ? fe->conf->g.log_tag : "decoyproxy", line, n);
+}
+
+void sess_log_conn_error(struct sess *s, const char *msg)
+{
+	struct proxy *fe = s->fe;
+	char line[1024], cli[64], date[64];
+	struct tm tm;
+	const struct bind_conf *bc = s->li ? s->li->bc : NULL;
+
+	s->no_log = true;
+	if (!fe->logs.n)
+		return;
+	localtime_r(&s->accept_tv.tv_sec, &tm);
+	strftime(date, sizeof(date), "%d/%b/%Y:%H:%M:%S", &tm);
+	snprintf(line, sizeof(line), "%s [%s.%03d] %s/%s: %s", addr_str(&s->cli_addr, cli, sizeof(cli)), date,
+		 (int)(s->accept_tv.tv_usec / 1000), fe->name, bc ? (bc->name ? bc->name : bc->spec) : "-", msg);
+	log_list_send(&fe->logs, 3 /* err */, fe->conf->g.log_tag ? fe->conf->g.log_tag : "decoyproxy", line,
+		      strlen(line));
+}
+
+void sess_debug(const struct sess *s, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	ha_debug("%08llx:%s", s->id, msg);
+}

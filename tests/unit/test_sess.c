@@ -1,0 +1,730 @@
+/* Unit tests: core/sess, the session state machine, driven through its real
+ * code path. A configuration is parsed as the daemon parses it (a `listen`
+ * whose server is a loopback TCP socket this test listens on itself), and a
+ * connection is handed to sess_accept() as the listener would: one end of a
+ * socketpair, or of a loopback TCP pair where TCP semantics matter. The
+ * libev loop runs in bounded steps (iterations and seconds), and the tests
+ * assert on what the far ends saw: relayed bytes both ways, half-close,
+ * backpressure with bounded memory, the PROXY v2 header the server got,
+ * an accept-proxy header consumed exactly (and %ci in the log line, read
+ * from a `log fd@` target), and a freed server slot serving the backend
+ * queue from the loop, not from inside the close. No root, no namespaces. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <ev.h>
+
+#include "cfg/cfg.h"
+#include "core/channel.h"
+#include "core/listener.h"
+#include "core/loop.h"
+#include "core/sess.h"
+#include "ctl/module.h"
+#include "lib/addr.h"
+#include "lib/pp.h"
+#include "log/msg.h"
+#include "model/conf.h"
+#include "model/proxy.h"
+#include "model/server.h"
+
+/* Bounds of every wait on the loop. */
+#define LOOP_SECS   10.0
+#define LOOP_ITERS  200000
+/* The loop never sleeps longer than this in one EVRUN_ONCE step. */
+#define TICK_SECS   0.002
+
+static char msgs[8192];
+
+static void capture(int kind, const char *m)
+{
+	size_t l = strlen(msgs);
+
+	snprintf(msgs + l, sizeof(msgs) - l, "%d: %s\n", kind, m);
+}
+
+/* Runs the loop one step at a time until cond holds; fails the test after
+ * LOOP_ITERS steps or LOOP_SECS seconds. cond is re-evaluated after each
+ * step and may read the test's sockets. */
+#define RUN_UNTIL(cond) do { \
+	double end_ = ev_time() + LOOP_SECS; \
+	int n_ = 0; \
+	while (!(cond)) { \
+		if (++n_ > LOOP_ITERS || ev_time() > end_) \
+			fail_msg("%s:%d: gave up waiting for: %s", __FILE__, __LINE__, #cond); \
+		ev_run(rt.loop, EVRUN_ONCE); \
+	} \
+} while (0)
+
+/* Runs exactly n steps. */
+static void run_steps(int n)
+{
+	for (int i = 0; i < n; i++)
+		ev_run(rt.loop, EVRUN_ONCE);
+}
+
+/* ---- the world of one test ---- */
+
+static struct {
+	ev_timer tick;
+	int srv_lfd;            /* the "server" the configuration points to */
+	int srv_port;
+	int log[2];             /* `log fd@log[0]`: datagrams read on log[1] */
+	struct dp_config *c;
+	struct listener *li;
+	struct proxy *px;
+	size_t pool_base;
+	unsigned sess_base;
+} w;
+
+static void tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)loop; (void)t; (void)revents;
+}
+
+static int tcp_listen(struct sockaddr_in *sin, int rcvbuf)
+{
+	socklen_t l = sizeof(*sin);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int one = 1;
+
+	assert_true(fd >= 0);
+	memset(sin, 0, sizeof(*sin));
+	sin->sin_family = AF_INET;
+	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* set before listen() so accepted sockets get a small window */
+	if (rcvbuf)
+		assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)), 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)sin, sizeof(*sin)), 0);
+	assert_int_equal(listen(fd, 16), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)sin, &l), 0);
+	return fd;
+}
+
+static int setup(void **state)
+{
+	struct sockaddr_in sin;
+
+	(void)state;
+	memset(&w, 0, sizeof(w));
+	msgs[0] = '\0';
+	ha_msg_hook = capture;
+	dp_msg.quiet = true;
+	rt.loop = ev_default_loop(0);
+	rt.maxconn = 100;
+	w.srv_lfd = tcp_listen(&sin, 0);
+	w.srv_port = ntohs(sin.sin_port);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, w.log), 0);
+	ev_timer_init(&w.tick, tick_cb, TICK_SECS, TICK_SECS);
+	ev_timer_start(rt.loop, &w.tick);
+	w.pool_base = pump_pool_in_use();
+	w.sess_base = sess_count;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	while (sess_list)
+		sess_kill(sess_list);
+	loop_run_deferred();
+	/* every session gave its buffers back */
+	assert_int_equal(pump_pool_in_use(), w.pool_base);
+	assert_int_equal(rt.actconn, 0);
+	ev_timer_stop(rt.loop, &w.tick);
+	dp_config_put(rt.conf);
+	rt.conf = NULL;
+	close(w.srv_lfd);
+	close(w.log[0]);
+	close(w.log[1]);
+	return 0;
+}
+
+/* Parses a `listen li` whose bind line is `bind <bind>` and whose server
+ * line is `server s 127.0.0.1:<our port> <srv_opts>`, and puts it in
+ * service as far as sessions care (rt.conf). */
+static void load(const char *bind, const char *srv_opts)
+{
+	char buf[2048];
+	int e;
+
+	snprintf(buf, sizeof(buf),
+		 "defaults\n"
+		 "    mode tcp\n"
+		 "    timeout connect 5s\n"
+		 "    timeout client 20s\n"
+		 "    timeout server 20s\n"
+		 "listen li\n"
+		 "    bind %s\n"
+		 "    log fd@%d format raw local0\n"
+		 "    log-format \"%%ci:%%cp %%fi:%%fp %%ts %%U %%B %%s\"\n"
+		 "    server s 127.0.0.1:%d %s\n",
+		 bind, w.log[0], w.srv_port, srv_opts);
+	w.c = dp_config_new();
+	assert_non_null(w.c);
+	assert_int_equal(modules_init(), 0);
+	e = cfg_parse_buffer(w.c, "sess.cfg", buf);
+	if (!e)
+		e = modules_finalize(w.c);
+	if (e)
+		fail_msg("config:\n%s\n%s", buf, msgs);
+	rt.conf = w.c;
+	w.px = dp_config_find_proxy(w.c, "li", PR_CAP_FE);
+	assert_non_null(w.px);
+	w.li = w.px->binds->listeners;
+	assert_non_null(w.li);
+}
+
+static struct sockaddr_storage inet(const char *ip, int port)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+
+	memset(&ss, 0, sizeof(ss));
+	sin->sin_family = AF_INET;
+	assert_int_equal(inet_pton(AF_INET, ip, &sin->sin_addr), 1);
+	sin->sin_port = htons((uint16_t)port);
+	return ss;
+}
+
+/* Hands a new connection to the session code the way the listener does;
+ * returns the session (fd is the session's from now on). */
+static struct sess *accept_conn(int fd, const struct sockaddr_storage *peer)
+{
+	unsigned before = sess_count;
+
+	sess_accept(w.li, fd, peer);
+	assert_int_equal(sess_count, before + 1);
+	return sess_list; /* sess_accept puts it first */
+}
+
+/* A client over an AF_UNIX socketpair: *mine is the test's end. */
+static struct sess *unix_client(int *mine, const struct sockaddr_storage *peer)
+{
+	int sv[2];
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
+	*mine = sv[1];
+	return accept_conn(sv[0], peer);
+}
+
+/* A client over loopback TCP: *mine is the connecting end; the accepted
+ * end goes to the session with the peer address accept() gave. */
+static struct sess *tcp_client(int *mine)
+{
+	struct sockaddr_in sin;
+	struct sockaddr_storage peer;
+	socklen_t pl = sizeof(peer);
+	int lfd = tcp_listen(&sin, 0);
+	int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int a;
+
+	assert_true(c >= 0);
+	assert_int_equal(connect(c, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	a = accept4(lfd, (struct sockaddr *)&peer, &pl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	assert_true(a >= 0);
+	close(lfd);
+	assert_int_equal(fcntl(c, F_SETFL, fcntl(c, F_GETFL) | O_NONBLOCK), 0);
+	*mine = c;
+	return accept_conn(a, &peer);
+}
+
+/* Accepts the session's connection on our server socket, or -1. */
+static int srv_accept(void)
+{
+	return accept4(w.srv_lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+}
+
+static int srv_wait_accept(void)
+{
+	int fd = -1;
+
+	RUN_UNTIL((fd = srv_accept()) >= 0);
+	return fd;
+}
+
+/* What one end received so far. */
+struct rx {
+	char d[1 << 16];
+	size_t len;
+	bool eof;
+};
+
+/* Appends what fd has now to b (up to its capacity); returns b->len. */
+static size_t rx_drain(int fd, struct rx *b)
+{
+	for (;;) {
+		ssize_t n;
+
+		if (b->len == sizeof(b->d))
+			return b->len;
+		n = recv(fd, b->d + b->len, sizeof(b->d) - b->len, 0);
+		if (n > 0) {
+			b->len += (size_t)n;
+			continue;
+		}
+		if (n == 0)
+			b->eof = true;
+		else
+			assert_true(errno == EAGAIN);
+		return b->len;
+	}
+}
+
+static void send_all(int fd, const void *p, size_t n)
+{
+	assert_int_equal(send(fd, p, n, MSG_NOSIGNAL), (ssize_t)n);
+}
+
+/* The session's log line (raw format: the line and "\n"). */
+static void expect_log(const char *want)
+{
+	char line[1024];
+	ssize_t n;
+
+	RUN_UNTIL((n = recv(w.log[1], line, sizeof(line) - 1, 0)) > 0);
+	line[n] = '\0';
+	if (n && line[n - 1] == '\n')
+		line[n - 1] = '\0';
+	assert_string_equal(line, want);
+}
+
+static void wait_sessions_gone(void)
+{
+	RUN_UNTIL(sess_count == w.sess_base);
+}
+
+/* byte i of a long stream, not periodic in any power of two */
+static char pat(uint64_t i)
+{
+	return (char)(i * 13 % 251);
+}
+
+/* ---- relay ---- */
+
+/* Bytes go both ways unchanged, several exchanges and a big stream each
+ * way at once; the session ends when both sides have closed and logs the
+ * byte counts. */
+static void test_relay_both_ways(void **state)
+{
+	struct sockaddr_storage peer = inet("192.0.2.10", 40000);
+	static struct rx crx, srx;
+	const size_t big = 50000;
+	size_t cw = 0, sw = 0;
+	char out[4096];
+	int cfd, sfd;
+	struct sess *s;
+
+	(void)state;
+	load("127.0.0.1:8001", "");
+	s = unix_client(&cfd, &peer);
+	assert_true(s->state == SST_CONNECT || s->state == SST_EST);
+	sfd = srv_wait_accept();
+	RUN_UNTIL(s->state == SST_EST);
+
+	send_all(cfd, "hello server", 12);
+	RUN_UNTIL(rx_drain(sfd, &srx) >= 12);
+	assert_int_equal(srx.len, 12);
+	assert_memory_equal(srx.d, "hello server", 12);
+	send_all(sfd, "hello client!", 13);
+	RUN_UNTIL(rx_drain(cfd, &crx) >= 13);
+	assert_int_equal(crx.len, 13);
+	assert_memory_equal(crx.d, "hello client!", 13);
+
+	/* both directions at once, non-blocking writers */
+	memset(&crx, 0, sizeof(crx));
+	memset(&srx, 0, sizeof(srx));
+	RUN_UNTIL(({
+		for (int side = 0; side < 2; side++) {
+			size_t *done = side ? &sw : &cw;
+			size_t k = big - *done < sizeof(out) ? big - *done : sizeof(out);
+			ssize_t n;
+
+			if (!k)
+				continue;
+			for (size_t i = 0; i < k; i++)
+				out[i] = pat(*done + i + (side ? 7 : 0));
+			n = send(side ? sfd : cfd, out, k, MSG_NOSIGNAL);
+			if (n > 0)
+				*done += (size_t)n;
+			else
+				assert_true(errno == EAGAIN);
+		}
+		rx_drain(sfd, &srx);
+		rx_drain(cfd, &crx);
+		srx.len == big && crx.len == big;
+	}));
+	for (size_t i = 0; i < big; i++) {
+		if (srx.d[i] != pat(i))
+			fail_msg("server side byte %zu differs", i);
+		if (crx.d[i] != pat(i + 7))
+			fail_msg("client side byte %zu differs", i);
+	}
+	assert_int_equal(s->req.total, 12 + big);
+	assert_int_equal(s->res.total, 13 + big);
+
+	/* the client closes, then the server: the session ends cleanly */
+	close(cfd);
+	RUN_UNTIL(rx_drain(sfd, &srx) && srx.eof);
+	close(sfd);
+	wait_sessions_gone();
+	expect_log("192.0.2.10:40000 127.0.0.1:8001 -- 50012 50013 s");
+}
+
+/* Half-close over TCP: the client shuts its write side; the server sees
+ * EOF, can still answer, and the client gets the answer, then EOF. */
+static void test_half_close(void **state)
+{
+	static struct rx crx, srx;
+	char want[128];
+	struct sockaddr_storage me;
+	socklen_t ml = sizeof(me);
+	char a[64];
+	int cfd, sfd;
+	struct sess *s;
+
+	(void)state;
+	load("127.0.0.1:8002", "");
+	s = tcp_client(&cfd);
+	sfd = srv_wait_accept();
+	send_all(cfd, "request", 7);
+	assert_int_equal(shutdown(cfd, SHUT_WR), 0);
+	RUN_UNTIL(rx_drain(sfd, &srx) == 7 && srx.eof);
+	assert_memory_equal(srx.d, "request", 7);
+	/* one direction is over, the other is open */
+	assert_int_equal(sess_count, w.sess_base + 1);
+	assert_true(s->req.shut);
+	assert_false(s->res.shut);
+
+	run_steps(5);
+	send_all(sfd, "answer", 6);
+	RUN_UNTIL(rx_drain(cfd, &crx) >= 6);
+	assert_memory_equal(crx.d, "answer", 6);
+	assert_false(crx.eof);
+	assert_int_equal(sess_count, w.sess_base + 1);
+
+	assert_int_equal(shutdown(sfd, SHUT_WR), 0);
+	RUN_UNTIL(rx_drain(cfd, &crx) == 6 && crx.eof);
+	wait_sessions_gone();
+	getsockname(cfd, (struct sockaddr *)&me, &ml);
+	snprintf(want, sizeof(want), "%s 127.0.0.1:8002 -- 7 6 s", addr_str(&me, a, sizeof(a)));
+	expect_log(want);
+	close(cfd);
+	close(sfd);
+}
+
+/* A server that stops reading: the client is no longer read once the
+ * request channel is full (memory stays at one buffer), and the relay
+ * resumes, in order and complete, once the server reads again. */
+static void test_backpressure(void **state)
+{
+	struct sockaddr_storage peer = inet("192.0.2.11", 40001);
+	struct sockaddr_in sin;
+	uint64_t wr = 0, rd = 0;
+	const uint64_t cap = 64ull << 20;
+	char buf[16384];
+	int stalled = 0;
+	int cfd, sfd;
+	int small = 4096;
+	struct sess *s;
+
+	(void)state;
+	/* a small window on the server side keeps the test short */
+	close(w.srv_lfd);
+	w.srv_lfd = tcp_listen(&sin, small);
+	w.srv_port = ntohs(sin.sin_port);
+	load("127.0.0.1:8003", "");
+	s = unix_client(&cfd, &peer);
+	assert_int_equal(setsockopt(cfd, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)), 0);
+	sfd = srv_wait_accept();
+	RUN_UNTIL(s->state == SST_EST);
+
+	/* write until the client cannot write any more for many steps */
+	while (stalled < 50) {
+		ssize_t n;
+
+		for (size_t i = 0; i < sizeof(buf); i++)
+			buf[i] = pat(wr + i);
+		n = send(cfd, buf, sizeof(buf), MSG_NOSIGNAL);
+		if (n > 0) {
+			wr += (uint64_t)n;
+			stalled = 0;
+		} else {
+			assert_true(errno == EAGAIN);
+			stalled++;
+		}
+		if (wr > cap)
+			fail_msg("%llu bytes accepted from a client toward a server that does not read",
+				 (unsigned long long)wr);
+		ev_run(rt.loop, EVRUN_ONCE);
+		/* never more than one buffer for this session */
+		assert_true(s->req.len <= PUMP_BUFSIZE);
+		assert_true(pump_pool_in_use() <= w.pool_base + 1);
+	}
+	assert_true(chan_full(&s->req));
+	assert_false(ev_is_active(&s->cli.rio));
+	assert_int_equal(pump_pool_in_use(), w.pool_base + 1);
+
+	/* the server reads again: everything written arrives, then more */
+	{
+		const uint64_t total = wr + 300000;
+
+		RUN_UNTIL(({
+			ssize_t n;
+
+			while (wr < total) {
+				size_t k = total - wr < sizeof(buf) ? (size_t)(total - wr) : sizeof(buf);
+
+				for (size_t i = 0; i < k; i++)
+					buf[i] = pat(wr + i);
+				n = send(cfd, buf, k, MSG_NOSIGNAL);
+				if (n <= 0) {
+					assert_true(errno == EAGAIN);
+					break;
+				}
+				wr += (uint64_t)n;
+			}
+			while ((n = recv(sfd, buf, sizeof(buf), 0)) > 0) {
+				for (ssize_t i = 0; i < n; i++)
+					if (buf[i] != pat(rd + (uint64_t)i))
+						fail_msg("byte %llu differs", (unsigned long long)(rd + (uint64_t)i));
+				rd += (uint64_t)n;
+			}
+			assert_true(n < 0 && errno == EAGAIN);
+			rd == total;
+		}));
+	}
+	assert_int_equal(s->req.total, rd);
+	close(cfd);
+	close(sfd);
+	wait_sessions_gone();
+}
+
+/* ---- PROXY protocol ---- */
+
+/* send-proxy-v2: before any payload the server receives a v2 header whose
+ * addresses are the client's and the original destination as the session
+ * computed them (bind on the wildcard address: the destination is the
+ * accepted socket's local address). */
+static void test_send_proxy_v2(void **state)
+{
+	static struct rx srx;
+	struct sockaddr_storage cli, dst;
+	socklen_t l = sizeof(cli);
+	struct pp_hdr h;
+	size_t need = 0;
+	int cfd, sfd, r;
+	char a[64], b[64];
+
+	(void)state;
+	load("*:8004", "send-proxy-v2");
+	tcp_client(&cfd);
+	assert_int_equal(getsockname(cfd, (struct sockaddr *)&cli, &l), 0);
+	l = sizeof(dst);
+	assert_int_equal(getpeername(cfd, (struct sockaddr *)&dst, &l), 0);
+	sfd = srv_wait_accept();
+
+	/* the header comes alone, before the client sent anything */
+	RUN_UNTIL(({
+		rx_drain(sfd, &srx);
+		memset(&h, 0, sizeof(h));
+		(r = pp_decode((uint8_t *)srx.d, srx.len, &h, &need)) != 0;
+	}));
+	assert_true(r > 0);
+	run_steps(5);
+	rx_drain(sfd, &srx);
+	assert_int_equal(srx.len, (size_t)r);
+	assert_int_equal(h.version, 2);
+	assert_int_equal(h.cmd, PP_CMD_PROXY);
+	assert_int_equal(h.family, AF_INET);
+	assert_int_equal(h.socktype, SOCK_STREAM);
+	assert_string_equal(addr_str(&h.src, a, sizeof(a)), addr_str(&cli, b, sizeof(b)));
+	assert_string_equal(addr_str(&h.dst, a, sizeof(a)), addr_str(&dst, b, sizeof(b)));
+	pp_hdr_clear(&h);
+
+	/* the payload follows it, untouched */
+	send_all(cfd, "payload", 7);
+	RUN_UNTIL(rx_drain(sfd, &srx) >= (size_t)r + 7);
+	assert_int_equal(srx.len, (size_t)r + 7);
+	assert_memory_equal(srx.d + r, "payload", 7);
+	close(cfd);
+	close(sfd);
+	wait_sessions_gone();
+}
+
+/* accept-proxy: the header the test writes is consumed exactly (the payload
+ * in the same segment reaches the server, nothing of the header does), and
+ * the advertised addresses are the session's (%ci/%fi in the log line, and
+ * the PROXY header sent on with send-proxy-v2). */
+static void test_accept_proxy(void **state)
+{
+	static struct rx srx;
+	struct sockaddr_storage peer = inet("192.0.2.12", 40002);
+	struct pp_hdr in = { .cmd = PP_CMD_PROXY };
+	struct pp_hdr out;
+	uint8_t hdr[256];
+	char msg[512];
+	int n, cfd, sfd, r;
+	char a[64];
+
+	(void)state;
+	load("127.0.0.1:8005 accept-proxy", "send-proxy-v2");
+	in.src = inet("203.0.113.5", 1234);
+	in.dst = inet("198.51.100.7", 443);
+	n = pp_encode_v2(hdr, sizeof(hdr), &in, 0);
+	assert_true(n > 0);
+	memcpy(msg, hdr, (size_t)n);
+	memcpy(msg + n, "after-the-header", 16);
+
+	unix_client(&cfd, &peer);
+	send_all(cfd, msg, (size_t)n + 16);
+	sfd = srv_wait_accept();
+	RUN_UNTIL(({
+		memset(&out, 0, sizeof(out));
+		rx_drain(sfd, &srx);
+		(r = pp_decode((uint8_t *)srx.d, srx.len, &out, NULL)) > 0 && srx.len >= (size_t)r + 16;
+	}));
+	assert_int_equal(srx.len, (size_t)r + 16);
+	assert_memory_equal(srx.d + r, "after-the-header", 16);
+	assert_string_equal(addr_str(&out.src, a, sizeof(a)), "203.0.113.5:1234");
+	assert_string_equal(addr_str(&out.dst, a, sizeof(a)), "198.51.100.7:443");
+	pp_hdr_clear(&out);
+
+	close(cfd);
+	close(sfd);
+	wait_sessions_gone();
+	expect_log("203.0.113.5:1234 198.51.100.7:443 -- 16 0 s");
+}
+
+/* accept-proxy over TCP with a v1 header arriving in two pieces: nothing
+ * is connected while the header is incomplete, then exactly the header is
+ * consumed. */
+static void test_accept_proxy_split(void **state)
+{
+	static struct rx srx;
+	static const char part1[] = "PROXY TCP4 203.0.113.9 198.51.100.8 5555 ";
+	static const char part2[] = "22\r\nSSH-2.0-x\r\n";
+	int cfd, sfd;
+	struct sess *s;
+
+	(void)state;
+	load("127.0.0.1:8006 accept-proxy", "");
+	s = tcp_client(&cfd);
+	send_all(cfd, part1, strlen(part1));
+	run_steps(20);
+	assert_int_equal(s->state, SST_HDR);
+	assert_true(srv_accept() < 0 && errno == EAGAIN);
+	send_all(cfd, part2, strlen(part2));
+	sfd = srv_wait_accept();
+	RUN_UNTIL(rx_drain(sfd, &srx) >= 11);
+	run_steps(5);
+	rx_drain(sfd, &srx);
+	assert_int_equal(srx.len, 11);
+	assert_memory_equal(srx.d, "SSH-2.0-x\r\n", 11);
+	close(cfd);
+	close(sfd);
+	wait_sessions_gone();
+	expect_log("203.0.113.9:5555 198.51.100.8:22 -- 11 0 s");
+}
+
+/* ---- the backend queue ---- */
+
+/* A server with maxconn 1: the second and third clients wait in the
+ * backend queue; a session end frees the slot, and the next one connects
+ * from the loop afterwards, never from inside the close. */
+static void test_queue_dequeue_deferred(void **state)
+{
+	struct sockaddr_storage p1 = inet("192.0.2.21", 1001), p2 = inet("192.0.2.22", 1002),
+				p3 = inet("192.0.2.23", 1003);
+	static struct rx rx1, rx2, rx3;
+	struct sess *s1, *s2, *s3;
+	struct server *srv;
+	int c1, c2, c3, f1, f2, f3;
+
+	(void)state;
+	load("127.0.0.1:8007", "maxconn 1");
+	srv = w.px->srv;
+	s1 = unix_client(&c1, &p1);
+	s2 = unix_client(&c2, &p2);
+	s3 = unix_client(&c3, &p3);
+	assert_int_equal(s2->state, SST_QUEUE);
+	assert_int_equal(s3->state, SST_QUEUE);
+	assert_int_equal(w.px->nbpend, 2);
+	f1 = srv_wait_accept();
+	send_all(c1, "one", 3);
+	send_all(c2, "two", 3);
+	send_all(c3, "three", 5);
+	RUN_UNTIL(rx_drain(f1, &rx1) == 3);
+	assert_int_equal(s1->state, SST_EST);
+	run_steps(20);
+	/* still one connection only */
+	assert_true(srv_accept() < 0 && errno == EAGAIN);
+	assert_int_equal(s2->state, SST_QUEUE);
+	assert_int_equal(srv->cur_conn, 1);
+
+	/* the first ends through the loop (client, then server close) */
+	close(c1);
+	RUN_UNTIL(rx_drain(f1, &rx1) == 3 && rx1.eof);
+	assert_true(srv_accept() < 0 && errno == EAGAIN);
+	close(f1);
+	f2 = srv_wait_accept();
+	assert_int_equal(sess_count, w.sess_base + 2);
+	RUN_UNTIL(rx_drain(f2, &rx2) == 3);
+	assert_memory_equal(rx2.d, "two", 3);
+	assert_int_equal(s3->state, SST_QUEUE);
+	assert_int_equal(w.px->nbpend, 1);
+
+	/* ended from outside any callback: the queue is served by the loop,
+	 * not by the close itself */
+	sess_kill(s2);
+	assert_int_equal(s3->state, SST_QUEUE);
+	assert_int_equal(w.px->nbpend, 1);
+	assert_int_equal(srv->cur_conn, 0);
+	ev_run(rt.loop, EVRUN_NOWAIT);
+	assert_int_equal(w.px->nbpend, 0);
+	assert_true(s3->state == SST_CONNECT || s3->state == SST_EST);
+	assert_int_equal(srv->cur_conn, 1);
+	f3 = srv_wait_accept();
+	RUN_UNTIL(rx_drain(f3, &rx3) == 5);
+	assert_memory_equal(rx3.d, "three", 5);
+	/* %bq: the third waited behind one dequeue */
+	assert_int_equal(s3->bq, 2);
+
+	close(c2);
+	close(f2);
+	close(c3);
+	close(f3);
+	wait_sessions_gone();
+	assert_int_equal(srv->cur_conn, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_relay_both_ways, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_half_close, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_backpressure, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_send_proxy_v2, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_accept_proxy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_accept_proxy_split, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_queue_dequeue_deferred, setup, teardown),
+	};
+	int rc = cmocka_run_group_tests(tests, NULL, NULL);
+
+	pump_pool_trim();
+	ev_loop_destroy(EV_DEFAULT);
+	return rc;
+}
