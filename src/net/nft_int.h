@@ -1,0 +1,62 @@
+/* nft_int.h — private to the nft module: what its three parts share.
+ *
+ *   nft.c       batch buffer, message framing, object builders
+ *   nft_plan.c  plans: what a batch must contain (apply, delta, remove)
+ *   nft_io.c    answers (the kernel's ACKs and errors), sending, one-call forms
+ *
+ * Only net/nft*.c include this; everyone else uses nft.h.
+ */
+#ifndef DECOYPROXY_NFT_INT_H
+#define DECOYPROXY_NFT_INT_H
+
+#include "net/nft.h"
+
+/* A batch goes to the kernel in one send, through a socket buffer whose
+ * size is an int: 1 GiB (some 25 million elements) is far beyond use. */
+#define BATCH_MAX (1u << 30)
+
+/* ---- nft.c: framing and object builders ----
+ *
+ * Each builder appends its message(s) to b, recording in b->msg what each
+ * one is (for error messages), and returns 0 or -ENOMEM (element messages
+ * also -E2BIG once the batch passes BATCH_MAX). Names and lists are
+ * borrowed from the plan, which must outlive b. */
+
+/* Empties b (keeping its buffers) for a batch whose first sequence number
+ * is seq. */
+void nft_batch_reset(struct nft_batch *b, uint32_t seq);
+/* A message without payload: NFNL_MSG_BATCH_BEGIN or NFNL_MSG_BATCH_END. */
+int nft_add_bare(struct nft_batch *b, uint16_t type, enum nft_msg_kind kind);
+/* NFT_MSG_NEWTABLE (create if missing) or NFT_MSG_DELTABLE of our table. */
+int nft_add_table(struct nft_batch *b, uint16_t type);
+/* Our prerouting chain. */
+int nft_add_chain(struct nft_batch *b);
+/* The set of divert d, created in this batch with ID id. */
+int nft_add_set(struct nft_batch *b, const struct nft_divert *d, uint32_t id);
+/* Appends e to b->sel, the elements the batch's element messages carry. */
+int nft_sel_push(struct nft_batch *b, const struct icpt_elem *e);
+/* NFT_MSG_NEWSETELEM or NFT_MSG_DELSETELEM messages for the set of divert
+ * d carrying b->sel[from .. b->nsel) (taken from list l), as many as their
+ * size needs. id: the set's ID when this batch creates it, else 0. */
+int nft_add_elem_msgs(struct nft_batch *b, uint16_t type, const struct nft_divert *d,
+		      const struct icpt_list *l, uint32_t id, size_t from);
+/* Every element of d's family in d's list, added to its set (ID id). */
+int nft_add_elems(struct nft_batch *b, const struct nft_divert *d, uint32_t id);
+/* The mark p's rules set: p->mark, or NFT_MARK_DEFAULT for 0. */
+uint32_t nft_plan_mark(const struct nft_plan *p);
+/* Rule number pos of the chain: divert d's tproxy rule (its set has ID id). */
+int nft_add_tproxy_rule(struct nft_batch *b, const struct nft_plan *p,
+			const struct nft_divert *d, uint32_t id, int pos);
+/* Rule number pos of the chain: the socket rule (after every tproxy rule). */
+int nft_add_socket_rule(struct nft_batch *b, const struct nft_plan *p, int pos);
+
+/* ---- nft_plan.c: comparisons the one-call forms use ---- */
+
+/* Whether every decoy list of p (a missing one counts as empty) is
+ * normalised. */
+bool nft_lists_normalised(const struct nft_plan *p);
+/* Whether going from old to p (same rules, normalised lists) only adds
+ * elements, the one case where a delta is cheaper than a rebuild. */
+bool nft_delta_is_cheap(const struct nft_plan *p, const struct nft_plan *old);
+
+#endif
