@@ -7,7 +7,6 @@
 
 #include <errno.h>
 #include <net/if.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -238,13 +237,16 @@ fail:
 	return CFG_ERR;
 }
 
-void listener_key(const struct listener *l, char *buf, size_t cap)
+/* No name and an empty one are the same (no interface, no namespace). */
+static bool str_same(const char *a, const char *b)
 {
-	char a[64];
-	const struct bind_conf *bc = l->bc;
-
-	snprintf(buf, cap, "%s|%x|%s|%s", addr_str(&l->addr, a, sizeof(a)),
-		 bc->options & (BC_O_TRANSPARENT | BC_O_V6ONLY | BC_O_V4V6 | BC_O_DEFER_ACCEPT | BC_O_TFO),
-		 bc->iface ? bc->iface : "", bc->netns ? bc->netns : "");
+	return !strcmp(a ? a : "", b ? b : "");
 }
 
+bool listener_same_socket(const struct listener *a, const struct listener *b)
+{
+	const struct bind_conf *x = a->bc, *y = b->bc;
+
+	return addr_equal(&a->addr, &b->addr) && (x->options & BC_O_SOCKET) == (y->options & BC_O_SOCKET) &&
+	       str_same(x->iface, y->iface) && str_same(x->netns, y->netns);
+}
