@@ -213,7 +213,8 @@ static int sk_tlv_fmt(void *obj, int argc, char **argv, char **err)
 	struct srv_tlv *v;
 	struct lf_expr *lf = NULL;
 
-	/* strtoul with base 0, as HAProxy reads the type: 0xE0, 224 */
+	/* C notation (base 0): the type is written in hex (0xE1) as a rule,
+	 * decimal works too; not a decimal-only word like the other numbers */
 	type = strtoul(argv[0] + sizeof(kw) - 1, &end, 0);
 	if (end == argv[0] + sizeof(kw) - 1 || strcmp(end, ")")) {
 		memprintf(err, "'%s': expects set-proxy-v2-tlv-fmt(<type>) <format>", argv[0]);
