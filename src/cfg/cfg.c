@@ -248,61 +248,6 @@ int cfg_tokenize(const char *line, char **argv, int max_args, char *out, size_t 
 
 /* ---- helpers for keyword handlers -------------------------------------- */
 
-int cfg_parse_uint(const char *s, unsigned long long max, unsigned long long *out)
-{
-	char *end;
-	unsigned long long v;
-
-	if (!s || !*s || !isdigit((unsigned char)*s))
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (*end)
-		return -EINVAL;
-	if (errno == ERANGE || v > max)
-		return -ERANGE;
-	*out = v;
-	return 0;
-}
-
-int cfg_parse_time_ms(const char *s, long long *ms)
-{
-	char *end;
-	unsigned long long v;
-	long double f;
-
-	if (!s || !isdigit((unsigned char)*s))
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno == ERANGE)
-		return -ERANGE;
-	if (!*end || !strcmp(end, "ms"))
-		f = v;
-	else if (!strcmp(end, "us"))
-		f = (v + 999) / 1000;
-	else if (!strcmp(end, "s"))
-		f = (long double)v * 1000;
-	else if (!strcmp(end, "m"))
-		f = (long double)v * 60000;
-	else if (!strcmp(end, "h"))
-		f = (long double)v * 3600000;
-	else if (!strcmp(end, "d"))
-		f = (long double)v * 86400000;
-	else
-		return -EINVAL;
-	if (f > CFG_TIMER_MAX_MS)
-		return -ERANGE;
-	*ms = (long long)f;
-	return 0;
-}
-
-void cfg_timer_overflow(char **err, const char *arg, const char *what)
-{
-	memprintf(err, "timer overflow in argument '%s' to '%s' (maximum value is %lld ms or ~24.8 days)",
-		  arg, what, CFG_TIMER_MAX_MS);
-}
-
 int cfg_kw_ignored(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 {
 	/* never called: parse_line() reports these entries itself */
@@ -359,18 +304,16 @@ const char *cfg_suggest(const char *word, const char *const *cands)
 
 /* ---- dispatch ----------------------------------------------------------- */
 
-static bool kw_is_prefix(const char *pat)
+bool cfg_name_is_prefix(const char *pat)
 {
 	size_t n = strlen(pat);
 
 	return n > 1 && pat[n - 1] == '*';
 }
 
-/* How well table name `pat` matches `word`: SIZE_MAX when equal, the length
- * of the prefix for a matching "prefix*" entry, 0 when it does not match. */
-static size_t kw_match(const char *pat, const char *word)
+size_t cfg_name_match(const char *pat, const char *word)
 {
-	if (kw_is_prefix(pat)) {
+	if (cfg_name_is_prefix(pat)) {
 		size_t n = strlen(pat) - 1;
 
 		return strncmp(pat, word, n) ? 0 : n;
@@ -389,7 +332,7 @@ static const struct cfg_kw *kw_lookup(const char *name, int section)
 	for (size_t l = 0; l < n_kw_lists; l++) {
 		for (size_t i = 0; i < kw_lists[l]->n; i++) {
 			const struct cfg_kw *kw = &kw_lists[l]->kws[i];
-			size_t m = kw_match(kw->name, name);
+			size_t m = cfg_name_match(kw->name, name);
 
 			if (!m)
 				continue;
@@ -429,7 +372,7 @@ static void suggest_keyword(struct cfg_ctx *ctx, const char *word)
 		ADD_CAND(unsupported_sections[i].name);
 	for (size_t l = 0; l < n_kw_lists; l++)
 		for (size_t i = 0; i < kw_lists[l]->n; i++)
-			if ((kw_lists[l]->kws[i].sections & ctx->section) && !kw_is_prefix(kw_lists[l]->kws[i].name))
+			if ((kw_lists[l]->kws[i].sections & ctx->section) && !cfg_name_is_prefix(kw_lists[l]->kws[i].name))
 				ADD_CAND(kw_lists[l]->kws[i].name);
 #undef ADD_CAND
 	cands[n] = NULL;

@@ -10,6 +10,8 @@
 #define DECOYPROXY_CFG_H
 
 #include "lib/common.h"
+/* numbers, times and word counts: what every keyword handler checks */
+#include "cfg/value.h"
 
 /* The generation being filled: opaque here, defined by model/conf.h. */
 struct dp_config;
@@ -132,20 +134,13 @@ void cfg_warn(struct cfg_ctx *ctx, const char *fmt, ...) DP_PRINTF(2, 3);
  * to `word`, or NULL when nothing is close enough. */
 const char *cfg_suggest(const char *word, const char *const *cands);
 
-/* HAProxy keeps timers in a signed 32-bit count of milliseconds. */
-#define CFG_TIMER_MAX_MS 2147483647LL
-
-/* Time value with HAProxy units (us ms s m h d; no unit = ms). Result in
- * milliseconds (us rounded up). Returns 0, -EINVAL (not a time) or -ERANGE
- * (more than CFG_TIMER_MAX_MS). */
-int cfg_parse_time_ms(const char *s, long long *ms);
-
-/* Writes HAProxy's message for a time above CFG_TIMER_MAX_MS into *err:
- * "timer overflow in argument '<arg>' to '<what>' (maximum value is
- * 2147483647 ms or ~24.8 days)". */
-void cfg_timer_overflow(char **err, const char *arg, const char *what);
-
-/* Unsigned integer with range checking; returns 0 or -EINVAL/-ERANGE. */
-int cfg_parse_uint(const char *s, unsigned long long max, unsigned long long *out);
+/* How well table name `pat` matches `word`: SIZE_MAX when equal, the length
+ * of the prefix for a matching "prefix*" entry (see struct cfg_kw), 0 when
+ * it does not match. Keyword tables and option tables (opts.h) match names
+ * alike. */
+size_t cfg_name_match(const char *pat, const char *word);
+/* Whether table name `pat` is a "prefix*" entry (never offered as a
+ * correction: it is no word one could have meant). */
+bool cfg_name_is_prefix(const char *pat);
 
 #endif

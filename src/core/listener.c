@@ -248,18 +248,13 @@ void listeners_throttle(void)
 
 /* ---- a generation's listeners across a reload ------------------------------ */
 
-/* Finds an open listener of oldc with the same key. */
-static struct listener *find_reusable(struct dp_config *oldc, const char *key)
+/* Finds an open listener of oldc that wants the same socket as nl. */
+static struct listener *find_reusable(struct dp_config *oldc, const struct listener *nl)
 {
-	char k[256];
-
 	if (!oldc)
 		return NULL;
 	FOR_EACH_LISTENER(oldc, px, bc, l) {
-		if (l->fd < 0)
-			continue;
-		listener_key(l, k, sizeof(k));
-		if (!strcmp(k, key))
+		if (l->fd >= 0 && listener_same_socket(l, nl))
 			return l;
 	}
 	return NULL;
@@ -285,13 +280,11 @@ void listeners_undo(struct dp_config *newc)
 int listeners_open(struct dp_config *newc, struct dp_config *oldc, unsigned *kept, unsigned *opened, char **err)
 {
 	FOR_EACH_LISTENER(newc, px, bc, l) {
-		char key[256];
 		struct listener *old;
 
 		if (px->disabled)
 			continue;
-		listener_key(l, key, sizeof(key));
-		old = find_reusable(oldc, key);
+		old = find_reusable(oldc, l);
 		if (old) {
 			/* same socket, new owner: stop watching it for the old one */
 			listener_stop(old);

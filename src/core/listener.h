@@ -39,8 +39,8 @@ void listeners_throttle(void);
 
 /* ---- a generation's listeners (reload, ctl/reload.c) ---- */
 
-/* Opens newc's listeners, taking over oldc's open socket of the same key
- * (listener_key) instead of binding again, so the accept queue never
+/* Opens newc's listeners, taking over oldc's open socket of the same
+ * address and options (listener_same_socket) instead of binding again, so the accept queue never
  * closes. All or nothing: on failure everything is given back or closed
  * and *err names the proxy. Counts kept and opened sockets. */
 int listeners_open(struct dp_config *newc, struct dp_config *oldc, unsigned *kept, unsigned *opened, char **err);

@@ -2,7 +2,6 @@
 #include "config.h"
 
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <errno.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -111,13 +110,9 @@ const char *addr_str(const struct sockaddr_storage *ss, char *buf, size_t cap)
 
 static int parse_port(const char *s, int *out)
 {
-	char *end;
-	long v;
+	unsigned long long v;
 
-	if (!isdigit((unsigned char)*s))
-		return -EINVAL;
-	v = strtol(s, &end, 10);
-	if (*end || v < 0 || v > 65535)
+	if (str_to_uint(s, 65535, &v) < 0)
 		return -EINVAL;
 	*out = (int)v;
 	return 0;

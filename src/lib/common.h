@@ -29,6 +29,13 @@
 int memprintf(char **out, const char *fmt, ...) DP_PRINTF(2, 3);
 int vmemprintf(char **out, const char *fmt, va_list ap) DP_PRINTF(2, 0);
 
+/* A decimal number written with digits only (no sign, blank, base prefix or
+ * unit) and at most max. Returns 0 with *out set, -EINVAL when s is not
+ * such a number (or is NULL), -ERANGE when it is above max. The one integer
+ * parser of every configuration word and log target (cfg/value.h adds the
+ * messages). */
+int str_to_uint(const char *s, unsigned long long max, unsigned long long *out);
+
 /* Like strdup/calloc but abort() on allocation failure is NOT used: these
  * return NULL and callers check. Kept as plain libc calls. */
 

@@ -1,6 +1,7 @@
-/* tools.c — small generic helpers (formatted allocation). */
+/* tools.c — small generic helpers (formatted allocation, decimal numbers). */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,4 +33,22 @@ int memprintf(char **out, const char *fmt, ...)
 	n = vmemprintf(out, fmt, ap);
 	va_end(ap);
 	return n;
+}
+
+int str_to_uint(const char *s, unsigned long long max, unsigned long long *out)
+{
+	char *end;
+	unsigned long long v;
+
+	/* strtoull alone would take leading blanks, a sign or an empty word */
+	if (!s || !isdigit((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (*end)
+		return -EINVAL;
+	if (errno == ERANGE || v > max)
+		return -ERANGE;
+	*out = v;
+	return 0;
 }

@@ -89,26 +89,6 @@ const char *log_level_name(int level)
  * parsing
  * ------------------------------------------------------------------------- */
 
-/* Parses a decimal number in [lo, hi] made of digits only. */
-static int parse_uint(const char *s, unsigned long lo, unsigned long hi, unsigned long *out)
-{
-	unsigned long v = 0;
-
-	if (!*s)
-		return -EINVAL;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
-			return -EINVAL;
-		v = v * 10 + (unsigned long)(*s - '0');
-		if (v > hi)
-			return -ERANGE;
-	}
-	if (v < lo)
-		return -ERANGE;
-	*out = v;
-	return 0;
-}
-
 static int parse_unix(struct log_target *t, const char *path, bool abstract, char **err)
 {
 	struct sockaddr_un *sun = (struct sockaddr_un *)&t->addr;
@@ -183,13 +163,13 @@ static int resolve_host(struct log_target *t, const char *host, int fam, unsigne
 
 static int parse_port(struct log_target *t, const char *s, unsigned *port, char **err)
 {
-	unsigned long v;
+	unsigned long long v;
 
 	if (!*s) {
 		*port = LOG_DEFAULT_PORT;
 		return 0;
 	}
-	if (parse_uint(s, 1, 65535, &v) < 0) {
+	if (str_to_uint(s, 65535, &v) < 0 || v < 1) {
 		memprintf(err, "invalid port '%s' in log target '%s' (expected 1 to 65535)", s, t->name);
 		return -EINVAL;
 	}
@@ -285,7 +265,7 @@ static const struct {
 static int parse_target_addr(struct log_target *t, const char *s, char **err)
 {
 	const char *at;
-	unsigned long v;
+	unsigned long long v;
 
 	if (!strcmp(s, "stdout") || !strcmp(s, "stderr")) {
 		t->kind = LOG_KIND_FD;
@@ -293,7 +273,7 @@ static int parse_target_addr(struct log_target *t, const char *s, char **err)
 		return 0;
 	}
 	if (!strncmp(s, "fd@", 3)) {
-		if (parse_uint(s + 3, 0, INT_MAX, &v) < 0) {
+		if (str_to_uint(s + 3, INT_MAX, &v) < 0) {
 			memprintf(err, "invalid file descriptor number in log target '%s'", s);
 			return -EINVAL;
 		}
@@ -339,12 +319,13 @@ static int parse_level(const char *s, char **err)
 /* Parses "[len <n>] [format <f>] <facility> [<level> [<minlevel>]]". */
 static int parse_target_opts(struct log_target *t, int argc, char **argv, char **err)
 {
-	unsigned long v;
+	unsigned long long v;
 	int i = 1, x;
 
 	while (i < argc) {
 		if (!strcmp(argv[i], "len")) {
-			if (i + 1 >= argc || parse_uint(argv[i + 1], LOG_MIN_MAXLEN, LOG_MAX_MAXLEN, &v) < 0) {
+			if (i + 1 >= argc || str_to_uint(argv[i + 1], LOG_MAX_MAXLEN, &v) < 0 ||
+			    v < LOG_MIN_MAXLEN) {
 				memprintf(err, "'len' expects a length from %d to %d, got '%s'",
 					  LOG_MIN_MAXLEN, LOG_MAX_MAXLEN, i + 1 < argc ? argv[i + 1] : "");
 				return -EINVAL;

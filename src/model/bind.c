@@ -7,7 +7,6 @@
 
 #include <errno.h>
 #include <net/if.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -15,19 +14,15 @@
 
 #include "lib/addr.h"
 #include "cfg/cfg.h"
+#include "cfg/opts.h"
 #include "model/bind.h"
 
-typedef int (*bind_kw_fn)(struct bind_conf *bc, char **args, char **err);
+/* Option handlers (cfg/opts.h): obj is the bind_conf, args[0] the option. */
 
-struct bind_kw {
-	const char *name;
-	int nargs;
-	bind_kw_fn fn;      /* NULL: known but not supported */
-	const char *why;
-};
-
-static int bk_flag(struct bind_conf *bc, char **args, char **err)
+static int bk_flag(void *obj, int argc, char **args, char **err)
 {
+	struct bind_conf *bc = obj;
+
 	if (!strcmp(args[0], "transparent"))
 		bc->options |= BC_O_TRANSPARENT;
 	else if (!strcmp(args[0], "v6only"))
@@ -43,28 +38,23 @@ static int bk_flag(struct bind_conf *bc, char **args, char **err)
 	return 0;
 }
 
-static int bk_uint(const char *v, unsigned max, unsigned *out, const char *what, char **err)
+static int bk_maxconn(void *obj, int argc, char **args, char **err)
 {
-	unsigned long long x;
+	struct bind_conf *bc = obj;
+	unsigned long long v;
 
-	if (cfg_parse_uint(v, max, &x) < 0) {
-		memprintf(err, "'%s' expects an integer from 0 to %u, got '%s'", what, max, v);
+	if (cfg_opt_uint("maxconn", args[1], 10000000, &v, err) < 0)
 		return -EINVAL;
-	}
-	*out = (unsigned)x;
+	bc->maxconn = (unsigned)v;
 	return 0;
 }
 
-static int bk_maxconn(struct bind_conf *bc, char **args, char **err)
+static int bk_backlog(void *obj, int argc, char **args, char **err)
 {
-	return bk_uint(args[1], 10000000, &bc->maxconn, "maxconn", err);
-}
+	struct bind_conf *bc = obj;
+	unsigned long long v;
 
-static int bk_backlog(struct bind_conf *bc, char **args, char **err)
-{
-	unsigned v;
-
-	if (bk_uint(args[1], 1000000, &v, "backlog", err) < 0)
+	if (cfg_opt_uint("backlog", args[1], 1000000, &v, err) < 0)
 		return -EINVAL;
 	bc->backlog = (int)v;
 	return 0;
@@ -81,8 +71,10 @@ static int bk_str(char **dst, const char *v, char **err)
 	return 0;
 }
 
-static int bk_interface(struct bind_conf *bc, char **args, char **err)
+static int bk_interface(void *obj, int argc, char **args, char **err)
 {
+	struct bind_conf *bc = obj;
+
 	if (strlen(args[1]) >= IFNAMSIZ) {
 		memprintf(err, "interface name '%s' is longer than %d characters", args[1], IFNAMSIZ - 1);
 		return -EINVAL;
@@ -90,62 +82,66 @@ static int bk_interface(struct bind_conf *bc, char **args, char **err)
 	return bk_str(&bc->iface, args[1], err);
 }
 
-static int bk_name(struct bind_conf *bc, char **args, char **err)
+static int bk_name(void *obj, int argc, char **args, char **err)
 {
-	return bk_str(&bc->name, args[1], err);
+	return bk_str(&((struct bind_conf *)obj)->name, args[1], err);
 }
 
 /* `namespace <name>`: the socket is created in that namespace
  * (ns_cache_socket); the name is checked in netseg_finalize(). */
-static int bk_namespace(struct bind_conf *bc, char **args, char **err)
+static int bk_namespace(void *obj, int argc, char **args, char **err)
 {
-	return bk_str(&bc->netns, args[1], err);
+	return bk_str(&((struct bind_conf *)obj)->netns, args[1], err);
 }
 
-static int bk_ignore1(struct bind_conf *bc, char **args, char **err)
+/* `id <n>`: HAProxy's listener id, only shown by its stats; accepted. */
+static int bk_ignore1(void *obj, int argc, char **args, char **err)
 {
 	return 0;
 }
 
 #define NOTLS "decoyproxy does not terminate TLS"
 
-static const struct bind_kw bind_kws[] = {
-	{ "transparent", 0, bk_flag, NULL },
-	{ "v6only", 0, bk_flag, NULL },
-	{ "v4v6", 0, bk_flag, NULL },
-	{ "defer-accept", 0, bk_flag, NULL },
-	{ "tfo", 0, bk_flag, NULL },
-	{ "maxconn", 1, bk_maxconn, NULL },
-	{ "backlog", 1, bk_backlog, NULL },
-	{ "interface", 1, bk_interface, NULL },
-	{ "name", 1, bk_name, NULL },
-	{ "id", 1, bk_ignore1, NULL },
-	{ "accept-proxy", 0, bk_flag, NULL },
-	{ "namespace", 1, bk_namespace, NULL },
-	{ "mss", 1, NULL, "not implemented yet" },
-	{ "process", 1, NULL, "decoyproxy runs one process" },
-	{ "thread", 1, NULL, "decoyproxy runs one thread" },
-	{ "nice", 1, NULL, "not implemented" },
-	{ "ssl", 0, NULL, NOTLS },
-	{ "crt", 1, NULL, NOTLS },
-	{ "crt-list", 1, NULL, NOTLS },
-	{ "ca-file", 1, NULL, NOTLS },
-	{ "alpn", 1, NULL, NOTLS },
-	{ "npn", 1, NULL, NOTLS },
-	{ "verify", 1, NULL, NOTLS },
-	{ "ciphers", 1, NULL, NOTLS },
-	{ "ssl-min-ver", 1, NULL, NOTLS },
-	{ "ssl-max-ver", 1, NULL, NOTLS },
-	{ "proto", 1, NULL, "decoyproxy is a layer-4 proxy" },
-	{ "user", 1, NULL, "unix sockets are not supported" },
-	{ "group", 1, NULL, "unix sockets are not supported" },
-	{ "mode", 1, NULL, "unix sockets are not supported" },
-	{ "uid", 1, NULL, "unix sockets are not supported" },
-	{ "gid", 1, NULL, "unix sockets are not supported" },
-	{ "level", 1, NULL, "'level' applies to 'stats socket' lines in the global section, not to 'bind'" },
-	{ "expose-fd", 1, NULL, "decoyproxy has no master process" },
-	{ "quic-cc-algo", 1, NULL, "QUIC is not supported" },
+static const struct cfg_opt bind_opts[] = {
+	{ "transparent", 0, bk_flag, NULL, 0 },
+	{ "v6only", 0, bk_flag, NULL, 0 },
+	{ "v4v6", 0, bk_flag, NULL, 0 },
+	{ "defer-accept", 0, bk_flag, NULL, 0 },
+	{ "tfo", 0, bk_flag, NULL, 0 },
+	{ "maxconn", 1, bk_maxconn, NULL, 0 },
+	{ "backlog", 1, bk_backlog, NULL, 0 },
+	{ "interface", 1, bk_interface, NULL, 0 },
+	{ "name", 1, bk_name, NULL, 0 },
+	{ "id", 1, bk_ignore1, NULL, 0 },
+	{ "accept-proxy", 0, bk_flag, NULL, 0 },
+	{ "namespace", 1, bk_namespace, NULL, 0 },
+	{ "mss", 1, NULL, "not implemented yet", 0 },
+	{ "process", 1, NULL, "decoyproxy runs one process", 0 },
+	{ "thread", 1, NULL, "decoyproxy runs one thread", 0 },
+	{ "nice", 1, NULL, "not implemented", 0 },
+	{ "ssl", 0, NULL, NOTLS, 0 },
+	{ "crt", 1, NULL, NOTLS, 0 },
+	{ "crt-list", 1, NULL, NOTLS, 0 },
+	{ "ca-file", 1, NULL, NOTLS, 0 },
+	{ "alpn", 1, NULL, NOTLS, 0 },
+	{ "npn", 1, NULL, NOTLS, 0 },
+	{ "verify", 1, NULL, NOTLS, 0 },
+	{ "ciphers", 1, NULL, NOTLS, 0 },
+	{ "ssl-min-ver", 1, NULL, NOTLS, 0 },
+	{ "ssl-max-ver", 1, NULL, NOTLS, 0 },
+	{ "proto", 1, NULL, "decoyproxy is a layer-4 proxy", 0 },
+	{ "user", 1, NULL, "unix sockets are not supported", 0 },
+	{ "group", 1, NULL, "unix sockets are not supported", 0 },
+	{ "mode", 1, NULL, "unix sockets are not supported", 0 },
+	{ "uid", 1, NULL, "unix sockets are not supported", 0 },
+	{ "gid", 1, NULL, "unix sockets are not supported", 0 },
+	{ "level", 1, NULL, "'level' applies to 'stats socket' lines in the global section, not to 'bind'", 0 },
+	{ "expose-fd", 1, NULL, "decoyproxy has no master process", 0 },
+	{ "quic-cc-algo", 1, NULL, "QUIC is not supported", 0 },
 };
+
+/* `bind` says "expects an argument" (every option takes at most one) */
+static const struct cfg_opt_table bind_opt_table = { bind_opts, ARRAY_SIZE(bind_opts), 0 };
 
 void bind_conf_free(struct bind_conf *bc)
 {
@@ -214,7 +210,6 @@ int bind_parse(struct cfg_ctx *ctx, int argc, char **argv, struct bind_conf **ou
 {
 	struct bind_conf *bc;
 	char *spec = NULL;
-	int i;
 
 	if (argc < 2) {
 		memprintf(err, "expects <addr>:<port>[,<addr>:<port>...] followed by options");
@@ -230,36 +225,9 @@ int bind_parse(struct cfg_ctx *ctx, int argc, char **argv, struct bind_conf **ou
 	if (parse_addresses(bc, spec, err) < 0)
 		goto fail;
 
-	for (i = 2; i < argc;) {
-		const struct bind_kw *kw = NULL;
-
-		for (size_t k = 0; k < ARRAY_SIZE(bind_kws); k++)
-			if (!strcmp(bind_kws[k].name, argv[i]))
-				kw = &bind_kws[k];
-		if (!kw) {
-			const char *names[ARRAY_SIZE(bind_kws) + 1];
-			const char *best;
-
-			for (size_t k = 0; k < ARRAY_SIZE(bind_kws); k++)
-				names[k] = bind_kws[k].name;
-			names[ARRAY_SIZE(bind_kws)] = NULL;
-			best = cfg_suggest(argv[i], names);
-			memprintf(err, "'%s': unknown option '%s'%s%s%s", bc->spec, argv[i],
-				  best ? "; did you mean '" : "", best ? best : "", best ? "' maybe ?" : "");
-			goto fail;
-		}
-		if (kw->nargs > 0 && i + kw->nargs >= argc) {
-			memprintf(err, "'%s': option '%s' expects an argument", bc->spec, kw->name);
-			goto fail;
-		}
-		if (!kw->fn) {
-			memprintf(err, "'%s': option '%s' is not supported: %s", bc->spec, kw->name, kw->why);
-			goto fail;
-		}
-		if (kw->fn(bc, argv + i, err) < 0)
-			goto fail;
-		i += 1 + kw->nargs;
-	}
+	/* the dispatcher's messages name the addresses: "':80': unknown option ..." */
+	if (cfg_opts_parse(&bind_opt_table, bc, argc - 2, argv + 2, bc->spec, err) < 0)
+		goto fail;
 	free(spec);
 	*out = bc;
 	return CFG_OK;
@@ -269,13 +237,16 @@ fail:
 	return CFG_ERR;
 }
 
-void listener_key(const struct listener *l, char *buf, size_t cap)
+/* No name and an empty one are the same (no interface, no namespace). */
+static bool str_same(const char *a, const char *b)
 {
-	char a[64];
-	const struct bind_conf *bc = l->bc;
-
-	snprintf(buf, cap, "%s|%x|%s|%s", addr_str(&l->addr, a, sizeof(a)),
-		 bc->options & (BC_O_TRANSPARENT | BC_O_V6ONLY | BC_O_V4V6 | BC_O_DEFER_ACCEPT | BC_O_TFO),
-		 bc->iface ? bc->iface : "", bc->netns ? bc->netns : "");
+	return !strcmp(a ? a : "", b ? b : "");
 }
 
+bool listener_same_socket(const struct listener *a, const struct listener *b)
+{
+	const struct bind_conf *x = a->bc, *y = b->bc;
+
+	return addr_equal(&a->addr, &b->addr) && (x->options & BC_O_SOCKET) == (y->options & BC_O_SOCKET) &&
+	       str_same(x->iface, y->iface) && str_same(x->netns, y->netns);
+}

@@ -19,6 +19,9 @@ enum {
 	BC_O_DEFER_ACCEPT = 1 << 4,
 	BC_O_TFO          = 1 << 5,
 };
+/* The options that shape the socket itself (a listener with other ones
+ * needs another socket); accept-proxy only changes what is read from it. */
+#define BC_O_SOCKET (BC_O_TRANSPARENT | BC_O_V6ONLY | BC_O_V4V6 | BC_O_DEFER_ACCEPT | BC_O_TFO)
 
 /* What a listener does with an accepted connection: fd is non-blocking and
  * close-on-exec, owned by the callee from now on; peer is its address. */
@@ -58,8 +61,10 @@ struct listener {
 int bind_parse(struct cfg_ctx *ctx, int argc, char **argv, struct bind_conf **out, char **err);
 void bind_conf_free(struct bind_conf *bc);
 
-/* A key identifying a listener for reuse across reloads: address, port and
- * every option that changes the socket itself. */
-void listener_key(const struct listener *l, char *buf, size_t cap);
+/* Whether listeners a and b (of two generations) want the same socket: the
+ * same address and port (addr_equal: family and IPv6 scope included), the
+ * same BC_O_SOCKET options, interface and namespace. A reload hands the
+ * old one's socket to the new one. */
+bool listener_same_socket(const struct listener *a, const struct listener *b);
 
 #endif

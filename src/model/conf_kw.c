@@ -16,24 +16,6 @@
 #include "model/proxy.h"
 #include "model/server.h"
 
-static int need_args(int argc, char **argv, int n, char **err)
-{
-	if (argc < n + 1) {
-		memprintf(err, "expects %d argument%s", n, n > 1 ? "s" : "");
-		return -1;
-	}
-	return 0;
-}
-
-static int too_many(int argc, char **argv, int max, char **err)
-{
-	if (argc > max + 1) {
-		memprintf(err, "unexpected extra argument '%s'", argv[max + 1]);
-		return -1;
-	}
-	return 0;
-}
-
 /* HAProxy's warnifnotcap(): a keyword of frontends (need == CFG_SEC_FRONTEND)
  * or of backends (CFG_SEC_BACKEND) in a proxy without that side is ignored
  * with HAProxy's warning, optionally followed by a hint. Returns CFG_OK when
@@ -51,7 +33,7 @@ static int ignored_unless(struct cfg_ctx *ctx, unsigned need, const char *what, 
 
 static int kw_mode(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 {
-	if (need_args(argc, argv, 1, err) || too_many(argc, argv, 1, err))
+	if (cfg_need_args(argc, argv, 1, err) || cfg_max_args(argc, argv, 1, err))
 		return CFG_ERR;
 	if (!strcmp(argv[1], "tcp")) {
 		ctx_px(ctx)->mode = PR_MODE_TCP;
@@ -73,12 +55,10 @@ static int kw_maxconn(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 {
 	unsigned long long v;
 
-	if (need_args(argc, argv, 1, err) || too_many(argc, argv, 1, err))
+	if (cfg_need_args(argc, argv, 1, err) || cfg_max_args(argc, argv, 1, err))
 		return CFG_ERR;
-	if (cfg_parse_uint(argv[1], 10000000, &v) < 0) {
-		memprintf(err, "invalid value '%s' (expects an integer from 0 to 10000000)", argv[1]);
+	if (cfg_kw_uint(argv[1], 0, 10000000, &v, err) < 0)
 		return CFG_ERR;
-	}
 	/* a backend limits its servers with `maxconn` on each server line */
 	if (ignored_unless(ctx, CFG_SEC_FRONTEND, argv[0], "Maybe you want 'fullconn' instead ?", err))
 		return CFG_WARN;
@@ -92,12 +72,10 @@ static int kw_fullconn(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 
 	/* Only meaningful with `minconn` dynamic limits, which decoyproxy
 	 * refuses; without them HAProxy does not use it either. */
-	if (need_args(argc, argv, 1, err) || too_many(argc, argv, 1, err))
+	if (cfg_need_args(argc, argv, 1, err) || cfg_max_args(argc, argv, 1, err))
 		return CFG_ERR;
-	if (cfg_parse_uint(argv[1], 10000000, &v) < 0) {
-		memprintf(err, "invalid value '%s' (expects an integer from 0 to 10000000)", argv[1]);
+	if (cfg_kw_uint(argv[1], 0, 10000000, &v, err) < 0)
 		return CFG_ERR;
-	}
 	return ignored_unless(ctx, CFG_SEC_BACKEND, argv[0], "Maybe you want 'maxconn' instead ?", err);
 }
 
@@ -105,14 +83,12 @@ static int kw_retries(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 {
 	unsigned long long v;
 
-	if (need_args(argc, argv, 1, err) || too_many(argc, argv, 1, err))
+	if (cfg_need_args(argc, argv, 1, err) || cfg_max_args(argc, argv, 1, err))
 		return CFG_ERR;
 	/* HAProxy takes any int; a negative or non-numeric value would mean 0
 	 * there, which is surely not what was meant: refuse it */
-	if (cfg_parse_uint(argv[1], INT_MAX, &v) < 0) {
-		memprintf(err, "invalid value '%s' (expects an integer from 0 to %d)", argv[1], INT_MAX);
+	if (cfg_kw_uint(argv[1], 0, INT_MAX, &v, err) < 0)
 		return CFG_ERR;
-	}
 	if (ignored_unless(ctx, CFG_SEC_BACKEND, argv[0], NULL, err))
 		return CFG_WARN;
 	ctx_px(ctx)->retries = (int)v;
@@ -129,7 +105,7 @@ static int kw_retry_on(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 		"all-retryable-errors", NULL,
 	};
 
-	if (need_args(argc, argv, 1, err))
+	if (cfg_need_args(argc, argv, 1, err))
 		return CFG_ERR;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "conn-failure"))
@@ -149,7 +125,7 @@ static int kw_retry_on(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 
 static int kw_default_backend(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 {
-	if (need_args(argc, argv, 1, err) || too_many(argc, argv, 1, err))
+	if (cfg_need_args(argc, argv, 1, err) || cfg_max_args(argc, argv, 1, err))
 		return CFG_ERR;
 	if (ignored_unless(ctx, CFG_SEC_FRONTEND, argv[0], NULL, err))
 		return CFG_WARN;
@@ -166,11 +142,11 @@ static int kw_balance(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 		{ "leastconn", LB_LEASTCONN }, { "first", LB_FIRST }, { "source", LB_SOURCE },
 	};
 
-	if (need_args(argc, argv, 1, err))
+	if (cfg_need_args(argc, argv, 1, err))
 		return CFG_ERR;
 	for (size_t i = 0; i < ARRAY_SIZE(algos); i++) {
 		if (!strcmp(argv[1], algos[i].name)) {
-			if (too_many(argc, argv, 1, err))
+			if (cfg_max_args(argc, argv, 1, err))
 				return CFG_ERR;
 			if (ignored_unless(ctx, CFG_SEC_BACKEND, argv[0], NULL, err))
 				return CFG_WARN;
@@ -217,14 +193,12 @@ static int kw_timeout(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 		memprintf(err, "expects 'connect', 'client', 'server', 'client-fin', 'server-fin', 'tunnel', 'queue' or 'check' followed by a time");
 		return CFG_ERR;
 	}
-	if (too_many(argc, argv, 2, err))
+	if (cfg_max_args(argc, argv, 2, err))
 		return CFG_ERR;
 	snprintf(what, sizeof(what), "timeout %s", argv[1]);
-	r = cfg_parse_time_ms(argv[2], &ms);
-	if (r == -ERANGE) {
-		cfg_timer_overflow(err, argv[2], what);
+	r = cfg_time_arg(what, argv[2], &ms, err);
+	if (r == -ERANGE)
 		return CFG_ERR;
-	}
 	if (r < 0) {
 		memprintf(err, "timeout %s: invalid time '%s' (a number with an optional unit: us, ms, s, m, h, d)",
 			  argv[1], argv[2]);
@@ -431,7 +405,7 @@ int cfg_parse_log_line(struct cfg_ctx *ctx, struct log_list *dst, bool *global_f
 			memprintf(err, "'log global' is only valid in proxies");
 			return CFG_ERR;
 		}
-		if (too_many(argc, argv, 1, err))
+		if (cfg_max_args(argc, argv, 1, err))
 			return CFG_ERR;
 		*global_flag = true;
 		return CFG_OK;
@@ -472,7 +446,7 @@ static int kw_log_format(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 {
 	struct lf_expr *e = NULL;
 
-	if (need_args(argc, argv, 1, err))
+	if (cfg_need_args(argc, argv, 1, err))
 		return CFG_ERR;
 	if (argc > 2) {
 		memprintf(err, "expects one argument: quote the format or escape its spaces with '\\ '");
@@ -494,7 +468,7 @@ static int kw_unique_id_format(struct cfg_ctx *ctx, int argc, char **argv, char 
 {
 	struct lf_expr *e = NULL;
 
-	if (need_args(argc, argv, 1, err))
+	if (cfg_need_args(argc, argv, 1, err))
 		return CFG_ERR;
 	if (argc > 2) {
 		memprintf(err, "expects one argument: quote the format or escape its spaces with '\\ '");
@@ -512,7 +486,7 @@ static int kw_description(struct cfg_ctx *ctx, int argc, char **argv, char **err
 {
 	size_t len = 0;
 
-	if (need_args(argc, argv, 1, err))
+	if (cfg_need_args(argc, argv, 1, err))
 		return CFG_ERR;
 	free(ctx_px(ctx)->description);
 	for (int i = 1; i < argc; i++)
@@ -530,7 +504,7 @@ static int kw_description(struct cfg_ctx *ctx, int argc, char **argv, char **err
 
 static int kw_disabled(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 {
-	if (too_many(argc, argv, 0, err))
+	if (cfg_max_args(argc, argv, 0, err))
 		return CFG_ERR;
 	ctx_px(ctx)->disabled = !strcmp(argv[0], "disabled");
 	return CFG_OK;
@@ -540,7 +514,7 @@ static int kw_id(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 {
 	unsigned long long v;
 
-	if (need_args(argc, argv, 1, err) || cfg_parse_uint(argv[1], 0x7fffffff, &v) < 0) {
+	if (cfg_need_args(argc, argv, 1, err) || cfg_parse_uint(argv[1], 0x7fffffff, &v) < 0) {
 		memprintf(err, "expects a positive integer");
 		return CFG_ERR;
 	}
@@ -551,7 +525,7 @@ static int kw_source(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 {
 	int used = 0;
 
-	if (need_args(argc, argv, 1, err))
+	if (cfg_need_args(argc, argv, 1, err))
 		return CFG_ERR;
 	if (ignored_unless(ctx, CFG_SEC_BACKEND, argv[0], NULL, err))
 		return CFG_WARN;

@@ -16,35 +16,14 @@
 int cfg_parse_log_line(struct cfg_ctx *ctx, struct log_list *dst, bool *global_flag, int argc, char **argv,
 		       char **err);
 
-static int one_arg(int argc, char **argv, char **err)
-{
-	if (argc != 2) {
-		memprintf(err, argc < 2 ? "expects one argument" : "unexpected extra argument '%s'",
-			  argc < 2 ? "" : argv[2]);
-		return -1;
-	}
-	return 0;
-}
-
-static int no_arg(int argc, char **argv, char **err)
-{
-	if (argc != 1) {
-		memprintf(err, "takes no argument");
-		return -1;
-	}
-	return 0;
-}
-
 static int g_maxconn(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 {
 	unsigned long long v;
 
-	if (one_arg(argc, argv, err))
+	if (cfg_one_arg(argc, argv, err))
 		return CFG_ERR;
-	if (cfg_parse_uint(argv[1], 10000000, &v) < 0 || v == 0) {
-		memprintf(err, "invalid value '%s' (expects an integer from 1 to 10000000)", argv[1]);
+	if (cfg_kw_uint(argv[1], 1, 10000000, &v, err) < 0)
 		return CFG_ERR;
-	}
 	ctx->conf->g.maxconn = (unsigned)v;
 	return CFG_OK;
 }
@@ -53,7 +32,7 @@ static int g_ulimit_n(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 {
 	unsigned long long v;
 
-	if (one_arg(argc, argv, err))
+	if (cfg_one_arg(argc, argv, err))
 		return CFG_ERR;
 	if (cfg_parse_uint(argv[1], 100000000, &v) < 0) {
 		memprintf(err, "invalid value '%s'", argv[1]);
@@ -69,7 +48,7 @@ static int g_spread_checks(struct cfg_ctx *ctx, int argc, char **argv, char **er
 {
 	unsigned long long v;
 
-	if (one_arg(argc, argv, err))
+	if (cfg_one_arg(argc, argv, err))
 		return CFG_ERR;
 	if (cfg_parse_uint(argv[1], 50, &v) < 0) {
 		memprintf(err, "expects an integer argument between 0 and 50, got '%s'", argv[1]);
@@ -83,7 +62,7 @@ static int g_nbthread(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 {
 	unsigned long long v;
 
-	if (one_arg(argc, argv, err))
+	if (cfg_one_arg(argc, argv, err))
 		return CFG_ERR;
 	if (cfg_parse_uint(argv[1], 4096, &v) < 0 || v == 0) {
 		memprintf(err, "invalid value '%s' (expects a positive integer)", argv[1]);
@@ -100,7 +79,7 @@ static int g_nbthread(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 
 static int g_daemon(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 {
-	if (no_arg(argc, argv, err))
+	if (cfg_no_arg(argc, argv, err))
 		return CFG_ERR;
 	ctx->conf->g.daemon = true;
 	return CFG_OK;
@@ -119,7 +98,7 @@ static int set_str(char **dst, const char *v, char **err)
 
 static int g_pidfile(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 {
-	if (one_arg(argc, argv, err))
+	if (cfg_one_arg(argc, argv, err))
 		return CFG_ERR;
 	return set_str(&ctx->conf->g.pidfile, argv[1], err);
 }
@@ -128,7 +107,7 @@ static int g_user(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 {
 	struct passwd *pw;
 
-	if (one_arg(argc, argv, err))
+	if (cfg_one_arg(argc, argv, err))
 		return CFG_ERR;
 	pw = getpwnam(argv[1]);
 	if (!pw) {
@@ -144,7 +123,7 @@ static int g_group(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 {
 	struct group *gr;
 
-	if (one_arg(argc, argv, err))
+	if (cfg_one_arg(argc, argv, err))
 		return CFG_ERR;
 	gr = getgrnam(argv[1]);
 	if (!gr) {
@@ -160,7 +139,7 @@ static int g_uid(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 {
 	unsigned long long v;
 
-	if (one_arg(argc, argv, err) || cfg_parse_uint(argv[1], 0x7fffffff, &v) < 0) {
+	if (cfg_one_arg(argc, argv, err) || cfg_parse_uint(argv[1], 0x7fffffff, &v) < 0) {
 		memprintf(err, "expects a numeric id");
 		return CFG_ERR;
 	}
@@ -181,14 +160,14 @@ static int g_log(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 
 static int g_log_tag(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 {
-	if (one_arg(argc, argv, err))
+	if (cfg_one_arg(argc, argv, err))
 		return CFG_ERR;
 	return set_str(&ctx->conf->g.log_tag, argv[1], err);
 }
 
 static int g_node(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 {
-	if (one_arg(argc, argv, err))
+	if (cfg_one_arg(argc, argv, err))
 		return CFG_ERR;
 	return set_str(&ctx->conf->g.hostname, argv[1], err);
 }
@@ -207,16 +186,13 @@ static int g_log_send_hostname(struct cfg_ctx *ctx, int argc, char **argv, char 
 static int g_hard_stop_after(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 {
 	long long ms;
-
 	int r;
 
-	if (one_arg(argc, argv, err))
+	if (cfg_one_arg(argc, argv, err))
 		return CFG_ERR;
-	r = cfg_parse_time_ms(argv[1], &ms);
-	if (r == -ERANGE) {
-		cfg_timer_overflow(err, argv[1], argv[0]);
+	r = cfg_time_arg(argv[0], argv[1], &ms, err);
+	if (r == -ERANGE)
 		return CFG_ERR;
-	}
 	if (r < 0) {
 		memprintf(err, "invalid time '%s'", argv[1]);
 		return CFG_ERR;
@@ -230,12 +206,12 @@ static int g_hard_stop_after(struct cfg_ctx *ctx, int argc, char **argv, char **
  * need cannot be set (main.c). The keyword states that behaviour. */
 static int g_strict_limits(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 {
-	return no_arg(argc, argv, err) ? CFG_ERR : CFG_OK;
+	return cfg_no_arg(argc, argv, err) ? CFG_ERR : CFG_OK;
 }
 
 static int g_quiet(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 {
-	if (no_arg(argc, argv, err))
+	if (cfg_no_arg(argc, argv, err))
 		return CFG_ERR;
 	ctx->conf->g.quiet = true;
 	return CFG_OK;

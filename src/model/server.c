@@ -9,43 +9,38 @@
 
 #include "lib/addr.h"
 #include "cfg/cfg.h"
+#include "cfg/opts.h"
 #include "log/log.h"
 #include "lib/pp.h"
 #include "model/server.h"
 
-typedef int (*srv_kw_fn)(struct server *s, char **args, char **err);
+/* Option handlers (cfg/opts.h): obj is the server (or the default-server
+ * template), args[0] the option. */
 
-struct srv_kw {
-	const char *name;
-	int nargs;          /* words taken after the keyword */
-	srv_kw_fn fn;       /* NULL: known but not supported */
-	const char *why;
-};
-
-static int sk_uint(const char *v, unsigned max, unsigned *out, const char *what, char **err)
+static int sk_weight(void *obj, int argc, char **args, char **err)
 {
-	unsigned long long x;
+	unsigned long long v;
 
-	if (cfg_parse_uint(v, max, &x) < 0) {
-		memprintf(err, "'%s' expects an integer from 0 to %u, got '%s'", what, max, v);
+	if (cfg_opt_uint("weight", args[1], 256, &v, err) < 0)
 		return -EINVAL;
-	}
-	*out = (unsigned)x;
+	((struct server *)obj)->weight = (unsigned)v;
 	return 0;
 }
 
-static int sk_weight(struct server *s, char **args, char **err)
+static int sk_maxconn(void *obj, int argc, char **args, char **err)
 {
-	return sk_uint(args[1], 256, &s->weight, "weight", err);
+	unsigned long long v;
+
+	if (cfg_opt_uint("maxconn", args[1], 10000000, &v, err) < 0)
+		return -EINVAL;
+	((struct server *)obj)->maxconn = (unsigned)v;
+	return 0;
 }
 
-static int sk_maxconn(struct server *s, char **args, char **err)
+static int sk_disabled(void *obj, int argc, char **args, char **err)
 {
-	return sk_uint(args[1], 10000000, &s->maxconn, "maxconn", err);
-}
+	struct server *s = obj;
 
-static int sk_disabled(struct server *s, char **args, char **err)
-{
 	if (!strcmp(args[0], "disabled"))
 		s->flags |= SRV_F_DISABLED;
 	else
@@ -53,14 +48,16 @@ static int sk_disabled(struct server *s, char **args, char **err)
 	return 0;
 }
 
-static int sk_backup(struct server *s, char **args, char **err)
+static int sk_backup(void *obj, int argc, char **args, char **err)
 {
-	s->flags |= SRV_F_BACKUP;
+	((struct server *)obj)->flags |= SRV_F_BACKUP;
 	return 0;
 }
 
-static int sk_send_proxy(struct server *s, char **args, char **err)
+static int sk_send_proxy(void *obj, int argc, char **args, char **err)
 {
+	struct server *s = obj;
+
 	if (!strcmp(args[0], "send-proxy"))
 		s->flags = (s->flags & ~SRV_F_SEND_PROXY_V2) | SRV_F_SEND_PROXY;
 	else
@@ -68,8 +65,9 @@ static int sk_send_proxy(struct server *s, char **args, char **err)
 	return 0;
 }
 
-static int sk_pp_options(struct server *s, char **args, char **err)
+static int sk_pp_options(void *obj, int argc, char **args, char **err)
 {
+	struct server *s = obj;
 	char *list = strdup(args[1]), *save = NULL, *o;
 
 	if (!list)
@@ -96,17 +94,20 @@ static int sk_pp_options(struct server *s, char **args, char **err)
 	return 0;
 }
 
-static int sk_id(struct server *s, char **args, char **err)
+/* `id <n>`: HAProxy's server id, only shown by its stats; checked, not kept. */
+static int sk_id(void *obj, int argc, char **args, char **err)
 {
-	unsigned v;
+	unsigned long long v;
 
-	return sk_uint(args[1], 0x7fffffff, &v, "id", err);
+	return cfg_opt_uint("id", args[1], 0x7fffffff, &v, err);
 }
 
 /* `namespace <name>`: connect from a socket created in that namespace
  * (ns_cache_socket); the name is checked in netseg_finalize(). */
-static int sk_namespace(struct server *s, char **args, char **err)
+static int sk_namespace(void *obj, int argc, char **args, char **err)
 {
+	struct server *s = obj;
+
 	free(s->netns);
 	s->netns = strdup(args[1]);
 	if (!s->netns) {
@@ -118,72 +119,67 @@ static int sk_namespace(struct server *s, char **args, char **err)
 
 #define NOT_YET_CHECKS "not implemented yet (TCP connect checks only)"
 
-static int sk_check(struct server *s, char **args, char **err)
+static int sk_check(void *obj, int argc, char **args, char **err)
 {
-	s->check = true;
+	((struct server *)obj)->check = true;
 	return 0;
 }
 
-static int sk_time(const char *kw, const char *v, long long *out, char **err)
+static int sk_inter(void *obj, int argc, char **args, char **err)
 {
-	int r = cfg_parse_time_ms(v, out);
-
-	if (r == -ERANGE) {
-		cfg_timer_overflow(err, v, kw);
-		return -EINVAL;
-	}
-	if (r < 0 || *out <= 0) {
-		memprintf(err, "'%s' expects a positive time, got '%s'", kw, v);
-		return -EINVAL;
-	}
-	return 0;
-}
-
-static int sk_inter(struct server *s, char **args, char **err)
-{
+	struct server *s = obj;
 	long long *dst = !strcmp(args[0], "inter") ? &s->chk_inter :
 			 !strcmp(args[0], "fastinter") ? &s->chk_fastinter : &s->chk_downinter;
+	int r = cfg_time_arg(args[0], args[1], dst, err);
 
-	return sk_time(args[0], args[1], dst, err);
+	if (r == -ERANGE)
+		return -EINVAL;
+	if (r < 0 || *dst <= 0) {
+		memprintf(err, "'%s' expects a positive time, got '%s'", args[0], args[1]);
+		return -EINVAL;
+	}
+	return 0;
 }
 
-static int sk_risefall(struct server *s, char **args, char **err)
+static int sk_risefall(void *obj, int argc, char **args, char **err)
 {
-	unsigned v;
+	struct server *s = obj;
+	unsigned long long v;
 
-	if (sk_uint(args[1], 1000, &v, args[0], err) < 0)
+	if (cfg_opt_uint(args[0], args[1], 1000, &v, err) < 0)
 		return -EINVAL;
 	if (!v) {
 		memprintf(err, "'%s' must be at least 1", args[0]);
 		return -EINVAL;
 	}
 	if (!strcmp(args[0], "rise"))
-		s->chk_rise = v;
+		s->chk_rise = (unsigned)v;
 	else
-		s->chk_fall = v;
+		s->chk_fall = (unsigned)v;
 	return 0;
 }
 
-static int sk_chk_port(struct server *s, char **args, char **err)
+static int sk_chk_port(void *obj, int argc, char **args, char **err)
 {
-	unsigned v;
+	unsigned long long v;
 
-	if (sk_uint(args[1], 65535, &v, "port", err) < 0 || !v) {
+	if (cfg_parse_uint(args[1], 65535, &v) < 0 || !v) {
 		memprintf(err, "'port' expects a port from 1 to 65535, got '%s'", args[1]);
 		return -EINVAL;
 	}
-	s->chk_port = (int)v;
+	((struct server *)obj)->chk_port = (int)v;
 	return 0;
 }
 
-static int sk_check_send_proxy(struct server *s, char **args, char **err)
+static int sk_check_send_proxy(void *obj, int argc, char **args, char **err)
 {
-	s->chk_send_proxy = true;
+	((struct server *)obj)->chk_send_proxy = true;
 	return 0;
 }
 
-static int sk_chk_addr(struct server *s, char **args, char **err)
+static int sk_chk_addr(void *obj, int argc, char **args, char **err)
 {
+	struct server *s = obj;
 	struct addr_spec a;
 
 	if (addr_parse(args[1], ADDR_F_PORT_NONE_OK | ADDR_F_RESOLVE, &a, err) < 0)
@@ -193,91 +189,32 @@ static int sk_chk_addr(struct server *s, char **args, char **err)
 		s->chk_port = a.port_lo;
 	return 0;
 }
-#define L7 "decoyproxy is a layer-4 proxy"
-#define NOTLS "decoyproxy does not originate TLS"
 
-static const struct srv_kw srv_kws[] = {
-	{ "weight", 1, sk_weight, NULL },
-	{ "maxconn", 1, sk_maxconn, NULL },
-	{ "disabled", 0, sk_disabled, NULL },
-	{ "enabled", 0, sk_disabled, NULL },
-	{ "backup", 0, sk_backup, NULL },
-	{ "id", 1, sk_id, NULL },
-	{ "check", 0, sk_check, NULL },
-	{ "inter", 1, sk_inter, NULL },
-	{ "fastinter", 1, sk_inter, NULL },
-	{ "downinter", 1, sk_inter, NULL },
-	{ "rise", 1, sk_risefall, NULL },
-	{ "fall", 1, sk_risefall, NULL },
-	{ "port", 1, sk_chk_port, NULL },
-	{ "addr", 1, sk_chk_addr, NULL },
-	{ "agent-check", 0, NULL, NOT_YET_CHECKS },
-	{ "check-send-proxy", 0, sk_check_send_proxy, NULL },
-	{ "send-proxy", 0, sk_send_proxy, NULL },
-	{ "send-proxy-v2", 0, sk_send_proxy, NULL },
-	{ "proxy-v2-options", 1, sk_pp_options, NULL },
-	{ "send-proxy-v2-ssl", 0, NULL, NOTLS },
-	{ "send-proxy-v2-ssl-cn", 0, NULL, NOTLS },
-	{ "namespace", 1, sk_namespace, NULL },
-	{ "cookie", 1, NULL, L7 },
-	{ "ssl", 0, NULL, NOTLS },
-	{ "check-ssl", 0, NULL, NOTLS },
-	{ "verify", 1, NULL, NOTLS },
-	{ "sni", 1, NULL, NOTLS },
-	{ "ca-file", 1, NULL, NOTLS },
-	{ "crt", 1, NULL, NOTLS },
-	{ "alpn", 1, NULL, NOTLS },
-	{ "resolvers", 1, NULL, "addresses are resolved once at start-up" },
-	{ "init-addr", 1, NULL, "addresses are resolved once at start-up" },
-	{ "slowstart", 1, NULL, "not implemented yet" },
-	{ "on-error", 1, NULL, NOT_YET_CHECKS },
-	{ "on-marked-down", 1, NULL, NOT_YET_CHECKS },
-	{ "on-marked-up", 1, NULL, NOT_YET_CHECKS },
-	{ "redir", 1, NULL, L7 },
-	{ "track", 1, NULL, NOT_YET_CHECKS },
-	{ "minconn", 1, NULL, "dynamic limits are not implemented" },
-	{ "maxqueue", 1, NULL, "not implemented yet" },
-	{ "tfo", 0, NULL, "not implemented yet" },
-	{ "proto", 1, NULL, L7 },
-	{ "pool-max-conn", 1, NULL, L7 },
-};
-
-static const struct srv_kw *srv_kw_find(const char *name)
+/* "source <addr> [usesrc ...] [interface ...]": as many words as
+ * src_parse() recognises; returns how many it used after "source". */
+static int sk_source(void *obj, int argc, char **args, char **err)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(srv_kws); i++)
-		if (!strcmp(srv_kws[i].name, name))
-			return &srv_kws[i];
-	return NULL;
-}
+	struct server *s = obj;
+	int used = 0;
 
-void server_free(struct server *s)
-{
-	if (!s)
-		return;
-	for (size_t i = 0; i < s->ntlvs; i++) {
-		free(s->tlvs[i].fmt);
-		lf_free(s->tlvs[i].lf);
-	}
-	free(s->tlvs);
 	src_conf_free(&s->source);
-	free(s->netns);
-	free(s->name);
-	free(s->file);
-	free(s);
+	if (src_parse(argc - 1, args + 1, &s->source, &used, err) < 0)
+		return -EINVAL;
+	return used;
 }
 
-/* "set-proxy-v2-tlv-fmt(<type>) <fmt>": returns the number of words used,
- * 0 when argv[0] is not this keyword, -EINVAL on error. */
-static int parse_tlv_fmt(struct server *s, int argc, char **argv, char **err)
+/* "set-proxy-v2-tlv-fmt(<type>) <fmt>": returns 1 (the format word). */
+static int sk_tlv_fmt(void *obj, int argc, char **argv, char **err)
 {
 	static const char kw[] = "set-proxy-v2-tlv-fmt(";
+	struct server *s = obj;
 	unsigned long type;
 	char *end;
 	struct srv_tlv *v;
 	struct lf_expr *lf = NULL;
 
-	if (strncmp(argv[0], kw, sizeof(kw) - 1))
-		return 0;
+	/* C notation (base 0): the type is written in hex (0xE1) as a rule,
+	 * decimal works too; not a decimal-only word like the other numbers */
 	type = strtoul(argv[0] + sizeof(kw) - 1, &end, 0);
 	if (end == argv[0] + sizeof(kw) - 1 || strcmp(end, ")")) {
 		memprintf(err, "'%s': expects set-proxy-v2-tlv-fmt(<type>) <format>", argv[0]);
@@ -309,7 +246,7 @@ static int parse_tlv_fmt(struct server *s, int argc, char **argv, char **err)
 		free(s->tlvs[i].fmt);
 		s->tlvs[i].lf = lf;
 		s->tlvs[i].fmt = fmt;
-		return 2;
+		return 1;
 	}
 	v = realloc(s->tlvs, (s->ntlvs + 1) * sizeof(*v));
 	if (!v) {
@@ -321,58 +258,78 @@ static int parse_tlv_fmt(struct server *s, int argc, char **argv, char **err)
 	v[s->ntlvs].lf = lf;
 	v[s->ntlvs].fmt = strdup(argv[1]);
 	s->ntlvs++;
-	return 2;
+	return 1;
 }
 
-/* Options after the address (or after "default-server"), from argv[i]. */
-static int parse_options(struct server *s, int argc, char **argv, int i, char **err)
+#define L7 "decoyproxy is a layer-4 proxy"
+#define NOTLS "decoyproxy does not originate TLS"
+
+static const struct cfg_opt srv_opts[] = {
+	{ "weight", 1, sk_weight, NULL, 0 },
+	{ "maxconn", 1, sk_maxconn, NULL, 0 },
+	{ "disabled", 0, sk_disabled, NULL, 0 },
+	{ "enabled", 0, sk_disabled, NULL, 0 },
+	{ "backup", 0, sk_backup, NULL, 0 },
+	{ "id", 1, sk_id, NULL, 0 },
+	{ "check", 0, sk_check, NULL, 0 },
+	{ "inter", 1, sk_inter, NULL, 0 },
+	{ "fastinter", 1, sk_inter, NULL, 0 },
+	{ "downinter", 1, sk_inter, NULL, 0 },
+	{ "rise", 1, sk_risefall, NULL, 0 },
+	{ "fall", 1, sk_risefall, NULL, 0 },
+	{ "port", 1, sk_chk_port, NULL, 0 },
+	{ "addr", 1, sk_chk_addr, NULL, 0 },
+	{ "agent-check", 0, NULL, NOT_YET_CHECKS, 0 },
+	{ "check-send-proxy", 0, sk_check_send_proxy, NULL, 0 },
+	{ "send-proxy", 0, sk_send_proxy, NULL, 0 },
+	{ "send-proxy-v2", 0, sk_send_proxy, NULL, 0 },
+	{ "proxy-v2-options", 1, sk_pp_options, NULL, 0 },
+	/* both check their own words, with their own messages */
+	{ "set-proxy-v2-tlv-fmt(*", CFG_OPT_VARARGS, sk_tlv_fmt, NULL, 0 },
+	{ "source", CFG_OPT_VARARGS, sk_source, NULL, CFG_OPT_F_NOSUGGEST },
+	{ "send-proxy-v2-ssl", 0, NULL, NOTLS, 0 },
+	{ "send-proxy-v2-ssl-cn", 0, NULL, NOTLS, 0 },
+	{ "namespace", 1, sk_namespace, NULL, 0 },
+	{ "cookie", 1, NULL, L7, 0 },
+	{ "ssl", 0, NULL, NOTLS, 0 },
+	{ "check-ssl", 0, NULL, NOTLS, 0 },
+	{ "verify", 1, NULL, NOTLS, 0 },
+	{ "sni", 1, NULL, NOTLS, 0 },
+	{ "ca-file", 1, NULL, NOTLS, 0 },
+	{ "crt", 1, NULL, NOTLS, 0 },
+	{ "alpn", 1, NULL, NOTLS, 0 },
+	{ "resolvers", 1, NULL, "addresses are resolved once at start-up", 0 },
+	{ "init-addr", 1, NULL, "addresses are resolved once at start-up", 0 },
+	{ "slowstart", 1, NULL, "not implemented yet", 0 },
+	{ "on-error", 1, NULL, NOT_YET_CHECKS, 0 },
+	{ "on-marked-down", 1, NULL, NOT_YET_CHECKS, 0 },
+	{ "on-marked-up", 1, NULL, NOT_YET_CHECKS, 0 },
+	{ "redir", 1, NULL, L7, 0 },
+	{ "track", 1, NULL, NOT_YET_CHECKS, 0 },
+	{ "minconn", 1, NULL, "dynamic limits are not implemented", 0 },
+	{ "maxqueue", 1, NULL, "not implemented yet", 0 },
+	{ "tfo", 0, NULL, "not implemented yet", 0 },
+	{ "proto", 1, NULL, L7, 0 },
+	{ "pool-max-conn", 1, NULL, L7, 0 },
+};
+
+/* `server` counts the missing words: "expects 1 argument" */
+static const struct cfg_opt_table srv_opt_table = { srv_opts, ARRAY_SIZE(srv_opts), CFG_OPTS_COUNT_ARGS };
+
+void server_free(struct server *s)
 {
-	while (i < argc) {
-		const struct srv_kw *kw;
-		int r;
-
-		if (!strcmp(argv[i], "source")) {
-			int used = 0;
-
-			src_conf_free(&s->source);
-			if (src_parse(argc - i - 1, argv + i + 1, &s->source, &used, err) < 0)
-				return -EINVAL;
-			i += 1 + used;
-			continue;
-		}
-		r = parse_tlv_fmt(s, argc - i, argv + i, err);
-		if (r < 0)
-			return -EINVAL;
-		if (r > 0) {
-			i += r;
-			continue;
-		}
-		kw = srv_kw_find(argv[i]);
-		if (!kw) {
-			const char *names[ARRAY_SIZE(srv_kws) + 1];
-			const char *best;
-
-			for (size_t k = 0; k < ARRAY_SIZE(srv_kws); k++)
-				names[k] = srv_kws[k].name;
-			names[ARRAY_SIZE(srv_kws)] = NULL;
-			best = cfg_suggest(argv[i], names);
-			memprintf(err, "unknown option '%s'%s%s%s", argv[i],
-				  best ? "; did you mean '" : "", best ? best : "", best ? "' maybe ?" : "");
-			return -EINVAL;
-		}
-		if (i + kw->nargs >= argc && kw->nargs > 0) {
-			memprintf(err, "option '%s' expects %d argument%s", kw->name, kw->nargs, kw->nargs > 1 ? "s" : "");
-			return -EINVAL;
-		}
-		if (!kw->fn) {
-			memprintf(err, "option '%s' is not supported: %s", kw->name, kw->why);
-			return -EINVAL;
-		}
-		if (kw->fn(s, argv + i, err) < 0)
-			return -EINVAL;
-		i += 1 + kw->nargs;
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->ntlvs; i++) {
+		free(s->tlvs[i].fmt);
+		lf_free(s->tlvs[i].lf);
 	}
-	return 0;
+	free(s->tlvs);
+	src_conf_free(&s->source);
+	free(s->netns);
+	free(s->name);
+	free(s->file);
+	free(s);
 }
 
 static void server_set_defaults(struct server *s)
@@ -443,7 +400,7 @@ int server_parse_default(struct cfg_ctx *ctx, int argc, char **argv, struct serv
 		}
 		server_set_defaults(*defsrv);
 	}
-	if (parse_options(*defsrv, argc, argv, 1, err) < 0)
+	if (cfg_opts_parse(&srv_opt_table, *defsrv, argc - 1, argv + 1, NULL, err) < 0)
 		return CFG_ERR;
 	return CFG_OK;
 }
@@ -485,7 +442,7 @@ int server_parse(struct cfg_ctx *ctx, int argc, char **argv, const struct server
 	}
 	if (a.wildcard)
 		s->flags |= SRV_F_ADDR_ORIG;
-	if (parse_options(s, argc, argv, 3, err) < 0)
+	if (cfg_opts_parse(&srv_opt_table, s, argc - 3, argv + 3, NULL, err) < 0)
 		goto fail_prefix;
 
 	if (s->ntlvs && !(s->flags & SRV_F_SEND_PROXY_V2)) {

@@ -23,6 +23,8 @@
 #include "model/proxy.h"
 #include "core/loop.h"
 #include "model/server.h"
+#include "model/bind.h"
+#include "model/source.h"
 #include "log/msg.h"
 #include "ctl/module.h"
 
@@ -855,6 +857,104 @@ static void test_check_health(void **state)
 	dp_config_put(c);
 }
 
+/* Options of `bind` and `server` (cfg/opts) and the number, time and word
+ * count helpers (cfg/value), as the config reader prints them: "[file:line]",
+ * the keyword, then the subject (the bind addresses, the server). */
+static void test_option_and_value_messages(void **state)
+{
+	static const struct { const char *cfg, *msg; } cases[] = {
+		/* unknown option, with and without a suggestion */
+		{ "frontend f\n bind :80 transparant\n",
+		  "[t.cfg:2] : 'bind': ':80': unknown option 'transparant'; did you mean 'transparent' maybe ?\n" },
+		{ "backend b\n server s 1.2.3.4:80 wieght 2\n",
+		  "[t.cfg:2] : 'server': server 's': unknown option 'wieght'; did you mean 'weight' maybe ?\n" },
+		{ "backend b\n default-server chek\n",
+		  "[t.cfg:2] : 'default-server': unknown option 'chek'; did you mean 'check' maybe ?\n" },
+		{ "backend b\n server s 1.2.3.4:80 zzzzzz\n", "[t.cfg:2] : 'server': server 's': unknown option 'zzzzzz'\n" },
+		/* `source` takes a variable number of words and is not suggested */
+		{ "backend b\n server s 1.2.3.4:80 sourec 1.2.3.4\n",
+		  "[t.cfg:2] : 'server': server 's': unknown option 'sourec'\n" },
+		/* missing argument: each keyword's wording */
+		{ "frontend f\n bind :80 maxconn\n", "[t.cfg:2] : 'bind': ':80': option 'maxconn' expects an argument\n" },
+		{ "backend b\n server s 1.2.3.4:80 weight\n", "[t.cfg:2] : 'server': server 's': option 'weight' expects 1 argument\n" },
+		{ "backend b\n default-server inter\n", "[t.cfg:2] : 'default-server': option 'inter' expects 1 argument\n" },
+		/* known but not supported */
+		{ "frontend f\n bind :80 ssl\n",
+		  "[t.cfg:2] : 'bind': ':80': option 'ssl' is not supported: decoyproxy does not terminate TLS\n" },
+		{ "backend b\n server s 1.2.3.4:80 cookie x\n",
+		  "[t.cfg:2] : 'server': server 's': option 'cookie' is not supported: decoyproxy is a layer-4 proxy\n" },
+		/* integer range and overflow */
+		{ "backend b\n server s 1.2.3.4:80 weight 257\n",
+		  "[t.cfg:2] : 'server': server 's': 'weight' expects an integer from 0 to 256, got '257'\n" },
+		{ "frontend f\n bind :80 maxconn 99999999999999999999\n",
+		  "[t.cfg:2] : 'bind': 'maxconn' expects an integer from 0 to 10000000, got '99999999999999999999'\n" },
+		{ "global\n maxconn 10000001\n",
+		  "[t.cfg:2] : 'maxconn': invalid value '10000001' (expects an integer from 1 to 10000000)\n" },
+		{ "backend b\n retries 99999999999999999999\n",
+		  "[t.cfg:2] : 'retries': invalid value '99999999999999999999' (expects an integer from 0 to 2147483647)\n" },
+		/* time overflow and not a time */
+		{ "backend b\n server s 1.2.3.4:80 check inter 25d\n",
+		  "[t.cfg:2] : 'server': server 's': timer overflow in argument '25d' to 'inter' (maximum value is 2147483647 ms or ~24.8 days)\n" },
+		{ "backend b\n server s 1.2.3.4:80 check inter 0\n",
+		  "[t.cfg:2] : 'server': server 's': 'inter' expects a positive time, got '0'\n" },
+		/* word counts */
+		{ "global\n daemon now\n", "[t.cfg:2] : 'daemon': takes no argument\n" },
+		{ "global\n pidfile a b\n", "[t.cfg:2] : 'pidfile': unexpected extra argument 'b'\n" },
+		{ "global\n pidfile\n", "[t.cfg:2] : 'pidfile': expects one argument\n" },
+		{ "defaults\n mode tcp http\n", "[t.cfg:2] : 'mode': unexpected extra argument 'http'\n" },
+		{ "backend b\n retries\n", "[t.cfg:2] : 'retries': expects 1 argument\n" },
+	};
+	struct dp_config *c;
+	struct server *s;
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
+		expect_error(cases[i].cfg, cases[i].msg);
+
+	/* options after `source` go on; set-proxy-v2-tlv-fmt(<type>) takes one word */
+	assert_int_equal(parse("backend b\n server s 10.0.0.1:80 source 10.0.0.2 usesrc clientip weight 3 send-proxy-v2"
+			       " set-proxy-v2-tlv-fmt(0xE2) %ci maxconn 4\n", &c), 0);
+	s = dp_config_find_proxy(c, "b", PR_CAP_BE)->srv;
+	assert_true(s->source.set);
+	assert_int_equal(s->source.usesrc, SRC_USESRC_CLIENTIP);
+	assert_int_equal(s->weight, 3);
+	assert_int_equal(s->ntlvs, 1);
+	assert_int_equal(s->maxconn, 4);
+	dp_config_put(c);
+}
+
+/* A reload hands a socket over only to a listener that wants the same one:
+ * same address (family and IPv6 scope included), socket options, interface
+ * and namespace. */
+static void test_listener_same_socket(void **state)
+{
+	struct dp_config *c;
+	struct listener *l[9];
+	size_t n = 0;
+
+	assert_int_equal(parse("frontend f\n default_backend b\n"
+			       " bind 1.2.3.4:80\n"                     /* 0 */
+			       " bind 1.2.3.4:80 accept-proxy\n"        /* 1: same socket */
+			       " bind 1.2.3.4:80 interface ''\n"        /* 2: same: no interface */
+			       " bind [::ffff:1.2.3.4]:80\n"            /* 3: another family */
+			       " bind 1.2.3.4:81\n"                     /* 4: another port */
+			       " bind 1.2.3.4:80 transparent\n"         /* 5: another socket option */
+			       " bind 1.2.3.4:80 interface lo\n"        /* 6: another interface */
+			       " bind [fe80::1%lo]:80\n"                /* 7 */
+			       " bind [fe80::1]:80\n"                   /* 8: another scope */
+			       "backend b\n server s 127.0.0.1:1\n", &c), 0);
+	for (struct bind_conf *bc = dp_config_find_proxy(c, "f", PR_CAP_FE)->binds; bc && n < ARRAY_SIZE(l); bc = bc->next)
+		l[n++] = bc->listeners;
+	assert_int_equal(n, 9);
+	assert_true(listener_same_socket(l[0], l[0]));
+	assert_true(listener_same_socket(l[0], l[1]));
+	assert_true(listener_same_socket(l[0], l[2]));
+	for (size_t i = 3; i <= 6; i++)
+		assert_false(listener_same_socket(l[0], l[i]));
+	assert_true(listener_same_socket(l[7], l[7]));
+	assert_false(listener_same_socket(l[7], l[8]));
+	dp_config_put(c);
+}
+
 static void test_dir_and_missing_file(void **state)
 {
 	struct dp_config *c = dp_config_new();
@@ -914,6 +1014,8 @@ int main(void)
 		cmocka_unit_test_setup(test_check_health, setup),
 		cmocka_unit_test_setup(test_spread_checks, setup),
 		cmocka_unit_test_setup(test_custom_tlv_per_type, setup),
+		cmocka_unit_test_setup(test_option_and_value_messages, setup),
+		cmocka_unit_test_setup(test_listener_same_socket, setup),
 		cmocka_unit_test_setup(test_dir_and_missing_file, setup),
 	};
 
