@@ -29,6 +29,11 @@
 int memprintf(char **out, const char *fmt, ...) DP_PRINTF(2, 3);
 int vmemprintf(char **out, const char *fmt, va_list ap) DP_PRINTF(2, 0);
 
+/* What a file is, for messages, from its st_mode: "a regular file", "a
+ * directory", "a symbolic link", "a FIFO", "a socket", "a character
+ * device", "a block device". Static string, never NULL. */
+const char *file_kind(unsigned int mode);
+
 /* Like strdup/calloc but abort() on allocation failure is NOT used: these
  * return NULL and callers check. Kept as plain libc calls. */
 

@@ -1,9 +1,10 @@
-/* tools.c — small generic helpers (formatted allocation). */
+/* tools.c — small generic helpers (formatted allocation, file kinds). */
 #include "config.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include "lib/common.h"
 
@@ -32,4 +33,18 @@ int memprintf(char **out, const char *fmt, ...)
 	n = vmemprintf(out, fmt, ap);
 	va_end(ap);
 	return n;
+}
+
+const char *file_kind(unsigned int mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFREG: return "a regular file";
+	case S_IFDIR: return "a directory";
+	case S_IFLNK: return "a symbolic link";
+	case S_IFIFO: return "a FIFO";
+	case S_IFSOCK: return "a socket";
+	case S_IFCHR: return "a character device";
+	case S_IFBLK: return "a block device";
+	default: return "of an unknown type";
+	}
 }
