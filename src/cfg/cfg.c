@@ -10,11 +10,13 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cfg/cfg.h"
 #include "log/msg.h"
@@ -489,13 +491,76 @@ static void parse_line(struct cfg_ctx *ctx, int argc, char **argv)
 	free(err);
 }
 
-static int parse_stream(struct dp_config *conf, const char *name, FILE *f, const char *buf)
+/* ---- reading lines -----------------------------------------------------
+ *
+ * Lines are measured by the bytes read, never by strlen(): a NUL byte must
+ * not hide the rest of a line (the bytes after the 65,535th of an over-long
+ * line were once parsed as lines of their own, so a section could hide in
+ * a comment). A line holding a NUL is refused; an over-long one is refused
+ * and skipped to its end; a file is read up to CFG_MAX_FILE bytes. */
+
+#define CFG_MAX_FILE (64u << 20) /* bytes read from one file, at most */
+
+/* Where lines come from: a stream, or a buffer of known length. */
+struct line_src {
+	FILE *f;                /* or NULL: */
+	const char *p, *end;    /* the buffer left */
+	unsigned long long total; /* bytes read so far */
+};
+
+enum line_res { LINE_EOF, LINE_OK, LINE_NUL, LINE_LONG, LINE_BOUND, LINE_ERR };
+
+/* One byte from src, or EOF. */
+static inline int src_getc(struct line_src *src)
+{
+	if (src->f)
+		return getc_unlocked(src->f);
+	return src->p < src->end ? (unsigned char)*src->p++ : EOF;
+}
+
+/* Reads the next line, its '\n' included, into line[0..CFG_MAX_LINE) and
+ * NUL-terminates it. A line longer than CFG_MAX_LINE - 2 bytes (newline
+ * excluded), or holding a NUL byte, is read to its end and reported as
+ * LINE_LONG or LINE_NUL (a NUL wins); LINE_BOUND when the file reaches
+ * CFG_MAX_FILE bytes, LINE_ERR on a read error, LINE_EOF when nothing is
+ * left. */
+static enum line_res read_line(struct line_src *src, char *line)
+{
+	size_t n = 0, len = 0;
+	bool nul = false, eol = false;
+	int c;
+
+	while ((c = src_getc(src)) != EOF) {
+		if (++src->total > CFG_MAX_FILE)
+			return LINE_BOUND;
+		if (c == '\n') {
+			eol = true;
+			if (n < CFG_MAX_LINE - 1)
+				line[n++] = (char)c;
+			break;
+		}
+		len++;
+		if (!c)
+			nul = true;
+		if (n < CFG_MAX_LINE - 2)
+			line[n++] = (char)c;
+	}
+	line[n] = '\0';
+	if (src->f && ferror(src->f))
+		return LINE_ERR;
+	if (!len && !eol)
+		return LINE_EOF;
+	if (nul)
+		return LINE_NUL;
+	return len > CFG_MAX_LINE - 2 ? LINE_LONG : LINE_OK;
+}
+
+static int parse_stream(struct dp_config *conf, const char *name, struct line_src *src)
 {
 	struct cfg_ctx ctx = { .conf = conf, .file = name, .section = CFG_SEC_NONE };
 	char *line = malloc(CFG_MAX_LINE);
 	char *words = malloc(CFG_MAX_LINE + CFG_MAX_ARGS);
 	char *argv[CFG_MAX_ARGS];
-	const char *bp = buf;
 
 	if (!line || !words) {
 		free(line);
@@ -504,37 +569,27 @@ static int parse_stream(struct dp_config *conf, const char *name, FILE *f, const
 		return 1;
 	}
 	for (;;) {
+		enum line_res res = read_line(src, line);
 		char *err = NULL;
 		int argc;
-		size_t n;
 
-		if (f) {
-			if (!fgets(line, CFG_MAX_LINE, f))
-				break;
-		} else {
-			const char *nl;
-
-			if (!*bp)
-				break;
-			nl = strchr(bp, '\n');
-			n = nl ? (size_t)(nl - bp + 1) : strlen(bp);
-			if (n >= CFG_MAX_LINE)
-				n = CFG_MAX_LINE - 1;
-			memcpy(line, bp, n);
-			line[n] = '\0';
-			bp += n;
-		}
+		if (res == LINE_EOF)
+			break;
 		ctx.line++;
-		n = strlen(line);
-		if (n == CFG_MAX_LINE - 1 && line[n - 1] != '\n') {
+		if (res == LINE_ERR) {
+			cfg_alert(&ctx, "read error: %s", strerror(errno));
+			break;
+		}
+		if (res == LINE_BOUND) {
+			cfg_alert(&ctx, "file larger than %u MiB: not read further", CFG_MAX_FILE >> 20);
+			break;
+		}
+		if (res == LINE_NUL) {
+			cfg_alert(&ctx, "line contains a NUL byte (not a text file?)");
+			continue;
+		}
+		if (res == LINE_LONG) {
 			cfg_alert(&ctx, "line too long (more than %d bytes)", CFG_MAX_LINE - 2);
-			/* skip the rest of the line */
-			if (f) {
-				int c;
-
-				while ((c = fgetc(f)) != EOF && c != '\n')
-					;
-			}
 			continue;
 		}
 		argc = cfg_tokenize(line, argv, CFG_MAX_ARGS, words, CFG_MAX_LINE + CFG_MAX_ARGS, &err);
@@ -578,23 +633,57 @@ void cfg_files_free(struct cfg_files *files)
 	files->n = 0;
 }
 
+/* Opens path for reading if it is a regular file. O_NONBLOCK: opening a
+ * FIFO must not wait for a writer (it is refused right after). Returns the
+ * stream or NULL with the alert printed and *e set. */
+static FILE *open_regular(const char *path, int *e)
+{
+	struct stat st;
+	FILE *f;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		*e = errno;
+		ha_alert("config : could not open configuration file '%s' : %s", path, strerror(*e));
+		return NULL;
+	}
+	if (fstat(fd, &st) < 0) {
+		*e = errno;
+		ha_alert("config : could not open configuration file '%s' : %s", path, strerror(*e));
+		close(fd);
+		return NULL;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		*e = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+		ha_alert("config : could not open configuration file '%s' : not a regular file (%s)", path,
+			 file_kind(st.st_mode));
+		close(fd);
+		return NULL;
+	}
+	f = fdopen(fd, "r");
+	if (!f) {
+		*e = errno;
+		ha_alert("config : could not open configuration file '%s' : %s", path, strerror(*e));
+		close(fd);
+	}
+	return f;
+}
+
 static int parse_file(struct dp_config *conf, struct cfg_files *files, const char *path)
 {
-	FILE *f = fopen(path, "r");
-	int ret;
+	struct line_src src = { 0 };
+	int ret, e = 0;
 
-	if (!f) {
-		int e = errno;
-
-		ha_alert("config : could not open configuration file '%s' : %s", path, strerror(e));
+	src.f = open_regular(path, &e);
+	if (!src.f)
 		return -e;
-	}
 	if (record_file(files, path) < 0) {
-		fclose(f);
+		fclose(src.f);
 		return -ENOMEM;
 	}
-	ret = parse_stream(conf, path, f, NULL);
-	fclose(f);
+	ret = parse_stream(conf, path, &src);
+	fclose(src.f);
 	return ret;
 }
 
@@ -645,19 +734,27 @@ int cfg_parse_path(struct dp_config *conf, struct cfg_files *files, const char *
 	}
 	closedir(d);
 	qsort(names, n, sizeof(*names), cmp_str);
+	/* every *.cfg entry is read: one that is not a regular file (a FIFO,
+	 * a device, a directory, a dangling link) is named as an error rather
+	 * than skipped in silence */
 	for (size_t i = 0; i < n; i++) {
-		if (stat(names[i], &st) == 0 && S_ISREG(st.st_mode)) {
-			int r = parse_file(conf, files, names[i]);
+		int r = parse_file(conf, files, names[i]);
 
-			errors += r < 0 ? 1 : r;
-		}
+		errors += r < 0 ? 1 : r;
 		free(names[i]);
 	}
 	free(names);
 	return errors;
 }
 
+int cfg_parse_mem(struct dp_config *conf, const char *name, const char *buf, size_t len)
+{
+	struct line_src src = { .p = buf, .end = buf + len };
+
+	return parse_stream(conf, name, &src);
+}
+
 int cfg_parse_buffer(struct dp_config *conf, const char *name, const char *buf)
 {
-	return parse_stream(conf, name, NULL, buf);
+	return cfg_parse_mem(conf, name, buf, strlen(buf));
 }

@@ -119,11 +119,20 @@ void cfg_files_free(struct cfg_files *files);
 
 /* Parse one file (or every *.cfg file of a directory, in lexical order)
  * into conf, recording each file read in *files (NULL: not recorded). Errors and warnings are printed as [ALERT]/[WARNING] lines
- * naming file, line and keyword. Returns the number of errors (0 = ok) or
- * -errno when the file cannot be read (reported too). */
+ * naming file, line and keyword. Only regular files are read (a FIFO, a
+ * device, or a *.cfg directory entry that is not a regular file is an
+ * error naming it); a line holding a NUL byte or longer than
+ * CFG_MAX_LINE - 2 bytes is an error naming file:line, and a file is read
+ * up to 64 MiB. Returns the number of errors (0 = ok) or -errno when the
+ * file cannot be read (reported too). */
 int cfg_parse_path(struct dp_config *conf, struct cfg_files *files, const char *path);
 
-/* Parse a buffer as if it were a file named `name` (tests). */
+/* Parse buf[0..len) as if it were a file named `name` (tests, fuzzing):
+ * the same line rules as a file, NUL bytes included. Returns the number of
+ * errors. */
+int cfg_parse_mem(struct dp_config *conf, const char *name, const char *buf, size_t len);
+
+/* cfg_parse_mem() of a NUL-terminated buffer. */
 int cfg_parse_buffer(struct dp_config *conf, const char *name, const char *buf);
 
 /* Report helpers that add the "parsing [file:line] : " prefix. */

@@ -1,6 +1,7 @@
 /* sess_pp.c — the PROXY protocol on a session: reading the header a
  * trusted upstream hop sends (`bind ... accept-proxy`) and sending one to
- * the server (`server ... send-proxy | send-proxy-v2`).
+ * the server (`server ... send-proxy | send-proxy-v2`), in a buffer sized
+ * from the server's configuration.
  *
  * Receiving follows the protocol's receiver rules: the header is peeked,
  * decoded only once complete, and exactly its bytes are consumed, so no
@@ -195,12 +196,59 @@ void sess_set_unique_id(struct sess *s)
 	s->unique_id_len = s->unique_id ? n : 0;
 }
 
+/* ---- sending ----------------------------------------------------------------
+ *
+ * The header toward a server is sized from what its configuration can put
+ * in it, never from a fixed guess: 16 custom TLVs of 255 bytes once made
+ * every connection fail against a 4,096-byte buffer. Every part has a cap:
+ *   set-proxy-v2-tlv-fmt  one per type 0xE0-0xEF, rendered value cut to
+ *                         SEND_CUSTOM_MAX bytes;
+ *   UNIQUE_ID             ours (unique-id-format, rendered into 128 bytes)
+ *                         or the upstream's (the receiver caps it at 128);
+ *   AUTHORITY             the upstream's (capped at 255 when received);
+ *   NETNS                 the upstream's (capped at 1024 when received) or
+ *                         the bind's namespace name;
+ *   CRC32C                4 bytes; addresses at most two AF_UNIX paths.
+ * So the largest header any configuration can ask for is a constant, well
+ * under the protocol's 16 + 65,535 bytes (checked at compile time below):
+ * no server line can exceed it and -c has nothing to refuse. */
+
+/* A custom TLV value is cut to this many bytes (a log-format can render
+ * anything, including a %ID received from upstream). */
+#define SEND_CUSTOM_MAX 255
+#define SEND_NCUSTOM (PP2_TYPE_MAX_CUSTOM - PP2_TYPE_MIN_CUSTOM + 1)
+#define SEND_TLV(len) (3 + (len))        /* type, 16-bit length, value */
+#define SEND_ADDR_MAX 216                /* two AF_UNIX paths */
+#define SEND_V2_MAX (PP_V2_HDR_LEN + SEND_ADDR_MAX + SEND_TLV(PP_AUTHORITY_MAX) + SEND_TLV(4) + \
+		     SEND_TLV(PP_UNIQUE_ID_MAX) + SEND_TLV(PP_TLV_MAX) + SEND_NCUSTOM * SEND_TLV(SEND_CUSTOM_MAX))
+
+_Static_assert(SEND_V2_MAX <= PP_V2_MAX, "the largest header a server can send fits a PROXY v2 header");
+_Static_assert(SEND_CUSTOM_MAX <= PP_TLV_MAX, "custom TLV values within what receivers accept");
+
+/* The most bytes srv's header can take, from its configuration: v1 is one
+ * short line; v2 counts what srv's options may add, with the upstream
+ * parts (UNIQUE_ID, NETNS) always counted at their caps. */
+static size_t send_max(const struct server *srv)
+{
+	size_t n = PP_V2_HDR_LEN + SEND_ADDR_MAX + SEND_TLV(PP_UNIQUE_ID_MAX) + SEND_TLV(PP_TLV_MAX);
+	size_t ncustom = srv->ntlvs < SEND_NCUSTOM ? srv->ntlvs : SEND_NCUSTOM;
+
+	if (srv->flags & SRV_F_SEND_PROXY)
+		return PP_V1_MAX;
+	if (srv->pp_opts & SRV_PP_AUTHORITY)
+		n += SEND_TLV(PP_AUTHORITY_MAX);
+	if (srv->pp_opts & SRV_PP_CRC32C)
+		n += SEND_TLV(4);
+	return n + ncustom * SEND_TLV(SEND_CUSTOM_MAX);
+}
+
 int sess_pp_prepare(struct sess *s)
 {
 	const struct server *srv = s->srv;
 	struct pp_hdr h;
-	struct pp_tlv_custom custom[16];
-	char vals[16][256];
+	struct pp_tlv_custom custom[SEND_NCUSTOM];
+	char vals[SEND_NCUSTOM][SEND_CUSTOM_MAX + 1];
+	size_t cap;
 	uint8_t *buf;
 	int n;
 
@@ -211,11 +259,12 @@ int sess_pp_prepare(struct sess *s)
 	h.socktype = SOCK_STREAM;
 	h.src = s->cli_addr;
 	h.dst = s->fe_addr;
-	buf = malloc(PP_V2_MAX < 4096 ? PP_V2_MAX : 4096);
+	cap = send_max(srv);
+	buf = malloc(cap);
 	if (!buf)
 		return -1;
 	if (srv->flags & SRV_F_SEND_PROXY) {
-		n = pp_encode_v1(buf, 4096, &h);
+		n = pp_encode_v1(buf, cap, &h);
 	} else {
 		struct log_sess ls;
 
@@ -242,7 +291,7 @@ int sess_pp_prepare(struct sess *s)
 			}
 			h.custom = custom;
 		}
-		n = pp_encode_v2(buf, 4096, &h, (srv->pp_opts & SRV_PP_CRC32C) ? PP_OPT_CRC32C : 0);
+		n = pp_encode_v2(buf, cap, &h, (srv->pp_opts & SRV_PP_CRC32C) ? PP_OPT_CRC32C : 0);
 	}
 	if (n <= 0) {
 		static double last;

@@ -36,6 +36,11 @@ int vmemprintf(char **out, const char *fmt, va_list ap) DP_PRINTF(2, 0);
  * messages). */
 int str_to_uint(const char *s, unsigned long long max, unsigned long long *out);
 
+/* What a file is, for messages, from its st_mode: "a regular file", "a
+ * directory", "a symbolic link", "a FIFO", "a socket", "a character
+ * device", "a block device". Static string, never NULL. */
+const char *file_kind(unsigned int mode);
+
 /* Like strdup/calloc but abort() on allocation failure is NOT used: these
  * return NULL and callers check. Kept as plain libc calls. */
 

@@ -79,8 +79,10 @@ int icpt_parse_args(struct icpt_list *l, int argc, char *const *argv, const char
  * stripped. Errors are prefixed with "path:line: ". All or nothing: on error
  * the list is left as it was. warn (may be NULL) is reserved for non-fatal
  * remarks on the file itself; overlaps are reported by icpt_normalise().
- * Returns 0, -EINVAL (syntax; *err set), -errno from open/read (*err names
- * the path) or -ENOMEM. */
+ * A FIFO, a socket or a directory is -EINVAL (*err naming the path and
+ * what it is); a device is read like a file, one line at most
+ * ICPT_MAX_LINE bytes. Returns 0, -EINVAL (syntax; *err set), -errno
+ * from open/read (*err names the path) or -ENOMEM. */
 int icpt_file_load(const char *path, struct icpt_list *l, icpt_warn_fn warn, void *ctx,
 		   char **err);
 

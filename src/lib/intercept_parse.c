@@ -9,10 +9,13 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "lib/intercept.h"
 #include "lib/intercept_int.h"
@@ -372,15 +375,37 @@ static char *trim_line(char *s)
 	return s;
 }
 
+/* Reads one line, its '\n' included, into line[0..ICPT_MAX_LINE] and
+ * NUL-terminates it. Returns its length in bytes, ICPT_MAX_LINE + 1 as soon
+ * as it is longer than ICPT_MAX_LINE (the rest is not read: the load stops
+ * there), or -1 when nothing is left. Bounded: an endless line (a device)
+ * costs ICPT_MAX_LINE bytes, not all the memory getline() would take. */
+static ssize_t read_line(FILE *f, char *line)
+{
+	size_t n = 0;
+	int c;
+
+	while ((c = getc(f)) != EOF) {
+		if (n == ICPT_MAX_LINE)
+			return ICPT_MAX_LINE + 1;
+		line[n++] = (char)c;
+		if (c == '\n')
+			break;
+	}
+	line[n] = '\0';
+	return n ? (ssize_t)n : -1;
+}
+
 static int load_stream(FILE *f, const char *path, struct icpt_list *l, size_t *nspecs,
 		       char **err)
 {
-	char *line = NULL, *where = NULL, *s, *sp;
-	size_t cap = 0;
+	char *line = malloc(ICPT_MAX_LINE + 1), *where = NULL, *s, *sp;
 	ssize_t len;
 	int lineno = 0, ret = 0;
 
-	while ((len = getline(&line, &cap, f)) >= 0) {
+	if (!line)
+		return -ENOMEM;
+	while ((len = read_line(f, line)) >= 0) {
 		char *msg = NULL;
 
 		lineno++;
@@ -421,6 +446,41 @@ out:
 	return ret;
 }
 
+/* Opens path for reading unless it is a FIFO, a socket or a directory: a
+ * FIFO would make the loader wait for a writer (O_NONBLOCK: it is refused
+ * right after). A device is read (/dev/null is an empty list; /dev/zero
+ * stops at its first line, read_line() being bounded). Returns the stream,
+ * or NULL with *err and *ret set. */
+static FILE *open_regular(const char *path, char **err, int *ret)
+{
+	struct stat st;
+	FILE *f;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		*ret = -errno;
+		memprintf(err, "cannot open intercept file '%s': %s", path, strerror(-*ret));
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	if (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) || S_ISDIR(st.st_mode)) {
+		*ret = -EINVAL;
+		memprintf(err, "cannot open intercept file '%s': not a regular file (%s)", path,
+			  file_kind(st.st_mode));
+		close(fd);
+		return NULL;
+	}
+	f = fdopen(fd, "r");
+	if (!f) {
+		*ret = -errno;
+		memprintf(err, "cannot open intercept file '%s': %s", path, strerror(-*ret));
+		close(fd);
+	}
+	return f;
+}
+
 int icpt_file_load(const char *path, struct icpt_list *l, icpt_warn_fn warn, void *ctx,
 		   char **err)
 {
@@ -429,12 +489,9 @@ int icpt_file_load(const char *path, struct icpt_list *l, icpt_warn_fn warn, voi
 	FILE *f;
 	int ret;
 
-	f = fopen(path, "re");
-	if (!f) {
-		ret = -errno;
-		memprintf(err, "cannot open intercept file '%s': %s", path, strerror(errno));
+	f = open_regular(path, err, &ret);
+	if (!f)
 		return ret;
-	}
 	errno = 0;
 	ret = load_stream(f, path, l, &nspecs, err);
 	fclose(f);

@@ -1,10 +1,12 @@
-/* tools.c — small generic helpers (formatted allocation, decimal numbers). */
+/* tools.c — small generic helpers (formatted allocation, decimal numbers,
+ * file kinds). */
 #include "config.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include "lib/common.h"
 
@@ -51,4 +53,18 @@ int str_to_uint(const char *s, unsigned long long max, unsigned long long *out)
 		return -ERANGE;
 	*out = v;
 	return 0;
+}
+
+const char *file_kind(unsigned int mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFREG: return "a regular file";
+	case S_IFDIR: return "a directory";
+	case S_IFLNK: return "a symbolic link";
+	case S_IFIFO: return "a FIFO";
+	case S_IFSOCK: return "a socket";
+	case S_IFCHR: return "a character device";
+	case S_IFBLK: return "a block device";
+	default: return "of an unknown type";
+	}
 }

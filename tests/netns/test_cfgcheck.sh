@@ -107,4 +107,33 @@ for f in "${bad[@]}"; do
 	fi
 done
 
+# ---- files that are not configuration text (issue 18, item 7) ----------------------
+
+# /dev/zero once made -c read forever; a FIFO made it wait for a writer
+for f in /dev/zero "$OUT/fifo.cfg"; do
+	[ "$f" = /dev/zero ] || mkfifo "$f" || { lab_fail "mkfifo $f"; continue; }
+	start=$(date +%s%N)
+	timeout 10 "$DP" -c -f "$f" >"$OUT/dp" 2>&1
+	rc=$?
+	ms=$((($(date +%s%N) - start) / 1000000))
+	lab_assert_eq "-c -f $f: exit 1 (not 124: no endless read)" 1 "$rc"
+	lab_assert_match "-c -f $f: the alert names it as not a regular file" \
+		"^\\[ALERT\\].*could not open configuration file '$f' : not a regular file \\(a (character device|FIFO)\\)" \
+		"$(cat "$OUT/dp")"
+	[ "$ms" -lt 3000 ] && lab_pass "-c -f $f: answered at once (${ms} ms)" ||
+		lab_fail "-c -f $f: answered at once (${ms} ms)"
+done
+# a NUL byte in a comment line of more than 64 KiB once hid a section
+# after its 65,535th byte; the section must not exist and file:line is named
+{
+	printf 'defaults\n    mode tcp\n# c\0'
+	head -c 65531 /dev/zero | tr '\0' x
+	printf 'frontend hidden\n    bind 127.0.0.1:1\n'
+} >"$OUT/nul.cfg"
+"$DP" -c -f "$OUT/nul.cfg" >"$OUT/dp" 2>&1
+rc=$?
+lab_assert_eq "NUL in a long comment line: -c exits 1" 1 "$rc"
+lab_assert_match "NUL in a long comment line: file:line named" \
+	"^\\[ALERT\\].*parsing \\[$OUT/nul\\.cfg:3\\] : line contains a NUL byte" "$(cat "$OUT/dp")"
+
 lab_finish

@@ -13,7 +13,9 @@
 # words; a good connection held open through the same listener meanwhile
 # must keep working. A header arriving in several segments is accepted, a
 # payload sent in the header's segment is relayed byte for byte, and LOCAL
-# keeps the real endpoints.
+# keeps the real endpoints. The largest header a server line can ask for
+# (16 custom TLVs of 255 bytes, upstream TLVs at their caps) reaches the
+# decoy whole.
 #
 # Needs root, ip, ss, timeout. Binaries: $DP_BUILDDIR (see lib.sh).
 
@@ -64,6 +66,23 @@ backend echo
 backend fwd
     server p 127.0.0.1:7002 send-proxy-v2
 CFG
+# pp_big: the largest header a server line can ask for (issue 18, item 6):
+# every TLV option and all 16 custom types with values of 255 bytes (longer
+# formats are cut to 255), the first one carrying the upstream UNIQUE_ID
+long=$(printf 'v%.0s' $(seq 300))
+{
+	echo "frontend pp_big"
+	echo "    bind 10.1.0.1:6004 accept-proxy"
+	echo "    timeout client 10s"
+	echo "    default_backend big"
+	echo "backend big"
+	printf '    server p 127.0.0.1:7002 send-proxy-v2 proxy-v2-options crc32c,unique-id,authority'
+	printf ' set-proxy-v2-tlv-fmt(0xE0) %%ID-%s' "$long"
+	for t in 1 2 3 4 5 6 7 8 9 A B C D E F; do
+		printf ' set-proxy-v2-tlv-fmt(0xE%s) %s' "$t" "$long"
+	done
+	echo
+} >>"$LAB_TMP/dp.cfg"
 "$DP" -c -f "$LAB_TMP/dp.cfg" >"$LAB_TMP/dp.check" 2>&1 ||
 	lab_die "decoyproxy refused dp.cfg: $(cat "$LAB_TMP/dp.check")"
 lab_bg dp "$DP" -f "$LAB_TMP/dp.cfg" -d >"$LAB_TMP/dp.log" 2>&1
@@ -270,6 +289,22 @@ lab_assert_eq "v2 with a right CRC32C accepted (control for the mismatch)" \
 sleep 0.2
 lab_assert_match "log: LOCAL session logged with the real client" \
 	'^DP pp_fwd 10\.1\.0\.2:40401 10\.1\.0\.1:6003 fwd/p -- ' "$(cat "$LAB_TMP/dp.log")"
+
+# ---- the largest header toward a server (issue 18, item 6) --------------------------
+
+# upstream sends the largest AUTHORITY (255), UNIQUE_ID (128) and a NETNS of
+# 1024 bytes (the receiver's caps): all of it is forwarded, next to CRC32C
+# and 16 custom TLVs of 255 bytes, one header of 5,579 bytes
+tlv() { printf '%s%04x%s' "$1" "$2" "$(printf "%${2}s" '' | tr ' ' "$3" | od -v -An -tx1 | tr -d ' \n')"; }
+big_tlvs=$(tlv 02 255 a)$(tlv 05 128 u)$(tlv 30 1024 n)
+big_len=$((12 + ${#big_tlvs} / 2))
+big_hdr=0d0a0d0a000d0a515549540a2111$(printf '%04x' "$big_len")c0000201c633640204570050$big_tlvs
+customs=$(for t in 0 1 2 3 4 5 6 7 8 9 a b c d e f; do printf ',e%s:255' "$t"; done)
+out=$(att -w 6 -c 10.1.0.1:6004 -b 10.1.0.2:40501 -H "$big_hdr" send "big")
+lab_assert_eq "a 5,579-byte header (16 custom TLVs of 255 bytes, upstream TLVs at their caps) reaches the decoy whole" \
+	"$(printf 'PROXY 192.0.2.1 1111 198.51.100.2 80 tlv=02:255,03:4,05:128,30:1024%s\nbig' "$customs")" "$out"
+lab_assert_nomatch "no 'cannot build the PROXY header' warning" 'cannot build the PROXY header' \
+	"$(cat "$LAB_TMP/dp.log")"
 
 # ---- timeouts -------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <cmocka.h>
 
 #include "lib/addr.h"
@@ -987,6 +988,192 @@ static void test_dir_and_missing_file(void **state)
 	dp_config_put(c);
 }
 
+
+/* ---- the file reader: hostile bytes and files (issue 18, item 7) ---- */
+
+/* Writes data[0..len) to a new temporary file; path receives its name. */
+static void tmp_cfg(char *path, size_t sz, const char *data, size_t len)
+{
+	int fd;
+
+	snprintf(path, sz, "/tmp/dpcfgrdXXXXXX");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, data, len), (ssize_t)len);
+	close(fd);
+}
+
+/* "global\n", then a comment line of more than 64 KiB whose byte 65,535
+ * starts "frontend hidden", then a good proxy and a bad keyword on line 4.
+ * With nul, a NUL sits early in the comment. Returns the bytes (malloc'd). */
+static char *long_line_cfg(bool nul, size_t *len)
+{
+	static const char head[] = "global\n";
+	static const char hidden[] = "frontend hidden\n";
+	static const char tail[] = "listen l\n bind :1\n server s 127.0.0.1:1\n";
+	size_t line2 = 65535; /* bytes of line 2 before "frontend hidden" */
+	size_t n = strlen(head) + line2 + strlen(hidden) + strlen(tail) + 32;
+	char *b = malloc(n), *p = b;
+
+	assert_non_null(b);
+	p += sprintf(p, "%s", head);
+	memset(p, 'x', line2);
+	memcpy(p, "# c", 3);
+	if (nul)
+		p[3] = '\0';
+	p += line2;
+	p += sprintf(p, "%s", hidden);
+	p += sprintf(p, "%s", tail);
+	*len = (size_t)(p - b);
+	return b;
+}
+
+static void test_reader_nul_in_long_line(void **state)
+{
+	struct dp_config *c = dp_config_new();
+	char path[64], want[128];
+	size_t len;
+	char *b = long_line_cfg(true, &len);
+
+	tmp_cfg(path, sizeof(path), b, len);
+	free(b);
+	assert_int_equal(modules_init(), 0);
+	msgs[0] = '\0';
+	assert_true(cfg_parse_path(c, &c->files, path) > 0);
+	snprintf(want, sizeof(want), "[%s:2] : line contains a NUL byte", path);
+	if (!strstr(msgs, want))
+		fail_msg("expected \"%s\" in:\n%s", want, msgs);
+	/* what followed byte 65,535 of the comment did not become a line */
+	assert_null(dp_config_find_proxy(c, "hidden", PR_CAP_FE));
+	/* and reading went on at the next line, counted right */
+	assert_non_null(dp_config_find_proxy(c, "l", PR_CAP_BE));
+	dp_config_put(c);
+	unlink(path);
+}
+
+static void test_reader_long_line(void **state)
+{
+	struct dp_config *c;
+	char path[64], want[128];
+	size_t len;
+	char *b = long_line_cfg(false, &len);
+
+	/* buffer */
+	c = dp_config_new();
+	assert_int_equal(modules_init(), 0);
+	msgs[0] = '\0';
+	assert_true(cfg_parse_buffer(c, "t.cfg", b) > 0);
+	if (!strstr(msgs, "[t.cfg:2] : line too long (more than 65534 bytes)"))
+		fail_msg("expected line too long in:\n%s", msgs);
+	assert_null(dp_config_find_proxy(c, "hidden", PR_CAP_FE));
+	assert_non_null(dp_config_find_proxy(c, "l", PR_CAP_BE));
+	dp_config_put(c);
+	/* file */
+	tmp_cfg(path, sizeof(path), b, len);
+	free(b);
+	c = dp_config_new();
+	msgs[0] = '\0';
+	assert_true(cfg_parse_path(c, &c->files, path) > 0);
+	snprintf(want, sizeof(want), "[%s:2] : line too long (more than 65534 bytes)", path);
+	if (!strstr(msgs, want))
+		fail_msg("expected \"%s\" in:\n%s", want, msgs);
+	assert_null(dp_config_find_proxy(c, "hidden", PR_CAP_FE));
+	assert_non_null(dp_config_find_proxy(c, "l", PR_CAP_BE));
+	dp_config_put(c);
+	unlink(path);
+}
+
+/* The longest line accepted: 65,534 bytes and its newline. */
+static void test_reader_longest_line(void **state)
+{
+	size_t n = 7 + 65534 + 1;
+	char *b = malloc(n + 64);
+
+	assert_non_null(b);
+	memcpy(b, "global\n", 7);
+	memset(b + 7, ' ', 65534);
+	memcpy(b + 7 + 65534 - 11, "maxconn 123", 11);
+	strcpy(b + 7 + 65534, "\nlisten l\n bind :1\n server s 127.0.0.1:1\n");
+	assert_int_equal(parse(b, NULL), 0);
+	free(b);
+}
+
+static void test_reader_not_regular(void **state)
+{
+	struct dp_config *c = dp_config_new();
+	char dir[] = "/tmp/dpcfgrdXXXXXX", fifo[64], p1[64], want[160];
+	FILE *f;
+
+	/* /dev/zero: a character device, never ends */
+	alarm(10);
+	msgs[0] = '\0';
+	assert_true(cfg_parse_path(c, &c->files, "/dev/zero") < 0);
+	assert_non_null(strstr(msgs,
+		"could not open configuration file '/dev/zero' : not a regular file (a character device)"));
+	/* a FIFO: opening it must not wait for a writer */
+	assert_non_null(mkdtemp(dir));
+	snprintf(fifo, sizeof(fifo), "%s/20-fifo.cfg", dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	msgs[0] = '\0';
+	assert_true(cfg_parse_path(c, &c->files, fifo) < 0);
+	snprintf(want, sizeof(want), "could not open configuration file '%s' : not a regular file (a FIFO)", fifo);
+	if (!strstr(msgs, want))
+		fail_msg("expected \"%s\" in:\n%s", want, msgs);
+	/* the same FIFO as an entry of a directory: named, counted, and the
+	 * regular files are read */
+	snprintf(p1, sizeof(p1), "%s/10-global.cfg", dir);
+	f = fopen(p1, "w");
+	fputs("global\n maxconn 77\n", f);
+	fclose(f);
+	msgs[0] = '\0';
+	assert_int_equal(cfg_parse_path(c, &c->files, dir), 1);
+	if (!strstr(msgs, want))
+		fail_msg("expected \"%s\" in:\n%s", want, msgs);
+	assert_int_equal(c->g.maxconn, 77);
+	alarm(0);
+	dp_config_put(c);
+	unlink(fifo);
+	unlink(p1);
+	rmdir(dir);
+}
+
+/* A NUL byte in a short line, through the buffer entry that takes a length
+ * (the same reader as files): refused naming file:line, the rest of the
+ * line ignored, the next line read. */
+static void test_reader_nul_buffer(void **state)
+{
+	static const char b[] = "global\n maxconn 5\0 junk\n maxconn 6\nlisten l\n bind :1\n server s 127.0.0.1:1\n";
+	struct dp_config *c = dp_config_new();
+
+	assert_int_equal(modules_init(), 0);
+	msgs[0] = '\0';
+	assert_int_equal(cfg_parse_mem(c, "t.cfg", b, sizeof(b) - 1), 1);
+	assert_non_null(strstr(msgs, "[t.cfg:2] : line contains a NUL byte (not a text file?)"));
+	assert_int_equal(c->g.maxconn, 6);
+	dp_config_put(c);
+}
+
+/* A regular file that never ends for practical purposes (here 65 MiB of
+ * zeros, sparse) is read up to a bound, not to its end. */
+static void test_reader_size_bound(void **state)
+{
+	struct dp_config *c = dp_config_new();
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/tmp/dpcfgrdXXXXXX");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, 65 << 20), 0);
+	close(fd);
+	msgs[0] = '\0';
+	assert_true(cfg_parse_path(c, &c->files, path) > 0);
+	if (!strstr(msgs, "larger than 64 MiB"))
+		fail_msg("expected the size bound in:\n%s", msgs);
+	dp_config_put(c);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1017,6 +1204,12 @@ int main(void)
 		cmocka_unit_test_setup(test_option_and_value_messages, setup),
 		cmocka_unit_test_setup(test_listener_same_socket, setup),
 		cmocka_unit_test_setup(test_dir_and_missing_file, setup),
+		cmocka_unit_test_setup(test_reader_nul_in_long_line, setup),
+		cmocka_unit_test_setup(test_reader_long_line, setup),
+		cmocka_unit_test_setup(test_reader_longest_line, setup),
+		cmocka_unit_test_setup(test_reader_nul_buffer, setup),
+		cmocka_unit_test_setup(test_reader_not_regular, setup),
+		cmocka_unit_test_setup(test_reader_size_bound, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

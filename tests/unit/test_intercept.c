@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -702,6 +703,36 @@ static void test_file_long_line(void **state)
 	icpt_list_free(&l);
 }
 
+/* Files that are not regular files (issue 18, audit of item 7): /dev/zero
+ * once made the loader read forever (one endless line, getline() growing
+ * its buffer), a FIFO made it wait for a writer. /dev/zero stops at its
+ * first line, a FIFO is refused at once, naming the file and its kind;
+ * /dev/null is still an empty list. */
+static void test_file_not_regular(void **state)
+{
+	char dir[] = "/tmp/dpicptXXXXXX", fifo[64];
+	struct icpt_list l;
+	char *err = NULL;
+
+	(void)state;
+	icpt_list_init(&l);
+	alarm(10);
+	assert_int_equal(icpt_file_load("/dev/zero", &l, NULL, NULL, &err), -EINVAL);
+	assert_string_equal(err, "/dev/zero:1: line too long or contains a NUL byte");
+	assert_int_equal(icpt_file_load("/dev/null", &l, NULL, NULL, &err), 0);
+	assert_non_null(mkdtemp(dir));
+	snprintf(fifo, sizeof(fifo), "%s/decoys", dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	assert_int_equal(icpt_file_load(fifo, &l, NULL, NULL, &err), -EINVAL);
+	assert_non_null(strstr(err, "not a regular file (a FIFO)"));
+	alarm(0);
+	assert_int_equal(l.n, 0);
+	free(err);
+	unlink(fifo);
+	rmdir(dir);
+	icpt_list_free(&l);
+}
+
 /* ---- scale ---- */
 
 static void test_scale_discrete_100k(void **state)
@@ -784,6 +815,7 @@ int main(void)
 		cmocka_unit_test(test_file_load),
 		cmocka_unit_test(test_file_errors),
 		cmocka_unit_test(test_file_long_line),
+		cmocka_unit_test(test_file_not_regular),
 		cmocka_unit_test(test_scale_discrete_100k),
 		cmocka_unit_test(test_scale_ranges_1m_pairs),
 	};

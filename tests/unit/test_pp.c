@@ -694,6 +694,57 @@ static void test_v2_unix(void **state)
 	pp_hdr_clear(&out);
 }
 
+/* The largest header decoyproxy sends (issue 18, item 6): two AF_UNIX
+ * addresses, AUTHORITY at 255, CRC32C, UNIQUE_ID at 128, NETNS at 1024 and
+ * all 16 custom types at 255 bytes, 5,783 bytes in all. It must encode
+ * into exactly that many bytes (one fewer is -ENOSPC, never a cut header),
+ * and decode back whole: the sender (core/sess_pp.c) sizes its buffer from
+ * the same caps. */
+static void test_v2_largest_sent(void **state)
+{
+	static char auth[PP_AUTHORITY_MAX + 1], uid[PP_UNIQUE_ID_MAX], ns[PP_TLV_MAX + 1];
+	static uint8_t vals[16][255];
+	struct pp_tlv_custom custom[16];
+	struct pp_hdr in = { .cmd = PP_CMD_PROXY }, out;
+	const size_t want = 16 + 216 + (3 + 255) + (3 + 4) + (3 + 128) + (3 + 1024) + 16 * (3 + 255);
+	uint8_t *buf = malloc(want);
+	int n;
+
+	(void)state;
+	assert_non_null(buf);
+	memset(auth, 'a', PP_AUTHORITY_MAX);
+	memset(uid, 'u', sizeof(uid));
+	memset(ns, 'n', PP_TLV_MAX);
+	set_un(&in.src, "/run/a.sock", 11);
+	set_un(&in.dst, "/run/b.sock", 11);
+	in.authority = auth;
+	in.unique_id = uid;
+	in.unique_id_len = sizeof(uid);
+	in.netns = ns;
+	for (int i = 0; i < 16; i++) {
+		memset(vals[i], 'A' + i, sizeof(vals[i]));
+		custom[i] = (struct pp_tlv_custom){ .type = (uint8_t)(0xE0 + i), .len = 255, .val = vals[i] };
+	}
+	in.custom = custom;
+	in.ncustom = 16;
+	assert_int_equal(pp_encode_v2(buf, want - 1, &in, PP_OPT_CRC32C), -ENOSPC);
+	n = roundtrip(2, &in, PP_OPT_CRC32C, buf, want, &out);
+	assert_int_equal(n, (int)want);
+	assert_int_equal(n, 5783);
+	assert_true(out.crc_present);
+	assert_int_equal(strlen(out.authority), PP_AUTHORITY_MAX);
+	assert_int_equal(out.unique_id_len, PP_UNIQUE_ID_MAX);
+	assert_int_equal(strlen(out.netns), PP_TLV_MAX);
+	assert_int_equal(out.ncustom, 16);
+	for (int i = 0; i < 16; i++) {
+		assert_int_equal(out.custom[i].type, 0xE0 + i);
+		assert_int_equal(out.custom[i].len, 255);
+		assert_memory_equal(out.custom[i].val, vals[i], 255);
+	}
+	pp_hdr_clear(&out);
+	free(buf);
+}
+
 static void test_v2_local_and_unspec(void **state)
 {
 	static const uint8_t local[] = SIG "\x20\x00\x00\x00";
@@ -1154,6 +1205,7 @@ int main(void)
 		cmocka_unit_test(test_v2_tcp4_all_tlvs),
 		cmocka_unit_test(test_v2_tcp6_mixed_udp),
 		cmocka_unit_test(test_v2_unix),
+		cmocka_unit_test(test_v2_largest_sent),
 		cmocka_unit_test(test_v2_local_and_unspec),
 		cmocka_unit_test(test_v2_encode_errors),
 		cmocka_unit_test(test_v2_haproxy_vector),
