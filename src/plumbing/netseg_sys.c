@@ -143,19 +143,10 @@ static int r_link_move(void *ctx, int ifindex, const char *ns, const char *newna
 
 static int r_link_change(void *ctx, const char *ns, int ifindex, const struct nl_link_change *ch, char **err)
 {
-	char buf[NL_REQ_SIZE];
-	struct nlmsghdr *nlh;
 	struct nl_sock *s;
 	int rc = real_nl(ctx, ns, &s, err);
 
-	if (rc < 0)
-		return rc;
-	nlh = nl_build_link_change(buf, sizeof(buf), ifindex, ch);
-	if (!nlh) {
-		memprintf(err, "change link #%d: invalid parameter", ifindex);
-		return -EINVAL;
-	}
-	return nl_talkf(s, nlh, NULL, NULL, err, "change link #%d", ifindex);
+	return rc < 0 ? rc : nl_link_set(s, ifindex, ch, err);
 }
 
 static int r_link_del(void *ctx, const char *ns, int ifindex, char **err)
