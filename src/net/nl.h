@@ -213,6 +213,10 @@ int nl_link_set_netns(struct nl_sock *s, int ifindex, int nsfd, char **err);
 int nl_link_rename(struct nl_sock *s, int ifindex, const char *name,
 		   char **err);
 int nl_link_set_mtu(struct nl_sock *s, int ifindex, unsigned mtu, char **err);
+/* Every change c names, in one RTM_SETLINK request; an error names
+ * "change link #<ifindex>". */
+int nl_link_set(struct nl_sock *s, int ifindex, const struct nl_link_change *c,
+		char **err);
 /* Deleting one end of a veth pair deletes both. */
 int nl_link_del(struct nl_sock *s, int ifindex, char **err);
 

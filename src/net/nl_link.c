@@ -476,6 +476,12 @@ static int link_change(struct nl_sock *s, int ifindex,
 	return nl_talkf(s, nlh, NULL, NULL, err, "%s link #%d", what, ifindex);
 }
 
+int nl_link_set(struct nl_sock *s, int ifindex, const struct nl_link_change *c,
+		char **err)
+{
+	return link_change(s, ifindex, c, "change", err);
+}
+
 int nl_link_set_up(struct nl_sock *s, int ifindex, bool up, char **err)
 {
 	struct nl_link_change c = NL_LINK_CHANGE_INIT;

@@ -22,6 +22,10 @@
  *   macvlan, while still in the host namespace (before its move and
  *   rename to eth0)  nl_ifname_derive("dpm-", <section name>)
  *   namespace side   "eth0", and "eth0.<vlan id>" with `vlan`.
+ *
+ * The implementation is split by job (keywords, plan, one object, the
+ * reconciler, the real system); netseg_int.h, its private header, lists
+ * the files.
  */
 #ifndef DECOYPROXY_NETSEG_H
 #define DECOYPROXY_NETSEG_H

@@ -190,6 +190,20 @@ static void test_links(struct nl_sock *s)
 	      NULL);
 	CHECK(cmd_has("ip -j link show dev dpt-v0x", "\"mtu\":1400"), NULL);
 
+	/* Several changes in one request; errors name the change. */
+	{
+		struct nl_link_change c = NL_LINK_CHANGE_INIT;
+
+		c.up = 1;
+		c.mtu = 1380;
+		CHECK_RC(nl_link_set(s, a.index, &c, &err_), 0);
+		CHECK(nl_link_get(s, "dpt-v0x", &a, NULL) > 0 &&
+		      a.mtu == 1380 && (a.flags & IFF_UP), NULL);
+		rc = nl_link_set(s, 0, &c, &err);
+		CHECK(rc == -EINVAL && err &&
+		      strstr(err, "change link #0: invalid parameter"), err);
+	}
+
 	CHECK_RC(nl_link_add_bridge(s, "dpt-br0", &err_), 0);
 	CHECK(nl_link_get(s, "dpt-br0", &br, NULL) > 0 &&
 	      !strcmp(br.kind, "bridge"), br.kind);
