@@ -87,7 +87,7 @@ struct proxy {
 
 	/* frontend */
 	struct bind_conf *binds, *binds_last;
-	struct tproxy_fe *tproxy;   /* `intercept` decoy addresses (tproxy.c) */
+	struct tproxy_fe *tproxy;   /* `intercept` decoy addresses (plumbing/tproxy_int.h) */
 	struct proxy *defbe;        /* resolved default_backend */
 
 	/* backend */
