@@ -731,16 +731,11 @@ static const char *fe_status(const struct proxy *fe)
 	return "OPEN";
 }
 
-static bool srv_in_maint(const struct server *s)
-{
-	return (s->flags & SRV_F_DISABLED) || s->admin == SRV_ADMIN_MAINT;
-}
-
 /* The administrative state first, then what checks say; without health
  * checks a ready server is "no check", as in HAProxy. */
 static const char *srv_status(const struct server *s)
 {
-	if (srv_in_maint(s))
+	if (server_in_maint(s))
 		return "MAINT";
 	if (s->admin == SRV_ADMIN_DRAIN)
 		return "DRAIN";
@@ -954,7 +949,7 @@ static bool stat_show_server(const struct stat_filter *f, const struct server *s
 		return false;
 	if (f->up_only && !server_usable(s))
 		return false;
-	return !(f->no_maint && srv_in_maint(s));
+	return !(f->no_maint && server_in_maint(s));
 }
 
 static void cmd_show_stat(struct stats_cli_ctx *cx, int argc, char **argv, struct stats_buf *out)
@@ -1158,15 +1153,12 @@ static void cmd_shutdown_sessions_server(struct stats_cli_ctx *cx, int argc, cha
 
 /* ---- server state --------------------------------------------------------- */
 
+/* The state change is the server's; queued sessions may use a server that
+ * became ready (the dequeue runs from the loop, sess_dequeue_later). */
 static void srv_set_admin(struct server *s, int admin)
 {
-	s->admin = admin;
-	if (admin != SRV_ADMIN_READY)
-		return;
-	/* `enable server` also brings up a server declared `disabled`, as
-	 * HAProxy does; queued sessions may now use it */
-	s->flags &= ~SRV_F_DISABLED;
-	sess_dequeue_later(s->px);
+	if (server_set_admin(s, admin))
+		sess_dequeue_later(s->px);
 }
 
 static void cmd_disable_server(struct stats_cli_ctx *cx, int argc, char **argv, struct stats_buf *out)
