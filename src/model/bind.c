@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "lib/addr.h"
@@ -169,7 +170,24 @@ void bind_conf_free(struct bind_conf *bc)
 	free(bc);
 }
 
-static int add_listener(struct bind_conf *bc, const struct sockaddr_storage *ss)
+struct bind_conf *bind_conf_alloc(size_t size, const char *spec)
+{
+	struct bind_conf *bc;
+
+	if (size < sizeof(*bc))
+		return NULL;
+	bc = calloc(1, size);
+	if (!bc)
+		return NULL;
+	bc->spec = strdup(spec);
+	if (!bc->spec) {
+		free(bc);
+		return NULL;
+	}
+	return bc;
+}
+
+int bind_add_listener(struct bind_conf *bc, const struct sockaddr_storage *ss)
 {
 	struct listener *l = calloc(1, sizeof(*l));
 
@@ -197,7 +215,7 @@ static int parse_addresses(struct bind_conf *bc, char *spec, char **err)
 			return -EINVAL;
 		for (int p = a.port_lo; p <= a.port_hi; p++) {
 			addr_set_port(&a.ss, p);
-			if (add_listener(bc, &a.ss) < 0) {
+			if (bind_add_listener(bc, &a.ss) < 0) {
 				memprintf(err, "out of memory");
 				return -ENOMEM;
 			}
@@ -271,10 +289,14 @@ fail:
 
 void listener_key(const struct listener *l, char *buf, size_t cap)
 {
-	char a[64];
+	char a[sizeof(((struct sockaddr_un *)0)->sun_path) + 8];
 	const struct bind_conf *bc = l->bc;
 
-	snprintf(buf, cap, "%s|%x|%s|%s", addr_str(&l->addr, a, sizeof(a)),
+	if (l->addr.ss_family == AF_UNIX)
+		snprintf(a, sizeof(a), "unix@%s", ((const struct sockaddr_un *)&l->addr)->sun_path);
+	else
+		addr_str(&l->addr, a, sizeof(a));
+	snprintf(buf, cap, "%s|%x|%s|%s", a,
 		 bc->options & (BC_O_TRANSPARENT | BC_O_V6ONLY | BC_O_V4V6 | BC_O_DEFER_ACCEPT | BC_O_TFO),
 		 bc->iface ? bc->iface : "", bc->netns ? bc->netns : "");
 }
