@@ -684,7 +684,6 @@ int cli_attach(int fd, int level)
 	return 0;
 }
 
-
 /* ---- the stats sockets on the listener layer ------------------------------------ */
 
 /* Accept while below `stats maxconn` (all sockets together, as HAProxy's
@@ -695,11 +694,17 @@ static bool may_accept(const struct listener *l)
 	return nb_clients < cli_conf_maxconn(active_conf);
 }
 
-static struct bind_conf *in_service(void)
+/* c's `stats socket` lines (struct cli_bind's), or NULL. */
+static struct bind_conf *binds_of(const struct dp_config *c)
 {
-	const struct cli_conf *sc = cli_conf_of(active_conf);
+	const struct cli_conf *sc = cli_conf_of(c);
 
 	return sc ? sc->binds : NULL;
+}
+
+static struct bind_conf *in_service(void)
+{
+	return binds_of(active_conf);
 }
 
 const struct bind_owner cli_bind_owner = { "stats socket", may_accept, in_service };
@@ -709,13 +714,6 @@ void cli_accept(struct listener *l, int fd, const struct sockaddr_storage *peer)
 	(void)peer;
 	if (!client_new(fd, cli_bind_of(l->bc)->level))
 		close(fd);
-}
-
-static struct bind_conf *binds_of(const struct dp_config *c)
-{
-	const struct cli_conf *sc = cli_conf_of(c);
-
-	return sc ? sc->binds : NULL;
 }
 
 int cli_open(struct dp_config *c, struct dp_config *oldc, char **err)
