@@ -18,6 +18,7 @@
 struct proxy;
 struct cfg_ctx;
 struct listener;
+struct bind_conf;
 
 enum {
 	BC_O_TRANSPARENT  = 1 << 0,
