@@ -5,6 +5,19 @@
  * with its own socket. Accepting drains the backlog on every wakeup,
  * stopping early only at a connection limit, and hands every accepted fd
  * to the bind line's accept callback (a session, or a CLI client).
+ *
+ * Two kinds of bind lines share this code. A frontend's are reached
+ * through the generation's proxies and obey the frontends' limits
+ * (rt_may_accept: global and frontend maxconn, SIGTTOU, soft stop) and
+ * their bind line's maxconn. Bind lines of another owner (the CLI's
+ * `stats socket` lines, struct bind_owner) live in that owner's generation
+ * extension: the owner hands their list to listeners_*_list() for the
+ * reload takeover and registers where its lines in service are, so that
+ * listeners_update() and the fd-exhaustion pause govern them too; they
+ * admit connections by the owner's limit alone, and are never paused by
+ * SIGTTOU, closed by a soft stop, counted as the proxies' listeners, nor
+ * shown among them. Their sockets (unix or plain TCP) are opened in
+ * listener_owned.c.
  */
 #include "config.h"
 
@@ -20,6 +33,7 @@
 
 #include "lib/addr.h"
 #include "core/listener.h"
+#include "core/listener_int.h"
 #include "model/proxy.h"
 #include "core/loop.h"
 #include "model/bind.h"
@@ -30,12 +44,28 @@
 /* After EMFILE/ENFILE, stop accepting this long, then try again. */
 #define FD_EXHAUSTION_PAUSE 0.1
 
+/* Owners of bind lines outside proxies (the CLI): few, registered once. */
+#define MAX_OWNERS 4
+
 static listener_accept_fn default_accept;
+static const struct bind_owner *owners[MAX_OWNERS];
+static size_t nowners;
 static ev_timer resume_timer;
 
 void listener_set_default_accept(listener_accept_fn fn)
 {
 	default_accept = fn;
+}
+
+int listener_register_owner(const struct bind_owner *o)
+{
+	for (size_t i = 0; i < nowners; i++)
+		if (owners[i] == o)
+			return 0;
+	if (nowners == MAX_OWNERS)
+		return -ENOSPC;
+	owners[nowners++] = o;
+	return 0;
 }
 
 static int setopt(int fd, int level, int opt, int val)
@@ -47,11 +77,11 @@ static int setopt(int fd, int level, int opt, int val)
  * `maxconn`, the frontend's maxconn, else 1024. Sizing the accept queue to
  * maxconn is what makes extra connections wait in the kernel (and, past
  * it, have their SYNs retried by the client) while the frontend is full. */
-static int listener_backlog(const struct listener *l)
+int listener_backlog(const struct listener *l)
 {
 	const struct bind_conf *bc = l->bc;
 	unsigned b = bc->backlog ? (unsigned)bc->backlog : bc->maxconn ? bc->maxconn :
-		     bc->fe->maxconn ? bc->fe->maxconn : 1024;
+		     bc->fe && bc->fe->maxconn ? bc->fe->maxconn : 1024;
 
 	return b > 65535 ? 65535 : (int)b;
 }
@@ -62,6 +92,8 @@ int listener_open(struct listener *l, char **err)
 	char a[64];
 	int fd, e;
 
+	if (bc->owner)
+		return listener_open_owned(l, err);
 	addr_str(&l->addr, a, sizeof(a));
 	fd = ns_cache_socket(bc->fe->conf->nscache, bc->netns, l->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 			   IPPROTO_TCP, err);
@@ -122,6 +154,28 @@ sockerr:
 	return -e;
 }
 
+/* May l accept one more connection now? A frontend's bind line obeys the
+ * frontends' limits and its own maxconn; another owner's only the
+ * process-wide fd-exhaustion pause and the owner's limit. */
+static bool listener_may_accept(const struct listener *l)
+{
+	const struct bind_conf *bc = l->bc;
+
+	if (bc->owner)
+		return !rt.accept_paused && bc->owner->may_accept(l);
+	return rt_may_accept(bc->fe) && !(bc->maxconn && l->nbconn >= bc->maxconn);
+}
+
+static void accept_failed(const struct listener *l, int e)
+{
+	static double last;
+
+	if (!l->bc->owner)
+		ha_warning("frontend '%s': accept() failed: %s", l->bc->fe->name, strerror(e));
+	else if (ha_ratelimit(&last, 10.0))
+		ha_warning("%s '%s': accept: %s", l->bc->owner->name, l->bc->spec, strerror(e));
+}
+
 static void listener_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct listener *l = container_of(w, struct listener, io);
@@ -131,7 +185,7 @@ static void listener_cb(struct ev_loop *loop, ev_io *w, int revents)
 		socklen_t plen = sizeof(peer);
 		int fd;
 
-		if (!rt_may_accept(l->bc->fe) || (l->bc->maxconn && l->nbconn >= l->bc->maxconn)) {
+		if (!listener_may_accept(l)) {
 			listeners_update();
 			return;
 		}
@@ -149,7 +203,7 @@ static void listener_cb(struct ev_loop *loop, ev_io *w, int revents)
 				listeners_throttle();
 				return;
 			default:
-				ha_warning("frontend '%s': accept() failed: %s", l->bc->fe->name, strerror(errno));
+				accept_failed(l, errno);
 				return;
 			}
 		}
@@ -197,8 +251,11 @@ int listener_resume(struct listener *l)
 void listener_close(struct listener *l)
 {
 	listener_stop(l);
-	if (l->fd >= 0)
+	if (l->fd >= 0) {
 		close(l->fd);
+		if (l->have_ino)
+			listener_unix_remove(l);
+	}
 	l->fd = -1;
 	l->io.cb = NULL;
 }
@@ -210,18 +267,28 @@ void listener_close(struct listener *l)
 		for (struct bind_conf *bc = px->binds; bc; bc = bc->next)        \
 			for (struct listener *l = bc->listeners; l; l = l->next)
 
+#define FOR_EACH_LISTENER_OF(list, bc, l)                                        \
+	for (struct bind_conf *bc = (list); bc; bc = bc->next)                   \
+		for (struct listener *l = bc->listeners; l; l = l->next)
+
+static void update_one(struct listener *l)
+{
+	bool ok = listener_may_accept(l);
+
+	if (ok && !ev_is_active(&l->io))
+		listener_start(l);
+	else if (!ok && ev_is_active(&l->io))
+		listener_stop(l);
+}
+
 void listeners_update(void)
 {
-	if (!rt.conf)
-		return;
-	FOR_EACH_LISTENER(rt.conf, px, bc, l) {
-		bool ok = rt_may_accept(px) && !(bc->maxconn && l->nbconn >= bc->maxconn);
-
-		if (ok && !ev_is_active(&l->io))
-			listener_start(l);
-		else if (!ok && ev_is_active(&l->io))
-			listener_stop(l);
-	}
+	if (rt.conf)
+		FOR_EACH_LISTENER(rt.conf, px, bc, l)
+			update_one(l);
+	for (size_t i = 0; i < nowners; i++)
+		FOR_EACH_LISTENER_OF(owners[i]->in_service ? owners[i]->in_service() : NULL, bc, l)
+			update_one(l);
 }
 
 static void resume_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -246,64 +313,118 @@ void listeners_throttle(void)
 	}
 }
 
-/* ---- a generation's listeners across a reload ------------------------------ */
+/* ---- takeover across a reload, for any bind lines ---------------------------
+ * A listener of the new generation that wants the same socket as an open
+ * listener of the old one (listener_same_socket) takes it instead of
+ * binding again: the
+ * kernel's accept queue never closes. Frontends search every proxy of the
+ * old generation; another owner searches its own old list only, so a socket
+ * never changes kind. */
 
-/* Finds an open listener of oldc that wants the same socket as nl. */
-static struct listener *find_reusable(struct dp_config *oldc, const struct listener *nl)
+typedef struct listener *(*find_fn)(void *where, const struct listener *nl);
+
+/* An open listener that wants nl's socket among a list of bind lines. */
+static struct listener *find_in_list(void *list, const struct listener *nl)
 {
-	if (!oldc)
-		return NULL;
-	FOR_EACH_LISTENER(oldc, px, bc, l) {
+	FOR_EACH_LISTENER_OF((struct bind_conf *)list, bc, l) {
 		if (l->fd >= 0 && listener_same_socket(l, nl))
 			return l;
 	}
 	return NULL;
 }
 
+/* An open listener that wants nl's socket among a generation's frontends. */
+static struct listener *find_in_conf(void *oldc, const struct listener *nl)
+{
+	struct listener *l = NULL;
+
+	for (struct proxy *px = oldc ? ((struct dp_config *)oldc)->proxies : NULL; px && !l; px = px->next)
+		l = find_in_list(px->binds, nl);
+	return l;
+}
+
+/* l takes old's socket (and the socket file it created). A unix socket's
+ * mode and owner are re-applied only when they changed. Returns 0 or
+ * -errno with *err; on failure the socket is l's already, so that the
+ * caller's undo gives it back. */
+static int take_over(struct listener *l, struct listener *old, char **err)
+{
+	/* same socket, new owner: stop watching it for the old one */
+	listener_stop(old);
+	l->fd = old->fd;
+	old->fd = -1;
+	l->taken_from = old;
+	l->have_ino = old->have_ino;
+	l->dev = old->dev;
+	l->ino = old->ino;
+	return l->addr.ss_family == AF_UNIX ? listener_unix_retake(l, old, err) : 0;
+}
+
+/* Undoes l's part of a failed reload: a taken socket goes back to its old
+ * listener (with its old file mode and owner), which accepts again; a new
+ * one is closed (and its socket file removed). */
+static void give_back(struct listener *l)
+{
+	struct listener *old = l->taken_from;
+
+	if (l->fd < 0)
+		return;
+	if (!old) {
+		listener_close(l);
+		return;
+	}
+	listener_stop(l);
+	old->fd = l->fd;
+	l->fd = -1;
+	l->have_ino = false;
+	l->taken_from = NULL;
+	if (old->addr.ss_family == AF_UNIX)
+		listener_unix_giveback(l, old);
+	/* the old generation keeps serving: watch its socket again */
+	listener_start(old);
+}
+
+/* Opens or takes over every listener of a list of bind lines. Stops at the
+ * first failure (-errno with *err), leaving the undo to the caller. */
+static int open_list(struct bind_conf *list, find_fn find, void *where, unsigned *kept, unsigned *opened,
+		     char **err)
+{
+	FOR_EACH_LISTENER_OF(list, bc, l) {
+		struct listener *old;
+		int r;
+
+		old = find(where, l);
+		if (old) {
+			r = take_over(l, old, err);
+			(*kept)++;
+		} else {
+			r = listener_open(l, err);
+			(*opened) += r == 0;
+		}
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 void listeners_undo(struct dp_config *newc)
 {
-	FOR_EACH_LISTENER(newc, px, bc, l) {
-		if (l->fd < 0)
-			continue;
-		if (l->taken_from) {
-			l->taken_from->fd = l->fd;
-			l->fd = -1;
-			/* the old generation keeps serving: watch its socket again */
-			listener_start(l->taken_from);
-			l->taken_from = NULL;
-		} else {
-			listener_close(l);
-		}
-	}
+	FOR_EACH_LISTENER(newc, px, bc, l)
+		give_back(l);
 }
 
 int listeners_open(struct dp_config *newc, struct dp_config *oldc, unsigned *kept, unsigned *opened, char **err)
 {
-	FOR_EACH_LISTENER(newc, px, bc, l) {
-		struct listener *old;
+	for (struct proxy *px = newc->proxies; px; px = px->next) {
+		char *m = NULL;
 
-		if (px->disabled)
+		if (px->disabled || open_list(px->binds, find_in_conf, oldc, kept, opened, err) == 0)
 			continue;
-		old = find_reusable(oldc, l);
-		if (old) {
-			/* same socket, new owner: stop watching it for the old one */
-			listener_stop(old);
-			l->fd = old->fd;
-			old->fd = -1;
-			l->taken_from = old;
-			(*kept)++;
-			continue;
-		}
-		if (listener_open(l, err) < 0) {
-			char *m = NULL;
-
-			memprintf(&m, "Starting %s %s: %s", px->cap & PR_CAP_BE ? "proxy" : "frontend", px->name, *err);
-			free(*err);
-			*err = m;
-			listeners_undo(newc);
-			return -1;
-		}
-		(*opened)++;
+		memprintf(&m, "Starting %s %s: %s", px->cap & PR_CAP_BE ? "proxy" : "frontend", px->name, *err);
+		free(*err);
+		*err = m;
+		listeners_undo(newc);
+		return -1;
 	}
 	return 0;
 }
@@ -340,4 +461,40 @@ void listeners_pause_all(struct dp_config *c, bool pause)
 			ha_warning("frontend '%s': cannot %s [%s]: %s", px->name, pause ? "pause" : "resume",
 				   bc->spec, strerror(-r));
 	}
+}
+
+/* ---- bind lines of another owner (the CLI's) --------------------------------- */
+
+int listeners_open_list(struct bind_conf *list, struct bind_conf *old, char **err)
+{
+	unsigned kept = 0, opened = 0;
+	int r = open_list(list, find_in_list, old, &kept, &opened, err);
+
+	if (r < 0)
+		listeners_undo_list(list);
+	return r;
+}
+
+void listeners_undo_list(struct bind_conf *list)
+{
+	FOR_EACH_LISTENER_OF(list, bc, l)
+		give_back(l);
+}
+
+void listeners_commit_list(struct bind_conf *list)
+{
+	FOR_EACH_LISTENER_OF(list, bc, l)
+		l->taken_from = NULL;
+}
+
+void listeners_update_list(struct bind_conf *list)
+{
+	FOR_EACH_LISTENER_OF(list, bc, l)
+		update_one(l);
+}
+
+void listeners_close_list(struct bind_conf *list)
+{
+	FOR_EACH_LISTENER_OF(list, bc, l)
+		listener_close(l);
 }

@@ -1,7 +1,8 @@
-/* stats.h — the stats socket: HAProxy's CLI subset (show info/stat/sess,
- * server state changes, shutdown session, reload) and decoyproxy's own
- * commands: show/add/del intercept (runtime decoy changes, tproxy.h) and
- * show network (the objects of `network` sections, netseg.h).
+/* cli.h — the command line interface on the stats sockets: HAProxy's CLI
+ * subset (show info/stat/sess, server state changes, shutdown session,
+ * reload) and decoyproxy's own commands: show/add/del intercept (runtime
+ * decoy changes, tproxy.h) and show network (the objects of `network`
+ * sections, netseg.h).
  *
  * Configuration (global section), as in HAProxy:
  *   stats socket <path>|unix@<path>|ipv4@<ip>:<port>|ipv6@<ip>:<port>
@@ -10,60 +11,74 @@
  *   stats timeout <time>     idle CLI client timeout (default 10s)
  *   stats maxconn <n>        CLI clients at once, all sockets together (default 10)
  *
- * The command interpreter is separate from the socket I/O: stats_exec_line()
+ * The command interpreter is separate from the socket I/O: cli_exec_line()
  * runs one input line on the running configuration (rt.conf) and the session
- * list, and appends the answer to a stats_buf. The socket side (libev) only
- * moves bytes, with backpressure: no new line is interpreted while a
- * previous answer is still waiting to be written.
+ * list, and appends the answer to a cli_buf. The sockets are listeners of
+ * the listener layer (core/listener.h) on bind lines the CLI owns; their
+ * accept callback attaches a CLI client, which only moves bytes, with
+ * backpressure: no new line is interpreted while a previous answer is still
+ * waiting to be written.
  */
-#ifndef DECOYPROXY_STATS_H
-#define DECOYPROXY_STATS_H
+#ifndef DECOYPROXY_CLI_H
+#define DECOYPROXY_CLI_H
 
 #include "cfg/cfg.h"
+#include "model/bind.h"
 #include "model/conf.h"
 
-struct stats_conf;
+/* `stats socket|timeout|maxconn` (global section). */
+extern const struct cfg_kw_list cli_kw_list;
 
-extern const struct cfg_kw_list stats_kw_list;
+/* The owner of the stats sockets' bind lines, registered with the listener
+ * layer (listener_register_owner) by the module table. */
+extern const struct bind_owner cli_bind_owner;
 
-/* Opens the configured sockets; on reload (oldc != NULL) a socket at the same
+/* ---- a generation's stats sockets (module table hooks) ---- */
+
+/* Opens c's stats sockets; on reload (oldc != NULL) a socket at the same
  * address (unix path or ip:port) is taken over from oldc instead of
- * re-created, so it never stops answering; its mode and owner are re-applied
- * and its new level applies to new connections. A unix socket file left by a
- * dead process (nothing accepts on it) is replaced; a live one is an error.
- * All or nothing: on failure every socket newc opened is closed, taken-over
- * sockets go back to oldc, and *err says why. Safe when neither generation
- * has `stats` lines. Needs rt.loop. Returns 0 or -errno with *err. */
-int stats_open(struct dp_config *c, struct dp_config *oldc, char **err);
-
-/* Closes the sockets c still owns (those not taken over) and unlinks their
- * unix socket files if the file is still the one created here. Connected CLI
- * clients belong to the process, not to a generation: they survive a reload
- * and are only closed when c is the generation in service (shutdown). Safe
- * when c has no `stats` lines. */
-void stats_close(struct dp_config *c);
+ * re-created, so it never stops answering; its mode and owner are
+ * re-applied when they changed and its new level applies to new
+ * connections. A unix socket file left by a dead process (nothing accepts
+ * on it) is replaced; a live one is an error. All or nothing: on failure
+ * every socket c opened is closed, taken-over sockets go back to oldc, and
+ * *err says why. Safe when neither generation has `stats` lines. Needs
+ * rt.loop. Returns 0 or -errno with *err. */
+int cli_open(struct dp_config *c, struct dp_config *oldc, char **err);
+/* A later module failed: c's sockets go back to oldc or are closed. */
+void cli_undo(struct dp_config *c, struct dp_config *oldc);
+/* c is in service: its sockets accept (with c's `stats maxconn` and, for
+ * new clients, `stats timeout`); oldc's remaining sockets close
+ * (cli_close). oldc may be NULL. */
+void cli_commit(struct dp_config *c, struct dp_config *oldc);
+/* Closes the sockets c still owns (those not taken over) and removes their
+ * unix socket files if the file is still the one created here. Connected
+ * CLI clients belong to the process, not to a generation: they survive a
+ * reload and are only closed when c is the generation in service
+ * (shutdown). Safe when c has no `stats` lines. */
+void cli_close(struct dp_config *c);
 
 /* Set by main: performs a reload like SIGUSR2; returns 0 on success or
  * -errno, with *msg describing the outcome (errors included). */
-extern int (*stats_reload_hook)(char **msg);
+extern int (*cli_reload_hook)(char **msg);
 
-/* ---- command interpreter (no I/O; used by the sockets and by tests) ---- */
+/* ---- command interpreter (no I/O; used by the clients and by tests) ---- */
 
-enum stats_level {
-	STATS_LVL_USER = 1,     /* read non-sensitive stats only */
-	STATS_LVL_OPER = 2,     /* HAProxy's default: all reads (show sess) */
-	STATS_LVL_ADMIN = 3,    /* everything: server states, kill, reload */
+enum cli_level {
+	CLI_LVL_USER = 1,       /* read non-sensitive stats only */
+	CLI_LVL_OPER = 2,       /* HAProxy's default: all reads (show sess) */
+	CLI_LVL_ADMIN = 3,      /* everything: server states, kill, reload */
 };
 
 /* Soft cap on the answer to one connection before it is written out. */
-#define STATS_OUT_MAX (32u << 20)
+#define CLI_OUT_MAX (32u << 20)
 /* Longest command line accepted (HAProxy's default buffer size). */
-#define STATS_LINE_MAX 16384
+#define CLI_LINE_MAX 16384
 
 /* A growing output buffer. Lines are appended whole or not at all: once
- * appending would exceed `max` (0 = STATS_OUT_MAX), `truncated` is set and
+ * appending would exceed `max` (0 = CLI_OUT_MAX), `truncated` is set and
  * further lines are dropped, so a cut answer still has only whole lines. */
-struct stats_buf {
+struct cli_buf {
 	char *data;
 	size_t len, cap;
 	size_t max;
@@ -71,11 +86,11 @@ struct stats_buf {
 };
 
 /* Frees the data and resets the buffer (max is kept). */
-void stats_buf_reset(struct stats_buf *b);
+void cli_buf_reset(struct cli_buf *b);
 
 /* State of one CLI conversation. */
-struct stats_cli_ctx {
-	int level;              /* STATS_LVL_*; `user`/`operator` may lower it */
+struct cli_ctx {
+	int level;              /* CLI_LVL_*; `user`/`operator` may lower it */
 	bool interactive;       /* `prompt` mode: stay connected, print "> " */
 	bool quit;              /* close once the answer is written */
 };
@@ -87,16 +102,16 @@ struct stats_cli_ctx {
  * interactive mode) set cx->quit; commands after `quit` are not run. Never
  * fails: errors are answers. Reads rt.conf, sess_list and rt; may change
  * server states, kill sessions or reload. */
-void stats_exec_line(struct stats_cli_ctx *cx, const char *line, struct stats_buf *out);
+void cli_exec_line(struct cli_ctx *cx, const char *line, struct cli_buf *out);
 
 /* Serves the CLI on an already connected stream socket (made non-blocking
  * here) like a client accepted on a stats socket of that level, with the
  * `stats timeout` of the generation in service. Takes the fd in every case:
  * this module closes it when the conversation ends or on error. Needs
  * rt.loop. Returns 0, or -EINVAL / -ENOMEM. */
-int stats_cli_attach(int fd, int level);
+int cli_attach(int fd, int level);
 
 /* Number of connected CLI clients. */
-unsigned stats_cli_count(void);
+unsigned cli_count(void);
 
 #endif

@@ -12,7 +12,7 @@
  *   netseg           namespaces and links, which listeners may bind in;
  *   listeners        sockets, taken over from the old generation;
  *   tproxy           nft rules and routing that send traffic to them;
- *   cli              stats sockets (last fallible apply: it has no undo);
+ *   cli              stats sockets (listeners of the CLI's own bind lines);
  *   checks           health checks of the generation in service.
  * Commit walks the table backwards, as a teardown of the old generation:
  * checks stop and start, stats sockets close, stale tproxy rules go, old
@@ -92,12 +92,6 @@ static void tproxy_commit(struct dp_config *newc, struct dp_config *oldc)
 		tproxy_remove_stale(oldc, newc);
 }
 
-static void cli_commit(struct dp_config *newc, struct dp_config *oldc)
-{
-	(void)newc;
-	stats_close(oldc);
-}
-
 static void checks_commit(struct dp_config *newc, struct dp_config *oldc)
 {
 	if (oldc)
@@ -136,8 +130,8 @@ static const struct dp_module mod_tproxy = {
 	.commit = tproxy_commit, .remove = tproxy_remove,
 };
 static const struct dp_module mod_cli = {
-	.name = "cli", .kws = &stats_kw_list, .apply = stats_open,
-	.commit = cli_commit, .remove = stats_close,
+	.name = "cli", .kws = &cli_kw_list, .apply = cli_open, .undo = cli_undo,
+	.commit = cli_commit, .remove = cli_close,
 };
 static const struct dp_module mod_checks = {
 	.name = "checks", .commit = checks_commit, .remove = chk_stop,
@@ -167,7 +161,7 @@ int modules_init(void)
 				return r;
 	}
 	listener_set_default_accept(sess_accept);
-	return 0;
+	return listener_register_owner(&cli_bind_owner);
 }
 
 int modules_finalize(struct dp_config *c)

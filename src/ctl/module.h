@@ -48,9 +48,10 @@ struct dp_module {
 	void (*carry)(struct dp_config *newc, struct dp_config *oldc);
 };
 
-/* Registers every module's keywords and sections with cfg/, and the
- * session as the default accept callback of listeners. Idempotent; call
- * before parsing anything. Returns 0 or -errno. */
+/* Registers every module's keywords and sections with cfg/, the session
+ * as the default accept callback of listeners, and the CLI as the owner of
+ * the stats sockets' bind lines. Idempotent; call before parsing anything.
+ * Returns 0 or -errno. */
 int modules_init(void);
 
 /* The table, in order. */

@@ -399,7 +399,7 @@ void reload_setup_signals(void)
 		ev_signal_init(s[i].w, on_signal, s[i].sig);
 		ev_signal_start(rt.loop, s[i].w);
 	}
-	stats_reload_hook = reload_now;
+	cli_reload_hook = reload_now;
 }
 
 void reload_shutdown(void)

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 
 #include "lib/addr.h"
 
@@ -15,6 +16,7 @@ socklen_t addr_len(const struct sockaddr_storage *ss)
 	switch (ss->ss_family) {
 	case AF_INET: return sizeof(struct sockaddr_in);
 	case AF_INET6: return sizeof(struct sockaddr_in6);
+	case AF_UNIX: return sizeof(struct sockaddr_un);
 	}
 	return sizeof(*ss);
 }
@@ -73,6 +75,11 @@ bool addr_equal(const struct sockaddr_storage *a, const struct sockaddr_storage 
 		return x->sin6_port == y->sin6_port &&
 		       !memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) &&
 		       x->sin6_scope_id == y->sin6_scope_id;
+	}
+	if (a->ss_family == AF_UNIX) {
+		const struct sockaddr_un *x = (const void *)a, *y = (const void *)b;
+
+		return !strncmp(x->sun_path, y->sun_path, sizeof(x->sun_path));
 	}
 	return a->ss_family == AF_UNSPEC;
 }

@@ -34,10 +34,13 @@ const char *addr_ntop(const struct sockaddr_storage *ss, char *buf, size_t cap);
 const char *addr_str(const struct sockaddr_storage *ss, char *buf, size_t cap);
 int addr_port(const struct sockaddr_storage *ss);
 void addr_set_port(struct sockaddr_storage *ss, int port);
+/* The length to give bind()/connect(): AF_INET, AF_INET6 or AF_UNIX (a
+ * whole struct sockaddr_un, path NUL-terminated). */
 socklen_t addr_len(const struct sockaddr_storage *ss);
 bool addr_is_any(const struct sockaddr_storage *ss);
 /* Converts an IPv4-mapped IPv6 address to AF_INET in place (keeps port). */
 void addr_unmap_v4(struct sockaddr_storage *ss);
+/* Same family and address: IP, port (and IPv6 scope), or unix path. */
 bool addr_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b);
 
 #endif

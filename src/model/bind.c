@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "lib/addr.h"
@@ -165,7 +166,24 @@ void bind_conf_free(struct bind_conf *bc)
 	free(bc);
 }
 
-static int add_listener(struct bind_conf *bc, const struct sockaddr_storage *ss)
+struct bind_conf *bind_conf_alloc(size_t size, const char *spec)
+{
+	struct bind_conf *bc;
+
+	if (size < sizeof(*bc))
+		return NULL;
+	bc = calloc(1, size);
+	if (!bc)
+		return NULL;
+	bc->spec = strdup(spec);
+	if (!bc->spec) {
+		free(bc);
+		return NULL;
+	}
+	return bc;
+}
+
+int bind_add_listener(struct bind_conf *bc, const struct sockaddr_storage *ss)
 {
 	struct listener *l = calloc(1, sizeof(*l));
 
@@ -193,7 +211,7 @@ static int parse_addresses(struct bind_conf *bc, char *spec, char **err)
 			return -EINVAL;
 		for (int p = a.port_lo; p <= a.port_hi; p++) {
 			addr_set_port(&a.ss, p);
-			if (add_listener(bc, &a.ss) < 0) {
+			if (bind_add_listener(bc, &a.ss) < 0) {
 				memprintf(err, "out of memory");
 				return -ENOMEM;
 			}

@@ -1,15 +1,24 @@
 /* bind.h — `bind` lines as configured: options and one listener (address
- * and port) per socket. The sockets themselves are core/listener.h's. */
+ * and port) per socket. The sockets themselves are core/listener.h's.
+ *
+ * A bind line belongs to a frontend (`bind` in a proxy section) or to
+ * another owner: the CLI's `stats socket` lines are bind lines of their
+ * own, with a unix path or a TCP address, kept in the CLI's generation
+ * extension. Both kinds share the listener layer (opening, takeover across
+ * reloads, the accept loop and its fd-exhaustion pause); only what admits
+ * a connection differs (struct bind_owner). */
 #ifndef DECOYPROXY_BIND_H
 #define DECOYPROXY_BIND_H
 
 #include <ev.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 #include "lib/common.h"
 
 struct proxy;
 struct cfg_ctx;
 struct listener;
+struct bind_conf;
 
 enum {
 	BC_O_TRANSPARENT  = 1 << 0,
@@ -27,10 +36,25 @@ enum {
  * close-on-exec, owned by the callee from now on; peer is its address. */
 typedef void (*listener_accept_fn)(struct listener *l, int fd, const struct sockaddr_storage *peer);
 
+/* The owner of bind lines that belong to no frontend (bc->fe NULL, ctl/cli's
+ * `stats socket` lines). The listener layer opens, takes over and accepts
+ * on them as on a frontend's, but none of the frontends' limits apply
+ * (global and frontend maxconn, SIGTTOU pause, soft stop): only the
+ * process-wide fd-exhaustion pause and the owner's own limit. */
+struct bind_owner {
+	const char *name;           /* in messages: "<name> '<spec>': ..." */
+	/* May l accept one more connection now (the owner's limit)? */
+	bool (*may_accept)(const struct listener *l);
+	/* The owner's bind lines accepting now (listeners_update walks them
+	 * with the frontends'), or NULL. */
+	struct bind_conf *(*in_service)(void);
+};
+
 /* One `bind` line: shared options and one listener per address/port. */
 struct bind_conf {
 	struct bind_conf *next;
-	struct proxy *fe;
+	struct proxy *fe;           /* NULL: a bind line of `owner` */
+	const struct bind_owner *owner;
 	char *file; int line;
 	char *spec;                 /* the address words as written, for messages */
 	unsigned options;
@@ -41,6 +65,12 @@ struct bind_conf {
 	char *name;
 	struct listener *listeners, *listeners_last;
 	listener_accept_fn accept;  /* NULL: the process default (a session) */
+	struct {                    /* unix socket file: mode and owner set after bind() */
+		mode_t mode;
+		uid_t uid;
+		gid_t gid;
+		bool have_uid, have_gid;
+	} ux;
 };
 
 struct listener {
@@ -53,12 +83,19 @@ struct listener {
 	struct listener *taken_from; /* during a reload: the old listener whose socket we took */
 	unsigned nbconn;
 	unsigned long long cum_conn;
+	/* a unix socket file created by this process: removed at close only
+	 * while the path still names it (another process may have replaced it) */
+	bool have_ino;
+	dev_t dev;
+	ino_t ino;
 };
 
 /* Parses "bind <addr>[:<ports>][,...] [options...]" (argv[0] == "bind")
  * into a new bind line (*out, owned by the caller, which sets its frontend
  * and links it). Returns CFG_OK or CFG_ERR with *err. */
 int bind_parse(struct cfg_ctx *ctx, int argc, char **argv, struct bind_conf **out, char **err);
+/* Frees bc, its listeners (closing an fd left open, never watched) and
+ * what it owns; NULL is a no-op. */
 void bind_conf_free(struct bind_conf *bc);
 
 /* Whether listeners a and b (of two generations) want the same socket: the
@@ -66,5 +103,15 @@ void bind_conf_free(struct bind_conf *bc);
  * same BC_O_SOCKET options, interface and namespace. A reload hands the
  * old one's socket to the new one. */
 bool listener_same_socket(const struct listener *a, const struct listener *b);
+
+/* A bind line for an owner other than a frontend: `size` bytes zeroed (at
+ * least sizeof(struct bind_conf)), the bind_conf first so that the owner
+ * keeps its own fields after it and finds them with container_of; spec
+ * copied, no listener yet. Freed with bind_conf_free. Returns NULL when out
+ * of memory. */
+struct bind_conf *bind_conf_alloc(size_t size, const char *spec);
+/* Appends a listener on ss (an IP address and port, or a unix path) to bc.
+ * Returns 0 or -ENOMEM. */
+int bind_add_listener(struct bind_conf *bc, const struct sockaddr_storage *ss);
 
 #endif

@@ -1,5 +1,6 @@
 /* server.c — `server` lines: address rules (fixed, same port, port offset,
- * original destination) and options. */
+ * original destination) and options; the server's administrative state
+ * (ready, drain, maintenance) and what makes it usable. */
 #include "config.h"
 
 #include <errno.h>
@@ -509,4 +510,18 @@ int server_target(const struct server *s, const struct sockaddr_storage *orig, s
 bool server_usable(const struct server *s)
 {
 	return !(s->flags & SRV_F_DISABLED) && s->admin == SRV_ADMIN_READY && s->chk_up;
+}
+
+bool server_in_maint(const struct server *s)
+{
+	return (s->flags & SRV_F_DISABLED) || s->admin == SRV_ADMIN_MAINT;
+}
+
+bool server_set_admin(struct server *s, int admin)
+{
+	s->admin = admin;
+	if (admin != SRV_ADMIN_READY)
+		return false;
+	s->flags &= ~SRV_F_DISABLED;
+	return true;
 }

@@ -105,6 +105,19 @@ int server_copy_options(struct server *dst, const struct server *src);
  * SRV_F_ADDR_ORIG). Returns 0 or -EAFNOSUPPORT. */
 int server_target(const struct server *s, const struct sockaddr_storage *orig, struct sockaddr_storage *out);
 
+/* May s take new sessions now: not disabled, administratively ready and
+ * up as far as health checks tell. */
 bool server_usable(const struct server *s);
+
+/* In maintenance: declared `disabled` or set to SRV_ADMIN_MAINT. */
+bool server_in_maint(const struct server *s);
+
+/* Sets the administrative state of s (SRV_ADMIN_*), as the CLI's
+ * `disable|enable server` and `set server ... state` do. Ready also brings
+ * up a server declared `disabled`, as HAProxy's `enable server` does.
+ * Changes no counter and touches no session: returns true when s became
+ * ready, so that the caller lets queued sessions try it (the dequeue is
+ * the session layer's, above this one). */
+bool server_set_admin(struct server *s, int admin);
 
 #endif

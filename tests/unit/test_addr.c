@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 #include <cmocka.h>
 
 #include "lib/addr.h"
@@ -97,6 +98,18 @@ static void test_helpers(void **state)
 	assert_false(addr_equal(&a.ss, &b.ss));
 	assert_int_equal(addr_port(&b.ss), 6);
 	assert_int_equal(addr_len(&b.ss), sizeof(struct sockaddr_in));
+	{
+		/* unix socket paths (the CLI's stats sockets) */
+		struct sockaddr_storage u1 = { .ss_family = AF_UNIX }, u2 = { .ss_family = AF_UNIX };
+
+		strcpy(((struct sockaddr_un *)&u1)->sun_path, "/run/a.sock");
+		strcpy(((struct sockaddr_un *)&u2)->sun_path, "/run/a.sock");
+		assert_true(addr_equal(&u1, &u2));
+		strcpy(((struct sockaddr_un *)&u2)->sun_path, "/run/b.sock");
+		assert_false(addr_equal(&u1, &u2));
+		assert_false(addr_equal(&u1, &b.ss));
+		assert_int_equal(addr_len(&u1), sizeof(struct sockaddr_un));
+	}
 }
 
 int main(void)

@@ -1,5 +1,5 @@
-/* Unit tests: the stats socket. Keyword parsing; the command interpreter
- * driven through stats_exec_line() on a configuration built with
+/* Unit tests: the CLI (ctl/cli*.c) on stats sockets. Keyword parsing; the
+ * command interpreter driven through cli_exec_line() on a configuration built with
  * cfg_parse_buffer (CSV header and rows, server states, levels, sessions,
  * errors, reload answers); and the socket side on unix sockets in a
  * temporary directory with a real libev loop (serving, prompt mode,
@@ -30,6 +30,7 @@
 #include "model/proxy.h"
 #include "core/loop.h"
 #include "model/server.h"
+#include "core/listener.h"
 #include "core/sess.h"
 #include "ctl/cli.h"
 #include "log/msg.h"
@@ -100,7 +101,7 @@ static int teardown_cfg(void **state)
 		sess_kill(sess_list);
 	dp_config_put(rt.conf);
 	rt.conf = NULL;
-	stats_reload_hook = NULL;
+	cli_reload_hook = NULL;
 	return 0;
 }
 
@@ -114,13 +115,13 @@ static int setup_plain(void **state)
 /* Runs one line at a level, returns the answer (caller frees). */
 static char *run(int level, const char *line)
 {
-	struct stats_cli_ctx cx = { .level = level };
-	struct stats_buf out = { 0 };
+	struct cli_ctx cx = { .level = level };
+	struct cli_buf out = { 0 };
 	char *s;
 
-	stats_exec_line(&cx, line, &out);
+	cli_exec_line(&cx, line, &out);
 	s = strdup(out.data ? out.data : "");
-	stats_buf_reset(&out);
+	cli_buf_reset(&out);
 	assert_non_null(s);
 	return s;
 }
@@ -249,7 +250,7 @@ static void test_kw_good(void **state)
 	assert_non_null(strstr(msgs, "'expose-fd' ignored"));
 	assert_non_null(strstr(msgs, "t.cfg:3"));
 	rt.conf = c;
-	out = run(STATS_LVL_USER, "show cli sockets");
+	out = run(CLI_LVL_USER, "show cli sockets");
 	assert_string_equal(out, "# socket lvl processes\n"
 				 "unix@/tmp/stats-ut-a.sock admin all\n"
 				 "unix@/tmp/stats-ut-b.sock user all\n"
@@ -327,7 +328,7 @@ static void test_kw_section(void **state)
 
 static void test_show_stat_header(void **state)
 {
-	char *out = run(STATS_LVL_USER, "show stat");
+	char *out = run(CLI_LVL_USER, "show stat");
 	char line[8192], *f[MAXF];
 	int n;
 
@@ -375,7 +376,7 @@ static void test_show_stat_rows(void **state)
 	be->beconn = 2;
 	be->cnt.cum_be = 6;
 
-	out = run(STATS_LVL_USER, "show stat");
+	out = run(CLI_LVL_USER, "show stat");
 	/* one line per frontend, per server, per backend, in file order */
 	for (i = 0; i < (int)ARRAY_SIZE(order); i++) {
 		assert_true(nth_line(out, i + 1, line, sizeof(line)));
@@ -441,35 +442,35 @@ static void test_show_stat_filters(void **state)
 {
 	char *out;
 
-	out = run(STATS_LVL_USER, "show stat be 4 -1");
+	out = run(CLI_LVL_USER, "show stat be 4 -1");
 	assert_int_equal(count_lines(out, "be,s"), 3);
 	assert_int_equal(count_lines(out, "be,BACKEND"), 0);
 	assert_int_equal(count_lines(out, "fe,"), 0);
 	free(out);
-	out = run(STATS_LVL_USER, "show stat -1 1 -1");
+	out = run(CLI_LVL_USER, "show stat -1 1 -1");
 	assert_int_equal(count_lines(out, "fe,FRONTEND"), 1);
 	assert_int_equal(count_lines(out, "li,FRONTEND"), 1);
 	assert_int_equal(count_lines(out, "be,"), 0);
 	free(out);
-	out = run(STATS_LVL_USER, "show stat 2 -1 2");
+	out = run(CLI_LVL_USER, "show stat 2 -1 2");
 	assert_int_equal(count_lines(out, "be,s2,"), 1);
 	assert_int_equal(count_lines(out, "be,"), 1);
 	free(out);
 	srv_named("be", "s1")->admin = SRV_ADMIN_MAINT;
 	srv_named("be", "s2")->admin = SRV_ADMIN_DRAIN;
-	out = run(STATS_LVL_USER, "show stat no-maint");
+	out = run(CLI_LVL_USER, "show stat no-maint");
 	assert_int_equal(count_lines(out, "be,s1,"), 0);
 	assert_int_equal(count_lines(out, "be,s2,"), 1);
 	free(out);
-	out = run(STATS_LVL_USER, "show stat up");
+	out = run(CLI_LVL_USER, "show stat up");
 	assert_int_equal(count_lines(out, "be,s1,"), 0);
 	assert_int_equal(count_lines(out, "be,s2,"), 0);
 	assert_int_equal(count_lines(out, "be,s3,"), 1);
 	free(out);
-	expect_answer(STATS_LVL_USER, "show stat nope 1 -1", "No such proxy.\n\n");
-	expect_answer(STATS_LVL_USER, "show stat be x y", "show stat: <type> and <sid> must be integers (-1 for all).\n\n");
-	expect_answer(STATS_LVL_USER, "show stat typed", "show stat: 'typed' output is not supported (CSV only).\n\n");
-	expect_has(STATS_LVL_USER, "show stat bogus", "show stat: unexpected word 'bogus'");
+	expect_answer(CLI_LVL_USER, "show stat nope 1 -1", "No such proxy.\n\n");
+	expect_answer(CLI_LVL_USER, "show stat be x y", "show stat: <type> and <sid> must be integers (-1 for all).\n\n");
+	expect_answer(CLI_LVL_USER, "show stat typed", "show stat: 'typed' output is not supported (CSV only).\n\n");
+	expect_has(CLI_LVL_USER, "show stat bogus", "show stat: unexpected word 'bogus'");
 }
 
 /* ---- server state ---- */
@@ -489,22 +490,22 @@ static void test_server_state(void **state)
 	struct server *s1 = srv_named("be", "s1"), *s2 = srv_named("be", "s2"), *s3 = srv_named("be", "s3");
 	char *out;
 
-	expect_answer(STATS_LVL_ADMIN, "disable server be/s1", "\n");
+	expect_answer(CLI_LVL_ADMIN, "disable server be/s1", "\n");
 	assert_int_equal(s1->admin, SRV_ADMIN_MAINT);
 	for (int i = 0; i < 20; i++)
 		assert_ptr_equal(pick("be"), s2);
-	out = run(STATS_LVL_USER, "show stat");
+	out = run(CLI_LVL_USER, "show stat");
 	assert_string_equal(stat_field(out, "be", "s1", 17), "MAINT");
 	assert_string_equal(stat_field(out, "be", "BACKEND", 18), "3");
 	assert_string_equal(stat_field(out, "be", "BACKEND", 19), "1");
 	free(out);
 
 	/* drain: no new sessions through balancing, backups take over */
-	expect_answer(STATS_LVL_ADMIN, "set server be/s2 state drain", "\n");
+	expect_answer(CLI_LVL_ADMIN, "set server be/s2 state drain", "\n");
 	assert_int_equal(s2->admin, SRV_ADMIN_DRAIN);
 	for (int i = 0; i < 10; i++)
 		assert_ptr_equal(pick("be"), s3);
-	out = run(STATS_LVL_USER, "show stat");
+	out = run(CLI_LVL_USER, "show stat");
 	assert_string_equal(stat_field(out, "be", "s2", 17), "DRAIN");
 	assert_string_equal(stat_field(out, "be", "BACKEND", 17), "UP");
 	assert_string_equal(stat_field(out, "be", "BACKEND", 18), "1");
@@ -513,85 +514,103 @@ static void test_server_state(void **state)
 	free(out);
 
 	/* by #id: backend 2, server 3 */
-	expect_answer(STATS_LVL_ADMIN, "set server #2/#3 state maint", "\n");
+	expect_answer(CLI_LVL_ADMIN, "set server #2/#3 state maint", "\n");
 	assert_int_equal(s3->admin, SRV_ADMIN_MAINT);
 	assert_null(pick("be"));
-	out = run(STATS_LVL_USER, "show stat");
+	out = run(CLI_LVL_USER, "show stat");
 	assert_string_equal(stat_field(out, "be", "BACKEND", 17), "DOWN");
 	free(out);
 
-	expect_answer(STATS_LVL_ADMIN, "enable server be/s1;set server be/s2 state ready;set server be/s3 state ready",
+	expect_answer(CLI_LVL_ADMIN, "enable server be/s1;set server be/s2 state ready;set server be/s3 state ready",
 		      "\n\n\n");
 	assert_int_equal(s1->admin, SRV_ADMIN_READY);
 	assert_int_equal(s2->admin, SRV_ADMIN_READY);
-	out = run(STATS_LVL_USER, "show stat");
+	out = run(CLI_LVL_USER, "show stat");
 	assert_string_equal(stat_field(out, "be", "s1", 17), "no check");
 	free(out);
 
 	/* `enable server` also brings up a server declared `disabled` */
 	s1->flags |= SRV_F_DISABLED;
-	out = run(STATS_LVL_USER, "show stat");
+	out = run(CLI_LVL_USER, "show stat");
 	assert_string_equal(stat_field(out, "be", "s1", 17), "MAINT");
 	free(out);
-	expect_answer(STATS_LVL_ADMIN, "enable server be/s1", "\n");
+	expect_answer(CLI_LVL_ADMIN, "enable server be/s1", "\n");
 	assert_true(server_usable(s1));
 
 	/* errors, as HAProxy words them */
-	expect_answer(STATS_LVL_ADMIN, "disable server be", "Require 'backend/server'.\n\n");
-	expect_answer(STATS_LVL_ADMIN, "disable server", "Require 'backend/server'.\n\n");
-	expect_answer(STATS_LVL_ADMIN, "enable server nope/s1", "No such backend.\n\n");
-	expect_answer(STATS_LVL_ADMIN, "enable server fe/s1", "No such backend.\n\n");
-	expect_answer(STATS_LVL_ADMIN, "disable server be/nope", "No such server.\n\n");
-	expect_answer(STATS_LVL_ADMIN, "set server be/s1 state READY",
+	expect_answer(CLI_LVL_ADMIN, "disable server be", "Require 'backend/server'.\n\n");
+	expect_answer(CLI_LVL_ADMIN, "disable server", "Require 'backend/server'.\n\n");
+	expect_answer(CLI_LVL_ADMIN, "enable server nope/s1", "No such backend.\n\n");
+	expect_answer(CLI_LVL_ADMIN, "enable server fe/s1", "No such backend.\n\n");
+	expect_answer(CLI_LVL_ADMIN, "disable server be/nope", "No such server.\n\n");
+	expect_answer(CLI_LVL_ADMIN, "set server be/s1 state READY",
 		      "'set server <srv> state' expects 'ready', 'drain' and 'maint'.\n\n");
-	expect_answer(STATS_LVL_ADMIN, "set server be/s1 state",
+	expect_answer(CLI_LVL_ADMIN, "set server be/s1 state",
 		      "'set server <srv> state' expects 'ready', 'drain' and 'maint'.\n\n");
-	expect_answer(STATS_LVL_ADMIN, "set server be/s1",
+	expect_answer(CLI_LVL_ADMIN, "set server be/s1",
 		      "usage: set server <backend>/<server> state ready|drain|maint\n\n");
-	expect_answer(STATS_LVL_ADMIN, "set server be/s1 weight 5",
+	expect_answer(CLI_LVL_ADMIN, "set server be/s1 weight 5",
 		      "set server: 'weight' is not supported here; usage: set server <backend>/<server> state ready|drain|maint\n\n");
 	assert_int_equal(s1->admin, SRV_ADMIN_READY);
+
+	/* the state change itself is the server's (model/server.c): ready
+	 * says so, so that the caller dequeues; nothing else changes */
+	{
+		struct srv_counters before = s2->cnt;
+
+		assert_false(server_set_admin(s2, SRV_ADMIN_MAINT));
+		assert_true(server_in_maint(s2));
+		assert_false(server_usable(s2));
+		assert_false(server_set_admin(s2, SRV_ADMIN_DRAIN));
+		assert_false(server_in_maint(s2));
+		s2->flags |= SRV_F_DISABLED;
+		assert_true(server_in_maint(s2));
+		assert_true(server_set_admin(s2, SRV_ADMIN_READY));
+		assert_false(s2->flags & SRV_F_DISABLED);
+		assert_true(server_usable(s2));
+		assert_memory_equal(&before, &s2->cnt, sizeof(before));
+	}
 }
 
 /* ---- levels ---- */
 
 static void test_levels(void **state)
 {
-	struct stats_cli_ctx cx = { .level = STATS_LVL_USER };
-	struct stats_buf out = { 0 };
+	struct cli_ctx cx = { .level = CLI_LVL_USER };
+	struct cli_buf out = { 0 };
 
 	/* user: reads only */
-	expect_has(STATS_LVL_USER, "show info", "Name: decoyproxy\n");
-	expect_has(STATS_LVL_USER, "show stat", "# pxname,");
-	expect_answer(STATS_LVL_USER, "show sess", "Permission denied\n\n");
-	expect_answer(STATS_LVL_USER, "disable server be/s1", "Permission denied\n\n");
-	expect_answer(STATS_LVL_USER, "set server be/s1 state maint", "Permission denied\n\n");
-	expect_answer(STATS_LVL_USER, "shutdown session 0x1", "Permission denied\n\n");
-	expect_answer(STATS_LVL_USER, "reload", "Permission denied\n\n");
-	expect_answer(STATS_LVL_USER, "operator;show cli level", "Permission denied\n\nuser\n\n");
+	expect_has(CLI_LVL_USER, "show info", "Name: decoyproxy\n");
+	expect_has(CLI_LVL_USER, "show stat", "# pxname,");
+	expect_answer(CLI_LVL_USER, "show sess", "Permission denied\n\n");
+	expect_answer(CLI_LVL_USER, "disable server be/s1", "Permission denied\n\n");
+	expect_answer(CLI_LVL_USER, "set server be/s1 state maint", "Permission denied\n\n");
+	expect_answer(CLI_LVL_USER, "shutdown session 0x1", "Permission denied\n\n");
+	expect_answer(CLI_LVL_USER, "reload", "Permission denied\n\n");
+	expect_answer(CLI_LVL_USER, "operator;show cli level", "Permission denied\n\nuser\n\n");
 	assert_int_equal(srv_named("be", "s1")->admin, SRV_ADMIN_READY);
 
 	/* operator: show sess, but no changes */
-	expect_answer(STATS_LVL_OPER, "show sess", "\n");
-	expect_answer(STATS_LVL_OPER, "shutdown session 0x1", "Permission denied\n\n");
-	expect_answer(STATS_LVL_OPER, "disable server be/s1", "Permission denied\n\n");
-	expect_answer(STATS_LVL_OPER, "shutdown sessions server be/s1", "Permission denied\n\n");
+	expect_answer(CLI_LVL_OPER, "show sess", "\n");
+	expect_answer(CLI_LVL_OPER, "shutdown session 0x1", "Permission denied\n\n");
+	expect_answer(CLI_LVL_OPER, "disable server be/s1", "Permission denied\n\n");
+	expect_answer(CLI_LVL_OPER, "shutdown sessions server be/s1", "Permission denied\n\n");
 
 	/* admin: everything; `user` lowers the level for the rest of the line
 	 * and the connection */
-	expect_answer(STATS_LVL_ADMIN, "disable server be/s1;user;enable server be/s1;show cli level",
+	expect_answer(CLI_LVL_ADMIN, "disable server be/s1;user;enable server be/s1;show cli level",
 		      "\n\nPermission denied\n\nuser\n\n");
 	assert_int_equal(srv_named("be", "s1")->admin, SRV_ADMIN_MAINT);
-	expect_answer(STATS_LVL_ADMIN, "operator;show cli level;show sess", "\noperator\n\n\n");
-	stats_exec_line(&cx, "show cli level", &out);
+	expect_answer(CLI_LVL_ADMIN, "operator;show cli level;show sess", "\noperator\n\n\n");
+	cli_exec_line(&cx, "show cli level", &out);
 	assert_string_equal(out.data, "user\n\n");
-	stats_buf_reset(&out);
+	cli_buf_reset(&out);
 
 	/* help lists what the level allows */
-	expect_has(STATS_LVL_ADMIN, "help", "  disable server <bk>/<srv>               : ");
-	expect_has(STATS_LVL_ADMIN, "help", "  reload   ");
+	expect_has(CLI_LVL_ADMIN, "help", "  disable server <bk>/<srv>               : ");
+	expect_has(CLI_LVL_ADMIN, "help", "  reload   ");
 	{
-		char *h = run(STATS_LVL_USER, "help");
+		char *h = run(CLI_LVL_USER, "help");
 
 		static const char title[] = "The following commands are valid at this level:\n";
 
@@ -608,19 +627,19 @@ static void test_levels(void **state)
 
 static void test_unknown_and_syntax(void **state)
 {
-	struct stats_cli_ctx cx = { .level = STATS_LVL_ADMIN };
-	struct stats_buf out = { 0 };
+	struct cli_ctx cx = { .level = CLI_LVL_ADMIN };
+	struct cli_buf out = { 0 };
 	char *a;
 	char many[512] = "show";
 
-	a = run(STATS_LVL_ADMIN, "frobnicate now");
+	a = run(CLI_LVL_ADMIN, "frobnicate now");
 	assert_true(!strncmp(a, "Unknown command. Please enter one of the following commands only:\n",
 			     strlen("Unknown command. Please enter one of the following commands only:\n")));
 	assert_non_null(strstr(a, "  show info "));
 	assert_true(!strcmp(a + strlen(a) - 2, "\n\n"));
 	free(a);
 	/* a known first word: only that family, then help/prompt/quit */
-	a = run(STATS_LVL_ADMIN, "show foo");
+	a = run(CLI_LVL_ADMIN, "show foo");
 	assert_true(!strncmp(a, "Unknown command, but maybe one of the following ones is a better match:\n",
 			     strlen("Unknown command, but maybe one of the following ones is a better match:\n")));
 	assert_non_null(strstr(a, "  show info "));
@@ -629,45 +648,45 @@ static void test_unknown_and_syntax(void **state)
 	assert_non_null(strstr(a, "  help [<command>] "));
 	free(a);
 	/* an empty line or command is unknown too (as HAProxy) */
-	expect_has(STATS_LVL_ADMIN, "", "Unknown command. Please enter");
-	a = run(STATS_LVL_ADMIN, "show cli level;");
+	expect_has(CLI_LVL_ADMIN, "", "Unknown command. Please enter");
+	a = run(CLI_LVL_ADMIN, "show cli level;");
 	assert_true(!strncmp(a, "admin\n\nUnknown command.", 23));
 	free(a);
 
 	/* several commands per line; escapes; blanks; CR */
-	expect_answer(STATS_LVL_ADMIN, "show cli level;show cli level", "admin\n\nadmin\n\n");
-	expect_answer(STATS_LVL_ADMIN, "  show \t cli   level  \r", "admin\n\n");
-	expect_has(STATS_LVL_ADMIN, "show\\;cli level", "Unknown command");
-	expect_answer(STATS_LVL_ADMIN, "disable server be/s\\;1", "No such server.\n\n");
-	expect_answer(STATS_LVL_ADMIN, "shutdown session", "Session pointer expected (use 'show sess').\n\n");
-	expect_answer(STATS_LVL_ADMIN, "shutdown session zz", "Session pointer expected (use 'show sess').\n\n");
-	expect_answer(STATS_LVL_ADMIN, "shutdown session 0x", "Session pointer expected (use 'show sess').\n\n");
-	expect_answer(STATS_LVL_ADMIN, "shutdown session 0x99999999", "No such session (use 'show sess').\n\n");
-	expect_answer(STATS_LVL_ADMIN, "show info typed",
+	expect_answer(CLI_LVL_ADMIN, "show cli level;show cli level", "admin\n\nadmin\n\n");
+	expect_answer(CLI_LVL_ADMIN, "  show \t cli   level  \r", "admin\n\n");
+	expect_has(CLI_LVL_ADMIN, "show\\;cli level", "Unknown command");
+	expect_answer(CLI_LVL_ADMIN, "disable server be/s\\;1", "No such server.\n\n");
+	expect_answer(CLI_LVL_ADMIN, "shutdown session", "Session pointer expected (use 'show sess').\n\n");
+	expect_answer(CLI_LVL_ADMIN, "shutdown session zz", "Session pointer expected (use 'show sess').\n\n");
+	expect_answer(CLI_LVL_ADMIN, "shutdown session 0x", "Session pointer expected (use 'show sess').\n\n");
+	expect_answer(CLI_LVL_ADMIN, "shutdown session 0x99999999", "No such session (use 'show sess').\n\n");
+	expect_answer(CLI_LVL_ADMIN, "show info typed",
 		      "show info: 'typed' is not supported (only the default 'Name: value' format).\n\n");
 	for (int i = 0; i < 70; i++)
 		strcat(many, " x");
-	expect_answer(STATS_LVL_ADMIN, many, "Too many words (at most 64 per command).\n\n");
+	expect_answer(CLI_LVL_ADMIN, many, "Too many words (at most 64 per command).\n\n");
 
 	/* quit answers nothing and stops the line */
-	expect_answer(STATS_LVL_ADMIN, "quit", "");
-	expect_answer(STATS_LVL_ADMIN, "show cli level;quit;show cli level", "admin\n\n");
+	expect_answer(CLI_LVL_ADMIN, "quit", "");
+	expect_answer(CLI_LVL_ADMIN, "show cli level;quit;show cli level", "admin\n\n");
 
 	/* prompt: interactive mode with "> " after each line; prompt again
 	 * leaves it and ends the conversation */
-	stats_exec_line(&cx, "prompt", &out);
+	cli_exec_line(&cx, "prompt", &out);
 	assert_true(cx.interactive);
 	assert_false(cx.quit);
 	assert_string_equal(out.data, "\n> ");
-	stats_buf_reset(&out);
-	stats_exec_line(&cx, "show cli level", &out);
+	cli_buf_reset(&out);
+	cli_exec_line(&cx, "show cli level", &out);
 	assert_string_equal(out.data, "admin\n\n> ");
-	stats_buf_reset(&out);
-	stats_exec_line(&cx, "prompt;show cli level", &out);
+	cli_buf_reset(&out);
+	cli_exec_line(&cx, "prompt;show cli level", &out);
 	assert_false(cx.interactive);
 	assert_true(cx.quit);
 	assert_string_equal(out.data, "\n");
-	stats_buf_reset(&out);
+	cli_buf_reset(&out);
 }
 
 /* ---- sessions ---- */
@@ -713,7 +732,7 @@ static void test_sessions(void **state)
 	fake_sess("fe", "s1", 0x2a, "10.0.0.1");
 	fake_sess("fe", "s2", 0x2b, "10.0.0.2");
 	fake_sess("li", NULL, 0x2c, "10.0.0.3");
-	out = run(STATS_LVL_OPER, "show sess");
+	out = run(CLI_LVL_OPER, "show sess");
 	assert_non_null(strstr(out, "0x2a: proto=tcpv4 src=10.0.0.1:40000 dst=192.0.2.7:22 fe=fe be=be srv=s1 srvaddr=- state=est age=1m0"));
 	assert_non_null(strstr(out, " bin=12 bout=34\n"));
 	assert_non_null(strstr(out, "0x2c: proto=tcpv4 src=10.0.0.3:40000 dst=192.0.2.7:22 fe=li be=li srv=<none> srvaddr=- state=queue age="));
@@ -721,29 +740,29 @@ static void test_sessions(void **state)
 	assert_true(!strcmp(out + strlen(out) - 2, "\n\n"));
 	free(out);
 
-	expect_answer(STATS_LVL_ADMIN, "shutdown session 0x2b", "\n");
+	expect_answer(CLI_LVL_ADMIN, "shutdown session 0x2b", "\n");
 	assert_int_equal(sess_count, before + 2);
-	expect_answer(STATS_LVL_ADMIN, "shutdown session 0x2b", "No such session (use 'show sess').\n\n");
-	expect_answer(STATS_LVL_ADMIN, "shutdown session 44", "\n"); /* decimal 44 = 0x2c */
+	expect_answer(CLI_LVL_ADMIN, "shutdown session 0x2b", "No such session (use 'show sess').\n\n");
+	expect_answer(CLI_LVL_ADMIN, "shutdown session 44", "\n"); /* decimal 44 = 0x2c */
 	assert_int_equal(sess_count, before + 1);
 	fake_sess("fe", "s1", 0x30, "10.0.0.4");
 	fake_sess("fe", "s2", 0x31, "10.0.0.5");
-	expect_answer(STATS_LVL_ADMIN, "shutdown sessions server be/s1", "\n");
+	expect_answer(CLI_LVL_ADMIN, "shutdown sessions server be/s1", "\n");
 	assert_int_equal(sess_count, before + 1);
 	assert_ptr_equal(sess_list->srv, srv_named("be", "s2"));
-	expect_answer(STATS_LVL_ADMIN, "shutdown sessions server be/zz", "No such server.\n\n");
+	expect_answer(CLI_LVL_ADMIN, "shutdown sessions server be/zz", "No such server.\n\n");
 }
 
 /* A big answer is cut at whole lines under the buffer's cap. */
 static void test_truncation(void **state)
 {
-	struct stats_cli_ctx cx = { .level = STATS_LVL_ADMIN };
-	struct stats_buf out = { .max = 8192 };
+	struct cli_ctx cx = { .level = CLI_LVL_ADMIN };
+	struct cli_buf out = { .max = 8192 };
 	const char *note;
 
 	for (int i = 0; i < 3000; i++)
 		fake_sess("fe", "s1", 1000 + i, "10.1.2.3");
-	stats_exec_line(&cx, "show sess;show cli level", &out);
+	cli_exec_line(&cx, "show sess;show cli level", &out);
 	assert_true(out.truncated);
 	note = strstr(out.data, "Output truncated: the answer exceeds 8192 bytes.\n\n");
 	assert_non_null(note);
@@ -755,7 +774,7 @@ static void test_truncation(void **state)
 	/* the next command of the line still ends with its empty line */
 	assert_true(!strcmp(out.data + out.len - 2, "\n\n"));
 	assert_true(out.len < 8192 + 200);
-	stats_buf_reset(&out);
+	cli_buf_reset(&out);
 }
 
 /* ---- reload ---- */
@@ -778,15 +797,15 @@ static int fake_reload_bad(char **msg)
 
 static void test_reload(void **state)
 {
-	expect_answer(STATS_LVL_ADMIN, "reload", "Success=0\n--\nreload is not available in this process\n\n");
-	stats_reload_hook = fake_reload_ok;
-	expect_answer(STATS_LVL_ADMIN, "reload",
+	expect_answer(CLI_LVL_ADMIN, "reload", "Success=0\n--\nreload is not available in this process\n\n");
+	cli_reload_hook = fake_reload_ok;
+	expect_answer(CLI_LVL_ADMIN, "reload",
 		      "Success=1\n--\n"
 		      "[NOTICE] reload: configuration generation 9 in service (1 listener(s) kept, 0 opened, 0 closed; 0 session(s) carried over)\n"
 		      "reload succeeded: generation 9 in service\n\n");
-	stats_reload_hook = fake_reload_bad;
+	cli_reload_hook = fake_reload_bad;
 	/* no empty line inside the answer: it would end it early */
-	expect_answer(STATS_LVL_ADMIN, "reload",
+	expect_answer(CLI_LVL_ADMIN, "reload",
 		      "Success=0\n--\n"
 		      "[ALERT] config : parsing [new.cfg:3] : unknown keyword 'bogus' in 'frontend' section\n"
 		      "[ALERT] config : Fatal errors found in configuration.\n"
@@ -820,55 +839,55 @@ static void test_intercept_cmds(void **state)
 	if (e)
 		fail_msg("intercept config: %s", msgs);
 	/* levels: changes need admin, the listing operator */
-	expect_answer(STATS_LVL_OPER, "add intercept decoys 203.0.113.1:80", "Permission denied\n\n");
-	expect_answer(STATS_LVL_OPER, "del intercept decoys 192.0.2.1:22", "Permission denied\n\n");
-	expect_answer(STATS_LVL_USER, "show intercept", "Permission denied\n\n");
-	expect_answer(STATS_LVL_OPER, "show intercept",
+	expect_answer(CLI_LVL_OPER, "add intercept decoys 203.0.113.1:80", "Permission denied\n\n");
+	expect_answer(CLI_LVL_OPER, "del intercept decoys 192.0.2.1:22", "Permission denied\n\n");
+	expect_answer(CLI_LVL_USER, "show intercept", "Permission denied\n\n");
+	expect_answer(CLI_LVL_OPER, "show intercept",
 		      "# frontend 'decoys': 1 element(s), 0 runtime change(s)\n"
 		      "# set decoys4_decoys in the process's network namespace: 1 element(s), not installed\n"
 		      "192.0.2.0/24:22\n\n");
-	expect_answer(STATS_LVL_OPER, "show intercept decoys;show intercept #1",
+	expect_answer(CLI_LVL_OPER, "show intercept decoys;show intercept #1",
 		      "# frontend 'decoys': 1 element(s), 0 runtime change(s)\n"
 		      "# set decoys4_decoys in the process's network namespace: 1 element(s), not installed\n"
 		      "192.0.2.0/24:22\n\n"
 		      "# frontend 'decoys': 1 element(s), 0 runtime change(s)\n"
 		      "# set decoys4_decoys in the process's network namespace: 1 element(s), not installed\n"
 		      "192.0.2.0/24:22\n\n");
-	expect_answer(STATS_LVL_OPER, "show intercept fe",
+	expect_answer(CLI_LVL_OPER, "show intercept fe",
 		      "# frontend 'fe': no 'intercept' in the configuration\n\n");
-	expect_answer(STATS_LVL_OPER, "show intercept nope", "No such frontend.\n\n");
-	expect_answer(STATS_LVL_OPER, "show intercept be", "No such frontend.\n\n");
-	expect_answer(STATS_LVL_OPER, "show intercept a b", "usage: show intercept [<frontend>]\n\n");
+	expect_answer(CLI_LVL_OPER, "show intercept nope", "No such frontend.\n\n");
+	expect_answer(CLI_LVL_OPER, "show intercept be", "No such frontend.\n\n");
+	expect_answer(CLI_LVL_OPER, "show intercept a b", "usage: show intercept [<frontend>]\n\n");
 	/* syntax */
-	expect_answer(STATS_LVL_ADMIN, "add intercept",
+	expect_answer(CLI_LVL_ADMIN, "add intercept",
 		      "usage: add intercept <frontend> <ADDRS:PORTS> [<ADDRS:PORTS>...]\n\n");
-	expect_answer(STATS_LVL_ADMIN, "del intercept decoys",
+	expect_answer(CLI_LVL_ADMIN, "del intercept decoys",
 		      "usage: del intercept <frontend> <ADDRS:PORTS> [<ADDRS:PORTS>...]\n\n");
-	expect_answer(STATS_LVL_ADMIN, "add intercept nope 10.0.0.1:22", "No such frontend.\n\n");
-	expect_answer(STATS_LVL_ADMIN, "add intercept be 10.0.0.1:22", "No such frontend.\n\n");
-	expect_answer(STATS_LVL_ADMIN, "add intercept fe 10.0.0.1:22",
+	expect_answer(CLI_LVL_ADMIN, "add intercept nope 10.0.0.1:22", "No such frontend.\n\n");
+	expect_answer(CLI_LVL_ADMIN, "add intercept be 10.0.0.1:22", "No such frontend.\n\n");
+	expect_answer(CLI_LVL_ADMIN, "add intercept fe 10.0.0.1:22",
 		      "frontend 'fe' has no 'intercept' in its configuration: runtime changes apply "
 		      "to a frontend that already diverts decoys\n\n");
-	expect_answer(STATS_LVL_ADMIN, "add intercept decoys 10.0.0.1:0",
+	expect_answer(CLI_LVL_ADMIN, "add intercept decoys 10.0.0.1:0",
 		      "bad port '0' in '10.0.0.1:0' (1 to 65535)\n\n");
-	expect_answer(STATS_LVL_ADMIN, "add intercept decoys 10.0.0.1:22 bogus",
+	expect_answer(CLI_LVL_ADMIN, "add intercept decoys 10.0.0.1:22 bogus",
 		      "missing ':PORTS' in 'bogus' (e.g. '10.0.0.1:22' or '[fd09::1]:22')\n\n");
-	expect_answer(STATS_LVL_ADMIN, "add intercept decoys 192.0.2.9:22",
+	expect_answer(CLI_LVL_ADMIN, "add intercept decoys 192.0.2.9:22",
 		      "'192.0.2.9:22' is already intercepted by frontend 'decoys': nothing to add\n\n");
-	expect_answer(STATS_LVL_ADMIN, "del intercept decoys 192.0.2.9:23",
+	expect_answer(CLI_LVL_ADMIN, "del intercept decoys 192.0.2.9:23",
 		      "'192.0.2.9:23' is not intercepted by frontend 'decoys': nothing deleted\n\n");
-	expect_answer(STATS_LVL_ADMIN, "del intercept #1 [fd09::1]:22",
+	expect_answer(CLI_LVL_ADMIN, "del intercept #1 [fd09::1]:22",
 		      "frontend 'decoys' diverts no IPv6 decoys, so '[fd09::1]:22' cannot be deleted: the "
 		      "tproxy rule of a family is installed only when the configuration intercepts that "
 		      "family (an 'intercept' line and a transparent IPv6 bind, then a reload)\n\n");
-	expect_answer(STATS_LVL_ADMIN, "add intercept decoys 203.0.113.1:80",
+	expect_answer(CLI_LVL_ADMIN, "add intercept decoys 203.0.113.1:80",
 		      "the process's network namespace: table inet decoyproxy is not installed (this "
 		      "configuration is not in service): nothing changed\n\n");
 	/* nothing changed */
-	expect_has(STATS_LVL_ADMIN, "show intercept decoys", "0 runtime change(s)\n");
-	expect_has(STATS_LVL_ADMIN, "help", "  add intercept <fe> <spec>...            : ");
-	expect_has(STATS_LVL_ADMIN, "help", "  show intercept [<fe>]                   : ");
-	expect_has(STATS_LVL_ADMIN, "help", "  show network [<section>]                : ");
+	expect_has(CLI_LVL_ADMIN, "show intercept decoys", "0 runtime change(s)\n");
+	expect_has(CLI_LVL_ADMIN, "help", "  add intercept <fe> <spec>...            : ");
+	expect_has(CLI_LVL_ADMIN, "help", "  show intercept [<fe>]                   : ");
+	expect_has(CLI_LVL_ADMIN, "help", "  show network [<section>]                : ");
 	dp_config_put(rt.conf);
 	rt.conf = base;
 }
@@ -876,11 +895,11 @@ static void test_intercept_cmds(void **state)
 static void test_show_network_cmd(void **state)
 {
 	/* no network sections: the header only */
-	expect_answer(STATS_LVL_OPER, "show network", "# section state object\n\n");
-	expect_answer(STATS_LVL_OPER, "show network seg",
+	expect_answer(CLI_LVL_OPER, "show network", "# section state object\n\n");
+	expect_answer(CLI_LVL_OPER, "show network seg",
 		      "# section state object\nNo such network section.\n\n");
-	expect_answer(STATS_LVL_OPER, "show network a b", "usage: show network [<section>]\n\n");
-	expect_answer(STATS_LVL_USER, "show network", "Permission denied\n\n");
+	expect_answer(CLI_LVL_OPER, "show network a b", "usage: show network [<section>]\n\n");
+	expect_answer(CLI_LVL_USER, "show network", "Permission denied\n\n");
 	/* two sections, not applied: every object "planned"; a filter keeps
 	 * one section (a name that is a prefix of another matches only itself) */
 	{
@@ -898,17 +917,17 @@ static void test_show_network_cmd(void **state)
 		rt.conf = parse_cfg(cfg, &e);
 		if (e)
 			fail_msg("network config: %s", msgs);
-		a = run(STATS_LVL_OPER, "show network");
+		a = run(CLI_LVL_OPER, "show network");
 		assert_true(!strncmp(a, "# section state object\nseg planned namespace 'segns'\n",
 				     strlen("# section state object\nseg planned namespace 'segns'\n")));
 		assert_non_null(strstr(a, "\nseg planned address 192.168.9.2/24 on 'eth0' in namespace 'segns'\n"));
 		assert_non_null(strstr(a, "\nseg2 planned namespace 'seg2ns'\n"));
 		free(a);
-		a = run(STATS_LVL_OPER, "show network seg");
+		a = run(CLI_LVL_OPER, "show network seg");
 		assert_null(strstr(a, "seg2"));
 		assert_non_null(strstr(a, "\nseg planned veth "));
 		free(a);
-		a = run(STATS_LVL_OPER, "show network seg2");
+		a = run(CLI_LVL_OPER, "show network seg2");
 		assert_null(strstr(a, "'segns'"));
 		assert_non_null(strstr(a, "\nseg2 planned namespace 'seg2ns'\n"));
 		free(a);
@@ -926,7 +945,7 @@ static void test_show_info(void **state)
 	const char *p;
 
 	rt.actconn = 4;
-	out = run(STATS_LVL_USER, "show info");
+	out = run(CLI_LVL_USER, "show info");
 	rt.actconn = 0;
 	snprintf(pid, sizeof(pid), "\nPid: %d\n", (int)getpid());
 	assert_non_null(strstr(out, pid));
@@ -981,6 +1000,17 @@ static struct dp_config *io_cfg(const char *global_lines)
 	if (e)
 		fail_msg("config: %s", msgs);
 	return c;
+}
+
+/* c goes in service after oldc (NULL at start-up), as the module table
+ * does: open (apply), then commit, which closes what oldc still holds. */
+static int activate(struct dp_config *c, struct dp_config *oldc, char **err)
+{
+	int r = cli_open(c, oldc, err);
+
+	if (r == 0)
+		cli_commit(c, oldc);
+	return r;
 }
 
 static void path_in(char *buf, size_t cap, const char *name)
@@ -1068,7 +1098,7 @@ static void test_io_serve(void **state)
 	path_in(path, sizeof(path), "a.sock");
 	snprintf(spec, sizeof(spec), "    stats socket %s mode 640 level operator\n", path);
 	c = io_cfg(spec);
-	assert_int_equal(stats_open(c, NULL, &err), 0);
+	assert_int_equal(activate(c, NULL, &err), 0);
 	assert_int_equal(stat(path, &st), 0);
 	assert_true(S_ISSOCK(st.st_mode));
 	assert_int_equal(st.st_mode & 0777, 0640);
@@ -1106,7 +1136,7 @@ static void test_io_serve(void **state)
 	got = collect(fd, "> ", false, 3.0, &eof);
 	assert_string_equal(got, "Permission denied\n\n> ");
 	free(got);
-	assert_int_equal(stats_cli_count(), 1);
+	assert_int_equal(cli_count(), 1);
 	say(fd, "quit\n");
 	got = collect(fd, NULL, true, 3.0, &eof);
 	assert_true(eof);
@@ -1114,17 +1144,17 @@ static void test_io_serve(void **state)
 	free(got);
 	close(fd);
 	spin(0.01);
-	assert_int_equal(stats_cli_count(), 0);
+	assert_int_equal(cli_count(), 0);
 
 	/* a line longer than the buffer is refused and the connection closed */
 	fd = connect_unix(path);
 	{
-		char *big = malloc(STATS_LINE_MAX + 10);
+		char *big = malloc(CLI_LINE_MAX + 10);
 
 		assert_non_null(big);
-		memset(big, 'a', STATS_LINE_MAX + 9);
-		big[STATS_LINE_MAX + 9] = '\0';
-		send(fd, big, STATS_LINE_MAX + 9, MSG_NOSIGNAL);
+		memset(big, 'a', CLI_LINE_MAX + 9);
+		big[CLI_LINE_MAX + 9] = '\0';
+		send(fd, big, CLI_LINE_MAX + 9, MSG_NOSIGNAL);
 		free(big);
 	}
 	got = collect(fd, NULL, true, 3.0, &eof);
@@ -1133,7 +1163,7 @@ static void test_io_serve(void **state)
 	free(got);
 	close(fd);
 
-	stats_close(c);
+	cli_close(c);
 	assert_int_equal(lstat(path, &st), -1); /* unlinked */
 	dp_config_put(c);
 }
@@ -1153,7 +1183,7 @@ static void test_io_backpressure(void **state)
 	path_in(path, sizeof(path), "big.sock");
 	snprintf(spec, sizeof(spec), "    stats socket %s level admin\n", path);
 	c = io_cfg(spec);
-	assert_int_equal(stats_open(c, NULL, &err), 0);
+	assert_int_equal(activate(c, NULL, &err), 0);
 	fd = connect_unix(path);
 	say(fd, "show sess\n");
 	/* not reading: the loop must come back every time */
@@ -1164,7 +1194,7 @@ static void test_io_backpressure(void **state)
 		assert_true(ev_time() - t0 < 1.0);
 		usleep(1000);
 	}
-	assert_int_equal(stats_cli_count(), 1);
+	assert_int_equal(cli_count(), 1);
 	got = collect(fd, NULL, true, 10.0, &eof);
 	assert_true(eof);
 	assert_true(strlen(got) > 500000); /* more than a socket buffer */
@@ -1176,13 +1206,13 @@ static void test_io_backpressure(void **state)
 	assert_non_null(strstr(got, "0x19a27: proto=tcpv4")); /* 100000 + 4999 */
 	free(got);
 	close(fd);
-	stats_close(c);
+	cli_close(c);
 	dp_config_put(c);
 }
 
 /* Reload: a socket at the same path is taken over (same file, new mode and
  * level), clients stay attached, removed sockets go away; a failing
- * stats_open gives everything back. */
+ * cli_open gives everything back. */
 static void test_io_reload(void **state)
 {
 	char a[100], b[100], cpath[100], d[100], e[100], f[100], spec[1024], *got;
@@ -1201,7 +1231,7 @@ static void test_io_reload(void **state)
 
 	snprintf(spec, sizeof(spec), "    stats socket %s mode 660 level user\n    stats socket %s\n", a, b);
 	c1 = io_cfg(spec);
-	assert_int_equal(stats_open(c1, NULL, &err), 0);
+	assert_int_equal(activate(c1, NULL, &err), 0);
 	assert_int_equal(stat(a, &st1), 0);
 	fd_old = connect_unix(a);
 	say(fd_old, "prompt\n");
@@ -1210,8 +1240,8 @@ static void test_io_reload(void **state)
 
 	snprintf(spec, sizeof(spec), "    stats socket %s level admin\n    stats socket %s\n", a, cpath);
 	c2 = io_cfg(spec);
-	assert_int_equal(stats_open(c2, c1, &err), 0);
-	stats_close(c1);
+	assert_int_equal(activate(c2, c1, &err), 0);
+	cli_close(c1);
 	dp_config_put(c1);
 	assert_int_equal(stat(a, &st2), 0);
 	assert_true(st1.st_ino == st2.st_ino); /* the same socket file */
@@ -1244,7 +1274,7 @@ static void test_io_reload(void **state)
 	}
 	snprintf(spec, sizeof(spec), "    stats socket %s level user\n    stats socket %s\n    stats socket %s\n", a, e, d);
 	c3 = io_cfg(spec);
-	assert_true(stats_open(c3, c2, &err) < 0);
+	assert_true(cli_open(c3, c2, &err) < 0);
 	assert_non_null(err);
 	assert_non_null(strstr(err, "another process is already listening on it"));
 	assert_non_null(strstr(err, d));
@@ -1252,7 +1282,7 @@ static void test_io_reload(void **state)
 	err = NULL;
 	assert_int_equal(stat(e, &st2), -1); /* what c3 opened is gone again */
 	assert_int_equal(stat(d, &st2), 0);  /* the other process's socket is untouched */
-	stats_close(c3); /* owns nothing: must not unlink a or d */
+	cli_close(c3); /* owns nothing: must not unlink a or d */
 	dp_config_put(c3);
 	assert_int_equal(stat(a, &st2), 0);
 	fd = connect_unix(a);
@@ -1270,10 +1300,10 @@ static void test_io_reload(void **state)
 	/* unchanged mode and owner are not re-applied (after a privilege drop
 	 * that chmod would fail): an outside change stays */
 	assert_int_equal(chmod(a, 0640), 0);
-	assert_int_equal(stats_open(c4, c2, &err), 0);
+	assert_int_equal(activate(c4, c2, &err), 0);
 	assert_int_equal(stat(a, &st2), 0);
 	assert_int_equal(st2.st_mode & 0777, 0640);
-	stats_close(c2);
+	cli_close(c2);
 	dp_config_put(c2);
 	fd = connect_unix(d);
 	assert_true(fd >= 0);
@@ -1290,7 +1320,7 @@ static void test_io_reload(void **state)
 		close(rf);
 		snprintf(spec, sizeof(spec), "    stats socket %s\n    stats socket %s\n", a, f);
 		c5 = io_cfg(spec);
-		assert_true(stats_open(c5, c4, &err) < 0);
+		assert_true(cli_open(c5, c4, &err) < 0);
 		assert_non_null(strstr(err, "the path exists and is not a socket"));
 		free(err);
 		err = NULL;
@@ -1300,9 +1330,9 @@ static void test_io_reload(void **state)
 	}
 
 	/* the generation in service closing = the process stopping: clients too */
-	assert_int_equal(stats_cli_count(), 1);
-	stats_close(c4);
-	assert_int_equal(stats_cli_count(), 0);
+	assert_int_equal(cli_count(), 1);
+	cli_close(c4);
+	assert_int_equal(cli_count(), 0);
 	got = collect(fd_old, NULL, true, 1.0, &eof);
 	assert_true(eof);
 	free(got);
@@ -1324,7 +1354,7 @@ static void test_io_maxconn_timeout(void **state)
 	path_in(path, sizeof(path), "m.sock");
 	snprintf(spec, sizeof(spec), "    stats socket %s level admin\n    stats maxconn 1\n    stats timeout 300ms\n", path);
 	c = io_cfg(spec);
-	assert_int_equal(stats_open(c, NULL, &err), 0);
+	assert_int_equal(activate(c, NULL, &err), 0);
 
 	fd1 = connect_unix(path);
 	say(fd1, "prompt\n");
@@ -1338,7 +1368,7 @@ static void test_io_maxconn_timeout(void **state)
 	assert_false(eof);
 	assert_string_equal(got, "");
 	free(got);
-	assert_int_equal(stats_cli_count(), 1);
+	assert_int_equal(cli_count(), 1);
 	say(fd1, "quit\n");
 	got = collect(fd1, NULL, true, 3.0, &eof);
 	assert_true(eof);
@@ -1360,11 +1390,82 @@ static void test_io_maxconn_timeout(void **state)
 	assert_true(ev_time() - t0 < 2.0);
 	free(got);
 	close(fd3);
-	stats_close(c);
+	cli_close(c);
 	dp_config_put(c);
 }
 
-/* stats_open/stats_close with no `stats` line at all. */
+/* The stats sockets are listeners of the listener layer, but none of the
+ * frontends' limits apply to them: SIGTTOU (rt.admin_paused, set by
+ * setup_cfg), a soft stop, the global maxconn; they are not the proxies'
+ * listeners (not counted, not in show stat). The process-wide
+ * fd-exhaustion pause does apply, and ends by itself. */
+static void test_io_limits(void **state)
+{
+	char path[100], spec[256], *got;
+	struct dp_config *c;
+	char *err = NULL;
+	bool eof;
+	int fd;
+
+	path_in(path, sizeof(path), "l.sock");
+	snprintf(spec, sizeof(spec), "    stats socket %s level admin\n", path);
+	c = io_cfg(spec);
+	assert_int_equal(activate(c, NULL, &err), 0);
+	assert_int_equal(dp_config_count_listeners(c), 2); /* BASE_CFG's two binds */
+
+	rt.stopping = true;
+	rt.actconn = rt.maxconn;
+	fd = connect_unix(path);
+	assert_true(fd >= 0);
+	say(fd, "show cli level\n");
+	got = collect(fd, NULL, true, 3.0, &eof);
+	assert_true(eof);
+	assert_string_equal(got, "admin\n\n");
+	free(got);
+	close(fd);
+	rt.stopping = false;
+	rt.actconn = 0;
+
+	/* out of fds (EMFILE) anywhere: every listener pauses, this one too */
+	errno = EMFILE;
+	listeners_throttle();
+	assert_true(rt.accept_paused);
+	fd = connect_unix(path);
+	assert_true(fd >= 0);
+	say(fd, "show cli level\n");
+	got = collect(fd, NULL, true, 0.05, &eof);
+	assert_false(eof);
+	assert_string_equal(got, "");
+	free(got);
+	got = collect(fd, NULL, true, 3.0, &eof);
+	assert_true(eof);
+	assert_false(rt.accept_paused);
+	assert_string_equal(got, "admin\n\n");
+	free(got);
+	close(fd);
+	assert_non_null(strstr(msgs, "pausing accept for 100 ms"));
+
+	/* not a proxy: show stat has the configuration's rows only */
+	{
+		struct dp_config *saved = rt.conf;
+
+		rt.conf = c;
+		got = run(CLI_LVL_USER, "show stat");
+		assert_int_equal(count_lines(got, "fe,"), 1);
+		assert_null(strstr(got, "stats"));
+		assert_null(strstr(got, "GLOBAL"));
+		free(got);
+		got = run(CLI_LVL_USER, "show cli sockets");
+		snprintf(spec, sizeof(spec), "# socket lvl processes\nunix@%s admin all\n\n", path);
+		assert_string_equal(got, spec);
+		free(got);
+		rt.conf = saved;
+	}
+	cli_close(c);
+	dp_config_put(c);
+}
+
+/* cli_open/cli_commit/cli_close with no `stats` line at all. */
 static void test_io_no_stats(void **state)
 {
 	struct dp_config *c = io_cfg("");
@@ -1373,19 +1474,19 @@ static void test_io_no_stats(void **state)
 	bool eof;
 	char *got;
 
-	assert_int_equal(stats_open(c, NULL, &err), 0);
+	assert_int_equal(activate(c, NULL, &err), 0);
 	/* a CLI attached by hand uses the defaults */
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
-	assert_int_equal(stats_cli_attach(sv[0], STATS_LVL_USER), 0);
+	assert_int_equal(cli_attach(sv[0], CLI_LVL_USER), 0);
 	say(sv[1], "show cli level\n");
 	got = collect(sv[1], NULL, true, 3.0, &eof);
 	assert_true(eof);
 	assert_string_equal(got, "user\n\n");
 	free(got);
 	close(sv[1]);
-	assert_int_equal(stats_cli_attach(-1, STATS_LVL_USER), -EINVAL);
-	stats_close(c);
-	stats_close(c);
+	assert_int_equal(cli_attach(-1, CLI_LVL_USER), -EINVAL);
+	cli_close(c);
+	cli_close(c);
 	dp_config_put(c);
 }
 
@@ -1411,6 +1512,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_io_backpressure, setup_io, teardown_io),
 		cmocka_unit_test_setup_teardown(test_io_reload, setup_io, teardown_io),
 		cmocka_unit_test_setup_teardown(test_io_maxconn_timeout, setup_io, teardown_io),
+		cmocka_unit_test_setup_teardown(test_io_limits, setup_io, teardown_io),
 		cmocka_unit_test_setup_teardown(test_io_no_stats, setup_io, teardown_io),
 	};
 

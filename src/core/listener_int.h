@@ -1,0 +1,27 @@
+/* listener_int.h — private to the listener module (listener.c and
+ * listener_owned.c): sockets of bind lines outside proxies. */
+#ifndef DECOYPROXY_LISTENER_INT_H
+#define DECOYPROXY_LISTENER_INT_H
+
+#include "model/bind.h"
+
+/* The listen() backlog of l (bind line's backlog, maxconn, frontend's
+ * maxconn, else 1024). */
+int listener_backlog(const struct listener *l);
+
+/* Opens the socket of a bind line of another owner than a frontend: a unix
+ * socket (with its file) or a plain TCP one. Messages read
+ * "<owner> '<spec>': ...". Returns 0 or -errno with *err. */
+int listener_open_owned(struct listener *l, char **err);
+
+/* l took old's unix socket over: re-applies l's file mode and owner if
+ * they differ from old's. Returns 0 or -errno with *err. */
+int listener_unix_retake(const struct listener *l, const struct listener *old, char **err);
+/* old gets its unix socket back from l: its own mode and owner again if
+ * they differ (failures are ignored: the old generation keeps serving). */
+void listener_unix_giveback(const struct listener *l, const struct listener *old);
+/* After closing l's unix socket: removes its file if the path still names
+ * the one created here (warns when that fails). */
+void listener_unix_remove(struct listener *l);
+
+#endif

@@ -1,0 +1,465 @@
+/* cli_stat.c — the CLI's statistics: `show stat` (HAProxy 2.6's CSV, with
+ * the columns decoyproxy has values for) and `show info` (process facts in
+ * HAProxy's "Name: value" format, then decoyproxy's own).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/addr.h"
+#include "model/conf.h"
+#include "model/proxy.h"
+#include "model/server.h"
+#include "log/log.h"
+#include "core/channel.h"
+#include "core/connect.h"
+#include "core/loop.h"
+#include "ctl/cli.h"
+#include "ctl/cli_int.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "unknown"
+#endif
+
+/* ---- process facts ---------------------------------------------------------- */
+
+static time_t start_wall;
+static struct timespec start_mono;
+
+void cli_note_start(void)
+{
+	if (start_wall)
+		return;
+	start_wall = time(NULL);
+	clock_gettime(CLOCK_MONOTONIC, &start_mono);
+}
+
+static unsigned long long uptime_sec(void)
+{
+	struct timespec t;
+
+	cli_note_start();
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec > start_mono.tv_sec ? (unsigned long long)(t.tv_sec - start_mono.tv_sec) : 0;
+}
+
+/* ---- show stat ------------------------------------------------------------- */
+
+/* HAProxy 2.6's fixed CSV columns, in its order (management guide 9.1). */
+static const char *const stat_cols[] = {
+	"pxname", "svname", "qcur", "qmax", "scur", "smax", "slim", "stot", "bin", "bout",
+	"dreq", "dresp", "ereq", "econ", "eresp", "wretr", "wredis", "status", "weight", "act",
+	"bck", "chkfail", "chkdown", "lastchg", "downtime", "qlimit", "pid", "iid", "sid", "throttle",
+	"lbtot", "tracked", "type", "rate", "rate_lim", "rate_max", "check_status", "check_code",
+	"check_duration", "hrsp_1xx", "hrsp_2xx", "hrsp_3xx", "hrsp_4xx", "hrsp_5xx", "hrsp_other",
+	"hanafail", "req_rate", "req_rate_max", "req_tot", "cli_abrt", "srv_abrt", "comp_in",
+	"comp_out", "comp_byp", "comp_rsp", "lastsess", "last_chk", "last_agt", "qtime", "ctime",
+	"rtime", "ttime", "agent_status", "agent_code", "agent_duration", "check_desc",
+	"agent_desc", "check_rise", "check_fall", "check_health", "agent_rise", "agent_fall",
+	"agent_health", "addr", "cookie", "mode", "algo", "conn_rate", "conn_rate_max", "conn_tot",
+	"intercepted", "dcon", "dses", "wrew", "connect", "reuse", "cache_lookups", "cache_hits",
+	"srv_icur", "src_ilim", "qtime_max", "ctime_max", "rtime_max", "ttime_max", "eint",
+	"idle_conn_cur", "safe_conn_cur", "used_conn_cur", "need_conn_est", "uweight",
+};
+
+/* The columns decoyproxy has values for; the others stay empty. */
+enum {
+	ST_PXNAME = 0, ST_SVNAME = 1, ST_QCUR = 2, ST_SCUR = 4, ST_SLIM = 6, ST_STOT = 7,
+	ST_BIN = 8, ST_BOUT = 9, ST_ECON = 13, ST_WRETR = 15, ST_WREDIS = 16, ST_STATUS = 17,
+	ST_WEIGHT = 18, ST_ACT = 19, ST_BCK = 20, ST_CHKFAIL = 21, ST_CHKDOWN = 22, ST_PID = 26,
+	ST_IID = 27, ST_SID = 28, ST_LBTOT = 30, ST_TYPE = 32, ST_LAST_CHK = 56, ST_CHECK_RISE = 67,
+	ST_CHECK_FALL = 68, ST_CHECK_HEALTH = 69, ST_ADDR = 73, ST_MODE = 75, ST_ALGO = 76, ST_CONN_TOT = 79,
+	ST_CONNECT = 84, ST_UWEIGHT = 99, ST_NCOLS = 100,
+};
+
+_Static_assert(ARRAY_SIZE(stat_cols) == ST_NCOLS, "one name per CSV column");
+
+/* `show stat <px> <type> <sid>` type bits */
+enum { STT_FE = 1, STT_BE = 2, STT_SRV = 4, STT_ALL = 7 };
+
+struct stat_row {
+	const char *v[ST_NCOLS];    /* NULL: empty field */
+	char num[ST_NCOLS][24];
+};
+
+static void row_init(struct stat_row *r, const char *px, const char *sv, unsigned iid, unsigned sid, int type)
+{
+	memset(r->v, 0, sizeof(r->v));
+	r->v[ST_PXNAME] = px;
+	r->v[ST_SVNAME] = sv;
+	r->v[ST_MODE] = "tcp";
+	r->v[ST_PID] = "1";
+	snprintf(r->num[ST_IID], sizeof(r->num[0]), "%u", iid);
+	r->v[ST_IID] = r->num[ST_IID];
+	snprintf(r->num[ST_SID], sizeof(r->num[0]), "%u", sid);
+	r->v[ST_SID] = r->num[ST_SID];
+	snprintf(r->num[ST_TYPE], sizeof(r->num[0]), "%d", type);
+	r->v[ST_TYPE] = r->num[ST_TYPE];
+}
+
+static void row_u(struct stat_row *r, int col, unsigned long long v)
+{
+	snprintf(r->num[col], sizeof(r->num[col]), "%llu", v);
+	r->v[col] = r->num[col];
+}
+
+/* A field with ',', '"' or a line break is quoted, quotes doubled (the CSV
+ * rules of the management guide); line breaks become spaces so that a row
+ * stays one line. */
+static void csv_put(struct cli_buf *line, const char *s)
+{
+	if (!strpbrk(s, ",\"\r\n")) {
+		cli_puts(line, s);
+		return;
+	}
+	cli_put(line, "\"", 1);
+	for (; *s; s++) {
+		if (*s == '"')
+			cli_put(line, "\"\"", 2);
+		else if (*s == '\r' || *s == '\n')
+			cli_put(line, " ", 1);
+		else
+			cli_put(line, s, 1);
+	}
+	cli_put(line, "\"", 1);
+}
+
+/* Every field is followed by a comma, the header's too, as HAProxy writes. */
+static void row_emit(struct cli_buf *out, struct cli_buf *line, const struct stat_row *r)
+{
+	line->len = 0;
+	for (int i = 0; i < ST_NCOLS; i++) {
+		if (r->v[i])
+			csv_put(line, r->v[i]);
+		cli_put(line, ",", 1);
+	}
+	cli_put(line, "\n", 1);
+	if (line->truncated)
+		out->truncated = true;
+	else
+		cli_lines(out, line->data, line->len);
+}
+
+static void stat_header(struct cli_buf *out, struct cli_buf *line)
+{
+	line->len = 0;
+	cli_put(line, "# ", 2);
+	for (int i = 0; i < ST_NCOLS; i++) {
+		cli_puts(line, stat_cols[i]);
+		cli_put(line, ",", 1);
+	}
+	cli_put(line, "\n", 1);
+	cli_lines(out, line->data, line->len);
+}
+
+static const char *fe_status(const struct proxy *fe)
+{
+	unsigned lim = rt_fe_maxconn(fe);
+
+	if (fe->disabled || rt.stopping)
+		return "STOP";
+	if (rt.admin_paused)
+		return "PAUSED";
+	if (lim && fe->feconn >= lim)
+		return "FULL";
+	return "OPEN";
+}
+
+/* The administrative state first, then what checks say; without health
+ * checks a ready server is "no check", as in HAProxy. */
+static const char *srv_status(const struct server *s)
+{
+	if (server_in_maint(s))
+		return "MAINT";
+	if (s->admin == SRV_ADMIN_DRAIN)
+		return "DRAIN";
+	if (!s->check)
+		return "no check";
+	return s->chk_up ? "UP" : "DOWN";
+}
+
+static const char *lb_name(int algo)
+{
+	switch (algo) {
+	case LB_STATIC_RR: return "static-rr";
+	case LB_LEASTCONN: return "leastconn";
+	case LB_FIRST: return "first";
+	case LB_SOURCE: return "source";
+	default: return "roundrobin";
+	}
+}
+
+/* Server address as configured: ip:port, ip alone when the client's port
+ * is used, ip:+N / ip:-N for an offset. */
+static void srv_addr_str(const struct server *s, char *buf, size_t cap)
+{
+	char ip[INET6_ADDRSTRLEN];
+	bool v6 = s->addr.ss_family == AF_INET6;
+
+	addr_ntop(&s->addr, ip, sizeof(ip));
+	switch (s->port_mode) {
+	case SRV_PORT_SAME:
+		snprintf(buf, cap, "%s", ip);
+		break;
+	case SRV_PORT_OFFSET:
+		snprintf(buf, cap, v6 ? "[%s]:%+d" : "%s:%+d", ip, s->port_offset);
+		break;
+	default:
+		addr_str(&s->addr, buf, cap);
+		break;
+	}
+}
+
+static void stat_frontend(struct cli_buf *out, struct cli_buf *line, const struct proxy *fe, unsigned iid)
+{
+	struct stat_row r;
+	unsigned lim = rt_fe_maxconn(fe);
+
+	row_init(&r, fe->name, "FRONTEND", iid, 0, 0);
+	row_u(&r, ST_SCUR, fe->feconn);
+	if (lim)
+		row_u(&r, ST_SLIM, lim);
+	row_u(&r, ST_STOT, fe->cnt.cum_fe);
+	row_u(&r, ST_BIN, fe->cnt.bytes_in);
+	row_u(&r, ST_BOUT, fe->cnt.bytes_out);
+	r.v[ST_STATUS] = fe_status(fe);
+	row_u(&r, ST_CONN_TOT, fe->cnt.cum_fe);
+	row_emit(out, line, &r);
+}
+
+static void stat_server(struct cli_buf *out, struct cli_buf *line, const struct server *s, unsigned iid,
+			unsigned sid)
+{
+	struct stat_row r;
+	char addr[INET6_ADDRSTRLEN + 16];
+	bool backup = s->flags & SRV_F_BACKUP;
+
+	row_init(&r, s->px->name, s->name, iid, sid, 2);
+	row_u(&r, ST_QCUR, 0); /* queues are per backend here, never per server */
+	row_u(&r, ST_SCUR, s->cur_conn);
+	if (s->maxconn)
+		row_u(&r, ST_SLIM, s->maxconn);
+	row_u(&r, ST_STOT, s->cnt.cum_conn);
+	row_u(&r, ST_BIN, s->cnt.bytes_in);
+	row_u(&r, ST_BOUT, s->cnt.bytes_out);
+	row_u(&r, ST_ECON, s->cnt.failed_conns);
+	row_u(&r, ST_WRETR, s->cnt.retries);
+	row_u(&r, ST_WREDIS, s->cnt.redispatches);
+	r.v[ST_STATUS] = srv_status(s);
+	row_u(&r, ST_WEIGHT, s->weight);
+	row_u(&r, ST_ACT, backup ? 0 : 1);
+	row_u(&r, ST_BCK, backup ? 1 : 0);
+	if (s->check) {
+		row_u(&r, ST_CHKFAIL, s->cnt.chk_failed);
+		row_u(&r, ST_CHKDOWN, s->cnt.chk_down_transitions);
+		if (s->chk_last[0])
+			r.v[ST_LAST_CHK] = s->chk_last;
+		row_u(&r, ST_CHECK_RISE, s->chk_rise);
+		row_u(&r, ST_CHECK_FALL, s->chk_fall);
+		row_u(&r, ST_CHECK_HEALTH, s->chk_health);
+	}
+	row_u(&r, ST_LBTOT, s->cnt.cum_conn);
+	srv_addr_str(s, addr, sizeof(addr));
+	r.v[ST_ADDR] = addr;
+	row_u(&r, ST_CONNECT, s->cnt.cum_conn + s->cnt.retries);
+	row_u(&r, ST_UWEIGHT, s->weight);
+	row_emit(out, line, &r);
+}
+
+static void stat_backend(struct cli_buf *out, struct cli_buf *line, const struct proxy *be, unsigned iid)
+{
+	unsigned act = 0, bck = 0, act_w = 0, bck_w = 0, all_w = 0;
+	unsigned long long econ = 0, wretr = 0, wredis = 0, lbtot = 0, connect = 0;
+	struct stat_row r;
+
+	for (const struct server *s = be->srv; s; s = s->next) {
+		bool backup = s->flags & SRV_F_BACKUP;
+
+		if (server_usable(s)) {
+			*(backup ? &bck : &act) += 1;
+			*(backup ? &bck_w : &act_w) += s->weight;
+		}
+		all_w += s->weight;
+		econ += s->cnt.failed_conns;
+		wretr += s->cnt.retries;
+		wredis += s->cnt.redispatches;
+		lbtot += s->cnt.cum_conn;
+		connect += s->cnt.cum_conn + s->cnt.retries;
+	}
+	row_init(&r, be->name, "BACKEND", iid, 0, 1);
+	row_u(&r, ST_QCUR, be->nbpend);
+	row_u(&r, ST_SCUR, be->beconn);
+	row_u(&r, ST_STOT, be->cnt.cum_be);
+	row_u(&r, ST_BIN, be->cnt.bytes_in);
+	row_u(&r, ST_BOUT, be->cnt.bytes_out);
+	row_u(&r, ST_ECON, econ);
+	row_u(&r, ST_WRETR, wretr);
+	row_u(&r, ST_WREDIS, wredis);
+	r.v[ST_STATUS] = act || bck ? "UP" : "DOWN";
+	/* backups carry the traffic only when no active server is usable */
+	row_u(&r, ST_WEIGHT, act ? act_w : bck_w);
+	row_u(&r, ST_ACT, act);
+	row_u(&r, ST_BCK, bck);
+	row_u(&r, ST_LBTOT, lbtot);
+	r.v[ST_ALGO] = lb_name(be->lbalgo);
+	row_u(&r, ST_CONNECT, connect);
+	row_u(&r, ST_UWEIGHT, all_w);
+	row_emit(out, line, &r);
+}
+
+struct stat_filter {
+	const struct proxy *px;     /* NULL: every proxy */
+	int types;                  /* STT_* */
+	long sid;                   /* -1: every server */
+	bool up_only, no_maint;
+};
+
+static int parse_int_arg(const char *s, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (!*s || *end || errno || v < -1 || v > 0x7fffffffL)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+/* show stat [{<iid>|<proxy>} <type> <sid>] [up|no-maint]. Returns false
+ * after answering the error. */
+static bool stat_parse_filter(int argc, char **argv, struct stat_filter *f, struct cli_buf *out)
+{
+	int i = 2;
+
+	f->px = NULL;
+	f->types = STT_ALL;
+	f->sid = -1;
+	f->up_only = f->no_maint = false;
+	if (argc - i >= 3 && strcmp(argv[i], "up") && strcmp(argv[i], "no-maint")) {
+		long t, sid, iid;
+		char ref[24];
+
+		if (parse_int_arg(argv[i + 1], &t) < 0 || parse_int_arg(argv[i + 2], &sid) < 0) {
+			cli_printf(out, "show stat: <type> and <sid> must be integers (-1 for all).\n");
+			return false;
+		}
+		if (strcmp(argv[i], "-1")) {
+			/* a number is a proxy id, anything else a name */
+			bool numeric = parse_int_arg(argv[i], &iid) == 0;
+
+			snprintf(ref, sizeof(ref), "#%ld", numeric ? iid : 0L);
+			f->px = cli_proxy_by_ref(numeric ? ref : argv[i], PR_CAP_FE | PR_CAP_BE);
+			if (!f->px) {
+				cli_printf(out, "No such proxy.\n");
+				return false;
+			}
+		}
+		f->types = t == -1 ? STT_ALL : (int)(t & STT_ALL);
+		f->sid = sid;
+		i += 3;
+	}
+	for (; i < argc; i++) {
+		if (!strcmp(argv[i], "up")) {
+			f->up_only = true;
+		} else if (!strcmp(argv[i], "no-maint")) {
+			f->no_maint = true;
+		} else if (!strcmp(argv[i], "typed") || !strcmp(argv[i], "json") || !strcmp(argv[i], "desc")) {
+			cli_printf(out, "show stat: '%s' output is not supported (CSV only).\n", argv[i]);
+			return false;
+		} else {
+			cli_printf(out, "show stat: unexpected word '%s'; usage: show stat [{<iid>|<proxy>} <type> <sid>] [up|no-maint]\n",
+				   argv[i]);
+			return false;
+		}
+	}
+	return true;
+}
+
+static bool stat_show_server(const struct stat_filter *f, const struct server *s, unsigned sid)
+{
+	if (!(f->types & STT_SRV) || (f->sid >= 0 && (unsigned long)f->sid != sid))
+		return false;
+	if (f->up_only && !server_usable(s))
+		return false;
+	return !(f->no_maint && server_in_maint(s));
+}
+
+void cli_cmd_show_stat(struct cli_ctx *cx, int argc, char **argv, struct cli_buf *out)
+{
+	struct cli_buf line = { 0 };
+	struct stat_filter f;
+	unsigned iid = 1;
+
+	if (!stat_parse_filter(argc, argv, &f, out))
+		return;
+	stat_header(out, &line);
+	for (const struct proxy *px = rt.conf ? rt.conf->proxies : NULL; px && !out->truncated; px = px->next, iid++) {
+		unsigned sid = 1;
+
+		if (f.px && f.px != px)
+			continue;
+		if ((px->cap & PR_CAP_FE) && (f.types & STT_FE) && f.sid <= 0)
+			stat_frontend(out, &line, px, iid);
+		if (!(px->cap & PR_CAP_BE))
+			continue;
+		for (const struct server *s = px->srv; s; s = s->next, sid++)
+			if (stat_show_server(&f, s, sid))
+				stat_server(out, &line, s, iid, sid);
+		if ((f.types & STT_BE) && f.sid <= 0)
+			stat_backend(out, &line, px, iid);
+	}
+	cli_buf_reset(&line);
+}
+
+/* ---- show info ---------------------------------------------------------------- */
+
+static unsigned long long dropped_logs(const struct dp_config *c)
+{
+	unsigned long long n = 0;
+
+	for (size_t i = 0; c && i < c->all_targets.n; i++)
+		n += c->all_targets.v[i]->drops;
+	return n;
+}
+
+void cli_cmd_show_info(struct cli_ctx *cx, int argc, char **argv, struct cli_buf *out)
+{
+	unsigned long long up = uptime_sec();
+	struct rlimit rl = { 0 };
+	char host[256] = "";
+	const char *node;
+
+	if (argc > 2) {
+		cli_printf(out, "show info: '%s' is not supported (only the default 'Name: value' format).\n", argv[2]);
+		return;
+	}
+	getrlimit(RLIMIT_NOFILE, &rl);
+	node = rt.conf && rt.conf->g.hostname ? rt.conf->g.hostname : NULL;
+	if (!node) {
+		gethostname(host, sizeof(host) - 1);
+		node = host;
+	}
+	/* HAProxy's field names and order, for the fields that exist here */
+	cli_printf(out, "Name: decoyproxy\nVersion: %s\nNbthread: 1\nNbproc: 1\nProcess_num: 1\nPid: %d\n",
+		   PACKAGE_VERSION, (int)getpid());
+	cli_printf(out, "Uptime: %llud %lluh%02llum%02llus\nUptime_sec: %llu\n", up / 86400, up / 3600 % 24,
+		   up / 60 % 60, up % 60, up);
+	cli_printf(out, "Ulimit-n: %llu\nMaxconn: %u\nHard_maxconn: %u\nCurrConns: %u\nCumConns: %llu\n",
+		   (unsigned long long)rl.rlim_cur, rt.maxconn, rt.maxconn, rt.actconn, rt.cum_conn);
+	cli_printf(out, "node: %s\nStopping: %d\nListeners: %zu\nDroppedLogs: %llu\n", node, rt.stopping ? 1 : 0,
+		   rt.conf ? dp_config_count_listeners(rt.conf) : (size_t)0, dropped_logs(rt.conf));
+	cli_printf(out, "PoolAlloc_bytes: %zu\nPoolUsed_bytes: %zu\nStart_time_sec: %lld\n",
+		   pump_pool_allocated() * PUMP_BUFSIZE, pump_pool_in_use() * PUMP_BUFSIZE, (long long)start_wall);
+	/* decoyproxy's own, after HAProxy's */
+	cli_printf(out, "Generation: %u\n", rt.conf ? rt.conf->generation : 0);
+	cli_printf(out, "UsesrcClientCollisions: %llu\n", src_client_collisions);
+}
+
