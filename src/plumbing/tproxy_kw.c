@@ -20,19 +20,6 @@
 
 /* ---- global keywords ----------------------------------------------------------- */
 
-static int one_arg(int argc, char **argv, char **err)
-{
-	if (argc < 2) {
-		memprintf(err, "expects one argument");
-		return -EINVAL;
-	}
-	if (argc > 2) {
-		memprintf(err, "unexpected extra argument '%s'", argv[2]);
-		return -EINVAL;
-	}
-	return 0;
-}
-
 /* A 32-bit value in decimal or 0x-prefixed hex (marks are usually written
  * in hex, as `ip rule` prints them). */
 static int parse_u32(const char *s, uint32_t *out)
@@ -58,7 +45,7 @@ static int kw_tproxy_mark(struct cfg_ctx *ctx, int argc, char **argv, char **err
 	struct tproxy_gconf *g;
 	uint32_t v;
 
-	if (one_arg(argc, argv, err))
+	if (cfg_one_arg(argc, argv, err))
 		return CFG_ERR;
 	if (parse_u32(argv[1], &v) < 0 || !v) {
 		memprintf(err, "invalid mark '%s' (expects 1 to 4294967295, decimal or 0x-hex; "
@@ -80,7 +67,7 @@ static int kw_tproxy_table(struct cfg_ctx *ctx, int argc, char **argv, char **er
 	const char *why = NULL;
 	uint32_t v;
 
-	if (one_arg(argc, argv, err))
+	if (cfg_one_arg(argc, argv, err))
 		return CFG_ERR;
 	if (parse_u32(argv[1], &v) < 0) {
 		memprintf(err, "invalid routing table id '%s' (expects 1 to 4294967295)", argv[1]);
@@ -113,7 +100,7 @@ static int kw_tproxy_routing(struct cfg_ctx *ctx, int argc, char **argv, char **
 	struct tproxy_gconf *g;
 	bool on;
 
-	if (one_arg(argc, argv, err))
+	if (cfg_one_arg(argc, argv, err))
 		return CFG_ERR;
 	if (!strcmp(argv[1], "on")) {
 		on = true;
