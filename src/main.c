@@ -201,6 +201,7 @@ out_stop:
 	pidfile_remove(pidfile, dropped); /* while the log targets are open */
 	c = rt.conf; /* the running generation after any reload */
 	reload_shutdown();
+	priv_helper_stop(); /* after the last namespace removal */
 	rt.conf = NULL;
 	msg_set_targets(NULL, NULL);
 out_conf:

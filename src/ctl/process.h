@@ -19,8 +19,9 @@ struct dp_config;
 int process_setup_limits(struct dp_config *c, char **err);
 
 /* True when any part of c works in a named network namespace (a `network`
- * section, or `namespace` on a bind or server): the privilege drop must
- * then keep what setns() and /run/netns need. */
+ * section, or `namespace` on a bind or server): the privilege drop then
+ * keeps CAP_SYS_ADMIN for setns() and starts the namespace helper that
+ * adds and removes /run/netns entries (ctl/priv.h). */
 bool process_uses_namespaces(const struct dp_config *c);
 
 /* A pid file this process wrote; opaque. */

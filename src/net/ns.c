@@ -24,6 +24,13 @@ static int ns_home_fd = -1;
 static bool ns_inside;
 /* Set when switching home failed: nothing is trustworthy afterwards. */
 static bool ns_stranded;
+/* Set after a privilege drop: who adds and removes NS_RUN_DIR entries. */
+static const struct ns_delegate *ns_deleg;
+
+void ns_set_delegate(const struct ns_delegate *ops)
+{
+	ns_deleg = ops;
+}
 
 int ns_init(void)
 {
@@ -195,6 +202,8 @@ int ns_create(const char *name, char **err)
 	pthread_t tid;
 	int fd, rc;
 
+	if (ns_deleg)
+		return ns_deleg->create(name, err);
 	rc = ns_path(name, path, sizeof(path));
 	if (rc < 0) {
 		memprintf(err, "invalid namespace name '%s'", name ? name : "");
@@ -248,6 +257,8 @@ int ns_delete(const char *name, char **err)
 	char path[sizeof(NS_RUN_DIR) + NS_NAME_MAX + 1];
 	int rc;
 
+	if (ns_deleg)
+		return ns_deleg->remove(name, err);
 	rc = ns_path(name, path, sizeof(path));
 	if (rc < 0) {
 		memprintf(err, "invalid namespace name '%s'", name ? name : "");

@@ -43,7 +43,8 @@ bool ns_name_valid(const char *name);
  * file, and in a short-lived thread unshares a fresh network namespace and
  * bind-mounts that thread's /proc/thread-self/ns/net onto the file. The
  * calling thread's namespace is not touched. -EEXIST when the name is
- * taken. Sets *err on failure. */
+ * taken. Sets *err on failure. With a delegate (ns_set_delegate()), the
+ * delegate does all this instead. */
 int ns_create(const char *name, char **err);
 
 /* Opens the named namespace. Returns an O_CLOEXEC fd (the caller closes
@@ -52,8 +53,24 @@ int ns_open(const char *name);
 
 /* Removes the named namespace like `ip netns delete`: lazy unmount then
  * unlink. The namespace itself lives on while a process or fd holds it.
- * -ENOENT when there is no such name. Sets *err on failure. */
+ * -ENOENT when there is no such name. Sets *err on failure. With a
+ * delegate, the delegate does it instead. */
 int ns_delete(const char *name, char **err);
+
+/* Who creates and removes named namespaces. NS_RUN_DIR is root's: after a
+ * privilege drop the process may no longer add or remove names there, and
+ * a privileged helper process does it instead (ctl/priv_helper.c). Each
+ * function has the contract of ns_create()/ns_delete() (same return values,
+ * same messages). */
+struct ns_delegate {
+	int (*create)(const char *name, char **err);
+	int (*remove)(const char *name, char **err);
+};
+
+/* From now on ns_create()/ns_delete() call ops instead of doing the work in
+ * this process; NULL: back to doing it here. ops is not copied and must
+ * outlive its use. */
+void ns_set_delegate(const struct ns_delegate *ops);
 
 /* 1 when the named namespace exists, 0 when not, -EINVAL for a bad name. */
 int ns_exists(const char *name);
