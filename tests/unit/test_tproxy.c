@@ -358,13 +358,17 @@ static void test_two_frontends_one_namespace(void **state)
 static void test_several_frontends_one_namespace(void **state)
 {
 	static const char *const want_rules[] = {
-		"rule 1 of chain prerouting (meta l4proto tcp ip daddr . tcp dport @decoys4_ssh "
+		"rule 1 of chain prerouting (meta iiftype != loopback meta l4proto tcp "
+		"ip daddr . tcp dport @decoys4_ssh "
 		"tproxy ip to 127.0.0.1:15001 meta mark set 0x1 accept)",
-		"rule 2 of chain prerouting (meta l4proto tcp ip daddr . tcp dport @decoys4_web "
+		"rule 2 of chain prerouting (meta iiftype != loopback meta l4proto tcp "
+		"ip daddr . tcp dport @decoys4_web "
 		"tproxy ip to 127.0.0.1:15002 meta mark set 0x1 accept)",
-		"rule 3 of chain prerouting (meta l4proto tcp ip6 daddr . tcp dport @decoys6_pp2 "
+		"rule 3 of chain prerouting (meta iiftype != loopback meta l4proto tcp "
+		"ip6 daddr . tcp dport @decoys6_pp2 "
 		"tproxy ip6 to [::1]:15004 meta mark set 0x1 accept)",
-		"rule 4 of chain prerouting (meta l4proto tcp ip daddr . tcp dport @decoys4_pp2 "
+		"rule 4 of chain prerouting (meta iiftype != loopback meta l4proto tcp "
+		"ip daddr . tcp dport @decoys4_pp2 "
 		"tproxy ip to 127.0.0.1:15003 meta mark set 0x1 accept)",
 		"rule 5 of chain prerouting (meta l4proto tcp socket transparent 1 meta mark set "
 		"0x1 accept)",
