@@ -526,7 +526,6 @@ void sess_accept(struct listener *li, int fd, const struct sockaddr_storage *pee
 		close(fd);
 		return;
 	}
-	s->id = next_sess_id++;
 	s->fe = fe;
 	s->be = fe->defbe;
 	s->li = li;
@@ -548,6 +547,7 @@ void sess_accept(struct listener *li, int fd, const struct sockaddr_storage *pee
 		free(s);
 		return;
 	}
+	s->id = next_sess_id++;
 	s->t_accept = sess_now();
 	gettimeofday(&s->accept_tv, NULL);
 	s->cli.last_act = s->t_accept;
