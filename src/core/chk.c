@@ -27,6 +27,7 @@
 #include "model/proxy.h"
 #include "core/loop.h"
 #include "model/server.h"
+#include "core/selfconn.h"
 #include "core/sess.h"
 #include "log/msg.h"
 #include "net/nscache.h"
@@ -36,6 +37,7 @@ struct chk {
 	ev_timer timer;       /* next check, or the running check's timeout */
 	ev_io io;
 	int fd;
+	struct selfconn own;  /* fd registered as the proxy's own (selfconn.h) */
 	ev_tstamp started;
 	enum chk_status last; /* status of the previous check (log-health-checks) */
 };
@@ -202,6 +204,13 @@ static void chk_end(struct chk *c, bool ok, enum chk_status st, const char *info
 	if (c->fd >= 0) {
 		struct linger lg = { .l_onoff = 1, .l_linger = 0 };
 
+		/* connected: interception may have taken it to one of our own
+		 * listeners, which has not accepted it yet; its 4-tuple stays
+		 * known until the next check */
+		if (ok)
+			selfconn_keep(&c->own);
+		else
+			selfconn_del(&c->own);
 		setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 		close(c->fd);
 		c->fd = -1;
@@ -274,6 +283,9 @@ static void chk_run(struct chk *c)
 		return;
 	}
 	c->fd = fd;
+	/* known as ours should interception send it back to a listener */
+	selfconn_del(&c->own);
+	selfconn_add(&c->own, fd, &dst, NULL, s, true);
 	r = connect(fd, (struct sockaddr *)&dst, addr_len(&dst));
 	if (r < 0 && errno != EINPROGRESS) {
 		chk_end(c, false, CHK_ST_L4CON, strerror(errno));
@@ -354,6 +366,7 @@ void chk_stop(struct dp_config *conf)
 				ev_io_stop(rt.loop, &c->io);
 			if (ev_is_active(&c->timer))
 				ev_timer_stop(rt.loop, &c->timer);
+			selfconn_del(&c->own);
 			if (c->fd >= 0)
 				close(c->fd);
 			free(c);

@@ -40,6 +40,7 @@
 struct sess *sess_list;
 unsigned sess_count;
 unsigned long long sess_freed;
+unsigned long long sess_own_refused;
 static unsigned long long next_sess_id;
 
 void sess_half_stop(struct half *h)
@@ -162,6 +163,7 @@ void sess_close(struct sess *s, enum term_event ev)
 	sess_half_stop(&s->srv_h);
 	if (ev_is_active(&s->timer))
 		ev_timer_stop(rt.loop, &s->timer);
+	selfconn_del(&s->own);
 	sess_close_fd(&s->srv_h.fd, fe->options & PR_O_NOLINGER_SV || (s->be && (s->be->options & PR_O_NOLINGER_SV)));
 	sess_close_fd(&s->cli.fd, (fe->options & PR_O_NOLINGER_CL) != 0);
 	chan_release(&s->req);
@@ -467,6 +469,53 @@ void sess_start(struct sess *s)
 	sess_assign(s);
 }
 
+/* Whether a connection accepted on li toward dst reached it through
+ * interception (its original destination is not the listener's own
+ * address): only such a connection can be one of ours sent back. A direct
+ * connection to the listener is left alone, even from our own socket
+ * (frontends chained on purpose). */
+static bool diverted(const struct listener *li, const struct sockaddr_storage *dst)
+{
+	struct sockaddr_storage own = li->addr;
+
+	if (!(li->bc->options & BC_O_TRANSPARENT))
+		return false;
+	addr_unmap_v4(&own);
+	if (addr_port(&own) != addr_port(dst))
+		return true;
+	return !addr_is_any(&own) && !addr_equal(&own, dst);
+}
+
+/* A connection diverted into li from peer toward dst that is one of the
+ * proxy's own outgoing connections (core/selfconn.h) would start a session
+ * connecting to the same place, diverted again: a loop up to maxconn. It
+ * is reset instead (its origin sees the reset) and named in a warning, at
+ * most once a minute for the process (a loop that the configuration makes
+ * repeats with every check and every session). Returns true when fd was
+ * closed. */
+static bool refuse_own(struct listener *li, int fd, const struct sockaddr_storage *peer,
+		       const struct sockaddr_storage *dst)
+{
+	static double last;
+	char who[256], a[64], b[64], l[64];
+
+	if (!diverted(li, dst) || !selfconn_find(peer, dst, who, sizeof(who)))
+		return false;
+	sess_close_fd(&fd, true);
+	sess_own_refused++;
+	addr_str(peer, a, sizeof(a));
+	addr_str(dst, b, sizeof(b));
+	if (ha_ratelimit(&last, 60.0))
+		ha_warning("frontend '%s': refused a connection from %s to %s diverted to %s: it is "
+			   "decoyproxy's own %s, sent back by the intercept rules (a loop: a decoy "
+			   "range holds an address the proxy connects to; see doc/tproxy.md); "
+			   "%llu such connection(s) refused so far, warned at most once a minute",
+			   li->bc->fe->name, a, b, addr_str(&li->addr, l, sizeof(l)), who, sess_own_refused);
+	if (dp_msg.debug)
+		ha_debug("%s.refused from %s to %s: decoyproxy's own %s", li->bc->fe->name, a, b, who);
+	return true;
+}
+
 void sess_accept(struct listener *li, int fd, const struct sockaddr_storage *peer)
 {
 	struct proxy *fe = li->bc->fe;
@@ -477,7 +526,6 @@ void sess_accept(struct listener *li, int fd, const struct sockaddr_storage *pee
 		close(fd);
 		return;
 	}
-	s->id = next_sess_id++;
 	s->fe = fe;
 	s->be = fe->defbe;
 	s->li = li;
@@ -495,6 +543,11 @@ void sess_accept(struct listener *li, int fd, const struct sockaddr_storage *pee
 	else if (getsockname(fd, (struct sockaddr *)&s->fe_addr, &l) < 0)
 		s->fe_addr = li->addr;
 	addr_unmap_v4(&s->fe_addr);
+	if (refuse_own(li, fd, &s->cli_addr, &s->fe_addr)) {
+		free(s);
+		return;
+	}
+	s->id = next_sess_id++;
 	s->t_accept = sess_now();
 	gettimeofday(&s->accept_tv, NULL);
 	s->cli.last_act = s->t_accept;

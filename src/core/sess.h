@@ -18,6 +18,7 @@
 #include "lib/common.h"
 #include "core/channel.h"
 #include "core/loop.h"
+#include "core/selfconn.h"
 
 struct proxy;
 struct server;
@@ -52,6 +53,8 @@ struct sess {
 	unsigned conf_gen_ref;      /* holds a reference on fe->conf */
 
 	struct half cli, srv_h;
+	struct selfconn own;        /* srv_h.fd registered as the proxy's own
+	                             * connection (selfconn.h) while it is open */
 	struct chan req;            /* client -> server */
 	struct chan res;            /* server -> client */
 
@@ -95,5 +98,7 @@ extern struct sess *sess_list;
 extern unsigned sess_count;      /* %ac */
 extern unsigned long long sess_freed; /* sessions freed since start: tells a walker of
                                        * sess_list whether a call freed others too */
+extern unsigned long long sess_own_refused; /* connections refused at accept as the
+                                             * proxy's own coming back (a loop) */
 
 #endif

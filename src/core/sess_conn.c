@@ -28,6 +28,7 @@
 #include "core/loop.h"
 #include "model/server.h"
 #include "core/sess.h"
+#include "core/selfconn.h"
 #include "core/sess_int.h"
 #include "lib/term.h"
 #include "log/msg.h"
@@ -122,6 +123,7 @@ void sess_connect_failed(struct sess *s, int err)
 	double turn;
 
 	sess_half_stop(&s->srv_h);
+	selfconn_del(&s->own);
 	sess_close_fd(&s->srv_h.fd, false);
 	s->srv->cnt.failed_conns++;
 	SESS_DEBUG(s, "%s/%s.connect-failed: %s (%s)", s->be->name, s->srv->name, strerror(err),
@@ -192,6 +194,7 @@ void sess_connect(struct sess *s)
 	char *err = NULL;
 	bool collided = false;
 	bool fresh_port = false;
+	bool client_port;
 	int fd, r, e;
 
 	if (server_target(srv, &s->fe_addr, &s->srv_addr) < 0) {
@@ -251,11 +254,17 @@ again:
 	s->state = SST_CONNECT;
 	if (s->tw < 0)
 		s->tw = 0;
+	/* registered before connect(), so that the connection is known as
+	 * ours if interception sends it back into one of our listeners;
+	 * `usesrc client` bound the client's own port: the 4-tuple is known */
+	client_port = sc->set && sc->usesrc == SRC_USESRC_CLIENT && !fresh_port && !collided;
+	selfconn_add(&s->own, fd, &s->srv_addr, client_port ? &s->cli_addr : NULL, srv, false);
 	r = connect(fd, (struct sockaddr *)&s->srv_addr, addr_len(&s->srv_addr));
 	e = r < 0 ? errno : 0;
 	if ((e == EADDRNOTAVAIL || e == EADDRINUSE) && sc->set && sc->usesrc == SRC_USESRC_CLIENT && !fresh_port) {
 		/* the client's exact 4-tuple toward this server already
 		 * exists on this host: once more, from a fresh port */
+		selfconn_del(&s->own);
 		close(fd);
 		SESS_DEBUG(s, "%s/%s.connect: 'usesrc client': %s, retrying from a fresh port", s->be->name,
 			   srv->name, strerror(e));

@@ -13,6 +13,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <net/if_arp.h>
 #include <netinet/ip.h>
 #include <netinet/ip6.h>
 #include <netinet/tcp.h>
@@ -381,7 +382,7 @@ int nft_add_elems(struct nft_batch *b, const struct nft_divert *d, uint32_t id)
 
 /* A rule is written as a short program of expression steps, turned into
  * libnftnl expressions by one function. */
-enum xop_kind { X_META_LOAD, X_CMP_EQ, X_PAYLOAD, X_LOOKUP, X_IMM, X_VERDICT, X_TPROXY,
+enum xop_kind { X_META_LOAD, X_CMP_EQ, X_CMP_NEQ, X_PAYLOAD, X_LOOKUP, X_IMM, X_VERDICT, X_TPROXY,
 		X_META_SET, X_SOCKET };
 
 struct xop {
@@ -395,7 +396,7 @@ struct xop {
 static struct nftnl_expr *xop_expr(const struct xop *x)
 {
 	static const char *const names[] = {
-		[X_META_LOAD] = "meta", [X_CMP_EQ] = "cmp", [X_PAYLOAD] = "payload",
+		[X_META_LOAD] = "meta", [X_CMP_EQ] = "cmp", [X_CMP_NEQ] = "cmp", [X_PAYLOAD] = "payload",
 		[X_LOOKUP] = "lookup", [X_IMM] = "immediate", [X_VERDICT] = "immediate",
 		[X_TPROXY] = "tproxy", [X_META_SET] = "meta", [X_SOCKET] = "socket",
 	};
@@ -410,8 +411,9 @@ static struct nftnl_expr *xop_expr(const struct xop *x)
 		nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, x->b);
 		break;
 	case X_CMP_EQ:          /* a = sreg, data */
+	case X_CMP_NEQ:
 		nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, x->a);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, NFT_CMP_EQ);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, x->op == X_CMP_EQ ? NFT_CMP_EQ : NFT_CMP_NEQ);
 		ret = nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, x->data, x->len);
 		break;
 	case X_PAYLOAD:         /* a = base, b = offset, c = len, d = dreg */
@@ -506,11 +508,19 @@ int nft_add_tproxy_rule(struct nft_batch *b, const struct nft_plan *p,
 	uint16_t port = v6 ? s6->sin6_port : s4->sin_port;      /* network order */
 	bool any = v6 ? IN6_IS_ADDR_UNSPECIFIED(&s6->sin6_addr) : s4->sin_addr.s_addr == 0;
 	const uint8_t l4 = IPPROTO_TCP, nfp = v6 ? NFPROTO_IPV6 : NFPROTO_IPV4;
+	const uint16_t lo_type = ARPHRD_LOOPBACK;       /* dev->type: host order */
 	const uint32_t mark = nft_plan_mark(p);
 	char astr[INET6_ADDRSTRLEN] = "", what[sizeof(((struct nft_msgref *)0)->what)];
-	struct xop ops[14];
+	struct xop ops[16];
 	size_t n = 0;
 
+	/* Never a packet that came in on the loopback interface: those are
+	 * this namespace's own, sent by a local socket to a local address
+	 * (decoyproxy's connections to its servers and its health checks
+	 * among them). Diverting them sends the proxy's own connections back
+	 * into its listener, a loop (see nft.h). */
+	ops[n++] = (struct xop){ .op = X_META_LOAD, .a = NFT_META_IIFTYPE, .b = NFT_REG_1 };
+	ops[n++] = (struct xop){ .op = X_CMP_NEQ, .a = NFT_REG_1, .data = &lo_type, .len = 2 };
 	ops[n++] = (struct xop){ .op = X_META_LOAD, .a = NFT_META_L4PROTO, .b = NFT_REG_1 };
 	ops[n++] = (struct xop){ .op = X_CMP_EQ, .a = NFT_REG_1, .data = &l4, .len = 1 };
 	ops[n++] = (struct xop){ .op = X_META_LOAD, .a = NFT_META_NFPROTO, .b = NFT_REG_1 };
@@ -533,8 +543,8 @@ int nft_add_tproxy_rule(struct nft_batch *b, const struct nft_plan *p,
 
 	if (!any)
 		inet_ntop(family, addr, astr, sizeof(astr));
-	snprintf(what, sizeof(what), "rule %d of chain %s (meta l4proto tcp %s daddr . tcp dport "
-		 "@%s tproxy %s to %s%s%s:%u meta mark set 0x%x accept)", pos, NFT_CHAIN_NAME,
+	snprintf(what, sizeof(what), "rule %d of chain %s (meta iiftype != loopback meta l4proto tcp "
+		 "%s daddr . tcp dport @%s tproxy %s to %s%s%s:%u meta mark set 0x%x accept)", pos, NFT_CHAIN_NAME,
 		 v6 ? "ip6" : "ip", d->set, v6 ? "ip6" : "ip",
 		 v6 && !any ? "[" : "", astr, v6 && !any ? "]" : "", ntohs(port), mark);
 	return add_rule(b, ops, n, what);

@@ -9,12 +9,28 @@
  *   set <divert 2's set> { type ipv6_addr . inet_service; flags interval; }
  *   ...
  *   chain prerouting { type filter hook prerouting priority mangle; }
- *     1.   meta l4proto tcp ip daddr . tcp dport @<divert 1's set>
+ *     1.   meta iiftype != loopback meta l4proto tcp
+ *              ip daddr . tcp dport @<divert 1's set>
  *              tproxy ip to <its listener> meta mark set <mark> accept
- *     2.   meta l4proto tcp ip6 daddr . tcp dport @<divert 2's set>
+ *     2.   meta iiftype != loopback meta l4proto tcp
+ *              ip6 daddr . tcp dport @<divert 2's set>
  *              tproxy ip6 to <its listener> meta mark set <mark> accept
  *     ...
  *     n+1. meta l4proto tcp socket transparent 1 meta mark set <mark> accept
+ *
+ * A tproxy rule never takes a packet that came in on the loopback
+ * interface. Every such packet was sent by a socket of this namespace to a
+ * local address of it (a connection between two local sockets crosses
+ * prerouting on `lo`); among them are decoyproxy's own connections to a
+ * server or a health check at a local address. With a decoy range that
+ * holds such an address (`intercept 0.0.0.0/0:*`, server 127.0.0.1) they
+ * would be diverted back into the listener, and each session would open
+ * the next: a loop up to maxconn. A connection from another host or
+ * namespace always comes in on another interface. Matching the interface
+ * type (ARPHRD_LOOPBACK) rather than a socket mark needs nothing from the
+ * sockets (no SO_MARK, which CAP_NET_ADMIN and the operator's own fwmark
+ * rules would have a say in) and covers every local socket, checks
+ * included.
  *
  * Every tproxy rule comes BEFORE the socket rule: the other order diverts a
  * new SYN that matches a proxy-side TIME_WAIT socket to that socket instead

@@ -45,7 +45,14 @@
  *     IPv6. An identical object that already exists is left alone and never
  *     removed; what decoyproxy added is removed on stop;
  *   - a namespace with only spoofing servers (`source ... usesrc`) gets the
- *     table with the socket rule only (no set), plus the routing.
+ *     table with the socket rule only (no set), plus the routing;
+ *   - the proxy's own connections must never come back to it: the tproxy
+ *     rules skip the loopback interface (net/nft.h), and decoys that hold
+ *     an address a server or health check connects to are refused when
+ *     those connections certainly come back (made in another namespace,
+ *     toward an address local where the decoys are diverted), a warning
+ *     otherwise (tproxy_finalize(), and `add intercept`). What slips
+ *     through is refused at accept (core/selfconn.h).
  *
  * Parsing and tproxy_finalize() never touch the system (`decoyproxy -c`).
  *
@@ -176,8 +183,11 @@ const char *tproxy_fe_set(const struct proxy *px, int family);
  * no other frontend's set in a namespace where px diverts (-EEXIST, *err
  * names the frontend, the namespace and the element) and adds at least
  * one pair that is not intercepted yet, every pair `del` names is
- * intercepted (else *err names a missing part), and the generation's nft
- * table is installed.
+ * intercepted (else *err names a missing part), `add` takes no
+ * decoy that certainly sends the proxy's own connections back to it
+ * (-ELOOP, *err naming the server with its file:line, the namespaces and
+ * ": nothing added"; a possible loop is added and warned in the log), and
+ * the generation's nft table is installed.
  *
  * The configuration files are not changed: a reload rebuilds the sets from
  * them (the installed list this function keeps up to date is what the

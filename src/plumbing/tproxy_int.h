@@ -1,5 +1,5 @@
 /* tproxy_int.h — private to the tproxy module (tproxy.c and its parts
- * tproxy_kw.c, tproxy_plan.c, tproxy_kernel.c, tproxy_rt.c): the
+ * tproxy_kw.c, tproxy_plan.c, tproxy_loop.c, tproxy_kernel.c, tproxy_rt.c): the
  * generation's tproxy state (struct tproxy_gconf, a conf_ext of the
  * generation), a frontend's `intercept` state (struct tproxy_fe, behind
  * struct proxy's tproxy pointer), and the small lookups every part uses.
@@ -7,7 +7,8 @@
  *
  * Who writes what: the keywords (tproxy_kw.c) fill tproxy_gconf's settings
  * and tproxy_fe's lists as written; tproxy_finalize() (tproxy_plan.c)
- * normalises the lists and builds the plan (tproxy_gconf.ns); the kernel
+ * normalises the lists and builds the plan (tproxy_gconf.ns), then holds
+ * the addresses the proxy connects to against them (tproxy_loop.c); the kernel
  * part (tproxy_kernel.c) records in the plan what it installed; runtime
  * changes (tproxy_rt.c) replace a frontend's list in place.
  */
@@ -87,6 +88,30 @@ struct tproxy_gconf *tproxy_gconf_get(struct dp_config *c);
 /* Frees g's plan (every namespace entry and what it points to); g has no
  * plan afterwards. */
 void tproxy_plan_free(struct tproxy_gconf *g);
+
+/* ---- the proxy's own connections inside the decoys (tproxy_loop.c) ------------ */
+
+enum tproxy_loop_kind {
+	TPROXY_LOOP_CERTAIN,    /* the proxy's connections are certainly diverted back: refuse */
+	TPROXY_LOOP_MAY,        /* they are if the network routes them through the namespace */
+	TPROXY_LOOP_SAME_NS,    /* never diverted (same namespace), but the decoys hold the address */
+	TPROXY_LOOP_LOCAL,      /* a plain bind's address: other hosts' connections are taken over */
+};
+
+/* One finding: file:line of the server or bind line it is about, and the
+ * whole message (naming that line's object, the decoy spec with its own
+ * file:line, the namespaces and what happens). */
+typedef void (*tproxy_loop_report_fn)(void *ctx, enum tproxy_loop_kind kind, const char *file,
+				      int line, const char *msg);
+
+/* Holds l (normalised: px's decoys, or the specs an `add intercept` would
+ * add to them) against the addresses c's servers and health checks
+ * connect to and the addresses of c's plain binds, in every namespace of
+ * c's plan where px diverts (see tproxy_loop.c for the cases). Calls
+ * report for each finding; returns the number of TPROXY_LOOP_CERTAIN
+ * ones. Needs c's plan (after tproxy_finalize()'s plan is built). */
+int tproxy_loop_check(const struct dp_config *c, const struct proxy *px,
+		      const struct icpt_list *l, tproxy_loop_report_fn report, void *ctx);
 
 /* ---- small lookups shared by the parts --------------------------------------- */
 

@@ -6,7 +6,9 @@
  *     one divert (set, tproxy rule, listener) per intercepting frontend and
  *     family there, plus the namespaces of spoofing servers;
  *   - set names, unique and acceptable to nft;
- *   - decoys two frontends intercept in one namespace, refused.
+ *   - decoys two frontends intercept in one namespace, refused;
+ *   - decoys that hold an address the proxy connects to: a certain loop
+ *     refused, a possible one warned (tproxy_loop.c).
  * Pure: nothing here touches the system (`decoyproxy -c` stops here).
  */
 #include "config.h"
@@ -568,6 +570,18 @@ static int ns_lists(struct tproxy_ns *n, char **err)
 	return ret;
 }
 
+/* -c: a certain loop is an error at the server's line, the rest warnings. */
+static void loop_report(void *ctx, enum tproxy_loop_kind kind, const char *file, int line,
+			const char *msg)
+{
+	int *errors = ctx;
+
+	if (kind == TPROXY_LOOP_CERTAIN)
+		fin_alert(file, line, errors, "%s", msg);
+	else
+		ha_warning("config : parsing [%s:%d] : %s", file, line, msg);
+}
+
 static bool server_spoofs(const struct proxy *px, const struct server *s)
 {
 	const struct src_conf *sc = s->source.set ? &s->source : &px->source;
@@ -623,6 +637,10 @@ int tproxy_finalize(struct dp_config *c)
 	for (struct proxy *px = c->proxies; px; px = px->next)
 		if ((px->cap & PR_CAP_FE) && px->tproxy)
 			icpt_list_free(&px->tproxy->raw);
+	/* the proxy's own connections must not be diverted back to it */
+	for (struct proxy *px = c->proxies; px; px = px->next)
+		if ((px->cap & PR_CAP_FE) && px->tproxy && !px->disabled)
+			tproxy_loop_check(c, px, &px->tproxy->decoys, loop_report, &errors);
 	/* spoofing servers need the socket rule and the routing where their
 	 * sockets live */
 	for (struct proxy *px = c->proxies; px; px = px->next) {

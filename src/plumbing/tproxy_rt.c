@@ -116,6 +116,32 @@ static int rt_check_others(const struct tproxy_gconf *g, const struct proxy *px,
 	return 0;
 }
 
+/* What the loop check (tproxy_loop.c) found in the specs of an `add`: the
+ * first certain loop (the refusal) and the warnings, logged once the
+ * change is in place. */
+struct rt_loops {
+	char *certain;
+	char *warn;
+	size_t nwarn;
+};
+
+static void rt_loop_report(void *ctx, enum tproxy_loop_kind kind, const char *file, int line,
+			   const char *msg)
+{
+	struct rt_loops *r = ctx;
+
+	(void)file;
+	(void)line;
+	if (kind == TPROXY_LOOP_CERTAIN) {
+		if (!r->certain)
+			r->certain = strdup(msg);
+		return;
+	}
+	/* a handful in the log is enough to name the problem */
+	if (r->nwarn++ < 8)
+		memprintf(&r->warn, "%s%s%s", r->warn ? r->warn : "", r->warn ? "\n" : "", msg);
+}
+
 /* A namespace px diverts to, with its plan after the change. */
 struct rt_target {
 	struct tproxy_ns *n;
@@ -148,6 +174,7 @@ int tproxy_rt_change(struct dp_config *c, struct proxy *px, bool add, int argc,
 	char es[ICPT_ELEM_STRLEN], gs[ICPT_ELEM_STRLEN], nsd[NS_DESC_MAX], specs[512];
 	struct rt_target *tg = NULL;
 	struct icpt_list req, fnew;
+	struct rt_loops loops = { NULL, NULL, 0 };
 	size_t ntg = 0, i;
 	int ret = 0;
 
@@ -189,6 +216,12 @@ int tproxy_rt_change(struct dp_config *c, struct proxy *px, bool add, int argc,
 			goto nomem;
 		if (ret)
 			goto out;
+		/* the decoys must not take the proxy's own connections back to it */
+		if (tproxy_loop_check(c, px, &req, rt_loop_report, &loops) > 0) {
+			memprintf(err, "%s: nothing added", loops.certain ? loops.certain : "a loop");
+			ret = -ELOOP;
+			goto out;
+		}
 		for (i = 0; i < req.n && !adds; i++) {
 			int r = icpt_covers(&f->decoys, &req.v[i], NULL);
 
@@ -305,6 +338,20 @@ int tproxy_rt_change(struct dp_config *c, struct proxy *px, bool add, int argc,
 	ha_notice("tproxy: %s '%s': runtime '%s intercept %s': %zu decoy element(s) now, in %zu "
 		  "namespace(s) (not in the configuration: a reload restores its list)",
 		  px_kind(px), px->name, add ? "add" : "del", specs, f->decoys.n, ntg);
+	if (loops.warn) {
+		char *p = loops.warn, *nl;
+
+		for (; p; p = nl) {
+			nl = strchr(p, '\n');
+			if (nl)
+				*nl++ = '\0';
+			ha_warning("tproxy: %s '%s': runtime 'add intercept %s': %s", px_kind(px),
+				   px->name, specs, p);
+		}
+		if (loops.nwarn > 8)
+			ha_warning("tproxy: %s '%s': runtime 'add intercept %s': and %zu more such "
+				   "warning(s)", px_kind(px), px->name, specs, loops.nwarn - 8);
+	}
 	ret = 0;
 	goto out;
 nomem:
@@ -314,6 +361,8 @@ out:
 	for (i = 0; i < ntg; i++)
 		free(tg[i].div);
 	free(tg);
+	free(loops.certain);
+	free(loops.warn);
 	icpt_list_free(&req);
 	icpt_list_free(&fnew);
 	return ret;

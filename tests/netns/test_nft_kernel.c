@@ -246,6 +246,14 @@ static int test_apply(void)
 	      t4, t6, ts);
 	CHECK(count_of(js, "{\"mangle\": {\"key\": {\"meta\": {\"key\": \"mark\"}}, \"value\": 1}}") == 3,
 	      "three rules set mark 1");
+	/* the kernel's own listing: each tproxy rule skips loopback first
+	 * (the proxy's own connections to local servers), the socket rule
+	 * does not */
+	CHECK(count_of(js, "{\"match\": {\"op\": \"!=\", \"left\": {\"meta\": {\"key\": "
+			   "\"iiftype\"}}, \"right\": \"loopback\"}}") == 2,
+	      "both tproxy rules skip the loopback interface");
+	CHECK(pos_of(js, "\"iiftype\"") < t4 && pos_of(js, "\"iiftype\"") > 0,
+	      "the loopback condition comes before the first tproxy statement");
 	CHECK(js && strstr(js, "\"@decoys4_f\"}}, {\"tproxy\"") &&
 	      strstr(js, "\"@decoys6_f\"}}, {\"tproxy\""), "tproxy rules look up their sets");
 	CHECK(js && strstr(js, "{\"table\": {\"family\": \"inet\", \"name\": \"other\""),

@@ -892,6 +892,36 @@ static void test_intercept_cmds(void **state)
 	rt.conf = base;
 }
 
+/* add intercept of decoys that would take the proxy's own connections back
+ * (issue 18): a certain loop is answered with the refusal, naming the
+ * server with its line and the loop, before the kernel is asked. */
+static void test_intercept_loop_cmd(void **state)
+{
+	static const char cfg[] =
+		"defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n"
+		"frontend decoys\n    bind 127.0.0.1:15001 transparent namespace seg\n"
+		"    intercept 10.9.0.0/24:22 announce\n    default_backend be\n"
+		"backend be\n    server s1 10.9.0.5:80\n";
+	struct dp_config *base = rt.conf;
+	int e;
+
+	(void)state;
+	rt.conf = parse_cfg(cfg, &e);
+	if (e)
+		fail_msg("intercept config: %s", msgs);
+	expect_answer(STATS_LVL_ADMIN, "add intercept decoys 10.9.0.0/24:80",
+		      "server 'be/s1' 10.9.0.5:80 (t.cfg:11) is inside the decoys of frontend "
+		      "'decoys' ('10.9.0.0/24:80' (stats socket)) in namespace 'seg', where it is a "
+		      "decoy announced there (a local route): decoyproxy connects to it from the "
+		      "process's network namespace, so its connections enter namespace 'seg' from "
+		      "outside and are diverted back to frontend 'decoys', whose sessions connect "
+		      "again: a loop (take the address out of the decoys, or make the connection from "
+		      "namespace 'seg' with 'namespace'): nothing added\n\n");
+	expect_has(STATS_LVL_ADMIN, "show intercept decoys", "0 runtime change(s)\n");
+	dp_config_put(rt.conf);
+	rt.conf = base;
+}
+
 static void test_show_network_cmd(void **state)
 {
 	/* no network sections: the header only */
@@ -1507,6 +1537,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reload, setup_cfg, teardown_cfg),
 		cmocka_unit_test_setup_teardown(test_show_info, setup_cfg, teardown_cfg),
 		cmocka_unit_test_setup_teardown(test_intercept_cmds, setup_cfg, teardown_cfg),
+		cmocka_unit_test_setup_teardown(test_intercept_loop_cmd, setup_cfg, teardown_cfg),
 		cmocka_unit_test_setup_teardown(test_show_network_cmd, setup_cfg, teardown_cfg),
 		cmocka_unit_test_setup_teardown(test_io_serve, setup_io, teardown_io),
 		cmocka_unit_test_setup_teardown(test_io_backpressure, setup_io, teardown_io),

@@ -202,6 +202,8 @@ static int32_t elem_offset(const struct nlmsghdr *nlh, int k);
 /* ---- tests ---- */
 
 static const char *const rule4_want[] = {
+	"[ meta load iiftype => reg 1 ]",
+	"[ cmp neq reg 1 0x00000304 ]",
 	"[ meta load l4proto => reg 1 ]",
 	"[ cmp eq reg 1 0x00000006 ]",
 	"[ meta load nfproto => reg 1 ]",
@@ -219,6 +221,8 @@ static const char *const rule4_want[] = {
 };
 
 static const char *const rule6_want[] = {
+	"[ meta load iiftype => reg 1 ]",
+	"[ cmp neq reg 1 0x00000304 ]",
 	"[ meta load l4proto => reg 1 ]",
 	"[ cmp eq reg 1 0x00000006 ]",
 	"[ meta load nfproto => reg 1 ]",
@@ -290,10 +294,12 @@ static void test_apply_layout_and_rules(void **state)
 	rule_exprs(msg(&b, 9), &x);
 	expect_exprs(&x, sock_want);
 	assert_true(msg(&b, 9)->nlmsg_flags & NLM_F_APPEND);
-	assert_string_equal(b.msg[7].what, "rule 1 of chain prerouting (meta l4proto tcp ip daddr "
-			    ". tcp dport @decoys4_f tproxy ip to 127.0.0.1:15001 meta mark set 0x1 accept)");
-	assert_string_equal(b.msg[8].what, "rule 2 of chain prerouting (meta l4proto tcp ip6 daddr "
-			    ". tcp dport @decoys6_f tproxy ip6 to [::1]:15001 meta mark set 0x1 accept)");
+	assert_string_equal(b.msg[7].what, "rule 1 of chain prerouting (meta iiftype != loopback "
+			    "meta l4proto tcp ip daddr . tcp dport @decoys4_f tproxy ip to "
+			    "127.0.0.1:15001 meta mark set 0x1 accept)");
+	assert_string_equal(b.msg[8].what, "rule 2 of chain prerouting (meta iiftype != loopback "
+			    "meta l4proto tcp ip6 daddr . tcp dport @decoys6_f tproxy ip6 to "
+			    "[::1]:15001 meta mark set 0x1 accept)");
 	/* each divert's set gets the elements of its family of the list */
 	assert_int_equal(b.msg[10].count, 2);
 	assert_string_equal(b.msg[10].set, "decoys4_f");
@@ -390,6 +396,8 @@ static void test_sets_chain_table(void **state)
 static void test_mark_and_wildcard_listener(void **state)
 {
 	static const char *const want[] = {
+		"[ meta load iiftype => reg 1 ]",
+		"[ cmp neq reg 1 0x00000304 ]",
 		"[ meta load l4proto => reg 1 ]",
 		"[ cmp eq reg 1 0x00000006 ]",
 		"[ meta load nfproto => reg 1 ]",
@@ -417,8 +425,9 @@ static void test_mark_and_wildcard_listener(void **state)
 	assert_int_equal(nft_build_apply(&b, &p, SEQ0, &err), 0);
 	rule_exprs(msg(&b, 6), &x);
 	expect_exprs(&x, want);
-	assert_string_equal(b.msg[6].what, "rule 1 of chain prerouting (meta l4proto tcp ip daddr "
-			    ". tcp dport @decoys4_f tproxy ip to :80 meta mark set 0x2a accept)");
+	assert_string_equal(b.msg[6].what, "rule 1 of chain prerouting (meta iiftype != loopback "
+			    "meta l4proto tcp ip daddr . tcp dport @decoys4_f tproxy ip to :80 meta "
+			    "mark set 0x2a accept)");
 	rule_exprs(msg(&b, 7), &x);
 	assert_string_equal(x.line[4], "[ immediate reg 1 0x0000002a ]");
 	nft_batch_free(&b);
@@ -522,8 +531,8 @@ static void rule_lookup(const struct nlmsghdr *nlh, struct lookup_seen *l)
 /* Three frontends in one namespace: ssh (IPv4), web (IPv4), pp (IPv4 and
  * IPv6). One set per divert, named as given; every tproxy rule (in plan
  * order, each looking its own set up by name and ID, to its own
- * listener) before the single socket rule; each set filled with its own
- * list's elements of its family. */
+ * listener, each skipping the loopback interface first) before the single
+ * socket rule; each set filled with its own list's elements of its family. */
 static void test_several_diverts(void **state)
 {
 	static const char *const ssh[] = { "192.0.2.0/25:22", NULL };
@@ -539,6 +548,7 @@ static void test_several_diverts(void **state)
 	struct nft_divert d[4];
 	struct nft_batch b;
 	struct lookup_seen lk;
+	struct exprs x;
 	char *err = NULL;
 	size_t i, rules = 0, sets_seen = 0, elems = 0;
 	long socket_at = -1, last_tproxy = -1;
@@ -577,6 +587,11 @@ static void test_several_diverts(void **state)
 			assert_int_equal(lk.id, rules + 1);
 			assert_int_equal(lk.port, ports[rules]);
 			assert_non_null(strstr(m->what, sets[rules]));
+			/* every tproxy rule, whatever its family, skips the
+			 * loopback interface before anything else */
+			rule_exprs(msg(&b, i), &x);
+			assert_string_equal(x.line[0], "[ meta load iiftype => reg 1 ]");
+			assert_string_equal(x.line[1], "[ cmp neq reg 1 0x00000304 ]");
 			last_tproxy = (long)i;
 			rules++;
 		} else if (m->kind == NFT_K_RULE) {
@@ -584,6 +599,10 @@ static void test_several_diverts(void **state)
 			assert_non_null(strstr(m->what, "socket transparent 1"));
 			assert_string_equal(m->what, "rule 5 of chain prerouting (meta l4proto tcp socket "
 					    "transparent 1 meta mark set 0x1 accept)");
+			/* the socket rule has no interface condition: replies to
+			 * spoofing sockets are delivered whatever their way in */
+			rule_exprs(msg(&b, i), &x);
+			expect_exprs(&x, sock_want);
 			socket_at = (long)i;
 		} else if (m->kind == NFT_K_ELEMS) {
 			struct nftnl_set *s = nftnl_set_alloc();
@@ -605,8 +624,8 @@ static void test_several_diverts(void **state)
 	assert_int_equal(elems, 4);
 	/* the socket rule right after the last tproxy rule, and last of all */
 	assert_int_equal(socket_at, last_tproxy + 1);
-	assert_string_equal(b.msg[last_tproxy].what, "rule 4 of chain prerouting (meta l4proto tcp "
-			    "ip6 daddr . tcp dport @decoys6_pp tproxy ip6 to [::1]:15004 meta mark "
+	assert_string_equal(b.msg[last_tproxy].what, "rule 4 of chain prerouting (meta iiftype != "
+			    "loopback meta l4proto tcp ip6 daddr . tcp dport @decoys6_pp tproxy ip6 to [::1]:15004 meta mark "
 			    "set 0x1 accept)");
 	nft_batch_free(&b);
 	icpt_list_free(&ls);
@@ -1034,8 +1053,8 @@ static void test_answers_map_rule_and_batch(void **state)
 	nft_batch_feed(&b, buf, put_answer(buf, SEQ0 + 9, -EINVAL, -1, NULL));
 	nft_batch_feed(&b, buf, put_answer(buf, SEQ0 + 7, -ENOENT, 40, NULL));
 	assert_int_equal(nft_batch_result(&b, &err), -ENOENT);
-	assert_string_equal(err, "nftables refused rule 1 of chain prerouting (meta l4proto tcp ip "
-			    "daddr . tcp dport @decoys4_f tproxy ip to 127.0.0.1:15001 meta mark set "
+	assert_string_equal(err, "nftables refused rule 1 of chain prerouting (meta iiftype != "
+			    "loopback meta l4proto tcp ip daddr . tcp dport @decoys4_f tproxy ip to 127.0.0.1:15001 meta mark set "
 			    "0x1 accept): missing kernel support? (nft_tproxy, nft_socket, "
 			    "nf_tproxy_ipv4/6) (No such file or directory)");
 	nft_batch_free(&b);

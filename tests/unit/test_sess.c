@@ -711,6 +711,99 @@ static void test_queue_dequeue_deferred(void **state)
 	assert_int_equal(srv->cur_conn, 0);
 }
 
+/* ---- the proxy's own connection coming back (issue 18, a loop) ---- */
+
+/* The session's own connection to its server, handed back to sess_accept()
+ * as a transparent listener would get it if interception sent it there.
+ * The listener's address (port 1) is not where the connection went, so it
+ * counts as diverted, like a tproxy'd one. */
+static int own_conn_back(struct sockaddr_storage *back)
+{
+	socklen_t bl = sizeof(*back);
+	int fd = -1;
+
+	RUN_UNTIL((fd = accept4(w.srv_lfd, (struct sockaddr *)back, &bl,
+				SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0);
+	return fd;
+}
+
+/* Refused at accept instead of becoming a session that connects again (and
+ * is diverted again, up to maxconn): no session is made, the warning names
+ * the loop, the origin session sees a reset and ends. A connection from
+ * another socket toward the same server is an ordinary session. */
+static void test_own_connection_refused(void **state)
+{
+	struct sockaddr_storage back, dst;
+	socklen_t dl = sizeof(dst);
+	unsigned long long refused0 = sess_own_refused;
+	struct sess *s;
+	int cfd, fd, other, ofd;
+	unsigned n;
+
+	(void)state;
+	load("127.0.0.1:1 transparent", "");
+	s = tcp_client(&cfd);
+	fd = own_conn_back(&back);
+	RUN_UNTIL(s->state == SST_EST);
+	n = sess_count;
+	sess_accept(w.li, fd, &back);
+	assert_int_equal(sess_count, n);
+	assert_int_equal(sess_own_refused, refused0 + 1);
+	assert_non_null(strstr(msgs, "frontend 'li': refused a connection from 127.0.0.1:"));
+	assert_non_null(strstr(msgs, "diverted to 127.0.0.1:1: it is decoyproxy's own connection "
+			       "to backend 'li'/server 's', sent back by the intercept rules (a loop"));
+	/* the reset reaches the origin session: its client gets the end */
+	{
+		static struct rx crx;
+
+		RUN_UNTIL(rx_drain(cfd, &crx) == 0 && crx.eof);
+	}
+	close(cfd);
+	wait_sessions_gone();
+
+	/* someone else's connection to the same server: a session */
+	other = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(other >= 0);
+	assert_int_equal(getsockname(w.srv_lfd, (struct sockaddr *)&dst, &dl), 0);
+	assert_int_equal(connect(other, (struct sockaddr *)&dst, dl), 0);
+	ofd = own_conn_back(&back);
+	n = sess_count;
+	sess_accept(w.li, ofd, &back);
+	assert_int_equal(sess_count, n + 1);
+	assert_int_equal(sess_own_refused, refused0 + 1);
+	close(other);
+	/* the new session's server connection (to our own server socket) */
+	close(own_conn_back(&back));
+	wait_sessions_gone();
+}
+
+/* A direct connection to the listener's own address is not diverted: a
+ * frontend chained on purpose to another (here: to itself) still gets its
+ * session. */
+static void test_own_connection_direct(void **state)
+{
+	char bind[64];
+	struct sockaddr_storage back;
+	unsigned long long refused0 = sess_own_refused;
+	int cfd, fd;
+	unsigned n;
+
+	(void)state;
+	snprintf(bind, sizeof(bind), "127.0.0.1:%d transparent", w.srv_port);
+	load(bind, "");
+	(void)tcp_client(&cfd);
+	fd = own_conn_back(&back);
+	n = sess_count;
+	sess_accept(w.li, fd, &back);
+	assert_int_equal(sess_count, n + 1);
+	assert_int_equal(sess_own_refused, refused0);
+	close(cfd);
+	close(own_conn_back(&back));
+	while (sess_list)
+		sess_kill(sess_list);
+	wait_sessions_gone();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -721,6 +814,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_accept_proxy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_accept_proxy_split, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_dequeue_deferred, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_own_connection_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_own_connection_direct, setup, teardown),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 

@@ -358,13 +358,17 @@ static void test_two_frontends_one_namespace(void **state)
 static void test_several_frontends_one_namespace(void **state)
 {
 	static const char *const want_rules[] = {
-		"rule 1 of chain prerouting (meta l4proto tcp ip daddr . tcp dport @decoys4_ssh "
+		"rule 1 of chain prerouting (meta iiftype != loopback meta l4proto tcp "
+		"ip daddr . tcp dport @decoys4_ssh "
 		"tproxy ip to 127.0.0.1:15001 meta mark set 0x1 accept)",
-		"rule 2 of chain prerouting (meta l4proto tcp ip daddr . tcp dport @decoys4_web "
+		"rule 2 of chain prerouting (meta iiftype != loopback meta l4proto tcp "
+		"ip daddr . tcp dport @decoys4_web "
 		"tproxy ip to 127.0.0.1:15002 meta mark set 0x1 accept)",
-		"rule 3 of chain prerouting (meta l4proto tcp ip6 daddr . tcp dport @decoys6_pp2 "
+		"rule 3 of chain prerouting (meta iiftype != loopback meta l4proto tcp "
+		"ip6 daddr . tcp dport @decoys6_pp2 "
 		"tproxy ip6 to [::1]:15004 meta mark set 0x1 accept)",
-		"rule 4 of chain prerouting (meta l4proto tcp ip daddr . tcp dport @decoys4_pp2 "
+		"rule 4 of chain prerouting (meta iiftype != loopback meta l4proto tcp "
+		"ip daddr . tcp dport @decoys4_pp2 "
 		"tproxy ip to 127.0.0.1:15003 meta mark set 0x1 accept)",
 		"rule 5 of chain prerouting (meta l4proto tcp socket transparent 1 meta mark set "
 		"0x1 accept)",
@@ -1316,6 +1320,197 @@ static void test_rt_overlap_other_frontend(void **state)
 	dp_config_put(c);
 }
 
+/* ---- the proxy's own connections inside the decoys (issue 18) ---- */
+
+static void expect_msg(const char *needle)
+{
+	if (!strstr(msgs, needle))
+		fail_msg("expected a message containing \"%s\", got:\n%s", needle, msgs);
+}
+
+static void expect_no_msg(const char *needle)
+{
+	if (strstr(msgs, needle))
+		fail_msg("unexpected message containing \"%s\":\n%s", needle, msgs);
+}
+
+/* The report's case: every decoy, a server and its check on the loopback
+ * of the same namespace. The rules skip loopback, so it is a warning (the
+ * decoys hold an address the proxy connects to), naming the server's line
+ * and the intercept line; -c accepts it. */
+static void test_loop_same_namespace(void **state)
+{
+	struct dp_config *c;
+
+	(void)state;
+	expect_ok("defaults\n"                                  /* 1 */
+		  "    mode tcp\n"
+		  "    timeout client 5s\n"
+		  "    timeout connect 5s\n"
+		  "    timeout server 5s\n"                       /* 5 */
+		  "frontend decoys\n"
+		  "    bind 127.0.0.1:15001 transparent\n"
+		  "    intercept 0.0.0.0/0:*\n"                   /* 8 */
+		  "    default_backend b\n"
+		  "backend b\n"                                   /* 10 */
+		  "    server s1 127.0.0.1:9000 check\n"          /* 11 */
+		  "    server s2 10.2.0.2:22 check addr 10.2.0.3 port 2222\n", &c);
+	expect_msg("WARNING: config : parsing [t.cfg:11] : server 'b/s1' 127.0.0.1:9000 (t.cfg:11) "
+		   "is inside the decoys of frontend 'decoys' ('0.0.0.0/0:*' (t.cfg:8)) in the "
+		   "process's network namespace, the namespace decoyproxy connects to it from: its "
+		   "own connections are not diverted (the intercept rules skip the loopback "
+		   "interface, and a connection made in a namespace leaves it without crossing its "
+		   "prerouting hook), but a decoy range should not hold an address the proxy "
+		   "connects to\n");
+	/* not a loopback address: other hosts' connections to it are taken */
+	expect_msg("WARNING: config : parsing [t.cfg:12] : server 'b/s2' 10.2.0.2:22 (t.cfg:12) is "
+		   "inside the decoys of frontend 'decoys' ('0.0.0.0/0:*' (t.cfg:8)) in the "
+		   "process's network namespace, the namespace decoyproxy connects to it from: ");
+	expect_msg("should not hold an address the proxy connects to: connections from other "
+		   "hosts to it are diverted to frontend 'decoys' instead\n");
+	/* the check toward another address and port: named on its own */
+	expect_msg("WARNING: config : parsing [t.cfg:12] : the health check of server 'b/s2' "
+		   "(t.cfg:12) toward 10.2.0.3:2222 is inside the decoys of frontend 'decoys'");
+	/* the check of s1 goes where s1 goes: one message for both */
+	expect_no_msg("health check of server 'b/s1'");
+	dp_config_put(c);
+}
+
+/* The frontend intercepts in namespace seg, the server is connected from
+ * the process's namespace: at an address local in seg (a bind there, an
+ * announced decoy) the connection certainly enters seg and is diverted
+ * back, an error; elsewhere it is, if the route crosses seg, a warning;
+ * the process's own loopback never reaches seg. */
+static void test_loop_other_namespace(void **state)
+{
+	int e;
+
+	(void)state;
+	e = parse("defaults\n"                                  /* 1 */
+		  "    mode tcp\n"
+		  "    timeout client 5s\n"
+		  "    timeout connect 5s\n"
+		  "    timeout server 5s\n"                       /* 5 */
+		  "frontend decoys\n"
+		  "    bind 127.0.0.1:15001 transparent namespace seg\n"
+		  "    intercept 10.9.0.0/24:* announce\n"        /* 8 */
+		  "    intercept 10.3.0.0/16:9000 192.0.2.0/24:*\n"   /* 9 */
+		  "    default_backend b\n"                       /* 10 */
+		  "frontend web\n"
+		  "    bind 192.0.2.1:80 namespace seg\n"         /* 12 */
+		  "    default_backend b\n"
+		  "backend b\n"                                   /* 14 */
+		  "    server s1 10.9.0.5:80\n"                   /* 15 */
+		  "    server s2 192.0.2.1:80\n"                  /* 16 */
+		  "    server s3 10.3.0.2:9000\n"                 /* 17 */
+		  "    server s4 127.0.0.1:9000\n"                /* 18 */
+		  "    server s5 10.3.0.2:9000 namespace seg\n"   /* 19 */
+		  "    server s6 10.2.0.2:22 check addr 10.3.0.9 port 9000\n", NULL);  /* 20 */
+	assert_int_equal(e, 2);
+	expect_msg("ALERT: config : parsing [t.cfg:15] : server 'b/s1' 10.9.0.5:80 (t.cfg:15) is "
+		   "inside the decoys of frontend 'decoys' ('10.9.0.0/24:*' (t.cfg:8)) in namespace "
+		   "'seg', where it is a decoy announced there (a local route): decoyproxy connects "
+		   "to it from the process's network namespace, so its connections enter namespace "
+		   "'seg' from outside and are diverted back to frontend 'decoys', whose sessions "
+		   "connect again: a loop (take the address out of the decoys, or make the "
+		   "connection from namespace 'seg' with 'namespace')\n");
+	expect_msg("ALERT: config : parsing [t.cfg:16] : server 'b/s2' 192.0.2.1:80 (t.cfg:16) is "
+		   "inside the decoys of frontend 'decoys' ('192.0.2.0/24:*' (t.cfg:9)) in namespace "
+		   "'seg', where it is the address of a bind of frontend 'web' (t.cfg:12): ");
+	expect_msg("WARNING: config : parsing [t.cfg:17] : server 'b/s3' 10.3.0.2:9000 (t.cfg:17) "
+		   "is inside the decoys of frontend 'decoys' ('10.3.0.0/16:9000' (t.cfg:9)) in "
+		   "namespace 'seg', and decoyproxy connects to it from the process's network "
+		   "namespace: if its route crosses namespace 'seg', its connections are diverted "
+		   "back to frontend 'decoys' (a loop, which decoyproxy breaks by refusing them: the "
+		   "server would be unreachable)\n");
+	expect_no_msg("'b/s4'");
+	/* connected from seg itself: not diverted */
+	expect_msg("WARNING: config : parsing [t.cfg:19] : server 'b/s5' 10.3.0.2:9000 (t.cfg:19) "
+		   "is inside the decoys of frontend 'decoys' ('10.3.0.0/16:9000' (t.cfg:9)) in "
+		   "namespace 'seg', the namespace decoyproxy connects to it from: its own "
+		   "connections are not diverted");
+	expect_msg("WARNING: config : parsing [t.cfg:20] : the health check of server 'b/s6' "
+		   "(t.cfg:20) toward 10.3.0.9:9000 is inside the decoys of frontend 'decoys' "
+		   "('10.3.0.0/16:9000' (t.cfg:9)) in namespace 'seg', and decoyproxy connects to "
+		   "it from the process's network namespace: if its route crosses");
+	expect_no_msg("server 'b/s6' 10.2.0.2");
+	/* the plain bind of seg inside the decoys of seg: taken over */
+	expect_msg("WARNING: config : parsing [t.cfg:12] : bind 192.0.2.1:80 of frontend 'web' "
+		   "(t.cfg:12) is inside the decoys of frontend 'decoys' ('192.0.2.0/24:*' "
+		   "(t.cfg:9)) in namespace 'seg': connections from other hosts to it are diverted "
+		   "to frontend 'decoys' instead\n");
+}
+
+/* `server *` connects to the decoy the client asked for: from another
+ * namespace than the decoys', it may loop. */
+static void test_loop_original_destination(void **state)
+{
+	struct dp_config *c;
+
+	(void)state;
+	expect_ok("defaults\n    mode tcp\n    timeout client 5s\n    timeout connect 5s\n"
+		  "    timeout server 5s\n"
+		  "frontend decoys\n"
+		  "    bind 127.0.0.1:15001 transparent namespace seg\n"
+		  "    intercept 198.51.100.0/24:80\n"
+		  "    default_backend b\n"
+		  "backend b\n"
+		  "    server o *\n"                                 /* 11 */
+		  "frontend local\n"
+		  "    bind 127.0.0.1:15002 transparent\n"
+		  "    intercept 203.0.113.0/24:80\n"
+		  "    default_backend b\n", &c);
+	expect_msg("WARNING: config : parsing [t.cfg:11] : server 'b/o' (t.cfg:11) connects to the "
+		   "original destination, a decoy of frontend 'decoys' in namespace 'seg', from the "
+		   "process's network namespace: if the route from there to the decoys crosses "
+		   "namespace 'seg', its connections are diverted back to frontend 'decoys' (a "
+		   "loop, which decoyproxy breaks by refusing them)\n");
+	/* the same namespace: the usual transparent proxy, nothing to say */
+	expect_no_msg("decoy of frontend 'local'");
+	dp_config_put(c);
+}
+
+/* `add intercept` holds the new specs against the same addresses: a
+ * certain loop is refused before the kernel is asked, a possible one is
+ * added with a warning in the log. */
+static void test_rt_loop(void **state)
+{
+	struct dp_config *c;
+	char *err = NULL;
+
+	(void)state;
+	expect_ok("defaults\n    mode tcp\n    timeout client 5s\n    timeout connect 5s\n"
+		  "    timeout server 5s\n"
+		  "frontend decoys\n"
+		  "    bind 127.0.0.1:15001 transparent namespace seg\n"
+		  "    intercept 10.9.0.0/24:22 announce\n"         /* 8 */
+		  "    default_backend b\n"
+		  "backend b\n"
+		  "    server s1 10.9.0.5:80\n"                      /* 11 */
+		  "    server s2 10.3.0.2:9000\n", &c);              /* 12 */
+	expect_no_msg("is inside the decoys");
+	mark_installed(c);
+	expect_refused(c, "decoys", true, "10.9.0.0/24:80", -ELOOP,
+		       "server 'b/s1' 10.9.0.5:80 (t.cfg:11) is inside the decoys of frontend "
+		       "'decoys' ('10.9.0.0/24:80' (stats socket)) in namespace 'seg', where it is a "
+		       "decoy announced there (a local route): decoyproxy connects to it from the "
+		       "process's network namespace, so its connections enter namespace 'seg' from "
+		       "outside and are diverted back to frontend 'decoys', whose sessions connect "
+		       "again: a loop (take the address out of the decoys, or make the connection "
+		       "from namespace 'seg' with 'namespace'): nothing added");
+	assert_int_equal(fk.calls, 0);
+	msgs[0] = '\0';
+	assert_int_equal(rt_change(c, "decoys", true, "0.0.0.0/0:9000", &err), 0);
+	assert_null(err);
+	assert_int_equal(fk.calls, 1);
+	expect_msg("WARNING: tproxy: frontend 'decoys': runtime 'add intercept 0.0.0.0/0:9000': "
+		   "server 'b/s2' 10.3.0.2:9000 (t.cfg:12) is inside the decoys of frontend "
+		   "'decoys' ('0.0.0.0/0:9000' (stats socket)) in namespace 'seg', and decoyproxy "
+		   "connects to it from the process's network namespace: if its route crosses "
+		   "namespace 'seg'");
+	dp_config_put(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1347,6 +1542,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rt_two_namespaces_rollback, setup_rt, teardown_rt),
 		cmocka_unit_test_setup_teardown(test_rt_merged, setup_rt, teardown_rt),
 		cmocka_unit_test_setup_teardown(test_rt_overlap_other_frontend, setup_rt, teardown_rt),
+		cmocka_unit_test_setup(test_loop_same_namespace, setup),
+		cmocka_unit_test_setup(test_loop_other_namespace, setup),
+		cmocka_unit_test_setup(test_loop_original_destination, setup),
+		cmocka_unit_test_setup_teardown(test_rt_loop, setup_rt, teardown_rt),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
