@@ -909,7 +909,7 @@ static void test_intercept_loop_cmd(void **state)
 	rt.conf = parse_cfg(cfg, &e);
 	if (e)
 		fail_msg("intercept config: %s", msgs);
-	expect_answer(STATS_LVL_ADMIN, "add intercept decoys 10.9.0.0/24:80",
+	expect_answer(CLI_LVL_ADMIN, "add intercept decoys 10.9.0.0/24:80",
 		      "server 'be/s1' 10.9.0.5:80 (t.cfg:11) is inside the decoys of frontend "
 		      "'decoys' ('10.9.0.0/24:80' (stats socket)) in namespace 'seg', where it is a "
 		      "decoy announced there (a local route): decoyproxy connects to it from the "
@@ -917,7 +917,7 @@ static void test_intercept_loop_cmd(void **state)
 		      "outside and are diverted back to frontend 'decoys', whose sessions connect "
 		      "again: a loop (take the address out of the decoys, or make the connection from "
 		      "namespace 'seg' with 'namespace'): nothing added\n\n");
-	expect_has(STATS_LVL_ADMIN, "show intercept decoys", "0 runtime change(s)\n");
+	expect_has(CLI_LVL_ADMIN, "show intercept decoys", "0 runtime change(s)\n");
 	dp_config_put(rt.conf);
 	rt.conf = base;
 }
