@@ -1,6 +1,6 @@
 #!/bin/bash
 # test_cli_sec.sh — the stats sockets against local attackers (issue 18,
-# item 1). The attacker is an unprivileged user (nobody) on the same
+# items 1 and 4). The attacker is an unprivileged user (nobody) on the same
 # host; decoyproxy runs as root in a lab namespace, its sockets are files.
 #
 # Item 1, root never changes a file by a name another user can replace:
@@ -17,6 +17,19 @@
 #     it; the creation race there leaves the victim untouched too;
 #  4. at stop, a socket file replaced by a link to the victim: the victim
 #     stays (only the socket file decoyproxy made is ever removed).
+# Item 4, a user-level client cannot lock out an admin nor cost memory:
+#  5. `stats maxconn 10`: ten user-level clients trickling bytes on the user
+#     socket do not stop an admin on the admin socket from running
+#     `show info`; an eleventh user-level client waits (the limit is per
+#     socket);
+#  6. the trickling clients are closed at `stats timeout` (2 s), counted
+#     from their last complete line, not from their last byte;
+#  7. a user-level client that sends a line of 16,383 ';' and never reads
+#     costs the daemon less than 2 MB (it was 12.5 MB: one unknown-command
+#     answer per empty command, all queued at once); an empty command
+#     answers an empty line only; a line of 8,191 unknown commands ("x;")
+#     from a client that never reads costs less than 2 MB too (at most
+#     1,024 commands run, each once the previous answers are written).
 #
 # Needs root, ip, setpriv, python3, socat, user nobody (group nogroup).
 . "$(dirname "$0")/lib.sh"
@@ -166,6 +179,102 @@ lab_assert_match "world-writable directory: a warning names it" \
 mkcfg ""
 reload_ok "removing the socket"
 race "$W" "world-writable directory"
+
+# ---- 5. a user socket's clients do not starve the admin socket -----------------------
+
+cat >"$LAB_TMP/clients.py" <<'PY'
+import socket, sys, time
+# clients.py PATH N SECS: N connections that send one byte of an unfinished
+# command every 0.3 s; prints "OPEN n" once all are connected, then for
+# each connection the time it was closed by the server ("CLOSED i t"),
+# "HELD i" for those still open after SECS.
+path, n, secs = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+conns = []
+for i in range(n):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(path)
+    s.setblocking(False)
+    conns.append(s)
+print("OPEN %d" % n, flush=True)
+t0 = time.time()
+closed = {}
+while time.time() - t0 < secs and len(closed) < n:
+    for i, s in enumerate(conns):
+        if i in closed:
+            continue
+        try:
+            s.send(b"s")
+            if s.recv(100, socket.MSG_DONTWAIT) == b"":
+                closed[i] = time.time() - t0
+        except BlockingIOError:
+            pass
+        except OSError:
+            closed[i] = time.time() - t0
+    time.sleep(0.3)
+for i in range(n):
+    print("CLOSED %d %.2f" % (i, closed[i]) if i in closed else "HELD %d" % i, flush=True)
+PY
+
+mkcfg ""
+reload_ok "back to the two sockets"
+python3 "$LAB_TMP/clients.py" "$USR" 10 6 >"$LAB_TMP/clients.out" 2>&1 &
+cpid=$!
+for _ in $(seq 50); do grep -q '^OPEN' "$LAB_TMP/clients.out" && break; sleep 0.1; done
+sleep 0.5
+info=$(printf 'show info\n' | timeout 2 socat -t 2 - "UNIX-CONNECT:$ADM")
+lab_assert_match "10 user clients holding their socket: the admin runs show info" '^Name: decoyproxy$' "$info"
+out=$(printf 'show cli level\n' | timeout 1 socat -t 1 - "UNIX-CONNECT:$USR")
+lab_assert_eq "an 11th user client waits (stats maxconn 10 on that socket)" "" "$out"
+wait "$cpid"
+
+# ---- 6. trickling clients are closed at the timeout ----------------------------------
+
+n_closed=$(grep -c '^CLOSED' "$LAB_TMP/clients.out")
+lab_assert_eq "all 10 trickling clients are closed" "10" "$n_closed"
+late=$(awk '$1 == "CLOSED" && ($3 < 1.5 || $3 > 3.5)' "$LAB_TMP/clients.out")
+lab_assert_eq "each one 2 s (stats timeout) after it connected, whatever it trickled" "" "$late"
+[ -n "$late" ] && sed 's/^/    | /' "$LAB_TMP/clients.out"
+
+# ---- 7. a line of 16,383 ';' from a client that never reads -----------------------------
+
+rss() { awk '$1 == "VmRSS:" {print $2}' "/proc/$DPPID/status"; }
+lab_assert_eq "three empty commands answer three empty lines (bytes)" " \n \n \n" \
+	"$(printf ';;\n' | timeout 5 socat -t 3 - "UNIX-CONNECT:$USR" | od -An -c | tr -s ' ' | tr -d '\n')"
+# hold LINE-KIND — a user client sends the longest line of LINE-KIND and
+# never reads; prints how much the daemon's memory grew meanwhile (kB)
+hold() {
+	local rss0 rss1 spid
+	rss0=$(rss)
+	python3 - "$USR" "$1" >"$LAB_TMP/semi.out" 2>&1 <<'PY' &
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.connect(sys.argv[1])
+line = b";" * 16383 if sys.argv[2] == "semicolons" else b"x;" * 8191
+s.sendall(line + b"\n")
+print("SENT", flush=True)
+time.sleep(2)
+PY
+	spid=$!
+	for _ in $(seq 50); do grep -q '^SENT' "$LAB_TMP/semi.out" && break; sleep 0.1; done
+	sleep 0.5
+	rss1=$(rss)
+	wait "$spid"
+	echo "# $1: VmRSS before ${rss0} kB, with the client holding its answer ${rss1} kB" >&2
+	echo $((rss1 - rss0))
+}
+grow=$(hold semicolons)
+if [ "$grow" -lt 2048 ]; then
+	lab_pass "a non-reading client's line of 16,383 ';' costs less than 2 MB ($grow kB)"
+else
+	lab_fail "a non-reading client's line of 16,383 ';' costs less than 2 MB ($grow kB)"
+fi
+grow=$(hold unknown)
+if [ "$grow" -lt 2048 ]; then
+	lab_pass "a non-reading client's line of 8,191 unknown commands costs less than 2 MB ($grow kB)"
+else
+	lab_fail "a non-reading client's line of 8,191 unknown commands costs less than 2 MB ($grow kB)"
+fi
 
 # ---- 4. at stop, the socket file replaced by a link to the victim ----------------------
 
