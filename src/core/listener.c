@@ -253,7 +253,7 @@ void listener_close(struct listener *l)
 	listener_stop(l);
 	if (l->fd >= 0) {
 		close(l->fd);
-		if (l->have_ino)
+		if (l->dirfd >= 0)
 			listener_unix_remove(l);
 	}
 	l->fd = -1;
@@ -354,7 +354,8 @@ static int take_over(struct listener *l, struct listener *old, char **err)
 	l->fd = old->fd;
 	old->fd = -1;
 	l->taken_from = old;
-	l->have_ino = old->have_ino;
+	l->dirfd = old->dirfd;
+	old->dirfd = -1;
 	l->dev = old->dev;
 	l->ino = old->ino;
 	return l->addr.ss_family == AF_UNIX ? listener_unix_retake(l, old, err) : 0;
@@ -376,7 +377,8 @@ static void give_back(struct listener *l)
 	listener_stop(l);
 	old->fd = l->fd;
 	l->fd = -1;
-	l->have_ino = false;
+	old->dirfd = l->dirfd;
+	l->dirfd = -1;
 	l->taken_from = NULL;
 	if (old->addr.ss_family == AF_UNIX)
 		listener_unix_giveback(l, old);

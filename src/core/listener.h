@@ -14,8 +14,11 @@ struct dp_config;
 
 /* Create, configure, bind and listen the socket. A unix socket (only on
  * another owner's bind line) replaces a stale socket file (nothing accepts
- * on it), refuses a live one or any other file, is created owner-only and
- * then given the bind line's mode and owner. Returns 0 or -errno with *err. */
+ * on it), refuses a live one or any other file, and appears at its path
+ * listening, with the bind line's mode and owner already set: it is made
+ * in a private directory and renamed into place, so that no other user
+ * who may write in the directory can make root change another file
+ * (listener_owned.c). Returns 0 or -errno with *err. */
 int listener_open(struct listener *l, char **err);
 /* Stops watching and closes l's socket; a unix socket file created here is
  * removed if the path still names it. No-op without a socket. */

@@ -15,13 +15,16 @@ int listener_backlog(const struct listener *l);
 int listener_open_owned(struct listener *l, char **err);
 
 /* l took old's unix socket over: re-applies l's file mode and owner if
- * they differ from old's. Returns 0 or -errno with *err. */
+ * they differ from old's, on the file only while its name in the directory
+ * it was made in still holds it. Returns 0 or -errno with *err (nothing
+ * changed). */
 int listener_unix_retake(const struct listener *l, const struct listener *old, char **err);
 /* old gets its unix socket back from l: its own mode and owner again if
  * they differ (failures are ignored: the old generation keeps serving). */
 void listener_unix_giveback(const struct listener *l, const struct listener *old);
-/* After closing l's unix socket: removes its file if the path still names
- * the one created here (warns when that fails). */
+/* After closing l's unix socket: removes its file if its name, in the
+ * directory it was made in, still holds the one created here (warns when
+ * that fails); closes that directory. */
 void listener_unix_remove(struct listener *l);
 
 #endif

@@ -6,10 +6,12 @@
  *     in a cli_buf, reading the running configuration and the sessions
  *     (the commands live in cli_stat.c and cli_cmds.c);
  *   - clients: a CLI client belongs to the process and survives reloads. It
- *     reads while its line buffer has room but interprets a line only once
- *     the previous answer is fully written: a slow reader of a huge
- *     `show sess` costs one capped answer of memory and never blocks the
- *     event loop;
+ *     reads while its line buffer has room but runs the next command only
+ *     while less than CLI_OUT_LOWAT of earlier answers waits to be written:
+ *     a slow or absent reader of a huge `show sess`, or of a line of 1,024
+ *     commands, costs one capped answer of memory and never blocks the
+ *     event loop. Its `stats timeout` counts from its last progress (a
+ *     complete line received, every answer written), never from a byte;
  *   - sockets: each `stats socket` line is a bind line owned by the CLI
  *     (cli_kw.c) and its listener is the listener layer's, as a frontend's:
  *     the same opening (unix sockets with mode, owner and stale-file
@@ -20,8 +22,8 @@
  *     nor counted as listeners (`-c` exit code 2, `show info`), nor paused
  *     by SIGTTOU, closed by a soft stop or limited by the global and
  *     frontend maxconn; what admits a connection is `stats maxconn` alone
- *     (all sockets together, cli_bind_owner), and accepting one attaches a
- *     CLI client, never a session (so none is logged).
+ *     (per socket, cli_bind_owner), and accepting one attaches a CLI
+ *     client, never a session (so none is logged).
  *
  * Behaviour follows HAProxy 2.6's management guide (section 9.3) and what its
  * CLI answers: every answer ends with an empty line, `prompt` toggles the
@@ -52,6 +54,10 @@
 
 #define CLI_MAX_WORDS          64
 #define CLI_WRITE_BURST        16      /* send() calls per wakeup */
+/* A client's next command runs only while less than this is waiting to be
+ * written: a reader that does not keep up stops the interpretation, so a
+ * client costs at most this plus one answer. */
+#define CLI_OUT_LOWAT          16384
 
 /* ---- output buffer -------------------------------------------------------- */
 
@@ -424,35 +430,85 @@ static int parse_command(const char **pp, const char *end, char *w, char **argv,
 	return overflow ? -E2BIG : argc;
 }
 
-void cli_exec_line(struct cli_ctx *cx, const char *line, struct cli_buf *out)
-{
-	size_t len = strlen(line);
-	const char *p = line, *end;
-	char *words;
+/* A line being interpreted, one command at a time: the CLI clients run
+ * the next command only once the previous answers are (almost) written. */
+struct cli_line {
+	const char *p, *end;    /* the next command; the end of the line */
+	char *words;            /* room for the words of any command of it */
+	unsigned ncmds;         /* commands run so far */
+	bool more;              /* a command (maybe empty) is left */
+};
 
+/* Starts interpreting line[0..len) (a trailing "\r" is ignored). Returns 0
+ * or -ENOMEM. */
+static int line_start(struct cli_line *ln, const char *line, size_t len)
+{
 	if (len && line[len - 1] == '\r')
 		len--;
-	end = line + len;
-	words = malloc(len + 1);
-	if (!words) {
+	ln->words = malloc(len + 1);
+	if (!ln->words)
+		return -ENOMEM;
+	ln->p = line;
+	ln->end = line + len;
+	ln->ncmds = 0;
+	ln->more = true;
+	return 0;
+}
+
+static void line_end(struct cli_line *ln)
+{
+	free(ln->words);
+	ln->words = NULL;
+}
+
+/* Runs the next command of ln into out. Returns true when it ran one (or
+ * said why it stopped), false when the line is over: then, in interactive
+ * mode, the prompt has been appended. */
+static bool line_step(struct cli_ctx *cx, struct cli_line *ln, struct cli_buf *out)
+{
+	char *argv[CLI_MAX_WORDS];
+	int argc;
+
+	if (!ln->more || cx->quit) {
+		if (cx->interactive && !cx->quit)
+			cli_put(out, "> ", 2);
+		return false;
+	}
+	if (ln->ncmds == CLI_MAX_CMDS) {
+		/* a 16 kB line of ';' would otherwise be 16,384 commands */
+		cli_printf(out, "Too many commands on one line (at most %d): the rest of the line is ignored.\n\n",
+			   CLI_MAX_CMDS);
+		ln->more = false;
+		return true;
+	}
+	argc = parse_command(&ln->p, ln->end, ln->words, argv, CLI_MAX_WORDS);
+	if (argc < 0)
+		cli_printf(out, "Too many words (at most %d per command).\n\n", CLI_MAX_WORDS);
+	else if (argc == 0)
+		/* an empty command has an empty answer, as in current HAProxy
+		 * (3.x; 2.6 printed the whole usage: 1 kB per ';') */
+		cli_put(out, "\n", 1);
+	else
+		run_command(cx, argc, argv, out);
+	ln->ncmds++;
+	if (ln->p >= ln->end)
+		ln->more = false;
+	else
+		ln->p++; /* the ';' */
+	return true;
+}
+
+void cli_exec_line(struct cli_ctx *cx, const char *line, struct cli_buf *out)
+{
+	struct cli_line ln;
+
+	if (line_start(&ln, line, strlen(line)) < 0) {
 		cli_puts(out, "Out of memory.\n\n");
 		return;
 	}
-	while (!cx->quit) {
-		char *argv[CLI_MAX_WORDS];
-		int argc = parse_command(&p, end, words, argv, CLI_MAX_WORDS);
-
-		if (argc < 0)
-			cli_printf(out, "Too many words (at most %d per command).\n\n", CLI_MAX_WORDS);
-		else
-			run_command(cx, argc, argv, out);
-		if (p >= end)
-			break;
-		p++; /* the ';' */
-	}
-	free(words);
-	if (cx->interactive && !cx->quit)
-		cli_put(out, "> ", 2);
+	while (line_step(cx, &ln, out))
+		;
+	line_end(&ln);
 }
 
 /* ---- CLI clients ---------------------------------------------------------------- */
@@ -460,14 +516,20 @@ void cli_exec_line(struct cli_ctx *cx, const char *line, struct cli_buf *out)
 struct cli_client {
 	struct cli_client *prev, *next;
 	int fd;
+	int lfd;                    /* the stats socket it came from (its
+				     * listening fd; -1: none, cli_attach) */
 	ev_io rio, wio;
 	ev_timer timer;
 	struct cli_ctx cx;
-	double timeout;             /* idle seconds (stats timeout) */
-	ev_tstamp last_act;         /* last read or write progress */
+	double timeout;             /* stats timeout, in seconds */
+	ev_tstamp last_act;         /* last progress: connected, a complete
+				     * line received, every answer written */
 	bool served;                /* at least one line interpreted */
 	bool rd_eof;
 	bool closing;               /* close once the answer is written */
+	bool in_line;               /* `line` is being interpreted */
+	struct cli_line line;       /* (its text is the start of in[]) */
+	size_t line_len;            /* bytes of in[] it takes, "\n" included */
 	struct cli_buf out;
 	size_t out_off;             /* bytes of out already written */
 	size_t in_len;
@@ -495,6 +557,20 @@ unsigned cli_count(void)
 	return nb_clients;
 }
 
+static size_t client_pending(const struct cli_client *c)
+{
+	return c->out.len - c->out_off;
+}
+
+size_t cli_queued(void)
+{
+	size_t n = 0;
+
+	for (const struct cli_client *c = clients; c; c = c->next)
+		n += client_pending(c);
+	return n;
+}
+
 static void client_free(struct cli_client *c)
 {
 	ev_io_stop(rt.loop, &c->rio);
@@ -507,15 +583,11 @@ static void client_free(struct cli_client *c)
 		clients = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
+	line_end(&c->line);
 	cli_buf_reset(&c->out);
 	free(c);
 	nb_clients--;
 	listeners_update_list(in_service()); /* a slot is free again */
-}
-
-static size_t client_pending(const struct cli_client *c)
-{
-	return c->out.len - c->out_off;
 }
 
 /* Writes what the socket takes. Returns 0, or -1 on a fatal error. */
@@ -526,7 +598,6 @@ static int client_write(struct cli_client *c)
 
 		if (n > 0) {
 			c->out_off += (size_t)n;
-			c->last_act = ev_now(rt.loop);
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
@@ -535,27 +606,62 @@ static int client_write(struct cli_client *c)
 			return 0;
 		return -1;
 	}
+	/* a partial write is no progress: a client that reads a byte now
+	 * and then must not hold its slot for ever */
+	if (!client_pending(c))
+		c->last_act = ev_now(rt.loop);
 	return 0;
 }
 
-/* Interprets the next complete line. Returns false when there is none. */
-static bool client_next_line(struct cli_client *c)
+/* Makes room for the next answer: drops what was written. Each answer has
+ * its own cap (cli_buf's truncation). */
+static void client_compact(struct cli_client *c)
 {
-	char *nl = memchr(c->in, '\n', c->in_len);
-	size_t used;
+	size_t left = client_pending(c);
 
-	if (!nl) {
-		if (c->in_len < sizeof(c->in))
-			return false;
-		cli_printf(&c->out, "Line too long (more than %zu bytes).\n\n", sizeof(c->in));
-		c->closing = true;
-		return true;
+	if (!left) {
+		cli_buf_reset(&c->out);
+	} else if (c->out_off) {
+		memmove(c->out.data, c->out.data + c->out_off, left);
+		c->out.len = left;
+		c->out.data[left] = '\0';
+		c->out.truncated = false;
 	}
-	*nl = '\0';
-	cli_exec_line(&c->cx, c->in, &c->out);
-	used = (size_t)(nl - c->in) + 1;
-	memmove(c->in, nl + 1, c->in_len - used);
-	c->in_len -= used;
+	c->out_off = 0;
+}
+
+/* Runs the next command of the line being interpreted, taking the next
+ * complete line of in[] when there is none. Returns false when there is
+ * nothing to run yet. */
+static bool client_step(struct cli_client *c)
+{
+	if (!c->in_line) {
+		char *nl = memchr(c->in, '\n', c->in_len);
+
+		if (!nl) {
+			if (c->in_len < sizeof(c->in))
+				return false;
+			cli_printf(&c->out, "Line too long (more than %zu bytes).\n\n", sizeof(c->in));
+			c->closing = true;
+			return true;
+		}
+		*nl = '\0';
+		c->line_len = (size_t)(nl - c->in) + 1;
+		/* a complete line is progress; bytes alone are not */
+		c->last_act = ev_now(rt.loop);
+		if (line_start(&c->line, c->in, c->line_len - 1) < 0) {
+			cli_puts(&c->out, "Out of memory.\n\n");
+			c->closing = true;
+			return true;
+		}
+		c->in_line = true;
+	}
+	if (line_step(&c->cx, &c->line, &c->out))
+		return true;
+	line_end(&c->line);
+	c->in_line = false;
+	memmove(c->in, c->in + c->line_len, c->in_len - c->line_len);
+	c->in_len -= c->line_len;
 	c->served = true;
 	if (c->cx.quit)
 		c->closing = true;
@@ -568,28 +674,32 @@ static void client_update_io(struct cli_client *c)
 	io_want(&c->wio, client_pending(c) > 0);
 }
 
-/* Drives one client: writes the pending answer; once it is out, interprets
- * the next buffered line; closes when the conversation is over
- * (non-interactive mode after its lines, `quit`, EOF, errors). Each round
- * consumes a line of the bounded input buffer, writes, or stops. */
+/* Drives one client: writes what is pending; while less than
+ * CLI_OUT_LOWAT is left, runs the next command of the current line, or
+ * starts the next buffered line; closes when the conversation is over
+ * (non-interactive mode after its lines, `quit`, EOF, errors). A reader
+ * that does not keep up stops the interpretation until it drains. Each
+ * round runs at most one command; the input buffer holds fewer commands
+ * than rounds. */
 static void client_run(struct cli_client *c)
 {
-	for (size_t round = 0; round <= sizeof(c->in) + 1; round++) {
+	for (size_t round = 0; round <= 2 * sizeof(c->in) + 2; round++) {
 		if (client_pending(c)) {
 			if (client_write(c) < 0) {
 				client_free(c);
 				return;
 			}
-			if (client_pending(c))
+			if (client_pending(c) >= CLI_OUT_LOWAT)
 				break; /* the rest on EV_WRITE */
-			cli_buf_reset(&c->out);
-			c->out_off = 0;
 		}
+		client_compact(c);
 		if (c->closing) {
+			if (client_pending(c))
+				break;
 			client_free(c);
 			return;
 		}
-		if (!client_next_line(c)) {
+		if (!client_step(c)) {
 			if (c->rd_eof || (c->served && !c->cx.interactive)) {
 				c->closing = true;
 				continue;
@@ -613,7 +723,6 @@ static void client_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 	n = recv(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len, 0);
 	if (n > 0) {
 		c->in_len += (size_t)n;
-		c->last_act = ev_now(loop);
 	} else if (n == 0) {
 		c->rd_eof = true;
 	} else if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
@@ -630,8 +739,10 @@ static void client_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 	client_run(container_of(w, struct cli_client, wio));
 }
 
-/* Idle timeout: no progress either way for `stats timeout`. The timer is
- * re-armed lazily from the last activity. */
+/* `stats timeout` without progress (a complete line received, or every
+ * answer written): a client trickling bytes of a line, or reading its
+ * answer a byte at a time, is closed all the same. The timer is re-armed
+ * lazily from the last progress. */
 static void client_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct cli_client *c = container_of(w, struct cli_client, timer);
@@ -645,13 +756,14 @@ static void client_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	client_free(c);
 }
 
-static struct cli_client *client_new(int fd, int level)
+static struct cli_client *client_new(int fd, int level, int lfd)
 {
 	struct cli_client *c = calloc(1, sizeof(*c));
 
 	if (!c)
 		return NULL;
 	c->fd = fd;
+	c->lfd = lfd;
 	c->cx.level = level;
 	c->timeout = cli_conf_timeout_ms(active_conf) / 1000.0;
 	c->last_act = ev_now(rt.loop);
@@ -677,7 +789,7 @@ int cli_attach(int fd, int level)
 		return -EINVAL;
 	}
 	cli_note_start();
-	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0 || !client_new(fd, level)) {
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0 || !client_new(fd, level, -1)) {
 		close(fd);
 		return -ENOMEM;
 	}
@@ -686,12 +798,19 @@ int cli_attach(int fd, int level)
 
 /* ---- the stats sockets on the listener layer ------------------------------------ */
 
-/* Accept while below `stats maxconn` (all sockets together, as HAProxy's
- * CLI frontend); the kernel backlog holds the others. */
+/* Accept while this socket has fewer clients than `stats maxconn`; the
+ * kernel backlog holds the others. Per socket, unlike HAProxy (whose stats
+ * sockets are one frontend and share its maxconn): the clients of one
+ * socket, e.g. a user-level one other local users may open, never take the
+ * slots of another, such as the admin socket. A socket taken over by a
+ * reload keeps its fd, hence its clients. */
 static bool may_accept(const struct listener *l)
 {
-	(void)l;
-	return nb_clients < cli_conf_maxconn(active_conf);
+	unsigned n = 0, max = cli_conf_maxconn(active_conf);
+
+	for (const struct cli_client *c = clients; c && n < max; c = c->next)
+		n += c->lfd == l->fd;
+	return n < max;
 }
 
 /* c's `stats socket` lines (struct cli_bind's), or NULL. */
@@ -712,7 +831,7 @@ const struct bind_owner cli_bind_owner = { "stats socket", may_accept, in_servic
 void cli_accept(struct listener *l, int fd, const struct sockaddr_storage *peer)
 {
 	(void)peer;
-	if (!client_new(fd, cli_bind_of(l->bc)->level))
+	if (!client_new(fd, cli_bind_of(l->bc)->level, l->fd))
 		close(fd);
 }
 
@@ -752,6 +871,13 @@ void cli_close(struct dp_config *c)
 {
 	if (!c)
 		return;
+	/* the clients of a socket that closes no longer count for the
+	 * socket that may get its fd number next */
+	for (const struct bind_conf *bc = binds_of(c); bc; bc = bc->next)
+		for (const struct listener *l = bc->listeners; l; l = l->next)
+			for (struct cli_client *cl = clients; cl && l->fd >= 0; cl = cl->next)
+				if (cl->lfd == l->fd)
+					cl->lfd = -1;
 	listeners_close_list(binds_of(c));
 	if (c != active_conf)
 		return;

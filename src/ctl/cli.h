@@ -8,16 +8,19 @@
  *   stats socket <path>|unix@<path>|ipv4@<ip>:<port>|ipv6@<ip>:<port>
  *                [mode <octal>] [level user|operator|admin]
  *                [user <name>|uid <n>] [group <name>|gid <n>]
- *   stats timeout <time>     idle CLI client timeout (default 10s)
- *   stats maxconn <n>        CLI clients at once, all sockets together (default 10)
+ *   stats timeout <time>     a client that makes no progress for that long
+ *                            (a complete line received, every answer
+ *                            written) is closed (default 10s)
+ *   stats maxconn <n>        CLI clients at once on each socket (default 10;
+ *                            HAProxy counts all sockets together)
  *
  * The command interpreter is separate from the socket I/O: cli_exec_line()
  * runs one input line on the running configuration (rt.conf) and the session
  * list, and appends the answer to a cli_buf. The sockets are listeners of
  * the listener layer (core/listener.h) on bind lines the CLI owns; their
  * accept callback attaches a CLI client, which only moves bytes, with
- * backpressure: no new line is interpreted while a previous answer is still
- * waiting to be written.
+ * backpressure: the next command of a line, or the next line, runs only
+ * while the answers before it are (almost) written.
  */
 #ifndef DECOYPROXY_CLI_H
 #define DECOYPROXY_CLI_H
@@ -74,6 +77,8 @@ enum cli_level {
 #define CLI_OUT_MAX (32u << 20)
 /* Longest command line accepted (HAProxy's default buffer size). */
 #define CLI_LINE_MAX 16384
+/* Most commands run from one line; the rest is answered by one message. */
+#define CLI_MAX_CMDS 1024
 
 /* A growing output buffer. Lines are appended whole or not at all: once
  * appending would exceed `max` (0 = CLI_OUT_MAX), `truncated` is set and
@@ -97,10 +102,12 @@ struct cli_ctx {
 
 /* Runs one input line (without its "\n"; a trailing "\r" is ignored):
  * commands separated by ';' ("\;" is a literal ';', a backslash escapes the
- * next character), each answered by its output followed by an empty line,
- * and in interactive mode a "> " prompt after the line. `quit` (and leaving
- * interactive mode) set cx->quit; commands after `quit` are not run. Never
- * fails: errors are answers. Reads rt.conf, sess_list and rt; may change
+ * next character), each answered by its output followed by an empty line
+ * (an empty command answers that empty line only), and in interactive mode
+ * a "> " prompt after the line. At most CLI_MAX_CMDS commands run; one
+ * message answers the rest. `quit` (and leaving interactive mode) set
+ * cx->quit; commands after `quit` are not run. Never fails: errors are
+ * answers. Reads rt.conf, sess_list and rt; may change
  * server states, kill sessions or reload. */
 void cli_exec_line(struct cli_ctx *cx, const char *line, struct cli_buf *out);
 
@@ -113,5 +120,7 @@ int cli_attach(int fd, int level);
 
 /* Number of connected CLI clients. */
 unsigned cli_count(void);
+/* Bytes of answers waiting to be written, all CLI clients together. */
+size_t cli_queued(void);
 
 #endif

@@ -155,6 +155,8 @@ void bind_conf_free(struct bind_conf *bc)
 		 * over (core/listener.c): an fd left here was never watched */
 		if (bc->listeners->fd >= 0)
 			close(bc->listeners->fd);
+		if (bc->listeners->dirfd >= 0)
+			close(bc->listeners->dirfd);
 		free(bc->listeners);
 		bc->listeners = n;
 	}
@@ -192,6 +194,7 @@ int bind_add_listener(struct bind_conf *bc, const struct sockaddr_storage *ss)
 	l->bc = bc;
 	l->addr = *ss;
 	l->fd = -1;
+	l->dirfd = -1;
 	if (!bc->listeners)
 		bc->listeners = l;
 	else

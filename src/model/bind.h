@@ -83,9 +83,12 @@ struct listener {
 	struct listener *taken_from; /* during a reload: the old listener whose socket we took */
 	unsigned nbconn;
 	unsigned long long cum_conn;
-	/* a unix socket file created by this process: removed at close only
-	 * while the path still names it (another process may have replaced it) */
-	bool have_ino;
+	/* a unix socket file created by this process: the directory it was
+	 * created in (O_PATH; -1: none) and the file's device and inode. Its
+	 * mode and owner are changed, and the file removed at close, only
+	 * through that directory and only while the name there still holds
+	 * that file (another user may have replaced it: core/listener_owned.c) */
+	int dirfd;
 	dev_t dev;
 	ino_t ino;
 };

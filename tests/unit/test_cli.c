@@ -647,11 +647,13 @@ static void test_unknown_and_syntax(void **state)
 	assert_null(strstr(a, "disable server"));
 	assert_non_null(strstr(a, "  help [<command>] "));
 	free(a);
-	/* an empty line or command is unknown too (as HAProxy) */
-	expect_has(CLI_LVL_ADMIN, "", "Unknown command. Please enter");
-	a = run(CLI_LVL_ADMIN, "show cli level;");
-	assert_true(!strncmp(a, "admin\n\nUnknown command.", 23));
-	free(a);
+	/* an empty line or command has an empty answer (current HAProxy,
+	 * 3.x; 2.6 printed the whole usage for each) */
+	expect_answer(CLI_LVL_ADMIN, "", "\n");
+	expect_answer(CLI_LVL_ADMIN, " \t ", "\n");
+	expect_answer(CLI_LVL_ADMIN, "show cli level;", "admin\n\n\n");
+	expect_answer(CLI_LVL_ADMIN, ";;", "\n\n\n");
+	expect_answer(CLI_LVL_USER, ";show cli level; ;", "\nuser\n\n\n\n");
 
 	/* several commands per line; escapes; blanks; CR */
 	expect_answer(CLI_LVL_ADMIN, "show cli level;show cli level", "admin\n\nadmin\n\n");
@@ -687,6 +689,49 @@ static void test_unknown_and_syntax(void **state)
 	assert_true(cx.quit);
 	assert_string_equal(out.data, "\n");
 	cli_buf_reset(&out);
+}
+
+/* A line of 16,383 ';' (the longest line) was 16,384 unknown commands:
+ * 12.5 MB of answer for 16 kB. Empty commands answer an empty line and a
+ * line runs at most CLI_MAX_CMDS commands. */
+static const char cap_msg[] = "Too many commands on one line (at most 1024): the rest of the line is ignored.\n\n";
+
+static void test_commands_per_line(void **state)
+{
+	struct cli_ctx cx = { .level = CLI_LVL_USER };
+	struct cli_buf out = { 0 };
+	char *line = malloc(CLI_LINE_MAX);
+	size_t n;
+
+	assert_non_null(line);
+	memset(line, ';', CLI_LINE_MAX - 1);
+	line[CLI_LINE_MAX - 1] = '\0';
+	cli_exec_line(&cx, line, &out);
+	assert_int_equal(out.len, CLI_MAX_CMDS + strlen(cap_msg));
+	for (size_t i = 0; i < CLI_MAX_CMDS; i++)
+		assert_int_equal(out.data[i], '\n');
+	assert_string_equal(out.data + CLI_MAX_CMDS, cap_msg);
+	cli_buf_reset(&out);
+
+	/* real commands count the same; the ones before the cap all run */
+	n = 0;
+	for (int i = 0; i < CLI_MAX_CMDS + 5; i++)
+		n += (size_t)sprintf(line + n, "show cli level;");
+	line[n - 1] = '\0';
+	cli_exec_line(&cx, line, &out);
+	assert_int_equal(count_lines(out.data, "user"), CLI_MAX_CMDS);
+	assert_true(!strcmp(out.data + out.len - strlen(cap_msg), cap_msg));
+	cli_buf_reset(&out);
+
+	/* in interactive mode the prompt still follows */
+	cx.interactive = true;
+	memset(line, ';', 2000);
+	line[2000] = '\0';
+	cli_exec_line(&cx, line, &out);
+	assert_int_equal(out.len, CLI_MAX_CMDS + strlen(cap_msg) + 2);
+	assert_true(!strcmp(out.data + out.len - 2, "> "));
+	cli_buf_reset(&out);
+	free(line);
 }
 
 /* ---- sessions ---- */
@@ -997,6 +1042,10 @@ static void test_show_info(void **state)
 }
 
 /* ---- sockets (real loop, unix sockets in a temporary directory) ---- */
+
+/* cli.c's CLI_OUT_LOWAT: a client's next command runs only while less
+ * than this is waiting to be written */
+#define CLI_OUT_LOWAT_TEST 16384
 
 static char tmpdir[64];
 
@@ -1495,6 +1544,150 @@ static void test_io_limits(void **state)
 	dp_config_put(c);
 }
 
+/* Is fd closed by the other end (EOF or reset)? Drains what is readable. */
+static bool peer_closed(int fd)
+{
+	char buf[4096];
+
+	for (;;) {
+		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+
+		if (n > 0)
+			continue;
+		return n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+	}
+}
+
+/* Runs the loop for secs, returns the most bytes queued for CLI clients
+ * at any time meanwhile. */
+static size_t spin_peak(double secs)
+{
+	double end = ev_time() + secs;
+	size_t peak = 0;
+
+	while (ev_time() < end) {
+		ev_run(rt.loop, EVRUN_NOWAIT);
+		if (cli_queued() > peak)
+			peak = cli_queued();
+		usleep(500);
+	}
+	return peak;
+}
+
+/* Issue 18 item 4: a local user on a user-level socket can neither lock the
+ * admin out (`stats maxconn` counts per socket), nor hold a slot by
+ * trickling bytes (only a complete line or a fully written answer resets
+ * the `stats timeout`), nor make the daemon queue megabytes (the next
+ * command runs only once the answers before it are almost written). */
+static void test_io_exhaustion(void **state)
+{
+	char adm[100], usr[100], spec[512], *got, *line;
+	struct dp_config *c;
+	char *err = NULL;
+	double t0, closed_at[2] = { 0, 0 };
+	size_t peak, n;
+	int u[3], fd;
+	bool eof;
+
+	path_in(adm, sizeof(adm), "adm.sock");
+	path_in(usr, sizeof(usr), "usr.sock");
+	snprintf(spec, sizeof(spec),
+		 "    stats socket %s level admin\n    stats socket %s mode 666 level user\n"
+		 "    stats maxconn 2\n    stats timeout 400ms\n", adm, usr);
+	c = io_cfg(spec);
+	assert_int_equal(activate(c, NULL, &err), 0);
+
+	/* two user clients fill their socket, a third waits in the backlog;
+	 * the admin socket's slots are its own */
+	t0 = ev_time();
+	for (int i = 0; i < 3; i++) {
+		u[i] = connect_unix(usr);
+		assert_true(u[i] >= 0);
+	}
+	spin(0.05);
+	assert_int_equal(cli_count(), 2);
+	fd = connect_unix(adm);
+	say(fd, "show cli level\n");
+	got = collect(fd, NULL, true, 1.0, &eof);
+	assert_true(eof);
+	assert_string_equal(got, "admin\n\n");
+	free(got);
+	close(fd);
+
+	/* bytes of a line that never ends: closed at `stats timeout` after
+	 * connecting, whatever was trickled */
+	while (ev_time() - t0 < 2.0 && !(closed_at[0] && closed_at[1])) {
+		for (int i = 0; i < 2; i++) {
+			if (closed_at[i])
+				continue;
+			send(u[i], "s", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+			spin(0.02);
+			if (peer_closed(u[i]))
+				closed_at[i] = ev_time() - t0;
+		}
+	}
+	for (int i = 0; i < 2; i++) {
+		assert_true(closed_at[i] >= 0.35);
+		assert_true(closed_at[i] < 1.2);
+		close(u[i]);
+	}
+	/* the third one got a slot meanwhile */
+	say(u[2], "show cli level\n");
+	got = collect(u[2], NULL, true, 1.0, &eof);
+	assert_true(eof);
+	assert_string_equal(got, "user\n\n");
+	free(got);
+	close(u[2]);
+	spin(0.01);
+	assert_int_equal(cli_count(), 0);
+
+	/* 1,024 unknown commands (the cap) in one line, to a client that never
+	 * reads: at most CLI_OUT_LOWAT and one answer queued at any time (the
+	 * kernel's socket buffer holds some more), then closed at the timeout */
+	line = malloc(CLI_LINE_MAX);
+	assert_non_null(line);
+	for (n = 0; n + 3 < CLI_LINE_MAX; n += 2)
+		memcpy(line + n, "x;", 2);
+	line[n - 1] = '\n';
+	fd = connect_unix(usr);
+	assert_int_equal(send(fd, line, n, MSG_NOSIGNAL), (ssize_t)n);
+	t0 = ev_time();
+	peak = spin_peak(0.3);
+	assert_true(peak > 0);
+	assert_true(peak < CLI_OUT_LOWAT_TEST + 4096);
+	while (cli_count() && ev_time() - t0 < 2.0)
+		spin(0.01);
+	assert_int_equal(cli_count(), 0);
+	assert_true(ev_time() - t0 >= 0.35);
+	close(fd);
+
+	/* read, the same line has every answer, then the cap's message */
+	fd = connect_unix(usr);
+	assert_int_equal(send(fd, line, n, MSG_NOSIGNAL), (ssize_t)n);
+	got = collect(fd, NULL, true, 5.0, &eof);
+	assert_true(eof);
+	assert_int_equal(count_lines(got, "Unknown command. Please enter"), CLI_MAX_CMDS);
+	assert_true(!strcmp(got + strlen(got) - strlen(cap_msg), cap_msg));
+	free(got);
+	close(fd);
+
+	/* the longest line of ';': 1 kB of empty answers, nothing more */
+	memset(line, ';', CLI_LINE_MAX - 1);
+	line[CLI_LINE_MAX - 1] = '\n';
+	fd = connect_unix(usr);
+	assert_int_equal(send(fd, line, CLI_LINE_MAX, MSG_NOSIGNAL), CLI_LINE_MAX);
+	peak = spin_peak(0.1);
+	assert_true(peak < 2048);
+	got = collect(fd, NULL, true, 2.0, &eof);
+	assert_true(eof);
+	assert_int_equal(strlen(got), CLI_MAX_CMDS + strlen(cap_msg));
+	free(got);
+	close(fd);
+	free(line);
+	cli_close(c);
+	dp_config_put(c);
+}
+
 /* cli_open/cli_commit/cli_close with no `stats` line at all. */
 static void test_io_no_stats(void **state)
 {
@@ -1532,6 +1725,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_server_state, setup_cfg, teardown_cfg),
 		cmocka_unit_test_setup_teardown(test_levels, setup_cfg, teardown_cfg),
 		cmocka_unit_test_setup_teardown(test_unknown_and_syntax, setup_cfg, teardown_cfg),
+		cmocka_unit_test_setup_teardown(test_commands_per_line, setup_cfg, teardown_cfg),
 		cmocka_unit_test_setup_teardown(test_sessions, setup_cfg, teardown_cfg),
 		cmocka_unit_test_setup_teardown(test_truncation, setup_cfg, teardown_cfg),
 		cmocka_unit_test_setup_teardown(test_reload, setup_cfg, teardown_cfg),
@@ -1544,6 +1738,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_io_reload, setup_io, teardown_io),
 		cmocka_unit_test_setup_teardown(test_io_maxconn_timeout, setup_io, teardown_io),
 		cmocka_unit_test_setup_teardown(test_io_limits, setup_io, teardown_io),
+		cmocka_unit_test_setup_teardown(test_io_exhaustion, setup_io, teardown_io),
 		cmocka_unit_test_setup_teardown(test_io_no_stats, setup_io, teardown_io),
 	};
 
