@@ -301,6 +301,38 @@ lab_assert_match "lo is up again" UP "$(ip -n "$SEG" -j link show lo | jq -r '.[
 dp_stop "$L"
 lab_assert_eq "lo: nothing left after the stop" "$NONE" "$(leftovers)"
 
+# the same, seen by the tproxy plumbing: a namespace a killed run made, now
+# only named by namespace_list (netseg does not manage it here)
+dp_start l3 "$LAB_TMP/a.cfg"
+wait_started "$DPPID" l3 || lab_die "start for lo (tproxy) failed"
+dp_kill "$DPPID"
+ip -n "$SEG" link set lo down || lab_die "lo down"
+cat >"$LAB_TMP/mk.cfg" <<EOF
+global
+    log stdout format raw local0
+defaults
+    mode tcp
+    timeout connect 2s
+    timeout client 10s
+    timeout server 10s
+namespace_list
+    namespace $SEG
+frontend decoys_host
+    bind 127.0.0.1:15004 transparent namespace $SEG
+    intercept 203.0.113.0/24:80
+    default_backend to_svc
+backend to_svc
+    server svc 10.2.0.2:22
+EOF
+dp_start l4 "$LAB_TMP/mk.cfg"
+wait_started "$DPPID" l4 || lab_fail "start in a namespace decoyproxy made, lo down, via namespace_list"
+lab_assert_match "lo down, tproxy, namespace decoyproxy made: brought up, with a notice" \
+	"tproxy: namespace '$SEG': brought 'lo' up \(it was down; decoyproxy made this namespace\)" \
+	"$(cat "$LAB_TMP/l4.err")"
+dp_stop "$DPPID"
+dp_run l5 --cleanup -f "$LAB_TMP/a.cfg"
+lab_assert_eq "lo: --cleanup removed the killed run's leftovers" "$NONE" "$(leftovers)"
+
 # in a namespace someone else made: the start fails and says what to do
 LO=${LAB_PFX}lo
 ip netns add "$LO" || lab_die "namespace with lo down"
