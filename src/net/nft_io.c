@@ -524,6 +524,8 @@ int nft_table_comment(int nlfd, char *out, size_t size, char **err)
 	}
 	g.seq = seq_base();
 	seq_next++;
+	/* zeroed: attribute padding must not carry stack bytes to the kernel */
+	memset(req, 0, sizeof(req));
 	nlh = nftnl_nlmsg_build_hdr(req, NFT_MSG_GETTABLE, NFPROTO_INET, NLM_F_ACK, g.seq);
 	nftnl_table_nlmsg_build_payload(nlh, t);
 	if (sendto(fd, nlh, nlh->nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof(kernel)) < 0) {

@@ -12,9 +12,10 @@
  *      (created, or adopted from a run that is gone), in reverse order;
  *      `--cleanup` removes what runs that are gone left, without applying.
  * This file holds the passes of stages 2 and 3 (netseg_apply, _commit,
- * _undo, _remove, _cleanup) and the per-generation state they work on. Stages 2 and 3
- * reach the system only through a `struct netseg_sys` table (netlink and
- * /run/netns at run time, netseg_sys.c; an in-memory model in unit tests).
+ * _undo, _remove, _cleanup) and the per-generation state they work on.
+ * Stages 2 and 3 reach the system only through a `struct netseg_sys` table
+ * (netlink and /run/netns at run time, netseg_sys.c; an in-memory model in
+ * unit tests).
  */
 #include "config.h"
 
@@ -362,8 +363,12 @@ int netseg_cleanup(struct dp_config *c, unsigned *removed)
 	unsigned failed = 0;
 	char *err = NULL;
 
-	if (!st || (!st->planned && netseg_plan_build(st) < 0))
-		return st ? 1 : 0;
+	if (!st)
+		return 0;
+	if (!st->planned && netseg_plan_build(st) < 0) {
+		ha_warning("network: out of memory");
+		return 1;
+	}
 	r.st = st;
 	r.ctx = netseg_sys_ctx(st);
 	r.err = &err;

@@ -306,9 +306,10 @@ static void lo_hint(const struct tproxy_ns *n, const struct nl_link_info *lo, in
 
 /* ---- kernel: install -------------------------------------------------------------------- */
 
-/* The fwmark rule of family fam_of[fi]. Ours (our protocol) already there
- * stays ours if the previous generation o added it, or is adopted when a
- * may; an identical one of someone else's is kept, never owned. */
+/* The fwmark rule of family fam_of[fi]. One of our protocol already there
+ * stays ours if the previous generation o added it, or is adopted when the
+ * namespace allows it (a->ok); an identical one of someone else's is kept,
+ * never owned. */
 static int rule_install(struct nl_sock *s, const struct tproxy_gconf *g, struct tproxy_ns *n,
 			const struct tproxy_gconf *og, const struct tproxy_ns *o, int fi, struct adopt *a,
 			char **err)
@@ -588,6 +589,14 @@ static int ns_apply(struct dp_config *c, struct tproxy_gconf *g, struct tproxy_n
 	struct nl_link_info lo = { 0 };
 	int ret = 0;
 
+	/* who installed the table there: read before our batch replaces it */
+	ret = table_owner(c, n->name, c->owner, err);
+	a.ok = ret == -ENOENT || ret == OWNER_ORPHAN || ret == OWNER_SELF;
+	a.table = ret == OWNER_ORPHAN;
+	/* unreadable: adopt nothing; the batch below reports a real problem
+	 * with nftables itself */
+	err_clear(err);
+	ret = 0;
 	if (g->routing || n->nannounce) {
 		ret = rtnl_open(c, n->name, &s, &lo, err);
 		if (ret < 0)
@@ -595,19 +604,15 @@ static int ns_apply(struct dp_config *c, struct tproxy_gconf *g, struct tproxy_n
 		ret = lo_up(s, n, &lo, err);
 		if (ret < 0)
 			goto fail;
-		/* read before our batch replaces the table */
-		ret = table_owner(c, n->name, c->owner, err);
-		a.ok = ret == -ENOENT || ret == OWNER_ORPHAN || ret == OWNER_SELF;
-		a.table = ret == OWNER_ORPHAN;
-		/* unreadable: adopt nothing; the batch below reports a real
-		 * problem with nftables itself */
-		err_clear(err);
-		ret = 0;
 	}
 	for (int fi = 0; g->routing && fi < 2; fi++) {
+		bool route = false;
+
 		ret = rule_install(s, g, n, og, o, fi, &a, err);
-		if (!ret)
+		if (!ret) {
+			route = true;
 			ret = route_install(s, g, n, og, o, fi, lo.index, &a, err);
+		}
 		if (v6_optional(n, fi, ret)) {
 			char nsd[NS_DESC_MAX];
 
@@ -616,7 +621,8 @@ static int ns_apply(struct dp_config *c, struct tproxy_gconf *g, struct tproxy_n
 			err_clear(err);
 			ret = 0;
 		}
-		lo_hint(n, &lo, ret, err);
+		if (ret < 0 && route)
+			lo_hint(n, &lo, ret, err);
 		if (ret < 0)
 			goto fail;
 	}
