@@ -25,6 +25,7 @@ struct opts {
 	const char **files;  /* argv strings */
 	size_t nfiles;
 	bool check;
+	bool cleanup;
 	bool daemon;
 	const char *pidfile;
 };
@@ -32,9 +33,12 @@ struct opts {
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage : decoyproxy -f <cfgfile|cfgdir> [-f ...] [-c] [-d] [-D] [-p <pidfile>] [-V] [-q] [-v]\n"
+		"Usage : decoyproxy -f <cfgfile|cfgdir> [-f ...] [-c] [--cleanup] [-d] [-D] [-p <pidfile>] [-V] [-q] [-v]\n"
 		"        -f : configuration file or directory (*.cfg read in lexical order); repeatable\n"
 		"        -c : check the configuration and exit (0 valid, 1 errors, 2 valid but no listener)\n"
+		"        --cleanup : remove what an earlier run that is gone left of this configuration's\n"
+		"             namespaces, links, nft table, rules and routes, start nothing, and exit\n"
+		"             (0 done, 1 errors)\n"
 		"        -d : stay in the foreground, debug messages on stderr\n"
 		"        -D : run in the background (daemon)\n"
 		"        -p : write the process id to <pidfile>\n"
@@ -45,9 +49,13 @@ static void usage(FILE *f)
 
 static int parse_args(int argc, char **argv, struct opts *o)
 {
+	static const struct option longopts[] = {
+		{ "cleanup", no_argument, NULL, 'C' },
+		{ NULL, 0, NULL, 0 },
+	};
 	int c;
 
-	while ((c = getopt(argc, argv, "f:cdDp:Vqvh")) != -1) {
+	while ((c = getopt_long(argc, argv, "f:cdDp:Vqvh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f': {
 			const char **v = realloc(o->files, (o->nfiles + 1) * sizeof(*v));
@@ -59,6 +67,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			break;
 		}
 		case 'c': o->check = true; break;
+		case 'C': o->cleanup = true; break;
 		case 'd': dp_msg.debug++; break;
 		case 'D': o->daemon = true; break;
 		case 'p': o->pidfile = optarg; break;
@@ -82,6 +91,11 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	}
 	if (!o->nfiles) {
 		ha_alert("No configuration file specified (-f).");
+		usage(stderr);
+		return -1;
+	}
+	if (o->check && o->cleanup) {
+		ha_alert("-c and --cleanup do not go together: -c touches nothing.");
 		usage(stderr);
 		return -1;
 	}
@@ -120,6 +134,12 @@ int main(int argc, char **argv)
 			printf("Configuration file is valid\n");
 			ret = 0;
 		}
+		dp_config_put(c);
+		goto out;
+	}
+	if (o.cleanup) {
+		/* what an earlier run left, per this configuration; nothing starts */
+		ret = modules_cleanup(c) < 0 ? 1 : 0;
 		dp_config_put(c);
 		goto out;
 	}
@@ -206,6 +226,7 @@ out_stop:
 	msg_set_targets(NULL, NULL);
 out_conf:
 	dp_config_put(c);
+	process_owner_close(); /* after the removals: the run is over */
 	pump_pool_trim();
 	sdnotify_fini();
 out:

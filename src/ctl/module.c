@@ -118,7 +118,7 @@ static const struct dp_module mod_logs = {
 static const struct dp_module mod_netseg = {
 	.name = "netseg", .kws = &netseg_kw_list, .sections = netseg_sections,
 	.finalize = netseg_finalize, .apply = netseg_apply, .undo = netseg_undo,
-	.commit = netseg_commit, .remove = netseg_remove,
+	.commit = netseg_commit, .remove = netseg_remove, .cleanup = netseg_cleanup,
 };
 static const struct dp_module mod_listeners = {
 	.name = "listeners", .apply = listeners_apply, .undo = listeners_undo_hook,
@@ -127,7 +127,7 @@ static const struct dp_module mod_listeners = {
 static const struct dp_module mod_tproxy = {
 	.name = "tproxy", .kws = &tproxy_kw_list,
 	.finalize = tproxy_finalize, .apply = tproxy_apply, .undo = tproxy_undo,
-	.commit = tproxy_commit, .remove = tproxy_remove,
+	.commit = tproxy_commit, .remove = tproxy_remove, .cleanup = tproxy_cleanup,
 };
 static const struct dp_module mod_cli = {
 	.name = "cli", .kws = &cli_kw_list, .apply = cli_open, .undo = cli_undo,
@@ -205,4 +205,19 @@ void modules_remove(struct dp_config *c)
 	for (size_t i = ARRAY_SIZE(table); i-- > 0;)
 		if (table[i]->remove)
 			table[i]->remove(c);
+}
+
+int modules_cleanup(struct dp_config *c)
+{
+	unsigned removed = 0;
+	int failed = 0;
+
+	for (size_t i = ARRAY_SIZE(table); i-- > 0;)
+		if (table[i]->cleanup)
+			failed += table[i]->cleanup(c, &removed);
+	if (failed)
+		ha_alert("cleanup: %u object(s) removed, %d could not be: see the warnings", removed, failed);
+	else
+		ha_notice("cleanup: %u object(s) left by an earlier run removed", removed);
+	return failed ? -1 : 0;
 }

@@ -23,6 +23,12 @@
  *                          system (walked in reverse order).
  *   carry(newc, oldc)      counters and operator state that survive a
  *                          reload (one struct copy per object).
+ *   cleanup(c, removed)    `decoyproxy --cleanup`: c is finalized and never
+ *                          applied; removes what an earlier run that is
+ *                          gone left of c's objects (only objects carrying
+ *                          such a run's mark, net/owner.h), adds their
+ *                          number to *removed, returns the number of
+ *                          failures (walked in reverse order, like remove).
  * A generation's private state is freed with the generation (model/conf.h
  * extensions), not from this table: a generation outlives its reload while
  * sessions hold it.
@@ -46,6 +52,7 @@ struct dp_module {
 	void (*commit)(struct dp_config *newc, struct dp_config *oldc);
 	void (*remove)(struct dp_config *c);
 	void (*carry)(struct dp_config *newc, struct dp_config *oldc);
+	int (*cleanup)(struct dp_config *c, unsigned *removed);
 };
 
 /* Registers every module's keywords and sections with cfg/, the session
@@ -73,5 +80,9 @@ extern struct reload_counts modules_last_counts;
 void modules_commit(struct dp_config *newc, struct dp_config *oldc);
 /* remove, every module, in reverse order. */
 void modules_remove(struct dp_config *c);
+/* cleanup, every module, in reverse order, then a notice with the number
+ * of objects removed. Returns 0, or -1 when anything could not be removed
+ * (each failure was a warning). */
+int modules_cleanup(struct dp_config *c);
 
 #endif

@@ -1,5 +1,6 @@
 /* process.c — the process around the proxy: fd limit and global maxconn,
- * namespace use, pid file, daemonizing (see process.h). */
+ * namespace use, the run lock behind ownership marks, pid file,
+ * daemonizing (see process.h). */
 #include "config.h"
 
 #include <errno.h>
@@ -19,7 +20,9 @@
 #include "model/conf.h"
 #include "model/proxy.h"
 #include "model/server.h"
+#include "net/owner.h"
 #include "plumbing/netseg.h"
+#include "plumbing/tproxy.h"
 
 /* fds kept aside for logs, listeners' peers, netlink and the like */
 #define FD_RESERVE 64
@@ -94,6 +97,40 @@ bool process_uses_namespaces(const struct dp_config *c)
 				return true;
 	}
 	return false;
+}
+
+/* ---- the run lock --------------------------------------------------------- */
+
+static struct owner_run owner_run = { .fd = -1 };
+static bool owner_failed;
+
+const char *process_owner_mark(const struct dp_config *c)
+{
+	size_t nns = 0;
+	char *err = NULL;
+
+	tproxy_plan(c, &nns);
+	if (!netseg_plan_count(c) && !nns)
+		return NULL;
+	if (owner_run.fd >= 0)
+		return owner_run.mark;
+	if (owner_failed)
+		return NULL;
+	if (owner_run_open(&owner_run, OWNER_RUN_DIR, &err) < 0) {
+		/* not fatal: the objects work unmarked, as before marks existed */
+		ha_warning("%s: what this process creates is not marked as its own, and a later run "
+			   "cannot reclaim it after a crash", err ? err : "cannot take a run lock");
+		free(err);
+		owner_failed = true;
+		return NULL;
+	}
+	ha_debug("run lock %s (ownership mark %s)", owner_run.path, owner_run.mark);
+	return owner_run.mark;
+}
+
+void process_owner_close(void)
+{
+	owner_run_close(&owner_run);
 }
 
 /* ---- pid file ------------------------------------------------------------

@@ -24,6 +24,18 @@ int process_setup_limits(struct dp_config *c, char **err);
  * adds and removes /run/netns entries (ctl/priv.h). */
 bool process_uses_namespaces(const struct dp_config *c);
 
+/* The ownership mark of this process's run (net/owner.h) for generation
+ * c: when c makes system objects (`network` sections, `intercept` or
+ * spoofing plumbing), the first call takes the run lock under
+ * OWNER_RUN_DIR, kept until process_owner_close(). NULL when c makes
+ * nothing, or when the lock cannot be taken: a warning then says that
+ * what this process creates is not marked, so a later run cannot reclaim
+ * it after a crash. The string lives until process_owner_close(). */
+const char *process_owner_mark(const struct dp_config *c);
+
+/* At exit: releases the run lock and removes its file. */
+void process_owner_close(void);
+
 /* A pid file this process wrote; opaque. */
 struct pidfile;
 

@@ -30,6 +30,7 @@
 #include "log/log.h"
 #include "model/proxy.h"
 #include "ctl/module.h"
+#include "ctl/process.h"
 #include "ctl/reload.h"
 #include "core/loop.h"
 #include "ctl/sdnotify.h"
@@ -219,6 +220,8 @@ static void linger_arm(struct dp_config *newc)
 
 int reload_activate(struct dp_config *newc, struct dp_config *oldc, char **err)
 {
+	/* what newc creates carries this run's mark (net/owner.h) */
+	newc->owner = process_owner_mark(newc);
 	if (modules_apply(newc, oldc, err) < 0) {
 		/* oldc serves again: its listeners may accept */
 		listeners_update();

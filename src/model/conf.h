@@ -62,6 +62,10 @@ struct dp_config {
 	struct log_list all_targets; /* owns every log target of this generation */
 	struct conf_ext *exts;       /* modules' state: segments, tproxy, CLI ... */
 	struct ns_cache *nscache;    /* namespaces this generation opened (net/ns.h) */
+	const char *owner;           /* the mark written on what it creates
+	                              * ("decoyproxy:<run id>", net/owner.h); NULL:
+	                              * nothing is marked. Borrowed from the process's
+	                              * run (ctl/process.c), set before apply */
 };
 
 struct dp_config *dp_config_new(void);

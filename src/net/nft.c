@@ -33,6 +33,7 @@
 #include <libnftnl/rule.h>
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
+#include <libnftnl/udata.h>
 
 #include "net/nft.h"
 #include "net/nft_int.h"
@@ -162,9 +163,10 @@ int nft_add_bare(struct nft_batch *b, uint16_t type, enum nft_msg_kind kind)
 
 /* ---- table and chain ---- */
 
-int nft_add_table(struct nft_batch *b, uint16_t type)
+int nft_add_table(struct nft_batch *b, uint16_t type, const char *comment)
 {
 	struct nftnl_table *t = nftnl_table_alloc();
+	struct nftnl_udata_buf *ud = NULL;
 	struct nft_msgref *ref;
 	struct nlmsghdr *nlh;
 	int ret = -ENOMEM;
@@ -172,6 +174,14 @@ int nft_add_table(struct nft_batch *b, uint16_t type)
 	if (!t || nftnl_table_set_str(t, NFTNL_TABLE_NAME, NFT_TABLE_NAME) < 0)
 		goto out;
 	nftnl_table_set_u32(t, NFTNL_TABLE_FAMILY, NFPROTO_INET);
+	/* the TLV layout of nft's own `comment`, so that `nft list` shows it */
+	if (comment && type == NFT_MSG_NEWTABLE) {
+		ud = nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN);
+		if (!ud || !nftnl_udata_put_strz(ud, NFTNL_UDATA_TABLE_COMMENT, comment) ||
+		    nftnl_table_set_data(t, NFTNL_TABLE_USERDATA, nftnl_udata_buf_data(ud),
+					 nftnl_udata_buf_len(ud)) < 0)
+			goto out;
+	}
 	nlh = msg_start(b, type, type == NFT_MSG_NEWTABLE ? NLM_F_CREATE : 0,
 			type == NFT_MSG_NEWTABLE ? NFT_K_TABLE : NFT_K_TABLE_DEL, &ref);
 	if (!nlh)
@@ -181,6 +191,7 @@ int nft_add_table(struct nft_batch *b, uint16_t type)
 	snprintf(ref->what, sizeof(ref->what), "table inet %s", NFT_TABLE_NAME);
 	ret = 0;
 out:
+	nftnl_udata_buf_free(ud);
 	nftnl_table_free(t);
 	return ret;
 }

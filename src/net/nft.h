@@ -101,6 +101,10 @@ struct nft_plan {
 	uint32_t mark;                  /* tproxy mark; 0 = NFT_MARK_DEFAULT */
 	const struct nft_divert *div;   /* the diverts, in rule order; borrowed */
 	size_t ndiv;
+	const char *comment;            /* the table's comment (`nft list` shows it;
+	                                 * decoyproxy writes its run's ownership mark
+	                                 * there, net/owner.h), set when the table is
+	                                 * (re)built; NULL: none; borrowed */
 };
 
 /* What each message of a batch is, so that a kernel error (which names the
@@ -200,6 +204,12 @@ int nft_batch_send(int nlfd, struct nft_batch *b, char **err);
 /* One-call forms: build, send, free. Same returns as above. */
 int nft_apply(int nlfd, const struct nft_plan *p, char **err);
 int nft_remove(int nlfd, char **err);
+
+/* Reads our table's comment (NFTA_TABLE_USERDATA, as `nft add table ...
+ * { comment "..." }` writes it) into out[size] ("" when it has none).
+ * Returns 1 when the table exists, 0 when it does not, or -errno with
+ * *err. nlfd as above (< 0: a socket of the current namespace). */
+int nft_table_comment(int nlfd, char *out, size_t size, char **err);
 
 /* Reload: makes the sets hold p's decoys. `old` is the plan the previous
  * successful call put in the kernel (NULL if unknown). When old has the

@@ -27,8 +27,9 @@
 void nft_batch_reset(struct nft_batch *b, uint32_t seq);
 /* A message without payload: NFNL_MSG_BATCH_BEGIN or NFNL_MSG_BATCH_END. */
 int nft_add_bare(struct nft_batch *b, uint16_t type, enum nft_msg_kind kind);
-/* NFT_MSG_NEWTABLE (create if missing) or NFT_MSG_DELTABLE of our table. */
-int nft_add_table(struct nft_batch *b, uint16_t type);
+/* NFT_MSG_NEWTABLE (create if missing) or NFT_MSG_DELTABLE of our table;
+ * comment (NEWTABLE only, NULL: none) goes into its user data. */
+int nft_add_table(struct nft_batch *b, uint16_t type, const char *comment);
 /* Our prerouting chain. */
 int nft_add_chain(struct nft_batch *b);
 /* The set of divert d, created in this batch with ID id. */

@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,11 +17,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netlink.h>
 
 #include <libmnl/libmnl.h>
+#include <libnftnl/common.h>
+#include <libnftnl/table.h>
+#include <libnftnl/udata.h>
 
 #include "net/nft.h"
 #include "net/nft_int.h"
@@ -433,4 +438,135 @@ static int build_remove(struct nft_batch *b, const struct nft_plan *p, uint32_t 
 int nft_remove(int nlfd, char **err)
 {
 	return build_and_send(nlfd, NULL, build_remove, err);
+}
+
+/* ---- reading our table's comment ---- */
+
+struct table_get {
+	uint32_t seq;
+	bool done, found;
+	int error;
+	char *out;
+	size_t size;
+};
+
+static int udata_comment_cb(const struct nftnl_udata *attr, void *data)
+{
+	const struct nftnl_udata **slot = data;
+
+	if (nftnl_udata_type(attr) == NFTNL_UDATA_TABLE_COMMENT)
+		*slot = attr;
+	return 0;
+}
+
+/* The comment of a NEWTABLE answer into g->out. */
+static void table_get_parse(struct table_get *g, const struct nlmsghdr *nlh)
+{
+	struct nftnl_table *t = nftnl_table_alloc();
+	const struct nftnl_udata *c = NULL;
+	const void *ud;
+	uint32_t len = 0;
+
+	g->found = true;
+	if (!t || nftnl_table_nlmsg_parse(nlh, t) < 0)
+		goto out;
+	ud = nftnl_table_get_data(t, NFTNL_TABLE_USERDATA, &len);
+	if (!ud || nftnl_udata_parse(ud, len, udata_comment_cb, &c) < 0 || !c)
+		goto out;
+	len = nftnl_udata_len(c);
+	/* stored with its NUL (nft's own strz); never trust it */
+	snprintf(g->out, g->size, "%.*s", (int)len, (const char *)nftnl_udata_get(c));
+out:
+	nftnl_table_free(t);
+}
+
+static void table_get_feed(struct table_get *g, const void *buf, size_t len)
+{
+	const struct nlmsghdr *nlh = buf;
+	int n = (int)len;
+
+	for (; mnl_nlmsg_ok(nlh, n); nlh = mnl_nlmsg_next(nlh, &n)) {
+		if (nlh->nlmsg_seq != g->seq)
+			continue;
+		if (nlh->nlmsg_type == NLMSG_ERROR) {
+			const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+
+			if (mnl_nlmsg_get_payload_len(nlh) >= sizeof(*e))
+				g->error = e->error;
+			g->done = true;
+		} else if (nlh->nlmsg_type == ((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWTABLE)) {
+			table_get_parse(g, nlh);
+		}
+	}
+}
+
+int nft_table_comment(int nlfd, char *out, size_t size, char **err)
+{
+	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+	struct table_get g = { .out = out, .size = size };
+	struct nftnl_table *t = nftnl_table_alloc();
+	char req[512], *buf = malloc(16384);
+	struct nlmsghdr *nlh;
+	struct timespec t0;
+	int fd = nlfd, ret = 0;
+
+	if (size)
+		out[0] = '\0';
+	if (!t || !buf || nftnl_table_set_str(t, NFTNL_TABLE_NAME, NFT_TABLE_NAME) < 0) {
+		ret = -ENOMEM;
+		memprintf(err, "nft: out of memory");
+		goto out;
+	}
+	if (fd < 0 && (fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER)) < 0) {
+		ret = -errno;
+		memprintf(err, "nft: cannot open a netfilter netlink socket: %s", strerror(-ret));
+		goto out;
+	}
+	g.seq = seq_base();
+	seq_next++;
+	/* zeroed: attribute padding must not carry stack bytes to the kernel */
+	memset(req, 0, sizeof(req));
+	nlh = nftnl_nlmsg_build_hdr(req, NFT_MSG_GETTABLE, NFPROTO_INET, NLM_F_ACK, g.seq);
+	nftnl_table_nlmsg_build_payload(nlh, t);
+	if (sendto(fd, nlh, nlh->nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof(kernel)) < 0) {
+		ret = -errno;
+		memprintf(err, "nft: asking for table inet %s: %s", NFT_TABLE_NAME, strerror(-ret));
+		goto out;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (!g.done) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		long left = NFT_REPLY_TIMEOUT_MS - ms_since(&t0);
+		ssize_t n;
+
+		if (left <= 0 || poll(&pfd, 1, (int)left) == 0) {
+			ret = -ETIMEDOUT;
+			memprintf(err, "nft: no answer about table inet %s within %d ms", NFT_TABLE_NAME,
+				  NFT_REPLY_TIMEOUT_MS);
+			goto out;
+		}
+		n = recv(fd, buf, 16384, MSG_DONTWAIT);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n <= 0) {
+			ret = n < 0 ? -errno : -EPIPE;
+			memprintf(err, "nft: reading the answer about table inet %s: %s", NFT_TABLE_NAME,
+				  strerror(-ret));
+			goto out;
+		}
+		table_get_feed(&g, buf, (size_t)n);
+	}
+	if (g.error == -ENOENT)
+		ret = 0;
+	else if (g.error < 0) {
+		ret = g.error;
+		memprintf(err, "nft: asking for table inet %s: %s", NFT_TABLE_NAME, strerror(-ret));
+	} else
+		ret = g.found;
+out:
+	if (nlfd < 0 && fd >= 0)
+		close(fd);
+	nftnl_table_free(t);
+	free(buf);
+	return ret;
 }

@@ -89,11 +89,11 @@ static int build_apply(struct nft_batch *b, const struct nft_plan *p)
 	/* create-if-missing then delete: removes any old version of our
 	 * table without failing when there is none */
 	if (!ret)
-		ret = nft_add_table(b, NFT_MSG_NEWTABLE);
+		ret = nft_add_table(b, NFT_MSG_NEWTABLE, NULL);
 	if (!ret)
-		ret = nft_add_table(b, NFT_MSG_DELTABLE);
+		ret = nft_add_table(b, NFT_MSG_DELTABLE, NULL);
 	if (!ret)
-		ret = nft_add_table(b, NFT_MSG_NEWTABLE);
+		ret = nft_add_table(b, NFT_MSG_NEWTABLE, p->comment);
 	for (i = 0; !ret && i < p->ndiv; i++)
 		ret = nft_add_set(b, &p->div[i], SET_ID(i));
 	if (!ret)
@@ -283,9 +283,9 @@ int nft_build_remove(struct nft_batch *b, uint32_t seq, char **err)
 	nft_batch_reset(b, seq);
 	ret = nft_add_bare(b, NFNL_MSG_BATCH_BEGIN, NFT_K_BEGIN);
 	if (!ret)
-		ret = nft_add_table(b, NFT_MSG_NEWTABLE);
+		ret = nft_add_table(b, NFT_MSG_NEWTABLE, NULL);
 	if (!ret)
-		ret = nft_add_table(b, NFT_MSG_DELTABLE);
+		ret = nft_add_table(b, NFT_MSG_DELTABLE, NULL);
 	if (!ret)
 		ret = nft_add_bare(b, NFNL_MSG_BATCH_END, NFT_K_END);
 	return ret ? build_error(ret, err) : 0;

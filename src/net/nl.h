@@ -36,6 +36,9 @@
 /* Longest link kind name we report ("macvlan", "bridge", ...). */
 #define NL_KIND_MAX 32
 
+/* Room for a link alias with its NUL (the kernel's IFALIASZ). */
+#define NL_ALIAS_MAX 256
+
 struct nl_sock;
 
 /* ---- the narrow door (nl.c) ------------------------------------------ */
@@ -141,6 +144,7 @@ struct nl_link_info {
 	int link;                /* IFLA_LINK (parent / veth peer), 0 if none */
 	int vlan_id;             /* IFLA_VLAN_ID for kind "vlan", else -1 */
 	int macvlan_mode;        /* IFLA_MACVLAN_MODE for "macvlan", else -1 */
+	char alias[NL_ALIAS_MAX]; /* IFLA_IFALIAS ("ip link set ... alias"), "" if none */
 };
 
 /* Kernel option that provides link kind `kind` ("vlan" ->
@@ -164,9 +168,10 @@ struct nl_link_change {
 	int netns_fd;        /* >=0 move to that namespace, -1 unchanged */
 	const char *name;    /* new name, NULL unchanged */
 	unsigned mtu;        /* new MTU, 0 unchanged */
+	const char *alias;   /* new alias (IFLA_IFALIAS), "" removes it, NULL unchanged */
 };
 #define NL_LINK_CHANGE_INIT { .up = -1, .master = -1, .netns_fd = -1, \
-			      .name = NULL, .mtu = 0 }
+			      .name = NULL, .mtu = 0, .alias = NULL }
 
 /* Builders: RTM_NEWLINK with NLM_F_CREATE|NLM_F_EXCL for the add builders,
  * RTM_SETLINK for changes, RTM_DELLINK, RTM_GETLINK by name (ifindex 0). */
@@ -274,7 +279,9 @@ struct nl_route {
 	int oif;                 /* output ifindex, 0 none */
 	bool onlink;             /* RTNH_F_ONLINK: gw needs no route to it */
 	uint32_t metric;         /* RTA_PRIORITY, 0 not sent */
-	uint8_t protocol;        /* 0 means RTPROT_BOOT, as `ip route` */
+	uint8_t protocol;        /* add: 0 means RTPROT_BOOT, as `ip route`;
+	                          * delete: 0 matches any, else only routes of
+	                          * that protocol */
 };
 
 /* RTM_NEWROUTE (NLM_F_CREATE|NLM_F_EXCL) or RTM_DELROUTE. rtm_table holds
@@ -289,6 +296,16 @@ int nl_route_del(struct nl_sock *s, const struct nl_route *r, char **err);
 /* Dumps the family's routes and looks for one with the same table, type,
  * destination, gateway and oif (oif 0 matches any). Returns 1, 0 or -errno. */
 int nl_route_exists(struct nl_sock *s, const struct nl_route *r, char **err);
+/* The same, counting only routes of `protocol` (< 0: any); r->protocol
+ * is not looked at. Returns 1, 0 or -errno. */
+int nl_route_find(struct nl_sock *s, const struct nl_route *r, int protocol,
+		  char **err);
+/* Calls fn(data, route) for every route of family (its table, type,
+ * destination, gateway, oif and protocol filled in; cached clones
+ * skipped). Returns the number of routes passed, or -errno. */
+int nl_route_dump(struct nl_sock *s, int family,
+		  void (*fn)(void *data, const struct nl_route *r), void *data,
+		  char **err);
 
 /* A policy rule `fwmark M/mask lookup T priority P`. Zero-initialise. */
 struct nl_rule {
@@ -299,11 +316,15 @@ struct nl_rule {
 	uint32_t table;          /* lookup table, any id */
 	bool has_priority;       /* without it the kernel picks one */
 	uint32_t priority;
+	uint8_t protocol;        /* FRA_PROTOCOL, who added it; 0 not sent.
+	                          * On delete it narrows the match to rules of
+	                          * that protocol */
 };
 
 /* RTM_NEWRULE (NLM_F_CREATE|NLM_F_EXCL: the kernel then refuses an
  * identical rule with -EEXIST) or RTM_DELRULE, action FR_ACT_TO_TBL, with
- * FRA_FWMARK, FRA_FWMASK, FRA_TABLE and FRA_PRIORITY as given. */
+ * FRA_FWMARK, FRA_FWMASK, FRA_TABLE, FRA_PRIORITY and FRA_PROTOCOL as
+ * given. */
 struct nlmsghdr *nl_build_rule(void *buf, size_t size, uint16_t type,
 			       const struct nl_rule *r);
 
@@ -315,5 +336,9 @@ int nl_rule_del(struct nl_sock *s, const struct nl_rule *r, char **err);
  * fwmark/mask, table and (when has_priority) priority, and no other
  * selector (addresses, interfaces, ports, uid, invert...). 1, 0 or -errno. */
 int nl_rule_exists(struct nl_sock *s, const struct nl_rule *r, char **err);
+/* The same, counting only rules of `protocol` (< 0: any); r->protocol is
+ * not looked at. Returns 1, 0 or -errno. */
+int nl_rule_find(struct nl_sock *s, const struct nl_rule *r, int protocol,
+		 char **err);
 
 #endif

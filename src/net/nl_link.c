@@ -182,6 +182,7 @@ struct nlmsghdr *nl_build_link_change(void *buf, size_t size, int ifindex,
 	struct nl_req r;
 
 	if (ifindex <= 0 || (c->name && !nl_ifname_valid(c->name)) ||
+	    (c->alias && strlen(c->alias) >= NL_ALIAS_MAX) ||
 	    c->up < -1 || c->up > 1 || c->master < -1 || c->netns_fd < -1) {
 		errno = EINVAL;
 		return NULL;
@@ -204,6 +205,8 @@ struct nlmsghdr *nl_build_link_change(void *buf, size_t size, int ifindex,
 		nl_req_put_str(&r, IFLA_IFNAME, c->name);
 	if (c->mtu)
 		nl_req_put_u32(&r, IFLA_MTU, c->mtu);
+	if (c->alias)
+		nl_req_put_str(&r, IFLA_IFALIAS, c->alias);
 	return nl_req_finish(&r);
 }
 
@@ -323,6 +326,7 @@ static int link_info_cb(const struct nlmsghdr *nlh, void *data)
 		[IFLA_MASTER] = MNL_TYPE_U32,
 		[IFLA_LINK] = MNL_TYPE_U32,
 		[IFLA_LINKINFO] = MNL_TYPE_NESTED,
+		[IFLA_IFALIAS] = MNL_TYPE_STRING,
 	};
 	struct attr_tab t = { tb, types, IFLA_MAX };
 	struct nl_link_info *out = data;
@@ -355,6 +359,13 @@ static int link_info_cb(const struct nlmsghdr *nlh, void *data)
 		out->link = (int)mnl_attr_get_u32(tb[IFLA_LINK]);
 	if (tb[IFLA_LINKINFO])
 		link_parse_linkinfo(tb[IFLA_LINKINFO], out);
+	if (tb[IFLA_IFALIAS]) {
+		const char *alias = mnl_attr_get_payload(tb[IFLA_IFALIAS]);
+
+		len = strnlen(alias, mnl_attr_get_payload_len(tb[IFLA_IFALIAS]));
+		if (len < sizeof(out->alias))
+			memcpy(out->alias, alias, len);
+	}
 	return MNL_CB_STOP;
 }
 

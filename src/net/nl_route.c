@@ -158,6 +158,7 @@ int nl_route_del(struct nl_sock *s, const struct nl_route *r, char **err)
 
 struct route_find {
 	const struct nl_route *want;
+	int protocol;        /* < 0: any */
 	bool found;
 };
 
@@ -214,7 +215,8 @@ static int route_find_cb(const struct nlmsghdr *nlh, void *data)
 		return MNL_CB_OK;
 	rtm = mnl_nlmsg_get_payload(nlh);
 	if (rtm->rtm_family != w->family || (rtm->rtm_flags & RTM_F_CLONED) ||
-	    rtm->rtm_type != route_type(w) || rtm->rtm_dst_len != w->dst_len)
+	    rtm->rtm_type != route_type(w) || rtm->rtm_dst_len != w->dst_len ||
+	    (f->protocol >= 0 && rtm->rtm_protocol != f->protocol))
 		return MNL_CB_OK;
 	if (mnl_attr_parse(nlh, sizeof(*rtm), route_attr_cb, &a) < 0)
 		return MNL_CB_OK;
@@ -234,7 +236,13 @@ static int route_find_cb(const struct nlmsghdr *nlh, void *data)
 
 int nl_route_exists(struct nl_sock *s, const struct nl_route *r, char **err)
 {
-	struct route_find f = { .want = r };
+	return nl_route_find(s, r, -1, err);
+}
+
+int nl_route_find(struct nl_sock *s, const struct nl_route *r, int protocol,
+		  char **err)
+{
+	struct route_find f = { .want = r, .protocol = protocol };
 	char buf[NL_REQ_SIZE];
 	struct rtmsg *rtm;
 	struct nl_req req;
@@ -253,6 +261,70 @@ int nl_route_exists(struct nl_sock *s, const struct nl_route *r, char **err)
 	if (rc < 0)
 		return rc;
 	return f.found;
+}
+
+struct route_dump {
+	void (*fn)(void *data, const struct nl_route *r);
+	void *data;
+	int n;
+};
+
+static int route_dump_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct route_dump *d = data;
+	struct route_attrs a = { 0 };
+	const struct rtmsg *rtm;
+	struct nl_route r = { 0 };
+	size_t alen;
+
+	if (nlh->nlmsg_type != RTM_NEWROUTE ||
+	    mnl_nlmsg_get_payload_len(nlh) < sizeof(*rtm))
+		return MNL_CB_OK;
+	rtm = mnl_nlmsg_get_payload(nlh);
+	alen = family_len(rtm->rtm_family);
+	if (!alen || (rtm->rtm_flags & RTM_F_CLONED) || rtm->rtm_dst_len > alen * 8)
+		return MNL_CB_OK;
+	if (mnl_attr_parse(nlh, sizeof(*rtm), route_attr_cb, &a) < 0)
+		return MNL_CB_OK;
+	r.family = rtm->rtm_family;
+	r.type = rtm->rtm_type;
+	r.table = a.table ? mnl_attr_get_u32(a.table) : rtm->rtm_table;
+	r.dst_len = rtm->rtm_dst_len;
+	if (a.dst && mnl_attr_get_payload_len(a.dst) == alen)
+		memcpy(&r.dst, mnl_attr_get_payload(a.dst), alen);
+	if (a.gw && mnl_attr_get_payload_len(a.gw) == alen) {
+		r.has_gw = true;
+		memcpy(&r.gw, mnl_attr_get_payload(a.gw), alen);
+	}
+	if (a.oif)
+		r.oif = (int)mnl_attr_get_u32(a.oif);
+	r.protocol = rtm->rtm_protocol;
+	d->fn(d->data, &r);
+	d->n++;
+	return MNL_CB_OK;
+}
+
+int nl_route_dump(struct nl_sock *s, int family,
+		  void (*fn)(void *data, const struct nl_route *r), void *data,
+		  char **err)
+{
+	struct route_dump d = { fn, data, 0 };
+	char buf[NL_REQ_SIZE];
+	struct rtmsg *rtm;
+	struct nl_req req;
+	int rc;
+
+	if (!family_len(family)) {
+		memprintf(err, "list routes: invalid family");
+		return -EINVAL;
+	}
+	nl_req_init(&req, buf, sizeof(buf), RTM_GETROUTE, NLM_F_DUMP,
+		    sizeof(*rtm), (void **)&rtm);
+	if (rtm)
+		rtm->rtm_family = (uint8_t)family;
+	rc = nl_talkf(s, nl_req_finish(&req), route_dump_cb, &d, err,
+		      "list routes");
+	return rc < 0 ? rc : d.n;
 }
 
 /* ---- rules ----------------------------------------------------------- */
@@ -288,6 +360,8 @@ struct nlmsghdr *nl_build_rule(void *buf, size_t size, uint16_t type,
 		nl_req_put_u32(&req, FRA_FWMARK, r->fwmark);
 		nl_req_put_u32(&req, FRA_FWMASK, rule_mask(r));
 	}
+	if (r->protocol)
+		nl_req_put_u8(&req, FRA_PROTOCOL, r->protocol);
 	return nl_req_finish(&req);
 }
 
@@ -337,11 +411,13 @@ int nl_rule_del(struct nl_sock *s, const struct nl_rule *r, char **err)
 
 struct rule_find {
 	const struct nl_rule *want;
+	int protocol;        /* < 0: any */
 	bool found;
 };
 
 struct rule_attrs {
 	const struct nlattr *table, *priority, *mark, *mask;
+	uint8_t protocol;    /* FRA_PROTOCOL, 0 when absent */
 	bool other;          /* a selector or action we do not model */
 };
 
@@ -364,6 +440,9 @@ static int rule_attr_cb(const struct nlattr *attr, void *data)
 		slot = &a->mask;
 		break;
 	case FRA_PROTOCOL:   /* who added it: not part of the match */
+		if (mnl_attr_validate(attr, MNL_TYPE_U8) == 0)
+			a->protocol = mnl_attr_get_u8(attr);
+		return MNL_CB_OK;
 	case FRA_PAD:
 		return MNL_CB_OK;
 	case FRA_SUPPRESS_PREFIXLEN:
@@ -403,6 +482,8 @@ static int rule_find_cb(const struct nlmsghdr *nlh, void *data)
 		return MNL_CB_OK;
 	if (mnl_attr_parse(nlh, sizeof(*frh), rule_attr_cb, &a) < 0 || a.other)
 		return MNL_CB_OK;
+	if (f->protocol >= 0 && a.protocol != f->protocol)
+		return MNL_CB_OK;
 	table = a.table ? mnl_attr_get_u32(a.table) : frh->table;
 	if (table != w->table)
 		return MNL_CB_OK;
@@ -425,7 +506,13 @@ static int rule_find_cb(const struct nlmsghdr *nlh, void *data)
 
 int nl_rule_exists(struct nl_sock *s, const struct nl_rule *r, char **err)
 {
-	struct rule_find f = { .want = r };
+	return nl_rule_find(s, r, -1, err);
+}
+
+int nl_rule_find(struct nl_sock *s, const struct nl_rule *r, int protocol,
+		 char **err)
+{
+	struct rule_find f = { .want = r, .protocol = protocol };
 	struct fib_rule_hdr *frh;
 	char buf[NL_REQ_SIZE];
 	struct nl_req req;

@@ -8,12 +8,14 @@
  *   2. apply: each object is looked up and kept, created, or reported as a
  *      conflict (netseg_obj.c); objects created by this call are rolled
  *      back on failure;
- *   3. removal (stop, reload, failed reload): only what this process owns,
- *      in reverse order.
+ *   3. removal (stop, reload, failed reload): only what this process owns
+ *      (created, or adopted from a run that is gone), in reverse order;
+ *      `--cleanup` removes what runs that are gone left, without applying.
  * This file holds the passes of stages 2 and 3 (netseg_apply, _commit,
- * _undo, _remove) and the per-generation state they work on. Stages 2 and 3
- * reach the system only through a `struct netseg_sys` table (netlink and
- * /run/netns at run time, netseg_sys.c; an in-memory model in unit tests).
+ * _undo, _remove, _cleanup) and the per-generation state they work on.
+ * Stages 2 and 3 reach the system only through a `struct netseg_sys` table
+ * (netlink and /run/netns at run time, netseg_sys.c; an in-memory model in
+ * unit tests).
  */
 #include "config.h"
 
@@ -24,6 +26,7 @@
 #include "model/conf.h"
 #include "net/ns.h"
 #include "net/nscache.h"
+#include "net/owner.h"
 #include "plumbing/netseg.h"
 #include "plumbing/netseg_int.h"
 #include "log/msg.h"
@@ -225,10 +228,17 @@ static void announce(struct run *r)
 		netseg_obj_text(o, text, sizeof(text));
 		if (o->fresh)
 			ha_notice("network '%s': created %s", o->seg, text);
+		else if (o->adopted_now)
+			ha_notice("network '%s': adopted %s left by an earlier run", o->seg, text);
 		else
 			ha_debug("network '%s': kept %s%s", o->seg, text, o->owned ? " (ours)" : "");
 	}
-	if (nsegs)
+	/* the count of adopted objects only when there are some: the line
+	 * stays what it always was otherwise */
+	if (nsegs && r->adopted)
+		ha_notice("network: %zu segment(s): %u object(s) created, %u adopted, %u kept, %zu to remove",
+			  nsegs, r->created, r->adopted, r->kept, r->st->stale.n);
+	else if (nsegs)
 		ha_notice("network: %zu segment(s): %u object(s) created, %u kept, %zu to remove",
 			  nsegs, r->created, r->kept, r->st->stale.n);
 }
@@ -257,6 +267,9 @@ int netseg_apply(struct dp_config *c, struct dp_config *oldc, char **err)
 	r.old = old;
 	r.ctx = netseg_sys_ctx(st);
 	r.err = err;
+	r.self = c->owner;
+	for (i = 0; i < st->plan.n; i++)
+		st->plan.v[i].adopted_now = false;
 	rc = check_declared(&r, st->decls);
 	if (rc == 0)
 		rc = check_declared(&r, st->refs);
@@ -301,14 +314,15 @@ void netseg_commit(struct dp_config *newc, struct dp_config *oldc)
 
 		/* at start the [NOTICE] lines went to stderr only: the log
 		 * targets were not open yet */
-		if (!oldc && !st->announced && o->fresh) {
+		if (!oldc && !st->announced && (o->fresh || o->adopted_now)) {
 			netseg_obj_text(o, text, sizeof(text));
-			n = memprintf(&m, "network '%s': created %s", o->seg, text);
+			n = o->fresh ? memprintf(&m, "network '%s': created %s", o->seg, text) :
+			    memprintf(&m, "network '%s': adopted %s left by an earlier run", o->seg, text);
 			if (n > 0)
 				log_list_send(&newc->g.logs, 5 /* notice */, tag, m, (size_t)n);
 			free(m);
 		}
-		o->fresh = false;
+		o->fresh = o->adopted_now = false;
 	}
 	st->announced = true;
 }
@@ -338,4 +352,73 @@ void netseg_remove(struct dp_config *c)
 			ha_notice("network '%s': persistent, left in place", s->name);
 	remove_pass(st, &st->plan, SEL_OWNED, "removed");
 	nl_release(st);
+}
+
+/* ---- --cleanup: what runs that are gone left ----------------------------- */
+
+int netseg_cleanup(struct dp_config *c, unsigned *removed)
+{
+	struct netseg *st = netseg_state_of(c);
+	struct run r = { 0 };
+	unsigned failed = 0;
+	char *err = NULL;
+
+	if (!st)
+		return 0;
+	if (!st->planned && netseg_plan_build(st) < 0) {
+		ha_warning("network: out of memory");
+		return 1;
+	}
+	r.st = st;
+	r.ctx = netseg_sys_ctx(st);
+	r.err = &err;
+	r.self = NULL;          /* a cleanup run marks nothing and owns nothing */
+	for (size_t i = 0; i < st->plan.n; i++) {
+		struct obj *o = &st->plan.v[i];
+		char text[512];
+		int v = netseg_probe(&r, o);
+
+		netseg_obj_text(o, text, sizeof(text));
+		if (v == -ENOENT && (o->type == OBJ_ADDR || o->type == OBJ_ROUTE || o->type == OBJ_SYSCTL)) {
+			if (netseg_container_adopted(st, o))
+				netseg_adopt(&r, o);
+			continue;
+		}
+		if (v == -ENOENT)
+			continue;
+		if (v < 0) {
+			ha_warning("%s", err ? err : "network: lookup failed");
+			free(err);
+			err = NULL;
+			failed++;
+			continue;
+		}
+		if (v == OWNER_LIVE)
+			ha_notice("network '%s': %s belongs to a decoyproxy that is still running: left in place",
+				  o->seg, text);
+		else if (v == OWNER_FOREIGN)
+			ha_debug("network '%s': %s was not made by decoyproxy: left in place", o->seg, text);
+		else if (v == OWNER_ORPHAN)
+			netseg_adopt(&r, o);
+	}
+	for (struct segment *s = st->segs; s; s = s->next) {
+		bool any = false;
+
+		for (size_t i = 0; s->persist && i < st->plan.n; i++)
+			any |= st->plan.v[i].adopted && !strcmp(st->plan.v[i].seg, s->name);
+		if (any)
+			ha_notice("network '%s': persistent, left in place", s->name);
+	}
+	for (size_t i = 0; i < st->plan.n; i++) {
+		const struct obj *o = &st->plan.v[i];
+
+		/* what goes with its namespace is not counted on its own */
+		if (o->owned && !o->persist &&
+		    !((o->type == OBJ_ADDR || o->type == OBJ_ROUTE || o->type == OBJ_SYSCTL) &&
+		      ns_dying(st->plan.v, st->plan.n, SEL_OWNED, o->ns)))
+			(*removed)++;
+	}
+	failed += remove_pass(st, &st->plan, SEL_OWNED, "removed");
+	nl_release(st);
+	return (int)failed;
 }

@@ -17,6 +17,16 @@
  * decoyproxy itself created is ever removed, and never an object of a
  * `persist` section.
  *
+ * Marks (net/owner.h): links and namespaces this process creates carry its
+ * run's mark (a link's alias; a namespace's `lo` alias). An object found in
+ * place with the mark of a run that is gone (killed, crashed) is adopted:
+ * owned from then on, re-marked, removed when no longer wanted like one
+ * this process created. What lives inside an adopted namespace or on an
+ * adopted link (addresses, default routes, sysctls) is adopted with it.
+ * An object without a mark, or marked by a decoyproxy that is still
+ * running, is kept as before. netseg_cleanup() removes orphans without
+ * starting anything (`decoyproxy --cleanup`).
+ *
  * Host-side interface names (doc/segments.md has the full rule):
  *   veth host end    nl_ifname_derive("dp-", <section name>)
  *   macvlan, while still in the host namespace (before its move and
@@ -83,6 +93,16 @@ void netseg_undo(struct dp_config *newc, struct dp_config *oldc);
  * warning and the rest goes on. */
 void netseg_remove(struct dp_config *c);
 
+/* `decoyproxy --cleanup`: looks up every object of c's plan (c finalized,
+ * never applied) and removes, in reverse order, those that carry the mark
+ * of a run that is gone, except objects of `persist` sections (a notice
+ * says they stay). Objects without a mark, or of a decoyproxy still
+ * running, are left alone (a notice names those of a running one). Each
+ * removal is a [NOTICE] "network '<section>': removed <object>"; their
+ * number is added to *removed. Returns the number of failures (each a
+ * warning naming the object). */
+int netseg_cleanup(struct dp_config *c, unsigned *removed);
+
 /* ---- inspection (stats socket, tests) ---------------------------------- */
 
 /* Whether c has `network` or `namespace_list` sections, or names a
@@ -98,9 +118,10 @@ size_t netseg_plan_count(const struct dp_config *c);
 int netseg_plan_text(const struct dp_config *c, size_t i, char *buf, size_t size);
 
 /* A listing of the plan, one line per object: "<section> <state>
- * <object>", state being "created" (owned by this process), "kept"
- * (existed before), "persist" (owned, left on stop) or "planned" (not
- * applied). *out is malloc'd (the caller frees). Returns 0 or -ENOMEM. */
+ * <object>", state being "created" (owned by this process), "adopted"
+ * (owned: left by an earlier run that is gone), "kept" (existed before,
+ * not ours), "persist" (owned, left on stop) or "planned" (not applied).
+ * *out is malloc'd (the caller frees). Returns 0 or -ENOMEM. */
 int netseg_show(const struct dp_config *c, char **out);
 
 /* ---- system access (a seam for unit tests) ----------------------------- */
@@ -134,6 +155,8 @@ struct netseg_sys {
 	int (*route_del)(void *ctx, const char *ns, const struct nl_route *r, char **err);
 	int (*sysctl_get)(void *ctx, const char *ns, const char *key, char *out, size_t size, char **err);
 	int (*sysctl_set)(void *ctx, const char *ns, const char *key, const char *val, char **err);
+	/* whether the run that wrote mark is alive, as owner_mark_alive() */
+	int (*mark_alive)(void *ctx, const char *mark);                 /* 1, 0, -errno */
 };
 
 /* Replaces the system table (ops NULL: back to the real one, netlink and

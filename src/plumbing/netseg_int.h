@@ -98,8 +98,10 @@ struct obj {
 	char *key, *val;            /* SYSCTL */
 	bool persist;
 	/* state after apply */
-	bool owned;                 /* created by this process */
+	bool owned;                 /* created (or adopted) by this process */
 	bool fresh;                 /* created by the last netseg_apply() */
+	bool adopted;               /* owned because an earlier run made it */
+	bool adopted_now;           /* adopted by the last netseg_apply() */
 	char *orig_val;             /* SYSCTL: value before decoyproxy wrote it */
 	char *prev_val;             /* SYSCTL: value before the last apply wrote it */
 	bool replaced;              /* ROUTE: the last apply removed an older route of ours */
@@ -123,13 +125,15 @@ struct netseg {
 	struct ns_cache *nsc;        /* the generation's namespaces (net/nscache.h) */
 };
 
-/* One pass over the system for generation st (netseg_apply()). */
+/* One pass over the system for generation st (netseg_apply(),
+ * netseg_cleanup()). */
 struct run {
 	struct netseg *st;
 	struct netseg *old;         /* previous generation, NULL at start */
 	void *ctx;
 	char **err;
-	unsigned created, kept;
+	const char *self;           /* our mark (net/owner.h), NULL: none */
+	unsigned created, kept, adopted;
 };
 
 /* Every system call goes through the table netseg_set_sys() chose. */
@@ -203,8 +207,20 @@ int netseg_obj_text(const struct obj *o, char *buf, size_t size);
  * and fresh), or reports a conflict naming it in *r->err. Returns 1 when
  * created, 0 when kept, -errno on failure. */
 int netseg_ensure(struct run *r, struct obj *o);
-/* o was kept: counts it, and makes it ours if r->old owned it. */
+/* o was kept: counts it, and makes it ours if r->old owned it, or adopts
+ * it with the namespace or link it lives in (see netseg.h). */
 void netseg_inherit(struct run *r, struct obj *o);
+/* For netseg_cleanup(): who made o, as found on the system: an enum
+ * owner_verdict (a link of another kind under o's name is OWNER_FOREIGN),
+ * -ENOENT when o is not there, another -errno (*r->err set) when it cannot
+ * be looked up. Addresses, routes and sysctls have no mark of their own:
+ * -ENOENT (they go with their namespace or link). */
+int netseg_probe(struct run *r, struct obj *o);
+/* o is adopted (owned, left by an earlier run): flags and counts it. */
+void netseg_adopt(struct run *r, struct obj *o);
+/* The namespace or link object of st's plan that o (an address, route or
+ * sysctl) lives in was adopted by the pass under way. */
+bool netseg_container_adopted(const struct netseg *st, const struct obj *o);
 /* The object of v that is the same system object as o (identity, not
  * every property), or NULL (v may be NULL). */
 const struct obj *netseg_find_same(const struct objv *v, const struct obj *o);

@@ -2,8 +2,10 @@
  * object up and keeps it (found as configured), creates it (missing), or
  * reports what is in the way, naming the object; removal deletes it, or on
  * undo restores what the last apply changed (sysctl value, replaced
- * route). Every system call goes through the struct netseg_sys table
- * (netseg_sys.c), so unit tests run all of this against a model.
+ * route). A link or namespace it creates gets the run's mark; one found
+ * with the mark of a run that is gone is adopted (net/owner.h). Every
+ * system call goes through the struct netseg_sys table (netseg_sys.c), so
+ * unit tests run all of this against a model.
  */
 #include "config.h"
 
@@ -14,7 +16,9 @@
 #include <string.h>
 #include <linux/if_link.h>
 
+#include "log/msg.h"
 #include "net/nl.h"
+#include "net/owner.h"
 #include "plumbing/netseg.h"
 #include "plumbing/netseg_int.h"
 
@@ -82,14 +86,19 @@ static int link_lookup(struct run *r, const char *ns, const char *name, struct n
 	return rc;
 }
 
-/* Brings a link to the configured state: up, enslaved, MTU. These are
- * properties, not objects: they are set, never recorded or undone. */
+/* Brings a link to the configured state: up, enslaved, MTU, and our mark
+ * as its alias (mark NULL: leave the alias). These are properties, not
+ * objects: they are set, never recorded or undone. */
 static int link_fix(struct run *r, const char *ns, const struct nl_link_info *li, int master, unsigned mtu,
-		    char **e)
+		    const char *mark, char **e)
 {
 	struct nl_link_change ch = NL_LINK_CHANGE_INIT;
 	bool any = false;
 
+	if (mark && strcmp(li->alias, mark)) {
+		ch.alias = mark;
+		any = true;
+	}
 	if (!(li->flags & IFF_UP)) {
 		ch.up = 1;
 		any = true;
@@ -113,6 +122,45 @@ static int made(struct run *r, struct obj *o)
 	return 1;
 }
 
+static int sys_alive(void *ctx, const char *mark)
+{
+	struct run *r = ctx;
+
+	return SYS(mark_alive)(r->ctx, mark);
+}
+
+/* Who made a link (or namespace, through its lo) whose alias is alias. */
+static enum owner_verdict judge(struct run *r, const char *alias)
+{
+	return owner_judge(alias, r->self, sys_alive, r);
+}
+
+void netseg_adopt(struct run *r, struct obj *o)
+{
+	(void)r;
+	o->owned = o->adopted = o->adopted_now = true;
+}
+
+/* o exists as configured and this pass did not create it; li is the link
+ * that carries its mark. Adopts it when an earlier run that is gone made
+ * it, takes it as ours when this run did. Returns the mark to write on it
+ * (ours, when adopted), or NULL to leave it as it is. */
+static const char *keep_or_adopt(struct run *r, struct obj *o, const struct nl_link_info *li)
+{
+	switch (judge(r, li->alias)) {
+	case OWNER_ORPHAN:
+		netseg_adopt(r, o);
+		return r->self;
+	case OWNER_SELF:
+		o->owned = true;
+		return NULL;
+	case OWNER_LIVE:
+	case OWNER_FOREIGN:
+		break;
+	}
+	return NULL;
+}
+
 static int ensure_netns(struct run *r, struct obj *o)
 {
 	struct nl_link_info li;
@@ -131,10 +179,17 @@ static int ensure_netns(struct run *r, struct obj *o)
 	rc = SYS(ns_hold)(r->ctx, o->ns, &e);
 	if (rc < 0)
 		goto out;
-	/* A fresh namespace has lo down: nothing could bind 127.0.0.1. */
+	/* A fresh namespace has lo down: nothing could bind 127.0.0.1. Its
+	 * alias holds the namespace's mark. */
 	rc = link_lookup(r, o->ns, "lo", &li, &e);
-	if (rc > 0)
-		rc = link_fix(r, o->ns, &li, 0, 0, &e);
+	if (rc > 0) {
+		const char *mark = ret ? r->self : keep_or_adopt(r, o, &li);
+		bool down = !(li.flags & IFF_UP);
+
+		rc = link_fix(r, o->ns, &li, 0, 0, mark, &e);
+		if (rc >= 0 && down && !ret)
+			ha_notice("network '%s': brought 'lo' up in namespace '%s' (it was down)", o->seg, o->ns);
+	}
 out:
 	if (rc < 0)
 		ret = fail(o, r->err, rc, "%s", e ? e : strerror(-rc));
@@ -164,7 +219,7 @@ static int ensure_bridge(struct run *r, struct obj *o)
 			rc = -ENODEV;
 	}
 	if (rc > 0)
-		rc = link_fix(r, NULL, &li, 0, 0, &e);
+		rc = link_fix(r, NULL, &li, 0, 0, ret ? r->self : keep_or_adopt(r, o, &li), &e);
 out:
 	if (rc < 0)
 		ret = fail(o, r->err, rc, "%s", e ? e : strerror(-rc));
@@ -173,8 +228,9 @@ done:
 	return ret;
 }
 
-/* Both ends of the segment's veth as they should be after creation. */
-static int veth_fix(struct run *r, struct obj *o, int bridge, char **e)
+/* Both ends of the segment's veth as they should be after creation; the
+ * host end carries the mark (NULL: left as it is). */
+static int veth_fix(struct run *r, struct obj *o, int bridge, const char *mark, char **e)
 {
 	struct nl_link_info hl, pl;
 	int rc;
@@ -182,17 +238,18 @@ static int veth_fix(struct run *r, struct obj *o, int bridge, char **e)
 	rc = link_lookup(r, NULL, o->dev, &hl, e);
 	if (rc <= 0)
 		return rc ? rc : -ENODEV;
-	rc = link_fix(r, NULL, &hl, bridge, o->mtu, e);
+	rc = link_fix(r, NULL, &hl, bridge, o->mtu, mark, e);
 	if (rc < 0)
 		return rc;
 	rc = link_lookup(r, o->ns, o->peer, &pl, e);
 	if (rc <= 0)
 		return rc ? rc : -ENODEV;
-	return link_fix(r, o->ns, &pl, 0, o->mtu, e);
+	return link_fix(r, o->ns, &pl, 0, o->mtu, NULL, e);
 }
 
 /* Looks a link up and brings it to the configured state. 0 or -errno. */
-static int link_settle(struct run *r, const char *ns, const char *name, unsigned mtu, char **e)
+static int link_settle(struct run *r, const char *ns, const char *name, unsigned mtu, const char *mark,
+		       char **e)
 {
 	struct nl_link_info li;
 	int rc = link_lookup(r, ns, name, &li, e);
@@ -201,12 +258,13 @@ static int link_settle(struct run *r, const char *ns, const char *name, unsigned
 		memprintf(e, "link '%s' vanished while being set up", name);
 	if (rc <= 0)
 		return rc ? rc : -ENODEV;
-	return link_fix(r, ns, &li, 0, mtu, e);
+	return link_fix(r, ns, &li, 0, mtu, mark, e);
 }
 
 static int ensure_veth(struct run *r, struct obj *o)
 {
 	struct nl_link_info br, hl, pl;
+	const char *mark = NULL;
 	char *e = NULL, kb[64];
 	int rc, h, p, ret = 0;
 
@@ -243,8 +301,11 @@ static int ensure_veth(struct run *r, struct obj *o)
 		if (rc < 0)
 			goto err_sys;
 		ret = made(r, o);
+		mark = r->self;
+	} else {
+		mark = keep_or_adopt(r, o, &hl);
 	}
-	rc = veth_fix(r, o, br.index, &e);
+	rc = veth_fix(r, o, br.index, mark, &e);
 	if (rc < 0)
 		goto err_sys;
 	goto done;
@@ -278,7 +339,7 @@ static int ensure_macvlan(struct run *r, struct obj *o)
 				   o->ns, o->dev, kind_desc(pl.kind, kb, sizeof(kb)), o->parent);
 			goto done;
 		}
-		rc = link_fix(r, o->ns, &pl, 0, o->mtu, &e);
+		rc = link_fix(r, o->ns, &pl, 0, o->mtu, keep_or_adopt(r, o, &pl), &e);
 		if (rc < 0)
 			goto err_sys;
 		goto done;
@@ -306,7 +367,7 @@ static int ensure_macvlan(struct run *r, struct obj *o)
 		goto err_sys;
 	}
 	ret = made(r, o);
-	rc = link_settle(r, o->ns, o->dev, o->mtu, &e);
+	rc = link_settle(r, o->ns, o->dev, o->mtu, r->self, &e);
 	if (rc < 0)
 		goto err_sys;
 	goto done;
@@ -333,7 +394,7 @@ static int ensure_vlan(struct run *r, struct obj *o)
 				   o->ns, o->dev, kind_desc(vl.kind, kb, sizeof(kb)), o->vlan);
 			goto done;
 		}
-		rc = link_fix(r, o->ns, &vl, 0, 0, &e);
+		rc = link_fix(r, o->ns, &vl, 0, 0, keep_or_adopt(r, o, &vl), &e);
 		if (rc < 0)
 			goto err_sys;
 		goto done;
@@ -347,7 +408,7 @@ static int ensure_vlan(struct run *r, struct obj *o)
 	if (rc < 0)
 		goto err_sys;
 	ret = made(r, o);
-	rc = link_settle(r, o->ns, o->dev, 0, &e);
+	rc = link_settle(r, o->ns, o->dev, 0, r->self, &e);
 	if (rc < 0)
 		goto err_sys;
 	goto done;
@@ -602,17 +663,92 @@ const struct obj *netseg_find_same(const struct objv *v, const struct obj *o)
 	return NULL;
 }
 
-/* An object found as configured: ours if the previous generation made it. */
+bool netseg_container_adopted(const struct netseg *st, const struct obj *o)
+{
+	for (size_t i = 0; i < st->plan.n && &st->plan.v[i] != o; i++) {
+		const struct obj *c = &st->plan.v[i];
+
+		if (!c->adopted_now || !str_eq(c->ns, o->ns))
+			continue;
+		if (c->type == OBJ_NETNS)
+			return true;
+		if (o->type == OBJ_SYSCTL)
+			continue;
+		/* the link the address or route is on: the veth's peer, the
+		 * macvlan or the vlan link */
+		if ((c->type == OBJ_VETH && !strcmp(c->peer, o->dev)) ||
+		    ((c->type == OBJ_MACVLAN || c->type == OBJ_VLAN) && !strcmp(c->dev, o->dev)))
+			return true;
+	}
+	return false;
+}
+
+/* An object found as configured: ours if the previous generation made it,
+ * or adopted (by netseg_ensure(), or here with its container). */
 void netseg_inherit(struct run *r, struct obj *o)
 {
 	const struct obj *oo = r->old ? netseg_find_same(&r->old->plan, o) : NULL;
 
+	if (!o->owned && !(oo && oo->owned) &&
+	    (o->type == OBJ_ADDR || o->type == OBJ_ROUTE || o->type == OBJ_SYSCTL) &&
+	    netseg_container_adopted(r->st, o))
+		netseg_adopt(r, o);
+	if (o->adopted_now) {
+		r->adopted++;
+		return;
+	}
 	r->kept++;
 	if (!oo || !oo->owned)
 		return;
 	o->owned = true;
+	o->adopted = oo->adopted;
 	if (o->type == OBJ_SYSCTL && oo->orig_val && !o->orig_val)
 		o->orig_val = strdup(oo->orig_val);
+}
+
+int netseg_probe(struct run *r, struct obj *o)
+{
+	static const char *const kind[] = {
+		[OBJ_BRIDGE] = "bridge", [OBJ_VETH] = "veth", [OBJ_MACVLAN] = "macvlan", [OBJ_VLAN] = "vlan",
+	};
+	struct nl_link_info li;
+	char *e = NULL;
+	int rc;
+
+	switch (o->type) {
+	case OBJ_NETNS:
+		rc = SYS(ns_exists)(r->ctx, o->ns);
+		if (rc > 0) {
+			rc = SYS(ns_hold)(r->ctx, o->ns, &e);
+			if (rc == 0)
+				rc = link_lookup(r, o->ns, "lo", &li, &e);
+		}
+		break;
+	case OBJ_BRIDGE:
+	case OBJ_VETH:
+		rc = link_lookup(r, NULL, o->dev, &li, &e);
+		break;
+	case OBJ_MACVLAN:
+	case OBJ_VLAN:
+		/* inside the namespace, which may be gone already */
+		rc = SYS(ns_exists)(r->ctx, o->ns);
+		if (rc > 0)
+			rc = link_lookup(r, o->ns, o->dev, &li, &e);
+		break;
+	default:
+		return -ENOENT;
+	}
+	if (rc < 0 && rc != -ENOENT) {
+		fail(o, r->err, rc, "%s", e ? e : strerror(-rc));
+		free(e);
+		return rc;
+	}
+	free(e);
+	if (rc <= 0)
+		return -ENOENT;
+	if (o->type != OBJ_NETNS && strcmp(li.kind, kind[o->type]))
+		return OWNER_FOREIGN;
+	return (int)judge(r, li.alias);
 }
 
 /* ---- removal of one object ---------------------------------------------- */

@@ -433,7 +433,7 @@ int netseg_show(const struct dp_config *c, char **out)
 		const struct obj *o = &st->plan.v[i];
 		char text[512];
 		const char *state = !st->applied ? "planned" : !o->owned ? "kept" :
-				    o->persist ? "persist" : "created";
+				    o->persist ? "persist" : o->adopted ? "adopted" : "created";
 
 		netseg_obj_text(o, text, sizeof(text));
 		if (memprintf(&s, "%s%s %s %s\n", s, o->seg, state, text) < 0)

@@ -1,7 +1,8 @@
 /* netseg_sys.c — the real system behind struct netseg_sys: namespaces in
  * /run/netns, links, addresses and routes over rtnetlink, sysctls, each in
  * the namespace it names, through the generation's namespace cache
- * (net/nscache.h). netseg_set_sys() swaps the table for unit tests.
+ * (net/nscache.h), and run locks (net/owner.h). netseg_set_sys() swaps the
+ * table for unit tests.
  */
 #include "config.h"
 
@@ -11,6 +12,7 @@
 #include "net/nl.h"
 #include "net/ns.h"
 #include "net/nscache.h"
+#include "net/owner.h"
 #include "plumbing/netseg.h"
 #include "plumbing/netseg_int.h"
 
@@ -225,6 +227,12 @@ static int r_sysctl_set(void *ctx, const char *ns, const char *key, const char *
 	return sysctl_set(fd, key, val, err);
 }
 
+static int r_mark_alive(void *ctx, const char *mark)
+{
+	(void)ctx;
+	return owner_mark_alive(OWNER_RUN_DIR, mark);
+}
+
 static const struct netseg_sys real_sys = {
 	.ns_exists = r_ns_exists,
 	.ns_hold = r_ns_hold,
@@ -246,4 +254,5 @@ static const struct netseg_sys real_sys = {
 	.route_del = r_route_del,
 	.sysctl_get = r_sysctl_get,
 	.sysctl_set = r_sysctl_set,
+	.mark_alive = r_mark_alive,
 };

@@ -122,6 +122,17 @@ void tproxy_remove_stale(struct dp_config *oldc, struct dp_config *newc);
  * namespace and the rules/routes decoyproxy added itself. */
 void tproxy_remove(struct dp_config *c);
 
+/* `decoyproxy --cleanup`: in every namespace of c's plan (c finalized,
+ * never applied), removes what a run that is gone left: the nft table when
+ * its comment is the mark of such a run (net/owner.h), and, where the table
+ * is that or missing, the fwmark rules of c's tproxy-mark/tproxy-table,
+ * the local default routes of that table and c's announce routes, those of
+ * decoyproxy's protocol (RTPROT_DECOYPROXY) only. A table of a running
+ * decoyproxy, or without a mark, is left with everything (a notice says
+ * so). Each removal is a [NOTICE]; their number is added to *removed.
+ * Returns the number of failures (each a warning). */
+int tproxy_cleanup(struct dp_config *c, unsigned *removed);
+
 /* ---- plan (read-only views, for logs and tests) ------------------------- */
 
 /* A prefix for a local route. */

@@ -32,7 +32,9 @@
 #include "model/proxy.h"
 #include "net/nft.h"
 #include "net/nl.h"
+#include "net/ns.h"
 #include "net/nscache.h"
+#include "net/owner.h"
 #include "plumbing/tproxy.h"
 #include "plumbing/tproxy_int.h"
 
@@ -66,8 +68,10 @@ static void err_clear(char **err)
 	*err = NULL;
 }
 
-/* rtnetlink socket in namespace ns, and the index of its loopback. */
-static int rtnl_open(struct dp_config *c, const char *ns, struct nl_sock **s, int *lo, char **err)
+/* rtnetlink socket in namespace ns, and its loopback (index, flags and
+ * alias in *lo). */
+static int rtnl_open(struct dp_config *c, const char *ns, struct nl_sock **s, struct nl_link_info *lo,
+		     char **err)
 {
 	int fd, ret;
 
@@ -79,13 +83,12 @@ static int rtnl_open(struct dp_config *c, const char *ns, struct nl_sock **s, in
 		memprintf(err, "rtnetlink socket: %s", strerror(-ret));
 		return ret;
 	}
-	ret = nl_link_index(*s, "lo", NULL, err);
+	ret = nl_link_get(*s, "lo", lo, err);
 	if (ret < 0) {
 		nl_close(*s);
 		*s = NULL;
 		return ret;
 	}
-	*lo = ret;
 	return 0;
 }
 
@@ -96,6 +99,7 @@ static void rule_fill(struct nl_rule *r, const struct tproxy_gconf *g, int fi)
 	r->has_fwmark = true;
 	r->fwmark = g->mark;
 	r->table = g->table;
+	r->protocol = RTPROT_DECOYPROXY;
 }
 
 /* local 0.0.0.0/0 (::/0) dev lo in the tproxy table */
@@ -106,6 +110,7 @@ static void default_fill(struct nl_route *r, const struct tproxy_gconf *g, int f
 	r->type = RTN_LOCAL;
 	r->table = g->table;
 	r->oif = lo;
+	r->protocol = RTPROT_DECOYPROXY;
 }
 
 /* local <prefix> dev lo in table local, where the kernel looks when it
@@ -119,6 +124,7 @@ static void announce_fill(struct nl_route *r, const struct tproxy_cidr *c, int l
 	memcpy(&r->dst, &c->addr, sizeof(r->dst));
 	r->dst_len = c->plen;
 	r->oif = lo;
+	r->protocol = RTPROT_DECOYPROXY;
 }
 
 static bool same_rule(const struct tproxy_gconf *ga, const struct tproxy_gconf *gb)
@@ -164,21 +170,165 @@ static bool v6_optional(const struct tproxy_ns *n, int fi, int ret)
 	return fi == 1 && (ret == -EAFNOSUPPORT || ret == -EACCES);
 }
 
+/* ---- kernel: ownership ------------------------------------------------------------------ */
+
+/* Who installed the nft table of namespace ns: the verdict of its comment
+ * (enum owner_verdict) for a run whose own mark is self, -ENOENT when there
+ * is no table, another -errno (*err set) when it cannot be read. */
+static int table_owner(struct dp_config *c, const char *ns, const char *self, char **err)
+{
+	char comment[256];              /* NFT_USERDATA_MAXLEN */
+	int fd = nft_sock(c, ns, err), ret;
+
+	if (fd < 0)
+		return fd;
+	ret = nft_table_comment(fd, comment, sizeof(comment), err);
+	close(fd);
+	if (ret <= 0)
+		return ret ? ret : -ENOENT;
+	return (int)owner_judge(comment, self, NULL, NULL);
+}
+
+/* What one pass over a namespace may take: rules and routes of our
+ * protocol belong to the run that marked the table; they are ours to
+ * adopt when there is no table (a crash before the nft batch) or when its
+ * run is gone (or is us). */
+struct adopt {
+	bool ok;                        /* adopting is allowed in this namespace */
+	bool table;                     /* the table was left by a run that is gone */
+	unsigned rules, routes, announce;
+	/* our protocol's local routes in table local, sorted; read on the
+	 * first announce route found in place */
+	struct tproxy_cidr *ours;
+	size_t nours, capours;
+	bool loaded;
+	int lo;
+};
+
+static int cidr_qcmp(const void *a, const void *b)
+{
+	return cidr_cmp(a, b);
+}
+
+static void ours_collect(void *data, const struct nl_route *r)
+{
+	struct adopt *a = data;
+	struct tproxy_cidr *c;
+
+	if (r->protocol != RTPROT_DECOYPROXY || r->table != RT_TABLE_LOCAL || r->type != RTN_LOCAL ||
+	    r->has_gw || (r->oif && r->oif != a->lo))
+		return;
+	if (a->nours == a->capours) {
+		size_t cap = a->capours ? a->capours * 2 : 64;
+		struct tproxy_cidr *v = realloc(a->ours, cap * sizeof(*v));
+
+		if (!v)
+			return;         /* then not adopted: left in place */
+		a->ours = v;
+		a->capours = cap;
+	}
+	c = &a->ours[a->nours++];
+	memset(c, 0, sizeof(*c));
+	c->family = (uint8_t)r->family;
+	c->plen = (uint8_t)r->dst_len;
+	memcpy(&c->addr, &r->dst, r->family == AF_INET6 ? 16 : 4);
+}
+
+/* Whether the announce route c that exists already is one of our
+ * protocol's (and may be adopted). */
+static bool announce_ours(struct nl_sock *s, struct adopt *a, const struct tproxy_cidr *c)
+{
+	if (!a->ok)
+		return false;
+	if (!a->loaded) {
+		char *err = NULL;
+
+		a->loaded = true;
+		nl_route_dump(s, AF_INET, ours_collect, a, &err);
+		err_clear(&err);
+		nl_route_dump(s, AF_INET6, ours_collect, a, &err);
+		free(err);
+		qsort(a->ours, a->nours, sizeof(*a->ours), cidr_qcmp);
+	}
+	return a->nours && bsearch(c, a->ours, a->nours, sizeof(*a->ours), cidr_qcmp);
+}
+
+/* The "adopted ..." notice of one namespace, when anything was. */
+static void adopt_notice(const struct tproxy_ns *n, const struct adopt *a)
+{
+	char nsd[NS_DESC_MAX];
+
+	if (!a->table && !a->rules && !a->routes && !a->announce)
+		return;
+	ha_notice("tproxy: %s: adopted %s%u fwmark rule(s), %u local default route(s) and %u announce "
+		  "route(s) left by an earlier run", ns_desc(n->name, nsd, sizeof(nsd)),
+		  a->table ? "table inet " NFT_TABLE_NAME ", " : "", a->rules, a->routes, a->announce);
+}
+
+/* `lo` is down in n's namespace. Brings it up where decoyproxy made the
+ * namespace (its lo carries a mark, net/owner.h) and says so; elsewhere it
+ * is the operator's, and only the error of a route that needs it says what
+ * to do (lo_hint). 0 or -errno with *err. */
+static int lo_up(struct nl_sock *s, const struct tproxy_ns *n, struct nl_link_info *lo, char **err)
+{
+	struct nl_link_change ch = NL_LINK_CHANGE_INIT;
+	char nsd[NS_DESC_MAX];
+	int ret;
+
+	if ((lo->flags & IFF_UP) || !owner_mark_valid(lo->alias))
+		return 0;
+	ch.up = 1;
+	ret = nl_link_set(s, lo->index, &ch, err);
+	if (ret < 0)
+		return ret;
+	lo->flags |= IFF_UP;
+	ha_notice("tproxy: %s: brought 'lo' up (it was down; decoyproxy made this namespace)",
+		  ns_desc(n->name, nsd, sizeof(nsd)));
+	return 0;
+}
+
+/* Completes *err of a refused route when lo is down: what to do. */
+static void lo_hint(const struct tproxy_ns *n, const struct nl_link_info *lo, int ret, char **err)
+{
+	char cmd[NS_DESC_MAX + 32];
+
+	if (ret >= 0 || (lo->flags & IFF_UP))
+		return;
+	if (n->name)
+		snprintf(cmd, sizeof(cmd), "ip -n %s link set lo up", n->name);
+	else
+		snprintf(cmd, sizeof(cmd), "ip link set lo up");
+	memprintf(err, "%s: the loopback interface 'lo' is down in this namespace, and the local routes "
+		  "that deliver intercepted connections need it up; decoyproxy brings 'lo' up only in the "
+		  "namespaces it made: run '%s' first (or set 'tproxy-routing off' and route by hand)",
+		  *err ? *err : strerror(-ret), cmd);
+}
+
 /* ---- kernel: install -------------------------------------------------------------------- */
 
-/* The fwmark rule of family fam_of[fi]. An identical rule already there is
- * kept; it stays ours only if the previous generation o added it. */
+/* The fwmark rule of family fam_of[fi]. One of our protocol already there
+ * stays ours if the previous generation o added it, or is adopted when the
+ * namespace allows it (a->ok); an identical one of someone else's is kept,
+ * never owned. */
 static int rule_install(struct nl_sock *s, const struct tproxy_gconf *g, struct tproxy_ns *n,
-			const struct tproxy_gconf *og, const struct tproxy_ns *o, int fi, char **err)
+			const struct tproxy_gconf *og, const struct tproxy_ns *o, int fi, struct adopt *a,
+			char **err)
 {
 	bool inherited = o && o->rule_own[fi] && same_rule(g, og);
 	struct nl_rule r;
 	int ret;
 
 	rule_fill(&r, g, fi);
-	ret = nl_rule_exists(s, &r, err);
+	ret = nl_rule_find(s, &r, RTPROT_DECOYPROXY, err);
 	if (ret > 0) {
-		n->rule_own[fi] = inherited;
+		n->rule_own[fi] = inherited || a->ok;
+		a->rules += !inherited && a->ok;
+		return 0;
+	}
+	if (!ret)
+		ret = nl_rule_exists(s, &r, err);
+	if (ret > 0) {
+		n->rule_own[fi] = false;
 		return 0;
 	}
 	if (!ret)
@@ -194,16 +344,23 @@ static int rule_install(struct nl_sock *s, const struct tproxy_gconf *g, struct 
 
 static int route_install(struct nl_sock *s, const struct tproxy_gconf *g, struct tproxy_ns *n,
 			 const struct tproxy_gconf *og, const struct tproxy_ns *o, int fi, int lo,
-			 char **err)
+			 struct adopt *a, char **err)
 {
 	bool inherited = o && o->route_own[fi] && same_table(g, og);
 	struct nl_route r;
 	int ret;
 
 	default_fill(&r, g, fi, lo);
-	ret = nl_route_exists(s, &r, err);
+	ret = nl_route_find(s, &r, RTPROT_DECOYPROXY, err);
 	if (ret > 0) {
-		n->route_own[fi] = inherited;
+		n->route_own[fi] = inherited || a->ok;
+		a->routes += !inherited && a->ok;
+		return 0;
+	}
+	if (!ret)
+		ret = nl_route_exists(s, &r, err);
+	if (ret > 0) {
+		n->route_own[fi] = false;
 		return 0;
 	}
 	if (!ret)
@@ -223,7 +380,7 @@ static int route_install(struct nl_sock *s, const struct tproxy_gconf *g, struct
 }
 
 static int announce_install(struct nl_sock *s, struct tproxy_ns *n, const struct tproxy_ns *o,
-			    int lo, char **err)
+			    int lo, struct adopt *a, char **err)
 {
 	char cs[INET6_ADDRSTRLEN + 8];
 
@@ -248,8 +405,14 @@ static int announce_install(struct nl_sock *s, struct tproxy_ns *n, const struct
 		if (!ret) {
 			n->ann_own[k] = true;
 		} else if (ret == -EEXIST) {
-			/* the operator's (or an interface address): keep it */
+			/* ours from a run that is gone: adopt it; else the
+			 * operator's (or an interface address): keep it */
 			err_clear(err);
+			a->lo = lo;
+			if (announce_ours(s, a, &n->announce[k])) {
+				n->ann_own[k] = true;
+				a->announce++;
+			}
 		} else {
 			memprintf(err, "announce: local route %s dev lo: %s",
 				  cidr_str(&n->announce[k], cs, sizeof(cs)),
@@ -317,8 +480,9 @@ static void routing_release(struct dp_config *c, const struct tproxy_gconf *vg,
 			    const struct tproxy_ns *k)
 {
 	struct nl_sock *s = NULL;
+	struct nl_link_info lo;
 	char *err = NULL, cs[INET6_ADDRSTRLEN + 8];
-	int lo, ret;
+	int ret;
 
 	if (!owns_anything(v))
 		return;
@@ -341,7 +505,7 @@ static void routing_release(struct dp_config *c, const struct tproxy_gconf *vg,
 			err_clear(&err);
 		}
 		if (v->route_own[fi] && !(k && k->route_own[fi] && same_table(vg, kg))) {
-			default_fill(&route, vg, fi, lo);
+			default_fill(&route, vg, fi, lo.index);
 			ret = nl_route_del(s, &route, &err);
 			if (ret < 0 && ret != -ESRCH)
 				release_warn(v->name, "the local default route", ret, err);
@@ -353,7 +517,7 @@ static void routing_release(struct dp_config *c, const struct tproxy_gconf *vg,
 
 		if (!v->ann_own[i] || announce_owned(k, &v->announce[i]))
 			continue;
-		announce_fill(&route, &v->announce[i], lo);
+		announce_fill(&route, &v->announce[i], lo.index);
 		ret = nl_route_del(s, &route, &err);
 		if (ret < 0 && ret != -ESRCH)
 			release_warn(v->name, cidr_str(&v->announce[i], cs, sizeof(cs)), ret, err);
@@ -420,18 +584,35 @@ static void nft_restore(struct dp_config *c, struct tproxy_ns *n, const struct t
 static int ns_apply(struct dp_config *c, struct tproxy_gconf *g, struct tproxy_ns *n,
 		    const struct tproxy_gconf *og, const struct tproxy_ns *o, char **err)
 {
+	struct adopt a = { 0 };
 	struct nl_sock *s = NULL;
-	int lo = 0, ret = 0;
+	struct nl_link_info lo = { 0 };
+	int ret = 0;
 
+	/* who installed the table there: read before our batch replaces it */
+	ret = table_owner(c, n->name, c->owner, err);
+	a.ok = ret == -ENOENT || ret == OWNER_ORPHAN || ret == OWNER_SELF;
+	a.table = ret == OWNER_ORPHAN;
+	/* unreadable: adopt nothing; the batch below reports a real problem
+	 * with nftables itself */
+	err_clear(err);
+	ret = 0;
 	if (g->routing || n->nannounce) {
 		ret = rtnl_open(c, n->name, &s, &lo, err);
 		if (ret < 0)
 			goto fail;
+		ret = lo_up(s, n, &lo, err);
+		if (ret < 0)
+			goto fail;
 	}
 	for (int fi = 0; g->routing && fi < 2; fi++) {
-		ret = rule_install(s, g, n, og, o, fi, err);
-		if (!ret)
-			ret = route_install(s, g, n, og, o, fi, lo, err);
+		bool route = false;
+
+		ret = rule_install(s, g, n, og, o, fi, &a, err);
+		if (!ret) {
+			route = true;
+			ret = route_install(s, g, n, og, o, fi, lo.index, &a, err);
+		}
 		if (v6_optional(n, fi, ret)) {
 			char nsd[NS_DESC_MAX];
 
@@ -440,18 +621,25 @@ static int ns_apply(struct dp_config *c, struct tproxy_gconf *g, struct tproxy_n
 			err_clear(err);
 			ret = 0;
 		}
+		if (ret < 0 && route)
+			lo_hint(n, &lo, ret, err);
 		if (ret < 0)
 			goto fail;
 	}
-	ret = announce_install(s, n, o, lo, err);
+	ret = announce_install(s, n, o, lo.index, &a, err);
+	lo_hint(n, &lo, ret, err);
 	if (ret < 0)
 		goto fail;
+	n->nft.comment = c->owner;
 	ret = nft_install(c, n, o, err);
 	if (ret < 0)
 		goto fail;
+	adopt_notice(n, &a);
+	free(a.ours);
 	nl_close(s);
 	return 0;
 fail:
+	free(a.ours);
 	nl_close(s);
 	routing_release(c, g, n, og, o);
 	return ret;
@@ -593,4 +781,120 @@ void tproxy_remove(struct dp_config *c)
 		nft_release(c, &g->ns[i]);
 		routing_release(c, g, &g->ns[i], NULL, NULL);
 	}
+}
+
+/* ---- --cleanup ------------------------------------------------------------------------- */
+
+/* Deletes our-protocol routing objects of c's settings in namespace n (the
+ * table there is gone or was left by a run that is gone). Returns the
+ * number of failures; *removed counts what went. */
+static unsigned routing_cleanup(struct dp_config *c, const struct tproxy_gconf *g, const struct tproxy_ns *n,
+				unsigned *removed)
+{
+	struct nl_sock *s = NULL;
+	struct nl_link_info lo;
+	char *err = NULL, nsd[NS_DESC_MAX];
+	unsigned failed = 0, nann = 0;
+	int ret;
+
+	ns_desc(n->name, nsd, sizeof(nsd));
+	ret = rtnl_open(c, n->name, &s, &lo, &err);
+	if (ret < 0) {
+		ha_warning("tproxy: %s: %s", nsd, err ? err : strerror(-ret));
+		free(err);
+		return 1;
+	}
+	for (int fi = 0; fi < 2; fi++) {
+		struct nl_rule r;
+		struct nl_route route;
+
+		rule_fill(&r, g, fi);
+		ret = nl_rule_del(s, &r, &err);
+		if (!ret) {
+			ha_notice("tproxy: %s: removed fwmark rule 0x%x lookup %u (%s) left by an earlier run",
+				  nsd, g->mark, g->table, fam_name(fi));
+			(*removed)++;
+		} else if (ret != -ENOENT && ret != -EAFNOSUPPORT) {
+			release_warn(n->name, "the fwmark rule", ret, err);
+			failed++;
+		}
+		err_clear(&err);
+		default_fill(&route, g, fi, lo.index);
+		ret = nl_route_del(s, &route, &err);
+		if (!ret) {
+			ha_notice("tproxy: %s: removed local default route of table %u (%s) left by an earlier run",
+				  nsd, g->table, fam_name(fi));
+			(*removed)++;
+		} else if (ret != -ESRCH && ret != -ENOENT && ret != -EAFNOSUPPORT) {
+			release_warn(n->name, "the local default route", ret, err);
+			failed++;
+		}
+		err_clear(&err);
+	}
+	for (size_t k = 0; k < n->nannounce; k++) {
+		struct nl_route route;
+		char cs[INET6_ADDRSTRLEN + 8];
+
+		announce_fill(&route, &n->announce[k], lo.index);
+		ret = nl_route_del(s, &route, &err);
+		if (!ret) {
+			nann++;
+		} else if (ret != -ESRCH && ret != -ENOENT && ret != -EAFNOSUPPORT) {
+			release_warn(n->name, cidr_str(&n->announce[k], cs, sizeof(cs)), ret, err);
+			failed++;
+		}
+		err_clear(&err);
+	}
+	if (nann)
+		ha_notice("tproxy: %s: removed %u announce route(s) left by an earlier run", nsd, nann);
+	*removed += nann;
+	nl_close(s);
+	return failed;
+}
+
+int tproxy_cleanup(struct dp_config *c, unsigned *removed)
+{
+	struct tproxy_gconf *g = gconf_of(c);
+	unsigned failed = 0;
+
+	for (size_t i = 0; g && i < g->nns; i++) {
+		const struct tproxy_ns *n = &g->ns[i];
+		char *err = NULL, nsd[NS_DESC_MAX];
+		int v;
+
+		ns_desc(n->name, nsd, sizeof(nsd));
+		if (n->name && ns_exists(n->name) == 0)
+			continue;       /* gone, with everything in it */
+		v = table_owner(c, n->name, NULL, &err);
+		if (v == OWNER_LIVE) {
+			ha_notice("tproxy: %s: table inet %s belongs to a decoyproxy that is still running: "
+				  "left in place, with its rules and routes", nsd, NFT_TABLE_NAME);
+		} else if (v == OWNER_FOREIGN) {
+			ha_notice("tproxy: %s: table inet %s carries no run mark (made by hand, or by a "
+				  "decoyproxy older than marks): left in place, with the rules and routes",
+				  nsd, NFT_TABLE_NAME);
+		} else if (v < 0 && v != -ENOENT) {
+			ha_warning("tproxy: %s: %s", nsd, err ? err : strerror(-v));
+			failed++;
+		} else {
+			if (v == OWNER_ORPHAN) {
+				int fd = nft_sock(c, n->name, &err);
+				int ret = fd < 0 ? fd : nft_remove(fd, &err);
+
+				if (fd >= 0)
+					close(fd);
+				if (ret < 0) {
+					release_warn(n->name, "table inet " NFT_TABLE_NAME, ret, err);
+					failed++;
+				} else {
+					ha_notice("tproxy: %s: removed table inet %s left by an earlier run", nsd,
+						  NFT_TABLE_NAME);
+					(*removed)++;
+				}
+			}
+			failed += routing_cleanup(c, g, n, removed);
+		}
+		free(err);
+	}
+	return (int)failed;
 }

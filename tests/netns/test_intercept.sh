@@ -106,7 +106,8 @@ set_has() {
 att() { lab_exec att timeout 20 "$DPCLIENT" -w "${W:-5}" "$@"; }
 has_table() { x nft list tables 2>/dev/null | grep -qx 'table inet decoyproxy'; }
 # fwmark_rules -4|-6 [MARK [TABLE]] — how many such rules the namespace has
-fwmark_rules() { x ip "$1" rule show | grep -c "fwmark ${2:-0x1} lookup ${3:-100}\$" || true; }
+# (decoyproxy's carry its protocol: "... lookup 100 proto 233")
+fwmark_rules() { x ip "$1" rule show | grep -cE "fwmark ${2:-0x1} lookup ${3:-100}( proto [a-z0-9]+)?\$" || true; }
 # reload_and_wait — SIGUSR2, then waits (at most 10 s) for the outcome line
 reload_and_wait() {
 	local n0
@@ -456,7 +457,7 @@ else
 	lab_assert_eq "namespace: table inet decoyproxy in the bind's namespace" "table inet decoyproxy" \
 		"$(lab_exec seg nft list tables)"
 	lab_assert_eq "namespace: fwmark rule in the bind's namespace" 1 \
-		"$(lab_exec seg ip -4 rule show | grep -c 'fwmark 0x1 lookup 100$')"
+		"$(lab_exec seg ip -4 rule show | grep -cE 'fwmark 0x1 lookup 100( proto [a-z0-9]+)?$')"
 	lab_assert_match "namespace: announce routes in the bind's namespace" '^local 10\.9\.0\.2/31 dev lo' \
 		"$(lab_exec seg ip route show table local)"
 	lab_assert_eq "namespace: nothing in the process's own namespace" "" "$(x nft list tables)"

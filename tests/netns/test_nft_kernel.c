@@ -594,6 +594,42 @@ static void test_scale(void)
 	icpt_list_free(&l3);
 }
 
+/* The table's comment: where decoyproxy writes its run's ownership mark
+ * (net/owner.h); `nft list` shows it, nft_table_comment() reads it back. */
+static void test_comment(void)
+{
+	struct icpt_list l;
+	struct kplan p;
+	char *err = NULL, *txt, got[256];
+	int ret;
+
+	if (list_from(&l, base_specs, true))
+		return;
+	plan_init(&p, &l);
+	p.p.comment = "decoyproxy:0123456789abcdef";
+	ret = nft_apply(-1, &p.p, &err);
+	CHECK(ret == 0, "apply with a comment: %d %s", ret, err ? err : "");
+	ret = nft_table_comment(-1, got, sizeof(got), &err);
+	CHECK(ret == 1 && !strcmp(got, "decoyproxy:0123456789abcdef"), "comment read back: %d '%s' %s",
+	      ret, got, err ? err : "");
+	txt = run_capture("nft list table inet decoyproxy");
+	CHECK(txt && strstr(txt, "comment \"decoyproxy:0123456789abcdef\""), "nft shows the comment");
+	free(txt);
+	/* a rebuild without one drops it */
+	p.p.comment = NULL;
+	ret = nft_apply(-1, &p.p, &err);
+	CHECK(ret == 0, "apply without a comment: %d %s", ret, err ? err : "");
+	ret = nft_table_comment(-1, got, sizeof(got), &err);
+	CHECK(ret == 1 && !got[0], "no comment: %d '%s'", ret, got);
+	/* an absent table */
+	ret = nft_remove(-1, &err);
+	CHECK(ret == 0, "remove: %d", ret);
+	ret = nft_table_comment(-1, got, sizeof(got), &err);
+	CHECK(ret == 0, "no table: %d %s", ret, err ? err : "");
+	icpt_list_free(&l);
+	free(err);
+}
+
 static void test_remove(void)
 {
 	char *err = NULL, *js;
@@ -874,6 +910,7 @@ int main(void)
 	test_several_diverts();
 	test_packets();
 	test_scale();
+	test_comment();
 	test_remove();
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;

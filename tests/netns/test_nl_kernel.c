@@ -204,6 +204,20 @@ static void test_links(struct nl_sock *s)
 		      strstr(err, "change link #0: invalid parameter"), err);
 	}
 
+	/* The alias (where decoyproxy writes its ownership mark): set, read
+	 * back by nl_link_get(), seen by `ip link`. */
+	{
+		struct nl_link_change c = NL_LINK_CHANGE_INIT;
+
+		CHECK(nl_link_get(s, "dpt-v0x", &a, NULL) > 0 && !a.alias[0], a.alias);
+		c.alias = "decoyproxy:0123456789abcdef";
+		CHECK_RC(nl_link_set(s, a.index, &c, &err_), 0);
+		CHECK(nl_link_get(s, "dpt-v0x", &a, NULL) > 0 &&
+		      !strcmp(a.alias, "decoyproxy:0123456789abcdef"), a.alias);
+		CHECK(cmd_has("ip -j link show dev dpt-v0x",
+			      "\"ifalias\":\"decoyproxy:0123456789abcdef\""), NULL);
+	}
+
 	CHECK_RC(nl_link_add_bridge(s, "dpt-br0", &err_), 0);
 	CHECK(nl_link_get(s, "dpt-br0", &br, NULL) > 0 &&
 	      !strcmp(br.kind, "bridge"), br.kind);
@@ -312,6 +326,24 @@ static void test_addrs_del(struct nl_sock *s)
 
 /* ---- routes and rules ------------------------------------------------ */
 
+struct proto_seen {
+	bool found;
+	int protocol;
+};
+
+/* nl_route_dump() callback: notes the protocol of local 203.0.113.9. */
+static void proto_seen_fn(void *data, const struct nl_route *r)
+{
+	struct proto_seen *p = data;
+	struct in_addr want;
+
+	inet_pton(AF_INET, "203.0.113.9", &want);
+	if (r->type == RTN_LOCAL && r->dst_len == 32 && r->dst.v4.s_addr == want.s_addr) {
+		p->found = true;
+		p->protocol = r->protocol;
+	}
+}
+
 static void test_routes(struct nl_sock *s, bool del)
 {
 	int v0 = link_idx(s, "dpt-v0x");
@@ -380,6 +412,28 @@ static void test_routes(struct nl_sock *s, bool del)
 		      "\"dst\":\"198.51.100.0/24\",\"dev\":\"dpt-v0x\""), NULL);
 	pfx.table = 1001;
 	CHECK_RC(nl_route_exists(s, &pfx, &err_), 0);
+
+	/* Protocols: an announce-like local route of decoyproxy's protocol
+	 * is found by it, listed with it, and only deleted with it. */
+	{
+		struct nl_route an = { .family = AF_INET, .type = RTN_LOCAL,
+				       .table = RT_TABLE_LOCAL, .oif = 1,
+				       .dst_len = 32, .protocol = 233 };
+		struct proto_seen seen = { 0 };
+
+		inet_pton(AF_INET, "203.0.113.9", &an.dst.v4);
+		CHECK_RC(nl_route_add(s, &an, &err_), 0);
+		CHECK_RC(nl_route_find(s, &an, 233, &err_), 1);
+		CHECK_RC(nl_route_find(s, &an, RTPROT_BOOT, &err_), 0);
+		CHECK(nl_route_dump(s, AF_INET, proto_seen_fn, &seen, NULL) > 0 &&
+		      seen.found && seen.protocol == 233, "dump names the protocol");
+		CHECK(cmd_has("ip route show table local", "203.0.113.9 dev lo proto 233"), NULL);
+		an.protocol = RTPROT_STATIC;
+		CHECK_RC(nl_route_del(s, &an, &err_), -ESRCH);
+		an.protocol = 233;
+		CHECK_RC(nl_route_del(s, &an, &err_), 0);
+		CHECK_RC(nl_route_find(s, &an, -1, &err_), 0);
+	}
 	free(err);
 }
 
@@ -444,6 +498,26 @@ static void test_rules(struct nl_sock *s, bool del)
 	other.priority = 103;
 	CHECK_RC(nl_rule_exists(s, &other, &err_), 1);
 	system("ip rule del priority 103");
+
+	/* Protocols: found by protocol, deleted by protocol, so that an
+	 * identical rule of someone else's is never the one deleted. */
+	system("ip rule add fwmark 4 lookup 104 priority 104");
+	other = r4;
+	other.fwmark = 4;
+	other.fwmask = 0;
+	other.table = 104;
+	other.has_priority = false;
+	other.protocol = 233;
+	CHECK_RC(nl_rule_find(s, &other, 233, &err_), 0);
+	CHECK_RC(nl_rule_find(s, &other, -1, &err_), 1);
+	CHECK_RC(nl_rule_add(s, &other, &err_), 0);
+	CHECK_RC(nl_rule_find(s, &other, 233, &err_), 1);
+	CHECK(cmd_has("ip rule show", "fwmark 0x4 lookup 104 proto 233"), NULL);
+	CHECK_RC(nl_rule_del(s, &other, &err_), 0);
+	CHECK_RC(nl_rule_find(s, &other, 233, &err_), 0);
+	CHECK_RC(nl_rule_del(s, &other, &err_), -ENOENT);
+	CHECK(cmd_has("ip rule show", "104:\tfrom all fwmark 0x4 lookup 104"), NULL);
+	system("ip rule del priority 104");
 	free(err);
 }
 

@@ -2,8 +2,9 @@
  * name derivation, the plan, and apply/remove/reload/undo against an
  * in-memory model of the system (no root, no kernel).
  *
- * The model (struct fake) keeps namespaces, links, addresses, default
- * routes and sysctls, and writes every change it is asked to make into a
+ * The model (struct fake) keeps namespaces, links (with their alias, where
+ * decoyproxy writes its run's mark), addresses, default routes, sysctls and
+ * which runs are alive, and writes every change it is asked to make into a
  * journal, so tests assert on what decoyproxy did to the system, in order,
  * and on what is left afterwards. */
 #include "config.h"
@@ -26,6 +27,7 @@
 #include "plumbing/netseg.h"
 #include "net/nl.h"
 #include "net/ns.h"
+#include "net/owner.h"
 #include "model/proxy.h"
 #include "core/loop.h"
 #include "log/msg.h"
@@ -57,6 +59,7 @@ struct flink {
 	int index;                      /* unique across the model */
 	unsigned flags, mtu;
 	int master, link, vlan, mode;
+	char alias[NL_ALIAS_MAX];
 };
 
 struct faddr {
@@ -92,6 +95,7 @@ struct fake {
 	const char *fail_op;            /* fail this operation... */
 	int fail_nth;                   /* ...on its nth call (1-based) */
 	int fail_calls;
+	const char *live[4];            /* marks of the runs still alive */
 };
 
 static struct fake F;
@@ -101,8 +105,8 @@ static void fk_reset(void)
 	memset(&F, 0, sizeof(F));
 	F.next_index = 100;
 	/* the host namespace has lo and a NIC */
-	F.links[0] = (struct flink){ true, "", "lo", "", 1, IFF_UP, 65536, 0, 0, -1, -1 };
-	F.links[1] = (struct flink){ true, "", "nic0", "", 2, IFF_UP, 1500, 0, 0, -1, -1 };
+	F.links[0] = (struct flink){ true, "", "lo", "", 1, IFF_UP, 65536, 0, 0, -1, -1, "" };
+	F.links[1] = (struct flink){ true, "", "nic0", "", 2, IFF_UP, 1500, 0, 0, -1, -1, "" };
 }
 
 static const char *nsk(const char *ns)
@@ -269,6 +273,7 @@ static int fk_link_get(void *ctx, const char *ns, const char *name, struct nl_li
 	out->link = l->link;
 	out->vlan_id = l->vlan;
 	out->macvlan_mode = l->mode;
+	snprintf(out->alias, sizeof(out->alias), "%s", l->alias);
 	return l->index;
 }
 
@@ -377,6 +382,10 @@ static int fk_link_change(void *ctx, const char *ns, int ifindex, const struct n
 		l->master = ch->master;
 	if (ch->mtu)
 		l->mtu = ch->mtu;
+	if (ch->alias) {
+		snprintf(l->alias, sizeof(l->alias), "%s", ch->alias);
+		jlog("alias %s@%s %s", l->name, nsk(ns), ch->alias);
+	}
 	return 0;
 }
 
@@ -547,6 +556,14 @@ static int fk_sysctl_set(void *ctx, const char *ns, const char *key, const char 
 	return 0;
 }
 
+static int fk_mark_alive(void *ctx, const char *mark)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(F.live); i++)
+		if (F.live[i] && !strcmp(F.live[i], mark))
+			return 1;
+	return 0;
+}
+
 static const struct netseg_sys fake_sys = {
 	.ns_exists = fk_ns_exists,
 	.ns_hold = fk_ns_hold,
@@ -568,6 +585,7 @@ static const struct netseg_sys fake_sys = {
 	.route_del = fk_route_del,
 	.sysctl_get = fk_sysctl_get,
 	.sysctl_set = fk_sysctl_set,
+	.mark_alive = fk_mark_alive,
 };
 
 /* Number of links and namespaces in the model besides the host's own two
@@ -1247,6 +1265,212 @@ static void test_persist(void **state)
 	dp_config_put(c);
 }
 
+/* ---- marks: adoption of what an earlier run left -------------------------- */
+
+#define RUN_A "decoyproxy:00000000000000aa"
+#define RUN_B "decoyproxy:00000000000000bb"
+#define RUN_C "decoyproxy:00000000000000cc"
+
+/* c's objects as run mark applies them */
+static struct dp_config *apply_as(const char *cfg, const char *mark, struct dp_config *oldc)
+{
+	struct dp_config *c = parse_ok(cfg);
+
+	c->owner = mark;
+	apply_ok(c, oldc);
+	return c;
+}
+
+static void test_marks_what_it_creates(void **state)
+{
+	struct dp_config *c = apply_as(SEG110 " vlan 7\n", RUN_A, NULL);
+
+	assert_string_equal(fk_link("seg110", "lo")->alias, RUN_A);
+	assert_string_equal(fk_link(NULL, "br-decoy")->alias, RUN_A);
+	assert_string_equal(fk_link(NULL, "dp-seg110")->alias, RUN_A);
+	assert_string_equal(fk_link("seg110", "eth0.7")->alias, RUN_A);
+	/* the peer goes with the host end: one mark is enough */
+	assert_string_equal(fk_link("seg110", "eth0")->alias, "");
+	/* the host's own links are never touched */
+	assert_string_equal(fk_link(NULL, "nic0")->alias, "");
+	netseg_remove(c);
+	assert_int_equal(fk_extra(), 0);
+	dp_config_put(c);
+}
+
+static void test_adopts_leftovers_of_a_dead_run(void **state)
+{
+	struct dp_config *c1 = apply_as(SEG110, RUN_A, NULL), *c2;
+	char *show = NULL;
+
+	/* run A is killed: nothing removed, its lock is gone */
+	F.journal[0] = '\0';
+	msgs[0] = '\0';
+	c2 = apply_as(SEG110, RUN_B, NULL);
+	assert_null(strstr(F.journal, "_add"));
+	assert_null(strstr(F.journal, "ns_create"));
+	assert_non_null(strstr(msgs, "NOTICE: network 'seg110': adopted namespace 'seg110' left by an earlier run\n"));
+	assert_non_null(strstr(msgs, "NOTICE: network 'seg110': adopted bridge 'br-decoy' left by an earlier run\n"));
+	assert_non_null(strstr(msgs, "NOTICE: network 'seg110': adopted veth 'dp-seg110'"));
+	assert_non_null(strstr(msgs, "NOTICE: network: 1 segment(s): 0 object(s) created, 8 adopted, 0 kept, 0 to remove\n"));
+	/* re-marked: a third run sees them as B's */
+	assert_string_equal(fk_link(NULL, "br-decoy")->alias, RUN_B);
+	assert_string_equal(fk_link(NULL, "dp-seg110")->alias, RUN_B);
+	assert_string_equal(fk_link("seg110", "lo")->alias, RUN_B);
+	assert_int_equal(netseg_show(c2, &show), 0);
+	assert_non_null(strstr(show, "seg110 adopted namespace 'seg110'\n"));
+	assert_non_null(strstr(show, "seg110 adopted address 192.168.110.2/24"));
+	free(show);
+	/* the clean stop removes them like its own */
+	netseg_remove(c2);
+	assert_int_equal(fk_extra(), 0);
+	dp_config_put(c2);
+	dp_config_put(c1);
+}
+
+static void test_keeps_objects_of_a_live_run(void **state)
+{
+	struct dp_config *c1 = apply_as(SEG110, RUN_A, NULL), *c2;
+	char *show = NULL;
+
+	F.live[0] = RUN_A;
+	F.journal[0] = '\0';
+	msgs[0] = '\0';
+	c2 = apply_as(SEG110, RUN_B, NULL);
+	assert_string_equal(F.journal, "");
+	assert_non_null(strstr(msgs, "0 object(s) created, 8 kept, 0 to remove"));
+	assert_null(strstr(msgs, "adopted"));
+	assert_string_equal(fk_link(NULL, "dp-seg110")->alias, RUN_A);
+	assert_int_equal(netseg_show(c2, &show), 0);
+	assert_non_null(strstr(show, "seg110 kept namespace 'seg110'\n"));
+	free(show);
+	netseg_remove(c2);
+	assert_string_equal(F.journal, "");
+	dp_config_put(c2);
+	netseg_remove(c1);
+	assert_int_equal(fk_extra(), 0);
+	dp_config_put(c1);
+}
+
+static void test_never_adopts_unmarked_objects(void **state)
+{
+	struct dp_config *c1, *c2;
+	char *err = NULL;
+
+	/* the operator's bridge, and a link whose alias only looks like a mark */
+	fk_bridge_add(NULL, "br-decoy", &err);
+	c1 = apply_as(SEG110 SEG("x", "9"), RUN_A, NULL);
+	snprintf(fk_link(NULL, "dp-x")->alias, NL_ALIAS_MAX, "decoyproxy:not-a-run-id");
+	snprintf(fk_link(NULL, "br0")->alias, NL_ALIAS_MAX, "decoyproxy:00000000000000AA");
+	msgs[0] = '\0';
+	c2 = apply_as(SEG110 SEG("x", "9"), RUN_B, NULL);
+	assert_null(strstr(msgs, "adopted bridge 'br-decoy'"));
+	assert_null(strstr(msgs, "adopted veth 'dp-x'"));
+	assert_null(strstr(msgs, "adopted bridge 'br0'"));
+	assert_non_null(strstr(msgs, "adopted veth 'dp-seg110'"));
+	assert_non_null(strstr(msgs, "adopted namespace 'x'"));
+	assert_string_equal(fk_link(NULL, "br-decoy")->alias, "");
+	netseg_remove(c2);
+	/* the operator's bridge and the links that were not proven ours stay */
+	assert_non_null(fk_link(NULL, "br-decoy"));
+	assert_non_null(fk_link(NULL, "br0"));
+	assert_null(fk_link(NULL, "dp-seg110"));
+	assert_true(fk_ns_find("seg110") < 0);
+	dp_config_put(c2);
+	dp_config_put(c1);
+}
+
+static void test_adopted_state_survives_reload_and_rollback(void **state)
+{
+	struct dp_config *c1 = apply_as(SEG("a", "1"), RUN_A, NULL), *c2, *c3;
+	char *show = NULL, *err = NULL;
+
+	/* run A dies; run B adopts, then reloads with a segment it cannot
+	 * make: the rollback removes only what that reload created */
+	c2 = apply_as(SEG("a", "1"), RUN_B, NULL);
+	netseg_commit(c2, NULL);
+	c3 = parse_ok(SEG("a", "1") SEG("b", "2"));
+	c3->owner = RUN_B;
+	F.fail_op = "route_add";
+	F.fail_nth = 1;
+	msgs[0] = '\0';
+	assert_true(netseg_apply(c3, c2, &err) < 0);
+	free(err);
+	assert_null(strstr(msgs, "adopted"));
+	assert_true(fk_ns_find("b") < 0);
+	assert_true(fk_ns_find("a") >= 0);
+	dp_config_put(c3);
+	F.fail_op = NULL;
+	/* a successful reload: still ours (our own mark), not adopted again */
+	c3 = parse_ok(SEG("a", "1"));
+	c3->owner = RUN_B;
+	msgs[0] = '\0';
+	apply_ok(c3, c2);
+	netseg_commit(c3, c2);
+	assert_null(strstr(msgs, "adopted"));
+	assert_int_equal(netseg_show(c3, &show), 0);
+	assert_non_null(strstr(show, "a adopted namespace 'a'\n"));
+	free(show);
+	dp_config_put(c2);
+	netseg_remove(c3);
+	assert_int_equal(fk_extra(), 0);
+	dp_config_put(c3);
+	dp_config_put(c1);
+}
+
+static void test_lo_down_notice(void **state)
+{
+	struct dp_config *c;
+	char *err = NULL;
+
+	/* the operator's namespace, lo down: brought up (as always), and said */
+	fk_ns_create(NULL, "seg110", &err);
+	c = apply_as(SEG110, RUN_A, NULL);
+	assert_true(fk_link("seg110", "lo")->flags & IFF_UP);
+	assert_non_null(strstr(msgs, "NOTICE: network 'seg110': brought 'lo' up in namespace 'seg110' (it was down)\n"));
+	/* not ours: no mark written on it */
+	assert_string_equal(fk_link("seg110", "lo")->alias, "");
+	netseg_remove(c);
+	assert_true(fk_ns_find("seg110") >= 0);
+	dp_config_put(c);
+}
+
+static void test_cleanup(void **state)
+{
+	struct dp_config *c1, *c2, *cl;
+	unsigned removed = 0;
+
+	/* a persist section and a plain one, left by a killed run A */
+	c1 = apply_as(SEG("p", "1") " persist\n" SEG("q", "2"), RUN_A, NULL);
+	/* and a segment of a run C that is still running */
+	c2 = apply_as(SEG("r", "3"), RUN_C, NULL);
+	F.live[0] = RUN_C;
+	cl = parse_ok(SEG("p", "1") " persist\n" SEG("q", "2") SEG("r", "3"));
+	F.journal[0] = '\0';
+	msgs[0] = '\0';
+	assert_int_equal(netseg_cleanup(cl, &removed), 0);
+	/* q goes; p (persist), the bridge it shares, and r (alive) stay */
+	assert_string_equal(F.journal, "link_del dp-q@\nns_delete q\n");
+	assert_int_equal(removed, 2);
+	assert_non_null(strstr(msgs, "NOTICE: network 'q': removed namespace 'q'\n"));
+	assert_non_null(strstr(msgs, "NOTICE: network 'p': persistent, left in place\n"));
+	assert_non_null(strstr(msgs, "network 'r': namespace 'r' belongs to a decoyproxy that is still running: left in place"));
+	assert_non_null(fk_link(NULL, "dp-p"));
+	assert_non_null(fk_link(NULL, "dp-r"));
+	dp_config_put(cl);
+	/* again: nothing left to do */
+	cl = parse_ok(SEG("q", "2"));
+	removed = 0;
+	F.journal[0] = '\0';
+	assert_int_equal(netseg_cleanup(cl, &removed), 0);
+	assert_int_equal(removed, 0);
+	assert_string_equal(F.journal, "");
+	dp_config_put(cl);
+	netseg_remove(c2);
+	dp_config_put(c2);
+	dp_config_put(c1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1273,6 +1497,13 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reload_undo_restores, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reload_gateway_change_and_flush, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_persist, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_marks_what_it_creates, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_adopts_leftovers_of_a_dead_run, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_keeps_objects_of_a_live_run, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_never_adopts_unmarked_objects, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_adopted_state_survives_reload_and_rollback, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lo_down_notice, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cleanup, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -271,7 +271,26 @@ static void test_link_change(void **state)
 	parse_msg(nlh, sizeof(*ifi), &top);
 	assert_attr_u32(top.a[IFLA_MASTER], 0);
 
+	/* An alias (decoyproxy's ownership mark), alone. */
+	c = (struct nl_link_change)NL_LINK_CHANGE_INIT;
+	c.alias = "decoyproxy:0123456789abcdef";
+	nlh = nl_build_link_change(buf, sizeof(buf), 5, &c);
+	ifi = mnl_nlmsg_get_payload(nlh);
+	assert_int_equal(ifi->ifi_change, 0);
+	parse_msg(nlh, sizeof(*ifi), &top);
+	assert_attr_str(top.a[IFLA_IFALIAS], "decoyproxy:0123456789abcdef");
+	assert_int_equal(count_attrs(&top), 1);
+	{
+		char big[NL_ALIAS_MAX + 1];
+
+		memset(big, 'a', NL_ALIAS_MAX);
+		big[NL_ALIAS_MAX] = '\0';
+		c.alias = big;
+		assert_null(nl_build_link_change(buf, sizeof(buf), 5, &c));
+	}
+
 	assert_null(nl_build_link_change(buf, sizeof(buf), 0, &c));
+	c = (struct nl_link_change)NL_LINK_CHANGE_INIT;
 	c.name = "a:b";
 	assert_null(nl_build_link_change(buf, sizeof(buf), 5, &c));
 }
@@ -519,6 +538,15 @@ static void test_rule(void **state)
 	parse_msg(nlh, sizeof(*frh), &top);
 	assert_null(top.a[FRA_FWMARK]);
 	assert_null(top.a[FRA_FWMASK]);
+	assert_null(top.a[FRA_PROTOCOL]);
+
+	/* Who added it, when given (decoyproxy's RTPROT_DECOYPROXY). */
+	r.protocol = 233;
+	nlh = nl_build_rule(buf, sizeof(buf), RTM_DELRULE, &r);
+	parse_msg(nlh, sizeof(*frh), &top);
+	assert_non_null(top.a[FRA_PROTOCOL]);
+	assert_int_equal(mnl_attr_get_u8(top.a[FRA_PROTOCOL]), 233);
+	r.protocol = 0;
 
 	r.table = 0;
 	assert_null(nl_build_rule(buf, sizeof(buf), RTM_NEWRULE, &r));
