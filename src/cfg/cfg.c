@@ -75,20 +75,37 @@ static const struct {
 
 /* ---- messages ----------------------------------------------------------- */
 
-static void cfg_vreport(struct cfg_ctx *ctx, bool alert, const char *fmt, va_list ap)
+/* The one place that prints "config : parsing [file:line] : msg". */
+static void vreport_at(bool alert, const char *file, int line, const char *fmt, va_list ap)
 {
 	char *msg = NULL;
 
-	if (vmemprintf(&msg, fmt, ap) < 0)
-		return;
-	if (alert) {
-		ctx->errors++;
-		ha_alert("config : parsing [%s:%d] : %s", ctx->file, ctx->line, msg);
-	} else {
-		ctx->warnings++;
-		ha_warning("config : parsing [%s:%d] : %s", ctx->file, ctx->line, msg);
-	}
+	vmemprintf(&msg, fmt, ap);
+	if (alert)
+		ha_alert("config : parsing [%s:%d] : %s", file, line, msg ? msg : "out of memory");
+	else
+		ha_warning("config : parsing [%s:%d] : %s", file, line, msg ? msg : "out of memory");
 	free(msg);
+}
+
+void cfg_report_at(bool alert, const char *file, int line, int *errors, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport_at(alert, file, line, fmt, ap);
+	va_end(ap);
+	if (alert && errors)
+		(*errors)++;
+}
+
+static void cfg_vreport(struct cfg_ctx *ctx, bool alert, const char *fmt, va_list ap)
+{
+	if (alert)
+		ctx->errors++;
+	else
+		ctx->warnings++;
+	vreport_at(alert, ctx->file, ctx->line, fmt, ap);
 }
 
 static void cfg_report(struct cfg_ctx *ctx, bool alert, const char *fmt, ...) DP_PRINTF(3, 4);

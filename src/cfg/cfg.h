@@ -138,6 +138,10 @@ int cfg_parse_buffer(struct dp_config *conf, const char *name, const char *buf);
 /* Report helpers that add the "parsing [file:line] : " prefix. */
 void cfg_alert(struct cfg_ctx *ctx, const char *fmt, ...) DP_PRINTF(2, 3);
 void cfg_warn(struct cfg_ctx *ctx, const char *fmt, ...) DP_PRINTF(2, 3);
+/* The same, for checks made once every file is read (finalize hooks), which
+ * name the line themselves: an alert (alert true: counted in *errors when
+ * errors is not NULL) or a warning. */
+void cfg_report_at(bool alert, const char *file, int line, int *errors, const char *fmt, ...) DP_PRINTF(5, 6);
 
 /* Levenshtein-based suggestion: the closest entry of `cands` (NULL-ended)
  * to `word`, or NULL when nothing is close enough. */

@@ -104,20 +104,6 @@ size_t dp_config_count_listeners(const struct dp_config *c)
 	return n;
 }
 
-static void fin_alert(struct proxy *px, int line, int *errors, const char *fmt, ...) DP_PRINTF(4, 5);
-static void fin_alert(struct proxy *px, int line, int *errors, const char *fmt, ...)
-{
-	va_list ap;
-	char *m = NULL;
-
-	va_start(ap, fmt);
-	vmemprintf(&m, fmt, ap);
-	va_end(ap);
-	ha_alert("config : parsing [%s:%d] : %s", px->file, line, m ? m : "out of memory");
-	free(m);
-	(*errors)++;
-}
-
 static const char *cap_name(unsigned cap)
 {
 	if ((cap & (PR_CAP_FE | PR_CAP_BE)) == (PR_CAP_FE | PR_CAP_BE))
@@ -135,7 +121,7 @@ int dp_config_finalize(struct dp_config *c)
 		for (struct proxy *o = c->proxies; o != px; o = o->next) {
 			if (o->name && px->name && !strcmp(o->name, px->name) &&
 			    (o->cap & px->cap & (PR_CAP_FE | PR_CAP_BE)))
-				fin_alert(px, px->line, &errors,
+				cfg_report_at(true, px->file, px->line, &errors,
 					  "%s '%s' has the same name as %s '%s' declared at %s:%d",
 					  cap_name(px->cap), px->name, cap_name(o->cap), o->name, o->file, o->line);
 		}
@@ -154,7 +140,7 @@ int dp_config_finalize(struct dp_config *c)
 				struct proxy *be = dp_config_find_proxy(c, px->defbe_name, PR_CAP_BE);
 
 				if (!be)
-					fin_alert(px, px->defbe_line, &errors,
+					cfg_report_at(true, px->file, px->defbe_line, &errors,
 						  "%s '%s': unable to find required default_backend: '%s'.",
 						  cap_name(px->cap), px->name, px->defbe_name);
 				else
@@ -168,13 +154,13 @@ int dp_config_finalize(struct dp_config *c)
 					   cap_name(px->cap), px->name, px->file, px->line);
 			}
 			if (px->unique_id_fmt && lf_compile(px->unique_id_fmt, &px->unique_id_lf, &err) < 0) {
-				fin_alert(px, px->line, &errors, "%s '%s': unique-id-format: %s",
+				cfg_report_at(true, px->file, px->line, &errors, "%s '%s': unique-id-format: %s",
 					  cap_name(px->cap), px->name, err ? err : "invalid");
 				free(err);
 				err = NULL;
 			}
 			if (lf_compile(px->log_format ? px->log_format : LF_TCPLOG_FMT, &px->lf, &err) < 0) {
-				fin_alert(px, px->line, &errors, "%s '%s': log-format: %s",
+				cfg_report_at(true, px->file, px->line, &errors, "%s '%s': log-format: %s",
 					  cap_name(px->cap), px->name, err ? err : "invalid");
 				free(err);
 			}
@@ -193,7 +179,7 @@ int dp_config_finalize(struct dp_config *c)
 			for (struct server *s = px->srv; s; s = s->next) {
 				for (struct server *o = px->srv; o != s; o = o->next)
 					if (!strcmp(o->name, s->name))
-						fin_alert(px, s->line, &errors,
+						cfg_report_at(true, px->file, s->line, &errors,
 							  "backend '%s': server '%s' already declared at %s:%d",
 							  px->name, s->name, o->file, o->line);
 				tw += s->weight;

@@ -90,24 +90,6 @@ int netseg_objv_add_copy(struct objv *v, const struct obj *src)
 
 /* ---- finalize: checks and the plan -------------------------------------- */
 
-static void fin_report(bool alert, const char *file, int line, int *errors, const char *fmt, ...) DP_PRINTF(5, 6);
-static void fin_report(bool alert, const char *file, int line, int *errors, const char *fmt, ...)
-{
-	va_list ap;
-	char *m = NULL;
-
-	va_start(ap, fmt);
-	vmemprintf(&m, fmt, ap);
-	va_end(ap);
-	if (alert) {
-		ha_alert("config : parsing [%s:%d] : %s", file, line, m ? m : "out of memory");
-		(*errors)++;
-	} else {
-		ha_warning("config : parsing [%s:%d] : %s", file, line, m ? m : "out of memory");
-	}
-	free(m);
-}
-
 struct segment *netseg_seg_by_netns(struct netseg *st, const char *ns)
 {
 	for (struct segment *s = st ? st->segs : NULL; s; s = s->next)
@@ -123,12 +105,12 @@ static void fin_segment(struct netseg *st, struct segment *s, int *errors)
 	const char *fam_name[2] = { "IPv4", "IPv6" };
 
 	if (!s->netns && !(s->netns = strdup(s->name))) {
-		fin_report(true, s->file, s->line, errors, "out of memory");
+		cfg_report_at(true, s->file, s->line, errors, "out of memory");
 		return;
 	}
 	if (nl_ifname_derive(s->host_if, NETSEG_HOST_PFX, s->name) < 0 ||
 	    nl_ifname_derive(s->tmp_if, NETSEG_TMP_PFX, s->name) < 0)
-		fin_report(true, s->file, s->line, errors,
+		cfg_report_at(true, s->file, s->line, errors,
 			   "network '%s': no valid interface name can be derived from this name", s->name);
 	if (s->vlan)
 		snprintf(s->ns_if, sizeof(s->ns_if), "%s.%d", NETSEG_NS_IF, s->vlan);
@@ -140,7 +122,7 @@ static void fin_segment(struct netseg *st, struct segment *s, int *errors)
 				   s->vlan ? "vlan" : s->mtu ? "mtu" : NULL;
 
 		if (need)
-			fin_report(true, s->file, s->line, errors,
+			cfg_report_at(true, s->file, s->line, errors,
 				   "network '%s': '%s' needs an 'uplink' (the namespace has no interface to carry it)",
 				   s->name, need);
 	}
@@ -148,25 +130,25 @@ static void fin_segment(struct netseg *st, struct segment *s, int *errors)
 		has_fam[fam_idx(s->addrs[i].family)] = true;
 	for (int f = 0; f < 2; f++) {
 		if (s->has_gw[f] && !has_fam[f])
-			fin_report(true, s->file, s->gw_line[f], errors,
+			cfg_report_at(true, s->file, s->gw_line[f], errors,
 				   "network '%s': %s gateway without any %s 'address' in the segment",
 				   s->name, fam_name[f], fam_name[f]);
 	}
 	if (s->mtu && s->mtu < 1280 && has_fam[1])
-		fin_report(true, s->file, s->line, errors,
+		cfg_report_at(true, s->file, s->line, errors,
 			   "network '%s': mtu %u is below 1280, the minimum for IPv6 addresses", s->name, s->mtu);
 
 	for (struct segment *o = st->segs; o != s; o = o->next) {
 		if (!strcmp(o->netns, s->netns))
-			fin_report(true, s->file, s->line, errors,
+			cfg_report_at(true, s->file, s->line, errors,
 				   "network '%s': namespace '%s' is already used by network '%s' at %s:%d",
 				   s->name, s->netns, o->name, o->file, o->line);
 		if (s->uplink == UPLINK_VETH && o->uplink == UPLINK_VETH && !strcmp(o->host_if, s->host_if))
-			fin_report(true, s->file, s->line, errors,
+			cfg_report_at(true, s->file, s->line, errors,
 				   "network '%s': its host interface name '%s' is the same as that of network '%s' at %s:%d; rename one section",
 				   s->name, s->host_if, o->name, o->file, o->line);
 		if (s->uplink == UPLINK_MACVLAN && o->uplink == UPLINK_MACVLAN && !strcmp(o->tmp_if, s->tmp_if))
-			fin_report(true, s->file, s->line, errors,
+			cfg_report_at(true, s->file, s->line, errors,
 				   "network '%s': its temporary interface name '%s' is the same as that of network '%s' at %s:%d; rename one section",
 				   s->name, s->tmp_if, o->name, o->file, o->line);
 	}
@@ -185,7 +167,7 @@ static int fin_ref(struct dp_config *c, const char *ns, const char *what, const 
 	struct netseg *st = netseg_state_of(c);
 
 	if (!ns_name_valid(ns)) {
-		fin_report(true, file, line, errors,
+		cfg_report_at(true, file, line, errors,
 			   "%s: invalid namespace name '%s' (1 to %d printable characters, no '/' or spaces)",
 			   what, ns, NS_NAME_MAX);
 		return 0;
@@ -197,7 +179,7 @@ static int fin_ref(struct dp_config *c, const char *ns, const char *what, const 
 	if (!netseg_decl_find(st->refs, ns)) {
 		int e = 0;
 
-		fin_report(false, file, line, &e,
+		cfg_report_at(false, file, line, &e,
 			   "%s uses namespace '%s', which no 'network' section or 'namespace_list' declares; it must exist in %s at start-up",
 			   what, ns, NS_RUN_DIR);
 		if (netseg_decl_add(&st->refs, ns, what, file, line) < 0)
@@ -356,7 +338,7 @@ int netseg_finalize(struct dp_config *c)
 		struct segment *s = netseg_seg_by_netns(st, d->name);
 
 		if (s)
-			fin_report(false, d->file, d->line, &errors,
+			cfg_report_at(false, d->file, d->line, &errors,
 				   "namespace '%s' is also managed by network '%s' at %s:%d, which creates it if missing",
 				   d->name, s->name, s->file, s->line);
 	}

@@ -181,21 +181,6 @@ static struct tproxy_ns *ns_get(struct tproxy_gconf *g, const char *name)
 	return n;
 }
 
-static void fin_alert(const char *file, int line, int *errors, const char *fmt, ...)
-	DP_PRINTF(4, 5);
-static void fin_alert(const char *file, int line, int *errors, const char *fmt, ...)
-{
-	va_list ap;
-	char *m = NULL;
-
-	va_start(ap, fmt);
-	vmemprintf(&m, fmt, ap);
-	va_end(ap);
-	ha_alert("config : parsing [%s:%d] : %s", file, line, m ? m : "out of memory");
-	free(m);
-	(*errors)++;
-}
-
 static void norm_warn(void *data, const char *msg)
 {
 	const struct proxy *px = data;
@@ -245,7 +230,7 @@ static void fe_claim_bind(struct tproxy_gconf *g, struct proxy *px, struct bind_
 			continue;
 		n = ns_get(g, bc->netns);
 		if (!n || (ns_div_of(n, px, fam_of[fi]) < 0 && ns_add_div(n, px, l) < 0)) {
-			fin_alert(bc->file, bc->line, errors, "out of memory");
+			cfg_report_at(true, bc->file, bc->line, errors, "out of memory");
 			return;
 		}
 	}
@@ -287,7 +272,7 @@ static void fe_check_families(const struct proxy *px, int *errors)
 			size_t cnt = icpt_count(&f->decoys, fam_of[fi]);
 
 			if (cnt && !fe_has_listener(px, bc->netns, fam_of[fi]))
-				fin_alert(f->file, f->line, errors,
+				cfg_report_at(true, f->file, f->line, errors,
 					  "%s '%s' intercepts %s decoys (%zu element(s)) but has no %s "
 					  "'bind ... transparent' in %s to divert them to",
 					  px_kind(px), px->name, fam_name(fi), cnt, fam_name(fi),
@@ -310,7 +295,7 @@ static void fe_claim(struct tproxy_gconf *g, struct proxy *px, int *errors)
 		fe_claim_bind(g, px, bc, errors);
 	}
 	if (!transparent) {
-		fin_alert(f->file, f->line, errors,
+		cfg_report_at(true, f->file, f->line, errors,
 			  "%s '%s': 'intercept' needs a 'bind ... transparent' in the same %s: "
 			  "decoy connections are diverted to that listener", px_kind(px), px->name,
 			  px_kind(px));
@@ -327,15 +312,15 @@ static void fe_normalise(struct proxy *px, int *errors)
 	char *err = NULL;
 
 	if (f->shared && icpt_list_append(&f->raw, &f->decoys, 0) < 0) {
-		fin_alert(f->file, f->line, errors, "%s '%s': out of memory", px_kind(px), px->name);
+		cfg_report_at(true, f->file, f->line, errors, "%s '%s': out of memory", px_kind(px), px->name);
 		return;
 	}
 	if (icpt_normalise(&f->decoys, norm_warn, px) < 0) {
-		fin_alert(f->file, f->line, errors, "%s '%s': out of memory", px_kind(px), px->name);
+		cfg_report_at(true, f->file, f->line, errors, "%s '%s': out of memory", px_kind(px), px->name);
 		return;
 	}
 	if (announce_build(f, &err) < 0) {
-		fin_alert(f->file, f->line, errors, "%s '%s': %s", px_kind(px), px->name, err);
+		cfg_report_at(true, f->file, f->line, errors, "%s '%s': %s", px_kind(px), px->name, err);
 		free(err);
 		return;
 	}
@@ -498,13 +483,13 @@ static void ns_check_overlaps(const struct tproxy_ns *n, struct ovl_seen *seen, 
 				continue;
 			r = icpt_lists_overlap(&fa->decoys, &fb->decoys, fam, &ia, &ib);
 			if (r < 0) {
-				fin_alert(fb->file, fb->line, errors, "out of memory");
+				cfg_report_at(true, fb->file, fb->line, errors, "out of memory");
 				return;
 			}
 			if (!r || !ovl_seen_add(seen, a, b))
 				continue;
 			icpt_elem_meet(&fa->decoys.v[ia], &fb->decoys.v[ib], &x);
-			fin_alert(fb->file, fb->line, errors,
+			cfg_report_at(true, fb->file, fb->line, errors,
 				  "%s '%s' and %s '%s' both intercept %s in %s (%s '%s' from %s, "
 				  "%s '%s' from %s): in a namespace, a decoy address:port may belong "
 				  "to one frontend only (remove it from one of them, or bind them in "
@@ -577,7 +562,7 @@ static void loop_report(void *ctx, enum tproxy_loop_kind kind, const char *file,
 	int *errors = ctx;
 
 	if (kind == TPROXY_LOOP_CERTAIN)
-		fin_alert(file, line, errors, "%s", msg);
+		cfg_report_at(true, file, line, errors, "%s", msg);
 	else
 		ha_warning("config : parsing [%s:%d] : %s", file, line, msg);
 }
@@ -648,7 +633,7 @@ int tproxy_finalize(struct dp_config *c)
 			continue;
 		for (struct server *s = px->srv; s; s = s->next) {
 			if (server_spoofs(px, s) && !ns_get(g, s->netns)) {
-				fin_alert(s->file, s->line, &errors, "out of memory");
+				cfg_report_at(true, s->file, s->line, &errors, "out of memory");
 				return errors;
 			}
 		}
