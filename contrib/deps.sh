@@ -4,8 +4,9 @@
 
 # build
 DP_BUILD_PKGS="build-essential autoconf automake pkg-config libev-dev libmnl-dev libnftnl-dev libpcre2-dev libcmocka-dev"
-# tests and demo: namespaces, nft, real peers, traffic tools
-DP_TEST_PKGS="iproute2 nftables haproxy nginx-light libnginx-mod-stream tshark socat iperf3 procps psmisc util-linux jq python3 clang valgrind"
+# tests and demo: namespaces, nft, real peers, traffic tools; clang-tools:
+# scan-build, for contrib/scan.sh
+DP_TEST_PKGS="iproute2 nftables haproxy nginx-light libnginx-mod-stream tshark socat iperf3 procps psmisc util-linux jq python3 clang clang-tools valgrind"
 
 dp_install_deps() {
 	local missing=() p
@@ -24,13 +25,19 @@ dp_install_deps() {
 	apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-# Bootstraps and configures a build directory; builds.
-dp_build() {
-	local src=$1 build=$2; shift 2
+# Generates configure and Makefile.in in the source tree when missing or stale.
+dp_bootstrap() {
+	local src=$1
 	if [ ! -x "$src/configure" ] || [ "$src/configure.ac" -nt "$src/configure" ] ||
 	   [ "$src/Makefile.am" -nt "$src/Makefile.in" ]; then
 		(cd "$src" && autoreconf -fi) || return 1
 	fi
+}
+
+# Bootstraps and configures a build directory; builds.
+dp_build() {
+	local src=$1 build=$2; shift 2
+	dp_bootstrap "$src" || return 1
 	mkdir -p "$build"
 	(cd "$build" && { [ -f Makefile ] || "$src/configure" "$@"; } && make -j"$(nproc)") || return 1
 }

@@ -750,7 +750,10 @@ int cfg_parse_path(struct dp_config *conf, struct cfg_files *files, const char *
 		n++;
 	}
 	closedir(d);
-	qsort(names, n, sizeof(*names), cmp_str);
+	/* a directory without a *.cfg file leaves names NULL, which qsort()
+	 * must not be given, even with no element */
+	if (n > 1)
+		qsort(names, n, sizeof(*names), cmp_str);
 	/* every *.cfg entry is read: one that is not a regular file (a FIFO,
 	 * a device, a directory, a dangling link) is named as an error rather
 	 * than skipped in silence */

@@ -163,7 +163,17 @@ static void __attribute__((noreturn)) helper_main(int sock)
 
 /* ---- in the main process ------------------------------------------------- */
 
-/* Reads one reply; returns 0 or -errno (-EPIPE: the helper is gone). */
+/* The failed call's errno as a negative code, never 0: a reply is read
+ * only on 0, so a call failing without errno must not pass for success. */
+static int helper_errno(void)
+{
+	int e = errno;
+
+	return e > 0 ? -e : -EIO;
+}
+
+/* Reads one reply; returns 0 (*rep set) or -errno (-EPIPE: the helper is
+ * gone). */
 static int helper_recv(int fd, struct helper_rep *rep)
 {
 	ssize_t n;
@@ -172,7 +182,7 @@ static int helper_recv(int fd, struct helper_rep *rep)
 		n = recv(fd, rep, sizeof(*rep), 0);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
-		return errno == ECONNRESET ? -EPIPE : -errno;
+		return errno == ECONNRESET ? -EPIPE : helper_errno();
 	if ((size_t)n != sizeof(*rep))
 		return -EPIPE;
 	rep->msg[sizeof(rep->msg) - 1] = '\0';
@@ -195,21 +205,29 @@ static int helper_call(char op, const char *name, char **err)
 	memset(&req, 0, sizeof(req));
 	req.op = op;
 	memcpy(req.name, name, strlen(name));
-	rc = -EPIPE;
-	if (helper_fd >= 0) {
-		do
-			n = send(helper_fd, &req, sizeof(req), MSG_NOSIGNAL);
-		while (n < 0 && errno == EINTR);
-		rc = n < 0 ? -errno : helper_recv(helper_fd, &rep);
+	/* rep is read only after a reply was received: every other path
+	 * leaves through fail */
+	if (helper_fd < 0) {
+		rc = -EPIPE;
+		goto fail;
 	}
-	if (rc < 0) {
-		memprintf(err, "cannot %s namespace '%s': the namespace helper process%s: %s", verb, name,
-			  rc == -EPIPE ? " has exited" : "", strerror(-rc));
-		return rc;
+	do
+		n = send(helper_fd, &req, sizeof(req), MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		rc = helper_errno();
+		goto fail;
 	}
+	rc = helper_recv(helper_fd, &rep);
+	if (rc < 0)
+		goto fail;
 	if (rep.rc < 0)
 		memprintf(err, "%s", rep.msg[0] ? rep.msg : strerror(-rep.rc));
 	return rep.rc;
+fail:
+	memprintf(err, "cannot %s namespace '%s': the namespace helper process%s: %s", verb, name,
+		  rc == -EPIPE ? " has exited" : "", strerror(-rc));
+	return rc;
 }
 
 static int helper_create(const char *name, char **err)

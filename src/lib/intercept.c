@@ -391,7 +391,7 @@ long icpt_normalise(struct icpt_list *l, icpt_warn_fn warn, void *ctx)
 
 		if (memprintf(&msg, "... and %ld more overlapping decoy specs",
 			      sw.overlaps - (long)sw.warned) >= 0)
-			warn(ctx, msg);
+			sw.warn(sw.ctx, msg);
 		free(msg);
 	}
 	free(l->v);
@@ -676,6 +676,13 @@ struct ovl_act {
 	uint32_t idx;
 };
 
+/* One list's active elements, sorted by port range (disjoint ranges):
+ * v[0..n) are set, v has room for every element of the list. */
+struct ovl_side {
+	struct ovl_act *v;
+	size_t n;
+};
+
 static int ovl_ev_cmp(const void *x, const void *y)
 {
 	const struct ovl_ev *a = x, *b = y;
@@ -689,20 +696,51 @@ static int ovl_ev_cmp(const void *x, const void *y)
 	return a->idx < b->idx ? -1 : a->idx > b->idx;
 }
 
-/* First active entry whose port range starts above port. */
-static size_t ovl_upper(const struct ovl_act *v, size_t n, unsigned port)
+/* First active entry whose port range starts above port: 0..sd->n. */
+static size_t ovl_upper(const struct ovl_side *sd, unsigned port)
 {
-	size_t a = 0, b = n;
+	size_t a = 0, b = sd->n;
 
 	while (a < b) {
 		size_t m = a + (b - a) / 2;
 
-		if (v[m].lo <= port)
+		if (sd->v[m].lo <= port)
 			a = m + 1;
 		else
 			b = m;
 	}
 	return a;
+}
+
+/* The active entry of sd that meets port range [lo, hi], or NULL: the
+ * ranges being disjoint, only the last one starting at or below hi can. */
+static const struct ovl_act *ovl_meet(const struct ovl_side *sd, unsigned lo, unsigned hi)
+{
+	size_t pos = ovl_upper(sd, hi);
+
+	return pos && sd->v[pos - 1].hi >= lo ? &sd->v[pos - 1] : NULL;
+}
+
+/* Makes element idx (ports [lo, hi]) active in sd; sd->v has room. */
+static void ovl_add(struct ovl_side *sd, unsigned lo, unsigned hi, uint32_t idx)
+{
+	size_t pos = ovl_upper(sd, lo);
+
+	memmove(&sd->v[pos + 1], &sd->v[pos], (sd->n - pos) * sizeof(*sd->v));
+	sd->v[pos] = (struct ovl_act){ (uint16_t)lo, (uint16_t)hi, idx };
+	sd->n++;
+}
+
+/* Ends element idx (ports starting at lo); it is the last entry starting
+ * at or below lo, as every end follows its own start. */
+static void ovl_del(struct ovl_side *sd, unsigned lo, uint32_t idx)
+{
+	size_t pos = ovl_upper(sd, lo);
+
+	if (pos && sd->v[pos - 1].idx == idx) {
+		memmove(&sd->v[pos - 1], &sd->v[pos], (sd->n - pos) * sizeof(*sd->v));
+		sd->n--;
+	}
 }
 
 /* Finds two intersecting elements of family fam, one of a and one of b
@@ -716,17 +754,17 @@ int icpt_lists_overlap(const struct icpt_list *a, const struct icpt_list *b, int
 			 size_t *ia, size_t *ib)
 {
 	const struct icpt_list *l[2] = { a, b };
-	size_t na = icpt_count(a, fam), nb = icpt_count(b, fam), nev = 0, nact[2] = { 0, 0 };
-	struct ovl_act *act[2] = { NULL, NULL };
+	size_t na = icpt_count(a, fam), nb = icpt_count(b, fam), nev = 0;
+	struct ovl_side sa = { NULL, 0 }, sb = { NULL, 0 };
 	struct ovl_ev *ev;
 	int ret = 0;
 
 	if (!na || !nb)
 		return 0;
 	ev = malloc(2 * (na + nb) * sizeof(*ev));
-	act[0] = malloc(na * sizeof(*act[0]));
-	act[1] = malloc(nb * sizeof(*act[1]));
-	if (!ev || !act[0] || !act[1]) {
+	sa.v = malloc(na * sizeof(*sa.v));
+	sb.v = malloc(nb * sizeof(*sb.v));
+	if (!ev || !sa.v || !sb.v) {
 		ret = -ENOMEM;
 		goto out;
 	}
@@ -742,36 +780,29 @@ int icpt_lists_overlap(const struct icpt_list *a, const struct icpt_list *b, int
 	}
 	qsort(ev, nev, sizeof(*ev), ovl_ev_cmp);
 	for (size_t k = 0; k < nev; k++) {
-		int s = ev[k].side;
-		const struct icpt_elem *e = &l[s]->v[ev[k].idx];
-		struct ovl_act *mine = act[s], *other = act[!s];
-		size_t pos;
+		/* each side by name, not act[s]: the active sets and their
+		 * sizes stay two distinct objects (also to the analyzer) */
+		struct ovl_side *mine = ev[k].side ? &sb : &sa, *other = ev[k].side ? &sa : &sb;
+		const struct icpt_elem *e = &l[ev[k].side]->v[ev[k].idx];
+		const struct ovl_act *hit;
 
 		if (ev[k].end) {
-			pos = ovl_upper(mine, nact[s], e->port_lo);
-			/* the entry is there: every end follows its own start */
-			if (pos && mine[pos - 1].idx == ev[k].idx) {
-				memmove(&mine[pos - 1], &mine[pos], (nact[s] - pos) * sizeof(*mine));
-				nact[s]--;
-			}
+			ovl_del(mine, e->port_lo, ev[k].idx);
 			continue;
 		}
-		pos = ovl_upper(other, nact[!s], e->port_hi);
-		if (pos && other[pos - 1].hi >= e->port_lo) {
-			*(s ? ib : ia) = ev[k].idx;
-			*(s ? ia : ib) = other[pos - 1].idx;
+		hit = ovl_meet(other, e->port_lo, e->port_hi);
+		if (hit) {
+			*(ev[k].side ? ib : ia) = ev[k].idx;
+			*(ev[k].side ? ia : ib) = hit->idx;
 			ret = 1;
 			goto out;
 		}
-		pos = ovl_upper(mine, nact[s], e->port_lo);
-		memmove(&mine[pos + 1], &mine[pos], (nact[s] - pos) * sizeof(*mine));
-		mine[pos] = (struct ovl_act){ e->port_lo, e->port_hi, ev[k].idx };
-		nact[s]++;
+		ovl_add(mine, e->port_lo, e->port_hi, ev[k].idx);
 	}
 out:
 	free(ev);
-	free(act[0]);
-	free(act[1]);
+	free(sa.v);
+	free(sb.v);
 	return ret;
 }
 

@@ -513,30 +513,45 @@ static bool pp_crc_ok(const uint8_t *buf, size_t total, size_t crc_off)
 	return c == get_be32(buf + crc_off);
 }
 
-/* Copies one validated TLV value into out if it is one we keep. */
+/* Copies one validated TLV value into out if it is one we keep; out->custom
+ * has room for ncap entries. The scan (pp_tlv_check) already refused
+ * duplicates and counted the custom TLVs, but this second walk re-reads the
+ * bytes rather than a list the scan made: it checks again instead of
+ * trusting that the two walks agree, as a second copy would leak the first
+ * and one custom TLV too many would write past the array. */
 static int pp_tlv_keep(uint8_t type, const uint8_t *val, uint16_t vlen,
-		       struct pp_hdr *out)
+		       struct pp_hdr *out, size_t ncap)
 {
 	struct pp_tlv_custom *c;
 
 	switch (type) {
 	case PP2_TYPE_ALPN:
+		if (out->alpn)
+			return -PP_E_V2_TLV_DUP;
 		out->alpn = pp_memdup(val, vlen);
 		out->alpn_len = vlen;
 		return out->alpn ? 0 : -PP_E_NOMEM;
 	case PP2_TYPE_AUTHORITY:
+		if (out->authority)
+			return -PP_E_V2_TLV_DUP;
 		out->authority = pp_memdup(val, vlen);
 		return out->authority ? 0 : -PP_E_NOMEM;
 	case PP2_TYPE_UNIQUE_ID:
+		if (out->unique_id)
+			return -PP_E_V2_TLV_DUP;
 		out->unique_id = pp_memdup(val, vlen);
 		out->unique_id_len = vlen;
 		return out->unique_id ? 0 : -PP_E_NOMEM;
 	case PP2_TYPE_NETNS:
+		if (out->netns)
+			return -PP_E_V2_TLV_DUP;
 		out->netns = pp_memdup(val, vlen);
 		return out->netns ? 0 : -PP_E_NOMEM;
 	default:
 		if (type < PP2_TYPE_MIN_CUSTOM || type > PP2_TYPE_MAX_CUSTOM)
 			return 0;
+		if (out->ncustom >= ncap)
+			return -PP_E_V2_TLV_COUNT;
 		c = &out->custom[out->ncustom];
 		c->val = pp_memdup(val, vlen);
 		if (!c->val)
@@ -584,7 +599,7 @@ static int pp_v2_tlvs(const uint8_t *buf, size_t total, size_t off,
 	for (pos = off; pos < total; pos += PP_TLV_HDR_LEN + vlen) {
 		vlen = get_be16(buf + pos + 1);
 		ret = pp_tlv_keep(buf[pos], buf + pos + PP_TLV_HDR_LEN,
-				  (uint16_t)vlen, out);
+				  (uint16_t)vlen, out, sc.ncustom);
 		if (ret < 0)
 			return ret;
 	}

@@ -253,7 +253,7 @@ static int plan_segment(struct objv *plan, const struct segment *s)
 {
 	struct obj *o;
 
-	if (!(o = plan_new(plan, OBJ_NETNS, s, s->netns)))
+	if (!plan_new(plan, OBJ_NETNS, s, s->netns))
 		return -ENOMEM;
 	if (s->uplink == UPLINK_VETH) {
 		o = plan_find_bridge(plan, s->updev);

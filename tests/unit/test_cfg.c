@@ -959,7 +959,7 @@ static void test_listener_same_socket(void **state)
 static void test_dir_and_missing_file(void **state)
 {
 	struct dp_config *c = dp_config_new();
-	char dir[] = "/tmp/dpcfgXXXXXX";
+	char dir[] = "/tmp/dpcfgXXXXXX", empty[] = "/tmp/dpcfgXXXXXX";
 	char p1[64], p2[64];
 	FILE *f;
 
@@ -980,6 +980,21 @@ static void test_dir_and_missing_file(void **state)
 	unlink(p1);
 	unlink(p2);
 	rmdir(dir);
+
+	/* a directory holding no *.cfg file: nothing read, no error (qsort()
+	 * was once given the NULL list: undefined, flagged by clang's UBSan) */
+	assert_non_null(mkdtemp(empty));
+	snprintf(p1, sizeof(p1), "%s/notes.txt", empty);
+	f = fopen(p1, "w");
+	fputs("listen x\n", f);
+	fclose(f);
+	c = dp_config_new();
+	assert_int_equal(cfg_parse_path(c, &c->files, empty), 0);
+	assert_int_equal(c->files.n, 0);
+	assert_null(dp_config_find_proxy(c, "x", PR_CAP_BE));
+	dp_config_put(c);
+	unlink(p1);
+	rmdir(empty);
 
 	c = dp_config_new();
 	msgs[0] = '\0';

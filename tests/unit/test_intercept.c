@@ -574,6 +574,77 @@ static void test_subtract_edges(void **state)
 	icpt_list_free(&l);
 }
 
+/* Two random normalised lists on the small grid, each with an IPv6 element
+ * too: icpt_lists_overlap finds a pair exactly when some (address, port)
+ * is in both lists, the pair named does intersect, and it is the first in
+ * address order (no common pair below where it meets). The sweep keeps each
+ * list's active elements apart, adds and ends them: this checks all that
+ * against the grid. */
+static void test_lists_overlap_random(void **state)
+{
+	static unsigned char g[2][RA][RP];
+	unsigned seed = 4242;
+	char spec[96];
+
+	(void)state;
+	for (int round = 0; round < 600; round++) {
+		struct icpt_list l[2];
+		struct icpt_elem m;
+		size_t ia = 0, ib = 0;
+		int first = -1, r;
+
+		for (int s = 0; s < 2; s++) {
+			int n = (int)(rand_r(&seed) % 8);   /* 0: no IPv4 element */
+
+			icpt_list_init(&l[s]);
+			ok_spec(&l[s], s ? "[fd09::1]:1-63" : "[fd09::]/120:5");
+			for (int i = 0; i < n; i++) {
+				int b0 = (int)(rand_r(&seed) % RA), b1 = b0 + (int)(rand_r(&seed) % 16);
+				int q0 = 1 + (int)(rand_r(&seed) % (RP - 1)), q1 = q0 + (int)(rand_r(&seed) % 16);
+
+				snprintf(spec, sizeof(spec), "10.0.0.%d-10.0.0.%d:%d-%d", b0,
+					 b1 < RA ? b1 : RA - 1, q0, q1 < RP ? q1 : RP - 1);
+				ok_spec(&l[s], spec);
+			}
+			assert_true(icpt_normalise(&l[s], NULL, NULL) >= 0);
+			memset(g[s], 0, sizeof(g[s]));
+			for (size_t i = 0; i < l[s].n; i++) {
+				const struct icpt_elem *e = &l[s].v[i];
+
+				if (e->family != AF_INET)
+					continue;
+				for (unsigned a = ntohl(e->lo.v4.s_addr) & 0xff;
+				     a <= (ntohl(e->hi.v4.s_addr) & 0xff); a++)
+					for (int p = e->port_lo; p <= e->port_hi; p++)
+						g[s][a][p] = 1;
+			}
+		}
+		for (int a = 0; a < RA && first < 0; a++)
+			for (int p = 0; p < RP; p++)
+				if (g[0][a][p] && g[1][a][p]) {
+					first = a;
+					break;
+				}
+		r = icpt_lists_overlap(&l[0], &l[1], AF_INET, &ia, &ib);
+		assert_int_equal(r, first >= 0);
+		if (r) {
+			assert_true(ia < l[0].n && ib < l[1].n);
+			assert_int_equal(l[0].v[ia].family, AF_INET);
+			assert_int_equal(l[1].v[ib].family, AF_INET);
+			icpt_elem_meet(&l[0].v[ia], &l[1].v[ib], &m);
+			assert_true(icpt_addr_u128(AF_INET, &m.lo) <= icpt_addr_u128(AF_INET, &m.hi));
+			assert_true(m.port_lo <= m.port_hi);
+			assert_int_equal(ntohl(m.lo.v4.s_addr) & 0xff, first);
+		}
+		/* the other family is swept on its own: its elements meet */
+		assert_int_equal(icpt_lists_overlap(&l[0], &l[1], AF_INET6, &ia, &ib), 1);
+		assert_int_equal(l[0].v[ia].family, AF_INET6);
+		assert_int_equal(l[1].v[ib].family, AF_INET6);
+		icpt_list_free(&l[0]);
+		icpt_list_free(&l[1]);
+	}
+}
+
 static void test_list_append(void **state)
 {
 	struct icpt_list a, b;
@@ -811,6 +882,7 @@ int main(void)
 		cmocka_unit_test(test_random_equivalence),
 		cmocka_unit_test(test_subtract_covers_random),
 		cmocka_unit_test(test_subtract_edges),
+		cmocka_unit_test(test_lists_overlap_random),
 		cmocka_unit_test(test_list_append),
 		cmocka_unit_test(test_file_load),
 		cmocka_unit_test(test_file_errors),
