@@ -123,9 +123,14 @@ static void after_close(struct loop_task *t)
 		ev_break(rt.loop, EVBREAK_ALL);
 }
 
+/* The server "had finished" (phase L) when its connection is over both
+ * ways, as HAProxy closes it: the server's end was read and the client's
+ * was passed on to it. A client that never half-closed keeps the server
+ * connection open toward it: its session is still in phase D (HAProxy 2.6
+ * logs cD there, measured in tests/netns/test_term.sh). */
 struct term_snap sess_term_snap(const struct sess *s)
 {
-	struct term_snap t = { .srv_eof = s->res.eof, .res_pending = !chan_empty(&s->res) };
+	struct term_snap t = { .srv_eof = s->res.eof && s->req.shut, .res_pending = !chan_empty(&s->res) };
 
 	switch (s->state) {
 	case SST_HDR: t.stage = TERM_ST_REQUEST; break;
