@@ -153,8 +153,14 @@ void sess_close(struct sess *s, enum term_event ev)
 		return;
 	snap = sess_term_snap(s);
 	term_compute(ev, &snap, s->term);
-	if (s->state == SST_QUEUE)
+	if (s->state == SST_QUEUE) {
 		sess_unqueue(s);
+		/* as HAProxy: the wait of a session that never got a server is
+		 * recorded only when `timeout queue` ended it (sQ); any other
+		 * end in the queue (client timeout or abort, kill) logs %Tw -1 */
+		if (ev != TERM_EV_SRV_TIMEOUT)
+			s->tw = -1;
+	}
 	was_est = s->state == SST_EST;
 	s->state = SST_CLOSED;
 	SESS_DEBUG(s, "%s.closed ts=%s (%s) %s/%s up=%llu down=%llu after %ld ms", fe->name, s->term,
