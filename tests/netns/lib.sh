@@ -36,6 +36,7 @@ LAB_PIDS=()
 LAB_NSES=()
 LAB_PASSED=0
 LAB_FAILED=0
+LAB_SKIPPED=0
 LAB_LASTPID=
 
 # ---- skipping ---------------------------------------------------------------
@@ -54,6 +55,17 @@ lab_require_cmd() {
 	local c
 	for c in "$@"; do
 		command -v "$c" >/dev/null 2>&1 || lab_skip "missing command: $c"
+	done
+}
+
+# lab_need_cmd CMD... — a tool contrib/deps.sh installs: missing, it fails
+# the test (exit 1) instead of skipping it, so that a part of the suite
+# cannot disappear because a package was not installed.
+lab_need_cmd() {
+	local c
+	for c in "$@"; do
+		command -v "$c" >/dev/null 2>&1 ||
+			lab_die "missing command: $c (contrib/deps.sh installs it; this part of the test is not optional)"
 	done
 }
 
@@ -285,12 +297,21 @@ lab_cleanup() {
 # lab_fail does not exit: the test goes on and lab_finish reports.
 lab_pass() {
 	LAB_PASSED=$((LAB_PASSED + 1))
-	echo "ok $((LAB_PASSED + LAB_FAILED)) - $*"
+	echo "ok $((LAB_PASSED + LAB_FAILED + LAB_SKIPPED)) - $*"
 }
 
 lab_fail() {
 	LAB_FAILED=$((LAB_FAILED + 1))
-	echo "not ok $((LAB_PASSED + LAB_FAILED)) - $*"
+	echo "not ok $((LAB_PASSED + LAB_FAILED + LAB_SKIPPED)) - $*"
+}
+
+# lab_skip_part DESC REASON — one part of a test cannot run on this machine
+# (a kernel feature it lacks; never a tool contrib/deps.sh installs: see
+# lab_need_cmd). Counted and printed as a TAP skip with its reason, which
+# contrib/check.sh lists; lab_finish exits 77 when nothing else ran.
+lab_skip_part() {
+	LAB_SKIPPED=$((LAB_SKIPPED + 1))
+	echo "ok $((LAB_PASSED + LAB_FAILED + LAB_SKIPPED)) - $1 # SKIP $2"
 }
 
 # lab_die MSG — a fatal setup error: report it and exit 1 (cleanup runs).
@@ -338,9 +359,16 @@ lab_assert_nomatch() {
 	lab_pass "$1"
 }
 
-# lab_finish — prints "N passed, N failed" and exits (1 if any failed).
+# lab_finish — prints "N passed, N failed" (", N skipped" when parts were)
+# and exits: 1 if any failed, 77 if parts were skipped and nothing else ran,
+# 0 otherwise.
 lab_finish() {
-	echo "$LAB_PASSED passed, $LAB_FAILED failed"
+	if [ "$LAB_SKIPPED" -gt 0 ]; then
+		echo "$LAB_PASSED passed, $LAB_FAILED failed, $LAB_SKIPPED skipped"
+	else
+		echo "$LAB_PASSED passed, $LAB_FAILED failed"
+	fi
 	[ "$LAB_FAILED" -eq 0 ] || exit 1
+	[ "$LAB_PASSED" -eq 0 ] && [ "$LAB_SKIPPED" -gt 0 ] && exit 77
 	exit 0
 }
