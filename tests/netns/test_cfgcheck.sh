@@ -24,7 +24,7 @@
 
 DP=$DP_BUILDDIR/decoyproxy
 lab_require_bin "$DP"
-CFGDIR=$(cd "$LAB_LIBDIR/../configs" 2>/dev/null && pwd) || lab_skip "no tests/configs directory"
+CFGDIR=$(cd "$LAB_LIBDIR/../configs" 2>/dev/null && pwd) || lab_die "no tests/configs directory (incomplete source tree)"
 lab_need_cmd haproxy
 HAPROXY=$(command -v haproxy)
 OUT=$(mktemp -d "${TMPDIR:-/tmp}/cfgcheck.XXXXXX") || lab_skip "cannot create a temporary directory"
