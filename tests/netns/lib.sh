@@ -247,14 +247,32 @@ lab_wait_port() {
 	return 1
 }
 
+# True while PID runs (a zombie, exited but not yet reaped, does not).
+_lab_running() {
+	local st
+	# the state follows the command name, which may hold spaces: ") S ..."
+	st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null) || return 1
+	[ -n "$st" ] && [ "${st%% *}" != Z ]
+}
+
 # lab_cleanup — kills what lab_bg started, then every process still inside
 # our namespaces, deletes every namespace with our prefix (never anything
 # else) and removes $LAB_TMP unless KEEP_LAB=1. Safe to call twice.
 lab_cleanup() {
-	local rc=$? pid ns
+	local rc=$? pid ns alive
 	trap - EXIT INT TERM
 	for pid in "${LAB_PIDS[@]}"; do
 		kill -TERM "$pid" 2>/dev/null
+	done
+	# Let them end on their own, at most 2 s: a sanitizer build checks for
+	# leaks at exit, which the KILL below would skip.
+	for _ in $(seq 20); do
+		alive=
+		for pid in "${LAB_PIDS[@]}"; do
+			_lab_running "$pid" && { alive=1; break; }
+		done
+		[ -z "$alive" ] && break
+		sleep 0.1
 	done
 	if [ -n "$LAB_PFX" ]; then
 		for ns in $(ip netns list 2>/dev/null | awk '{print $1}'); do
