@@ -1,26 +1,106 @@
 #!/bin/bash
 # contrib/check.sh — builds decoyproxy (warnings are errors) and runs every
 # test: unit tests, real-kernel tests in throwaway network namespaces, interop
-# with HAProxy/nginx/tshark. Run as root on Debian 12; installs what is missing.
-# Ends with one line "N passed, N failed, N skipped".
+# with HAProxy/nginx/tshark. Then it builds it a second time, with ASan and
+# UBSan (--enable-sanitizers, in another directory), and runs the whole suite
+# again there: any sanitizer report from any process of that run (unit tests,
+# and the daemons the netns tests start) counts as one more failure. Last,
+# clang's static analyzer (contrib/scan.sh): any report is one more failure.
+# Run as root on Debian 12; installs what is missing.
+#
+#   DP_BUILD=dir          the normal build (default: ./build)
+#   DP_SAN_BUILD=dir      the sanitizer build (default: $DP_BUILD-san)
+#   DP_CHECK_SANITIZERS=0 skip the second run (a quicker local check)
+#   DP_CHECK_SCAN=0       skip the static analysis
+#
+# Prints the reason of every skip (whole tests, and counted parts of tests),
+# and ends with one line "N passed, N failed, N skipped" for both runs.
 set -u
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=${DP_BUILD:-$here/build}
+sbuild=${DP_SAN_BUILD:-$build-san}
 . "$here/contrib/deps.sh"
 
-dp_install_deps || exit 1
-dp_build "$here" "$build" --enable-werror || { echo "0 passed, 1 failed"; exit 1; }
+PASS=0 FAIL=0 SKIP=0 RC=0
+REASONS=()
 
-cd "$build"
-make -j"$(nproc)" check
-rc=$?
-log=$build/test-suite.log
-if [ -f "$log" ]; then
-	pass=$(sed -n 's/^# PASS: *//p' "$log"); fail=$(sed -n 's/^# FAIL: *//p' "$log")
-	skip=$(sed -n 's/^# SKIP: *//p' "$log"); err=$(sed -n 's/^# ERROR: *//p' "$log")
-	[ "$rc" -ne 0 ] && grep -E '^(FAIL|ERROR):' "$log"
-	[ "$rc" -ne 0 ] && for f in $(grep -lE '^(FAIL|ERROR)' $(find tests -name '*.trs' 2>/dev/null) 2>/dev/null); do
-		echo "===== ${f%.trs}.log"; tail -n 40 "${f%.trs}.log"; done
-	echo "${pass:-0} passed, $(( ${fail:-0} + ${err:-0} )) failed, ${skip:-0} skipped"
+# run_suite DIR LABEL — `make check` in DIR; adds its counts to the totals,
+# shows the logs of what failed, collects the reasons of what was skipped
+run_suite() {
+	local dir=$1 label=$2 rc log p f s e t0 trs
+	t0=$(date +%s)
+	(cd "$dir" && make -j"$(nproc)" check)
+	rc=$?
+	log=$dir/test-suite.log
+	if [ ! -f "$log" ]; then
+		echo "$label: no test-suite.log (make check exit $rc)"
+		FAIL=$((FAIL + 1))
+		RC=1
+		return
+	fi
+	p=$(sed -n 's/^# PASS: *//p' "$log"); f=$(sed -n 's/^# FAIL: *//p' "$log")
+	s=$(sed -n 's/^# SKIP: *//p' "$log"); e=$(sed -n 's/^# ERROR: *//p' "$log")
+	PASS=$((PASS + ${p:-0})); FAIL=$((FAIL + ${f:-0} + ${e:-0})); SKIP=$((SKIP + ${s:-0}))
+	if [ "$rc" -ne 0 ]; then
+		RC=1
+		grep -E '^(FAIL|ERROR):' "$log" | sed "s|^|$label: |"
+		for trs in $(cd "$dir" && grep -lE '^:test-result: (FAIL|ERROR)' $(find tests -name '*.trs') 2>/dev/null); do
+			echo "===== $label: ${trs%.trs}.log"
+			tail -n 40 "$dir/${trs%.trs}.log"
+		done
+	fi
+	# every skip says why: whole tests (their SKIP: line), parts of tests
+	# (lab_skip_part's "# SKIP" lines)
+	for trs in $(cd "$dir" && find tests -name '*.trs' | sort); do
+		if grep -q '^:test-result: SKIP' "$dir/$trs"; then
+			REASONS+=("$label: ${trs%.trs}: $(grep -m1 -E '^SKIP' "$dir/${trs%.trs}.log" || echo 'no reason given')")
+		fi
+		while IFS= read -r l; do
+			REASONS+=("$label: ${trs%.trs} (part): ${l#ok * - }")
+		done < <(grep -E '^ok [0-9]+ - .* # SKIP ' "$dir/${trs%.trs}.log" 2>/dev/null)
+	done
+	echo "$label: ${p:-0} passed, $(( ${f:-0} + ${e:-0} )) failed, ${s:-0} skipped in $(( $(date +%s) - t0 )) s"
+}
+
+dp_install_deps || exit 1
+dp_build "$here" "$build" --enable-werror || { echo "0 passed, 1 failed, 0 skipped"; exit 1; }
+run_suite "$build" normal
+
+if [ "${DP_CHECK_SANITIZERS:-1}" != 0 ]; then
+	if dp_build "$here" "$sbuild" --enable-werror --enable-sanitizers; then
+		rm -rf "$sbuild/sanitizer-reports"
+		run_suite "$sbuild" sanitizers
+		reports=$(find "$sbuild/sanitizer-reports" -type f 2>/dev/null | sort)
+		if [ -n "$reports" ]; then
+			echo "sanitizers: $(wc -l <<<"$reports") report(s) from processes of the suite:"
+			for r in $reports; do
+				echo "===== $r"
+				head -n 40 "$r"
+			done
+			FAIL=$((FAIL + 1))
+			RC=1
+		fi
+	else
+		echo "sanitizers: the build with --enable-sanitizers failed"
+		FAIL=$((FAIL + 1))
+		RC=1
+	fi
 fi
-exit $rc
+
+# clang's static analyzer: a report is a failure, counted as one test
+if [ "${DP_CHECK_SCAN:-1}" != 0 ]; then
+	if DP_SCAN_BUILD=${DP_SCAN_BUILD:-$build-scan} bash "$here/contrib/scan.sh"; then
+		PASS=$((PASS + 1))
+		echo "scan-build: no report"
+	else
+		FAIL=$((FAIL + 1))
+		RC=1
+		echo "scan-build: reports or a failed build (above)"
+	fi
+fi
+
+for r in "${REASONS[@]}"; do
+	echo "skipped: $r"
+done
+echo "$PASS passed, $FAIL failed, $SKIP skipped"
+exit $RC

@@ -124,9 +124,14 @@ static void after_close(struct loop_task *t)
 		ev_break(rt.loop, EVBREAK_ALL);
 }
 
+/* The server "had finished" (phase L) when its connection is over both
+ * ways, as HAProxy closes it: the server's end was read and the client's
+ * was passed on to it. A client that never half-closed keeps the server
+ * connection open toward it: its session is still in phase D (HAProxy 2.6
+ * logs cD there, measured in tests/netns/test_term.sh). */
 struct term_snap sess_term_snap(const struct sess *s)
 {
-	struct term_snap t = { .srv_eof = s->res.eof, .res_pending = !chan_empty(&s->res) };
+	struct term_snap t = { .srv_eof = s->res.eof && s->req.shut, .res_pending = !chan_empty(&s->res) };
 
 	switch (s->state) {
 	case SST_HDR: t.stage = TERM_ST_REQUEST; break;
@@ -149,8 +154,14 @@ void sess_close(struct sess *s, enum term_event ev)
 		return;
 	snap = sess_term_snap(s);
 	term_compute(ev, &snap, s->term);
-	if (s->state == SST_QUEUE)
+	if (s->state == SST_QUEUE) {
 		sess_unqueue(s);
+		/* as HAProxy: the wait of a session that never got a server is
+		 * recorded only when `timeout queue` ended it (sQ); any other
+		 * end in the queue (client timeout or abort, kill) logs %Tw -1 */
+		if (ev != TERM_EV_SRV_TIMEOUT)
+			s->tw = -1;
+	}
 	was_est = s->state == SST_EST;
 	s->state = SST_CLOSED;
 	SESS_DEBUG(s, "%s.closed ts=%s (%s) %s/%s up=%llu down=%llu after %ld ms", fe->name, s->term,

@@ -36,6 +36,7 @@ LAB_PIDS=()
 LAB_NSES=()
 LAB_PASSED=0
 LAB_FAILED=0
+LAB_SKIPPED=0
 LAB_LASTPID=
 
 # ---- skipping ---------------------------------------------------------------
@@ -54,6 +55,17 @@ lab_require_cmd() {
 	local c
 	for c in "$@"; do
 		command -v "$c" >/dev/null 2>&1 || lab_skip "missing command: $c"
+	done
+}
+
+# lab_need_cmd CMD... — a tool contrib/deps.sh installs: missing, it fails
+# the test (exit 1) instead of skipping it, so that a part of the suite
+# cannot disappear because a package was not installed.
+lab_need_cmd() {
+	local c
+	for c in "$@"; do
+		command -v "$c" >/dev/null 2>&1 ||
+			lab_die "missing command: $c (contrib/deps.sh installs it; this part of the test is not optional)"
 	done
 }
 
@@ -235,14 +247,32 @@ lab_wait_port() {
 	return 1
 }
 
+# True while PID runs (a zombie, exited but not yet reaped, does not).
+_lab_running() {
+	local st
+	# the state follows the command name, which may hold spaces: ") S ..."
+	st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null) || return 1
+	[ -n "$st" ] && [ "${st%% *}" != Z ]
+}
+
 # lab_cleanup — kills what lab_bg started, then every process still inside
 # our namespaces, deletes every namespace with our prefix (never anything
 # else) and removes $LAB_TMP unless KEEP_LAB=1. Safe to call twice.
 lab_cleanup() {
-	local rc=$? pid ns
+	local rc=$? pid ns alive
 	trap - EXIT INT TERM
 	for pid in "${LAB_PIDS[@]}"; do
 		kill -TERM "$pid" 2>/dev/null
+	done
+	# Let them end on their own, at most 2 s: a sanitizer build checks for
+	# leaks at exit, which the KILL below would skip.
+	for _ in $(seq 20); do
+		alive=
+		for pid in "${LAB_PIDS[@]}"; do
+			_lab_running "$pid" && { alive=1; break; }
+		done
+		[ -z "$alive" ] && break
+		sleep 0.1
 	done
 	if [ -n "$LAB_PFX" ]; then
 		for ns in $(ip netns list 2>/dev/null | awk '{print $1}'); do
@@ -285,12 +315,21 @@ lab_cleanup() {
 # lab_fail does not exit: the test goes on and lab_finish reports.
 lab_pass() {
 	LAB_PASSED=$((LAB_PASSED + 1))
-	echo "ok $((LAB_PASSED + LAB_FAILED)) - $*"
+	echo "ok $((LAB_PASSED + LAB_FAILED + LAB_SKIPPED)) - $*"
 }
 
 lab_fail() {
 	LAB_FAILED=$((LAB_FAILED + 1))
-	echo "not ok $((LAB_PASSED + LAB_FAILED)) - $*"
+	echo "not ok $((LAB_PASSED + LAB_FAILED + LAB_SKIPPED)) - $*"
+}
+
+# lab_skip_part DESC REASON — one part of a test cannot run on this machine
+# (a kernel feature it lacks; never a tool contrib/deps.sh installs: see
+# lab_need_cmd). Counted and printed as a TAP skip with its reason, which
+# contrib/check.sh lists; lab_finish exits 77 when nothing else ran.
+lab_skip_part() {
+	LAB_SKIPPED=$((LAB_SKIPPED + 1))
+	echo "ok $((LAB_PASSED + LAB_FAILED + LAB_SKIPPED)) - $1 # SKIP $2"
 }
 
 # lab_die MSG — a fatal setup error: report it and exit 1 (cleanup runs).
@@ -338,9 +377,16 @@ lab_assert_nomatch() {
 	lab_pass "$1"
 }
 
-# lab_finish — prints "N passed, N failed" and exits (1 if any failed).
+# lab_finish — prints "N passed, N failed" (", N skipped" when parts were)
+# and exits: 1 if any failed, 77 if parts were skipped and nothing else ran,
+# 0 otherwise.
 lab_finish() {
-	echo "$LAB_PASSED passed, $LAB_FAILED failed"
+	if [ "$LAB_SKIPPED" -gt 0 ]; then
+		echo "$LAB_PASSED passed, $LAB_FAILED failed, $LAB_SKIPPED skipped"
+	else
+		echo "$LAB_PASSED passed, $LAB_FAILED failed"
+	fi
 	[ "$LAB_FAILED" -eq 0 ] || exit 1
+	[ "$LAB_PASSED" -eq 0 ] && [ "$LAB_SKIPPED" -gt 0 ] && exit 77
 	exit 0
 }

@@ -392,7 +392,7 @@ else
 		"$(cat "$LAB_TMP/vl.err")"
 	check "vlan: namespace rolled back" no_ns "${LAB_PFX}vl"
 	lab_assert_eq "vlan: veth and bridge rolled back" " " "$(ifidx "$HOST" dp-vl) $(ifidx "$HOST" br-trunk)"
-	echo "ok - vlan data path # SKIP this kernel has no 802.1Q VLAN support (CONFIG_VLAN_8021Q)"
+	lab_skip_part "vlan data path" "this kernel has no 802.1Q VLAN support (CONFIG_VLAN_8021Q)"
 fi
 
 lab_finish

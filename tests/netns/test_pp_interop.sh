@@ -21,14 +21,18 @@
 # address the decoy reports (10.4.0.2) can only come from the PROXY header:
 # the connection decoyproxy really receives comes from 10.3.0.2.
 #
-# Needs root, ip, ss, nft, timeout, haproxy; nginx and tshark parts are
-# skipped alone when those are missing. Binaries: $DP_BUILDDIR (see lib.sh).
+# Needs root, ip, ss, nft, timeout, haproxy, nginx (with its stream module)
+# and tshark, all installed by contrib/deps.sh: a missing one fails the
+# test. Binaries: $DP_BUILDDIR (see lib.sh).
 
 # shellcheck source=tests/netns/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 lab_require_root
-lab_require_cmd ip ss nft timeout haproxy
+lab_require_cmd ip ss nft timeout
+lab_need_cmd haproxy nginx tshark
+[ -e /usr/lib/nginx/modules/ngx_stream_module.so ] ||
+	lab_die "nginx's stream module is missing (libnginx-mod-stream; contrib/deps.sh installs it)"
 DP=$DP_BUILDDIR/decoyproxy
 lab_require_bin "$DPSERVER" "$DPCLIENT" "$DP"
 lab_init ppi
@@ -324,10 +328,7 @@ lab_assert_nomatch "the decoy never saw the relaying HAProxy's address" '10\.3\.
 
 # ==== 3. nginx stream proxy_protocol ===============================================
 
-if ! command -v nginx >/dev/null || [ ! -e /usr/lib/nginx/modules/ngx_stream_module.so ]; then
-	echo "# skip nginx checks: nginx or its stream module is not installed"
-else
-	cat >"$LAB_TMP/ngx.conf" <<CFG
+cat >"$LAB_TMP/ngx.conf" <<CFG
 load_module /usr/lib/nginx/modules/ngx_stream_module.so;
 worker_processes 1;
 pid $LAB_TMP/ngx.pid;
@@ -340,83 +341,78 @@ stream {
     }
 }
 CFG
-	lab_bg svc nginx -p "$LAB_TMP" -c "$LAB_TMP/ngx.conf" -g 'daemon off;' >"$LAB_TMP/ngx.out" 2>&1
-	if ! lab_wait_port svc 10.2.0.2 7401; then
-		lab_fail "nginx did not start: $(cat "$LAB_TMP/ngx.out" "$LAB_TMP/ngx.err" 2>/dev/null | tail -3)"
-	else
-		out=$(att -b 10.1.0.2:43001 -c 10.1.0.1:6301 whoami)
-		lab_assert_eq "nginx reads decoyproxy's v1 header" "10.1.0.2 43001" "$out"
-		out=$(att -b 10.1.0.2:43002 -c 10.1.0.1:6302 whoami)
-		lab_assert_eq "nginx reads decoyproxy's v2 header" "10.1.0.2 43002" "$out"
-	fi
+lab_bg svc nginx -p "$LAB_TMP" -c "$LAB_TMP/ngx.conf" -g 'daemon off;' >"$LAB_TMP/ngx.out" 2>&1
+if ! lab_wait_port svc 10.2.0.2 7401; then
+	lab_fail "nginx did not start: $(cat "$LAB_TMP/ngx.out" "$LAB_TMP/ngx.err" 2>/dev/null | tail -3)"
+else
+	out=$(att -b 10.1.0.2:43001 -c 10.1.0.1:6301 whoami)
+	lab_assert_eq "nginx reads decoyproxy's v1 header" "10.1.0.2 43001" "$out"
+	out=$(att -b 10.1.0.2:43002 -c 10.1.0.1:6302 whoami)
+	lab_assert_eq "nginx reads decoyproxy's v2 header" "10.1.0.2 43002" "$out"
 fi
 
 # ==== 4. tshark dissects the decoyproxy -> decoy leg ===================================
 
-if ! command -v tshark >/dev/null; then
-	echo "# skip tshark checks: tshark is not installed"
+cap=$LAB_TMP/leg.pcapng
+lab_bg dp tshark -i s0 -f 'tcp port 7501 or udp port 9' -a duration:30 -w "$cap" >"$LAB_TMP/tsh.out" 2>&1
+TSHPID=$LAB_LASTPID
+# "Capturing on" comes before dumpcap really captures, and the whole
+# exchange below lasts milliseconds: send UDP markers (discard port,
+# in the filter) until one is in the file, so the capture is live.
+live=
+if wait_line "$LAB_TMP/tsh.out" "^Capturing on 's0'" 10 >/dev/null; then
+	for _ in $(seq 50); do
+		lab_exec dp bash -c 'echo marker >/dev/udp/10.2.0.2/9' 2>/dev/null
+		sleep 0.2
+		tshark -r "$cap" -Y udp -T fields -e frame.number 2>/dev/null | grep -q . && { live=1; break; }
+	done
+fi
+if [ -z "$live" ]; then
+	lab_fail "tshark did not start capturing: $(tail -3 "$LAB_TMP/tsh.out")"
 else
-	cap=$LAB_TMP/leg.pcapng
-	lab_bg dp tshark -i s0 -f 'tcp port 7501 or udp port 9' -a duration:30 -w "$cap" >"$LAB_TMP/tsh.out" 2>&1
-	TSHPID=$LAB_LASTPID
-	# "Capturing on" comes before dumpcap really captures, and the whole
-	# exchange below lasts milliseconds: send UDP markers (discard port,
-	# in the filter) until one is in the file, so the capture is live.
-	live=
-	if wait_line "$LAB_TMP/tsh.out" "^Capturing on 's0'" 10 >/dev/null; then
-		for _ in $(seq 50); do
-			lab_exec dp bash -c 'echo marker >/dev/udp/10.2.0.2/9' 2>/dev/null
-			sleep 0.2
-			tshark -r "$cap" -Y udp -T fields -e frame.number 2>/dev/null | grep -q . && { live=1; break; }
-		done
-	fi
-	if [ -z "$live" ]; then
-		lab_fail "tshark did not start capturing: $(tail -3 "$LAB_TMP/tsh.out")"
-	else
-		uid=TSH-10.1.0.2-44001	# unique-id-format TSH-%ci-%cp
-		seg=seg-to_tsh		# set-proxy-v2-tlv-fmt(0xE1) seg-%ft
-		out=$(att -b 10.1.0.2:44001 -c 10.1.0.1:6401 send "after the header")
-		lab_assert_eq "the PROXY-aware decoy parses the v2 header (CRC32C, UNIQUE_ID, 0xE1), then echoes" \
-			"$(printf 'PROXY 10.1.0.2 44001 10.1.0.1 6401 tlv=03:4,05:%d,e1:%d\nafter the header' \
-				${#uid} ${#seg})" "$out"
-		# Stop tshark only once the decoy's FIN (the last packet the
-		# exchange needs) is in the capture file, at most 5 s: a fixed
-		# pause lost the packets now and then, still in the capture buffer
-		# when tshark was stopped.
-		for i in $(seq 50); do
-			tshark -r "$cap" -Y 'tcp.srcport == 7501 && tcp.flags.fin == 1' -T fields -e frame.number \
-				2>/dev/null | grep -q . && break
-			[ "$i" = 50 ] && echo "# tshark: the decoy's FIN not in the capture file after 10 s"
-			sleep 0.2
-		done
-		sleep 0.3
-		# SIGINT is tshark's Ctrl-C: it writes out what dumpcap still
-		# buffers and exits; on a loaded machine that can take seconds
-		kill -INT "$TSHPID" 2>/dev/null
-		for _ in $(seq 100); do kill -0 "$TSHPID" 2>/dev/null || break; sleep 0.1; done
-		lab_stop "$TSHPID"
-		# tshark's stderr (the "running as root" notice) stays out of the fields
-		fields=$(tshark -r "$cap" -Y proxy -T fields -E separator=' ' -e proxy.v2.version \
-			-e proxy.src.ipv4 -e proxy.srcport -e proxy.dst.ipv4 -e proxy.dstport 2>"$LAB_TMP/tshr.err")
-		lab_assert_eq "tshark: v2 header from 10.1.0.2:44001 to 10.1.0.1:6401" \
-			"2 10.1.0.2 44001 10.1.0.1 6401" "$fields"
-		tlvs=$(tshark -r "$cap" -Y proxy -T fields -E separator=' ' -E aggregator=, \
-			-e proxy.v2.tlv.type -e proxy.v2.tlv.value 2>>"$LAB_TMP/tshr.err")
-		echo "# tshark TLVs: $tlvs"
-		uidhex=$(printf '%s' "$uid" | od -v -An -tx1 | tr -d ' \n')
-		seghex=$(printf '%s' "$seg" | od -v -An -tx1 | tr -d ' \n')
-		read -r types values <<<"$tlvs"
-		# Wireshark 4.0 shows UNIQUE_ID as "Unknown type" and lists no TLV
-		# after it, so 0xE1 is optional here and checked in the raw bytes.
-		lab_assert_match "tshark: TLVs in the order sent (CRC32C, UNIQUE_ID[, custom 0xE1])" \
-			'^0x03,0x05(,0xe1)?$' "$types"
-		lab_assert_match "tshark: the UNIQUE_ID value is the frontend's unique-id-format" \
-			"^[0-9a-f]{8},$uidhex(,$seghex)?\$" "$values"
-		raw=$(tshark -r "$cap" -Y proxy -T fields -e tcp.payload 2>>"$LAB_TMP/tshr.err")
-		# 16 fixed + 12 address, 7 CRC32C + 21 UNIQUE_ID (.{56}), 13 custom: 69 bytes
-		lab_assert_match "tshark: the segment starts with the 69-byte header, 0xE1 TLV last" \
-			"^0d0a0d0a000d0a515549540a211100350a0100020a010001abe11901.{56}e1000a$seghex" "$raw"
-	fi
+	uid=TSH-10.1.0.2-44001	# unique-id-format TSH-%ci-%cp
+	seg=seg-to_tsh		# set-proxy-v2-tlv-fmt(0xE1) seg-%ft
+	out=$(att -b 10.1.0.2:44001 -c 10.1.0.1:6401 send "after the header")
+	lab_assert_eq "the PROXY-aware decoy parses the v2 header (CRC32C, UNIQUE_ID, 0xE1), then echoes" \
+		"$(printf 'PROXY 10.1.0.2 44001 10.1.0.1 6401 tlv=03:4,05:%d,e1:%d\nafter the header' \
+			${#uid} ${#seg})" "$out"
+	# Stop tshark only once the decoy's FIN (the last packet the
+	# exchange needs) is in the capture file, at most 5 s: a fixed
+	# pause lost the packets now and then, still in the capture buffer
+	# when tshark was stopped.
+	for i in $(seq 50); do
+		tshark -r "$cap" -Y 'tcp.srcport == 7501 && tcp.flags.fin == 1' -T fields -e frame.number \
+			2>/dev/null | grep -q . && break
+		[ "$i" = 50 ] && echo "# tshark: the decoy's FIN not in the capture file after 10 s"
+		sleep 0.2
+	done
+	sleep 0.3
+	# SIGINT is tshark's Ctrl-C: it writes out what dumpcap still
+	# buffers and exits; on a loaded machine that can take seconds
+	kill -INT "$TSHPID" 2>/dev/null
+	for _ in $(seq 100); do kill -0 "$TSHPID" 2>/dev/null || break; sleep 0.1; done
+	lab_stop "$TSHPID"
+	# tshark's stderr (the "running as root" notice) stays out of the fields
+	fields=$(tshark -r "$cap" -Y proxy -T fields -E separator=' ' -e proxy.v2.version \
+		-e proxy.src.ipv4 -e proxy.srcport -e proxy.dst.ipv4 -e proxy.dstport 2>"$LAB_TMP/tshr.err")
+	lab_assert_eq "tshark: v2 header from 10.1.0.2:44001 to 10.1.0.1:6401" \
+		"2 10.1.0.2 44001 10.1.0.1 6401" "$fields"
+	tlvs=$(tshark -r "$cap" -Y proxy -T fields -E separator=' ' -E aggregator=, \
+		-e proxy.v2.tlv.type -e proxy.v2.tlv.value 2>>"$LAB_TMP/tshr.err")
+	echo "# tshark TLVs: $tlvs"
+	uidhex=$(printf '%s' "$uid" | od -v -An -tx1 | tr -d ' \n')
+	seghex=$(printf '%s' "$seg" | od -v -An -tx1 | tr -d ' \n')
+	read -r types values <<<"$tlvs"
+	# Wireshark 4.0 shows UNIQUE_ID as "Unknown type" and lists no TLV
+	# after it, so 0xE1 is optional here and checked in the raw bytes.
+	lab_assert_match "tshark: TLVs in the order sent (CRC32C, UNIQUE_ID[, custom 0xE1])" \
+		'^0x03,0x05(,0xe1)?$' "$types"
+	lab_assert_match "tshark: the UNIQUE_ID value is the frontend's unique-id-format" \
+		"^[0-9a-f]{8},$uidhex(,$seghex)?\$" "$values"
+	raw=$(tshark -r "$cap" -Y proxy -T fields -e tcp.payload 2>>"$LAB_TMP/tshr.err")
+	# 16 fixed + 12 address, 7 CRC32C + 21 UNIQUE_ID (.{56}), 13 custom: 69 bytes
+	lab_assert_match "tshark: the segment starts with the 69-byte header, 0xE1 TLV last" \
+		"^0d0a0d0a000d0a515549540a211100350a0100020a010001abe11901.{56}e1000a$seghex" "$raw"
 fi
 
 # ==== 5. three hops: agent -> gateway -> PROXY-aware decoy ===============================

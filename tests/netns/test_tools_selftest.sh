@@ -5,7 +5,8 @@
 # asserted, negative cases showing each check can fail, the tproxy/-T paths,
 # and lib.sh's own cleanup.
 #
-# Needs root, ip, ss; nft for the -T part (skipped alone when absent).
+# Needs root, ip, ss, nft (the -T part is a counted skip only when the
+# kernel refuses the tproxy ruleset).
 # Binaries come from $DP_BUILDDIR/tests/tools/ (see lib.sh).
 
 # shellcheck source=tests/netns/lib.sh
@@ -13,6 +14,7 @@
 
 lab_require_root
 lab_require_cmd ip ss unshare timeout
+lab_need_cmd nft
 lab_require_bin "$DPSERVER" "$DPCLIENT"
 lab_init tools
 
@@ -249,10 +251,9 @@ tproxy_setup() {
 	lab_route srv add 10.88.0.0/24 via 10.77.0.1
 }
 
-if ! command -v nft >/dev/null; then
-	echo "# skip -T checks: nft not installed"
-elif ! tproxy_setup 2>"$LAB_TMP/nft.err"; then
-	echo "# skip -T checks: tproxy setup failed: $(head -1 "$LAB_TMP/nft.err")"
+if ! tproxy_setup 2>"$LAB_TMP/nft.err"; then
+	lab_skip_part "-T checks (dpserver/dpclient IP_TRANSPARENT under TPROXY)" \
+		"tproxy set-up refused here (kernel without nft tproxy/socket?): $(head -1 "$LAB_TMP/nft.err")"
 else
 	srv tproxy -m whoami -T -l 0.0.0.0:7100
 	out=$(cli -c 10.99.0.7:80 whoami)

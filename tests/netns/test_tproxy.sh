@@ -18,6 +18,7 @@
 
 lab_require_root
 lab_require_cmd ip ss nft timeout
+lab_need_cmd setpriv getent
 lab_require_bin "$DPSERVER" "$DPCLIENT" "$DP_BUILDDIR/decoyproxy"
 lab_init tproxy
 
@@ -32,6 +33,12 @@ lab_route svc -6 add default via fd02::1
 lab_sysctl dp net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 \
 	net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 net.ipv4.conf.a0.rp_filter=0 \
 	net.ipv4.conf.s0.rp_filter=0 || lab_die "sysctls"
+# Fixed attacker ports (40123, 40300-40301, 41001-41011) lie below both
+# ephemeral ranges: the attacker's other connections never take them, and
+# a port the proxy picks for itself (usesrc clientip, a collision's fresh
+# port) can never equal one by chance.
+lab_sysctl att "net.ipv4.ip_local_port_range=42000 60999" || lab_die "port range (att)"
+lab_sysctl dp "net.ipv4.ip_local_port_range=42000 60999" || lab_die "port range (dp)"
 # the service also owns decoy addresses, to prove `server 0.0.0.0` and
 # `server s *` (both families)
 ip -n "${LAB_PFX}svc" addr add 198.51.100.77/32 dev eth0 || lab_die "svc decoy addr"
@@ -143,6 +150,13 @@ lab_assert_match "log: %ci %cp %fi %fp %bi %si %sp" \
 	'^10\.1\.0\.2 41001 192\.0\.2\.55 80 10\.1\.0\.2 [0-9]+ 10\.2\.0\.2 80 decoys4 spoof4/decoy --$' "$line"
 bport=$(echo "$line" | awk '{print $6}')
 lab_assert_match "the decoy saw the spoofed source port that was logged" "^PEER 10\\.1\\.0\\.2 $bport " "$out"
+# usesrc clientip takes the client's address, not its port: the port the
+# decoy saw is one the proxy's kernel picked (its ephemeral range), never
+# the attacker's 41001
+sport=$(awk '/^PEER/ {print $3}' <<<"$out")
+[[ $sport =~ ^[0-9]+$ ]] && [ "$sport" -ge 42000 ] && [ "$sport" -le 60999 ] &&
+	lab_pass "usesrc clientip: the decoy saw a port of the proxy's choosing ($sport), not the client's 41001" ||
+	lab_fail "usesrc clientip: the decoy saw a port of the proxy's choosing, not the client's 41001 (saw '$sport')"
 
 # 3. IPv6
 out=$(att -c '[fd09::abcd]:22' whoami)
@@ -339,6 +353,7 @@ lab_assert_match "log: IPv4 through frontend dual" \
 #     `10.2.0.2:-1000` (1080 -> 80); an offset leaving 1..65535 fails with PC
 out=$(att -b 10.1.0.2:41010 -c 100.66.0.5:80 whoami)
 lab_assert_match "+10000: decoy reached on port 10080" '^PEER 10\.1\.0\.2 [0-9]+ LOCAL 10\.2\.0\.2 10080$' "$out"
+lab_assert_nomatch "+10000 (usesrc clientip): not from the client's port 41010" '^PEER 10\.1\.0\.2 41010 ' "$out"
 out=$(att -c 100.67.0.5:1080 whoami)
 lab_assert_match "-1000: decoy reached on port 80" '^PEER 10\.1\.0\.2 [0-9]+ LOCAL 10\.2\.0\.2 80$' "$out"
 out=$(att -b 10.1.0.2:41011 -c 100.67.0.5:1000 whoami)
@@ -372,7 +387,9 @@ lab_stop "$DP2PID"
 # 13. as a daemon (-D -p) switched to user nobody: only CAP_NET_ADMIN,
 #    CAP_NET_RAW and CAP_NET_BIND_SERVICE remain, spoofing still works, and a
 #    reload can still open a listener below port 1024
-if getent passwd nobody >/dev/null && getent group nogroup >/dev/null; then
+if ! getent passwd nobody >/dev/null || ! getent group nogroup >/dev/null; then
+	lab_fail "13. daemon as nobody: user nobody and group nogroup exist (Debian's base-passwd has them)"
+else
 	# the configuration must stay readable by nobody for reloads
 	mkdir -m 755 "$LAB_TMP/etc"
 	chmod 711 "$LAB_TMP"
@@ -400,15 +417,11 @@ fi
 
 # 14. without CAP_NET_ADMIN/CAP_NET_RAW: -c still works, start-up names the
 #    missing capabilities
-if command -v setpriv >/dev/null; then
-	nocap() { lab_exec dp setpriv --bounding-set -net_admin,-net_raw --inh-caps -net_admin,-net_raw -- "$@"; }
-	nocap "$DP" -c -f "$LAB_TMP/dp.cfg" >/dev/null 2>&1
-	lab_assert_eq "-c works without network privileges" 0 "$?"
-	sed -i 's/^frontend decoys4/frontend plain\n    bind 10.1.0.1:2223\n    default_backend spoof4\nfrontend decoys4/; /transparent/d' "$LAB_TMP/dp.cfg"
-	out=$(nocap timeout 5 "$DP" -f "$LAB_TMP/dp.cfg" -d 2>&1)
-	lab_assert_match "start-up without privileges names the capabilities" \
-		"\\[ALERT\\].*backend 'spoof4' spoofs the client address.*CAP_NET_ADMIN or CAP_NET_RAW" "$out"
-else
-	echo "# setpriv missing: privilege checks skipped"
-fi
+nocap() { lab_exec dp setpriv --bounding-set -net_admin,-net_raw --inh-caps -net_admin,-net_raw -- "$@"; }
+nocap "$DP" -c -f "$LAB_TMP/dp.cfg" >/dev/null 2>&1
+lab_assert_eq "-c works without network privileges" 0 "$?"
+sed -i 's/^frontend decoys4/frontend plain\n    bind 10.1.0.1:2223\n    default_backend spoof4\nfrontend decoys4/; /transparent/d' "$LAB_TMP/dp.cfg"
+out=$(nocap timeout 5 "$DP" -f "$LAB_TMP/dp.cfg" -d 2>&1)
+lab_assert_match "start-up without privileges names the capabilities" \
+	"\\[ALERT\\].*backend 'spoof4' spoofs the client address.*CAP_NET_ADMIN or CAP_NET_RAW" "$out"
 lab_finish

@@ -12,7 +12,10 @@
  * Modes: echo, whoami, whoami-echo, sink, hold, proxy, close, rst (see
  * usage()). Prints `LISTEN <ip> <port>` per listener, then `READY`.
  * Exit status: 0 on SIGTERM/SIGINT, -t expiry or -x completion; 1 on a
- * start-up error; 2 on a usage error.
+ * start-up error; 2 on a usage error. The last line on stderr counts the
+ * connections accepted and the most that were open at once (the exact
+ * concurrency the service saw: a connection counts from accept() until it
+ * is closed here, which in echo mode is before the peer sees our FIN).
  */
 #include "config.h"
 
@@ -119,6 +122,7 @@ struct server {
 	int64_t accept_resume;		/* ms, 0 = accepting */
 	struct link conns;		/* live connections (sentinel) */
 	unsigned long nconns;
+	unsigned long peak;		/* most connections open at once */
 	unsigned long accepted;
 	bool stop;
 };
@@ -824,7 +828,8 @@ static int conn_start(struct server *srv, int fd)
 	c->link.prev = &srv->conns;
 	c->link.next->prev = &c->link;
 	srv->conns.next = &c->link;
-	srv->nconns++;
+	if (++srv->nconns > srv->peak)
+		srv->peak = srv->nconns;
 	return 0;
 }
 
@@ -1127,7 +1132,8 @@ int main(int argc, char **argv)
 	printf("READY\n");
 	fflush(stdout);
 	run(&srv);
-	fprintf(stderr, "dpserver: exiting, %lu connections accepted\n", srv.accepted);
+	fprintf(stderr, "dpserver: exiting, %lu connections accepted, at most %lu at once\n", srv.accepted,
+		srv.peak);
 	rc = 0;
 out:
 	server_close(&srv);

@@ -90,15 +90,6 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Time bound for the scale tests: generous, and much more so under
- * valgrind (which runs the client with its preload library). */
-static double time_bound(double seconds)
-{
-	const char *pre = getenv("LD_PRELOAD");
-
-	return pre && strstr(pre, "valgrind") ? seconds * 50 : seconds;
-}
-
 /* ---- parsing ---- */
 
 static void test_parse_ipv4_forms(void **state)
@@ -804,7 +795,13 @@ static void test_file_not_regular(void **state)
 	icpt_list_free(&l);
 }
 
-/* ---- scale ---- */
+/* ---- scale ----
+ * What these prove is that lists of this size come out right (order,
+ * merging, duplicates, counts). How fast is a figure, not a pass/fail
+ * criterion of `make check` (a loaded CI machine or a sanitizer build
+ * would fail a wall-clock bound): bench/intercept_scale.sh measures the
+ * same parse + normalise through `decoyproxy -c` (its "100k" and "1M-10k"
+ * scenarios). The time is printed here for information only. */
 
 static void test_scale_discrete_100k(void **state)
 {
@@ -833,8 +830,12 @@ static void test_scale_discrete_100k(void **state)
 	assert_int_equal(ov, 1);
 	assert_int_equal(l.n, 300000);
 	assert_int_equal(icpt_pairs(&l), 300000);
-	print_message("    100k discrete addresses x 3 ports: parse+normalise %.3f s\n", t1 - t0);
-	assert_true(t1 - t0 < time_bound(2.0));
+	/* first and last in order: IPv4 sorted by address, ports merged per address */
+	assert_string_equal(estr(&l, 0), "10.0.0.0:22");
+	assert_string_equal(estr(&l, 2), "10.0.0.0:443");
+	assert_string_equal(estr(&l, 3), "10.0.0.3:22");
+	assert_string_equal(estr(&l, 299999), "10.4.147.221:443");
+	print_message("    100k discrete addresses x 3 ports: parse+normalise %.3f s (information)\n", t1 - t0);
 	icpt_list_free(&l);
 }
 
@@ -861,8 +862,8 @@ static void test_scale_ranges_1m_pairs(void **state)
 	/* /28s are contiguous (10.0.0.0/28, 10.0.1.0/28 are not: 16 of 256) */
 	assert_int_equal(l.n, 4096);
 	assert_string_equal(estr(&l, 0), "10.0.0.0/28:1000-1249");
-	print_message("    16.4M pairs in 8192 specs: parse+normalise %.3f s\n", t1 - t0);
-	assert_true(t1 - t0 < time_bound(0.5));
+	assert_string_equal(estr(&l, 4095), "10.15.255.0/28:1000-1249");
+	print_message("    16.4M pairs in 8192 specs: parse+normalise %.3f s (information)\n", t1 - t0);
 	icpt_list_free(&l);
 }
 
