@@ -154,7 +154,6 @@ int owner_run_open(struct owner_run *r, const char *dir, char **err)
 		memprintf(err, "cannot lock %s/%s/%s: %s", dir, RUNS_SUB, lname, strerror(-rc));
 		unlinkat(dfd, nname, 0);
 		close(fd);
-		fd = -1;
 		goto out;
 	}
 	/* for the operator who looks: which process holds it */

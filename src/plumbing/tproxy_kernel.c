@@ -596,7 +596,6 @@ static int ns_apply(struct dp_config *c, struct tproxy_gconf *g, struct tproxy_n
 	/* unreadable: adopt nothing; the batch below reports a real problem
 	 * with nftables itself */
 	err_clear(err);
-	ret = 0;
 	if (g->routing || n->nannounce) {
 		ret = rtnl_open(c, n->name, &s, &lo, err);
 		if (ret < 0)
