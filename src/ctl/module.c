@@ -9,6 +9,9 @@
  *                    privilege to spoof, before anything is changed;
  *   logs             opens log targets (first to open, last to close, so
  *                    every other module's messages reach them);
+ *   events           opens the `event-log` targets (a file anew at each
+ *                    reload, for logrotate); commit switches emitting to
+ *                    them and closes the old generation's;
  *   netseg           namespaces and links, which listeners may bind in;
  *   listeners        sockets, taken over from the old generation;
  *   tproxy           nft rules and routing that send traffic to them;
@@ -27,6 +30,7 @@
 #include "log/log.h"
 #include "log/msg.h"
 #include "model/conf.h"
+#include "model/events.h"
 #include "model/proxy.h"
 #include "core/connect.h"
 #include "core/chk.h"
@@ -115,6 +119,10 @@ static const struct dp_module mod_source = {
 static const struct dp_module mod_logs = {
 	.name = "logs", .apply = logs_apply, .remove = logs_remove,
 };
+static const struct dp_module mod_events = {
+	.name = "events", .kws = &events_kw_list, .apply = events_apply, .undo = events_undo,
+	.commit = events_commit, .remove = events_remove,
+};
 static const struct dp_module mod_netseg = {
 	.name = "netseg", .kws = &netseg_kw_list, .sections = netseg_sections,
 	.finalize = netseg_finalize, .apply = netseg_apply, .undo = netseg_undo,
@@ -138,7 +146,7 @@ static const struct dp_module mod_checks = {
 };
 
 static const struct dp_module *const table[] = {
-	&mod_global, &mod_proxies, &mod_source, &mod_logs, &mod_netseg,
+	&mod_global, &mod_proxies, &mod_source, &mod_logs, &mod_events, &mod_netseg,
 	&mod_listeners, &mod_tproxy, &mod_cli, &mod_checks,
 };
 
