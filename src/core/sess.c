@@ -27,6 +27,7 @@
 
 #include "lib/addr.h"
 #include "core/listener.h"
+#include "log/evlog.h"
 #include "log/log.h"
 #include "model/conf.h"
 #include "model/proxy.h"
@@ -168,7 +169,7 @@ void sess_close(struct sess *s, enum term_event ev)
 		   term_event_name(ev), s->be ? s->be->name : fe->name, s->srv ? s->srv->name : "<NOSRV>",
 		   (unsigned long long)s->req.total, (unsigned long long)s->res.total, sess_ms_since(s->t_accept));
 
-	if (was_est && s->bsrc_addr.ss_family == AF_UNSPEC && fe->logs.n && lf_uses_bsrc(fe->lf))
+	if (was_est && s->bsrc_addr.ss_family == AF_UNSPEC && ((fe->logs.n && lf_uses_bsrc(fe->lf)) || evlog_enabled()))
 		sess_fetch_bsrc(s);
 	sess_half_stop(&s->cli);
 	sess_half_stop(&s->srv_h);
@@ -194,6 +195,7 @@ void sess_close(struct sess *s, enum term_event ev)
 	/* the log line shows the counters as they were while this session
 	 * was alive, as HAProxy does */
 	sess_log(s);
+	sess_event(s);
 
 	if (s->counted_be) {
 		s->be->beconn--;
@@ -283,7 +285,11 @@ static bool pump(struct sess *s, struct chan *c, struct half *src, struct half *
 	int r;
 
 	if (rd && !c->eof && !chan_full(c)) {
+		uint64_t before = c->total;
+
 		r = chan_recv(c, src->fd);
+		if (c_is_req && c->total != before && (before == 0 || s->first_len < s->first_cap))
+			sess_keep_first(s, before);
 		if (r == PUMP_PROGRESS || r == PUMP_EOF)
 			src->last_act = sess_now();
 		if (r == PUMP_ERROR) {

@@ -67,6 +67,8 @@ struct sess {
 	char *unique_id;                    /* %ID: received UNIQUE_ID, else unique-id-format */
 	size_t unique_id_len;
 	bool no_log;                        /* an error line was already logged instead */
+	unsigned char *first;               /* first bytes the client sent (event log) */
+	unsigned first_len, first_cap;
 
 	ev_timer timer;
 	ev_tstamp t_accept, t_queue, t_connect_start, t_est;

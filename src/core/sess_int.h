@@ -3,6 +3,7 @@
  *   sess_conn.c  server choice, the backend queue, connect and retries
  *   sess_log.c   the log line, connection-error lines, -d lines
  *   sess_pp.c    the PROXY protocol (accept-proxy, send-proxy[-v2])
+ *   sess_event.c the connection event of the JSON event log
  * Nothing outside src/core/sess*.c includes it: core/sess.h is the module's
  * public face.
  */
@@ -97,6 +98,16 @@ void sess_log_conn_error(struct sess *s, const char *msg);
  * the arguments are not even evaluated. */
 #define SESS_DEBUG(s, ...) do { if (__builtin_expect(dp_msg.debug != 0, 0)) sess_debug((s), __VA_ARGS__); } while (0)
 void sess_debug(const struct sess *s, const char *fmt, ...) DP_PRINTF(2, 3);
+
+/* ---- sess_event.c: the JSON event log (log/evlog.h) ---- */
+
+/* The request channel got bytes, before of them came earlier: keeps the
+ * first ones (up to event-log-first-bytes, decided at the first read) for
+ * the connection event. */
+void sess_keep_first(struct sess *s, uint64_t before);
+/* Emits s's "connection" event when an event log is configured, and frees
+ * the first bytes kept. Called once, when s closes. */
+void sess_event(struct sess *s);
 
 /* ---- sess_pp.c: accept-proxy and send-proxy[-v2] ---- */
 

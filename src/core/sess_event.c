@@ -1,0 +1,86 @@
+/* sess_event.c — the session's part of the JSON event log (log/evlog.h):
+ * the first bytes a client sent, kept bounded while it runs, and its
+ * "connection" event when it ends (schema: doc/events.md). */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "log/evlog.h"
+#include "model/proxy.h"
+#include "model/server.h"
+#include "model/source.h"
+#include "core/sess.h"
+#include "core/sess_int.h"
+
+void sess_keep_first(struct sess *s, uint64_t before)
+{
+	const struct chan *c = &s->req;
+	uint64_t got = c->total - before;
+	size_t take;
+
+	if (before == 0 && !s->first) {
+		/* decided once, on the first bytes: a reload meanwhile does
+		 * not resize what a session keeps */
+		s->first_cap = evlog_first_bytes();
+		if (!s->first_cap || !(s->first = malloc(s->first_cap))) {
+			s->first_cap = 0;
+			return;
+		}
+	}
+	if (s->first_len >= s->first_cap || got > c->len)
+		return;
+	take = s->first_cap - s->first_len;
+	if (take > got)
+		take = (size_t)got;
+	/* what this read added is the tail of the pending bytes */
+	memcpy(s->first + s->first_len, c->buf + c->off + c->len - got, take);
+	s->first_len += (unsigned)take;
+}
+
+void sess_event(struct sess *s)
+{
+	struct proxy *fe = s->fe;
+	struct evlog_rec r;
+	struct timeval end;
+
+	if (!evlog_enabled())
+		goto out;
+	gettimeofday(&end, NULL);
+	evlog_begin(&r, "connection");
+	evlog_time(&r, "start", &s->accept_tv);
+	evlog_uint(&r, "session", s->id);
+	evlog_addr(&r, "attacker", &s->cli_addr);
+	evlog_addr(&r, "decoy", &s->fe_addr);
+	evlog_str(&r, "segment", s->netns);
+	evlog_str(&r, "frontend", fe->name);
+	evlog_str(&r, "backend", s->be ? s->be->name : NULL);
+	if (s->srv) {
+		const struct src_conf *sc = s->srv->source.set ? &s->srv->source : &s->be->source;
+
+		evlog_str(&r, "server", s->srv->name);
+		evlog_addr(&r, "server", &s->srv_addr);
+		evlog_addr(&r, "source", &s->bsrc_addr);
+		evlog_bool(&r, "spoofed", sc->set && sc->usesrc != SRC_USESRC_NONE);
+		if (s->tc >= 0 && (s->srv->flags & (SRV_F_SEND_PROXY | SRV_F_SEND_PROXY_V2)))
+			evlog_uint(&r, "proxy_protocol", (s->srv->flags & SRV_F_SEND_PROXY) ? 1 : 2);
+	}
+	evlog_uint(&r, "bytes_from_attacker", s->req.total);
+	evlog_uint(&r, "bytes_to_attacker", s->res.total);
+	if (s->tw >= 0)
+		evlog_int(&r, "queue_ms", s->tw);
+	if (s->tc >= 0)
+		evlog_int(&r, "connect_ms", s->tc);
+	evlog_int(&r, "duration_ms", sess_ms_since(s->t_accept));
+	evlog_strn(&r, "termination", s->term, strnlen(s->term, 2));
+	evlog_str(&r, "unique_id", s->unique_id);
+	/* a syslog target too short for the whole line gets it without these */
+	evlog_mark_optional(&r);
+	if (s->first_len)
+		evlog_hex(&r, "first_bytes", s->first, s->first_len);
+	evlog_emit(&r);
+out:
+	free(s->first);
+	s->first = NULL;
+	s->first_len = s->first_cap = 0;
+}
