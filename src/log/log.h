@@ -50,13 +50,20 @@ struct log_sess {
  *   - a missing value prints `-` (`""` with Q); Q never quotes numbers,
  *     dates or %ts;
  *   - %[sample] expressions, HTTP-only aliases and aliases decoyproxy has no
- *     data for are compile errors naming the alias.
+ *     data for are compile errors naming the alias;
+ *   - decoyproxy adds %ns: the namespace (segment) of the accepting
+ *     listener, "-" for the default one.
  * ------------------------------------------------------------------------- */
 
 struct lf_expr;                 /* opaque compiled format */
 
-/* HAProxy's "option tcplog" format (the default of every frontend). */
+/* HAProxy's "option tcplog" format (the default of every frontend that
+ * neither intercepts decoys nor has a transparent bind). */
 extern const char LF_TCPLOG_FMT[];
+/* decoyproxy's decoy log: tcplog + " %fi:%fp %ns %bi:%bp", the default of a
+ * frontend with `intercept` lines or a transparent bind when it has
+ * neither `log-format` nor `option tcplog` (doc/configuration.md). */
+extern const char LF_DECOYLOG_FMT[];
 
 /* Compiles fmt (the final string, after the config tokenizer removed quotes
  * and escapes). On success stores a new expression in *out (the caller owns

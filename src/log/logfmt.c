@@ -25,6 +25,12 @@
 const char LF_TCPLOG_FMT[] =
 	"%ci:%cp [%t] %ft %b/%s %Tw/%Tc/%Tt %B %ts %ac/%fc/%bc/%sc/%rc %sq/%bq";
 
+/* tcplog, then the decoy the attacker targeted, the segment it came from
+ * and the source used toward the server (the spoofed one under usesrc):
+ * appended, so that tools reading tcplog fields by position still work. */
+const char LF_DECOYLOG_FMT[] =
+	"%ci:%cp [%t] %ft %b/%s %Tw/%Tc/%Tt %B %ts %ac/%fc/%bc/%sc/%rc %sq/%bq %fi:%fp %ns %bi:%bp";
+
 /* Node flags (HAProxy's log-format options). */
 enum {
 	LF_FL_Q = 1 << 0,       /* quote strings */
@@ -47,6 +53,7 @@ enum lf_op {
 	LF_OP_TS_STATE,
 	LF_OP_AC, LF_OP_FC, LF_OP_BC, LF_OP_SC, LF_OP_RC, LF_OP_SQ, LF_OP_BQ,
 	LF_OP_PID, LF_OP_RT, LF_OP_ID, LF_OP_HOST, LF_OP_MS, LF_OP_TS,
+	LF_OP_NS,               /* decoyproxy: namespace (segment) of the listener */
 };
 
 struct lf_node {
@@ -102,6 +109,7 @@ static const struct lf_alias lf_aliases[] = {
 	{ "fp",  LF_OP_FP, NULL },
 	{ "ft",  LF_OP_FT, NULL },
 	{ "ms",  LF_OP_MS, NULL },
+	{ "ns",  LF_OP_NS, NULL },      /* decoyproxy extension */
 	{ "pid", LF_OP_PID, NULL },
 	{ "rc",  LF_OP_RC, NULL },
 	{ "rt",  LF_OP_RT, NULL },
@@ -602,6 +610,7 @@ static void lf_render_node(struct lf_out *o, const struct lf_expr *e, const stru
 		out_fmt(o, (fl & LF_FL_X) ? "%04llX" : "%llu", ls->rt);
 		break;
 	case LF_OP_ID: out_text(o, ls->unique_id, fl); break;
+	case LF_OP_NS: out_text(o, ls->netns, fl); break;
 	case LF_OP_HOST: out_text(o, e->host, fl); break;
 	case LF_OP_MS:
 		out_fmt(o, (fl & LF_FL_X) ? "%02X" : "%03u",

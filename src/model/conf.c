@@ -159,7 +159,7 @@ int dp_config_finalize(struct dp_config *c)
 				free(err);
 				err = NULL;
 			}
-			if (lf_compile(px->log_format ? px->log_format : LF_TCPLOG_FMT, &px->lf, &err) < 0) {
+			if (lf_compile(px->log_format ? px->log_format : proxy_default_log_format(px), &px->lf, &err) < 0) {
 				cfg_report_at(true, px->file, px->line, &errors, "%s '%s': log-format: %s",
 					  cap_name(px->cap), px->name, err ? err : "invalid");
 				free(err);

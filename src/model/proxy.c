@@ -107,6 +107,18 @@ nomem:
 	return -ENOMEM;
 }
 
+const char *proxy_default_log_format(const struct proxy *px)
+{
+	if (px->options & PR_O_TCPLOG)
+		return LF_TCPLOG_FMT;
+	if (px->tproxy)
+		return LF_DECOYLOG_FMT;
+	for (const struct bind_conf *bc = px->binds; bc; bc = bc->next)
+		if (bc->options & BC_O_TRANSPARENT)
+			return LF_DECOYLOG_FMT;
+	return LF_TCPLOG_FMT;
+}
+
 long long proxy_cli_timeout(const struct proxy *fe, const struct proxy *be, bool established, bool half_closed)
 {
 	/* Once both sides are connected, `timeout tunnel` (from the backend)

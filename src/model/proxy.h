@@ -115,6 +115,12 @@ int proxy_inherit(struct proxy *px, const struct proxy *def, char **err);
 /* Default values of a fresh defaults section / proxy without defaults. */
 void proxy_set_builtin_defaults(struct proxy *px);
 
+/* The log format of px when it has no `log-format`: HAProxy's tcplog with
+ * `option tcplog` (given in px or its defaults), else the decoy format
+ * (LF_DECOYLOG_FMT) when px intercepts decoys or has a transparent bind,
+ * else tcplog. */
+const char *proxy_default_log_format(const struct proxy *px);
+
 /* Effective timeouts on each side once connected (tunnel supersedes). */
 long long proxy_cli_timeout(const struct proxy *fe, const struct proxy *be, bool established, bool half_closed);
 long long proxy_srv_timeout(const struct proxy *be, bool established, bool half_closed);

@@ -128,6 +128,36 @@ static void test_tcplog_v4_reference(void **state)
 	assert_int_equal(n, strlen(ref));
 }
 
+/* decoyproxy's decoy format: tcplog unchanged, then the original
+ * destination, the segment and the source toward the server. */
+static void test_decoylog(void **state)
+{
+	static const char ref[] =
+		"127.0.0.1:32978 [21/Nov/2026:14:11:30.778] fnt bck/srv1 1/0/2 18 -- 1/1/0/0/0 0/0 "
+		"127.0.0.1:9000 seg-a 127.0.0.1:41152";
+	struct log_sess ls;
+	char buf[256];
+
+	(void)state;
+	assert_string_equal(LF_DECOYLOG_FMT, "%ci:%cp [%t] %ft %b/%s %Tw/%Tc/%Tt %B %ts %ac/%fc/%bc/%sc/%rc %sq/%bq"
+			    " %fi:%fp %ns %bi:%bp");
+	/* tcplog is its prefix, byte for byte */
+	assert_memory_equal(LF_DECOYLOG_FMT, LF_TCPLOG_FMT, strlen(LF_TCPLOG_FMT));
+	sess_v4(&ls);
+	ls.netns = "seg-a";
+	render(LF_DECOYLOG_FMT, &ls, buf, sizeof(buf));
+	assert_string_equal(buf, ref);
+	/* no namespace, no server connection: "-" for each missing value */
+	ls.netns = NULL;
+	memset(&ls.bsrc, 0, sizeof(ls.bsrc));
+	render(LF_DECOYLOG_FMT, &ls, buf, sizeof(buf));
+	assert_non_null(strstr(buf, " 0/0 127.0.0.1:9000 - -:-"));
+	/* %ns is a string: quoted with Q, control bytes as #XX */
+	ls.netns = "a\x01" "b";
+	render("%{+Q}ns %ns", &ls, buf, sizeof(buf));
+	assert_string_equal(buf, "\"a#01b\" a#01b");
+}
+
 static void test_tcplog_v6_reference(void **state)
 {
 	/* captured: IPv6 client on [::1]:9000 (no brackets around ::1) */
@@ -500,6 +530,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tcplog_string),
 		cmocka_unit_test(test_tcplog_v4_reference),
+		cmocka_unit_test(test_decoylog),
 		cmocka_unit_test(test_tcplog_v6_reference),
 		cmocka_unit_test(test_tcplog_nosrv_reference),
 		cmocka_unit_test(test_all_aliases_reference),
