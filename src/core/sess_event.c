@@ -73,7 +73,8 @@ void sess_event(struct sess *s)
 		evlog_int(&r, "connect_ms", s->tc);
 	evlog_int(&r, "duration_ms", sess_ms_since(s->t_accept));
 	evlog_strn(&r, "termination", s->term, strnlen(s->term, 2));
-	evlog_str(&r, "unique_id", s->unique_id);
+	if (s->unique_id)
+		evlog_strn(&r, "unique_id", s->unique_id, s->unique_id_len);
 	/* a syslog target too short for the whole line gets it without these */
 	evlog_mark_optional(&r);
 	if (s->first_len)

@@ -1,6 +1,8 @@
 #!/bin/bash
 # run_fuzz.sh — a short, bounded libFuzzer run of the PROXY protocol decoder
-# (tests/fuzz/fuzz_pp.c) from its seed corpus, as part of `make check`.
+# (tests/fuzz/fuzz_pp.c) and of the event log's JSON escaper
+# (tests/fuzz/fuzz_json.c, FUZZ_JSON_SECONDS, default 8) from their seed
+# corpora, as part of `make check`.
 # Builds the target with clang (-fsanitize=fuzzer,address,undefined); exits 77
 # when clang or its libFuzzer runtime is missing. Bounded by FUZZ_SECONDS
 # (default 20) and a run count; a crash, leak or sanitizer report fails.
@@ -37,4 +39,24 @@ fi
 runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$tmp/run.log")
 echo "PASS: ${runs:-?} inputs decoded in ${secs}s without a finding"
 [ "${runs:-0}" -gt 1000 ] || { echo "FAIL: too few inputs executed"; exit 1; }
+
+# The JSON escaper and record builder of the event log: every output valid.
+jsecs=${FUZZ_JSON_SECONDS:-8}
+clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	-I"$build" -I"$src/src" "$src/src/log/evlog_json.c" "$src/tests/fuzz/fuzz_json.c" \
+	-o "$tmp/fuzz_json" 2>"$tmp/cc.err" || { cat "$tmp/cc.err"; echo "FAIL: cannot build fuzz_json"; exit 1; }
+mkdir "$tmp/corpus_json" && cp "$src"/tests/fuzz/corpus_json/* "$tmp/corpus_json/" || exit 1
+"$tmp/fuzz_json" -max_total_time="$jsecs" -runs=5000000 -timeout=5 -rss_limit_mb=1024 -max_len=4096 \
+	-artifact_prefix="$tmp/json-" -print_final_stats=1 "$tmp/corpus_json" >"$tmp/json.log" 2>&1
+rc=$?
+tail -n 4 "$tmp/json.log"
+if [ $rc -ne 0 ] || ls "$tmp"/json-crash-* "$tmp"/json-leak-* "$tmp"/json-timeout-* >/dev/null 2>&1; then
+	for a in "$tmp"/json-crash-* "$tmp"/json-leak-* "$tmp"/json-timeout-*; do
+		[ -f "$a" ] && { echo "artifact $a:"; od -An -tx1 "$a" | head -20; }
+	done
+	echo "FAIL: the JSON escaper fuzz run found a problem (rc=$rc)"; exit 1
+fi
+runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$tmp/json.log")
+echo "PASS: ${runs:-?} inputs escaped as valid JSON in ${jsecs}s"
+[ "${runs:-0}" -gt 1000 ] || { echo "FAIL: too few JSON inputs executed"; exit 1; }
 exit 0
