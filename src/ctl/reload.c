@@ -36,6 +36,7 @@
 #include "ctl/sdnotify.h"
 #include "core/sess.h"
 #include "ctl/cli.h"
+#include "log/evlog.h"
 #include "log/msg.h"
 
 static const char *const *cfg_files;
@@ -385,6 +386,10 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 		ha_notice("%s received: reloading the configuration", w->signum == SIGUSR2 ? "SIGUSR2" : "SIGHUP");
 		if (reload_now(&msg) == 0)
 			ha_notice("%s", msg);
+		else if (w->signum == SIGHUP)
+			/* logrotate sent it: let go of the renamed event files
+			 * even though the new configuration was refused */
+			evlog_reopen();
 		free(msg);
 		break;
 	}

@@ -19,7 +19,7 @@
 #      validates against doc/events.schema.json, the fields are the ones
 #      the far end saw;
 #   4. logrotate: the file renamed, SIGHUP (reload), the next events go to
-#      a new file.
+#      a new file; also when that reload fails.
 
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -179,6 +179,17 @@ for _ in $(seq 50); do [ -s "$EV" ] && break; sleep 0.1; done
 lab_assert_eq "after SIGHUP the next event goes to a new file" "41003 414243" \
 	"$(jq -r '"\(.attacker_port) \(.first_bytes)"' "$EV" 2>/dev/null)"
 lab_assert_eq "the renamed file kept its two events" 2 "$(wc -l <"$EV.1")"
+# a SIGHUP whose reload fails (the file was edited badly meanwhile) still
+# lets go of the renamed file
+echo "    bogus-keyword" >>"$LAB_TMP/dp.cfg"
+mv "$EV" "$EV.2"
+kill -HUP "$DPPID"
+for _ in $(seq 50); do grep -q "reload failed" "$LAB_TMP/dp.log" && break; sleep 0.1; done
+lab_assert_match "the reload with a bad file fails" "reload failed" "$(cat "$LAB_TMP/dp.log")"
+att -c 192.0.2.10:22 -b 10.1.0.2:41004 -H 44 whoami >/dev/null
+for _ in $(seq 50); do [ -s "$EV" ] && break; sleep 0.1; done
+lab_assert_eq "after a failed reload the event file is reopened anyway" "41004 44" \
+	"$(jq -r '"\(.attacker_port) \(.first_bytes)"' "$EV" 2>/dev/null)"
 
 lab_stop "$DPPID"
 lab_finish
