@@ -25,6 +25,8 @@
 #include "core/loop.h"
 #include "model/server.h"
 #include "model/bind.h"
+#include "model/events.h"
+#include "log/evlog.h"
 #include "model/source.h"
 #include "log/msg.h"
 #include "ctl/module.h"
@@ -503,6 +505,44 @@ static void test_global_keywords(void **state)
 	expect_error("global\n group no-such-group-dp\n", "[t.cfg:2] : 'group': unknown group 'no-such-group-dp'");
 	expect_error("global\n nbthread 0\n", "[t.cfg:2] : 'nbthread': invalid value '0' (expects a positive integer)");
 	expect_error("global\n maxconn 0\n", "'maxconn': invalid value '0' (expects an integer from 1 to 10000000)");
+}
+
+/* The default log line: tcplog, the decoy log for a frontend that
+ * intercepts or has a transparent bind, tcplog again with option tcplog
+ * (frontend or defaults), log-format above all; and the event-log
+ * keywords. */
+static void test_default_log_format(void **state)
+{
+	struct dp_config *c;
+
+	(void)state;
+	assert_int_equal(parse("frontend plain\n bind :1\n"
+			       "frontend tr\n bind 127.0.0.1:2 transparent\n"
+			       "frontend ic\n bind 127.0.0.1:3 transparent\n intercept 192.0.2.1:22\n"
+			       "frontend tl\n bind 127.0.0.1:4 transparent\n option tcplog\n"
+			       "frontend lf\n bind 127.0.0.1:5 transparent\n log-format \"%ci\"\n", &c), 0);
+	assert_ptr_equal(proxy_default_log_format(dp_config_find_proxy(c, "plain", PR_CAP_FE)), LF_TCPLOG_FMT);
+	assert_ptr_equal(proxy_default_log_format(dp_config_find_proxy(c, "tr", PR_CAP_FE)), LF_DECOYLOG_FMT);
+	assert_ptr_equal(proxy_default_log_format(dp_config_find_proxy(c, "ic", PR_CAP_FE)), LF_DECOYLOG_FMT);
+	assert_ptr_equal(proxy_default_log_format(dp_config_find_proxy(c, "tl", PR_CAP_FE)), LF_TCPLOG_FMT);
+	assert_string_equal(dp_config_find_proxy(c, "lf", PR_CAP_FE)->log_format, "%ci");
+	dp_config_put(c);
+	assert_int_equal(parse("defaults\n option tcplog\nfrontend tr\n bind 127.0.0.1:2 transparent\n", &c), 0);
+	assert_ptr_equal(proxy_default_log_format(dp_config_find_proxy(c, "tr", PR_CAP_FE)), LF_TCPLOG_FMT);
+	dp_config_put(c);
+
+	assert_int_equal(parse("global\n event-log file@/tmp/x.json\n event-log stderr format raw local0\n"
+			       " event-log-first-bytes 0\n", &c), 0);
+	assert_int_equal(events_of(c)->n, 2);
+	assert_int_equal(events_of(c)->first_bytes, 0);
+	dp_config_put(c);
+	assert_int_equal(parse("global\n event-log-first-bytes 8\n", &c), 0);
+	assert_null(events_of(c));      /* no target: no event log */
+	dp_config_put(c);
+	expect_error("global\n event-log\n", "[t.cfg:2] : 'event-log': expects a target");
+	expect_error("global\n event-log file@x\n", "[t.cfg:2] : 'event-log': 'file@x': the file of an event log target must be an absolute path");
+	expect_error("global\n event-log-first-bytes -1\n", "'event-log-first-bytes': expects a number of bytes from 0 to 4096, got '-1'");
+	expect_error("frontend f\n event-log file@/x\n", "event-log");
 }
 
 static void test_proxy_values(void **state)
@@ -1208,6 +1248,7 @@ int main(void)
 		cmocka_unit_test_setup(test_timer_overflow_messages, setup),
 		cmocka_unit_test_setup(test_global_keywords, setup),
 		cmocka_unit_test_setup(test_proxy_values, setup),
+		cmocka_unit_test_setup(test_default_log_format, setup),
 		cmocka_unit_test_setup(test_defaults_inheritance, setup),
 		cmocka_unit_test_setup(test_known_unsupported_keywords, setup),
 		cmocka_unit_test_setup(test_capability_warnings, setup),
