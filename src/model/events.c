@@ -13,6 +13,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -122,16 +123,38 @@ static void close_all(struct evlog_set *set)
 		evlog_sink_close(set->v[i]);
 }
 
+/* The open file target of set writing to path, or NULL. */
+static struct evlog_sink *open_file_sink(struct evlog_set *set, const char *path)
+{
+	for (size_t i = 0; set && i < set->n; i++)
+		if (set->v[i]->path && set->v[i]->fd >= 0 && !strcmp(set->v[i]->path, path))
+			return set->v[i];
+	return NULL;
+}
+
 int events_apply(struct dp_config *newc, struct dp_config *oldc, char **err)
 {
 	struct evlog_set *set = events_of(newc);
+	struct evlog_sink *old;
 
-	(void)oldc;
 	for (size_t i = 0; set && i < set->n; i++) {
-		if (evlog_sink_open(set->v[i], err) < 0) {
-			close_all(set);
-			return -1;
+		struct evlog_sink *s = set->v[i];
+
+		if (evlog_sink_open(s, err) == 0)
+			continue;
+		/* A file the running generation writes already: after the
+		 * privilege drop its directory may not let us create it anew.
+		 * That must not refuse the whole reload: keep writing to the
+		 * file opened before, and say so. */
+		if (s->path && oldc && (old = open_file_sink(events_of(oldc), s->path)) &&
+		    (s->fd = fcntl(old->fd, F_DUPFD_CLOEXEC, 0)) >= 0) {
+			ha_warning("%s; still writing to the file opened before", *err);
+			free(*err);
+			*err = NULL;
+			continue;
 		}
+		close_all(set);
+		return -1;
 	}
 	return 0;
 }

@@ -19,7 +19,8 @@
 #      validates against doc/events.schema.json, the fields are the ones
 #      the far end saw;
 #   4. logrotate: the file renamed, SIGHUP (reload), the next events go to
-#      a new file; also when that reload fails.
+#      a new file; also when that reload fails; a file that cannot be
+#      created anew keeps the old one.
 
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -50,12 +51,14 @@ lab_bg h socat -u "UNIX-RECV:$LAB_TMP/ev.sock" STDOUT >"$LAB_TMP/ev.sock.out" 2>
 for _ in $(seq 50); do [ -S "$LAB_TMP/ev.sock" ] && break; sleep 0.1; done
 
 EV=$LAB_TMP/events.json
+mkdir "$LAB_TMP/d"
 cat >"$LAB_TMP/dp.cfg" <<CFG
 global
     log stdout format raw local0
     event-log file@$EV
     event-log unix@$LAB_TMP/ev.sock format raw local0
     event-log file@/dev/full
+    event-log file@$LAB_TMP/d/ev2.json
     event-log-first-bytes 16
 defaults
     mode tcp
@@ -190,6 +193,23 @@ att -c 192.0.2.10:22 -b 10.1.0.2:41004 -H 44 whoami >/dev/null
 for _ in $(seq 50); do [ -s "$EV" ] && break; sleep 0.1; done
 lab_assert_eq "after a failed reload the event file is reopened anyway" "41004 44" \
 	"$(jq -r '"\(.attacker_port) \(.first_bytes)"' "$EV" 2>/dev/null)"
+
+# a reload that cannot create a file anew (its directory gone, or not
+# writable after the privilege drop) is not refused: the target keeps the
+# file opened before, with a warning
+sed -i '/bogus-keyword/d' "$LAB_TMP/dp.cfg"
+mv "$LAB_TMP/d" "$LAB_TMP/d.old"
+n0=$(grep -c "reload succeeded" "$LAB_TMP/dp.log")
+kill -HUP "$DPPID"
+for _ in $(seq 50); do [ "$(grep -c "reload succeeded" "$LAB_TMP/dp.log")" -gt "$n0" ] && break; sleep 0.1; done
+lab_assert_match "reload with an event file that cannot be reopened succeeds, with a warning" \
+	"event log 'file@$LAB_TMP/d/ev2.json': cannot open '$LAB_TMP/d/ev2.json': No such file or directory; still writing to the file opened before" \
+	"$(cat "$LAB_TMP/dp.log")"
+n0=$(wc -l <"$LAB_TMP/d.old/ev2.json")
+att -c 192.0.2.10:22 -b 10.1.0.2:41005 -H 45 whoami >/dev/null
+for _ in $(seq 50); do [ "$(wc -l <"$LAB_TMP/d.old/ev2.json")" -gt "$n0" ] && break; sleep 0.1; done
+lab_assert_eq "the kept file gets the next event" "41005" \
+	"$(tail -1 "$LAB_TMP/d.old/ev2.json" | jq -r .attacker_port)"
 
 lab_stop "$DPPID"
 lab_finish
