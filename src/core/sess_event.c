@@ -56,7 +56,8 @@ void sess_event(struct sess *s)
 	evlog_str(&r, "frontend", fe->name);
 	evlog_str(&r, "backend", s->be ? s->be->name : NULL);
 	if (s->srv) {
-		const struct src_conf *sc = s->srv->source.set ? &s->srv->source : &s->be->source;
+		/* as sess_connect: the server's own `source`, else its backend's */
+		const struct src_conf *sc = s->srv->source.set || !s->be ? &s->srv->source : &s->be->source;
 
 		evlog_str(&r, "server", s->srv->name);
 		evlog_addr(&r, "server", &s->srv_addr);
