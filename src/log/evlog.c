@@ -75,6 +75,13 @@ int evlog_sink_parse(int argc, char **argv, struct evlog_sink **out, char **err)
 	ret = log_target_parse(argc, argv, &s->lt, err);
 	if (ret < 0)
 		goto fail;
+	if (s->lt->level < 6) {
+		/* the level would filter every event out: say so, not nothing */
+		memprintf(err, "events are sent at level 'info': a maximum level of '%s' would drop them all",
+			  log_level_name(s->lt->level));
+		ret = -EINVAL;
+		goto fail;
+	}
 	s->maxlen = s->lt->maxlen;
 	*out = s;
 	return 0;

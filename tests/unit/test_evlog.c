@@ -358,6 +358,7 @@ static void test_parse_errors(void **state)
 	expect_parse_error("127.0.0.1:514", "missing syslog facility");
 	expect_parse_error("udp@127.0.0.1:514 len 10 local0", "'len' expects a length");
 	expect_parse_error("bogus@x local0", "unsupported address prefix");
+	expect_parse_error("stderr local0 notice", "events are sent at level 'info': a maximum level of 'notice' would drop them all");
 }
 
 static void test_open_errors(void **state)
