@@ -142,6 +142,7 @@ else lab_fail "jq parses every line of the file: $(cat "$LAB_TMP/jq.err")"; fi
 lab_assert_eq "two events on the unix syslog target" 2 "$(wc -l <"$LAB_TMP/ev.sock.out")"
 if jq -e . "$LAB_TMP/ev.sock.out" >/dev/null 2>&1; then lab_pass "jq parses every syslog datagram"
 else lab_fail "jq parses every syslog datagram"; fi
+lab_assert_eq "format raw: each datagram is the file's line" "$(cat "$EV")" "$(cat "$LAB_TMP/ev.sock.out")"
 out=$(python3 "$CHECK" "$SCHEMA" "$EV" "$LAB_TMP/ev.sock.out" 2>&1)
 rc=$?
 [ $rc = 77 ] && lab_skip_part "schema validation" "$out"
