@@ -91,6 +91,8 @@ void md5_update(struct md5_ctx *c, const void *data, size_t len)
 	const uint8_t *p = data;
 	size_t fill = c->len & 63, n;
 
+	if (!len)
+		return;		/* data may be NULL: no memcpy from it */
 	c->len += len;
 	if (fill) {
 		n = 64 - fill < len ? 64 - fill : len;
@@ -202,6 +204,8 @@ void sha256_update(struct sha256_ctx *c, const void *data, size_t len)
 	const uint8_t *p = data;
 	size_t fill = c->len & 63, n;
 
+	if (!len)
+		return;		/* data may be NULL: no memcpy from it */
 	c->len += len;
 	if (fill) {
 		n = 64 - fill < len ? 64 - fill : len;
