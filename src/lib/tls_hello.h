@@ -126,7 +126,7 @@ static inline bool tlsh_is_grease(uint16_t v)
 /* Number of 16-bit values in a u16 list view, and the i-th one. */
 static inline size_t tlsh_u16_count(struct tlsh_view v)
 {
-	return v.len / 2;
+	return v.p ? v.len / 2 : 0;
 }
 
 static inline uint16_t tlsh_u16_at(struct tlsh_view v, size_t i)

@@ -153,6 +153,37 @@ static void test_fixtures(void **state)
 			fail_msg("no fixture for %s", pd_proto_name((enum pd_proto)p));
 }
 
+/* The real TLS hellos of test_tls_hello (openssl, curl, python, chromium,
+ * gnutls, a hello split over two records, an SSLv2 one) are all "tls". */
+static void test_tls_fixtures(void **state)
+{
+	char path[512];
+	struct dirent *de;
+	struct pd_result r;
+	size_t len, n = 0;
+	uint8_t *data;
+	DIR *d;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/tls", DP_TESTDATA);
+	d = opendir(path);
+	assert_non_null(d);
+	while ((de = readdir(d))) {
+		size_t l = strlen(de->d_name);
+
+		if (l < 5 || strcmp(de->d_name + l - 4, ".bin"))
+			continue;
+		snprintf(path, sizeof(path), "%s/tls/%s", DP_TESTDATA, de->d_name);
+		data = load(path, &len);
+		assert_int_equal(classify_exact(data, len, 0, &r), PD_DEFINITE);
+		assert_int_equal(r.proto, PD_TLS);
+		free(data);
+		n++;
+	}
+	closedir(d);
+	assert_true(n >= 7);
+}
+
 /* Nothing sent: wait, then "silent" at the final call. */
 static void test_silent(void **state)
 {
@@ -275,6 +306,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fixtures),
+		cmocka_unit_test(test_tls_fixtures),
 		cmocka_unit_test(test_silent),
 		cmocka_unit_test(test_no_blocking),
 		cmocka_unit_test(test_bounds),
