@@ -12,8 +12,9 @@
 # (unshare -n: only a loopback, nothing of the host's network is touched),
 # starts tests/tools/fixture_sink.py (a listener that records and never
 # answers), tshark on lo, then the real clients one by one.
-# Needs: tshark openssl curl chromium python3 socat nmap ssh psql; gnutls-cli
-# and redis-cli are used when present (gnutls-bin, redis-tools).
+# Needs: tshark openssl curl chromium python3 socat nmap ssh psql; used when
+# present: gnutls-cli (gnutls-bin), redis-cli (redis-tools), java, node, wget,
+# go (golang-go), firefox-esr.
 # Usage: capture_fixtures.sh [OUTDIR]   (default: the tests/unit/data of this tree)
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -40,14 +41,15 @@ mkdir -p "$tmp/rec" "$out/tls" "$out/proto"
 # port=name: TLS clients on 44301..., others on their usual ports (nmap's
 # scripts pick their targets by port number).
 tlsports=(44301=openssl_tls13 44302=openssl_tls12_alpn 44303=openssl_fragmented
-	44304=curl 44305=python_ssl 44306=chromium 44307=gnutls 44308=openssl_nosni)
+	44304=curl 44305=python_ssl 44306=chromium 44307=gnutls 44308=openssl_nosni
+	44309=java 44310=node 44311=wget_nosni 44312=go 44313=firefox)
 protoports=(2222=ssh__openssh 8080=http__curl 8081=http__chromium 4433=tls__openssl
 	5432=postgres__psql_sslrequest 5433=postgres__psql_startup
 	6379=redis__redis_cli 1080=socks5__curl 1081=socks4__socat 1082=socks4__socat_4a
 	3389=rdp__nmap_rdp_ntlm_info 445=smb__nmap_smb_protocols 27017=mongodb__nmap_mongodb_info
 	11211=memcached__nmap_memcached_info 23=telnet__nmap_telnet_encryption)
 
-tshark -i lo -w "$tmp/cap.pcapng" -f "tcp portrange 44301-44308" >/dev/null 2>"$tmp/tshark.err" &
+tshark -i lo -w "$tmp/cap.pcapng" -f "tcp portrange 44301-44313" >/dev/null 2>"$tmp/tshark.err" &
 pids+=($!)
 SINK_SECONDS=300 python3 "$here/fixture_sink.py" "$tmp/rec" "${tlsports[@]}" "${protoports[@]}" &
 pids+=($!)
@@ -56,7 +58,7 @@ sleep 2
 
 H=decoy.example
 t() { timeout 8 "$@" </dev/null >/dev/null 2>&1; }
-# TLS clients
+# TLS clients (8 s each at most)
 t openssl s_client -connect 127.0.0.1:44301 -servername $H
 t openssl s_client -connect 127.0.0.1:44302 -servername $H -tls1_2 -alpn h2,http/1.1
 # -max_send_frag 512 (its minimum) with a long ALPN list: a hello over 512
@@ -70,6 +72,38 @@ t chromium --headless --no-sandbox --disable-gpu --user-data-dir="$tmp/chr" \
 	--host-resolver-rules="MAP $H 127.0.0.1" --timeout=4000 --dump-dom https://$H:44306/
 command -v gnutls-cli >/dev/null && t gnutls-cli --insecure -p 44307 --sni-hostname $H 127.0.0.1
 t openssl s_client -connect 127.0.0.1:44308 -noservername
+if command -v java >/dev/null; then	# JSSE, Java's own TLS stack
+	cat >"$tmp/Hello.java" <<-EOF
+	import javax.net.ssl.*; import java.util.List;
+	public class Hello { public static void main(String[] a) throws Exception {
+	  SSLSocket s = (SSLSocket) SSLSocketFactory.getDefault().createSocket("127.0.0.1", 44309);
+	  SSLParameters p = s.getSSLParameters();
+	  p.setServerNames(List.of(new SNIHostName("$H"))); p.setApplicationProtocols(new String[]{"h2", "http/1.1"});
+	  s.setSSLParameters(p); s.setSoTimeout(3000); s.startHandshake(); } }
+	EOF
+	t java "$tmp/Hello.java"
+fi
+command -v node >/dev/null && t node -e "const s=require('tls').connect({host:'127.0.0.1',port:44310,
+servername:'$H',ALPNProtocols:['h2','http/1.1'],rejectUnauthorized:false}); s.on('error',()=>{}); setTimeout(()=>process.exit(0),3000)"
+command -v wget >/dev/null && t wget -q -T 3 -t 1 --no-check-certificate -O /dev/null https://127.0.0.1:44311/
+if command -v go >/dev/null; then	# Go's crypto/tls
+	cat >"$tmp/hello.go" <<-EOF
+	package main
+	import ("crypto/tls"; "net"; "time")
+	func main() {
+		c, err := net.DialTimeout("tcp", "127.0.0.1:44312", 3*time.Second); if err != nil { return }
+		t := tls.Client(c, &tls.Config{ServerName: "$H", InsecureSkipVerify: true, NextProtos: []string{"h2", "http/1.1"}})
+		t.SetDeadline(time.Now().Add(3 * time.Second)); t.Handshake() }
+	EOF
+	# the first build compiles crypto/tls: not bounded by t's 8 s
+	HOME=$tmp GOCACHE=$tmp/gocache GOPATH=$tmp/gopath timeout 300 go build -o "$tmp/hello" "$tmp/hello.go" &&
+		t "$tmp/hello"
+fi
+if command -v firefox-esr >/dev/null; then	# every name resolves to 127.0.0.1
+	mkdir -p "$tmp/ff"
+	echo 'user_pref("network.dns.forceResolve", "127.0.0.1");' >"$tmp/ff/user.js"
+	HOME=$tmp t firefox-esr --headless --no-remote --profile "$tmp/ff" --screenshot "$tmp/ff.png" https://$H:44313/
+fi
 # other clients
 t ssh -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=4 -p 2222 127.0.0.1 true
 t curl -s --max-time 3 http://127.0.0.1:8080/
