@@ -1,62 +1,64 @@
 #!/bin/bash
-# run_fuzz.sh — a short, bounded libFuzzer run of the PROXY protocol decoder
-# (tests/fuzz/fuzz_pp.c) and of the event log's JSON escaper
-# (tests/fuzz/fuzz_json.c, FUZZ_JSON_SECONDS, default 8) from their seed
-# corpora, as part of `make check`.
-# Builds the target with clang (-fsanitize=fuzzer,address,undefined); exits 77
+# run_fuzz.sh — short, bounded libFuzzer runs of the parsers of untrusted
+# bytes, as part of `make check`:
+#   fuzz_pp           PROXY protocol decoder (tests/fuzz/fuzz_pp.c), seeds corpus_pp/
+#   fuzz_tls_hello    TLS ClientHello parser, JA3/JA4 (fuzz_tls_hello.c),
+#                     seeds tests/unit/data/tls/ (real hellos)
+#   fuzz_proto_detect req.proto classifier (fuzz_proto_detect.c),
+#                     seeds tests/unit/data/proto/ (real first bytes)
+#   fuzz_json         the event log's JSON escaper and record builder
+#                     (fuzz_json.c), seeds corpus_json/
+# Builds each target with clang (-fsanitize=fuzzer,address,undefined); exits 77
 # when clang or its libFuzzer runtime is missing. Bounded by FUZZ_SECONDS
-# (default 20) and a run count; a crash, leak or sanitizer report fails.
+# (default 12) for the PROXY decoder, FUZZ_SECONDS_OTHERS (default 5) for
+# each of the others, and a run count; a crash, leak or sanitizer report fails.
 set -u
 src=${DP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 build=${DP_BUILDDIR:-$src}
-secs=${FUZZ_SECONDS:-20}
+secs=${FUZZ_SECONDS:-12}
+secs_others=${FUZZ_SECONDS_OTHERS:-5}
 
 command -v clang >/dev/null 2>&1 || { echo "SKIP: clang not installed"; exit 77; }
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/fuzzpp.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
 
-if ! clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	-I"$build" -I"$src/src" "$src/src/lib/tools.c" "$src/src/lib/crc32c.c" "$src/src/lib/pp.c" \
-	"$src/tests/fuzz/fuzz_pp.c" -o "$tmp/fuzz_pp" 2>"$tmp/cc.err"; then
-	if grep -q -- 'libclang_rt.fuzzer\|fsanitize=fuzzer' "$tmp/cc.err"; then
-		echo "SKIP: clang has no libFuzzer runtime: $(head -1 "$tmp/cc.err")"; exit 77
+# fuzz_one NAME WHAT SECONDS "SEED DIRS" SOURCES... — build, run, judge one target.
+fuzz_one() {
+	local name=$1 what=$2 t=$3 seeds=$4 d rc runs a
+	shift 4
+	if ! clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+		-I"$build" -I"$src/src" "$@" "$src/tests/fuzz/$name.c" -o "$tmp/$name" 2>"$tmp/cc.err"; then
+		if grep -q -- 'libclang_rt.fuzzer\|fsanitize=fuzzer' "$tmp/cc.err"; then
+			echo "SKIP: clang has no libFuzzer runtime: $(head -1 "$tmp/cc.err")"; exit 77
+		fi
+		cat "$tmp/cc.err"; echo "FAIL: cannot build the fuzz target $name"; exit 1
 	fi
-	cat "$tmp/cc.err"; echo "FAIL: cannot build the fuzz target"; exit 1
-fi
+	# The corpus directory is written to: fuzz a copy, never the seeds in git.
+	mkdir "$tmp/corpus_$name" || exit 1
+	for d in $seeds; do cp "$src/$d"/* "$tmp/corpus_$name/"; done
+	ls "$tmp/corpus_$name" | grep -q . || { echo "FAIL: no seeds for $name ($seeds)"; exit 1; }
+	"$tmp/$name" -max_total_time="$t" -runs=5000000 -timeout=5 -rss_limit_mb=1024 \
+		-artifact_prefix="$tmp/$name-" -print_final_stats=1 "$tmp/corpus_$name" >"$tmp/$name.log" 2>&1
+	rc=$?
+	tail -n 12 "$tmp/$name.log"
+	if [ $rc -ne 0 ] || ls "$tmp/$name"-crash-* "$tmp/$name"-leak-* "$tmp/$name"-timeout-* >/dev/null 2>&1; then
+		for a in "$tmp/$name"-crash-* "$tmp/$name"-leak-* "$tmp/$name"-timeout-*; do
+			[ -f "$a" ] && { echo "artifact $a:"; od -An -tx1 "$a" | head -20; }
+		done
+		echo "FAIL: the $what fuzz run found a problem (rc=$rc)"; exit 1
+	fi
+	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$tmp/$name.log")
+	echo "PASS: ${runs:-?} inputs through the $what in ${t}s without a finding"
+	[ "${runs:-0}" -gt 1000 ] || { echo "FAIL: too few inputs executed ($name)"; exit 1; }
+}
 
-# The corpus directory is written to: fuzz a copy, never the seeds in git.
-mkdir "$tmp/corpus" && cp "$src"/tests/fuzz/corpus_pp/* "$tmp/corpus/" || exit 1
-"$tmp/fuzz_pp" -max_total_time="$secs" -runs=5000000 -timeout=5 -rss_limit_mb=1024 \
-	-artifact_prefix="$tmp/" -print_final_stats=1 "$tmp/corpus" >"$tmp/run.log" 2>&1
-rc=$?
-tail -n 12 "$tmp/run.log"
-if [ $rc -ne 0 ] || ls "$tmp"/crash-* "$tmp"/leak-* "$tmp"/timeout-* >/dev/null 2>&1; then
-	for a in "$tmp"/crash-* "$tmp"/leak-* "$tmp"/timeout-*; do
-		[ -f "$a" ] && { echo "artifact $a:"; od -An -tx1 "$a" | head -20; }
-	done
-	echo "FAIL: the PROXY decoder fuzz run found a problem (rc=$rc)"; exit 1
-fi
-runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$tmp/run.log")
-echo "PASS: ${runs:-?} inputs decoded in ${secs}s without a finding"
-[ "${runs:-0}" -gt 1000 ] || { echo "FAIL: too few inputs executed"; exit 1; }
-
-# The JSON escaper and record builder of the event log: every output valid.
-jsecs=${FUZZ_JSON_SECONDS:-8}
-clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	-I"$build" -I"$src/src" "$src/src/log/evlog_json.c" "$src/tests/fuzz/fuzz_json.c" \
-	-o "$tmp/fuzz_json" 2>"$tmp/cc.err" || { cat "$tmp/cc.err"; echo "FAIL: cannot build fuzz_json"; exit 1; }
-mkdir "$tmp/corpus_json" && cp "$src"/tests/fuzz/corpus_json/* "$tmp/corpus_json/" || exit 1
-"$tmp/fuzz_json" -max_total_time="$jsecs" -runs=5000000 -timeout=5 -rss_limit_mb=1024 -max_len=4096 \
-	-artifact_prefix="$tmp/json-" -print_final_stats=1 "$tmp/corpus_json" >"$tmp/json.log" 2>&1
-rc=$?
-tail -n 4 "$tmp/json.log"
-if [ $rc -ne 0 ] || ls "$tmp"/json-crash-* "$tmp"/json-leak-* "$tmp"/json-timeout-* >/dev/null 2>&1; then
-	for a in "$tmp"/json-crash-* "$tmp"/json-leak-* "$tmp"/json-timeout-*; do
-		[ -f "$a" ] && { echo "artifact $a:"; od -An -tx1 "$a" | head -20; }
-	done
-	echo "FAIL: the JSON escaper fuzz run found a problem (rc=$rc)"; exit 1
-fi
-runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$tmp/json.log")
-echo "PASS: ${runs:-?} inputs escaped as valid JSON in ${jsecs}s"
-[ "${runs:-0}" -gt 1000 ] || { echo "FAIL: too few JSON inputs executed"; exit 1; }
+fuzz_one fuzz_pp "PROXY decoder" "$secs" tests/fuzz/corpus_pp \
+	"$src/src/lib/tools.c" "$src/src/lib/crc32c.c" "$src/src/lib/pp.c"
+fuzz_one fuzz_tls_hello "ClientHello parser" "$secs_others" tests/unit/data/tls \
+	"$src/src/lib/digest.c" "$src/src/lib/tls_hello.c" "$src/src/lib/tls_hello_compat.c" \
+	"$src/src/lib/tls_hello_fp.c"
+fuzz_one fuzz_proto_detect "protocol classifier" "$secs_others" tests/unit/data/proto \
+	"$src/src/lib/proto_detect.c"
+fuzz_one fuzz_json "JSON escaper" "$secs_others" tests/fuzz/corpus_json \
+	"$src/src/log/evlog_json.c"
 exit 0
