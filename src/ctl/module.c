@@ -32,6 +32,7 @@
 #include "core/chk.h"
 #include "core/listener.h"
 #include "core/sess.h"
+#include "plumbing/decoy.h"
 #include "plumbing/netseg.h"
 #include "plumbing/tproxy.h"
 #include "ctl/cli.h"
@@ -124,6 +125,10 @@ static const struct dp_module mod_listeners = {
 	.name = "listeners", .apply = listeners_apply, .undo = listeners_undo_hook,
 	.commit = listeners_commit_hook, .remove = listeners_remove,
 };
+/* before tproxy: its finalize asks for each divert's decoy rules */
+static const struct dp_module mod_decoy = {
+	.name = "decoy", .kws = &decoy_kw_list, .finalize = decoy_finalize,
+};
 static const struct dp_module mod_tproxy = {
 	.name = "tproxy", .kws = &tproxy_kw_list,
 	.finalize = tproxy_finalize, .apply = tproxy_apply, .undo = tproxy_undo,
@@ -139,7 +144,7 @@ static const struct dp_module mod_checks = {
 
 static const struct dp_module *const table[] = {
 	&mod_global, &mod_proxies, &mod_source, &mod_logs, &mod_netseg,
-	&mod_listeners, &mod_tproxy, &mod_cli, &mod_checks,
+	&mod_listeners, &mod_decoy, &mod_tproxy, &mod_cli, &mod_checks,
 };
 
 const struct dp_module *const *modules_table(size_t *n)
