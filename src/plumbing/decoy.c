@@ -20,7 +20,6 @@
 #include "model/conf.h"
 #include "model/proxy.h"
 #include "plumbing/decoy.h"
-#include "plumbing/tproxy.h"
 
 /* What one frontend wrote. */
 struct decoy_fe {
@@ -385,49 +384,41 @@ int decoy_edges_compute(const struct icpt_list *l, struct icpt_list *out)
 
 /* ---- finalize -------------------------------------------------------------------- */
 
+int decoy_note_decoys(struct dp_config *c, const struct proxy *px, const struct icpt_list *l)
+{
+	struct cfg_ctx ctx = { .conf = c, .file = px->file ? px->file : "?", .line = px->line,
+		.sec_data = (void *)px };
+	struct decoy_fe *f;
+	char *err = NULL;
+
+	f = fe_get(&ctx, &err);
+	free(err);
+	if (!f)
+		return -ENOMEM;
+	icpt_list_free(&f->edges);
+	return decoy_edges_compute(l, &f->edges);
+}
+
 int decoy_finalize(struct dp_config *c)
 {
 	struct decoy_gconf *g = gconf_of(c);
 	int errors = 0;
 
 	for (struct proxy *px = c->proxies; px; px = px->next) {
-		const struct icpt_list *l = tproxy_fe_decoys(px);
 		struct decoy_fe *f = fe_find(g, px);
+		const char *kind = (px->cap & PR_CAP_BE) ? "listen" : "frontend";
 
-		if (!(px->cap & PR_CAP_FE) || (px->cap & PR_CAP_DEF))
+		if (!(px->cap & PR_CAP_FE) || (px->cap & PR_CAP_DEF) || px->tproxy)
 			continue;
-		if (!l) {
-			if (f)
-				cfg_report_at(true, f->file, f->line, &errors,
-					      "%s '%s': decoy-closed, decoy-ping, probe-log and scan-threshold "
-					      "apply to the decoys of 'intercept' lines, and this %s has none",
-					      (px->cap & PR_CAP_BE) ? "listen" : "frontend", px->name,
-					      (px->cap & PR_CAP_BE) ? "listen" : "frontend");
-			else if (px->options & PR_O_LOGPROBES)
-				cfg_report_at(true, px->file, px->line, &errors,
-					      "%s '%s': 'option log-probes' needs 'intercept' lines: probes "
-					      "are the packets sent to decoys", (px->cap & PR_CAP_BE) ? "listen" :
-					      "frontend", px->name);
-			continue;
-		}
-		if (!f) {
-			char *err = NULL;
-			struct cfg_ctx ctx = { .conf = c, .file = px->file ? px->file : "?", .line = px->line,
-				.sec_data = px };
-
-			f = fe_get(&ctx, &err);
-			if (!f) {
-				free(err);
-				ha_alert("config : out of memory");
-				return errors + 1;
-			}
-			g = gconf_of(c);
-		}
-		icpt_list_free(&f->edges);
-		if (decoy_edges_compute(l, &f->edges) < 0) {
-			ha_alert("config : out of memory");
-			return errors + 1;
-		}
+		if (f)
+			cfg_report_at(true, f->file, f->line, &errors,
+				      "%s '%s': decoy-closed, decoy-ping, probe-log and scan-threshold "
+				      "apply to the decoys of 'intercept' lines, and this %s has none",
+				      kind, px->name, kind);
+		else if (px->options & PR_O_LOGPROBES)
+			cfg_report_at(true, px->file, px->line, &errors,
+				      "%s '%s': 'option log-probes' needs 'intercept' lines: probes "
+				      "are the packets sent to decoys", kind, px->name);
 	}
 	return errors;
 }

@@ -67,11 +67,15 @@ struct decoy_settings {
 	                                 * (attacker, decoy, port) */
 };
 
-/* Module finalize (runs before tproxy's): checks the decoy keywords
- * (written only in frontends with `intercept`) and computes each
- * frontend's edges from its decoy specs as written. Alerts with
- * file:line; returns the error count. */
+/* Module finalize: the decoy keywords and `option log-probes` are written
+ * only in frontends with `intercept`. Alerts with file:line; returns the
+ * error count. */
 int decoy_finalize(struct dp_config *c);
+
+/* tproxy_finalize() gives px's decoy list as written (before it is
+ * normalised: its origins still name each spec); the edges of px are
+ * computed from it. 0 or -ENOMEM. */
+int decoy_note_decoys(struct dp_config *c, const struct proxy *px, const struct icpt_list *l);
 
 /* px's effective settings (defaults when none were written). */
 void decoy_settings_of(const struct dp_config *c, const struct proxy *px, struct decoy_settings *out);

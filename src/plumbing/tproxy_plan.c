@@ -316,7 +316,8 @@ static void fe_normalise(struct proxy *px, int *errors)
 		cfg_report_at(true, f->file, f->line, errors, "%s '%s': out of memory", px_kind(px), px->name);
 		return;
 	}
-	if (icpt_normalise(&f->decoys, norm_warn, px) < 0) {
+	if (decoy_note_decoys(px->conf, px, &f->decoys) < 0 ||
+	    icpt_normalise(&f->decoys, norm_warn, px) < 0) {
 		cfg_report_at(true, f->file, f->line, errors, "%s '%s': out of memory", px_kind(px), px->name);
 		return;
 	}
