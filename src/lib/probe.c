@@ -35,7 +35,7 @@ struct pent {
 	uint64_t born, expire;
 	union {
 		struct {
-			uint64_t first;
+			uint64_t first, due;    /* due: when a pending probe settles */
 			uint32_t syn, rst;
 			uint16_t sport;
 			uint8_t verdict;
@@ -165,6 +165,20 @@ static void pending_remove(struct probe_table *t, int32_t idx)
 	if (t->ptail == idx)
 		t->ptail = prev;
 	t->v[idx].u.p.pending = false;
+}
+
+static void pending_add(struct probe_table *t, struct pent *e, uint64_t now)
+{
+	int32_t idx = (int32_t)(e - t->v);
+
+	e->u.p.pending = true;
+	e->u.p.due = now + t->settle_ms;
+	e->pnext = -1;
+	if (t->ptail >= 0)
+		t->v[t->ptail].pnext = idx;
+	else
+		t->phead = idx;
+	t->ptail = idx;
 }
 
 static void emit_probe(struct probe_table *t, struct pent *e, uint64_t now)
@@ -392,14 +406,8 @@ void probe_observe(struct probe_table *t, uint64_t now, const struct probe_obs *
 	switch (o->kind) {
 	case PROBE_OBS_SYN:
 		e->u.p.syn++;
-		if (fresh) {
-			e->u.p.pending = true;
-			if (t->ptail >= 0)
-				t->v[t->ptail].pnext = (int32_t)(e - t->v);
-			else
-				t->phead = (int32_t)(e - t->v);
-			t->ptail = (int32_t)(e - t->v);
-		}
+		if (fresh)
+			pending_add(t, e, now);
 		break;
 	case PROBE_OBS_RST:
 		e->u.p.rst++;
@@ -413,12 +421,14 @@ void probe_observe(struct probe_table *t, uint64_t now, const struct probe_obs *
 		break;
 	case PROBE_OBS_ACCEPT:
 		/* the first accept of the key in the interval is news, even
-		 * after a half-open or closed event of the same key */
+		 * after a half-open or closed event of the same key; it waits
+		 * for the settle time too, as the kernel's log of the SYN may
+		 * be read after the accept */
 		if (!e->u.p.accepted) {
 			e->u.p.accepted = true;
 			e->u.p.sport = o->sport;
-			e->u.p.verdict = PROBE_V_CONNECTION;
-			settle(t, e, now);
+			if (!e->u.p.pending)
+				pending_add(t, e, now);
 		}
 		break;
 	}
@@ -433,8 +443,8 @@ uint32_t probe_tick(struct probe_table *t, uint64_t now)
 	while (t->phead >= 0) {
 		struct pent *e = &t->v[t->phead];
 
-		if (e->u.p.first + t->settle_ms > now) {
-			next = e->u.p.first + t->settle_ms;
+		if (e->u.p.due > now) {
+			next = e->u.p.due;
 			break;
 		}
 		settle(t, e, now);

@@ -11,7 +11,8 @@
  *       closed      the SYN hit a port of the decoy that is not intercepted
  *                   (known at once: emitted at once);
  *       connection  the handshake completed and the connection was accepted
- *                   (emitted when the accept is seen);
+ *                   (emitted the settle time after the accept: the kernel's
+ *                   log of the SYN may be read after the accept);
  *       half-open   SYN, then RST from the attacker, and no accept within
  *                   the settle time (a SYN scan);
  *       syn         SYN only, nothing else within the settle time (a

@@ -88,10 +88,29 @@ lab_assert_eq "-sS: the broadcast address does not answer" \
 	"22/filtered/tcp//ssh///, 80/filtered/tcp//http///, 443/filtered/tcp//https///" "$(G 10.99.0.15)"
 if [ "$ms" -lt 15000 ]; then lab_pass "-sS of the /28 finished in seconds ($ms ms)"; else lab_fail "-sS took $ms ms"; fi
 
+# probe events: one per (attacker, decoy, port), half-open for the SYN
+# scan's open ports, closed for the others; then one scan summary at the
+# end of the 2 s window, with the exact counts; nothing for .0 and .15
+for _ in $(seq 60); do grep -q ' scan tcp ' "$LAB_TMP/dp.log" && break; sleep 0.1; done
+P() { grep -E "^10\.1\.0\.2:[0-9]+ \[[^]]+\] web - probe tcp $1 " "$LAB_TMP/dp.log" | sed 's/.* probe //'; }
+lab_assert_eq "probe: SYN scan of an open port is half-open" "tcp 10.99.0.5:22 half-open" "$(P 10.99.0.5:22 | cut -d' ' -f1-3)"
+lab_assert_eq "probe: a closed port is closed" "tcp 10.99.0.5:443 closed syn=1 rst=0" "$(P 10.99.0.5:443)"
+lab_assert_eq "probe: one event per decoy and port (14 x 3)" 42 "$(grep -c ' web - probe tcp 10\.99\.0\.' "$LAB_TMP/dp.log")"
+lab_assert_eq "probe: 28 half-open, 14 closed" "28 14" \
+	"$(grep -c ' half-open ' "$LAB_TMP/dp.log") $(grep -c ' closed syn=' "$LAB_TMP/dp.log")"
+lab_assert_eq "probe: nothing for the network and broadcast addresses" 0 \
+	"$(grep -cE ' probe tcp 10\.99\.0\.(0|15):' "$LAB_TMP/dp.log")"
+lab_assert_match "scan: the attacker, exact counts, the decoy and port ranges" \
+	'^10\.1\.0\.2 \[[^]]+\] web - scan tcp decoys=14 ports=3 probes=42 10\.99\.0\.1-10\.99\.0\.14 22-443 2000ms$' \
+	"$(grep ' scan tcp ' "$LAB_TMP/dp.log")"
+
 # 2. connect scan and UDP scan of one decoy
 lab_exec att timeout 10 nmap -n -Pn -sT -T5 -p 22,443 -oG "$LAB_TMP/st.gnmap" 10.99.0.7 >/dev/null 2>&1
 lab_assert_eq "-sT: 22 open, 443 closed" "22/open/tcp//ssh///, 443/closed/tcp//https///" \
 	"$(grep -F Ports: "$LAB_TMP/st.gnmap" | sed 's/.*Ports: //')"
+for _ in $(seq 30); do grep -q ' probe tcp 10\.99\.0\.7:22 connection' "$LAB_TMP/dp.log" && break; sleep 0.1; done
+lab_assert_match "probe: the connect scan's open port is a connection" \
+	'^10\.1\.0\.2:[0-9]+ \[[^]]+\] web - probe tcp 10\.99\.0\.7:22 connection syn=1 rst=[01]$' "$(cat "$LAB_TMP/dp.log")"
 lab_exec att timeout 10 nmap -n -Pn -sU -T5 --max-retries 1 -p 53 -oG "$LAB_TMP/su.gnmap" 10.99.0.3 >/dev/null 2>&1
 lab_assert_eq "-sU: closed UDP port answers ICMP port unreachable (closed)" "53/closed/udp//domain///" \
 	"$(grep -F Ports: "$LAB_TMP/su.gnmap" | sed 's/.*Ports: //')"

@@ -85,6 +85,8 @@ static void test_verdicts(void **state)
 	see(t, 200, PROBE_OBS_SYN, "10.1.0.2", 40001, "10.99.0.3", 22);
 	assert_int_equal(nev, 1);
 	see(t, 201, PROBE_OBS_ACCEPT, "10.1.0.2", 40001, "10.99.0.3", 22);
+	assert_int_equal(nev, 1);
+	probe_tick(t, 1201);
 	assert_int_equal(nev, 2);
 	assert_int_equal(ev[1].verdict, PROBE_V_CONNECTION);
 	assert_int_equal(ev[1].syn, 1);
@@ -131,7 +133,11 @@ static void test_one_per_interval(void **state)
 	probe_tick(t, 12001);
 	assert_int_equal(ev[nev - 1].verdict, PROBE_V_HALF_OPEN);
 	see(t, 12500, PROBE_OBS_ACCEPT, "10.1.0.2", 40201, "10.99.0.3", 22);
+	/* the accept is read before the kernel's log of its SYN */
+	see(t, 12501, PROBE_OBS_SYN, "10.1.0.2", 40201, "10.99.0.3", 22);
+	probe_tick(t, 13500);
 	assert_int_equal(ev[nev - 1].verdict, PROBE_V_CONNECTION);
+	assert_int_equal(ev[nev - 1].syn, 2);
 	assert_int_equal(ev[nev - 1].sport, 40201);
 	probe_table_free(t);
 }
