@@ -139,27 +139,42 @@ static bool attrs_ok(const struct nlmsghdr *nlh, size_t off)
 	return used >= nlh->nlmsg_len && used - nlh->nlmsg_len < NLA_ALIGNTO;
 }
 
+/* Whether a whole netlink message starts at p with rem bytes left. Not
+ * mnl_nlmsg_ok(): it compares the length as an int, so a header claiming
+ * 4 GiB passes it (found by tests/fuzz/fuzz_nflog.c). */
+static bool msg_ok(const struct nlmsghdr *nlh, size_t rem)
+{
+	return rem >= sizeof(*nlh) && nlh->nlmsg_len >= sizeof(*nlh) && nlh->nlmsg_len <= rem;
+}
+
 int nflog_parse(const void *buf, size_t len, nflog_pkt_fn fn, void *ctx, unsigned *bad)
 {
-	const struct nlmsghdr *nlh = buf;
-	int rem = (int)(len > INT32_MAX ? INT32_MAX : len), n = 0;
+	const char *p = buf;
+	size_t rem = len;
+	int n = 0;
 
-	if (len && !mnl_nlmsg_ok(nlh, rem))
+	if (len && !msg_ok(buf, len))
 		return -EBADMSG;
-	for (; mnl_nlmsg_ok(nlh, rem); nlh = mnl_nlmsg_next(nlh, &rem)) {
-		struct nflog_pkt p;
+	while (msg_ok((const struct nlmsghdr *)p, rem)) {
+		const struct nlmsghdr *nlh = (const struct nlmsghdr *)p;
+		size_t step = NLMSG_ALIGN((size_t)nlh->nlmsg_len);
+		struct nflog_pkt pkt;
 
-		if (nlh->nlmsg_type != ((NFNL_SUBSYS_ULOG << 8) | NFULNL_MSG_PACKET))
-			continue;
-		if (nlh->nlmsg_len < NLMSG_HDRLEN + sizeof(struct nfgenmsg) ||
-		    !attrs_ok(nlh, sizeof(struct nfgenmsg)) || parse_packet(nlh, &p) < 0) {
-			if (bad)
-				(*bad)++;
-			continue;
+		if (nlh->nlmsg_type == ((NFNL_SUBSYS_ULOG << 8) | NFULNL_MSG_PACKET)) {
+			if (nlh->nlmsg_len < NLMSG_HDRLEN + sizeof(struct nfgenmsg) ||
+			    !attrs_ok(nlh, sizeof(struct nfgenmsg)) || parse_packet(nlh, &pkt) < 0) {
+				if (bad)
+					(*bad)++;
+			} else {
+				n++;
+				if (fn)
+					fn(ctx, &pkt);
+			}
 		}
-		n++;
-		if (fn)
-			fn(ctx, &p);
+		if (step >= rem)
+			break;
+		p += step;
+		rem -= step;
 	}
 	return n;
 }
