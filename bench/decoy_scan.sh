@@ -57,6 +57,8 @@ echo "\$ nmap -n -Pn -sU -p 53 10.99.0.3"
 lab_exec att nmap -n -Pn -sU -p 53 10.99.0.3 2>&1 | sed -e '/^Starting Nmap/d'
 sleep 4
 echo "--- decoyproxy's log"
-grep -E ' (probe|scan) ' "$LAB_TMP/dp.log" | head -8
+grep -E ' probe .* closed ' "$LAB_TMP/dp.log" | head -3
+grep -E ' probe .* half-open ' "$LAB_TMP/dp.log" | head -3
+grep -E ' scan ' "$LAB_TMP/dp.log"
 echo "... $(grep -c ' probe ' "$LAB_TMP/dp.log") probe line(s), $(grep -c ' scan ' "$LAB_TMP/dp.log") scan line(s)"
 lab_finish 2>/dev/null || true
