@@ -74,7 +74,7 @@ for _ in $(seq 50); do lab_exec dp nft list tables 2>/dev/null | grep -q decoypr
 # 1. TCP SYN scan of the /28: intercepted ports open, others closed (RST),
 #    network and broadcast addresses silent; in seconds
 t0=$(date +%s%N)
-lab_exec att timeout 20 nmap -n -Pn -sS -T5 --max-retries 1 -p 22,80,443 -oG "$LAB_TMP/ss.gnmap" 10.99.0.0/28 >"$LAB_TMP/ss.txt" 2>&1
+lab_exec att timeout 20 nmap -n -Pn -sS -T5 --max-retries 1 --initial-rtt-timeout 50ms --max-rtt-timeout 100ms -p 22,80,443 -oG "$LAB_TMP/ss.gnmap" 10.99.0.0/28 >"$LAB_TMP/ss.txt" 2>&1
 ms=$((($(date +%s%N) - t0) / 1000000))
 echo "# nmap -sS of the /28: $ms ms"
 G() { grep -F "Host: $1 " "$LAB_TMP/ss.gnmap" | grep -F Ports: | sed 's/.*Ports: //'; }
@@ -111,17 +111,17 @@ lab_assert_eq "-sT: 22 open, 443 closed" "22/open/tcp//ssh///, 443/closed/tcp//h
 for _ in $(seq 30); do grep -q ' probe tcp 10\.99\.0\.7:22 connection' "$LAB_TMP/dp.log" && break; sleep 0.1; done
 lab_assert_match "probe: the connect scan's open port is a connection" \
 	'^10\.1\.0\.2:[0-9]+ \[[^]]+\] web - probe tcp 10\.99\.0\.7:22 connection syn=1 rst=[01]$' "$(cat "$LAB_TMP/dp.log")"
-lab_exec att timeout 10 nmap -n -Pn -sU -T5 --max-retries 1 -p 53 -oG "$LAB_TMP/su.gnmap" 10.99.0.3 >/dev/null 2>&1
+lab_exec att timeout 10 nmap -n -Pn -sU -T5 --max-retries 1 --initial-rtt-timeout 50ms --max-rtt-timeout 100ms -p 53 -oG "$LAB_TMP/su.gnmap" 10.99.0.3 >/dev/null 2>&1
 lab_assert_eq "-sU: closed UDP port answers ICMP port unreachable (closed)" "53/closed/udp//domain///" \
 	"$(grep -F Ports: "$LAB_TMP/su.gnmap" | sed 's/.*Ports: //')"
 
 # 3. ping follows decoy-ping; the network address never answers
 if lab_exec att ping -c1 -W1 10.99.0.4 >/dev/null 2>&1; then lab_pass "ping: a decoy of 'web' answers (decoy-ping on)"; else lab_fail "ping: 10.99.0.4 did not answer"; fi
-if lab_exec att ping -c1 -W1 10.99.0.0 >/dev/null 2>&1; then lab_fail "ping: the network address answered"; else lab_pass "ping: the network address is silent"; fi
-if lab_exec att ping -c1 -W1 10.98.0.3 >/dev/null 2>&1; then lab_fail "ping: 'quiet' answered (decoy-ping off)"; else lab_pass "ping: a decoy of 'quiet' is silent (decoy-ping off)"; fi
+if lab_exec att ping -c1 -W0.3 10.99.0.0 >/dev/null 2>&1; then lab_fail "ping: the network address answered"; else lab_pass "ping: the network address is silent"; fi
+if lab_exec att ping -c1 -W0.3 10.98.0.3 >/dev/null 2>&1; then lab_fail "ping: 'quiet' answered (decoy-ping off)"; else lab_pass "ping: a decoy of 'quiet' is silent (decoy-ping off)"; fi
 
 # 4. decoy-closed drop: closed ports filtered, the intercepted one open
-lab_exec att timeout 10 nmap -n -Pn -sS -T5 --max-retries 1 -p 22,443 -oG "$LAB_TMP/dr.gnmap" 10.98.0.3 >/dev/null 2>&1
+lab_exec att timeout 10 nmap -n -Pn -sS -T5 --max-retries 1 --initial-rtt-timeout 50ms --max-rtt-timeout 100ms -p 22,443 -oG "$LAB_TMP/dr.gnmap" 10.98.0.3 >/dev/null 2>&1
 lab_assert_eq "decoy-closed drop: 22 open, 443 filtered" "22/open/tcp//ssh///, 443/filtered/tcp//https///" \
 	"$(grep -F Ports: "$LAB_TMP/dr.gnmap" | sed 's/.*Ports: //')"
 
@@ -133,6 +133,30 @@ lab_assert_match "rules: drop for 'quiet'" "meta l4proto tcp ip daddr @hosts4_qu
 lab_assert_eq "announce routes skip network and broadcast" \
 	"local 10.99.0.1 local 10.99.0.2/31 local 10.99.0.4/30 local 10.99.0.8/30 local 10.99.0.12/31 local 10.99.0.14" \
 	"$(lab_exec dp ip route show table local | grep -F 10.99.0. | awk '{print $1, $2}' | xargs)"
+
+# 6. reload: the NFLOG socket is kept (the group is not bound twice), the
+#    probe events go on; a reload that changes decoy-closed rebuilds the table
+reload_and_wait() {
+	local n0
+	n0=$(grep -cE 'reload (failed|succeeded)' "$LAB_TMP/dp.log")
+	kill -USR2 "$DPPID"
+	for _ in $(seq 100); do
+		[ "$(grep -cE 'reload (failed|succeeded)' "$LAB_TMP/dp.log")" -gt "$n0" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+reload_and_wait || lab_fail "reload: no outcome line"
+lab_assert_match "reload with log-probes succeeds" "reload succeeded" "$(grep -E 'reload (failed|succeeded)' "$LAB_TMP/dp.log" | tail -1)"
+lab_exec att timeout 2 bash -c 'exec 3<>/dev/tcp/10.99.0.9/8443' 2>/dev/null
+for _ in $(seq 30); do grep -q ' probe tcp 10\.99\.0\.9:8443 closed' "$LAB_TMP/dp.log" && break; sleep 0.1; done
+lab_assert_match "after the reload: a closed-port probe is still an event" \
+	' web - probe tcp 10\.99\.0\.9:8443 closed syn=1 rst=0$' "$(cat "$LAB_TMP/dp.log")"
+sed -i 's/^    probe-log rate 1000\/1s$/    probe-log rate 1000\/1s\n    decoy-closed drop/' "$LAB_TMP/dp.cfg"
+reload_and_wait || lab_fail "reload (drop): no outcome line"
+lab_exec att timeout 10 nmap -n -Pn -sS -T5 --max-retries 1 --initial-rtt-timeout 50ms --max-rtt-timeout 100ms -p 22,443 -oG "$LAB_TMP/rl.gnmap" 10.99.0.9 >/dev/null 2>&1
+lab_assert_eq "reload to decoy-closed drop: 443 filtered now" "22/open/tcp//ssh///, 443/filtered/tcp//https///" \
+	"$(grep -F Ports: "$LAB_TMP/rl.gnmap" | sed 's/.*Ports: //')"
 
 lab_stop "$DPPID"
 lab_assert_eq "stop: no table left" "" "$(lab_exec dp nft list tables)"
