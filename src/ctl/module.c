@@ -14,7 +14,9 @@
  *                    them and closes the old generation's;
  *   netseg           namespaces and links, which listeners may bind in;
  *   listeners        sockets, taken over from the old generation;
+ *   decoy            (finalize only) what decoy addresses answer, for tproxy;
  *   tproxy           nft rules and routing that send traffic to them;
+ *   probe            NFLOG sockets reading the probe rules' packets;
  *   cli              stats sockets (listeners of the CLI's own bind lines);
  *   checks           health checks of the generation in service.
  * Commit walks the table backwards, as a teardown of the old generation:
@@ -25,6 +27,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 
 #include "cfg/cfg.h"
 #include "log/log.h"
@@ -35,8 +38,11 @@
 #include "core/connect.h"
 #include "core/chk.h"
 #include "core/listener.h"
+#include "core/loop.h"
 #include "core/sess.h"
+#include "plumbing/decoy.h"
 #include "plumbing/netseg.h"
+#include "plumbing/probe.h"
 #include "plumbing/tproxy.h"
 #include "ctl/cli.h"
 #include "ctl/module.h"
@@ -96,6 +102,28 @@ static void tproxy_commit(struct dp_config *newc, struct dp_config *oldc)
 		tproxy_remove_stale(oldc, newc);
 }
 
+static int probes_apply(struct dp_config *newc, struct dp_config *oldc, char **err)
+{
+	return probe_apply(newc, oldc, rt.loop, err);
+}
+
+/* The accept callback of every frontend: a frontend that logs probes
+ * tells the probe module (plumbing) which connection became real; then
+ * the session (core). ctl is the one layer that sees both. */
+static void accept_glue(struct listener *l, int fd, const struct sockaddr_storage *peer)
+{
+	const struct proxy *fe = l->bc ? l->bc->fe : NULL;
+
+	if (fe && (fe->options & PR_O_LOGPROBES) && fe->tproxy) {
+		struct sockaddr_storage local;
+		socklen_t len = sizeof(local);
+
+		if (!getsockname(fd, (struct sockaddr *)&local, &len))
+			probe_note_accept(fe, l->bc->netns, peer, &local);
+	}
+	sess_accept(l, fd, peer);
+}
+
 static void checks_commit(struct dp_config *newc, struct dp_config *oldc)
 {
 	if (oldc)
@@ -132,10 +160,18 @@ static const struct dp_module mod_listeners = {
 	.name = "listeners", .apply = listeners_apply, .undo = listeners_undo_hook,
 	.commit = listeners_commit_hook, .remove = listeners_remove,
 };
+/* before tproxy: its finalize asks for each divert's decoy rules */
+static const struct dp_module mod_decoy = {
+	.name = "decoy", .kws = &decoy_kw_list, .finalize = decoy_finalize,
+};
 static const struct dp_module mod_tproxy = {
 	.name = "tproxy", .kws = &tproxy_kw_list,
 	.finalize = tproxy_finalize, .apply = tproxy_apply, .undo = tproxy_undo,
 	.commit = tproxy_commit, .remove = tproxy_remove, .cleanup = tproxy_cleanup,
+};
+static const struct dp_module mod_probe = {
+	.name = "probe", .apply = probes_apply, .undo = probe_undo, .commit = probe_commit,
+	.remove = probe_remove,
 };
 static const struct dp_module mod_cli = {
 	.name = "cli", .kws = &cli_kw_list, .apply = cli_open, .undo = cli_undo,
@@ -147,7 +183,7 @@ static const struct dp_module mod_checks = {
 
 static const struct dp_module *const table[] = {
 	&mod_global, &mod_proxies, &mod_source, &mod_logs, &mod_events, &mod_netseg,
-	&mod_listeners, &mod_tproxy, &mod_cli, &mod_checks,
+	&mod_listeners, &mod_decoy, &mod_tproxy, &mod_probe, &mod_cli, &mod_checks,
 };
 
 const struct dp_module *const *modules_table(size_t *n)
@@ -168,7 +204,7 @@ int modules_init(void)
 			if ((r = cfg_register_section(s)) < 0)
 				return r;
 	}
-	listener_set_default_accept(sess_accept);
+	listener_set_default_accept(accept_glue);
 	return listener_register_owner(&cli_bind_owner);
 }
 

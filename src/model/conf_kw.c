@@ -279,6 +279,7 @@ static const struct opt_def options[] = {
 	{ "srvtcpka", OPT_FLAG, PR_O_KA_SV, CFG_SEC_BE, NULL },
 	{ "tcpka", OPT_FLAG, PR_O_KA_CL | PR_O_KA_SV, CFG_SEC_PROXIES, NULL },
 	{ "log-health-checks", OPT_FLAG, CHK_PXO_LOG, CFG_SEC_BE, NULL },
+	{ "log-probes", OPT_FLAG, PR_O_LOGPROBES, CFG_SEC_FE_NODEF, NULL },
 	{ "tcp-check", OPT_FIXED, 0, CFG_SEC_BE,
 	  "health checks are always TCP connects, which is what 'option tcp-check' does without 'tcp-check' rules" },
 	{ "allbackups", OPT_FIXED, 0, CFG_SEC_BE,

@@ -41,6 +41,9 @@ enum {
  * at the top of the word, clear of proxy.h's PR_O_* bits. */
 #define CHK_PXO_LOG      (1u << 30)  /* option log-health-checks */
 #define CHK_PXO_TIMEOUT  (1u << 31)  /* `timeout check` set (non-zero) */
+/* `option log-probes` (decoyproxy: probe events of a frontend with
+ * `intercept`, plumbing/decoy.h) */
+#define PR_O_LOGPROBES   (1u << 20)
 
 enum {
 	LB_ROUNDROBIN = 0,

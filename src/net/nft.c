@@ -115,7 +115,7 @@ static int batch_reserve(struct nft_batch *b)
 /* Starts message number b->nmsg at the end of the buffer. type is an
  * NFT_MSG_* value, or NFNL_MSG_BATCH_BEGIN/END. Every nf_tables message
  * asks for an ACK, so that success is confirmed and not only assumed. */
-static struct nlmsghdr *msg_start(struct nft_batch *b, uint16_t type, uint16_t flags,
+struct nlmsghdr *nft_msg_start(struct nft_batch *b, uint16_t type, uint16_t flags,
 				  enum nft_msg_kind kind, struct nft_msgref **refp)
 {
 	uint32_t seq = b->seq0 + (uint32_t)b->nmsg;
@@ -146,18 +146,18 @@ static struct nlmsghdr *msg_start(struct nft_batch *b, uint16_t type, uint16_t f
 	return nlh;
 }
 
-static void msg_end(struct nft_batch *b, const struct nlmsghdr *nlh)
+void nft_msg_end(struct nft_batch *b, const struct nlmsghdr *nlh)
 {
 	b->len += NLMSG_ALIGN(nlh->nlmsg_len);
 }
 
 int nft_add_bare(struct nft_batch *b, uint16_t type, enum nft_msg_kind kind)
 {
-	struct nlmsghdr *nlh = msg_start(b, type, 0, kind, NULL);
+	struct nlmsghdr *nlh = nft_msg_start(b, type, 0, kind, NULL);
 
 	if (!nlh)
 		return -ENOMEM;
-	msg_end(b, nlh);
+	nft_msg_end(b, nlh);
 	return 0;
 }
 
@@ -182,12 +182,12 @@ int nft_add_table(struct nft_batch *b, uint16_t type, const char *comment)
 					 nftnl_udata_buf_len(ud)) < 0)
 			goto out;
 	}
-	nlh = msg_start(b, type, type == NFT_MSG_NEWTABLE ? NLM_F_CREATE : 0,
+	nlh = nft_msg_start(b, type, type == NFT_MSG_NEWTABLE ? NLM_F_CREATE : 0,
 			type == NFT_MSG_NEWTABLE ? NFT_K_TABLE : NFT_K_TABLE_DEL, &ref);
 	if (!nlh)
 		goto out;
 	nftnl_table_nlmsg_build_payload(nlh, t);
-	msg_end(b, nlh);
+	nft_msg_end(b, nlh);
 	snprintf(ref->what, sizeof(ref->what), "table inet %s", NFT_TABLE_NAME);
 	ret = 0;
 out:
@@ -210,11 +210,11 @@ int nft_add_chain(struct nft_batch *b)
 	nftnl_chain_set_u32(c, NFTNL_CHAIN_FAMILY, NFPROTO_INET);
 	nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, NF_INET_PRE_ROUTING);
 	nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, NFT_CHAIN_PRIO);
-	nlh = msg_start(b, NFT_MSG_NEWCHAIN, NLM_F_CREATE, NFT_K_CHAIN, &ref);
+	nlh = nft_msg_start(b, NFT_MSG_NEWCHAIN, NLM_F_CREATE, NFT_K_CHAIN, &ref);
 	if (!nlh)
 		goto out;
 	nftnl_chain_nlmsg_build_payload(nlh, c);
-	msg_end(b, nlh);
+	nft_msg_end(b, nlh);
 	snprintf(ref->what, sizeof(ref->what), "chain %s (type filter hook prerouting priority %d)",
 		 NFT_CHAIN_NAME, NFT_CHAIN_PRIO);
 	ret = 0;
@@ -246,11 +246,11 @@ int nft_add_set(struct nft_batch *b, const struct nft_divert *d, uint32_t id)
 			  ((v6 ? DT_IP6ADDR : DT_IPADDR) << DT_BITS) | DT_INET_SERVICE);
 	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, v6 ? KEY6_LEN : KEY4_LEN);
 	nftnl_set_set_u32(s, NFTNL_SET_ID, id);
-	nlh = msg_start(b, NFT_MSG_NEWSET, NLM_F_CREATE, NFT_K_SET, &ref);
+	nlh = nft_msg_start(b, NFT_MSG_NEWSET, NLM_F_CREATE, NFT_K_SET, &ref);
 	if (!nlh)
 		goto out;
 	nftnl_set_nlmsg_build_payload(nlh, s);
-	msg_end(b, nlh);
+	nft_msg_end(b, nlh);
 	snprintf(ref->what, sizeof(ref->what), "set %s (type %s . inet_service, flags interval)",
 		 d->set, v6 ? "ipv6_addr" : "ipv4_addr");
 	ret = 0;
@@ -331,7 +331,7 @@ static int add_elem_msg(struct nft_batch *b, uint16_t type, const struct nft_div
 	struct nlmsghdr *nlh;
 	struct nlattr *list;
 
-	nlh = msg_start(b, type, type == NFT_MSG_NEWSETELEM ? NLM_F_CREATE : 0,
+	nlh = nft_msg_start(b, type, type == NFT_MSG_NEWSETELEM ? NLM_F_CREATE : 0,
 			type == NFT_MSG_NEWSETELEM ? NFT_K_ELEMS : NFT_K_ELEMS_DEL, &ref);
 	if (!nlh)
 		return b->len > BATCH_MAX ? -E2BIG : -ENOMEM;
@@ -350,7 +350,7 @@ static int add_elem_msg(struct nft_batch *b, uint16_t type, const struct nft_div
 	for (; *i < end && put_elem(nlh, b->sel[*i]); (*i)++)
 		ref->count++;
 	mnl_attr_nest_end(nlh, list);
-	msg_end(b, nlh);
+	nft_msg_end(b, nlh);
 	snprintf(ref->what, sizeof(ref->what), "%s of %u elements %s set %s",
 		 type == NFT_MSG_NEWSETELEM ? "addition" : "removal", ref->count,
 		 type == NFT_MSG_NEWSETELEM ? "to" : "from", d->set);
@@ -391,25 +391,13 @@ int nft_add_elems(struct nft_batch *b, const struct nft_divert *d, uint32_t id)
 
 /* ---- rules ---- */
 
-/* A rule is written as a short program of expression steps, turned into
- * libnftnl expressions by one function. */
-enum xop_kind { X_META_LOAD, X_CMP_EQ, X_CMP_NEQ, X_PAYLOAD, X_LOOKUP, X_IMM, X_VERDICT, X_TPROXY,
-		X_META_SET, X_SOCKET };
-
-struct xop {
-	enum xop_kind op;
-	uint32_t a, b, c, d;    /* per op, see xop_expr() */
-	const void *data;
-	uint32_t len;
-	const char *str;
-};
-
 static struct nftnl_expr *xop_expr(const struct xop *x)
 {
 	static const char *const names[] = {
 		[X_META_LOAD] = "meta", [X_CMP_EQ] = "cmp", [X_CMP_NEQ] = "cmp", [X_PAYLOAD] = "payload",
 		[X_LOOKUP] = "lookup", [X_IMM] = "immediate", [X_VERDICT] = "immediate",
 		[X_TPROXY] = "tproxy", [X_META_SET] = "meta", [X_SOCKET] = "socket",
+		[X_BITWISE] = "bitwise", [X_LIMIT] = "limit", [X_LOG] = "log", [X_REJECT] = "reject",
 	};
 	struct nftnl_expr *e = nftnl_expr_alloc(names[x->op]);
 	int ret = 0;
@@ -461,6 +449,34 @@ static struct nftnl_expr *xop_expr(const struct xop *x)
 		nftnl_expr_set_u32(e, NFTNL_EXPR_SOCKET_DREG, x->b);
 		nftnl_expr_set_u32(e, NFTNL_EXPR_SOCKET_LEVEL, 0);
 		break;
+	case X_BITWISE:         /* a = sreg = dreg, data = mask, len; xor 0 */
+	{
+		static const uint8_t zero[16];
+
+		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, x->a);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, x->a);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, x->len);
+		ret = nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, x->data, x->len);
+		if (ret >= 0)
+			ret = nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, zero, x->len);
+		break;
+	}
+	case X_LIMIT:           /* a = rate, b = unit (s), c = burst */
+		nftnl_expr_set_u64(e, NFTNL_EXPR_LIMIT_RATE, x->a);
+		nftnl_expr_set_u64(e, NFTNL_EXPR_LIMIT_UNIT, x->b);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_LIMIT_BURST, x->c);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_LIMIT_TYPE, NFT_LIMIT_PKTS);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_LIMIT_FLAGS, 0);
+		break;
+	case X_LOG:             /* a = group, b = snaplen, str = prefix */
+		nftnl_expr_set_u16(e, NFTNL_EXPR_LOG_GROUP, (uint16_t)x->a);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_LOG_SNAPLEN, x->b);
+		ret = nftnl_expr_set_str(e, NFTNL_EXPR_LOG_PREFIX, x->str);
+		break;
+	case X_REJECT:          /* a = type, b = code */
+		nftnl_expr_set_u32(e, NFTNL_EXPR_REJECT_TYPE, x->a);
+		nftnl_expr_set_u8(e, NFTNL_EXPR_REJECT_CODE, (uint8_t)x->b);
+		break;
 	}
 	if (ret < 0) {
 		nftnl_expr_free(e);
@@ -469,7 +485,7 @@ static struct nftnl_expr *xop_expr(const struct xop *x)
 	return e;
 }
 
-static int add_rule(struct nft_batch *b, const struct xop *ops, size_t n, const char *what)
+int nft_add_rule(struct nft_batch *b, const struct xop *ops, size_t n, const char *what)
 {
 	struct nftnl_rule *r = nftnl_rule_alloc();
 	struct nft_msgref *ref;
@@ -488,11 +504,11 @@ static int add_rule(struct nft_batch *b, const struct xop *ops, size_t n, const 
 			goto out;
 		nftnl_rule_add_expr(r, e);
 	}
-	nlh = msg_start(b, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, NFT_K_RULE, &ref);
+	nlh = nft_msg_start(b, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, NFT_K_RULE, &ref);
 	if (!nlh)
 		goto out;
 	nftnl_rule_nlmsg_build_payload(nlh, r);
-	msg_end(b, nlh);
+	nft_msg_end(b, nlh);
 	snprintf(ref->what, sizeof(ref->what), "%s", what);
 	ret = 0;
 out:
@@ -558,7 +574,7 @@ int nft_add_tproxy_rule(struct nft_batch *b, const struct nft_plan *p,
 		 "%s daddr . tcp dport @%s tproxy %s to %s%s%s:%u meta mark set 0x%x accept)", pos, NFT_CHAIN_NAME,
 		 v6 ? "ip6" : "ip", d->set, v6 ? "ip6" : "ip",
 		 v6 && !any ? "[" : "", astr, v6 && !any ? "]" : "", ntohs(port), mark);
-	return add_rule(b, ops, n, what);
+	return nft_add_rule(b, ops, n, what);
 }
 
 /* meta l4proto tcp socket transparent 1 meta mark set <mark> accept */
@@ -579,5 +595,5 @@ int nft_add_socket_rule(struct nft_batch *b, const struct nft_plan *p, int pos)
 
 	snprintf(what, sizeof(what), "rule %d of chain %s (meta l4proto tcp socket transparent 1 "
 		 "meta mark set 0x%x accept)", pos, NFT_CHAIN_NAME, mark);
-	return add_rule(b, ops, ARRAY_SIZE(ops), what);
+	return nft_add_rule(b, ops, ARRAY_SIZE(ops), what);
 }

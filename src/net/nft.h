@@ -82,6 +82,58 @@
  * a batch synchronously inside sendmsg(), so this is only a safety bound). */
 #define NFT_REPLY_TIMEOUT_MS 10000
 
+/* What a divert's decoy addresses do besides diverting (net/nft_decoy.c).
+ * With hosts set, for the addresses of `decoys` (any port) that are not
+ * in `edges`, after the tproxy and socket rules (a packet that reaches
+ * them is for a decoy address but not for an intercepted port):
+ *
+ *   set <hosts>  { type ipv4_addr; flags interval; }     (ipv6_addr)
+ *   set <edges>  { type ipv4_addr; flags interval; }     (IPv4 only)
+ *   before every tproxy rule:
+ *     E  meta iiftype != loopback meta pkttype host ip daddr @<edges> drop
+ *     O  ... tcp flags & (fin|syn|rst|ack) == syn ip daddr . tcp dport @<set>
+ *            limit rate <r>/<unit> burst <b> packets log group <g> prefix "o <set>"
+ *     R  ... tcp flags & rst == rst ip daddr . tcp dport @<set> limit ... "r <set>"
+ *   after the socket rule:
+ *     S  meta iiftype != loopback ip daddr @<hosts> socket transparent 0 accept
+ *     C  ... tcp flags & (fin|syn|rst|ack) == syn ip daddr @<hosts> limit ...
+ *            log group <g> prefix "c <set>"
+ *     T  ... meta l4proto tcp ip daddr @<hosts> reject with tcp reset   (or drop)
+ *     U  ... meta l4proto udp ip daddr @<hosts> meta mark set <mark> accept (or drop)
+ *     P  ... icmp type echo-request ip daddr @<hosts> meta mark set <mark> accept
+ *                                                                   (or drop)
+ * E keeps the network and broadcast addresses of an intercepted CIDR
+ * silent (an L2 broadcast, pkttype broadcast, is left alone: DHCP and
+ * friends). O, R and C send probes to NFLOG (only with log set). S leaves
+ * alone whatever a local socket owns (the host's own services and
+ * connections on an address inside the decoys). T answers RST in the
+ * kernel itself (reject works in prerouting). U and P deliver the packet
+ * locally through the tproxy fwmark route, so that the kernel answers as
+ * a host does (ICMP port unreachable, echo reply) from the decoy address;
+ * it can only send from an address that is local (`announce`), otherwise
+ * nothing is sent, which never reveals the sensor's own address. */
+enum nft_closed { NFT_CLOSED_NONE = 0, NFT_CLOSED_RESET, NFT_CLOSED_DROP };
+
+struct nft_decoy {
+	const char *hosts;              /* host set name; NULL: no decoy rules */
+	const char *edges;              /* edge set name; NULL: none */
+	const struct icpt_list *edgelist; /* edges (addresses; ports ignored) */
+	uint8_t closed;                 /* enum nft_closed */
+	bool ping;                      /* answer echo requests (else drop them) */
+	bool log;                       /* rules O, R, C */
+	uint16_t log_group;             /* NFLOG group */
+	uint32_t log_rate;              /* packets per log_unit seconds (>= 1) */
+	uint64_t log_unit;              /* seconds: 1, 60, 3600, 86400 */
+	uint32_t log_burst;             /* packets */
+};
+
+/* NFLOG prefixes of the probe rules: "<kind> <set name>". */
+#define NFT_PROBE_OPEN   'o'            /* SYN to an intercepted address:port */
+#define NFT_PROBE_RESET  'r'            /* RST to an intercepted address:port */
+#define NFT_PROBE_CLOSED 'c'            /* SYN to a closed port of a decoy */
+#define NFT_LOG_PREFIX_MAX 127
+#define NFT_LOG_SNAPLEN 128
+
 /* One set of decoys and the listener its connections are diverted to. */
 struct nft_divert {
 	int family;                     /* AF_INET or AF_INET6 */
@@ -94,6 +146,8 @@ struct nft_divert {
 	const struct icpt_list *decoys; /* normalised; its elements of `family` fill the
 	                                 * set, the others are ignored; NULL = empty;
 	                                 * borrowed, must outlive the batch */
+	struct nft_decoy dec;           /* decoys that look like hosts, probe logging
+	                                 * (all zero: none, the table of before) */
 };
 
 /* What should exist in one namespace. */
@@ -111,7 +165,7 @@ struct nft_plan {
  * message by its sequence number) can be turned into the object's name. */
 enum nft_msg_kind {
 	NFT_K_BEGIN, NFT_K_END, NFT_K_TABLE, NFT_K_TABLE_DEL, NFT_K_SET, NFT_K_CHAIN,
-	NFT_K_RULE, NFT_K_ELEMS, NFT_K_ELEMS_DEL,
+	NFT_K_RULE, NFT_K_ELEMS, NFT_K_ELEMS_DEL, NFT_K_HOSTS,
 };
 
 struct nft_msgref {

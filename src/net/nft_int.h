@@ -51,6 +51,50 @@ int nft_add_tproxy_rule(struct nft_batch *b, const struct nft_plan *p,
 /* Rule number pos of the chain: the socket rule (after every tproxy rule). */
 int nft_add_socket_rule(struct nft_batch *b, const struct nft_plan *p, int pos);
 
+/* Message framing: starts message number b->nmsg (an NFT_MSG_* type with
+ * flags; NLM_F_ACK is added) and records it as kind in *refp (may be
+ * NULL); NULL when out of memory. nft_msg_end() closes it. */
+struct nlmsghdr *nft_msg_start(struct nft_batch *b, uint16_t type, uint16_t flags,
+			       enum nft_msg_kind kind, struct nft_msgref **refp);
+void nft_msg_end(struct nft_batch *b, const struct nlmsghdr *nlh);
+
+/* A rule is written as a short program of expression steps, turned into
+ * libnftnl expressions by one function (nft.c, xop_expr()). */
+enum xop_kind { X_META_LOAD, X_CMP_EQ, X_CMP_NEQ, X_PAYLOAD, X_LOOKUP, X_IMM, X_VERDICT, X_TPROXY,
+		X_META_SET, X_SOCKET, X_BITWISE, X_LIMIT, X_LOG, X_REJECT };
+
+struct xop {
+	enum xop_kind op;
+	uint32_t a, b, c, d;    /* per op, see xop_expr() */
+	const void *data;
+	uint32_t len;
+	const char *str;
+};
+
+/* Appends one rule (the ops, in order) to our chain; what describes it
+ * for error messages. 0 or -ENOMEM. */
+int nft_add_rule(struct nft_batch *b, const struct xop *ops, size_t n, const char *what);
+
+/* ---- nft_decoy.c: decoys that look like hosts, probe logging (nft.h) ----
+ * Each returns 0 or -ENOMEM/-E2BIG; *pos is the rule number so far and
+ * advances with every rule added. id0: first set ID free for them. */
+
+/* The host and edge sets of every divert with decoy rules (IDs from id0). */
+int nft_add_decoy_sets(struct nft_batch *b, const struct nft_plan *p, uint32_t id0);
+/* Rules E, O, R of every divert (before the tproxy rules). */
+int nft_add_decoy_pre(struct nft_batch *b, const struct nft_plan *p, uint32_t id0, int *pos);
+/* Rules S, C, T, U, P of every divert (after the socket rule). */
+int nft_add_decoy_post(struct nft_batch *b, const struct nft_plan *p, uint32_t id0, int *pos);
+/* The elements of the host and edge sets. */
+int nft_add_decoy_elems(struct nft_batch *b, const struct nft_plan *p, uint32_t id0);
+/* Delta of divert d's decoy list: flushes its host set and fills it
+ * again (nothing when d has no decoy rules). */
+int nft_add_decoy_refill(struct nft_batch *b, const struct nft_divert *d);
+/* Whether the decoy parts of a and b are the same (sets named alike,
+ * same edges, same settings): a delta of the decoy elements may then
+ * leave them alone only if the decoy lists did not change either. */
+bool nft_decoy_same(const struct nft_plan *a, const struct nft_plan *b);
+
 /* ---- nft_plan.c: comparisons the one-call forms use ---- */
 
 /* Whether every decoy list of p (a missing one counts as empty) is

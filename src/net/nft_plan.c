@@ -83,7 +83,7 @@ static int check_plan(const struct nft_plan *p, char **err)
 static int build_apply(struct nft_batch *b, const struct nft_plan *p)
 {
 	size_t i;
-	int ret;
+	int ret, pos = 0;
 
 	ret = nft_add_bare(b, NFNL_MSG_BATCH_BEGIN, NFT_K_BEGIN);
 	/* create-if-missing then delete: removes any old version of our
@@ -97,14 +97,23 @@ static int build_apply(struct nft_batch *b, const struct nft_plan *p)
 	for (i = 0; !ret && i < p->ndiv; i++)
 		ret = nft_add_set(b, &p->div[i], SET_ID(i));
 	if (!ret)
-		ret = nft_add_chain(b);
-	/* every tproxy rule, then the socket rule: see nft.h */
-	for (i = 0; !ret && i < p->ndiv; i++)
-		ret = nft_add_tproxy_rule(b, p, &p->div[i], SET_ID(i), (int)i + 1);
+		ret = nft_add_decoy_sets(b, p, SET_ID(p->ndiv));
 	if (!ret)
-		ret = nft_add_socket_rule(b, p, (int)p->ndiv + 1);
+		ret = nft_add_chain(b);
+	/* decoy edges and probe logs, every tproxy rule, then the socket
+	 * rule (see nft.h), then the closed-port rules of the decoys */
+	if (!ret)
+		ret = nft_add_decoy_pre(b, p, SET_ID(p->ndiv), &pos);
+	for (i = 0; !ret && i < p->ndiv; i++)
+		ret = nft_add_tproxy_rule(b, p, &p->div[i], SET_ID(i), ++pos);
+	if (!ret)
+		ret = nft_add_socket_rule(b, p, ++pos);
+	if (!ret)
+		ret = nft_add_decoy_post(b, p, SET_ID(p->ndiv), &pos);
 	for (i = 0; !ret && i < p->ndiv; i++)
 		ret = nft_add_elems(b, &p->div[i], SET_ID(i));
+	if (!ret)
+		ret = nft_add_decoy_elems(b, p, SET_ID(p->ndiv));
 	if (!ret)
 		ret = nft_add_bare(b, NFNL_MSG_BATCH_END, NFT_K_END);
 	return ret;
@@ -210,6 +219,8 @@ static int build_delta(struct nft_batch *b, const struct nft_plan *p, const stru
 		ret = sel_missing(b, div_list(d), div_list(o), d->family);
 		if (!ret)
 			ret = nft_add_elem_msgs(b, NFT_MSG_NEWSETELEM, d, div_list(d), 0, from);
+		if (!ret)
+			ret = nft_add_decoy_refill(b, d);
 	}
 	if (!ret)
 		ret = nft_add_bare(b, NFNL_MSG_BATCH_END, NFT_K_END);
@@ -264,7 +275,7 @@ static bool listen_eq(const struct sockaddr_storage *a, const struct sockaddr_st
 
 bool nft_plan_same_rules(const struct nft_plan *a, const struct nft_plan *b)
 {
-	if (nft_plan_mark(a) != nft_plan_mark(b) || a->ndiv != b->ndiv)
+	if (nft_plan_mark(a) != nft_plan_mark(b) || a->ndiv != b->ndiv || !nft_decoy_same(a, b))
 		return false;
 	for (size_t i = 0; i < a->ndiv; i++) {
 		const struct nft_divert *x = &a->div[i], *y = &b->div[i];

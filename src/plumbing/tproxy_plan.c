@@ -27,6 +27,7 @@
 #include "model/server.h"
 #include "model/source.h"
 #include "net/nft.h"
+#include "plumbing/decoy.h"
 #include "plumbing/tproxy.h"
 #include "plumbing/tproxy_int.h"
 
@@ -315,7 +316,8 @@ static void fe_normalise(struct proxy *px, int *errors)
 		cfg_report_at(true, f->file, f->line, errors, "%s '%s': out of memory", px_kind(px), px->name);
 		return;
 	}
-	if (icpt_normalise(&f->decoys, norm_warn, px) < 0) {
+	if (decoy_note_decoys(px->conf, px, &f->decoys) < 0 ||
+	    icpt_normalise(&f->decoys, norm_warn, px) < 0) {
 		cfg_report_at(true, f->file, f->line, errors, "%s '%s': out of memory", px_kind(px), px->name);
 		return;
 	}
@@ -513,9 +515,50 @@ static void ns_mark_shared(const struct tproxy_ns *n)
 				n->fe[i]->tproxy->shared = n->fe[j]->tproxy->shared = true;
 }
 
+/* Removes address a (of family fam) from the merged ranges v[0 .. *n):
+ * the network and broadcast addresses of CIDR specs are not announced
+ * (plumbing/decoy.h). A range cut in two needs one more slot: *v grows. */
+static int ranges_cut(struct tproxy_range **v, size_t *n, size_t *cap, int fam, const union icpt_addr *a)
+{
+	u128 x = icpt_addr_u128(fam, a);
+
+	for (size_t i = 0; i < *n; i++) {
+		struct tproxy_range *r = &(*v)[i];
+		u128 lo = icpt_addr_u128(fam, &r->lo), hi = icpt_addr_u128(fam, &r->hi);
+
+		if (r->family != fam || x < lo || x > hi)
+			continue;
+		if (lo == hi) {
+			memmove(r, r + 1, (*n - i - 1) * sizeof(*r));
+			(*n)--;
+		} else if (x == lo) {
+			icpt_u128_addr(fam, x + 1, &r->lo);
+		} else if (x == hi) {
+			icpt_u128_addr(fam, x - 1, &r->hi);
+		} else {
+			if (*n == *cap) {
+				size_t nc = *cap ? *cap * 2 : 8;
+				struct tproxy_range *w = realloc(*v, nc * sizeof(*w));
+
+				if (!w)
+					return -ENOMEM;
+				*v = w;
+				*cap = nc;
+				r = &(*v)[i];
+			}
+			memmove(r + 1, r, (*n - i) * sizeof(*r));
+			(*n)++;
+			icpt_u128_addr(fam, x - 1, &r->hi);
+			icpt_u128_addr(fam, x + 1, &(*v)[i + 1].lo);
+		}
+		return 0;
+	}
+	return 0;
+}
+
 /* Set names, lists and the announce routes of every frontend diverted
  * in n (the union of their ranges, split again). */
-static int ns_lists(struct tproxy_ns *n, char **err)
+static int ns_lists(const struct dp_config *c, struct tproxy_ns *n, char **err)
 {
 	struct tproxy_range *v = NULL;
 	size_t nv = 0, cap = 0;
@@ -527,6 +570,11 @@ static int ns_lists(struct tproxy_ns *n, char **err)
 
 		n->div[i].set = f->set[fam_index(n->div[i].family)];
 		n->div[i].decoys = &f->decoys;
+		if (decoy_fill_divert(c, n->fe[i], &n->div[i]) < 0) {
+			free(v);
+			memprintf(err, "out of memory");
+			return -ENOMEM;
+		}
 		/* each frontend's ranges once */
 		for (k = 0; k < i && n->fe[k] != n->fe[i]; k++)
 			;
@@ -549,6 +597,25 @@ static int ns_lists(struct tproxy_ns *n, char **err)
 		nv += f->nranges;
 	}
 	ranges_merge(v, &nv);
+	for (size_t i = 0; i < n->nft.ndiv; i++) {
+		const struct icpt_list *e = decoy_edges(c, n->fe[i]);
+
+		for (size_t k = 0; e && k < e->n; k++) {
+			int fam = e->v[k].family;
+			u128 hi = icpt_addr_u128(fam, &e->v[k].hi);
+
+			for (u128 x = icpt_addr_u128(fam, &e->v[k].lo); x <= hi; x++) {
+				union icpt_addr a;
+
+				icpt_u128_addr(fam, x, &a);
+				if (ranges_cut(&v, &nv, &cap, fam, &a) < 0) {
+					free(v);
+					memprintf(err, "out of memory");
+					return -ENOMEM;
+				}
+			}
+		}
+	}
 	ret = cidrs_build(v, nv, &n->announce_v, &n->nannounce, err);
 	n->announce = n->announce_v;
 	free(v);
@@ -609,7 +676,7 @@ int tproxy_finalize(struct dp_config *c)
 		char *err = NULL;
 
 		ns_check_overlaps(n, &seen, &errors);
-		if (ns_lists(n, &err) < 0) {
+		if (ns_lists(c, n, &err) < 0) {
 			char nsd[NS_DESC_MAX];
 
 			ha_alert("config : %s: %s", ns_desc(n->name, nsd, sizeof(nsd)),

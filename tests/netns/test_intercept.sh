@@ -152,7 +152,8 @@ lab_assert_match "start-up notice counts the decoys" \
 	"tproxy: the process's network namespace: 10007 decoy element\\(s\\), [0-9]+ address:port pair\\(s\\): frontend 'decoys' -> 127\\.0\\.0\\.1:15001, frontend 'decoys6' -> \\[::1\\]:15002; fwmark 0x1 lookup 100; 1/1 announce" \
 	"$(cat "$LAB_TMP/dp.log")"
 
-# 3. the ruleset, as nft reports it
+# 3. the ruleset, as nft reports it (the decoy rules, sets hosts*/edges*, are
+#    asserted by test_decoys.sh and left out here)
 x nft -j list ruleset >"$LAB_TMP/ruleset.json" || lab_die "nft -j list ruleset"
 J() { jq -r "$1" "$LAB_TMP/ruleset.json"; }
 lab_assert_eq "one table of ours, family inet" "inet" \
@@ -161,8 +162,8 @@ lab_assert_eq "prerouting chain at mangle priority" "filter prerouting -150" \
 	"$(J '.nftables[] | select(.chain.table == "decoyproxy") | .chain | "\(.type) \(.hook) \(.prio)"')"
 lab_assert_eq "sets: one per family, interval, concatenated keys" \
 	"decoys4_decoys ipv4_addr,inet_service interval|decoys6_decoys6 ipv6_addr,inet_service interval" \
-	"$(J '[.nftables[] | select(.set.table == "decoyproxy") | .set | "\(.name) \(.type | join(",")) \(.flags | join(","))"] | join("|")')"
-rules=$(J '[.nftables[] | select(.rule.table == "decoyproxy") | .rule.expr | map(
+	"$(J '[.nftables[] | select(.set.table == "decoyproxy" and (.set.name | startswith("decoys"))) | .set | "\(.name) \(.type | join(",")) \(.flags | join(","))"] | join("|")')"
+rules=$(J '[.nftables[] | select(.rule.table == "decoyproxy") | select([.rule.expr[] | .match? | objects | .right | strings | select(startswith("@hosts") or startswith("@edges"))] | length == 0) | .rule.expr | map(
 	if has("tproxy") then "tproxy \(.tproxy.family) \(.tproxy.addr):\(.tproxy.port)"
 	elif has("mangle") then "mark \(.mangle.value)"
 	elif has("accept") then "accept"
@@ -402,7 +403,7 @@ lab_assert_match "routing off: the notice says routing is the operator's" \
 	"$(cat "$LAB_TMP/off.log")"
 if has_table; then lab_pass "routing off: table inet decoyproxy installed"; else lab_fail "routing off: no nft table"; fi
 lab_assert_eq "routing off: tproxy and socket rules in place" 3 \
-	"$(x nft -j list chain inet decoyproxy prerouting | jq '[.nftables[] | select(.rule)] | length')"
+	"$(x nft -j list chain inet decoyproxy prerouting | jq '[.nftables[] | select(.rule) | select([.rule.expr[] | .match? | objects | .right | strings | select(startswith("@hosts") or startswith("@edges"))] | length == 0)] | length')"
 lab_assert_eq "routing off: decoys4_decoys filled (3 + 1 + 1 + 10,000)" 10005 "$(set_len decoys4_decoys)"
 lab_assert_eq "routing off: no IPv4 fwmark rule" 0 "$(x ip -4 rule show | grep -c fwmark || true)"
 lab_assert_eq "routing off: IPv6 fwmark rules: only the operator's" 1 "$(x ip -6 rule show | grep -c fwmark || true)"
@@ -528,14 +529,14 @@ mreload() {
 }
 # mrules — the chain's rules, in order, in a short form
 mrules() {
-	x nft -j list ruleset | jq -r '[.nftables[] | select(.rule.table == "decoyproxy") | .rule.expr | map(
+	x nft -j list ruleset | jq -r '[.nftables[] | select(.rule.table == "decoyproxy") | select([.rule.expr[] | .match? | objects | .right | strings | select(startswith("@hosts") or startswith("@edges"))] | length == 0) | .rule.expr | map(
 		if has("tproxy") then "tproxy \(.tproxy.addr):\(.tproxy.port)"
 		elif (.match.left | type == "object") and (.match.left | has("socket")) then "socket"
 		elif (.match.right | type == "string") and (.match.right | startswith("@")) then .match.right
 		else empty end) | join(" ")] | join("|")'
 }
 msets() {
-	x nft -j list ruleset | jq -r '[.nftables[] | select(.set.table == "decoyproxy") | .set |
+	x nft -j list ruleset | jq -r '[.nftables[] | select(.set.table == "decoyproxy" and (.set.name | startswith("decoys"))) | .set |
 		"\(.name):\(.elem | length)"] | join(" ")'
 }
 

@@ -136,7 +136,9 @@ frontend decoys_seg
     default_backend to_svc
 frontend decoys_host
     bind 127.0.0.1:15002 transparent
-    intercept 198.51.100.0/24:22 announce
+    # written as a range: a CIDR spec leaves out its network and broadcast
+    # addresses (doc/probes.md), and this test wants one announce route
+    intercept 198.51.100.0-198.51.100.255:22 announce
     default_backend to_svc
 backend to_svc
     server svc 10.2.0.2:22

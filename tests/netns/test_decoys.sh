@@ -1,0 +1,163 @@
+#!/bin/bash
+# test_decoys.sh — decoys that look like hosts, and probe events (issue 14).
+#
+# Lab: att (attacker 10.1.0.2) ── dp (decoyproxy, 10.1.0.1). The attacker
+# routes the decoy ranges to dp. Frontend 'web' intercepts
+# 10.99.0.0/28:22,80 with `announce` (closed ports: reset, ping on) and
+# logs probes; frontend 'quiet' intercepts 10.98.0.0/29:22 without
+# announce, `decoy-closed drop`, `decoy-ping off`. Everything is asserted
+# on what nmap and ping in the attacker's namespace saw, and on
+# decoyproxy's log lines.
+
+. "$(dirname "$0")/lib.sh"
+
+lab_require_root
+lab_require_cmd ip nft timeout
+lab_need_cmd nmap ping
+lab_require_bin "$DPSERVER" "$DP_BUILDDIR/decoyproxy"
+lab_init decoys
+
+DP=$DP_BUILDDIR/decoyproxy
+lab_ns att >/dev/null && lab_ns dp >/dev/null || lab_die "cannot create namespaces"
+lab_veth att eth0 10.1.0.2/24 dp a0 10.1.0.1/24 || lab_die "veth att-dp"
+lab_route att add 10.99.0.0/28 via 10.1.0.1
+lab_route att add 10.98.0.0/29 via 10.1.0.1
+lab_sysctl dp net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 \
+	net.ipv4.conf.a0.rp_filter=0 || lab_die "sysctls"
+lab_exec dp nft list tables >/dev/null 2>&1 || lab_skip "nftables unusable in a namespace here"
+
+lab_bg dp "$DPSERVER" -t 60 -m whoami -l 127.0.0.1:9000 >"$LAB_TMP/svc.out" 2>&1
+lab_wait_ready "$LAB_TMP/svc.out" || lab_die "dpserver did not start"
+
+cat >"$LAB_TMP/dp.cfg" <<'CFG'
+global
+    log stdout format raw local0
+    scan-threshold 3 5 2s
+defaults
+    mode tcp
+    log global
+    timeout connect 2s
+    timeout client 5s
+    timeout server 5s
+frontend web
+    bind 127.0.0.1:15001 transparent
+    intercept 10.99.0.0/28:22,80 announce
+    option log-probes
+    probe-log rate 1000/1s
+    default_backend b
+frontend quiet
+    bind 127.0.0.1:15002 transparent
+    intercept 10.98.0.0/29:22
+    decoy-closed drop
+    decoy-ping off
+    default_backend b
+backend b
+    server s1 127.0.0.1:9000
+CFG
+
+# -c validates the keywords, naming file:line
+cp "$LAB_TMP/dp.cfg" "$LAB_TMP/bad.cfg"
+printf 'frontend bad\n    bind 127.0.0.1:15003 transparent\n    intercept 10.97.0.1:22\n    decoy-closed maybe\n    probe-log rate 10/500ms\n    scan-threshold 0 5 1s\n    default_backend b\n' >>"$LAB_TMP/bad.cfg"
+out=$(lab_exec dp "$DP" -c -f "$LAB_TMP/bad.cfg" 2>&1); rc=$?
+lab_assert_eq "-c refuses bad decoy keywords" 1 "$rc"
+lab_assert_match "-c: decoy-closed names file:line" "bad\\.cfg:27\\] .*'decoy-closed'.*expects 'reset' or 'drop', not 'maybe'" "$out"
+lab_assert_match "-c: probe-log rate names file:line" "bad\\.cfg:28\\] .*invalid rate '10/500ms'" "$out"
+lab_assert_match "-c: scan-threshold names file:line" "bad\\.cfg:29\\] .*scan-threshold.*invalid value '0'" "$out"
+out=$(lab_exec dp "$DP" -c -f "$LAB_TMP/dp.cfg" 2>&1); rc=$?
+lab_assert_eq "-c accepts the lab configuration" 0 "$rc"
+
+lab_bg dp "$DP" -f "$LAB_TMP/dp.cfg" >"$LAB_TMP/dp.log" 2>&1
+DPPID=$LAB_LASTPID
+lab_wait_port dp 127.0.0.1 15002 || lab_die "decoyproxy did not start"
+for _ in $(seq 50); do lab_exec dp nft list tables 2>/dev/null | grep -q decoyproxy && break; sleep 0.1; done
+
+# 1. TCP SYN scan of the /28: intercepted ports open, others closed (RST),
+#    network and broadcast addresses silent; in seconds
+t0=$(date +%s%N)
+lab_exec att timeout 20 nmap -n -Pn -sS -T5 --max-retries 1 --initial-rtt-timeout 50ms --max-rtt-timeout 100ms -p 22,80,443 -oG "$LAB_TMP/ss.gnmap" 10.99.0.0/28 >"$LAB_TMP/ss.txt" 2>&1
+ms=$((($(date +%s%N) - t0) / 1000000))
+echo "# nmap -sS of the /28: $ms ms"
+G() { grep -F "Host: $1 " "$LAB_TMP/ss.gnmap" | grep -F Ports: | sed 's/.*Ports: //'; }
+lab_assert_eq "-sS: a decoy shows 22 and 80 open, 443 closed" \
+	"22/open/tcp//ssh///, 80/open/tcp//http///, 443/closed/tcp//https///" "$(G 10.99.0.5)"
+lab_assert_eq "-sS: every decoy (.1-.14) answers the same" 14 \
+	"$(grep -c '22/open/tcp//ssh///, 80/open/tcp//http///, 443/closed/tcp//https///' "$LAB_TMP/ss.gnmap")"
+lab_assert_eq "-sS: the network address does not answer" \
+	"22/filtered/tcp//ssh///, 80/filtered/tcp//http///, 443/filtered/tcp//https///" "$(G 10.99.0.0)"
+lab_assert_eq "-sS: the broadcast address does not answer" \
+	"22/filtered/tcp//ssh///, 80/filtered/tcp//http///, 443/filtered/tcp//https///" "$(G 10.99.0.15)"
+if [ "$ms" -lt 15000 ]; then lab_pass "-sS of the /28 finished in seconds ($ms ms)"; else lab_fail "-sS took $ms ms"; fi
+
+# probe events: one per (attacker, decoy, port), half-open for the SYN
+# scan's open ports, closed for the others; then one scan summary at the
+# end of the 2 s window, with the exact counts; nothing for .0 and .15
+for _ in $(seq 60); do grep -q ' scan tcp ' "$LAB_TMP/dp.log" && break; sleep 0.1; done
+P() { grep -E "^10\.1\.0\.2:[0-9]+ \[[^]]+\] web - probe tcp $1 " "$LAB_TMP/dp.log" | sed 's/.* probe //'; }
+lab_assert_eq "probe: SYN scan of an open port is half-open" "tcp 10.99.0.5:22 half-open" "$(P 10.99.0.5:22 | cut -d' ' -f1-3)"
+lab_assert_eq "probe: a closed port is closed" "tcp 10.99.0.5:443 closed syn=1 rst=0" "$(P 10.99.0.5:443)"
+lab_assert_eq "probe: one event per decoy and port (14 x 3)" 42 "$(grep -c ' web - probe tcp 10\.99\.0\.' "$LAB_TMP/dp.log")"
+lab_assert_eq "probe: 28 half-open, 14 closed" "28 14" \
+	"$(grep -c ' half-open ' "$LAB_TMP/dp.log") $(grep -c ' closed syn=' "$LAB_TMP/dp.log")"
+lab_assert_eq "probe: nothing for the network and broadcast addresses" 0 \
+	"$(grep -cE ' probe tcp 10\.99\.0\.(0|15):' "$LAB_TMP/dp.log")"
+lab_assert_match "scan: the attacker, exact counts, the decoy and port ranges" \
+	'^10\.1\.0\.2 \[[^]]+\] web - scan tcp decoys=14 ports=3 probes=42 10\.99\.0\.1-10\.99\.0\.14 22-443 2000ms$' \
+	"$(grep ' scan tcp ' "$LAB_TMP/dp.log")"
+
+# 2. connect scan and UDP scan of one decoy
+lab_exec att timeout 10 nmap -n -Pn -sT -T5 -p 22,443 -oG "$LAB_TMP/st.gnmap" 10.99.0.7 >/dev/null 2>&1
+lab_assert_eq "-sT: 22 open, 443 closed" "22/open/tcp//ssh///, 443/closed/tcp//https///" \
+	"$(grep -F Ports: "$LAB_TMP/st.gnmap" | sed 's/.*Ports: //')"
+for _ in $(seq 30); do grep -q ' probe tcp 10\.99\.0\.7:22 connection' "$LAB_TMP/dp.log" && break; sleep 0.1; done
+lab_assert_match "probe: the connect scan's open port is a connection" \
+	'^10\.1\.0\.2:[0-9]+ \[[^]]+\] web - probe tcp 10\.99\.0\.7:22 connection syn=1 rst=[01]$' "$(cat "$LAB_TMP/dp.log")"
+lab_exec att timeout 10 nmap -n -Pn -sU -T5 --max-retries 1 --initial-rtt-timeout 50ms --max-rtt-timeout 100ms -p 53 -oG "$LAB_TMP/su.gnmap" 10.99.0.3 >/dev/null 2>&1
+lab_assert_eq "-sU: closed UDP port answers ICMP port unreachable (closed)" "53/closed/udp//domain///" \
+	"$(grep -F Ports: "$LAB_TMP/su.gnmap" | sed 's/.*Ports: //')"
+
+# 3. ping follows decoy-ping; the network address never answers
+if lab_exec att ping -c1 -W1 10.99.0.4 >/dev/null 2>&1; then lab_pass "ping: a decoy of 'web' answers (decoy-ping on)"; else lab_fail "ping: 10.99.0.4 did not answer"; fi
+if lab_exec att ping -c1 -W0.3 10.99.0.0 >/dev/null 2>&1; then lab_fail "ping: the network address answered"; else lab_pass "ping: the network address is silent"; fi
+if lab_exec att ping -c1 -W0.3 10.98.0.3 >/dev/null 2>&1; then lab_fail "ping: 'quiet' answered (decoy-ping off)"; else lab_pass "ping: a decoy of 'quiet' is silent (decoy-ping off)"; fi
+
+# 4. decoy-closed drop: closed ports filtered, the intercepted one open
+lab_exec att timeout 10 nmap -n -Pn -sS -T5 --max-retries 1 --initial-rtt-timeout 50ms --max-rtt-timeout 100ms -p 22,443 -oG "$LAB_TMP/dr.gnmap" 10.98.0.3 >/dev/null 2>&1
+lab_assert_eq "decoy-closed drop: 22 open, 443 filtered" "22/open/tcp//ssh///, 443/filtered/tcp//https///" \
+	"$(grep -F Ports: "$LAB_TMP/dr.gnmap" | sed 's/.*Ports: //')"
+
+# 5. the table: host and edge sets, removed at stop
+rules=$(lab_exec dp nft list chain inet decoyproxy prerouting)
+lab_assert_match "rules: edges dropped first" "meta pkttype host ip daddr @edges4_web drop" "$rules"
+lab_assert_match "rules: closed TCP ports reset" "ip daddr @hosts4_web reject with tcp reset" "$rules"
+lab_assert_match "rules: drop for 'quiet'" "meta l4proto tcp ip daddr @hosts4_quiet drop" "$rules"
+lab_assert_eq "announce routes skip network and broadcast" \
+	"local 10.99.0.1 local 10.99.0.2/31 local 10.99.0.4/30 local 10.99.0.8/30 local 10.99.0.12/31 local 10.99.0.14" \
+	"$(lab_exec dp ip route show table local | grep -F 10.99.0. | awk '{print $1, $2}' | xargs)"
+
+# 6. reload: the NFLOG socket is kept (the group is not bound twice), the
+#    probe events go on; a reload that changes decoy-closed rebuilds the table
+reload_and_wait() {
+	local n0
+	n0=$(grep -cE 'reload (failed|succeeded)' "$LAB_TMP/dp.log")
+	kill -USR2 "$DPPID"
+	for _ in $(seq 100); do
+		[ "$(grep -cE 'reload (failed|succeeded)' "$LAB_TMP/dp.log")" -gt "$n0" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+reload_and_wait || lab_fail "reload: no outcome line"
+lab_assert_match "reload with log-probes succeeds" "reload succeeded" "$(grep -E 'reload (failed|succeeded)' "$LAB_TMP/dp.log" | tail -1)"
+lab_exec att timeout 2 bash -c 'exec 3<>/dev/tcp/10.99.0.9/8443' 2>/dev/null
+for _ in $(seq 30); do grep -q ' probe tcp 10\.99\.0\.9:8443 closed' "$LAB_TMP/dp.log" && break; sleep 0.1; done
+lab_assert_match "after the reload: a closed-port probe is still an event" \
+	' web - probe tcp 10\.99\.0\.9:8443 closed syn=1 rst=0$' "$(cat "$LAB_TMP/dp.log")"
+sed -i 's/^    probe-log rate 1000\/1s$/    probe-log rate 1000\/1s\n    decoy-closed drop/' "$LAB_TMP/dp.cfg"
+reload_and_wait || lab_fail "reload (drop): no outcome line"
+lab_exec att timeout 10 nmap -n -Pn -sS -T5 --max-retries 1 --initial-rtt-timeout 50ms --max-rtt-timeout 100ms -p 22,443 -oG "$LAB_TMP/rl.gnmap" 10.99.0.9 >/dev/null 2>&1
+lab_assert_eq "reload to decoy-closed drop: 443 filtered now" "22/open/tcp//ssh///, 443/filtered/tcp//https///" \
+	"$(grep -F Ports: "$LAB_TMP/rl.gnmap" | sed 's/.*Ports: //')"
+
+lab_stop "$DPPID"
+lab_assert_eq "stop: no table left" "" "$(lab_exec dp nft list tables)"
+lab_finish
