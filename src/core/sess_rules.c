@@ -108,6 +108,10 @@ static void silent_drop(struct sess *s)
 /* Ends s for a rule's verdict; true when it did. */
 static bool verdict_ends(struct sess *s, enum rules_verdict v, const char *where)
 {
+	/* refused before any backend took it: logged as the frontend's, as
+	 * HAProxy does ("fe/<NOSRV> PR") */
+	if ((v == RV_REJECT || v == RV_SILENT_DROP) && !s->counted_be && s->be == s->fe->defbe)
+		s->be = NULL;
 	switch (v) {
 	case RV_REJECT:
 		SESS_DEBUG(s, "%s.%s: reject", s->fe->name, where);
