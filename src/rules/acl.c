@@ -448,6 +448,11 @@ int acl_cond_parse(struct acl_list *l, int argc, char **argv, struct smp_pctx *p
 			cur = &c->s[c->ns++];
 			memset(cur, 0, sizeof(*cur));
 		}
+		if (!strcmp(w, "!{")) {
+			/* "!{ ... }": a negated anonymous ACL */
+			neg = !neg;
+			w = "{";
+		}
 		if (!strcmp(w, "{")) {
 			int j = i + 1;
 			struct acl_expr *x;

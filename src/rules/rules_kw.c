@@ -147,7 +147,8 @@ static int kw_use_backend(struct cfg_ctx *ctx, int argc, char **argv, char **err
 	s->line = ctx->line;
 	if (parse_cond(r, argc, argv, 2, &pc, &s->cond, err) < 0)
 		goto fail;
-	if (strstr(argv[1], "%[")) {
+	if (strchr(argv[1], '%')) {
+		/* a format, as HAProxy reads any name with a '%' */
 		if (rules_fmt_parse(argv[1], &pc, &s->fmt, err) < 0)
 			goto fail;
 	} else if (!(s->name = strdup(argv[1]))) {
