@@ -89,6 +89,7 @@ struct sess {
 		struct server *force_srv;   /* chosen by use-server (NULL: balance) */
 		ev_tstamp inspect_start;    /* when the current inspection began */
 		bool expect_proxy;          /* tcp-request connection expect-proxy layer4 */
+		bool pp_rcvd;               /* a PROXY header was read (fc_rcvd_proxy) */
 	} rl;
 };
 

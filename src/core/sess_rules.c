@@ -26,6 +26,7 @@
 
 #include "lib/addr.h"
 #include "core/listener.h"
+#include "model/bind.h"
 #include "log/msg.h"
 #include "model/conf.h"
 #include "model/proxy.h"
@@ -45,6 +46,7 @@ static void fill_view(struct sess *s, struct smp_sess *ss, struct proxy *be)
 	ss->srv = s->srv;
 	ss->li = s->li;
 	ss->pp = s->pp;
+	ss->pp_rcvd = s->rl.pp_rcvd;
 	ss->netns = s->netns;
 	if (s->req.buf) {
 		ss->req = (const unsigned char *)s->req.buf + s->req.off;
@@ -235,6 +237,8 @@ static void route(struct sess *s)
 
 void sess_rules_start(struct sess *s)
 {
+	/* called once any PROXY header was consumed */
+	s->rl.pp_rcvd = (s->li && (s->li->bc->options & BC_O_ACCEPT_PROXY)) || s->rl.expect_proxy;
 	if (rules_inspects(s->fe->rules)) {
 		run_stage(s, s->fe);
 		return;

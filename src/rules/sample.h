@@ -62,7 +62,8 @@ struct smp_sess {
 	struct proxy *fe, *be;          /* be == fe until a backend is chosen */
 	struct server *srv;             /* NULL until a server is chosen */
 	const struct listener *li;
-	const struct pp_hdr *pp;        /* PROXY header received (NULL: none) */
+	const struct pp_hdr *pp;        /* TLVs of a received PROXY header (NULL: none) */
+	bool pp_rcvd;                   /* a PROXY header was received */
 	const char *netns;              /* namespace the connection arrived in */
 	const unsigned char *req;       /* request bytes buffered so far */
 	size_t req_len;

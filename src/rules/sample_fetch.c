@@ -185,7 +185,7 @@ static int f_so_name(const struct smp_arg *a, struct sample *smp, const struct s
 
 static int f_fc_rcvd_proxy(const struct smp_arg *a, struct sample *smp, const struct smp_sess *ss)
 {
-	return ret_bool(smp, ss->pp != NULL);
+	return ret_bool(smp, ss->pp_rcvd || ss->pp != NULL);
 }
 
 static int f_fc_pp_authority(const struct smp_arg *a, struct sample *smp, const struct smp_sess *ss)

@@ -17,7 +17,9 @@
 #      reports length and bytes), other data goes to the default, a silent
 #      client waits out inspect-delay and gets the banner decoy; captures
 #      and variables appear in the log through %[...];
-#   5. `haproxy -c` accepts the same configuration without decoyproxy's
+#   5. connection rules: expect-proxy layer4 for one source, silent-drop
+#      for another, a variable and %[...] in a custom PROXY v2 TLV;
+#   6. `haproxy -c` accepts the same configuration without decoyproxy's
 #      own keyword (intercept).
 
 # shellcheck source=lib.sh
@@ -44,6 +46,8 @@ lab_bg svc "$DPSERVER" -t 120 -m whoami -o "$LAB_TMP/svc.peers" \
 lab_wait_ready "$LAB_TMP/svc.out" || lab_die "dpserver (whoami) did not start"
 lab_bg svc "$DPSERVER" -t 120 -m sink -l 10.2.0.2:2204 >"$LAB_TMP/sink.out" 2>&1
 lab_wait_ready "$LAB_TMP/sink.out" || lab_die "dpserver (sink) did not start"
+lab_bg svc "$DPSERVER" -t 120 -m proxy -v -l 10.2.0.2:2206 >"$LAB_TMP/pp.out" 2>&1
+lab_wait_ready "$LAB_TMP/pp.out" || lab_die "dpserver (proxy) did not start"
 
 cat >"$LAB_TMP/decoys.map" <<'MAP'
 # decoy address -> backend
@@ -51,6 +55,7 @@ cat >"$LAB_TMP/decoys.map" <<'MAP'
 192.0.2.0/25    be_b
 MAP
 printf '# attackers we never relay\n10.1.0.3\n' >"$LAB_TMP/deny.lst"
+printf '2400 edge-decoy\n' >"$LAB_TMP/ports.map"
 
 cat >"$LAB_TMP/dp.cfg" <<CFG
 global
@@ -84,6 +89,16 @@ frontend inspect
     use_backend be_sink if ssh
     use_backend be_banner unless REQ_CONTENT
     default_backend be_def
+frontend edge
+    bind 10.1.0.1:2400
+    log-format "EDGE %ci:%cp pp=%[fc_rcvd_proxy] %b/%s %ts"
+    tcp-request connection silent-drop if { src 10.1.0.3 }
+    tcp-request connection expect-proxy layer4 if { src 10.1.0.2 }
+    tcp-request connection set-var(sess.decoy) dst_port,map_int($LAB_TMP/ports.map,unknown)
+    default_backend be_tlv
+backend be_tlv
+    source 0.0.0.0
+    server p 10.2.0.2:2206 send-proxy-v2 set-proxy-v2-tlv-fmt(0xE1) %[var(sess.decoy)]-%[src,ipmask(16)]
 backend be_a
     server a 10.2.0.2:2201
 backend be_b
@@ -175,8 +190,21 @@ lab_assert_match "log: SSH capture and length" '^INSPECT 10\.1\.0\.2 be_sink/s -
 lab_assert_match "log: the HTTP variable" '^INSPECT 10\.1\.0\.2 be_def/d -- cap=GET / HT len=[0-9]+ http=yes$' "$log"
 lab_assert_match "log: the silent client" '^INSPECT 10\.1\.0\.2 be_banner/s -- cap=- len=0 http=-$' "$log"
 
-# 5. HAProxy accepts the same file without decoyproxy's own keyword
-grep -v '^    intercept ' "$LAB_TMP/dp.cfg" >"$LAB_TMP/ha.cfg"
+# 5. connection rules: expect-proxy for one source, silent-drop for another,
+# a variable and an address sample in a custom PROXY v2 TLV to the decoy
+o=$(att -c 10.1.0.1:2400 -p v1 203.0.113.5:1234 10.1.0.1:2400 send ping)
+lab_assert_match "expect-proxy: the decoy gets the advertised client and the TLV built from %[...]" \
+	'^PROXY 203\.0\.113\.5 1234 10\.1\.0\.1 2400 tlv=e1:20:edge-decoy-203\.0\.0\.0' "$o"
+o=$(att -b 10.1.0.3 -c 10.1.0.1:2400 expect-close -d 1)
+lab_assert_match "silent-drop: the client hears nothing (no FIN, no RST)" '^OPEN after=' "$o"
+sleep 0.3
+log=$(cat "$LAB_TMP/dp.log")
+lab_assert_match "log: the PROXY header was received" '^EDGE 203\.0\.113\.5:1234 pp=1 be_tlv/p --$' "$log"
+lab_assert_match "log: the silent drop" '^EDGE 10\.1\.0\.3:[0-9]+ pp=0 edge/<NOSRV> PR$' "$log"
+
+# 6. HAProxy accepts the same file without decoyproxy's own keywords
+# (HAProxy 2.6 has neither `intercept` nor `set-proxy-v2-tlv-fmt`)
+grep -v '^    intercept ' "$LAB_TMP/dp.cfg" | sed 's/ set-proxy-v2-tlv-fmt.*//' >"$LAB_TMP/ha.cfg"
 if haproxy -c -f "$LAB_TMP/ha.cfg" >"$LAB_TMP/ha.out" 2>&1; then
 	lab_pass "haproxy -c accepts the configuration (without 'intercept')"
 else
