@@ -19,7 +19,9 @@
 #      and variables appear in the log through %[...];
 #   5. connection rules: expect-proxy layer4 for one source, silent-drop
 #      for another, a variable and %[...] in a custom PROXY v2 TLV;
-#   6. `haproxy -c` accepts the same configuration without decoyproxy's
+#   6. set-dst / set-dst-port toward a `server 0.0.0.0`;
+#   7. a reload reads the map again (runtime changes are lost, as HAProxy);
+#   8. `haproxy -c` accepts the same configuration without decoyproxy's
 #      own keyword (intercept).
 
 # shellcheck source=lib.sh
@@ -96,6 +98,13 @@ frontend edge
     tcp-request connection expect-proxy layer4 if { src 10.1.0.2 }
     tcp-request connection set-var(sess.decoy) dst_port,map_int($LAB_TMP/ports.map,unknown)
     default_backend be_tlv
+frontend setdst
+    bind 10.1.0.1:2500
+    tcp-request connection set-dst ipv4(10.2.0.2)
+    tcp-request connection set-dst-port int(2203) if { src 10.1.0.2 }
+    default_backend be_orig
+backend be_orig
+    server o 0.0.0.0
 backend be_tlv
     source 0.0.0.0
     server p 10.2.0.2:2206 send-proxy-v2 set-proxy-v2-tlv-fmt(0xE1) %[var(sess.decoy)]-%[src,ipmask(16)]
@@ -202,7 +211,23 @@ log=$(cat "$LAB_TMP/dp.log")
 lab_assert_match "log: the PROXY header was received" '^EDGE 203\.0\.113\.5:1234 pp=1 be_tlv/p --$' "$log"
 lab_assert_match "log: the silent drop" '^EDGE 10\.1\.0\.3:[0-9]+ pp=0 edge/<NOSRV> PR$' "$log"
 
-# 6. HAProxy accepts the same file without decoyproxy's own keywords
+# 6. set-dst / set-dst-port choose where a `server 0.0.0.0` connects
+o=$(att -c 10.1.0.1:2500 whoami)
+lab_assert_eq "set-dst + set-dst-port: the 0.0.0.0 server connects to 10.2.0.2:2203" 2203 "$(local_port "$o")"
+
+# 7. a reload reads the files again: runtime changes are gone
+cat >"$LAB_TMP/decoys.map" <<'MAP'
+192.0.2.10      be_a
+192.0.2.0/25    be_b
+192.0.2.200     be_a
+MAP
+lab_assert_match "reload over the stats socket" '^Success=1' "$(adm reload)"
+o=$(att -c 192.0.2.20:22 whoami)
+lab_assert_eq "after the reload, 'set map' is forgotten: 192.0.2.20 reaches be_b again" 2202 "$(local_port "$o")"
+o=$(att -c 192.0.2.200:22 whoami)
+lab_assert_eq "after the reload, the file's new entry routes 192.0.2.200 to be_a" 2201 "$(local_port "$o")"
+
+# 8. HAProxy accepts the same file without decoyproxy's own keywords
 # (HAProxy 2.6 has neither `intercept` nor `set-proxy-v2-tlv-fmt`)
 grep -v '^    intercept ' "$LAB_TMP/dp.cfg" | sed 's/ set-proxy-v2-tlv-fmt.*//' >"$LAB_TMP/ha.cfg"
 if haproxy -c -f "$LAB_TMP/ha.cfg" >"$LAB_TMP/ha.out" 2>&1; then
