@@ -288,6 +288,12 @@ static int parse_tcp_rule(struct cfg_ctx *ctx, struct px_rules *r, struct smp_pc
 				  CAPTURE_MAX_LEN);
 			goto fail;
 		}
+		if (!(pc->px->cap & PR_CAP_FE)) {
+			/* capture slots are the frontend's (capture.req.hdr) */
+			memprintf(err, "'%s capture' in a backend section is not supported by decoyproxy yet; capture in the frontend",
+				  where);
+			goto fail;
+		}
 		if (r->ncaptures >= SMP_MAX_CAPTURES) {
 			memprintf(err, "'%s capture': at most %d captures per proxy", where, SMP_MAX_CAPTURES);
 			goto fail;

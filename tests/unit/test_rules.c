@@ -817,6 +817,7 @@ static void test_keywords(void **state)
 	cfg_bad("frontend f2\n  tcp-request inspect-delay 2q\n", "expects a positive delay");
 	cfg_bad("frontend f2\n  tcp-request inspect-delay 2s\n  tcp-request inspect-delay 3s\n", "already set");
 	cfg_bad("backend b3\n  tcp-request connection accept\n", "is not allowed in 'backend' sections");
+	cfg_bad("backend b3\n  tcp-request content capture src len 4\n", "in a backend section is not supported");
 	cfg_bad("defaults\n  tcp-request inspect-delay 1s\n", "in a 'defaults' section is not supported by decoyproxy yet");
 	cfg_bad("frontend f2\n  use_backend nosuch\n", "[k.cfg:15] : Proxy 'f2': unable to find required use_backend: 'nosuch'.");
 	cfg_bad("frontend f2\n  use_backend be junk\n", "expects 'if' or 'unless'");
