@@ -161,9 +161,10 @@ static void assign(struct sess *s)
 	sess_assign(s);
 }
 
-/* Runs px's content rules; returns 1 when they are done, 0 while waiting
- * for more bytes, -1 when s was closed. */
-static int inspect(struct sess *s, struct proxy *px)
+/* Runs px's content rules (a final pass when expired, or when nothing
+ * more can come); returns 1 when they are done, 0 while waiting for more
+ * bytes, -1 when s was closed. */
+static int inspect(struct sess *s, struct proxy *px, bool expired)
 {
 	struct px_rules *r = px->rules;
 	struct smp_sess ss;
@@ -171,7 +172,7 @@ static int inspect(struct sess *s, struct proxy *px)
 	ev_tstamp end = s->rl.inspect_start + r->inspect_delay / 1000.0;
 
 	fill_view(s, &ss, s->rl.inspect_px == s->fe ? s->fe : px);
-	ss.final = s->req.eof || chan_full(&s->req) || !r->inspect_delay || sess_now() >= end;
+	ss.final = expired || s->req.eof || chan_full(&s->req) || !r->inspect_delay || sess_now() >= end;
 	v = rules_tcp_content(r, &ss);
 	if (verdict_ends(s, v, "tcp-request-content"))
 		return -1;
@@ -183,7 +184,7 @@ static int inspect(struct sess *s, struct proxy *px)
 }
 
 /* Starts, or goes on with, the content rules of px; then routes. */
-static void run_stage(struct sess *s, struct proxy *px)
+static void run_stage(struct sess *s, struct proxy *px, bool expired)
 {
 	int r;
 
@@ -193,7 +194,7 @@ static void run_stage(struct sess *s, struct proxy *px)
 		if (!ensure_store(s, px))
 			return;
 	}
-	r = inspect(s, px);
+	r = inspect(s, px, expired);
 	if (r < 0)
 		return;
 	if (r == 0) {
@@ -229,7 +230,7 @@ static void route(struct sess *s)
 		s->be = be;
 	}
 	if (s->be && s->be != s->fe && rules_inspects(s->be->rules)) {
-		run_stage(s, s->be);
+		run_stage(s, s->be, false);
 		return;
 	}
 	assign(s);
@@ -240,7 +241,7 @@ void sess_rules_start(struct sess *s)
 	/* called once any PROXY header was consumed */
 	s->rl.pp_rcvd = (s->li && (s->li->bc->options & BC_O_ACCEPT_PROXY)) || s->rl.expect_proxy;
 	if (rules_inspects(s->fe->rules)) {
-		run_stage(s, s->fe);
+		run_stage(s, s->fe, false);
 		return;
 	}
 	route(s);
@@ -250,12 +251,15 @@ void sess_rules_data(struct sess *s)
 {
 	if (s->state != SST_INSPECT)
 		return;
-	run_stage(s, s->rl.inspect_px);
+	run_stage(s, s->rl.inspect_px, false);
 }
 
 void sess_rules_expire(struct sess *s)
 {
-	sess_rules_data(s);
+	/* the timer may fire a hair before the deadline: this pass is the
+	 * final one all the same */
+	if (s->state == SST_INSPECT)
+		run_stage(s, s->rl.inspect_px, true);
 }
 
 ev_tstamp sess_rules_deadline(const struct sess *s)
