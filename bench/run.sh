@@ -49,8 +49,8 @@ fi
 : "${RESULTS:=$BENCH_DIR/RESULTS.md}"
 : "${TARGETS:=a b c}" "${TESTS:=cps rps bw1 bw4 idle}" "${SCENARIO:=relay}"
 case $SCENARIO in
-relay|tproxy) ;;
-*) echo "SCENARIO: relay or tproxy" >&2; exit 2 ;;
+relay|tproxy|rules) ;;
+*) echo "SCENARIO: relay, tproxy or rules" >&2; exit 2 ;;
 esac
 for t in $TARGETS; do
 	case $t in a|b|c) ;; *) echo "TARGETS: a, b and/or c" >&2; exit 2 ;; esac
@@ -94,6 +94,8 @@ else
 	BENCH_PROXY_DST=$BENCH_CLI_IP
 	BENCH_LISTEN_IP=$BENCH_CLI_IP BENCH_LISTEN_ECHO=7 BENCH_LISTEN_BULK=5201
 	BENCH_CFG_SRC=$BENCH_DIR/bench.cfg
+	# rules: the relay with 20 ACL rules and a 100k-entry map_ip
+	[ "$SCENARIO" = rules ] && BENCH_CFG_SRC=$BENCH_DIR/rules.cfg
 fi
 
 lab_require_root
@@ -229,8 +231,13 @@ NFT
 fi
 
 cfgname=${BENCH_CFG_SRC##*/}
+# rules.cfg's map: 100,000 single addresses (none of them the client's) and
+# the client's network last, so that every lookup walks the longest
+# prefixes first and finds the /24
+awk 'BEGIN { for (i = 0; i < 100000; i++) printf "10.%d.%d.%d echo_%d\n", 100 + int(i / 65536), int(i / 256) % 256, i % 256, i % 7;
+	print "10.71.1.0/24 echo" }' >"$LAB_TMP/decoys.map"
 sed -e "s/@MAXCONN@/$MAXCONN/" -e "s/@CLI@/$BENCH_CLI_IP/" -e "s/@SRV@/$BENCH_SRV_IP/" \
-	"$BENCH_CFG_SRC" >"$BENCH_CFG" || lab_die "cannot write the configuration"
+	-e "s#@MAP@#$LAB_TMP/decoys.map#" "$BENCH_CFG_SRC" >"$BENCH_CFG" || lab_die "cannot write the configuration"
 "$BENCH_DP" -c -f "$BENCH_CFG" >"$LAB_TMP/check.b" 2>&1 ||
 	lab_die "decoyproxy refuses $cfgname: $(cat "$LAB_TMP/check.b")"
 haproxy -c -f "$BENCH_CFG" >"$LAB_TMP/check.c" 2>&1 ||
@@ -355,6 +362,7 @@ cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 case $SCENARIO in
 relay) what="plain TCP relay: the client connects to the proxy's address" ;;
 tproxy) what="nftables TPROXY to transparent listeners, source spoofed toward the server (\`usesrc clientip\`)" ;;
+rules) what="the relay with 20 ACL rules (connection, content, use_backend) and a 100,000-entry \`map_ip\`" ;;
 esac
 SECTION=$LAB_TMP/section.md
 {

@@ -572,7 +572,23 @@ static enum line_res read_line(struct line_src *src, char *line)
 	return len > CFG_MAX_LINE - 2 ? LINE_LONG : LINE_OK;
 }
 
+struct dp_config *cfg_cur_conf;
+
+static int parse_stream_conf(struct dp_config *conf, const char *name, struct line_src *src);
+
+/* parse_stream() with cfg_cur_conf set to conf meanwhile. */
 static int parse_stream(struct dp_config *conf, const char *name, struct line_src *src)
+{
+	struct dp_config *prev = cfg_cur_conf;
+	int r;
+
+	cfg_cur_conf = conf;
+	r = parse_stream_conf(conf, name, src);
+	cfg_cur_conf = prev;
+	return r;
+}
+
+static int parse_stream_conf(struct dp_config *conf, const char *name, struct line_src *src)
 {
 	struct cfg_ctx ctx = { .conf = conf, .file = name, .section = CFG_SEC_NONE };
 	char *line = malloc(CFG_MAX_LINE);

@@ -135,6 +135,12 @@ int cfg_parse_mem(struct dp_config *conf, const char *name, const char *buf, siz
 /* cfg_parse_mem() of a NUL-terminated buffer. */
 int cfg_parse_buffer(struct dp_config *conf, const char *name, const char *buf);
 
+/* The generation being parsed (set by cfg_parse_* while they run) or
+ * finalized (set by the module table around the finalize hooks); NULL
+ * otherwise. For compilers called without a parse context, such as the
+ * log-format's %[...] hook, that need their generation (maps). */
+extern struct dp_config *cfg_cur_conf;
+
 /* Report helpers that add the "parsing [file:line] : " prefix. */
 void cfg_alert(struct cfg_ctx *ctx, const char *fmt, ...) DP_PRINTF(2, 3);
 void cfg_warn(struct cfg_ctx *ctx, const char *fmt, ...) DP_PRINTF(2, 3);

@@ -135,7 +135,8 @@ struct term_snap sess_term_snap(const struct sess *s)
 	struct term_snap t = { .srv_eof = s->res.eof && s->req.shut, .res_pending = !chan_empty(&s->res) };
 
 	switch (s->state) {
-	case SST_HDR: t.stage = TERM_ST_REQUEST; break;
+	case SST_HDR:
+	case SST_INSPECT: t.stage = TERM_ST_REQUEST; break;
 	case SST_QUEUE: t.stage = TERM_ST_QUEUE; break;
 	case SST_TURN:
 	case SST_CONNECT: t.stage = TERM_ST_CONNECT; break;
@@ -216,6 +217,7 @@ void sess_close(struct sess *s, enum term_event ev)
 	sess_count--;
 	sess_freed++;
 	sess_pp_free(s);
+	sess_rules_free(s);
 	free(s->netns);
 	free(s->unique_id);
 	free(s);
@@ -340,7 +342,11 @@ void sess_cli_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct sess *s = container_of(w, struct sess, cli.rio);
 
-	if (pump(s, &s->req, &s->cli, &s->srv_h, true, true))
+	if (!pump(s, &s->req, &s->cli, &s->srv_h, true, true))
+		return;
+	if (s->state == SST_INSPECT)
+		sess_rules_data(s); /* the rules see each new chunk */
+	else
 		after_io(s);
 }
 
@@ -403,6 +409,9 @@ static ev_tstamp sess_deadline(struct sess *s, char *who)
 	if (ms)
 		CONSIDER(s->cli.last_act + ms / 1000.0, 'c');
 	switch (s->state) {
+	case SST_INSPECT:
+		CONSIDER(sess_rules_deadline(s), 'i');
+		break;
 	case SST_QUEUE:
 		if (s->be->to.queue)
 			CONSIDER(s->t_queue + s->be->to.queue / 1000.0, 'q');
@@ -466,6 +475,10 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		sess_log_conn_error(s, "Timeout while waiting for PROXY protocol header");
 		sess_close(s, TERM_EV_CLI_TIMEOUT); /* "cR" */
 		break;
+	case 'i':
+		/* tcp-request inspect-delay over: the final pass */
+		sess_rules_expire(s);
+		break;
 	case 't':
 		/* turn-around delay over: try again */
 		sess_connect(s);
@@ -481,9 +494,9 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 void sess_start(struct sess *s)
 {
 	sess_set_unique_id(s);
-	/* may free s (no server, fd exhaustion...): the paths that keep it
-	 * set its watchers themselves, so s is not touched afterwards */
-	sess_assign(s);
+	/* may free s (rejected, no server, fd exhaustion...): the paths that
+	 * keep it set its watchers themselves, so s is not touched afterwards */
+	sess_rules_start(s);
 }
 
 /* Whether a connection accepted on li toward dst reached it through
@@ -604,7 +617,9 @@ void sess_accept(struct listener *li, int fd, const struct sockaddr_storage *pee
 		return;
 	}
 	s->state = SST_HDR; /* nothing decided yet */
-	if (li->bc->options & BC_O_ACCEPT_PROXY) {
+	if (sess_rules_connection(s) < 0)
+		return;
+	if ((li->bc->options & BC_O_ACCEPT_PROXY) || s->rl.expect_proxy) {
 		sess_pp_wait_header(s);
 		return;
 	}

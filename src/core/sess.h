@@ -24,9 +24,12 @@ struct proxy;
 struct server;
 struct listener;
 struct pp_hdr;
+struct smp_store;
 
 enum sess_state {
 	SST_HDR = 0,     /* reading a PROXY header (accept-proxy) */
+	SST_INSPECT,     /* tcp-request content rules: client bytes are buffered
+	                  * in req, no server connection yet (sess_rules.c) */
 	SST_QUEUE,       /* waiting for a server slot */
 	SST_TURN,        /* waiting before a retry (turn-around) */
 	SST_CONNECT,     /* connect() in progress */
@@ -80,7 +83,27 @@ struct sess {
 	bool counted_srv;           /* holds a slot in srv->cur_conn */
 	bool counted_be;
 	char term[3];               /* termination state, filled at close */
+
+	/* routing and inspection rules (core/sess_rules.c) */
+	struct {
+		struct smp_store *store;    /* captures and variables (NULL: none) */
+		struct proxy *inspect_px;   /* whose content rules run (fe, then be) */
+		struct server *force_srv;   /* chosen by use-server (NULL: balance) */
+		ev_tstamp inspect_start;    /* when the current inspection began */
+		bool expect_proxy;          /* tcp-request connection expect-proxy layer4 */
+		bool pp_rcvd;               /* a PROXY header was read (fc_rcvd_proxy) */
+	} rl;
 };
+
+/* Whether s is being inspected: its client bytes are held (s->req) until
+ * the tcp-request content rules decide, and then relayed unchanged; no
+ * server connection exists yet. Relay variants (splice) must leave such a
+ * session's client side to the copy path; a mirror may record the bytes
+ * from s->req once they are relayed. */
+static inline bool sess_is_inspecting(const struct sess *s)
+{
+	return s->state == SST_INSPECT;
+}
 
 /* The default accept callback of listeners (listener_accept_fn): makes a
  * session of fd (non-blocking, now owned by the session, closed on any

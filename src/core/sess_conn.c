@@ -303,7 +303,11 @@ void sess_assign(struct sess *s)
 		s->be->cnt.cum_be++;
 		s->counted_be = true;
 	}
-	switch (lb_pick(s->be, &s->cli_addr, NULL, &srv)) {
+	/* use-server: the server the rules chose, while it has room */
+	if (s->rl.force_srv && s->rl.force_srv->px == s->be && server_usable(s->rl.force_srv) &&
+	    (!s->rl.force_srv->maxconn || s->rl.force_srv->cur_conn < s->rl.force_srv->maxconn))
+		srv = s->rl.force_srv;
+	switch (srv ? LB_OK : lb_pick(s->be, &s->cli_addr, NULL, &srv)) {
 	case LB_OK:
 		break;
 	case LB_FULL:

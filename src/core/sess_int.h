@@ -4,6 +4,7 @@
  *   sess_log.c   the log line, connection-error lines, -d lines
  *   sess_pp.c    the PROXY protocol (accept-proxy, send-proxy[-v2])
  *   sess_event.c the connection event of the JSON event log
+ *   sess_rules.c tcp-request rules, inspection, use_backend, use-server
  * Nothing outside src/core/sess*.c includes it: core/sess.h is the module's
  * public face.
  */
@@ -121,5 +122,24 @@ long long sess_pp_timeout(const struct sess *s);
 void sess_pp_free(struct sess *s);
 /* Sets %ID: a received UNIQUE_ID, else the frontend's unique-id-format. */
 void sess_set_unique_id(struct sess *s);
+
+/* ---- sess_rules.c: tcp-request rules, use_backend, use-server ---- */
+
+/* Runs the frontend's `tcp-request connection` rules at accept. Returns
+ * 0 to go on, -1 when s was closed (reject, silent-drop: logged). */
+int sess_rules_connection(struct sess *s);
+/* After the PROXY header if any: content inspection, backend and server
+ * choice, then sess_assign(). May free s. */
+void sess_rules_start(struct sess *s);
+/* New client bytes (or their end) during inspection. May free s. */
+void sess_rules_data(struct sess *s);
+/* The inspection delay expired: final pass. May free s. */
+void sess_rules_expire(struct sess *s);
+/* When the current inspection ends (0: none). */
+ev_tstamp sess_rules_deadline(const struct sess *s);
+/* The rules' view of s, for log formats (ls->smp_ctx): valid until the
+ * next call on this thread. */
+const void *sess_rules_view(const struct sess *s);
+void sess_rules_free(struct sess *s);
 
 #endif

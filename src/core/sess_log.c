@@ -50,6 +50,7 @@ void sess_fill_log(const struct sess *s, struct log_sess *ls_out)
 	ls.netns = s->netns;
 	ls.unique_id = s->unique_id;
 	ls.rt = s->id;
+	ls.smp_ctx = sess_rules_view(s);
 	*ls_out = ls;
 }
 

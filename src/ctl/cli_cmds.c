@@ -112,6 +112,7 @@ static const char *sess_state_name(enum sess_state st)
 {
 	switch (st) {
 	case SST_HDR: return "header";
+	case SST_INSPECT: return "inspect";
 	case SST_QUEUE: return "queue";
 	case SST_TURN: return "turn";
 	case SST_CONNECT: return "connect";

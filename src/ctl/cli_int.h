@@ -8,6 +8,7 @@
  *               the stats sockets' side of the listener layer
  *   cli_stat.c  show stat (CSV), show info
  *   cli_cmds.c  sessions, server states, reload, intercept, network
+ *   cli_rules.c maps and ACL patterns (show/add/set/del/clear)
  */
 #ifndef DECOYPROXY_CLI_INT_H
 #define DECOYPROXY_CLI_INT_H
@@ -109,5 +110,9 @@ void cli_cmd_reload(struct cli_ctx *cx, int argc, char **argv, struct cli_buf *o
 void cli_cmd_show_intercept(struct cli_ctx *cx, int argc, char **argv, struct cli_buf *out);
 void cli_cmd_change_intercept(struct cli_ctx *cx, int argc, char **argv, struct cli_buf *out);
 void cli_cmd_show_network(struct cli_ctx *cx, int argc, char **argv, struct cli_buf *out);
+/* cli_rules.c: maps and ACL patterns */
+void cli_cmd_show_map(struct cli_ctx *cx, int argc, char **argv, struct cli_buf *out);
+void cli_cmd_show_acl(struct cli_ctx *cx, int argc, char **argv, struct cli_buf *out);
+void cli_cmd_change_pattern(struct cli_ctx *cx, int argc, char **argv, struct cli_buf *out);
 
 #endif

@@ -5,6 +5,8 @@
  * Order, and why:
  *   global, proxies  keywords and sections only (their objects are the
  *                    generation itself); proxies carry their counters;
+ *   rules            acl / tcp-request / use_backend / use-server keywords;
+ *                    resolves the names they use once every file is read;
  *   source           refuses a spoofing configuration without the
  *                    privilege to spoof, before anything is changed;
  *   logs             opens log targets (first to open, last to close, so
@@ -44,6 +46,7 @@
 #include "plumbing/netseg.h"
 #include "plumbing/probe.h"
 #include "plumbing/tproxy.h"
+#include "rules/rules.h"
 #include "ctl/cli.h"
 #include "ctl/module.h"
 
@@ -141,6 +144,9 @@ static const struct dp_module mod_proxies = {
 	.name = "proxies", .kws = &proxy_kw_list, .sections = proxy_sections,
 	.finalize = dp_config_finalize, .carry = dp_config_carry_over,
 };
+static const struct dp_module mod_rules = {
+	.name = "rules", .kws = &rules_kw_list, .finalize = rules_finalize,
+};
 static const struct dp_module mod_source = {
 	.name = "source", .apply = source_apply,
 };
@@ -182,7 +188,7 @@ static const struct dp_module mod_checks = {
 };
 
 static const struct dp_module *const table[] = {
-	&mod_global, &mod_proxies, &mod_source, &mod_logs, &mod_events, &mod_netseg,
+	&mod_global, &mod_proxies, &mod_rules, &mod_source, &mod_logs, &mod_events, &mod_netseg,
 	&mod_listeners, &mod_decoy, &mod_tproxy, &mod_probe, &mod_cli, &mod_checks,
 };
 
@@ -204,17 +210,21 @@ int modules_init(void)
 			if ((r = cfg_register_section(s)) < 0)
 				return r;
 	}
+	rules_init();
 	listener_set_default_accept(accept_glue);
 	return listener_register_owner(&cli_bind_owner);
 }
 
 int modules_finalize(struct dp_config *c)
 {
+	struct dp_config *prev = cfg_cur_conf;
 	int errors = 0;
 
+	cfg_cur_conf = c; /* formats compiled now may load maps into c */
 	for (size_t i = 0; i < ARRAY_SIZE(table); i++)
 		if (table[i]->finalize)
 			errors += table[i]->finalize(c);
+	cfg_cur_conf = prev;
 	return errors;
 }
 

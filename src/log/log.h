@@ -32,6 +32,8 @@ struct log_sess {
 	const char *unique_id;         /* %ID (NULL -> "-") */
 	unsigned long long rt;         /* %rt: the session's number, counted from 0 since start */
 	const char *netns;             /* namespace the connection arrived in (NULL: none) */
+	const void *smp_ctx;           /* what %[sample] expressions read (the rules
+	                                * layer's session view); NULL: they print "-" */
 };
 
 /* ---------------------------------------------------------------------------
@@ -49,11 +51,26 @@ struct log_sess {
  *     the default of every later alias;
  *   - a missing value prints `-` (`""` with Q); Q never quotes numbers,
  *     dates or %ts;
- *   - %[sample] expressions, HTTP-only aliases and aliases decoyproxy has no
- *     data for are compile errors naming the alias;
+ *   - %[sample] expressions are compiled and rendered by a higher layer
+ *     through lf_set_sample_ops() (the rules layer); without it they are
+ *     compile errors, as are HTTP-only aliases and aliases decoyproxy has
+ *     no data for;
  *   - decoyproxy adds %ns: the namespace (segment) of the accepting
  *     listener, "-" for the default one.
  * ------------------------------------------------------------------------- */
+
+/* %[...] expressions, handed to a higher layer (this one knows nothing of
+ * fetches). compile() gets the text between "%[" and "]" and returns 0 with
+ * *out or -EINVAL with *err; render() writes the value's text for the
+ * session context into buf (cap bytes, NUL-terminated) and returns its
+ * length, or -1 when there is no value (printed "-"); free() frees *out. */
+struct lf_sample_ops {
+	int (*compile)(const char *expr, void **out, char **err);
+	int (*render)(const void *compiled, const void *smp_ctx, char *buf, size_t cap);
+	void (*free)(void *compiled);
+};
+/* Installs the hook (NULL: none). Call before any format is compiled. */
+void lf_set_sample_ops(const struct lf_sample_ops *ops);
 
 struct lf_expr;                 /* opaque compiled format */
 

@@ -54,6 +54,7 @@ enum lf_op {
 	LF_OP_AC, LF_OP_FC, LF_OP_BC, LF_OP_SC, LF_OP_RC, LF_OP_SQ, LF_OP_BQ,
 	LF_OP_PID, LF_OP_RT, LF_OP_ID, LF_OP_HOST, LF_OP_MS, LF_OP_TS,
 	LF_OP_NS,               /* decoyproxy: namespace (segment) of the listener */
+	LF_OP_SAMPLE,           /* %[expr]: off = index in lf_expr.smp */
 };
 
 struct lf_node {
@@ -69,7 +70,16 @@ struct lf_expr {
 	size_t text_len;
 	char host[256];         /* %H, read at compile time */
 	bool uses_bsrc;         /* has %bi or %bp */
+	void **smp;             /* compiled %[...] expressions (lf_sample_ops) */
+	size_t nsmp;
 };
+
+static const struct lf_sample_ops *smp_ops;
+
+void lf_set_sample_ops(const struct lf_sample_ops *ops)
+{
+	smp_ops = ops;
+}
 
 /* Alias table. op < 0 means "known to HAProxy but not available here", with
  * the reason given in why. Sorted like HAProxy's documentation, not searched
@@ -269,11 +279,56 @@ static int lf_parse_alias(struct lf_build *b, size_t *pos, char **err)
 		p = close + 1;
 	}
 	if (*p == '[') {
-		const char *close = strchr(p, ']');
-		int shown = close ? (int)(close - start + 1) : (int)strlen(start);
+		const char *close = p + 1;
+		int depth = 0;
+		char q = 0, *txt;
+		void *c = NULL, **v;
 
-		memprintf(err, "sample fetch expressions are not supported yet: '%.*s'", shown, start);
-		return -EINVAL;
+		/* the matching ']': outside quotes and parentheses */
+		for (; *close && (q || depth || *close != ']'); close++) {
+			if (q) {
+				if (*close == '\\' && close[1])
+					close++;
+				else if (*close == q)
+					q = 0;
+			} else if (*close == '"' || *close == '\'') {
+				q = *close;
+			} else if (*close == '\\' && close[1]) {
+				close++;
+			} else if (*close == '(') {
+				depth++;
+			} else if (*close == ')' && depth) {
+				depth--;
+			}
+		}
+		if (!*close) {
+			memprintf(err, "missing ']' after sample expression '%s'", start);
+			return -EINVAL;
+		}
+		if (!smp_ops) {
+			memprintf(err, "sample fetch expressions are not supported here: '%.*s'",
+				  (int)(close - start + 1), start);
+			return -EINVAL;
+		}
+		txt = strndup(p + 1, (size_t)(close - p - 1));
+		v = realloc(b->e->smp, (b->e->nsmp + 1) * sizeof(*v));
+		if (!txt || !v) {
+			free(txt);
+			if (v)
+				b->e->smp = v;
+			memprintf(err, "out of memory");
+			return -ENOMEM;
+		}
+		b->e->smp = v;
+		ret = smp_ops->compile(txt, &c, err);
+		free(txt);
+		if (ret < 0)
+			return ret;
+		b->e->smp[b->e->nsmp] = c;
+		lf_add_op(b, LF_OP_SAMPLE, flags);
+		b->e->nodes[b->e->n - 1].off = (uint32_t)b->e->nsmp++;
+		*pos = (size_t)(close + 1 - fmt);
+		return 0;
 	}
 	name = p;
 	while (isalnum((unsigned char)*p))
@@ -375,6 +430,10 @@ void lf_free(struct lf_expr *e)
 {
 	if (!e)
 		return;
+	for (size_t i = 0; i < e->nsmp; i++)
+		if (smp_ops && e->smp[i])
+			smp_ops->free(e->smp[i]);
+	free(e->smp);
 	free(e->nodes);
 	free(e->text);
 	free(e);
@@ -616,6 +675,13 @@ static void lf_render_node(struct lf_out *o, const struct lf_expr *e, const stru
 		out_fmt(o, (fl & LF_FL_X) ? "%02X" : "%03u",
 			(unsigned)(ls->accept_tv.tv_usec / 1000) % 1000);
 		break;
+	case LF_OP_SAMPLE: {
+		char v[1024];
+		int n = smp_ops && ls->smp_ctx ? smp_ops->render(e->smp[nd->off], ls->smp_ctx, v, sizeof(v)) : -1;
+
+		out_text(o, n < 0 ? NULL : v, fl);
+		break;
+	}
 	case LF_OP_TS:
 		if (fl & LF_FL_X)
 			out_fmt(o, "%04X", (unsigned)ls->accept_tv.tv_sec);

@@ -593,7 +593,7 @@ static int kw_server(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 	return CFG_OK;
 }
 
-#define NEEDS_ACL "ACLs and content rules are not implemented yet"
+#define NEEDS_ACL "response content rules are not implemented yet"
 #define L7 "decoyproxy is a layer-4 proxy"
 #define KEEPALIVE "TCP keep-alive ('option clitcpka'/'srvtcpka') uses the kernel's idle, interval and count settings"
 /* Keywords of one side that HAProxy ignores with a warning on the other side
@@ -623,10 +623,6 @@ static const struct cfg_kw proxy_kws[] = {
 	{ "unique-id-format", CFG_SEC_FE, kw_unique_id_format, NULL },
 	{ "bind-process", CFG_SEC_PROXIES, kw_bind_process, NULL },
 	/* known HAProxy keywords decoyproxy does not implement (yet) */
-	{ "use_backend", CFG_SEC_FE_NODEF, NULL, NEEDS_ACL },
-	{ "use-server", CFG_SEC_BE_NODEF, NULL, NEEDS_ACL },
-	{ "acl", CFG_SEC_FE_NODEF | CFG_SEC_BE_NODEF, NULL, NEEDS_ACL },
-	{ "tcp-request", CFG_SEC_PROXIES, NULL, NEEDS_ACL },
 	{ "tcp-response", CFG_SEC_BE, NULL, NEEDS_ACL },
 	{ "tcp-check", CFG_SEC_BE, NULL, "health checks are plain TCP connects; 'tcp-check' send/expect rules are not implemented" },
 	{ "clitcpka-cnt", CFG_SEC_FE, NULL, KEEPALIVE },

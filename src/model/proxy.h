@@ -13,6 +13,7 @@ struct bind_conf;
 struct lf_expr;
 struct sess;
 struct tproxy_fe;
+struct px_rules;
 
 enum {
 	PR_CAP_FE  = 1 << 0,
@@ -87,6 +88,8 @@ struct proxy {
 	char *defbe_name; int defbe_line;
 	struct src_conf source;     /* `source` (backend default for servers) */
 	char *description;
+	struct px_rules *rules;     /* acl, tcp-request, use_backend, use-server
+	                             * (rules/rules.h); NULL: none */
 
 	/* frontend */
 	struct bind_conf *binds, *binds_last;

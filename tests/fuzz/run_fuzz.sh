@@ -8,6 +8,8 @@
 #                     seeds tests/unit/data/proto/ (real first bytes)
 #   fuzz_json         the event log's JSON escaper and record builder
 #                     (fuzz_json.c), seeds corpus_json/
+#   fuzz_acl          ACL / condition / sample expression parser and
+#                     evaluator (fuzz_acl.c), seeds corpus_acl/
 # Builds each target with clang (-fsanitize=fuzzer,address,undefined); exits 77
 # when clang or its libFuzzer runtime is missing. Bounded by FUZZ_SECONDS
 # (default 12) for the PROXY decoder, FUZZ_SECONDS_OTHERS (default 5) for
@@ -61,4 +63,12 @@ fuzz_one fuzz_proto_detect "protocol classifier" "$secs_others" tests/unit/data/
 	"$src/src/lib/proto_detect.c"
 fuzz_one fuzz_json "JSON escaper" "$secs_others" tests/fuzz/corpus_json \
 	"$src/src/log/evlog_json.c"
+pcre_cflags=$(pkg-config --cflags libpcre2-8 2>/dev/null)
+pcre_libs=$(pkg-config --libs libpcre2-8 2>/dev/null || echo -lpcre2-8)
+# shellcheck disable=SC2086
+fuzz_one fuzz_acl "ACL parser" "$secs_others" tests/fuzz/corpus_acl $pcre_cflags \
+	"$src/src/lib/tools.c" "$src/src/lib/addr.c" \
+	"$src/src/rules/acl.c" "$src/src/rules/pattern.c" "$src/src/rules/pattern_map.c" \
+	"$src/src/rules/regex.c" "$src/src/rules/sample.c" "$src/src/rules/sample_conv.c" \
+	"$src/src/rules/sample_fetch.c" $pcre_libs
 exit 0

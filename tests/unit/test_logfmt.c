@@ -496,7 +496,7 @@ static void test_compile_errors(void **state)
 	expect_error("%B123", "'%B123'");
 	expect_error("%{+Q", "unterminated '%{'");
 	expect_error("a %{+Q,+X ci", "unterminated '%{'");
-	expect_error("%[src]", "sample fetch expressions are not supported yet");
+	expect_error("%[src]", "sample fetch expressions are not supported here");
 	expect_error("%{+Q}[src,lower] x", "'%{+Q}[src,lower]'");
 	expect_error("%{+Z}ci", "unknown flag 'Z'");
 	expect_error("%{+Q,+json}ci", "unknown flag 'json'");

@@ -1,0 +1,272 @@
+/* sess_rules.c — the session's side of the rules layer (rules/rules.h):
+ *   at accept        `tcp-request connection` rules of the frontend
+ *                    (before any PROXY header, before any byte is read);
+ *   once accepted    content inspection: the frontend's `tcp-request
+ *                    content` rules run on what the client sent so far,
+ *                    from the first rule again on each new chunk, until
+ *                    one decides, until the end of `tcp-request
+ *                    inspect-delay` (final pass: undecided means no match),
+ *                    the client's end of data, or a full buffer;
+ *                    `timeout client` still applies meanwhile (cR);
+ *   then             use_backend (static, conditional, or a %[...] name
+ *                    falling back to default_backend), the backend's own
+ *                    content rules when it is another proxy, use-server,
+ *                    and the usual server choice (sess_assign).
+ * The bytes read during inspection stay in the request channel and are
+ * relayed unchanged once connected. Rejected sessions are closed and
+ * logged with termination state PR.
+ */
+#include "config.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "lib/addr.h"
+#include "core/listener.h"
+#include "model/bind.h"
+#include "log/msg.h"
+#include "model/conf.h"
+#include "model/proxy.h"
+#include "model/server.h"
+#include "core/sess.h"
+#include "core/sess_int.h"
+#include "rules/rules.h"
+#include "rules/sample.h"
+
+static void fill_view(struct sess *s, struct smp_sess *ss, struct proxy *be)
+{
+	memset(ss, 0, sizeof(*ss));
+	ss->src = &s->cli_addr;
+	ss->dst = &s->fe_addr;
+	ss->fe = s->fe;
+	ss->be = be;
+	ss->srv = s->srv;
+	ss->li = s->li;
+	ss->pp = s->pp;
+	ss->pp_rcvd = s->rl.pp_rcvd;
+	ss->netns = s->netns;
+	if (s->req.buf) {
+		ss->req = (const unsigned char *)s->req.buf + s->req.off;
+		ss->req_len = s->req.len;
+	}
+	ss->store = s->rl.store;
+	ss->conf = s->fe->conf;
+}
+
+const void *sess_rules_view(const struct sess *s)
+{
+	static __thread struct smp_sess view;
+
+	/* read-only use (logs): the casts only satisfy the view's type */
+	fill_view((struct sess *)s, &view, s->be ? s->be : s->fe);
+	view.final = true;
+	return &view;
+}
+
+void sess_rules_free(struct sess *s)
+{
+	smp_store_free(s->rl.store);
+	s->rl.store = NULL;
+}
+
+static bool needs_store(const struct proxy *px)
+{
+	return px && px->rules && (px->rules->ncaptures || px->rules->content || px->rules->conn);
+}
+
+/* A store for captures and variables, made when a proxy with rules first
+ * sees the session. False when out of memory (s was closed). */
+static bool ensure_store(struct sess *s, const struct proxy *px)
+{
+	if (s->rl.store || !needs_store(px))
+		return true;
+	s->rl.store = smp_store_new();
+	if (s->rl.store)
+		return true;
+	sess_close(s, TERM_EV_RESOURCE);
+	return false;
+}
+
+/* Closes s without a word to the client: the kernel forgets the
+ * connection (TCP_REPAIR, needs CAP_NET_ADMIN), or the reset it sends
+ * dies on the way (TTL 1), as HAProxy does. */
+static void silent_drop(struct sess *s)
+{
+	int one = 1;
+
+	if (s->cli.fd >= 0 && setsockopt(s->cli.fd, IPPROTO_TCP, TCP_REPAIR, &one, sizeof(one)) < 0) {
+		struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+		setsockopt(s->cli.fd, IPPROTO_IP, IP_TTL, &one, sizeof(one));
+		setsockopt(s->cli.fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &one, sizeof(one));
+		setsockopt(s->cli.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	}
+	sess_close(s, TERM_EV_PROXY);
+}
+
+/* Ends s for a rule's verdict; true when it did. */
+static bool verdict_ends(struct sess *s, enum rules_verdict v, const char *where)
+{
+	/* refused before any backend took it: logged as the frontend's, as
+	 * HAProxy does ("fe/<NOSRV> PR") */
+	if ((v == RV_REJECT || v == RV_SILENT_DROP) && !s->counted_be && s->be == s->fe->defbe)
+		s->be = NULL;
+	switch (v) {
+	case RV_REJECT:
+		SESS_DEBUG(s, "%s.%s: reject", s->fe->name, where);
+		sess_close(s, TERM_EV_PROXY);
+		return true;
+	case RV_SILENT_DROP:
+		SESS_DEBUG(s, "%s.%s: silent-drop", s->fe->name, where);
+		silent_drop(s);
+		return true;
+	default:
+		return false;
+	}
+}
+
+int sess_rules_connection(struct sess *s)
+{
+	struct px_rules *r = s->fe->rules;
+	struct smp_sess ss;
+	enum rules_verdict v;
+
+	if (!r || !r->conn)
+		return 0;
+	if (!ensure_store(s, s->fe))
+		return -1;
+	fill_view(s, &ss, s->fe);
+	ss.final = true; /* no byte is read at this stage */
+	v = rules_tcp_connection(r, &ss, &s->rl.expect_proxy);
+	return verdict_ends(s, v, "tcp-request-connection") ? -1 : 0;
+}
+
+static void route(struct sess *s);
+
+/* use-server, then the usual server choice. May free s. */
+static void assign(struct sess *s)
+{
+	if (s->be && s->be->rules && s->be->rules->srvr) {
+		struct smp_sess ss;
+
+		fill_view(s, &ss, s->be);
+		ss.final = true;
+		s->rl.force_srv = rules_pick_server(s->be->rules, &ss);
+		if (s->rl.force_srv)
+			SESS_DEBUG(s, "%s.use-server: %s", s->be->name, s->rl.force_srv->name);
+	}
+	sess_assign(s);
+}
+
+/* Runs px's content rules (a final pass when expired, or when nothing
+ * more can come); returns 1 when they are done, 0 while waiting for more
+ * bytes, -1 when s was closed. */
+static int inspect(struct sess *s, struct proxy *px, bool expired)
+{
+	struct px_rules *r = px->rules;
+	struct smp_sess ss;
+	enum rules_verdict v;
+	ev_tstamp end = s->rl.inspect_start + r->inspect_delay / 1000.0;
+
+	fill_view(s, &ss, s->rl.inspect_px == s->fe ? s->fe : px);
+	ss.final = expired || s->req.eof || chan_full(&s->req) || !r->inspect_delay || sess_now() >= end;
+	v = rules_tcp_content(r, &ss);
+	if (verdict_ends(s, v, "tcp-request-content"))
+		return -1;
+	if (v == RV_WAIT && !ss.final)
+		return 0;
+	SESS_DEBUG(s, "%s.tcp-request-content: %s after %zu byte(s)", px->name,
+		   v == RV_ACCEPT ? "accept" : "no rule left", ss.req_len);
+	return 1;
+}
+
+/* Starts, or goes on with, the content rules of px; then routes. */
+static void run_stage(struct sess *s, struct proxy *px, bool expired)
+{
+	int r;
+
+	if (s->rl.inspect_px != px) {
+		s->rl.inspect_px = px;
+		s->rl.inspect_start = sess_now();
+		if (!ensure_store(s, px))
+			return;
+	}
+	r = inspect(s, px, expired);
+	if (r < 0)
+		return;
+	if (r == 0) {
+		if (s->state != SST_INSPECT) {
+			s->state = SST_INSPECT;
+			SESS_DEBUG(s, "%s.inspect: waiting up to %lld ms for the client's data", px->name,
+				   px->rules->inspect_delay);
+		}
+		sess_arm_timer(s);
+		sess_update_io(s);
+		return;
+	}
+	if (px == s->fe) {
+		route(s);
+		return;
+	}
+	/* the backend's own rules are done */
+	assign(s);
+}
+
+/* After the frontend's content rules: use_backend, then the backend's
+ * content rules and use-server. */
+static void route(struct sess *s)
+{
+	struct smp_sess ss;
+	struct proxy *be;
+
+	fill_view(s, &ss, s->fe);
+	ss.final = true;
+	be = rules_pick_backend(s->fe->rules, &ss);
+	if (be && be != s->be) {
+		SESS_DEBUG(s, "%s.use_backend: %s", s->fe->name, be->name);
+		s->be = be;
+	}
+	if (s->be && s->be != s->fe && rules_inspects(s->be->rules)) {
+		run_stage(s, s->be, false);
+		return;
+	}
+	assign(s);
+}
+
+void sess_rules_start(struct sess *s)
+{
+	/* called once any PROXY header was consumed */
+	s->rl.pp_rcvd = (s->li && (s->li->bc->options & BC_O_ACCEPT_PROXY)) || s->rl.expect_proxy;
+	if (rules_inspects(s->fe->rules)) {
+		run_stage(s, s->fe, false);
+		return;
+	}
+	route(s);
+}
+
+void sess_rules_data(struct sess *s)
+{
+	if (s->state != SST_INSPECT)
+		return;
+	run_stage(s, s->rl.inspect_px, false);
+}
+
+void sess_rules_expire(struct sess *s)
+{
+	/* the timer may fire a hair before the deadline: this pass is the
+	 * final one all the same */
+	if (s->state == SST_INSPECT)
+		run_stage(s, s->rl.inspect_px, true);
+}
+
+ev_tstamp sess_rules_deadline(const struct sess *s)
+{
+	const struct proxy *px = s->rl.inspect_px;
+
+	if (s->state != SST_INSPECT || !px || !px->rules || !px->rules->inspect_delay)
+		return 0;
+	return s->rl.inspect_start + px->rules->inspect_delay / 1000.0;
+}

@@ -1,0 +1,95 @@
+/* regex.c — PCRE2 regexes compiled once, matched within bounds (see
+ * regex.h). */
+#include "config.h"
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "rules/regex.h"
+
+/* Bounds of one match: backtracking steps, nesting depth and heap (KiB).
+ * Generous for real patterns, small enough that a crafted payload ends a
+ * match in well under a millisecond. */
+#define RX_MATCH_LIMIT 100000
+#define RX_DEPTH_LIMIT 2000
+#define RX_HEAP_LIMIT_KB 1024
+
+struct rx {
+	pcre2_code *code;
+	bool jit;
+};
+
+unsigned long long rx_limit_hits;
+
+static __thread pcre2_match_data *rx_md;
+static __thread pcre2_match_context *rx_mctx;
+
+struct rx *rx_compile(const char *pattern, bool icase, char **err)
+{
+	struct rx *r = calloc(1, sizeof(*r));
+	int ec;
+	PCRE2_SIZE eo;
+
+	if (!r) {
+		memprintf(err, "out of memory");
+		return NULL;
+	}
+	r->code = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, icase ? PCRE2_CASELESS : 0, &ec, &eo,
+				NULL);
+	if (!r->code) {
+		PCRE2_UCHAR msg[160];
+
+		pcre2_get_error_message(ec, msg, sizeof(msg));
+		memprintf(err, "regex '%s' failed to compile at offset %zu: %s", pattern, (size_t)eo, (char *)msg);
+		free(r);
+		return NULL;
+	}
+#ifdef PCRE2_JIT_COMPLETE
+	r->jit = pcre2_jit_compile(r->code, PCRE2_JIT_COMPLETE) == 0;
+#endif
+	return r;
+}
+
+void rx_free(struct rx *r)
+{
+	if (!r)
+		return;
+	pcre2_code_free(r->code);
+	free(r);
+}
+
+int rx_exec(const struct rx *r, const char *s, size_t len, size_t *ovec, int nvec)
+{
+	int rc;
+
+	if (!rx_md) {
+		rx_md = pcre2_match_data_create(16, NULL);
+		rx_mctx = pcre2_match_context_create(NULL);
+		if (!rx_md || !rx_mctx)
+			return 0;
+		pcre2_set_match_limit(rx_mctx, RX_MATCH_LIMIT);
+		pcre2_set_depth_limit(rx_mctx, RX_DEPTH_LIMIT);
+		pcre2_set_heap_limit(rx_mctx, RX_HEAP_LIMIT_KB);
+	}
+	/* pcre2_match() uses the JIT code when there is some */
+	rc = pcre2_match(r->code, (PCRE2_SPTR)(s ? s : ""), len, 0, 0, rx_md, rx_mctx);
+	if (rc < 0) {
+		if (rc != PCRE2_ERROR_NOMATCH)
+			rx_limit_hits++;
+		return 0;
+	}
+	if (ovec && nvec > 0) {
+		PCRE2_SIZE *v = pcre2_get_ovector_pointer(rx_md);
+		int n = rc < nvec ? rc : nvec;
+
+		for (int i = 0; i < nvec; i++) {
+			ovec[2 * i] = i < n ? v[2 * i] : (size_t)-1;
+			ovec[2 * i + 1] = i < n ? v[2 * i + 1] : (size_t)-1;
+		}
+	}
+	return 1;
+}
+

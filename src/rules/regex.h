@@ -1,0 +1,25 @@
+/* regex.h — PCRE2 regexes for `-m reg`, `regsub` and the `reg` arguments
+ * of fetches and converters.
+ *
+ * Compiled once at load (JIT when the library has it), never per
+ * connection, and run with match, depth and heap limits so that a hostile
+ * payload cannot stall the loop: hitting a limit is "no match", counted
+ * in rx_limit_hits. Matching uses per-thread match data.
+ */
+#ifndef DECOYPROXY_REGEX_H
+#define DECOYPROXY_REGEX_H
+
+#include "lib/common.h"
+
+struct rx;
+
+/* Compiles pattern (icase: caseless). Returns NULL with *err. */
+struct rx *rx_compile(const char *pattern, bool icase, char **err);
+void rx_free(struct rx *r);
+/* 1 on a match, 0 on none (or when a limit was hit). ovec (may be NULL)
+ * gets nvec (<= 16) pairs of offsets, (size_t)-1 for unset groups. */
+int rx_exec(const struct rx *r, const char *s, size_t len, size_t *ovec, int nvec);
+/* Matches that hit a limit (process-wide, approximate across threads). */
+extern unsigned long long rx_limit_hits;
+
+#endif
