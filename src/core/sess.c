@@ -27,6 +27,7 @@
 
 #include "lib/addr.h"
 #include "core/listener.h"
+#include "core/mirror.h"
 #include "log/log.h"
 #include "model/conf.h"
 #include "model/proxy.h"
@@ -164,6 +165,8 @@ void sess_close(struct sess *s, enum term_event ev)
 	}
 	was_est = s->state == SST_EST;
 	s->state = SST_CLOSED;
+	if (s->mirror)
+		mirror_sess_end(s, ev);
 	SESS_DEBUG(s, "%s.closed ts=%s (%s) %s/%s up=%llu down=%llu after %ld ms", fe->name, s->term,
 		   term_event_name(ev), s->be ? s->be->name : fe->name, s->srv ? s->srv->name : "<NOSRV>",
 		   (unsigned long long)s->req.total, (unsigned long long)s->res.total, sess_ms_since(s->t_accept));
@@ -283,7 +286,11 @@ static bool pump(struct sess *s, struct chan *c, struct half *src, struct half *
 	int r;
 
 	if (rd && !c->eof && !chan_full(c)) {
+		uint64_t before = c->total;
+
 		r = chan_recv(c, src->fd);
+		if (s->mirror)
+			mirror_sess_read(s, c_is_req, c, before, r == PUMP_EOF);
 		if (r == PUMP_PROGRESS || r == PUMP_EOF)
 			src->last_act = sess_now();
 		if (r == PUMP_ERROR) {
@@ -475,6 +482,7 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 void sess_start(struct sess *s)
 {
 	sess_set_unique_id(s);
+	mirror_sess_start(s);
 	/* may free s (no server, fd exhaustion...): the paths that keep it
 	 * set its watchers themselves, so s is not touched afterwards */
 	sess_assign(s);

@@ -24,6 +24,7 @@ struct proxy;
 struct server;
 struct listener;
 struct pp_hdr;
+struct mirror_sess;
 
 enum sess_state {
 	SST_HDR = 0,     /* reading a PROXY header (accept-proxy) */
@@ -67,6 +68,9 @@ struct sess {
 	char *unique_id;                    /* %ID: received UNIQUE_ID, else unique-id-format */
 	size_t unique_id_len;
 	bool no_log;                        /* an error line was already logged instead */
+	struct mirror_sess *mirror;         /* non-NULL: copied for the IDS (core/mirror.h); every
+	                                     * byte read must reach mirror_sess_read(), so a
+	                                     * splice() path copies for such a session */
 
 	ev_timer timer;
 	ev_tstamp t_accept, t_queue, t_connect_start, t_est;

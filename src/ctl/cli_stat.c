@@ -20,6 +20,7 @@
 #include "core/channel.h"
 #include "core/connect.h"
 #include "core/loop.h"
+#include "core/mirror.h"
 #include "ctl/cli.h"
 #include "ctl/cli_int.h"
 
@@ -461,5 +462,12 @@ void cli_cmd_show_info(struct cli_ctx *cx, int argc, char **argv, struct cli_buf
 	/* decoyproxy's own, after HAProxy's */
 	cli_printf(out, "Generation: %u\n", rt.conf ? rt.conf->generation : 0);
 	cli_printf(out, "UsesrcClientCollisions: %llu\n", src_client_collisions);
+	{
+		struct mirror_stats ms;
+
+		mirror_get_stats(&ms);
+		cli_printf(out, "MirrorSessions: %llu\nMirrorPackets: %llu\nMirrorBytes: %llu\nMirrorDrops: %llu\n",
+			   ms.sessions, ms.packets, ms.bytes, ms.drops);
+	}
 }
 

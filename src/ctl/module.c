@@ -10,6 +10,8 @@
  *   logs             opens log targets (first to open, last to close, so
  *                    every other module's messages reach them);
  *   netseg           namespaces and links, which listeners may bind in;
+ *   mirror           the IDS copy's outputs (pcap files, taps in those
+ *                    namespaces, VXLAN sockets), open before any session;
  *   listeners        sockets, taken over from the old generation;
  *   tproxy           nft rules and routing that send traffic to them;
  *   cli              stats sockets (listeners of the CLI's own bind lines);
@@ -31,6 +33,7 @@
 #include "core/connect.h"
 #include "core/chk.h"
 #include "core/listener.h"
+#include "core/mirror.h"
 #include "core/sess.h"
 #include "plumbing/netseg.h"
 #include "plumbing/tproxy.h"
@@ -115,6 +118,10 @@ static const struct dp_module mod_source = {
 static const struct dp_module mod_logs = {
 	.name = "logs", .apply = logs_apply, .remove = logs_remove,
 };
+static const struct dp_module mod_mirror = {
+	.name = "mirror", .kws = &mirror_kw_list, .finalize = mirror_finalize, .apply = mirror_apply,
+	.undo = mirror_undo, .commit = mirror_commit, .remove = mirror_remove,
+};
 static const struct dp_module mod_netseg = {
 	.name = "netseg", .kws = &netseg_kw_list, .sections = netseg_sections,
 	.finalize = netseg_finalize, .apply = netseg_apply, .undo = netseg_undo,
@@ -138,7 +145,7 @@ static const struct dp_module mod_checks = {
 };
 
 static const struct dp_module *const table[] = {
-	&mod_global, &mod_proxies, &mod_source, &mod_logs, &mod_netseg,
+	&mod_global, &mod_proxies, &mod_source, &mod_logs, &mod_netseg, &mod_mirror,
 	&mod_listeners, &mod_tproxy, &mod_cli, &mod_checks,
 };
 

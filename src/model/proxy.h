@@ -13,6 +13,7 @@ struct bind_conf;
 struct lf_expr;
 struct sess;
 struct tproxy_fe;
+struct mirror_px;
 
 enum {
 	PR_CAP_FE  = 1 << 0,
@@ -84,6 +85,8 @@ struct proxy {
 	char *defbe_name; int defbe_line;
 	struct src_conf source;     /* `source` (backend default for servers) */
 	char *description;
+	struct mirror_px *mirror;    /* `mirror` lines and `mirror-depth` (core/mirror_int.h);
+	                             * shared with a defaults section until the proxy adds its own */
 
 	/* frontend */
 	struct bind_conf *binds, *binds_last;
