@@ -250,7 +250,7 @@ static int parse_target(struct mirror_target *t, int argc, char **argv, char **e
 			struct addr_spec a;
 			char *e = NULL;
 
-			if (!v || addr_parse(v, 0, &a, &e) < 0 || a.has_port || a.wildcard) {
+			if (!v || addr_parse(v, ADDR_F_PORT_NONE_OK, &a, &e) < 0 || a.has_port || a.wildcard) {
 				memprintf(err, "'mirror vxlan': 'source' expects one IP address without port, got '%s'",
 					  v ? v : "");
 				free(e);

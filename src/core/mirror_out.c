@@ -90,6 +90,7 @@ struct mirror_out {
 	/* tap, vxlan */
 	int fd;
 	uint8_t vxlan_hdr[8];
+	struct sockaddr_storage dst; /* vxlan: the sensor */
 };
 
 static struct mirror_out *outs;
@@ -503,7 +504,8 @@ void mirror_out_frame(struct mirror_out *o, struct mirror_sess *ms, struct mirro
 	}
 	case MK_VXLAN: {
 		struct iovec iov[3] = { { o->vxlan_hdr, 8 }, { (void *)hdr, hlen }, { (void *)payload, plen } };
-		struct msghdr m = { .msg_iov = iov, .msg_iovlen = plen ? 3 : 2 };
+		struct msghdr m = { .msg_name = &o->dst, .msg_namelen = addr_len(&o->dst), .msg_iov = iov,
+				    .msg_iovlen = plen ? 3 : 2 };
 
 		n = sendmsg(o->fd, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (n < 0) {
@@ -644,13 +646,10 @@ static int open_vxlan(struct mirror_out *o, const struct mirror_target *t, struc
 		close(fd);
 		return -1;
 	}
-	if (connect(fd, (const struct sockaddr *)&t->dst, addr_len(&t->dst)) < 0) {
-		char a[80];
-
-		memprintf(err, "cannot reach sensor %s: %s", addr_str(&t->dst, a, sizeof(a)), strerror(errno));
-		close(fd);
-		return -1;
-	}
+	/* not connected: a sensor that captures without a UDP socket of its
+	 * own answers port unreachable, which a connected socket would turn
+	 * into an error on every other send */
+	o->dst = t->dst;
 	/* RFC 7348: flags (I), reserved, VNI, reserved */
 	memset(o->vxlan_hdr, 0, sizeof(o->vxlan_hdr));
 	o->vxlan_hdr[0] = 0x08;
