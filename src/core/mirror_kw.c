@@ -13,6 +13,7 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <net/if.h>
 #include <stdlib.h>
@@ -247,16 +248,20 @@ static int parse_target(struct mirror_target *t, int argc, char **argv, char **e
 			t->vni = (uint32_t)n;
 			t->max_files = 1; /* marks "vni given" */
 		} else if (t->kind == MK_VXLAN && !strcmp(k, "source")) {
-			struct addr_spec a;
-			char *e = NULL;
+			/* an address alone: "2001:db8::1" has no port to split off */
+			struct sockaddr_in *s4 = (struct sockaddr_in *)&t->src;
+			struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&t->src;
 
-			if (!v || addr_parse(v, ADDR_F_PORT_NONE_OK, &a, &e) < 0 || a.has_port || a.wildcard) {
+			memset(&t->src, 0, sizeof(t->src));
+			if (v && inet_pton(AF_INET, v, &s4->sin_addr) == 1) {
+				s4->sin_family = AF_INET;
+			} else if (v && inet_pton(AF_INET6, v, &s6->sin6_addr) == 1) {
+				s6->sin6_family = AF_INET6;
+			} else {
 				memprintf(err, "'mirror vxlan': 'source' expects one IP address without port, got '%s'",
 					  v ? v : "");
-				free(e);
 				return -1;
 			}
-			t->src = a.ss;
 		} else {
 			static const char *const opts[] = { "'max-size' or 'max-files'", "nothing",
 							    "'namespace'", "'vni', 'source' or 'namespace'" };
