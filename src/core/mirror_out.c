@@ -191,30 +191,61 @@ static void fail_item(struct fwriter *w, const struct fw_item *it, int err)
 	atomic_fetch_add(&w->errors, 1);
 }
 
+/* Bytes of the whole records at the start of buf[0..len) that fit in room
+ * (at least one record when none fits: a file always takes one). */
+static size_t records_fitting(const uint8_t *buf, size_t len, unsigned long long room, bool one)
+{
+	size_t off = 0;
+
+	while (off + PCAP_REC_HDR_LEN <= len) {
+		uint32_t cap;
+		size_t rec;
+
+		memcpy(&cap, buf + off + 8, 4);
+		rec = PCAP_REC_HDR_LEN + cap;
+		if (off + rec > len || (off + rec > room && !(one && off == 0)))
+			break;
+		off += rec;
+	}
+	return off;
+}
+
 static void write_main(struct fwriter *w, struct fw_item *it)
 {
+	size_t off = 0;
 	int r = 0;
 
-	if (w->fd < 0 && (r = main_open(w)) < 0) {
-		fail_item(w, it, r);
-		return;
-	}
-	if (w->cur_max_size && w->size > PCAP_FILE_HDR_LEN && w->size + it->len > w->cur_max_size &&
-	    (r = rotate(w)) < 0) {
-		fail_item(w, it, r);
-		return;
-	}
-	r = write_all(w->fd, it->buf, it->len);
-	if (r < 0) {
-		/* never leave half a record: readers would stop there */
-		if (ftruncate(w->fd, (off_t)w->size) < 0) {
-			close(w->fd);
-			w->fd = -1;
+	while (off < it->len) {
+		size_t n = it->len - off;
+
+		if (w->fd < 0 && (r = main_open(w)) < 0)
+			break;
+		if (w->cur_max_size) {
+			/* rotate on a record boundary: no file above max-size */
+			unsigned long long room = w->size < w->cur_max_size ? w->cur_max_size - w->size : 0;
+			bool fresh = w->size <= PCAP_FILE_HDR_LEN;
+
+			n = records_fitting(it->buf + off, it->len - off, room, fresh);
+			if (!n) {
+				if ((r = rotate(w)) < 0)
+					break;
+				continue;
+			}
 		}
-		fail_item(w, it, r);
-		return;
+		r = write_all(w->fd, it->buf + off, n);
+		if (r < 0) {
+			/* never leave half a record: readers would stop there */
+			if (ftruncate(w->fd, (off_t)w->size) < 0) {
+				close(w->fd);
+				w->fd = -1;
+			}
+			break;
+		}
+		w->size += n;
+		off += n;
 	}
-	w->size += it->len;
+	if (r < 0)
+		fail_item(w, it, r);
 }
 
 static void write_dir(struct fwriter *w, struct fw_item *it)
