@@ -20,7 +20,6 @@
 #include "core/channel.h"
 #include "core/mirror.h"
 #include "core/mirror_int.h"
-#include "core/sess.h"
 #include "model/proxy.h"
 
 unsigned long long mirror_sessions, mirror_nomem;
@@ -110,25 +109,26 @@ static void free_ms(struct mirror_sess *ms)
 	free(ms);
 }
 
-void mirror_sess_start(struct sess *s)
+struct mirror_sess *mirror_sess_start(const struct proxy *fep, const struct proxy *bep,
+				      const struct sockaddr_storage *cli, const struct sockaddr_storage *dst,
+				      unsigned long long id)
 {
-	const struct mirror_px *fe = s->fe->mirror, *be = s->be && s->be != s->fe ? s->be->mirror : NULL;
+	const struct mirror_px *fe = fep->mirror, *be = bep && bep != fep ? bep->mirror : NULL;
 	struct mirror_sess *ms;
 	const void *ca, *sa;
 	uint16_t cp, sp;
 	unsigned long long depth = MIRROR_DEPTH_DEFAULT;
 	unsigned ndirs = 0;
 
-	if (s->mirror || (!has_outputs(fe) && !has_outputs(be)))
-		return;
+	if (!has_outputs(fe) && !has_outputs(be))
+		return NULL;
 	/* a LOCAL PROXY header or a unix socket: no TCP tuple to show */
-	if (s->cli_addr.ss_family != s->fe_addr.ss_family || !tuple_of(&s->cli_addr, &ca, &cp) ||
-	    !tuple_of(&s->fe_addr, &sa, &sp))
-		return;
+	if (cli->ss_family != dst->ss_family || !tuple_of(cli, &ca, &cp) || !tuple_of(dst, &sa, &sp))
+		return NULL;
 	ms = calloc(1, sizeof(*ms));
 	if (!ms) {
 		mirror_nomem++;
-		return;
+		return NULL;
 	}
 	ms->px[0] = fe;
 	ms->px[1] = be;
@@ -137,8 +137,8 @@ void mirror_sess_start(struct sess *s)
 	else if (be && be->depth_set)
 		depth = be->depth;
 	ms->left[TS_CLI] = ms->left[TS_SRV] = depth;
-	ts_flow_init(&ms->flow, s->cli_addr.ss_family, ca, cp, sa, sp, s->id ^ ((uint64_t)s->accept_tv.tv_usec << 40));
 	stamp(ms);
+	ts_flow_init(&ms->flow, cli->ss_family, ca, cp, sa, sp, id ^ ((uint64_t)ms->now.tv_nsec << 32));
 	for (int k = 0; k < 2; k++)
 		for (size_t i = 0; ms->px[k] && i < ms->px[k]->n; i++)
 			if (ms->px[k]->t[i]->out && mirror_out_kind(ms->px[k]->t[i]->out) == MK_PCAP_DIR)
@@ -148,7 +148,7 @@ void mirror_sess_start(struct sess *s)
 		if (!ms->dirs) {
 			free(ms);
 			mirror_nomem++;
-			return;
+			return NULL;
 		}
 		for (int k = 0; k < 2; k++)
 			for (size_t i = 0; ms->px[k] && i < ms->px[k]->n; i++) {
@@ -162,23 +162,23 @@ void mirror_sess_start(struct sess *s)
 				if (seen)
 					continue;
 				ms->dirs[ms->ndirs].out = o;
-				ms->dirs[ms->ndirs].path = mirror_out_dir_path(o, ms, s->id);
+				ms->dirs[ms->ndirs].path = mirror_out_dir_path(o, ms, id);
 				if (!ms->dirs[ms->ndirs].path) {
 					mirror_nomem++;
 					free_ms(ms);
-					return;
+					return NULL;
 				}
 				ms->ndirs++;
 			}
 	}
-	s->mirror = ms;
 	mirror_sessions++;
 	ts_handshake(&ms->flow, emit, ms);
+	return ms;
 }
 
-void mirror_sess_read(struct sess *s, bool from_client, const struct chan *c, uint64_t total_before, bool eof)
+void mirror_sess_read(struct mirror_sess *ms, bool from_client, const struct chan *c, uint64_t total_before,
+		      bool eof)
 {
-	struct mirror_sess *ms = s->mirror;
 	int dir = from_client ? TS_CLI : TS_SRV;
 	uint64_t n = c->total - total_before;
 
@@ -200,10 +200,8 @@ void mirror_sess_read(struct sess *s, bool from_client, const struct chan *c, ui
 		ts_fin(&ms->flow, dir, emit, ms);
 }
 
-void mirror_sess_end(struct sess *s, enum term_event ev)
+void mirror_sess_end(struct mirror_sess *ms, enum term_event ev, bool nolinger_cl)
 {
-	struct mirror_sess *ms = s->mirror;
-
 	if (!ms)
 		return;
 	stamp(ms);
@@ -217,17 +215,16 @@ void mirror_sess_end(struct sess *s, enum term_event ev)
 	default:
 		/* we close the attacker's connection: a reset when the frontend
 		 * says nolinger or the decoy reset, else our FIN */
-		if ((s->fe->options & PR_O_NOLINGER_CL) || ev == TERM_EV_SRV_ABORT)
+		if (nolinger_cl || ev == TERM_EV_SRV_ABORT)
 			ts_rst(&ms->flow, TS_SRV, emit, ms);
 		else
 			ts_fin(&ms->flow, TS_SRV, emit, ms);
 		break;
 	}
-	s->mirror = NULL;
 	free_ms(ms);
 }
 
-bool mirror_sess_needs_copy(const struct sess *s)
+bool mirror_sess_needs_copy(const struct mirror_sess *ms)
 {
-	return s->mirror != NULL;
+	return ms != NULL;
 }

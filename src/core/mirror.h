@@ -11,11 +11,13 @@
  * generation's state, the module hooks), mirror_out.c (the outputs and their
  * writer threads); core/mirror_int.h is their private header.
  *
- * The session calls the hooks below; each costs one test of s->mirror when
- * the session is not mirrored. A mirrored session must hand every byte it
- * reads to mirror_sess_read(): a zero-copy relay (splice) must take the
- * copying path for it (mirror_sess_needs_copy()), or tee() into a pipe it
- * then reads for the mirror.
+ * The session calls the hooks below (they take what they need, not the
+ * session: core/sess includes this module, not the other way round); each
+ * costs one test of s->mirror when the session is not mirrored. A mirrored
+ * session must hand every byte it reads to mirror_sess_read(): a zero-copy
+ * relay (splice) must take the copying path for it
+ * (mirror_sess_needs_copy()), or tee() into a pipe it then reads for the
+ * mirror.
  */
 #ifndef DECOYPROXY_MIRROR_H
 #define DECOYPROXY_MIRROR_H
@@ -24,28 +26,38 @@
 #include "lib/common.h"
 #include "lib/term.h"
 
-struct sess;
+struct sockaddr_storage;
 struct chan;
+struct proxy;
 struct dp_config;
 struct cfg_kw_list;
+struct mirror_sess;
 
 /* ---- session hooks (mirror.c) ---- */
 
-/* The session's client side is ready (any PROXY header consumed): when its
- * frontend or backend has mirror lines, sets s->mirror and writes the
- * handshake on the tuple s->cli_addr -> s->fe_addr. Never fails the
- * session (out of memory: the session is not mirrored, counted). */
-void mirror_sess_start(struct sess *s);
-/* Channel c (s->req when from_client, else s->res) has just been read
- * into: its bytes past total_before are new, and eof says the source's end
- * was read. Copies them (within mirror-depth) and the FIN. */
-void mirror_sess_read(struct sess *s, bool from_client, const struct chan *c, uint64_t total_before, bool eof);
-/* The session ends because of ev: writes the end of the conversation (a RST
- * when the relay ended with one) and frees s->mirror. */
-void mirror_sess_end(struct sess *s, enum term_event ev);
-/* Whether the relay must copy s's bytes through user space (true for a
- * mirrored session): what a splice() path checks before splicing. */
-bool mirror_sess_needs_copy(const struct sess *s);
+/* A session's client side is ready (any PROXY header consumed): when its
+ * frontend fe or its backend be (NULL: none yet) has mirror lines, returns
+ * the session's copy, the handshake written on the tuple cli -> dst (the
+ * attacker and the decoy it reached); else NULL. id (the session's) names
+ * the per-connection files and seeds the sequence numbers. NULL too when
+ * memory is short (counted): the session is then not mirrored. */
+struct mirror_sess *mirror_sess_start(const struct proxy *fe, const struct proxy *be,
+				      const struct sockaddr_storage *cli, const struct sockaddr_storage *dst,
+				      unsigned long long id);
+/* Channel c (the request channel when from_client, else the response one)
+ * has just been read into: its bytes past total_before are new, and eof
+ * says the source's end was read. Copies them (within mirror-depth) and
+ * the FIN. */
+void mirror_sess_read(struct mirror_sess *ms, bool from_client, const struct chan *c, uint64_t total_before,
+		      bool eof);
+/* The session ends because of ev (nolinger_cl: its frontend closes the
+ * client side with a reset): writes the end of the conversation and frees
+ * ms. */
+void mirror_sess_end(struct mirror_sess *ms, enum term_event ev, bool nolinger_cl);
+/* Whether the relay must copy a session's bytes through user space: true
+ * for a mirrored one (ms = its s->mirror). What a splice() path checks
+ * before splicing. */
+bool mirror_sess_needs_copy(const struct mirror_sess *ms);
 
 /* ---- configuration and module hooks (mirror_kw.c) ---- */
 

@@ -70,7 +70,8 @@ struct sess {
 	bool no_log;                        /* an error line was already logged instead */
 	struct mirror_sess *mirror;         /* non-NULL: copied for the IDS (core/mirror.h); every
 	                                     * byte read must reach mirror_sess_read(), so a
-	                                     * splice() path copies for such a session */
+	                                     * splice() path copies for such a session
+	                                     * (mirror_sess_needs_copy(s->mirror)) */
 
 	ev_timer timer;
 	ev_tstamp t_accept, t_queue, t_connect_start, t_est;
