@@ -83,5 +83,10 @@ struct mirror_stats {
 	unsigned outputs;
 };
 void mirror_get_stats(struct mirror_stats *st);
+/* Calls cb for every output open: its name ("mirror pcap '/x.pcap'") and
+ * counters (frames written, their bytes, frames dropped). */
+void mirror_foreach_output(void (*cb)(void *arg, const char *name, unsigned long long packets,
+				      unsigned long long bytes, unsigned long long drops),
+			   void *arg);
 
 #endif

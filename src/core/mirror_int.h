@@ -77,6 +77,7 @@ struct mirror_dirfile {
 	char *path;
 	uint8_t *buf;
 	size_t len;
+	unsigned npkts;                 /* records in buf */
 	bool started;                   /* the file was created */
 };
 

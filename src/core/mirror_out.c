@@ -431,12 +431,15 @@ void mirror_out_dir_flush(struct mirror_dirfile *df, bool final)
 		if (final)
 			df->path = NULL;
 		if (!path) {
-			o->drops++;
+			o->drops += df->npkts;
+			df->npkts = 0;
+			df->len = 0;
 		} else {
-			submit(o, df->buf, df->len, 1, path, !df->started);
+			submit(o, df->buf, df->len, df->npkts, path, !df->started);
 			df->started = true;
 			df->buf = NULL;
 			df->len = 0;
+			df->npkts = 0;
 		}
 	}
 	if (final) {
@@ -518,6 +521,7 @@ void mirror_out_frame(struct mirror_out *o, struct mirror_sess *ms, struct mirro
 		if (plen)
 			memcpy(df->buf + df->len + PCAP_REC_HDR_LEN + hlen, payload, plen);
 		df->len += rec;
+		df->npkts++;
 		break;
 	case MK_TAP: {
 		struct iovec iov[2] = { { (void *)hdr, hlen }, { (void *)payload, plen } };
@@ -868,6 +872,14 @@ void mirror_out_reopen(struct mirror_out *o, unsigned gen)
 enum mirror_kind mirror_out_kind(const struct mirror_out *o)
 {
 	return o->kind;
+}
+
+void mirror_foreach_output(void (*cb)(void *arg, const char *name, unsigned long long packets,
+				      unsigned long long bytes, unsigned long long drops),
+			   void *arg)
+{
+	for (const struct mirror_out *o = outs; o; o = o->next)
+		cb(arg, o->name, o->pkts, o->bytes, o->drops + (o->w ? atomic_load(&o->w->drops) : 0));
 }
 
 void mirror_get_stats(struct mirror_stats *st)

@@ -471,3 +471,21 @@ void cli_cmd_show_info(struct cli_ctx *cx, int argc, char **argv, struct cli_buf
 	}
 }
 
+
+/* ---- show mirror ---------------------------------------------------------------- */
+
+static void mirror_line(void *arg, const char *name, unsigned long long packets, unsigned long long bytes,
+			unsigned long long drops)
+{
+	cli_printf(arg, "%s packets=%llu bytes=%llu drops=%llu\n", name, packets, bytes, drops);
+}
+
+void cli_cmd_show_mirror(struct cli_ctx *cx, int argc, char **argv, struct cli_buf *out)
+{
+	(void)cx;
+	if (argc > 2) {
+		cli_printf(out, "show mirror: unexpected word '%s'; usage: show mirror\n", argv[2]);
+		return;
+	}
+	mirror_foreach_output(mirror_line, out);
+}

@@ -106,6 +106,9 @@ sleep 0.3
 warn=$(grep -c "^\[WARNING\].*mirror pcap-dir '$T/gone': write of a connection's file: No such file or directory" "$T/dp.log")
 lab_assert_eq "the failure is logged once (a minute)" 1 "$warn"
 lab_assert_match "show info counts the dropped packets" '^MirrorDrops: [1-9][0-9]*$' "$(info)"
+sm=$(printf 'show mirror\n' | timeout 5 socat -t 3 - "UNIX-CONNECT:$T/dp.sock")
+lab_assert_match "show mirror: the failing output's drops" "^mirror pcap-dir '$T/gone' packets=([1-9][0-9]*) bytes=[1-9][0-9]* drops=\\1\$" "$sm"
+lab_assert_match "show mirror: the rotated file's counters" "^mirror pcap '$T/rot.pcap' packets=[1-9][0-9]* bytes=[1-9][0-9]* drops=0\$" "$sm"
 lab_stop "$DPPID"
 
 # ---- start-up: a file that cannot be opened ---------------------------------------------------
