@@ -365,7 +365,6 @@ int mirror_finalize(struct dp_config *c)
 				cfg_report_at(true, t->file, t->line, &errors,
 					      "'mirror pcap %s': written with other max-size/max-files at %s:%d",
 					      t->path, u->file, u->line);
-	(void)kind_names;
 	return errors;
 }
 
