@@ -28,6 +28,7 @@
 #include "lib/addr.h"
 #include "core/listener.h"
 #include "log/evlog.h"
+#include "core/mirror.h"
 #include "log/log.h"
 #include "model/conf.h"
 #include "model/proxy.h"
@@ -166,6 +167,10 @@ void sess_close(struct sess *s, enum term_event ev)
 	}
 	was_est = s->state == SST_EST;
 	s->state = SST_CLOSED;
+	if (s->mirror) {
+		mirror_sess_end(s->mirror, ev, (fe->options & PR_O_NOLINGER_CL) != 0);
+		s->mirror = NULL;
+	}
 	SESS_DEBUG(s, "%s.closed ts=%s (%s) %s/%s up=%llu down=%llu after %ld ms", fe->name, s->term,
 		   term_event_name(ev), s->be ? s->be->name : fe->name, s->srv ? s->srv->name : "<NOSRV>",
 		   (unsigned long long)s->req.total, (unsigned long long)s->res.total, sess_ms_since(s->t_accept));
@@ -292,6 +297,8 @@ static bool pump(struct sess *s, struct chan *c, struct half *src, struct half *
 		r = chan_recv(c, src->fd);
 		if (c_is_req && c->total != before && (before == 0 || s->first_len < s->first_cap))
 			sess_keep_first(s, before);
+		if (s->mirror)
+			mirror_sess_read(s->mirror, c_is_req, c, before, r == PUMP_EOF);
 		if (r == PUMP_PROGRESS || r == PUMP_EOF)
 			src->last_act = sess_now();
 		if (r == PUMP_ERROR) {
@@ -494,6 +501,10 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 void sess_start(struct sess *s)
 {
 	sess_set_unique_id(s);
+	/* the copy starts before any rule runs: data of a rejected connection
+	 * is still the attack. Its configuration is the frontend's and the
+	 * default backend's (a later use_backend does not change it). */
+	s->mirror = mirror_sess_start(s->fe, s->be, &s->cli_addr, &s->fe_addr, s->id);
 	/* may free s (rejected, no server, fd exhaustion...): the paths that
 	 * keep it set its watchers themselves, so s is not touched afterwards */
 	sess_rules_start(s);

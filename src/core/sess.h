@@ -25,6 +25,7 @@ struct server;
 struct listener;
 struct pp_hdr;
 struct smp_store;
+struct mirror_sess;
 
 enum sess_state {
 	SST_HDR = 0,     /* reading a PROXY header (accept-proxy) */
@@ -72,6 +73,10 @@ struct sess {
 	bool no_log;                        /* an error line was already logged instead */
 	unsigned char *first;               /* first bytes the client sent (event log) */
 	unsigned first_len, first_cap;
+	struct mirror_sess *mirror;         /* non-NULL: copied for the IDS (core/mirror.h); every
+	                                     * byte read must reach mirror_sess_read(), so a
+	                                     * splice() path copies for such a session
+	                                     * (mirror_sess_needs_copy(s->mirror)) */
 
 	ev_timer timer;
 	ev_tstamp t_accept, t_queue, t_connect_start, t_est;

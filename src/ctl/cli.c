@@ -276,6 +276,8 @@ static const struct cli_cmd cli_cmds[] = {
 	  CLI_LVL_OPER, false, cli_cmd_show_intercept },
 	{ { "show", "map" }, "show map [<map>]", "list the maps, or the entries of one",
 	  CLI_LVL_OPER, false, cli_cmd_show_map },
+	{ { "show", "mirror" }, "show mirror", "the IDS copy's outputs: frames written, bytes, frames dropped",
+	  CLI_LVL_USER, false, cli_cmd_show_mirror },
 	{ { "show", "network" }, "show network [<section>]", "list the objects of the network sections",
 	  CLI_LVL_OPER, false, cli_cmd_show_network },
 	{ { "show", "sess" }, "show sess", "list the current sessions",

@@ -20,6 +20,7 @@
 #include "core/channel.h"
 #include "core/connect.h"
 #include "core/loop.h"
+#include "core/mirror.h"
 #include "ctl/cli.h"
 #include "ctl/cli_int.h"
 
@@ -461,5 +462,30 @@ void cli_cmd_show_info(struct cli_ctx *cx, int argc, char **argv, struct cli_buf
 	/* decoyproxy's own, after HAProxy's */
 	cli_printf(out, "Generation: %u\n", rt.conf ? rt.conf->generation : 0);
 	cli_printf(out, "UsesrcClientCollisions: %llu\n", src_client_collisions);
+	{
+		struct mirror_stats ms;
+
+		mirror_get_stats(&ms);
+		cli_printf(out, "MirrorSessions: %llu\nMirrorPackets: %llu\nMirrorBytes: %llu\nMirrorDrops: %llu\n",
+			   ms.sessions, ms.packets, ms.bytes, ms.drops);
+	}
 }
 
+
+/* ---- show mirror ---------------------------------------------------------------- */
+
+static void mirror_line(void *arg, const char *name, unsigned long long packets, unsigned long long bytes,
+			unsigned long long drops)
+{
+	cli_printf(arg, "%s packets=%llu bytes=%llu drops=%llu\n", name, packets, bytes, drops);
+}
+
+void cli_cmd_show_mirror(struct cli_ctx *cx, int argc, char **argv, struct cli_buf *out)
+{
+	(void)cx;
+	if (argc > 2) {
+		cli_printf(out, "show mirror: unexpected word '%s'; usage: show mirror\n", argv[2]);
+		return;
+	}
+	mirror_foreach_output(mirror_line, out);
+}

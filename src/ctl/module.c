@@ -15,6 +15,8 @@
  *                    reload, for logrotate); commit switches emitting to
  *                    them and closes the old generation's;
  *   netseg           namespaces and links, which listeners may bind in;
+ *   mirror           the IDS copy's outputs (pcap files, taps in those
+ *                    namespaces, VXLAN sockets), open before any session;
  *   listeners        sockets, taken over from the old generation;
  *   decoy            (finalize only) what decoy addresses answer, for tproxy;
  *   tproxy           nft rules and routing that send traffic to them;
@@ -41,6 +43,7 @@
 #include "core/chk.h"
 #include "core/listener.h"
 #include "core/loop.h"
+#include "core/mirror.h"
 #include "core/sess.h"
 #include "plumbing/decoy.h"
 #include "plumbing/netseg.h"
@@ -157,6 +160,12 @@ static const struct dp_module mod_events = {
 	.name = "events", .kws = &events_kw_list, .apply = events_apply, .undo = events_undo,
 	.commit = events_commit, .remove = events_remove,
 };
+
+static const struct dp_module mod_mirror = {
+	.name = "mirror", .kws = &mirror_kw_list, .finalize = mirror_finalize, .apply = mirror_apply,
+	.undo = mirror_undo, .commit = mirror_commit, .remove = mirror_remove,
+};
+
 static const struct dp_module mod_netseg = {
 	.name = "netseg", .kws = &netseg_kw_list, .sections = netseg_sections,
 	.finalize = netseg_finalize, .apply = netseg_apply, .undo = netseg_undo,
@@ -189,7 +198,7 @@ static const struct dp_module mod_checks = {
 
 static const struct dp_module *const table[] = {
 	&mod_global, &mod_proxies, &mod_rules, &mod_source, &mod_logs, &mod_events, &mod_netseg,
-	&mod_listeners, &mod_decoy, &mod_tproxy, &mod_probe, &mod_cli, &mod_checks,
+	&mod_mirror, &mod_listeners, &mod_decoy, &mod_tproxy, &mod_probe, &mod_cli, &mod_checks,
 };
 
 const struct dp_module *const *modules_table(size_t *n)

@@ -80,6 +80,7 @@ int proxy_inherit(struct proxy *px, const struct proxy *def, char **err)
 	px->options = def->options;
 	px->lbalgo = def->lbalgo;
 	px->log_global = def->log_global;
+	px->mirror = def->mirror; /* shared until the proxy adds to it (core/mirror_kw.c) */
 	if (def->log_format && !(px->log_format = strdup(def->log_format)))
 		goto nomem;
 	if (def->unique_id_fmt && !(px->unique_id_fmt = strdup(def->unique_id_fmt)))

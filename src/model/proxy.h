@@ -14,6 +14,7 @@ struct lf_expr;
 struct sess;
 struct tproxy_fe;
 struct px_rules;
+struct mirror_px;
 
 enum {
 	PR_CAP_FE  = 1 << 0,
@@ -90,6 +91,8 @@ struct proxy {
 	char *description;
 	struct px_rules *rules;     /* acl, tcp-request, use_backend, use-server
 	                             * (rules/rules.h); NULL: none */
+	struct mirror_px *mirror;    /* `mirror` lines and `mirror-depth` (core/mirror_int.h);
+	                             * shared with a defaults section until the proxy adds its own */
 
 	/* frontend */
 	struct bind_conf *binds, *binds_last;

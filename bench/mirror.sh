@@ -1,0 +1,115 @@
+#!/bin/bash
+# mirror.sh — what `mirror pcap` costs the relay: proxy CPU seconds per GB of
+# bulk transfer and connections per second, without the mirror, with
+# `mirror pcap` at the default depth (1 MiB per direction) and with every
+# byte copied (`mirror-depth 1000g`), printed as ratios to the plain relay.
+#
+#   sudo bench/mirror.sh                 # 3 rounds (~1-2 minutes)
+#   sudo ROUNDS=1 SIZE=256M bench/mirror.sh
+#   sudo PCAP_DIR=/var/tmp bench/mirror.sh   # the copy on a disk (default: /dev/shm)
+#
+# Lab: cli ── px (decoyproxy) ── srv (iperf3 -s, dpserver echo), built with
+# tests/netns/lib.sh; bulk: iperf3 -n SIZE through the proxy (one stream);
+# conn/s: dpclient burst (N connections, PAR at once, a probe echoed on
+# each). CPU: the proxy's utime+stime (every thread: the pcap writer
+# thread's disk writes are counted) over each measurement. Medians of the
+# rounds. Needs root, iperf3, built decoyproxy and tests/tools (DP_BUILDDIR).
+# Exit: 0 done, 1 the lab or a proxy failed, 77 a prerequisite is missing.
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+SRC_DIR=$(cd "$BENCH_DIR/.." && pwd)
+# shellcheck source=../tests/netns/lib.sh
+. "$SRC_DIR/tests/netns/lib.sh"
+
+: "${ROUNDS:=3}" "${SIZE:=512M}" "${CONNS:=3000}" "${PAR:=32}" "${PCAP_DIR:=/dev/shm}"
+lab_require_root
+lab_require_cmd ip iperf3 awk timeout
+DP=$DP_BUILDDIR/decoyproxy
+lab_require_bin "$DP" "$DPSERVER" "$DPCLIENT"
+[ -d "$PCAP_DIR" ] && [ -w "$PCAP_DIR" ] || lab_skip "PCAP_DIR $PCAP_DIR is not a writable directory"
+lab_init mbench
+lab_ns cli >/dev/null && lab_ns px >/dev/null && lab_ns srv >/dev/null || lab_die "namespaces"
+lab_veth cli c0 10.72.1.2/24 px c0 10.72.1.1/24 || lab_die "veth cli-px"
+lab_veth px s0 10.72.2.1/24 srv s0 10.72.2.2/24 || lab_die "veth px-srv"
+lab_bg srv iperf3 -s -B 10.72.2.2 >/dev/null 2>&1
+lab_bg srv "$DPSERVER" -t 3600 -m echo -l 10.72.2.2:7 >/dev/null 2>&1
+lab_wait_port srv 10.72.2.2 5201 || lab_die "iperf3 server"
+CLK=$(getconf CLK_TCK)
+PCAP=$PCAP_DIR/dp-mirror-bench-$$.pcap
+trap 'rm -f "$PCAP"; lab_cleanup' EXIT
+
+ticks() { local s; s=$(cat "/proc/$1/stat") && s=${s##*) } && echo "$s" | awk '{ print $12 + $13 }'; }
+
+# cfg NAME MIRROR-LINES — a plain relay, one thread, no logging
+cfg() {
+	cat >"$LAB_TMP/$1.cfg" <<CFG
+global
+    nbthread 1
+    maxconn 4000
+defaults
+    mode tcp
+    timeout connect 5s
+    timeout client 60s
+    timeout server 60s
+$2
+frontend echo
+    bind 10.72.1.1:7
+    default_backend echo
+backend echo
+    server e 10.72.2.2:7
+frontend bulk
+    bind 10.72.1.1:5201
+    default_backend bulk
+backend bulk
+    server i 10.72.2.2:5201
+CFG
+}
+cfg plain ""
+cfg pcap "    mirror pcap $PCAP"
+cfg full "    mirror pcap $PCAP
+    mirror-depth 1000g"
+
+# run NAME — one round: prints "cpu_s_per_gb conn_per_s"
+run() {
+	local pid c0 c1 bytes out secs ok cps cpugb
+	rm -f "$PCAP"
+	lab_bg px "$DP" -f "$LAB_TMP/$1.cfg" >"$LAB_TMP/$1.log" 2>&1
+	pid=$LAB_LASTPID
+	lab_wait_port px 10.72.1.1 5201 || { lab_stop "$pid"; return 1; }
+	c0=$(ticks "$pid")
+	out=$(lab_exec cli timeout 120 iperf3 -c 10.72.1.1 -p 5201 -n "$SIZE" -J 2>&1)
+	c1=$(ticks "$pid")
+	bytes=$(printf '%s' "$out" | awk -F'[:,]' '/"bytes":/ { b = $2 } END { print b + 0 }')
+	cpugb=$(awk -v a="$c0" -v b="$c1" -v k="$CLK" -v n="$bytes" 'BEGIN { if (n > 0) printf "%.3f", (b - a) / k / (n / 1e9); else print "-" }')
+	rm -f "$PCAP"
+	out=$(lab_exec cli timeout 120 "$DPCLIENT" -w 100 -c 10.72.1.1:7 burst -n "$CONNS" -P "$PAR" -e 2>&1 | tail -1)
+	ok=$(echo "$out" | sed -nE 's/.*ok=([0-9]+).*/\1/p')
+	secs=$(echo "$out" | sed -nE 's/.*secs=([0-9.]+).*/\1/p')
+	cps=$(awk -v o="$ok" -v s="$secs" 'BEGIN { if (s > 0) printf "%.0f", o / s; else print "-" }')
+	lab_stop "$pid"
+	rm -f "$PCAP"
+	echo "$cpugb $cps"
+}
+
+median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+declare -A CPU CPS
+for r in $(seq "$ROUNDS"); do
+	for n in plain pcap full; do
+		res=$(run $n) || lab_die "decoyproxy did not start ($n): $(cat "$LAB_TMP/$n.log")"
+		echo "round $r $n: cpu_s/GB conn/s = $res" >&2
+		CPU[$n]+="${res% *} "
+		CPS[$n]+="${res#* } "
+	done
+done
+printf '| relay | CPU s per GB (bulk %s) | ratio | conn/s (%s, %s at once) | ratio |\n|---|---|---|---|---|\n' \
+	"$SIZE" "$CONNS" "$PAR"
+for n in plain pcap full; do
+	c=$(printf '%s\n' ${CPU[$n]} | median)
+	k=$(printf '%s\n' ${CPS[$n]} | median)
+	[ $n = plain ] && { C0=$c; K0=$k; }
+	printf '| %s | %s | %s | %s | %s |\n' \
+		"$(case $n in plain) echo "no mirror" ;; pcap) echo "mirror pcap (depth 1m)" ;; full) echo "mirror pcap, mirror-depth 1000g" ;; esac)" \
+		"$c" "$(awk -v a="$c" -v b="$C0" 'BEGIN { printf "%.2f", a / b }')" \
+		"$k" "$(awk -v a="$k" -v b="$K0" 'BEGIN { printf "%.2f", a / b }')"
+done

@@ -1,0 +1,230 @@
+/* mirror.c — the session's copy for the IDS (see mirror.h): the tuple, the
+ * depth per direction, and the synthesised TCP flow fanned out to the
+ * session's outputs.
+ *
+ * Bytes are copied when the session reads them, not when it writes them:
+ * what the attacker sent that was never relayed (the decoy closed first, a
+ * rule refused the connection, no server answered) is in the copy too.
+ * Ends are written in the order they are read: the FIN of a side once its
+ * EOF was read (after its last bytes), and at the session's end a RST from
+ * the side that reset, or our FIN toward the attacker when the relay closed
+ * the connection without one.
+ */
+#include "config.h"
+
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/channel.h"
+#include "core/mirror.h"
+#include "core/mirror_int.h"
+#include "model/proxy.h"
+
+unsigned long long mirror_sessions, mirror_nomem;
+
+static bool px_has(const struct mirror_px *p, const struct mirror_out *o)
+{
+	for (size_t i = 0; p && i < p->n; i++)
+		if (p->t[i]->out == o)
+			return true;
+	return false;
+}
+
+/* Fans one frame out to every output of the session, each once (the
+ * frontend's and the backend's lines may name the same output). */
+static void emit(void *ctx, const uint8_t *hdr, size_t hlen, const uint8_t *payload, size_t plen)
+{
+	struct mirror_sess *ms = ctx;
+	unsigned d = 0;
+
+	for (int k = 0; k < 2; k++) {
+		const struct mirror_px *p = ms->px[k];
+
+		for (size_t i = 0; p && i < p->n; i++) {
+			struct mirror_out *o = p->t[i]->out;
+			struct mirror_dirfile *df = NULL;
+
+			if (!o || (k == 1 && px_has(ms->px[0], o)))
+				continue;
+			if (k == 0) {
+				/* an output named twice in one list gets one copy */
+				bool dup = false;
+
+				for (size_t j = 0; j < i; j++)
+					dup |= p->t[j]->out == o;
+				if (dup)
+					continue;
+			}
+			if (mirror_out_kind(o) == MK_PCAP_DIR) {
+				for (d = 0; d < ms->ndirs && ms->dirs[d].out != o; d++)
+					;
+				if (d == ms->ndirs)
+					continue;
+				df = &ms->dirs[d];
+			}
+			mirror_out_frame(o, ms, df, hdr, hlen, payload, plen);
+		}
+	}
+}
+
+static void stamp(struct mirror_sess *ms)
+{
+	clock_gettime(CLOCK_REALTIME, &ms->now);
+}
+
+static bool tuple_of(const struct sockaddr_storage *ss, const void **a, uint16_t *port)
+{
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
+
+		*a = &s4->sin_addr;
+		*port = ntohs(s4->sin_port);
+		return true;
+	}
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+
+		*a = &s6->sin6_addr;
+		*port = ntohs(s6->sin6_port);
+		return true;
+	}
+	return false;
+}
+
+static bool has_outputs(const struct mirror_px *p)
+{
+	for (size_t i = 0; p && i < p->n; i++)
+		if (p->t[i]->out)
+			return true;
+	return false;
+}
+
+static void free_ms(struct mirror_sess *ms)
+{
+	for (unsigned i = 0; i < ms->ndirs; i++)
+		mirror_out_dir_flush(&ms->dirs[i], true);
+	free(ms->dirs);
+	free(ms);
+}
+
+struct mirror_sess *mirror_sess_start(const struct proxy *fep, const struct proxy *bep,
+				      const struct sockaddr_storage *cli, const struct sockaddr_storage *dst,
+				      unsigned long long id)
+{
+	const struct mirror_px *fe = fep->mirror, *be = bep && bep != fep ? bep->mirror : NULL;
+	struct mirror_sess *ms;
+	const void *ca, *sa;
+	uint16_t cp, sp;
+	unsigned long long depth = MIRROR_DEPTH_DEFAULT;
+	unsigned ndirs = 0;
+
+	if (!has_outputs(fe) && !has_outputs(be))
+		return NULL;
+	/* a LOCAL PROXY header or a unix socket: no TCP tuple to show */
+	if (cli->ss_family != dst->ss_family || !tuple_of(cli, &ca, &cp) || !tuple_of(dst, &sa, &sp))
+		return NULL;
+	ms = calloc(1, sizeof(*ms));
+	if (!ms) {
+		mirror_nomem++;
+		return NULL;
+	}
+	ms->px[0] = fe;
+	ms->px[1] = be;
+	if (fe && fe->depth_set)
+		depth = fe->depth;
+	else if (be && be->depth_set)
+		depth = be->depth;
+	ms->left[TS_CLI] = ms->left[TS_SRV] = depth;
+	stamp(ms);
+	ts_flow_init(&ms->flow, cli->ss_family, ca, cp, sa, sp, id ^ ((uint64_t)ms->now.tv_nsec << 32));
+	for (int k = 0; k < 2; k++)
+		for (size_t i = 0; ms->px[k] && i < ms->px[k]->n; i++)
+			if (ms->px[k]->t[i]->out && mirror_out_kind(ms->px[k]->t[i]->out) == MK_PCAP_DIR)
+				ndirs++;
+	if (ndirs) {
+		ms->dirs = calloc(ndirs, sizeof(*ms->dirs));
+		if (!ms->dirs) {
+			free(ms);
+			mirror_nomem++;
+			return NULL;
+		}
+		for (int k = 0; k < 2; k++)
+			for (size_t i = 0; ms->px[k] && i < ms->px[k]->n; i++) {
+				struct mirror_out *o = ms->px[k]->t[i]->out;
+				bool seen = false;
+
+				if (!o || mirror_out_kind(o) != MK_PCAP_DIR)
+					continue;
+				for (unsigned j = 0; j < ms->ndirs; j++)
+					seen |= ms->dirs[j].out == o;
+				if (seen)
+					continue;
+				ms->dirs[ms->ndirs].out = o;
+				ms->dirs[ms->ndirs].path = mirror_out_dir_path(o, ms, id);
+				if (!ms->dirs[ms->ndirs].path) {
+					mirror_nomem++;
+					free_ms(ms);
+					return NULL;
+				}
+				ms->ndirs++;
+			}
+	}
+	mirror_sessions++;
+	ts_handshake(&ms->flow, emit, ms);
+	return ms;
+}
+
+void mirror_sess_read(struct mirror_sess *ms, bool from_client, const struct chan *c, uint64_t total_before,
+		      bool eof)
+{
+	int dir = from_client ? TS_CLI : TS_SRV;
+	uint64_t n = c->total - total_before;
+
+	if (!ms)
+		return;
+	if (!n && !eof)
+		return;
+	stamp(ms);
+	if (n && ms->left[dir]) {
+		/* the new bytes are the last n of the pending ones (nothing was
+		 * sent out of the channel since they were read) */
+		const uint8_t *p = (const uint8_t *)c->buf + c->off + c->len - n;
+		size_t take = n < ms->left[dir] ? (size_t)n : (size_t)ms->left[dir];
+
+		ts_data(&ms->flow, dir, p, take, emit, ms);
+		ms->left[dir] -= take;
+	}
+	if (eof)
+		ts_fin(&ms->flow, dir, emit, ms);
+}
+
+void mirror_sess_end(struct mirror_sess *ms, enum term_event ev, bool nolinger_cl)
+{
+	if (!ms)
+		return;
+	stamp(ms);
+	switch (ev) {
+	case TERM_EV_CLI_ABORT:
+		/* the attacker's side failed: its reset (or it vanished) */
+		ts_rst(&ms->flow, TS_CLI, emit, ms);
+		break;
+	case TERM_EV_DONE:
+		break;
+	default:
+		/* we close the attacker's connection: a reset when the frontend
+		 * says nolinger or the decoy reset, else our FIN */
+		if (nolinger_cl || ev == TERM_EV_SRV_ABORT)
+			ts_rst(&ms->flow, TS_SRV, emit, ms);
+		else
+			ts_fin(&ms->flow, TS_SRV, emit, ms);
+		break;
+	}
+	free_ms(ms);
+}
+
+bool mirror_sess_needs_copy(const struct mirror_sess *ms)
+{
+	return ms != NULL;
+}

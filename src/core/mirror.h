@@ -1,0 +1,92 @@
+/* mirror.h — a clean copy of every relayed stream for an IDS (Suricata,
+ * Zeek, Snort): the attacker's original TCP conversation, rebuilt from the
+ * bytes the session reads (lib/tcpsynth.h) on the attacker's real tuple —
+ * the PROXY header's when the connection came with one — and written to
+ * pcap files, one pcap file per connection, a tap device or a VXLAN sensor.
+ *
+ * Configuration (proxy sections, inherited from defaults; several lines fan
+ * out): `mirror pcap|pcap-dir|tap|vxlan ...` and `mirror-depth <size>`.
+ *
+ * Parts: mirror.c (the session's copy), mirror_kw.c (keywords, the
+ * generation's state, the module hooks), mirror_out.c (the outputs and their
+ * writer threads); core/mirror_int.h is their private header.
+ *
+ * The session calls the hooks below (they take what they need, not the
+ * session: core/sess includes this module, not the other way round); each
+ * costs one test of s->mirror when the session is not mirrored. A mirrored
+ * session must hand every byte it reads to mirror_sess_read(): a zero-copy
+ * relay (splice) must take the copying path for it
+ * (mirror_sess_needs_copy()), or tee() into a pipe it then reads for the
+ * mirror.
+ */
+#ifndef DECOYPROXY_MIRROR_H
+#define DECOYPROXY_MIRROR_H
+
+#include <stdint.h>
+#include "lib/common.h"
+#include "lib/term.h"
+
+struct sockaddr_storage;
+struct chan;
+struct proxy;
+struct dp_config;
+struct cfg_kw_list;
+struct mirror_sess;
+
+/* ---- session hooks (mirror.c) ---- */
+
+/* A session's client side is ready (any PROXY header consumed): when its
+ * frontend fe or its backend be (NULL: none yet) has mirror lines, returns
+ * the session's copy, the handshake written on the tuple cli -> dst (the
+ * attacker and the decoy it reached); else NULL. id (the session's) names
+ * the per-connection files and seeds the sequence numbers. NULL too when
+ * memory is short (counted): the session is then not mirrored. */
+struct mirror_sess *mirror_sess_start(const struct proxy *fe, const struct proxy *be,
+				      const struct sockaddr_storage *cli, const struct sockaddr_storage *dst,
+				      unsigned long long id);
+/* Channel c (the request channel when from_client, else the response one)
+ * has just been read into: its bytes past total_before are new, and eof
+ * says the source's end was read. Copies them (within mirror-depth) and
+ * the FIN. */
+void mirror_sess_read(struct mirror_sess *ms, bool from_client, const struct chan *c, uint64_t total_before,
+		      bool eof);
+/* The session ends because of ev (nolinger_cl: its frontend closes the
+ * client side with a reset): writes the end of the conversation and frees
+ * ms. */
+void mirror_sess_end(struct mirror_sess *ms, enum term_event ev, bool nolinger_cl);
+/* Whether the relay must copy a session's bytes through user space: true
+ * for a mirrored one (ms = its s->mirror). What a splice() path checks
+ * before splicing. */
+bool mirror_sess_needs_copy(const struct mirror_sess *ms);
+
+/* ---- configuration and module hooks (mirror_kw.c) ---- */
+
+extern const struct cfg_kw_list mirror_kw_list;
+/* Pure checks once every file is read; returns the number of errors. */
+int mirror_finalize(struct dp_config *c);
+/* Opens (or shares with the running generation) every output of newc. */
+int mirror_apply(struct dp_config *newc, struct dp_config *oldc, char **err);
+void mirror_undo(struct dp_config *newc, struct dp_config *oldc);
+/* Outputs newc shares with the generation before it reopen their files
+ * (log rotation on SIGHUP/reload). */
+void mirror_commit(struct dp_config *newc, struct dp_config *oldc);
+/* The process stops: every pending packet is written out. */
+void mirror_remove(struct dp_config *c);
+
+/* ---- statistics (mirror_out.c) ---- */
+
+struct mirror_stats {
+	unsigned long long packets;   /* frames handed to outputs */
+	unsigned long long bytes;
+	unsigned long long drops;     /* frames an output could not take */
+	unsigned long long sessions;  /* sessions mirrored */
+	unsigned outputs;
+};
+void mirror_get_stats(struct mirror_stats *st);
+/* Calls cb for every output open: its name ("mirror pcap '/x.pcap'") and
+ * counters (frames written, their bytes, frames dropped). */
+void mirror_foreach_output(void (*cb)(void *arg, const char *name, unsigned long long packets,
+				      unsigned long long bytes, unsigned long long drops),
+			   void *arg);
+
+#endif

@@ -1,0 +1,124 @@
+/* mirror_int.h — private to the mirror module's parts:
+ *   mirror.c      the session's copy (tuple, depth, the synthesised flow)
+ *   mirror_kw.c   `mirror` / `mirror-depth`, the generation's state, hooks
+ *   mirror_out.c  outputs: registry, pcap writer threads, tap, VXLAN
+ * Nothing outside src/core/mirror*.c includes it.
+ *
+ * Ownership: the generation's state (struct mirror_gen, a conf_ext) owns
+ * every parsed line (struct mirror_target) and every proxy's list (struct
+ * mirror_px, behind struct proxy's `mirror`, shared with the proxies that
+ * inherit it from a defaults section until they add their own lines).
+ * Outputs (struct mirror_out) are process objects in a registry keyed by
+ * what they write to, referenced by the targets of each generation in
+ * service, so a reload keeps the same file, tap or socket. They belong to
+ * the event loop's thread: when the loop runs on several threads each
+ * thread gets its own registry (own files are then suffixed per thread);
+ * only the pcap writer threads share a queue with it.
+ */
+#ifndef DECOYPROXY_MIRROR_INT_H
+#define DECOYPROXY_MIRROR_INT_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "lib/common.h"
+#include "lib/tcpsynth.h"
+#include "model/conf.h"
+#include "core/mirror.h"
+
+#define MIRROR_DEPTH_DEFAULT (1024ULL * 1024)   /* Suricata's stream.reassembly.depth */
+#define MIRROR_MAX_FILES_DEFAULT 10
+#define MIRROR_BATCH (256 * 1024)               /* pcap bytes per write */
+#define MIRROR_QUEUE_MAX (8 * 1024 * 1024)      /* pcap bytes waiting for the disk, per output */
+#define MIRROR_DIR_CHUNK (64 * 1024)            /* pcap-dir bytes per session per write */
+
+enum mirror_kind { MK_PCAP = 0, MK_PCAP_DIR, MK_TAP, MK_VXLAN };
+
+struct mirror_out;
+
+/* One `mirror` line. */
+struct mirror_target {
+	struct mirror_target *next;     /* all lines of the generation */
+	enum mirror_kind kind;
+	char *path;                     /* pcap file, pcap-dir directory, tap name */
+	char *ns;                       /* tap / vxlan: namespace, NULL = the process's */
+	unsigned long long max_size;    /* pcap: 0 = never rotate */
+	unsigned max_files;             /* pcap: rotated files kept */
+	struct sockaddr_storage dst;    /* vxlan sensor */
+	struct sockaddr_storage src;    /* vxlan `source`, AF_UNSPEC: none */
+	uint32_t vni;
+	char *file;                     /* where the line is */
+	int line;
+	struct mirror_out *out;         /* set by apply, dropped with the generation */
+};
+
+/* A proxy's mirror lines and depth. */
+struct mirror_px {
+	struct mirror_px *next;         /* all lists of the generation */
+	const void *owner;              /* the proxy that may add to it */
+	struct mirror_target **t;
+	size_t n;
+	unsigned long long depth;
+	bool depth_set;
+};
+
+struct mirror_gen {
+	struct conf_ext ext;
+	struct mirror_target *targets;
+	struct mirror_px *lists;
+};
+
+/* Per-session pcap-dir file: records wait in buf until it is full or the
+ * session ends, then go to the output's writer thread. */
+struct mirror_dirfile {
+	struct mirror_out *out;
+	char *path;
+	uint8_t *buf;
+	size_t len;
+	unsigned npkts;                 /* records in buf */
+	bool started;                   /* the file was created */
+};
+
+/* A session's copy. */
+struct mirror_sess {
+	struct ts_flow flow;
+	const struct mirror_px *px[2];  /* the frontend's and the backend's lines */
+	unsigned long long left[2];     /* bytes of mirror-depth left, [TS_CLI], [TS_SRV] */
+	struct timespec now;            /* time of the frames being written */
+	struct mirror_dirfile *dirs;    /* pcap-dir outputs, ndirs of them */
+	unsigned ndirs;
+};
+
+/* ---- mirror_kw.c ---- */
+struct mirror_gen *mirror_gen_of(const struct dp_config *c);
+
+/* ---- mirror_out.c ---- */
+
+/* The output target t writes to: the one already open for the same
+ * destination, else a new one opened now (in t's namespace through c's
+ * cache). Returns it with a reference, or NULL with *err. */
+struct mirror_out *mirror_out_get(const struct mirror_target *t, struct dp_config *c, char **err);
+void mirror_out_put(struct mirror_out *o);
+/* Whether o, opened by an earlier generation, was not reopened yet for
+ * generation gen; mirror_out_reopen() makes its pcap file be reopened
+ * (once per generation however many lines share it). */
+bool mirror_out_needs_reopen(const struct mirror_out *o, unsigned gen);
+void mirror_out_reopen(struct mirror_out *o, unsigned gen);
+enum mirror_kind mirror_out_kind(const struct mirror_out *o);
+/* Writes one frame (hdr + payload) seen at ms->now to o; for pcap-dir, to
+ * the session's file df. Never blocks: a frame o cannot take is dropped
+ * and counted. */
+void mirror_out_frame(struct mirror_out *o, struct mirror_sess *ms, struct mirror_dirfile *df, const uint8_t *hdr,
+		      size_t hlen, const uint8_t *payload, size_t plen);
+/* pcap-dir: the session's file name under o's directory. */
+char *mirror_out_dir_path(const struct mirror_out *o, const struct mirror_sess *ms, unsigned long long id);
+/* pcap-dir: hands df's records to the writer (final: the session ended,
+ * frees df's buffer and path). */
+void mirror_out_dir_flush(struct mirror_dirfile *df, bool final);
+/* Hands every pending batch to the writers (the process stops). */
+void mirror_out_flush_all(bool wait);
+extern unsigned long long mirror_sessions, mirror_nomem;
+
+#endif

@@ -1,0 +1,895 @@
+/* mirror_out.c — where the copies go: pcap files (batched, written by one
+ * writer thread per file so the event loop never waits for a disk), one
+ * pcap file per connection under a directory, a tap device, a VXLAN sensor.
+ *
+ * Never blocking, never breaking the relay: a frame that an output cannot
+ * take right now (writer queue full, tap or socket buffer full, a failed
+ * write) is dropped and counted; the failure is logged at most once a
+ * minute per output. Outputs are shared by the generations in service
+ * (registry keyed by destination): a reload keeps the same file, tap or
+ * socket and, for pcap files, reopens the file (log rotation).
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/addr.h"
+#include "lib/pcapfmt.h"
+#include "log/msg.h"
+#include "net/ns.h"
+#include "net/nscache.h"
+#include "core/loop.h"
+#include "core/mirror.h"
+#include "core/mirror_int.h"
+
+#define SNAPLEN 65535
+#define FLUSH_EVERY 0.2   /* s: batches and per-connection files reach the disk */
+
+/* ---- the pcap writer thread ---------------------------------------------------- */
+
+struct fw_item {
+	struct fw_item *next;
+	uint8_t *buf;
+	size_t len;
+	unsigned npkts;
+	char *path;         /* pcap-dir: the connection's file; NULL: the output's file */
+	bool fresh;         /* pcap-dir: create the file (with its header) */
+};
+
+struct fwriter {
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct fw_item *head, *tail;
+	size_t queued;      /* bytes in the queue */
+	bool busy, stop, reopen, started;
+	unsigned long long max_size;  /* rotation settings, under mu */
+	unsigned max_files;
+	/* the output's own file (pcap); the thread's alone once it runs */
+	const char *path;
+	unsigned long long cur_max_size;
+	unsigned cur_max_files;
+	int fd;
+	unsigned long long size;
+	/* results, read by the loop */
+	atomic_ullong drops;
+	atomic_ullong errors;
+	atomic_int last_err;
+};
+
+struct mirror_out {
+	struct mirror_out *next;
+	char *key;          /* what it writes to, for sharing */
+	char *name;         /* for messages: "mirror pcap '/x.pcap'" */
+	enum mirror_kind kind;
+	int refcnt;
+	unsigned gen, reopened_gen;
+	unsigned long long pkts, bytes, drops;
+	unsigned long long errors_seen;
+	double last_warn;
+	/* pcap / pcap-dir */
+	struct fwriter *w;
+	uint8_t *buf;
+	size_t len;
+	unsigned npkts;
+	/* tap, vxlan */
+	int fd;
+	uint8_t vxlan_hdr[8];
+	struct sockaddr_storage dst; /* vxlan: the sensor */
+};
+
+static struct mirror_out *outs;
+static ev_timer flush_timer;
+
+static void note_error(struct mirror_out *o, int err, const char *what)
+{
+	if (ha_ratelimit(&o->last_warn, 60.0))
+		ha_warning("%s: %s: %s; %llu packet(s) dropped so far (reported at most once a minute)", o->name,
+			   what, strerror(err), o->drops + (o->w ? atomic_load(&o->w->drops) : 0));
+}
+
+static int write_all(int fd, const uint8_t *p, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EIO;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Opens the output's own pcap file for appending: a new or empty file gets
+ * the file header; an existing one must be a classic pcap file of our
+ * format. Returns 0 or -errno (-EPROTO: not such a file). */
+static int main_open(struct fwriter *w)
+{
+	uint8_t hdr[PCAP_FILE_HDR_LEN];
+	struct stat st;
+	int fd, r;
+
+	fd = open(w->path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0640);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		r = S_ISREG(st.st_mode) ? -errno : -EINVAL;
+		close(fd);
+		return r;
+	}
+	if (st.st_size == 0) {
+		pcap_file_hdr(hdr, false, SNAPLEN, PCAP_LINKTYPE_ETHERNET);
+		if ((r = write_all(fd, hdr, sizeof(hdr))) < 0) {
+			if (ftruncate(fd, 0) < 0) {
+				/* nothing more to undo */
+			}
+			close(fd);
+			return r;
+		}
+		st.st_size = sizeof(hdr);
+	} else if (pread(fd, hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr) ||
+		   !pcap_file_hdr_matches(hdr, sizeof(hdr), false, PCAP_LINKTYPE_ETHERNET)) {
+		close(fd);
+		return -EPROTO;
+	}
+	w->fd = fd;
+	w->size = (unsigned long long)st.st_size;
+	return 0;
+}
+
+static void rotated_name(char *out, size_t cap, const char *path, unsigned i)
+{
+	snprintf(out, cap, "%s.%u", path, i);
+}
+
+/* The file reached max-size: file -> file.1 -> ... -> file.<max-files>,
+ * the oldest dropped. */
+static int rotate(struct fwriter *w)
+{
+	char a[4200], b[4200];
+
+	close(w->fd);
+	w->fd = -1;
+	if (!w->cur_max_files) {
+		unlink(w->path);
+	} else {
+		for (unsigned i = w->cur_max_files; i > 1; i--) {
+			rotated_name(a, sizeof(a), w->path, i - 1);
+			rotated_name(b, sizeof(b), w->path, i);
+			rename(a, b);
+		}
+		rotated_name(b, sizeof(b), w->path, 1);
+		rename(w->path, b);
+	}
+	return main_open(w);
+}
+
+static void fail_item(struct fwriter *w, const struct fw_item *it, int err)
+{
+	atomic_fetch_add(&w->drops, it->npkts);
+	atomic_store(&w->last_err, -err);
+	atomic_fetch_add(&w->errors, 1);
+}
+
+/* Bytes of the whole records at the start of buf[0..len) that fit in room
+ * (at least one record when none fits: a file always takes one). */
+static size_t records_fitting(const uint8_t *buf, size_t len, unsigned long long room, bool one)
+{
+	size_t off = 0;
+
+	while (off + PCAP_REC_HDR_LEN <= len) {
+		uint32_t cap;
+		size_t rec;
+
+		memcpy(&cap, buf + off + 8, 4);
+		rec = PCAP_REC_HDR_LEN + cap;
+		if (off + rec > len || (off + rec > room && !(one && off == 0)))
+			break;
+		off += rec;
+	}
+	return off;
+}
+
+static void write_main(struct fwriter *w, struct fw_item *it)
+{
+	size_t off = 0;
+	int r = 0;
+
+	while (off < it->len) {
+		size_t n = it->len - off;
+
+		if (w->fd < 0 && (r = main_open(w)) < 0)
+			break;
+		if (w->cur_max_size) {
+			/* rotate on a record boundary: no file above max-size */
+			unsigned long long room = w->size < w->cur_max_size ? w->cur_max_size - w->size : 0;
+			bool fresh = w->size <= PCAP_FILE_HDR_LEN;
+
+			n = records_fitting(it->buf + off, it->len - off, room, fresh);
+			if (!n) {
+				if ((r = rotate(w)) < 0)
+					break;
+				continue;
+			}
+		}
+		r = write_all(w->fd, it->buf + off, n);
+		if (r < 0) {
+			/* never leave half a record: readers would stop there */
+			if (ftruncate(w->fd, (off_t)w->size) < 0) {
+				close(w->fd);
+				w->fd = -1;
+			}
+			break;
+		}
+		w->size += n;
+		off += n;
+	}
+	if (r < 0)
+		fail_item(w, it, r);
+}
+
+static void write_dir(struct fwriter *w, struct fw_item *it)
+{
+	uint8_t hdr[PCAP_FILE_HDR_LEN];
+	int fd, r = 0;
+
+	fd = open(it->path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY | (it->fresh ? O_TRUNC : O_APPEND), 0640);
+	if (fd < 0) {
+		fail_item(w, it, -errno);
+		return;
+	}
+	if (it->fresh) {
+		pcap_file_hdr(hdr, false, SNAPLEN, PCAP_LINKTYPE_ETHERNET);
+		r = write_all(fd, hdr, sizeof(hdr));
+	}
+	if (!r)
+		r = write_all(fd, it->buf, it->len);
+	close(fd);
+	if (r < 0)
+		fail_item(w, it, r);
+}
+
+static void item_free(struct fw_item *it)
+{
+	free(it->buf);
+	free(it->path);
+	free(it);
+}
+
+static void *writer_main(void *arg)
+{
+	struct fwriter *w = arg;
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		struct fw_item *it;
+
+		while (!w->head && !w->stop && !w->reopen)
+			pthread_cond_wait(&w->cv, &w->mu);
+		if (w->reopen) {
+			w->reopen = false;
+			pthread_mutex_unlock(&w->mu);
+			if (w->fd >= 0)
+				close(w->fd);
+			w->fd = -1; /* reopened by the next write */
+			pthread_mutex_lock(&w->mu);
+			continue;
+		}
+		if (!w->head)
+			break; /* stop, and nothing left to write */
+		it = w->head;
+		w->head = it->next;
+		if (!w->head)
+			w->tail = NULL;
+		w->queued -= it->len;
+		w->busy = true;
+		w->cur_max_size = w->max_size;
+		w->cur_max_files = w->max_files;
+		pthread_mutex_unlock(&w->mu);
+		if (it->path)
+			write_dir(w, it);
+		else
+			write_main(w, it);
+		item_free(it);
+		pthread_mutex_lock(&w->mu);
+		w->busy = false;
+		pthread_cond_broadcast(&w->cv);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+static int writer_start(struct fwriter *w);
+
+/* Queues buf (malloc'd, taken) for the writer; drops it when the queue
+ * holds too much already (the disk does not keep up). */
+static void submit(struct mirror_out *o, uint8_t *buf, size_t len, unsigned npkts, char *path, bool fresh)
+{
+	struct fwriter *w = o->w;
+	struct fw_item *it = calloc(1, sizeof(*it));
+	bool full;
+
+	if (!w->started && writer_start(w) < 0) {
+		/* reported by the caller's next check: count as a failed write */
+		atomic_store(&w->last_err, EAGAIN);
+		atomic_fetch_add(&w->errors, 1);
+	}
+	if (!it || !w->started) {
+		free(it);
+		free(buf);
+		free(path);
+		o->drops += npkts;
+		return;
+	}
+	it->buf = buf;
+	it->len = len;
+	it->npkts = npkts;
+	it->path = path;
+	it->fresh = fresh;
+	pthread_mutex_lock(&w->mu);
+	full = w->queued + len > MIRROR_QUEUE_MAX;
+	if (!full) {
+		if (w->tail)
+			w->tail->next = it;
+		else
+			w->head = it;
+		w->tail = it;
+		w->queued += len;
+		pthread_cond_signal(&w->cv);
+	}
+	pthread_mutex_unlock(&w->mu);
+	if (full) {
+		o->drops += npkts;
+		item_free(it);
+		note_error(o, EAGAIN, "the disk does not keep up, writer queue full");
+	}
+}
+
+/* The thread starts with the first batch, from the event loop: a daemon
+ * forks after its outputs are opened, and threads do not cross a fork. */
+static int writer_start(struct fwriter *w)
+{
+	int r = pthread_create(&w->th, NULL, writer_main, w);
+
+	if (r)
+		return -r;
+	w->started = true;
+	return 0;
+}
+
+/* Waits until the writer has written everything queued. */
+static void writer_drain(struct fwriter *w)
+{
+	pthread_mutex_lock(&w->mu);
+	while (w->head || w->busy)
+		pthread_cond_wait(&w->cv, &w->mu);
+	pthread_mutex_unlock(&w->mu);
+}
+
+static void writer_stop(struct fwriter *w)
+{
+	if (w->started) {
+		pthread_mutex_lock(&w->mu);
+		w->stop = true;
+		pthread_cond_signal(&w->cv);
+		pthread_mutex_unlock(&w->mu);
+		pthread_join(w->th, NULL);
+	}
+	pthread_cond_destroy(&w->cv);
+	pthread_mutex_destroy(&w->mu);
+	if (w->fd >= 0)
+		close(w->fd);
+	free(w);
+}
+
+/* ---- batches -------------------------------------------------------------------------- */
+
+static void pcap_handoff(struct mirror_out *o)
+{
+	uint8_t *b = o->buf;
+
+	if (!o->len)
+		return;
+	o->buf = malloc(MIRROR_BATCH);
+	if (!o->buf) {
+		/* keep the full batch; what comes next is dropped */
+		o->buf = b;
+		return;
+	}
+	submit(o, b, o->len, o->npkts, NULL, false);
+	o->len = 0;
+	o->npkts = 0;
+}
+
+void mirror_out_dir_flush(struct mirror_dirfile *df, bool final)
+{
+	struct mirror_out *o = df->out;
+
+	if (df->len) {
+		char *path = final ? df->path : strdup(df->path);
+
+		if (final)
+			df->path = NULL;
+		if (!path) {
+			o->drops += df->npkts;
+			df->npkts = 0;
+			df->len = 0;
+		} else {
+			submit(o, df->buf, df->len, df->npkts, path, !df->started);
+			df->started = true;
+			df->buf = NULL;
+			df->len = 0;
+			df->npkts = 0;
+		}
+	}
+	if (final) {
+		free(df->buf);
+		free(df->path);
+		df->buf = NULL;
+		df->path = NULL;
+	}
+}
+
+static void check_errors(struct mirror_out *o)
+{
+	unsigned long long e;
+
+	if (!o->w)
+		return;
+	e = atomic_load(&o->w->errors);
+	if (e != o->errors_seen) {
+		o->errors_seen = e;
+		note_error(o, atomic_load(&o->w->last_err), o->kind == MK_PCAP ? "write" : "write of a connection's file");
+	}
+}
+
+static void flush_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)loop;
+	(void)t;
+	(void)revents;
+	for (struct mirror_out *o = outs; o; o = o->next) {
+		if (o->kind == MK_PCAP)
+			pcap_handoff(o);
+		check_errors(o);
+	}
+}
+
+void mirror_out_flush_all(bool wait)
+{
+	for (struct mirror_out *o = outs; o; o = o->next) {
+		if (o->kind == MK_PCAP)
+			pcap_handoff(o);
+		if (wait && o->w && o->w->started)
+			writer_drain(o->w);
+		check_errors(o);
+	}
+}
+
+/* ---- frames ---------------------------------------------------------------------------- */
+
+void mirror_out_frame(struct mirror_out *o, struct mirror_sess *ms, struct mirror_dirfile *df, const uint8_t *hdr,
+		      size_t hlen, const uint8_t *payload, size_t plen)
+{
+	size_t flen = hlen + plen, rec = PCAP_REC_HDR_LEN + flen;
+	ssize_t n;
+
+	switch (o->kind) {
+	case MK_PCAP:
+		if (o->len + rec > MIRROR_BATCH)
+			pcap_handoff(o);
+		if (!o->buf || o->len + rec > MIRROR_BATCH) {
+			o->drops++;
+			return;
+		}
+		pcap_rec_hdr(o->buf + o->len, false, (uint64_t)ms->now.tv_sec, (uint32_t)ms->now.tv_nsec, (uint32_t)flen);
+		memcpy(o->buf + o->len + PCAP_REC_HDR_LEN, hdr, hlen);
+		if (plen)
+			memcpy(o->buf + o->len + PCAP_REC_HDR_LEN + hlen, payload, plen);
+		o->len += rec;
+		o->npkts++;
+		break;
+	case MK_PCAP_DIR:
+		if (df->buf && df->len + rec > MIRROR_DIR_CHUNK)
+			mirror_out_dir_flush(df, false);
+		if (!df->buf && !(df->buf = malloc(MIRROR_DIR_CHUNK))) {
+			o->drops++;
+			return;
+		}
+		pcap_rec_hdr(df->buf + df->len, false, (uint64_t)ms->now.tv_sec, (uint32_t)ms->now.tv_nsec, (uint32_t)flen);
+		memcpy(df->buf + df->len + PCAP_REC_HDR_LEN, hdr, hlen);
+		if (plen)
+			memcpy(df->buf + df->len + PCAP_REC_HDR_LEN + hlen, payload, plen);
+		df->len += rec;
+		df->npkts++;
+		break;
+	case MK_TAP: {
+		struct iovec iov[2] = { { (void *)hdr, hlen }, { (void *)payload, plen } };
+
+		n = writev(o->fd, iov, plen ? 2 : 1);
+		if (n < 0) {
+			int e = errno;
+
+			o->drops++;
+			if (e != EAGAIN && e != ENOBUFS)
+				note_error(o, e, "write");
+			return;
+		}
+		break;
+	}
+	case MK_VXLAN: {
+		struct iovec iov[3] = { { o->vxlan_hdr, 8 }, { (void *)hdr, hlen }, { (void *)payload, plen } };
+		struct msghdr m = { .msg_name = &o->dst, .msg_namelen = addr_len(&o->dst), .msg_iov = iov,
+				    .msg_iovlen = plen ? 3 : 2 };
+
+		n = sendmsg(o->fd, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n < 0) {
+			int e = errno;
+
+			o->drops++;
+			if (e != EAGAIN && e != ENOBUFS)
+				note_error(o, e, "send");
+			return;
+		}
+		break;
+	}
+	}
+	o->pkts++;
+	o->bytes += flen;
+}
+
+char *mirror_out_dir_path(const struct mirror_out *o, const struct mirror_sess *ms, unsigned long long id)
+{
+	char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN], when[32];
+	const struct ts_flow *f = &ms->flow;
+	struct tm tm;
+	char *p = NULL;
+	int fam = f->family;
+
+	gmtime_r(&ms->now.tv_sec, &tm);
+	strftime(when, sizeof(when), "%Y%m%dT%H%M%SZ", &tm);
+	inet_ntop(fam, f->addr[TS_CLI], a, sizeof(a));
+	inet_ntop(fam, f->addr[TS_SRV], b, sizeof(b));
+	/* key is "pcap-dir:<dir>" */
+	if (memprintf(&p, "%s/%s-%llu-%s_%u-%s_%u.pcap", o->key + strlen("pcap-dir:"), when, id, a,
+		      f->port[TS_CLI], b, f->port[TS_SRV]) < 0)
+		return NULL;
+	return p;
+}
+
+/* ---- opening ------------------------------------------------------------------------------ */
+
+struct tap_args {
+	const char *name;
+	int fd;
+	int err;
+};
+
+static int tap_open_here(void *arg)
+{
+	struct tap_args *a = arg;
+	struct ifreq ifr;
+	char path[128];
+	int fd, s;
+
+	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", a->name);
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+		int e = -errno;
+
+		close(fd);
+		return e;
+	}
+	/* no IPv6 of its own on the tap: the kernel's router solicitations
+	 * would show up in the IDS's capture */
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6", a->name);
+	s = open(path, O_WRONLY | O_CLOEXEC);
+	if (s >= 0) {
+		if (write(s, "1", 1) < 0) {
+			/* IPv6 may be off altogether */
+		}
+		close(s);
+	}
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s >= 0) {
+		memset(&ifr, 0, sizeof(ifr));
+		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", a->name);
+		if (ioctl(s, SIOCGIFFLAGS, &ifr) == 0 && !(ifr.ifr_flags & IFF_UP)) {
+			ifr.ifr_flags |= IFF_UP;
+			if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+				a->err = errno;
+		}
+		close(s);
+	}
+	a->fd = fd;
+	return 0;
+}
+
+static int open_tap(struct mirror_out *o, const struct mirror_target *t, struct dp_config *c, char **err)
+{
+	struct tap_args a = { .name = t->path, .fd = -1 };
+	int nsfd = -1, r;
+
+	if (t->ns) {
+		char *e = NULL;
+
+		nsfd = ns_cache_fd(c->nscache, t->ns, &e);
+		if (nsfd < 0) {
+			memprintf(err, "%s", e ? e : strerror(-nsfd));
+			free(e);
+			return -1;
+		}
+	}
+	r = ns_run(nsfd, tap_open_here, &a);
+	if (r < 0) {
+		memprintf(err, "cannot create or attach tap '%s'%s%s: %s%s", t->path, t->ns ? " in namespace " : "",
+			  t->ns ? t->ns : "", strerror(-r),
+			  r == -EINVAL || r == -EBUSY ? " (an interface of that name exists and is not a free tap?)" : "");
+		return -1;
+	}
+	if (a.err)
+		ha_warning("%s: cannot set the interface up: %s", o->name, strerror(a.err));
+	o->fd = a.fd;
+	return 0;
+}
+
+static int open_vxlan(struct mirror_out *o, const struct mirror_target *t, struct dp_config *c, char **err)
+{
+	int fd, off = t->dst.ss_family == AF_INET ? IP_PMTUDISC_DONT : IPV6_PMTUDISC_DONT;
+	char *e = NULL;
+
+	fd = ns_cache_socket(c->nscache, t->ns, t->dst.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, &e);
+	if (fd < 0) {
+		memprintf(err, "%s", e ? e : strerror(-fd));
+		free(e);
+		return -1;
+	}
+	/* frames of 1454 bytes plus 50 of encapsulation may exceed a path's
+	 * MTU: let the kernel fragment rather than refuse */
+	if (t->dst.ss_family == AF_INET)
+		setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &off, sizeof(off));
+	else
+		setsockopt(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &off, sizeof(off));
+	if (t->src.ss_family != AF_UNSPEC && bind(fd, (const struct sockaddr *)&t->src, addr_len(&t->src)) < 0) {
+		char a[INET6_ADDRSTRLEN];
+
+		memprintf(err, "cannot bind source %s: %s", addr_ntop(&t->src, a, sizeof(a)), strerror(errno));
+		close(fd);
+		return -1;
+	}
+	/* not connected: a sensor that captures without a UDP socket of its
+	 * own answers port unreachable, which a connected socket would turn
+	 * into an error on every other send */
+	o->dst = t->dst;
+	/* RFC 7348: flags (I), reserved, VNI, reserved */
+	memset(o->vxlan_hdr, 0, sizeof(o->vxlan_hdr));
+	o->vxlan_hdr[0] = 0x08;
+	o->vxlan_hdr[4] = (uint8_t)(t->vni >> 16);
+	o->vxlan_hdr[5] = (uint8_t)(t->vni >> 8);
+	o->vxlan_hdr[6] = (uint8_t)t->vni;
+	o->fd = fd;
+	return 0;
+}
+
+static int open_pcap(struct mirror_out *o, const struct mirror_target *t, char **err)
+{
+	struct fwriter *w = calloc(1, sizeof(*w));
+	int r;
+
+	if (!w)
+		return -1;
+	o->w = w;
+	w->fd = -1;
+	w->max_size = t->max_size;
+	w->max_files = t->max_files;
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cv, NULL);
+	if (t->kind == MK_PCAP) {
+		w->path = o->key + strlen("pcap:");
+		r = main_open(w);
+		if (r < 0) {
+			memprintf(err, "cannot open '%s': %s", t->path,
+				  r == -EPROTO ? "it exists and is not a pcap file decoyproxy can append to "
+						 "(classic pcap, microseconds, Ethernet, this host's byte order)"
+					       : strerror(-r));
+			return -1;
+		}
+		o->buf = malloc(MIRROR_BATCH);
+		if (!o->buf)
+			return -1;
+	} else {
+		struct stat st;
+
+		if (stat(t->path, &st) < 0) {
+			memprintf(err, "cannot use directory '%s': %s", t->path, strerror(errno));
+			return -1;
+		}
+		if (!S_ISDIR(st.st_mode)) {
+			memprintf(err, "'%s' is %s, not a directory", t->path, file_kind(st.st_mode));
+			return -1;
+		}
+		if (access(t->path, W_OK | X_OK) < 0) {
+			memprintf(err, "cannot write into '%s': %s", t->path, strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static char *target_key(const struct mirror_target *t)
+{
+	char *k = NULL;
+	char a[80], b[INET6_ADDRSTRLEN];
+
+	switch (t->kind) {
+	case MK_PCAP:
+		memprintf(&k, "pcap:%s", t->path);
+		break;
+	case MK_PCAP_DIR:
+		memprintf(&k, "pcap-dir:%s", t->path);
+		break;
+	case MK_TAP:
+		memprintf(&k, "tap:%s@%s", t->path, t->ns ? t->ns : "");
+		break;
+	case MK_VXLAN:
+		memprintf(&k, "vxlan:%s:%u:%s@%s", addr_str(&t->dst, a, sizeof(a)), t->vni,
+			  t->src.ss_family ? addr_ntop(&t->src, b, sizeof(b)) : "", t->ns ? t->ns : "");
+		break;
+	}
+	return k;
+}
+
+static void out_free(struct mirror_out *o)
+{
+	if (o->kind == MK_PCAP)
+		pcap_handoff(o);
+	if (o->w)
+		writer_stop(o->w);
+	if (o->fd >= 0)
+		close(o->fd);
+	free(o->buf);
+	free(o->key);
+	free(o->name);
+	free(o);
+}
+
+struct mirror_out *mirror_out_get(const struct mirror_target *t, struct dp_config *c, char **err)
+{
+	static const char *const kinds[] = { "pcap", "pcap-dir", "tap", "vxlan" };
+	char *key = target_key(t);
+	struct mirror_out *o;
+	int r = -1;
+
+	if (!key)
+		return NULL;
+	for (o = outs; o; o = o->next)
+		if (!strcmp(o->key, key)) {
+			free(key);
+			o->refcnt++;
+			/* a reload may change the rotation settings */
+			if (o->kind == MK_PCAP && o->w) {
+				pthread_mutex_lock(&o->w->mu);
+				o->w->max_size = t->max_size;
+				o->w->max_files = t->max_files;
+				pthread_mutex_unlock(&o->w->mu);
+			}
+			return o;
+		}
+	o = calloc(1, sizeof(*o));
+	if (!o) {
+		free(key);
+		return NULL;
+	}
+	o->key = key;
+	o->kind = t->kind;
+	o->fd = -1;
+	o->refcnt = 1;
+	o->gen = o->reopened_gen = c->generation;
+	memprintf(&o->name, "mirror %s '%s'", kinds[t->kind], key + strlen(kinds[t->kind]) + 1);
+	switch (t->kind) {
+	case MK_PCAP:
+	case MK_PCAP_DIR:
+		r = open_pcap(o, t, err);
+		break;
+	case MK_TAP:
+		r = open_tap(o, t, c, err);
+		break;
+	case MK_VXLAN:
+		r = open_vxlan(o, t, c, err);
+		break;
+	}
+	if (r < 0 || !o->name) {
+		out_free(o);
+		return NULL;
+	}
+	o->next = outs;
+	outs = o;
+	if (rt.loop && !ev_is_active(&flush_timer)) {
+		ev_timer_init(&flush_timer, flush_cb, FLUSH_EVERY, FLUSH_EVERY);
+		ev_timer_start(rt.loop, &flush_timer);
+		ev_unref(rt.loop); /* the timer alone does not keep the loop running */
+	}
+	return o;
+}
+
+void mirror_out_put(struct mirror_out *o)
+{
+	if (--o->refcnt > 0)
+		return;
+	for (struct mirror_out **pp = &outs; *pp; pp = &(*pp)->next)
+		if (*pp == o) {
+			*pp = o->next;
+			break;
+		}
+	out_free(o);
+	if (!outs && rt.loop && ev_is_active(&flush_timer)) {
+		ev_ref(rt.loop);
+		ev_timer_stop(rt.loop, &flush_timer);
+	}
+}
+
+bool mirror_out_needs_reopen(const struct mirror_out *o, unsigned gen)
+{
+	return o->reopened_gen != gen;
+}
+
+void mirror_out_reopen(struct mirror_out *o, unsigned gen)
+{
+	o->reopened_gen = gen;
+	if (o->kind != MK_PCAP || !o->w)
+		return;
+	pcap_handoff(o);
+	pthread_mutex_lock(&o->w->mu);
+	o->w->reopen = true;
+	pthread_cond_signal(&o->w->cv);
+	pthread_mutex_unlock(&o->w->mu);
+}
+
+enum mirror_kind mirror_out_kind(const struct mirror_out *o)
+{
+	return o->kind;
+}
+
+void mirror_foreach_output(void (*cb)(void *arg, const char *name, unsigned long long packets,
+				      unsigned long long bytes, unsigned long long drops),
+			   void *arg)
+{
+	for (const struct mirror_out *o = outs; o; o = o->next)
+		cb(arg, o->name, o->pkts, o->bytes, o->drops + (o->w ? atomic_load(&o->w->drops) : 0));
+}
+
+void mirror_get_stats(struct mirror_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	for (const struct mirror_out *o = outs; o; o = o->next) {
+		st->packets += o->pkts;
+		st->bytes += o->bytes;
+		st->drops += o->drops + (o->w ? atomic_load(&o->w->drops) : 0);
+		st->outputs++;
+	}
+	st->sessions = mirror_sessions;
+}

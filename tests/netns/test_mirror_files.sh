@@ -1,0 +1,124 @@
+#!/bin/bash
+# test_mirror_files.sh — the IDS copy's files (issue #13): `mirror pcap` with
+# rotation (max-size, max-files: no file above max-size, the oldest dropped,
+# every file readable), reopened on SIGHUP after a log rotation moved it;
+# `mirror pcap-dir` (one file per connection, named after it); a target that
+# fails at run time (its directory removed) drops and counts, warns once, and
+# the relay goes on; a file that cannot be opened refuses the start-up with
+# the line named, while -c (which touches nothing) accepts it.
+#
+# One namespace (loopback only): client, decoyproxy and an echo server.
+# Needs root, ip, tshark, socat (contrib/deps.sh installs them).
+
+# shellcheck source=tests/netns/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+lab_require_root
+lab_require_cmd ip ss timeout
+lab_need_cmd tshark socat
+DP=$DP_BUILDDIR/decoyproxy
+lab_require_bin "$DPSERVER" "$DPCLIENT" "$DP"
+lab_init mirf
+lab_ns m >/dev/null || lab_die "cannot create namespace m"
+T=$LAB_TMP
+mkdir -p "$T/flows" "$T/gone"
+
+lab_bg m "$DPSERVER" -t 60 -m echo -l 127.0.0.1:9000 >"$T/echo.out" 2>&1
+cat >"$T/dp.cfg" <<CFG
+global
+    log stdout format raw local0
+    stats socket $T/dp.sock level admin
+defaults
+    mode tcp
+    log global
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+frontend f
+    bind 127.0.0.1:8000
+    mirror pcap $T/rot.pcap max-size 64k max-files 2
+    mirror pcap $T/main.pcap
+    mirror pcap-dir $T/flows
+    default_backend b
+frontend g
+    bind 127.0.0.1:8001
+    mirror pcap-dir $T/gone
+    default_backend b
+backend b
+    server s 127.0.0.1:9000
+CFG
+lab_bg m "$DP" -f "$T/dp.cfg" >"$T/dp.log" 2>&1
+DPPID=$LAB_LASTPID
+lab_wait_port m 127.0.0.1 8001 || lab_die "decoyproxy did not start: $(cat "$T/dp.log")"
+cli() { lab_exec m "$DPCLIENT" -w 10 "$@"; }
+info() { printf 'show info\n' | timeout 5 socat -t 3 - "UNIX-CONNECT:$T/dp.sock"; }
+# settle: the writer threads get their batches every 0.2 s
+settle() { sleep 0.6; }
+
+# ---- rotation ----------------------------------------------------------------------------
+for i in 1 2 3; do
+	out=$(cli -c 127.0.0.1:8000 bulk -s 60000)
+	lab_assert_match "bulk $i relayed" '^BULK OK sent=60000 recv=60000' "$out"
+done
+settle
+files=$(cd "$T" && ls rot.pcap* | sort | tr '\n' ' ')
+lab_assert_eq "rotation keeps max-files old files" "rot.pcap rot.pcap.1 rot.pcap.2 " "$files"
+big=$(find "$T" -maxdepth 1 -name 'rot.pcap*' -size +65536c)
+lab_assert_eq "no rotated file above max-size" "" "$big"
+bad=""
+for f in "$T"/rot.pcap*; do
+	tshark -r "$f" -T fields -e frame.number >/dev/null 2>"$T/err" || bad="$bad $(basename "$f"): $(head -1 "$T/err")"
+done
+lab_assert_eq "every rotated file is a whole pcap file" "" "$bad"
+
+# ---- pcap-dir: one file per connection ------------------------------------------------------
+n=$(ls "$T/flows" | grep -cE '^[0-9]{8}T[0-9]{6}Z-[0-9]+-127\.0\.0\.1_[0-9]+-127\.0\.0\.1_8000\.pcap$')
+lab_assert_eq "pcap-dir: one file per connection" 3 "$n"
+f=$(ls "$T/flows" | head -1)
+port=$(echo "$f" | sed -E 's/.*-127\.0\.0\.1_([0-9]+)-127\.0\.0\.1_8000\.pcap/\1/')
+conv=$(tshark -r "$T/flows/$f" -q -z conv,tcp 2>&1 | grep -cE "^127\.0\.0\.1:$port +<-> 127\.0\.0\.1:8000 ")
+lab_assert_eq "pcap-dir: the file holds its connection" 1 "$conv"
+syn=$(tshark -r "$T/flows/$f" -Y 'tcp.flags.syn == 1' -T fields -e tcp.srcport 2>/dev/null | head -1)
+lab_assert_eq "pcap-dir: from the handshake on" "$port" "$syn"
+
+# ---- SIGHUP reopens the file a log rotation moved ---------------------------------------------
+mv "$T/main.pcap" "$T/main.pcap.old"
+kill -HUP "$DPPID"
+for _ in $(seq 50); do grep -q "generation 2 in service" "$T/dp.log" && break; sleep 0.1; done
+grep -q "generation 2 in service" "$T/dp.log" || lab_fail "reload on SIGHUP"
+out=$(cli -c 127.0.0.1:8000 send "after the reopen")
+lab_assert_eq "relay after SIGHUP" "after the reopen" "$out"
+settle
+old=$(tshark -r "$T/main.pcap.old" -q -z conv,tcp 2>/dev/null | grep -c '<->')
+new=$(tshark -r "$T/main.pcap" -Y 'tcp.len > 0' -T fields -e tcp.payload 2>/dev/null | head -1)
+lab_assert_eq "the moved file keeps the connections before SIGHUP" 3 "$old"
+lab_assert_eq "a new file after SIGHUP, with the new connection" \
+	"$(printf 'after the reopen' | od -An -tx1 | tr -d ' \n')" "$new"
+
+# ---- a target failing at run time -----------------------------------------------------------
+rmdir "$T/gone"
+for i in 1 2; do
+	out=$(cli -c 127.0.0.1:8001 send "still relayed $i")
+	lab_assert_eq "relay goes on while its pcap-dir is gone ($i)" "still relayed $i" "$out"
+done
+settle
+sleep 0.3
+warn=$(grep -c "^\[WARNING\].*mirror pcap-dir '$T/gone': write of a connection's file: No such file or directory" "$T/dp.log")
+lab_assert_eq "the failure is logged once (a minute)" 1 "$warn"
+lab_assert_match "show info counts the dropped packets" '^MirrorDrops: [1-9][0-9]*$' "$(info)"
+sm=$(printf 'show mirror\n' | timeout 5 socat -t 3 - "UNIX-CONNECT:$T/dp.sock")
+lab_assert_match "show mirror: the failing output's drops" "^mirror pcap-dir '$T/gone' packets=([1-9][0-9]*) bytes=[1-9][0-9]* drops=\\1\$" "$sm"
+lab_assert_match "show mirror: the rotated file's counters" "^mirror pcap '$T/rot.pcap' packets=[1-9][0-9]* bytes=[1-9][0-9]* drops=0\$" "$sm"
+lab_stop "$DPPID"
+
+# ---- start-up: a file that cannot be opened ---------------------------------------------------
+mkdir "$T/gone"
+sed "s|mirror pcap $T/main.pcap|mirror pcap $T/nodir/x.pcap|" "$T/dp.cfg" >"$T/bad.cfg"
+out=$("$DP" -c -f "$T/bad.cfg" 2>&1)
+lab_assert_eq "-c does not open the file" "Configuration file is valid" "$out"
+out=$(lab_exec m timeout 10 "$DP" -f "$T/bad.cfg" 2>&1)
+rc=$?
+lab_assert_eq "start-up refused" 1 "$rc"
+lab_assert_match "the alert names the line and the reason" \
+	"parsing \\[$T/bad.cfg:13\\] : 'mirror pcap': cannot open '$T/nodir/x.pcap': No such file or directory" "$out"
+lab_finish

@@ -1,0 +1,364 @@
+/* test_mirror.c — the IDS copy's pure parts: lib/tcpsynth (frames, sequence
+ * numbers, ACK cadence, checksums checked by an independent sum), lib/pcapfmt,
+ * and the `mirror` / `mirror-depth` keywords (values, file:line errors,
+ * inheritance from defaults). The outputs and the session hooks are judged
+ * by tshark in tests/netns/test_mirror.sh. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <cmocka.h>
+
+#include "cfg/cfg.h"
+#include "lib/pcapfmt.h"
+#include "lib/tcpsynth.h"
+#include "log/msg.h"
+#include "model/conf.h"
+#include "model/proxy.h"
+#include "core/mirror_int.h"
+#include "ctl/module.h"
+
+/* ---- a frame recorder ---------------------------------------------------------- */
+
+#define MAXF 512
+struct frame {
+	uint8_t b[1600];
+	size_t len, plen;
+};
+static struct frame fr[MAXF];
+static size_t nfr;
+
+static void rec(void *ctx, const uint8_t *hdr, size_t hlen, const uint8_t *p, size_t plen)
+{
+	(void)ctx;
+	assert_true(nfr < MAXF);
+	assert_true(hlen + plen <= sizeof(fr[0].b));
+	memcpy(fr[nfr].b, hdr, hlen);
+	if (plen)
+		memcpy(fr[nfr].b + hlen, p, plen);
+	fr[nfr].len = hlen + plen;
+	fr[nfr].plen = plen;
+	nfr++;
+}
+
+static uint16_t rd16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static uint32_t rd32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* RFC 1071 the textbook way: big-endian 16-bit words */
+static uint16_t sum16(const uint8_t *p, size_t n, uint32_t s)
+{
+	for (size_t i = 0; i + 1 < n; i += 2)
+		s += rd16(p + i);
+	if (n & 1)
+		s += (uint32_t)p[n - 1] << 8;
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)s;
+}
+
+/* Checks the IP and TCP checksums of frame f; returns the TCP header. */
+static const uint8_t *check_frame(const struct frame *f)
+{
+	const uint8_t *ip = f->b + 14, *tcp;
+	uint32_t ps = 0;
+	size_t tl;
+
+	if (rd16(f->b + 12) == 0x0800) {
+		assert_int_equal(sum16(ip, 20, 0), 0xffff);
+		assert_int_equal(rd16(ip + 2), f->len - 14);
+		tcp = ip + 20;
+		ps = sum16(ip + 12, 8, 0);
+		ps += 6;
+		tl = f->len - 34;
+	} else {
+		assert_int_equal(rd16(f->b + 12), 0x86dd);
+		assert_int_equal(rd16(ip + 4), f->len - 54);
+		tcp = ip + 40;
+		ps = sum16(ip + 8, 32, 0);
+		ps += 6;
+		tl = f->len - 54;
+	}
+	ps += (uint32_t)tl;
+	assert_int_equal(sum16(tcp, tl, ps), 0xffff);
+	return tcp;
+}
+
+static struct ts_flow flow4(void)
+{
+	struct ts_flow f;
+	uint8_t a[4] = { 192, 0, 2, 7 }, b[4] = { 198, 51, 100, 9 };
+
+	assert_int_equal(ts_flow_init(&f, AF_INET, a, 40001, b, 22, 42), 0);
+	return f;
+}
+
+static void test_handshake(void **state)
+{
+	struct ts_flow f = flow4();
+	const uint8_t *t;
+
+	(void)state;
+	nfr = 0;
+	ts_handshake(&f, rec, NULL);
+	assert_int_equal(nfr, 3);
+	t = check_frame(&fr[0]);
+	assert_int_equal(t[13], 0x02);                /* SYN */
+	assert_int_equal(rd16(t), 40001);
+	assert_int_equal(rd16(t + 2), 22);
+	assert_int_equal(t[12] >> 4, 8);             /* 20 + 12 bytes of options */
+	assert_int_equal(t[20], 2);                  /* MSS */
+	assert_int_equal(rd16(t + 22), TS_MSS_V4);
+	assert_int_equal(t[29], TS_WSCALE);
+	/* locally administered unicast MACs, client -> server */
+	assert_memory_equal(fr[0].b, ts_mac_server, 6);
+	assert_memory_equal(fr[0].b + 6, ts_mac_client, 6);
+	assert_int_equal(fr[0].b[6] & 0x03, 0x02);
+	t = check_frame(&fr[1]);
+	assert_int_equal(t[13], 0x12);                /* SYN/ACK */
+	assert_int_equal(rd32(t + 8), rd32(check_frame(&fr[0]) + 4) + 1);
+	t = check_frame(&fr[2]);
+	assert_int_equal(t[13], 0x10);
+	assert_int_equal(rd32(t + 8), rd32(check_frame(&fr[1]) + 4) + 1);
+}
+
+static void test_segments_and_acks(void **state)
+{
+	struct ts_flow f = flow4();
+	static uint8_t data[200000];
+	uint32_t seq0, next, acked = 0;
+	size_t payload = 0, acks = 0;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 7 + 3);
+	nfr = 0;
+	ts_handshake(&f, rec, NULL);
+	seq0 = next = f.nxt[TS_CLI];
+	nfr = 0;
+	ts_data(&f, TS_CLI, data, sizeof(data), rec, NULL);
+	for (size_t i = 0; i < nfr; i++) {
+		const uint8_t *t = check_frame(&fr[i]);
+
+		if (rd16(t) == 40001) {
+			/* data: continuous, at most one MSS, never beyond the
+			 * window the other side last acknowledged */
+			assert_int_equal(rd32(t + 4), next);
+			assert_true(fr[i].plen >= 1 && fr[i].plen <= TS_MSS_V4);
+			assert_memory_equal(fr[i].b + fr[i].len - fr[i].plen, data + (next - seq0), fr[i].plen);
+			next += (uint32_t)fr[i].plen;
+			payload += fr[i].plen;
+			assert_true(next - seq0 - acked <= (uint32_t)TS_WINDOW << TS_WSCALE);
+		} else {
+			assert_int_equal(fr[i].plen, 0);
+			assert_int_equal(t[13], 0x10);
+			acked = rd32(t + 8) - seq0;
+			acks++;
+		}
+	}
+	assert_int_equal(payload, sizeof(data));
+	assert_int_equal(acked, sizeof(data));        /* the last ACK covers everything */
+	assert_true(acks >= sizeof(data) / TS_ACK_EVERY);
+	/* the last data segment carries PSH */
+	assert_int_equal(check_frame(&fr[nfr - 2])[13], 0x18);
+}
+
+static void test_fin_rst_v6(void **state)
+{
+	struct ts_flow f;
+	uint8_t a[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 }, b[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 2 };
+	const uint8_t *t;
+	uint32_t s;
+
+	(void)state;
+	assert_int_equal(ts_flow_init(&f, AF_INET6, a, 1234, b, 443, 1), 0);
+	assert_int_equal(ts_flow_init(&f, AF_UNIX, a, 1, b, 2, 1), -EAFNOSUPPORT);
+	assert_int_equal(ts_flow_init(&f, AF_INET6, a, 1234, b, 443, 1), 0);
+	nfr = 0;
+	ts_handshake(&f, rec, NULL);
+	ts_data(&f, TS_CLI, "abc", 3, rec, NULL);    /* odd length: the checksum's padding */
+	ts_fin(&f, TS_CLI, rec, NULL);
+	ts_fin(&f, TS_CLI, rec, NULL);               /* once */
+	ts_data(&f, TS_CLI, "late", 4, rec, NULL);   /* nothing after a FIN */
+	assert_int_equal(nfr, 3 + 2 + 2);
+	t = check_frame(&fr[5]);
+	assert_int_equal(t[13], 0x11);                /* FIN/ACK */
+	s = rd32(t + 4);
+	t = check_frame(&fr[6]);
+	assert_int_equal(rd32(t + 8), s + 1);
+	ts_data(&f, TS_SRV, "hello", 5, rec, NULL);  /* the other way still flows */
+	assert_int_equal(nfr, 9);
+	ts_rst(&f, TS_SRV, rec, NULL);
+	t = check_frame(&fr[9]);
+	assert_int_equal(t[13], 0x14);                /* RST/ACK */
+	ts_data(&f, TS_SRV, "x", 1, rec, NULL);
+	assert_int_equal(nfr, 10);
+}
+
+static void test_csum_odd_offsets(void **state)
+{
+	uint8_t buf[64];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (uint8_t)(i * 37 + 11);
+	for (size_t n = 0; n <= sizeof(buf); n++) {
+		uint16_t native = ts_csum_fold(ts_csum_add(0, buf, n));
+		uint8_t le[2];
+
+		memcpy(le, &native, 2);
+		assert_int_equal(rd16(le), sum16(buf, n, 0));
+	}
+}
+
+static void test_pcapfmt(void **state)
+{
+	uint8_t h[PCAP_FILE_HDR_LEN], r[PCAP_REC_HDR_LEN];
+	uint32_t v;
+
+	(void)state;
+	pcap_file_hdr(h, false, 65535, PCAP_LINKTYPE_ETHERNET);
+	memcpy(&v, h, 4);
+	assert_int_equal(v, PCAP_MAGIC_USEC);
+	assert_true(pcap_file_hdr_matches(h, sizeof(h), false, PCAP_LINKTYPE_ETHERNET));
+	assert_false(pcap_file_hdr_matches(h, sizeof(h), true, PCAP_LINKTYPE_ETHERNET));
+	assert_false(pcap_file_hdr_matches(h, 10, false, PCAP_LINKTYPE_ETHERNET));
+	pcap_file_hdr(h, true, 65535, PCAP_LINKTYPE_ETHERNET);
+	assert_true(pcap_file_hdr_matches(h, sizeof(h), true, PCAP_LINKTYPE_ETHERNET));
+	pcap_rec_hdr(r, false, 1700000000, 123456789, 60);
+	memcpy(&v, r + 4, 4);
+	assert_int_equal(v, 123456);
+	pcap_rec_hdr(r, true, 1700000000, 123456789, 60);
+	memcpy(&v, r + 4, 4);
+	assert_int_equal(v, 123456789);
+	memcpy(&v, r + 8, 4);
+	assert_int_equal(v, 60);
+}
+
+/* ---- keywords ---------------------------------------------------------------- */
+
+static char msgs[16384];
+
+static void capture(int kind, const char *m)
+{
+	size_t l = strlen(msgs);
+
+	snprintf(msgs + l, sizeof(msgs) - l, "%d: %s\n", kind, m);
+}
+
+static int parse(const char *body, struct dp_config **out)
+{
+	struct dp_config *c = dp_config_new();
+	int e;
+
+	msgs[0] = 0;
+	ha_msg_hook = capture;
+	dp_msg.quiet = true;
+	assert_int_equal(modules_init(), 0);
+	e = cfg_parse_buffer(c, "m.cfg", body);
+	if (!e)
+		e = modules_finalize(c);
+	if (out && !e)
+		*out = c;
+	else
+		dp_config_put(c);
+	return e;
+}
+
+static void expect_error(const char *body, const char *needle)
+{
+	int e = parse(body, NULL);
+
+	if (!e || !strstr(msgs, needle))
+		fail_msg("expected an error with \"%s\", got %d: %s", needle, e, msgs);
+}
+
+#define FE "frontend f\n  bind 127.0.0.1:1\n"
+
+static void test_kw_errors(void **state)
+{
+	(void)state;
+	expect_error(FE "  mirror\n", "m.cfg:3] : 'mirror': expects an output");
+	expect_error(FE "  mirror disk /x\n", "unknown output 'disk'");
+	expect_error(FE "  mirror pcap\n", "'mirror pcap' expects a file name");
+	expect_error(FE "  mirror pcap /x max-size 10\n", "'max-size' expects a size of at least 4096");
+	expect_error(FE "  mirror pcap /x max-files lots\n", "'max-files' expects an integer from 0 to 1000");
+	expect_error(FE "  mirror pcap /x namespace n\n", "unknown option 'namespace' (expects 'max-size' or 'max-files')");
+	expect_error(FE "  mirror tap averyveryverylongname\n", "invalid interface name 'averyveryverylongname'");
+	expect_error(FE "  mirror tap t0 namespace ../x\n", "invalid namespace name '../x'");
+	expect_error(FE "  mirror vxlan 192.0.2.1:4789\n", "'vni <n>' is required");
+	expect_error(FE "  mirror vxlan 192.0.2.1:4789 vni 16777216\n", "'vni' expects an integer from 0 to 16777215");
+	expect_error(FE "  mirror vxlan 192.0.2.1 vni 1\n", "invalid sensor address '192.0.2.1'");
+	expect_error(FE "  mirror vxlan 192.0.2.1:4789 vni 1 source 2001:db8::1\n", "not of the same family");
+	expect_error(FE "  mirror vxlan 192.0.2.1:4789 vni 1 source 10.0.0.1:5\n", "'source' expects one IP address");
+	expect_error(FE "  mirror-depth 1x\n", "m.cfg:3] : 'mirror-depth': invalid size '1x'");
+	expect_error(FE "  mirror-depth\n", "'mirror-depth'");
+	expect_error("global\n  mirror pcap /x\n", "'mirror'");
+	expect_error(FE "  mirror pcap /x max-size 1m\n  mirror pcap /x max-size 2m\n",
+		     "m.cfg:4] : 'mirror pcap /x': written with other max-size/max-files at m.cfg:3");
+}
+
+static void test_kw_inherit(void **state)
+{
+	struct dp_config *c = NULL;
+	struct proxy *f, *g, *b;
+
+	(void)state;
+	assert_int_equal(parse("defaults\n  mirror pcap /tmp/a.pcap max-size 64k\n  mirror-depth 2m\n"
+			       "frontend f\n  bind 127.0.0.1:1\n  mirror tap ids0 namespace sensor\n"
+			       "  mirror vxlan [2001:db8::9]:4789 vni 7 source 2001:db8::1\n"
+			       "frontend g\n  bind 127.0.0.1:2\n  mirror-depth 0\n"
+			       "backend b\n", &c), 0);
+	f = dp_config_find_proxy(c, "f", PR_CAP_FE);
+	g = dp_config_find_proxy(c, "g", PR_CAP_FE);
+	b = dp_config_find_proxy(c, "b", PR_CAP_BE);
+	assert_non_null(f);
+	assert_non_null(f->mirror);
+	assert_int_equal(f->mirror->n, 3);
+	assert_int_equal(f->mirror->t[0]->kind, MK_PCAP);
+	assert_int_equal(f->mirror->t[0]->max_size, 65536);
+	assert_int_equal(f->mirror->t[0]->max_files, MIRROR_MAX_FILES_DEFAULT);
+	assert_int_equal(f->mirror->t[1]->kind, MK_TAP);
+	assert_string_equal(f->mirror->t[1]->ns, "sensor");
+	assert_int_equal(f->mirror->t[2]->vni, 7);
+	assert_int_equal(f->mirror->t[2]->src.ss_family, AF_INET6);
+	assert_int_equal(f->mirror->depth, 2 << 20);
+	/* g's own depth, the defaults' line */
+	assert_int_equal(g->mirror->n, 1);
+	assert_true(g->mirror->depth_set);
+	assert_int_equal(g->mirror->depth, 0);
+	/* b shares the defaults' list untouched */
+	assert_int_equal(b->mirror->n, 1);
+	assert_int_equal(b->mirror->depth, 2 << 20);
+	assert_ptr_equal(b->mirror->t[0], f->mirror->t[0]);
+	dp_config_put(c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_handshake),
+		cmocka_unit_test(test_segments_and_acks),
+		cmocka_unit_test(test_fin_rst_v6),
+		cmocka_unit_test(test_csum_odd_offsets),
+		cmocka_unit_test(test_pcapfmt),
+		cmocka_unit_test(test_kw_errors),
+		cmocka_unit_test(test_kw_inherit),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
