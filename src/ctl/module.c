@@ -13,6 +13,8 @@
  *   listeners        sockets, taken over from the old generation;
  *   tproxy           nft rules and routing that send traffic to them;
  *   cli              stats sockets (listeners of the CLI's own bind lines);
+ *   stats page       judges HTTP mode; its clients come through the
+ *                    listeners of the statistics proxies;
  *   checks           health checks of the generation in service.
  * Commit walks the table backwards, as a teardown of the old generation:
  * checks stop and start, stats sockets close, stale tproxy rules go, old
@@ -36,6 +38,7 @@
 #include "plumbing/tproxy.h"
 #include "ctl/cli.h"
 #include "ctl/module.h"
+#include "ctl/stats_http.h"
 
 /* ---- small adapters ------------------------------------------------------ */
 
@@ -133,13 +136,18 @@ static const struct dp_module mod_cli = {
 	.name = "cli", .kws = &cli_kw_list, .apply = cli_open, .undo = cli_undo,
 	.commit = cli_commit, .remove = cli_close,
 };
+/* After the proxies (their mode and binds) and tproxy (intercepted decoys). */
+static const struct dp_module mod_stats_http = {
+	.name = "stats page", .kws = &stats_http_kw_list, .finalize = stats_http_finalize,
+	.remove = stats_http_remove,
+};
 static const struct dp_module mod_checks = {
 	.name = "checks", .commit = checks_commit, .remove = chk_stop,
 };
 
 static const struct dp_module *const table[] = {
 	&mod_global, &mod_proxies, &mod_source, &mod_logs, &mod_netseg,
-	&mod_listeners, &mod_tproxy, &mod_cli, &mod_checks,
+	&mod_listeners, &mod_tproxy, &mod_cli, &mod_stats_http, &mod_checks,
 };
 
 const struct dp_module *const *modules_table(size_t *n)
