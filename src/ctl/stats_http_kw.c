@@ -330,21 +330,53 @@ static const char *type_str(unsigned cap)
 	return cap & PR_CAP_FE ? "frontend" : "backend";
 }
 
-/* A proxy in HTTP mode must be a statistics proxy and nothing else. */
-static void check_http_proxy(struct proxy *px, struct stats_px *sp, int *errors)
+static const char *mode_file(const struct proxy *px)
 {
-	const char *mf = px->mode_file ? px->mode_file : px->file;
-	int ml = px->mode_line ? px->mode_line : px->line;
+	return px->mode_file ? px->mode_file : px->file;
+}
 
-	if (!sp || (!sp->enabled && !sp->prom)) {
-		cfg_report_at(true, mf, ml, errors,
-			      "%s '%s' (%s:%d) is in 'mode http': decoyproxy is a layer-4 proxy and serves HTTP only for a statistics page ('stats enable'); use 'mode tcp'",
-			      type_str(px->cap), px->name, px->file, px->line);
-		return;
+static int mode_line(const struct proxy *px)
+{
+	return px->mode_line ? px->mode_line : px->line;
+}
+
+/* Whether px, in HTTP mode, is no statistics proxy at all. */
+static bool http_not_stats(const struct dp_config *c, const struct proxy *px)
+{
+	const struct stats_px *sp = stats_px_of(c, px);
+
+	return px->mode == PR_MODE_HTTP && (!sp || (!sp->enabled && !sp->prom));
+}
+
+/* Proxies in HTTP mode that are no statistics proxy: one error per `mode
+ * http` line (usually a defaults section's), naming every proxy it puts in
+ * HTTP mode; first is the first of them. */
+static void refuse_http_mode(struct dp_config *c, struct proxy *first, int *errors)
+{
+	struct cli_buf names = { 0 };
+	unsigned n = 0;
+
+	for (struct proxy *o = c->proxies; o != first; o = o->next)
+		if (http_not_stats(c, o) && mode_line(o) == mode_line(first) && !strcmp(mode_file(o), mode_file(first)))
+			return; /* reported with an earlier proxy */
+	for (struct proxy *o = first; o; o = o->next) {
+		if (!http_not_stats(c, o) || mode_line(o) != mode_line(first) || strcmp(mode_file(o), mode_file(first)))
+			continue;
+		cli_printf(&names, "%s%s '%s' (%s:%d)", n++ ? ", " : "", o->cap & PR_CAP_FE ?
+			   (o->cap & PR_CAP_BE ? "listen" : "frontend") : "backend", o->name, o->file, o->line);
 	}
+	cfg_report_at(true, mode_file(first), mode_line(first), errors,
+		      "'mode http' puts %s in HTTP mode, which is not supported: decoyproxy is a layer-4 proxy and serves HTTP only for a statistics page ('stats enable'); use 'mode tcp'",
+		      names.data ? names.data : first->name);
+	cli_buf_reset(&names);
+}
+
+/* A statistics proxy serves its page and nothing else. */
+static void check_stats_proxy(struct proxy *px, int *errors)
+{
 	if (px->srv || px->defbe_name || px->tproxy) {
-		cfg_report_at(true, mf, ml, errors,
-			      "%s '%s' (%s:%d) is in 'mode http' with %s: decoyproxy serves HTTP only for a statistics page, which relays nothing; put the statistics page in a proxy of its own",
+		cfg_report_at(true, mode_file(px), mode_line(px), errors,
+			      "%s '%s' (%s:%d) is in 'mode http' with %s, which is not supported: decoyproxy serves HTTP only for a statistics page, which relays nothing; put the statistics page in a proxy of its own",
 			      type_str(px->cap), px->name, px->file, px->line,
 			      px->srv ? "servers" : px->defbe_name ? "a default_backend" : "intercepted decoys");
 		return;
@@ -368,7 +400,10 @@ int stats_http_finalize(struct dp_config *c)
 		struct stats_px *sp = stats_px_of(c, px);
 
 		if (px->mode == PR_MODE_HTTP) {
-			check_http_proxy(px, sp, &errors);
+			if (http_not_stats(c, px))
+				refuse_http_mode(c, px, &errors);
+			else
+				check_stats_proxy(px, &errors);
 			continue;
 		}
 		if (!sp)

@@ -355,7 +355,8 @@ static int http_opt_args(int argc, char **argv, char **err)
  * from defaults like the others) so that a proxy that ends up in TCP mode
  * ignores them with HAProxy's warning (dp_config_finalize), and `option
  * httplog` falls back to tcplog there. Returns CFG_OK/CFG_WARN/CFG_ERR, or
- * 1 when argv[1] is not one of them. */
+ * NOT_HTTP_OPT when argv[1] is not one of them. */
+#define NOT_HTTP_OPT 2
 static int set_http_option(struct cfg_ctx *ctx, int argc, char **argv, bool neg, char **err)
 {
 	struct proxy *px = ctx_px(ctx);
@@ -420,7 +421,7 @@ static int set_http_option(struct cfg_ctx *ctx, int argc, char **argv, bool neg,
 		}
 		return CFG_OK;
 	}
-	return 1;
+	return NOT_HTTP_OPT;
 }
 
 static int set_option(struct cfg_ctx *ctx, int argc, char **argv, bool neg, char **err)
@@ -434,7 +435,7 @@ static int set_option(struct cfg_ctx *ctx, int argc, char **argv, bool neg, char
 		memprintf(err, "expects an option name");
 		return CFG_ERR;
 	}
-	if ((r = set_http_option(ctx, argc, argv, neg, err)) != 1)
+	if ((r = set_http_option(ctx, argc, argv, neg, err)) != NOT_HTTP_OPT)
 		return r;
 	for (size_t i = 0; i < ARRAY_SIZE(options); i++) {
 		const struct opt_def *o = &options[i];
