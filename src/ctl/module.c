@@ -36,6 +36,7 @@
 #include "core/sess.h"
 #include "plumbing/netseg.h"
 #include "plumbing/tproxy.h"
+#include "ctl/chroot.h"
 #include "ctl/cli.h"
 #include "ctl/module.h"
 #include "ctl/stats_http.h"
@@ -141,13 +142,17 @@ static const struct dp_module mod_stats_http = {
 	.name = "stats page", .kws = &stats_http_kw_list, .finalize = stats_http_finalize,
 	.remove = stats_http_remove,
 };
+/* `chroot`: entered by main at start (ctl/chroot.h); finalize only. */
+static const struct dp_module mod_chroot = {
+	.name = "chroot", .kws = &chroot_kw_list, .finalize = chroot_finalize,
+};
 static const struct dp_module mod_checks = {
 	.name = "checks", .commit = checks_commit, .remove = chk_stop,
 };
 
 static const struct dp_module *const table[] = {
 	&mod_global, &mod_proxies, &mod_source, &mod_logs, &mod_netseg,
-	&mod_listeners, &mod_tproxy, &mod_cli, &mod_stats_http, &mod_checks,
+	&mod_listeners, &mod_tproxy, &mod_cli, &mod_stats_http, &mod_chroot, &mod_checks,
 };
 
 const struct dp_module *const *modules_table(size_t *n)

@@ -445,6 +445,12 @@ static void test_stats_keywords(void **state)
 	}
 	expect_error("defaults\n stats enable\n", "[t.cfg:2] : 'stats enable' in a defaults section is not yet supported");
 	expect_error("backend b\n mode http\n stats enable\n", "a statistics backend is not yet supported");
+	expect_error("global\n chroot jail\n", "[t.cfg:2] : 'chroot': 'jail' is not an absolute path");
+	expect_error("global\n chroot /nonexistent/jail\n",
+		     "[t.cfg:2] : 'chroot': cannot use '/nonexistent/jail': No such file or directory");
+	expect_error("global\n chroot /dev/null\n", "'chroot': cannot use '/dev/null': not a directory");
+	expect_error("global\n chroot /\nlisten l\n bind 10.0.0.1:80 namespace seg\n server s 10.0.0.2:80\n",
+		     "[t.cfg:2] : 'chroot' together with network namespaces is not yet supported");
 	expect_error("listen s 127.0.0.1:80\n", "[t.cfg:1] : please use the 'bind' keyword for listening addresses.");
 	expect_error("defaults\n errorfile 499 /x\n", "[t.cfg:2] : 'errorfile': status code '499' not handled.");
 	expect_error("defaults\n errorfile 503\n", "'errorfile': errorfile <code> <file> expected");
