@@ -16,8 +16,9 @@
  * frontend's, and their accept callback (set by the finalize hook) attaches
  * a stats client instead of a session. A client holds a reference to its
  * generation and survives reloads; it is counted in the frontend's current
- * sessions (its maxconn applies) but not in the process's (global maxconn,
- * `show info` CurrConns), which are the decoys' sessions.
+ * sessions (its maxconn applies) but not in the process's (`show info`
+ * CurrConns), which are the decoys' sessions; like every frontend, the page
+ * stops accepting while those reach the global maxconn.
  */
 #ifndef DECOYPROXY_STATS_HTTP_H
 #define DECOYPROXY_STATS_HTTP_H
