@@ -52,6 +52,8 @@
 #define STATS_MAX_CLIENTS         256
 #define STATS_DEFAULT_TIMEOUT_MS  10000
 #define STATS_WRITE_BURST         16
+#define STATS_DRAIN_MAX           (64u << 10)  /* bytes read after the answer, at most */
+#define STATS_DRAIN_SECS          1.0          /* and for at most this long */
 
 struct stats_client {
 	struct stats_client *prev, *next;
@@ -67,6 +69,12 @@ struct stats_client {
 	ev_tstamp last_act;
 	unsigned nreq;
 	bool closing;               /* close once the answer is written */
+	bool draining;              /* answer written, write side shut: reading
+	                             * and dropping what the client still sends
+	                             * (a lingering close: closing with unread
+	                             * bytes would reset the connection, and the
+	                             * answer with it) */
+	size_t drained;
 	bool rd_eof;
 	struct cli_buf out;
 	size_t out_off;
@@ -493,10 +501,23 @@ static void client_run(struct stats_client *c)
 		if (pending(c))
 			break;
 		if (c->closing) {
-			/* the answer is out: say no more, then close (a
-			 * client still sending gets no reset of the answer) */
-			shutdown(c->fd, SHUT_WR);
-			client_free(c);
+			/* the answer is out: say no more, then close once the
+			 * client has stopped sending (or after a bound) */
+			if (c->rd_eof) {
+				client_free(c);
+				return;
+			}
+			if (!c->draining) {
+				shutdown(c->fd, SHUT_WR);
+				c->draining = true;
+				c->last_act = ev_now(rt.loop);
+				c->timeout = STATS_DRAIN_SECS;
+				ev_timer_stop(rt.loop, &c->timer);
+				ev_timer_set(&c->timer, STATS_DRAIN_SECS, 0.0);
+				ev_timer_start(rt.loop, &c->timer);
+			}
+			io_want(&c->rio, true);
+			io_want(&c->wio, false);
 			return;
 		}
 		if (!client_step(c)) {
@@ -518,6 +539,16 @@ static void client_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 	(void)loop;
 	(void)revents;
+	if (c->draining) {
+		char scratch[4096];
+
+		n = recv(c->fd, scratch, sizeof(scratch), 0);
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+			return;
+		if (n <= 0 || (c->drained += (size_t)n) > STATS_DRAIN_MAX)
+			client_free(c);
+		return;
+	}
 	n = recv(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len, 0);
 	if (n > 0) {
 		c->in_len += (size_t)n;
@@ -551,7 +582,7 @@ static void client_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		ev_timer_start(loop, &c->timer);
 		return;
 	}
-	if (c->in_len && !pending(c) && !c->closing) {
+	if (c->in_len && !pending(c) && !c->closing && !c->draining) {
 		/* in the middle of a request: say why before closing */
 		refuse(c, 408, "the request did not arrive in time");
 		(void)client_write(c);

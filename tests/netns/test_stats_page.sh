@@ -16,7 +16,7 @@
 # server; admin actions (maint/ready) through the page's form reach the
 # server (CLI and metrics agree), and are denied without `stats admin`;
 # hostile requests (smuggling pairs, Transfer-Encoding, oversize head and
-# body, bare LF, TLS bytes, HTTP/2) get 400/413/501/505 and a closed
+# body — its answer not lost to a reset while the body is still coming —, bare LF, TLS bytes, HTTP/2) get 400/413/501/505 and a closed
 # connection with a warning line; a stalled request gets 408 and is
 # closed after `timeout client`; keep-alive and HTTP/1.0 close.
 #
@@ -242,6 +242,7 @@ cases = [
  ("no-host", b"GET /stats HTTP/1.1\r\n\r\n"),
  ("big-head", b"GET /stats HTTP/1.1\r\nHost: a\r\nX: " + b"a" * 9000 + b"\r\n\r\n"),
  ("big-body", b"POST /stats HTTP/1.1\r\nHost: a\r\nContent-Length: 100000\r\n\r\n"),
+ ("big-body-sent", b"POST /stats HTTP/1.1\r\nHost: a\r\nContent-Length: 50000\r\n\r\n" + b"x" * 50000),
  ("tls", b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03"),
  ("h2", b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"),
  ("pipelined", b"GET /stats;csv HTTP/1.1\r\nHost: a\r\n" + A + b"\r\nGET /metrics HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"),
@@ -264,6 +265,7 @@ chk bare-lf 'HTTP/1.1 400 Bad Request \| 1 answers \| closed'
 chk no-host 'HTTP/1.1 400 Bad Request \| 1 answers \| closed'
 chk big-head 'HTTP/1.1 413 Payload Too Large \| 1 answers \| closed'
 chk big-body 'HTTP/1.1 413 Payload Too Large \| 1 answers \| closed'
+chk big-body-sent 'HTTP/1.1 413 Payload Too Large \| 1 answers \| closed'
 chk tls 'HTTP/1.1 400 Bad Request \| 1 answers \| closed'
 chk h2 'HTTP/1.1 505 HTTP Version Not Supported \| 1 answers \| closed'
 chk pipelined 'HTTP/1.1 200 OK \| 2 answers \| closed'
