@@ -161,7 +161,7 @@ static void sink_emit(const struct stat_sink *k, const struct stat_row *r, const
 {
 	if (k->fn)
 		k->fn(k->arg, r, px, s);
-	else
+	else if (k->out && k->line)
 		row_emit(k->out, k->line, r);
 }
 
