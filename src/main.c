@@ -11,6 +11,7 @@
 
 #include "cfg/cfg.h"
 #include "model/conf.h"
+#include "ctl/chroot.h"
 #include "ctl/priv.h"
 #include "ctl/process.h"
 #include "model/proxy.h"
@@ -202,6 +203,13 @@ int main(int argc, char **argv)
 		free(err);
 		goto out_stop;
 	}
+	/* after everything that needs the file system is open, before the
+	 * privilege drop (chroot() needs CAP_SYS_CHROOT) */
+	if (chroot_enter(c, (const char *const *)o.files, o.nfiles, &err) < 0) {
+		ha_alert("%s", err);
+		free(err);
+		goto out_stop;
+	}
 	if (priv_drop(c->g.have_uid, c->g.uid, c->g.have_gid, c->g.gid, process_uses_namespaces(c), &err) < 0) {
 		ha_alert("%s", err);
 		free(err);
@@ -222,6 +230,7 @@ out_stop:
 	c = rt.conf; /* the running generation after any reload */
 	reload_shutdown();
 	priv_helper_stop(); /* after the last namespace removal */
+	chroot_release();
 	rt.conf = NULL;
 	msg_set_targets(NULL, NULL);
 out_conf:

@@ -666,6 +666,28 @@ void cfg_files_free(struct cfg_files *files)
 	files->n = 0;
 }
 
+static int (*path_opener)(const char *path, int flags);
+
+void cfg_set_opener(int (*fn)(const char *path, int flags))
+{
+	path_opener = fn;
+}
+
+/* open(2), or the opener a module set (cfg_set_opener); sets errno. */
+static int cfg_open(const char *path, int flags)
+{
+	int fd;
+
+	if (!path_opener)
+		return open(path, flags);
+	fd = path_opener(path, flags);
+	if (fd < 0) {
+		errno = -fd;
+		return -1;
+	}
+	return fd;
+}
+
 /* Opens path for reading if it is a regular file. O_NONBLOCK: opening a
  * FIFO must not wait for a writer (it is refused right after). Returns the
  * stream or NULL with the alert printed and *e set. */
@@ -675,7 +697,7 @@ static FILE *open_regular(const char *path, int *e)
 	FILE *f;
 	int fd;
 
-	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	fd = cfg_open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
 		*e = errno;
 		ha_alert("config : could not open configuration file '%s' : %s", path, strerror(*e));
@@ -734,7 +756,20 @@ int cfg_parse_path(struct dp_config *conf, struct cfg_files *files, const char *
 	size_t n = 0;
 	int errors = 0;
 
-	if (stat(path, &st) < 0) {
+	if (path_opener) {
+		/* through the opener: the path may be out of reach of stat() */
+		int fd = cfg_open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+		if (fd < 0 || fstat(fd, &st) < 0) {
+			int e = errno;
+
+			if (fd >= 0)
+				close(fd);
+			ha_alert("config : could not open configuration file '%s' : %s", path, strerror(e));
+			return -e;
+		}
+		close(fd);
+	} else if (stat(path, &st) < 0) {
 		int e = errno;
 
 		ha_alert("config : could not open configuration file '%s' : %s", path, strerror(e));
@@ -744,7 +779,15 @@ int cfg_parse_path(struct dp_config *conf, struct cfg_files *files, const char *
 		return parse_file(conf, files, path);
 
 	/* A directory: every regular "*.cfg" file in lexical order, as HAProxy. */
-	d = opendir(path);
+	if (path_opener) {
+		int fd = cfg_open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+		d = fd >= 0 ? fdopendir(fd) : NULL;
+		if (!d && fd >= 0)
+			close(fd);
+	} else {
+		d = opendir(path);
+	}
 	if (!d) {
 		int e = errno;
 

@@ -127,6 +127,12 @@ void cfg_files_free(struct cfg_files *files);
  * file cannot be read (reported too). */
 int cfg_parse_path(struct dp_config *conf, struct cfg_files *files, const char *path);
 
+/* Sets how cfg_parse_path() opens configuration paths (files and
+ * directories): fn(path, flags) returns an fd or -errno; NULL restores
+ * open(2). Set by ctl/chroot.c once the process is in a chroot, so that a
+ * reload still reads the configuration files named at start. */
+void cfg_set_opener(int (*fn)(const char *path, int flags));
+
 /* Parse buf[0..len) as if it were a file named `name` (tests, fuzzing):
  * the same line rules as a file, NUL bytes included. Returns the number of
  * errors. */

@@ -92,6 +92,16 @@ struct cli_buf {
 
 /* Frees the data and resets the buffer (max is kept). */
 void cli_buf_reset(struct cli_buf *b);
+/* The cap of b (max, or CLI_OUT_MAX). */
+size_t cli_buf_max(const struct cli_buf *b);
+/* Appends n bytes whatever the cap (terminators, prompt, notes). */
+void cli_put(struct cli_buf *b, const char *s, size_t n);
+void cli_puts(struct cli_buf *b, const char *s);
+/* Appends whole lines within the cap, or nothing and marks the buffer
+ * truncated: a cut answer never ends in the middle of a line. */
+void cli_lines(struct cli_buf *b, const char *s, size_t n);
+/* Formats whole lines within the cap (cli_lines). */
+void cli_printf(struct cli_buf *b, const char *fmt, ...) DP_PRINTF(2, 3);
 
 /* State of one CLI conversation. */
 struct cli_ctx {
@@ -117,6 +127,27 @@ void cli_exec_line(struct cli_ctx *cx, const char *line, struct cli_buf *out);
  * this module closes it when the conversation ends or on error. Needs
  * rt.loop. Returns 0, or -EINVAL / -ENOMEM. */
 int cli_attach(int fd, int level);
+
+/* ---- statistics rows: `show stat`, and the statistics page ---- */
+
+struct proxy;
+struct server;
+/* One row of `show stat`: HAProxy's CSV columns, as strings. */
+struct stat_row;
+
+/* Appends what `show stat` answers (header and every row of the running
+ * configuration, HAProxy's CSV; with up_only, servers not usable are left
+ * out as with `show stat up`), without the CLI's closing empty line. */
+void cli_stat_csv(struct cli_buf *out, bool up_only);
+/* Calls fn for every row of the running configuration, in the order of
+ * `show stat`: px is the row's proxy, s its server (NULL for a FRONTEND or
+ * BACKEND row). The row lives during the call only. */
+typedef void (*cli_stat_fn)(void *arg, const struct stat_row *r, const struct proxy *px, const struct server *s);
+void cli_stat_walk(cli_stat_fn fn, void *arg);
+/* The index of HAProxy's CSV column `name` ("scur", "status"...), or -1. */
+int cli_stat_col(const char *name);
+/* A field of a row (NULL: empty, or no such column). */
+const char *cli_stat_field(const struct stat_row *r, int col);
 
 /* Number of connected CLI clients. */
 unsigned cli_count(void);

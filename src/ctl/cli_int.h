@@ -62,16 +62,7 @@ extern const char *const cli_level_names[];
 
 /* ---- output (cli.c) ---- */
 
-/* The cap of b (max, or CLI_OUT_MAX). */
-size_t cli_buf_max(const struct cli_buf *b);
-/* Appends n bytes whatever the cap (terminators, prompt, notes). */
-void cli_put(struct cli_buf *b, const char *s, size_t n);
-void cli_puts(struct cli_buf *b, const char *s);
-/* Appends whole lines within the cap, or nothing and marks the buffer
- * truncated: a cut answer never ends in the middle of a line. */
-void cli_lines(struct cli_buf *b, const char *s, size_t n);
-/* Formats whole lines within the cap (cli_lines). */
-void cli_printf(struct cli_buf *b, const char *fmt, ...) DP_PRINTF(2, 3);
+/* (cli_buf_max, cli_put, cli_puts, cli_lines, cli_printf: cli.h) */
 /* Appends a text that may hold several lines (messages from other modules),
  * each prefixed by pfx (NULL: none), dropping empty lines (they would end
  * the answer early) and control bytes. */

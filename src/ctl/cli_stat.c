@@ -89,12 +89,22 @@ struct stat_row {
 	char num[ST_NCOLS][24];
 };
 
-static void row_init(struct stat_row *r, const char *px, const char *sv, unsigned iid, unsigned sid, int type)
+/* Where rows go: the CSV of `show stat`, or another reader of the rows
+ * (cli_stat_walk(): the statistics page and its metrics). */
+struct stat_sink {
+	struct cli_buf *out, *line;          /* CSV */
+	cli_stat_fn fn;                      /* or this */
+	void *arg;
+};
+
+static void row_init(struct stat_row *r, const struct proxy *p, const char *sv, unsigned iid, unsigned sid, int type)
 {
+	const char *px = p->name;
+
 	memset(r->v, 0, sizeof(r->v));
 	r->v[ST_PXNAME] = px;
 	r->v[ST_SVNAME] = sv;
-	r->v[ST_MODE] = "tcp";
+	r->v[ST_MODE] = p->mode == PR_MODE_HTTP ? "http" : "tcp";
 	r->v[ST_PID] = "1";
 	snprintf(r->num[ST_IID], sizeof(r->num[0]), "%u", iid);
 	r->v[ST_IID] = r->num[ST_IID];
@@ -145,6 +155,15 @@ static void row_emit(struct cli_buf *out, struct cli_buf *line, const struct sta
 		out->truncated = true;
 	else
 		cli_lines(out, line->data, line->len);
+}
+
+static void sink_emit(const struct stat_sink *k, const struct stat_row *r, const struct proxy *px,
+		      const struct server *s)
+{
+	if (k->fn)
+		k->fn(k->arg, r, px, s);
+	else if (k->out && k->line)
+		row_emit(k->out, k->line, r);
 }
 
 static void stat_header(struct cli_buf *out, struct cli_buf *line)
@@ -217,12 +236,12 @@ static void srv_addr_str(const struct server *s, char *buf, size_t cap)
 	}
 }
 
-static void stat_frontend(struct cli_buf *out, struct cli_buf *line, const struct proxy *fe, unsigned iid)
+static void stat_frontend(const struct stat_sink *k, const struct proxy *fe, unsigned iid)
 {
 	struct stat_row r;
 	unsigned lim = rt_fe_maxconn(fe);
 
-	row_init(&r, fe->name, "FRONTEND", iid, 0, 0);
+	row_init(&r, fe, "FRONTEND", iid, 0, 0);
 	row_u(&r, ST_SCUR, fe->feconn);
 	if (lim)
 		row_u(&r, ST_SLIM, lim);
@@ -231,17 +250,16 @@ static void stat_frontend(struct cli_buf *out, struct cli_buf *line, const struc
 	row_u(&r, ST_BOUT, fe->cnt.bytes_out);
 	r.v[ST_STATUS] = fe_status(fe);
 	row_u(&r, ST_CONN_TOT, fe->cnt.cum_fe);
-	row_emit(out, line, &r);
+	sink_emit(k, &r, fe, NULL);
 }
 
-static void stat_server(struct cli_buf *out, struct cli_buf *line, const struct server *s, unsigned iid,
-			unsigned sid)
+static void stat_server(const struct stat_sink *k, const struct server *s, unsigned iid, unsigned sid)
 {
 	struct stat_row r;
 	char addr[INET6_ADDRSTRLEN + 16];
 	bool backup = s->flags & SRV_F_BACKUP;
 
-	row_init(&r, s->px->name, s->name, iid, sid, 2);
+	row_init(&r, s->px, s->name, iid, sid, 2);
 	row_u(&r, ST_QCUR, 0); /* queues are per backend here, never per server */
 	row_u(&r, ST_SCUR, s->cur_conn);
 	if (s->maxconn)
@@ -270,10 +288,10 @@ static void stat_server(struct cli_buf *out, struct cli_buf *line, const struct 
 	r.v[ST_ADDR] = addr;
 	row_u(&r, ST_CONNECT, s->cnt.cum_conn + s->cnt.retries);
 	row_u(&r, ST_UWEIGHT, s->weight);
-	row_emit(out, line, &r);
+	sink_emit(k, &r, s->px, s);
 }
 
-static void stat_backend(struct cli_buf *out, struct cli_buf *line, const struct proxy *be, unsigned iid)
+static void stat_backend(const struct stat_sink *k, const struct proxy *be, unsigned iid)
 {
 	unsigned act = 0, bck = 0, act_w = 0, bck_w = 0, all_w = 0;
 	unsigned long long econ = 0, wretr = 0, wredis = 0, lbtot = 0, connect = 0;
@@ -293,7 +311,7 @@ static void stat_backend(struct cli_buf *out, struct cli_buf *line, const struct
 		lbtot += s->cnt.cum_conn;
 		connect += s->cnt.cum_conn + s->cnt.retries;
 	}
-	row_init(&r, be->name, "BACKEND", iid, 0, 1);
+	row_init(&r, be, "BACKEND", iid, 0, 1);
 	row_u(&r, ST_QCUR, be->nbpend);
 	row_u(&r, ST_SCUR, be->beconn);
 	row_u(&r, ST_STOT, be->cnt.cum_be);
@@ -311,7 +329,7 @@ static void stat_backend(struct cli_buf *out, struct cli_buf *line, const struct
 	r.v[ST_ALGO] = lb_name(be->lbalgo);
 	row_u(&r, ST_CONNECT, connect);
 	row_u(&r, ST_UWEIGHT, all_w);
-	row_emit(out, line, &r);
+	sink_emit(k, &r, be, NULL);
 }
 
 struct stat_filter {
@@ -393,31 +411,73 @@ static bool stat_show_server(const struct stat_filter *f, const struct server *s
 	return !(f->no_maint && server_in_maint(s));
 }
 
+/* Every row the filter lets through, in HAProxy's order: per proxy, its
+ * frontend, its servers, its backend. Stops early once a CSV is cut. */
+static void stat_walk(const struct stat_filter *f, const struct stat_sink *k)
+{
+	unsigned iid = 1;
+
+	for (const struct proxy *px = rt.conf ? rt.conf->proxies : NULL; px && !(k->out && k->out->truncated);
+	     px = px->next, iid++) {
+		unsigned sid = 1;
+
+		if (f->px && f->px != px)
+			continue;
+		if ((px->cap & PR_CAP_FE) && (f->types & STT_FE) && f->sid <= 0)
+			stat_frontend(k, px, iid);
+		if (!(px->cap & PR_CAP_BE))
+			continue;
+		for (const struct server *s = px->srv; s; s = s->next, sid++)
+			if (stat_show_server(f, s, sid))
+				stat_server(k, s, iid, sid);
+		if ((f->types & STT_BE) && f->sid <= 0)
+			stat_backend(k, px, iid);
+	}
+}
+
 void cli_cmd_show_stat(struct cli_ctx *cx, int argc, char **argv, struct cli_buf *out)
 {
 	struct cli_buf line = { 0 };
 	struct stat_filter f;
-	unsigned iid = 1;
+	struct stat_sink k = { .out = out, .line = &line };
 
 	if (!stat_parse_filter(argc, argv, &f, out))
 		return;
 	stat_header(out, &line);
-	for (const struct proxy *px = rt.conf ? rt.conf->proxies : NULL; px && !out->truncated; px = px->next, iid++) {
-		unsigned sid = 1;
-
-		if (f.px && f.px != px)
-			continue;
-		if ((px->cap & PR_CAP_FE) && (f.types & STT_FE) && f.sid <= 0)
-			stat_frontend(out, &line, px, iid);
-		if (!(px->cap & PR_CAP_BE))
-			continue;
-		for (const struct server *s = px->srv; s; s = s->next, sid++)
-			if (stat_show_server(&f, s, sid))
-				stat_server(out, &line, s, iid, sid);
-		if ((f.types & STT_BE) && f.sid <= 0)
-			stat_backend(out, &line, px, iid);
-	}
+	stat_walk(&f, &k);
 	cli_buf_reset(&line);
+}
+
+void cli_stat_csv(struct cli_buf *out, bool up_only)
+{
+	struct cli_buf line = { 0 };
+	struct stat_filter f = { .px = NULL, .types = STT_ALL, .sid = -1, .up_only = up_only };
+	struct stat_sink k = { .out = out, .line = &line };
+
+	stat_header(out, &line);
+	stat_walk(&f, &k);
+	cli_buf_reset(&line);
+}
+
+void cli_stat_walk(cli_stat_fn fn, void *arg)
+{
+	struct stat_filter f = { .px = NULL, .types = STT_ALL, .sid = -1 };
+	struct stat_sink k = { .fn = fn, .arg = arg };
+
+	stat_walk(&f, &k);
+}
+
+int cli_stat_col(const char *name)
+{
+	for (int i = 0; i < ST_NCOLS; i++)
+		if (!strcmp(stat_cols[i], name))
+			return i;
+	return -1;
+}
+
+const char *cli_stat_field(const struct stat_row *r, int col)
+{
+	return col >= 0 && col < ST_NCOLS ? r->v[col] : NULL;
 }
 
 /* ---- show info ---------------------------------------------------------------- */

@@ -22,6 +22,8 @@
  *   tproxy           nft rules and routing that send traffic to them;
  *   probe            NFLOG sockets reading the probe rules' packets;
  *   cli              stats sockets (listeners of the CLI's own bind lines);
+ *   stats page       judges HTTP mode; its clients come through the
+ *                    listeners of the statistics proxies;
  *   checks           health checks of the generation in service.
  * Commit walks the table backwards, as a teardown of the old generation:
  * checks stop and start, stats sockets close, stale tproxy rules go, old
@@ -50,8 +52,10 @@
 #include "plumbing/probe.h"
 #include "plumbing/tproxy.h"
 #include "rules/rules.h"
+#include "ctl/chroot.h"
 #include "ctl/cli.h"
 #include "ctl/module.h"
+#include "ctl/stats_http.h"
 
 /* ---- small adapters ------------------------------------------------------ */
 
@@ -192,13 +196,23 @@ static const struct dp_module mod_cli = {
 	.name = "cli", .kws = &cli_kw_list, .apply = cli_open, .undo = cli_undo,
 	.commit = cli_commit, .remove = cli_close,
 };
+/* After the proxies (their mode and binds) and tproxy (intercepted decoys). */
+static const struct dp_module mod_stats_http = {
+	.name = "stats page", .kws = &stats_http_kw_list, .finalize = stats_http_finalize,
+	.remove = stats_http_remove,
+};
+/* `chroot`: entered by main at start (ctl/chroot.h); finalize only. */
+static const struct dp_module mod_chroot = {
+	.name = "chroot", .kws = &chroot_kw_list, .finalize = chroot_finalize,
+};
 static const struct dp_module mod_checks = {
 	.name = "checks", .commit = checks_commit, .remove = chk_stop,
 };
 
 static const struct dp_module *const table[] = {
 	&mod_global, &mod_proxies, &mod_rules, &mod_source, &mod_logs, &mod_events, &mod_netseg,
-	&mod_mirror, &mod_listeners, &mod_decoy, &mod_tproxy, &mod_probe, &mod_cli, &mod_checks,
+	&mod_mirror, &mod_listeners, &mod_decoy, &mod_tproxy, &mod_probe, &mod_cli, &mod_stats_http,
+	&mod_chroot, &mod_checks,
 };
 
 const struct dp_module *const *modules_table(size_t *n)

@@ -111,6 +111,38 @@ static const char *cap_name(unsigned cap)
 	return cap & PR_CAP_FE ? "frontend" : "backend";
 }
 
+static const char *type_str(unsigned cap)
+{
+	/* HAProxy's proxy_type_str(): a listen section is a "proxy" */
+	if ((cap & (PR_CAP_FE | PR_CAP_BE)) == (PR_CAP_FE | PR_CAP_BE))
+		return "proxy";
+	return cap & PR_CAP_FE ? "frontend" : "backend";
+}
+
+/* A proxy in TCP mode ignores the HTTP options it has (from a defaults
+ * section of HTTP mode, usually) with HAProxy's warnings, and logs with
+ * tcplog instead of httplog. Proxies in HTTP mode are the statistics
+ * module's business (ctl/stats_http_kw.c). */
+static void http_opts_in_tcp(struct proxy *px)
+{
+	if (px->mode != PR_MODE_TCP)
+		return;
+	if (px->httplog && (px->cap & PR_CAP_FE)) {
+		ha_warning("config : parsing [%s:%d] : 'option %s' not usable with %s '%s' (needs 'mode http'). Falling back to 'option tcplog'.",
+			   px->httplog_file, px->httplog_line, px->httplog == PR_HTTPLOG_HTTPS ? "httpslog" : "httplog",
+			   type_str(px->cap), px->name);
+		px->options |= PR_O_TCPLOG;
+	}
+	px->httplog = PR_HTTPLOG_NONE;
+	for (unsigned i = 0; proxy_http_opts[i].name; i++) {
+		if (!(px->http_opts & (1u << i)) || !(px->cap & proxy_http_opts[i].cap))
+			continue;
+		ha_warning("config : 'option %s' ignored for %s '%s' as it requires HTTP mode.", proxy_http_opts[i].name,
+			   type_str(px->cap), px->name);
+	}
+	px->http_opts = 0;
+}
+
 int dp_config_finalize(struct dp_config *c)
 {
 	int errors = 0;
@@ -126,6 +158,7 @@ int dp_config_finalize(struct dp_config *c)
 					  cap_name(px->cap), px->name, cap_name(o->cap), o->name, o->file, o->line);
 		}
 
+		http_opts_in_tcp(px);
 		if (px->log_global)
 			for (size_t i = 0; i < c->g.logs.n; i++)
 				log_list_add(&px->logs, c->g.logs.v[i]);

@@ -33,21 +33,26 @@ static int ignored_unless(struct cfg_ctx *ctx, unsigned need, const char *what, 
 
 static int kw_mode(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 {
+	struct proxy *px = ctx_px(ctx);
+
 	if (cfg_need_args(argc, argv, 1, err) || cfg_max_args(argc, argv, 1, err))
 		return CFG_ERR;
-	if (!strcmp(argv[1], "tcp")) {
-		ctx_px(ctx)->mode = PR_MODE_TCP;
+	if (!strcmp(argv[1], "tcp") || !strcmp(argv[1], "http")) {
+		/* `mode http` is accepted here: a defaults section of HTTP
+		 * mode is fine as long as every proxy that relays sets `mode
+		 * tcp`, and a statistics proxy is served in HTTP mode. A
+		 * proxy left in HTTP mode otherwise is refused once every file
+		 * is read (ctl/stats_http_kw.c), naming this line. */
+		px->mode = strcmp(argv[1], "tcp") ? PR_MODE_HTTP : PR_MODE_TCP;
+		px->mode_file = px->file;
+		px->mode_line = ctx->line;
 		return CFG_OK;
-	}
-	if (!strcmp(argv[1], "http")) {
-		memprintf(err, "decoyproxy is a layer-4 proxy: 'mode http' is not supported, use 'mode tcp'");
-		return CFG_ERR;
 	}
 	if (!strcmp(argv[1], "health")) {
 		memprintf(err, "'mode health' was removed from HAProxy and is not supported");
 		return CFG_ERR;
 	}
-	memprintf(err, "unknown mode '%s' (decoyproxy supports 'tcp')", argv[1]);
+	memprintf(err, "unknown mode '%s' (decoyproxy supports 'tcp', and 'http' for a statistics proxy)", argv[1]);
 	return CFG_ERR;
 }
 
@@ -307,25 +312,132 @@ static const struct opt_def options[] = {
 	{ "transparent", OPT_REFUSED, 0, CFG_SEC_BE, "HAProxy's deprecated 'option transparent' is not supported; use 'server ... 0.0.0.0' or 'source ... usesrc'" },
 };
 
+/* HTTP options decoyproxy refuses wherever they appear (removed from
+ * HAProxy, or health checks of the HTTP kind). */
 static const char *const http_options[] = {
-	"httplog", "httpclose", "http-server-close", "http-keep-alive", "forwardfor", "httpchk",
-	"http-buffer-request", "http-ignore-probes", "http-no-delay", "http-pretend-keepalive",
-	"http-use-proxy-header", "http-restrict-req-hdr-names", "httpslog", "originalto",
-	"accept-invalid-http-request", "accept-invalid-http-response", "checkcache",
-	"forceclose", "http-tunnel", "http_proxy", "h1-case-adjust-bogus-client",
-	"h1-case-adjust-bogus-server", "disable-h2-upgrade", "prefer-last-server",
-	"idle-close-on-response", NULL,
+	"httpchk", "forceclose", "http-tunnel", "http_proxy", NULL,
 };
+
+/* HTTP options without effect on a TCP proxy, in HAProxy either, which
+ * accepts them silently there: the connection-mode options Debian's
+ * default configuration carries, and header-case tweaks. */
+static const char *const http_noeffect[] = {
+	"httpclose", "http-server-close", "http-keep-alive", "h1-case-adjust-bogus-client",
+	"h1-case-adjust-bogus-server", "http-restrict-req-hdr-names", NULL,
+};
+
+/* Arguments of `option forwardfor [except <net>] [header <name>] [if-none]`
+ * and `option originalto [except <net>] [header <name>]`: checked for
+ * their shape only (the options have no effect here, see
+ * set_http_option()). */
+static int http_opt_args(int argc, char **argv, char **err)
+{
+	bool ff = !strcmp(argv[1], "forwardfor");
+
+	for (int i = 2; i < argc; i++) {
+		if (ff && !strcmp(argv[i], "if-none"))
+			continue;
+		if (!strcmp(argv[i], "except") || !strcmp(argv[i], "header")) {
+			if (i + 1 >= argc || !*argv[i + 1]) {
+				memprintf(err, "option '%s': '%s' expects a value", argv[1], argv[i]);
+				return -EINVAL;
+			}
+			i++;
+			continue;
+		}
+		memprintf(err, "option '%s': unexpected word '%s' (expects 'except', 'header'%s)", argv[1], argv[i],
+			  ff ? " or 'if-none'" : "");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The HTTP options HAProxy accepts in every proxy: remembered (inherited
+ * from defaults like the others) so that a proxy that ends up in TCP mode
+ * ignores them with HAProxy's warning (dp_config_finalize), and `option
+ * httplog` falls back to tcplog there. Returns CFG_OK/CFG_WARN/CFG_ERR, or
+ * NOT_HTTP_OPT when argv[1] is not one of them. */
+#define NOT_HTTP_OPT 2
+static int set_http_option(struct cfg_ctx *ctx, int argc, char **argv, bool neg, char **err)
+{
+	struct proxy *px = ctx_px(ctx);
+
+	if (!strcmp(argv[1], "httplog") || !strcmp(argv[1], "httpslog")) {
+		bool https = !strcmp(argv[1], "httpslog");
+
+		if (argc > 3 || (argc == 3 && (https || strcmp(argv[2], "clf")))) {
+			memprintf(err, "option '%s' %s", argv[1], https ? "takes no argument" : "only accepts 'clf'");
+			return CFG_ERR;
+		}
+		if (ignored_unless(ctx, CFG_SEC_FRONTEND, https ? "option httpslog" : "option httplog", NULL, err))
+			return CFG_WARN;
+		if (neg) {
+			px->httplog = PR_HTTPLOG_NONE;
+			return CFG_OK;
+		}
+		/* replaces tcplog and any earlier log-format, as in HAProxy */
+		free(px->log_format);
+		px->log_format = NULL;
+		px->options &= ~PR_O_TCPLOG;
+		px->httplog = https ? PR_HTTPLOG_HTTPS : PR_HTTPLOG_HTTP;
+		px->httplog_file = px->file;
+		px->httplog_line = ctx->line;
+		return CFG_OK;
+	}
+	for (unsigned i = 0; proxy_http_opts[i].name; i++) {
+		const struct proxy_http_opt *o = &proxy_http_opts[i];
+		bool args = !strcmp(o->name, "forwardfor") || !strcmp(o->name, "originalto");
+		char what[64];
+
+		if (strcmp(argv[1], o->name))
+			continue;
+		if (!args && argc > 2) {
+			memprintf(err, "option '%s' takes no argument", o->name);
+			return CFG_ERR;
+		}
+		if (args && !neg && http_opt_args(argc, argv, err) < 0)
+			return CFG_ERR;
+		snprintf(what, sizeof(what), "option %s", o->name);
+		if (o->cap != (PR_CAP_FE | PR_CAP_BE) &&
+		    ignored_unless(ctx, o->cap == PR_CAP_FE ? CFG_SEC_FRONTEND : CFG_SEC_BACKEND, what, NULL, err))
+			return CFG_WARN;
+		if (neg)
+			px->http_opts &= ~(1u << i);
+		else
+			px->http_opts |= 1u << i;
+		return CFG_OK;
+	}
+	for (size_t i = 0; http_noeffect[i]; i++) {
+		if (strcmp(argv[1], http_noeffect[i]))
+			continue;
+		if (!strcmp(argv[1], "http-restrict-req-hdr-names")) {
+			if (!neg && (argc != 3 || (strcmp(argv[2], "preserve") && strcmp(argv[2], "reject") &&
+						   strcmp(argv[2], "delete")))) {
+				memprintf(err, "option '%s' expects 'preserve', 'reject' or 'delete'", argv[1]);
+				return CFG_ERR;
+			}
+		} else if (argc > 2) {
+			memprintf(err, "option '%s' takes no argument", argv[1]);
+			return CFG_ERR;
+		}
+		return CFG_OK;
+	}
+	return NOT_HTTP_OPT;
+}
 
 static int set_option(struct cfg_ctx *ctx, int argc, char **argv, bool neg, char **err)
 {
 	const char *names[ARRAY_SIZE(options) + 1];
 	const char *best;
 
+	int r;
+
 	if (argc < 2) {
 		memprintf(err, "expects an option name");
 		return CFG_ERR;
 	}
+	if ((r = set_http_option(ctx, argc, argv, neg, err)) != NOT_HTTP_OPT)
+		return r;
 	for (size_t i = 0; i < ARRAY_SIZE(options); i++) {
 		const struct opt_def *o = &options[i];
 
@@ -361,9 +473,10 @@ static int set_option(struct cfg_ctx *ctx, int argc, char **argv, bool neg, char
 		else
 			ctx_px(ctx)->options |= o->flag;
 		if (o->flag == PR_O_TCPLOG && !neg) {
-			/* option tcplog replaces any earlier log-format */
+			/* option tcplog replaces any earlier log-format or httplog */
 			free(ctx_px(ctx)->log_format);
 			ctx_px(ctx)->log_format = NULL;
+			ctx_px(ctx)->httplog = PR_HTTPLOG_NONE;
 		}
 		return CFG_OK;
 	}
@@ -462,6 +575,7 @@ static int kw_log_format(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 	free(ctx_px(ctx)->log_format);
 	ctx_px(ctx)->log_format = strdup(argv[1]);
 	ctx_px(ctx)->options &= ~PR_O_TCPLOG;
+	ctx_px(ctx)->httplog = PR_HTTPLOG_NONE;
 	return ctx_px(ctx)->log_format ? CFG_OK : CFG_ERR;
 }
 
@@ -593,6 +707,31 @@ static int kw_server(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 	return CFG_OK;
 }
 
+/* errorfile <code> <file>, errorloc|errorloc302|errorloc303 <code> <url>:
+ * HTTP error pages. They only matter to HTTP proxies (HAProxy ignores them
+ * in TCP mode without a word), and the one HTTP service decoyproxy has, the
+ * statistics page, writes its own answers: the status code is checked as
+ * HAProxy does, the file is not read (so that a configuration such as
+ * Debian's, whose defaults name /etc/haproxy/errors/, loads on a host
+ * without them, and a reload inside a chroot does not need them). */
+static int kw_errorfile(struct cfg_ctx *ctx, int argc, char **argv, char **err)
+{
+	static const int codes[] = { 200, 400, 401, 403, 404, 405, 407, 408, 410, 413, 425, 429,
+				     500, 501, 502, 503, 504 };
+	unsigned long long code;
+
+	if (argc != 3) {
+		memprintf(err, "%s <code> <%s> expected", argv[0], strcmp(argv[0], "errorfile") ? "url" : "file");
+		return CFG_ERR;
+	}
+	if (cfg_parse_uint(argv[1], 999, &code) == 0)
+		for (size_t i = 0; i < ARRAY_SIZE(codes); i++)
+			if ((int)code == codes[i])
+				return CFG_OK;
+	memprintf(err, "status code '%s' not handled.", argv[1]);
+	return CFG_ERR;
+}
+
 #define NEEDS_ACL "response content rules are not implemented yet"
 #define L7 "decoyproxy is a layer-4 proxy"
 #define KEEPALIVE "TCP keep-alive ('option clitcpka'/'srvtcpka') uses the kernel's idle, interval and count settings"
@@ -638,7 +777,6 @@ static const struct cfg_kw proxy_kws[] = {
 	{ "stick", CFG_SEC_BE, NULL, "stick tables are not implemented" },
 	{ "hash-type", CFG_SEC_BE, NULL, "consistent hashing is not implemented" },
 	{ "hash-balance-factor", CFG_SEC_BE, NULL, "consistent hashing is not implemented" },
-	{ "http-request", CFG_SEC_PROXIES, NULL, L7 },
 	{ "http-response", CFG_SEC_PROXIES, NULL, L7 },
 	{ "http-after-response", CFG_SEC_PROXIES, NULL, L7 },
 	{ "http-check", CFG_SEC_BE, NULL, L7 },
@@ -647,18 +785,17 @@ static const struct cfg_kw proxy_kws[] = {
 	{ "http-send-name-header", CFG_SEC_BE, NULL, L7 },
 	{ "max-session-srv-conns", CFG_SEC_FE, NULL, L7 },
 	{ "use-fcgi-app", CFG_SEC_BE_NODEF, NULL, L7 },
-	{ "errorfile", CFG_SEC_PROXIES, NULL, L7 },
+	{ "errorfile", CFG_SEC_PROXIES, kw_errorfile, NULL },
 	{ "errorfiles", CFG_SEC_PROXIES, NULL, L7 },
-	{ "errorloc", CFG_SEC_PROXIES, NULL, L7 },
-	{ "errorloc302", CFG_SEC_PROXIES, NULL, L7 },
-	{ "errorloc303", CFG_SEC_PROXIES, NULL, L7 },
+	{ "errorloc", CFG_SEC_PROXIES, kw_errorfile, NULL },
+	{ "errorloc302", CFG_SEC_PROXIES, kw_errorfile, NULL },
+	{ "errorloc303", CFG_SEC_PROXIES, kw_errorfile, NULL },
 	{ "redirect", CFG_SEC_PROXIES, NULL, L7 },
 	{ "cookie", CFG_SEC_BE, NULL, L7 },
 	{ "capture", CFG_SEC_FE_NODEF, NULL, L7 },
 	{ "compression", CFG_SEC_PROXIES, NULL, L7 },
 	{ "monitor-uri", CFG_SEC_FE, NULL, L7 },
 	{ "monitor", CFG_SEC_FE_NODEF, NULL, L7 },
-	{ "stats", CFG_SEC_PROXIES, NULL, "the HTTP statistics page needs HTTP; decoyproxy is a layer-4 proxy" },
 	{ "filter", CFG_SEC_PROXIES, NULL, "filters are not implemented" },
 	{ "email-alert", CFG_SEC_PROXIES, NULL, "mail alerts are not implemented" },
 	{ "persist", CFG_SEC_BE, NULL, L7 },
@@ -712,6 +849,11 @@ static int proxy_section_open(struct cfg_ctx *ctx, int argc, char **argv, char *
 			from = argv[++i];
 		} else if (!name) {
 			name = argv[i];
+		} else if (sec == CFG_SEC_LISTEN || sec == CFG_SEC_FRONTEND) {
+			/* HAProxy 1.x's "listen <name> <addr>", refused by
+			 * HAProxy 2.x with these words */
+			cfg_alert(ctx, "please use the 'bind' keyword for listening addresses.");
+			return CFG_ERR;
 		} else {
 			cfg_alert(ctx, "'%s %s': unexpected word '%s'", s, name, argv[i]);
 			return CFG_ERR;

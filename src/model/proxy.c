@@ -14,6 +14,25 @@
 #include "model/server.h"
 #include "log/msg.h"
 
+/* HAProxy 2.6's HTTP-mode options (cfg_opts entries with PR_MODE_HTTP, and
+ * forwardfor/originalto), in the order it warns about them. */
+const struct proxy_http_opt proxy_http_opts[] = {
+	{ "forwardfor", PR_CAP_FE | PR_CAP_BE },
+	{ "originalto", PR_CAP_FE | PR_CAP_BE },
+	{ "accept-invalid-http-request", PR_CAP_FE },
+	{ "accept-invalid-http-response", PR_CAP_BE },
+	{ "checkcache", PR_CAP_BE },
+	{ "disable-h2-upgrade", PR_CAP_FE },
+	{ "http-buffer-request", PR_CAP_FE | PR_CAP_BE },
+	{ "http-ignore-probes", PR_CAP_FE },
+	{ "http-no-delay", PR_CAP_FE | PR_CAP_BE },
+	{ "http-pretend-keepalive", PR_CAP_BE },
+	{ "http-use-proxy-header", PR_CAP_FE },
+	{ "idle-close-on-response", PR_CAP_FE },
+	{ "prefer-last-server", PR_CAP_BE },
+	{ NULL, 0 },
+};
+
 void proxy_set_builtin_defaults(struct proxy *px)
 {
 	px->mode = PR_MODE_TCP;
@@ -74,6 +93,12 @@ void proxy_free(struct proxy *px)
 int proxy_inherit(struct proxy *px, const struct proxy *def, char **err)
 {
 	px->mode = def->mode;
+	px->mode_file = def->mode_file;
+	px->mode_line = def->mode_line;
+	px->http_opts = def->http_opts;
+	px->httplog = def->httplog;
+	px->httplog_file = def->httplog_file;
+	px->httplog_line = def->httplog_line;
 	px->maxconn = def->maxconn;
 	px->retries = def->retries;
 	px->to = def->to;

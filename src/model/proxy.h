@@ -22,7 +22,11 @@ enum {
 	PR_CAP_DEF = 1 << 2,
 };
 
-enum { PR_MODE_TCP = 0 };
+enum { PR_MODE_TCP = 0, PR_MODE_HTTP = 1 };
+
+/* `option httplog|httpslog` in effect (proxy->httplog): a TCP proxy falls
+ * back to tcplog with HAProxy's warning at finalize. */
+enum { PR_HTTPLOG_NONE = 0, PR_HTTPLOG_HTTP, PR_HTTPLOG_HTTPS };
 
 /* option flags */
 enum {
@@ -74,6 +78,14 @@ struct proxy {
 
 	/* settings inherited from defaults */
 	int mode;
+	const char *mode_file;      /* where `mode` was set (a proxy's or a defaults
+	                             * section's file, which lives as long as c) */
+	int mode_line;              /* 0: never set (tcp by default) */
+	unsigned http_opts;         /* HTTP-only options in effect (bits of
+	                             * proxy_http_opts[]): ignored with HAProxy's
+	                             * warning in a TCP proxy */
+	int httplog;                /* PR_HTTPLOG_* */
+	const char *httplog_file; int httplog_line;
 	unsigned maxconn;           /* frontend: 0 = global maxconn */
 	int retries;
 	struct proxy_timeouts to;
@@ -119,6 +131,16 @@ struct proxy {
 
 struct proxy *proxy_new(struct dp_config *c, const char *name, unsigned cap, const char *file, int line);
 void proxy_free(struct proxy *px);
+/* HTTP-only options that HAProxy accepts in any proxy and ignores with a
+ * warning when the proxy is not in HTTP mode: their names (NULL-ended) and
+ * the sides (PR_CAP_FE/PR_CAP_BE) where they apply. Bit i of
+ * proxy->http_opts is entry i. */
+struct proxy_http_opt {
+	const char *name;
+	unsigned cap;
+};
+extern const struct proxy_http_opt proxy_http_opts[];
+
 /* Copy inheritable settings from a defaults section into px. */
 int proxy_inherit(struct proxy *px, const struct proxy *def, char **err);
 /* Default values of a fresh defaults section / proxy without defaults. */

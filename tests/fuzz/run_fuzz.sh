@@ -10,6 +10,8 @@
 #                     (fuzz_json.c), seeds corpus_json/
 #   fuzz_acl          ACL / condition / sample expression parser and
 #                     evaluator (fuzz_acl.c), seeds corpus_acl/
+#   fuzz_httpreq      the statistics page's HTTP request parser
+#                     (fuzz_httpreq.c), seeds corpus_httpreq/
 # Builds each target with clang (-fsanitize=fuzzer,address,undefined); exits 77
 # when clang or its libFuzzer runtime is missing. Bounded by FUZZ_SECONDS
 # (default 12) for the PROXY decoder, FUZZ_SECONDS_OTHERS (default 5) for
@@ -71,4 +73,6 @@ fuzz_one fuzz_acl "ACL parser" "$secs_others" tests/fuzz/corpus_acl $pcre_cflags
 	"$src/src/rules/acl.c" "$src/src/rules/pattern.c" "$src/src/rules/pattern_map.c" \
 	"$src/src/rules/regex.c" "$src/src/rules/sample.c" "$src/src/rules/sample_conv.c" \
 	"$src/src/rules/sample_fetch.c" $pcre_libs
+fuzz_one fuzz_httpreq "HTTP request parser" "$secs_others" tests/fuzz/corpus_httpreq \
+	"$src/src/lib/httpreq.c"
 exit 0

@@ -361,11 +361,115 @@ static void test_listen_section(void **state)
 	dp_config_put(c);
 }
 
+/* HAProxy's Debian defaults: HTTP mode and options in defaults, every
+ * relaying proxy in TCP mode, a statistics page (issue 17). */
+static void test_http_defaults_tcp_proxies(void **state)
+{
+	static const char defaults[] =
+		"defaults\n mode http\n option httplog\n option dontlognull\n option forwardfor\n"
+		" option http-server-close\n option http-keep-alive\n option http-buffer-request\n"
+		" timeout connect 5s\n timeout client 5s\n timeout server 5s\n timeout http-request 10s\n"
+		" timeout http-keep-alive 2s\n errorfile 400 /nonexistent/400.http\n errorfile 503 /x/503.http\n";
+	char buf[2048];
+	struct dp_config *c;
+	struct proxy *px;
+
+	(void)state;
+	snprintf(buf, sizeof(buf), "%slisten pg\n mode tcp\n bind :5432\n server a 127.0.0.1:5433\n", defaults);
+	expect_warning(buf, "[t.cfg:3] : 'option httplog' not usable with proxy 'pg' (needs 'mode http'). Falling back to 'option tcplog'.");
+	expect_warning(buf, "config : 'option forwardfor' ignored for proxy 'pg' as it requires HTTP mode.");
+	expect_warning(buf, "config : 'option http-buffer-request' ignored for proxy 'pg' as it requires HTTP mode.");
+	/* HAProxy says nothing of the connection-mode options in TCP */
+	if (strstr(msgs, "http-server-close") || strstr(msgs, "http-keep-alive") || strstr(msgs, "errorfile"))
+		fail_msg("unexpected message:\n%s", msgs);
+	/* the fallback is tcplog */
+	assert_int_equal(parse(buf, &c), 0);
+	px = dp_config_find_proxy(c, "pg", PR_CAP_FE);
+	assert_true(px->options & PR_O_TCPLOG);
+	assert_int_equal(px->mode, PR_MODE_TCP);
+	dp_config_put(c);
+	/* a backend has no httplog to fall back from; 'no option' clears */
+	snprintf(buf, sizeof(buf), "%sbackend b\n mode tcp\n no option forwardfor\n server a 127.0.0.1:1\n", defaults);
+	expect_warning(buf, "'option http-buffer-request' ignored for backend 'b' as it requires HTTP mode.");
+	if (strstr(msgs, "httplog") || strstr(msgs, "forwardfor"))
+		fail_msg("unexpected message:\n%s", msgs);
+	/* a statistics proxy inherits HTTP mode and is accepted */
+	snprintf(buf, sizeof(buf), "%slisten stats\n bind :8404\n stats enable\n stats uri /s\n stats refresh 5s\n"
+		 " stats auth a:b\n stats auth c:d\n stats realm My\\ stats\n stats admin if LOCALHOST\n stats hide-version\n"
+		 " stats show-legends\n http-request use-service prometheus-exporter if { path /metrics }\n", defaults);
+	assert_int_equal(parse(buf, NULL), 0);
+	/* stats lines in a TCP proxy: HAProxy's warnings */
+	expect_warning("listen x\n bind :1\n timeout client 1s\n timeout connect 1s\n timeout server 1s\n"
+		       " server a 127.0.0.1:2\n stats enable\n http-request use-service prometheus-exporter\n",
+		       "'stats' statement ignored for proxy 'x' as it requires HTTP mode.");
+	assert_non_null(strstr(msgs, "'http-request' rules ignored for proxy 'x' as they require HTTP mode."));
+	/* a proxy left in HTTP mode: one error at the mode line for all */
+	snprintf(buf, sizeof(buf), "%sfrontend f\n bind :80\n default_backend b\nbackend b\n server a 127.0.0.1:1\n", defaults);
+	expect_error(buf, "parsing [t.cfg:2] : 'mode http' puts frontend 'f' (t.cfg:16), backend 'b' (t.cfg:19) in HTTP mode, which is not supported");
+	assert_null(strstr(strstr(msgs, "puts") + 1, "puts"));
+	/* a statistics page relays nothing */
+	expect_error("listen s\n mode http\n bind :1\n stats enable\n server a 127.0.0.1:1\n",
+		     "[t.cfg:2] : proxy 's' (t.cfg:1) is in 'mode http' with servers, which is not supported");
+	expect_error("listen s\n mode http\n bind :1 accept-proxy\n stats enable\n",
+		     "[t.cfg:3] : statistics proxy 's': bind ':1': 'accept-proxy' and 'transparent' are not yet supported");
+	expect_error("listen s\n mode ftp\n", "unknown mode 'ftp'");
+}
+
+static void test_stats_keywords(void **state)
+{
+	static const struct {
+		const char *line, *needle;
+	} bad[] = {
+		{ "stats", "expects 'admin', 'auth'" },
+		{ "stats uri stats", "'uri' needs a URI prefix starting with '/'." },
+		{ "stats refresh soon", "'refresh' needs a positive interval" },
+		{ "stats auth admin", "'auth' needs a user:password account." },
+		{ "stats auth :pw", "'auth' needs a user:password account." },
+		{ "stats realm", "'realm' needs a realm name." },
+		{ "stats admin", "'stats admin' requires either 'if' or 'unless' followed by a condition." },
+		{ "stats admin if { src 10.0.0.0/8 }", "conditions other than one of the predefined ACLs TRUE, FALSE and LOCALHOST are not yet supported" },
+		{ "stats admin if is_admin", "condition 'is_admin' is not yet supported" },
+		{ "stats scope be", "'stats scope' is not yet supported" },
+		{ "stats http-request deny", "'stats http-request' is not yet supported" },
+		{ "stats bogus", "unknown stats parameter 'bogus'" },
+		{ "http-request deny", "'http-request' is not supported by decoyproxy: decoyproxy is a layer-4 proxy" },
+		{ "http-request use-service prometheus-exporter if metrics", "conditions other than 'if { path /<path> }' are not yet supported" },
+		{ "http-request use-service prometheus-exporter if { path_beg /m }", "are not yet supported" },
+	};
+	char buf[512];
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		snprintf(buf, sizeof(buf), "listen s\n mode http\n bind :1\n stats enable\n %s\n", bad[i].line);
+		expect_error(buf, bad[i].needle);
+		if (!strstr(msgs, "[t.cfg:5]"))
+			fail_msg("no file:line for '%s':\n%s", bad[i].line, msgs);
+	}
+	expect_error("defaults\n stats enable\n", "[t.cfg:2] : 'stats enable' in a defaults section is not yet supported");
+	expect_error("backend b\n mode http\n stats enable\n", "a statistics backend is not yet supported");
+	expect_error("global\n chroot jail\n", "[t.cfg:2] : 'chroot': 'jail' is not an absolute path");
+	expect_error("global\n chroot /nonexistent/jail\n",
+		     "[t.cfg:2] : 'chroot': cannot use '/nonexistent/jail': No such file or directory");
+	expect_error("global\n chroot /dev/null\n", "'chroot': cannot use '/dev/null': not a directory");
+	expect_error("global\n chroot /\nlisten l\n bind 10.0.0.1:80 namespace seg\n server s 10.0.0.2:80\n",
+		     "[t.cfg:2] : 'chroot' together with network namespaces is not yet supported");
+	expect_error("listen s 127.0.0.1:80\n", "[t.cfg:1] : please use the 'bind' keyword for listening addresses.");
+	expect_error("defaults\n errorfile 499 /x\n", "[t.cfg:2] : 'errorfile': status code '499' not handled.");
+	expect_error("defaults\n errorfile 503\n", "'errorfile': errorfile <code> <file> expected");
+	expect_warning("listen s\n mode http\n bind :1\n stats enable\n stats bind-process 1\n",
+		       "'stats bind-process' ignored");
+	expect_error("frontend f\n option forwardfor except\n", "option 'forwardfor': 'except' expects a value");
+	expect_error("frontend f\n option http-buffer-request now\n", "option 'http-buffer-request' takes no argument");
+	expect_error("frontend f\n option httplog tcp\n", "option 'httplog' only accepts 'clf'");
+	expect_warning("frontend f\n option prefer-last-server\n",
+		       "'option prefer-last-server' ignored because frontend 'f' has no backend capability.");
+}
+
 static void test_errors_name_file_line_keyword(void **state)
 {
 	expect_error("global\n  maxconn abc\n", "parsing [t.cfg:2] : 'maxconn': invalid value 'abc'");
 	expect_error("global\n  maxcon 10\n", "[t.cfg:2] : unknown keyword 'maxcon' in 'global' section; did you mean 'maxconn' maybe ?");
-	expect_error("frontend f\n  mode http\n", "[t.cfg:2] : 'mode': decoyproxy is a layer-4 proxy");
+	expect_error("frontend f\n  mode http\n", "[t.cfg:2] : 'mode http' puts frontend 'f' (t.cfg:1) in HTTP mode, which is not supported: decoyproxy is a layer-4 proxy");
 	expect_error("frontend f\n  bind :80\n  default_backend nowhere\n",
 		     "[t.cfg:3] : frontend 'f': unable to find required default_backend: 'nowhere'.");
 	expect_error("backend b\n  server s 1.2.3.4:80\nbackend b\n  server s 1.2.3.4:80\n",
@@ -385,7 +489,7 @@ static void test_errors_name_file_line_keyword(void **state)
 	expect_error("backend b\n  server s fd02::2\n", "write IPv6 addresses as [addr]:port");
 	expect_error("defaults\n  timeout conect 5s\n", "unknown timeout 'conect'; did you mean 'connect' maybe ?");
 	expect_error("defaults\n  timeout connect 5q\n", "timeout connect: invalid time '5q'");
-	expect_error("frontend f\n  option httplog\n", "option 'httplog' is an HTTP option");
+	expect_error("frontend f\n  option httpchk\n", "option 'httpchk' is an HTTP option");
 	expect_error("frontend f\n  use_backend b if x\n", "no such ACL : 'x'");
 	expect_error("global\n  bind :80\n", "'bind' is not allowed in 'global' section");
 	expect_error("frontend f from nope\n", "defaults section 'nope' not found");
@@ -652,7 +756,6 @@ static void test_known_unsupported_keywords(void **state)
 		{ "backend b\n server-state-file-name x\n", "'server-state-file-name' is not supported by decoyproxy" },
 		{ "frontend f\n option contstats\n", "option 'contstats' is not supported: traffic counters are updated when a session ends" },
 		{ "backend b\n option external-check\n", "option 'external-check' is not supported: external checks" },
-		{ "frontend f\n option idle-close-on-response\n", "option 'idle-close-on-response' is an HTTP option" },
 		{ "backend b\n option mysql-check\n", "option 'mysql-check' is not supported: health checks are plain TCP connects" },
 		{ "backend b\n no option allbackups\n", "'no option allbackups' is not supported: decoyproxy always balances over every usable backup server" },
 		{ "backend b\n option persist\n", "option 'persist' is not supported: persistence needs cookies" },
@@ -1243,6 +1346,8 @@ int main(void)
 		cmocka_unit_test_setup(test_named_defaults_from, setup),
 		cmocka_unit_test_setup(test_listen_section, setup),
 		cmocka_unit_test_setup(test_errors_name_file_line_keyword, setup),
+		cmocka_unit_test_setup(test_http_defaults_tcp_proxies, setup),
+		cmocka_unit_test_setup(test_stats_keywords, setup),
 		cmocka_unit_test_setup(test_checks_and_pp_options, setup),
 		cmocka_unit_test_setup(test_warnings, setup),
 		cmocka_unit_test_setup(test_timer_overflow_messages, setup),
