@@ -31,6 +31,7 @@
 #include "model/conf.h"
 #include "model/proxy.h"
 #include "core/loop.h"
+#include "core/pipe.h"
 #include "model/server.h"
 #include "core/sess.h"
 #include "core/sess_int.h"
@@ -227,6 +228,34 @@ void sess_kill(struct sess *s)
 }
 
 /* ---- data transfer ------------------------------------------------------- */
+
+/* As HAProxy: an option in either the frontend or the backend enables it;
+ * splice-request/-response force a direction, splice-auto lets the channel
+ * decide from the flow (core/channel.h). */
+static uint8_t splice_mode(unsigned opts, unsigned forced)
+{
+	if (opts & forced)
+		return CHAN_SPLICE;
+	return opts & PR_O_SPLICE_AUT ? CHAN_SPLICE_AUTO : CHAN_COPY;
+}
+
+void sess_choose_splice(struct sess *s)
+{
+	unsigned opts = s->fe->options | (s->be ? s->be->options : 0);
+
+	if (s->no_splice || pipe_cfg.nosplice || !pipe_cfg.maxpipes) {
+		s->req.splice = s->res.splice = CHAN_COPY;
+		return;
+	}
+	s->req.splice = splice_mode(opts, PR_O_SPLICE_REQ);
+	s->res.splice = splice_mode(opts, PR_O_SPLICE_RES);
+}
+
+void sess_no_splice(struct sess *s)
+{
+	s->no_splice = true;
+	s->req.splice = s->res.splice = CHAN_COPY;
+}
 
 /* Whether close() alone ends both sockets gracefully: no nolinger option
  * turns the close into a reset. */

@@ -67,6 +67,10 @@ struct sess {
 	char *unique_id;                    /* %ID: received UNIQUE_ID, else unique-id-format */
 	size_t unique_id_len;
 	bool no_log;                        /* an error line was already logged instead */
+	bool no_splice;                     /* the bytes must pass through user space
+	                                     * (inspected or mirrored): never splice.
+	                                     * Set with sess_no_splice() before the
+	                                     * relay starts (doc/internals.md) */
 
 	ev_timer timer;
 	ev_tstamp t_accept, t_queue, t_connect_start, t_est;
@@ -85,6 +89,12 @@ struct sess {
  * failure) accepted on li from peer, and starts it: PROXY header first
  * with accept-proxy, then a server. */
 void sess_accept(struct listener *li, int fd, const struct sockaddr_storage *peer);
+/* s's bytes must be seen in user space from now on (an inspection phase,
+ * a mirror): its channels copy instead of splicing. Call it before the
+ * relay starts (at accept, or while rules run) so that no byte has been
+ * spliced past the caller; calling it later stops splicing at the next
+ * read (what a pipe holds then is still delivered, unseen). */
+void sess_no_splice(struct sess *s);
 /* Kill a session ("K" termination), e.g. `shutdown session` or hard stop:
  * closes, logs and frees it. */
 void sess_kill(struct sess *s);
