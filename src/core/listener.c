@@ -33,6 +33,7 @@
 
 #include "lib/addr.h"
 #include "core/listener.h"
+#include "core/tune.h"
 #include "core/listener_int.h"
 #include "model/proxy.h"
 #include "core/loop.h"
@@ -180,7 +181,10 @@ static void listener_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct listener *l = container_of(w, struct listener, io);
 
-	for (;;) {
+	/* at most tune.maxaccept connections per wake-up: the listener stays
+	 * readable (level-triggered), so the rest is accepted at the next
+	 * iteration, after the sessions just started had their turn */
+	for (unsigned n = 0; n < tune_maxaccept; n++) {
 		struct sockaddr_storage peer;
 		socklen_t plen = sizeof(peer);
 		int fd;
