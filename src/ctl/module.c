@@ -5,6 +5,8 @@
  * Order, and why:
  *   global, proxies  keywords and sections only (their objects are the
  *                    generation itself); proxies carry their counters;
+ *   tune             the data path's tuning keywords; commit puts them in
+ *                    service (pipes, accept batches);
  *   source           refuses a spoofing configuration without the
  *                    privilege to spoof, before anything is changed;
  *   logs             opens log targets (first to open, last to close, so
@@ -32,6 +34,7 @@
 #include "core/chk.h"
 #include "core/listener.h"
 #include "core/sess.h"
+#include "core/tune.h"
 #include "plumbing/netseg.h"
 #include "plumbing/tproxy.h"
 #include "ctl/cli.h"
@@ -137,8 +140,12 @@ static const struct dp_module mod_checks = {
 	.name = "checks", .commit = checks_commit, .remove = chk_stop,
 };
 
+static const struct dp_module mod_tune = {
+	.name = "tune", .kws = &tune_kw_list, .commit = tune_commit,
+};
+
 static const struct dp_module *const table[] = {
-	&mod_global, &mod_proxies, &mod_source, &mod_logs, &mod_netseg,
+	&mod_global, &mod_tune, &mod_proxies, &mod_source, &mod_logs, &mod_netseg,
 	&mod_listeners, &mod_tproxy, &mod_cli, &mod_checks,
 };
 
