@@ -104,6 +104,9 @@ void sess_kill(struct sess *s);
  * caller. */
 void sess_dequeue_later(struct proxy *be);
 
+/* Frees the session objects kept for reuse by this thread (stop, tests). */
+void sess_pool_trim(void);
+
 extern struct sess *sess_list;
 extern unsigned sess_count;      /* %ac */
 extern unsigned long long sess_freed; /* sessions freed since start: tells a walker of
