@@ -115,7 +115,7 @@ bench_proxy_start() {
 	BENCH_PROXY_PID=
 	case $1 in
 	a) return 0 ;;
-	b) lab_bg px "${BENCH_PX_RUN[@]}" "$BENCH_DP" -f "$BENCH_CFG" -d \
+	b) lab_bg px "${BENCH_PX_RUN[@]}" "$BENCH_DP" -f "$BENCH_CFG" \
 		>"$LAB_TMP/proxy.$1.log" 2>&1 ;;
 	c) lab_bg px "${BENCH_PX_RUN[@]}" haproxy -f "$BENCH_CFG" -db \
 		>"$LAB_TMP/proxy.$1.log" 2>&1 ;;
