@@ -115,13 +115,15 @@ static struct sess *sess_new(void)
 
 static void sess_release(struct sess *s)
 {
-	if (sess_free_n >= SESS_FREE_MAX) {
-		free(s);
+#if SESS_FREE_MAX > 0
+	if (sess_free_n < SESS_FREE_MAX) {
+		s->next = sess_free_list;
+		sess_free_list = s;
+		sess_free_n++;
 		return;
 	}
-	s->next = sess_free_list;
-	sess_free_list = s;
-	sess_free_n++;
+#endif
+	free(s);
 }
 
 void sess_pool_trim(void)
