@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,9 +40,18 @@ unsigned pipe_maxpipes(const struct dp_config *c, unsigned maxconn)
 	return maxconn / 4;
 }
 
+static unsigned fd_room = UINT_MAX;
+
+void pipe_set_fd_room(unsigned pipes)
+{
+	fd_room = pipes;
+}
+
 void pipe_setup(const struct dp_config *c, unsigned maxconn)
 {
 	pipe_cfg.maxpipes = pipe_maxpipes(c, maxconn);
+	if (!c->g.maxpipes && pipe_cfg.maxpipes > fd_room)
+		pipe_cfg.maxpipes = fd_room;
 	pipe_cfg.pipesize = c->g.pipesize;
 	pipe_cfg.nosplice = c->g.nosplice;
 	/* a reload may size pipes differently: the kept ones go */

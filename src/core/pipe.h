@@ -48,6 +48,10 @@ extern struct pipe_settings pipe_cfg;
  * enables splicing or `nosplice` is set (no file descriptor is then
  * reserved for pipes). */
 unsigned pipe_maxpipes(const struct dp_config *c, unsigned maxconn);
+/* The most pipes the file descriptor limit leaves room for, found at
+ * start-up (ctl/process.c): a default maxpipes (maxconn / 4) is capped to
+ * it, an explicit one is not. */
+void pipe_set_fd_room(unsigned pipes);
 /* Makes c's settings the ones in service (start-up, reload commit). */
 void pipe_setup(const struct dp_config *c, unsigned maxconn);
 

@@ -79,8 +79,18 @@ int process_setup_limits(struct dp_config *c, char **err)
 	} else {
 		rt.maxconn = c->g.maxconn;
 	}
-	/* each pipe splice() may use holds two descriptors too */
-	need = 2ULL * rt.maxconn + 2ULL * pipe_maxpipes(c, rt.maxconn) + nlist + FD_RESERVE;
+	/* each pipe splice() may use holds two descriptors too; as HAProxy,
+	 * the default maxpipes (maxconn / 4) takes only what the hard limit
+	 * leaves, an explicit one is needed in full */
+	need = 2ULL * rt.maxconn + nlist + FD_RESERVE;
+	{
+		unsigned long long pipes = pipe_maxpipes(c, rt.maxconn);
+
+		if (pipes && !c->g.maxpipes && rl.rlim_max != RLIM_INFINITY)
+			pipes = rl.rlim_max > need ? (pipes < (rl.rlim_max - need) / 2 ? pipes : (rl.rlim_max - need) / 2) : 0;
+		pipe_set_fd_room((unsigned)pipes);
+		need += 2ULL * pipes;
+	}
 	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
 		if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need) {
 			memprintf(err, "[global] maxconn %u needs %llu file descriptors but the hard limit is %llu: lower 'maxconn' or raise the hard limit (ulimit -Hn, LimitNOFILE=)",

@@ -227,6 +227,35 @@ lab_assert_match "nosplice: 4 MiB each way, byte-exact" '^BULK OK sent=4194304 r
 lab_assert_eq "nosplice: no pipe, no limit, nothing refused" "0 0 0" \
 	"$(info nosp Maxpipes) $(info nosp PipesFree) $(info nosp PipesRefused)"
 
+# ---- 7. a default maxpipes takes what the fd hard limit leaves, never fails the start --
+
+cat >"$T/fds.cfg" <<EOF
+global
+    maxconn 450
+    stats socket $T/fds.sock mode 666 level admin
+defaults
+    mode tcp
+    timeout connect 2s
+    timeout client 10s
+    timeout server 10s
+    option splice-auto
+frontend f
+    bind $FE:7600
+    default_backend b
+backend b
+    server e $SRV:9000
+EOF
+lab_bg px prlimit --nofile=1000:1000 "$DP" -f "$T/fds.cfg" >"$T/fds.log" 2>"$T/fds.err"
+PX[fds]=$LAB_LASTPID
+lab_wait_port px $FE 7600 || lab_die "maxconn 450 under a hard limit of 1000 with splice-auto did not start: $(cat "$T/fds.err")"
+mp=$(info fds Maxpipes)
+if [[ $mp =~ ^[0-9]+$ ]] && [ "$mp" -ge 1 ] && [ "$mp" -lt 112 ]; then
+	lab_pass "maxconn 450, hard limit 1000: maxpipes capped below maxconn / 4 ($mp)"
+else
+	lab_fail "maxconn 450, hard limit 1000: maxpipes capped below maxconn / 4"
+	echo "  got '$mp'"
+fi
+
 for n in "${!PX[@]}"; do
 	lab_stop "${PX[$n]}"
 	lab_assert_eq "$n: no sanitizer or runtime error on stderr" "" \
