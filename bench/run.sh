@@ -154,6 +154,9 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null
 FD_HARD=$(ulimit -Hn)
 [ "$FD_HARD" = unlimited ] && FD_HARD=1048576
 MAXCONN=$(((FD_HARD - 100) / 2))
+# with splice, HAProxy also needs two descriptors per pipe (maxconn / 4
+# pipes) under the same hard limit, or it refuses to start
+[ -n "${SPLICE:-}" ] && MAXCONN=$(((FD_HARD - 100) * 2 / 5))
 [ "$MAXCONN" -gt 30000 ] && MAXCONN=30000
 if [ "$IDLE_N" -gt $((MAXCONN - 50)) ]; then
 	bench_log "fd hard limit $FD_HARD: idle test reduced from $IDLE_N to $((MAXCONN - 50)) sessions"

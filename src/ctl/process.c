@@ -79,9 +79,10 @@ int process_setup_limits(struct dp_config *c, char **err)
 	} else {
 		rt.maxconn = c->g.maxconn;
 	}
-	/* each pipe splice() may use holds two descriptors too; as HAProxy,
-	 * the default maxpipes (maxconn / 4) takes only what the hard limit
-	 * leaves, an explicit one is needed in full */
+	/* each pipe splice() may use holds two descriptors too. The default
+	 * maxpipes (maxconn / 4) takes only what the hard limit leaves (HAProxy
+	 * 2.6 refuses to start instead: splice is an optimisation, not worth
+	 * a failed start); an explicit one is needed in full */
 	need = 2ULL * rt.maxconn + nlist + FD_RESERVE;
 	{
 		unsigned long long pipes = pipe_maxpipes(c, rt.maxconn);
