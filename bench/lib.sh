@@ -115,9 +115,11 @@ bench_proxy_start() {
 	BENCH_PROXY_PID=
 	case $1 in
 	a) return 0 ;;
-	b) lab_bg px "${BENCH_PX_RUN[@]}" "$BENCH_DP" -f "$BENCH_CFG" -d \
+	b) lab_bg px "${BENCH_PX_RUN[@]}" "$BENCH_DP" -f "$BENCH_CFG" \
 		>"$LAB_TMP/proxy.$1.log" 2>&1 ;;
 	c) lab_bg px "${BENCH_PX_RUN[@]}" haproxy -f "$BENCH_CFG" -db \
+		>"$LAB_TMP/proxy.$1.log" 2>&1 ;;
+	d) lab_bg px "${BENCH_PX_RUN[@]}" "$BENCH_DP" -f "$BENCH_CFG_COPY" \
 		>"$LAB_TMP/proxy.$1.log" 2>&1 ;;
 	*) return 1 ;;
 	esac
@@ -144,6 +146,7 @@ bench_target_name() {
 	a) echo "no proxy" ;;
 	b) echo "decoyproxy" ;;
 	c) echo "HAProxy" ;;
+	d) echo "decoyproxy (copy path)" ;;
 	esac
 }
 

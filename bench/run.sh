@@ -28,7 +28,7 @@ esac
 
 # the exact command, with the knobs that were set, for RESULTS.md
 BENCH_CMD=
-for v in DP_BUILDDIR SCENARIO QUICK ROUNDS DUR CPS_CONC RPS_CONC IDLE_N PIN NICE TARGETS TESTS RESULTS; do
+for v in DP_BUILDDIR SCENARIO SPLICE QUICK ROUNDS DUR CPS_CONC RPS_CONC IDLE_N PIN NICE TARGETS TESTS RESULTS; do
 	[ -n "${!v+x}" ] && BENCH_CMD+="$v=${!v} "
 done
 BENCH_CMD+="bench/run.sh"
@@ -52,8 +52,18 @@ case $SCENARIO in
 relay|tproxy|rules) ;;
 *) echo "SCENARIO: relay, tproxy or rules" >&2; exit 2 ;;
 esac
+# SPLICE=auto|force: both proxies relay with `option splice-auto`, or with
+# `option splice-request` + `option splice-response`; the run gets its own
+# RESULTS.md section ("<scenario>-splice-<mode>")
+case ${SPLICE:-} in
+'') SPLICE_OPTS= ;;
+auto) SPLICE_OPTS='\toption splice-auto' ;;
+force) SPLICE_OPTS='\toption splice-request\n\toption splice-response' ;;
+*) echo "SPLICE: auto or force" >&2; exit 2 ;;
+esac
+SECTION_NAME=$SCENARIO${SPLICE:+-splice-$SPLICE}
 for t in $TARGETS; do
-	case $t in a|b|c) ;; *) echo "TARGETS: a, b and/or c" >&2; exit 2 ;; esac
+	case $t in a|b|c|d) ;; *) echo "TARGETS: a, b, c and/or d (d: decoyproxy on the copy path, with SPLICE)" >&2; exit 2 ;; esac
 done
 for t in $TESTS; do
 	case $t in cps|rps|bw1|bw4|idle) ;; *) echo "TESTS: cps rps bw1 bw4 idle" >&2; exit 2 ;; esac
@@ -146,6 +156,9 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null
 FD_HARD=$(ulimit -Hn)
 [ "$FD_HARD" = unlimited ] && FD_HARD=1048576
 MAXCONN=$(((FD_HARD - 100) / 2))
+# with splice, HAProxy also needs two descriptors per pipe (maxconn / 4
+# pipes) under the same hard limit, or it refuses to start
+[ -n "${SPLICE:-}" ] && MAXCONN=$(((FD_HARD - 100) * 2 / 5))
 [ "$MAXCONN" -gt 30000 ] && MAXCONN=30000
 if [ "$IDLE_N" -gt $((MAXCONN - 50)) ]; then
 	bench_log "fd hard limit $FD_HARD: idle test reduced from $IDLE_N to $((MAXCONN - 50)) sessions"
@@ -175,6 +188,7 @@ BENCH_LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 lab_init bench
 BENCH_RAW=$LAB_TMP/raw.tsv
 BENCH_CFG=$LAB_TMP/bench.cfg
+BENCH_CFG_COPY=$LAB_TMP/bench-copy.cfg	# target d: the same without splice
 : >"$BENCH_RAW"
 
 { lab_ns cli && lab_ns px && lab_ns srv; } >/dev/null || lab_die "cannot create namespaces"
@@ -238,6 +252,10 @@ awk 'BEGIN { for (i = 0; i < 100000; i++) printf "10.%d.%d.%d echo_%d\n", 100 + 
 	print "10.71.1.0/24 echo" }' >"$LAB_TMP/decoys.map"
 sed -e "s/@MAXCONN@/$MAXCONN/" -e "s/@CLI@/$BENCH_CLI_IP/" -e "s/@SRV@/$BENCH_SRV_IP/" \
 	-e "s#@MAP@#$LAB_TMP/decoys.map#" "$BENCH_CFG_SRC" >"$BENCH_CFG" || lab_die "cannot write the configuration"
+cp "$BENCH_CFG" "$BENCH_CFG_COPY"
+if [ -n "$SPLICE_OPTS" ]; then
+	sed -i "s/^\tmode tcp\$/\tmode tcp\n$SPLICE_OPTS/" "$BENCH_CFG" || lab_die "cannot write the configuration"
+fi
 "$BENCH_DP" -c -f "$BENCH_CFG" >"$LAB_TMP/check.b" 2>&1 ||
 	lab_die "decoyproxy refuses $cfgname: $(cat "$LAB_TMP/check.b")"
 haproxy -c -f "$BENCH_CFG" >"$LAB_TMP/check.c" 2>&1 ||
@@ -300,7 +318,7 @@ ROWS=(
 )
 
 # derived figure: RSS for 10k sessions from the per-session median
-for t in b c; do
+for t in b c d; do
 	m=$(bench_median idle_kib "$t")
 	[ "$m" != - ] && bench_record idle_10k "$t" 0 "$(bench_calc "$m * 10000 / 1024")"
 done
@@ -314,15 +332,32 @@ value() {
 }
 
 table() {
-	local row metric label dec which a b c
-	echo "| Figure (median of $ROUNDS) | no proxy (a) | decoyproxy (b) | HAProxy $HAPROXY_VER (c) | b/c | b/a |"
-	echo "|---|---:|---:|---:|---:|---:|"
+	local row metric label dec which a b c d dcol=
+	[[ " $TARGETS " == *" d "* ]] && dcol=1
+	if [ -n "$dcol" ]; then
+		echo "| Figure (median of $ROUNDS) | no proxy (a) | decoyproxy (b) | HAProxy $HAPROXY_VER (c) | decoyproxy, copy path (d) | b/c | b/a | b/d |"
+		echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+	else
+		echo "| Figure (median of $ROUNDS) | no proxy (a) | decoyproxy (b) | HAProxy $HAPROXY_VER (c) | b/c | b/a |"
+		echo "|---|---:|---:|---:|---:|---:|"
+	fi
 	for row in "${ROWS[@]}"; do
 		IFS='|' read -r metric label dec which <<<"$row"
 		a=- b=- c=-
 		[[ $which == *a* ]] && a=$(value "$metric" a)
 		b=$(value "$metric" b)
 		c=$(value "$metric" c)
+		if [ -n "$dcol" ]; then
+			d=$(value "$metric" d)
+			case $metric in
+			*_fail|bg) printf '| %s | %s | %s | %s | %s | | | |\n' "$label" "$a" "$b" "$c" "$d" ;;
+			*) printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$label" \
+				"$(bench_fmt "$a" "$dec")" "$(bench_fmt "$b" "$dec")" "$(bench_fmt "$c" "$dec")" \
+				"$(bench_fmt "$d" "$dec")" "$(bench_ratio "$b" "$c")" "$(bench_ratio "$b" "$a")" \
+				"$(bench_ratio "$b" "$d")" ;;
+			esac
+			continue
+		fi
 		case $metric in
 		*_fail|bg) printf '| %s | %s | %s | %s | | |\n' "$label" "$a" "$b" "$c" ;;
 		*) printf '| %s | %s | %s | %s | %s | %s |\n' "$label" \
@@ -366,8 +401,8 @@ rules) what="the relay with 20 ACL rules (connection, content, use_backend) and 
 esac
 SECTION=$LAB_TMP/section.md
 {
-	echo "<!-- bench:$SCENARIO -->"
-	echo "## Scenario \`$SCENARIO\`: $what"
+	echo "<!-- bench:$SECTION_NAME -->"
+	echo "## Scenario \`$SECTION_NAME\`: $what${SPLICE:+ (both proxies with splice: $SPLICE)}"
 	echo
 	echo "- Date: $(date -u '+%Y-%m-%d %H:%M UTC'); run time $(($(date +%s) - BENCH_T0)) s"
 	echo "- Command: \`$BENCH_CMD\` (as root, from the repository root)"
@@ -385,7 +420,7 @@ SECTION=$LAB_TMP/section.md
 	raw_table
 	echo
 	echo "</details>"
-	echo "<!-- /bench:$SCENARIO -->"
+	echo "<!-- /bench:$SECTION_NAME -->"
 } >"$SECTION"
 
 # RESULTS.md keeps one section per scenario; this run replaces its own.
@@ -401,8 +436,8 @@ file. b/c > 1 means decoyproxy has the larger figure: better for rates and
 throughput, worse for memory and CPU.
 EOF
 fi
-if grep -q "^<!-- bench:$SCENARIO -->\$" "$RESULTS"; then
-	awk -v b="<!-- bench:$SCENARIO -->" -v e="<!-- /bench:$SCENARIO -->" -v f="$SECTION" '
+if grep -q "^<!-- bench:$SECTION_NAME -->\$" "$RESULTS"; then
+	awk -v b="<!-- bench:$SECTION_NAME -->" -v e="<!-- /bench:$SECTION_NAME -->" -v f="$SECTION" '
 		$0 == b { while ((getline l < f) > 0) print l; skip = 1; next }
 		$0 == e { skip = 0; next }
 		!skip' "$RESULTS" >"$LAB_TMP/results.new" &&

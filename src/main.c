@@ -19,6 +19,8 @@
 #include "ctl/module.h"
 #include "ctl/reload.h"
 #include "core/loop.h"
+#include "core/pipe.h"
+#include "core/sess.h"
 #include "ctl/sdnotify.h"
 #include "log/msg.h"
 
@@ -237,6 +239,8 @@ out_conf:
 	dp_config_put(c);
 	process_owner_close(); /* after the removals: the run is over */
 	pump_pool_trim();
+	pipe_pool_trim();
+	sess_pool_trim();
 	sdnotify_fini();
 out:
 	free(o.files);

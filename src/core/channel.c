@@ -1,13 +1,16 @@
-/* channel.c — buffer pool and the byte mover of a channel. */
+/* channel.c — buffer pool and the byte mover of a channel: recv()/send()
+ * through a pooled buffer, or splice() through a pooled pipe. */
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "core/channel.h"
+#include "core/pipe.h"
 
 /* Free buffers are kept on a singly linked list threaded through their
  * first bytes; the list is capped so a burst does not pin memory forever. */
@@ -82,8 +85,35 @@ static void buf_release(struct chan *c)
 	c->off = c->len = 0;
 }
 
+size_t chan_piped(const struct chan *c)
+{
+	return c->pipe ? c->pipe->data : 0;
+}
+
+bool chan_full(const struct chan *c)
+{
+	return c->len >= PUMP_BUFSIZE || (c->pipe && (c->wait_room || c->pipe->data >= c->pipe->size));
+}
+
+/* Gives the pipe back once it is empty: an idle channel holds none. */
+static void pipe_release(struct chan *c)
+{
+	if (c->pipe && !c->pipe->data) {
+		pipe_put(c->pipe);
+		c->pipe = NULL;
+		c->wait_room = false;
+	}
+}
+
 void chan_release(struct chan *c)
 {
+	if (c->pipe) {
+		if (c->pipe->data)
+			pipe_kill(c->pipe);
+		else
+			pipe_put(c->pipe);
+		c->pipe = NULL;
+	}
 	buf_release(c);
 	free(c->pre);
 	c->pre = NULL;
@@ -120,10 +150,100 @@ static int send_prefix(struct chan *c, int fd)
 	return PUMP_PROGRESS;
 }
 
+/* splice() from socket fd into the channel's pipe. Returns a PUMP_* code,
+ * or PUMP_FULL + 1 when the copy path must take this read (no pipe to be
+ * had, or this socket cannot be spliced). */
+#define PUMP_COPY_INSTEAD (PUMP_FULL + 1)
+static int splice_recv(struct chan *c, int fd)
+{
+	bool progress = false;
+
+	if (!c->pipe) {
+		c->pipe = pipe_get();
+		if (!c->pipe)
+			return PUMP_COPY_INSTEAD; /* maxpipes reached or refused by the kernel */
+		c->wait_room = false;
+	}
+	for (;;) {
+		size_t room = c->pipe->size > c->pipe->data ? c->pipe->size - c->pipe->data : 0;
+		ssize_t n;
+
+		if (!room)
+			return progress ? PUMP_PROGRESS : PUMP_FULL;
+		n = splice(fd, NULL, c->pipe->prod, NULL, room, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		if (n > 0) {
+			c->pipe->data += (size_t)n;
+			c->total += (uint64_t)n;
+			progress = true;
+			if ((size_t)n < room)
+				return PUMP_PROGRESS; /* socket drained for now */
+			continue;
+		}
+		if (n == 0) {
+			c->eof = true;
+			pipe_release(c);
+			return PUMP_EOF;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN) {
+			/* nothing to read, or no room left in the pipe (its
+			 * room is counted in pages, not bytes): with bytes in
+			 * the pipe, read again only once it is emptied */
+			if (c->pipe->data)
+				c->wait_room = true;
+			pipe_release(c);
+			return progress ? PUMP_PROGRESS : PUMP_AGAIN;
+		}
+		if (!progress && (errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP)) {
+			/* this socket cannot be spliced: copy from now on */
+			c->splice = CHAN_COPY;
+			pipe_release(c);
+			return PUMP_COPY_INSTEAD;
+		}
+		pipe_release(c);
+		return progress ? PUMP_PROGRESS : PUMP_ERROR;
+	}
+}
+
+/* splice() the pipe's bytes out to fd. */
+static int splice_send(struct chan *c, int fd)
+{
+	bool progress = false;
+
+	while (c->pipe->data) {
+		ssize_t n = splice(c->pipe->cons, NULL, fd, NULL, c->pipe->data, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+
+		if (n > 0) {
+			c->pipe->data -= (size_t)n;
+			c->sent += (uint64_t)n;
+			progress = true;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return progress ? PUMP_PROGRESS : PUMP_AGAIN;
+		return PUMP_ERROR;
+	}
+	pipe_release(c);
+	return progress ? PUMP_PROGRESS : PUMP_AGAIN;
+}
+
 int chan_recv(struct chan *c, int fd)
 {
 	bool progress = false;
 	bool fresh = false;
+
+	/* splice while the buffer is empty (bytes keep their order); in
+	 * auto mode only a flow that filled the buffer in a row */
+	if (c->pipe || (c->splice && !c->len &&
+			(c->splice == CHAN_SPLICE || c->full_reads >= CHAN_AUTO_FULL_READS))) {
+		int r = splice_recv(c, fd);
+
+		if (r != PUMP_COPY_INSTEAD)
+			return r;
+	}
 
 	for (;;) {
 		ssize_t n;
@@ -143,15 +263,20 @@ int chan_recv(struct chan *c, int fd)
 			c->off = 0;
 		}
 		room = PUMP_BUFSIZE - c->off - c->len;
-		if (room == 0)
+		if (room == 0) {
+			if (c->full_reads < 255)
+				c->full_reads++; /* splice-auto: this flow fills buffers */
 			return progress ? PUMP_PROGRESS : PUMP_FULL;
+		}
 		n = recv(fd, c->buf + c->off + c->len, room, 0);
 		if (n > 0) {
 			c->len += (size_t)n;
 			c->total += (uint64_t)n;
 			progress = true;
-			if ((size_t)n < room)
+			if ((size_t)n < room) {
+				c->full_reads = 0; /* a short read: not bulk (yet) */
 				return PUMP_PROGRESS; /* socket drained for now */
+			}
 			continue;
 		}
 		if (n == 0) {
@@ -181,6 +306,9 @@ int chan_send(struct chan *c, int fd)
 			return r;
 		progress = true;
 	}
+
+	if (c->pipe)
+		return splice_send(c, fd); /* the buffer is empty (see chan_recv) */
 
 	while (c->len) {
 		ssize_t n = send(fd, c->buf + c->off, c->len, MSG_NOSIGNAL | MSG_DONTWAIT);

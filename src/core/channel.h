@@ -3,7 +3,12 @@
  * A channel owns no buffer while idle: a buffer is taken from the pool when
  * data arrives and returned as soon as it is written out, so an idle session
  * costs no buffer memory. The splice() path replaces the buffer with a pipe
- * behind the same two calls (chan_recv / chan_send). */
+ * behind the same two calls (chan_recv / chan_send): bytes go socket ->
+ * pipe -> socket inside the kernel. A pipe, like a buffer, is held only
+ * while it carries bytes (core/pipe.h). At most one of buffer and pipe
+ * holds bytes at any time (the mode only changes while both are empty),
+ * so the order of the bytes is kept whatever path they take; when no pipe
+ * can be had the channel copies, never fails. */
 #ifndef DECOYPROXY_CHANNEL_H
 #define DECOYPROXY_CHANNEL_H
 
@@ -13,6 +18,18 @@
 
 #define PUMP_BUFSIZE 16384
 
+struct dp_pipe;
+
+/* How a channel may move bytes (chan.splice) */
+enum {
+	CHAN_COPY = 0,      /* through a buffer only */
+	CHAN_SPLICE,        /* splice() whenever a pipe can be had (splice-request/-response) */
+	CHAN_SPLICE_AUTO,   /* splice() once the flow fills the buffer repeatedly (splice-auto) */
+};
+/* splice-auto: reads in a row that fill the whole buffer before a flow
+ * counts as bulk and is spliced; a short exchange never qualifies. */
+#define CHAN_AUTO_FULL_READS 2
+
 struct chan {
 	char *buf;          /* NULL while empty */
 	size_t off, len;    /* pending bytes are buf[off .. off+len) */
@@ -20,6 +37,10 @@ struct chan {
 	uint64_t sent;      /* bytes written out of it */
 	char *pre;          /* bytes sent before the buffer (a PROXY header); malloc'd */
 	size_t pre_off, pre_len;
+	struct dp_pipe *pipe; /* splice(): bytes in flight in the kernel; NULL while none */
+	uint8_t splice;     /* CHAN_COPY / CHAN_SPLICE / CHAN_SPLICE_AUTO */
+	uint8_t full_reads; /* splice-auto: reads in a row that filled the buffer */
+	bool wait_room;     /* splice(): the pipe may be full, read once it is emptied */
 	bool eof;           /* the source reached EOF */
 	bool shut;          /* EOF propagated (shutdown(SHUT_WR) on the destination) */
 };
@@ -38,8 +59,14 @@ int chan_recv(struct chan *c, int fd);
 /* Writes pending bytes to fd: the prefix first (in one send of its own),
  * then the buffer. Releases the buffer when emptied. */
 int chan_send(struct chan *c, int fd);
-static inline bool chan_empty(const struct chan *c) { return c->len == 0 && c->pre_len == 0; }
-static inline bool chan_full(const struct chan *c) { return c->len >= PUMP_BUFSIZE; }
+/* Bytes in the channel's pipe (0 without one). */
+size_t chan_piped(const struct chan *c);
+static inline bool chan_empty(const struct chan *c) { return c->len == 0 && c->pre_len == 0 && !c->pipe; }
+/* Full: the source is not read until the destination took some bytes
+ * (the pipe's room cannot be known exactly: it is counted in pages, so a
+ * splice() that would block with bytes in the pipe waits for it to empty). */
+bool chan_full(const struct chan *c);
+/* Returns the buffer and the pipe, with the prefix (the session ends). */
 void chan_release(struct chan *c);
 /* Takes ownership of a malloc'd prefix to send before any buffered byte. */
 void chan_set_prefix(struct chan *c, char *data, size_t len);

@@ -33,6 +33,7 @@
 
 #include "lib/addr.h"
 #include "core/listener.h"
+#include "core/tune.h"
 #include "core/listener_int.h"
 #include "model/proxy.h"
 #include "core/loop.h"
@@ -134,6 +135,9 @@ int listener_open(struct listener *l, char **err)
 		goto sockerr;
 	if ((bc->options & BC_O_TFO) && setopt(fd, IPPROTO_TCP, TCP_FASTOPEN, 64) < 0)
 		goto sockerr;
+	/* accepted sockets inherit TCP_NODELAY from the listening one: one
+	 * setsockopt() per listener instead of one per connection */
+	l->nodelay = setopt(fd, IPPROTO_TCP, TCP_NODELAY, 1) == 0;
 	if (bind(fd, (struct sockaddr *)&l->addr, addr_len(&l->addr)) < 0) {
 		e = errno;
 		memprintf(err, "cannot bind socket [%s]: %s%s", a, strerror(e),
@@ -180,7 +184,10 @@ static void listener_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct listener *l = container_of(w, struct listener, io);
 
-	for (;;) {
+	/* at most tune.maxaccept connections per wake-up: the listener stays
+	 * readable (level-triggered), so the rest is accepted at the next
+	 * iteration, after the sessions just started had their turn */
+	for (unsigned n = 0; n < tune_maxaccept; n++) {
 		struct sockaddr_storage peer;
 		socklen_t plen = sizeof(peer);
 		int fd;
@@ -353,6 +360,7 @@ static int take_over(struct listener *l, struct listener *old, char **err)
 	listener_stop(old);
 	l->fd = old->fd;
 	old->fd = -1;
+	l->nodelay = old->nodelay;
 	l->taken_from = old;
 	l->dirfd = old->dirfd;
 	old->dirfd = -1;
@@ -377,6 +385,7 @@ static void give_back(struct listener *l)
 	listener_stop(l);
 	old->fd = l->fd;
 	l->fd = -1;
+	old->nodelay = l->nodelay;
 	old->dirfd = l->dirfd;
 	l->dirfd = -1;
 	l->taken_from = NULL;

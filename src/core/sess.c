@@ -33,6 +33,7 @@
 #include "model/conf.h"
 #include "model/proxy.h"
 #include "core/loop.h"
+#include "core/pipe.h"
 #include "model/server.h"
 #include "core/sess.h"
 #include "core/sess_int.h"
@@ -80,6 +81,62 @@ void sess_set_ka(int fd, bool on)
 
 	if (on)
 		setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &v, sizeof(v));
+}
+
+/* ---- session objects: a per-thread free list --------------------------------
+ * A connection's session object is taken from a free list of the thread
+ * and given back to it: no malloc()/free() per connection in the steady
+ * state. The list is bounded (a burst does not pin memory forever) and
+ * bypassed under AddressSanitizer, which must see every use after free. */
+
+#if defined(__SANITIZE_ADDRESS__)
+#define SESS_FREE_MAX 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SESS_FREE_MAX 0
+#endif
+#endif
+#ifndef SESS_FREE_MAX
+#define SESS_FREE_MAX 256
+#endif
+
+static _Thread_local struct sess *sess_free_list;
+static _Thread_local unsigned sess_free_n;
+
+static struct sess *sess_new(void)
+{
+	struct sess *s = sess_free_list;
+
+	if (!s)
+		return calloc(1, sizeof(*s));
+	sess_free_list = s->next;
+	sess_free_n--;
+	memset(s, 0, sizeof(*s));
+	return s;
+}
+
+static void sess_release(struct sess *s)
+{
+#if SESS_FREE_MAX > 0
+	if (sess_free_n < SESS_FREE_MAX) {
+		s->next = sess_free_list;
+		sess_free_list = s;
+		sess_free_n++;
+		return;
+	}
+#endif
+	free(s);
+}
+
+void sess_pool_trim(void)
+{
+	while (sess_free_list) {
+		struct sess *n = sess_free_list->next;
+
+		free(sess_free_list);
+		sess_free_list = n;
+	}
+	sess_free_n = 0;
 }
 
 /* ---- end of a session ---------------------------------------------------- */
@@ -225,7 +282,7 @@ void sess_close(struct sess *s, enum term_event ev)
 	sess_rules_free(s);
 	free(s->netns);
 	free(s->unique_id);
-	free(s);
+	sess_release(s);
 	dp_config_put(conf);
 	loop_defer(&after_close_task);
 }
@@ -236,6 +293,34 @@ void sess_kill(struct sess *s)
 }
 
 /* ---- data transfer ------------------------------------------------------- */
+
+/* As HAProxy: an option in either the frontend or the backend enables it;
+ * splice-request/-response force a direction, splice-auto lets the channel
+ * decide from the flow (core/channel.h). */
+static uint8_t splice_mode(unsigned opts, unsigned forced)
+{
+	if (opts & forced)
+		return CHAN_SPLICE;
+	return opts & PR_O_SPLICE_AUT ? CHAN_SPLICE_AUTO : CHAN_COPY;
+}
+
+void sess_choose_splice(struct sess *s)
+{
+	unsigned opts = s->fe->options | (s->be ? s->be->options : 0);
+
+	if (s->no_splice || pipe_cfg.nosplice || !pipe_cfg.maxpipes) {
+		s->req.splice = s->res.splice = CHAN_COPY;
+		return;
+	}
+	s->req.splice = splice_mode(opts, PR_O_SPLICE_REQ);
+	s->res.splice = splice_mode(opts, PR_O_SPLICE_RES);
+}
+
+void sess_no_splice(struct sess *s)
+{
+	s->no_splice = true;
+	s->req.splice = s->res.splice = CHAN_COPY;
+}
 
 /* Whether close() alone ends both sockets gracefully: no nolinger option
  * turns the close into a reset. */
@@ -365,6 +450,21 @@ void sess_srv_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 		int err = 0;
 		socklen_t l = sizeof(err);
 
+		if (!chan_empty(&s->req) && !s->req.pre_len &&
+		    !(s->srv->flags & (SRV_F_SEND_PROXY | SRV_F_SEND_PROXY_V2))) {
+			/* the client spoke first: sending its bytes tells the
+			 * outcome of connect() as well (a failed one reports
+			 * its error), so SO_ERROR is not read. A reset after
+			 * the connection was made is the server's abort, as
+			 * when SO_ERROR said 0 and the send failed. */
+			if (chan_send(&s->req, s->srv_h.fd) == PUMP_ERROR && errno != ECONNRESET &&
+			    errno != EPIPE) {
+				sess_connect_failed(s, errno);
+				return;
+			}
+			sess_connected(s);
+			return;
+		}
 		if (getsockopt(s->srv_h.fd, SOL_SOCKET, SO_ERROR, &err, &l) < 0)
 			err = errno;
 		if (err)
@@ -505,6 +605,9 @@ void sess_start(struct sess *s)
 	 * is still the attack. Its configuration is the frontend's and the
 	 * default backend's (a later use_backend does not change it). */
 	s->mirror = mirror_sess_start(s->fe, s->be, &s->cli_addr, &s->fe_addr, s->id);
+	/* every byte of a mirrored session must be read in user space */
+	if (s->mirror && mirror_sess_needs_copy(s->mirror))
+		sess_no_splice(s);
 	/* may free s (rejected, no server, fd exhaustion...): the paths that
 	 * keep it set its watchers themselves, so s is not touched afterwards */
 	sess_rules_start(s);
@@ -560,7 +663,7 @@ static bool refuse_own(struct listener *li, int fd, const struct sockaddr_storag
 void sess_accept(struct listener *li, int fd, const struct sockaddr_storage *peer)
 {
 	struct proxy *fe = li->bc->fe;
-	struct sess *s = calloc(1, sizeof(*s));
+	struct sess *s = sess_new();
 	socklen_t l;
 
 	if (!s) {
@@ -585,7 +688,7 @@ void sess_accept(struct listener *li, int fd, const struct sockaddr_storage *pee
 		s->fe_addr = li->addr;
 	addr_unmap_v4(&s->fe_addr);
 	if (refuse_own(li, fd, &s->cli_addr, &s->fe_addr)) {
-		free(s);
+		sess_release(s);
 		return;
 	}
 	s->id = next_sess_id++;
@@ -611,7 +714,8 @@ void sess_accept(struct listener *li, int fd, const struct sockaddr_storage *pee
 	ev_io_init(&s->cli.rio, sess_cli_read_cb, fd, EV_READ);
 	ev_io_init(&s->cli.wio, cli_write_cb, fd, EV_WRITE);
 	ev_init(&s->timer, timer_cb);
-	{
+	if (!li->nodelay) {
+		/* normally inherited from the listener (core/listener.c) */
 		int one = 1;
 
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));

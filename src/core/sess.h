@@ -77,6 +77,10 @@ struct sess {
 	                                     * byte read must reach mirror_sess_read(), so a
 	                                     * splice() path copies for such a session
 	                                     * (mirror_sess_needs_copy(s->mirror)) */
+	bool no_splice;                     /* the bytes must pass through user space
+	                                     * (inspected or mirrored): never splice.
+	                                     * Set with sess_no_splice() before the
+	                                     * relay starts (doc/internals.md) */
 
 	ev_timer timer;
 	ev_tstamp t_accept, t_queue, t_connect_start, t_est;
@@ -115,6 +119,12 @@ static inline bool sess_is_inspecting(const struct sess *s)
  * failure) accepted on li from peer, and starts it: PROXY header first
  * with accept-proxy, then a server. */
 void sess_accept(struct listener *li, int fd, const struct sockaddr_storage *peer);
+/* s's bytes must be seen in user space from now on (an inspection phase,
+ * a mirror): its channels copy instead of splicing. Call it before the
+ * relay starts (at accept, or while rules run) so that no byte has been
+ * spliced past the caller; calling it later stops splicing at the next
+ * read (what a pipe holds then is still delivered, unseen). */
+void sess_no_splice(struct sess *s);
 /* Kill a session ("K" termination), e.g. `shutdown session` or hard stop:
  * closes, logs and frees it. */
 void sess_kill(struct sess *s);
@@ -123,6 +133,9 @@ void sess_kill(struct sess *s);
  * sessions connect while its servers have free slots. Never re-enters a
  * caller. */
 void sess_dequeue_later(struct proxy *be);
+
+/* Frees the session objects kept for reuse by this thread (stop, tests). */
+void sess_pool_trim(void);
 
 extern struct sess *sess_list;
 extern unsigned sess_count;      /* %ac */

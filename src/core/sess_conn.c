@@ -105,6 +105,7 @@ void sess_connected(struct sess *s)
 		sess_close(s, TERM_EV_CONN_PROXY);
 		return;
 	}
+	sess_choose_splice(s);
 	ev_io_set(&s->srv_h.rio, s->srv_h.fd, EV_READ);
 	ev_io_set(&s->srv_h.wio, s->srv_h.fd, EV_WRITE);
 	if (ev_is_active(&s->srv_h.wio))

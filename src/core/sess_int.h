@@ -49,6 +49,9 @@ void sess_update_io(struct sess *s);
  * fd): flushes what the client sent meanwhile and starts relaying. May
  * free s. */
 void sess_relay_start(struct sess *s);
+/* Sets how each channel moves bytes (copy, splice, splice-auto) from the
+ * frontend's and backend's options, `nosplice`, and s->no_splice. */
+void sess_choose_splice(struct sess *s);
 /* Stops both watchers of a half. */
 void sess_half_stop(struct half *h);
 /* Closes *fd (a reset when rst) and sets it to -1; no-op when already -1. */

@@ -21,6 +21,7 @@
 #include "core/connect.h"
 #include "core/loop.h"
 #include "core/mirror.h"
+#include "core/pipe.h"
 #include "ctl/cli.h"
 #include "ctl/cli_int.h"
 
@@ -515,6 +516,8 @@ void cli_cmd_show_info(struct cli_ctx *cx, int argc, char **argv, struct cli_buf
 		   up / 60 % 60, up % 60, up);
 	cli_printf(out, "Ulimit-n: %llu\nMaxconn: %u\nHard_maxconn: %u\nCurrConns: %u\nCumConns: %llu\n",
 		   (unsigned long long)rl.rlim_cur, rt.maxconn, rt.maxconn, rt.actconn, rt.cum_conn);
+	cli_printf(out, "Maxpipes: %u\nPipesUsed: %u\nPipesFree: %u\n", pipe_cfg.maxpipes, pipe_used(),
+		   pipe_free_count());
 	cli_printf(out, "node: %s\nStopping: %d\nListeners: %zu\nDroppedLogs: %llu\n", node, rt.stopping ? 1 : 0,
 		   rt.conf ? dp_config_count_listeners(rt.conf) : (size_t)0, dropped_logs(rt.conf));
 	cli_printf(out, "PoolAlloc_bytes: %zu\nPoolUsed_bytes: %zu\nStart_time_sec: %lld\n",
@@ -529,6 +532,7 @@ void cli_cmd_show_info(struct cli_ctx *cx, int argc, char **argv, struct cli_buf
 		cli_printf(out, "MirrorSessions: %llu\nMirrorPackets: %llu\nMirrorBytes: %llu\nMirrorDrops: %llu\n",
 			   ms.sessions, ms.packets, ms.bytes, ms.drops);
 	}
+	cli_printf(out, "PipesRefused: %llu\n", pipe_refused());
 }
 
 

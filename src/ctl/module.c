@@ -7,6 +7,8 @@
  *                    generation itself); proxies carry their counters;
  *   rules            acl / tcp-request / use_backend / use-server keywords;
  *                    resolves the names they use once every file is read;
+ *   tune             the data path's tuning keywords; commit puts them in
+ *                    service (pipes, accept batches);
  *   source           refuses a spoofing configuration without the
  *                    privilege to spoof, before anything is changed;
  *   logs             opens log targets (first to open, last to close, so
@@ -48,6 +50,7 @@
 #include "core/mirror.h"
 #include "core/sess.h"
 #include "plumbing/decoy.h"
+#include "core/tune.h"
 #include "plumbing/netseg.h"
 #include "plumbing/probe.h"
 #include "plumbing/tproxy.h"
@@ -209,10 +212,14 @@ static const struct dp_module mod_checks = {
 	.name = "checks", .commit = checks_commit, .remove = chk_stop,
 };
 
+static const struct dp_module mod_tune = {
+	.name = "tune", .kws = &tune_kw_list, .commit = tune_commit,
+};
+
 static const struct dp_module *const table[] = {
-	&mod_global, &mod_proxies, &mod_rules, &mod_source, &mod_logs, &mod_events, &mod_netseg,
-	&mod_mirror, &mod_listeners, &mod_decoy, &mod_tproxy, &mod_probe, &mod_cli, &mod_stats_http,
-	&mod_chroot, &mod_checks,
+	&mod_global, &mod_tune, &mod_proxies, &mod_rules, &mod_source, &mod_logs, &mod_events,
+	&mod_netseg, &mod_mirror, &mod_listeners, &mod_decoy, &mod_tproxy, &mod_probe, &mod_cli,
+	&mod_stats_http, &mod_chroot, &mod_checks,
 };
 
 const struct dp_module *const *modules_table(size_t *n)

@@ -15,6 +15,7 @@
 #include "ctl/process.h"
 #include "ctl/sdnotify.h"
 #include "core/loop.h"
+#include "core/pipe.h"
 #include "log/msg.h"
 #include "model/bind.h"
 #include "model/conf.h"
@@ -62,12 +63,35 @@ int process_setup_limits(struct dp_config *c, char **err)
 		if (lim < FD_RESERVE + nlist + 20)
 			lim = FD_RESERVE + nlist + 20;
 		rt.maxconn = (unsigned)((lim - FD_RESERVE - nlist) / 2);
+		if (pipe_maxpipes(c, rt.maxconn)) {
+			/* splice: leave room for the pipes' descriptors
+			 * (maxconn / 4 pipes, or maxpipes) */
+			unsigned long long room = lim - FD_RESERVE - nlist;
+
+			if (c->g.maxpipes)
+				rt.maxconn = (unsigned)(room > 2ULL * c->g.maxpipes + 2 ?
+							(room - 2ULL * c->g.maxpipes) / 2 : 1);
+			else
+				rt.maxconn = (unsigned)(room * 2 / 5);
+		}
 		if (rt.maxconn > 100000)
 			rt.maxconn = 100000;
 	} else {
 		rt.maxconn = c->g.maxconn;
 	}
+	/* each pipe splice() may use holds two descriptors too. The default
+	 * maxpipes (maxconn / 4) takes only what the hard limit leaves (HAProxy
+	 * 2.6 refuses to start instead: splice is an optimisation, not worth
+	 * a failed start); an explicit one is needed in full */
 	need = 2ULL * rt.maxconn + nlist + FD_RESERVE;
+	{
+		unsigned long long pipes = pipe_maxpipes(c, rt.maxconn);
+
+		if (pipes && !c->g.maxpipes && rl.rlim_max != RLIM_INFINITY)
+			pipes = rl.rlim_max > need ? (pipes < (rl.rlim_max - need) / 2 ? pipes : (rl.rlim_max - need) / 2) : 0;
+		pipe_set_fd_room((unsigned)pipes);
+		need += 2ULL * pipes;
+	}
 	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
 		if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need) {
 			memprintf(err, "[global] maxconn %u needs %llu file descriptors but the hard limit is %llu: lower 'maxconn' or raise the hard limit (ulimit -Hn, LimitNOFILE=)",

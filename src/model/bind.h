@@ -80,6 +80,8 @@ struct listener {
 	int fd;
 	ev_io io;
 	bool paused;                /* stopped accepting (maxconn, fd limit) */
+	bool nodelay;               /* TCP_NODELAY set on the socket: accepted
+	                             * connections inherit it (core/listener.c) */
 	struct listener *taken_from; /* during a reload: the old listener whose socket we took */
 	unsigned nbconn;
 	unsigned long long cum_conn;

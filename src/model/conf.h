@@ -49,6 +49,11 @@ struct dp_global {
 	long long hard_stop_after;  /* ms, 0 = none */
 	bool quiet;                 /* `quiet`: as -q, unless -V */
 	unsigned spread_checks;     /* spread-checks: +/- percent of jitter on check intervals */
+	/* data path tuning (core/tune.c) */
+	unsigned maxpipes;          /* 0 = maxconn / 4 */
+	unsigned pipesize;          /* tune.pipesize, 0 = the kernel's default */
+	bool nosplice;
+	int maxaccept;              /* tune.maxaccept, 0 = default (64), -1 = no limit */
 };
 
 struct dp_config {

@@ -284,8 +284,6 @@ static const struct cfg_kw global_kws[] = {
 	{ "maxcomprate", CFG_SEC_GLOBAL, cfg_kw_ignored, "decoyproxy does not compress" },
 	{ "maxcompcpuusage", CFG_SEC_GLOBAL, cfg_kw_ignored, "decoyproxy does not compress" },
 	{ "maxzlibmem", CFG_SEC_GLOBAL, cfg_kw_ignored, "decoyproxy does not compress" },
-	{ "maxpipes", CFG_SEC_GLOBAL, cfg_kw_ignored, "decoyproxy does not use splice() and its pipes" },
-	{ "nosplice", CFG_SEC_GLOBAL, cfg_kw_ignored, "decoyproxy never uses splice()" },
 	{ "noreuseport", CFG_SEC_GLOBAL, cfg_kw_ignored, "decoyproxy never sets SO_REUSEPORT (a reload takes the listeners over in place)" },
 	{ "nokqueue", CFG_SEC_GLOBAL, cfg_kw_ignored, "kqueue does not exist on Linux" },
 	{ "noevports", CFG_SEC_GLOBAL, cfg_kw_ignored, "event ports do not exist on Linux" },

@@ -45,6 +45,11 @@ enum {
 /* Proxy option bits of the health checks (core/chk.c). They live in proxy->options
  * so that defaults sections pass them on like every other option; they sit
  * at the top of the word, clear of proxy.h's PR_O_* bits. */
+/* splice() options (core/channel.c), in either the frontend or the backend:
+ * `option splice-request`, `option splice-response`, `option splice-auto` */
+#define PR_O_SPLICE_REQ  (1u << 27)
+#define PR_O_SPLICE_RES  (1u << 28)
+#define PR_O_SPLICE_AUT  (1u << 29)
 #define CHK_PXO_LOG      (1u << 30)  /* option log-health-checks */
 #define CHK_PXO_TIMEOUT  (1u << 31)  /* `timeout check` set (non-zero) */
 /* `option log-probes` (decoyproxy: probe events of a frontend with

@@ -42,6 +42,16 @@ else
 	PROXY=("$DP_BUILDDIR/decoyproxy" -d)
 fi
 DP=$DP_BUILDDIR/decoyproxy
+# DP_RELAY_SPLICE=force|auto runs every relay check through splice():
+# `option splice-request` + `option splice-response`, or `option
+# splice-auto`, in each defaults section (empty: the copy path)
+case ${DP_RELAY_SPLICE:-} in
+'') SPLICE_OPTS= ;;
+auto) SPLICE_OPTS="option splice-auto" ;;
+force) SPLICE_OPTS=$'option splice-request\n    option splice-response' ;;
+*) lab_die "DP_RELAY_SPLICE must be force, auto or empty, not '$DP_RELAY_SPLICE'" ;;
+esac
+[ -n "$SPLICE_OPTS" ] && echo "# relay checks with: $SPLICE_OPTS"
 
 lab_init relay
 
@@ -158,6 +168,7 @@ global
     maxconn 2000
 defaults
     mode tcp
+    $SPLICE_OPTS
     log global
     option tcplog
     timeout connect 2s
@@ -445,6 +456,7 @@ global
     maxconn 10
 defaults
     mode tcp
+    $SPLICE_OPTS
     log global
     option tcplog
     timeout connect 2s
@@ -534,6 +546,7 @@ global
     log stdout format raw local0
 defaults
     mode tcp
+    $SPLICE_OPTS
     log global
     option tcplog
     timeout connect 2s
@@ -590,6 +603,7 @@ global
     maxconn 1000
 defaults
     mode tcp
+    $SPLICE_OPTS
     log global
     option tcplog
     timeout connect 2s

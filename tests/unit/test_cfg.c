@@ -764,16 +764,12 @@ static void test_known_unsupported_keywords(void **state)
 		const char *cfg, *needle;
 	} ignored[] = {
 		{ "global\n tune.bufsize 16384\n", "'tune.bufsize' ignored: HAProxy tuning setting" },
-		{ "global\n tune.pipesize 65536\n", "'tune.pipesize' ignored" },
 		{ "global\n tune.idletimer 100\n", "'tune.idletimer' ignored" },
 		{ "global\n tune.h2.max-concurrent-streams 10\n", "'tune.h2.max-concurrent-streams' ignored" },
-		{ "global\n tune.maxaccept 10\n", "'tune.maxaccept' ignored" },
 		{ "global\n tune.ssl.default-dh-param 2048\n", "'tune.ssl.default-dh-param' ignored: decoyproxy does not terminate or originate TLS" },
 		{ "global\n maxsslconn 100\n", "'maxsslconn' ignored: decoyproxy does not terminate or originate TLS" },
 		{ "global\n ssl-engine rdrand\n", "'ssl-engine' ignored: decoyproxy does not terminate" },
 		{ "global\n ssl-default-bind-ciphers HIGH\n", "'ssl-default-bind-ciphers' ignored" },
-		{ "global\n maxpipes 100\n", "'maxpipes' ignored: decoyproxy does not use splice()" },
-		{ "global\n nosplice\n", "'nosplice' ignored: decoyproxy never uses splice()" },
 		{ "global\n noreuseport\n", "'noreuseport' ignored: decoyproxy never sets SO_REUSEPORT" },
 		{ "global\n httpclient.ssl.verify none\n", "'httpclient.ssl.verify' ignored" },
 		{ "frontend f\n bind-process all\n", "[t.cfg:2] : 'bind-process' has no effect, is deprecated, and will be removed in version 2.7." },
@@ -790,6 +786,40 @@ static void test_known_unsupported_keywords(void **state)
 	expect_clean(TMO "backend b\n option tcp-check\n option allbackups\n");
 	expect_clean(TMO "backend b\n option log-health-checks\n no option log-health-checks\n");
 #undef TMO
+}
+
+/* splice and accept tuning (core/tune.c, issue #15): parsed into the
+ * generation, bad values refused with the keyword named */
+static void test_splice_keywords(void **state)
+{
+	struct dp_config *c = NULL;
+
+	(void)state;
+	assert_int_equal(parse("global\n maxpipes 123\n nosplice\n tune.pipesize 131072\n tune.maxaccept -1\n"
+			       "defaults\n timeout connect 1s\n timeout client 1s\n timeout server 1s\n"
+			       " option splice-auto\n"
+			       "frontend f\n bind 127.0.0.1:1\n option splice-request\n no option splice-auto\n"
+			       " default_backend b\n"
+			       "backend b\n option splice-response\n server s 127.0.0.1:2\n", &c), 0);
+	if (msgs[0])
+		fail_msg("expected no message, got:\n%s", msgs);
+	assert_int_equal(c->g.maxpipes, 123);
+	assert_true(c->g.nosplice);
+	assert_int_equal(c->g.pipesize, 131072);
+	assert_int_equal(c->g.maxaccept, -1);
+	for (struct proxy *px = c->proxies; px; px = px->next) {
+		if (!strcmp(px->name, "f"))
+			assert_int_equal(px->options & (PR_O_SPLICE_REQ | PR_O_SPLICE_RES | PR_O_SPLICE_AUT),
+					 PR_O_SPLICE_REQ);
+		else if (!strcmp(px->name, "b"))
+			assert_int_equal(px->options & (PR_O_SPLICE_REQ | PR_O_SPLICE_RES | PR_O_SPLICE_AUT),
+					 PR_O_SPLICE_RES | PR_O_SPLICE_AUT);
+	}
+	dp_config_put(c);
+	expect_error("global\n maxpipes lots\n", "[t.cfg:2] : 'maxpipes': expects a positive integer, got 'lots'");
+	expect_error("global\n tune.pipesize -5\n", "'tune.pipesize': expects a size in bytes");
+	expect_error("global\n tune.maxaccept -2\n", "'tune.maxaccept': expects -1 (no limit)");
+	expect_error("global\n nosplice 1\n", "nosplice");
 }
 
 /* HAProxy warns, and goes on, when a keyword of the other side is used. */
@@ -1336,6 +1366,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_tokenize_basic, setup),
+		cmocka_unit_test_setup(test_splice_keywords, setup),
 		cmocka_unit_test_setup(test_tokenize_quotes_escapes, setup),
 		cmocka_unit_test_setup(test_tokenize_env, setup),
 		cmocka_unit_test_setup(test_tokenize_errors, setup),

@@ -820,6 +820,7 @@ int main(void)
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 
 	pump_pool_trim();
+	sess_pool_trim();
 	ev_loop_destroy(EV_DEFAULT);
 	return rc;
 }

@@ -1,0 +1,72 @@
+/* pipe.h — the pipes of the splice() relay path, pooled and reused.
+ *
+ * A channel that splices moves bytes socket -> pipe -> socket inside the
+ * kernel. A pipe is taken from this pool when a channel starts splicing
+ * and given back as soon as it is empty again, so an idle session holds
+ * no pipe (nor buffer). The pool is per thread (nothing on the data path
+ * is shared); the limit `maxpipes` is process-wide, counted with an
+ * atomic.
+ *
+ * Getting a pipe may fail: the limit is reached, the kernel refuses a
+ * pipe (EMFILE/ENFILE, or the per-user pipe-user-pages limits after the
+ * privilege drop shrink it to one page), or `tune.pipesize` cannot be
+ * applied and what remains is too small. The caller then copies through
+ * a buffer instead: splice is an optimisation, never a reason to fail a
+ * session.
+ */
+#ifndef DECOYPROXY_PIPE_H
+#define DECOYPROXY_PIPE_H
+
+#include <stddef.h>
+#include "lib/common.h"
+
+struct dp_config;
+
+/* A pipe smaller than this, and smaller than tune.pipesize asked, is not
+ * worth splicing through: it is what the kernel hands out once a user is
+ * past pipe-user-pages-soft (one page), and one copy buffer holds more. */
+#define PIPE_MIN_SIZE 16384
+
+struct dp_pipe {
+	struct dp_pipe *next;   /* free list */
+	int prod, cons;         /* write end (splice in), read end (splice out) */
+	size_t data;            /* bytes in the pipe */
+	size_t size;            /* its capacity (F_GETPIPE_SZ) */
+};
+
+/* Settings of the generation in service (`maxpipes`, `tune.pipesize`,
+ * `nosplice`), set by pipe_setup(); read-only on the data path. */
+struct pipe_settings {
+	unsigned maxpipes;      /* effective limit (0: splice off) */
+	unsigned pipesize;      /* tune.pipesize, 0 = the kernel's default */
+	bool nosplice;          /* global `nosplice`: never splice */
+};
+extern struct pipe_settings pipe_cfg;
+
+/* The limit `maxpipes` gives for c with the effective global maxconn:
+ * the configured value, else maxconn / 4 as HAProxy; 0 when no proxy
+ * enables splicing or `nosplice` is set (no file descriptor is then
+ * reserved for pipes). */
+unsigned pipe_maxpipes(const struct dp_config *c, unsigned maxconn);
+/* The most pipes the file descriptor limit leaves room for, found at
+ * start-up (ctl/process.c): a default maxpipes (maxconn / 4) is capped to
+ * it, an explicit one is not. */
+void pipe_set_fd_room(unsigned pipes);
+/* Makes c's settings the ones in service (start-up, reload commit). */
+void pipe_setup(const struct dp_config *c, unsigned maxconn);
+
+/* A pipe with no data, or NULL (see above: the caller copies instead). */
+struct dp_pipe *pipe_get(void);
+/* Gives back an empty pipe for reuse (kept up to a bound, else closed). */
+void pipe_put(struct dp_pipe *p);
+/* Closes a pipe that may still hold data (a session ending mid-transfer). */
+void pipe_kill(struct dp_pipe *p);
+/* Closes every free pipe of this thread's pool (stop, tests). */
+void pipe_pool_trim(void);
+
+/* Statistics, for `show info` and tests. */
+unsigned pipe_used(void);           /* pipes handed out, process-wide */
+unsigned pipe_free_count(void);     /* pipes kept for reuse by this thread */
+unsigned long long pipe_refused(void); /* pipe_get() that returned NULL */
+
+#endif

@@ -1,0 +1,278 @@
+/* Unit tests: the splice() path of core/channel and the pipe pool
+ * (core/pipe), over AF_UNIX socketpairs: bytes go socket -> pipe -> socket
+ * intact and in order, counted like on the copy path; the pipe goes back
+ * to the pool once empty and is reused; EOF and backpressure behave as on
+ * the copy path; no pipe to be had (maxpipes) means copying; splice-auto
+ * copies short exchanges and splices once the flow fills the buffer twice
+ * in a row. No root, no network. */
+#include "config.h"
+
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "core/channel.h"
+#include "core/pipe.h"
+
+struct rig {
+	int src[2], dst[2];
+	struct chan c;
+};
+
+static int setup(void **state)
+{
+	struct rig *r = calloc(1, sizeof(*r));
+
+	assert_non_null(r);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, r->src), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, r->dst), 0);
+	pipe_cfg.maxpipes = 4;
+	pipe_cfg.pipesize = 0;
+	r->c.splice = CHAN_SPLICE;
+	*state = r;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct rig *r = *state;
+
+	chan_release(&r->c);
+	/* every test gives back what it took */
+	assert_int_equal(pipe_used(), 0);
+	assert_int_equal(pump_pool_in_use(), 0);
+	for (int i = 0; i < 2; i++) {
+		if (r->src[i] >= 0)
+			close(r->src[i]);
+		if (r->dst[i] >= 0)
+			close(r->dst[i]);
+	}
+	free(r);
+	return 0;
+}
+
+static char pat(uint64_t i)
+{
+	return (char)(i * 7 % 251);
+}
+
+static void write_pat(int fd, uint64_t from, size_t n)
+{
+	char buf[8192];
+
+	while (n) {
+		size_t k = n < sizeof(buf) ? n : sizeof(buf);
+
+		for (size_t i = 0; i < k; i++)
+			buf[i] = pat(from + i);
+		assert_true(write(fd, buf, k) == (ssize_t)k);
+		from += k;
+		n -= k;
+	}
+}
+
+static size_t read_check_pat(int fd, uint64_t *at)
+{
+	char buf[8192];
+	size_t total = 0;
+	ssize_t n;
+
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		for (ssize_t i = 0; i < n; i++)
+			if (buf[i] != pat(*at + (uint64_t)i))
+				fail_msg("byte %llu: got %d, expected %d", (unsigned long long)(*at + (uint64_t)i),
+					 buf[i], pat(*at + (uint64_t)i));
+		*at += (uint64_t)n;
+		total += (size_t)n;
+	}
+	assert_true(n < 0 && errno == EAGAIN);
+	return total;
+}
+
+/* splice-request/-response: every byte goes through a pipe, none through
+ * a buffer; the pipe is pooled when emptied and reused next time. */
+static void test_spliced_in_order(void **state)
+{
+	struct rig *r = *state;
+	static const size_t sizes[] = { 1, 5000, 16384, 3, 40000 };
+	uint64_t wr = 0, rd = 0;
+	unsigned free0 = pipe_free_count();
+
+	for (size_t i = 0; i < ARRAY_SIZE(sizes); i++) {
+		write_pat(r->src[0], wr, sizes[i]);
+		wr += sizes[i];
+		assert_int_equal(chan_recv(&r->c, r->src[1]), PUMP_PROGRESS);
+		assert_null(r->c.buf);
+		assert_non_null(r->c.pipe);
+		assert_int_equal(chan_piped(&r->c), sizes[i]);
+		assert_false(chan_empty(&r->c));
+		assert_int_equal(pipe_used(), 1);
+		assert_int_equal(chan_send(&r->c, r->dst[0]), PUMP_PROGRESS);
+		assert_true(chan_empty(&r->c));
+		assert_null(r->c.pipe);
+		assert_int_equal(pipe_used(), 0);
+		/* one pipe made, then reused */
+		assert_int_equal(pipe_free_count(), free0 ? free0 : 1);
+		assert_int_equal(read_check_pat(r->dst[1], &rd), sizes[i]);
+	}
+	assert_int_equal(r->c.total, wr);
+	assert_int_equal(r->c.sent, wr);
+	assert_int_equal(pump_pool_in_use(), 0);
+}
+
+/* EOF is reported after the last bytes; the bytes stay in the pipe until
+ * sent. Nothing to read gives PUMP_AGAIN and no pipe is held. */
+static void test_spliced_eof(void **state)
+{
+	struct rig *r = *state;
+	uint64_t rd = 0;
+
+	assert_int_equal(chan_recv(&r->c, r->src[1]), PUMP_AGAIN);
+	assert_null(r->c.pipe);
+	write_pat(r->src[0], 0, 10);
+	shutdown(r->src[0], SHUT_WR);
+	assert_int_equal(chan_recv(&r->c, r->src[1]), PUMP_PROGRESS);
+	assert_int_equal(chan_recv(&r->c, r->src[1]), PUMP_EOF);
+	assert_true(r->c.eof);
+	assert_int_equal(chan_piped(&r->c), 10);
+	assert_int_equal(chan_send(&r->c, r->dst[0]), PUMP_PROGRESS);
+	assert_true(chan_empty(&r->c));
+	assert_int_equal(read_check_pat(r->dst[1], &rd), 10);
+}
+
+/* A destination that does not read: the channel fills (chan_full), keeps
+ * every byte, and delivers them in order once it reads. */
+static void test_spliced_backpressure(void **state)
+{
+	struct rig *r = *state;
+	uint64_t wr = 0, rd = 0;
+	int rounds = 0;
+
+	while (!chan_full(&r->c)) {
+		int rv;
+
+		assert_true(++rounds < 10000);
+		write_pat(r->src[0], wr, 4096);
+		wr += 4096;
+		rv = chan_recv(&r->c, r->src[1]);
+		assert_true(rv == PUMP_PROGRESS || rv == PUMP_FULL || rv == PUMP_AGAIN);
+		if (!chan_empty(&r->c))
+			assert_int_not_equal(chan_send(&r->c, r->dst[0]), PUMP_ERROR);
+	}
+	assert_non_null(r->c.pipe);
+	assert_int_equal(chan_send(&r->c, r->dst[0]), PUMP_AGAIN);
+	/* what is not in the pipe yet waits in the source socket */
+	while (rd < wr) {
+		assert_true(++rounds < 100000);
+		read_check_pat(r->dst[1], &rd);
+		if (!chan_empty(&r->c))
+			assert_int_not_equal(chan_send(&r->c, r->dst[0]), PUMP_ERROR);
+		else if (!chan_full(&r->c))
+			chan_recv(&r->c, r->src[1]);
+	}
+	assert_int_equal(rd, wr);
+	assert_true(chan_empty(&r->c));
+	assert_null(r->c.pipe);
+}
+
+/* No pipe free (maxpipes reached): the same bytes are copied, and the
+ * refusal is counted. */
+static void test_no_pipe_copies(void **state)
+{
+	struct rig *r = *state;
+	unsigned long long refused = pipe_refused();
+	uint64_t rd = 0;
+
+	pipe_cfg.maxpipes = 0;
+	write_pat(r->src[0], 0, 3000);
+	assert_int_equal(chan_recv(&r->c, r->src[1]), PUMP_PROGRESS);
+	assert_null(r->c.pipe);
+	assert_non_null(r->c.buf);
+	assert_int_equal(r->c.len, 3000);
+	assert_int_equal(pipe_refused(), refused + 1);
+	assert_int_equal(chan_send(&r->c, r->dst[0]), PUMP_PROGRESS);
+	assert_int_equal(read_check_pat(r->dst[1], &rd), 3000);
+	assert_int_equal(r->c.sent, 3000);
+}
+
+/* Bytes left in a pipe when the session ends: the pipe is closed, not
+ * pooled, and no longer counted. */
+static void test_release_with_data(void **state)
+{
+	struct rig *r = *state;
+	unsigned free0;
+
+	write_pat(r->src[0], 0, 100);
+	assert_int_equal(chan_recv(&r->c, r->src[1]), PUMP_PROGRESS);
+	free0 = pipe_free_count();
+	assert_int_equal(pipe_used(), 1);
+	chan_release(&r->c);
+	assert_int_equal(pipe_used(), 0);
+	assert_int_equal(pipe_free_count(), free0);
+}
+
+/* splice-auto: short exchanges are copied; a flow that fills the buffer
+ * twice in a row is spliced from then on. */
+static void test_auto(void **state)
+{
+	struct rig *r = *state;
+	uint64_t wr = 0, rd = 0;
+
+	r->c.splice = CHAN_SPLICE_AUTO;
+	for (int i = 0; i < 5; i++) {
+		write_pat(r->src[0], wr, 100);
+		wr += 100;
+		assert_int_equal(chan_recv(&r->c, r->src[1]), PUMP_PROGRESS);
+		assert_null(r->c.pipe);
+		assert_int_equal(chan_send(&r->c, r->dst[0]), PUMP_PROGRESS);
+		read_check_pat(r->dst[1], &rd);
+	}
+	/* full, short (the streak restarts), then full reads in a row */
+	static const size_t sizes[] = { PUMP_BUFSIZE, 1000, PUMP_BUFSIZE, PUMP_BUFSIZE };
+	for (size_t i = 0; i < ARRAY_SIZE(sizes); i++) {
+		write_pat(r->src[0], wr, sizes[i]);
+		wr += sizes[i];
+		assert_int_equal(chan_recv(&r->c, r->src[1]), PUMP_PROGRESS);
+		assert_null(r->c.pipe);
+		assert_int_equal(chan_send(&r->c, r->dst[0]), PUMP_PROGRESS);
+		read_check_pat(r->dst[1], &rd);
+	}
+	assert_int_equal(CHAN_AUTO_FULL_READS, 2);
+	write_pat(r->src[0], wr, 3 * PUMP_BUFSIZE);
+	wr += 3 * PUMP_BUFSIZE;
+	/* buffers were filled twice in a row: this flow is bulk now */
+	assert_int_equal(chan_recv(&r->c, r->src[1]), PUMP_PROGRESS);
+	assert_non_null(r->c.pipe);
+	assert_null(r->c.buf);
+	while (!chan_empty(&r->c)) {
+		assert_int_not_equal(chan_send(&r->c, r->dst[0]), PUMP_ERROR);
+		read_check_pat(r->dst[1], &rd);
+	}
+	assert_int_equal(rd, wr);
+	assert_int_equal(r->c.sent, wr);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_spliced_in_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_spliced_eof, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_spliced_backpressure, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_pipe_copies, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_release_with_data, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_auto, setup, teardown),
+	};
+	int rc = cmocka_run_group_tests(tests, NULL, NULL);
+
+	pump_pool_trim();
+	pipe_pool_trim();
+	return rc;
+}
