@@ -94,6 +94,8 @@ struct nft_divert {
 	const struct icpt_list *decoys; /* normalised; its elements of `family` fill the
 	                                 * set, the others are ignored; NULL = empty;
 	                                 * borrowed, must outlive the batch */
+	uint8_t proto;                  /* IPPROTO_UDP: the rule matches UDP (`meta l4proto
+	                                 * udp ... udp dport`); 0 or IPPROTO_TCP: TCP */
 };
 
 /* What should exist in one namespace. */
@@ -101,6 +103,10 @@ struct nft_plan {
 	uint32_t mark;                  /* tproxy mark; 0 = NFT_MARK_DEFAULT */
 	const struct nft_divert *div;   /* the diverts, in rule order; borrowed */
 	size_t ndiv;
+	bool udp;                       /* a second socket rule, for UDP (`meta l4proto udp
+	                                 * socket transparent 1 ...`), after the TCP one:
+	                                 * replies to udp-lb sockets that spoof or answer
+	                                 * from decoy addresses; also implied by a UDP divert */
 	const char *comment;            /* the table's comment (`nft list` shows it;
 	                                 * decoyproxy writes its run's ownership mark
 	                                 * there, net/owner.h), set when the table is
