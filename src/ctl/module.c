@@ -11,6 +11,8 @@
  *                    every other module's messages reach them);
  *   netseg           namespaces and links, which listeners may bind in;
  *   listeners        sockets, taken over from the old generation;
+ *   udp              udp-lb sections: their sockets (taken over too) and
+ *                    flows (adopted by the new generation);
  *   tproxy           nft rules and routing that send traffic to them;
  *   cli              stats sockets (listeners of the CLI's own bind lines);
  *   checks           health checks of the generation in service.
@@ -28,10 +30,12 @@
 #include "log/msg.h"
 #include "model/conf.h"
 #include "model/proxy.h"
+#include "model/udplb.h"
 #include "core/connect.h"
 #include "core/chk.h"
 #include "core/listener.h"
 #include "core/sess.h"
+#include "core/udp.h"
 #include "plumbing/netseg.h"
 #include "plumbing/tproxy.h"
 #include "ctl/cli.h"
@@ -124,6 +128,11 @@ static const struct dp_module mod_listeners = {
 	.name = "listeners", .apply = listeners_apply, .undo = listeners_undo_hook,
 	.commit = listeners_commit_hook, .remove = listeners_remove,
 };
+static const struct dp_module mod_udp = {
+	.name = "udp", .kws = &udplb_kw_list, .sections = udplb_sections,
+	.finalize = udplb_finalize, .apply = udp_apply, .undo = udp_undo,
+	.commit = udp_commit, .remove = udp_remove, .carry = udplb_carry,
+};
 static const struct dp_module mod_tproxy = {
 	.name = "tproxy", .kws = &tproxy_kw_list,
 	.finalize = tproxy_finalize, .apply = tproxy_apply, .undo = tproxy_undo,
@@ -139,7 +148,7 @@ static const struct dp_module mod_checks = {
 
 static const struct dp_module *const table[] = {
 	&mod_global, &mod_proxies, &mod_source, &mod_logs, &mod_netseg,
-	&mod_listeners, &mod_tproxy, &mod_cli, &mod_checks,
+	&mod_listeners, &mod_udp, &mod_tproxy, &mod_cli, &mod_checks,
 };
 
 const struct dp_module *const *modules_table(size_t *n)
