@@ -82,17 +82,20 @@ struct udp_bucket {
 	uint8_t addr[16];
 	double tokens;
 	double last;            /* seconds, caller's clock */
+	uint64_t seen;          /* r->tick of its last use */
 };
 
 /* Token buckets of attacker addresses: 4-way set-associative, at most
  * `sources` addresses (rounded up to a power of two >= 4); a new address
  * takes an empty way or evicts the way whose bucket is fullest (the least
- * limited: evicting it gives back the least). */
+ * limited: evicting it gives back the least), among equals the least
+ * recently used one (a victim being reflected at is used all the time). */
 struct udp_rlim {
 	struct udp_bucket *v;
 	uint32_t nsets;
 	unsigned rate, burst;
 	uint64_t seed[2];
+	uint64_t tick;
 	unsigned long long evictions;
 };
 

@@ -103,7 +103,9 @@ bool udp_rlim_take(struct udp_rlim *r, const struct sockaddr_storage *addr, doub
 			continue;
 		}
 		refill(r, w, now);
-		if (!victim || (victim->used && w->tokens > victim->tokens))
+		/* the fullest bucket; among equals the least recently used */
+		if (!victim || (victim->used && (w->tokens > victim->tokens ||
+						 (w->tokens == victim->tokens && w->seen < victim->seen))))
 			victim = w;
 	}
 	if (!b) {
@@ -117,6 +119,7 @@ bool udp_rlim_take(struct udp_rlim *r, const struct sockaddr_storage *addr, doub
 		b->last = now;
 	}
 	refill(r, b, now);
+	b->seen = ++r->tick;
 	if (b->tokens < 1.0)
 		return false;
 	b->tokens -= 1.0;

@@ -611,6 +611,14 @@ static int udp_set_name(struct dp_config *c, struct udp_lb *lb, int fi)
  * dgram-bind of that family there. Two sections must not share a decoy
  * in one namespace. Spoofing sections need the UDP socket rule where
  * their sockets live (the process's namespace). */
+static bool transparent_any(const struct udp_lb *lb)
+{
+	for (const struct udp_bind *b = lb->binds; b; b = b->next)
+		if (b->transparent)
+			return true;
+	return false;
+}
+
 static void udp_claim(struct dp_config *c, struct tproxy_gconf *g, int *errors)
 {
 	char nsd[NS_DESC_MAX], es[ICPT_ELEM_STRLEN];
@@ -672,7 +680,8 @@ static void udp_claim(struct dp_config *c, struct tproxy_gconf *g, int *errors)
 				n->div[n->nft.ndiv - 1].set = lb->nft_set[fi];
 				n->div[n->nft.ndiv - 1].decoys = &lb->decoys;
 			}
-			if (!found)
+			/* no transparent dgram-bind at all: udplb_finalize() said so */
+			if (!found && transparent_any(lb))
 				cfg_report_at(true, lb->icpt_file, lb->icpt_line, errors,
 					      "udp-lb '%s' intercepts %s decoys but has no %s 'dgram-bind ... "
 					      "transparent' to divert them to", lb->name, fam_name(fi), fam_name(fi));

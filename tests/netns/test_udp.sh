@@ -53,37 +53,62 @@ for _ in $(seq 50); do
 	sleep 0.1
 done
 
+lab_bg svc "$UDPRECV" -m ntp -l 10.2.0.2:123 -o "$LAB_TMP/ntp.log" >"$LAB_TMP/ntp.out" 2>&1
+lab_wait_ready "$LAB_TMP/ntp.out" || lab_die "udprecv (ntp) did not start"
+lab_bg svc "$UDPRECV" -m pp2 -l 10.2.0.2:9999 -o "$LAB_TMP/pp2.log" >"$LAB_TMP/pp2.out" 2>&1
+lab_wait_ready "$LAB_TMP/pp2.out" || lab_die "udprecv (pp2) did not start"
+HAVE_SNMP=0
+if command -v snmpd >/dev/null && command -v snmpget >/dev/null; then
+	printf 'rocommunity public default\n' >"$LAB_TMP/snmpd.conf"
+	lab_bg svc snmpd -f -r -C -c "$LAB_TMP/snmpd.conf" -Lf "$LAB_TMP/snmpd.log" -Ddump,snmp_agent \
+		-p "$LAB_TMP/snmpd.pid" udp:10.2.0.2:161
+	HAVE_SNMP=1
+fi
+
+# One section intercepts DNS, NTP and SNMP decoys (port-less servers: the
+# decoy's port), spoofing the attacker's address; another relays decoys
+# with a PROXY v2 header in every datagram; a third takes datagrams from
+# an agent that leads each with a PROXY v2 header.
 write_cfg() {
 	cat >"$LAB_TMP/dp.cfg" <<CFG
 global
     log stdout format raw local0
     stats socket $LAB_TMP/dp.sock level admin
-udp-lb dns
+udp-lb decoys
     dgram-bind 127.0.0.1:15353 transparent
     dgram-bind [::1]:15353 transparent
-    intercept 192.0.2.0/24:53 [fd09::]/64:53
+    intercept 192.0.2.0/24:53,123,161 [fd09::]/64:53
     balance roundrobin
     source 0.0.0.0 usesrc clientip
-    server dns4 10.2.0.2
-    server dns6 [fd02::2]:53
+    server svc4 10.2.0.2
+    server svc6 [fd02::2]
     timeout client ${1:-1s}
     maxconn 100
     log global
     udp-reply-limit size 1232 ratio 20 rate 50 burst 20 sources 256
+udp-lb ppv2
+    dgram-bind 127.0.0.1:15400 transparent
+    intercept 198.51.100.0/24:5000
+    server pp 10.2.0.2:9999 send-proxy-v2
+    timeout client 1s
+    log global
+udp-lb agent
+    dgram-bind 10.1.0.1:9998 accept-proxy
+    server pp 10.2.0.2:9999 send-proxy-v2
+    timeout client 1s
+    log global
 CFG
 }
 write_cfg
 "$DP" -c -f "$LAB_TMP/dp.cfg" >"$LAB_TMP/check.out" 2>&1
-lab_assert_eq "decoyproxy -c accepts the udp-lb section" 0 "$?" || sed 's/^/  | /' "$LAB_TMP/check.out"
+lab_assert_eq "decoyproxy -c accepts the udp-lb sections" 0 "$?" || sed 's/^/  | /' "$LAB_TMP/check.out"
 
-lab_bg dp "$DP" -f "$LAB_TMP/dp.cfg"
+lab_bg dp "$DP" -f "$LAB_TMP/dp.cfg" >"$LAB_TMP/dp.log" 2>&1
 DPPID=$LAB_LASTPID
-exec 9>"$LAB_TMP/dp.log"
 for _ in $(seq 50); do
-	lab_exec dp ss -Hlun 'sport = :15353' | grep -q 127.0.0.1 && break
+	lab_exec dp ss -Hlun 'sport = :9998' | grep -q 10.1.0.1 && break
 	sleep 0.1
 done
-: # (decoyproxy's stdout goes to the test log through the lab_bg job)
 
 # ---- 1. dig -> decoy address -> dnsmasq, which sees the attacker -----------------
 ans=$(lab_exec att dig @192.0.2.53 decoy.test A +short +time=2 +tries=1 2>&1)
@@ -95,19 +120,111 @@ lab_assert_eq "dig (IPv6) through the udp-lb gets dnsmasq's answer" "fd0d::1" "$
 lab_assert_match "dnsmasq logged the attacker's real address (IPv6)" \
 	"query\[AAAA\] decoy.test from fd01::2" "$(cat "$LAB_TMP/dnsmasq.log" 2>/dev/null)"
 
-# ---- 2. the reply comes from the decoy address and port ---------------------------
-src=$(lab_exec att python3 - <<'PY'
-import socket, struct
-q = struct.pack(">HHHHHH", 0x1234, 0x0100, 1, 0, 0, 0) + b"\x05decoy\x04test\x00\x00\x01\x00\x01"
+# ---- 2. the reply comes from the decoy address and port; a flow outlives a reload --
+# query 1, reload (SIGUSR2), query 2 on the same socket: both answered from
+# the decoy address, one flow (its log line counts both datagrams)
+lab_exec att python3 - "$DPPID" >"$LAB_TMP/q2.out" 2>&1 <<'PY'
+import os, signal, socket, struct, sys, time
+def q(i):
+    return struct.pack(">HHHHHH", i, 0x0100, 1, 0, 0, 0) + b"\x05decoy\x04test\x00\x00\x01\x00\x01"
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("10.1.0.2", 40777))
 s.settimeout(2)
-s.sendto(q, ("192.0.2.77", 53))
+for i in (0x1234, 0x1235):
+    s.sendto(q(i), ("192.0.2.77", 53))
+    data, addr = s.recvfrom(4096)
+    print("%s:%d id=%04x" % (addr[0], addr[1], struct.unpack(">H", data[:2])[0]), flush=True)
+    if i == 0x1234:
+        os.kill(int(sys.argv[1]), signal.SIGUSR2)
+        time.sleep(0.3)
+PY
+lab_assert_eq "replies come from the decoy address 192.0.2.77:53, before and after a reload" \
+	"192.0.2.77:53 id=1234
+192.0.2.77:53 id=1235" "$(cat "$LAB_TMP/q2.out")"
+
+# ---- 3. PROXY v2 DGRAM toward the decoy, checked by udprecv and by tshark -----------
+HAVE_TSHARK=0
+if command -v tshark >/dev/null; then
+	lab_bg svc tshark -q -i eth0 -f "udp dst port 9999" -w "$LAB_TMP/pp2.pcap" >"$LAB_TMP/tshark.out" 2>&1
+	TSPID=$LAB_LASTPID
+	for _ in $(seq 50); do grep -q "Capturing on" "$LAB_TMP/tshark.out" && break; sleep 0.1; done
+	HAVE_TSHARK=1
+fi
+rep=$(lab_exec att python3 - <<'PY'
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("10.1.0.2", 40555))
+s.settimeout(2)
+s.sendto(b"hello-pp", ("198.51.100.9", 5000))
 data, addr = s.recvfrom(4096)
-print("%s:%d id=%04x" % (addr[0], addr[1], struct.unpack(">H", data[:2])[0]))
+print("%s:%d %s" % (addr[0], addr[1], data.decode()))
 PY
 )
-lab_assert_eq "the reply comes from the decoy address 192.0.2.77:53" "192.0.2.77:53 id=1234" "$src"
+lab_assert_eq "send-proxy-v2: the decoy's answer comes back from the decoy address" \
+	"198.51.100.9:5000 ECHO hello-pp" "$rep"
+lab_assert_match "send-proxy-v2: the receiver parsed a DGRAM header naming the attacker and the decoy" \
+	"^PP2 PROXY inet/dgram src=10.1.0.2:40555 dst=198.51.100.9:5000 peer=10.2.0.1:[0-9]+ payload=hello-pp$" \
+	"$(cat "$LAB_TMP/pp2.log")"
+# an agent's datagram with its own PROXY v2 header (accept-proxy): the
+# header toward the decoy names the attacker the agent saw
+rep=$(lab_exec att python3 - <<'PY'
+import socket, struct
+sig = b"\r\n\r\n\x00\r\nQUIT\n"
+hdr = sig + bytes([0x21, 0x12]) + struct.pack(">H", 12) + socket.inet_aton("203.0.113.5") + \
+      socket.inet_aton("192.0.2.99") + struct.pack(">HH", 1111, 53)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(2)
+s.sendto(hdr + b"from-agent", ("10.1.0.1", 9998))
+data, addr = s.recvfrom(4096)
+print("%s:%d %s" % (addr[0], addr[1], data.decode()))
+s.sendto(b"no header at all", ("10.1.0.1", 9998))
+PY
+)
+lab_assert_eq "accept-proxy: the reply goes back to the agent" "10.1.0.1:9998 ECHO from-agent" "$rep"
+lab_assert_match "accept-proxy: the decoy's header names the agent's attacker 203.0.113.5:1111 -> 192.0.2.99:53" \
+	"^PP2 PROXY inet/dgram src=203.0.113.5:1111 dst=192.0.2.99:53 peer=10.2.0.1:[0-9]+ payload=from-agent$" \
+	"$(cat "$LAB_TMP/pp2.log")"
+if [ "$HAVE_TSHARK" = 1 ]; then
+	sleep 0.5
+	lab_stop "$TSPID"
+	ts=$(tshark -r "$LAB_TMP/pp2.pcap" -T fields -E separator=' ' \
+		-e proxy.v2.protocol -e proxy.src.ipv4 -e proxy.srcport -e proxy.dst.ipv4 -e proxy.dstport 2>&1)
+	lab_assert_match "tshark's proxy dissector reads the DGRAM header (protocol 2) of the decoy datagram" \
+		"^0x0*2 10.1.0.2 40555 198.51.100.9 5000$" "$ts"
+	lab_assert_match "tshark's proxy dissector reads the agent's attacker in the relayed header" \
+		"^0x0*2 203.0.113.5 1111 192.0.2.99 53$" "$ts"
+fi
+lab_assert_match "a datagram without a header on an accept-proxy dgram-bind is refused with a warning" \
+	"udp-lb 'agent': datagram from 10.1.0.2:[0-9]+ without a valid PROXY v2 header" "$(cat "$LAB_TMP/dp.log")"
 
-# ---- 3. one log line per flow at its end (timeout client 1s) --------------------------
-sleep 1.6
+# ---- 4. NTP (sntp -> tiny responder) and SNMP (snmpget -> snmpd) -------------------
+if command -v sntp >/dev/null; then
+	out=$(lab_exec att timeout 5 sntp -t 2 192.0.2.123 2>&1)
+	lab_assert_match "sntp gets a time from the NTP decoy through the udp-lb" "192.0.2.123" "$out"
+	lab_assert_match "the NTP responder saw the attacker's address" "^NTP peer=10.1.0.2:" "$(cat "$LAB_TMP/ntp.log")"
+else
+	lab_fail "sntp is missing (contrib/deps.sh installs it)"
+fi
+if [ "$HAVE_SNMP" = 1 ]; then
+	for _ in $(seq 30); do lab_exec svc ss -Hlun 'sport = :161' | grep -q 10.2.0.2 && break; sleep 0.1; done
+	out=$(lab_exec att snmpget -v2c -c public -On -t 2 -r 0 192.0.2.161 1.3.6.1.2.1.1.5.0 2>&1)
+	lab_assert_match "snmpget gets sysName from snmpd through the udp-lb" "^\.1\.3\.6\.1\.2\.1\.1\.5\.0 = STRING: " "$out"
+	lab_assert_match "snmpd saw the attacker's address" "UDP: \[10\.1\.0\.2\]:[0-9]+->\[10\.2\.0\.2\]:161" \
+		"$(cat "$LAB_TMP/snmpd.log")"
+else
+	lab_fail "snmpd/snmpget are missing (contrib/deps.sh installs them)"
+fi
+
+# ---- 5. one log line per flow at its end (timeout client 1s) ------------------------
+sleep 1.5
+log=$(cat "$LAB_TMP/dp.log")
+lab_assert_match "flow-end line of the IPv4 dig (1 datagram each way, ended idle)" \
+	"^10\.1\.0\.2:[0-9]+ \[[^]]+\] decoys decoys/svc4 udp 192\.0\.2\.53:53 -> 10\.2\.0\.2:53 src=10\.1\.0\.2:[0-9]+ duration=[0-9]+ in=1/51 out=1/[0-9]+ dropped=0 end=idle$" "$log"
+lab_assert_match "flow-end line of the IPv6 dig" \
+	"^\[fd01::2\]:[0-9]+ \[[^]]+\] decoys decoys/svc6 udp \[fd09::35\]:53 -> \[fd02::2\]:53 src=\[fd01::2\]:[0-9]+ .* in=1/51 out=1/[0-9]+ dropped=0 end=idle$" "$log"
+lab_assert_match "the flow that lived through the reload ended once, with both queries" \
+	"^10\.1\.0\.2:40777 \[[^]]+\] decoys decoys/svc[46] udp 192\.0\.2\.77:53 -> .* in=2/56 out=2/[0-9]+ dropped=0 end=idle$" "$log"
+lab_assert_match "flow-end line of the PROXY v2 flow" \
+	"^10\.1\.0\.2:40555 \[[^]]+\] ppv2 ppv2/pp udp 198\.51\.100\.9:5000 -> 10\.2\.0\.2:9999 .* in=1/8 out=1/13 dropped=0 end=idle$" "$log"
+
 lab_finish
