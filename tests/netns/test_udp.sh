@@ -16,7 +16,7 @@
 . "$(dirname "$0")/lib.sh"
 
 lab_require_root
-lab_require_cmd ip ss nft timeout python3
+lab_require_cmd ip ss nft timeout python3 socat
 lab_need_cmd dig dnsmasq
 lab_require_bin "$DP_BUILDDIR/decoyproxy"
 lab_init udp
@@ -227,4 +227,81 @@ lab_assert_match "the flow that lived through the reload ended once, with both q
 lab_assert_match "flow-end line of the PROXY v2 flow" \
 	"^10\.1\.0\.2:40555 \[[^]]+\] ppv2 ppv2/pp udp 198\.51\.100\.9:5000 -> 10\.2\.0\.2:9999 .* in=1/8 out=1/13 dropped=0 end=idle$" "$log"
 
+# ---- 6. reload during a DNS query loop loses no answer -------------------------
+lab_exec att bash -c 'for i in $(seq 25); do
+	dig @192.0.2.$((i + 100)) decoy.test A +short +time=1 +tries=1 2>&1; sleep 0.04; done' \
+	>"$LAB_TMP/digloop.out" 2>&1 &
+LOOP=$!
+for _ in 1 2 3; do
+	sleep 0.3
+	kill -USR2 "$DPPID"
+done
+wait "$LOOP"
+lab_assert_eq "25 queries across 3 reloads: 25 answers" 25 "$(grep -cx 198.51.100.1 "$LAB_TMP/digloop.out")"
+lab_assert_eq "the reloads went through" 4 "$(grep -c '^\[NOTICE\].*SIGUSR2 received' "$LAB_TMP/dp.log")"
+
+# ---- 7. floods of spoofed sources: the flow cap and the reply limit hold -----------
+lab_exec att nft -f - <<'NFT' || lab_die "nft counter (att)"
+table inet udptest {
+	counter replies { }
+	chain input { type filter hook input priority 0; ip saddr 192.0.2.0/24 udp sport 53 counter name replies; }
+}
+NFT
+sleep 1.2    # the flows of the sections above end
+# a reflection attempt at the victim 10.1.0.2 (random ports, 1,000 queries):
+# at most `burst` + `rate` per second of replies reach it
+t0=$(date +%s.%N)
+lab_exec att python3 - <<'PY'
+import random, socket, struct
+q = struct.pack(">HHHHHH", 7, 0x0100, 1, 0, 0, 0) + b"\x05decoy\x04test\x00\x00\x01\x00\x01"
+socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(50)]
+for i in range(1000):
+    socks[i % 50].sendto(q, ("192.0.2.%d" % random.randint(1, 254), 53))
+    if i % 50 == 49:
+        for s in socks: s.close()
+        socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(50)]
+PY
+sleep 0.5
+t1=$(date +%s.%N)
+got=$(lab_exec att nft -j list counter inet udptest replies | python3 -c 'import json,sys; print([o["counter"]["packets"] for o in json.load(sys.stdin)["nftables"] if "counter" in o][0])')
+max=$(python3 -c "print(int(20 + 50 * ($t1 - $t0) + 5))")
+if [ "$got" -gt 0 ] && [ "$got" -le "$max" ]; then
+	lab_pass "reflection: $got replies reached the victim (limit: burst 20 + 50/s = $max)"
+else
+	lab_fail "reflection: $got replies reached the victim (expected 1..$max)"
+fi
+stat=$(echo "show stat" | lab_exec dp socat - "UNIX-CONNECT:$LAB_TMP/dp.sock")
+lab_assert_match "show stat: the udp-lb's FRONTEND row counts replies held back (dresp)" \
+	"^decoys,FRONTEND,,,[0-9]+,,100,[0-9]+,[0-9]+,[0-9]+,[0-9]+,[1-9][0-9]*," "$stat"
+# 20,000 datagrams from spoofed sources all over 10.1.0.0/24: at most
+# maxconn (100) flows and sockets toward the decoys
+sleep 1.2
+lab_exec att python3 - <<'PY'
+import random, socket, struct
+q = struct.pack(">HHHHHH", 9, 0x0100, 1, 0, 0, 0) + b"\x05decoy\x04test\x00\x00\x01\x00\x01"
+r = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+dst = socket.inet_aton("192.0.2.53")
+for i in range(20000):
+    src = socket.inet_aton("10.1.0.%d" % random.randint(3, 254))
+    udp = struct.pack(">HHHH", random.randint(1024, 65535), 53, 8 + len(q), 0) + q
+    ip = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0, 64, 17, 0, src, dst)
+    r.sendto(ip + udp, ("192.0.2.53", 0))
+PY
+info=$(echo "show info" | lab_exec dp socat - "UNIX-CONNECT:$LAB_TMP/dp.sock")
+flows=$(printf '%s\n' "$info" | sed -n 's/^UdpFlows: //p')
+socks=$(lab_exec dp ss -Hun | grep -c '10\.2\.0\.2:53')
+if [ -n "$flows" ] && [ "$flows" -le 100 ] && [ "$flows" -ge 50 ] && [ "$socks" -le 100 ]; then
+	lab_pass "spoofed flood: $flows flows and $socks sockets toward the decoy (maxconn 100)"
+else
+	lab_fail "spoofed flood: $flows flows and $socks sockets toward the decoy (maxconn 100)"
+fi
+stat=$(echo "show stat" | lab_exec dp socat - "UNIX-CONNECT:$LAB_TMP/dp.sock")
+lab_assert_match "show stat: datagrams of flows refused at maxconn are counted (dreq)" \
+	"^decoys,FRONTEND,,,[0-9]+,,100,[0-9]+,[0-9]+,[0-9]+,[1-9][0-9]*," "$stat"
+lab_assert_match "a warning says maxconn was reached" \
+	"udp-lb 'decoys': 100 flows \(maxconn\) reached" "$(cat "$LAB_TMP/dp.log")"
+lab_assert_match "show stat lists the udp-lb's servers" "^decoys,svc4,.*,udp,," "$stat"
+lab_assert_match "show stat: a BACKEND row per udp-lb" "^ppv2,BACKEND," "$stat"
+
+lab_stop "$DPPID"
 lab_finish
