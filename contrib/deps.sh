@@ -6,7 +6,7 @@
 DP_BUILD_PKGS="build-essential autoconf automake pkg-config libev-dev libmnl-dev libnftnl-dev libpcre2-dev libcmocka-dev"
 # tests and demo: namespaces, nft, real peers, traffic tools; clang-tools:
 # scan-build, for contrib/scan.sh
-DP_TEST_PKGS="iproute2 nftables haproxy nginx-light libnginx-mod-stream tshark socat iperf3 procps psmisc util-linux jq python3 clang clang-tools valgrind"
+DP_TEST_PKGS="iproute2 nftables haproxy nginx-light libnginx-mod-stream tshark socat iperf3 procps psmisc util-linux jq python3 clang clang-tools valgrind dnsmasq-base bind9-dnsutils snmp snmpd sntp"
 
 dp_install_deps() {
 	local missing=() p
