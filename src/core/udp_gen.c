@@ -207,7 +207,9 @@ static void commit_one(struct pending *p)
 		r->lsn = lsn;
 		r->nlsn = p->n;
 		r->lb = lb;
+		/* the tables keep their buckets (chains grow when maxconn does) */
 		r->flows.cap = lb->maxconn;
+		r->replies.cap = lb->maxconn > r->replies.cap ? lb->maxconn : r->replies.cap;
 		if (r->rlim.rate != lb->lim.rate || r->rlim.burst != lb->lim.burst) {
 			udp_rlim_free(&r->rlim);
 			if (udp_rlim_init(&r->rlim, lb->lim.sources, lb->lim.rate, lb->lim.burst, NULL) < 0)
@@ -278,16 +280,6 @@ void udp_remove(struct dp_config *c)
 	for (struct udp_lb *lb = udplb_first(c); lb; lb = lb->next)
 		if (lb->rt)
 			rt_free(lb->rt, UDP_END_STOP);
-}
-
-void udp_rt_rebind(struct udp_rt *r)
-{
-	for (struct udp_flow *f = r->fhead; f; f = f->next)
-		f->rt = r;
-	for (struct udp_sock *s = r->rhead; s; s = s->next)
-		s->rt = r;
-	for (size_t i = 0; i < r->nlsn; i++)
-		r->lsn[i]->rt = r;
 }
 
 void udp_lb_stats(const struct udp_lb *lb, struct udp_lb_stats *out)

@@ -151,8 +151,6 @@ struct udp_rt {
 	struct udp_lb *lb;              /* the section of the generation in service */
 	struct udp_sock **lsn;          /* one per dgram-bind, in order */
 	size_t nlsn;
-	bool *lsn_taken;                /* apply: lsn[i] comes from the old rt */
-	size_t *lsn_from;
 	struct udp_ftab flows, replies;
 	struct udp_flow *fhead;
 	struct udp_sock *rhead;         /* reply sockets */
@@ -168,7 +166,5 @@ void udp_sock_close(struct udp_sock *s);
 int udp_listen_open(struct dp_config *c, struct udp_rt *r, struct udp_bind *b, struct udp_sock **out,
 		    char **err);
 void udp_flow_end(struct udp_flow *f, enum udp_end why);
-/* Gives every object of r back-pointers to r (after a move). */
-void udp_rt_rebind(struct udp_rt *r);
 
 #endif

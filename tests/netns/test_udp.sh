@@ -312,4 +312,6 @@ lab_assert_match "show stat lists the udp-lb's servers" "^decoys,svc4,.*,udp,," 
 lab_assert_match "show stat: a BACKEND row per udp-lb" "^ppv2,BACKEND," "$stat"
 
 lab_stop "$DPPID"
+lab_assert_eq "decoyproxy stops cleanly on SIGTERM with 100 flows alive" 0 "$?"
+lab_assert_match "the flows alive at the stop are logged with end=stop" " end=stop$" "$(cat "$LAB_TMP/dp.log")"
 lab_finish
