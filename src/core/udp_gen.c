@@ -238,6 +238,8 @@ static void commit_one(struct pending *p)
 		struct udp_sock *s = r->lsn[j];
 		bool fresh = p->socks[j] != NULL;
 
+		if (!s)
+			continue;
 		s->rt = r;
 		s->bind = b;
 		if (fresh)

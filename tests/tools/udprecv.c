@@ -250,6 +250,7 @@ int main(int argc, char **argv)
 
 			if (!(pfd[i].revents & POLLIN))
 				continue;
+			memset(&from, 0, sizeof(from));
 			n = recvfrom(pfd[i].fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl);
 			if (n < 0)
 				continue;
