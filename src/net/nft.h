@@ -17,6 +17,12 @@
  *              tproxy ip6 to <its listener> meta mark set <mark> accept
  *     ...
  *     n+1. meta l4proto tcp socket transparent 1 meta mark set <mark> accept
+ *     n+2. meta l4proto udp socket transparent 1 meta mark set <mark> accept
+ *          (only when the plan asks for it, or has a UDP divert)
+ *
+ * A divert with proto IPPROTO_UDP (udp-lb sections) gets the same rule
+ * with `meta l4proto udp ... udp dport`; sets do not care about the
+ * protocol (inet_service).
  *
  * A tproxy rule never takes a packet that came in on the loopback
  * interface. Every such packet was sent by a socket of this namespace to a
