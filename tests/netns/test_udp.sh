@@ -110,6 +110,15 @@ for _ in $(seq 50); do
 	sleep 0.1
 done
 
+chain=$(lab_exec dp nft list chain inet decoyproxy prerouting 2>&1)
+lab_assert_match "nft: a UDP tproxy rule per section and family" \
+	"meta iiftype != loopback ip daddr \. udp dport @udp4_decoys tproxy ip to 127\.0\.0\.1:15353" "$chain"
+lab_assert_match "nft: the IPv6 UDP rule" \
+	"meta iiftype != loopback ip6 daddr \. udp dport @udp6_decoys tproxy ip6 to \[::1\]:15353" "$chain"
+lab_assert_eq "nft: the UDP socket rule after the TCP one" \
+	"meta l4proto tcp socket transparent 1,meta l4proto udp socket transparent 1," \
+	"$(printf '%s\n' "$chain" | grep -o 'meta l4proto [a-z]* socket transparent 1' | tr '\n' ',')"
+
 # ---- 1. dig -> decoy address -> dnsmasq, which sees the attacker -----------------
 ans=$(lab_exec att dig @192.0.2.53 decoy.test A +short +time=2 +tries=1 2>&1)
 lab_assert_eq "dig (IPv4) through the udp-lb gets dnsmasq's answer" "198.51.100.1" "$ans"

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "cfg/cfg.h"
+#include "log/msg.h"
 #include "model/conf.h"
 #include "model/udplb.h"
 #include "ctl/module.h"
@@ -243,6 +244,16 @@ static void test_flow_end_format(void **state)
 
 /* ---- configuration ------------------------------------------------------ */
 
+static char msgs[8192];
+
+static void capture(int kind, const char *m)
+{
+	size_t l = strlen(msgs);
+
+	(void)kind;
+	snprintf(msgs + l, sizeof(msgs) - l, "%s\n", m);
+}
+
 static int parse(const char *text, struct dp_config **out)
 {
 	struct dp_config *c = dp_config_new();
@@ -306,27 +317,49 @@ static void test_cfg_good(void **state)
 
 static void test_cfg_bad(void **state)
 {
-	static const char *const bad[] = {
-		"udp-lb x\n    dgram-bind 127.0.0.1\n    server a 10.0.0.1\n",           /* no port */
-		"udp-lb x\n    dgram-bind 127.0.0.1:53 bogus\n    server a 10.0.0.1\n",
-		"udp-lb x\n    dgram-bind 127.0.0.1:53\n    server a 10.0.0.1 check\n",  /* not yet */
-		"udp-lb x\n    dgram-bind 127.0.0.1:53\n    server a 10.0.0.1 send-proxy\n",
-		"udp-lb x\n    dgram-bind 127.0.0.1:53\n    server a 0.0.0.0\n",
-		"udp-lb x\n    dgram-bind 127.0.0.1:53\n    server a 10.0.0.1\n    server a 10.0.0.2\n",
-		"udp-lb x\n    dgram-bind 127.0.0.1:53\n    server a 10.0.0.1\n    balance leastconn\n",
-		"udp-lb x\n    dgram-bind 127.0.0.1:53\n    server a 10.0.0.1\n    timeout server 1s\n",
-		"udp-lb x\n    dgram-bind 127.0.0.1:53\n    server a 10.0.0.1\n    udp-reply-limit size\n",
-		"udp-lb x\n    dgram-bind 127.0.0.1:53\n    server a 10.0.0.1\n    udp-reply-limit foo 1\n",
-		"udp-lb x\n    dgram-bind 127.0.0.1:53\n    server a 10.0.0.1\n    udp-reply-limit size 70000\n",
-		"udp-lb x\n    dgram-bind 127.0.0.1:53\n    server a 10.0.0.1\n    maxconn 0\n",
-		"udp-lb x\n    dgram-bind 127.0.0.1:53\n",                                  /* no server */
-		"udp-lb x\n    server a 10.0.0.1\n",                                        /* no dgram-bind */
-		"udp-lb x\n    dgram-bind 127.0.0.1:53\n    server a 10.0.0.1\n    intercept 192.0.2.1:53\n",
-		"udp-lb x\n    dgram-bind 127.0.0.1:53 transparent\n    server a 10.0.0.1\n    intercept 192.0.2.1:53 announce\n",
-		"udp-lb x\n    dgram-bind 127.0.0.1:53\n    server a 10.0.0.1 send-proxy-v2\n    source 0.0.0.0 usesrc clientip\n",
-		"udp-lb x\n    dgram-bind 127.0.0.1:53 transparent\n    server a 10.0.0.1\n    intercept [fd09::1]:53\n",
-		"udp-lb x\n    dgram-bind 127.0.0.1:53\n    server a 10.0.0.1\nudp-lb x\n    dgram-bind 127.0.0.1:54\n    server a 10.0.0.1\n",
-		"udp-lb x\n    dgram-bind 127.0.0.1:53\n    server a 10.0.0.1\n    option tcplog\n",
+	static const struct {
+		const char *cfg, *msg;
+	} bad[] = {
+		{ "udp-lb x\n    dgram-bind 127.0.0.1\n    server a 10.0.0.1\n",
+		  "[t.cfg:2] : 'dgram-bind': " },
+		{ "udp-lb x\n    dgram-bind 127.0.0.1:53 bogus\n    server a 10.0.0.1\n",
+		  "[t.cfg:2] : 'dgram-bind': unknown option 'bogus'" },
+		{ "udp-lb x\n    dgram-bind 127.0.0.1:53\n    server a 10.0.0.1 check\n",
+		  "[t.cfg:3] : 'server': 'check' is not yet supported on a 'udp-lb' server" },
+		{ "udp-lb x\n    dgram-bind 127.0.0.1:53\n    server a 10.0.0.1 send-proxy\n",
+		  "[t.cfg:3] : 'server': 'send-proxy' (v1) cannot carry UDP" },
+		{ "udp-lb x\n    dgram-bind 127.0.0.1:53\n    server a 0.0.0.0\n",
+		  "[t.cfg:3] : 'server': '0.0.0.0': the address of the original destination" },
+		{ "udp-lb x\n    dgram-bind 127.0.0.1:53\n    server a 10.0.0.1\n    server a 10.0.0.2\n",
+		  "[t.cfg:4] : 'server': udp-lb 'x' has two servers named 'a' (the other at t.cfg:3)" },
+		{ "udp-lb x\n    dgram-bind 127.0.0.1:53\n    server a 10.0.0.1\n    balance leastconn\n",
+		  "[t.cfg:4] : 'balance': 'leastconn' is not supported in a 'udp-lb' section" },
+		{ "udp-lb x\n    dgram-bind 127.0.0.1:53\n    server a 10.0.0.1\n    timeout server 1s\n",
+		  "[t.cfg:4] : 'timeout server' is not supported in a 'udp-lb' section" },
+		{ "udp-lb x\n    dgram-bind 127.0.0.1:53\n    server a 10.0.0.1\n    udp-reply-limit size\n",
+		  "[t.cfg:4] : 'udp-reply-limit': expects 2 arguments" },
+		{ "udp-lb x\n    dgram-bind 127.0.0.1:53\n    server a 10.0.0.1\n    udp-reply-limit foo 1\n",
+		  "[t.cfg:4] : 'udp-reply-limit': unknown limit 'foo'" },
+		{ "udp-lb x\n    dgram-bind 127.0.0.1:53\n    server a 10.0.0.1\n    udp-reply-limit size 70000\n",
+		  "[t.cfg:4] : 'udp-reply-limit': 'size' expects an integer from 0 to 65535, got '70000'" },
+		{ "udp-lb x\n    dgram-bind 127.0.0.1:53\n    server a 10.0.0.1\n    maxconn 0\n",
+		  "[t.cfg:4] : 'maxconn': invalid value '0'" },
+		{ "udp-lb x\n    dgram-bind 127.0.0.1:53\n",
+		  "[t.cfg:1] : udp-lb 'x' has no server" },
+		{ "udp-lb x\n    server a 10.0.0.1\n",
+		  "[t.cfg:1] : udp-lb 'x' has no 'dgram-bind' line" },
+		{ "udp-lb x\n    dgram-bind 127.0.0.1:53\n    server a 10.0.0.1\n    intercept 192.0.2.1:53\n",
+		  "[t.cfg:4] : udp-lb 'x': 'intercept' needs a 'dgram-bind ... transparent'" },
+		{ "udp-lb x\n    dgram-bind 127.0.0.1:53 transparent\n    server a 10.0.0.1\n    intercept 192.0.2.1:53 announce\n",
+		  "[t.cfg:4] : 'intercept': 'announce' is not yet supported in a 'udp-lb' section" },
+		{ "udp-lb x\n    dgram-bind 127.0.0.1:53\n    server a 10.0.0.1 send-proxy-v2\n    source 0.0.0.0 usesrc clientip\n",
+		  "[t.cfg:3] : udp-lb 'x' server 'a': 'send-proxy-v2' and 'source ... usesrc' are exclusive" },
+		{ "udp-lb x\n    dgram-bind 127.0.0.1:53 transparent\n    server a 10.0.0.1\n    intercept [fd09::1]:53\n",
+		  "[t.cfg:4] : udp-lb 'x' intercepts IPv6 decoys but has no IPv6 'dgram-bind ... transparent'" },
+		{ "udp-lb x\n    dgram-bind 127.0.0.1:53\n    server a 10.0.0.1\nudp-lb x\n    dgram-bind 127.0.0.1:54\n    server a 10.0.0.1\n",
+		  "[t.cfg:4] : 'udp-lb': udp-lb 'x' has the same name as another udp-lb declared at t.cfg:1" },
+		{ "udp-lb x\n    dgram-bind 127.0.0.1:53\n    server a 10.0.0.1\n    option tcplog\n",
+		  "[t.cfg:4] : 'option' is not allowed in 'udp-lb' section" },
 	};
 
 	(void)state;
@@ -334,8 +367,13 @@ static void test_cfg_bad(void **state)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct dp_config *c;
 
-		if (parse(bad[i], &c) == 0)
-			fail_msg("accepted: %s", bad[i]);
+		msgs[0] = 0;
+		ha_msg_hook = capture;
+		if (parse(bad[i].cfg, &c) == 0)
+			fail_msg("accepted: %s", bad[i].cfg);
+		ha_msg_hook = NULL;
+		if (!strstr(msgs, bad[i].msg))
+			fail_msg("config %zu: no '%s' in:\n%s", i, bad[i].msg, msgs);
 		dp_config_put(c);
 	}
 }
