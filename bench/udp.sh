@@ -51,15 +51,13 @@ OTHER=0
 lab_bg srv taskset -c "$OTHER" "$UDPRECV" -m echo -l 10.72.2.2:7 -o /dev/null >"$LAB_TMP/echo.out" 2>&1
 lab_wait_ready "$LAB_TMP/echo.out" || lab_die "udprecv"
 cat >"$LAB_TMP/dp.cfg" <<'CFG'
-global
-    maxconn 100000
 udp-lb bench
     dgram-bind 127.0.0.1:15007 transparent
     intercept 192.0.2.7:7
     source 0.0.0.0 usesrc clientip
     server echo 10.72.2.2
     timeout client 1s
-    maxconn 100000
+    maxconn 5000
     udp-reply-limit size 0 ratio 0 rate 0
 CFG
 
@@ -80,6 +78,7 @@ for round in $(seq "$ROUNDS"); do
 	sleep 1.2
 	R[b_flows]+="$(measure 192.0.2.7 flows 64) "
 	lab_stop "$DPPID"
+	grep -q ALERT "$LAB_TMP/dp.log" && { sed 's/^/  dp| /' "$LAB_TMP/dp.log" >&2; exit 1; }
 done
 
 median() { tr ' ' '\n' | grep . | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
