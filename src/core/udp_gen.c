@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "lib/addr.h"
@@ -62,11 +63,54 @@ static bool taken(const struct pending *p, size_t k)
 	return false;
 }
 
+/* Descriptors kept aside besides TCP's two per connection and the
+ * listeners (ctl/process.c's reserve). */
+#define TCP_FD_MARGIN 64u
+
+/* Each flow holds up to two descriptors (its socket toward the server and,
+ * at worst, a reply socket of its own). Raises the soft limit toward the
+ * hard one for the sections' maxconn; when even that is too little, lowers
+ * the sections' maxconn in proportion (a warning names the new value), so
+ * that a flood of UDP flows can never take the descriptors TCP sessions
+ * were given. */
+static void fd_budget(struct dp_config *c)
+{
+	unsigned long long need = 0, room;
+	unsigned long long tcp = 2ULL * rt.maxconn + TCP_FD_MARGIN + dp_config_count_listeners(c);
+	struct rlimit rl;
+
+	for (struct udp_lb *lb = udplb_first(c); lb; lb = lb->next)
+		need += 2ULL * lb->maxconn;
+	need += udplb_count_binds(c);
+	if (!need || getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+		return;
+	if (rl.rlim_cur < tcp + need) {
+		struct rlimit want = rl;
+
+		want.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > tcp + need ? tcp + need : rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &want) == 0)
+			rl = want;
+	}
+	room = rl.rlim_cur > tcp ? rl.rlim_cur - tcp : 0;
+	if (room >= need)
+		return;
+	for (struct udp_lb *lb = udplb_first(c); lb; lb = lb->next) {
+		unsigned long long m = (unsigned long long)lb->maxconn * room / need;
+		unsigned v = m ? (unsigned)m : 1;
+
+		ha_warning("udp-lb '%s': maxconn %u needs %u file descriptors, but only %llu of %llu are left "
+			   "after TCP's maxconn %u: at most %u flows (raise the hard limit, ulimit -Hn)",
+			   lb->name, lb->maxconn, 2 * lb->maxconn, room, (unsigned long long)rl.rlim_cur, rt.maxconn, v);
+		lb->maxconn = v;
+	}
+}
+
 int udp_apply(struct dp_config *newc, struct dp_config *oldc, char **err)
 {
 	size_t n = 0;
 
 	pending_free(true);
+	fd_budget(newc);
 	for (struct udp_lb *lb = udplb_first(newc); lb; lb = lb->next)
 		n++;
 	if (!n)

@@ -94,6 +94,18 @@ size_t udplb_count_binds(const struct dp_config *c)
 	return n;
 }
 
+size_t udplb_fd_need(const struct dp_config *c)
+{
+	size_t n = 0;
+
+	for (struct udp_lb *lb = udplb_first(c); lb; lb = lb->next) {
+		n += 2 * (size_t)(lb->maxconn ? lb->maxconn : UDPLB_MAXCONN_DEFAULT);
+		for (struct udp_bind *b = lb->binds; b; b = b->next)
+			n++;
+	}
+	return n;
+}
+
 /* ---- the section ----------------------------------------------------------- */
 
 static int sec_open(struct cfg_ctx *ctx, int argc, char **argv, char **err)

@@ -8,7 +8,7 @@
  *       source <addr> [usesrc clientip | client | <addr>]
  *       server <name> <addr>[:port] [send-proxy-v2] [disabled]
  *       timeout client <time>                   flow idle timeout (default 30s)
- *       maxconn <n>                             flows at once (default 10000)
+ *       maxconn <n>                             flows at once (default 1000)
  *       log global | log <target> ...
  *       udp-reply-limit [size <bytes>] [ratio <n>] [rate <n>] [burst <n>]
  *                       [sources <n>]
@@ -32,7 +32,7 @@
 
 /* Defaults (doc/udp.md). */
 #define UDPLB_TIMEOUT_DEFAULT   30000LL     /* ms of idleness ending a flow */
-#define UDPLB_MAXCONN_DEFAULT   10000u      /* flows at once */
+#define UDPLB_MAXCONN_DEFAULT   1000u       /* flows at once */
 #define UDPLB_MAXCONN_MAX       1000000u
 #define UDPLB_REPLY_SIZE_DEF    4096u       /* largest reply datagram relayed */
 #define UDPLB_REPLY_RATIO_DEF   10u         /* reply bytes <= ratio x request bytes per flow */
@@ -124,6 +124,12 @@ struct udp_lb *udplb_find(const struct dp_config *c, const char *name);
 /* Number of dgram-bind lines of c (they are listeners too: a
  * configuration with only udp-lb sections has something to serve). */
 size_t udplb_count_binds(const struct dp_config *c);
+
+/* File descriptors c's sections may hold at most: two per flow (its
+ * socket toward the server, at worst a reply socket of its own) and their
+ * dgram-bind sockets, after udplb_finalize() (the global maxconn and the
+ * fd limit leave room for them). */
+size_t udplb_fd_need(const struct dp_config *c);
 
 /* Keywords and the `udp-lb` section. */
 extern const struct cfg_kw_list udplb_kw_list;

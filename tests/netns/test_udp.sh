@@ -16,7 +16,7 @@
 . "$(dirname "$0")/lib.sh"
 
 lab_require_root
-lab_require_cmd ip ss nft timeout python3 socat
+lab_require_cmd ip ss nft timeout python3 socat prlimit
 lab_need_cmd dig dnsmasq
 lab_require_bin "$DP_BUILDDIR/decoyproxy"
 lab_init udp
@@ -319,6 +319,29 @@ lab_assert_match "a warning says maxconn was reached" \
 	"udp-lb 'decoys': 100 flows \(maxconn\) reached" "$(cat "$LAB_TMP/dp.log")"
 lab_assert_match "show stat lists the udp-lb's servers" "^decoys,svc4,.*,udp,," "$stat"
 lab_assert_match "show stat: a BACKEND row per udp-lb" "^ppv2,BACKEND," "$stat"
+
+# ---- 8. flows never take TCP's file descriptors ---------------------------------------
+# 1,000 descriptors and TCP's maxconn 50: a udp-lb with maxconn 1000 does
+# not fit (refused at start-up); with maxconn 100 it does; a reload to
+# maxconn 1000 cuts it to what is left: (1000 - 100 - 64) * 1000 / 2001 = 417
+fdcfg() {
+	printf 'global\n    maxconn 50\nudp-lb fds\n    dgram-bind 127.0.0.1:15999\n    server s 10.2.0.2:9\n    maxconn %s\n' "$1" >"$LAB_TMP/fd.cfg"
+}
+fdcfg 1000
+out=$(lab_exec dp prlimit --nofile=1000:1000 "$DP" -f "$LAB_TMP/fd.cfg" 2>&1)
+lab_assert_match "start-up refused: the udp-lb's descriptors do not fit, the alert says so" \
+	"maxconn 50 and the udp-lb sections' maxconn need 2165 file descriptors \(2001 of them for udp-lb\) but the hard limit is 1000" "$out"
+fdcfg 100
+lab_bg dp prlimit --nofile=1000:1000 "$DP" -f "$LAB_TMP/fd.cfg" >"$LAB_TMP/fd.log" 2>&1
+FDPID=$LAB_LASTPID
+for _ in $(seq 50); do lab_exec dp ss -Hlun 'sport = :15999' | grep -q 127.0.0.1 && break; sleep 0.1; done
+fdcfg 1000
+kill -USR2 "$FDPID"
+for _ in $(seq 50); do grep -q "udp-lb 'fds': maxconn" "$LAB_TMP/fd.log" && break; sleep 0.1; done
+lab_assert_match "a reload cuts a udp-lb's maxconn to the descriptors left after TCP's" \
+	"udp-lb 'fds': maxconn 1000 needs 2000 file descriptors, but only 836 of 1000 are left after TCP's maxconn 50: at most 417 flows" \
+	"$(cat "$LAB_TMP/fd.log")"
+lab_stop "$FDPID"
 
 lab_stop "$DPPID"
 lab_assert_eq "decoyproxy stops cleanly on SIGTERM with 100 flows alive" 0 "$?"
