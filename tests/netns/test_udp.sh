@@ -55,6 +55,8 @@ done
 
 lab_bg svc "$UDPRECV" -m ntp -l 10.2.0.2:123 -o "$LAB_TMP/ntp.log" >"$LAB_TMP/ntp.out" 2>&1
 lab_wait_ready "$LAB_TMP/ntp.out" || lab_die "udprecv (ntp) did not start"
+lab_bg svc "$UDPRECV" -m echo -l 10.2.0.2:7000 -o "$LAB_TMP/echo.log" >"$LAB_TMP/echo.out" 2>&1
+lab_wait_ready "$LAB_TMP/echo.out" || lab_die "udprecv (echo) did not start"
 lab_bg svc "$UDPRECV" -m pp2 -l 10.2.0.2:9999 -o "$LAB_TMP/pp2.log" >"$LAB_TMP/pp2.out" 2>&1
 lab_wait_ready "$LAB_TMP/pp2.out" || lab_die "udprecv (pp2) did not start"
 HAVE_SNMP=0
@@ -90,6 +92,16 @@ udp-lb ppv2
     dgram-bind 127.0.0.1:15400 transparent
     intercept 198.51.100.0/24:5000
     server pp 10.2.0.2:9999 send-proxy-v2
+    timeout client 1s
+    log global
+udp-lb keepport
+    dgram-bind 127.0.0.1:15401 transparent
+    intercept 198.51.100.0/24:7000
+    balance source
+    source 0.0.0.0 usesrc client
+    server e1 10.2.0.2:7000
+    server e2 10.2.0.2:7000
+    server e3 10.2.0.2:7000
     timeout client 1s
     log global
 udp-lb agent
@@ -206,6 +218,27 @@ fi
 lab_assert_match "a datagram without a header on an accept-proxy dgram-bind is refused with a warning" \
 	"udp-lb 'agent': datagram from 10.1.0.2:[0-9]+ without a valid PROXY v2 header" "$(cat "$LAB_TMP/dp.log")"
 
+# ---- 3b. usesrc client keeps the attacker's port; balance source sticks -----------
+rep=$(lab_exec att python3 - <<'PY'
+import socket
+for port in (40991, 40992, 40993):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("10.1.0.2", port))
+    s.settimeout(2)
+    s.sendto(b"keep", ("198.51.100.%d" % (port - 40900), 7000))
+    data, addr = s.recvfrom(100)
+    print("%s:%d %s" % (addr[0], addr[1], data.decode()))
+PY
+)
+lab_assert_eq "usesrc client: three echoes from the decoy addresses" \
+	"198.51.100.91:7000 keep
+198.51.100.92:7000 keep
+198.51.100.93:7000 keep" "$rep"
+lab_assert_eq "usesrc client: the service saw the attacker's own ports" \
+	"DGRAM peer=10.1.0.2:40991 len=4
+DGRAM peer=10.1.0.2:40992 len=4
+DGRAM peer=10.1.0.2:40993 len=4" "$(cat "$LAB_TMP/echo.log")"
+
 # ---- 4. NTP (sntp -> tiny responder) and SNMP (snmpget -> snmpd) -------------------
 if command -v sntp >/dev/null; then
 	out=$(lab_exec att timeout 5 sntp -t 2 192.0.2.123 2>&1)
@@ -233,6 +266,9 @@ lab_assert_match "flow-end line of the IPv6 dig" \
 	"^\[fd01::2\]:[0-9]+ \[[^]]+\] decoys decoys/svc6 udp \[fd09::35\]:53 -> \[fd02::2\]:53 src=\[fd01::2\]:[0-9]+ .* in=1/51 out=1/[0-9]+ dropped=0 end=idle$" "$log"
 lab_assert_match "the flow that lived through the reload ended once, with both queries" \
 	"^10\.1\.0\.2:40777 \[[^]]+\] decoys decoys/svc[46] udp 192\.0\.2\.77:53 -> .* in=2/56 out=2/[0-9]+ dropped=0 end=idle$" "$log"
+lab_assert_eq "balance source: the three flows of one attacker went to one server" 1 \
+	"$(grep -oE '^10\.1\.0\.2:4099[123] .* keepport/e[123] ' "$LAB_TMP/dp.log" | grep -oE 'keepport/e[123]' | sort -u | wc -l)"
+lab_assert_eq "balance source: three flow-end lines" 3 "$(grep -cE '^10\.1\.0\.2:4099[123] .* keepport/e[123] ' "$LAB_TMP/dp.log")"
 lab_assert_match "flow-end line of the PROXY v2 flow" \
 	"^10\.1\.0\.2:40555 \[[^]]+\] ppv2 ppv2/pp udp 198\.51\.100\.9:5000 -> 10\.2\.0\.2:9999 .* in=1/8 out=1/13 dropped=0 end=idle$" "$log"
 
