@@ -6,7 +6,7 @@
 DP_BUILD_PKGS="build-essential autoconf automake pkg-config libev-dev libmnl-dev libnftnl-dev libpcre2-dev libcmocka-dev"
 # tests and demo: namespaces, nft, real peers, traffic tools; clang-tools:
 # scan-build, for contrib/scan.sh; strace, linux-perf: bench/connpath.sh
-DP_TEST_PKGS="iproute2 nftables haproxy nginx-light libnginx-mod-stream tshark socat iperf3 procps psmisc util-linux jq python3 python3-jsonschema clang clang-tools valgrind nmap iputils-ping curl openssh-client openssl tcpflow libndpi-bin prometheus chromium strace linux-perf"
+DP_TEST_PKGS="iproute2 nftables haproxy nginx-light libnginx-mod-stream tshark socat iperf3 procps psmisc util-linux jq python3 python3-jsonschema clang clang-tools valgrind nmap iputils-ping curl openssh-client openssl tcpflow libndpi-bin prometheus chromium strace linux-perf dnsmasq-base bind9-dnsutils snmp snmpd sntp"
 
 dp_install_deps() {
 	local missing=() p

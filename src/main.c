@@ -15,6 +15,7 @@
 #include "ctl/priv.h"
 #include "ctl/process.h"
 #include "model/proxy.h"
+#include "model/udplb.h"
 #include "core/channel.h"
 #include "ctl/module.h"
 #include "ctl/reload.h"
@@ -130,7 +131,7 @@ int main(int argc, char **argv)
 		dp_msg.quiet = true;
 	if (o.check) {
 		/* -c touches nothing on the system: parsing and checks only */
-		if (!dp_config_count_listeners(c)) {
+		if (!dp_config_count_listeners(c) && !udplb_count_binds(c)) {
 			ha_warning("Configuration file has no error but will not start (no listener) => exit(2).");
 			ret = 2;
 		} else {
@@ -153,7 +154,7 @@ int main(int argc, char **argv)
 		free(err);
 		err = NULL;
 	}
-	if (!dp_config_count_listeners(c)) {
+	if (!dp_config_count_listeners(c) && !udplb_count_binds(c)) {
 		ha_alert("no listener: nothing to do.");
 		sdnotify_status("Start-up failed: no listener");
 		goto out_conf;

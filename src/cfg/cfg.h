@@ -26,6 +26,7 @@ enum {
 	CFG_SEC_LISTEN   = 1 << 4,
 	CFG_SEC_NETWORK  = 1 << 5,   /* decoyproxy: `network <name>` segment sections */
 	CFG_SEC_NSLIST   = 1 << 6,   /* HAProxy's `namespace_list` */
+	CFG_SEC_UDPLB    = 1 << 7,   /* decoyproxy: `udp-lb <name>` sections */
 };
 #define CFG_SEC_PROXIES (CFG_SEC_DEFAULTS | CFG_SEC_FRONTEND | CFG_SEC_BACKEND | CFG_SEC_LISTEN)
 #define CFG_SEC_FE (CFG_SEC_DEFAULTS | CFG_SEC_FRONTEND | CFG_SEC_LISTEN)

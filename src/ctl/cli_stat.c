@@ -16,12 +16,14 @@
 #include "model/conf.h"
 #include "model/proxy.h"
 #include "model/server.h"
+#include "model/udplb.h"
 #include "log/log.h"
 #include "core/channel.h"
 #include "core/connect.h"
 #include "core/loop.h"
 #include "core/mirror.h"
 #include "core/pipe.h"
+#include "core/udp.h"
 #include "ctl/cli.h"
 #include "ctl/cli_int.h"
 
@@ -73,7 +75,7 @@ static const char *const stat_cols[] = {
 /* The columns decoyproxy has values for; the others stay empty. */
 enum {
 	ST_PXNAME = 0, ST_SVNAME = 1, ST_QCUR = 2, ST_SCUR = 4, ST_SLIM = 6, ST_STOT = 7,
-	ST_BIN = 8, ST_BOUT = 9, ST_ECON = 13, ST_WRETR = 15, ST_WREDIS = 16, ST_STATUS = 17,
+	ST_BIN = 8, ST_BOUT = 9, ST_DREQ = 10, ST_DRESP = 11, ST_EREQ = 12, ST_ECON = 13, ST_WRETR = 15, ST_WREDIS = 16, ST_STATUS = 17,
 	ST_WEIGHT = 18, ST_ACT = 19, ST_BCK = 20, ST_CHKFAIL = 21, ST_CHKDOWN = 22, ST_PID = 26,
 	ST_IID = 27, ST_SID = 28, ST_LBTOT = 30, ST_TYPE = 32, ST_LAST_CHK = 56, ST_CHECK_RISE = 67,
 	ST_CHECK_FALL = 68, ST_CHECK_HEALTH = 69, ST_ADDR = 73, ST_MODE = 75, ST_ALGO = 76, ST_CONN_TOT = 79,
@@ -433,6 +435,64 @@ static void stat_walk(const struct stat_filter *f, const struct stat_sink *k)
 				stat_server(k, s, iid, sid);
 		if ((f->types & STT_BE) && f->sid <= 0)
 			stat_backend(k, px, iid);
+/* udp-lb sections (mode "udp"): a FRONTEND row (scur: flows alive, slim:
+ * maxconn, stot: flows so far, dreq: datagrams of flows refused at
+ * maxconn, dresp: replies held back by udp-reply-limit, ereq: bad
+ * datagrams and socket errors), one row per server (stot: flows, bin/bout:
+ * payload bytes each way) and a BACKEND row. */
+static void stat_udp(struct cli_buf *out, struct cli_buf *line, const struct stat_filter *f, unsigned iid)
+{
+	for (const struct udp_lb *lb = udplb_first(rt.conf); lb && !out->truncated; lb = lb->next, iid++) {
+		struct udp_lb_stats st;
+		struct stat_row r;
+		unsigned sid = 1;
+
+		udp_lb_stats(lb, &st);
+		if ((f->types & STT_FE) && f->sid <= 0) {
+			row_init(&r, lb->name, "FRONTEND", iid, 0, 0);
+			r.v[ST_MODE] = "udp";
+			row_u(&r, ST_SCUR, st.flows);
+			row_u(&r, ST_SLIM, lb->maxconn);
+			row_u(&r, ST_STOT, lb->cnt.flows);
+			row_u(&r, ST_BIN, lb->cnt.bytes_in);
+			row_u(&r, ST_BOUT, lb->cnt.bytes_out);
+			row_u(&r, ST_DREQ, lb->cnt.flows_refused);
+			row_u(&r, ST_DRESP, lb->cnt.replies_dropped);
+			row_u(&r, ST_EREQ, lb->cnt.errors);
+			r.v[ST_STATUS] = st.sockets ? "OPEN" : "STOP";
+			row_u(&r, ST_CONN_TOT, lb->cnt.flows);
+			row_emit(out, line, &r);
+		}
+		for (const struct udp_server *s = lb->srv; s && (f->types & STT_SRV); s = s->next, sid++) {
+			char addr[INET6_ADDRSTRLEN + 16];
+
+			if (f->sid >= 0 && (unsigned long)f->sid != sid)
+				continue;
+			row_init(&r, lb->name, s->name, iid, sid, 2);
+			r.v[ST_MODE] = "udp";
+			row_u(&r, ST_STOT, s->cnt.flows);
+			row_u(&r, ST_BIN, s->cnt.bytes_in);
+			row_u(&r, ST_BOUT, s->cnt.bytes_out);
+			r.v[ST_STATUS] = s->disabled ? "MAINT" : "no check";
+			if (s->no_port)
+				addr_ntop(&s->addr, addr, sizeof(addr));
+			else
+				addr_str(&s->addr, addr, sizeof(addr));
+			r.v[ST_ADDR] = addr;
+			row_u(&r, ST_LBTOT, s->cnt.flows);
+			row_emit(out, line, &r);
+		}
+		if ((f->types & STT_BE) && f->sid <= 0) {
+			row_init(&r, lb->name, "BACKEND", iid, 0, 1);
+			r.v[ST_MODE] = "udp";
+			row_u(&r, ST_SCUR, st.flows);
+			row_u(&r, ST_STOT, lb->cnt.flows);
+			row_u(&r, ST_BIN, lb->cnt.bytes_in);
+			row_u(&r, ST_BOUT, lb->cnt.bytes_out);
+			r.v[ST_STATUS] = "UP";
+			r.v[ST_ALGO] = lb->balance == UDPLB_BALANCE_SOURCE ? "source" : "roundrobin";
+			row_emit(out, line, &r);
+		}
 	}
 }
 
@@ -446,6 +506,23 @@ void cli_cmd_show_stat(struct cli_ctx *cx, int argc, char **argv, struct cli_buf
 		return;
 	stat_header(out, &line);
 	stat_walk(&f, &k);
+	for (const struct proxy *px = rt.conf ? rt.conf->proxies : NULL; px && !out->truncated; px = px->next, iid++) {
+		unsigned sid = 1;
+
+		if (f.px && f.px != px)
+			continue;
+		if ((px->cap & PR_CAP_FE) && (f.types & STT_FE) && f.sid <= 0)
+			stat_frontend(out, &line, px, iid);
+		if (!(px->cap & PR_CAP_BE))
+			continue;
+		for (const struct server *s = px->srv; s; s = s->next, sid++)
+			if (stat_show_server(&f, s, sid))
+				stat_server(out, &line, s, iid, sid);
+		if ((f.types & STT_BE) && f.sid <= 0)
+			stat_backend(out, &line, px, iid);
+	}
+	if (!f.px && !out->truncated)
+		stat_udp(out, &line, &f, iid);
 	cli_buf_reset(&line);
 }
 
@@ -533,6 +610,7 @@ void cli_cmd_show_info(struct cli_ctx *cx, int argc, char **argv, struct cli_buf
 			   ms.sessions, ms.packets, ms.bytes, ms.drops);
 	}
 	cli_printf(out, "PipesRefused: %llu\n", pipe_refused());
+	cli_printf(out, "UdpFlows: %u\n", rt.conf ? udp_flows_total(rt.conf) : 0);
 }
 
 

@@ -21,6 +21,8 @@
  *                    namespaces, VXLAN sockets), open before any session;
  *   listeners        sockets, taken over from the old generation;
  *   decoy            (finalize only) what decoy addresses answer, for tproxy;
+ *   udp              udp-lb sections: their sockets (taken over too) and
+ *                    flows (adopted by the new generation);
  *   tproxy           nft rules and routing that send traffic to them;
  *   probe            NFLOG sockets reading the probe rules' packets;
  *   cli              stats sockets (listeners of the CLI's own bind lines);
@@ -43,6 +45,7 @@
 #include "model/conf.h"
 #include "model/events.h"
 #include "model/proxy.h"
+#include "model/udplb.h"
 #include "core/connect.h"
 #include "core/chk.h"
 #include "core/listener.h"
@@ -51,6 +54,7 @@
 #include "core/sess.h"
 #include "plumbing/decoy.h"
 #include "core/tune.h"
+#include "core/udp.h"
 #include "plumbing/netseg.h"
 #include "plumbing/probe.h"
 #include "plumbing/tproxy.h"
@@ -218,8 +222,8 @@ static const struct dp_module mod_tune = {
 
 static const struct dp_module *const table[] = {
 	&mod_global, &mod_tune, &mod_proxies, &mod_rules, &mod_source, &mod_logs, &mod_events,
-	&mod_netseg, &mod_mirror, &mod_listeners, &mod_decoy, &mod_tproxy, &mod_probe, &mod_cli,
-	&mod_stats_http, &mod_chroot, &mod_checks,
+	&mod_netseg, &mod_mirror, &mod_listeners, &mod_udp, &mod_decoy, &mod_tproxy, &mod_probe,
+	&mod_cli, &mod_stats_http, &mod_chroot, &mod_checks,
 };
 
 const struct dp_module *const *modules_table(size_t *n)

@@ -21,6 +21,7 @@
 #include "model/conf.h"
 #include "model/proxy.h"
 #include "model/server.h"
+#include "model/udplb.h"
 #include "net/owner.h"
 #include "plumbing/netseg.h"
 #include "plumbing/tproxy.h"
@@ -33,7 +34,8 @@
 int process_setup_limits(struct dp_config *c, char **err)
 {
 	struct rlimit rl;
-	size_t nlist = dp_config_count_listeners(c);
+	/* udp-lb flows take descriptors too: set aside like listeners */
+	size_t nlist = dp_config_count_listeners(c) + udplb_fd_need(c);
 	unsigned long long need;
 	int e;
 
@@ -94,8 +96,14 @@ int process_setup_limits(struct dp_config *c, char **err)
 	}
 	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
 		if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need) {
-			memprintf(err, "[global] maxconn %u needs %llu file descriptors but the hard limit is %llu: lower 'maxconn' or raise the hard limit (ulimit -Hn, LimitNOFILE=)",
-				  rt.maxconn, need, (unsigned long long)rl.rlim_max);
+			size_t udp = udplb_fd_need(c);
+
+			if (udp)        /* say what the udp-lb sections take */
+				memprintf(err, "[global] maxconn %u and the udp-lb sections' maxconn need %llu file descriptors (%zu of them for udp-lb) but the hard limit is %llu: lower 'maxconn' or raise the hard limit (ulimit -Hn, LimitNOFILE=)",
+					  rt.maxconn, need, udp, (unsigned long long)rl.rlim_max);
+			else
+				memprintf(err, "[global] maxconn %u needs %llu file descriptors but the hard limit is %llu: lower 'maxconn' or raise the hard limit (ulimit -Hn, LimitNOFILE=)",
+					  rt.maxconn, need, (unsigned long long)rl.rlim_max);
 			return -EMFILE;
 		}
 		rl.rlim_cur = need;

@@ -534,7 +534,9 @@ int nft_add_tproxy_rule(struct nft_batch *b, const struct nft_plan *p,
 	const void *addr = v6 ? (const void *)&s6->sin6_addr : (const void *)&s4->sin_addr;
 	uint16_t port = v6 ? s6->sin6_port : s4->sin_port;      /* network order */
 	bool any = v6 ? IN6_IS_ADDR_UNSPECIFIED(&s6->sin6_addr) : s4->sin_addr.s_addr == 0;
-	const uint8_t l4 = IPPROTO_TCP, nfp = v6 ? NFPROTO_IPV6 : NFPROTO_IPV4;
+	const uint8_t l4 = d->proto == IPPROTO_UDP ? IPPROTO_UDP : IPPROTO_TCP;
+	const uint8_t nfp = v6 ? NFPROTO_IPV6 : NFPROTO_IPV4;
+	const char *l4s = l4 == IPPROTO_UDP ? "udp" : "tcp";
 	const uint16_t lo_type = ARPHRD_LOOPBACK;       /* dev->type: host order */
 	const uint32_t mark = nft_plan_mark(p);
 	char astr[INET6_ADDRSTRLEN] = "", what[sizeof(((struct nft_msgref *)0)->what)];
@@ -553,7 +555,8 @@ int nft_add_tproxy_rule(struct nft_batch *b, const struct nft_plan *p,
 	ops[n++] = (struct xop){ .op = X_META_LOAD, .a = NFT_META_NFPROTO, .b = NFT_REG_1 };
 	ops[n++] = (struct xop){ .op = X_CMP_EQ, .a = NFT_REG_1, .data = &nfp, .len = 1 };
 	/* daddr . dport: the port goes to the 32-bit register right after
-	 * the address (REG32_01 after 4 bytes, REG_2 = REG32_04 after 16). */
+	 * the address (REG32_01 after 4 bytes, REG_2 = REG32_04 after 16).
+	 * The destination port sits at the same offset in TCP and UDP. */
 	ops[n++] = (struct xop){ .op = X_PAYLOAD, .a = NFT_PAYLOAD_NETWORK_HEADER,
 		.b = v6 ? offsetof(struct ip6_hdr, ip6_dst) : offsetof(struct iphdr, daddr),
 		.c = v6 ? 16 : 4, .d = NFT_REG_1 };
@@ -570,17 +573,16 @@ int nft_add_tproxy_rule(struct nft_batch *b, const struct nft_plan *p,
 
 	if (!any)
 		inet_ntop(family, addr, astr, sizeof(astr));
-	snprintf(what, sizeof(what), "rule %d of chain %s (meta iiftype != loopback meta l4proto tcp "
-		 "%s daddr . tcp dport @%s tproxy %s to %s%s%s:%u meta mark set 0x%x accept)", pos, NFT_CHAIN_NAME,
-		 v6 ? "ip6" : "ip", d->set, v6 ? "ip6" : "ip",
+	snprintf(what, sizeof(what), "rule %d of chain %s (meta iiftype != loopback meta l4proto %s "
+		 "%s daddr . %s dport @%s tproxy %s to %s%s%s:%u meta mark set 0x%x accept)", pos, NFT_CHAIN_NAME,
+		 l4s, v6 ? "ip6" : "ip", l4s, d->set, v6 ? "ip6" : "ip",
 		 v6 && !any ? "[" : "", astr, v6 && !any ? "]" : "", ntohs(port), mark);
 	return nft_add_rule(b, ops, n, what);
 }
 
-/* meta l4proto tcp socket transparent 1 meta mark set <mark> accept */
-int nft_add_socket_rule(struct nft_batch *b, const struct nft_plan *p, int pos)
+static int add_socket_rule(struct nft_batch *b, const struct nft_plan *p, int pos, uint8_t l4)
 {
-	const uint8_t l4 = IPPROTO_TCP, one = 1;
+	const uint8_t one = 1;
 	const uint32_t mark = nft_plan_mark(p);
 	char what[224];
 	const struct xop ops[] = {
@@ -593,7 +595,19 @@ int nft_add_socket_rule(struct nft_batch *b, const struct nft_plan *p, int pos)
 		{ .op = X_VERDICT, .a = NF_ACCEPT },
 	};
 
-	snprintf(what, sizeof(what), "rule %d of chain %s (meta l4proto tcp socket transparent 1 "
-		 "meta mark set 0x%x accept)", pos, NFT_CHAIN_NAME, mark);
+	snprintf(what, sizeof(what), "rule %d of chain %s (meta l4proto %s socket transparent 1 "
+		 "meta mark set 0x%x accept)", pos, NFT_CHAIN_NAME, l4 == IPPROTO_UDP ? "udp" : "tcp", mark);
 	return nft_add_rule(b, ops, ARRAY_SIZE(ops), what);
+}
+
+/* meta l4proto tcp socket transparent 1 meta mark set <mark> accept */
+int nft_add_socket_rule(struct nft_batch *b, const struct nft_plan *p, int pos)
+{
+	return add_socket_rule(b, p, pos, IPPROTO_TCP);
+}
+
+/* meta l4proto udp socket transparent 1 meta mark set <mark> accept */
+int nft_add_socket_rule_udp(struct nft_batch *b, const struct nft_plan *p, int pos)
+{
+	return add_socket_rule(b, p, pos, IPPROTO_UDP);
 }

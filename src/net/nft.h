@@ -17,6 +17,12 @@
  *              tproxy ip6 to <its listener> meta mark set <mark> accept
  *     ...
  *     n+1. meta l4proto tcp socket transparent 1 meta mark set <mark> accept
+ *     n+2. meta l4proto udp socket transparent 1 meta mark set <mark> accept
+ *          (only when the plan asks for it, or has a UDP divert)
+ *
+ * A divert with proto IPPROTO_UDP (udp-lb sections) gets the same rule
+ * with `meta l4proto udp ... udp dport`; sets do not care about the
+ * protocol (inet_service).
  *
  * A tproxy rule never takes a packet that came in on the loopback
  * interface. Every such packet was sent by a socket of this namespace to a
@@ -148,6 +154,8 @@ struct nft_divert {
 	                                 * borrowed, must outlive the batch */
 	struct nft_decoy dec;           /* decoys that look like hosts, probe logging
 	                                 * (all zero: none, the table of before) */
+	uint8_t proto;                  /* IPPROTO_UDP: the rule matches UDP (`meta l4proto
+	                                 * udp ... udp dport`); 0 or IPPROTO_TCP: TCP */
 };
 
 /* What should exist in one namespace. */
@@ -155,6 +163,10 @@ struct nft_plan {
 	uint32_t mark;                  /* tproxy mark; 0 = NFT_MARK_DEFAULT */
 	const struct nft_divert *div;   /* the diverts, in rule order; borrowed */
 	size_t ndiv;
+	bool udp;                       /* a second socket rule, for UDP (`meta l4proto udp
+	                                 * socket transparent 1 ...`), after the TCP one:
+	                                 * replies to udp-lb sockets that spoof or answer
+	                                 * from decoy addresses; also implied by a UDP divert */
 	const char *comment;            /* the table's comment (`nft list` shows it;
 	                                 * decoyproxy writes its run's ownership mark
 	                                 * there, net/owner.h), set when the table is

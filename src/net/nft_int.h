@@ -50,6 +50,10 @@ int nft_add_tproxy_rule(struct nft_batch *b, const struct nft_plan *p,
 			const struct nft_divert *d, uint32_t id, int pos);
 /* Rule number pos of the chain: the socket rule (after every tproxy rule). */
 int nft_add_socket_rule(struct nft_batch *b, const struct nft_plan *p, int pos);
+/* The same for UDP (plans with p->udp or a UDP divert), after the TCP one. */
+int nft_add_socket_rule_udp(struct nft_batch *b, const struct nft_plan *p, int pos);
+/* Whether p needs the UDP socket rule. */
+bool nft_plan_udp(const struct nft_plan *p);
 
 /* Message framing: starts message number b->nmsg (an NFT_MSG_* type with
  * flags; NLM_F_ACK is added) and records it as kind in *refp (may be

@@ -101,13 +101,16 @@ static int build_apply(struct nft_batch *b, const struct nft_plan *p)
 	if (!ret)
 		ret = nft_add_chain(b);
 	/* decoy edges and probe logs, every tproxy rule, then the socket
-	 * rule (see nft.h), then the closed-port rules of the decoys */
+	 * rules (see nft.h: TCP, and UDP when udp-lb sections divert), then
+	 * the closed-port rules of the decoys */
 	if (!ret)
 		ret = nft_add_decoy_pre(b, p, SET_ID(p->ndiv), &pos);
 	for (i = 0; !ret && i < p->ndiv; i++)
 		ret = nft_add_tproxy_rule(b, p, &p->div[i], SET_ID(i), ++pos);
 	if (!ret)
 		ret = nft_add_socket_rule(b, p, ++pos);
+	if (!ret && nft_plan_udp(p))
+		ret = nft_add_socket_rule_udp(b, p, ++pos);
 	if (!ret)
 		ret = nft_add_decoy_post(b, p, SET_ID(p->ndiv), &pos);
 	for (i = 0; !ret && i < p->ndiv; i++)
@@ -273,14 +276,31 @@ static bool listen_eq(const struct sockaddr_storage *a, const struct sockaddr_st
 	return true;
 }
 
+static uint8_t div_proto(const struct nft_divert *d)
+{
+	return d->proto == IPPROTO_UDP ? IPPROTO_UDP : IPPROTO_TCP;
+}
+
+bool nft_plan_udp(const struct nft_plan *p)
+{
+	if (p->udp)
+		return true;
+	for (size_t i = 0; i < p->ndiv; i++)
+		if (div_proto(&p->div[i]) == IPPROTO_UDP)
+			return true;
+	return false;
+}
+
 bool nft_plan_same_rules(const struct nft_plan *a, const struct nft_plan *b)
 {
-	if (nft_plan_mark(a) != nft_plan_mark(b) || a->ndiv != b->ndiv || !nft_decoy_same(a, b))
+	if (nft_plan_mark(a) != nft_plan_mark(b) || a->ndiv != b->ndiv || !nft_decoy_same(a, b) ||
+	    nft_plan_udp(a) != nft_plan_udp(b))
 		return false;
 	for (size_t i = 0; i < a->ndiv; i++) {
 		const struct nft_divert *x = &a->div[i], *y = &b->div[i];
 
-		if (x->family != y->family || !x->set || !y->set || strcmp(x->set, y->set) ||
+		if (x->family != y->family || div_proto(x) != div_proto(y) || !x->set || !y->set ||
+		    strcmp(x->set, y->set) ||
 		    !listen_eq(&x->listen, &y->listen))
 			return false;
 	}

@@ -654,7 +654,10 @@ static char *targets_str(const struct tproxy_ns *n)
 		int ret;
 
 		addr_str(&n->nft.div[i].listen, a, sizeof(a));
-		if (i && n->fe[i - 1] == px)
+		if (!px)        /* a udp-lb section's UDP divert: named by its set */
+			ret = memprintf(&buf, "%s%sudp set %s -> %s", buf ? buf : "", buf ? ", " : "",
+					n->nft.div[i].set, a);
+		else if (i && n->fe[i - 1] == px)
 			ret = memprintf(&buf, "%s %s", buf, a);
 		else
 			ret = memprintf(&buf, "%s%s%s '%s' -> %s", buf ? buf : "", buf ? ", " : "",

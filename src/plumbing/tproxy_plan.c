@@ -26,6 +26,7 @@
 #include "model/proxy.h"
 #include "model/server.h"
 #include "model/source.h"
+#include "model/udplb.h"
 #include "net/nft.h"
 #include "plumbing/decoy.h"
 #include "plumbing/tproxy.h"
@@ -641,6 +642,124 @@ static bool server_spoofs(const struct proxy *px, const struct server *s)
 	return sc->set && sc->usesrc != SRC_USESRC_NONE;
 }
 
+/* ---- finalize: udp-lb sections (UDP diverts, fe[i] NULL) --------------------------- */
+
+static int udp_set_name(struct dp_config *c, struct udp_lb *lb, int fi)
+{
+	static const char *const pfx[2] = { "udp4_", "udp6_" };
+	size_t max = NFT_SET_NAME_MAX - 5 - 12, len = strlen(lb->name);
+	char *n = malloc(NFT_SET_NAME_MAX + 1);
+	unsigned k = 1;
+
+	if (!n)
+		return -ENOMEM;
+	for (;;) {
+		size_t o = (size_t)snprintf(n, NFT_SET_NAME_MAX + 1, "%s", pfx[fi]);
+		bool dup = false;
+
+		for (size_t i = 0; i < len && i < max; i++)
+			n[o++] = set_char_ok(lb->name[i]) ? lb->name[i] : '_';
+		n[o] = 0;
+		if (k > 1)
+			snprintf(n + o, NFT_SET_NAME_MAX + 1 - o, "_%u", k);
+		for (struct udp_lb *q = udplb_first(c); q && q != lb; q = q->next)
+			dup |= q->nft_set[fi] && !strcmp(q->nft_set[fi], n);
+		if (!dup)
+			break;
+		k++;
+	}
+	free(lb->nft_set[fi]);
+	lb->nft_set[fi] = n;
+	return 0;
+}
+
+/* UDP diverts of udp-lb sections: in the namespace of each transparent
+ * dgram-bind, each family of its decoys goes to the section's first
+ * dgram-bind of that family there. Two sections must not share a decoy
+ * in one namespace. Spoofing sections need the UDP socket rule where
+ * their sockets live (the process's namespace). */
+static bool transparent_any(const struct udp_lb *lb)
+{
+	for (const struct udp_bind *b = lb->binds; b; b = b->next)
+		if (b->transparent)
+			return true;
+	return false;
+}
+
+static void udp_claim(struct dp_config *c, struct tproxy_gconf *g, int *errors)
+{
+	char nsd[NS_DESC_MAX], es[ICPT_ELEM_STRLEN];
+
+	for (struct udp_lb *lb = udplb_first(c); lb; lb = lb->next) {
+		struct tproxy_ns *n;
+
+		if (udplb_spoofs(lb)) {
+			if (!(n = ns_get(g, NULL)))
+				goto nomem;
+			n->nft.udp = true;
+		}
+		if (!lb->decoys.n)
+			continue;
+		for (int fi = 0; fi < 2; fi++) {
+			bool found = false;
+
+			if (!icpt_count(&lb->decoys, fam_of[fi]))
+				continue;
+			if (udp_set_name(c, lb, fi) < 0)
+				goto nomem;
+			for (struct udp_bind *b = lb->binds; b; b = b->next) {
+				size_t i;
+
+				if (!b->transparent || b->addr.ss_family != fam_of[fi])
+					continue;
+				found = true;
+				if (!(n = ns_get(g, b->netns)))
+					goto nomem;
+				n->nft.udp = true;
+				for (i = 0; i < n->nft.ndiv; i++)
+					if (!n->fe[i] && n->div[i].proto == IPPROTO_UDP &&
+					    n->div[i].set == lb->nft_set[fi])
+						break;
+				if (i < n->nft.ndiv)
+					continue;
+				/* another section's decoys in this namespace */
+				for (i = 0; i < n->nft.ndiv; i++) {
+					size_t ia = 0, ib = 0;
+					struct icpt_elem x;
+					int r;
+
+					if (n->fe[i] || n->div[i].proto != IPPROTO_UDP || n->div[i].family != fam_of[fi])
+						continue;
+					r = icpt_lists_overlap(n->div[i].decoys, &lb->decoys, fam_of[fi], &ia, &ib);
+					if (r > 0) {
+						icpt_elem_meet(&n->div[i].decoys->v[ia], &lb->decoys.v[ib], &x);
+						cfg_report_at(true, lb->icpt_file, lb->icpt_line, errors,
+							      "udp-lb '%s' intercepts %s in %s, which another "
+							      "udp-lb intercepts there too (set %s): a decoy "
+							      "address:port may belong to one section only",
+							      lb->name, icpt_elem_str(&x, es, sizeof(es)),
+							      ns_desc(b->netns, nsd, sizeof(nsd)), n->div[i].set);
+					}
+				}
+				if (ns_add_div(n, NULL, &(struct listener){ .addr = b->addr }) < 0)
+					goto nomem;
+				n->div[n->nft.ndiv - 1].proto = IPPROTO_UDP;
+				n->div[n->nft.ndiv - 1].set = lb->nft_set[fi];
+				n->div[n->nft.ndiv - 1].decoys = &lb->decoys;
+			}
+			/* no transparent dgram-bind at all: udplb_finalize() said so */
+			if (!found && transparent_any(lb))
+				cfg_report_at(true, lb->icpt_file, lb->icpt_line, errors,
+					      "udp-lb '%s' intercepts %s decoys but has no %s 'dgram-bind ... "
+					      "transparent' to divert them to", lb->name, fam_name(fi), fam_name(fi));
+		}
+	}
+	return;
+nomem:
+	ha_alert("config : out of memory");
+	(*errors)++;
+}
+
 int tproxy_finalize(struct dp_config *c)
 {
 	struct tproxy_gconf *g = tproxy_gconf_get(c);
@@ -705,6 +824,7 @@ int tproxy_finalize(struct dp_config *c)
 			}
 		}
 	}
+	udp_claim(c, g, &errors);
 	for (size_t i = 0; i < g->nns; i++) {
 		g->ns[i].nft.mark = g->mark;
 		g->ns[i].nft.div = g->ns[i].div;

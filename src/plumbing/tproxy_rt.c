@@ -92,11 +92,14 @@ static int rt_check_others(const struct tproxy_gconf *g, const struct proxy *px,
 		for (size_t k = 0; k < n->nft.ndiv; k++) {
 			const struct nft_divert *d = &n->nft.div[k];
 			const struct proxy *q = n->fe[k];
-			const struct icpt_list *ql = &q->tproxy->decoys;
+			const struct icpt_list *ql;
 			struct icpt_elem x;
 			size_t ir = 0, iq = 0;
 			int r;
 
+			if (!q)         /* a udp-lb section's UDP set */
+				continue;
+			ql = &q->tproxy->decoys;
 			if (q == px || ns_div_of(n, px, d->family) < 0)
 				continue;
 			r = icpt_lists_overlap(req, ql, d->family, &ir, &iq);
