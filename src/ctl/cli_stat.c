@@ -100,14 +100,13 @@ struct stat_sink {
 	void *arg;
 };
 
-static void row_init(struct stat_row *r, const struct proxy *p, const char *sv, unsigned iid, unsigned sid, int type)
+static void row_init_named(struct stat_row *r, const char *px, const char *mode, const char *sv,
+			   unsigned iid, unsigned sid, int type)
 {
-	const char *px = p->name;
-
 	memset(r->v, 0, sizeof(r->v));
 	r->v[ST_PXNAME] = px;
 	r->v[ST_SVNAME] = sv;
-	r->v[ST_MODE] = p->mode == PR_MODE_HTTP ? "http" : "tcp";
+	r->v[ST_MODE] = mode;
 	r->v[ST_PID] = "1";
 	snprintf(r->num[ST_IID], sizeof(r->num[0]), "%u", iid);
 	r->v[ST_IID] = r->num[ST_IID];
@@ -115,6 +114,11 @@ static void row_init(struct stat_row *r, const struct proxy *p, const char *sv, 
 	r->v[ST_SID] = r->num[ST_SID];
 	snprintf(r->num[ST_TYPE], sizeof(r->num[0]), "%d", type);
 	r->v[ST_TYPE] = r->num[ST_TYPE];
+}
+
+static void row_init(struct stat_row *r, const struct proxy *p, const char *sv, unsigned iid, unsigned sid, int type)
+{
+	row_init_named(r, p->name, p->mode == PR_MODE_HTTP ? "http" : "tcp", sv, iid, sid, type);
 }
 
 static void row_u(struct stat_row *r, int col, unsigned long long v)
@@ -414,6 +418,65 @@ static bool stat_show_server(const struct stat_filter *f, const struct server *s
 	return !(f->no_maint && server_in_maint(s));
 }
 
+/* udp-lb sections (mode "udp"): a FRONTEND row (scur: flows alive, slim:
+ * maxconn, stot: flows so far, dreq: datagrams of flows refused at
+ * maxconn, dresp: replies held back by udp-reply-limit, ereq: bad
+ * datagrams and socket errors), one row per server (stot: flows, bin/bout:
+ * payload bytes each way) and a BACKEND row. CSV only (show stat, the
+ * page's ;csv): the page's HTML and /metrics list proxies. */
+static void stat_udp(const struct stat_filter *f, const struct stat_sink *k, unsigned iid)
+{
+	for (const struct udp_lb *lb = udplb_first(rt.conf); lb && !k->out->truncated; lb = lb->next, iid++) {
+		struct udp_lb_stats st;
+		struct stat_row r;
+		unsigned sid = 1;
+
+		udp_lb_stats(lb, &st);
+		if ((f->types & STT_FE) && f->sid <= 0) {
+			row_init_named(&r, lb->name, "udp", "FRONTEND", iid, 0, 0);
+			row_u(&r, ST_SCUR, st.flows);
+			row_u(&r, ST_SLIM, lb->maxconn);
+			row_u(&r, ST_STOT, lb->cnt.flows);
+			row_u(&r, ST_BIN, lb->cnt.bytes_in);
+			row_u(&r, ST_BOUT, lb->cnt.bytes_out);
+			row_u(&r, ST_DREQ, lb->cnt.flows_refused);
+			row_u(&r, ST_DRESP, lb->cnt.replies_dropped);
+			row_u(&r, ST_EREQ, lb->cnt.errors);
+			r.v[ST_STATUS] = st.sockets ? "OPEN" : "STOP";
+			row_u(&r, ST_CONN_TOT, lb->cnt.flows);
+			row_emit(k->out, k->line, &r);
+		}
+		for (const struct udp_server *s = lb->srv; s && (f->types & STT_SRV); s = s->next, sid++) {
+			char addr[INET6_ADDRSTRLEN + 16];
+
+			if (f->sid >= 0 && (unsigned long)f->sid != sid)
+				continue;
+			row_init_named(&r, lb->name, "udp", s->name, iid, sid, 2);
+			row_u(&r, ST_STOT, s->cnt.flows);
+			row_u(&r, ST_BIN, s->cnt.bytes_in);
+			row_u(&r, ST_BOUT, s->cnt.bytes_out);
+			r.v[ST_STATUS] = s->disabled ? "MAINT" : "no check";
+			if (s->no_port)
+				addr_ntop(&s->addr, addr, sizeof(addr));
+			else
+				addr_str(&s->addr, addr, sizeof(addr));
+			r.v[ST_ADDR] = addr;
+			row_u(&r, ST_LBTOT, s->cnt.flows);
+			row_emit(k->out, k->line, &r);
+		}
+		if ((f->types & STT_BE) && f->sid <= 0) {
+			row_init_named(&r, lb->name, "udp", "BACKEND", iid, 0, 1);
+			row_u(&r, ST_SCUR, st.flows);
+			row_u(&r, ST_STOT, lb->cnt.flows);
+			row_u(&r, ST_BIN, lb->cnt.bytes_in);
+			row_u(&r, ST_BOUT, lb->cnt.bytes_out);
+			r.v[ST_STATUS] = "UP";
+			r.v[ST_ALGO] = lb->balance == UDPLB_BALANCE_SOURCE ? "source" : "roundrobin";
+			row_emit(k->out, k->line, &r);
+		}
+	}
+}
+
 /* Every row the filter lets through, in HAProxy's order: per proxy, its
  * frontend, its servers, its backend. Stops early once a CSV is cut. */
 static void stat_walk(const struct stat_filter *f, const struct stat_sink *k)
@@ -435,65 +498,9 @@ static void stat_walk(const struct stat_filter *f, const struct stat_sink *k)
 				stat_server(k, s, iid, sid);
 		if ((f->types & STT_BE) && f->sid <= 0)
 			stat_backend(k, px, iid);
-/* udp-lb sections (mode "udp"): a FRONTEND row (scur: flows alive, slim:
- * maxconn, stot: flows so far, dreq: datagrams of flows refused at
- * maxconn, dresp: replies held back by udp-reply-limit, ereq: bad
- * datagrams and socket errors), one row per server (stot: flows, bin/bout:
- * payload bytes each way) and a BACKEND row. */
-static void stat_udp(struct cli_buf *out, struct cli_buf *line, const struct stat_filter *f, unsigned iid)
-{
-	for (const struct udp_lb *lb = udplb_first(rt.conf); lb && !out->truncated; lb = lb->next, iid++) {
-		struct udp_lb_stats st;
-		struct stat_row r;
-		unsigned sid = 1;
-
-		udp_lb_stats(lb, &st);
-		if ((f->types & STT_FE) && f->sid <= 0) {
-			row_init(&r, lb->name, "FRONTEND", iid, 0, 0);
-			r.v[ST_MODE] = "udp";
-			row_u(&r, ST_SCUR, st.flows);
-			row_u(&r, ST_SLIM, lb->maxconn);
-			row_u(&r, ST_STOT, lb->cnt.flows);
-			row_u(&r, ST_BIN, lb->cnt.bytes_in);
-			row_u(&r, ST_BOUT, lb->cnt.bytes_out);
-			row_u(&r, ST_DREQ, lb->cnt.flows_refused);
-			row_u(&r, ST_DRESP, lb->cnt.replies_dropped);
-			row_u(&r, ST_EREQ, lb->cnt.errors);
-			r.v[ST_STATUS] = st.sockets ? "OPEN" : "STOP";
-			row_u(&r, ST_CONN_TOT, lb->cnt.flows);
-			row_emit(out, line, &r);
-		}
-		for (const struct udp_server *s = lb->srv; s && (f->types & STT_SRV); s = s->next, sid++) {
-			char addr[INET6_ADDRSTRLEN + 16];
-
-			if (f->sid >= 0 && (unsigned long)f->sid != sid)
-				continue;
-			row_init(&r, lb->name, s->name, iid, sid, 2);
-			r.v[ST_MODE] = "udp";
-			row_u(&r, ST_STOT, s->cnt.flows);
-			row_u(&r, ST_BIN, s->cnt.bytes_in);
-			row_u(&r, ST_BOUT, s->cnt.bytes_out);
-			r.v[ST_STATUS] = s->disabled ? "MAINT" : "no check";
-			if (s->no_port)
-				addr_ntop(&s->addr, addr, sizeof(addr));
-			else
-				addr_str(&s->addr, addr, sizeof(addr));
-			r.v[ST_ADDR] = addr;
-			row_u(&r, ST_LBTOT, s->cnt.flows);
-			row_emit(out, line, &r);
-		}
-		if ((f->types & STT_BE) && f->sid <= 0) {
-			row_init(&r, lb->name, "BACKEND", iid, 0, 1);
-			r.v[ST_MODE] = "udp";
-			row_u(&r, ST_SCUR, st.flows);
-			row_u(&r, ST_STOT, lb->cnt.flows);
-			row_u(&r, ST_BIN, lb->cnt.bytes_in);
-			row_u(&r, ST_BOUT, lb->cnt.bytes_out);
-			r.v[ST_STATUS] = "UP";
-			r.v[ST_ALGO] = lb->balance == UDPLB_BALANCE_SOURCE ? "source" : "roundrobin";
-			row_emit(out, line, &r);
-		}
 	}
+	if (!f->px && k->out && !k->out->truncated)
+		stat_udp(f, k, iid);
 }
 
 void cli_cmd_show_stat(struct cli_ctx *cx, int argc, char **argv, struct cli_buf *out)
@@ -506,23 +513,6 @@ void cli_cmd_show_stat(struct cli_ctx *cx, int argc, char **argv, struct cli_buf
 		return;
 	stat_header(out, &line);
 	stat_walk(&f, &k);
-	for (const struct proxy *px = rt.conf ? rt.conf->proxies : NULL; px && !out->truncated; px = px->next, iid++) {
-		unsigned sid = 1;
-
-		if (f.px && f.px != px)
-			continue;
-		if ((px->cap & PR_CAP_FE) && (f.types & STT_FE) && f.sid <= 0)
-			stat_frontend(out, &line, px, iid);
-		if (!(px->cap & PR_CAP_BE))
-			continue;
-		for (const struct server *s = px->srv; s; s = s->next, sid++)
-			if (stat_show_server(&f, s, sid))
-				stat_server(out, &line, s, iid, sid);
-		if ((f.types & STT_BE) && f.sid <= 0)
-			stat_backend(out, &line, px, iid);
-	}
-	if (!f.px && !out->truncated)
-		stat_udp(out, &line, &f, iid);
 	cli_buf_reset(&line);
 }
 

@@ -186,6 +186,11 @@ static const struct dp_module mod_listeners = {
 	.name = "listeners", .apply = listeners_apply, .undo = listeners_undo_hook,
 	.commit = listeners_commit_hook, .remove = listeners_remove,
 };
+static const struct dp_module mod_udp = {
+	.name = "udp", .kws = &udplb_kw_list, .sections = udplb_sections,
+	.finalize = udplb_finalize, .apply = udp_apply, .undo = udp_undo,
+	.commit = udp_commit, .remove = udp_remove, .carry = udplb_carry,
+};
 /* before tproxy: its finalize asks for each divert's decoy rules */
 static const struct dp_module mod_decoy = {
 	.name = "decoy", .kws = &decoy_kw_list, .finalize = decoy_finalize,
