@@ -1,6 +1,6 @@
 /* probe.c — probe events from the kernel: NFLOG sockets per namespace, the
  * probe table (lib/probe.h), scopes (frontend, namespace) and the output
- * (log line, record hook). See probe.h.
+ * (log line, JSON event, record hook). See probe.h.
  */
 #include "config.h"
 
@@ -18,6 +18,7 @@
 
 #include "lib/addr.h"
 #include "lib/probe.h"
+#include "log/evlog.h"
 #include "log/log.h"
 #include "log/msg.h"
 #include "model/conf.h"
@@ -214,6 +215,54 @@ size_t probe_record_line(const struct probe_record *r, char *buf, size_t cap)
 	return (size_t)n < cap ? (size_t)n : cap - 1;
 }
 
+/* "key":"<ip>" (no brackets, no port) */
+static void ev_ip(struct evlog_rec *e, const char *key, const struct sockaddr_storage *ss)
+{
+	char ip[INET6_ADDRSTRLEN];
+	const void *a = ss->ss_family == AF_INET6 ? (const void *)&((const struct sockaddr_in6 *)ss)->sin6_addr
+						  : (const void *)&((const struct sockaddr_in *)ss)->sin_addr;
+
+	if (inet_ntop(ss->ss_family == AF_INET6 ? AF_INET6 : AF_INET, a, ip, sizeof(ip)))
+		evlog_str(e, key, ip);
+}
+
+/* r as a "probe" or "scan" event of the JSON event log (doc/events.md). */
+static void record_event(const struct probe_record *r)
+{
+	struct evlog_rec e;
+
+	if (!evlog_enabled())
+		return;
+	evlog_begin(&e, r->type == PROBE_EV_PROBE ? "probe" : "scan");
+	evlog_time(&e, "start", &r->time);
+	evlog_time(&e, "end", &r->end);
+	if (r->type == PROBE_EV_PROBE) {
+		evlog_addr(&e, "attacker", &r->attacker);
+		evlog_addr(&e, "decoy", &r->decoy);
+	} else {
+		ev_ip(&e, "attacker_ip", &r->attacker);
+	}
+	evlog_str(&e, "segment", r->segment);
+	evlog_str(&e, "frontend", r->frontend);
+	evlog_str(&e, "proto", r->proto);
+	if (r->type == PROBE_EV_PROBE) {
+		evlog_str(&e, "verdict", r->verdict_name);
+		evlog_uint(&e, "syn", r->syn);
+		evlog_uint(&e, "rst", r->rst);
+	} else {
+		evlog_uint(&e, "decoys", r->ndecoys);
+		evlog_uint(&e, "ports", r->nports);
+		evlog_uint(&e, "probes", r->nprobes);
+		ev_ip(&e, "decoy_ip_low", &r->decoy);
+		ev_ip(&e, "decoy_ip_high", &r->decoy_hi);
+		evlog_uint(&e, "decoy_port_low", r->port_lo);
+		evlog_uint(&e, "decoy_port_high", r->port_hi);
+		evlog_uint(&e, "window_ms", r->window_ms);
+		evlog_bool(&e, "partial", r->partial);
+	}
+	evlog_emit(&e);
+}
+
 static void emit_cb(void *ctx, const struct probe_event *ev)
 {
 	const struct scope *s = ev->scope < P.nsc ? &P.sc[ev->scope] : NULL;
@@ -249,6 +298,7 @@ static void emit_cb(void *ctx, const struct probe_event *ev)
 	}
 	if (probe_record_hook)
 		probe_record_hook(&r);
+	record_event(&r);
 	n = probe_record_line(&r, line, sizeof(line));
 	/* the frontend's targets while it is in service; after a reload that
 	 * removed it, nothing (the record hook still saw the event) */

@@ -13,8 +13,10 @@
  * interval; a scan per attacker per window).
  *
  * Every event becomes a struct probe_record, given to probe_record_hook
- * (NULL: none; the JSON event log points it at its writer) and written as
- * one line to the frontend's log targets (level info):
+ * (NULL: none; nothing in the tree sets it today), written as a "probe" or
+ * "scan" event to the JSON event log when `event-log` is configured
+ * (log/evlog.h, doc/events.md) and as one line to the frontend's log
+ * targets (level info):
  *
  *   probe: <attacker>:<aport> [<date>] <frontend> <segment> probe <proto> <decoy>:<dport> <verdict> syn=<n> rst=<n>
  *   scan:  <attacker> [<date>] <frontend> <segment> scan <proto> decoys=<n> ports=<n> probes=<n> <lo>-<hi> <plo>-<phi> <window>ms[ partial]

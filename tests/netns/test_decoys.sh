@@ -7,17 +7,20 @@
 # logs probes; frontend 'quiet' intercepts 10.98.0.0/29:22 without
 # announce, `decoy-closed drop`, `decoy-ping off`. Everything is asserted
 # on what nmap and ping in the attacker's namespace saw, and on
-# decoyproxy's log lines.
+# decoyproxy's log lines and JSON event log (probe and scan events, each
+# line parsed by jq and checked against doc/events.schema.json).
 
 . "$(dirname "$0")/lib.sh"
 
 lab_require_root
 lab_require_cmd ip nft timeout
-lab_need_cmd nmap ping
+lab_need_cmd nmap ping jq python3
 lab_require_bin "$DPSERVER" "$DP_BUILDDIR/decoyproxy"
 lab_init decoys
 
 DP=$DP_BUILDDIR/decoyproxy
+SRCDIR=$(cd "$LAB_LIBDIR/../.." && pwd)
+EV=$LAB_TMP/events.json
 lab_ns att >/dev/null && lab_ns dp >/dev/null || lab_die "cannot create namespaces"
 lab_veth att eth0 10.1.0.2/24 dp a0 10.1.0.1/24 || lab_die "veth att-dp"
 lab_route att add 10.99.0.0/28 via 10.1.0.1
@@ -63,6 +66,8 @@ lab_assert_eq "-c refuses bad decoy keywords" 1 "$rc"
 lab_assert_match "-c: decoy-closed names file:line" "bad\\.cfg:27\\] .*'decoy-closed'.*expects 'reset' or 'drop', not 'maybe'" "$out"
 lab_assert_match "-c: probe-log rate names file:line" "bad\\.cfg:28\\] .*invalid rate '10/500ms'" "$out"
 lab_assert_match "-c: scan-threshold names file:line" "bad\\.cfg:29\\] .*scan-threshold.*invalid value '0'" "$out"
+# the JSON event log (added after bad.cfg's copy: its line numbers stay)
+sed -i "s|^global\$|global\n    event-log file@$EV|" "$LAB_TMP/dp.cfg"
 out=$(lab_exec dp "$DP" -c -f "$LAB_TMP/dp.cfg" 2>&1); rc=$?
 lab_assert_eq "-c accepts the lab configuration" 0 "$rc"
 
@@ -104,6 +109,26 @@ lab_assert_match "scan: the attacker, exact counts, the decoy and port ranges" \
 	'^10\.1\.0\.2 \[[^]]+\] web - scan tcp decoys=14 ports=3 probes=42 10\.99\.0\.1-10\.99\.0\.14 22-443 2000ms$' \
 	"$(grep ' scan tcp ' "$LAB_TMP/dp.log")"
 
+# the same events in the JSON event log: attacker, decoy, ports, verdicts
+J() { jq -r "$1" "$EV" 2>/dev/null; }
+lab_assert_eq "event log: 42 probe events of web, 28 half-open, 14 closed" "42 28 14" \
+	"$(J 'select(.type == "probe" and .frontend == "web" and (.decoy_ip | startswith("10.99.0.")))' | jq -s 'length, (map(select(.verdict == "half-open")) | length), (map(select(.verdict == "closed")) | length)' 2>/dev/null | xargs)"
+aport=$(grep -E ' web - probe tcp 10\.99\.0\.5:443 ' "$LAB_TMP/dp.log" | sed -E 's/^10\.1\.0\.2:([0-9]+) .*/\1/')
+lab_assert_eq "event log: the probe of 10.99.0.5:443, as its log line" \
+	"10.1.0.2 $aport 10.99.0.5 443 tcp closed 1 0 null" \
+	"$(J 'select(.type == "probe" and .decoy_ip == "10.99.0.5" and .decoy_port == 443) | "\(.attacker_ip) \(.attacker_port) \(.decoy_ip) \(.decoy_port) \(.proto) \(.verdict) \(.syn) \(.rst) \(.segment)"')"
+lab_assert_eq "event log: the half-open probe of 10.99.0.5:22" "half-open 1" \
+	"$(J 'select(.type == "probe" and .decoy_ip == "10.99.0.5" and .decoy_port == 22) | "\(.verdict) \(.syn)"')"
+lab_assert_eq "event log: nothing for the network and broadcast addresses" 0 \
+	"$(J 'select(.decoy_ip == "10.99.0.0" or .decoy_ip == "10.99.0.15")' | grep -c .)"
+lab_assert_eq "event log: one scan event, exact counts and ranges" \
+	"10.1.0.2 web tcp 14 3 42 10.99.0.1 10.99.0.14 22 443 2000 false null null" \
+	"$(J 'select(.type == "scan") | "\(.attacker_ip) \(.frontend) \(.proto) \(.decoys) \(.ports) \(.probes) \(.decoy_ip_low) \(.decoy_ip_high) \(.decoy_port_low) \(.decoy_port_high) \(.window_ms) \(.partial) \(.attacker_port) \(.segment)"')"
+d=$(J 'def t: (.[0:19] + "Z" | fromdate) + (.[20:26] | tonumber) / 1e6;
+	select(.type == "scan") | ((.end | t) - (.start | t)) * 1000 | round')
+if [ -n "$d" ] && [ "$d" -ge 1999 ] && [ "$d" -le 4000 ]; then lab_pass "event log: the scan ends after its 2 s window ($d ms)"
+else lab_fail "event log: the scan's end - start is '$d' ms, not 2000-4000"; fi
+
 # 2. connect scan and UDP scan of one decoy
 lab_exec att timeout 10 nmap -n -Pn -sT -T5 -p 22,443 -oG "$LAB_TMP/st.gnmap" 10.99.0.7 >/dev/null 2>&1
 lab_assert_eq "-sT: 22 open, 443 closed" "22/open/tcp//ssh///, 443/closed/tcp//https///" \
@@ -111,6 +136,9 @@ lab_assert_eq "-sT: 22 open, 443 closed" "22/open/tcp//ssh///, 443/closed/tcp//h
 for _ in $(seq 30); do grep -q ' probe tcp 10\.99\.0\.7:22 connection' "$LAB_TMP/dp.log" && break; sleep 0.1; done
 lab_assert_match "probe: the connect scan's open port is a connection" \
 	'^10\.1\.0\.2:[0-9]+ \[[^]]+\] web - probe tcp 10\.99\.0\.7:22 connection syn=1 rst=[01]$' "$(cat "$LAB_TMP/dp.log")"
+lab_assert_eq "event log: the connect scan's open port is a connection (after the -sS's half-open)" \
+	"10.1.0.2 half-open 1,10.1.0.2 connection 1" \
+	"$(J 'select(.type == "probe" and .decoy_ip == "10.99.0.7" and .decoy_port == 22) | "\(.attacker_ip) \(.verdict) \(.syn)"' | paste -sd,)"
 lab_exec att timeout 10 nmap -n -Pn -sU -T5 --max-retries 1 --initial-rtt-timeout 50ms --max-rtt-timeout 100ms -p 53 -oG "$LAB_TMP/su.gnmap" 10.99.0.3 >/dev/null 2>&1
 lab_assert_eq "-sU: closed UDP port answers ICMP port unreachable (closed)" "53/closed/udp//domain///" \
 	"$(grep -F Ports: "$LAB_TMP/su.gnmap" | sed 's/.*Ports: //')"
@@ -160,4 +188,15 @@ lab_assert_eq "reload to decoy-closed drop: 443 filtered now" "22/open/tcp//ssh/
 
 lab_stop "$DPPID"
 lab_assert_eq "stop: no table left" "" "$(lab_exec dp nft list tables)"
+
+# every line of the event log: jq parses it, the schema accepts it
+if jq -e . "$EV" >/dev/null 2>"$LAB_TMP/jq.err"; then lab_pass "event log: jq parses every line"
+else lab_fail "event log: jq parses every line: $(cat "$LAB_TMP/jq.err")"; fi
+out=$(python3 "$SRCDIR/tests/check_events.py" "$SRCDIR/doc/events.schema.json" "$EV" 2>&1)
+rc=$?
+[ $rc = 77 ] && lab_skip_part "event log: schema validation" "$out"
+[ $rc = 77 ] || lab_assert_eq "event log: every line validates against doc/events.schema.json" \
+	"$(wc -l <"$EV") line(s), 0 invalid" "$(tail -1 <<<"$out")" || echo "$out" | head -5
+lab_assert_match "event log: probe, scan and connection events" "^connection probe scan$" \
+	"$(jq -r .type "$EV" | sort -u | xargs)"
 lab_finish
