@@ -12,6 +12,10 @@
 #   DP_SAN_BUILD=dir      the sanitizer build (default: $DP_BUILD-san)
 #   DP_CHECK_SANITIZERS=0 skip the second run (a quicker local check)
 #   DP_CHECK_SCAN=0       skip the static analysis
+#   DP_SAN_SKIP="t1 t2"   tests the sanitizer run leaves out (default: the
+#                         fuzz runs, whose targets are built with ASan and
+#                         UBSan by themselves, and the layering check, which
+#                         runs no C code); printed with the reason
 #
 # Prints the reason of every skip (whole tests, and counted parts of tests),
 # and ends with one line "N passed, N failed, N skipped" for both runs.
@@ -28,8 +32,9 @@ REASONS=()
 # shows the logs of what failed, collects the reasons of what was skipped
 run_suite() {
 	local dir=$1 label=$2 rc log p f s e t0 trs
+	shift 2
 	t0=$(date +%s)
-	(cd "$dir" && make -j"$(nproc)" check)
+	(cd "$dir" && make -j"$(nproc)" check "$@")
 	rc=$?
 	log=$dir/test-suite.log
 	if [ ! -f "$log" ]; then
@@ -69,7 +74,17 @@ run_suite "$build" normal
 if [ "${DP_CHECK_SANITIZERS:-1}" != 0 ]; then
 	if dp_build "$here" "$sbuild" --enable-werror --enable-sanitizers; then
 		rm -rf "$sbuild/sanitizer-reports"
-		run_suite "$sbuild" sanitizers
+		san_skip=${DP_SAN_SKIP-tests/fuzz/run_fuzz.sh tests/fuzz/run_fuzz_nflog.sh tests/test_layering.sh}
+		san_tests=$(cd "$sbuild" && make -s -f Makefile -f - print-tests <<<'print-tests: ; @echo $(TESTS)' 2>/dev/null)
+		for t in $san_skip; do
+			san_tests=$(tr ' ' '\n' <<<"$san_tests" | grep -vxF -- "$t" | tr '\n' ' ')
+			echo "sanitizers: $t left out (run in the normal build; fuzz targets carry their own ASan/UBSan, the layering check runs no C code)"
+		done
+		if [ -n "$san_tests" ]; then
+			run_suite "$sbuild" sanitizers TESTS="$san_tests"
+		else
+			run_suite "$sbuild" sanitizers
+		fi
 		reports=$(find "$sbuild/sanitizer-reports" -type f 2>/dev/null | sort)
 		if [ -n "$reports" ]; then
 			echo "sanitizers: $(wc -l <<<"$reports") report(s) from processes of the suite:"
