@@ -14,6 +14,7 @@
 
 #include "lib/addr.h"
 #include "lib/pp.h"
+#include "log/evlog.h"
 #include "log/log.h"
 #include "log/msg.h"
 #include "model/conf.h"
@@ -92,6 +93,35 @@ size_t udp_flow_end_format(const struct udp_flow_end *e, char *buf, size_t cap)
 	if (n < 0)
 		return 0;
 	return (size_t)n < cap ? (size_t)n : cap - 1;
+}
+
+/* The flow's "udp_flow" event for the JSON event log (doc/events.md);
+ * nothing is built when no `event-log` is configured. */
+static void udp_flow_event(const struct udp_flow_end *e)
+{
+	struct evlog_rec r;
+
+	if (!evlog_enabled())
+		return;
+	evlog_begin(&r, "udp_flow");
+	evlog_time(&r, "start", &e->start);
+	evlog_addr(&r, "attacker", &e->cli);
+	evlog_addr(&r, "decoy", &e->dst);
+	evlog_str(&r, "frontend", e->lb);
+	evlog_str(&r, "proto", "udp");
+	if (e->server && strcmp(e->server, "-")) {
+		evlog_str(&r, "server", e->server);
+		evlog_addr(&r, "server", &e->srv);
+	}
+	evlog_addr(&r, "source", &e->src);
+	evlog_uint(&r, "packets_from_attacker", e->pkts_in);
+	evlog_uint(&r, "bytes_from_attacker", e->bytes_in);
+	evlog_uint(&r, "packets_to_attacker", e->pkts_out);
+	evlog_uint(&r, "bytes_to_attacker", e->bytes_out);
+	evlog_uint(&r, "replies_dropped", e->dropped);
+	evlog_int(&r, "duration_ms", e->duration_ms);
+	evlog_str(&r, "end_reason", udp_end_str(e->why));
+	evlog_emit(&r);
 }
 
 /* ---- reply sockets ---------------------------------------------------------------- */
@@ -262,6 +292,7 @@ void udp_flow_end(struct udp_flow *f, enum udp_end why)
 		e.duration_ms = 0;
 	n = udp_flow_end_format(&e, line, sizeof(line));
 	log_list_send(&lb->logs, why == UDP_END_ERROR ? 3 : 6, log_tag(), line, n);
+	udp_flow_event(&e);
 	if (udp_flow_end_hook)
 		udp_flow_end_hook(lb, &e);
 

@@ -17,7 +17,7 @@
 
 lab_require_root
 lab_require_cmd ip ss nft timeout python3 socat prlimit
-lab_need_cmd dig dnsmasq
+lab_need_cmd dig dnsmasq jq python3
 lab_require_bin "$DP_BUILDDIR/decoyproxy"
 lab_init udp
 
@@ -84,6 +84,7 @@ write_cfg() {
 global
     log stdout format raw local0
     stats socket $LAB_TMP/dp.sock level admin
+    event-log file@$LAB_TMP/events.json
 udp-lb decoys
     dgram-bind 127.0.0.1:15353 transparent
     dgram-bind [::1]:15353 transparent
@@ -275,6 +276,22 @@ lab_assert_eq "balance source: the three flows of one attacker went to one serve
 lab_assert_eq "balance source: three flow-end lines" 3 "$(grep -cE '^10\.1\.0\.2:4099[123] .* keepport/e[123] ' "$LAB_TMP/dp.log")"
 lab_assert_match "flow-end line of the PROXY v2 flow" \
 	"^10\.1\.0\.2:40555 \[[^]]+\] ppv2 ppv2/pp udp 198\.51\.100\.9:5000 -> 10\.2\.0\.2:9999 .* in=1/8 out=1/13 dropped=0 end=idle$" "$log"
+
+# the same flows as "udp_flow" events of the JSON event log
+EV=$LAB_TMP/events.json
+SRCDIR=$(cd "$LAB_LIBDIR/../.." && pwd)
+lab_assert_match "event log: the IPv4 dig's udp_flow event" \
+	'^udp_flow 10\.1\.0\.2 192\.0\.2\.53 53 decoys udp svc4 10\.2\.0\.2 53 1 51 1 [0-9]+ 0 idle$' \
+	"$(jq -r 'select(.type == "udp_flow" and .decoy_ip == "192.0.2.53") | [.type, .attacker_ip, .decoy_ip, .decoy_port,
+		.frontend, .proto, .server, .server_ip, .server_port, .packets_from_attacker, .bytes_from_attacker,
+		.packets_to_attacker, .bytes_to_attacker, .replies_dropped, .end_reason] | map(tostring) | join(" ")' "$EV" 2>&1)"
+lab_assert_match "event log: the IPv6 dig's udp_flow event" '^fd01::2 fd09::35 fd02::2$' \
+	"$(jq -r 'select(.type == "udp_flow" and .decoy_ip == "fd09::35") | [.attacker_ip, .decoy_ip, .server_ip] | join(" ")' "$EV" 2>&1)"
+out=$(python3 "$SRCDIR/tests/check_events.py" "$SRCDIR/doc/events.schema.json" "$EV" 2>&1)
+rc=$?
+[ $rc = 77 ] && lab_skip_part "event log: schema validation" "$out"
+[ $rc = 77 ] || lab_assert_eq "event log: every line validates against doc/events.schema.json" \
+	"$(wc -l <"$EV") line(s), 0 invalid" "$(tail -1 <<<"$out")" || echo "$out" | head -5
 
 # ---- 6. reload during a DNS query loop loses no answer -------------------------
 lab_exec att bash -c 'for i in $(seq 15); do
