@@ -225,6 +225,7 @@ static int kw_timeout(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 				  ctx_px(ctx)->name);
 			return CFG_WARN;
 		}
+		ctx_px(ctx)->to.check = ms;
 		if (ms)
 			ctx_px(ctx)->options |= CHK_PXO_TIMEOUT;
 		else
@@ -267,7 +268,7 @@ struct opt_def {
 	const char *why;
 };
 
-#define L4_CHECKS "health checks are plain TCP connects; protocol checks are not implemented"
+#define L4_CHECKS "this protocol check is not yet supported by decoyproxy (tcp-check, httpchk and redis-check are)"
 
 static const struct opt_def options[] = {
 	{ "tcplog", OPT_FLAG, PR_O_TCPLOG, CFG_SEC_FE, NULL },
@@ -280,8 +281,6 @@ static const struct opt_def options[] = {
 	{ "tcpka", OPT_FLAG, PR_O_KA_CL | PR_O_KA_SV, CFG_SEC_PROXIES, NULL },
 	{ "log-health-checks", OPT_FLAG, CHK_PXO_LOG, CFG_SEC_BE, NULL },
 	{ "log-probes", OPT_FLAG, PR_O_LOGPROBES, CFG_SEC_FE_NODEF, NULL },
-	{ "tcp-check", OPT_FIXED, 0, CFG_SEC_BE,
-	  "health checks are always TCP connects, which is what 'option tcp-check' does without 'tcp-check' rules" },
 	{ "allbackups", OPT_FIXED, 0, CFG_SEC_BE,
 	  "decoyproxy always balances over every usable backup server when no active server is usable" },
 	{ "tcp-smart-accept", OPT_NOEFFECT, 0, CFG_SEC_FE, NULL },
@@ -299,7 +298,6 @@ static const struct opt_def options[] = {
 	{ "ssl-hello-chk", OPT_REFUSED, 0, CFG_SEC_BE, L4_CHECKS },
 	{ "mysql-check", OPT_REFUSED, 0, CFG_SEC_BE, L4_CHECKS },
 	{ "pgsql-check", OPT_REFUSED, 0, CFG_SEC_BE, L4_CHECKS },
-	{ "redis-check", OPT_REFUSED, 0, CFG_SEC_BE, L4_CHECKS },
 	{ "smtpchk", OPT_REFUSED, 0, CFG_SEC_BE, L4_CHECKS },
 	{ "ldap-check", OPT_REFUSED, 0, CFG_SEC_BE, L4_CHECKS },
 	{ "spop-check", OPT_REFUSED, 0, CFG_SEC_BE, L4_CHECKS },
@@ -308,7 +306,7 @@ static const struct opt_def options[] = {
 };
 
 static const char *const http_options[] = {
-	"httplog", "httpclose", "http-server-close", "http-keep-alive", "forwardfor", "httpchk",
+	"httplog", "httpclose", "http-server-close", "http-keep-alive", "forwardfor",
 	"http-buffer-request", "http-ignore-probes", "http-no-delay", "http-pretend-keepalive",
 	"http-use-proxy-header", "http-restrict-req-hdr-names", "httpslog", "originalto",
 	"accept-invalid-http-request", "accept-invalid-http-response", "checkcache",
@@ -321,11 +319,15 @@ static int set_option(struct cfg_ctx *ctx, int argc, char **argv, bool neg, char
 {
 	const char *names[ARRAY_SIZE(options) + 1];
 	const char *best;
+	int r;
 
 	if (argc < 2) {
 		memprintf(err, "expects an option name");
 		return CFG_ERR;
 	}
+	/* the protocol health checks (model/proxy_chk.c) */
+	if ((r = proxy_chk_option(ctx, argc, argv, neg, err)) != 1)
+		return r;
 	for (size_t i = 0; i < ARRAY_SIZE(options); i++) {
 		const struct opt_def *o = &options[i];
 
@@ -628,7 +630,6 @@ static const struct cfg_kw proxy_kws[] = {
 	{ "acl", CFG_SEC_FE_NODEF | CFG_SEC_BE_NODEF, NULL, NEEDS_ACL },
 	{ "tcp-request", CFG_SEC_PROXIES, NULL, NEEDS_ACL },
 	{ "tcp-response", CFG_SEC_BE, NULL, NEEDS_ACL },
-	{ "tcp-check", CFG_SEC_BE, NULL, "health checks are plain TCP connects; 'tcp-check' send/expect rules are not implemented" },
 	{ "clitcpka-cnt", CFG_SEC_FE, NULL, KEEPALIVE },
 	{ "clitcpka-idle", CFG_SEC_FE, NULL, KEEPALIVE },
 	{ "clitcpka-intvl", CFG_SEC_FE, NULL, KEEPALIVE },
@@ -645,7 +646,6 @@ static const struct cfg_kw proxy_kws[] = {
 	{ "http-request", CFG_SEC_PROXIES, NULL, L7 },
 	{ "http-response", CFG_SEC_PROXIES, NULL, L7 },
 	{ "http-after-response", CFG_SEC_PROXIES, NULL, L7 },
-	{ "http-check", CFG_SEC_BE, NULL, L7 },
 	{ "http-reuse", CFG_SEC_BE, NULL, L7 },
 	{ "http-error", CFG_SEC_PROXIES, NULL, L7 },
 	{ "http-send-name-header", CFG_SEC_BE, NULL, L7 },

@@ -58,6 +58,7 @@ void proxy_free(struct proxy *px)
 		px->srv = n;
 	}
 	server_free(px->defsrv);
+	chkconf_free(&px->chk);
 	lf_free(px->lf);
 	lf_free(px->unique_id_lf);
 	free(px->unique_id_fmt);
@@ -79,6 +80,7 @@ int proxy_inherit(struct proxy *px, const struct proxy *def, char **err)
 	px->to = def->to;
 	px->options = def->options;
 	px->lbalgo = def->lbalgo;
+	chkconf_inherit(&px->chk, &def->chk);
 	px->log_global = def->log_global;
 	if (def->log_format && !(px->log_format = strdup(def->log_format)))
 		goto nomem;
