@@ -177,8 +177,18 @@ static const struct dp_module mod_cli = {
 	.name = "cli", .kws = &cli_kw_list, .apply = cli_open, .undo = cli_undo,
 	.commit = cli_commit, .remove = cli_close,
 };
+/* the rules of every backend's health checks */
+static int checks_finalize(struct dp_config *c)
+{
+	int errors = 0;
+
+	for (struct proxy *px = c->proxies; px; px = px->next)
+		errors += proxy_chk_finalize(px);
+	return errors;
+}
 static const struct dp_module mod_checks = {
-	.name = "checks", .commit = checks_commit, .remove = chk_stop,
+	.name = "checks", .kws = &proxy_chk_kw_list, .finalize = checks_finalize, .commit = checks_commit,
+	.remove = chk_stop,
 };
 
 static const struct dp_module *const table[] = {
