@@ -459,7 +459,7 @@ int chkrule_option(struct cfg_ctx *ctx, struct chk_conf *cc, const char *pxname,
 	else if (!strcmp(argv[1], "redis-check"))
 		kind = CHK_KIND_REDIS;
 	else
-		return 1;
+		return CHKRULE_NOT_MINE;
 	if (!(ctx->section & CFG_SEC_BE)) {
 		memprintf(err, "'option %s' ignored because frontend '%s' has no backend capability", argv[1],
 			  pxname ? pxname : "");

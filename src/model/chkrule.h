@@ -80,8 +80,9 @@ void chkrule_put(struct chk_rules *r);
 struct chk_rules *chkrule_get(struct chk_rules *r);
 
 /* `option tcp-check|httpchk|redis-check [...]` for the proxy pxname whose
- * checks are cc. Returns CFG_OK / CFG_WARN / CFG_ERR (with *err), or 1 when
- * argv[1] is none of these. */
+ * checks are cc. Returns CFG_OK / CFG_WARN / CFG_ERR (with *err), or
+ * CHKRULE_NOT_MINE when argv[1] is none of these. */
+#define CHKRULE_NOT_MINE 2
 int chkrule_option(struct cfg_ctx *ctx, struct chk_conf *cc, const char *pxname, int argc, char **argv, bool neg,
 		   char **err);
 /* `tcp-check ...` and `http-check ...` lines (CFG_OK or CFG_ERR + *err). */

@@ -326,7 +326,7 @@ static int set_option(struct cfg_ctx *ctx, int argc, char **argv, bool neg, char
 		return CFG_ERR;
 	}
 	/* the protocol health checks (model/proxy_chk.c) */
-	if ((r = proxy_chk_option(ctx, argc, argv, neg, err)) != 1)
+	if ((r = proxy_chk_option(ctx, argc, argv, neg, err)) != CHKRULE_NOT_MINE)
 		return r;
 	for (size_t i = 0; i < ARRAY_SIZE(options); i++) {
 		const struct opt_def *o = &options[i];

@@ -133,7 +133,7 @@ long long proxy_srv_timeout(const struct proxy *be, bool established, bool half_
 
 
 /* Health checks (proxy_chk.c, rules in model/chkrule.c): `option
- * tcp-check|httpchk|redis-check` (1 when argv[1] is another option), the
+ * tcp-check|httpchk|redis-check` (CHKRULE_NOT_MINE for another option), the
  * `tcp-check`/`http-check` keywords, and the check of a backend's rules
  * once parsed (returns the number of errors, printed). */
 int proxy_chk_option(struct cfg_ctx *ctx, int argc, char **argv, bool neg, char **err);
