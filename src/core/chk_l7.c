@@ -239,6 +239,151 @@ static void redis_run(struct chk *c)
 	chk_end_code(c, false, c->buf[0] == '-' ? CHK_ST_L7STS : CHK_ST_L7RSP, line, 0);
 }
 
+/* ---- smtpchk ------------------------------------------------------------- */
+
+/* Finds the end of an SMTP reply at b: its last line ("250 ok", after any
+ * "250-..." lines). Returns 1 with *code and the text of the first line, 0
+ * when more is needed, -1 when it is not an SMTP reply. */
+static int smtp_reply(const uint8_t *b, size_t len, int *code, char *text, size_t cap)
+{
+	size_t at = 0;
+	bool first = true;
+
+	while (at < len) {
+		const uint8_t *nl = memchr(b + at, '\n', len - at);
+		const uint8_t *l = b + at;
+		size_t ll;
+
+		if (len - at >= 3 && (l[0] < '0' || l[0] > '9' || l[1] < '0' || l[1] > '9' || l[2] < '0' || l[2] > '9'))
+			return -1;
+		if (!nl)
+			return 0;
+		ll = (size_t)(nl - l);
+		if (ll < 3)
+			return -1;
+		if (first) {
+			size_t t = ll > 4 ? 4 : ll, n;
+
+			*code = (l[0] - '0') * 100 + (l[1] - '0') * 10 + (l[2] - '0');
+			n = ll - t;
+			if (n && l[ll - 1] == '\r')
+				n--;
+			printable(text, cap, l + t, n);
+			first = false;
+		}
+		if (ll == 3 || l[3] != '-')
+			return 1;
+		at += ll + 1;
+	}
+	return 0;
+}
+
+static void smtp_run(struct chk *c)
+{
+	const struct chk_conf *cc = &c->srv->px->chk;
+	char text[96];
+	bool failed;
+	int code = 0, r;
+
+	if (!flush_out(c, &failed))
+		return;
+	if (!fill(c))
+		return;
+	r = smtp_reply(c->buf ? c->buf : (const uint8_t *)"", c->blen, &code, text, sizeof(text));
+	if (r == 0 && !c->eof) {
+		want(c, EV_READ);
+		return;
+	}
+	if (r <= 0) {
+		chk_end_code(c, false, CHK_ST_L7RSP, c->blen ? "Invalid SMTP response" : "Empty response", 0);
+		return;
+	}
+	if (code < 200 || code > 299) {
+		chk_end_code(c, false, CHK_ST_L7STS, text, code);
+		return;
+	}
+	if (c->step == 0) {
+		/* the banner was fine: HELO (or EHLO) <domain> */
+		if (memprintf(&c->req, "%s %s\r\n", cc->smtp_hello ? cc->smtp_hello : "HELO",
+			      cc->smtp_domain ? cc->smtp_domain : "localhost") < 0 || !c->req) {
+			chk_end_code(c, false, CHK_ST_SOCKERR, "out of memory", 0);
+			return;
+		}
+		c->step = 1;
+		c->blen = 0;
+		c->eof = false;
+		c->out = (const uint8_t *)c->req;
+		c->olen = strlen(c->req);
+		smtp_run(c);
+		return;
+	}
+	chk_end_code(c, true, CHK_ST_L7OK, text, code);
+}
+
+/* ---- pgsql-check --------------------------------------------------------- */
+
+static void pgsql_run(struct chk *c)
+{
+	const char *user = c->srv->px->chk.pg_user ? c->srv->px->chk.pg_user : "";
+	bool failed;
+
+	if (c->step == 0) {
+		/* StartupMessage: length, protocol 3.0, "user" <user>, end */
+		size_t ul = strlen(user), len = 4 + 4 + 5 + ul + 1 + 1;
+		uint8_t *m = malloc(len);
+
+		if (!m) {
+			chk_end_code(c, false, CHK_ST_SOCKERR, "out of memory", 0);
+			return;
+		}
+		m[0] = (uint8_t)(len >> 24); m[1] = (uint8_t)(len >> 16); m[2] = (uint8_t)(len >> 8); m[3] = (uint8_t)len;
+		m[4] = 0; m[5] = 3; m[6] = 0; m[7] = 0;
+		memcpy(m + 8, "user", 5);
+		memcpy(m + 13, user, ul + 1);
+		m[len - 1] = 0;
+		c->req = (char *)m;
+		c->out = m;
+		c->olen = len;
+		c->step = 1;
+	}
+	if (!flush_out(c, &failed))
+		return;
+	if (!fill(c))
+		return;
+	if (c->blen && c->buf[0] == 'R' && (c->blen >= 9 || c->eof)) {
+		chk_end_code(c, true, CHK_ST_L7OK, "PostgreSQL server is ok", 0);
+		return;
+	}
+	if (c->blen && c->buf[0] == 'E' && c->blen >= 5) {
+		size_t mlen = ((size_t)c->buf[1] << 24 | (size_t)c->buf[2] << 16 | (size_t)c->buf[3] << 8 | c->buf[4]);
+		char info[128] = "PostgreSQL unknown error";
+
+		if (1 + mlen > c->blen && !c->eof && 1 + mlen <= CHK_RESP_MAX) {
+			want(c, EV_READ);
+			return;
+		}
+		/* fields: a type byte and a NUL-terminated string each; M = message */
+		for (size_t i = 5; i < c->blen && c->buf[i];) {
+			const uint8_t *z = memchr(c->buf + i + 1, 0, c->blen - i - 1);
+
+			if (!z)
+				break;
+			if (c->buf[i] == 'M') {
+				printable(info, sizeof(info), c->buf + i + 1, (size_t)(z - (c->buf + i + 1)));
+				break;
+			}
+			i = (size_t)(z - c->buf) + 1;
+		}
+		chk_end_code(c, false, CHK_ST_L7RSP, info, 0);
+		return;
+	}
+	if (!c->eof && (c->blen < 5 || (c->buf[0] == 'R' && c->blen < 9))) {
+		want(c, EV_READ);
+		return;
+	}
+	chk_end_code(c, false, CHK_ST_L7RSP, c->blen ? "PostgreSQL unknown error" : "Empty response", 0);
+}
+
 /* ---- httpchk ------------------------------------------------------------- */
 
 static int build_request(struct chk *c)
@@ -383,6 +528,8 @@ static void run(struct chk *c)
 	case CHK_KIND_TCP: tcp_run(c); break;
 	case CHK_KIND_HTTP: http_run(c); break;
 	case CHK_KIND_REDIS: redis_run(c); break;
+	case CHK_KIND_SMTP: smtp_run(c); break;
+	case CHK_KIND_PGSQL: pgsql_run(c); break;
 	case CHK_KIND_CONNECT: chk_end_code(c, true, CHK_ST_L4OK, NULL, 0); break;
 	}
 }

@@ -55,15 +55,31 @@ void chkconf_free(struct chk_conf *cc)
 {
 	chkrule_put(cc->tcp);
 	chkrule_put(cc->http);
+	free(cc->smtp_hello);
+	free(cc->smtp_domain);
+	free(cc->pg_user);
 	memset(cc, 0, sizeof(*cc));
 }
 
-void chkconf_inherit(struct chk_conf *dst, const struct chk_conf *def)
+static int dup_opt(char **dst, const char *src)
+{
+	free(*dst);
+	*dst = NULL;
+	if (src && !(*dst = strdup(src)))
+		return -ENOMEM;
+	return 0;
+}
+
+int chkconf_inherit(struct chk_conf *dst, const struct chk_conf *def)
 {
 	dst->kind = def->kind;
 	dst->tcp = chkrule_get(def->tcp);
 	dst->http = chkrule_get(def->http);
 	dst->tcp_own = dst->http_own = false;
+	if (dup_opt(&dst->smtp_hello, def->smtp_hello) || dup_opt(&dst->smtp_domain, def->smtp_domain) ||
+	    dup_opt(&dst->pg_user, def->pg_user))
+		return -ENOMEM;
+	return 0;
 }
 
 /* The set a new line of px adds to: px's own one; the first own line drops
@@ -458,6 +474,10 @@ int chkrule_option(struct cfg_ctx *ctx, struct chk_conf *cc, const char *pxname,
 		kind = CHK_KIND_HTTP;
 	else if (!strcmp(argv[1], "redis-check"))
 		kind = CHK_KIND_REDIS;
+	else if (!strcmp(argv[1], "smtpchk"))
+		kind = CHK_KIND_SMTP;
+	else if (!strcmp(argv[1], "pgsql-check"))
+		kind = CHK_KIND_PGSQL;
 	else
 		return CHKRULE_NOT_MINE;
 	if (!(ctx->section & CFG_SEC_BE)) {
@@ -472,6 +492,45 @@ int chkrule_option(struct cfg_ctx *ctx, struct chk_conf *cc, const char *pxname,
 		}
 		if (cc->kind == kind)
 			cc->kind = CHK_KIND_CONNECT;
+		return CFG_OK;
+	}
+	if (kind == CHK_KIND_SMTP) {
+		/* option smtpchk [HELO|EHLO <domain>]: anything else is HAProxy's
+		 * default, HELO localhost */
+		bool given = argc == 4 && (!strcmp(argv[2], "HELO") || !strcmp(argv[2], "EHLO"));
+
+		if (argc > 4) {
+			memprintf(err, "'option smtpchk' expects at most <hello> <domain>");
+			return CFG_ERR;
+		}
+		if (given && check_token("option smtpchk", argv[3], err))
+			return CFG_ERR;
+		if (dup_opt(&cc->smtp_hello, given ? argv[2] : "HELO") ||
+		    dup_opt(&cc->smtp_domain, given ? argv[3] : "localhost")) {
+			memprintf(err, "out of memory");
+			return CFG_ERR;
+		}
+		cc->kind = kind;
+		return CFG_OK;
+	}
+	if (kind == CHK_KIND_PGSQL) {
+		if (argc < 4 || strcmp(argv[2], "user") || !*argv[3]) {
+			memprintf(err, "'option pgsql-check' expects 'user <username>' as argument");
+			return CFG_ERR;
+		}
+		if (argc > 4) {
+			memprintf(err, "'option pgsql-check': unexpected argument '%s' after the user name", argv[4]);
+			return CFG_ERR;
+		}
+		if (strlen(argv[3]) > 63) {
+			memprintf(err, "'option pgsql-check': user name longer than 63 bytes");
+			return CFG_ERR;
+		}
+		if (dup_opt(&cc->pg_user, argv[3])) {
+			memprintf(err, "out of memory");
+			return CFG_ERR;
+		}
+		cc->kind = kind;
 		return CFG_OK;
 	}
 	if (kind != CHK_KIND_HTTP && argc > 2) {

@@ -20,6 +20,8 @@ enum chk_kind {
 	CHK_KIND_TCP,          /* option tcp-check */
 	CHK_KIND_HTTP,         /* option httpchk */
 	CHK_KIND_REDIS,        /* option redis-check */
+	CHK_KIND_SMTP,         /* option smtpchk */
+	CHK_KIND_PGSQL,        /* option pgsql-check */
 };
 
 enum chkr_type { CHKR_CONNECT, CHKR_SEND, CHKR_EXPECT };
@@ -68,11 +70,15 @@ struct chk_conf {
 	enum chk_kind kind;
 	struct chk_rules *tcp, *http;
 	bool tcp_own, http_own;
+	char *smtp_hello;   /* smtpchk: "HELO" (default) or "EHLO" */
+	char *smtp_domain;  /* smtpchk: "localhost" (default) */
+	char *pg_user;      /* pgsql-check: user name */
 };
 
 void chkconf_free(struct chk_conf *cc);
-/* dst takes def's kind and references to def's sets. */
-void chkconf_inherit(struct chk_conf *dst, const struct chk_conf *def);
+/* dst takes def's kind, references to def's sets and copies of its strings.
+ * Returns 0 or -ENOMEM. */
+int chkconf_inherit(struct chk_conf *dst, const struct chk_conf *def);
 
 /* Drops one reference; frees the set with the last. */
 void chkrule_put(struct chk_rules *r);

@@ -268,7 +268,7 @@ struct opt_def {
 	const char *why;
 };
 
-#define L4_CHECKS "this protocol check is not yet supported by decoyproxy (tcp-check, httpchk and redis-check are)"
+#define L4_CHECKS "this protocol check is not yet supported by decoyproxy (tcp-check, httpchk, redis-check, smtpchk and pgsql-check are)"
 
 static const struct opt_def options[] = {
 	{ "tcplog", OPT_FLAG, PR_O_TCPLOG, CFG_SEC_FE, NULL },
@@ -297,8 +297,6 @@ static const struct opt_def options[] = {
 	{ "persist", OPT_REFUSED, 0, CFG_SEC_BE, "persistence needs cookies; decoyproxy is a layer-4 proxy" },
 	{ "ssl-hello-chk", OPT_REFUSED, 0, CFG_SEC_BE, L4_CHECKS },
 	{ "mysql-check", OPT_REFUSED, 0, CFG_SEC_BE, L4_CHECKS },
-	{ "pgsql-check", OPT_REFUSED, 0, CFG_SEC_BE, L4_CHECKS },
-	{ "smtpchk", OPT_REFUSED, 0, CFG_SEC_BE, L4_CHECKS },
 	{ "ldap-check", OPT_REFUSED, 0, CFG_SEC_BE, L4_CHECKS },
 	{ "spop-check", OPT_REFUSED, 0, CFG_SEC_BE, L4_CHECKS },
 	{ "external-check", OPT_REFUSED, 0, CFG_SEC_BE, "external checks are not supported; health checks are TCP connects" },

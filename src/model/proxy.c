@@ -80,7 +80,8 @@ int proxy_inherit(struct proxy *px, const struct proxy *def, char **err)
 	px->to = def->to;
 	px->options = def->options;
 	px->lbalgo = def->lbalgo;
-	chkconf_inherit(&px->chk, &def->chk);
+	if (chkconf_inherit(&px->chk, &def->chk) < 0)
+		goto nomem;
 	px->log_global = def->log_global;
 	if (def->log_format && !(px->log_format = strdup(def->log_format)))
 		goto nomem;

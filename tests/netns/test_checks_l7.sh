@@ -5,8 +5,9 @@
 # headers seen by nginx), `option tcp-check` send/expect against an echo
 # server (match -> L7OK, mismatch -> L7RSP with HAProxy's text, no answer ->
 # L7TOUT within `timeout check`, `tcp-check connect port`), and `option
-# redis-check` against a Redis-like responder. States are read the way an
-# operator does: `show stat` on the stats socket and the health-check log.
+# redis-check` against a Redis-like responder, `option smtpchk` and `option
+# pgsql-check` against SMTP- and PostgreSQL-like responders. States are read
+# the way an operator does: `show stat` on the stats socket and the health-check log.
 . "$(dirname "$0")/lib.sh"
 
 lab_require_root
@@ -57,6 +58,22 @@ lab_wait_port n 127.0.0.1 9303 || lab_die "redis-like responder"
 lab_bg n socat TCP-LISTEN:9304,bind=127.0.0.1,reuseaddr,fork \
 	SYSTEM:'echo "-ERR loading"' 2>/dev/null
 lab_wait_port n 127.0.0.1 9304 || lab_die "error responder"
+
+# an SMTP server (banner, then the HELO answer; what it got goes to a file),
+# one refusing service, and a PostgreSQL-like one answering a StartupMessage
+lab_bg n socat TCP-LISTEN:9305,bind=127.0.0.1,reuseaddr,fork \
+	SYSTEM:"echo '220 mx.example ESMTP'; read l; echo \"\$l\" >>$LAB_TMP/smtp.seen; echo '250 mx.example hello'" 2>/dev/null
+lab_wait_port n 127.0.0.1 9305 || lab_die "smtp responder"
+lab_bg n socat TCP-LISTEN:9306,bind=127.0.0.1,reuseaddr,fork SYSTEM:"echo '554 no service here'" 2>/dev/null
+lab_wait_port n 127.0.0.1 9306 || lab_die "smtp refuser"
+# PostgreSQL-like: takes the 20-byte StartupMessage of user "decoy" and
+# answers AuthenticationOk; the other takes user "nobody"'s (21 bytes) and
+# answers an ErrorResponse (length 65: the 'A'; socat strips quotes, so no spaces)
+lab_bg n socat TCP-LISTEN:9307,bind=127.0.0.1,reuseaddr,fork \
+	SYSTEM:"head -c 20 >>$LAB_TMP/pg.seen; printf R; head -c 8 /dev/zero" 2>/dev/null
+lab_bg n socat TCP-LISTEN:9308,bind=127.0.0.1,reuseaddr,fork \
+	SYSTEM:"head -c 21 >/dev/null; printf E; head -c 3 /dev/zero; printf A; printf SFATAL; head -c 1 /dev/zero; printf Mrole_nobody_does_not_exist_check_the_user_name_here; head -c 2 /dev/zero" 2>/dev/null
+lab_wait_port n 127.0.0.1 9308 || lab_die "pgsql responder"
 
 ADM=$LAB_TMP/admin.sock
 cat >"$LAB_TMP/c.cfg" <<CFG
@@ -117,6 +134,18 @@ backend redis
 backend redis_bad
     option redis-check
     server s 127.0.0.1:9304 check inter 100 rise 1 fall 1
+backend smtp
+    option smtpchk EHLO decoy.example
+    server s 127.0.0.1:9305 check inter 100 rise 1 fall 1
+backend smtp_bad
+    option smtpchk
+    server s 127.0.0.1:9306 check inter 100 rise 1 fall 1
+backend pg
+    option pgsql-check user decoy
+    server s 127.0.0.1:9307 check inter 100 rise 1 fall 1
+backend pg_bad
+    option pgsql-check user nobody
+    server s 127.0.0.1:9308 check inter 100 rise 1 fall 1
 backend redis_echo
     option redis-check
     server s 127.0.0.1:9301 check inter 100 rise 1 fall 1
@@ -137,10 +166,12 @@ row() { # BACKEND: "status check_status check_code last_chk"
 	echo "$(stat_get "$csv" "$b" s status) $(stat_get "$csv" "$b" s check_status)" \
 		"$(stat_get "$csv" "$b" s check_code) $(stat_get "$csv" "$b" s last_chk)"
 }
-# wait (at most 5 s) until tcp_tout has had its timeout: the slowest one
+# wait (at most 5 s) until tcp_tout has had its timeout and the responders
+# run through python/sh have answered: the slowest ones
 for _ in $(seq 50); do
 	csv=$(printf 'show stat\n' | timeout 5 socat -t 2 - "UNIX-CONNECT:$ADM")
-	[ "$(stat_get "$csv" tcp_tout s check_status)" = L7TOUT ] && break
+	[ "$(stat_get "$csv" tcp_tout s check_status)" = L7TOUT ] && [ -n "$(stat_get "$csv" pg s check_status)" ] &&
+		[ -n "$(stat_get "$csv" pg_bad s check_status)" ] && [ -n "$(stat_get "$csv" smtp s check_status)" ] && break
 	sleep 0.1
 done
 sleep 0.3
@@ -161,6 +192,15 @@ lab_assert_eq "redis-check against +PONG: UP" "UP L7OK  Redis server is ok" "$(r
 lab_assert_eq "redis-check against a Redis error: DOWN, L7STS with the error" "DOWN L7STS  -ERR loading" \
 	"$(row "$csv" redis_bad)"
 lab_assert_eq "redis-check against something else: DOWN, L7RSP" "DOWN L7RSP  *1" "$(row "$csv" redis_echo)"
+lab_assert_eq "smtpchk: banner and EHLO answered 2xx: UP, L7OK with the SMTP code" "UP L7OK 250 mx.example hello" \
+	"$(row "$csv" smtp)"
+lab_assert_eq "smtpchk: 554 banner: DOWN, L7STS with the code" "DOWN L7STS 554 no service here" "$(row "$csv" smtp_bad)"
+lab_assert_match "the SMTP server got the configured EHLO" '^EHLO decoy.example' "$(cat "$LAB_TMP/smtp.seen")"
+lab_assert_eq "pgsql-check, authentication request: UP" "UP L7OK  PostgreSQL server is ok" "$(row "$csv" pg)"
+lab_assert_eq "pgsql-check, error response: DOWN, L7RSP with the server's message" \
+	"DOWN L7RSP  role_nobody_does_not_exist_check_the_user_name_here" "$(row "$csv" pg_bad)"
+lab_assert_eq "the PostgreSQL side got a 3.0 StartupMessage with the user" \
+	"00000014 00030000 75736572 00646563 6f790000" "$(head -c 20 "$LAB_TMP/pg.seen" | od -An -tx1 | tr -d ' \n' | sed 's/.\{8\}/& /g; s/ $//')"
 dur=$(stat_get "$csv" tcp_tout s check_duration)
 lab_assert_match "L7TOUT after about 300 ms (timeout check), not inter" '^(2[89][0-9]|3[0-9][0-9])$' "$dur"
 

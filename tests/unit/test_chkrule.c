@@ -157,7 +157,10 @@ static void test_inherit(void **state)
 				   "backend a from chk\n server s 127.0.0.1:1 check\n"
 				   "backend b from chk\n tcp-check send C\n server s 127.0.0.1:1 check\n"
 				   "backend n from chk\n no option tcp-check\n server s 127.0.0.1:1 check\n"
-				   "backend r\n option redis-check\n server s 127.0.0.1:1 check\n", &c), 0);
+				   "backend r\n option redis-check\n server s 127.0.0.1:1 check\n"
+				   "backend m\n option smtpchk\n server s 127.0.0.1:1 check\n"
+				   "backend e\n option smtpchk EHLO mx.example\n server s 127.0.0.1:1 check\n"
+				   "backend p\n option pgsql-check user app\n server s 127.0.0.1:1 check\n", &c), 0);
 	a = be(c, "a");
 	b = be(c, "b");
 	d = dp_config_find_proxy(c, "chk", PR_CAP_DEF);
@@ -173,6 +176,14 @@ static void test_inherit(void **state)
 	assert_ptr_not_equal(a->chk.tcp, b->chk.tcp);
 	assert_int_equal(be(c, "n")->chk.kind, CHK_KIND_CONNECT);
 	assert_int_equal(be(c, "r")->chk.kind, CHK_KIND_REDIS);
+	/* HAProxy's default greeting is HELO localhost */
+	assert_int_equal(be(c, "m")->chk.kind, CHK_KIND_SMTP);
+	assert_string_equal(be(c, "m")->chk.smtp_hello, "HELO");
+	assert_string_equal(be(c, "m")->chk.smtp_domain, "localhost");
+	assert_string_equal(be(c, "e")->chk.smtp_hello, "EHLO");
+	assert_string_equal(be(c, "e")->chk.smtp_domain, "mx.example");
+	assert_int_equal(be(c, "p")->chk.kind, CHK_KIND_PGSQL);
+	assert_string_equal(be(c, "p")->chk.pg_user, "app");
 	dp_config_put(c);
 }
 
@@ -212,9 +223,12 @@ static void test_bad_values(void **state)
 		{ "backend b\n option httpchk GET / HTTP/1.0 x\n", "[t.cfg:2] : 'option httpchk' expects at most <method> <uri> <version>" },
 		{ "backend b\n option tcp-check x\n", "option 'tcp-check' takes no argument" },
 		{ "backend b\n option redis-check x\n", "option 'redis-check' takes no argument" },
-		{ "backend b\n option smtpchk\n", "option 'smtpchk' is not supported: this protocol check is not yet supported by decoyproxy" },
+		{ "backend b\n option smtpchk EHLO a b\n", "[t.cfg:2] : 'option smtpchk' expects at most <hello> <domain>" },
+		{ "backend b\n option pgsql-check\n", "[t.cfg:2] : 'option pgsql-check' expects 'user <username>' as argument" },
+		{ "backend b\n option pgsql-check usr x\n", "'option pgsql-check' expects 'user <username>' as argument" },
+		{ "backend b\n option pgsql-check user x y\n", "'option pgsql-check': unexpected argument 'y' after the user name" },
 		{ "backend b\n option mysql-check user u\n", "option 'mysql-check' is not supported: this protocol check is not yet supported" },
-		{ "backend b\n option pgsql-check user u\n", "option 'pgsql-check' is not supported" },
+		{ "backend b\n option ldap-check\n", "option 'ldap-check' is not supported" },
 		{ "backend b\n option ssl-hello-chk\n", "option 'ssl-hello-chk' is not supported" },
 		{ "frontend f\n tcp-check send x\n", "[t.cfg:2] : 'tcp-check' is not allowed in 'frontend' section" },
 		{ TMO "backend b\n option tcp-check\n tcp-check send x\n tcp-check connect\n server s 127.0.0.1:1 check\n",
