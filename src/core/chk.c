@@ -294,9 +294,12 @@ static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
 		return;
 	}
 	c->connected = true;
-	/* the conversation, all of it, within `timeout check` (else inter) */
+	/* the conversation, all of it (later connects included), within
+	 * `timeout check` (else inter) from the first connection */
+	if (!c->deadline)
+		c->deadline = ev_now(rt.loop) + chk_l7_timeout_ms(c->srv) / 1000.0;
 	ev_timer_stop(rt.loop, &c->timer);
-	ev_timer_set(&c->timer, chk_l7_timeout_ms(c->srv) / 1000.0, 0.0);
+	ev_timer_set(&c->timer, c->deadline > ev_now(rt.loop) ? c->deadline - ev_now(rt.loop) : 0.0, 0.0);
 	ev_timer_start(rt.loop, &c->timer);
 	chk_l7_connected(c);
 }
@@ -352,14 +355,18 @@ int chk_connect(struct chk *c, int port)
 	ev_io_start(rt.loop, &c->io);
 	if (ev_is_active(&c->timer))
 		ev_timer_stop(rt.loop, &c->timer);
-	ev_timer_set(&c->timer, chk_conn_timeout_ms(s) / 1000.0, 0.0);
+	{
+		double to = chk_conn_timeout_ms(s) / 1000.0, left = c->deadline - ev_now(rt.loop);
+
+		/* a later `tcp-check connect` stays within the conversation's deadline */
+		if (c->deadline && left < to)
+			to = left > 0 ? left : 0.0;
+		ev_timer_set(&c->timer, to, 0.0);
+	}
 	ev_timer_start(rt.loop, &c->timer);
 	return 0;
 }
 
-/* Closes the conversation's connection to open the next one
- * (`tcp-check connect` after the first step). */
-void chk_reconnect(struct chk *c, int port);
 void chk_reconnect(struct chk *c, int port)
 {
 	chk_close(c, true);
@@ -374,6 +381,7 @@ static void chk_run(struct chk *c)
 	c->started = ev_now(rt.loop);
 	c->l7 = px->chk.kind != CHK_KIND_CONNECT;
 	c->step = 0;
+	c->deadline = 0;
 	/* a tcp-check set starting with `connect port N` checks port N */
 	if (px->chk.kind == CHK_KIND_TCP && px->chk.tcp && px->chk.tcp->n &&
 	    px->chk.tcp->v[0].type == CHKR_CONNECT) {

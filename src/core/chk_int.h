@@ -28,7 +28,8 @@ struct chk {
 	size_t blen;
 	const uint8_t *out;   /* bytes still to send */
 	size_t olen;
-	char *req;            /* the httpchk request */
+	char *req;            /* the request being sent (httpchk, smtpchk, pgsql-check) */
+	ev_tstamp deadline;   /* end of the conversation (`timeout check`), 0: not connected yet */
 };
 
 /* Ends the running check (chk.c): closes the connection, applies the
@@ -39,6 +40,10 @@ void chk_end_code(struct chk *c, bool ok, enum chk_status st, const char *info, 
 /* The socket of a new check connection to port (0: the check's port),
  * connecting; 0 or an error already reported through chk_end_code(). */
 int chk_connect(struct chk *c, int port);
+
+/* Closes the conversation's connection and opens the next one (a later
+ * `tcp-check connect`). */
+void chk_reconnect(struct chk *c, int port);
 
 /* The connection is established: start or go on with the conversation
  * (chk_l7.c). */

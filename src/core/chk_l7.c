@@ -25,8 +25,6 @@
 #include "model/proxy.h"
 #include "model/server.h"
 
-void chk_reconnect(struct chk *c, int port);
-
 /* option redis-check: HAProxy's PING in RESP and the answer it wants */
 static const uint8_t redis_ping[] = "*1\r\n$4\r\nPING\r\n";
 static const char redis_pong[] = "+PONG\r\n";

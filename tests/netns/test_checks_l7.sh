@@ -116,6 +116,9 @@ backend tcp_ok
     tcp-check expect string PING
     tcp-check send-binary 00ff41
     tcp-check expect rbinary ^00FF41\$
+    tcp-check connect port 9303
+    tcp-check send-binary 2a310d0a24340d0a50494e470d0a
+    tcp-check expect string +PONG
     server s 127.0.0.1:1 check inter 100 rise 1 fall 1
 backend tcp_bad
     option tcp-check
@@ -182,7 +185,7 @@ lab_assert_eq "httpchk 500 (default 2xx/3xx rule): DOWN, L7STS/500" "DOWN L7STS 
 lab_assert_eq "http-check expect string found in the body: UP" "UP L7OK 200 OK" "$(row "$csv" web_str)"
 lab_assert_eq "http-check expect ! string found: DOWN, L7RSP" "DOWN L7RSP 200 HTTP content check did not match" \
 	"$(row "$csv" web_nostr)"
-lab_assert_eq "tcp-check connect port/send/expect string/rbinary: UP, L7OK" "UP L7OK  (tcp-check)" \
+lab_assert_eq "tcp-check connect port/send/expect string/rbinary, then a second connect: UP, L7OK" "UP L7OK  (tcp-check)" \
 	"$(row "$csv" tcp_ok)"
 lab_assert_eq "tcp-check expect mismatch once the server closed: DOWN, L7RSP with HAProxy's text" \
 	"DOWN L7RSP  TCPCHK did not match content '+OK' at step 2" "$(row "$csv" tcp_bad)"
