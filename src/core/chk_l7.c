@@ -83,7 +83,7 @@ static bool flush_out(struct chk *c, bool *failed)
 /* Reads what is there; false when the check has ended on an error. */
 static bool fill(struct chk *c)
 {
-	if (!c->buf && !(c->buf = malloc(CHK_RESP_MAX))) {
+	if (!c->buf && !(c->buf = calloc(1, CHK_RESP_MAX))) {
 		chk_end_code(c, false, CHK_ST_SOCKERR, "out of memory", 0);
 		return false;
 	}
@@ -179,7 +179,7 @@ static void tcp_run(struct chk *c)
 		case CHKR_EXPECT: {
 			bool more, ok;
 
-			if (!fill(c))
+			if (!fill(c) || !c->buf)
 				return;
 			ok = chkrule_match(r, c->buf ? c->buf : (const uint8_t *)"", c->blen, 0, &more);
 			c->expected = true;
@@ -216,7 +216,7 @@ static void redis_run(struct chk *c)
 	}
 	if (!flush_out(c, &failed))
 		return;
-	if (!fill(c))
+	if (!fill(c) || !c->buf)
 		return;
 	if (c->blen >= sizeof(redis_pong) - 1 && !memcmp(c->buf, redis_pong, sizeof(redis_pong) - 1)) {
 		chk_end_code(c, true, CHK_ST_L7OK, "Redis server is ok", 0);
@@ -285,7 +285,7 @@ static void smtp_run(struct chk *c)
 
 	if (!flush_out(c, &failed))
 		return;
-	if (!fill(c))
+	if (!fill(c) || !c->buf)
 		return;
 	r = smtp_reply(c->buf ? c->buf : (const uint8_t *)"", c->blen, &code, text, sizeof(text));
 	if (r == 0 && !c->eof) {
@@ -346,7 +346,7 @@ static void pgsql_run(struct chk *c)
 	}
 	if (!flush_out(c, &failed))
 		return;
-	if (!fill(c))
+	if (!fill(c) || !c->buf)
 		return;
 	if (c->blen && c->buf[0] == 'R' && (c->blen >= 9 || c->eof)) {
 		chk_end_code(c, true, CHK_ST_L7OK, "PostgreSQL server is ok", 0);
@@ -476,7 +476,7 @@ static void http_run(struct chk *c)
 	}
 	if (!flush_out(c, &failed))
 		return;
-	if (!fill(c))
+	if (!fill(c) || !c->buf)
 		return;
 	r = parse_head(c->buf ? c->buf : (const uint8_t *)"", c->blen, &status, reason, sizeof(reason), &body, &clen);
 	if (r == 0 && !c->eof) {
