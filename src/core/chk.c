@@ -23,6 +23,7 @@
 
 #include "lib/addr.h"
 #include "core/chk.h"
+#include "core/chk_int.h"
 #include "lib/pp.h"
 #include "model/proxy.h"
 #include "core/loop.h"
@@ -32,15 +33,6 @@
 #include "log/msg.h"
 #include "net/nscache.h"
 
-struct chk {
-	struct server *srv;
-	ev_timer timer;       /* next check, or the running check's timeout */
-	ev_io io;
-	int fd;
-	struct selfconn own;  /* fd registered as the proxy's own (selfconn.h) */
-	ev_tstamp started;
-	enum chk_status last; /* status of the previous check (log-health-checks) */
-};
 
 long long chk_spread_ms(long long ms, unsigned pct, unsigned rnd)
 {
@@ -82,9 +74,29 @@ const char *chk_status_str(enum chk_status st)
 	case CHK_ST_L4OK: return "Layer4 check passed";
 	case CHK_ST_L4TOUT: return "Layer4 timeout";
 	case CHK_ST_L4CON: return "Layer4 connection problem";
+	case CHK_ST_L7OK: return "Layer7 check passed";
+	case CHK_ST_L7RSP: return "Layer7 invalid response";
+	case CHK_ST_L7STS: return "Layer7 wrong status";
+	case CHK_ST_L7TOUT: return "Layer7 timeout";
 	case CHK_ST_NONE: break;
 	}
 	return "Unknown";
+}
+
+const char *chk_status_name(enum chk_status st)
+{
+	switch (st) {
+	case CHK_ST_SOCKERR: return "SOCKERR";
+	case CHK_ST_L4OK: return "L4OK";
+	case CHK_ST_L4TOUT: return "L4TOUT";
+	case CHK_ST_L4CON: return "L4CON";
+	case CHK_ST_L7OK: return "L7OK";
+	case CHK_ST_L7RSP: return "L7RSP";
+	case CHK_ST_L7STS: return "L7STS";
+	case CHK_ST_L7TOUT: return "L7TOUT";
+	case CHK_ST_NONE: break;
+	}
+	return "UNK";
 }
 
 bool chk_apply(struct server *s, bool ok)
@@ -138,9 +150,12 @@ static void appendf(char *buf, size_t cap, int *len, const char *fmt, ...)
 
 /* HAProxy's srv_append_status(): ", reason: ...[, info: "..."], check
  * duration: Nms". */
-static void append_status(char *buf, size_t cap, int *len, enum chk_status st, const char *info, long ms)
+static void append_status(char *buf, size_t cap, int *len, enum chk_status st, int code, const char *info,
+			  long ms)
 {
 	appendf(buf, cap, len, ", reason: %s", chk_status_str(st));
+	if (code)
+		appendf(buf, cap, len, ", code: %d", code);
 	if (info && *info)
 		appendf(buf, cap, len, ", info: \"%s\"", info);
 	appendf(buf, cap, len, ", check duration: %ldms", ms);
@@ -148,6 +163,12 @@ static void append_status(char *buf, size_t cap, int *len, enum chk_status st, c
 
 int chk_health_msg(char *buf, size_t cap, const struct server *s, bool ok, enum chk_status st,
 		   const char *info, long ms)
+{
+	return chk_health_msg_code(buf, cap, s, ok, st, 0, info, ms);
+}
+
+int chk_health_msg_code(char *buf, size_t cap, const struct server *s, bool ok, enum chk_status st,
+			int code, const char *info, long ms)
 {
 	bool up = s->chk_health >= s->chk_rise;
 	bool drain = !s->weight || s->admin == SRV_ADMIN_DRAIN;
@@ -157,13 +178,13 @@ int chk_health_msg(char *buf, size_t cap, const struct server *s, bool ok, enum 
 		buf[0] = '\0';
 	appendf(buf, cap, &len, "Health check for %sserver %s/%s %s", (s->flags & SRV_F_BACKUP) ? "backup " : "",
 		s->px->name, s->name, ok ? "succeeded" : "failed");
-	append_status(buf, cap, &len, st, info, ms);
+	append_status(buf, cap, &len, st, code, info, ms);
 	appendf(buf, cap, &len, ", status: %u/%u %s", up ? s->chk_health - s->chk_rise + 1 : s->chk_health,
 		up ? s->chk_fall : s->chk_rise, up ? (drain ? "DRAIN" : "UP") : "DOWN");
 	return len;
 }
 
-static void chk_result(struct chk *c, bool ok, enum chk_status st, const char *info)
+static void chk_result(struct chk *c, bool ok, enum chk_status st, const char *info, int code)
 {
 	struct server *s = c->srv;
 	long ms = (long)((ev_now(rt.loop) - c->started) * 1000.0 + 0.5);
@@ -173,8 +194,11 @@ static void chk_result(struct chk *c, bool ok, enum chk_status st, const char *i
 	int len = 0;
 
 	snprintf(s->chk_last, sizeof(s->chk_last), "%s", info && *info ? info : chk_status_str(st));
+	snprintf(s->chk_st, sizeof(s->chk_st), "%s", chk_status_name(st));
+	s->chk_code = code;
+	s->chk_dur = ms;
 	if ((s->px->options & CHK_PXO_LOG) && (changed || st != c->last)) {
-		chk_health_msg(msg, sizeof(msg), s, ok, st, info, ms);
+		chk_health_msg_code(msg, sizeof(msg), s, ok, st, code, info, ms);
 		ha_warning("%s.", msg);
 	}
 	c->last = st;
@@ -182,7 +206,7 @@ static void chk_result(struct chk *c, bool ok, enum chk_status st, const char *i
 		return;
 	appendf(msg, sizeof(msg), &len, "%sServer %s/%s is %s", (s->flags & SRV_F_BACKUP) ? "Backup " : "",
 		s->px->name, s->name, s->chk_up ? "UP" : "DOWN");
-	append_status(msg, sizeof(msg), &len, st, info, ms);
+	append_status(msg, sizeof(msg), &len, st, code, info, ms);
 	if (s->chk_up)
 		ha_warning("%s. %u active and %u backup servers online. %u sessions requeued, %u total in queue.",
 			   msg, count_usable(s->px, false), count_usable(s->px, true), 0u, s->px->nbpend);
@@ -195,7 +219,8 @@ static void chk_result(struct chk *c, bool ok, enum chk_status st, const char *i
 		sess_dequeue_later(s->px);
 }
 
-static void chk_end(struct chk *c, bool ok, enum chk_status st, const char *info)
+/* Closes the check's connection (RST); ok: it was established. */
+static void chk_close(struct chk *c, bool ok)
 {
 	if (ev_is_active(&c->io))
 		ev_io_stop(rt.loop, &c->io);
@@ -215,8 +240,19 @@ static void chk_end(struct chk *c, bool ok, enum chk_status st, const char *info
 		close(c->fd);
 		c->fd = -1;
 	}
-	chk_result(c, ok, st, info);
+}
+
+void chk_end_code(struct chk *c, bool ok, enum chk_status st, const char *info, int code)
+{
+	chk_close(c, ok);
+	chk_l7_reset(c);
+	chk_result(c, ok, st, info, code);
 	chk_schedule(c);
+}
+
+static void chk_end(struct chk *c, bool ok, enum chk_status st, const char *info)
+{
+	chk_end_code(c, ok, st, info, 0);
 }
 
 static void send_local_header(struct chk *c)
@@ -242,6 +278,10 @@ static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
 	int err = 0;
 	socklen_t l = sizeof(err);
 
+	if (c->l7 && c->connected) {
+		chk_l7_io(c, revents);
+		return;
+	}
 	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &l) < 0)
 		err = errno;
 	if (err) {
@@ -249,7 +289,19 @@ static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
 		return;
 	}
 	send_local_header(c);
-	chk_end(c, true, CHK_ST_L4OK, NULL);
+	if (!c->l7) {
+		chk_end(c, true, CHK_ST_L4OK, NULL);
+		return;
+	}
+	c->connected = true;
+	/* the conversation, all of it (later connects included), within
+	 * `timeout check` (else inter) from the first connection */
+	if (!c->deadline)
+		c->deadline = ev_now(rt.loop) + chk_l7_timeout_ms(c->srv) / 1000.0;
+	ev_timer_stop(rt.loop, &c->timer);
+	ev_timer_set(&c->timer, c->deadline > ev_now(rt.loop) ? c->deadline - ev_now(rt.loop) : 0.0, 0.0);
+	ev_timer_start(rt.loop, &c->timer);
+	chk_l7_connected(c);
 }
 
 long long chk_conn_timeout_ms(const struct server *s)
@@ -261,16 +313,22 @@ long long chk_conn_timeout_ms(const struct server *s)
 	return s->chk_inter;
 }
 
+long long chk_l7_timeout_ms(const struct server *s)
+{
+	return s->px->to.check ? s->px->to.check : s->chk_inter;
+}
+
 static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents);
 
-static void chk_run(struct chk *c)
+int chk_connect(struct chk *c, int port)
 {
 	struct server *s = c->srv;
 	struct sockaddr_storage dst = chk_target(s);
 	char *err = NULL;
 	int fd, r;
 
-	c->started = ev_now(rt.loop);
+	if (port)
+		addr_set_port(&dst, (uint16_t)port);
 	fd = ns_cache_socket(s->px->conf->nscache, s->netns, dst.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, &err);
 	if (fd < 0) {
 		char info[96];
@@ -278,30 +336,68 @@ static void chk_run(struct chk *c)
 		snprintf(info, sizeof(info), "%s", err ? err : "socket");
 		free(err);
 		c->fd = -1;
-		chk_result(c, false, CHK_ST_SOCKERR, info);
-		chk_schedule(c);
-		return;
+		chk_end(c, false, CHK_ST_SOCKERR, info);
+		return -1;
 	}
 	c->fd = fd;
+	c->connected = false;
 	/* known as ours should interception send it back to a listener */
 	selfconn_del(&c->own);
 	selfconn_add(&c->own, fd, &dst, NULL, s, true);
 	r = connect(fd, (struct sockaddr *)&dst, addr_len(&dst));
 	if (r < 0 && errno != EINPROGRESS) {
 		chk_end(c, false, CHK_ST_L4CON, strerror(errno));
-		return;
+		return -1;
 	}
+	if (ev_is_active(&c->io))
+		ev_io_stop(rt.loop, &c->io);
 	ev_io_init(&c->io, io_cb, fd, EV_WRITE);
 	ev_io_start(rt.loop, &c->io);
-	ev_timer_set(&c->timer, chk_conn_timeout_ms(s) / 1000.0, 0.0);
+	if (ev_is_active(&c->timer))
+		ev_timer_stop(rt.loop, &c->timer);
+	{
+		double to = chk_conn_timeout_ms(s) / 1000.0, left = c->deadline - ev_now(rt.loop);
+
+		/* a later `tcp-check connect` stays within the conversation's deadline */
+		if (c->deadline && left < to)
+			to = left > 0 ? left : 0.0;
+		ev_timer_set(&c->timer, to, 0.0);
+	}
 	ev_timer_start(rt.loop, &c->timer);
+	return 0;
+}
+
+void chk_reconnect(struct chk *c, int port)
+{
+	chk_close(c, true);
+	(void)chk_connect(c, port);
+}
+
+static void chk_run(struct chk *c)
+{
+	const struct proxy *px = c->srv->px;
+	int port = 0;
+
+	c->started = ev_now(rt.loop);
+	c->l7 = px->chk.kind != CHK_KIND_CONNECT;
+	c->step = 0;
+	c->deadline = 0;
+	/* a tcp-check set starting with `connect port N` checks port N */
+	if (px->chk.kind == CHK_KIND_TCP && px->chk.tcp && px->chk.tcp->n &&
+	    px->chk.tcp->v[0].type == CHKR_CONNECT) {
+		port = px->chk.tcp->v[0].port;
+		c->step = 1;
+	}
+	(void)chk_connect(c, port);
 }
 
 static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct chk *c = container_of(w, struct chk, timer);
 
-	if (c->fd >= 0)
+	if (c->fd >= 0 && c->l7 && c->connected)
+		chk_l7_timeout(c);
+	else if (c->fd >= 0)
 		chk_end(c, false, CHK_ST_L4TOUT, NULL);
 	else
 		chk_run(c);
@@ -369,6 +465,8 @@ void chk_stop(struct dp_config *conf)
 			selfconn_del(&c->own);
 			if (c->fd >= 0)
 				close(c->fd);
+			chk_l7_reset(c);
+			free(c->buf);
 			free(c);
 			s->chk = NULL;
 		}

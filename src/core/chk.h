@@ -16,6 +16,10 @@ enum chk_status {
 	CHK_ST_L4OK,        /* "Layer4 check passed" */
 	CHK_ST_L4TOUT,      /* "Layer4 timeout" */
 	CHK_ST_L4CON,       /* "Layer4 connection problem" (refused, unreachable, ...) */
+	CHK_ST_L7OK,        /* "Layer7 check passed" */
+	CHK_ST_L7RSP,       /* "Layer7 invalid response" */
+	CHK_ST_L7STS,       /* "Layer7 wrong status" */
+	CHK_ST_L7TOUT,      /* "Layer7 timeout" */
 };
 
 /* Starts the checks of every `check` server of c (staggered over the first
@@ -28,9 +32,12 @@ void chk_stop(struct dp_config *c);
 
 /* How long one check of s may take to connect (ms). As HAProxy: `inter`;
  * when the backend has `timeout check` and `timeout connect`,
- * min(inter, timeout connect). A check ends once connected (decoyproxy's
- * checks read nothing), so `timeout check` has no read phase to bound. */
+ * min(inter, timeout connect). Once connected, a protocol check's whole
+ * conversation is bounded by chk_l7_timeout_ms(). */
 long long chk_conn_timeout_ms(const struct server *s);
+/* How long the conversation of a protocol check may take once connected:
+ * `timeout check`, else `inter` (HAProxy's read timeout of a check). */
+long long chk_l7_timeout_ms(const struct server *s);
 
 /* HAProxy's spread-checks: the interval ms moved by a random amount within
  * +/- pct percent of it, rnd being a random number. pct 0 returns ms. */
@@ -45,6 +52,8 @@ bool chk_apply(struct server *s, bool ok);
 
 /* HAProxy's text for a status ("Layer4 timeout"). */
 const char *chk_status_str(enum chk_status st);
+/* HAProxy's short name for a status, as `show stat` prints it ("L4TOUT"). */
+const char *chk_status_name(enum chk_status st);
 
 /* Formats HAProxy's `option log-health-checks` line for the result just
  * applied to s, e.g. "Health check for server be/a failed, reason: Layer4
@@ -53,5 +62,8 @@ const char *chk_status_str(enum chk_status st);
  * snprintf() would write. */
 int chk_health_msg(char *buf, size_t cap, const struct server *s, bool ok, enum chk_status st,
 		   const char *info, long ms);
+/* The same with a layer-7 code (", code: 200" after the reason; 0: none). */
+int chk_health_msg_code(char *buf, size_t cap, const struct server *s, bool ok, enum chk_status st,
+			int code, const char *info, long ms);
 
 #endif

@@ -217,8 +217,18 @@ static const struct dp_module mod_stats_http = {
 static const struct dp_module mod_chroot = {
 	.name = "chroot", .kws = &chroot_kw_list, .finalize = chroot_finalize,
 };
+/* the rules of every backend's health checks */
+static int checks_finalize(struct dp_config *c)
+{
+	int errors = 0;
+
+	for (struct proxy *px = c->proxies; px; px = px->next)
+		errors += proxy_chk_finalize(px);
+	return errors;
+}
 static const struct dp_module mod_checks = {
-	.name = "checks", .commit = checks_commit, .remove = chk_stop,
+	.name = "checks", .kws = &proxy_chk_kw_list, .finalize = checks_finalize, .commit = checks_commit,
+	.remove = chk_stop,
 };
 
 static const struct dp_module mod_tune = {

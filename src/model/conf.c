@@ -248,6 +248,9 @@ void dp_config_carry_over(struct dp_config *newc, struct dp_config *oldc)
 					ns->chk_up = os->chk_up;
 					ns->chk_health = os->chk_health;
 					memcpy(ns->chk_last, os->chk_last, sizeof(ns->chk_last));
+					memcpy(ns->chk_st, os->chk_st, sizeof(ns->chk_st));
+					ns->chk_code = os->chk_code;
+					ns->chk_dur = os->chk_dur;
 				}
 				break;
 			}

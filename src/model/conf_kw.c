@@ -230,6 +230,7 @@ static int kw_timeout(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 				  ctx_px(ctx)->name);
 			return CFG_WARN;
 		}
+		ctx_px(ctx)->to.check = ms;
 		if (ms)
 			ctx_px(ctx)->options |= CHK_PXO_TIMEOUT;
 		else
@@ -272,7 +273,7 @@ struct opt_def {
 	const char *why;
 };
 
-#define L4_CHECKS "health checks are plain TCP connects; protocol checks are not implemented"
+#define L4_CHECKS "this protocol check is not yet supported by decoyproxy (tcp-check, httpchk, redis-check, smtpchk and pgsql-check are)"
 
 static const struct opt_def options[] = {
 	{ "tcplog", OPT_FLAG, PR_O_TCPLOG, CFG_SEC_FE, NULL },
@@ -285,8 +286,6 @@ static const struct opt_def options[] = {
 	{ "tcpka", OPT_FLAG, PR_O_KA_CL | PR_O_KA_SV, CFG_SEC_PROXIES, NULL },
 	{ "log-health-checks", OPT_FLAG, CHK_PXO_LOG, CFG_SEC_BE, NULL },
 	{ "log-probes", OPT_FLAG, PR_O_LOGPROBES, CFG_SEC_FE_NODEF, NULL },
-	{ "tcp-check", OPT_FIXED, 0, CFG_SEC_BE,
-	  "health checks are always TCP connects, which is what 'option tcp-check' does without 'tcp-check' rules" },
 	{ "allbackups", OPT_FIXED, 0, CFG_SEC_BE,
 	  "decoyproxy always balances over every usable backup server when no active server is usable" },
 	{ "tcp-smart-accept", OPT_NOEFFECT, 0, CFG_SEC_FE, NULL },
@@ -303,9 +302,6 @@ static const struct opt_def options[] = {
 	{ "persist", OPT_REFUSED, 0, CFG_SEC_BE, "persistence needs cookies; decoyproxy is a layer-4 proxy" },
 	{ "ssl-hello-chk", OPT_REFUSED, 0, CFG_SEC_BE, L4_CHECKS },
 	{ "mysql-check", OPT_REFUSED, 0, CFG_SEC_BE, L4_CHECKS },
-	{ "pgsql-check", OPT_REFUSED, 0, CFG_SEC_BE, L4_CHECKS },
-	{ "redis-check", OPT_REFUSED, 0, CFG_SEC_BE, L4_CHECKS },
-	{ "smtpchk", OPT_REFUSED, 0, CFG_SEC_BE, L4_CHECKS },
 	{ "ldap-check", OPT_REFUSED, 0, CFG_SEC_BE, L4_CHECKS },
 	{ "spop-check", OPT_REFUSED, 0, CFG_SEC_BE, L4_CHECKS },
 	{ "external-check", OPT_REFUSED, 0, CFG_SEC_BE, "external checks are not supported; health checks are TCP connects" },
@@ -315,7 +311,7 @@ static const struct opt_def options[] = {
 /* HTTP options decoyproxy refuses wherever they appear (removed from
  * HAProxy, or health checks of the HTTP kind). */
 static const char *const http_options[] = {
-	"httpchk", "forceclose", "http-tunnel", "http_proxy", NULL,
+	"forceclose", "http-tunnel", "http_proxy", NULL,
 };
 
 /* HTTP options without effect on a TCP proxy, in HAProxy either, which
@@ -429,6 +425,7 @@ static int set_option(struct cfg_ctx *ctx, int argc, char **argv, bool neg, char
 {
 	const char *names[ARRAY_SIZE(options) + 1];
 	const char *best;
+	int r;
 
 	int r;
 
@@ -436,6 +433,9 @@ static int set_option(struct cfg_ctx *ctx, int argc, char **argv, bool neg, char
 		memprintf(err, "expects an option name");
 		return CFG_ERR;
 	}
+	/* the protocol health checks (model/proxy_chk.c) */
+	if ((r = proxy_chk_option(ctx, argc, argv, neg, err)) != CHKRULE_NOT_MINE)
+		return r;
 	if ((r = set_http_option(ctx, argc, argv, neg, err)) != NOT_HTTP_OPT)
 		return r;
 	for (size_t i = 0; i < ARRAY_SIZE(options); i++) {
@@ -763,7 +763,6 @@ static const struct cfg_kw proxy_kws[] = {
 	{ "bind-process", CFG_SEC_PROXIES, kw_bind_process, NULL },
 	/* known HAProxy keywords decoyproxy does not implement (yet) */
 	{ "tcp-response", CFG_SEC_BE, NULL, NEEDS_ACL },
-	{ "tcp-check", CFG_SEC_BE, NULL, "health checks are plain TCP connects; 'tcp-check' send/expect rules are not implemented" },
 	{ "clitcpka-cnt", CFG_SEC_FE, NULL, KEEPALIVE },
 	{ "clitcpka-idle", CFG_SEC_FE, NULL, KEEPALIVE },
 	{ "clitcpka-intvl", CFG_SEC_FE, NULL, KEEPALIVE },
@@ -779,7 +778,6 @@ static const struct cfg_kw proxy_kws[] = {
 	{ "hash-balance-factor", CFG_SEC_BE, NULL, "consistent hashing is not implemented" },
 	{ "http-response", CFG_SEC_PROXIES, NULL, L7 },
 	{ "http-after-response", CFG_SEC_PROXIES, NULL, L7 },
-	{ "http-check", CFG_SEC_BE, NULL, L7 },
 	{ "http-reuse", CFG_SEC_BE, NULL, L7 },
 	{ "http-error", CFG_SEC_PROXIES, NULL, L7 },
 	{ "http-send-name-header", CFG_SEC_BE, NULL, L7 },

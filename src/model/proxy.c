@@ -77,6 +77,7 @@ void proxy_free(struct proxy *px)
 		px->srv = n;
 	}
 	server_free(px->defsrv);
+	chkconf_free(&px->chk);
 	lf_free(px->lf);
 	lf_free(px->unique_id_lf);
 	free(px->unique_id_fmt);
@@ -104,6 +105,8 @@ int proxy_inherit(struct proxy *px, const struct proxy *def, char **err)
 	px->to = def->to;
 	px->options = def->options;
 	px->lbalgo = def->lbalgo;
+	if (chkconf_inherit(&px->chk, &def->chk) < 0)
+		goto nomem;
 	px->log_global = def->log_global;
 	px->mirror = def->mirror; /* shared until the proxy adds to it (core/mirror_kw.c) */
 	if (def->log_format && !(px->log_format = strdup(def->log_format)))

@@ -7,6 +7,7 @@
 #include "cfg/cfg.h"
 #include "log/log.h"
 #include "model/source.h"
+#include "model/chkrule.h"
 
 struct server;
 struct bind_conf;
@@ -66,6 +67,7 @@ enum {
 
 struct proxy_timeouts {
 	long long connect, client, server, client_fin, server_fin, tunnel, queue;
+	long long check;            /* `timeout check` (0: unset) */
 };
 
 /* A proxy's cumulative counters (see struct srv_counters). */
@@ -119,6 +121,7 @@ struct proxy {
 	/* backend */
 	struct server *srv, *srv_last;
 	struct server *defsrv;      /* default-server template (NULL: none) */
+	struct chk_conf chk;        /* option tcp-check/httpchk/redis-check and their rules */
 	unsigned nsrv;
 	unsigned rr_pos;            /* static-rr cursor */
 	unsigned long lb_total_weight;
@@ -161,6 +164,14 @@ const char *proxy_default_log_format(const struct proxy *px);
 long long proxy_cli_timeout(const struct proxy *fe, const struct proxy *be, bool established, bool half_closed);
 long long proxy_srv_timeout(const struct proxy *be, bool established, bool half_closed);
 
+
+/* Health checks (proxy_chk.c, rules in model/chkrule.c): `option
+ * tcp-check|httpchk|redis-check` (CHKRULE_NOT_MINE for another option), the
+ * `tcp-check`/`http-check` keywords, and the check of a backend's rules
+ * once parsed (returns the number of errors, printed). */
+int proxy_chk_option(struct cfg_ctx *ctx, int argc, char **argv, bool neg, char **err);
+int proxy_chk_finalize(struct proxy *px);
+extern const struct cfg_kw_list proxy_chk_kw_list;
 
 /* The proxy (or defaults section) being parsed, for keyword handlers. */
 static inline struct proxy *ctx_px(const struct cfg_ctx *ctx)

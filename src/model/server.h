@@ -80,6 +80,9 @@ struct server {
 	bool chk_up;                     /* operational state (true without checks) */
 	unsigned chk_health;             /* 0 .. rise+fall-1; up when >= rise */
 	char chk_last[96];               /* last check result, for messages/stats */
+	char chk_st[8];                  /* its status code ("L7OK", "L4CON"...), for show stat */
+	int chk_code;                    /* its layer-7 code (HTTP status), 0: none */
+	long chk_dur;                    /* its duration (ms) */
 
 	/* runtime */
 	int admin;                       /* SRV_ADMIN_* */
