@@ -427,8 +427,6 @@ static int set_option(struct cfg_ctx *ctx, int argc, char **argv, bool neg, char
 	const char *best;
 	int r;
 
-	int r;
-
 	if (argc < 2) {
 		memprintf(err, "expects an option name");
 		return CFG_ERR;

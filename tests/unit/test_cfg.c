@@ -489,7 +489,7 @@ static void test_errors_name_file_line_keyword(void **state)
 	expect_error("backend b\n  server s fd02::2\n", "write IPv6 addresses as [addr]:port");
 	expect_error("defaults\n  timeout conect 5s\n", "unknown timeout 'conect'; did you mean 'connect' maybe ?");
 	expect_error("defaults\n  timeout connect 5q\n", "timeout connect: invalid time '5q'");
-	expect_error("frontend f\n  option httpchk\n", "option 'httpchk' is an HTTP option");
+	expect_error("frontend f\n  option forceclose\n", "option 'forceclose' is an HTTP option");
 	expect_error("frontend f\n  use_backend b if x\n", "no such ACL : 'x'");
 	expect_error("global\n  bind :80\n", "'bind' is not allowed in 'global' section");
 	expect_error("frontend f from nope\n", "defaults section 'nope' not found");
