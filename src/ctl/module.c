@@ -3,12 +3,12 @@
  * generation is put in service.
  *
  * Order, and why:
- *   global, proxies  keywords and sections only (their objects are the
- *                    generation itself); proxies carry their counters;
+ *   global, tune,    keywords and sections only (their objects are the
+ *   proxies          generation itself); proxies carry their counters; tune's
+ *                    commit puts the data path's tuning (pipes, accept
+ *                    batches) in service;
  *   rules            acl / tcp-request / use_backend / use-server keywords;
  *                    resolves the names they use once every file is read;
- *   tune             the data path's tuning keywords; commit puts them in
- *                    service (pipes, accept batches);
  *   source           refuses a spoofing configuration without the
  *                    privilege to spoof, before anything is changed;
  *   logs             opens log targets (first to open, last to close, so
@@ -20,14 +20,16 @@
  *   mirror           the IDS copy's outputs (pcap files, taps in those
  *                    namespaces, VXLAN sockets), open before any session;
  *   listeners        sockets, taken over from the old generation;
- *   decoy            (finalize only) what decoy addresses answer, for tproxy;
  *   udp              udp-lb sections: their sockets (taken over too) and
  *                    flows (adopted by the new generation);
+ *   decoy            (finalize only) what decoy addresses answer, for tproxy;
  *   tproxy           nft rules and routing that send traffic to them;
  *   probe            NFLOG sockets reading the probe rules' packets;
  *   cli              stats sockets (listeners of the CLI's own bind lines);
  *   stats page       judges HTTP mode; its clients come through the
  *                    listeners of the statistics proxies;
+ *   chroot           (finalize only) checks `chroot`; main enters it once
+ *                    everything that needs the file system is open;
  *   checks           health checks of the generation in service.
  * Commit walks the table backwards, as a teardown of the old generation:
  * checks stop and start, stats sockets close, stale tproxy rules go, old
