@@ -616,9 +616,10 @@ unsigned smp_expr_use(const struct smp_expr *e)
 	return e->fetch->use;
 }
 
-int smp_expr_eval(const struct smp_expr *e, const struct smp_sess *ss, struct sample *smp)
+static int eval_from(const struct smp_expr *e, const struct smp_sess *ss, struct sample *smp, size_t ctx)
 {
 	memset(smp, 0, sizeof(*smp));
+	smp->ctx = ctx;
 	if (!e->fetch->fn(e->args, smp, ss))
 		return 0;
 	for (size_t i = 0; i < e->nconv; i++) {
@@ -634,6 +635,18 @@ int smp_expr_eval(const struct smp_expr *e, const struct smp_sess *ss, struct sa
 		smp->flags |= keep;
 	}
 	return 1;
+}
+
+int smp_expr_eval(const struct smp_expr *e, const struct smp_sess *ss, struct sample *smp)
+{
+	return eval_from(e, ss, smp, 0);
+}
+
+int smp_expr_eval_next(const struct smp_expr *e, const struct smp_sess *ss, struct sample *smp)
+{
+	if (!(smp->flags & SMP_F_NOT_LAST))
+		return 0;
+	return eval_from(e, ss, smp, smp->ctx);
 }
 
 /* ---- variables and captures ---------------------------------------------------------- */

@@ -39,11 +39,14 @@ enum smp_type {
 
 enum {
 	SMP_F_MAY_CHANGE = 1 << 0,  /* more request bytes may change the answer */
+	SMP_F_NOT_LAST   = 1 << 1,  /* a multi-valued fetch has more values:
+	                             * smp_expr_eval_next() gives the next one */
 };
 
 struct sample {
 	enum smp_type type;
 	unsigned flags;
+	size_t ctx;                 /* a multi-valued fetch's position (0: first) */
 	union {
 		long long sint;             /* BOOL, SINT */
 		struct sockaddr_storage addr; /* ADDR */
@@ -198,6 +201,18 @@ unsigned smp_expr_use(const struct smp_expr *e);
 /* Evaluates e on ss: 1 with *smp set, 0 when there is no value (then
  * smp->flags may hold SMP_F_MAY_CHANGE). */
 int smp_expr_eval(const struct smp_expr *e, const struct smp_sess *ss, struct sample *smp);
+/* After a value with SMP_F_NOT_LAST (req.ssl_alpn): evaluates the next
+ * value of the same fetch through the same converters, as smp_expr_eval.
+ * Contexts that take one value (logs, captures) keep the first; ACLs try
+ * each until one matches, as HAProxy does. */
+int smp_expr_eval_next(const struct smp_expr *e, const struct smp_sess *ss, struct sample *smp);
+
+/* Load-time check of one ACL pattern against what e's fetch can return
+ * (req.proto: a protocol name; req.ssl_ver: "3.1" style versions, turned
+ * into the integer the fetch gives, written to buf). Returns 0 with *out
+ * (v or buf), or -1 with *err naming the nearest valid value. */
+int smp_fetch_pattern(const struct smp_expr *e, int match, bool icase, const char *v,
+		      char *buf, size_t bufsz, const char **out, char **err);
 
 /* Converts smp in place to type t. Returns 1, or 0 when it cannot. */
 int smp_cast(struct sample *smp, enum smp_type t);
