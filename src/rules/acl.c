@@ -129,6 +129,11 @@ static int int_op(const char *op, const char *v, char *out, size_t cap, char **e
 	return 0;
 }
 
+static enum smp_pat_kind pat_kind(int match)
+{
+	return match == PAT_M_STR ? SMP_PAT_STR : match == PAT_M_INT ? SMP_PAT_INT : SMP_PAT_OTHER;
+}
+
 static bool is_int_op(const char *w)
 {
 	return !strcmp(w, "eq") || !strcmp(w, "ge") || !strcmp(w, "gt") || !strcmp(w, "le") || !strcmp(w, "lt");
@@ -243,7 +248,7 @@ static int expr_parse(int argc, char **argv, const char *name, struct smp_pctx *
 			char tmp[64], fv[64];
 
 			if (!((match == PAT_M_INT || match == PAT_M_LEN) && is_int_op(v)) &&
-			    smp_fetch_pattern(x->smp, match, icase, v, fv, sizeof(fv), &v, err) < 0)
+			    smp_fetch_pattern(x->smp, pat_kind(match), icase, v, fv, sizeof(fv), &v, err) < 0)
 				goto fail;
 
 			if ((match == PAT_M_INT || match == PAT_M_LEN) && is_int_op(v)) {
@@ -253,7 +258,7 @@ static int expr_parse(int argc, char **argv, const char *name, struct smp_pctx *
 					memprintf(err, "'%s' expects a value", v);
 					goto fail;
 				}
-				if (smp_fetch_pattern(x->smp, match, icase, argv[i + 1], fv, sizeof(fv), &opv, err) < 0)
+				if (smp_fetch_pattern(x->smp, pat_kind(match), icase, argv[i + 1], fv, sizeof(fv), &opv, err) < 0)
 					goto fail;
 				if (int_op(v, opv, tmp, sizeof(tmp), err) < 0)
 					goto fail;

@@ -207,11 +207,31 @@ int smp_expr_eval(const struct smp_expr *e, const struct smp_sess *ss, struct sa
  * each until one matches, as HAProxy does. */
 int smp_expr_eval_next(const struct smp_expr *e, const struct smp_sess *ss, struct sample *smp);
 
+/* What the event log records of a session's first bytes: the protocol
+ * verdict (req.proto) and the ClientHello's fingerprints. */
+struct smp_first_facts {
+	const char *proto;      /* static name; NULL: not decided */
+	char ja3[33];           /* "" when none */
+	char ja4[37];
+	char sni[256];          /* cut at 255 bytes (a DNS name is shorter) */
+	size_t sni_len;         /* 0: none */
+};
+/* Computes them once from ss's request bytes (as the fetches would with
+ * ss->final); for sessions whose bytes were inspected, when the event log
+ * is on. */
+void smp_first_facts(const struct smp_sess *ss, struct smp_first_facts *f);
+
 /* Load-time check of one ACL pattern against what e's fetch can return
  * (req.proto: a protocol name; req.ssl_ver: "3.1" style versions, turned
- * into the integer the fetch gives, written to buf). Returns 0 with *out
+ * into the integer the fetch gives, written to buf); kind says how the
+ * ACL compares. Returns 0 with *out
  * (v or buf), or -1 with *err naming the nearest valid value. */
-int smp_fetch_pattern(const struct smp_expr *e, int match, bool icase, const char *v,
+enum smp_pat_kind {
+	SMP_PAT_OTHER = 0,
+	SMP_PAT_STR,            /* exact string match (-m str) */
+	SMP_PAT_INT,            /* integer match (-m int) */
+};
+int smp_fetch_pattern(const struct smp_expr *e, enum smp_pat_kind kind, bool icase, const char *v,
 		      char *buf, size_t bufsz, const char **out, char **err);
 
 /* Converts smp in place to type t. Returns 1, or 0 when it cannot. */

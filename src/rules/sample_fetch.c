@@ -26,7 +26,6 @@
 #include "model/conf.h"
 #include "model/proxy.h"
 #include "model/server.h"
-#include "rules/pattern.h"
 #include "rules/sample.h"
 #include "rules/sample_int.h"
 
@@ -675,6 +674,27 @@ static size_t edit_distance(const char *a, size_t la, const char *b)
 	return d[la][lb];
 }
 
+void smp_first_facts(const struct smp_sess *ss, struct smp_first_facts *f)
+{
+	struct pd_result r;
+	struct tls_hello h;
+	size_t len = ss->req ? ss->req_len : 0;
+
+	memset(f, 0, sizeof(*f));
+	if (pd_classify(ss->req, len, ss->final ? PD_F_FINAL : 0, &r) != PD_NEED_MORE)
+		f->proto = pd_proto_name(r.proto);
+	if (tls_hello_parse(ss->req, len, tls_scratch, sizeof(tls_scratch), &h) != TLSH_OK)
+		return;
+	if (tls_hello_ja3_hash(&h, f->ja3) != TLSH_JA3_HASH_LEN)
+		f->ja3[0] = '\0';
+	if (tls_hello_ja4(&h, f->ja4) != TLSH_JA4_LEN)
+		f->ja4[0] = '\0';
+	if (h.has_sni && h.sni.p && h.sni.len) {
+		f->sni_len = h.sni.len < sizeof(f->sni) ? h.sni.len : sizeof(f->sni) - 1;
+		memcpy(f->sni, h.sni.p, f->sni_len);
+	}
+}
+
 /* "3.1" -> 0x00030001, as req.ssl_ver answers; -1 when not M.m. */
 static long long dotted_ver(const char *s, const char **end)
 {
@@ -691,13 +711,13 @@ static long long dotted_ver(const char *s, const char **end)
 	return (long long)maj << 16 | min;
 }
 
-int smp_fetch_pattern(const struct smp_expr *e, int match, bool icase, const char *v,
+int smp_fetch_pattern(const struct smp_expr *e, enum smp_pat_kind kind, bool icase, const char *v,
 		      char *buf, size_t bufsz, const char **out, char **err)
 {
 	*out = v;
 	if (e->nconv)
 		return 0; /* converters change what the patterns compare with */
-	if (!strcmp(e->fetch->name, "req.proto") && match == PAT_M_STR) {
+	if (!strcmp(e->fetch->name, "req.proto") && kind == SMP_PAT_STR) {
 		char low[32], *known = NULL;
 		size_t n = strlen(v), bestd = SIZE_MAX;
 		const char *best = "";
@@ -728,7 +748,7 @@ int smp_fetch_pattern(const struct smp_expr *e, int match, bool icase, const cha
 		return -1;
 	}
 	if ((!strcmp(e->fetch->name, "req.ssl_ver") || !strcmp(e->fetch->name, "req_ssl_ver")) &&
-	    match == PAT_M_INT && strchr(v, '.')) {
+	    kind == SMP_PAT_INT && strchr(v, '.')) {
 		/* M.m or M.m:M.m (a range) */
 		const char *p = v, *end;
 		long long lo = dotted_ver(p, &end), hi = -2;
