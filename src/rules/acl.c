@@ -555,7 +555,7 @@ static int expr_exec(const struct acl_expr *x, const struct smp_sess *ss)
 {
 	struct sample smp;
 	bool may_change = false;
-	int r = ACL_FAIL, got;
+	int r = ACL_FAIL, got, n = 0;
 
 	/* a multi-valued fetch (req.ssl_alpn) matches when any value does */
 	for (got = smp_expr_eval(x->smp, ss, &smp);; got = smp_expr_eval_next(x->smp, ss, &smp)) {
@@ -567,7 +567,7 @@ static int expr_exec(const struct acl_expr *x, const struct smp_sess *ss)
 			if (r == ACL_PASS)
 				return r;
 		}
-		if (!(smp.flags & SMP_F_NOT_LAST))
+		if (!(smp.flags & SMP_F_NOT_LAST) || ++n >= SMP_MAX_VALUES)
 			break;
 	}
 	/* no value yet, or a value that may still change (request length...):

@@ -206,6 +206,10 @@ int smp_expr_eval(const struct smp_expr *e, const struct smp_sess *ss, struct sa
  * Contexts that take one value (logs, captures) keep the first; ACLs try
  * each until one matches, as HAProxy does. */
 int smp_expr_eval_next(const struct smp_expr *e, const struct smp_sess *ss, struct sample *smp);
+/* Most values of a multi-valued fetch an ACL tries: each one re-reads the
+ * request bytes, so a hostile hello with thousands of ALPN names must not
+ * cost thousands of parses (real clients send a handful). */
+#define SMP_MAX_VALUES 64
 
 /* What the event log records of a session's first bytes: the protocol
  * verdict (req.proto) and the ClientHello's fingerprints. */

@@ -436,6 +436,49 @@ static void test_fetch_tls(void **state)
 	free(c);
 }
 
+/* A TLS 1.2 ClientHello whose ALPN extension lists n names p0..p<n-1>. */
+static size_t alpn_hello(uint8_t *b, int n)
+{
+	size_t k, ext, list;
+
+	memset(b, 0, 64);
+	memcpy(b, "\x16\x03\x01\x00\x00\x01\x00\x00\x00\x03\x03", 11);
+	k = 11 + 32;
+	b[k++] = 0;                                     /* session id */
+	memcpy(b + k, "\x00\x02\xc0\x2f\x01\x00", 6);   /* one suite, no compression */
+	k += 6;
+	ext = k;
+	k += 2;
+	b[k++] = 0x00, b[k++] = 0x10;                   /* ALPN */
+	list = k;
+	k += 4;
+	for (int i = 0; i < n; i++) {
+		int len = sprintf((char *)b + k + 1, "p%d", i);
+
+		b[k] = (uint8_t)len;
+		k += 1 + (size_t)len;
+	}
+	b[list] = (uint8_t)((k - list - 2) >> 8), b[list + 1] = (uint8_t)(k - list - 2);
+	b[list + 2] = (uint8_t)((k - list - 4) >> 8), b[list + 3] = (uint8_t)(k - list - 4);
+	b[ext] = (uint8_t)((k - ext - 2) >> 8), b[ext + 1] = (uint8_t)(k - ext - 2);
+	b[7] = (uint8_t)((k - 9) >> 8), b[8] = (uint8_t)(k - 9);
+	b[3] = (uint8_t)((k - 5) >> 8), b[4] = (uint8_t)(k - 5);
+	return k;
+}
+
+static void test_fetch_alpn_cap(void **state)
+{
+	static uint8_t b[2048];
+	size_t n = alpn_hello(b, 100);
+
+	set_req((const char *)b, n, false);
+	expect_val("req.ssl_alpn", "p0");
+	assert_int_equal(cond("if { req.ssl_alpn p63 }"), 1);
+	/* past the first 64 values an ACL stops looking */
+	assert_int_equal(cond("if { req.ssl_alpn p64 }"), 0);
+	assert_int_equal(cond("if { req.ssl_alpn p99 }"), 0);
+}
+
 static void test_fetch_proto(void **state)
 {
 	static const struct { const char *file, *want; } fx[] = {
@@ -1151,6 +1194,7 @@ int main(void)
 		cmocka_unit_test(test_fetch_refused),
 		cmocka_unit_test(test_fetch_tls),
 		cmocka_unit_test(test_fetch_proto),
+		cmocka_unit_test(test_fetch_alpn_cap),
 		cmocka_unit_test(test_vars_captures),
 		cmocka_unit_test(test_converters),
 		cmocka_unit_test(test_maps),
