@@ -718,7 +718,7 @@ int smp_fetch_pattern(const struct smp_expr *e, enum smp_pat_kind kind, bool ica
 	if (e->nconv)
 		return 0; /* converters change what the patterns compare with */
 	if (!strcmp(e->fetch->name, "req.proto") && kind == SMP_PAT_STR) {
-		char low[32], *known = NULL;
+		char low[32] = "", *known = NULL;
 		size_t n = strlen(v), bestd = SIZE_MAX;
 		const char *best = "";
 
