@@ -25,6 +25,7 @@ struct server;
 struct listener;
 struct pp_hdr;
 struct smp_store;
+struct smp_first_facts;
 struct mirror_sess;
 
 enum sess_state {
@@ -101,6 +102,9 @@ struct sess {
 		ev_tstamp inspect_start;    /* when the current inspection began */
 		bool expect_proxy;          /* tcp-request connection expect-proxy layer4 */
 		bool pp_rcvd;               /* a PROXY header was read (fc_rcvd_proxy) */
+		/* protocol and TLS fingerprints for the event log, noted once
+		 * at the end of inspection when the log is on (NULL: none) */
+		struct smp_first_facts *facts;
 	} rl;
 };
 

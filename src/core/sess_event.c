@@ -12,6 +12,7 @@
 #include "model/source.h"
 #include "core/sess.h"
 #include "core/sess_int.h"
+#include "rules/sample.h"
 
 void sess_keep_first(struct sess *s, uint64_t before)
 {
@@ -76,6 +77,16 @@ void sess_event(struct sess *s)
 	evlog_strn(&r, "termination", s->term, strnlen(s->term, 2));
 	if (s->unique_id)
 		evlog_strn(&r, "unique_id", s->unique_id, s->unique_id_len);
+	if (s->rl.facts) {
+		/* noted at the end of inspection (sess_rules.c) */
+		const struct smp_first_facts *f = s->rl.facts;
+
+		evlog_str(&r, "protocol", f->proto);
+		if (f->sni_len)
+			evlog_strn(&r, "tls_sni", f->sni, f->sni_len);
+		evlog_str(&r, "tls_ja3", f->ja3[0] ? f->ja3 : NULL);
+		evlog_str(&r, "tls_ja4", f->ja4[0] ? f->ja4 : NULL);
+	}
 	/* a syslog target too short for the whole line gets it without these */
 	evlog_mark_optional(&r);
 	if (s->first_len)

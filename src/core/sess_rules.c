@@ -27,6 +27,7 @@
 #include "lib/addr.h"
 #include "core/listener.h"
 #include "model/bind.h"
+#include "log/evlog.h"
 #include "log/msg.h"
 #include "model/conf.h"
 #include "model/proxy.h"
@@ -70,6 +71,20 @@ void sess_rules_free(struct sess *s)
 {
 	smp_store_free(s->rl.store);
 	s->rl.store = NULL;
+	free(s->rl.facts);
+	s->rl.facts = NULL;
+}
+
+/* The first bytes' protocol and fingerprints, for the event log: once, at
+ * the end of the first inspection, while the bytes are still buffered;
+ * only when the event log is on. Out of memory: the fields are left out. */
+static void note_facts(struct sess *s, const struct smp_sess *ss)
+{
+	if (s->rl.facts || !evlog_enabled())
+		return;
+	s->rl.facts = malloc(sizeof(*s->rl.facts));
+	if (s->rl.facts)
+		smp_first_facts(ss, s->rl.facts);
 }
 
 static bool needs_store(const struct proxy *px)
@@ -174,6 +189,8 @@ static int inspect(struct sess *s, struct proxy *px, bool expired)
 	fill_view(s, &ss, s->rl.inspect_px == s->fe ? s->fe : px);
 	ss.final = expired || s->req.eof || chan_full(&s->req) || !r->inspect_delay || sess_now() >= end;
 	v = rules_tcp_content(r, &ss);
+	if (v != RV_WAIT || ss.final)
+		note_facts(s, &ss);
 	if (verdict_ends(s, v, "tcp-request-content"))
 		return -1;
 	if (v == RV_WAIT && !ss.final)

@@ -129,6 +129,11 @@ static int int_op(const char *op, const char *v, char *out, size_t cap, char **e
 	return 0;
 }
 
+static enum smp_pat_kind pat_kind(int match)
+{
+	return match == PAT_M_STR ? SMP_PAT_STR : match == PAT_M_INT ? SMP_PAT_INT : SMP_PAT_OTHER;
+}
+
 static bool is_int_op(const char *w)
 {
 	return !strcmp(w, "eq") || !strcmp(w, "ge") || !strcmp(w, "gt") || !strcmp(w, "le") || !strcmp(w, "lt");
@@ -240,14 +245,22 @@ static int expr_parse(int argc, char **argv, const char *name, struct smp_pctx *
 		}
 		for (; i < argc; i++) {
 			const char *v = argv[i];
-			char tmp[64];
+			char tmp[64], fv[64];
+
+			if (!((match == PAT_M_INT || match == PAT_M_LEN) && is_int_op(v)) &&
+			    smp_fetch_pattern(x->smp, pat_kind(match), icase, v, fv, sizeof(fv), &v, err) < 0)
+				goto fail;
 
 			if ((match == PAT_M_INT || match == PAT_M_LEN) && is_int_op(v)) {
+				const char *opv;
+
 				if (i + 1 >= argc) {
 					memprintf(err, "'%s' expects a value", v);
 					goto fail;
 				}
-				if (int_op(v, argv[i + 1], tmp, sizeof(tmp), err) < 0)
+				if (smp_fetch_pattern(x->smp, pat_kind(match), icase, argv[i + 1], fv, sizeof(fv), &opv, err) < 0)
+					goto fail;
+				if (int_op(v, opv, tmp, sizeof(tmp), err) < 0)
 					goto fail;
 				v = tmp;
 				i++;
@@ -528,22 +541,38 @@ fail:
 
 /* ---- evaluation ------------------------------------------------------------------------- */
 
+/* One value against x's patterns. */
+static int value_exec(const struct acl_expr *x, struct sample *smp)
+{
+	if (x->match == PAT_M_FOUND)
+		return ACL_PASS;
+	if (x->match == PAT_M_BOOL)
+		return smp_cast(smp, SMP_T_BOOL) && smp->u.sint ? ACL_PASS : ACL_FAIL;
+	return smp_cast(smp, pat_match_input(x->match)) && pat_match(x->pat, smp) ? ACL_PASS : ACL_FAIL;
+}
+
 static int expr_exec(const struct acl_expr *x, const struct smp_sess *ss)
 {
 	struct sample smp;
-	int r;
+	bool may_change = false;
+	int r = ACL_FAIL, got, n = 0;
 
-	if (!smp_expr_eval(x->smp, ss, &smp))
-		return (smp.flags & SMP_F_MAY_CHANGE) && !ss->final ? ACL_MISS : ACL_FAIL;
-	if (x->match == PAT_M_FOUND) {
-		r = ACL_PASS;
-	} else if (x->match == PAT_M_BOOL) {
-		r = smp_cast(&smp, SMP_T_BOOL) && smp.u.sint ? ACL_PASS : ACL_FAIL;
-	} else {
-		r = smp_cast(&smp, pat_match_input(x->match)) && pat_match(x->pat, &smp) ? ACL_PASS : ACL_FAIL;
+	/* a multi-valued fetch (req.ssl_alpn) matches when any value does */
+	for (got = smp_expr_eval(x->smp, ss, &smp);; got = smp_expr_eval_next(x->smp, ss, &smp)) {
+		may_change |= (smp.flags & SMP_F_MAY_CHANGE) != 0;
+		if (got) {
+			struct sample v = smp;
+
+			r = value_exec(x, &v);
+			if (r == ACL_PASS)
+				return r;
+		}
+		if (!(smp.flags & SMP_F_NOT_LAST) || ++n >= SMP_MAX_VALUES)
+			break;
 	}
-	/* a value that may still change (request length...) may match later */
-	if (r == ACL_FAIL && (smp.flags & SMP_F_MAY_CHANGE) && !ss->final)
+	/* no value yet, or a value that may still change (request length...):
+	 * may match later */
+	if (may_change && !ss->final)
 		r = ACL_MISS;
 	return r;
 }

@@ -616,24 +616,49 @@ unsigned smp_expr_use(const struct smp_expr *e)
 	return e->fetch->use;
 }
 
-int smp_expr_eval(const struct smp_expr *e, const struct smp_sess *ss, struct sample *smp)
+static int eval_from(const struct smp_expr *e, const struct smp_sess *ss, struct sample *smp, size_t ctx)
 {
+	size_t next;
+	unsigned multi;
+	int r = 1;
+
 	memset(smp, 0, sizeof(*smp));
+	smp->ctx = ctx;
 	if (!e->fetch->fn(e->args, smp, ss))
 		return 0;
+	/* the fetch's position and "more values" survive the converters */
+	next = smp->ctx;
+	multi = smp->flags & SMP_F_NOT_LAST;
 	for (size_t i = 0; i < e->nconv; i++) {
 		const struct smp_conv_inst *c = &e->convs[i];
 		unsigned keep = smp->flags;
 
-		if (!smp_cast(smp, c->kw->in))
-			return 0;
+		if (!smp_cast(smp, c->kw->in)) {
+			r = 0;
+			break;
+		}
 		if (!c->kw->fn(c->args, smp, ss)) {
 			smp->flags = keep;
-			return 0;
+			r = 0;
+			break;
 		}
 		smp->flags |= keep;
 	}
-	return 1;
+	smp->ctx = next;
+	smp->flags = (smp->flags & ~SMP_F_NOT_LAST) | multi;
+	return r;
+}
+
+int smp_expr_eval(const struct smp_expr *e, const struct smp_sess *ss, struct sample *smp)
+{
+	return eval_from(e, ss, smp, 0);
+}
+
+int smp_expr_eval_next(const struct smp_expr *e, const struct smp_sess *ss, struct sample *smp)
+{
+	if (!(smp->flags & SMP_F_NOT_LAST))
+		return 0;
+	return eval_from(e, ss, smp, smp->ctx);
 }
 
 /* ---- variables and captures ---------------------------------------------------------- */

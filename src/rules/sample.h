@@ -39,11 +39,14 @@ enum smp_type {
 
 enum {
 	SMP_F_MAY_CHANGE = 1 << 0,  /* more request bytes may change the answer */
+	SMP_F_NOT_LAST   = 1 << 1,  /* a multi-valued fetch has more values:
+	                             * smp_expr_eval_next() gives the next one */
 };
 
 struct sample {
 	enum smp_type type;
 	unsigned flags;
+	size_t ctx;                 /* a multi-valued fetch's position (0: first) */
 	union {
 		long long sint;             /* BOOL, SINT */
 		struct sockaddr_storage addr; /* ADDR */
@@ -198,6 +201,42 @@ unsigned smp_expr_use(const struct smp_expr *e);
 /* Evaluates e on ss: 1 with *smp set, 0 when there is no value (then
  * smp->flags may hold SMP_F_MAY_CHANGE). */
 int smp_expr_eval(const struct smp_expr *e, const struct smp_sess *ss, struct sample *smp);
+/* After a value with SMP_F_NOT_LAST (req.ssl_alpn): evaluates the next
+ * value of the same fetch through the same converters, as smp_expr_eval.
+ * Contexts that take one value (logs, captures) keep the first; ACLs try
+ * each until one matches, as HAProxy does. */
+int smp_expr_eval_next(const struct smp_expr *e, const struct smp_sess *ss, struct sample *smp);
+/* Most values of a multi-valued fetch an ACL tries: each one re-reads the
+ * request bytes, so a hostile hello with thousands of ALPN names must not
+ * cost thousands of parses (real clients send a handful). */
+#define SMP_MAX_VALUES 64
+
+/* What the event log records of a session's first bytes: the protocol
+ * verdict (req.proto) and the ClientHello's fingerprints. */
+struct smp_first_facts {
+	const char *proto;      /* static name; NULL: not decided */
+	char ja3[33];           /* "" when none */
+	char ja4[37];
+	char sni[256];          /* cut at 255 bytes (a DNS name is shorter) */
+	size_t sni_len;         /* 0: none */
+};
+/* Computes them once from ss's request bytes (as the fetches would with
+ * ss->final); for sessions whose bytes were inspected, when the event log
+ * is on. */
+void smp_first_facts(const struct smp_sess *ss, struct smp_first_facts *f);
+
+/* Load-time check of one ACL pattern against what e's fetch can return
+ * (req.proto: a protocol name; req.ssl_ver: "3.1" style versions, turned
+ * into the integer the fetch gives, written to buf); kind says how the
+ * ACL compares. Returns 0 with *out
+ * (v or buf), or -1 with *err naming the nearest valid value. */
+enum smp_pat_kind {
+	SMP_PAT_OTHER = 0,
+	SMP_PAT_STR,            /* exact string match (-m str) */
+	SMP_PAT_INT,            /* integer match (-m int) */
+};
+int smp_fetch_pattern(const struct smp_expr *e, enum smp_pat_kind kind, bool icase, const char *v,
+		      char *buf, size_t bufsz, const char **out, char **err);
 
 /* Converts smp in place to type t. Returns 1, or 0 when it cannot. */
 int smp_cast(struct sample *smp, enum smp_type t);

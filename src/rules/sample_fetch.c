@@ -9,6 +9,8 @@
 #include <ctype.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -17,6 +19,8 @@
 
 #include "lib/addr.h"
 #include "lib/pp.h"
+#include "lib/proto_detect.h"
+#include "lib/tls_hello.h"
 #include "net/nscache.h"
 #include "model/bind.h"
 #include "model/conf.h"
@@ -506,6 +510,270 @@ more:
 	return need_more(ss, smp);
 }
 
+/* ---- TLS ClientHello (lib/tls_hello.h) ----------------------------------------------- */
+
+/* Reassembly space for a hello split over several records: one per thread,
+ * its views valid until the next parse (values are used or copied before). */
+static __thread uint8_t tls_scratch[TLSH_SCRATCH_SIZE];
+
+/* Parses the ClientHello buffered so far: 1 when *h is a whole hello; 0
+ * when there is no value (may change while bytes can still come). */
+static int get_hello(const struct smp_sess *ss, struct sample *smp, struct tls_hello *h)
+{
+	switch (tls_hello_parse(ss->req, ss->req ? ss->req_len : 0, tls_scratch, sizeof(tls_scratch), h)) {
+	case TLSH_OK:
+		return 1;
+	case TLSH_NEED_MORE:
+		return need_more(ss, smp);
+	default:
+		return 0;
+	}
+}
+
+static int f_ssl_hello_type(const struct smp_arg *a, struct sample *smp, const struct smp_sess *ss)
+{
+	int type = 0;
+
+	switch (tls_hello_type(ss->req, ss->req ? ss->req_len : 0, &type)) {
+	case TLSH_OK:
+		return ret_int(smp, type);
+	case TLSH_NEED_MORE:
+		return need_more(ss, smp);
+	default:
+		return 0;
+	}
+}
+
+static int f_ssl_ver(const struct smp_arg *a, struct sample *smp, const struct smp_sess *ss)
+{
+	uint32_t v = 0;
+
+	switch (tls_ssl_ver(ss->req, ss->req ? ss->req_len : 0, 0, &v)) {
+	case TLSH_OK:
+		return ret_int(smp, v);
+	case TLSH_NEED_MORE:
+		return need_more(ss, smp);
+	default:
+		return 0;
+	}
+}
+
+static int f_ssl_sni(const struct smp_arg *a, struct sample *smp, const struct smp_sess *ss)
+{
+	struct tls_hello h;
+
+	if (!get_hello(ss, smp, &h) || !h.has_sni || !h.sni.p)
+		return 0;
+	return ret_str(smp, (const char *)h.sni.p, h.sni.len, SMP_T_STR);
+}
+
+/* One value per ALPN name, in the client's order: smp->ctx is where the
+ * next name starts; SMP_F_NOT_LAST while more follow. */
+static int f_ssl_alpn(const struct smp_arg *a, struct sample *smp, const struct smp_sess *ss)
+{
+	struct tls_hello h;
+	struct tlsh_view name, more;
+	size_t pos = smp->ctx;
+
+	if (!get_hello(ss, smp, &h) || !h.has_alpn || !tlsh_alpn_next(&h, &pos, &name)) {
+		smp->flags &= ~SMP_F_NOT_LAST;
+		return 0;
+	}
+	smp->ctx = pos;
+	if (tlsh_alpn_next(&h, &pos, &more))
+		smp->flags |= SMP_F_NOT_LAST;
+	else
+		smp->flags &= ~SMP_F_NOT_LAST;
+	if (!name.p)
+		name.p = (const uint8_t *)"";
+	return ret_str(smp, (const char *)name.p, name.len, SMP_T_STR);
+}
+
+static int f_ssl_ec_ext(const struct smp_arg *a, struct sample *smp, const struct smp_sess *ss)
+{
+	struct tls_hello h;
+
+	if (!get_hello(ss, smp, &h) || !h.has_groups)
+		return 0;
+	return ret_bool(smp, true);
+}
+
+/* 0: no session ticket extension (35), 1: an empty one, 2: a ticket. */
+static int f_ssl_st_ext(const struct smp_arg *a, struct sample *smp, const struct smp_sess *ss)
+{
+	struct tls_hello h;
+	struct tlsh_view d;
+	size_t pos = 0;
+	uint16_t type;
+
+	if (!get_hello(ss, smp, &h))
+		return 0;
+	while (tlsh_ext_next(&h, &pos, &type, &d))
+		if (type == 35)
+			return ret_int(smp, d.len ? 2 : 1);
+	return ret_int(smp, 0);
+}
+
+static int f_ssl_ja3(const struct smp_arg *a, struct sample *smp, const struct smp_sess *ss)
+{
+	struct tls_hello h;
+	char *out = smp_trash(NULL);
+
+	if (!get_hello(ss, smp, &h) || tls_hello_ja3_hash(&h, out) != TLSH_JA3_HASH_LEN)
+		return 0;
+	return ret_str(smp, out, TLSH_JA3_HASH_LEN, SMP_T_STR);
+}
+
+static int f_ssl_ja4(const struct smp_arg *a, struct sample *smp, const struct smp_sess *ss)
+{
+	struct tls_hello h;
+	char *out = smp_trash(NULL);
+
+	if (!get_hello(ss, smp, &h) || tls_hello_ja4(&h, out) != TLSH_JA4_LEN)
+		return 0;
+	return ret_str(smp, out, TLSH_JA4_LEN, SMP_T_STR);
+}
+
+/* ---- protocol detection (lib/proto_detect.h) ------------------------------------------ */
+
+static int f_req_proto(const struct smp_arg *a, struct sample *smp, const struct smp_sess *ss)
+{
+	struct pd_result r;
+	const char *n;
+
+	if (pd_classify(ss->req, ss->req ? ss->req_len : 0, ss->final ? PD_F_FINAL : 0, &r) == PD_NEED_MORE)
+		return need_more(ss, smp);
+	n = pd_proto_name(r.proto);
+	return ret_str(smp, n, strlen(n), SMP_T_STR);
+}
+
+/* Edit distance between a[0..la) and b, a swap of two neighbours counting
+ * as one edit (short words only). */
+static size_t edit_distance(const char *a, size_t la, const char *b)
+{
+	size_t lb = strlen(b), d[32][32];
+
+	if (la >= 32 || lb >= 32)
+		return SIZE_MAX;
+	for (size_t i = 0; i <= la; i++)
+		d[i][0] = i;
+	for (size_t j = 0; j <= lb; j++)
+		d[0][j] = j;
+	for (size_t i = 1; i <= la; i++)
+		for (size_t j = 1; j <= lb; j++) {
+			size_t best = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+
+			if (d[i - 1][j] + 1 < best)
+				best = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < best)
+				best = d[i][j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < best)
+				best = d[i - 2][j - 2] + 1;
+			d[i][j] = best;
+		}
+	return d[la][lb];
+}
+
+void smp_first_facts(const struct smp_sess *ss, struct smp_first_facts *f)
+{
+	struct pd_result r;
+	struct tls_hello h;
+	size_t len = ss->req ? ss->req_len : 0;
+
+	memset(f, 0, sizeof(*f));
+	if (pd_classify(ss->req, len, ss->final ? PD_F_FINAL : 0, &r) != PD_NEED_MORE)
+		f->proto = pd_proto_name(r.proto);
+	if (tls_hello_parse(ss->req, len, tls_scratch, sizeof(tls_scratch), &h) != TLSH_OK)
+		return;
+	if (tls_hello_ja3_hash(&h, f->ja3) != TLSH_JA3_HASH_LEN)
+		f->ja3[0] = '\0';
+	if (tls_hello_ja4(&h, f->ja4) != TLSH_JA4_LEN)
+		f->ja4[0] = '\0';
+	if (h.has_sni && h.sni.p && h.sni.len) {
+		f->sni_len = h.sni.len < sizeof(f->sni) ? h.sni.len : sizeof(f->sni) - 1;
+		memcpy(f->sni, h.sni.p, f->sni_len);
+	}
+}
+
+/* "3.1" -> 0x00030001, as req.ssl_ver answers; -1 when not M.m. */
+static long long dotted_ver(const char *s, const char **end)
+{
+	char *e;
+	long maj = strtol(s, &e, 10), min;
+
+	if (e == s || *e != '.' || maj < 0 || maj > 65535)
+		return -1;
+	s = e + 1;
+	min = strtol(s, &e, 10);
+	if (e == s || min < 0 || min > 65535)
+		return -1;
+	*end = e;
+	return (long long)maj << 16 | min;
+}
+
+int smp_fetch_pattern(const struct smp_expr *e, enum smp_pat_kind kind, bool icase, const char *v,
+		      char *buf, size_t bufsz, const char **out, char **err)
+{
+	*out = v;
+	if (e->nconv)
+		return 0; /* converters change what the patterns compare with */
+	if (!strcmp(e->fetch->name, "req.proto") && kind == SMP_PAT_STR) {
+		char low[32] = "", *known = NULL;
+		size_t n = strlen(v), bestd = SIZE_MAX;
+		const char *best = "";
+
+		for (size_t k = 0; k < sizeof(low); k++) {
+			low[k] = icase ? (char)tolower((unsigned char)v[k]) : v[k];
+			if (!v[k])
+				break;
+		}
+		low[sizeof(low) - 1] = '\0';
+		if (n < sizeof(low) && pd_proto_lookup(low) >= 0)
+			return 0;
+		for (int k = 0; k < PD_PROTO_MAX; k++) {
+			const char *pn = pd_proto_name((enum pd_proto)k);
+			/* "smtp" means smtp-client: a prefix is the nearest */
+			size_t d = n >= 2 && !strncmp(pn, low, n) ? 0 :
+				   edit_distance(low, n < sizeof(low) ? n : sizeof(low) - 1, pn);
+
+			if (d < bestd) {
+				bestd = d;
+				best = pd_proto_name((enum pd_proto)k);
+			}
+			memprintf(&known, "%s%s%s", known ? known : "", known ? " " : "", pd_proto_name((enum pd_proto)k));
+		}
+		memprintf(err, "'%s' is not a protocol req.proto returns, did you mean '%s'? (one of: %s)", v, best,
+			  known ? known : "");
+		free(known);
+		return -1;
+	}
+	if ((!strcmp(e->fetch->name, "req.ssl_ver") || !strcmp(e->fetch->name, "req_ssl_ver")) &&
+	    kind == SMP_PAT_INT && strchr(v, '.')) {
+		/* M.m or M.m:M.m (a range) */
+		const char *p = v, *end;
+		long long lo = dotted_ver(p, &end), hi = -2;
+
+		if (lo >= 0 && *end == ':') {
+			p = end + 1;
+			hi = *p ? dotted_ver(p, &end) : -3;
+			if (hi == -3)
+				end = p;
+		}
+		if (lo < 0 || hi == -1 || *end) {
+			memprintf(err, "'%s' is not an SSL version (write it major.minor, as 3.1 for TLS 1.0)", v);
+			return -1;
+		}
+		if (hi >= 0)
+			snprintf(buf, bufsz, "%lld:%lld", lo, hi);
+		else if (hi == -3)
+			snprintf(buf, bufsz, "%lld:", lo);
+		else
+			snprintf(buf, bufsz, "%lld", lo);
+		*out = buf;
+	}
+	return 0;
+}
+
 /* ---- variables and captures ----------------------------------------------------------- */
 
 static int f_var(const struct smp_arg *a, struct sample *smp, const struct smp_sess *ss)
@@ -530,8 +798,6 @@ static int f_capture_req(const struct smp_arg *a, struct sample *smp, const stru
 /* ---- the table --------------------------------------------------------------------------- */
 
 #define A0 { ARGT_STOP }
-#define TLS_WHY "the TLS ClientHello parser (src/lib/tls_hello.h) is not merged yet"
-#define PROTO_WHY "the protocol classifier (src/lib/proto_detect.h) is not merged yet"
 #define L4 SMP_USE_L4
 #define RQ SMP_USE_REQ
 #define CST SMP_USE_CONST
@@ -577,20 +843,20 @@ const struct smp_fetch_kw smp_builtin_fetches[] = {
 	{ "req_proto_http", f_req_proto_http, A0, 0, SMP_T_BOOL, RQ, NULL, NULL },
 	{ "var", f_var, { ARGT_VAR }, 1, SMP_T_STR, CST, NULL, NULL },
 	{ "capture.req.hdr", f_capture_req, { ARGT_SINT }, 1, SMP_T_STR, CST, NULL, NULL },
-	/* parsed by src/lib/tls_hello.h and src/lib/proto_detect.h (another
-	 * branch): the names are known, the fetches refused until merged */
-	{ "req.ssl_hello_type", NULL, A0, 0, SMP_T_SINT, RQ, NULL, TLS_WHY },
-	{ "req_ssl_hello_type", NULL, A0, 0, SMP_T_SINT, RQ, NULL, TLS_WHY },
-	{ "req.ssl_sni", NULL, A0, 0, SMP_T_STR, RQ, NULL, TLS_WHY },
-	{ "req_ssl_sni", NULL, A0, 0, SMP_T_STR, RQ, NULL, TLS_WHY },
-	{ "req.ssl_ver", NULL, A0, 0, SMP_T_SINT, RQ, NULL, TLS_WHY },
-	{ "req_ssl_ver", NULL, A0, 0, SMP_T_SINT, RQ, NULL, TLS_WHY },
-	{ "req.ssl_alpn", NULL, A0, 0, SMP_T_STR, RQ, NULL, TLS_WHY },
-	{ "req.ssl_ec_ext", NULL, A0, 0, SMP_T_BOOL, RQ, NULL, TLS_WHY },
-	{ "req.ssl_st_ext", NULL, A0, 0, SMP_T_SINT, RQ, NULL, TLS_WHY },
-	{ "req_ssl_st_ext", NULL, A0, 0, SMP_T_SINT, RQ, NULL, TLS_WHY },
-	{ "req.ssl_ja3", NULL, A0, 0, SMP_T_STR, RQ, NULL, TLS_WHY },
-	{ "req.ssl_ja4", NULL, A0, 0, SMP_T_STR, RQ, NULL, TLS_WHY },
-	{ "req.proto", NULL, A0, 0, SMP_T_STR, RQ, NULL, PROTO_WHY },
+	/* the first bytes as a TLS ClientHello (src/lib/tls_hello.h) */
+	{ "req.ssl_hello_type", f_ssl_hello_type, A0, 0, SMP_T_SINT, RQ, NULL, NULL },
+	{ "req_ssl_hello_type", f_ssl_hello_type, A0, 0, SMP_T_SINT, RQ, NULL, NULL },
+	{ "req.ssl_sni", f_ssl_sni, A0, 0, SMP_T_STR, RQ, NULL, NULL },
+	{ "req_ssl_sni", f_ssl_sni, A0, 0, SMP_T_STR, RQ, NULL, NULL },
+	{ "req.ssl_ver", f_ssl_ver, A0, 0, SMP_T_SINT, RQ, NULL, NULL },
+	{ "req_ssl_ver", f_ssl_ver, A0, 0, SMP_T_SINT, RQ, NULL, NULL },
+	{ "req.ssl_alpn", f_ssl_alpn, A0, 0, SMP_T_STR, RQ, NULL, NULL },
+	{ "req.ssl_ec_ext", f_ssl_ec_ext, A0, 0, SMP_T_BOOL, RQ, NULL, NULL },
+	{ "req.ssl_st_ext", f_ssl_st_ext, A0, 0, SMP_T_SINT, RQ, NULL, NULL },
+	{ "req_ssl_st_ext", f_ssl_st_ext, A0, 0, SMP_T_SINT, RQ, NULL, NULL },
+	{ "req.ssl_ja3", f_ssl_ja3, A0, 0, SMP_T_STR, RQ, NULL, NULL },
+	{ "req.ssl_ja4", f_ssl_ja4, A0, 0, SMP_T_STR, RQ, NULL, NULL },
+	/* the first bytes' protocol (src/lib/proto_detect.h) */
+	{ "req.proto", f_req_proto, A0, 0, SMP_T_STR, RQ, NULL, NULL },
 };
 const size_t smp_builtin_nfetches = ARRAY_SIZE(smp_builtin_fetches);

@@ -4,7 +4,10 @@
  * Input: lines of words. "acl <name> ..." lines declare ACLs; "if ..." /
  * "unless ..." lines are conditions, parsed against the ACLs so far and
  * evaluated on a fixed connection (partial then final pass); any other
- * line is a sample expression, parsed and evaluated. Lines naming files
+ * line is a sample expression, parsed and evaluated. "tls [<n>]" makes the
+ * request bytes a built-in ClientHello (SNI, two ALPN names, groups), cut
+ * to n bytes when given, for the req.ssl_* and req.proto fetches and the
+ * multi-valued req.ssl_alpn. Lines naming files
  * (-f, maps) are skipped: the target must not read the file system.
  * Everything parsed is freed; a leak, crash or sanitizer report is a bug.
  *
@@ -32,12 +35,56 @@ static struct dp_config fake_conf;
 
 static const char req[] = "SSH-2.0-OpenSSH_9.2\r\nGET / HTTP/1.1\r\nCookie: mstshash=x\r\n";
 
+static uint8_t hello[256];
+static size_t hello_len;
+
+static void put16(uint8_t *p, size_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+/* A TLS 1.2 ClientHello: one suite, SNI a.example, ALPN h2 and http/1.1,
+ * supported_groups x25519. */
+static void build_hello(void)
+{
+	static const uint8_t ext[] = {
+		0x00, 0x00, 0x00, 0x0e, 0x00, 0x0c, 0x00, 0x00, 0x09, 'a', '.', 'e', 'x', 'a', 'm', 'p', 'l', 'e',
+		0x00, 0x10, 0x00, 0x0e, 0x00, 0x0c, 0x02, 'h', '2', 0x08, 'h', 't', 't', 'p', '/', '1', '.', '1',
+		0x00, 0x0a, 0x00, 0x04, 0x00, 0x02, 0x00, 0x1d,
+		0x00, 0x23, 0x00, 0x00,
+	};
+	size_t n = 0, body;
+
+	hello[n++] = 0x16, hello[n++] = 0x03, hello[n++] = 0x01, n += 2;  /* record, length later */
+	hello[n++] = 0x01, n += 3;                                         /* ClientHello, length later */
+	hello[n++] = 0x03, hello[n++] = 0x03;
+	n += 32;                                                           /* random */
+	hello[n++] = 0;                                                    /* session id */
+	put16(hello + n, 2), n += 2, put16(hello + n, 0xc02f), n += 2;     /* suites */
+	hello[n++] = 1, hello[n++] = 0;                                    /* compression */
+	put16(hello + n, sizeof(ext)), n += 2;
+	memcpy(hello + n, ext, sizeof(ext)), n += sizeof(ext);
+	body = n - 9;
+	hello[6] = (uint8_t)(body >> 16);
+	put16(hello + 7, body);
+	put16(hello + 3, n - 5);
+	hello_len = n;
+}
+
 static void run_line(struct acl_list *l, int argc, char **argv, struct smp_sess *ss)
 {
 	struct smp_pctx pc = { .conf = &fake_conf, .file = "fuzz", .line = 1 };
 	char *err = NULL;
 
-	if (!strcmp(argv[0], "acl")) {
+	if (!strcmp(argv[0], "tls")) {
+		size_t n = argc > 1 ? strtoul(argv[1], NULL, 10) : hello_len;
+
+		if (!hello_len)
+			build_hello();
+		ss->req = hello;
+		ss->req_len = n < hello_len ? n : hello_len;
+	} else if (!strcmp(argv[0], "acl")) {
 		acl_parse_line(l, argc, argv, &pc, &err);
 	} else if (!strcmp(argv[0], "if") || !strcmp(argv[0], "unless")) {
 		struct acl_cond *c = NULL;
@@ -56,8 +103,12 @@ static void run_line(struct acl_list *l, int argc, char **argv, struct smp_sess 
 
 		if (smp_expr_parse(argv[0], NULL, NULL, &pc, &e, &err) == 0) {
 			ss->final = false;
-			if (smp_expr_eval(e, ss, &smp))
-				smp_to_text(&smp, out, sizeof(out));
+			for (int r = smp_expr_eval(e, ss, &smp), k = 0; k < 64; r = smp_expr_eval_next(e, ss, &smp), k++) {
+				if (r)
+					smp_to_text(&smp, out, sizeof(out));
+				if (!(smp.flags & SMP_F_NOT_LAST))
+					break;
+			}
 			smp_expr_free(e);
 		}
 	}

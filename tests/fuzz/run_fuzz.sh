@@ -72,7 +72,8 @@ fuzz_one fuzz_acl "ACL parser" "$secs_others" tests/fuzz/corpus_acl $pcre_cflags
 	"$src/src/lib/tools.c" "$src/src/lib/addr.c" \
 	"$src/src/rules/acl.c" "$src/src/rules/pattern.c" "$src/src/rules/pattern_map.c" \
 	"$src/src/rules/regex.c" "$src/src/rules/sample.c" "$src/src/rules/sample_conv.c" \
-	"$src/src/rules/sample_fetch.c" $pcre_libs
+	"$src/src/rules/sample_fetch.c" "$src/src/lib/digest.c" "$src/src/lib/tls_hello.c" \
+	"$src/src/lib/tls_hello_compat.c" "$src/src/lib/tls_hello_fp.c" "$src/src/lib/proto_detect.c" $pcre_libs
 fuzz_one fuzz_httpreq "HTTP request parser" "$secs_others" tests/fuzz/corpus_httpreq \
 	"$src/src/lib/httpreq.c"
 exit 0

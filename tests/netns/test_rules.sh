@@ -22,13 +22,21 @@
 #   6. set-dst / set-dst-port toward a `server 0.0.0.0`;
 #   7. a reload reads the map again (runtime changes are lost, as HAProxy);
 #   8. `haproxy -c` accepts the same configuration without decoyproxy's
-#      own keyword (intercept).
+#      own keywords (intercept, event-log, req.proto: lines marked dp-only);
+#   9. TLS routing by the ClientHello: `openssl s_client -servername
+#      a.example` and `b.example` (with an ALPN) reach two different
+#      decoys by req.ssl_sni (+ req.ssl_alpn);
+#  10. protocol detection on one port: ssh (OpenSSH), curl, openssl and a
+#      silent client reach the SSH, HTTP, TLS and banner decoys by
+#      req.proto; the verdict goes to a PROXY v2 decoy in TLV 0xE0; the
+#      event log has protocol, tls_sni, tls_ja3, tls_ja4.
 
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
 lab_require_root
 lab_require_cmd ip nft timeout socat
+lab_need_cmd openssl ssh curl jq
 lab_need_cmd haproxy
 lab_require_bin "$DPSERVER" "$DPCLIENT" "$DP_BUILDDIR/decoyproxy"
 lab_init rules
@@ -63,6 +71,7 @@ cat >"$LAB_TMP/dp.cfg" <<CFG
 global
     log stdout format raw local0
     stats socket $LAB_TMP/admin.sock mode 600 level admin
+    event-log file@$LAB_TMP/events.json # dp-only
 defaults
     mode tcp
     log global
@@ -103,6 +112,33 @@ frontend setdst
     tcp-request connection set-dst ipv4(10.2.0.2)
     tcp-request connection set-dst-port int(2203) if { src 10.1.0.2 }
     default_backend be_orig
+frontend sni
+    bind 10.1.0.1:2600
+    tcp-request inspect-delay 2s
+    tcp-request content accept if { req.ssl_hello_type 1 }
+    use_backend be_a if { req.ssl_sni -i a.example }
+    use_backend be_b if { req_ssl_sni -i b.example } { req.ssl_alpn h2 }
+    default_backend be_def
+frontend detect
+    bind 10.1.0.1:2700
+    log-format "DETECT %b/%s %ts proto=%[var(txn.proto)] sni=%[var(txn.sni)]"
+    tcp-request inspect-delay 1s
+    tcp-request content set-var(txn.proto) req.proto # dp-only
+    tcp-request content set-var(txn.sni) req.ssl_sni
+    tcp-request content accept if { req.proto -m found } # dp-only
+    use_backend be_a if { req.proto ssh } # dp-only
+    use_backend be_b if { req.proto http } # dp-only
+    use_backend be_def if { req.proto tls } # dp-only
+    use_backend be_banner if { req.proto silent } # dp-only
+    default_backend be_sink
+frontend detect_tlv
+    bind 10.1.0.1:2800
+    tcp-request inspect-delay 1s
+    tcp-request content accept if { req.proto -m found } # dp-only
+    default_backend be_ptlv
+backend be_ptlv
+    source 0.0.0.0
+    server p 10.2.0.2:2206 send-proxy-v2 set-proxy-v2-tlv-fmt(0xE0) %[req.proto]
 backend be_orig
     server o 0.0.0.0
 backend be_tlv
@@ -229,13 +265,63 @@ lab_assert_eq "after the reload, the file's new entry routes 192.0.2.200 to be_a
 
 # 8. HAProxy accepts the same file without decoyproxy's own keywords
 # (HAProxy 2.6 has neither `intercept` nor `set-proxy-v2-tlv-fmt`)
-grep -v '^    intercept ' "$LAB_TMP/dp.cfg" | sed 's/ set-proxy-v2-tlv-fmt.*//' >"$LAB_TMP/ha.cfg"
+grep -v -e '^    intercept ' -e '# dp-only$' "$LAB_TMP/dp.cfg" | sed 's/ set-proxy-v2-tlv-fmt.*//' >"$LAB_TMP/ha.cfg"
 if haproxy -c -f "$LAB_TMP/ha.cfg" >"$LAB_TMP/ha.out" 2>&1; then
 	lab_pass "haproxy -c accepts the configuration (without 'intercept')"
 else
 	lab_fail "haproxy -c accepts the configuration (without 'intercept')"
 	grep ALERT "$LAB_TMP/ha.out" | head -5
 fi
+
+# 9. TLS routing by SNI (and ALPN) without terminating TLS
+# peers_on PORT — connections the whoami decoys saw on PORT so far
+peers_on() { grep -c "LOCAL 10\.2\.0\.2 $1\b" "$LAB_TMP/svc.peers"; }
+tls() { lab_exec att timeout 5 openssl s_client -connect "$1" "${@:2}" </dev/null >/dev/null 2>&1; }
+a0=$(peers_on 2201) b0=$(peers_on 2202) d0=$(peers_on 2203)
+tls 10.1.0.1:2600 -servername a.example
+sleep 0.2
+lab_assert_eq "openssl -servername a.example reaches be_a's decoy" "$((a0 + 1)) $b0 $d0" \
+	"$(peers_on 2201) $(peers_on 2202) $(peers_on 2203)"
+tls 10.1.0.1:2600 -servername b.example -alpn http/1.1,h2
+sleep 0.2
+lab_assert_eq "openssl -servername b.example -alpn http/1.1,h2 reaches be_b's decoy (h2 is its second ALPN value)" \
+	"$((a0 + 1)) $((b0 + 1)) $d0" "$(peers_on 2201) $(peers_on 2202) $(peers_on 2203)"
+tls 10.1.0.1:2600 -servername b.example -alpn http/1.1
+sleep 0.2
+lab_assert_eq "b.example without h2 falls back to default_backend" \
+	"$((a0 + 1)) $((b0 + 1)) $((d0 + 1))" "$(peers_on 2201) $(peers_on 2202) $(peers_on 2203)"
+
+# 10. one port, four clients, four decoys by req.proto
+a0=$(peers_on 2201) b0=$(peers_on 2202) d0=$(peers_on 2203) n0=$(peers_on 2205)
+lab_exec att timeout 5 ssh -o BatchMode=yes -o ConnectTimeout=3 -o StrictHostKeyChecking=no \
+	-o UserKnownHostsFile=/dev/null -p 2700 probe@10.1.0.1 true >/dev/null 2>&1
+lab_exec att timeout 5 curl -s -m 3 -o /dev/null http://10.1.0.1:2700/ >/dev/null 2>&1
+tls 10.1.0.1:2700 -servername c.example
+lab_exec att timeout 5 socat -T 3 -u TCP:10.1.0.1:2700 - >"$LAB_TMP/silent.out" 2>/dev/null
+sleep 0.2
+lab_assert_eq "ssh, curl, openssl: SSH, HTTP and TLS decoys, one connection each" \
+	"$((a0 + 1)) $((b0 + 1)) $((d0 + 1))" "$(peers_on 2201) $(peers_on 2202) $(peers_on 2203)"
+lab_assert_eq "the silent client gets the banner decoy" "$((n0 + 1))" "$(peers_on 2205)"
+lab_assert_match "the silent client heard the banner decoy" 'LOCAL 10\.2\.0\.2 2205' "$(cat "$LAB_TMP/silent.out")"
+log=$(cat "$LAB_TMP/dp.log")
+# (the bytes are relayed by the time a log line is written: the verdict is
+# kept in a variable, as HAProxy configurations do for payload fetches)
+lab_assert_match "log: ssh" '^DETECT be_a/a [-A-Z]{2} proto=ssh sni=-$' "$log"
+lab_assert_match "log: curl" '^DETECT be_b/b [-A-Z]{2} proto=http sni=-$' "$log"
+lab_assert_match "log: openssl" '^DETECT be_def/d [-A-Z]{2} proto=tls sni=c\.example$' "$log"
+lab_assert_match "log: silent" '^DETECT be_banner/s [-A-Z]{2} proto=silent sni=-$' "$log"
+o=$(att -c 10.1.0.1:2800 send "SSH-2.0-OpenSSH_9.2")
+lab_assert_match "the PROXY v2 decoy gets the verdict in TLV 0xE0" '^PROXY 10\.1\.0\.2 [0-9]+ 10\.1\.0\.1 2800 tlv=e0:3:ssh' "$o"
+o=$(att -c 10.1.0.1:2800 send "$(printf 'GET / HTTP/1.0\r\n\r\n')")
+lab_assert_match "... and 'http' for an HTTP request" ' tlv=e0:4:http' "$o"
+# the event log
+ev=$(jq -c 'select(.frontend == "detect" or .frontend == "sni") | [.frontend, .protocol, .tls_sni, (.tls_ja3 | length), (.tls_ja4 // "" | test("^t1[23]d[0-9]{4}"))]' "$LAB_TMP/events.json" 2>&1)
+lab_assert_match "events: a.example's hello (sni, JA3, JA4)" '^\["sni","tls","a\.example",32,true\]$' "$ev"
+lab_assert_match "events: the ssh client" '^\["detect","ssh",null,0,false\]$' "$ev"
+lab_assert_match "events: the silent client" '^\["detect","silent",null,0,false\]$' "$ev"
+lab_assert_match "events: openssl to the detect port" '^\["detect","tls","c\.example",32,true\]$' "$ev"
+lab_assert_nomatch "events: frontends without inspection have no protocol" '"protocol"' \
+	"$(jq -c 'select(.frontend == "setdst")' "$LAB_TMP/events.json")"
 
 lab_stop "$DPPID"
 lab_finish

@@ -311,16 +311,222 @@ static void test_fetch_payload(void **state)
 
 static void test_fetch_refused(void **state)
 {
-	expect_parse_error("req.ssl_sni", "is not supported by decoyproxy yet");
-	expect_parse_error("req_ssl_sni", "is not supported by decoyproxy yet");
-	expect_parse_error("req.ssl_hello_type", "TLS ClientHello parser");
-	expect_parse_error("req.ssl_ja3", "TLS ClientHello parser");
-	expect_parse_error("req.ssl_ja4", "TLS ClientHello parser");
-	expect_parse_error("req.proto", "protocol classifier");
 	expect_parse_error("srcc", "unknown fetch method 'srcc', did you mean 'src' ?");
 	expect_parse_error("req.payloda(0,1)", "did you mean 'req.payload'");
 	expect_parse_error("", "missing fetch method");
 	expect_parse_error("src junk", "unexpected character ' '");
+}
+
+/* ---- ClientHello and protocol fetches on real first bytes ------------------------------------- */
+
+static char *fixture(const char *rel, size_t *len)
+{
+	char path[512];
+	FILE *f;
+	char *buf = malloc(65536);
+
+	snprintf(path, sizeof(path), "%s/%s", DP_TESTDATA, rel);
+	f = fopen(path, "rb");
+	if (!f || !buf)
+		fail_msg("cannot read %s", path);
+	*len = fread(buf, 1, 65536, f);
+	fclose(f);
+	return buf;
+}
+
+/* Condition verdict on the current bytes: 1, 0 or -1 (wait). */
+static int cond(const char *text);
+static void cond_bad(const char *text, const char *needle);
+
+static void test_fetch_tls(void **state)
+{
+	size_t n;
+	char *h = fixture("tls/openssl_tls12_alpn.bin", &n);
+	char *c;
+
+	/* a whole hello, more bytes could still come: the values are final */
+	set_req(h, n, false);
+	expect_val("req.ssl_hello_type", "1");
+	expect_val("req_ssl_hello_type", "1");
+	expect_val("req.ssl_ver", "196611"); /* 3.3 */
+	expect_val("req.ssl_sni", "decoy.example");
+	expect_val("req_ssl_sni", "decoy.example");
+	expect_val("req.ssl_sni,upper", "DECOY.EXAMPLE");
+	expect_val("req.ssl_alpn", "h2"); /* one value: the first */
+	expect_val("req.ssl_ec_ext", "1");
+	expect_val("req.ssl_st_ext", "1"); /* empty session ticket extension */
+	expect_val("req.ssl_ja3", "22558766122974704364c9c75c5cce0a");
+	expect_val("req.ssl_ja4", "t12d2808h2_d943125447b4_e7e480e5a997");
+	expect_val("req.proto", "tls");
+	/* ACLs: each ALPN value is tried; versions written major.minor */
+	assert_int_equal(cond("if { req.ssl_alpn http/1.1 }"), 1);
+	assert_int_equal(cond("if { req.ssl_alpn h2 }"), 1);
+	assert_int_equal(cond("if { req.ssl_alpn h3 }"), 0);
+	assert_int_equal(cond("if { req.ssl_alpn,upper HTTP/1.1 }"), 1);
+	assert_int_equal(cond("if { req.ssl_alpn -m beg http }"), 1);
+	assert_int_equal(cond("if { req.ssl_ver 3.3 }"), 1);
+	assert_int_equal(cond("if { req.ssl_ver 3.1:3.2 }"), 0);
+	assert_int_equal(cond("if { req.ssl_ver ge 3.1 }"), 1);
+	assert_int_equal(cond("if { req.ssl_sni -i DECOY.example }"), 1);
+	assert_int_equal(cond("if { req.ssl_sni -i b.example }"), 0);
+	assert_int_equal(cond("if { req.proto tls }"), 1);
+	/* truncated: no value yet, may change; final: none */
+	set_req(h, 60, false);
+	expect_val("req.ssl_sni", "<more>");
+	expect_val("req.ssl_ja3", "<more>");
+	expect_val("req.ssl_ja4", "<more>");
+	expect_val("req.ssl_alpn", "<more>");
+	expect_val("req.ssl_ec_ext", "<more>");
+	expect_val("req.ssl_ver", "<more>");
+	expect_val("req.ssl_hello_type", "<more>");
+	expect_val("req.proto", "tls"); /* definite on the first 10 bytes */
+	assert_int_equal(cond("if { req.ssl_sni -i decoy.example }"), -1);
+	assert_int_equal(cond("if { req.ssl_alpn h2 }"), -1);
+	ss.final = true;
+	expect_val("req.ssl_sni", "<none>");
+	expect_val("req.ssl_ja3", "<none>");
+	assert_int_equal(cond("if { req.ssl_sni -i decoy.example }"), 0);
+	set_req(h, 3, false);
+	expect_val("req.proto", "<more>");
+	free(h);
+
+	/* several records, reassembled in the scratch; many ALPN values */
+	h = fixture("tls/openssl_fragmented.bin", &n);
+	set_req(h, n, false);
+	expect_val("req.ssl_sni", "decoy.example");
+	expect_val("req.ssl_ja4", "t13d3111h2_e8f1e7e78f70_1f22a2ca17c4");
+	expect_val("req.ssl_ja3", "5a1edc7f170af1014fc65c994878e63c");
+	assert_int_equal(cond("if { req.ssl_alpn proto-40 }"), 1);
+	assert_int_equal(cond("if { req.ssl_alpn proto-41 }"), 0);
+	free(h);
+
+	h = fixture("tls/curl.bin", &n);
+	set_req(h, n, false);
+	expect_val("req.ssl_ja3", "0149f47eabf9a20d0893e2a44e5a6323");
+	expect_val("req.ssl_ja4", "t13d3112h2_e8f1e7e78f70_b26ce05bbdd6");
+	expect_val("req.ssl_ver", "196611"); /* the legacy version, as HAProxy */
+	free(h);
+
+	/* no SNI, no ALPN, no session ticket: no value for those, others fine */
+	h = fixture("tls/openssl_nosni.bin", &n);
+	set_req(h, n, false);
+	expect_val("req.ssl_sni", "<none>");
+	expect_val("req.ssl_hello_type", "1");
+	assert_int_equal(cond("if { req.ssl_sni -m found }"), 0);
+	free(h);
+
+	/* an SSLv2 hello: a version, no JA3/JA4 */
+	h = fixture("tls/handmade_sslv2_hello.bin", &n);
+	set_req(h, n, false);
+	expect_val("req.ssl_ja3", "<none>");
+	expect_val("req.ssl_ja4", "<none>");
+	expect_val("req.proto", "tls");
+	free(h);
+
+	/* not TLS: no value, final at once */
+	c = strdup("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+	set_req(c, strlen(c), false);
+	expect_val("req.ssl_sni", "<none>");
+	expect_val("req.ssl_ja3", "<none>");
+	expect_val("req.ssl_alpn", "<none>");
+	expect_val("req.ssl_hello_type", "<none>");
+	expect_val("req.ssl_ver", "<none>");
+	expect_val("req.ssl_st_ext", "<none>");
+	assert_int_equal(cond("if { req.ssl_sni -m found }"), 0);
+	free(c);
+}
+
+/* A TLS 1.2 ClientHello whose ALPN extension lists n names p0..p<n-1>. */
+static size_t alpn_hello(uint8_t *b, int n)
+{
+	size_t k, ext, list;
+
+	memset(b, 0, 64);
+	memcpy(b, "\x16\x03\x01\x00\x00\x01\x00\x00\x00\x03\x03", 11);
+	k = 11 + 32;
+	b[k++] = 0;                                     /* session id */
+	memcpy(b + k, "\x00\x02\xc0\x2f\x01\x00", 6);   /* one suite, no compression */
+	k += 6;
+	ext = k;
+	k += 2;
+	b[k++] = 0x00, b[k++] = 0x10;                   /* ALPN */
+	list = k;
+	k += 4;
+	for (int i = 0; i < n; i++) {
+		int len = sprintf((char *)b + k + 1, "p%d", i);
+
+		b[k] = (uint8_t)len;
+		k += 1 + (size_t)len;
+	}
+	b[list] = (uint8_t)((k - list - 2) >> 8), b[list + 1] = (uint8_t)(k - list - 2);
+	b[list + 2] = (uint8_t)((k - list - 4) >> 8), b[list + 3] = (uint8_t)(k - list - 4);
+	b[ext] = (uint8_t)((k - ext - 2) >> 8), b[ext + 1] = (uint8_t)(k - ext - 2);
+	b[7] = (uint8_t)((k - 9) >> 8), b[8] = (uint8_t)(k - 9);
+	b[3] = (uint8_t)((k - 5) >> 8), b[4] = (uint8_t)(k - 5);
+	return k;
+}
+
+static void test_fetch_alpn_cap(void **state)
+{
+	static uint8_t b[2048];
+	size_t n = alpn_hello(b, 100);
+
+	set_req((const char *)b, n, false);
+	expect_val("req.ssl_alpn", "p0");
+	assert_int_equal(cond("if { req.ssl_alpn p63 }"), 1);
+	/* past the first 64 values an ACL stops looking */
+	assert_int_equal(cond("if { req.ssl_alpn p64 }"), 0);
+	assert_int_equal(cond("if { req.ssl_alpn p99 }"), 0);
+}
+
+static void test_fetch_proto(void **state)
+{
+	static const struct { const char *file, *want; } fx[] = {
+		{ "proto/ssh__openssh.bin", "ssh" },
+		{ "proto/http__curl.bin", "http" },
+		{ "proto/tls__openssl.bin", "tls" },
+		{ "proto/rdp__nmap_rdp_ntlm_info.bin", "rdp" },
+		{ "proto/smb__nmap_smb_protocols.bin", "smb" },
+		{ "proto/redis__redis_cli.bin", "redis" },
+		{ "proto/postgres__psql_startup.bin", "postgres" },
+		{ "proto/socks5__curl.bin", "socks5" },
+		{ "proto/smtp-client__handmade_helo.bin", "smtp-client" },
+		{ "proto/unknown__handmade_random.bin", "unknown" },
+	};
+	size_t n;
+
+	for (size_t i = 0; i < ARRAY_SIZE(fx); i++) {
+		char *b = fixture(fx[i].file, &n);
+		char pat[64];
+
+		set_req(b, n, false);
+		expect_val("req.proto", fx[i].want);
+		snprintf(pat, sizeof(pat), "if { req.proto %s }", fx[i].want);
+		assert_int_equal(cond(pat), 1);
+		free(b);
+	}
+	/* a prefix that may still become SSH: wait; at the end: unknown */
+	set_req("SSH-2", 5, false);
+	expect_val("req.proto", "<more>");
+	assert_int_equal(cond("if { req.proto ssh }"), -1);
+	assert_int_equal(cond("if { req.proto -m found }"), -1);
+	ss.final = true;
+	expect_val("req.proto", "unknown");
+	/* nothing at all: wait, then silent */
+	set_req(NULL, 0, false);
+	expect_val("req.proto", "<more>");
+	assert_int_equal(cond("if { req.proto -m found }"), -1);
+	ss.final = true;
+	expect_val("req.proto", "silent");
+	assert_int_equal(cond("if { req.proto silent }"), 1);
+	assert_int_equal(cond("if { req.proto -i SILENT }"), 1);
+	/* patterns are checked at load, naming the nearest protocol */
+	cond_bad("if { req.proto tsl }", "'tsl' is not a protocol req.proto returns, did you mean 'tls'?");
+	cond_bad("if { req.proto SSH }", "did you mean 'ssh'?");
+	cond_bad("if { req.proto smtp }", "did you mean 'smtp-client'?");
+	assert_int_equal(cond("if { req.proto -m beg smtp }"), 0); /* other methods: free text */
+	assert_int_equal(cond("if { req.proto,upper SILENT }"), 1);
+	cond_bad("if { req.ssl_ver 3.x }", "'3.x' is not an SSL version");
 }
 
 static void test_vars_captures(void **state)
@@ -986,6 +1192,9 @@ int main(void)
 		cmocka_unit_test(test_fetch_proxies),
 		cmocka_unit_test(test_fetch_payload),
 		cmocka_unit_test(test_fetch_refused),
+		cmocka_unit_test(test_fetch_tls),
+		cmocka_unit_test(test_fetch_proto),
+		cmocka_unit_test(test_fetch_alpn_cap),
 		cmocka_unit_test(test_vars_captures),
 		cmocka_unit_test(test_converters),
 		cmocka_unit_test(test_maps),
