@@ -14,8 +14,9 @@
 #   DP_CHECK_SCAN=0       skip the static analysis
 #   DP_SAN_SKIP="t1 t2"   tests the sanitizer run leaves out (default: the
 #                         fuzz runs, whose targets are built with ASan and
-#                         UBSan by themselves, and the layering check, which
-#                         runs no C code); printed with the reason
+#                         UBSan by themselves, the layering check and the
+#                         test tools' self-test, which run none of
+#                         decoyproxy's C code); printed with the reason
 #
 # Prints the reason of every skip (whole tests, and counted parts of tests),
 # and ends with one line "N passed, N failed, N skipped" for both runs.
@@ -74,11 +75,11 @@ run_suite "$build" normal
 if [ "${DP_CHECK_SANITIZERS:-1}" != 0 ]; then
 	if dp_build "$here" "$sbuild" --enable-werror --enable-sanitizers; then
 		rm -rf "$sbuild/sanitizer-reports"
-		san_skip=${DP_SAN_SKIP-tests/fuzz/run_fuzz.sh tests/fuzz/run_fuzz_nflog.sh tests/test_layering.sh}
+		san_skip=${DP_SAN_SKIP-tests/fuzz/run_fuzz.sh tests/fuzz/run_fuzz_nflog.sh tests/test_layering.sh tests/netns/test_tools_selftest.sh}
 		san_tests=$(cd "$sbuild" && make -s -f Makefile -f - print-tests <<<'print-tests: ; @echo $(TESTS)' 2>/dev/null)
 		for t in $san_skip; do
 			san_tests=$(tr ' ' '\n' <<<"$san_tests" | grep -vxF -- "$t" | tr '\n' ' ')
-			echo "sanitizers: $t left out (run in the normal build; fuzz targets carry their own ASan/UBSan, the layering check runs no C code)"
+			echo "sanitizers: $t left out (run in the normal build; fuzz targets carry their own ASan/UBSan; the layering check and the tools' self-test run none of decoyproxy's code)"
 		done
 		if [ -n "$san_tests" ]; then
 			run_suite "$sbuild" sanitizers TESTS="$san_tests"
