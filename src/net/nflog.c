@@ -127,16 +127,25 @@ static int parse_packet(const struct nlmsghdr *nlh, struct nflog_pkt *o)
 	return parse_l3(payload, plen, o);
 }
 
-/* mnl_attr_for_each does not say whether it stopped early: check first. */
+/* Whether the attributes after the family header fill the message exactly
+ * (the last one's padding may be missing). Walks them by hand, bounded by
+ * nlmsg_len itself: mnl_attr_for_each bounds its walk by the *aligned*
+ * length, so with an unaligned nlmsg_len at the very end of the buffer it
+ * would read an attribute header past it (found by tests/fuzz/fuzz_nflog.c).
+ * Once this holds, mnl_attr_for_each in parse_packet() stays inside. */
 static bool attrs_ok(const struct nlmsghdr *nlh, size_t off)
 {
-	const struct nlattr *a;
-	size_t used = NLMSG_HDRLEN + NLMSG_ALIGN(off);
+	size_t pos = NLMSG_HDRLEN + NLMSG_ALIGN(off);
+	size_t end = nlh->nlmsg_len;
 
-	mnl_attr_for_each(a, nlh, off)
-		used += NLA_ALIGN(a->nla_len);
-	/* the last attribute's padding may be missing */
-	return used >= nlh->nlmsg_len && used - nlh->nlmsg_len < NLA_ALIGNTO;
+	while (pos < end) {
+		const struct nlattr *a = (const struct nlattr *)((const char *)nlh + pos);
+
+		if (end - pos < sizeof(*a) || a->nla_len < sizeof(*a) || a->nla_len > end - pos)
+			return false;
+		pos += NLA_ALIGN(a->nla_len);
+	}
+	return true;
 }
 
 /* Whether a whole netlink message starts at p with rem bytes left. Not
