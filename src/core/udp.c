@@ -300,6 +300,8 @@ void udp_flow_end(struct udp_flow *f, enum udp_end why)
 	ev_timer_stop(rt.loop, &f->tm);
 	if (f->fd >= 0)
 		close(f->fd);
+	if (f->srv && f->srv->cur_flows)
+		f->srv->cur_flows--;
 	udp_ftab_del(&r->flows, &f->node);
 	if (f->prev)
 		f->prev->next = f->next;
@@ -399,7 +401,8 @@ static struct udp_server *pick_server(struct udp_rt *r, const struct sockaddr_st
 	/* spoofing needs a server of the attacker's family */
 	int fam = udplb_spoofs(lb) ? cli->ss_family : 0;
 
-#define USABLE(s) (!(s)->disabled && (!fam || (s)->addr.ss_family == fam))
+	/* a server DOWN by its checks takes no new flow */
+#define USABLE(s) (udplb_srv_usable(s) && (!fam || (s)->addr.ss_family == fam))
 	for (s = lb->srv; s; s = s->next)
 		n += USABLE(s);
 	if (!n)
@@ -576,6 +579,7 @@ static struct udp_flow *flow_new(struct udp_rt *r, struct udp_sock *s, const str
 	ev_timer_again(rt.loop, &f->tm);
 	lb->cnt.flows++;
 	srv->cnt.flows++;
+	srv->cur_flows++;
 	free(err);
 	return f;
 fail:
