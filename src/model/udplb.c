@@ -642,15 +642,20 @@ int udplb_finalize(struct dp_config *c)
 					      "decoy's port: 'check' needs 'port <n>'", lb->name, s->name);
 			if (s->check)
 				s->chk_health = s->chk_rise;    /* checked servers start up, as in HAProxy */
-			if (udplb_spoofs(lb) && s->send_pp2)
+			if (udplb_spoofs(lb) && lb->source.usesrc != SRC_USESRC_ADDR && s->send_pp2)
 				cfg_report_at(true, s->file, s->line, &errors,
 					      "udp-lb '%s' server '%s': 'send-proxy-v2' and 'source ... "
 					      "usesrc' are exclusive (the decoy learns the attacker's "
 					      "address either way)", lb->name, s->name);
-			if (udplb_spoofs(lb) && lb->source.usesrc == SRC_USESRC_ADDR)
+			if (udplb_spoofs(lb) && lb->source.usesrc == SRC_USESRC_ADDR &&
+			    lb->source.usesrc_addr.ss_family != s->addr.ss_family) {
+				char a[INET6_ADDRSTRLEN];
+
 				cfg_report_at(true, s->file, s->line, &errors,
-					      "udp-lb '%s': 'usesrc <addr>' is not yet supported (use "
-					      "'usesrc clientip' or 'usesrc client')", lb->name);
+					      "udp-lb '%s' server '%s': not of the address family of "
+					      "'usesrc %s'", lb->name, s->name,
+					      addr_ntop(&lb->source.usesrc_addr, a, sizeof(a)));
+			}
 		}
 		if (lb->decoys.n) {
 			bool transparent = false;
