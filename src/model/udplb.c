@@ -280,10 +280,6 @@ static int kw_source(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 		memprintf(err, "unexpected word '%s'", argv[1 + used]);
 		return CFG_ERR;
 	}
-	if (lb->source.iface) {
-		memprintf(err, "'interface' is not yet supported in a 'udp-lb' section");
-		return CFG_ERR;
-	}
 	return CFG_OK;
 }
 

@@ -74,6 +74,14 @@ udp-lb fixed
     source 0.0.0.0 usesrc 10.9.9.9
     server d1 10.2.0.2:53
     log global
+udp-lb viaif
+    dgram-bind 10.3.0.1:5301 namespace $SEG
+    source 0.0.0.0 interface s0
+    server d2 10.2.0.3:53
+udp-lb wrongif
+    dgram-bind 10.3.0.1:5302 namespace $SEG
+    source 0.0.0.0 interface w0
+    server d2 10.2.0.3:53
 udp-lb quiet
     dgram-bind 127.0.0.1:15999
     timeout check 200ms
@@ -205,6 +213,16 @@ lab_assert_match "metrics: the udp server's state" '^haproxy_server_status\{prox
 lab_assert_match "metrics: the udp-lb's flows so far" '^haproxy_frontend_sessions_total\{proxy="dns"\} 13$' "$m"
 lab_assert_match "metrics: the check failures of d1" '^haproxy_server_check_failures_total\{proxy="dns",server="d1"\} 2$' "$m"
 lab_assert_match "metrics: udp flows count in the process's connections" '^haproxy_process_connections_total 14$' "$m"
+
+# ---- 6. source ... interface: the socket toward the server is bound to it ------------------
+lab_assert_eq "interface s0 (toward the decoys): answered" 198.51.100.2 \
+	"$(lab_exec att dig @10.3.0.1 -p 5301 decoy.test A +short +time=1 +tries=1 2>&1)"
+# bound to w0 (toward the attacker), the datagram to 10.2.0.3 leaves there:
+# the kernel takes the address as on-link and asks for it on w0
+lab_exec att bash -c 'echo probe >/dev/udp/10.3.0.1/5302'
+for _ in $(seq 20); do lab_exec dp ip neigh show dev w0 | grep -q '^10\.2\.0\.3 ' && break; sleep 0.1; done
+lab_assert_match "interface w0: the flow's datagram left through w0 (neighbour entry for 10.2.0.3 there)" \
+	"^10\.2\.0\.3 " "$(lab_exec dp ip neigh show dev w0)"
 
 lab_stop "$DPPID"
 lab_assert_eq "decoyproxy stops cleanly" 0 "$?"

@@ -323,7 +323,7 @@ static void test_cfg_good(void **state)
 			       "    dgram-bind [::1]:15353 transparent namespace seg1\n"
 			       "    intercept 192.0.2.0/24:53,123 [fd09::]/64:53\n"
 			       "    balance source\n"
-			       "    source 0.0.0.0 usesrc clientip\n"
+			       "    source 0.0.0.0 usesrc clientip interface eth7\n"
 			       "    server a 10.2.0.2\n"
 			       "    server b [fd02::2]:5353\n"
 			       "    timeout client 5s\n"
@@ -340,6 +340,7 @@ static void test_cfg_good(void **state)
 	assert_non_null(lb);
 	assert_int_equal(lb->balance, UDPLB_BALANCE_SOURCE);
 	assert_true(udplb_spoofs(lb));
+	assert_string_equal(lb->source.iface, "eth7");
 	assert_int_equal(lb->nsrv, 2);
 	assert_true(lb->srv->no_port);
 	assert_false(lb->srv->next->no_port);
@@ -407,8 +408,6 @@ static void test_cfg_bad(void **state)
 		  "[t.cfg:4] : 'mirror': not yet supported in a 'udp-lb' section" },
 		{ "udp-lb x\n    dgram-bind 127.0.0.1:53\n    server a 10.0.0.1:53\n    intercept-file /tmp/x\n",
 		  "[t.cfg:4] : 'intercept-file' is not supported by decoyproxy: not yet supported in a 'udp-lb' section" },
-		{ "udp-lb x\n    dgram-bind 127.0.0.1:53\n    server a 10.0.0.1:53\n    source 0.0.0.0 interface eth0\n",
-		  "[t.cfg:4] : 'source': 'interface' is not yet supported in a 'udp-lb' section" },
 		{ "udp-lb x\n    dgram-bind 127.0.0.1:53\n    server a [fd00::1]:53\n    source 0.0.0.0 usesrc 10.9.9.9\n",
 		  "[t.cfg:3] : udp-lb 'x' server 'a': not of the address family of 'usesrc 10.9.9.9'" },
 		{ "udp-lb x\n    dgram-bind 127.0.0.1:53\n    server a 10.0.0.1 send-proxy\n",
