@@ -377,6 +377,42 @@ static void test_cfg_good(void **state)
 	dp_config_put(c);
 }
 
+/* A reload: the health of a server of the same name carries over (a DOWN
+ * server stays DOWN until its checks say otherwise), clamped to the new
+ * rise + fall - 1. */
+static void test_cfg_carry(void **state)
+{
+	struct dp_config *o, *n;
+	struct udp_server *os, *ns;
+
+	(void)state;
+	assert_int_equal(modules_init(), 0);
+	assert_int_equal(parse("udp-lb x\n    dgram-bind 127.0.0.1:53\n"
+			       "    server a 10.0.0.1:53 check rise 5 fall 5\n"
+			       "    server b 10.0.0.2:53 check\n", &o), 0);
+	assert_int_equal(parse("udp-lb x\n    dgram-bind 127.0.0.1:53\n"
+			       "    server a 10.0.0.1:53 check rise 1 fall 2\n"
+			       "    server b 10.0.0.2:53 check\n"
+			       "    server c 10.0.0.3:53 check\n", &n), 0);
+	os = udplb_find(o, "x")->srv;
+	os->chk_health = 9;
+	os->cnt.chk_down = 4;
+	os->next->chk_up = false;
+	os->next->chk_health = 0;
+	snprintf(os->next->chk_st, sizeof(os->next->chk_st), "L4CON");
+	udplb_carry(n, o);
+	ns = udplb_find(n, "x")->srv;
+	assert_int_equal(ns->chk_health, 2);            /* clamped to 1 + 2 - 1 */
+	assert_int_equal(ns->cnt.chk_down, 4);
+	assert_false(ns->next->chk_up);
+	assert_int_equal(ns->next->chk_health, 0);
+	assert_string_equal(ns->next->chk_st, "L4CON");
+	assert_true(ns->next->next->chk_up);            /* a new server starts up */
+	assert_int_equal(ns->next->next->chk_health, UDPLB_CHK_RISE_DEF);
+	dp_config_put(o);
+	dp_config_put(n);
+}
+
 static void test_cfg_bad(void **state)
 {
 	static const struct {
@@ -473,6 +509,7 @@ int main(void)
 		cmocka_unit_test(test_flow_end_format),
 		cmocka_unit_test(test_chk_apply),
 		cmocka_unit_test(test_cfg_good),
+		cmocka_unit_test(test_cfg_carry),
 		cmocka_unit_test(test_cfg_bad),
 	};
 
