@@ -300,6 +300,8 @@ void udp_flow_end(struct udp_flow *f, enum udp_end why)
 	ev_timer_stop(rt.loop, &f->tm);
 	if (f->fd >= 0)
 		close(f->fd);
+	if (f->srv && f->srv->cur_flows)
+		f->srv->cur_flows--;
 	udp_ftab_del(&r->flows, &f->node);
 	if (f->prev)
 		f->prev->next = f->next;
@@ -396,10 +398,12 @@ static struct udp_server *pick_server(struct udp_rt *r, const struct sockaddr_st
 	struct udp_lb *lb = r->lb;
 	unsigned n = 0, k;
 	struct udp_server *s;
-	/* spoofing needs a server of the attacker's family */
-	int fam = udplb_spoofs(lb) ? cli->ss_family : 0;
+	/* spoofing the attacker needs a server of the attacker's family */
+	int fam = !udplb_spoofs(lb) ? 0 : lb->source.usesrc == SRC_USESRC_ADDR ?
+		  lb->source.usesrc_addr.ss_family : cli->ss_family;
 
-#define USABLE(s) (!(s)->disabled && (!fam || (s)->addr.ss_family == fam))
+	/* a server DOWN by its checks takes no new flow */
+#define USABLE(s) (udplb_srv_usable(s) && (!fam || (s)->addr.ss_family == fam))
 	for (s = lb->srv; s; s = s->next)
 		n += USABLE(s);
 	if (!n)
@@ -511,7 +515,7 @@ static struct udp_flow *flow_new(struct udp_rt *r, struct udp_sock *s, const str
 	}
 	f->fd = fd;
 	if (udplb_spoofs(lb)) {
-		if (cli->ss_family != fam) {
+		if (lb->source.usesrc != SRC_USESRC_ADDR && cli->ss_family != fam) {
 			count_error(r, "server '%s': cannot spoof a %s attacker toward an %s server",
 				    srv->name, cli->ss_family == AF_INET6 ? "IPv6" : "IPv4",
 				    fam == AF_INET6 ? "IPv6" : "IPv4");
@@ -576,6 +580,7 @@ static struct udp_flow *flow_new(struct udp_rt *r, struct udp_sock *s, const str
 	ev_timer_again(rt.loop, &f->tm);
 	lb->cnt.flows++;
 	srv->cnt.flows++;
+	srv->cur_flows++;
 	free(err);
 	return f;
 fail:

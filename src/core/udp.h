@@ -73,5 +73,7 @@ struct udp_lb_stats {
 void udp_lb_stats(const struct udp_lb *lb, struct udp_lb_stats *out);
 /* Flows alive in every section of c. */
 unsigned udp_flows_total(const struct dp_config *c);
+/* Flows created so far by every section of c (carried over reloads). */
+unsigned long long udp_flows_cum(const struct dp_config *c);
 
 #endif

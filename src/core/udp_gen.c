@@ -175,6 +175,7 @@ void udp_undo(struct dp_config *newc, struct dp_config *oldc)
 
 static void rt_free(struct udp_rt *r, enum udp_end why)
 {
+	udp_chk_stop(r);
 	while (r->fhead)
 		udp_flow_end(r->fhead, why);
 	while (r->rhead) {
@@ -221,6 +222,8 @@ static void rt_resolve_servers(struct udp_rt *r)
 		for (struct udp_server *s = r->lb->srv; s; s = s->next)
 			if (!strcmp(s->name, f->srv_name))
 				f->srv = s;
+		if (f->srv)
+			f->srv->cur_flows++;
 	}
 }
 
@@ -277,6 +280,8 @@ static void commit_one(struct pending *p)
 		r->nlsn = p->n;
 	}
 	lb->rt = r;
+	if (udp_chk_start(r) < 0)
+		ha_alert("udp-lb '%s': out of memory: its servers are not checked", lb->name);
 	j = 0;
 	for (struct udp_bind *b = lb->binds; b && j < r->nlsn; b = b->next, j++) {
 		struct udp_sock *s = r->lsn[j];
@@ -347,5 +352,14 @@ unsigned udp_flows_total(const struct dp_config *c)
 	for (const struct udp_lb *lb = udplb_first(c); lb; lb = lb->next)
 		if (lb->rt)
 			n += ((const struct udp_rt *)lb->rt)->nflows;
+	return n;
+}
+
+unsigned long long udp_flows_cum(const struct dp_config *c)
+{
+	unsigned long long n = 0;
+
+	for (const struct udp_lb *lb = udplb_first(c); lb; lb = lb->next)
+		n += lb->cnt.flows;
 	return n;
 }

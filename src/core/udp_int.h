@@ -7,6 +7,7 @@
  *                 token buckets in a bounded set-associative table (pure)
  *   udp.c         sockets, datagrams, flows, replies, the flow-end log
  *   udp_gen.c     generations: apply / undo / commit / remove, stats
+ *   udp_chk.c     health checks of `check` servers
  */
 #ifndef DECOYPROXY_CORE_UDP_INT_H
 #define DECOYPROXY_CORE_UDP_INT_H
@@ -18,6 +19,7 @@
 
 #include "lib/common.h"
 #include "model/udplb.h"
+#include "core/chk.h"
 #include "core/udp.h"
 
 /* ---- flow table (udp_flow.c) ------------------------------------------------ */
@@ -157,6 +159,8 @@ struct udp_rt {
 	struct udp_rlim rlim;
 	unsigned nflows, nreplies;
 	unsigned rr;
+	struct udp_chk *chk;            /* health checks (udp_chk.c), one per `check` server */
+	size_t nchk;
 	double warn_full, warn_err;     /* ha_ratelimit() stamps */
 };
 
@@ -166,5 +170,21 @@ void udp_sock_close(struct udp_sock *s);
 int udp_listen_open(struct dp_config *c, struct udp_rt *r, struct udp_bind *b, struct udp_sock **out,
 		    char **err);
 void udp_flow_end(struct udp_flow *f, enum udp_end why);
+
+/* ---- health checks (udp_chk.c) ----------------------------------------------------- */
+
+struct udp_chk;
+
+/* (Re)starts the checks of r's section's `check` servers (after a commit:
+ * the servers are the new generation's). 0 or -ENOMEM. */
+int udp_chk_start(struct udp_rt *r);
+void udp_chk_stop(struct udp_rt *r);
+/* HAProxy's health rules for one result (pure): true when the health
+ * changed; s->chk_up follows (DOWN at 0, UP from rise on). */
+bool udp_chk_apply(struct udp_server *s, bool ok);
+/* HAProxy's line for a server that just went UP or DOWN (s->chk_up says
+ * which), with `usable` servers left and `flows` alive toward it. */
+int udp_chk_state_msg(char *buf, size_t cap, const char *lb, const struct udp_server *s, enum chk_status st,
+		      const char *info, long ms, unsigned usable, unsigned flows);
 
 #endif

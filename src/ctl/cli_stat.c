@@ -348,10 +348,25 @@ static void stat_backend(const struct stat_sink *k, const struct proxy *be, unsi
 
 struct stat_filter {
 	const struct proxy *px;     /* NULL: every proxy */
+	const struct udp_lb *ulb;   /* a udp-lb section alone (px NULL) */
 	int types;                  /* STT_* */
 	long sid;                   /* -1: every server */
 	bool up_only, no_maint;
 };
+
+/* The udp-lb section of iid (numbered after the proxies, as show stat
+ * lists them), or NULL. */
+static const struct udp_lb *udp_by_iid(long iid)
+{
+	long n = 1;
+
+	for (const struct proxy *px = rt.conf ? rt.conf->proxies : NULL; px; px = px->next)
+		n++;
+	for (const struct udp_lb *lb = udplb_first(rt.conf); lb; lb = lb->next, n++)
+		if (n == iid)
+			return lb;
+	return NULL;
+}
 
 static int parse_int_arg(const char *s, long *out)
 {
@@ -373,6 +388,7 @@ static bool stat_parse_filter(int argc, char **argv, struct stat_filter *f, stru
 	int i = 2;
 
 	f->px = NULL;
+	f->ulb = NULL;
 	f->types = STT_ALL;
 	f->sid = -1;
 	f->up_only = f->no_maint = false;
@@ -390,7 +406,9 @@ static bool stat_parse_filter(int argc, char **argv, struct stat_filter *f, stru
 
 			snprintf(ref, sizeof(ref), "#%ld", numeric ? iid : 0L);
 			f->px = cli_proxy_by_ref(numeric ? ref : argv[i], PR_CAP_FE | PR_CAP_BE);
-			if (!f->px) {
+			if (!f->px)
+				f->ulb = numeric ? udp_by_iid(iid) : udplb_find(rt.conf, argv[i]);
+			if (!f->px && !f->ulb) {
 				cli_printf(out, "No such proxy.\n");
 				return false;
 			}
@@ -425,20 +443,74 @@ static bool stat_show_server(const struct stat_filter *f, const struct server *s
 	return !(f->no_maint && server_in_maint(s));
 }
 
-/* udp-lb sections (mode "udp"): a FRONTEND row (scur: flows alive, slim:
- * maxconn, stot: flows so far, dreq: datagrams of flows refused at
- * maxconn, dresp: replies held back by udp-reply-limit, ereq: bad
- * datagrams and socket errors), one row per server (stot: flows, bin/bout:
- * payload bytes each way) and a BACKEND row. CSV only (show stat, the
- * page's ;csv): the page's HTML and /metrics list proxies. */
+/* udp-lb sections (mode "udp"), after the proxies (their iids follow the
+ * proxies'): a FRONTEND row (scur: flows alive, slim: maxconn, stot: flows
+ * so far, dreq: datagrams of flows refused at maxconn, dresp: replies held
+ * back by udp-reply-limit, ereq: bad datagrams and socket errors), one row
+ * per server (scur: its flows alive, stot: flows, bin/bout: payload bytes
+ * each way, its check state) and a BACKEND row. The rows reach every sink
+ * (CSV, the page's HTML and /metrics) with no proxy nor server object. */
+static const char *udp_srv_status(const struct udp_server *s)
+{
+	if (s->disabled)
+		return "MAINT";
+	if (!s->check)
+		return "no check";
+	return s->chk_up ? "UP" : "DOWN";
+}
+
+static void stat_udp_server(const struct stat_sink *k, const struct udp_lb *lb, const struct udp_server *s,
+			    unsigned iid, unsigned sid)
+{
+	char addr[INET6_ADDRSTRLEN + 16];
+	struct stat_row r;
+
+	row_init_named(&r, lb->name, "udp", s->name, iid, sid, 2);
+	row_u(&r, ST_QCUR, 0);
+	row_u(&r, ST_SCUR, s->cur_flows);
+	row_u(&r, ST_STOT, s->cnt.flows);
+	row_u(&r, ST_BIN, s->cnt.bytes_in);
+	row_u(&r, ST_BOUT, s->cnt.bytes_out);
+	r.v[ST_STATUS] = udp_srv_status(s);
+	row_u(&r, ST_WEIGHT, 1);
+	row_u(&r, ST_ACT, 1);
+	row_u(&r, ST_BCK, 0);
+	if (s->check) {
+		row_u(&r, ST_CHKFAIL, s->cnt.chk_failed);
+		row_u(&r, ST_CHKDOWN, s->cnt.chk_down);
+		if (s->chk_desc[0])
+			r.v[ST_LAST_CHK] = s->chk_desc;
+		if (s->chk_st[0]) {
+			r.v[ST_CHECK_STATUS] = s->chk_st;
+			row_u(&r, ST_CHECK_DURATION, (unsigned long long)s->chk_dur);
+		}
+		row_u(&r, ST_CHECK_RISE, s->chk_rise);
+		row_u(&r, ST_CHECK_FALL, s->chk_fall);
+		row_u(&r, ST_CHECK_HEALTH, s->chk_health);
+	}
+	if (s->no_port)
+		addr_ntop(&s->addr, addr, sizeof(addr));
+	else
+		addr_str(&s->addr, addr, sizeof(addr));
+	r.v[ST_ADDR] = addr;
+	row_u(&r, ST_LBTOT, s->cnt.flows);
+	row_u(&r, ST_UWEIGHT, 1);
+	sink_emit(k, &r, NULL, NULL);
+}
+
 static void stat_udp(const struct stat_filter *f, const struct stat_sink *k, unsigned iid)
 {
-	for (const struct udp_lb *lb = udplb_first(rt.conf); lb && !k->out->truncated; lb = lb->next, iid++) {
+	for (const struct udp_lb *lb = udplb_first(rt.conf); lb && !(k->out && k->out->truncated);
+	     lb = lb->next, iid++) {
 		struct udp_lb_stats st;
 		struct stat_row r;
-		unsigned sid = 1;
+		unsigned sid = 1, act = 0;
 
+		if (f->ulb && f->ulb != lb)
+			continue;
 		udp_lb_stats(lb, &st);
+		for (const struct udp_server *s = lb->srv; s; s = s->next)
+			act += udplb_srv_usable(s);
 		if ((f->types & STT_FE) && f->sid <= 0) {
 			row_init_named(&r, lb->name, "udp", "FRONTEND", iid, 0, 0);
 			row_u(&r, ST_SCUR, st.flows);
@@ -449,37 +521,34 @@ static void stat_udp(const struct stat_filter *f, const struct stat_sink *k, uns
 			row_u(&r, ST_DREQ, lb->cnt.flows_refused);
 			row_u(&r, ST_DRESP, lb->cnt.replies_dropped);
 			row_u(&r, ST_EREQ, lb->cnt.errors);
-			r.v[ST_STATUS] = st.sockets ? "OPEN" : "STOP";
+			r.v[ST_STATUS] = st.sockets ? (st.flows >= lb->maxconn ? "FULL" : "OPEN") : "STOP";
 			row_u(&r, ST_CONN_TOT, lb->cnt.flows);
-			row_emit(k->out, k->line, &r);
+			sink_emit(k, &r, NULL, NULL);
 		}
 		for (const struct udp_server *s = lb->srv; s && (f->types & STT_SRV); s = s->next, sid++) {
-			char addr[INET6_ADDRSTRLEN + 16];
-
 			if (f->sid >= 0 && (unsigned long)f->sid != sid)
 				continue;
-			row_init_named(&r, lb->name, "udp", s->name, iid, sid, 2);
-			row_u(&r, ST_STOT, s->cnt.flows);
-			row_u(&r, ST_BIN, s->cnt.bytes_in);
-			row_u(&r, ST_BOUT, s->cnt.bytes_out);
-			r.v[ST_STATUS] = s->disabled ? "MAINT" : "no check";
-			if (s->no_port)
-				addr_ntop(&s->addr, addr, sizeof(addr));
-			else
-				addr_str(&s->addr, addr, sizeof(addr));
-			r.v[ST_ADDR] = addr;
-			row_u(&r, ST_LBTOT, s->cnt.flows);
-			row_emit(k->out, k->line, &r);
+			if (f->up_only && !udplb_srv_usable(s))
+				continue;
+			if (f->no_maint && s->disabled)
+				continue;
+			stat_udp_server(k, lb, s, iid, sid);
 		}
 		if ((f->types & STT_BE) && f->sid <= 0) {
 			row_init_named(&r, lb->name, "udp", "BACKEND", iid, 0, 1);
+			row_u(&r, ST_QCUR, 0);
 			row_u(&r, ST_SCUR, st.flows);
 			row_u(&r, ST_STOT, lb->cnt.flows);
 			row_u(&r, ST_BIN, lb->cnt.bytes_in);
 			row_u(&r, ST_BOUT, lb->cnt.bytes_out);
-			r.v[ST_STATUS] = "UP";
+			r.v[ST_STATUS] = act ? "UP" : "DOWN";
+			row_u(&r, ST_WEIGHT, act);
+			row_u(&r, ST_ACT, act);
+			row_u(&r, ST_BCK, 0);
+			row_u(&r, ST_LBTOT, lb->cnt.flows);
 			r.v[ST_ALGO] = lb->balance == UDPLB_BALANCE_SOURCE ? "source" : "roundrobin";
-			row_emit(k->out, k->line, &r);
+			row_u(&r, ST_UWEIGHT, lb->nsrv);
+			sink_emit(k, &r, NULL, NULL);
 		}
 	}
 }
@@ -494,7 +563,7 @@ static void stat_walk(const struct stat_filter *f, const struct stat_sink *k)
 	     px = px->next, iid++) {
 		unsigned sid = 1;
 
-		if (f->px && f->px != px)
+		if ((f->px && f->px != px) || f->ulb)
 			continue;
 		if ((px->cap & PR_CAP_FE) && (f->types & STT_FE) && f->sid <= 0)
 			stat_frontend(k, px, iid);
@@ -506,7 +575,7 @@ static void stat_walk(const struct stat_filter *f, const struct stat_sink *k)
 		if ((f->types & STT_BE) && f->sid <= 0)
 			stat_backend(k, px, iid);
 	}
-	if (!f->px && k->out && !k->out->truncated)
+	if (!f->px && !(k->out && k->out->truncated))
 		stat_udp(f, k, iid);
 }
 
@@ -589,7 +658,10 @@ void cli_cmd_show_info(struct cli_ctx *cx, int argc, char **argv, struct cli_buf
 	cli_printf(out, "Uptime: %llud %lluh%02llum%02llus\nUptime_sec: %llu\n", up / 86400, up / 3600 % 24,
 		   up / 60 % 60, up % 60, up);
 	cli_printf(out, "Ulimit-n: %llu\nMaxconn: %u\nHard_maxconn: %u\nCurrConns: %u\nCumConns: %llu\n",
-		   (unsigned long long)rl.rlim_cur, rt.maxconn, rt.maxconn, rt.actconn, rt.cum_conn);
+		   (unsigned long long)rl.rlim_cur, rt.maxconn, rt.maxconn,
+		   /* udp-lb flows are connections too */
+		   rt.actconn + (rt.conf ? udp_flows_total(rt.conf) : 0),
+		   rt.cum_conn + (rt.conf ? udp_flows_cum(rt.conf) : 0));
 	cli_printf(out, "Maxpipes: %u\nPipesUsed: %u\nPipesFree: %u\n", pipe_cfg.maxpipes, pipe_used(),
 		   pipe_free_count());
 	cli_printf(out, "node: %s\nStopping: %d\nListeners: %zu\nDroppedLogs: %llu\n", node, rt.stopping ? 1 : 0,

@@ -20,6 +20,7 @@
 #include "model/server.h"
 #include "core/connect.h"
 #include "core/loop.h"
+#include "core/udp.h"
 #include "plumbing/netseg.h"
 #include "plumbing/tproxy.h"
 #include "ctl/cli.h"
@@ -34,12 +35,12 @@
 enum {
 	C_PXNAME, C_SVNAME, C_QCUR, C_SCUR, C_SLIM, C_STOT, C_BIN, C_BOUT, C_ECON, C_WRETR, C_WREDIS, C_STATUS,
 	C_WEIGHT, C_ACT, C_BCK, C_CHKFAIL, C_CHKDOWN, C_LBTOT, C_LAST_CHK, C_ADDR, C_MODE, C_CONN_TOT, C_CONNECT,
-	C_IID, C_N,
+	C_IID, C_TYPE, C_N,
 };
 static const char *const col_names[C_N] = {
 	"pxname", "svname", "qcur", "scur", "slim", "stot", "bin", "bout", "econ", "wretr", "wredis", "status",
 	"weight", "act", "bck", "chkfail", "chkdown", "lbtot", "last_chk", "addr", "mode", "conn_tot", "connect",
-	"iid",
+	"iid", "type",
 };
 static int cols[C_N];
 
@@ -108,7 +109,9 @@ static const char page_css[] =
 struct html_ctx {
 	struct cli_buf *out;
 	const struct stats_view *v;
-	const struct proxy *cur;    /* proxy whose table is open */
+	const struct proxy *cur;    /* proxy whose table is open (NULL: a udp-lb section's) */
+	bool open;                  /* a table is open */
+	char cur_iid[24];           /* iid of the open table's rows */
 	bool form;                  /* its table is inside an admin form */
 	bool server_seen;
 };
@@ -129,7 +132,7 @@ static void td_txt(struct cli_buf *out, const char *cls, const char *v)
 
 static void table_close(struct html_ctx *h)
 {
-	if (!h->cur)
+	if (!h->open)
 		return;
 	cli_puts(h->out, "</tbody></table>\n");
 	if (h->form) {
@@ -144,15 +147,21 @@ static void table_close(struct html_ctx *h)
 		cli_puts(h->out, "\"> <input type=\"submit\" value=\"Apply\"></div></form>\n");
 	}
 	h->cur = NULL;
+	h->open = false;
 	h->form = false;
 }
 
-static void table_open(struct html_ctx *h, const struct proxy *px)
+/* px NULL: a udp-lb section's table (no admin form: its servers have no
+ * runtime state to set), named by the row. */
+static void table_open(struct html_ctx *h, const struct proxy *px, const struct stat_row *r)
 {
 	struct cli_buf *o = h->out;
-	bool admin = h->v->admin && (px->cap & PR_CAP_BE) && px->srv;
+	bool admin = px && h->v->admin && (px->cap & PR_CAP_BE) && px->srv;
+	const char *name = px ? px->name : F(r, C_PXNAME);
 
 	h->cur = px;
+	h->open = true;
+	snprintf(h->cur_iid, sizeof(h->cur_iid), "%s", F(r, C_IID));
 	h->form = admin;
 	if (admin) {
 		cli_puts(o, "<form method=\"post\" action=\"");
@@ -160,17 +169,21 @@ static void table_open(struct html_ctx *h, const struct proxy *px)
 		cli_puts(o, "\">\n");
 	}
 	cli_puts(o, "<table class=\"px\" id=\"px-");
-	stats_html_esc(o, px->name);
+	stats_html_esc(o, name);
 	cli_puts(o, "\" data-px=\"");
-	stats_html_esc(o, px->name);
-	cli_printf(o, "\"><thead><tr><th class=\"pxname\" colspan=\"%d\"><a id=\"", admin ? 20 : 19);
-	stats_html_esc(o, px->name);
+	stats_html_esc(o, name);
+	cli_printf(o, "\" data-mode=\"%s\"><thead><tr><th class=\"pxname\" colspan=\"%d\"><a id=\"",
+		   px ? (px->mode == PR_MODE_HTTP ? "http" : "tcp") : "udp", admin ? 20 : 19);
+	stats_html_esc(o, name);
 	cli_puts(o, "\"></a>");
-	stats_html_esc(o, px->name);
-	cli_printf(o, "<span class=\"mode\">%s %s</span>", px->mode == PR_MODE_HTTP ? "http" : "tcp",
-		   (px->cap & (PR_CAP_FE | PR_CAP_BE)) == (PR_CAP_FE | PR_CAP_BE) ? "listen"
-		   : px->cap & PR_CAP_FE ? "frontend" : "backend");
-	if (px->description) {
+	stats_html_esc(o, name);
+	if (!px)
+		cli_puts(o, "<span class=\"mode\">udp udp-lb</span>");
+	else
+		cli_printf(o, "<span class=\"mode\">%s %s</span>", px->mode == PR_MODE_HTTP ? "http" : "tcp",
+			   (px->cap & (PR_CAP_FE | PR_CAP_BE)) == (PR_CAP_FE | PR_CAP_BE) ? "listen"
+			   : px->cap & PR_CAP_FE ? "frontend" : "backend");
+	if (px && px->description) {
 		cli_puts(o, "<span class=\"desc\">");
 		stats_html_esc(o, px->description);
 		cli_puts(o, "</span>");
@@ -187,7 +200,7 @@ static void table_open(struct html_ctx *h, const struct proxy *px)
 }
 
 /* The class of a server row: active/backup and its state. */
-static void srv_class(const struct stat_row *r, const struct server *s, char *buf, size_t cap)
+static void srv_class(const struct stat_row *r, char *buf, size_t cap)
 {
 	const char *st = F(r, C_STATUS), *k;
 
@@ -201,7 +214,7 @@ static void srv_class(const struct stat_row *r, const struct server *s, char *bu
 		k = "drain";
 	else
 		k = "nocheck";
-	snprintf(buf, cap, "srv %s %s", s->flags & SRV_F_BACKUP ? "backup" : "active", k);
+	snprintf(buf, cap, "srv %s %s", !strcmp(F(r, C_BCK), "1") ? "backup" : "active", k);
 }
 
 static void html_row(void *arg, const struct stat_row *r, const struct proxy *px, const struct server *s)
@@ -209,17 +222,18 @@ static void html_row(void *arg, const struct stat_row *r, const struct proxy *px
 	struct html_ctx *h = arg;
 	struct cli_buf *o = h->out;
 	const char *sv = F(r, C_SVNAME), *st = F(r, C_STATUS);
-	bool fe = !s && !strcmp(sv, "FRONTEND");
+	bool srv = !strcmp(F(r, C_TYPE), "2");
+	bool fe = !strcmp(F(r, C_TYPE), "0");
 	char cls[64];
 
-	if (s && h->v->up_only && strcmp(st, "UP") && strcmp(st, "no check"))
+	if (srv && h->v->up_only && strcmp(st, "UP") && strcmp(st, "no check"))
 		return;
-	if (px != h->cur) {
+	if (!h->open || px != h->cur || strcmp(F(r, C_IID), h->cur_iid)) {
 		table_close(h);
-		table_open(h, px);
+		table_open(h, px, r);
 	}
-	if (s)
-		srv_class(r, s, cls, sizeof(cls));
+	if (srv)
+		srv_class(r, cls, sizeof(cls));
 	else
 		snprintf(cls, sizeof(cls), "%s %s", fe ? "frontend" : "backend",
 			 !strcmp(st, "OPEN") || !strcmp(st, "UP") ? "up" : "stop");
@@ -229,7 +243,7 @@ static void html_row(void *arg, const struct stat_row *r, const struct proxy *px
 	stats_html_esc(o, st);
 	cli_puts(o, "\">");
 	if (h->form) {
-		if (s) {
+		if (srv) {
 			cli_puts(o, "<td><input type=\"checkbox\" name=\"s\" value=\"");
 			stats_html_esc(o, sv);
 			cli_puts(o, "\"></td>");
@@ -237,7 +251,7 @@ static void html_row(void *arg, const struct stat_row *r, const struct proxy *px
 			cli_puts(o, "<td></td>");
 		}
 	}
-	td_txt(o, "name", fe ? "Frontend" : s ? sv : "Backend");
+	td_txt(o, "name", fe ? "Frontend" : srv ? sv : "Backend");
 	td_num(o, F(r, C_QCUR));
 	td_num(o, F(r, C_SCUR));
 	td_num(o, F(r, C_SLIM));
@@ -251,8 +265,8 @@ static void html_row(void *arg, const struct stat_row *r, const struct proxy *px
 	td_txt(o, "st", st);
 	td_txt(o, NULL, F(r, C_LAST_CHK));
 	td_num(o, F(r, C_WEIGHT));
-	td_num(o, s ? (strcmp(F(r, C_ACT), "1") ? "-" : "Y") : F(r, C_ACT));
-	td_num(o, s ? (strcmp(F(r, C_BCK), "1") ? "-" : "Y") : F(r, C_BCK));
+	td_num(o, srv ? (strcmp(F(r, C_ACT), "1") ? "-" : "Y") : F(r, C_ACT));
+	td_num(o, srv ? (strcmp(F(r, C_BCK), "1") ? "-" : "Y") : F(r, C_BCK));
 	td_num(o, F(r, C_CHKFAIL));
 	td_num(o, F(r, C_CHKDOWN));
 	td_txt(o, NULL, F(r, C_ADDR));
@@ -345,7 +359,8 @@ void stats_page_html(struct cli_buf *out, const struct stats_view *v)
 	cli_printf(out, "<p>pid = %d, configuration generation %u</p>", (int)getpid(),
 		   rt.conf ? rt.conf->generation : 0);
 	cli_printf(out, "<p>system limits: maxconn = %u</p><p>current sessions = %u; total = %llu</p>", rt.maxconn,
-		   rt.actconn, rt.cum_conn);
+		   rt.actconn + (rt.conf ? udp_flows_total(rt.conf) : 0),
+		   rt.cum_conn + (rt.conf ? udp_flows_cum(rt.conf) : 0));
 	cli_printf(out, "<p>generated %s%s</p></div>\n", date, rt.stopping ? " &mdash; <b>stopping</b>" : "");
 	if (sp->show_legends)
 		legend(out);
@@ -453,14 +468,13 @@ static void prom_label(struct cli_buf *o, const char *s)
 }
 
 /* {proxy="..."[,server="..."][,<lname>="<lval>"]} */
-static void prom_labels(struct cli_buf *o, const struct proxy *px, const struct server *s, const char *lname,
-			const char *lval)
+static void prom_labels(struct cli_buf *o, const char *px, const char *sv, const char *lname, const char *lval)
 {
 	cli_puts(o, "{proxy=\"");
-	prom_label(o, px->name);
-	if (s) {
+	prom_label(o, px);
+	if (sv) {
 		cli_puts(o, "\",server=\"");
-		prom_label(o, s->name);
+		prom_label(o, sv);
 	}
 	if (lname)
 		cli_printf(o, "\",%s=\"%s", lname, lval);
@@ -471,9 +485,13 @@ static void prom_row(void *arg, const struct stat_row *r, const struct proxy *px
 {
 	struct prom_ctx *p = arg;
 	const struct metric *m = p->m;
-	const char *sv = F(r, C_SVNAME), *v;
-	int kind = s ? R_SRV : !strcmp(sv, "FRONTEND") ? R_FE : R_BE;
+	const char *sv = F(r, C_SVNAME), *pxn = F(r, C_PXNAME), *v;
+	const char *type = F(r, C_TYPE);
+	int kind = !strcmp(type, "2") ? R_SRV : !strcmp(type, "0") ? R_FE : R_BE;
+	const char *svl = kind == R_SRV ? sv : NULL;
 
+	(void)px;
+	(void)s;
 	if (!(m->rows & kind))
 		return;
 	if (m->col < 0) {
@@ -488,7 +506,7 @@ static void prom_row(void *arg, const struct stat_row *r, const struct proxy *px
 			cur = !strcmp(st, "OPEN") || !strcmp(st, "FULL") || !strcmp(st, "UP") ? "UP" : "DOWN";
 		for (const char *const *k = kind == R_SRV ? srv_st : fe_st; *k; k++) {
 			cli_puts(p->out, m->name);
-			prom_labels(p->out, px, s, "state", *k);
+			prom_labels(p->out, pxn, svl, "state", *k);
 			cli_printf(p->out, " %d\n", !strcmp(*k, cur));
 		}
 		return;
@@ -497,7 +515,7 @@ static void prom_row(void *arg, const struct stat_row *r, const struct proxy *px
 	if (!*v)
 		return;
 	cli_puts(p->out, m->name);
-	prom_labels(p->out, px, s, NULL, NULL);
+	prom_labels(p->out, pxn, svl, NULL, NULL);
 	cli_printf(p->out, " %s\n", v);
 }
 
@@ -516,9 +534,11 @@ void stats_page_metrics(struct cli_buf *out)
 	prom_head(out, "haproxy_process_max_connections", "gauge", "Maximum number of concurrent connections.");
 	cli_printf(out, "haproxy_process_max_connections %u\n", rt.maxconn);
 	prom_head(out, "haproxy_process_current_connections", "gauge", "Number of active sessions.");
-	cli_printf(out, "haproxy_process_current_connections %u\n", rt.actconn);
+	cli_printf(out, "haproxy_process_current_connections %u\n",
+		   rt.actconn + (rt.conf ? udp_flows_total(rt.conf) : 0));
 	prom_head(out, "haproxy_process_connections_total", "counter", "Total number of created sessions.");
-	cli_printf(out, "haproxy_process_connections_total %llu\n", rt.cum_conn);
+	cli_printf(out, "haproxy_process_connections_total %llu\n",
+		   rt.cum_conn + (rt.conf ? udp_flows_cum(rt.conf) : 0));
 	prom_head(out, "haproxy_process_stopping", "gauge", "Non zero means stopping in progress.");
 	cli_printf(out, "haproxy_process_stopping %d\n", rt.stopping ? 1 : 0);
 	for (size_t i = 0; i < ARRAY_SIZE(metrics); i++) {
@@ -539,10 +559,10 @@ void stats_page_metrics(struct cli_buf *out)
 		if (!l)
 			continue;
 		cli_puts(out, "decoyproxy_frontend_decoy_entries");
-		prom_labels(out, px, NULL, "family", "ipv4");
+		prom_labels(out, px->name, NULL, "family", "ipv4");
 		cli_printf(out, " %zu\n", icpt_count(l, AF_INET));
 		cli_puts(out, "decoyproxy_frontend_decoy_entries");
-		prom_labels(out, px, NULL, "family", "ipv6");
+		prom_labels(out, px->name, NULL, "family", "ipv6");
 		cli_printf(out, " %zu\n", icpt_count(l, AF_INET6));
 	}
 	prom_head(out, "decoyproxy_segment_objects", "gauge",

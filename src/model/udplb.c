@@ -38,6 +38,7 @@ static void lb_free(struct udp_lb *lb)
 	icpt_list_free(&lb->decoys);
 	src_conf_free(&lb->source);
 	log_list_free(&lb->logs);
+	free(lb->chk_probe);
 	free(lb->icpt_file);
 	free(lb->nft_set[0]);
 	free(lb->nft_set[1]);
@@ -279,11 +280,43 @@ static int kw_source(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 		memprintf(err, "unexpected word '%s'", argv[1 + used]);
 		return CFG_ERR;
 	}
-	if (lb->source.iface) {
-		memprintf(err, "'interface' is not yet supported in a 'udp-lb' section");
-		return CFG_ERR;
-	}
 	return CFG_OK;
+}
+
+/* inter <time> | rise <n> | fall <n> | port <n> of a server line. */
+static int srv_chk_opt(struct udp_server *s, const char *opt, const char *val, char **err)
+{
+	unsigned long long v;
+
+	if (!val || !*val) {
+		memprintf(err, "'%s' expects %s", opt, !strcmp(opt, "inter") ? "a time" : "an integer");
+		return -1;
+	}
+	if (!strcmp(opt, "inter")) {
+		long long ms;
+
+		if (cfg_time_arg(opt, val, &ms, err) < 0 || ms <= 0) {
+			free(*err);
+			*err = NULL;
+			memprintf(err, "'inter' expects a positive time, got '%s'", val);
+			return -1;
+		}
+		s->chk_inter = ms;
+		return 0;
+	}
+	if (cfg_opt_uint(opt, val, !strcmp(opt, "port") ? 65535 : 1000, &v, err) < 0)
+		return -1;
+	if (!v) {
+		memprintf(err, "'%s' must be at least 1", opt);
+		return -1;
+	}
+	if (!strcmp(opt, "rise"))
+		s->chk_rise = (unsigned)v;
+	else if (!strcmp(opt, "fall"))
+		s->chk_fall = (unsigned)v;
+	else
+		s->chk_port = (uint16_t)v;
+	return 0;
 }
 
 static int kw_server(struct cfg_ctx *ctx, int argc, char **argv, char **err)
@@ -329,21 +362,28 @@ static int kw_server(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 	s->line = ctx->line;
 	s->addr = as.ss;
 	s->no_port = !as.has_port;
+	s->chk_inter = UDPLB_CHK_INTER_DEF;
+	s->chk_rise = UDPLB_CHK_RISE_DEF;
+	s->chk_fall = UDPLB_CHK_FALL_DEF;
+	s->chk_up = true;
 	for (int i = 3; i < argc; i++) {
 		if (!strcmp(argv[i], "send-proxy-v2")) {
 			s->send_pp2 = true;
 		} else if (!strcmp(argv[i], "disabled")) {
 			s->disabled = true;
 		} else if (!strcmp(argv[i], "check")) {
-			memprintf(err, "'check' is not yet supported on a 'udp-lb' server (UDP health "
-				  "checks are not implemented)");
-			goto fail;
+			s->check = true;
+		} else if (!strcmp(argv[i], "inter") || !strcmp(argv[i], "rise") || !strcmp(argv[i], "fall") ||
+			   !strcmp(argv[i], "port")) {
+			if (srv_chk_opt(s, argv[i], i + 1 < argc ? argv[i + 1] : NULL, err) < 0)
+				goto fail;
+			i++;
 		} else if (!strcmp(argv[i], "send-proxy")) {
 			memprintf(err, "'send-proxy' (v1) cannot carry UDP: use 'send-proxy-v2'");
 			goto fail;
 		} else {
-			memprintf(err, "unknown option '%s' (a 'udp-lb' server takes 'send-proxy-v2' "
-				  "and 'disabled')", argv[i]);
+			memprintf(err, "unknown option '%s' (a 'udp-lb' server takes 'send-proxy-v2', "
+				  "'disabled', 'check', 'inter', 'rise', 'fall' and 'port')", argv[i]);
 			goto fail;
 		}
 	}
@@ -369,25 +409,28 @@ static int kw_timeout(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 		memprintf(err, "expects 'client' and a time");
 		return CFG_ERR;
 	}
-	if (strcmp(argv[1], "client")) {
+	if (strcmp(argv[1], "client") && strcmp(argv[1], "check")) {
 		memprintf(err, "'timeout %s' is not supported in a 'udp-lb' section (only 'timeout "
-			  "client', the flow idle timeout)", argv[1]);
+			  "client', the flow idle timeout, and 'timeout check')", argv[1]);
 		return CFG_ERR;
 	}
 	if (argc > 3) {
 		memprintf(err, "unexpected extra argument '%s'", argv[3]);
 		return CFG_ERR;
 	}
-	if (cfg_time_arg("timeout client", argv[2], &ms, err) < 0) {
+	if (cfg_time_arg(argv[1][1] == 'l' ? "timeout client" : "timeout check", argv[2], &ms, err) < 0) {
 		if (!*err)
-			memprintf(err, "'timeout client': invalid time '%s'", argv[2]);
+			memprintf(err, "'timeout %s': invalid time '%s'", argv[1], argv[2]);
 		return CFG_ERR;
 	}
 	if (ms <= 0) {
-		memprintf(err, "'timeout client' must be above 0 in a 'udp-lb' section");
+		memprintf(err, "'timeout %s' must be above 0 in a 'udp-lb' section", argv[1]);
 		return CFG_ERR;
 	}
-	ctx_lb(ctx)->timeout = ms;
+	if (!strcmp(argv[1], "check"))
+		ctx_lb(ctx)->chk_timeout = ms;
+	else
+		ctx_lb(ctx)->timeout = ms;
 	return CFG_OK;
 }
 
@@ -408,6 +451,81 @@ static int kw_log(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 	struct udp_lb *lb = ctx_lb(ctx);
 
 	return cfg_parse_log_line(ctx, &lb->logs, &lb->log_global, argc, argv, err);
+}
+
+/* `option udp-check` (HAProxy Enterprise's word): the checks of `check`
+ * servers are UDP, which is the only kind a udp-lb section has. */
+static int kw_option(struct cfg_ctx *ctx, int argc, char **argv, char **err)
+{
+	if (cfg_need_args(argc, argv, 1, err))
+		return CFG_ERR;
+	if (strcmp(argv[1], "udp-check")) {
+		memprintf(err, "'option %s' is not supported in a 'udp-lb' section (only 'option udp-check')",
+			  argv[1]);
+		return CFG_ERR;
+	}
+	if (argc > 2) {
+		memprintf(err, "'option udp-check' takes no argument (the probe is 'udp-check-send')");
+		return CFG_ERR;
+	}
+	ctx_lb(ctx)->opt_udp_check = true;
+	return CFG_OK;
+}
+
+static int hexval(int c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 :
+	       c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* udp-check-send hex <hex>: the datagram a check sends (decoyproxy). */
+static int kw_chk_send(struct cfg_ctx *ctx, int argc, char **argv, char **err)
+{
+	struct udp_lb *lb = ctx_lb(ctx);
+	size_t n;
+	uint8_t *p;
+
+	if (cfg_need_args(argc, argv, 2, err) || cfg_max_args(argc, argv, 2, err))
+		return CFG_ERR;
+	if (strcmp(argv[1], "hex")) {
+		memprintf(err, "expects 'hex <hex digits>', got '%s'", argv[1]);
+		return CFG_ERR;
+	}
+	n = strlen(argv[2]);
+	if (!n || n % 2 || n / 2 > UDPLB_CHK_PROBE_MAX) {
+		memprintf(err, "'%s': an even number of hex digits is expected, at most %u bytes", argv[2],
+			  UDPLB_CHK_PROBE_MAX);
+		return CFG_ERR;
+	}
+	p = malloc(n / 2);
+	if (!p) {
+		memprintf(err, "out of memory");
+		return CFG_ERR;
+	}
+	for (size_t i = 0; i < n / 2; i++) {
+		int hi = hexval((unsigned char)argv[2][2 * i]), lo = hexval((unsigned char)argv[2][2 * i + 1]);
+
+		if (hi < 0 || lo < 0) {
+			memprintf(err, "'%s': invalid hex digit at position %zu", argv[2], 2 * i + (hi < 0 ? 1 : 2));
+			free(p);
+			return CFG_ERR;
+		}
+		p[i] = (uint8_t)(hi << 4 | lo);
+	}
+	free(lb->chk_probe);
+	lb->chk_probe = p;
+	lb->chk_probe_len = n / 2;
+	return CFG_OK;
+}
+
+static int kw_mirror(struct cfg_ctx *ctx, int argc, char **argv, char **err)
+{
+	(void)ctx;
+	(void)argc;
+	(void)argv;
+	memprintf(err, "not yet supported in a 'udp-lb' section: the IDS copy (pcap, pcap-dir, tap, "
+		  "vxlan) carries the TCP sessions of frontends only");
+	return CFG_ERR;
 }
 
 static int kw_reply_limit(struct cfg_ctx *ctx, int argc, char **argv, char **err)
@@ -465,6 +583,9 @@ static const struct cfg_kw kws[] = {
 	{ "maxconn", CFG_SEC_UDPLB, kw_maxconn, NULL },
 	{ "log", CFG_SEC_UDPLB, kw_log, NULL },
 	{ "udp-reply-limit", CFG_SEC_UDPLB, kw_reply_limit, NULL },
+	{ "option", CFG_SEC_UDPLB, kw_option, NULL },
+	{ "udp-check-send", CFG_SEC_UDPLB, kw_chk_send, NULL },
+	{ "mirror", CFG_SEC_UDPLB, kw_mirror, NULL },
 	{ "intercept-file", CFG_SEC_UDPLB, NULL, "not yet supported in a 'udp-lb' section (use 'intercept')" },
 };
 
@@ -511,15 +632,26 @@ int udplb_finalize(struct dp_config *c)
 					      "dgram-bind: the PROXY header names the decoy, replies "
 					      "leave from it", lb->name);
 		for (struct udp_server *s = lb->srv; s; s = s->next) {
-			if (udplb_spoofs(lb) && s->send_pp2)
+			if (s->check && s->no_port && !s->chk_port)
+				cfg_report_at(true, s->file, s->line, &errors,
+					      "udp-lb '%s' server '%s': a port-less server follows the "
+					      "decoy's port: 'check' needs 'port <n>'", lb->name, s->name);
+			if (s->check)
+				s->chk_health = s->chk_rise;    /* checked servers start up, as in HAProxy */
+			if (udplb_spoofs(lb) && lb->source.usesrc != SRC_USESRC_ADDR && s->send_pp2)
 				cfg_report_at(true, s->file, s->line, &errors,
 					      "udp-lb '%s' server '%s': 'send-proxy-v2' and 'source ... "
 					      "usesrc' are exclusive (the decoy learns the attacker's "
 					      "address either way)", lb->name, s->name);
-			if (udplb_spoofs(lb) && lb->source.usesrc == SRC_USESRC_ADDR)
+			if (udplb_spoofs(lb) && lb->source.usesrc == SRC_USESRC_ADDR &&
+			    lb->source.usesrc_addr.ss_family != s->addr.ss_family) {
+				char a[INET6_ADDRSTRLEN];
+
 				cfg_report_at(true, s->file, s->line, &errors,
-					      "udp-lb '%s': 'usesrc <addr>' is not yet supported (use "
-					      "'usesrc clientip' or 'usesrc client')", lb->name);
+					      "udp-lb '%s' server '%s': not of the address family of "
+					      "'usesrc %s'", lb->name, s->name,
+					      addr_ntop(&lb->source.usesrc_addr, a, sizeof(a)));
+			}
 		}
 		if (lb->decoys.n) {
 			bool transparent = false;
@@ -547,7 +679,17 @@ void udplb_carry(struct dp_config *newc, struct dp_config *oldc)
 		lb->cnt = o->cnt;
 		for (struct udp_server *s = lb->srv; s; s = s->next)
 			for (struct udp_server *os = o->srv; os; os = os->next)
-				if (!strcmp(os->name, s->name))
+				if (!strcmp(os->name, s->name)) {
 					s->cnt = os->cnt;
+					if (s->check && os->check) {
+						unsigned max = s->chk_rise + s->chk_fall - 1;
+
+						s->chk_up = os->chk_up;
+						s->chk_health = os->chk_health > max ? max : os->chk_health;
+						memcpy(s->chk_st, os->chk_st, sizeof(s->chk_st));
+						memcpy(s->chk_desc, os->chk_desc, sizeof(s->chk_desc));
+						s->chk_dur = os->chk_dur;
+					}
+				}
 	}
 }

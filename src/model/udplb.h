@@ -7,6 +7,11 @@
  *       balance roundrobin | source
  *       source <addr> [usesrc clientip | client | <addr>]
  *       server <name> <addr>[:port] [send-proxy-v2] [disabled]
+ *                     [check] [inter <t>] [rise <n>] [fall <n>] [port <n>]
+ *       option udp-check                        checks are UDP (the only kind)
+ *       udp-check-send hex <hex>                the check's probe datagram: a
+ *                                               reply is then required
+ *       timeout check <time>                    a check's wait (default: inter)
  *       timeout client <time>                   flow idle timeout (default 30s)
  *       maxconn <n>                             flows at once (default 1000)
  *       log global | log <target> ...
@@ -39,6 +44,10 @@
 #define UDPLB_REPLY_RATE_DEF    50u         /* replies per second per attacker address */
 #define UDPLB_REPLY_BURST_DEF   100u        /* bucket depth */
 #define UDPLB_REPLY_SOURCES_DEF 4096u       /* attacker addresses tracked by the rate limit */
+#define UDPLB_CHK_INTER_DEF     2000LL      /* ms between checks (HAProxy's inter) */
+#define UDPLB_CHK_RISE_DEF      2u
+#define UDPLB_CHK_FALL_DEF      3u
+#define UDPLB_CHK_PROBE_MAX     1024u       /* bytes of a udp-check-send probe */
 
 enum { UDPLB_BALANCE_RR = 0, UDPLB_BALANCE_SOURCE };
 
@@ -55,6 +64,7 @@ struct udp_bind {
 /* Counters carried across reloads (one struct copy). */
 struct udp_srv_counters {
 	unsigned long long flows, pkts_in, pkts_out, bytes_in, bytes_out;
+	unsigned long long chk_failed, chk_down;        /* failed checks, UP->DOWN transitions */
 };
 
 struct udp_server {
@@ -67,6 +77,18 @@ struct udp_server {
 	bool send_pp2;                  /* PROXY v2 (DGRAM) header in every datagram */
 	bool disabled;
 	struct udp_srv_counters cnt;
+	/* health checks (`check`; core/udp_chk.c runs them) */
+	bool check;
+	long long chk_inter;            /* ms */
+	unsigned chk_rise, chk_fall;
+	uint16_t chk_port;              /* 0: the server's port */
+	/* state the checks keep (carried over a reload with the counters) */
+	bool chk_up;                    /* flows may go to it (true without checks) */
+	unsigned chk_health;            /* 0 .. rise+fall-1; up from rise on */
+	char chk_st[8];                 /* last check's status ("L4CON"), for show stat */
+	char chk_desc[96];              /* its text or info */
+	long chk_dur;                   /* its duration (ms) */
+	unsigned cur_flows;             /* flows alive toward it (core/udp.c) */
 };
 
 struct udp_lb_counters {
@@ -104,6 +126,10 @@ struct udp_lb {
 	struct log_list logs;
 	bool log_global;
 	struct udp_reply_limit lim;
+	bool opt_udp_check;             /* `option udp-check` was given */
+	uint8_t *chk_probe;             /* `udp-check-send`: the probe, NULL: empty datagram */
+	size_t chk_probe_len;
+	long long chk_timeout;          /* `timeout check` (ms), 0: inter */
 	struct udp_lb_counters cnt;     /* carried over a reload */
 	char *nft_set[2];               /* UDP set names in the nft plan, [0] IPv4, [1] IPv6
 	                                 * (given by plumbing/tproxy's finalize) */
@@ -143,6 +169,12 @@ int udplb_finalize(struct dp_config *c);
 /* After a reload: newc's sections and servers take the counters of oldc's
  * of the same name. */
 void udplb_carry(struct dp_config *newc, struct dp_config *oldc);
+
+/* Whether flows may go to s (not disabled, not DOWN by its checks). */
+static inline bool udplb_srv_usable(const struct udp_server *s)
+{
+	return !s->disabled && (!s->check || s->chk_up);
+}
 
 /* Whether lb spoofs the attacker's address toward the servers. */
 static inline bool udplb_spoofs(const struct udp_lb *lb)

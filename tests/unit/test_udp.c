@@ -242,6 +242,50 @@ static void test_flow_end_format(void **state)
 	assert_int_equal(strlen(buf), 19);
 }
 
+/* ---- health checks ------------------------------------------------------ */
+
+static void test_chk_apply(void **state)
+{
+	struct udp_server s = { .name = "d1", .check = true, .chk_rise = 2, .chk_fall = 3, .chk_up = true };
+	char buf[512];
+
+	(void)state;
+	s.chk_health = s.chk_rise;              /* as finalize leaves it */
+	/* a success at start goes to full health (rise + fall - 1) */
+	assert_true(udp_chk_apply(&s, true));
+	assert_int_equal(s.chk_health, 4);
+	assert_false(udp_chk_apply(&s, true));
+	/* fall (3) failures take it down, the last one logs the change */
+	assert_true(udp_chk_apply(&s, false));
+	assert_true(s.chk_up);
+	assert_true(udp_chk_apply(&s, false));
+	assert_true(s.chk_up);
+	assert_true(udp_chk_apply(&s, false));
+	assert_false(s.chk_up);
+	assert_int_equal(s.chk_health, 0);
+	assert_int_equal(s.cnt.chk_failed, 3);
+	assert_int_equal(s.cnt.chk_down, 1);
+	assert_false(udp_chk_apply(&s, false)); /* already at 0: not counted again */
+	assert_int_equal(s.cnt.chk_failed, 3);
+	assert_false(udplb_srv_usable(&s));
+	udp_chk_state_msg(buf, sizeof(buf), "dns", &s, CHK_ST_L4CON, "Connection refused", 2, 0, 5);
+	assert_string_equal(buf, "Server dns/d1 is DOWN, reason: Layer4 connection problem, info: "
+			    "\"Connection refused\", check duration: 2ms. 0 active and 0 backup servers left. "
+			    "5 sessions active, 0 requeued, 0 remaining in queue.");
+	/* rise (2) successes bring it back */
+	assert_true(udp_chk_apply(&s, true));
+	assert_false(s.chk_up);
+	assert_true(udp_chk_apply(&s, true));
+	assert_true(s.chk_up);
+	assert_int_equal(s.chk_health, 4);
+	assert_true(udplb_srv_usable(&s));
+	udp_chk_state_msg(buf, sizeof(buf), "dns", &s, CHK_ST_L7OK, NULL, 1, 1, 0);
+	assert_string_equal(buf, "Server dns/d1 is UP, reason: Layer7 check passed, check duration: 1ms. "
+			    "1 active and 0 backup servers online. 0 sessions requeued, 0 total in queue.");
+	s.disabled = true;
+	assert_false(udplb_srv_usable(&s));
+}
+
 /* ---- configuration ------------------------------------------------------ */
 
 static char msgs[8192];
@@ -279,7 +323,7 @@ static void test_cfg_good(void **state)
 			       "    dgram-bind [::1]:15353 transparent namespace seg1\n"
 			       "    intercept 192.0.2.0/24:53,123 [fd09::]/64:53\n"
 			       "    balance source\n"
-			       "    source 0.0.0.0 usesrc clientip\n"
+			       "    source 0.0.0.0 usesrc clientip interface eth7\n"
 			       "    server a 10.2.0.2\n"
 			       "    server b [fd02::2]:5353\n"
 			       "    timeout client 5s\n"
@@ -287,11 +331,16 @@ static void test_cfg_good(void **state)
 			       "    udp-reply-limit size 1232 ratio 5 rate 7 burst 9 sources 64\n"
 			       "udp-lb pp\n"
 			       "    dgram-bind 10.0.0.1:9999 accept-proxy\n"
-			       "    server r 10.2.0.3:9999 send-proxy-v2\n", &c), 0);
+			       "    option udp-check\n"
+			       "    udp-check-send hex 00ff10\n"
+			       "    timeout check 300ms\n"
+			       "    server r 10.2.0.3:9999 send-proxy-v2 check inter 500ms rise 3 fall 4\n"
+			       "    server q 10.2.0.4 check port 53\n", &c), 0);
 	lb = udplb_find(c, "dns");
 	assert_non_null(lb);
 	assert_int_equal(lb->balance, UDPLB_BALANCE_SOURCE);
 	assert_true(udplb_spoofs(lb));
+	assert_string_equal(lb->source.iface, "eth7");
 	assert_int_equal(lb->nsrv, 2);
 	assert_true(lb->srv->no_port);
 	assert_false(lb->srv->next->no_port);
@@ -309,10 +358,59 @@ static void test_cfg_good(void **state)
 	lb = udplb_find(c, "pp");
 	assert_true(lb->binds->accept_proxy);
 	assert_true(lb->srv->send_pp2);
+	assert_true(lb->opt_udp_check);
+	assert_int_equal(lb->chk_probe_len, 3);
+	assert_memory_equal(lb->chk_probe, "\x00\xff\x10", 3);
+	assert_int_equal(lb->chk_timeout, 300);
+	assert_true(lb->srv->check);
+	assert_int_equal(lb->srv->chk_inter, 500);
+	assert_int_equal(lb->srv->chk_rise, 3);
+	assert_int_equal(lb->srv->chk_fall, 4);
+	assert_int_equal(lb->srv->chk_health, 3);      /* starts up, at rise */
+	assert_true(lb->srv->chk_up);
+	assert_int_equal(lb->srv->next->chk_port, 53);
+	assert_int_equal(lb->srv->next->chk_inter, UDPLB_CHK_INTER_DEF);
+	assert_int_equal(lb->srv->next->chk_rise, UDPLB_CHK_RISE_DEF);
 	assert_int_equal(lb->maxconn, UDPLB_MAXCONN_DEFAULT);
 	assert_int_equal(lb->timeout, UDPLB_TIMEOUT_DEFAULT);
 	assert_int_equal(lb->lim.rate, UDPLB_REPLY_RATE_DEF);
 	dp_config_put(c);
+}
+
+/* A reload: the health of a server of the same name carries over (a DOWN
+ * server stays DOWN until its checks say otherwise), clamped to the new
+ * rise + fall - 1. */
+static void test_cfg_carry(void **state)
+{
+	struct dp_config *o, *n;
+	struct udp_server *os, *ns;
+
+	(void)state;
+	assert_int_equal(modules_init(), 0);
+	assert_int_equal(parse("udp-lb x\n    dgram-bind 127.0.0.1:53\n"
+			       "    server a 10.0.0.1:53 check rise 5 fall 5\n"
+			       "    server b 10.0.0.2:53 check\n", &o), 0);
+	assert_int_equal(parse("udp-lb x\n    dgram-bind 127.0.0.1:53\n"
+			       "    server a 10.0.0.1:53 check rise 1 fall 2\n"
+			       "    server b 10.0.0.2:53 check\n"
+			       "    server c 10.0.0.3:53 check\n", &n), 0);
+	os = udplb_find(o, "x")->srv;
+	os->chk_health = 9;
+	os->cnt.chk_down = 4;
+	os->next->chk_up = false;
+	os->next->chk_health = 0;
+	snprintf(os->next->chk_st, sizeof(os->next->chk_st), "L4CON");
+	udplb_carry(n, o);
+	ns = udplb_find(n, "x")->srv;
+	assert_int_equal(ns->chk_health, 2);            /* clamped to 1 + 2 - 1 */
+	assert_int_equal(ns->cnt.chk_down, 4);
+	assert_false(ns->next->chk_up);
+	assert_int_equal(ns->next->chk_health, 0);
+	assert_string_equal(ns->next->chk_st, "L4CON");
+	assert_true(ns->next->next->chk_up);            /* a new server starts up */
+	assert_int_equal(ns->next->next->chk_health, UDPLB_CHK_RISE_DEF);
+	dp_config_put(o);
+	dp_config_put(n);
 }
 
 static void test_cfg_bad(void **state)
@@ -325,7 +423,29 @@ static void test_cfg_bad(void **state)
 		{ "udp-lb x\n    dgram-bind 127.0.0.1:53 bogus\n    server a 10.0.0.1\n",
 		  "[t.cfg:2] : 'dgram-bind': unknown option 'bogus'" },
 		{ "udp-lb x\n    dgram-bind 127.0.0.1:53\n    server a 10.0.0.1 check\n",
-		  "[t.cfg:3] : 'server': 'check' is not yet supported on a 'udp-lb' server" },
+		  "[t.cfg:3] : udp-lb 'x' server 'a': a port-less server follows the decoy's port: 'check' needs 'port <n>'" },
+		{ "udp-lb x\n    dgram-bind 127.0.0.1:53\n    server a 10.0.0.1:53 check rise 0\n",
+		  "[t.cfg:3] : 'server': 'rise' must be at least 1" },
+		{ "udp-lb x\n    dgram-bind 127.0.0.1:53\n    server a 10.0.0.1:53 check inter\n",
+		  "[t.cfg:3] : 'server': 'inter' expects a time" },
+		{ "udp-lb x\n    dgram-bind 127.0.0.1:53\n    server a 10.0.0.1:53 check inter -3s\n",
+		  "[t.cfg:3] : 'server': 'inter' expects a positive time, got '-3s'" },
+		{ "udp-lb x\n    dgram-bind 127.0.0.1:53\n    server a 10.0.0.1:53\n    udp-check-send hex 0a0\n",
+		  "[t.cfg:4] : 'udp-check-send': '0a0': an even number of hex digits is expected" },
+		{ "udp-lb x\n    dgram-bind 127.0.0.1:53\n    server a 10.0.0.1:53\n    udp-check-send hex 0g\n",
+		  "[t.cfg:4] : 'udp-check-send': '0g': invalid hex digit at position 2" },
+		{ "udp-lb x\n    dgram-bind 127.0.0.1:53\n    server a 10.0.0.1:53\n    udp-check-send text abc\n",
+		  "[t.cfg:4] : 'udp-check-send': expects 'hex <hex digits>', got 'text'" },
+		{ "udp-lb x\n    dgram-bind 127.0.0.1:53\n    server a 10.0.0.1:53\n    option udp-check now\n",
+		  "[t.cfg:4] : 'option udp-check' takes no argument" },
+		{ "udp-lb x\n    dgram-bind 127.0.0.1:53\n    server a 10.0.0.1:53\n    timeout check 0\n",
+		  "[t.cfg:4] : 'timeout check' must be above 0 in a 'udp-lb' section" },
+		{ "udp-lb x\n    dgram-bind 127.0.0.1:53\n    server a 10.0.0.1:53\n    mirror pcap /tmp/x.pcap\n",
+		  "[t.cfg:4] : 'mirror': not yet supported in a 'udp-lb' section" },
+		{ "udp-lb x\n    dgram-bind 127.0.0.1:53\n    server a 10.0.0.1:53\n    intercept-file /tmp/x\n",
+		  "[t.cfg:4] : 'intercept-file' is not supported by decoyproxy: not yet supported in a 'udp-lb' section" },
+		{ "udp-lb x\n    dgram-bind 127.0.0.1:53\n    server a [fd00::1]:53\n    source 0.0.0.0 usesrc 10.9.9.9\n",
+		  "[t.cfg:3] : udp-lb 'x' server 'a': not of the address family of 'usesrc 10.9.9.9'" },
 		{ "udp-lb x\n    dgram-bind 127.0.0.1:53\n    server a 10.0.0.1 send-proxy\n",
 		  "[t.cfg:3] : 'server': 'send-proxy' (v1) cannot carry UDP" },
 		{ "udp-lb x\n    dgram-bind 127.0.0.1:53\n    server a 0.0.0.0\n",
@@ -359,7 +479,7 @@ static void test_cfg_bad(void **state)
 		{ "udp-lb x\n    dgram-bind 127.0.0.1:53\n    server a 10.0.0.1\nudp-lb x\n    dgram-bind 127.0.0.1:54\n    server a 10.0.0.1\n",
 		  "[t.cfg:4] : 'udp-lb': udp-lb 'x' has the same name as another udp-lb declared at t.cfg:1" },
 		{ "udp-lb x\n    dgram-bind 127.0.0.1:53\n    server a 10.0.0.1\n    option tcplog\n",
-		  "[t.cfg:4] : 'option' is not allowed in 'udp-lb' section" },
+		  "[t.cfg:4] : 'option tcplog' is not supported in a 'udp-lb' section (only 'option udp-check')" },
 	};
 
 	(void)state;
@@ -387,7 +507,9 @@ int main(void)
 		cmocka_unit_test(test_reply_check),
 		cmocka_unit_test(test_rlim),
 		cmocka_unit_test(test_flow_end_format),
+		cmocka_unit_test(test_chk_apply),
 		cmocka_unit_test(test_cfg_good),
+		cmocka_unit_test(test_cfg_carry),
 		cmocka_unit_test(test_cfg_bad),
 	};
 
