@@ -13,7 +13,7 @@
 #   DP_CHECK_SANITIZERS=0 skip the second run (a quicker local check)
 #   DP_CHECK_SCAN=0       skip the static analysis
 #   DP_SAN_SKIP="t1 t2"   tests the sanitizer run leaves out (default: the
-#                         fuzz runs, whose targets are built with ASan and
+#                         fuzz run, whose targets are built with ASan and
 #                         UBSan by themselves, the layering check and the
 #                         test tools' self-test, which run none of
 #                         decoyproxy's C code); printed with the reason
@@ -75,7 +75,7 @@ run_suite "$build" normal
 if [ "${DP_CHECK_SANITIZERS:-1}" != 0 ]; then
 	if dp_build "$here" "$sbuild" --enable-werror --enable-sanitizers; then
 		rm -rf "$sbuild/sanitizer-reports"
-		san_skip=${DP_SAN_SKIP-tests/fuzz/run_fuzz.sh tests/fuzz/run_fuzz_nflog.sh tests/test_layering.sh tests/netns/test_tools_selftest.sh}
+		san_skip=${DP_SAN_SKIP-tests/fuzz/run_fuzz.sh tests/test_layering.sh tests/netns/test_tools_selftest.sh}
 		san_tests=$(cd "$sbuild" && make -s -f Makefile -f - print-tests <<<'print-tests: ; @echo $(TESTS)' 2>/dev/null)
 		for t in $san_skip; do
 			san_tests=$(tr ' ' '\n' <<<"$san_tests" | grep -vxF -- "$t" | tr '\n' ' ')

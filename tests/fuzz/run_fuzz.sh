@@ -12,15 +12,19 @@
 #                     evaluator (fuzz_acl.c), seeds corpus_acl/
 #   fuzz_httpreq      the statistics page's HTTP request parser
 #                     (fuzz_httpreq.c), seeds corpus_httpreq/
+#   fuzz_nflog        the NFLOG (probe events) netlink parser (fuzz_nflog.c),
+#                     seeds corpus_nflog/ (regression inputs included)
 # Builds each target with clang (-fsanitize=fuzzer,address,undefined); exits 77
 # when clang or its libFuzzer runtime is missing. Bounded by FUZZ_SECONDS
-# (default 12) for the PROXY decoder, FUZZ_SECONDS_OTHERS (default 5) for
+# (default 8) for the PROXY decoder, FUZZ_SECONDS_OTHERS (default 4) for
 # each of the others, and a run count; a crash, leak or sanitizer report fails.
+# The budgets are short on purpose (this runs in every CI run); run longer by
+# hand with e.g. FUZZ_SECONDS=600 FUZZ_SECONDS_OTHERS=300.
 set -u
 src=${DP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 build=${DP_BUILDDIR:-$src}
-secs=${FUZZ_SECONDS:-12}
-secs_others=${FUZZ_SECONDS_OTHERS:-5}
+secs=${FUZZ_SECONDS:-8}
+secs_others=${FUZZ_SECONDS_OTHERS:-4}
 
 command -v clang >/dev/null 2>&1 || { echo "SKIP: clang not installed"; exit 77; }
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/fuzzpp.XXXXXX") || exit 1
@@ -76,4 +80,6 @@ fuzz_one fuzz_acl "ACL parser" "$secs_others" tests/fuzz/corpus_acl $pcre_cflags
 	"$src/src/lib/tls_hello_compat.c" "$src/src/lib/tls_hello_fp.c" "$src/src/lib/proto_detect.c" $pcre_libs
 fuzz_one fuzz_httpreq "HTTP request parser" "$secs_others" tests/fuzz/corpus_httpreq \
 	"$src/src/lib/httpreq.c"
+fuzz_one fuzz_nflog "NFLOG parser" "$secs_others" tests/fuzz/corpus_nflog \
+	"$src/src/lib/tools.c" "$src/src/net/nflog.c" -lmnl
 exit 0

@@ -99,24 +99,24 @@ start() {
 	lab_die "decoyproxy did not start: $(cat "$2")"
 }
 
-# attack NAME DECOY PEER-REGEX: one attacker connection held for 3 s (the
+# attack NAME DECOY PEER-REGEX: one attacker connection held for 1.5 s (the
 # session must reach the service: its first line is the whoami line);
 # counts sessions and fds before, during and after, and asserts exactly
 # one session and no fd growth
 attack() {
 	local name=$1 decoy=$2 want=$3 chk0 cum0 fd0 cur fd1 cum fd2 out n
 	chk0=$(info CumConns)
-	sleep 1                 # five health checks (every 200 ms)
+	sleep 0.6               # three health checks (every 200 ms)
 	cum0=$(info CumConns)
 	fd0=$(fds "$DPPID")
-	lab_assert_eq "$name: the health checks made no session in 1 s" "$chk0" "$cum0"
+	lab_assert_eq "$name: the health checks made no session in 0.6 s" "$chk0" "$cum0"
 	lab_assert_eq "$name: no session before the attack" 0 "$(info CurrConns)"
-	lab_bg att timeout 15 "$DPCLIENT" -w 10 -c "$decoy" hold -d 3 >"$LAB_TMP/hold.out" 2>&1
+	lab_bg att timeout 15 "$DPCLIENT" -w 10 -c "$decoy" hold -d 1.5 >"$LAB_TMP/hold.out" 2>&1
 	local hpid=$LAB_LASTPID
 	# the most sessions and fds seen while the attacker holds its connection
 	cur=0
 	fd1=$fd0
-	for _ in $(seq 12); do
+	for _ in $(seq 7); do
 		sleep 0.2
 		n=$(info CurrConns)
 		[ "${n:-0}" -gt "$cur" ] && cur=$n
