@@ -62,6 +62,7 @@
 #include "plumbing/tproxy.h"
 #include "rules/rules.h"
 #include "ctl/chroot.h"
+#include "ctl/cpumap.h"
 #include "ctl/cli.h"
 #include "ctl/module.h"
 #include "ctl/stats_http.h"
@@ -237,8 +238,15 @@ static const struct dp_module mod_tune = {
 	.name = "tune", .kws = &tune_kw_list, .commit = tune_commit,
 };
 
+/* `cpu-map`: binds the running threads first, so that nothing started by a
+ * later module (helper threads inherit the binding) runs elsewhere */
+static const struct dp_module mod_cpumap = {
+	.name = "cpu-map", .kws = &cpumap_kw_list, .finalize = cpumap_finalize, .apply = cpumap_apply,
+	.undo = cpumap_undo,
+};
+
 static const struct dp_module *const table[] = {
-	&mod_global, &mod_tune, &mod_proxies, &mod_rules, &mod_source, &mod_logs, &mod_events,
+	&mod_global, &mod_cpumap, &mod_tune, &mod_proxies, &mod_rules, &mod_source, &mod_logs, &mod_events,
 	&mod_netseg, &mod_mirror, &mod_listeners, &mod_udp, &mod_decoy, &mod_tproxy, &mod_probe,
 	&mod_cli, &mod_stats_http, &mod_chroot, &mod_checks,
 };

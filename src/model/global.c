@@ -296,7 +296,6 @@ static const struct cfg_kw global_kws[] = {
 	{ "nbproc", CFG_SEC_GLOBAL, NULL, "removed from HAProxy 2.5; decoyproxy runs one process" },
 	{ "master-worker", CFG_SEC_GLOBAL, NULL, "decoyproxy reloads in place (SIGUSR2) without a master process" },
 	{ "mworker-max-reloads", CFG_SEC_GLOBAL, NULL, "decoyproxy has no master process" },
-	{ "cpu-map", CFG_SEC_GLOBAL, NULL, ONE_THREAD },
 	{ "thread-groups", CFG_SEC_GLOBAL, NULL, ONE_THREAD },
 	{ "thread-group", CFG_SEC_GLOBAL, NULL, ONE_THREAD },
 	{ "numa-cpu-mapping", CFG_SEC_GLOBAL, NULL, ONE_THREAD },

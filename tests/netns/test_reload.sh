@@ -24,7 +24,7 @@
 
 lab_require_root
 lab_require_cmd ip ss timeout python3
-[ -n "${DP_SANITIZERS:-}" ] || lab_need_cmd valgrind
+[ -n "${DP_SANITIZERS:-}${DP_TSAN:-}" ] || lab_need_cmd valgrind
 lab_require_bin "$DPSERVER" "$DPCLIENT" "$DP_BUILDDIR/decoyproxy"
 lab_init reload
 DP=$DP_BUILDDIR/decoyproxy
@@ -479,6 +479,9 @@ lab_assert_match "-D with NOTIFY_SOCKET: the child (the pid file's) then sends R
 if [ -n "${DP_SANITIZERS:-}" ]; then
 	lab_skip_part "valgrind: no error, no leak over 15 reloads" \
 		"built with --enable-sanitizers: ASan/LSan take valgrind's place"
+elif [ -n "${DP_TSAN:-}" ]; then
+	lab_skip_part "valgrind: no error, no leak over 40 reloads" \
+		"built with --enable-tsan: a ThreadSanitizer binary cannot run under valgrind (the normal build runs this part)"
 else
 	lab_bg n valgrind -q --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=3 \
 		--log-file="$LAB_TMP/vg.log" "$DP" -f "$LAB_TMP/run.cfg" -d >"$LAB_TMP/dp3.log" 2>&1

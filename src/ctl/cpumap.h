@@ -1,0 +1,37 @@
+/* cpumap.h — `cpu-map [auto:]<process-set>[/<thread-set>] <cpu-set>...`
+ * (global section, HAProxy's syntax): which CPUs each thread may run on.
+ *
+ * Sets are resolved per thread number (1..CPUMAP_MAX_THREADS) when the line
+ * is parsed; the generation's apply pins the threads that run (today the
+ * main thread, thread 1: `nbthread` above 1 is still treated as 1) with
+ * pthread_setaffinity_np(). A generation without `cpu-map` gives a thread
+ * that an earlier generation pinned back the CPUs the process had at start.
+ */
+#ifndef DECOYPROXY_CPUMAP_H
+#define DECOYPROXY_CPUMAP_H
+
+#include <sched.h>
+#include "cfg/cfg.h"
+#include "model/conf.h"
+
+#define CPUMAP_MAX_THREADS 64   /* HAProxy's thread numbers: 1..64 */
+
+extern const struct cfg_kw_list cpumap_kw_list;
+
+/* Module table hooks. finalize: every thread that runs must be left at
+ * least one CPU the process may use (errors name the cpu-map line); returns
+ * the number of errors. apply: pins the running threads to newc's sets (or
+ * back to the start-up set when oldc pinned them and newc has no cpu-map);
+ * 0, or -1 with *err and nothing changed. undo: gives back oldc's binding. */
+int cpumap_finalize(struct dp_config *c);
+int cpumap_apply(struct dp_config *newc, struct dp_config *oldc, char **err);
+void cpumap_undo(struct dp_config *newc, struct dp_config *oldc);
+
+/* The CPUs c binds thread tid (1-based) to: true with *out filled, false
+ * when no cpu-map line names that thread. */
+bool cpumap_thread_set(const struct dp_config *c, unsigned tid, cpu_set_t *out);
+
+/* Threads the process runs (today always 1; see doc/internals.md). */
+unsigned cpumap_running_threads(const struct dp_config *c);
+
+#endif
