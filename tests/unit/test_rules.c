@@ -1043,6 +1043,66 @@ static void test_keywords(void **state)
 	empty_map(false);
 }
 
+/* ---- proto-patterns: req.proto extended by regexes from a file ---- */
+
+static void test_proto_patterns(void **state)
+{
+	const char *pf = tmpfile_with("protos.pat", "# custom protocols\n\n"
+				      "myproto ^HELLO-MY[0-9]+\\r?\\n\n"
+				      "  knock\t^\\x00\\x01knock  \n"
+				      "http-alt ^(?i)get /secret\n");
+	const char *bad = tmpfile_with("bad.pat", "ok ^x\n# comment\nbroken ^(unclosed\n");
+	const char *badname = tmpfile_with("badname.pat", "My-Proto ^x\n");
+	const char *noregex = tmpfile_with("noregex.pat", "lonely\n");
+	const char *verdict = tmpfile_with("verdict.pat", "silent ^x\n");
+	struct dp_config *c = NULL, *saved = ss.conf;
+	char *cfg = NULL;
+
+	memprintf(&cfg, "global\n  proto-patterns %s\nfrontend f2\n  bind 127.0.0.1:4\n  tcp-request inspect-delay 1s\n"
+		  "  tcp-request content accept if { req.proto myproto }\n  default_backend be\n", pf);
+	assert_int_equal(parse_cfg(cfg, &c), 0);
+	ss.conf = c;
+	set_req("HELLO-MY42\r\n", 12, false);
+	expect_val("req.proto", "myproto");
+	set_req("HELLO-MY4", 9, false); /* may still match: wait */
+	expect_val("req.proto", "<more>");
+	ss.final = true;
+	expect_val("req.proto", "unknown");
+	set_req("\x00\x01knock", 7, false);
+	expect_val("req.proto", "knock");
+	/* a pattern wins over the built-in probe (HTTP here) */
+	set_req("GET /secret HTTP/1.0\r\n\r\n", 24, false);
+	expect_val("req.proto", "http-alt");
+	set_req("GET / HTTP/1.0\r\n\r\n", 18, false);
+	expect_val("req.proto", "http");
+	/* the built-in probes still answer */
+	set_req("SSH-2.0-OpenSSH_9.2\r\n", 21, false);
+	expect_val("req.proto", "ssh");
+	set_req("zzzz", 4, false);
+	expect_val("req.proto", "unknown");
+	set_req(NULL, 0, true);
+	expect_val("req.proto", "silent");
+	ss.conf = saved;
+	dp_config_put(c);
+	/* errors name the pattern file and its line, after the config's file:line */
+	memprintf(&cfg, "global\n  proto-patterns %s\n", bad);
+	cfg_bad(cfg, "protocol pattern file '");
+	cfg_bad(cfg, "bad.pat' line 3: regex '^(unclosed' failed to compile at offset 10");
+	cfg_bad(cfg, "k.cfg:15]");
+	memprintf(&cfg, "global\n  proto-patterns %s\n", badname);
+	cfg_bad(cfg, "badname.pat' line 1: protocol name 'My-Proto' may only hold lower-case letters");
+	memprintf(&cfg, "global\n  proto-patterns %s\n", noregex);
+	cfg_bad(cfg, "noregex.pat' line 1: 'lonely' expects a regex after the protocol name");
+	memprintf(&cfg, "global\n  proto-patterns %s\n", verdict);
+	cfg_bad(cfg, "'silent' is a verdict of req.proto");
+	cfg_bad("global\n  proto-patterns /nonexistent/x.pat\n", "failed to open protocol pattern file '/nonexistent/x.pat'");
+	cfg_bad("global\n  proto-patterns\n", "'proto-patterns' expects <file>");
+	/* a name no file defines is still refused */
+	cfg_bad("frontend f2\n  tcp-request content accept if { req.proto myproto }\n",
+		"'myproto' is not a protocol req.proto returns");
+	free(cfg);
+}
+
 /* ---- rule lists ------------------------------------------------------------------------------- */
 
 static void test_rule_lists(void **state)
@@ -1195,6 +1255,7 @@ int main(void)
 		cmocka_unit_test(test_fetch_tls),
 		cmocka_unit_test(test_fetch_proto),
 		cmocka_unit_test(test_fetch_alpn_cap),
+		cmocka_unit_test(test_proto_patterns),
 		cmocka_unit_test(test_vars_captures),
 		cmocka_unit_test(test_converters),
 		cmocka_unit_test(test_maps),
