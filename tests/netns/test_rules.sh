@@ -29,7 +29,10 @@
 #  10. protocol detection on one port: ssh (OpenSSH), curl, openssl and a
 #      silent client reach the SSH, HTTP, TLS and banner decoys by
 #      req.proto; the verdict goes to a PROXY v2 decoy in TLV 0xE0; the
-#      event log has protocol, tls_sni, tls_ja3, tls_ja4.
+#      event log has protocol, tls_sni, tls_ja3, tls_ja4;
+#  11. `proto-patterns` (global): a custom protocol named by a PCRE2 line
+#      of a pattern file is routed by req.proto to its own decoy, logged in
+#      the event log; the reload of 7. reads the file again.
 
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -66,12 +69,14 @@ cat >"$LAB_TMP/decoys.map" <<'MAP'
 MAP
 printf '# attackers we never relay\n10.1.0.3\n' >"$LAB_TMP/deny.lst"
 printf '2400 edge-decoy\n' >"$LAB_TMP/ports.map"
+printf '# name regex\nknock ^KNOCK-1 [a-z]{4}\n' >"$LAB_TMP/protos.pat"
 
 cat >"$LAB_TMP/dp.cfg" <<CFG
 global
     log stdout format raw local0
     stats socket $LAB_TMP/admin.sock mode 600 level admin
     event-log file@$LAB_TMP/events.json # dp-only
+    proto-patterns $LAB_TMP/protos.pat # dp-only
 defaults
     mode tcp
     log global
@@ -131,6 +136,12 @@ frontend detect
     use_backend be_def if { req.proto tls } # dp-only
     use_backend be_banner if { req.proto silent } # dp-only
     default_backend be_sink
+frontend custom
+    bind 10.1.0.1:2900
+    tcp-request inspect-delay 1s
+    tcp-request content accept if { req.proto -m found } # dp-only
+    use_backend be_a if { req.proto knock } # dp-only
+    default_backend be_def
 frontend detect_tlv
     bind 10.1.0.1:2800
     tcp-request inspect-delay 1s
@@ -235,6 +246,12 @@ lab_assert_match "log: SSH capture and length" '^INSPECT 10\.1\.0\.2 be_sink/s -
 lab_assert_match "log: the HTTP variable" '^INSPECT 10\.1\.0\.2 be_def/d -- cap=GET / HT len=[0-9]+ http=yes$' "$log"
 lab_assert_match "log: the silent client" '^INSPECT 10\.1\.0\.2 be_banner/s -- cap=- len=0 http=-$' "$log"
 
+# 11. a custom protocol from proto-patterns (more in 7. and below)
+o=$(att -c 10.1.0.1:2900 send "$(printf 'KNOCK-1 open\r\n')")
+lab_assert_eq "proto-patterns: 'KNOCK-1 open' (pattern knock) reaches be_a's decoy" 2201 "$(local_port "$o")"
+o=$(att -c 10.1.0.1:2900 send "$(printf 'KNOCK-2 open\r\n')")
+lab_assert_eq "proto-patterns: 'KNOCK-2 open' (no pattern) goes to default_backend" 2203 "$(local_port "$o")"
+
 # 5. connection rules: expect-proxy for one source, silent-drop for another,
 # a variable and an address sample in a custom PROXY v2 TLV to the decoy
 o=$(att -c 10.1.0.1:2400 -p v1 203.0.113.5:1234 10.1.0.1:2400 send ping)
@@ -257,11 +274,17 @@ cat >"$LAB_TMP/decoys.map" <<'MAP'
 192.0.2.0/25    be_b
 192.0.2.200     be_a
 MAP
+printf 'knock ^KNOCK-2 [a-z]{4}\n' >"$LAB_TMP/protos.pat"
 lab_assert_match "reload over the stats socket" '^Success=1' "$(adm reload)"
 o=$(att -c 192.0.2.20:22 whoami)
 lab_assert_eq "after the reload, 'set map' is forgotten: 192.0.2.20 reaches be_b again" 2202 "$(local_port "$o")"
 o=$(att -c 192.0.2.200:22 whoami)
 lab_assert_eq "after the reload, the file's new entry routes 192.0.2.200 to be_a" 2201 "$(local_port "$o")"
+
+o=$(att -c 10.1.0.1:2900 send "$(printf 'KNOCK-2 open\r\n')")
+lab_assert_eq "after the reload, the pattern file's new regex routes 'KNOCK-2 open' to be_a" 2201 "$(local_port "$o")"
+o=$(att -c 10.1.0.1:2900 send "$(printf 'KNOCK-1 open\r\n')")
+lab_assert_eq "... and the old one no longer matches" 2203 "$(local_port "$o")"
 
 # 8. HAProxy accepts the same file without decoyproxy's own keywords
 # (HAProxy 2.6 has neither `intercept` nor `set-proxy-v2-tlv-fmt`)
@@ -320,6 +343,8 @@ lab_assert_match "events: a.example's hello (sni, JA3, JA4)" '^\["sni","tls","a\
 lab_assert_match "events: the ssh client" '^\["detect","ssh",null,0,false\]$' "$ev"
 lab_assert_match "events: the silent client" '^\["detect","silent",null,0,false\]$' "$ev"
 lab_assert_match "events: openssl to the detect port" '^\["detect","tls","c\.example",32,true\]$' "$ev"
+lab_assert_eq "events: the custom protocol's verdict (2 knocks)" "2" \
+	"$(jq -c 'select(.frontend == "custom" and .protocol == "knock")' "$LAB_TMP/events.json" | grep -c .)"
 lab_assert_nomatch "events: frontends without inspection have no protocol" '"protocol"' \
 	"$(jq -c 'select(.frontend == "setdst")' "$LAB_TMP/events.json")"
 
