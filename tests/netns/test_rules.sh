@@ -32,7 +32,10 @@
 #      event log has protocol, tls_sni, tls_ja3, tls_ja4;
 #  11. `proto-patterns` (global): a custom protocol named by a PCRE2 line
 #      of a pattern file is routed by req.proto to its own decoy, logged in
-#      the event log; the reload of 7. reads the file again.
+#      the event log; the reload of 7. reads the file again;
+#  12. `tcp-request session` after the PROXY header (its source decides),
+#      and rules of a named defaults section run by the frontend that
+#      inherits them (before its own).
 
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -110,6 +113,7 @@ frontend edge
     log-format "EDGE %ci:%cp pp=%[fc_rcvd_proxy] %b/%s %ts"
     tcp-request connection silent-drop if { src 10.1.0.3 }
     tcp-request connection expect-proxy layer4 if { src 10.1.0.2 }
+    tcp-request session reject if { src 198.51.100.0/24 }
     tcp-request connection set-var(sess.decoy) dst_port,map_int($LAB_TMP/ports.map,unknown)
     default_backend be_tlv
 frontend setdst
@@ -165,6 +169,20 @@ backend be_sink
     server s 10.2.0.2:2204
 backend be_banner
     server s 10.2.0.2:2205
+defaults dr
+    mode tcp
+    log global
+    timeout connect 2s
+    timeout client 5s
+    timeout server 5s
+    acl denied src 10.1.0.3
+    tcp-request connection reject if denied
+    tcp-request session set-var(sess.who) str(dr)
+frontend fdr
+    bind 10.1.0.1:3000
+    log-format "DR %ci %b/%s %ts v=%[var(sess.who)]"
+    tcp-request session set-var(sess.who) str(fdr) if { var(sess.who) -m str dr }
+    default_backend be_a
 CFG
 
 att() { lab_exec att timeout 10 "$DPCLIENT" -w 5 "$@"; }
@@ -263,6 +281,22 @@ sleep 0.3
 log=$(cat "$LAB_TMP/dp.log")
 lab_assert_match "log: the PROXY header was received" '^EDGE 203\.0\.113\.5:1234 pp=1 be_tlv/p --$' "$log"
 lab_assert_match "log: the silent drop" '^EDGE 10\.1\.0\.3:[0-9]+ pp=0 edge/<NOSRV> PR$' "$log"
+
+# 12. tcp-request session: the PROXY header's source is what it sees
+n0=$(grep -c . "$LAB_TMP/pp.out")
+o=$(att -c 10.1.0.1:2400 -p v1 198.51.100.9:1234 10.1.0.1:2400 send ping)
+lab_assert_nomatch "tcp-request session reject: the decoy never hears of 198.51.100.9" '^PROXY' "$o"
+# rules of a named defaults section: its reject (with its own ACL) and its
+# set-var run before the frontend's rule that reads the variable
+o=$(att -c 10.1.0.1:3000 whoami)
+lab_assert_eq "defaults rules: 10.1.0.2 is relayed by fdr" 2201 "$(local_port "$o")"
+o=$(att -b 10.1.0.3 -c 10.1.0.1:3000 whoami)
+lab_assert_eq "defaults rules: 10.1.0.3 is rejected by the defaults' connection rule" "" "$(local_port "$o")"
+sleep 0.3
+log=$(cat "$LAB_TMP/dp.log")
+lab_assert_match "log: the session rule's rejection (PR) names the advertised client" '^EDGE 198\.51\.100\.9:1234 pp=1 edge/<NOSRV> PR$' "$log"
+lab_assert_match "log: defaults' set-var, then the frontend's rule" '^DR 10\.1\.0\.2 be_a/a -- v=fdr$' "$log"
+lab_assert_match "log: the defaults' reject (before any session rule: no variable)" '^DR 10\.1\.0\.3 fdr/<NOSRV> PR v=-$' "$log"
 
 # 6. set-dst / set-dst-port choose where a `server 0.0.0.0` connects
 o=$(att -c 10.1.0.1:2500 whoami)
