@@ -16,7 +16,7 @@
 #      decided on its first chunk and relayed byte for byte (the sink
 #      reports length and bytes), other data goes to the default, a silent
 #      client waits out inspect-delay and gets the banner decoy; captures
-#      and variables appear in the log through %[...];
+#      and variables appear in the log through %[...] (captures in %hr too);
 #   5. connection rules: expect-proxy layer4 for one source, silent-drop
 #      for another, a variable and %[...] in a custom PROXY v2 TLV;
 #   6. set-dst / set-dst-port toward a `server 0.0.0.0`;
@@ -97,7 +97,7 @@ frontend decoys
     default_backend be_def
 frontend inspect
     bind 10.1.0.1:2300
-    log-format "INSPECT %ci %b/%s %ts cap=%[capture.req.hdr(0)] len=%[var(txn.len)] http=%[var(txn.http)]"
+    log-format "INSPECT %ci %b/%s %ts cap=%[capture.req.hdr(0)] len=%[var(txn.len)] http=%[var(txn.http)] hr=%hr"
     acl ssh req.payload(0,4) -m str SSH-
     tcp-request inspect-delay 1500ms
     tcp-request content capture req.payload(0,8) len 8
@@ -260,9 +260,9 @@ if [ "$ms" -ge 1400 ]; then lab_pass "the silent client waited out inspect-delay
 else lab_fail "the silent client waited out inspect-delay (${ms} ms < 1400)"; fi
 sleep 0.3
 log=$(cat "$LAB_TMP/dp.log")
-lab_assert_match "log: SSH capture and length" '^INSPECT 10\.1\.0\.2 be_sink/s -- cap=SSH-2\.0- len=24 http=-$' "$log"
-lab_assert_match "log: the HTTP variable" '^INSPECT 10\.1\.0\.2 be_def/d -- cap=GET / HT len=[0-9]+ http=yes$' "$log"
-lab_assert_match "log: the silent client" '^INSPECT 10\.1\.0\.2 be_banner/s -- cap=- len=0 http=-$' "$log"
+lab_assert_match "log: SSH capture and length" '^INSPECT 10\.1\.0\.2 be_sink/s -- cap=SSH-2\.0- len=24 http=- hr=\{SSH-2\.0-\}$' "$log"
+lab_assert_match "log: the HTTP variable" '^INSPECT 10\.1\.0\.2 be_def/d -- cap=GET / HT len=[0-9]+ http=yes hr=\{GET / HT\}$' "$log"
+lab_assert_match "log: the silent client" '^INSPECT 10\.1\.0\.2 be_banner/s -- cap=- len=0 http=- hr=\{\}$' "$log"
 
 # 11. a custom protocol from proto-patterns (more in 7. and below)
 o=$(att -c 10.1.0.1:2900 send "$(printf 'KNOCK-1 open\r\n')")

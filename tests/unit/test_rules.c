@@ -1322,6 +1322,44 @@ static void test_log_format(void **state)
 	lf_render(e, &ls, buf, sizeof(buf));
 	assert_string_equal(buf, "10.1.2.3 - - \"\" -");
 	lf_free(e);
+	/* %hr / %hrl: the frontend's capture slots, encoded as HAProxy */
+	{
+		struct dp_config *c = NULL;
+		struct sample s0 = { .type = SMP_T_STR, .u.str = { "SSH-|x", 6 } };
+		struct sample s2 = { .type = SMP_T_STR, .u.str = { "a\"b{", 4 } };
+		struct smp_sess v = ss;
+		static const struct { const char *fmt, *want; } fx[] = {
+			{ "%ci %hr %ci", "10.1.2.3 {SSH-#7Cx||a#22b#7B} 10.1.2.3" },
+			{ "%hrl", "SSH-#7Cx - a#22b#7B" },
+			{ "%{+Q}hr", "\"{SSH-#7Cx||a#22b#7B}\"" },
+			{ "%{+Q}hrl", "\"SSH-#7Cx\" \"\" \"a#22b#7B\"" },
+		};
+
+		assert_int_equal(parse_cfg("frontend f2\n  bind 127.0.0.1:3\n  tcp-request inspect-delay 1s\n"
+					   "  tcp-request content capture req.payload(0,4) len 4\n"
+					   "  tcp-request content capture src len 15\n"
+					   "  tcp-request content capture req.len len 4\n  default_backend be\n", &c), 0);
+		v.fe = dp_config_find_proxy(c, "f2", PR_CAP_FE);
+		smp_store_free(store);
+		store = smp_store_new();
+		ss.store = v.store = store;
+		smp_store_capture(store, 0, &s0, 10);
+		smp_store_capture(store, 2, &s2, 10);
+		ls.smp_ctx = &v;
+		for (size_t i = 0; i < ARRAY_SIZE(fx); i++) {
+			assert_int_equal(lf_compile(fx[i].fmt, &e, &err), 0);
+			lf_render(e, &ls, buf, sizeof(buf));
+			assert_string_equal(buf, fx[i].want);
+			/* a frontend without capture slots: nothing, not even "-" */
+			v.fe = ss.fe;
+			lf_render(e, &ls, buf, sizeof(buf));
+			assert_string_equal(buf, i ? "" : "10.1.2.3 10.1.2.3");
+			v.fe = dp_config_find_proxy(c, "f2", PR_CAP_FE);
+			lf_free(e);
+		}
+		ls.smp_ctx = NULL;
+		dp_config_put(c);
+	}
 	assert_int_equal(lf_compile("%[nosuch]", &e, &err), -EINVAL);
 	assert_non_null(strstr(err, "unknown fetch method 'nosuch'"));
 	assert_int_equal(lf_compile("%[src", &e, &err), -EINVAL);
