@@ -14,7 +14,7 @@
 
 lab_require_root
 lab_require_cmd ip nft timeout
-lab_need_cmd nmap ping jq python3
+lab_need_cmd nmap ping jq python3 socat curl
 lab_require_bin "$DPSERVER" "$DP_BUILDDIR/decoyproxy"
 lab_init decoys
 
@@ -67,7 +67,8 @@ lab_assert_match "-c: decoy-closed names file:line" "bad\\.cfg:27\\] .*'decoy-cl
 lab_assert_match "-c: probe-log rate names file:line" "bad\\.cfg:28\\] .*invalid rate '10/500ms'" "$out"
 lab_assert_match "-c: scan-threshold names file:line" "bad\\.cfg:29\\] .*scan-threshold.*invalid value '0'" "$out"
 # the JSON event log (added after bad.cfg's copy: its line numbers stay)
-sed -i "s|^global\$|global\n    event-log file@$EV|" "$LAB_TMP/dp.cfg"
+sed -i "s|^global\$|global\n    event-log file@$EV\n    stats socket $LAB_TMP/admin.sock mode 600 level admin|" "$LAB_TMP/dp.cfg"
+printf 'listen metrics\n    mode http\n    bind 127.0.0.1:8404\n    http-request use-service prometheus-exporter if { path /metrics }\n' >>"$LAB_TMP/dp.cfg"
 out=$(lab_exec dp "$DP" -c -f "$LAB_TMP/dp.cfg" 2>&1); rc=$?
 lab_assert_eq "-c accepts the lab configuration" 0 "$rc"
 
@@ -108,6 +109,23 @@ lab_assert_eq "probe: nothing for the network and broadcast addresses" 0 \
 lab_assert_match "scan: the attacker, exact counts, the decoy and port ranges" \
 	'^10\.1\.0\.2 \[[^]]+\] web - scan tcp decoys=14 ports=3 probes=42 10\.99\.0\.1-10\.99\.0\.14 22-443 2000ms$' \
 	"$(grep ' scan tcp ' "$LAB_TMP/dp.log")"
+
+# the counters: `show info` and /metrics (promtool checks the page)
+info=$(printf 'show info\n' | lab_exec dp timeout 5 socat -t 3 - "UNIX-CONNECT:$LAB_TMP/admin.sock" 2>&1)
+lab_assert_eq "show info: 42 probe events, 28 half-open, 14 closed, no connection, 1 scan" \
+	"ProbeEvents: 42|ProbeConnections: 0|ProbeHalfOpen: 28|ProbeClosed: 14|ProbeScans: 1" \
+	"$(grep -E '^Probe(Events|Connections|HalfOpen|Closed|Scans):' <<<"$info" | paste -sd'|')"
+lab_assert_match "show info: the NFLOG packets read" '^ProbePackets: [1-9][0-9]*$' "$info"
+metrics=$(lab_exec dp timeout 5 curl -s --max-time 4 http://127.0.0.1:8404/metrics)
+lab_assert_eq "/metrics: probe events by verdict and scans" \
+	"decoyproxy_probe_events_total{verdict=\"connection\"} 0|decoyproxy_probe_events_total{verdict=\"half-open\"} 28|decoyproxy_probe_events_total{verdict=\"closed\"} 14|decoyproxy_probe_events_total{verdict=\"syn\"} 0|decoyproxy_probe_scans_total 1" \
+	"$(grep -E '^decoyproxy_probe_(events|scans)_total' <<<"$metrics" | paste -sd'|')"
+if command -v promtool >/dev/null; then
+	if out=$(promtool check metrics <<<"$metrics" 2>&1); then lab_pass "/metrics: promtool check metrics accepts the page"
+	else lab_fail "/metrics: promtool check metrics: $(head -3 <<<"$out")"; fi
+else
+	lab_skip_part "/metrics: promtool check metrics" "promtool is not installed"
+fi
 
 # the same events in the JSON event log: attacker, decoy, ports, verdicts
 J() { jq -r "$1" "$EV" 2>/dev/null; }
