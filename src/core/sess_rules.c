@@ -1,6 +1,8 @@
 /* sess_rules.c — the session's side of the rules layer (rules/rules.h):
  *   at accept        `tcp-request connection` rules of the frontend
  *                    (before any PROXY header, before any byte is read);
+ *   after the header `tcp-request session` rules of the frontend (the
+ *                    PROXY header's addresses and TLVs are known);
  *   once accepted    content inspection: the frontend's `tcp-request
  *                    content` rules run on what the client sent so far,
  *                    from the first rule again on each new chunk, until
@@ -89,7 +91,8 @@ static void note_facts(struct sess *s, const struct smp_sess *ss)
 
 static bool needs_store(const struct proxy *px)
 {
-	return px && px->rules && (px->rules->ncaptures || px->rules->content || px->rules->conn);
+	return px && px->rules && (px->rules->ncaptures || rules_inspects(px->rules) || rules_has_conn(px->rules) ||
+				   rules_has_session(px->rules));
 }
 
 /* A store for captures and variables, made when a proxy with rules first
@@ -149,7 +152,7 @@ int sess_rules_connection(struct sess *s)
 	struct smp_sess ss;
 	enum rules_verdict v;
 
-	if (!r || !r->conn)
+	if (!rules_has_conn(r))
 		return 0;
 	if (!ensure_store(s, s->fe))
 		return -1;
@@ -257,6 +260,18 @@ void sess_rules_start(struct sess *s)
 {
 	/* called once any PROXY header was consumed */
 	s->rl.pp_rcvd = (s->li && (s->li->bc->options & BC_O_ACCEPT_PROXY)) || s->rl.expect_proxy;
+	if (rules_has_session(s->fe->rules)) {
+		/* tcp-request session: what the PROXY header said is known,
+		 * no byte of the request is read yet */
+		struct smp_sess ss;
+
+		if (!ensure_store(s, s->fe))
+			return;
+		fill_view(s, &ss, s->fe);
+		ss.final = true;
+		if (verdict_ends(s, rules_tcp_session(s->fe->rules, &ss), "tcp-request-session"))
+			return;
+	}
 	if (rules_inspects(s->fe->rules)) {
 		run_stage(s, s->fe, false);
 		return;

@@ -25,6 +25,7 @@
 #include "core/pipe.h"
 #include "core/udp.h"
 #include "ctl/cli.h"
+#include "plumbing/probe.h"
 #include "ctl/cli_int.h"
 
 #ifndef PACKAGE_VERSION
@@ -680,6 +681,20 @@ void cli_cmd_show_info(struct cli_ctx *cx, int argc, char **argv, struct cli_buf
 	}
 	cli_printf(out, "PipesRefused: %llu\n", pipe_refused());
 	cli_printf(out, "UdpFlows: %u\n", rt.conf ? udp_flows_total(rt.conf) : 0);
+	{
+		struct probe_counters pc;
+
+		probe_get_counters(&pc);
+		cli_printf(out, "ProbePackets: %llu\nProbePacketsBad: %llu\nProbePacketsLost: %llu\n",
+			   (unsigned long long)pc.packets, (unsigned long long)pc.bad, (unsigned long long)pc.drops);
+		cli_printf(out, "ProbeEvents: %llu\nProbeConnections: %llu\nProbeHalfOpen: %llu\nProbeClosed: %llu\n"
+			   "ProbeSynOnly: %llu\n", (unsigned long long)pc.probes,
+			   (unsigned long long)pc.verdict[PROBE_V_CONNECTION], (unsigned long long)pc.verdict[PROBE_V_HALF_OPEN],
+			   (unsigned long long)pc.verdict[PROBE_V_CLOSED], (unsigned long long)pc.verdict[PROBE_V_SYN]);
+		cli_printf(out, "ProbeScans: %llu\nProbeSuppressed: %llu\nProbeEvictions: %llu\n",
+			   (unsigned long long)pc.scans, (unsigned long long)pc.suppressed,
+			   (unsigned long long)pc.evictions);
+	}
 }
 
 

@@ -60,6 +60,7 @@
 #include "plumbing/netseg.h"
 #include "plumbing/probe.h"
 #include "plumbing/tproxy.h"
+#include "rules/protopat.h"
 #include "rules/rules.h"
 #include "ctl/chroot.h"
 #include "ctl/cpumap.h"
@@ -164,6 +165,10 @@ static const struct dp_module mod_proxies = {
 static const struct dp_module mod_rules = {
 	.name = "rules", .kws = &rules_kw_list, .finalize = rules_finalize,
 };
+/* `proto-patterns` (global): req.proto's regexes, read at each load */
+static const struct dp_module mod_protopat = {
+	.name = "proto patterns", .kws = &protopat_kw_list,
+};
 static const struct dp_module mod_source = {
 	.name = "source", .apply = source_apply,
 };
@@ -246,7 +251,8 @@ static const struct dp_module mod_cpumap = {
 };
 
 static const struct dp_module *const table[] = {
-	&mod_global, &mod_cpumap, &mod_tune, &mod_proxies, &mod_rules, &mod_source, &mod_logs, &mod_events,
+	&mod_global, &mod_cpumap, &mod_tune, &mod_proxies, &mod_rules, &mod_protopat, &mod_source, &mod_logs,
+	&mod_events,
 	&mod_netseg, &mod_mirror, &mod_listeners, &mod_udp, &mod_decoy, &mod_tproxy, &mod_probe,
 	&mod_cli, &mod_stats_http, &mod_chroot, &mod_checks,
 };

@@ -22,6 +22,7 @@
 #include "core/loop.h"
 #include "core/udp.h"
 #include "plumbing/netseg.h"
+#include "plumbing/probe.h"
 #include "plumbing/tproxy.h"
 #include "ctl/cli.h"
 #include "ctl/stats_http.h"
@@ -579,4 +580,32 @@ void stats_page_metrics(struct cli_buf *out)
 	cli_printf(out, "decoyproxy_stats_page_clients %u\n", stats_http_count());
 	prom_head(out, "decoyproxy_cli_clients", "gauge", "Connected clients of the stats sockets.");
 	cli_printf(out, "decoyproxy_cli_clients %u\n", cli_count());
+	{
+		/* probe events (option log-probes, plumbing/probe.h) */
+		struct probe_counters pc;
+		static const enum probe_verdict vs[] = { PROBE_V_CONNECTION, PROBE_V_HALF_OPEN, PROBE_V_CLOSED, PROBE_V_SYN };
+
+		probe_get_counters(&pc);
+		prom_head(out, "decoyproxy_probe_packets_total", "counter",
+			  "Packets the kernel's probe rules logged to NFLOG and decoyproxy read.");
+		cli_printf(out, "decoyproxy_probe_packets_total %llu\n", (unsigned long long)pc.packets);
+		prom_head(out, "decoyproxy_probe_packets_bad_total", "counter", "NFLOG packets that could not be parsed.");
+		cli_printf(out, "decoyproxy_probe_packets_bad_total %llu\n", (unsigned long long)pc.bad);
+		prom_head(out, "decoyproxy_probe_packets_lost_total", "counter",
+			  "Times the kernel dropped NFLOG packets because the socket buffer was full (ENOBUFS).");
+		cli_printf(out, "decoyproxy_probe_packets_lost_total %llu\n", (unsigned long long)pc.drops);
+		prom_head(out, "decoyproxy_probe_events_total", "counter",
+			  "Probe events emitted (one per attacker, decoy and port per interval), by verdict.");
+		for (size_t i = 0; i < ARRAY_SIZE(vs); i++)
+			cli_printf(out, "decoyproxy_probe_events_total{verdict=\"%s\"} %llu\n", probe_verdict_name(vs[i]),
+				   (unsigned long long)pc.verdict[vs[i]]);
+		prom_head(out, "decoyproxy_probe_scans_total", "counter", "Scan summaries reported.");
+		cli_printf(out, "decoyproxy_probe_scans_total %llu\n", (unsigned long long)pc.scans);
+		prom_head(out, "decoyproxy_probe_suppressed_total", "counter",
+			  "Probe packets folded into an event already emitted within its interval.");
+		cli_printf(out, "decoyproxy_probe_suppressed_total %llu\n", (unsigned long long)pc.suppressed);
+		prom_head(out, "decoyproxy_probe_table_evictions_total", "counter",
+			  "Probe table entries evicted because the table was full (counts may be low).");
+		cli_printf(out, "decoyproxy_probe_table_evictions_total %llu\n", (unsigned long long)pc.evictions);
+	}
 }

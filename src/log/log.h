@@ -68,6 +68,13 @@ struct lf_sample_ops {
 	int (*compile)(const char *expr, void **out, char **err);
 	int (*render)(const void *compiled, const void *smp_ctx, char *buf, size_t cap);
 	void (*free)(void *compiled);
+	/* %hr ("{a|b}", slots separated by '|') and %hrl (list: "a b", an
+	 * empty slot "-", each slot quoted with quote): the frontend's
+	 * `tcp-request content capture` slots, encoded as HAProxy does ('#'
+	 * and two hex digits for '"', '#', '{', '|', '}' and non-printable
+	 * bytes). Returns the length, or -1 when the frontend has no capture
+	 * slot (nothing is printed, as HAProxy). May be NULL. */
+	int (*captures)(const void *smp_ctx, bool list, bool quote, char *buf, size_t cap);
 };
 /* Installs the hook (NULL: none). Call before any format is compiled. */
 void lf_set_sample_ops(const struct lf_sample_ops *ops);

@@ -55,6 +55,7 @@ enum lf_op {
 	LF_OP_PID, LF_OP_RT, LF_OP_ID, LF_OP_HOST, LF_OP_MS, LF_OP_TS,
 	LF_OP_NS,               /* decoyproxy: namespace (segment) of the listener */
 	LF_OP_SAMPLE,           /* %[expr]: off = index in lf_expr.smp */
+	LF_OP_HR, LF_OP_HRL,    /* capture slots (lf_sample_ops.captures) */
 };
 
 struct lf_node {
@@ -139,8 +140,9 @@ static const struct lf_alias lf_aliases[] = {
 	{ "Tq",  -1, lf_why_http }, { "TR",  -1, lf_why_http },
 	{ "Tr",  -1, lf_why_http }, { "r",   -1, lf_why_http },
 	{ "tr",  -1, lf_why_http }, { "trg", -1, lf_why_http },
-	{ "trl", -1, lf_why_http }, { "hr",  -1, lf_why_http },
-	{ "hrl", -1, lf_why_http }, { "hs",  -1, lf_why_http },
+	/* tcp-request content capture slots (HAProxy prints them in TCP too) */
+	{ "hr",  LF_OP_HR, NULL }, { "hrl", LF_OP_HRL, NULL },
+	{ "trl", -1, lf_why_http }, { "hs",  -1, lf_why_http },
 	{ "hsl", -1, lf_why_http }, { "ST",  -1, lf_why_http },
 	{ "tsc", -1, lf_why_http },
 	/* TCP aliases whose data decoyproxy does not record */
@@ -682,6 +684,16 @@ static void lf_render_node(struct lf_out *o, const struct lf_expr *e, const stru
 		out_text(o, n < 0 ? NULL : v, fl);
 		break;
 	}
+	case LF_OP_HR:
+	case LF_OP_HRL: {
+		char v[2048];
+		int n = smp_ops && smp_ops->captures && ls->smp_ctx ?
+			smp_ops->captures(ls->smp_ctx, nd->op == LF_OP_HRL, (fl & LF_FL_Q) != 0, v, sizeof(v)) : -1;
+
+		if (n > 0)
+			out_mem(o, v, (size_t)n);
+		break;
+	}
 	case LF_OP_TS:
 		if (fl & LF_FL_X)
 			out_fmt(o, "%04X", (unsigned)ls->accept_tv.tv_sec);
@@ -709,11 +721,16 @@ size_t lf_render(const struct lf_expr *e, const struct log_sess *ls, char *buf, 
 			last_space = true;
 			continue;
 		}
+		char *before = o.p;
+
 		if (nd->op == LF_OP_TEXT)
 			out_mem(&o, e->text + nd->off, nd->len);
 		else
 			lf_render_node(&o, e, nd, ls);
-		last_space = false;
+		/* a node that printed nothing (%hr without capture slots)
+		 * leaves the separator state alone, as HAProxy */
+		if (o.p != before)
+			last_space = false;
 	}
 	*o.p = '\0';
 	return (size_t)(o.p - buf);

@@ -893,6 +893,7 @@ static int proxy_section_open(struct cfg_ctx *ctx, int argc, char **argv, char *
 			proxy_free(px);
 			return CFG_ERR;
 		}
+		px->defpx = def;
 	} else if (ctx->conf->cur_defaults) {
 		if (proxy_inherit(px, ctx->conf->cur_defaults, &err) < 0) {
 			cfg_alert(ctx, "%s '%s': %s", s, name ? name : "", err);
@@ -900,6 +901,8 @@ static int proxy_section_open(struct cfg_ctx *ctx, int argc, char **argv, char *
 			proxy_free(px);
 			return CFG_ERR;
 		}
+		if (sec != CFG_SEC_DEFAULTS)
+			px->defpx = ctx->conf->cur_defaults;
 	}
 
 	if (sec == CFG_SEC_DEFAULTS) {

@@ -110,6 +110,9 @@ struct proxy {
 	char *description;
 	struct px_rules *rules;     /* acl, tcp-request, use_backend, use-server
 	                             * (rules/rules.h); NULL: none */
+	const struct proxy *defpx;  /* the defaults section it inherits from: the
+	                             * latest one, or `from <name>` (a defaults
+	                             * section: only with `from`); NULL: none */
 	struct mirror_px *mirror;    /* `mirror` lines and `mirror-depth` (core/mirror_int.h);
 	                             * shared with a defaults section until the proxy adds its own */
 

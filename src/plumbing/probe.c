@@ -271,6 +271,8 @@ static void emit_cb(void *ctx, const struct probe_event *ev)
 	size_t n;
 
 	(void)ctx;
+	if (ev->type == PROBE_EV_PROBE && (unsigned)ev->verdict < ARRAY_SIZE(P.cnt.verdict))
+		P.cnt.verdict[ev->verdict]++;
 	if (!s)
 		return;
 	memset(&r, 0, sizeof(r));

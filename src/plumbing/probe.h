@@ -90,10 +90,13 @@ void probe_remove(struct dp_config *c);
 void probe_note_accept(const struct proxy *fe, const char *ns, const struct sockaddr_storage *peer,
 		       const struct sockaddr_storage *local);
 
-/* Counters for the stats socket and tests. */
+/* Counters for the stats socket (`show info`), the metrics page and
+ * tests. Each probe thread (the one applying the configuration today)
+ * keeps its own, written only by it; probe_get_counters() sums them. */
 struct probe_counters {
 	uint64_t packets, bad, drops;   /* NFLOG packets read, unparsable, lost (ENOBUFS) */
 	uint64_t probes, scans, evictions, suppressed, unknown;
+	uint64_t verdict[4];            /* probe events by enum probe_verdict */
 };
 void probe_get_counters(struct probe_counters *out);
 

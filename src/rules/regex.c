@@ -27,7 +27,7 @@ unsigned long long rx_limit_hits;
 static __thread pcre2_match_data *rx_md;
 static __thread pcre2_match_context *rx_mctx;
 
-struct rx *rx_compile(const char *pattern, bool icase, char **err)
+static struct rx *compile(const char *pattern, bool icase, bool partial, char **err)
 {
 	struct rx *r = calloc(1, sizeof(*r));
 	int ec;
@@ -48,9 +48,21 @@ struct rx *rx_compile(const char *pattern, bool icase, char **err)
 		return NULL;
 	}
 #ifdef PCRE2_JIT_COMPLETE
-	r->jit = pcre2_jit_compile(r->code, PCRE2_JIT_COMPLETE) == 0;
+	r->jit = pcre2_jit_compile(r->code, PCRE2_JIT_COMPLETE | (partial ? PCRE2_JIT_PARTIAL_SOFT : 0)) == 0;
+#else
+	(void)partial;
 #endif
 	return r;
+}
+
+struct rx *rx_compile(const char *pattern, bool icase, char **err)
+{
+	return compile(pattern, icase, false, err);
+}
+
+struct rx *rx_compile_partial(const char *pattern, char **err)
+{
+	return compile(pattern, false, true, err);
 }
 
 void rx_free(struct rx *r)
@@ -61,19 +73,44 @@ void rx_free(struct rx *r)
 	free(r);
 }
 
-int rx_exec(const struct rx *r, const char *s, size_t len, size_t *ovec, int nvec)
+/* The calling thread's match data and bounded match context. */
+static bool rx_thread_init(void)
 {
-	int rc;
-
 	if (!rx_md) {
 		rx_md = pcre2_match_data_create(16, NULL);
 		rx_mctx = pcre2_match_context_create(NULL);
 		if (!rx_md || !rx_mctx)
-			return 0;
+			return false;
 		pcre2_set_match_limit(rx_mctx, RX_MATCH_LIMIT);
 		pcre2_set_depth_limit(rx_mctx, RX_DEPTH_LIMIT);
 		pcre2_set_heap_limit(rx_mctx, RX_HEAP_LIMIT_KB);
 	}
+	return true;
+}
+
+int rx_exec_partial(const struct rx *r, const char *s, size_t len)
+{
+	int rc;
+
+	if (!rx_thread_init())
+		return 0;
+	rc = pcre2_match(r->code, (PCRE2_SPTR)(s ? s : ""), len, 0, PCRE2_PARTIAL_SOFT, rx_md, rx_mctx);
+	if (rc == PCRE2_ERROR_PARTIAL)
+		return RX_PARTIAL;
+	if (rc < 0) {
+		if (rc != PCRE2_ERROR_NOMATCH)
+			rx_limit_hits++;
+		return 0;
+	}
+	return 1;
+}
+
+int rx_exec(const struct rx *r, const char *s, size_t len, size_t *ovec, int nvec)
+{
+	int rc;
+
+	if (!rx_thread_init())
+		return 0;
 	/* pcre2_match() uses the JIT code when there is some */
 	rc = pcre2_match(r->code, (PCRE2_SPTR)(s ? s : ""), len, 0, 0, rx_md, rx_mctx);
 	if (rc < 0) {

@@ -58,6 +58,7 @@ void px_rules_free(struct px_rules *r)
 	if (!r)
 		return;
 	tcp_rules_free(r->conn);
+	tcp_rules_free(r->sess);
 	tcp_rules_free(r->content);
 	for (s = r->sw; s; s = sn) {
 		sn = s->next;
@@ -86,6 +87,10 @@ struct rules_conf {
 static void rules_conf_free(struct dp_config *c, struct conf_ext *e)
 {
 	for (struct proxy *px = c->proxies; px; px = px->next) {
+		px_rules_free(px->rules);
+		px->rules = NULL;
+	}
+	for (struct proxy *px = c->defaults; px; px = px->next) {
 		px_rules_free(px->rules);
 		px->rules = NULL;
 	}
@@ -187,18 +192,35 @@ static enum rules_verdict run_tcp(const struct tcp_rule *t, struct smp_sess *ss,
 	return RV_CONTINUE;
 }
 
+/* The defaults section's list first, then the proxy's, as one list (an
+ * accept among the defaults' rules ends both, as HAProxy). */
+static enum rules_verdict run_both(const struct tcp_rule *def, const struct tcp_rule *own, struct smp_sess *ss,
+				   bool *expect_proxy)
+{
+	enum rules_verdict v = run_tcp(def, ss, expect_proxy);
+
+	return v != RV_CONTINUE ? v : run_tcp(own, ss, expect_proxy);
+}
+
 enum rules_verdict rules_tcp_connection(const struct px_rules *r, struct smp_sess *ss, bool *expect_proxy)
 {
-	if (!r || !r->conn)
+	if (!r)
 		return RV_CONTINUE;
-	return run_tcp(r->conn, ss, expect_proxy);
+	return run_both(r->def ? r->def->conn : NULL, r->conn, ss, expect_proxy);
+}
+
+enum rules_verdict rules_tcp_session(const struct px_rules *r, struct smp_sess *ss)
+{
+	if (!r)
+		return RV_CONTINUE;
+	return run_both(r->def ? r->def->sess : NULL, r->sess, ss, NULL);
 }
 
 enum rules_verdict rules_tcp_content(const struct px_rules *r, struct smp_sess *ss)
 {
-	if (!r || !r->content)
+	if (!r)
 		return RV_CONTINUE;
-	return run_tcp(r->content, ss, NULL);
+	return run_both(r->def ? r->def->content : NULL, r->content, ss, NULL);
 }
 
 size_t rules_fmt_render(const struct rules_fmt *fmt, const struct smp_sess *ss, char *buf, size_t cap)
@@ -275,13 +297,70 @@ static const char *px_kind(const struct proxy *px)
 	return px->cap & PR_CAP_FE ? "frontend" : "backend";
 }
 
+/* HAProxy 2.6's rules for a proxy inheriting from a named defaults section
+ * that has tcp-request rules: frontends only or backends only (a backend:
+ * no connection or session rules), never a listen or another defaults
+ * section. Links the proxy's rules to the defaults' ones. Returns -1 on
+ * error (reported). */
+static int inherit_rules(struct dp_config *c, struct proxy *px, int *errors)
+{
+	const struct proxy *d = px->defpx;
+	struct px_rules *dr = d ? d->rules : NULL, *r;
+	unsigned side = px->cap & (PR_CAP_FE | PR_CAP_BE);
+
+	if (!dr)
+		return 0;
+	if (dr->conn || dr->sess || dr->content) {
+		if (px->cap & PR_CAP_DEF) {
+			cfg_report_at(true, px->file, px->line, errors,
+				      "a defaults section cannot inherit from a defaults section defining TCP/HTTP rules (defaults section at %s:%d).",
+				      d->file, d->line);
+			return -1;
+		}
+		if (side == (PR_CAP_FE | PR_CAP_BE)) {
+			cfg_report_at(true, px->file, px->line, errors,
+				      "a listen section cannot inherit from a defaults section defining TCP/HTTP rules.");
+			return -1;
+		}
+		if (dr->def_users && dr->def_users != side) {
+			cfg_report_at(true, px->file, px->line, errors,
+				      "frontends and backends cannot inherit from the same defaults section if it defines TCP/HTTP rules (defaults section at %s:%d).",
+				      d->file, d->line);
+			return -1;
+		}
+		if (side == PR_CAP_BE && (dr->conn || dr->sess)) {
+			cfg_report_at(true, px->file, px->line, errors,
+				      "a backend section cannot inherit from a defaults section defining 'tcp-request connection' or 'tcp-request session' rules (defaults section at %s:%d).",
+				      d->file, d->line);
+			return -1;
+		}
+		dr->def_users = side;
+	}
+	if (px->cap & PR_CAP_DEF)
+		return 0;
+	r = px_rules_get(c, px);
+	if (!r) {
+		cfg_report_at(true, px->file, px->line, errors, "out of memory");
+		return -1;
+	}
+	r->def = dr;
+	if (!r->inspect_delay)
+		r->inspect_delay = dr->inspect_delay;
+	return 0;
+}
+
 int rules_finalize(struct dp_config *c)
 {
 	int errors = 0;
 
+	for (struct proxy *px = c->defaults; px; px = px->next)
+		inherit_rules(c, px, &errors);
 	for (struct proxy *px = c->proxies; px; px = px->next) {
-		struct px_rules *r = px->rules;
+		struct px_rules *r;
 
+		if (inherit_rules(c, px, &errors) < 0)
+			continue;
+		r = px->rules;
 		if (!r)
 			continue;
 		for (struct switch_rule *s = r->sw; s; s = s->next) {
@@ -304,7 +383,7 @@ int rules_finalize(struct dp_config *c)
 					      "%s '%s' : unable to find server '%s' referenced in a 'use-server' rule.",
 					      px_kind(px), px->name, v->name);
 		}
-		if (!r->inspect_delay && tcp_uses_req(r->content))
+		if (!r->inspect_delay && (tcp_uses_req(r->content) || (r->def && tcp_uses_req(r->def->content))))
 			ha_warning("config : %s '%s' : some 'tcp-request content' rules explicitly depend on request contents without any 'tcp-request inspect-delay' setting: they will only see what already arrived with the first packet, if anything.",
 				   px_kind(px), px->name);
 	}

@@ -3,6 +3,7 @@
  *   acl <name> ...                              (acl.h)
  *   tcp-request inspect-delay <time>
  *   tcp-request connection <action> [if|unless <cond>]   (frontends)
+ *   tcp-request session <action> [if|unless <cond>]      (frontends)
  *   tcp-request content <action> [if|unless <cond>]
  *   use_backend <backend>|<format with %[expr]> [if|unless <cond>]
  *   use-server <server> [if|unless <cond>]               (backends)
@@ -82,10 +83,16 @@ struct px_rules {
 	struct acl_list acls;
 	long long inspect_delay;        /* ms, 0: none */
 	struct tcp_rule *conn, *conn_last;
+	struct tcp_rule *sess, *sess_last;      /* tcp-request session */
 	struct tcp_rule *content, *content_last;
 	struct switch_rule *sw, *sw_last;
 	struct srv_rule *srvr, *srvr_last;
 	unsigned ncaptures;
+	/* the tcp-request rules of the named defaults section the proxy
+	 * inherits from, run before its own (set at finalize; owned by the
+	 * defaults section) */
+	const struct px_rules *def;
+	unsigned def_users;             /* defaults: PR_CAP_FE/BE of its users */
 };
 
 /* Verdicts of a tcp-request rule list. */
@@ -100,6 +107,18 @@ enum rules_verdict {
 /* Runs the `tcp-request connection` rules of r on ss. *expect_proxy is
  * set when an expect-proxy rule matched. */
 enum rules_verdict rules_tcp_connection(const struct px_rules *r, struct smp_sess *ss, bool *expect_proxy);
+/* Runs the `tcp-request session` rules of r on ss (after any PROXY
+ * header, before content inspection). */
+enum rules_verdict rules_tcp_session(const struct px_rules *r, struct smp_sess *ss);
+/* Whether r has connection / session rules, its own or its defaults'. */
+static inline bool rules_has_conn(const struct px_rules *r)
+{
+	return r && (r->conn || (r->def && r->def->conn));
+}
+static inline bool rules_has_session(const struct px_rules *r)
+{
+	return r && (r->sess || (r->def && r->def->sess));
+}
 /* Runs the `tcp-request content` rules (from the first one, as HAProxy
  * does on each new chunk; ss->final on the last pass). */
 enum rules_verdict rules_tcp_content(const struct px_rules *r, struct smp_sess *ss);
@@ -112,7 +131,7 @@ struct server *rules_pick_server(const struct px_rules *r, struct smp_sess *ss);
 /* Whether a session of px needs content inspection (content rules). */
 static inline bool rules_inspects(const struct px_rules *r)
 {
-	return r && r->content;
+	return r && (r->content || (r->def && r->def->content));
 }
 
 /* Keyword table (`acl`, `tcp-request`, `use_backend`, `use-server`). */

@@ -62,6 +62,10 @@ static int kw_acl(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 
 	if (!r)
 		return CFG_ERR;
+	if (ctx->section == CFG_SEC_DEFAULTS && !pc.px->name) {
+		memprintf(err, "'%s' not allowed in anonymous 'defaults' section.", argv[0]);
+		return CFG_ERR;
+	}
 	return acl_parse_line(&r->acls, argc, argv, &pc, err) < 0 ? CFG_ERR : CFG_OK;
 }
 
@@ -243,10 +247,10 @@ static int set_var_name(const char *word, const char *pfx, char **out, char **er
 	return smp_var_name_check(*out, err);
 }
 
-static int parse_tcp_rule(struct cfg_ctx *ctx, struct px_rules *r, struct smp_pctx *pc, bool conn, int argc,
+static int parse_tcp_rule(struct cfg_ctx *ctx, struct px_rules *r, struct smp_pctx *pc, bool conn, bool l5, int argc,
 			  char **argv, struct tcp_rule **out, char **err)
 {
-	const char *where = conn ? "tcp-request connection" : "tcp-request content";
+	const char *where = l5 ? "tcp-request session" : conn ? "tcp-request connection" : "tcp-request content";
 	int ce = cond_start(argc, argv, 3);
 	const char *act = argv[2];
 	struct tcp_rule *t = calloc(1, sizeof(*t));
@@ -266,6 +270,10 @@ static int parse_tcp_rule(struct cfg_ctx *ctx, struct px_rules *r, struct smp_pc
 			memprintf(err, "'%s %s' takes no argument, found '%s'", where, act, argv[3]);
 			goto fail;
 		}
+	} else if (l5 && (!strcmp(act, "expect-proxy") || !strcmp(act, "capture"))) {
+		/* HAProxy's words: the PROXY header was read already; captures are content's */
+		memprintf(err, "'%s%s%s' is not allowed in '%s' rules", act, nargs ? " " : "", nargs ? argv[3] : "", where);
+		goto fail;
 	} else if (!strcmp(act, "expect-proxy")) {
 		if (!conn) {
 			memprintf(err, "'%s %s' is only allowed in 'tcp-request connection' rules", where, act);
@@ -286,6 +294,11 @@ static int parse_tcp_rule(struct cfg_ctx *ctx, struct px_rules *r, struct smp_pc
 		if (cfg_parse_uint(argv[5], CAPTURE_MAX_LEN, &len) < 0 || !len) {
 			memprintf(err, "'%s capture': length '%s' must be an integer from 1 to %d", where, argv[5],
 				  CAPTURE_MAX_LEN);
+			goto fail;
+		}
+		if (pc->px->cap & PR_CAP_DEF) {
+			memprintf(err, "'%s capture' in a 'defaults' section is not supported by decoyproxy yet; capture in the frontend",
+				  where);
 			goto fail;
 		}
 		if (!(pc->px->cap & PR_CAP_FE)) {
@@ -335,8 +348,8 @@ static int parse_tcp_rule(struct cfg_ctx *ctx, struct px_rules *r, struct smp_pc
 				memprintf(err, "'%s %s' is not supported by decoyproxy yet", where, act);
 				goto fail;
 			}
-		memprintf(err, "'%s' expects 'accept', 'reject', 'silent-drop', %s'capture', 'set-var(<name>)', 'unset-var(<name>)', 'set-src', 'set-dst', 'set-src-port', 'set-dst-port', but got '%s'",
-			  where, conn ? "'expect-proxy layer4', " : "", act);
+		memprintf(err, "'%s' expects 'accept', 'reject', 'silent-drop', %s'set-var(<name>)', 'unset-var(<name>)', 'set-src', 'set-dst', 'set-src-port', 'set-dst-port', but got '%s'",
+			  where, l5 ? "" : conn ? "'expect-proxy layer4', 'capture', " : "'capture', ", act);
 		goto fail;
 	}
 	if (exprw) {
@@ -371,21 +384,21 @@ static int kw_tcp_request(struct cfg_ctx *ctx, int argc, char **argv, char **err
 	struct smp_pctx pc;
 	struct px_rules *r;
 	struct tcp_rule *t;
-	bool conn;
+	bool conn, l5;
 	int ret = CFG_OK;
 
 	if (argc < 2) {
 		memprintf(err, "'%s' expects 'inspect-delay', 'connection', 'session' or 'content'.", argv[0]);
 		return CFG_ERR;
 	}
-	if (ctx->section == CFG_SEC_DEFAULTS) {
-		memprintf(err, "'%s %s' in a 'defaults' section is not supported by decoyproxy yet; write it in the frontend or backend",
-			  argv[0], argv[1]);
-		return CFG_ERR;
-	}
 	r = rules_of(ctx, &pc, err);
 	if (!r)
 		return CFG_ERR;
+	if (ctx->section == CFG_SEC_DEFAULTS && !pc.px->name) {
+		/* HAProxy 2.6: rules (and the delay) only in named defaults */
+		memprintf(err, "%s %s is not allowed in anonymous 'defaults' sections", argv[0], argv[1]);
+		return CFG_ERR;
+	}
 	if (!strcmp(argv[1], "inspect-delay")) {
 		long long ms;
 
@@ -410,18 +423,14 @@ static int kw_tcp_request(struct cfg_ctx *ctx, int argc, char **argv, char **err
 		r->inspect_delay = ms;
 		return CFG_OK;
 	}
-	if (!strcmp(argv[1], "session")) {
-		memprintf(err, "'%s session' rules are not supported by decoyproxy yet; use 'tcp-request connection' or 'tcp-request content'",
-			  argv[0]);
-		return CFG_ERR;
-	}
-	if (strcmp(argv[1], "connection") && strcmp(argv[1], "content")) {
+	if (strcmp(argv[1], "connection") && strcmp(argv[1], "session") && strcmp(argv[1], "content")) {
 		memprintf(err, "'%s' expects 'inspect-delay', 'connection', 'session' or 'content', found '%s'.", argv[0],
 			  argv[1]);
 		return CFG_ERR;
 	}
-	conn = argv[1][3] == 'n' && argv[1][4] == 'e';
-	if (conn && !(pc.px->cap & PR_CAP_FE)) {
+	l5 = argv[1][1] == 'e';
+	conn = l5 || (argv[1][3] == 'n' && argv[1][4] == 'e');
+	if (conn && !(pc.px->cap & (PR_CAP_FE | PR_CAP_DEF))) {
 		memprintf(err, "'%s %s' is not allowed in 'backend' sections.", argv[0], argv[1]);
 		return CFG_ERR;
 	}
@@ -429,13 +438,20 @@ static int kw_tcp_request(struct cfg_ctx *ctx, int argc, char **argv, char **err
 		memprintf(err, "'%s %s' expects an action.", argv[0], argv[1]);
 		return CFG_ERR;
 	}
-	if (parse_tcp_rule(ctx, r, &pc, conn, argc, argv, &t, err) < 0)
+	if (parse_tcp_rule(ctx, r, &pc, conn, l5, argc, argv, &t, err) < 0)
 		return CFG_ERR;
 	if (conn && acl_cond_unusable(t->cond, SMP_CTX_CONN)) {
-		memprintf(err, "acl-based condition will never match in 'tcp-request connection' rules: it needs the request contents (use 'tcp-request content')");
+		memprintf(err, "acl-based condition will never match in '%s %s' rules: it needs the request contents (use 'tcp-request content')",
+			  argv[0], argv[1]);
 		ret = CFG_WARN;
 	}
-	if (conn) {
+	if (l5) {
+		if (r->sess_last)
+			r->sess_last->next = t;
+		else
+			r->sess = t;
+		r->sess_last = t;
+	} else if (conn) {
 		if (r->conn_last)
 			r->conn_last->next = t;
 		else
@@ -452,7 +468,7 @@ static int kw_tcp_request(struct cfg_ctx *ctx, int argc, char **argv, char **err
 }
 
 static const struct cfg_kw rules_kws[] = {
-	{ "acl", CFG_SEC_FE_NODEF | CFG_SEC_BE_NODEF, kw_acl, NULL },
+	{ "acl", CFG_SEC_PROXIES, kw_acl, NULL },
 	{ "use_backend", CFG_SEC_FE_NODEF, kw_use_backend, NULL },
 	{ "use-server", CFG_SEC_BE_NODEF, kw_use_server, NULL },
 	{ "tcp-request", CFG_SEC_PROXIES, kw_tcp_request, NULL },

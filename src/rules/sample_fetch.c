@@ -21,11 +21,13 @@
 #include "lib/pp.h"
 #include "lib/proto_detect.h"
 #include "lib/tls_hello.h"
+#include "cfg/cfg.h"
 #include "net/nscache.h"
 #include "model/bind.h"
 #include "model/conf.h"
 #include "model/proxy.h"
 #include "model/server.h"
+#include "rules/protopat.h"
 #include "rules/sample.h"
 #include "rules/sample_int.h"
 
@@ -638,12 +640,11 @@ static int f_ssl_ja4(const struct smp_arg *a, struct sample *smp, const struct s
 
 static int f_req_proto(const struct smp_arg *a, struct sample *smp, const struct smp_sess *ss)
 {
-	struct pd_result r;
 	const char *n;
 
-	if (pd_classify(ss->req, ss->req ? ss->req_len : 0, ss->final ? PD_F_FINAL : 0, &r) == PD_NEED_MORE)
+	/* the generation's patterns (proto-patterns), then the built-in probes */
+	if (protopat_classify(ss->conf, ss->req, ss->req ? ss->req_len : 0, ss->final, &n) == PD_NEED_MORE)
 		return need_more(ss, smp);
-	n = pd_proto_name(r.proto);
 	return ret_str(smp, n, strlen(n), SMP_T_STR);
 }
 
@@ -676,13 +677,13 @@ static size_t edit_distance(const char *a, size_t la, const char *b)
 
 void smp_first_facts(const struct smp_sess *ss, struct smp_first_facts *f)
 {
-	struct pd_result r;
 	struct tls_hello h;
 	size_t len = ss->req ? ss->req_len : 0;
+	const char *n;
 
 	memset(f, 0, sizeof(*f));
-	if (pd_classify(ss->req, len, ss->final ? PD_F_FINAL : 0, &r) != PD_NEED_MORE)
-		f->proto = pd_proto_name(r.proto);
+	if (protopat_classify(ss->conf, ss->req, len, ss->final, &n) != PD_NEED_MORE)
+		f->proto = n;
 	if (tls_hello_parse(ss->req, len, tls_scratch, sizeof(tls_scratch), &h) != TLSH_OK)
 		return;
 	if (tls_hello_ja3_hash(&h, f->ja3) != TLSH_JA3_HASH_LEN)
@@ -729,6 +730,9 @@ int smp_fetch_pattern(const struct smp_expr *e, enum smp_pat_kind kind, bool ica
 		}
 		low[sizeof(low) - 1] = '\0';
 		if (n < sizeof(low) && pd_proto_lookup(low) >= 0)
+			return 0;
+		/* a name of the patterns loaded so far (proto-patterns in global) */
+		if (protopat_known(cfg_cur_conf, icase ? low : v))
 			return 0;
 		for (int k = 0; k < PD_PROTO_MAX; k++) {
 			const char *pn = pd_proto_name((enum pd_proto)k);

@@ -188,6 +188,9 @@ void conf_ext_add(struct dp_config *c, struct conf_ext *e)
 	c->exts = e;
 }
 
+/* cfg/cfg.c's: the generation being parsed (req.proto checks pattern names) */
+struct dp_config *cfg_cur_conf;
+
 struct proxy *dp_config_find_proxy(struct dp_config *c, const char *name, unsigned cap)
 {
 	return NULL;

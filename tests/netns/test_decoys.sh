@@ -1,8 +1,10 @@
 #!/bin/bash
 # test_decoys.sh — decoys that look like hosts, and probe events (issue 14).
 #
-# Lab: att (attacker 10.1.0.2) ── dp (decoyproxy, 10.1.0.1). The attacker
-# routes the decoy ranges to dp. Frontend 'web' intercepts
+# Lab: att (attacker 10.1.0.2, fd00:1::2) ── dp (decoyproxy, 10.1.0.1,
+# fd00:1::1). The attacker routes the decoy ranges to dp; 'web6' intercepts
+# [fd00:99::]/124:22 (IPv6 probes and scan); port 22 of 'web' reaches an
+# SSH banner service (nmap -sV). Frontend 'web' intercepts
 # 10.99.0.0/28:22,80 with `announce` (closed ports: reset, ping on) and
 # logs probes; frontend 'quiet' intercepts 10.98.0.0/29:22 without
 # announce, `decoy-closed drop`, `decoy-ping off`. Everything is asserted
@@ -14,7 +16,7 @@
 
 lab_require_root
 lab_require_cmd ip nft timeout
-lab_need_cmd nmap ping jq python3
+lab_need_cmd nmap ping jq python3 socat curl
 lab_require_bin "$DPSERVER" "$DP_BUILDDIR/decoyproxy"
 lab_init decoys
 
@@ -22,8 +24,9 @@ DP=$DP_BUILDDIR/decoyproxy
 SRCDIR=$(cd "$LAB_LIBDIR/../.." && pwd)
 EV=$LAB_TMP/events.json
 lab_ns att >/dev/null && lab_ns dp >/dev/null || lab_die "cannot create namespaces"
-lab_veth att eth0 10.1.0.2/24 dp a0 10.1.0.1/24 || lab_die "veth att-dp"
+lab_veth att eth0 10.1.0.2/24,fd00:1::2/64 dp a0 10.1.0.1/24,fd00:1::1/64 || lab_die "veth att-dp"
 lab_route att add 10.99.0.0/28 via 10.1.0.1
+lab_route att -6 add fd00:99::/124 via fd00:1::1
 lab_route att add 10.98.0.0/29 via 10.1.0.1
 lab_sysctl dp net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 \
 	net.ipv4.conf.a0.rp_filter=0 || lab_die "sysctls"
@@ -31,6 +34,10 @@ lab_exec dp nft list tables >/dev/null 2>&1 || lab_skip "nftables unusable in a 
 
 lab_bg dp "$DPSERVER" -t 60 -m whoami -l 127.0.0.1:9000 >"$LAB_TMP/svc.out" 2>&1
 lab_wait_ready "$LAB_TMP/svc.out" || lab_die "dpserver did not start"
+# an SSH-like banner service (server speaks first)
+printf '#!/bin/sh\nprintf "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\\r\\n"\nexec sleep 2\n' >"$LAB_TMP/banner.sh"
+chmod +x "$LAB_TMP/banner.sh"
+lab_bg dp socat TCP-LISTEN:9022,bind=127.0.0.1,reuseaddr,fork EXEC:"$LAB_TMP/banner.sh" >/dev/null 2>&1
 
 cat >"$LAB_TMP/dp.cfg" <<'CFG'
 global
@@ -67,7 +74,13 @@ lab_assert_match "-c: decoy-closed names file:line" "bad\\.cfg:27\\] .*'decoy-cl
 lab_assert_match "-c: probe-log rate names file:line" "bad\\.cfg:28\\] .*invalid rate '10/500ms'" "$out"
 lab_assert_match "-c: scan-threshold names file:line" "bad\\.cfg:29\\] .*scan-threshold.*invalid value '0'" "$out"
 # the JSON event log (added after bad.cfg's copy: its line numbers stay)
-sed -i "s|^global\$|global\n    event-log file@$EV|" "$LAB_TMP/dp.cfg"
+sed -i "s|^global\$|global\n    event-log file@$EV\n    stats socket $LAB_TMP/admin.sock mode 600 level admin|" "$LAB_TMP/dp.cfg"
+# port 22 of 'web' reaches a banner service (nmap -sV names it)
+sed -i 's/^    option log-probes$/    option log-probes\n    use_backend banner if { dst_port 22 }/' "$LAB_TMP/dp.cfg"
+printf 'backend banner\n    server s1 127.0.0.1:9022\n' >>"$LAB_TMP/dp.cfg"
+# IPv6 decoys of their own frontend
+printf 'frontend web6\n    bind [::1]:15003 transparent\n    intercept [fd00:99::]/124:22 announce\n    option log-probes\n    probe-log rate 1000/1s\n    default_backend b\n' >>"$LAB_TMP/dp.cfg"
+printf 'listen metrics\n    mode http\n    bind 127.0.0.1:8404\n    http-request use-service prometheus-exporter if { path /metrics }\n' >>"$LAB_TMP/dp.cfg"
 out=$(lab_exec dp "$DP" -c -f "$LAB_TMP/dp.cfg" 2>&1); rc=$?
 lab_assert_eq "-c accepts the lab configuration" 0 "$rc"
 
@@ -109,6 +122,23 @@ lab_assert_match "scan: the attacker, exact counts, the decoy and port ranges" \
 	'^10\.1\.0\.2 \[[^]]+\] web - scan tcp decoys=14 ports=3 probes=42 10\.99\.0\.1-10\.99\.0\.14 22-443 2000ms$' \
 	"$(grep ' scan tcp ' "$LAB_TMP/dp.log")"
 
+# the counters: `show info` and /metrics (promtool checks the page)
+info=$(printf 'show info\n' | lab_exec dp timeout 5 socat -t 3 - "UNIX-CONNECT:$LAB_TMP/admin.sock" 2>&1)
+lab_assert_eq "show info: 42 probe events, 28 half-open, 14 closed, no connection, 1 scan" \
+	"ProbeEvents: 42|ProbeConnections: 0|ProbeHalfOpen: 28|ProbeClosed: 14|ProbeScans: 1" \
+	"$(grep -E '^Probe(Events|Connections|HalfOpen|Closed|Scans):' <<<"$info" | paste -sd'|')"
+lab_assert_match "show info: the NFLOG packets read" '^ProbePackets: [1-9][0-9]*$' "$info"
+metrics=$(lab_exec dp timeout 5 curl -s --max-time 4 http://127.0.0.1:8404/metrics)
+lab_assert_eq "/metrics: probe events by verdict and scans" \
+	"decoyproxy_probe_events_total{verdict=\"connection\"} 0|decoyproxy_probe_events_total{verdict=\"half-open\"} 28|decoyproxy_probe_events_total{verdict=\"closed\"} 14|decoyproxy_probe_events_total{verdict=\"syn\"} 0|decoyproxy_probe_scans_total 1" \
+	"$(grep -E '^decoyproxy_probe_(events|scans)_total' <<<"$metrics" | paste -sd'|')"
+if command -v promtool >/dev/null; then
+	if out=$(promtool check metrics <<<"$metrics" 2>&1); then lab_pass "/metrics: promtool check metrics accepts the page"
+	else lab_fail "/metrics: promtool check metrics: $(head -3 <<<"$out")"; fi
+else
+	lab_skip_part "/metrics: promtool check metrics" "promtool is not installed"
+fi
+
 # the same events in the JSON event log: attacker, decoy, ports, verdicts
 J() { jq -r "$1" "$EV" 2>/dev/null; }
 lab_assert_eq "event log: 42 probe events of web, 28 half-open, 14 closed" "42 28 14" \
@@ -143,6 +173,19 @@ lab_exec att timeout 10 nmap -n -Pn -sU -T5 --max-retries 1 --initial-rtt-timeou
 lab_assert_eq "-sU: closed UDP port answers ICMP port unreachable (closed)" "53/closed/udp//domain///" \
 	"$(grep -F Ports: "$LAB_TMP/su.gnmap" | sed 's/.*Ports: //')"
 
+# 2b. version scan of a decoy whose port 22 has a banner service: nmap
+# names the service; the probe and connection events name the attacker,
+# the decoy and the port
+lab_exec att timeout 20 nmap -n -Pn -sV -T5 --version-intensity 0 -p 22 -oG "$LAB_TMP/sv.gnmap" 10.99.0.11 >"$LAB_TMP/sv.txt" 2>&1
+lab_assert_match "-sV: the decoy's port 22 is named by its banner" '22/open/tcp//ssh//OpenSSH 9\.2p1 Debian 2\+deb12u3' \
+	"$(grep -F Ports: "$LAB_TMP/sv.gnmap")" || sed 's/^/    | /' "$LAB_TMP/sv.txt" | head -5
+for _ in $(seq 30); do grep -q ' probe tcp 10\.99\.0\.11:22 connection' "$LAB_TMP/dp.log" && break; sleep 0.1; done
+lab_assert_match "-sV: a probe event names attacker, decoy and port (connection)" \
+	'^10\.1\.0\.2:[0-9]+ \[[^]]+\] web - probe tcp 10\.99\.0\.11:22 connection ' "$(cat "$LAB_TMP/dp.log")"
+lab_assert_match "-sV: connection events name attacker, decoy and port, and the banner service" \
+	'^10\.1\.0\.2 10\.99\.0\.11 22 web banner [1-9][0-9]*$' \
+	"$(J 'select(.type == "connection" and .decoy_ip == "10.99.0.11") | "\(.attacker_ip) \(.decoy_ip) \(.decoy_port) \(.frontend) \(.backend) \(.bytes_to_attacker)"')"
+
 # 3. ping follows decoy-ping; the network address never answers
 if lab_exec att ping -c1 -W1 10.99.0.4 >/dev/null 2>&1; then lab_pass "ping: a decoy of 'web' answers (decoy-ping on)"; else lab_fail "ping: 10.99.0.4 did not answer"; fi
 if lab_exec att ping -c1 -W0.3 10.99.0.0 >/dev/null 2>&1; then lab_fail "ping: the network address answered"; else lab_pass "ping: the network address is silent"; fi
@@ -161,6 +204,22 @@ lab_assert_match "rules: drop for 'quiet'" "meta l4proto tcp ip daddr @hosts4_qu
 lab_assert_eq "announce routes skip network and broadcast" \
 	"local 10.99.0.1 local 10.99.0.2/31 local 10.99.0.4/30 local 10.99.0.8/30 local 10.99.0.12/31 local 10.99.0.14" \
 	"$(lab_exec dp ip route show table local | grep -F 10.99.0. | awk '{print $1, $2}' | xargs)"
+
+# 5b. an IPv6 attacker scans IPv6 decoys: the same answers, probe events
+# and a scan summary with IPv6 addresses
+lab_exec att timeout 20 nmap -6 -n -Pn -sS -T5 --max-retries 1 --initial-rtt-timeout 50ms --max-rtt-timeout 100ms -p 22,443 -oG "$LAB_TMP/s6.gnmap" fd00:99::1 fd00:99::2 fd00:99::3 >"$LAB_TMP/s6.txt" 2>&1
+lab_assert_eq "-6 -sS: three IPv6 decoys show 22 open, 443 closed" 3 \
+	"$(grep -c '22/open/tcp//ssh///, 443/closed/tcp//https///' "$LAB_TMP/s6.gnmap")" || sed 's/^/    | /' "$LAB_TMP/s6.txt" | head -8
+for _ in $(seq 60); do grep -q ' web6 - scan tcp ' "$LAB_TMP/dp.log" && break; sleep 0.1; done
+lab_assert_match "IPv6 probe: half-open, attacker and decoy in brackets" \
+	'^\[fd00:1::2\]:[0-9]+ \[[^]]+\] web6 - probe tcp \[fd00:99::2\]:22 half-open ' "$(cat "$LAB_TMP/dp.log")"
+lab_assert_match "IPv6 probe: a closed port" \
+	'^\[fd00:1::2\]:[0-9]+ \[[^]]+\] web6 - probe tcp \[fd00:99::3\]:443 closed syn=1 rst=0$' "$(cat "$LAB_TMP/dp.log")"
+lab_assert_match "IPv6 scan: the attacker, 3 decoys, 2 ports, 6 probes" \
+	'^\[fd00:1::2\] \[[^]]+\] web6 - scan tcp decoys=3 ports=2 probes=6 \[fd00:99::1\]-\[fd00:99::3\] 22-443 2000ms$' \
+	"$(grep ' web6 - scan tcp ' "$LAB_TMP/dp.log")"
+lab_assert_eq "IPv6 event log: 6 probe events of web6 from fd00:1::2, on fd00:99::1-3" "6 fd00:1::2 fd00:99::1,fd00:99::2,fd00:99::3" \
+	"$(J 'select(.type == "probe" and .frontend == "web6")' | jq -rs '"\(length) \(map(.attacker_ip) | unique | join(",")) \(map(.decoy_ip) | unique | join(","))"' 2>/dev/null)"
 
 # 6. reload: the NFLOG socket is kept (the group is not bound twice), the
 #    probe events go on; a reload that changes decoy-closed rebuilds the table

@@ -16,7 +16,7 @@
 #      decided on its first chunk and relayed byte for byte (the sink
 #      reports length and bytes), other data goes to the default, a silent
 #      client waits out inspect-delay and gets the banner decoy; captures
-#      and variables appear in the log through %[...];
+#      and variables appear in the log through %[...] (captures in %hr too);
 #   5. connection rules: expect-proxy layer4 for one source, silent-drop
 #      for another, a variable and %[...] in a custom PROXY v2 TLV;
 #   6. set-dst / set-dst-port toward a `server 0.0.0.0`;
@@ -29,7 +29,13 @@
 #  10. protocol detection on one port: ssh (OpenSSH), curl, openssl and a
 #      silent client reach the SSH, HTTP, TLS and banner decoys by
 #      req.proto; the verdict goes to a PROXY v2 decoy in TLV 0xE0; the
-#      event log has protocol, tls_sni, tls_ja3, tls_ja4.
+#      event log has protocol, tls_sni, tls_ja3, tls_ja4;
+#  11. `proto-patterns` (global): a custom protocol named by a PCRE2 line
+#      of a pattern file is routed by req.proto to its own decoy, logged in
+#      the event log; the reload of 7. reads the file again;
+#  12. `tcp-request session` after the PROXY header (its source decides),
+#      and rules of a named defaults section run by the frontend that
+#      inherits them (before its own).
 
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -66,12 +72,14 @@ cat >"$LAB_TMP/decoys.map" <<'MAP'
 MAP
 printf '# attackers we never relay\n10.1.0.3\n' >"$LAB_TMP/deny.lst"
 printf '2400 edge-decoy\n' >"$LAB_TMP/ports.map"
+printf '# name regex\nknock ^KNOCK-1 [a-z]{4}\n' >"$LAB_TMP/protos.pat"
 
 cat >"$LAB_TMP/dp.cfg" <<CFG
 global
     log stdout format raw local0
     stats socket $LAB_TMP/admin.sock mode 600 level admin
     event-log file@$LAB_TMP/events.json # dp-only
+    proto-patterns $LAB_TMP/protos.pat # dp-only
 defaults
     mode tcp
     log global
@@ -89,7 +97,7 @@ frontend decoys
     default_backend be_def
 frontend inspect
     bind 10.1.0.1:2300
-    log-format "INSPECT %ci %b/%s %ts cap=%[capture.req.hdr(0)] len=%[var(txn.len)] http=%[var(txn.http)]"
+    log-format "INSPECT %ci %b/%s %ts cap=%[capture.req.hdr(0)] len=%[var(txn.len)] http=%[var(txn.http)] hr=%hr"
     acl ssh req.payload(0,4) -m str SSH-
     tcp-request inspect-delay 1500ms
     tcp-request content capture req.payload(0,8) len 8
@@ -105,6 +113,7 @@ frontend edge
     log-format "EDGE %ci:%cp pp=%[fc_rcvd_proxy] %b/%s %ts"
     tcp-request connection silent-drop if { src 10.1.0.3 }
     tcp-request connection expect-proxy layer4 if { src 10.1.0.2 }
+    tcp-request session reject if { src 198.51.100.0/24 }
     tcp-request connection set-var(sess.decoy) dst_port,map_int($LAB_TMP/ports.map,unknown)
     default_backend be_tlv
 frontend setdst
@@ -131,6 +140,12 @@ frontend detect
     use_backend be_def if { req.proto tls } # dp-only
     use_backend be_banner if { req.proto silent } # dp-only
     default_backend be_sink
+frontend custom
+    bind 10.1.0.1:2900
+    tcp-request inspect-delay 1s
+    tcp-request content accept if { req.proto -m found } # dp-only
+    use_backend be_a if { req.proto knock } # dp-only
+    default_backend be_def
 frontend detect_tlv
     bind 10.1.0.1:2800
     tcp-request inspect-delay 1s
@@ -154,6 +169,20 @@ backend be_sink
     server s 10.2.0.2:2204
 backend be_banner
     server s 10.2.0.2:2205
+defaults dr
+    mode tcp
+    log global
+    timeout connect 2s
+    timeout client 5s
+    timeout server 5s
+    acl denied src 10.1.0.3
+    tcp-request connection reject if denied
+    tcp-request session set-var(sess.who) str(dr)
+frontend fdr
+    bind 10.1.0.1:3000
+    log-format "DR %ci %b/%s %ts v=%[var(sess.who)]"
+    tcp-request session set-var(sess.who) str(fdr) if { var(sess.who) -m str dr }
+    default_backend be_a
 CFG
 
 att() { lab_exec att timeout 10 "$DPCLIENT" -w 5 "$@"; }
@@ -231,9 +260,15 @@ if [ "$ms" -ge 1400 ]; then lab_pass "the silent client waited out inspect-delay
 else lab_fail "the silent client waited out inspect-delay (${ms} ms < 1400)"; fi
 sleep 0.3
 log=$(cat "$LAB_TMP/dp.log")
-lab_assert_match "log: SSH capture and length" '^INSPECT 10\.1\.0\.2 be_sink/s -- cap=SSH-2\.0- len=24 http=-$' "$log"
-lab_assert_match "log: the HTTP variable" '^INSPECT 10\.1\.0\.2 be_def/d -- cap=GET / HT len=[0-9]+ http=yes$' "$log"
-lab_assert_match "log: the silent client" '^INSPECT 10\.1\.0\.2 be_banner/s -- cap=- len=0 http=-$' "$log"
+lab_assert_match "log: SSH capture and length" '^INSPECT 10\.1\.0\.2 be_sink/s -- cap=SSH-2\.0- len=24 http=- hr=\{SSH-2\.0-\}$' "$log"
+lab_assert_match "log: the HTTP variable" '^INSPECT 10\.1\.0\.2 be_def/d -- cap=GET / HT len=[0-9]+ http=yes hr=\{GET / HT\}$' "$log"
+lab_assert_match "log: the silent client" '^INSPECT 10\.1\.0\.2 be_banner/s -- cap=- len=0 http=- hr=\{\}$' "$log"
+
+# 11. a custom protocol from proto-patterns (more in 7. and below)
+o=$(att -c 10.1.0.1:2900 send "$(printf 'KNOCK-1 open\r\n')")
+lab_assert_eq "proto-patterns: 'KNOCK-1 open' (pattern knock) reaches be_a's decoy" 2201 "$(local_port "$o")"
+o=$(att -c 10.1.0.1:2900 send "$(printf 'KNOCK-2 open\r\n')")
+lab_assert_eq "proto-patterns: 'KNOCK-2 open' (no pattern) goes to default_backend" 2203 "$(local_port "$o")"
 
 # 5. connection rules: expect-proxy for one source, silent-drop for another,
 # a variable and an address sample in a custom PROXY v2 TLV to the decoy
@@ -247,6 +282,22 @@ log=$(cat "$LAB_TMP/dp.log")
 lab_assert_match "log: the PROXY header was received" '^EDGE 203\.0\.113\.5:1234 pp=1 be_tlv/p --$' "$log"
 lab_assert_match "log: the silent drop" '^EDGE 10\.1\.0\.3:[0-9]+ pp=0 edge/<NOSRV> PR$' "$log"
 
+# 12. tcp-request session: the PROXY header's source is what it sees
+n0=$(grep -c . "$LAB_TMP/pp.out")
+o=$(att -c 10.1.0.1:2400 -p v1 198.51.100.9:1234 10.1.0.1:2400 send ping)
+lab_assert_nomatch "tcp-request session reject: the decoy never hears of 198.51.100.9" '^PROXY' "$o"
+# rules of a named defaults section: its reject (with its own ACL) and its
+# set-var run before the frontend's rule that reads the variable
+o=$(att -c 10.1.0.1:3000 whoami)
+lab_assert_eq "defaults rules: 10.1.0.2 is relayed by fdr" 2201 "$(local_port "$o")"
+o=$(att -b 10.1.0.3 -c 10.1.0.1:3000 whoami)
+lab_assert_eq "defaults rules: 10.1.0.3 is rejected by the defaults' connection rule" "" "$(local_port "$o")"
+sleep 0.3
+log=$(cat "$LAB_TMP/dp.log")
+lab_assert_match "log: the session rule's rejection (PR) names the advertised client" '^EDGE 198\.51\.100\.9:1234 pp=1 edge/<NOSRV> PR$' "$log"
+lab_assert_match "log: defaults' set-var, then the frontend's rule" '^DR 10\.1\.0\.2 be_a/a -- v=fdr$' "$log"
+lab_assert_match "log: the defaults' reject (before any session rule: no variable)" '^DR 10\.1\.0\.3 fdr/<NOSRV> PR v=-$' "$log"
+
 # 6. set-dst / set-dst-port choose where a `server 0.0.0.0` connects
 o=$(att -c 10.1.0.1:2500 whoami)
 lab_assert_eq "set-dst + set-dst-port: the 0.0.0.0 server connects to 10.2.0.2:2203" 2203 "$(local_port "$o")"
@@ -257,11 +308,17 @@ cat >"$LAB_TMP/decoys.map" <<'MAP'
 192.0.2.0/25    be_b
 192.0.2.200     be_a
 MAP
+printf 'knock ^KNOCK-2 [a-z]{4}\n' >"$LAB_TMP/protos.pat"
 lab_assert_match "reload over the stats socket" '^Success=1' "$(adm reload)"
 o=$(att -c 192.0.2.20:22 whoami)
 lab_assert_eq "after the reload, 'set map' is forgotten: 192.0.2.20 reaches be_b again" 2202 "$(local_port "$o")"
 o=$(att -c 192.0.2.200:22 whoami)
 lab_assert_eq "after the reload, the file's new entry routes 192.0.2.200 to be_a" 2201 "$(local_port "$o")"
+
+o=$(att -c 10.1.0.1:2900 send "$(printf 'KNOCK-2 open\r\n')")
+lab_assert_eq "after the reload, the pattern file's new regex routes 'KNOCK-2 open' to be_a" 2201 "$(local_port "$o")"
+o=$(att -c 10.1.0.1:2900 send "$(printf 'KNOCK-1 open\r\n')")
+lab_assert_eq "... and the old one no longer matches" 2203 "$(local_port "$o")"
 
 # 8. HAProxy accepts the same file without decoyproxy's own keywords
 # (HAProxy 2.6 has neither `intercept` nor `set-proxy-v2-tlv-fmt`)
@@ -320,6 +377,8 @@ lab_assert_match "events: a.example's hello (sni, JA3, JA4)" '^\["sni","tls","a\
 lab_assert_match "events: the ssh client" '^\["detect","ssh",null,0,false\]$' "$ev"
 lab_assert_match "events: the silent client" '^\["detect","silent",null,0,false\]$' "$ev"
 lab_assert_match "events: openssl to the detect port" '^\["detect","tls","c\.example",32,true\]$' "$ev"
+lab_assert_eq "events: the custom protocol's verdict (2 knocks)" "2" \
+	"$(jq -c 'select(.frontend == "custom" and .protocol == "knock")' "$LAB_TMP/events.json" | grep -c .)"
 lab_assert_nomatch "events: frontends without inspection have no protocol" '"protocol"' \
 	"$(jq -c 'select(.frontend == "setdst")' "$LAB_TMP/events.json")"
 

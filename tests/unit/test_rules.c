@@ -1018,13 +1018,28 @@ static void test_keywords(void **state)
 	cfg_bad("frontend f2\n  tcp-request content capture src len 0\n", "length '0' must be an integer from 1");
 	cfg_bad("frontend f2\n  tcp-request content set-var(proc.x) src\n", "'proc' scope is not supported");
 	cfg_bad("frontend f2\n  tcp-request content set-var(txn.x)\n", "expects one sample expression");
-	cfg_bad("frontend f2\n  tcp-request session accept\n", "'tcp-request session' rules are not supported");
+	cfg_good("frontend f2\n  bind 127.0.0.1:2\n  tcp-request session accept if { fc_rcvd_proxy }\n"
+		 "  tcp-request session set-var(sess.pp) src\n  tcp-request session set-dst ipv4(10.0.0.9)\n"
+		 "  tcp-request session set-dst-port int(22)\n  tcp-request session unset-var(sess.pp)\n"
+		 "  tcp-request session silent-drop if { src 203.0.113.1 }\n  tcp-request session reject\n  default_backend be\n");
+	cfg_bad("frontend f2\n  tcp-request session capture src len 4\n",
+		"'capture src' is not allowed in 'tcp-request session' rules");
+	cfg_bad("frontend f2\n  tcp-request session expect-proxy layer4\n",
+		"'expect-proxy layer4' is not allowed in 'tcp-request session' rules");
+	cfg_bad("frontend f2\n  tcp-request session track-sc0 src\n", "'tcp-request session track-sc0' is not supported by decoyproxy yet");
+	cfg_bad("frontend f2\n  tcp-request session bogus\n", "'tcp-request session' expects 'accept', 'reject', 'silent-drop', 'set-var(<name>)'");
+	cfg_bad("frontend f2\n  tcp-request session set-var(sess.x) req.len\n",
+		"fetch method 'req.len' extracts information from the request contents, none of which is available here");
+	cfg_bad("backend b3\n  tcp-request session accept\n", "is not allowed in 'backend' sections");
 	cfg_bad("frontend f2\n  tcp-request bogus\n", "expects 'inspect-delay', 'connection', 'session' or 'content'");
 	cfg_bad("frontend f2\n  tcp-request inspect-delay 2q\n", "expects a positive delay");
 	cfg_bad("frontend f2\n  tcp-request inspect-delay 2s\n  tcp-request inspect-delay 3s\n", "already set");
 	cfg_bad("backend b3\n  tcp-request connection accept\n", "is not allowed in 'backend' sections");
 	cfg_bad("backend b3\n  tcp-request content capture src len 4\n", "in a backend section is not supported");
-	cfg_bad("defaults\n  tcp-request inspect-delay 1s\n", "in a 'defaults' section is not supported by decoyproxy yet");
+	cfg_bad("defaults\n  tcp-request inspect-delay 1s\n", "tcp-request inspect-delay is not allowed in anonymous 'defaults' sections");
+	cfg_bad("defaults\n  tcp-request connection reject\n", "tcp-request connection is not allowed in anonymous 'defaults' sections");
+	cfg_bad("defaults\n  acl a src 1.2.3.4\n", "'acl' not allowed in anonymous 'defaults' section.");
+	cfg_bad("defaults d\n  tcp-request content capture src len 4\n", "in a 'defaults' section is not supported by decoyproxy yet");
 	cfg_bad("frontend f2\n  use_backend nosuch\n", "[k.cfg:15] : Proxy 'f2': unable to find required use_backend: 'nosuch'.");
 	cfg_bad("frontend f2\n  use_backend be junk\n", "expects 'if' or 'unless'");
 	cfg_bad("frontend f2\n  use_backend be if nosuch\n", "no such ACL : 'nosuch'");
@@ -1041,6 +1056,137 @@ static void test_keywords(void **state)
 	assert_int_equal(parse_cfg("frontend f2\n  tcp-request connection accept if { req.len gt 0 }\n", NULL), 0);
 	assert_non_null(strstr(msgs, "will never match in 'tcp-request connection' rules"));
 	empty_map(false);
+}
+
+/* ---- proto-patterns: req.proto extended by regexes from a file ---- */
+
+static void test_proto_patterns(void **state)
+{
+	const char *pf = tmpfile_with("protos.pat", "# custom protocols\n\n"
+				      "myproto ^HELLO-MY[0-9]+\\r?\\n\n"
+				      "  knock\t^\\x00\\x01knock  \n"
+				      "http-alt ^(?i)get /secret\n");
+	const char *bad = tmpfile_with("bad.pat", "ok ^x\n# comment\nbroken ^(unclosed\n");
+	const char *badname = tmpfile_with("badname.pat", "My-Proto ^x\n");
+	const char *noregex = tmpfile_with("noregex.pat", "lonely\n");
+	const char *verdict = tmpfile_with("verdict.pat", "silent ^x\n");
+	struct dp_config *c = NULL, *saved = ss.conf;
+	char *cfg = NULL;
+
+	memprintf(&cfg, "global\n  proto-patterns %s\nfrontend f2\n  bind 127.0.0.1:4\n  tcp-request inspect-delay 1s\n"
+		  "  tcp-request content accept if { req.proto myproto }\n  default_backend be\n", pf);
+	assert_int_equal(parse_cfg(cfg, &c), 0);
+	ss.conf = c;
+	set_req("HELLO-MY42\r\n", 12, false);
+	expect_val("req.proto", "myproto");
+	set_req("HELLO-MY4", 9, false); /* may still match: wait */
+	expect_val("req.proto", "<more>");
+	ss.final = true;
+	expect_val("req.proto", "unknown");
+	set_req("\x00\x01knock", 7, false);
+	expect_val("req.proto", "knock");
+	/* a pattern wins over the built-in probe (HTTP here) */
+	set_req("GET /secret HTTP/1.0\r\n\r\n", 24, false);
+	expect_val("req.proto", "http-alt");
+	set_req("GET / HTTP/1.0\r\n\r\n", 18, false);
+	expect_val("req.proto", "http");
+	/* the built-in probes still answer */
+	set_req("SSH-2.0-OpenSSH_9.2\r\n", 21, false);
+	expect_val("req.proto", "ssh");
+	set_req("zzzz", 4, false);
+	expect_val("req.proto", "unknown");
+	set_req(NULL, 0, true);
+	expect_val("req.proto", "silent");
+	ss.conf = saved;
+	dp_config_put(c);
+	/* errors name the pattern file and its line, after the config's file:line */
+	memprintf(&cfg, "global\n  proto-patterns %s\n", bad);
+	cfg_bad(cfg, "protocol pattern file '");
+	cfg_bad(cfg, "bad.pat' line 3: regex '^(unclosed' failed to compile at offset 10");
+	cfg_bad(cfg, "k.cfg:15]");
+	memprintf(&cfg, "global\n  proto-patterns %s\n", badname);
+	cfg_bad(cfg, "badname.pat' line 1: protocol name 'My-Proto' may only hold lower-case letters");
+	memprintf(&cfg, "global\n  proto-patterns %s\n", noregex);
+	cfg_bad(cfg, "noregex.pat' line 1: 'lonely' expects a regex after the protocol name");
+	memprintf(&cfg, "global\n  proto-patterns %s\n", verdict);
+	cfg_bad(cfg, "'silent' is a verdict of req.proto");
+	cfg_bad("global\n  proto-patterns /nonexistent/x.pat\n", "failed to open protocol pattern file '/nonexistent/x.pat'");
+	cfg_bad("global\n  proto-patterns\n", "'proto-patterns' expects <file>");
+	/* a name no file defines is still refused */
+	cfg_bad("frontend f2\n  tcp-request content accept if { req.proto myproto }\n",
+		"'myproto' is not a protocol req.proto returns");
+	free(cfg);
+}
+
+/* ---- tcp-request rules in named defaults sections ---- */
+
+static void test_defaults_rules(void **state)
+{
+	struct dp_config *c = NULL;
+	struct proxy *f, *g;
+	struct smp_sess v;
+	struct sockaddr_storage s2, d2;
+	bool ep = false;
+
+	assert_int_equal(parse_cfg("defaults rules\n  mode tcp\n  timeout client 1s\n  timeout server 1s\n  timeout connect 1s\n"
+				   "  acl bad src 203.0.113.0/24\n  tcp-request connection reject if bad\n"
+				   "  tcp-request session set-var(sess.d) str(from-defaults)\n"
+				   "  tcp-request inspect-delay 2s\n  tcp-request content accept if { req.len gt 3 }\n"
+				   "frontend f2\n  bind 127.0.0.1:3\n  tcp-request connection silent-drop if { src 203.0.114.0/24 }\n"
+				   "  tcp-request session reject if { var(sess.d) -m str from-defaults } { src 10.9.9.9 }\n"
+				   "  tcp-request content reject\n  default_backend be\n"
+				   "frontend f3 from rules\n  bind 127.0.0.1:4\n  default_backend be\n", &c), 0);
+	f = dp_config_find_proxy(c, "f2", PR_CAP_FE);
+	g = dp_config_find_proxy(c, "f3", PR_CAP_FE);
+	assert_non_null(f->rules);
+	assert_non_null(f->rules->def);
+	assert_ptr_equal(g->rules->def, f->rules->def);
+	assert_int_equal(f->rules->inspect_delay, 2000); /* inherited */
+	assert_true(rules_inspects(g->rules) && rules_has_conn(g->rules) && rules_has_session(g->rules));
+	set_addr(&s2, "203.0.113.7", 5);
+	set_addr(&d2, "192.0.2.1", 22);
+	memset(&v, 0, sizeof(v));
+	v.src = &s2;
+	v.dst = &d2;
+	v.fe = v.be = f;
+	v.conf = c;
+	v.store = store;
+	v.final = true;
+	/* the defaults' rule runs first, with the defaults' ACL */
+	assert_int_equal(rules_tcp_connection(f->rules, &v, &ep), RV_REJECT);
+	set_addr(&s2, "203.0.114.7", 5);
+	assert_int_equal(rules_tcp_connection(f->rules, &v, &ep), RV_SILENT_DROP);
+	set_addr(&s2, "10.9.9.9", 5);
+	assert_int_equal(rules_tcp_connection(f->rules, &v, &ep), RV_CONTINUE);
+	/* session: the defaults' set-var, then the frontend's rule reads it */
+	assert_int_equal(rules_tcp_session(f->rules, &v), RV_REJECT);
+	set_addr(&s2, "10.9.9.8", 5);
+	assert_int_equal(rules_tcp_session(f->rules, &v), RV_CONTINUE);
+	/* content: the defaults' accept ends the list before the frontend's reject */
+	v.req = (const unsigned char *)"abcd";
+	v.req_len = 4;
+	assert_int_equal(rules_tcp_content(f->rules, &v), RV_ACCEPT);
+	v.req_len = 2;
+	assert_int_equal(rules_tcp_content(f->rules, &v), RV_REJECT);
+	dp_config_put(c);
+
+	/* HAProxy 2.6's restrictions, with its messages */
+	cfg_bad("defaults r\n  tcp-request content accept\nfrontend f2\n  bind 127.0.0.1:3\n  default_backend b3\n"
+		"backend b3\n  server s 10.0.0.1:1\n",
+		"frontends and backends cannot inherit from the same defaults section if it defines TCP/HTTP rules (defaults section at k.cfg:");
+	cfg_bad("defaults r\n  tcp-request connection accept\nbackend b3\n  server s 10.0.0.1:1\n",
+		"a backend section cannot inherit from a defaults section defining 'tcp-request connection' or 'tcp-request session' rules");
+	cfg_bad("defaults r\n  tcp-request content accept\nlisten l\n  bind 127.0.0.1:3\n  server s 10.0.0.1:1\n",
+		"a listen section cannot inherit from a defaults section defining TCP/HTTP rules.");
+	cfg_bad("defaults r\n  tcp-request content accept\ndefaults r2 from r\n",
+		"a defaults section cannot inherit from a defaults section defining TCP/HTTP rules");
+	/* backends only: fine; ACLs alone or a delay alone are no rules */
+	cfg_good("defaults r\n  tcp-request content accept\nbackend b3\n  server s 10.0.0.1:1\n");
+	cfg_good("defaults r\n  acl a src 1.2.3.4\n  tcp-request inspect-delay 1s\nfrontend f2\n  bind 127.0.0.1:3\n"
+		 "  default_backend b3\nbackend b3\n  server s 10.0.0.1:1\n");
+	/* a named defaults' ACL is its rules', not the proxies' (as HAProxy) */
+	cfg_bad("defaults r\n  acl a src 1.2.3.4\nfrontend f2\n  bind 127.0.0.1:3\n  tcp-request connection reject if a\n",
+		"no such ACL : 'a'");
 }
 
 /* ---- rule lists ------------------------------------------------------------------------------- */
@@ -1176,6 +1322,44 @@ static void test_log_format(void **state)
 	lf_render(e, &ls, buf, sizeof(buf));
 	assert_string_equal(buf, "10.1.2.3 - - \"\" -");
 	lf_free(e);
+	/* %hr / %hrl: the frontend's capture slots, encoded as HAProxy */
+	{
+		struct dp_config *c = NULL;
+		struct sample s0 = { .type = SMP_T_STR, .u.str = { "SSH-|x", 6 } };
+		struct sample s2 = { .type = SMP_T_STR, .u.str = { "a\"b{", 4 } };
+		struct smp_sess v = ss;
+		static const struct { const char *fmt, *want; } fx[] = {
+			{ "%ci %hr %ci", "10.1.2.3 {SSH-#7Cx||a#22b#7B} 10.1.2.3" },
+			{ "%hrl", "SSH-#7Cx - a#22b#7B" },
+			{ "%{+Q}hr", "\"{SSH-#7Cx||a#22b#7B}\"" },
+			{ "%{+Q}hrl", "\"SSH-#7Cx\" \"\" \"a#22b#7B\"" },
+		};
+
+		assert_int_equal(parse_cfg("frontend f2\n  bind 127.0.0.1:3\n  tcp-request inspect-delay 1s\n"
+					   "  tcp-request content capture req.payload(0,4) len 4\n"
+					   "  tcp-request content capture src len 15\n"
+					   "  tcp-request content capture req.len len 4\n  default_backend be\n", &c), 0);
+		v.fe = dp_config_find_proxy(c, "f2", PR_CAP_FE);
+		smp_store_free(store);
+		store = smp_store_new();
+		ss.store = v.store = store;
+		smp_store_capture(store, 0, &s0, 10);
+		smp_store_capture(store, 2, &s2, 10);
+		ls.smp_ctx = &v;
+		for (size_t i = 0; i < ARRAY_SIZE(fx); i++) {
+			assert_int_equal(lf_compile(fx[i].fmt, &e, &err), 0);
+			lf_render(e, &ls, buf, sizeof(buf));
+			assert_string_equal(buf, fx[i].want);
+			/* a frontend without capture slots: nothing, not even "-" */
+			v.fe = ss.fe;
+			lf_render(e, &ls, buf, sizeof(buf));
+			assert_string_equal(buf, i ? "" : "10.1.2.3 10.1.2.3");
+			v.fe = dp_config_find_proxy(c, "f2", PR_CAP_FE);
+			lf_free(e);
+		}
+		ls.smp_ctx = NULL;
+		dp_config_put(c);
+	}
 	assert_int_equal(lf_compile("%[nosuch]", &e, &err), -EINVAL);
 	assert_non_null(strstr(err, "unknown fetch method 'nosuch'"));
 	assert_int_equal(lf_compile("%[src", &e, &err), -EINVAL);
@@ -1195,6 +1379,8 @@ int main(void)
 		cmocka_unit_test(test_fetch_tls),
 		cmocka_unit_test(test_fetch_proto),
 		cmocka_unit_test(test_fetch_alpn_cap),
+		cmocka_unit_test(test_proto_patterns),
+		cmocka_unit_test(test_defaults_rules),
 		cmocka_unit_test(test_vars_captures),
 		cmocka_unit_test(test_converters),
 		cmocka_unit_test(test_maps),
