@@ -9,7 +9,7 @@ src=${DP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 build=${DP_BUILDDIR:-$src}
 secs=${FUZZ_NFLOG_SECONDS:-5}
 
-command -v clang >/dev/null 2>&1 || { echo "SKIP: clang not installed"; exit 77; }
+command -v clang >/dev/null 2>&1 || { echo "SKIP: clang not installed (Debian: clang libclang-rt-14-dev; contrib/deps.sh installs both)"; exit 77; }
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/fuzznflog.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
 
@@ -17,7 +17,7 @@ if ! clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=unde
 	-I"$build" -I"$src/src" "$src/src/lib/tools.c" "$src/src/net/nflog.c" -lmnl \
 	"$src/tests/fuzz/fuzz_nflog.c" -o "$tmp/fuzz_pp" 2>"$tmp/cc.err"; then
 	if grep -q -- 'libclang_rt.fuzzer\|fsanitize=fuzzer' "$tmp/cc.err"; then
-		echo "SKIP: clang has no libFuzzer runtime: $(head -1 "$tmp/cc.err")"; exit 77
+		echo "SKIP: clang has no libFuzzer runtime (Debian 12: libclang-rt-14-dev, which apt's --no-install-recommends leaves out; contrib/deps.sh installs it): $(head -1 "$tmp/cc.err")"; exit 77
 	fi
 	cat "$tmp/cc.err"; echo "FAIL: cannot build the fuzz target"; exit 1
 fi
