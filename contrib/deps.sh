@@ -5,8 +5,11 @@
 # build
 DP_BUILD_PKGS="build-essential autoconf automake pkg-config libev-dev libmnl-dev libnftnl-dev libpcre2-dev libcmocka-dev"
 # tests and demo: namespaces, nft, real peers, traffic tools; clang-tools:
-# scan-build, for contrib/scan.sh; strace, linux-perf: bench/connpath.sh
-DP_TEST_PKGS="iproute2 nftables haproxy nginx-light libnginx-mod-stream tshark socat iperf3 procps psmisc util-linux jq python3 python3-jsonschema clang clang-tools valgrind nmap iputils-ping curl openssh-client openssl tcpflow libndpi-bin prometheus chromium strace linux-perf dnsmasq-base bind9-dnsutils snmp snmpd sntp"
+# scan-build, for contrib/scan.sh; strace, linux-perf: bench/connpath.sh;
+# libclang-rt-14-dev: libFuzzer for tests/fuzz (only recommended by clang,
+# so --no-install-recommends would leave the fuzz runs without it); groff:
+# tests/test_manpage.sh checks the man pages for roff warnings
+DP_TEST_PKGS="iproute2 nftables haproxy nginx-light libnginx-mod-stream tshark socat iperf3 procps psmisc util-linux jq python3 python3-jsonschema clang libclang-rt-14-dev clang-tools groff-base valgrind nmap iputils-ping curl openssh-client openssl tcpflow libndpi-bin prometheus chromium strace linux-perf dnsmasq-base bind9-dnsutils snmp snmpd sntp"
 
 dp_install_deps() {
 	local missing=() p
@@ -22,7 +25,11 @@ dp_install_deps() {
 	export DEBIAN_FRONTEND=noninteractive
 	# tshark asks whether non-root users may capture: answer no
 	echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections 2>/dev/null || true
-	apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	# progress shows: on a terminal as apt draws it, in a log (not a
+	# terminal) as apt's plain one-line-per-step output (-q)
+	local q=()
+	[ -t 1 ] || q=(-q)
+	apt-get "${q[@]}" update && apt-get "${q[@]}" -o DPkg::Lock::Timeout=600 install -y --no-install-recommends "${missing[@]}"
 }
 
 # Generates configure and Makefile.in in the source tree when missing or stale.

@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,11 +22,29 @@ void msg_set_targets(const struct log_list *targets, const char *tag)
 	msg_tag = tag;
 }
 
+/* Whether log target t writes to the file stderr is: a message already
+ * printed on stderr is not written there a second time (a `log stdout`
+ * target on the terminal showed every notice twice, once prefixed, once
+ * raw). */
+static bool writes_to_stderr(const struct log_target *t)
+{
+	struct stat a, b;
+
+	if (t->kind != LOG_KIND_FD || t->fd < 0)
+		return false;
+	if (t->fd == STDERR_FILENO)
+		return true;
+	if (fstat(t->fd, &a) < 0 || fstat(STDERR_FILENO, &b) < 0)
+		return false;
+	return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
 static void vmsg(int kind, const char *fmt, va_list ap)
 {
 	static const char *const pfx[] = { "[ALERT]   ", "[WARNING] ", "[NOTICE]  ", "[DEBUG]   " };
 	static const int lvl[] = { 1 /* alert */, 4 /* warning */, 5 /* notice */, 7 /* debug */ };
 	char *m = NULL;
+	bool shown;
 	int n;
 
 	n = vmemprintf(&m, fmt, ap);
@@ -33,11 +52,14 @@ static void vmsg(int kind, const char *fmt, va_list ap)
 		return;
 	if (ha_msg_hook)
 		ha_msg_hook(kind, m);
-	if (kind == MSG_ALERT || (!dp_msg.quiet && kind != MSG_DEBUG) || (kind == MSG_DEBUG && dp_msg.debug))
+	shown = kind == MSG_ALERT || (!dp_msg.quiet && kind != MSG_DEBUG) || (kind == MSG_DEBUG && dp_msg.debug);
+	if (shown)
 		fprintf(stderr, "%s (%d) : %s\n", pfx[kind], (int)getpid(), m);
-	/* process messages also go to the global log targets once they exist */
-	if (msg_targets && msg_targets->n && kind != MSG_DEBUG)
-		log_list_send(msg_targets, lvl[kind], msg_tag ? msg_tag : "decoyproxy", m, (size_t)n);
+	/* process messages also go to the global log targets once they exist,
+	 * each once: not again to the file stderr just showed it in */
+	for (size_t i = 0; msg_targets && kind != MSG_DEBUG && i < msg_targets->n; i++)
+		if (!shown || !writes_to_stderr(msg_targets->v[i]))
+			log_target_send(msg_targets->v[i], lvl[kind], msg_tag ? msg_tag : "decoyproxy", m, (size_t)n);
 	free(m);
 }
 

@@ -180,9 +180,12 @@ int dp_config_finalize(struct dp_config *c)
 					px->defbe = be;
 			} else if (px->cap & PR_CAP_BE) {
 				px->defbe = px; /* a listen section is its own backend */
-			} else if (px->binds) {
+			} else if (px->binds && px->mode != PR_MODE_HTTP) {
 				/* valid for HAProxy too: every connection ends
-				 * with <NOSRV>; say it, since it is rarely meant */
+				 * with <NOSRV>; say it, since it is rarely meant.
+				 * Not for a proxy in HTTP mode: a statistics
+				 * frontend answers by itself (any other HTTP
+				 * proxy is refused, ctl/stats_http_kw.c) */
 				ha_warning("config : %s '%s' (%s:%d) has no backend: connections will be closed ('default_backend' missing).",
 					   cap_name(px->cap), px->name, px->file, px->line);
 			}

@@ -26,7 +26,7 @@ build=${DP_BUILDDIR:-$src}
 secs=${FUZZ_SECONDS:-8}
 secs_others=${FUZZ_SECONDS_OTHERS:-4}
 
-command -v clang >/dev/null 2>&1 || { echo "SKIP: clang not installed"; exit 77; }
+command -v clang >/dev/null 2>&1 || { echo "SKIP: clang not installed (Debian: clang libclang-rt-14-dev; contrib/deps.sh installs both)"; exit 77; }
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/fuzzpp.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
 
@@ -37,7 +37,7 @@ fuzz_one() {
 	if ! clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 		-I"$build" -I"$src/src" "$@" "$src/tests/fuzz/$name.c" -o "$tmp/$name" 2>"$tmp/cc.err"; then
 		if grep -q -- 'libclang_rt.fuzzer\|fsanitize=fuzzer' "$tmp/cc.err"; then
-			echo "SKIP: clang has no libFuzzer runtime: $(head -1 "$tmp/cc.err")"; exit 77
+			echo "SKIP: clang has no libFuzzer runtime (Debian 12: libclang-rt-14-dev, which apt's --no-install-recommends leaves out; contrib/deps.sh installs it): $(head -1 "$tmp/cc.err")"; exit 77
 		fi
 		cat "$tmp/cc.err"; echo "FAIL: cannot build the fuzz target $name"; exit 1
 	fi
