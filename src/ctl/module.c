@@ -9,6 +9,8 @@
  *                    batches) in service;
  *   rules            acl / tcp-request / use_backend / use-server keywords;
  *                    resolves the names they use once every file is read;
+ *   stick-tables     `stick-table` keyword; resolves the tables rules and
+ *                    fetches name; carries unchanged tables over a reload;
  *   source           refuses a spoofing configuration without the
  *                    privilege to spoof, before anything is changed;
  *   logs             opens log targets (first to open, last to close, so
@@ -61,6 +63,7 @@
 #include "plumbing/probe.h"
 #include "plumbing/tproxy.h"
 #include "rules/rules.h"
+#include "rules/stktable.h"
 #include "ctl/chroot.h"
 #include "ctl/cli.h"
 #include "ctl/module.h"
@@ -163,6 +166,9 @@ static const struct dp_module mod_proxies = {
 static const struct dp_module mod_rules = {
 	.name = "rules", .kws = &rules_kw_list, .finalize = rules_finalize,
 };
+static const struct dp_module mod_stktable = {
+	.name = "stick-tables", .kws = &stktable_kw_list, .finalize = stktable_finalize, .carry = stktable_carry,
+};
 static const struct dp_module mod_source = {
 	.name = "source", .apply = source_apply,
 };
@@ -238,7 +244,7 @@ static const struct dp_module mod_tune = {
 };
 
 static const struct dp_module *const table[] = {
-	&mod_global, &mod_tune, &mod_proxies, &mod_rules, &mod_source, &mod_logs, &mod_events,
+	&mod_global, &mod_tune, &mod_proxies, &mod_rules, &mod_stktable, &mod_source, &mod_logs, &mod_events,
 	&mod_netseg, &mod_mirror, &mod_listeners, &mod_udp, &mod_decoy, &mod_tproxy, &mod_probe,
 	&mod_cli, &mod_stats_http, &mod_chroot, &mod_checks,
 };
@@ -262,6 +268,7 @@ int modules_init(void)
 				return r;
 	}
 	rules_init();
+	stktable_init();
 	listener_set_default_accept(accept_glue);
 	return listener_register_owner(&cli_bind_owner);
 }
