@@ -9,7 +9,8 @@
 #      served, while 10.1.0.3, connecting at the same time, is served every
 #      time;
 #   2. the refusals are logged (log line with PR and a JSON event with
-#      "refused":"reject"), at most once per attacker per second;
+#      "refused":"reject"), at most once per attacker per second; a
+#      silent-drop too ("refused":"silent-drop");
 #   3. `show table` lists the table; `show table fe` shows both attackers
 #      with their counters (conn_cnt, conn_cur back to 0, gpc0 from
 #      sc-inc-gpc0, bytes_in_cnt from the session's bytes); data and key
@@ -62,6 +63,12 @@ frontend fe
     tcp-request connection sc-inc-gpc0(0)
     tcp-request connection reject if { sc0_conn_rate gt 20 }
     default_backend be
+frontend fe2
+    bind 10.1.0.1:2301
+    log-format "DROP %ci %b/%s %ts"
+    tcp-request connection track-sc0 src table per_ip6
+    tcp-request connection silent-drop if { src 10.1.0.3 }
+    default_backend be
 backend be
     server s 10.2.0.2:2201
 backend per_ip6
@@ -113,6 +120,14 @@ lab_assert_match "the event log has the refusal" '"termination":"PR".*"refused":
 lab_assert_eq "one refusal event per logged line" "$n" "$(grep -c . <<<"$ev")"
 lab_assert_eq "no refusal event for 10.1.0.3" "" \
 	"$(jq -c 'select(.refused and .attacker_ip == "10.1.0.3")' "$LAB_TMP/events.json")"
+
+# a silent-drop is logged the same way
+o=$(att -w 1 -b 10.1.0.3 -c 10.1.0.1:2301 whoami 2>&1)
+lab_assert_nomatch "fe2 silently drops 10.1.0.3" 'PEER ' "$o"
+sleep 0.2
+lab_assert_match "the silent-drop is logged" '^DROP 10\.1\.0\.3 fe2/<NOSRV> PR$' "$(cat "$LAB_TMP/dp.log")"
+lab_assert_match "the silent-drop has its event" '"refused":"silent-drop","refused_unlogged":0' \
+	"$(jq -c 'select(.refused and .frontend == "fe2")' "$LAB_TMP/events.json")"
 
 # 3. the stats socket
 o=$(adm "show table")
