@@ -245,7 +245,7 @@ static void frq_rotate(struct stk_frq *f, unsigned period, uint64_t now)
 {
 	uint64_t el;
 
-	if (now < f->tick)
+	if (now < f->tick || !period)
 		return;
 	el = now - f->tick;
 	if (el < period)
@@ -268,6 +268,8 @@ static uint64_t frq_read(const struct stk_frq *f, unsigned period, uint64_t now)
 	struct stk_frq c = *f;
 	uint64_t el;
 
+	if (!period)    /* never: a rate is always stored with its period */
+		return f->curr;
 	frq_rotate(&c, period, now);
 	el = now > c.tick ? now - c.tick : 0;
 	if (el >= period)
