@@ -49,8 +49,8 @@ fi
 : "${RESULTS:=$BENCH_DIR/RESULTS.md}"
 : "${TARGETS:=a b c}" "${TESTS:=cps rps bw1 bw4 idle}" "${SCENARIO:=relay}"
 case $SCENARIO in
-relay|tproxy|rules) ;;
-*) echo "SCENARIO: relay, tproxy or rules" >&2; exit 2 ;;
+relay|tproxy|rules|stick) ;;
+*) echo "SCENARIO: relay, tproxy, rules or stick" >&2; exit 2 ;;
 esac
 # SPLICE=auto|force: both proxies relay with `option splice-auto`, or with
 # `option splice-request` + `option splice-response`; the run gets its own
@@ -106,6 +106,8 @@ else
 	BENCH_CFG_SRC=$BENCH_DIR/bench.cfg
 	# rules: the relay with 20 ACL rules and a 100k-entry map_ip
 	[ "$SCENARIO" = rules ] && BENCH_CFG_SRC=$BENCH_DIR/rules.cfg
+	# stick: the relay tracking every client in a stick table
+	[ "$SCENARIO" = stick ] && BENCH_CFG_SRC=$BENCH_DIR/stick.cfg
 fi
 
 lab_require_root
@@ -398,6 +400,7 @@ case $SCENARIO in
 relay) what="plain TCP relay: the client connects to the proxy's address" ;;
 tproxy) what="nftables TPROXY to transparent listeners, source spoofed toward the server (\`usesrc clientip\`)" ;;
 rules) what="the relay with 20 ACL rules (connection, content, use_backend) and a 100,000-entry \`map_ip\`" ;;
+stick) what="the relay tracking each client in a stick table (\`track-sc0 src\`, a rate limit that never triggers)" ;;
 esac
 SECTION=$LAB_TMP/section.md
 {

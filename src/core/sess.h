@@ -105,6 +105,13 @@ struct sess {
 		/* protocol and TLS fingerprints for the event log, noted once
 		 * at the end of inspection when the log is on (NULL: none) */
 		struct smp_first_facts *facts;
+		/* refused by `tcp-request connection`: 1 reject, 2 silent-drop;
+		 * quiet: left out of the log and events (rate limit per
+		 * attacker); skipped: refusals of this attacker left out
+		 * before this one */
+		uint8_t refused;
+		bool refused_quiet;
+		unsigned refused_skipped;
 	} rl;
 };
 

@@ -45,7 +45,7 @@ void sess_event(struct sess *s)
 	struct evlog_rec r;
 	struct timeval end;
 
-	if (!evlog_enabled())
+	if (!evlog_enabled() || s->rl.refused_quiet)
 		goto out;
 	gettimeofday(&end, NULL);
 	evlog_begin(&r, "connection");
@@ -77,6 +77,10 @@ void sess_event(struct sess *s)
 	evlog_strn(&r, "termination", s->term, strnlen(s->term, 2));
 	if (s->unique_id)
 		evlog_strn(&r, "unique_id", s->unique_id, s->unique_id_len);
+	if (s->rl.refused) {
+		evlog_str(&r, "refused", s->rl.refused == 1 ? "reject" : "silent-drop");
+		evlog_uint(&r, "refused_unlogged", s->rl.refused_skipped);
+	}
 	if (s->rl.facts) {
 		/* noted at the end of inspection (sess_rules.c) */
 		const struct smp_first_facts *f = s->rl.facts;

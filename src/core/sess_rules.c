@@ -30,6 +30,7 @@
 #include "core/listener.h"
 #include "model/bind.h"
 #include "log/evlog.h"
+#include "log/ratelim.h"
 #include "log/msg.h"
 #include "model/conf.h"
 #include "model/proxy.h"
@@ -38,6 +39,7 @@
 #include "core/sess_int.h"
 #include "rules/rules.h"
 #include "rules/sample.h"
+#include "rules/stktable.h"
 
 static void fill_view(struct sess *s, struct smp_sess *ss, struct proxy *be)
 {
@@ -71,6 +73,8 @@ const void *sess_rules_view(const struct sess *s)
 
 void sess_rules_free(struct sess *s)
 {
+	/* stick counters: conn_cur drops, the session's bytes are counted */
+	stk_sess_release(s->rl.store, s->req.total, s->res.total);
 	smp_store_free(s->rl.store);
 	s->rl.store = NULL;
 	free(s->rl.facts);
@@ -159,6 +163,15 @@ int sess_rules_connection(struct sess *s)
 	fill_view(s, &ss, s->fe);
 	ss.final = true; /* no byte is read at this stage */
 	v = rules_tcp_connection(r, &ss, &s->rl.expect_proxy);
+	if (v == RV_REJECT || v == RV_SILENT_DROP) {
+		/* unlike HAProxy, a refused connection is logged (line and
+		 * event), at most once per attacker per second */
+		s->rl.refused = v == RV_REJECT ? 1 : 2;
+		if (!ratelim_allow(&s->cli_addr, (uint64_t)(sess_now() * 1000), 1000, &s->rl.refused_skipped)) {
+			s->rl.refused_quiet = true;
+			s->no_log = true;
+		}
+	}
 	return verdict_ends(s, v, "tcp-request-connection") ? -1 : 0;
 }
 

@@ -107,5 +107,8 @@ void cli_cmd_show_network(struct cli_ctx *cx, int argc, char **argv, struct cli_
 void cli_cmd_show_map(struct cli_ctx *cx, int argc, char **argv, struct cli_buf *out);
 void cli_cmd_show_acl(struct cli_ctx *cx, int argc, char **argv, struct cli_buf *out);
 void cli_cmd_change_pattern(struct cli_ctx *cx, int argc, char **argv, struct cli_buf *out);
+/* cli_stktable.c: stick tables */
+void cli_cmd_show_table(struct cli_ctx *cx, int argc, char **argv, struct cli_buf *out);
+void cli_cmd_clear_table(struct cli_ctx *cx, int argc, char **argv, struct cli_buf *out);
 
 #endif

@@ -9,6 +9,8 @@
  *                    batches) in service;
  *   rules            acl / tcp-request / use_backend / use-server keywords;
  *                    resolves the names they use once every file is read;
+ *   stick-tables     `stick-table` keyword; resolves the tables rules and
+ *                    fetches name; carries unchanged tables over a reload;
  *   source           refuses a spoofing configuration without the
  *                    privilege to spoof, before anything is changed;
  *   logs             opens log targets (first to open, last to close, so
@@ -62,6 +64,7 @@
 #include "plumbing/tproxy.h"
 #include "rules/protopat.h"
 #include "rules/rules.h"
+#include "rules/stktable.h"
 #include "ctl/chroot.h"
 #include "ctl/cpumap.h"
 #include "ctl/cli.h"
@@ -169,6 +172,9 @@ static const struct dp_module mod_rules = {
 static const struct dp_module mod_protopat = {
 	.name = "proto patterns", .kws = &protopat_kw_list,
 };
+static const struct dp_module mod_stktable = {
+	.name = "stick-tables", .kws = &stktable_kw_list, .finalize = stktable_finalize, .carry = stktable_carry,
+};
 static const struct dp_module mod_source = {
 	.name = "source", .apply = source_apply,
 };
@@ -251,8 +257,8 @@ static const struct dp_module mod_cpumap = {
 };
 
 static const struct dp_module *const table[] = {
-	&mod_global, &mod_cpumap, &mod_tune, &mod_proxies, &mod_rules, &mod_protopat, &mod_source, &mod_logs,
-	&mod_events,
+	&mod_global, &mod_cpumap, &mod_tune, &mod_proxies, &mod_rules, &mod_protopat, &mod_stktable, &mod_source,
+	&mod_logs, &mod_events,
 	&mod_netseg, &mod_mirror, &mod_listeners, &mod_udp, &mod_decoy, &mod_tproxy, &mod_probe,
 	&mod_cli, &mod_stats_http, &mod_chroot, &mod_checks,
 };
@@ -276,6 +282,7 @@ int modules_init(void)
 				return r;
 	}
 	rules_init();
+	stktable_init();
 	listener_set_default_accept(accept_glue);
 	return listener_register_owner(&cli_bind_owner);
 }

@@ -21,6 +21,7 @@
 #include "rules/rules.h"
 #include "rules/rules_int.h"
 #include "rules/sample.h"
+#include "rules/stktable.h"
 
 /* ---- the generation's state: frees every proxy's rules --------------------------- */
 
@@ -130,6 +131,16 @@ static void do_action(const struct tcp_rule *t, struct smp_sess *ss)
 {
 	struct sample smp;
 
+	if (t->act == TCP_ACT_SC_INC_GPC0) {
+		struct smp_store *st = ss->store;
+		uint64_t v;
+
+		if (st && st->sc_e[t->sc])
+			stk_entry_inc_gpc0(st->sc_t[t->sc], st->sc_e[t->sc], stk_now_ms(), &v);
+		return;
+	}
+	if (t->act == TCP_ACT_TRACK_SC && (!ss->store || ss->store->sc_e[t->sc]))
+		return; /* a counter already tracking keeps its entry */
 	if (t->act == TCP_ACT_UNSET_VAR) {
 		if (ss->store)
 			smp_store_unset_var(ss->store, t->var);
@@ -161,6 +172,14 @@ static void do_action(const struct tcp_rule *t, struct smp_sess *ss)
 	case TCP_ACT_SET_DST_PORT:
 		if (smp_cast(&smp, SMP_T_SINT) && ss->dst && smp.u.sint >= 0 && smp.u.sint <= 65535)
 			addr_set_port(ss->dst, (int)smp.u.sint);
+		break;
+	case TCP_ACT_TRACK_SC:
+		stk_sess_track(ss->store, t->sc, stk_ref_table(t->tref), &smp, stk_now_ms());
+		break;
+	case TCP_ACT_SC_SET_GPT0:
+		if (smp_cast(&smp, SMP_T_SINT) && ss->store && ss->store->sc_e[t->sc] && smp.u.sint >= 0)
+			stk_entry_set_gpt0(ss->store->sc_t[t->sc], ss->store->sc_e[t->sc], (uint64_t)smp.u.sint,
+					   stk_now_ms());
 		break;
 	default:
 		break;

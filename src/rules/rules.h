@@ -27,6 +27,7 @@ struct proxy;
 struct server;
 struct dp_config;
 struct cfg_kw_list;
+struct stk_ref;
 
 enum tcp_act {
 	TCP_ACT_ACCEPT = 0,
@@ -40,6 +41,9 @@ enum tcp_act {
 	TCP_ACT_SET_DST,
 	TCP_ACT_SET_SRC_PORT,
 	TCP_ACT_SET_DST_PORT,
+	TCP_ACT_TRACK_SC,               /* track-sc<n> <key> [table <t>] (stktable.h) */
+	TCP_ACT_SC_INC_GPC0,            /* sc-inc-gpc0(<n>) */
+	TCP_ACT_SC_SET_GPT0,            /* sc-set-gpt0(<n>) <int>|<expr> */
 };
 
 struct tcp_rule {
@@ -50,6 +54,8 @@ struct tcp_rule {
 	char *var;                      /* set-var / unset-var */
 	unsigned cap_slot;              /* capture */
 	unsigned cap_len;
+	int sc;                         /* track-sc / sc-*: the stick counter */
+	struct stk_ref *tref;           /* track-sc: its table (owned by the generation) */
 	char *file; int line;
 };
 

@@ -15,6 +15,7 @@
 #include "rules/rules.h"
 #include "rules/rules_int.h"
 #include "rules/sample.h"
+#include "rules/stktable.h"
 
 #define CAPTURE_MAX_LEN 16384
 
@@ -221,8 +222,7 @@ static int kw_use_server(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 /* ---- tcp-request ------------------------------------------------------------------------- */
 
 static const char *const refused_acts[] = {
-	"track-sc0", "track-sc1", "track-sc2", "sc-inc-gpc", "sc-inc-gpc0", "sc-inc-gpc1", "sc-set-gpt",
-	"sc-set-gpt0", "sc-add-gpc", "set-mark", "set-tos", "set-nice", "set-log-level", "do-resolve",
+	"sc-inc-gpc", "sc-inc-gpc1", "sc-set-gpt", "sc-add-gpc", "set-mark", "set-tos", "set-nice", "set-log-level", "do-resolve",
 	"switch-mode", "use-service", "send-spoe-group", "set-priority-class", "set-priority-offset",
 	"attach-srv", "close", "set-bandwidth-limit", "set-fc-mark", "set-fc-tos", "set-bc-mark", "set-bc-tos",
 };
@@ -245,6 +245,21 @@ static int set_var_name(const char *word, const char *pfx, char **out, char **er
 		return -1;
 	}
 	return smp_var_name_check(*out, err);
+}
+
+/* "sc-inc-gpc0(<n>)" / "sc-inc-gpc0": the stick counter named between
+ * the parentheses (0 without them). Returns it, or -1 with *err. */
+static int sc_id(const char *act, size_t pl, char **err)
+{
+	const char *p = act + pl;
+
+	if (!*p)
+		return 0;
+	if (p[0] == '(' && p[1] >= '0' && p[1] < '0' + STK_NB_SC && p[2] == ')' && !p[3])
+		return p[1] - '0';
+	memprintf(err, "'%s': expects '%.*s(<sc-id>)' with a stick counter from 0 to %d", act, (int)pl, act,
+		  STK_NB_SC - 1);
+	return -1;
 }
 
 static int parse_tcp_rule(struct cfg_ctx *ctx, struct px_rules *r, struct smp_pctx *pc, bool conn, bool l5, int argc,
@@ -341,6 +356,45 @@ static int parse_tcp_rule(struct cfg_ctx *ctx, struct px_rules *r, struct smp_pc
 		t->act = !strcmp(act, "set-src") ? TCP_ACT_SET_SRC : !strcmp(act, "set-dst") ? TCP_ACT_SET_DST :
 			 !strcmp(act, "set-src-port") ? TCP_ACT_SET_SRC_PORT : TCP_ACT_SET_DST_PORT;
 		exprw = argv[3];
+	} else if (l5 && (!strncmp(act, "track-sc", 8) || !strncmp(act, "sc-", 3))) {
+		/* session rules run outside the stick-table hooks of connection and content rules */
+		memprintf(err, "'%s %s' is not supported by decoyproxy yet; track in 'tcp-request connection' or 'tcp-request content' rules",
+			  where, act);
+		goto fail;
+	} else if (!strncmp(act, "track-sc", 8) && act[8] >= '0' && act[8] < '0' + STK_NB_SC && !act[9]) {
+		if (nargs != 1 && (nargs != 3 || strcmp(argv[4], "table"))) {
+			memprintf(err, "'%s %s' expects a sample expression and optionally 'table <name>'", where, act);
+			goto fail;
+		}
+		t->act = TCP_ACT_TRACK_SC;
+		t->sc = act[8] - '0';
+		exprw = argv[3];
+		if (!(t->tref = stk_ref_add(pc, nargs == 3 ? argv[5] : NULL, act, err)))
+			goto fail;
+	} else if (!strncmp(act, "sc-inc-gpc0", 11)) {
+		if ((t->sc = sc_id(act, 11, err)) < 0)
+			goto fail;
+		if (nargs) {
+			memprintf(err, "'%s %s' takes no argument", where, act);
+			goto fail;
+		}
+		t->act = TCP_ACT_SC_INC_GPC0;
+	} else if (!strncmp(act, "sc-set-gpt0", 11)) {
+		if ((t->sc = sc_id(act, 11, err)) < 0)
+			goto fail;
+		if (nargs != 1) {
+			memprintf(err, "'%s %s' expects an integer or a sample expression", where, act);
+			goto fail;
+		}
+		t->act = TCP_ACT_SC_SET_GPT0;
+		exprw = argv[3];
+		if (strspn(argv[3], "0123456789") == strlen(argv[3])) {
+			/* a bare integer: the constant fetch */
+			static __thread char num[40];
+
+			snprintf(num, sizeof(num), "int(%.30s)", argv[3]);
+			exprw = num;
+		}
 	} else {
 		for (size_t i = 0; i < ARRAY_SIZE(refused_acts); i++)
 			if (!strcmp(act, refused_acts[i]) || !strncmp(act, "lua.", 4) ||
@@ -348,8 +402,9 @@ static int parse_tcp_rule(struct cfg_ctx *ctx, struct px_rules *r, struct smp_pc
 				memprintf(err, "'%s %s' is not supported by decoyproxy yet", where, act);
 				goto fail;
 			}
-		memprintf(err, "'%s' expects 'accept', 'reject', 'silent-drop', %s'set-var(<name>)', 'unset-var(<name>)', 'set-src', 'set-dst', 'set-src-port', 'set-dst-port', but got '%s'",
-			  where, l5 ? "" : conn ? "'expect-proxy layer4', 'capture', " : "'capture', ", act);
+		memprintf(err, "'%s' expects 'accept', 'reject', 'silent-drop', %s'set-var(<name>)', 'unset-var(<name>)', 'set-src', 'set-dst', 'set-src-port', 'set-dst-port'%s, but got '%s'",
+			  where, l5 ? "" : conn ? "'expect-proxy layer4', 'capture', " : "'capture', ",
+			  l5 ? "" : ", 'track-sc0', 'track-sc1', 'track-sc2', 'sc-inc-gpc0(<sc-id>)', 'sc-set-gpt0(<sc-id>)'", act);
 		goto fail;
 	}
 	if (exprw) {

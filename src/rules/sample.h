@@ -26,6 +26,8 @@ struct pp_hdr;
 struct dp_config;
 struct smp_store;
 struct pat_expr;
+struct stktable;
+struct stksess;
 
 enum smp_type {
 	SMP_T_ANY = 0,  /* (converters: any input) */
@@ -268,6 +270,10 @@ struct smp_store {
 	char *cap[SMP_MAX_CAPTURES];    /* tcp-request content capture slots */
 	size_t cap_len[SMP_MAX_CAPTURES];
 	struct smp_var *vars;
+	/* stick counters sc0..sc2 (rules/stktable.h): the table and entry
+	 * each tracks, NULL when none */
+	struct stktable *sc_t[3];
+	struct stksess *sc_e[3];
 };
 
 struct smp_store *smp_store_new(void);

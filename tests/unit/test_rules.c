@@ -1010,8 +1010,9 @@ static void test_keywords(void **state)
 		"fetch method 'req.len' extracts information from the request contents, none of which is available here");
 	cfg_bad("frontend f2\n  tcp-request content expect-proxy layer4\n", "only allowed in 'tcp-request connection'");
 	cfg_bad("frontend f2\n  tcp-request connection expect-proxy layer5\n", "only supports 'layer4'");
-	cfg_bad("frontend f2\n  tcp-request content track-sc0 src\n", "'tcp-request content track-sc0' is not supported by decoyproxy yet");
-	cfg_bad("frontend f2\n  tcp-request content sc-inc-gpc0(0)\n", "is not supported by decoyproxy yet");
+	/* stick counters: tests/unit/test_stktable.c; what is still refused */
+	cfg_bad("frontend f2\n  tcp-request content sc-inc-gpc1(0)\n", "'tcp-request content sc-inc-gpc1(0)' is not supported by decoyproxy yet");
+	cfg_bad("frontend f2\n  tcp-request content sc-add-gpc(0,0) 1\n", "is not supported by decoyproxy yet");
 	cfg_bad("frontend f2\n  tcp-request content bogus\n", "expects 'accept', 'reject'");
 	cfg_bad("frontend f2\n  tcp-request content accept junk\n", "takes no argument, found 'junk'");
 	cfg_bad("frontend f2\n  tcp-request content capture src\n", "expects '<sample> len <length>'");
