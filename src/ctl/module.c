@@ -48,6 +48,7 @@
 #include "model/events.h"
 #include "model/proxy.h"
 #include "model/udplb.h"
+#include "model/unixsock.h"
 #include "core/connect.h"
 #include "core/chk.h"
 #include "core/listener.h"
@@ -160,6 +161,10 @@ static const struct dp_module mod_proxies = {
 	.name = "proxies", .kws = &proxy_kw_list, .sections = proxy_sections,
 	.finalize = dp_config_finalize, .carry = dp_config_carry_over,
 };
+/* `unix-bind`; listener ids and unix socket servers, once proxies are whole */
+static const struct dp_module mod_unixsock = {
+	.name = "unix sockets", .kws = &unixsock_kw_list, .finalize = unixsock_finalize,
+};
 static const struct dp_module mod_rules = {
 	.name = "rules", .kws = &rules_kw_list, .finalize = rules_finalize,
 };
@@ -238,7 +243,7 @@ static const struct dp_module mod_tune = {
 };
 
 static const struct dp_module *const table[] = {
-	&mod_global, &mod_tune, &mod_proxies, &mod_rules, &mod_source, &mod_logs, &mod_events,
+	&mod_global, &mod_tune, &mod_proxies, &mod_unixsock, &mod_rules, &mod_source, &mod_logs, &mod_events,
 	&mod_netseg, &mod_mirror, &mod_listeners, &mod_udp, &mod_decoy, &mod_tproxy, &mod_probe,
 	&mod_cli, &mod_stats_http, &mod_chroot, &mod_checks,
 };
