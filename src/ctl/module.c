@@ -7,6 +7,8 @@
  *   proxies          generation itself); proxies carry their counters; tune's
  *                    commit puts the data path's tuning (pipes, accept
  *                    batches) in service;
+ *   unix sockets     `unix-bind`; finalize numbers the listeners and checks
+ *                    unix socket servers, once the proxies are whole;
  *   rules            acl / tcp-request / use_backend / use-server keywords;
  *                    resolves the names they use once every file is read;
  *   source           refuses a spoofing configuration without the
