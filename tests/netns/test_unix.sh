@@ -100,7 +100,7 @@ lab_assert_match "its PROXY v2 header carries the client's real address and port
 
 # ---- logasap: the line of a held connection appears before it ends ----
 before=$(grep -c '^UX ' "$T/dp.log")
-lab_bg n python3 "$PEER" hold "$T/fu.sock" 2 >"$T/hold.out" 2>&1
+lab_bg n python3 "$PEER" hold "$T/fu.sock" 3 >"$T/hold.out" 2>&1
 HOLD=$LAB_LASTPID
 for _ in $(seq 30); do [ "$(grep -c '^UX ' "$T/dp.log")" -gt "$before" ] && break; sleep 0.1; done
 line=$(grep '^UX ' "$T/dp.log" | tail -1)
