@@ -48,13 +48,17 @@ static const char *who(const struct bind_conf *bc)
  * HAProxy, which then does not chmod. */
 static mode_t unix_mode(const struct bind_conf *bc)
 {
-	mode_t m;
+	/* the process's umask, read once (reading it means setting it: done
+	 * at the first start-up open, on the main thread, never again) */
+	static mode_t mask = (mode_t)-1;
 
 	if (bc->owner || bc->ux.have_mode)
 		return bc->ux.mode;
-	m = umask(0);
-	umask(m);
-	return 0777 & ~m;
+	if (mask == (mode_t)-1) {
+		mask = umask(0);
+		umask(mask);
+	}
+	return 0777 & ~mask;
 }
 
 /* "<owner> '<spec>': <what>: <strerror(e)>"; returns -e. */
