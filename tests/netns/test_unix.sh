@@ -6,7 +6,8 @@
 #    socket file has the configured mode and owner (stat);
 #  - a TCP client through decoyproxy reaches a decoy behind a unix socket,
 #    which reads a PROXY v2 header carrying the client's real address and
-#    port (parsed by the decoy, compared with the client's own);
+#    port (parsed by the decoy, compared with the client's own); a unix
+#    client, which has no address, makes it a LOCAL header (HAProxy 2.6.12);
 #  - log lines: %ci:%cp of a unix client is "unix:<listener id>", %si:%sp
 #    of a unix server "unix:0" (HAProxy 2.6.12's output); `show sess`
 #    says proto=unix_stream src=unix:<id>;
@@ -54,6 +55,9 @@ frontend fu
     option logasap
     log-format "UX %ci:%cp %fi:%fp %b/%s %Tw/%Tc/%Tt %B %U %ts"
     default_backend tcpdecoy
+frontend fl
+    bind unix@fl.sock
+    default_backend uxdecoy
 frontend ft
     bind 127.0.0.1:9500
     log-format "TU %ci:%cp %b/%s %si:%sp %B %ts"
@@ -88,15 +92,19 @@ INO=$(stat -c %i "$T/fu.sock")
 # ---- a client of the unix bind reaches the TCP decoy (socat, as an operator would) ----
 out=$(printf 'through-unix\n' | lab_exec n timeout 5 socat -t 1 - "UNIX-CONNECT:$T/fu.sock" 2>&1)
 lab_assert_eq "socat through the unix bind reaches the TCP decoy (echo)" "through-unix" "$out"
-out=$(lab_exec n timeout 5 python3 "$PEER" hold "abns@$ABNS" 0 2>&1)
+out=$(lab_exec n timeout 15 python3 "$PEER" hold "abns@$ABNS" 0 2>&1)
 lab_assert_match "an abstract (abns@) bind reaches the TCP decoy" "^ECHO hello" "$out"
 
 # ---- a TCP client reaches the decoy behind a unix socket, which learns its address ----
-out=$(lab_exec n timeout 5 python3 "$PEER" tcpclient 127.0.0.1 9500 2>&1)
+out=$(lab_exec n timeout 15 python3 "$PEER" tcpclient 127.0.0.1 9500 2>&1)
 local_ep=$(printf '%s\n' "$out" | sed -n 's/^LOCAL //p')
 lab_assert_match "the unix socket decoy answers a TCP client" "^REPLY PROXY v2 " "$out"
 lab_assert_match "its PROXY v2 header carries the client's real address and port" \
 	"^REPLY PROXY v2 PROXY src=${local_ep//./\\.} dst=127\.0\.0\.1:9500\$" "$out"
+
+out=$(printf 'x\n' | lab_exec n timeout 5 socat -t 1 - "UNIX-CONNECT:$T/fl.sock" 2>&1 | head -1)
+lab_assert_eq "a unix client (no address) gets a PROXY v2 LOCAL header to the unix decoy, as HAProxy sends" \
+	"PROXY v2 LOCAL fam=0x00 len=0" "$out"
 
 # ---- logasap: the line of a held connection appears before it ends ----
 before=$(grep -c '^UX ' "$T/dp.log")
@@ -132,7 +140,7 @@ wait "$LOOP"
 loop=$(cat "$T/loop.out")
 lab_assert_match "no connection refused or failed during 5 reloads" '^ok=[1-9][0-9]* refused=0 other=0$' "$loop"
 lab_assert_eq "the 5 reloads succeeded, each keeping the listeners" "5" \
-	"$(grep -c '^\[NOTICE\].*reload: configuration generation [0-9]* in service (3 listener(s) kept, 0 opened, 0 closed' "$T/dp.log")"
+	"$(grep -c '^\[NOTICE\].*reload: configuration generation [0-9]* in service (4 listener(s) kept, 0 opened, 0 closed' "$T/dp.log")"
 lab_assert_eq "the unix socket was taken over (same inode)" "$INO" "$(stat -c %i "$T/fu.sock")"
 lab_assert_eq "the mode of the last configuration is applied" "660 65534 65534" "$(stat -c '%a %u %g' "$T/fu.sock")"
 
