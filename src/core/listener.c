@@ -95,6 +95,8 @@ int listener_open(struct listener *l, char **err)
 
 	if (bc->owner)
 		return listener_open_owned(l, err);
+	if (l->addr.ss_family == AF_UNIX)
+		return listener_open_unix(l, err);
 	addr_str(&l->addr, a, sizeof(a));
 	fd = ns_cache_socket(bc->fe->conf->nscache, bc->netns, l->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 			   IPPROTO_TCP, err);

@@ -14,6 +14,13 @@ int listener_backlog(const struct listener *l);
  * "<owner> '<spec>': ...". Returns 0 or -errno with *err. */
 int listener_open_owned(struct listener *l, char **err);
 
+/* Opens a unix socket of any bind line: a file made in a private
+ * directory and renamed into place with its mode and owner (a stale
+ * socket file is replaced, a live one refused), or an abstract (abns@)
+ * one. Messages read "<owner or 'bind'> '<spec>': ...". Returns 0 or
+ * -errno with *err. */
+int listener_open_unix(struct listener *l, char **err);
+
 /* l took old's unix socket over: re-applies l's file mode and owner if
  * they differ from old's, on the file only while its name in the directory
  * it was made in still holds it. Returns 0 or -errno with *err (nothing

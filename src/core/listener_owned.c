@@ -1,4 +1,6 @@
-/* listener_owned.c — the sockets of bind lines that belong to no frontend
+/* listener_owned.c — unix sockets, for every bind line (a frontend's
+ * `bind unix@...`, and those of another owner), and the plain TCP sockets
+ * of bind lines that belong to no frontend
  * (struct bind_owner: the CLI's `stats socket` lines): unix sockets with
  * their file (made safely in a directory other users may write: stale file
  * replacement, mode and owner, removal at close) and
@@ -34,10 +36,35 @@ static const char *unix_path(const struct listener *l)
 	return ((const struct sockaddr_un *)&l->addr)->sun_path;
 }
 
+/* Who a message names: the owner ("stats socket"), or "bind" for a
+ * frontend's bind line. */
+static const char *who(const struct bind_conf *bc)
+{
+	return bc->owner ? bc->owner->name : "bind";
+}
+
+/* The socket file's mode: the bind line's; a frontend's line without
+ * `mode` (nor unix-bind's) gets what the umask leaves of 0777, as
+ * HAProxy, which then does not chmod. */
+static mode_t unix_mode(const struct bind_conf *bc)
+{
+	/* the process's umask, read once (reading it means setting it: done
+	 * at the first start-up open, on the main thread, never again) */
+	static mode_t mask = (mode_t)-1;
+
+	if (bc->owner || bc->ux.have_mode)
+		return bc->ux.mode;
+	if (mask == (mode_t)-1) {
+		mask = umask(0);
+		umask(mask);
+	}
+	return 0777 & ~mask;
+}
+
 /* "<owner> '<spec>': <what>: <strerror(e)>"; returns -e. */
 static int fail(const struct listener *l, char **err, const char *what, int e)
 {
-	memprintf(err, "%s '%s': %s: %s", l->bc->owner->name, l->bc->spec, what, strerror(e));
+	memprintf(err, "%s '%s': %s: %s", who(l->bc), l->bc->spec, what, strerror(e));
 	return -e;
 }
 
@@ -107,7 +134,7 @@ static int unix_open_dir(struct listener *l, char **err)
 		return fail(l, err, "bind", errno);
 	if (fstat(fd, &st) == 0 && (st.st_mode & S_IWOTH) && !(st.st_mode & S_ISVTX))
 		ha_warning("%s '%s': its directory '%s' is writable by every user (mode %04o, no sticky bit): any of them may replace or remove the socket",
-			   l->bc->owner->name, l->bc->spec, dir, (unsigned)(st.st_mode & 07777));
+			   who(l->bc), l->bc->spec, dir, (unsigned)(st.st_mode & 07777));
 	l->dirfd = fd;
 	return 0;
 }
@@ -184,9 +211,9 @@ static int privdir_perms(const struct listener *l, const struct bind_conf *bc, c
 	gid_t gid = bc->ux.have_gid ? bc->ux.gid : (gid_t)-1;
 	int e;
 
-	if (fchmodat(pd->fd, PRIV_SOCK, bc->ux.mode, 0) < 0) {
+	if (fchmodat(pd->fd, PRIV_SOCK, unix_mode(bc), 0) < 0) {
 		e = errno;
-		memprintf(err, "%s '%s': chmod %o: %s", bc->owner->name, bc->spec, (unsigned)bc->ux.mode, strerror(e));
+		memprintf(err, "%s '%s': chmod %o: %s", who(bc), bc->spec, (unsigned)unix_mode(bc), strerror(e));
 		return -e;
 	}
 	if ((bc->ux.have_uid || bc->ux.have_gid) &&
@@ -214,7 +241,7 @@ static int unix_perms(const struct listener *l, const struct bind_conf *bc, char
 	if (fstatat(pd.fd, PRIV_SOCK, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISSOCK(st.st_mode) ||
 	    st.st_dev != l->dev || st.st_ino != l->ino) {
 		memprintf(err, "%s '%s': chmod %o: the path no longer names this socket (another file was put there): nothing changed",
-			  bc->owner->name, bc->spec, (unsigned)bc->ux.mode);
+			  who(bc), bc->spec, (unsigned)unix_mode(bc));
 		privdir_remove(l, &pd);
 		return -ESTALE;
 	}
@@ -222,13 +249,13 @@ static int unix_perms(const struct listener *l, const struct bind_conf *bc, char
 	privdir_remove(l, &pd);
 	return r;
 fail:
-	memprintf(err, "%s '%s': chmod %o: %s", bc->owner->name, bc->spec, (unsigned)bc->ux.mode, strerror(-r));
+	memprintf(err, "%s '%s': chmod %o: %s", who(bc), bc->spec, (unsigned)unix_mode(bc), strerror(-r));
 	return r;
 }
 
 static bool same_perms(const struct bind_conf *a, const struct bind_conf *b)
 {
-	return a->ux.mode == b->ux.mode && a->ux.have_uid == b->ux.have_uid &&
+	return unix_mode(a) == unix_mode(b) && a->ux.have_uid == b->ux.have_uid &&
 	       (!a->ux.have_uid || a->ux.uid == b->ux.uid) && a->ux.have_gid == b->ux.have_gid &&
 	       (!a->ux.have_gid || a->ux.gid == b->ux.gid);
 }
@@ -246,11 +273,11 @@ static int unix_check_stale(const struct listener *l, char **err)
 		if (errno == ENOENT)
 			return 0;
 		e = errno;
-		memprintf(err, "%s '%s': %s", bc->owner->name, bc->spec, strerror(e));
+		memprintf(err, "%s '%s': %s", who(bc), bc->spec, strerror(e));
 		return -e;
 	}
 	if (!S_ISSOCK(st.st_mode)) {
-		memprintf(err, "%s '%s': the path exists and is not a socket", bc->owner->name, bc->spec);
+		memprintf(err, "%s '%s': the path exists and is not a socket", who(bc), bc->spec);
 		return -EEXIST;
 	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -260,7 +287,7 @@ static int unix_check_stale(const struct listener *l, char **err)
 	e = r < 0 ? errno : 0;
 	close(fd);
 	if (r == 0 || e == EAGAIN) {
-		memprintf(err, "%s '%s': another process is already listening on it", bc->owner->name, bc->spec);
+		memprintf(err, "%s '%s': another process is already listening on it", who(bc), bc->spec);
 		return -EADDRINUSE;
 	}
 	if (e != ECONNREFUSED)
@@ -357,9 +384,39 @@ static int open_tcp(struct listener *l, char **err)
 	return 0;
 }
 
+/* An abstract socket (abns@): no file, so no mode, owner or stale file;
+ * the name is free again when the socket closes. */
+static int open_abns(struct listener *l, char **err)
+{
+	int fd, e;
+
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return fail(l, err, "socket", errno);
+	if (bind(fd, (const struct sockaddr *)&l->addr, addr_len(&l->addr)) < 0) {
+		e = errno;
+		memprintf(err, "%s '%s': bind: %s%s", who(l->bc), l->bc->spec, strerror(e),
+			  e == EADDRINUSE ? " (another socket has this abstract name)" : "");
+		close(fd);
+		return -e;
+	}
+	if (listen(fd, listener_backlog(l)) < 0) {
+		e = fail(l, err, "listen", errno);
+		close(fd);
+		return e;
+	}
+	l->fd = fd;
+	return 0;
+}
+
+int listener_open_unix(struct listener *l, char **err)
+{
+	return addr_is_abns(&l->addr) ? open_abns(l, err) : open_unix(l, err);
+}
+
 int listener_open_owned(struct listener *l, char **err)
 {
-	return l->addr.ss_family == AF_UNIX ? open_unix(l, err) : open_tcp(l, err);
+	return l->addr.ss_family == AF_UNIX ? listener_open_unix(l, err) : open_tcp(l, err);
 }
 
 /* The file's mode and owner are only touched when the configuration
@@ -367,12 +424,13 @@ int listener_open_owned(struct listener *l, char **err)
  * root-owned file would fail and make every reload fail with it. */
 int listener_unix_retake(const struct listener *l, const struct listener *old, char **err)
 {
-	return same_perms(l->bc, old->bc) ? 0 : unix_perms(l, l->bc, err);
+	/* an abstract socket has no file */
+	return addr_is_abns(&l->addr) || same_perms(l->bc, old->bc) ? 0 : unix_perms(l, l->bc, err);
 }
 
 void listener_unix_giveback(const struct listener *l, const struct listener *old)
 {
-	if (!same_perms(l->bc, old->bc))
+	if (!addr_is_abns(&l->addr) && !same_perms(l->bc, old->bc))
 		unix_perms(old, old->bc, NULL);
 }
 
@@ -387,7 +445,7 @@ void listener_unix_remove(struct listener *l)
 	    st.st_ino == l->ino && unlinkat(l->dirfd, unix_name(l), 0) < 0)
 		/* after a switch to `user` the directory may not be ours any
 		 * more; the next start replaces the stale socket file */
-		ha_warning("%s: cannot remove '%s': %s (the next start replaces it)", l->bc->owner->name,
+		ha_warning("%s: cannot remove '%s': %s (the next start replaces it)", who(l->bc),
 			   unix_path(l), strerror(errno));
 	if (l->dirfd >= 0)
 		close(l->dirfd);

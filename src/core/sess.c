@@ -714,7 +714,7 @@ void sess_accept(struct listener *li, int fd, const struct sockaddr_storage *pee
 	ev_io_init(&s->cli.rio, sess_cli_read_cb, fd, EV_READ);
 	ev_io_init(&s->cli.wio, cli_write_cb, fd, EV_WRITE);
 	ev_init(&s->timer, timer_cb);
-	if (!li->nodelay) {
+	if (!li->nodelay && li->addr.ss_family != AF_UNIX) {
 		/* normally inherited from the listener (core/listener.c) */
 		int one = 1;
 

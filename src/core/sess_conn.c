@@ -105,6 +105,7 @@ void sess_connected(struct sess *s)
 		sess_close(s, TERM_EV_CONN_PROXY);
 		return;
 	}
+	sess_log_asap(s);
 	sess_choose_splice(s);
 	ev_io_set(&s->srv_h.rio, s->srv_h.fd, EV_READ);
 	ev_io_set(&s->srv_h.wio, s->srv_h.fd, EV_WRITE);
@@ -195,7 +196,7 @@ void sess_connect(struct sess *s)
 	char *err = NULL;
 	bool collided = false;
 	bool fresh_port = false;
-	bool client_port;
+	bool client_port, unix_srv;
 	int fd, r, e;
 
 	if (server_target(srv, &s->fe_addr, &s->srv_addr) < 0) {
@@ -209,8 +210,9 @@ void sess_connect(struct sess *s)
 		return;
 	}
 again:
+	unix_srv = s->srv_addr.ss_family == AF_UNIX;
 	fd = ns_cache_socket(s->fe->conf->nscache, srv->netns, s->srv_addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-			   IPPROTO_TCP, &err);
+			   unix_srv ? 0 : IPPROTO_TCP, &err);
 	if (fd < 0) {
 		static double last;
 
@@ -223,7 +225,9 @@ again:
 		sess_close(s, TERM_EV_CONN_RESOURCE);
 		return;
 	}
-	r = src_apply(fd, s->srv_addr.ss_family, sc, &s->cli_addr, fresh_port, &collided, &err);
+	/* a unix socket has no source address (usesrc toward one is refused
+	 * by the configuration, a plain source ignored: model/bind_unix.c) */
+	r = unix_srv ? SRC_OK : src_apply(fd, s->srv_addr.ss_family, sc, &s->cli_addr, fresh_port, &collided, &err);
 	if (r != SRC_OK) {
 		static double last;
 
@@ -243,7 +247,7 @@ again:
 		src_note_collision(s->be, srv, &s->cli_addr);
 		fresh_port = true;
 	}
-	{
+	if (!unix_srv) {
 		int one = 1;
 
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));

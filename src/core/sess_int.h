@@ -94,6 +94,9 @@ void sess_fill_log(const struct sess *s, struct log_sess *ls);
 /* Sends s's line to its frontend's log targets, unless the frontend logs
  * nothing, `option dontlognull` applies or an error line was logged. */
 void sess_log(struct sess *s);
+/* `option logasap`: writes s's line now (the server connection is just
+ * established) and none when s ends. No-op without the option. */
+void sess_log_asap(struct sess *s);
 /* Writes "ip:port [date] fe/bind: msg" to the frontend's log targets, the
  * way HAProxy reports connection-level errors, and skips the tcplog line. */
 void sess_log_conn_error(struct sess *s, const char *msg);

@@ -1,5 +1,6 @@
 /* sess_log.c — what a session tells operators: its log line (the
- * frontend's log-format, sent when it ends), HAProxy's connection-error
+ * frontend's log-format, sent when it ends, or once connected with
+ * `option logasap`), HAProxy's connection-error
  * line instead when it failed before any relaying (PROXY header errors),
  * and -d's "[DEBUG]" lines. */
 #include "config.h"
@@ -51,6 +52,8 @@ void sess_fill_log(const struct sess *s, struct log_sess *ls_out)
 	ls.unique_id = s->unique_id;
 	ls.rt = s->id;
 	ls.smp_ctx = sess_rules_view(s);
+	ls.luid = s->li ? s->li->luid : 0;
+	ls.logasap = (fe->options & PR_O_LOGASAP) != 0;
 	*ls_out = ls;
 }
 
@@ -73,6 +76,31 @@ void sess_log(struct sess *s)
 		      fe->conf->g.log_tag ? fe->conf->g.log_tag : "decoyproxy", line, n);
 }
 
+/* `option logasap`, as HAProxy in TCP mode: the line is written once the
+ * server connection is established, with what is known then: %Tt is the
+ * time to get there and %B the bytes so far (both printed with a '+'),
+ * %ts "--"; nothing is logged at the end. A session that never reaches a
+ * server is logged when it ends, as without the option (still with the
+ * '+'). `option dontlognull` does not apply to this early line (no byte
+ * may have passed yet), as in HAProxy. */
+void sess_log_asap(struct sess *s)
+{
+	struct proxy *fe = s->fe;
+	struct log_sess ls;
+	char line[2048];
+	size_t n;
+
+	if (!(fe->options & PR_O_LOGASAP) || !fe->logs.n || !fe->lf || s->no_log)
+		return;
+	if (lf_uses_bsrc(fe->lf) && s->bsrc_addr.ss_family == AF_UNSPEC)
+		sess_fetch_bsrc(s);
+	sess_fill_log(s, &ls);
+	memcpy(ls.term, "--", 3);
+	n = lf_render(fe->lf, &ls, line, sizeof(line));
+	log_list_send(&fe->logs, 6 /* info */, fe->conf->g.log_tag ? fe->conf->g.log_tag : "decoyproxy", line, n);
+	s->no_log = true;
+}
+
 void sess_log_conn_error(struct sess *s, const char *msg)
 {
 	struct proxy *fe = s->fe;
@@ -85,7 +113,12 @@ void sess_log_conn_error(struct sess *s, const char *msg)
 		return;
 	localtime_r(&s->accept_tv.tv_sec, &tm);
 	strftime(date, sizeof(date), "%d/%b/%Y:%H:%M:%S", &tm);
-	snprintf(line, sizeof(line), "%s [%s.%03d] %s/%s: %s", addr_str(&s->cli_addr, cli, sizeof(cli)), date,
+	/* a unix socket's client: "unix:<listener id>", as HAProxy */
+	if (s->cli_addr.ss_family == AF_UNIX)
+		snprintf(cli, sizeof(cli), "unix:%u", s->li ? s->li->luid : 0);
+	else
+		addr_str(&s->cli_addr, cli, sizeof(cli));
+	snprintf(line, sizeof(line), "%s [%s.%03d] %s/%s: %s", cli, date,
 		 (int)(s->accept_tv.tv_usec / 1000), fe->name, bc ? (bc->name ? bc->name : bc->spec) : "-", msg);
 	log_list_send(&fe->logs, 3 /* err */, fe->conf->g.log_tag ? fe->conf->g.log_tag : "decoyproxy", line,
 		      strlen(line));

@@ -259,6 +259,14 @@ int sess_pp_prepare(struct sess *s)
 	h.socktype = SOCK_STREAM;
 	h.src = s->cli_addr;
 	h.dst = s->fe_addr;
+	/* a unix socket's client (no PROXY header told its address): LOCAL,
+	 * "PROXY UNKNOWN" in v1, as HAProxy sends */
+	if ((h.src.ss_family != AF_INET && h.src.ss_family != AF_INET6) ||
+	    (h.dst.ss_family != AF_INET && h.dst.ss_family != AF_INET6)) {
+		h.cmd = PP_CMD_LOCAL;
+		memset(&h.src, 0, sizeof(h.src));
+		memset(&h.dst, 0, sizeof(h.dst));
+	}
 	cap = send_max(srv);
 	buf = malloc(cap);
 	if (!buf)

@@ -18,6 +18,7 @@
 #include "lib/addr.h"
 #include "cfg/cfg.h"
 #include "log/msg.h"
+#include "model/bind.h"
 #include "model/conf.h"
 #include "model/proxy.h"
 #include "model/server.h"
@@ -141,7 +142,11 @@ static void sess_line(struct cli_buf *out, const struct sess *s, ev_tstamp now)
 	char cli[64], dst[64], srv[64], age[32];
 	int fam = s->cli_addr.ss_family;
 
-	addr_str(&s->cli_addr, cli, sizeof(cli));
+	/* a unix socket's client has no address: HAProxy shows its listener's id */
+	if (fam == AF_UNIX)
+		snprintf(cli, sizeof(cli), "unix:%u", s->li ? s->li->luid : 0);
+	else
+		addr_str(&s->cli_addr, cli, sizeof(cli));
 	addr_str(&s->fe_addr, dst, sizeof(dst));
 	human_age(now - s->t_accept, age, sizeof(age));
 	if (s->srv_addr.ss_family)
@@ -149,7 +154,7 @@ static void sess_line(struct cli_buf *out, const struct sess *s, ev_tstamp now)
 	else
 		snprintf(srv, sizeof(srv), "-");
 	cli_printf(out, "0x%llx: proto=%s src=%s dst=%s fe=%s be=%s srv=%s srvaddr=%s state=%s age=%s bin=%llu bout=%llu%s%s\n",
-		   s->id, fam == AF_INET6 ? "tcpv6" : fam == AF_INET ? "tcpv4" : "tcp", cli, dst, s->fe->name,
+		   s->id, fam == AF_INET6 ? "tcpv6" : fam == AF_INET ? "tcpv4" : fam == AF_UNIX ? "unix_stream" : "tcp", cli, dst, s->fe->name,
 		   s->be ? s->be->name : "<NONE>", s->srv ? s->srv->name : "<none>", srv, sess_state_name(s->state),
 		   age, (unsigned long long)s->req.total, (unsigned long long)s->res.total,
 		   s->netns ? " netns=" : "", s->netns ? s->netns : "");

@@ -231,6 +231,11 @@ static void srv_addr_str(const struct server *s, char *buf, size_t cap)
 	char ip[INET6_ADDRSTRLEN];
 	bool v6 = s->addr.ss_family == AF_INET6;
 
+	if (s->addr.ss_family == AF_UNIX) {
+		/* as HAProxy's stats: no path */
+		snprintf(buf, cap, "unix");
+		return;
+	}
 	addr_ntop(&s->addr, ip, sizeof(ip));
 	switch (s->port_mode) {
 	case SRV_PORT_SAME:

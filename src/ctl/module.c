@@ -7,6 +7,8 @@
  *   proxies          generation itself); proxies carry their counters; tune's
  *                    commit puts the data path's tuning (pipes, accept
  *                    batches) in service;
+ *   unix sockets     `unix-bind`; finalize numbers the listeners and checks
+ *                    unix socket servers, once the proxies are whole;
  *   rules            acl / tcp-request / use_backend / use-server keywords;
  *                    resolves the names they use once every file is read;
  *   stick-tables     `stick-table` keyword; resolves the tables rules and
@@ -50,6 +52,7 @@
 #include "model/events.h"
 #include "model/proxy.h"
 #include "model/udplb.h"
+#include "model/unixsock.h"
 #include "core/connect.h"
 #include "core/chk.h"
 #include "core/listener.h"
@@ -165,6 +168,10 @@ static const struct dp_module mod_proxies = {
 	.name = "proxies", .kws = &proxy_kw_list, .sections = proxy_sections,
 	.finalize = dp_config_finalize, .carry = dp_config_carry_over,
 };
+/* `unix-bind`; listener ids and unix socket servers, once proxies are whole */
+static const struct dp_module mod_unixsock = {
+	.name = "unix sockets", .kws = &unixsock_kw_list, .finalize = unixsock_finalize,
+};
 static const struct dp_module mod_rules = {
 	.name = "rules", .kws = &rules_kw_list, .finalize = rules_finalize,
 };
@@ -257,8 +264,8 @@ static const struct dp_module mod_cpumap = {
 };
 
 static const struct dp_module *const table[] = {
-	&mod_global, &mod_cpumap, &mod_tune, &mod_proxies, &mod_rules, &mod_protopat, &mod_stktable, &mod_source,
-	&mod_logs, &mod_events,
+	&mod_global, &mod_cpumap, &mod_tune, &mod_proxies, &mod_unixsock, &mod_rules, &mod_protopat, &mod_stktable,
+	&mod_source, &mod_logs, &mod_events,
 	&mod_netseg, &mod_mirror, &mod_listeners, &mod_udp, &mod_decoy, &mod_tproxy, &mod_probe,
 	&mod_cli, &mod_stats_http, &mod_chroot, &mod_checks,
 };

@@ -79,6 +79,9 @@ bool addr_equal(const struct sockaddr_storage *a, const struct sockaddr_storage 
 	if (a->ss_family == AF_UNIX) {
 		const struct sockaddr_un *x = (const void *)a, *y = (const void *)b;
 
+		/* an abstract name starts with a NUL: all of it counts */
+		if (!x->sun_path[0] || !y->sun_path[0])
+			return !memcmp(x->sun_path, y->sun_path, sizeof(x->sun_path));
 		return !strncmp(x->sun_path, y->sun_path, sizeof(x->sun_path));
 	}
 	return a->ss_family == AF_UNSPEC;
@@ -110,9 +113,66 @@ const char *addr_str(const struct sockaddr_storage *ss, char *buf, size_t cap)
 		snprintf(buf, cap, "[%s]:%d", ip, addr_port(ss));
 	else if (ss->ss_family == AF_INET || ss->ss_family == AF_INET6)
 		snprintf(buf, cap, "%s:%d", ip, addr_port(ss));
-	else
+	else if (ss->ss_family == AF_UNIX) {
+		const struct sockaddr_un *sun = (const struct sockaddr_un *)ss;
+
+		if (addr_is_abns(ss))
+			snprintf(buf, cap, "abns@%.*s", (int)sizeof(sun->sun_path) - 1, sun->sun_path + 1);
+		else if (sun->sun_path[0])
+			snprintf(buf, cap, "unix@%.*s", (int)sizeof(sun->sun_path), sun->sun_path);
+		else
+			snprintf(buf, cap, "unix");
+	} else
 		snprintf(buf, cap, "-");
 	return buf;
+}
+
+bool addr_is_abns(const struct sockaddr_storage *ss)
+{
+	const struct sockaddr_un *sun = (const struct sockaddr_un *)ss;
+
+	if (ss->ss_family != AF_UNIX || sun->sun_path[0])
+		return false;
+	/* an unnamed socket (accept()'s peer) is all NULs */
+	for (size_t i = 1; i < sizeof(sun->sun_path); i++)
+		if (sun->sun_path[i])
+			return true;
+	return false;
+}
+
+bool addr_is_unix_spec(const char *str)
+{
+	return !strncmp(str, "unix@", 5) || !strncmp(str, "abns@", 5) || str[0] == '/';
+}
+
+int addr_parse_unix(const char *str, const char *prefix, struct sockaddr_storage *out, char **err)
+{
+	struct sockaddr_un *sun = (struct sockaddr_un *)out;
+	bool abstract = !strncmp(str, "abns@", 5);
+	const char *name = !strncmp(str, "unix@", 5) || abstract ? str + 5 : str;
+	size_t pl = prefix && !abstract ? strlen(prefix) : 0, nl = strlen(name);
+	/* a path ends with a NUL; an abstract name starts with one */
+	size_t max = sizeof(sun->sun_path) - 1;
+
+	memset(out, 0, sizeof(*out));
+	if (!nl) {
+		memprintf(err, "address '%s': empty %s", str, abstract ? "abstract socket name" : "unix socket path");
+		return -EINVAL;
+	}
+	if (pl + nl > max) {
+		memprintf(err, "address '%s': socket path%s too long (at most %zu bytes)", str,
+			  pl ? " with the unix-bind prefix" : "", max);
+		return -ENAMETOOLONG;
+	}
+	sun->sun_family = AF_UNIX;
+	if (abstract) {
+		memcpy(sun->sun_path + 1, name, nl);
+		return 0;
+	}
+	if (pl)
+		memcpy(sun->sun_path, prefix, pl);
+	memcpy(sun->sun_path + pl, name, nl);
+	return 0;
 }
 
 static int parse_port(const char *s, int *out)

@@ -27,10 +27,24 @@ struct addr_spec {
  * with *err naming what is wrong. */
 int addr_parse(const char *str, unsigned flags, struct addr_spec *out, char **err);
 
+/* Whether str names a unix socket in HAProxy's words: "unix@<path>",
+ * "abns@<name>" (Linux abstract namespace) or a path starting with '/'. */
+bool addr_is_unix_spec(const char *str);
+/* Parses such a unix socket address into out (AF_UNIX). prefix (NULL:
+ * none) is put in front of a path as written, as HAProxy's `unix-bind
+ * prefix` does (never in front of an abstract name). An abstract name is
+ * stored as HAProxy 2.6 does: a NUL, the name, NULs up to the end of
+ * sun_path (the whole structure is its address). Returns 0 or -EINVAL /
+ * -ENAMETOOLONG with *err. */
+int addr_parse_unix(const char *str, const char *prefix, struct sockaddr_storage *out, char **err);
+/* Whether ss is an AF_UNIX address in the abstract namespace. */
+bool addr_is_abns(const struct sockaddr_storage *ss);
+
 /* Prints the IP only (IPv6 without brackets, v4-mapped as dotted v4).
  * Returns buf; "-" for AF_UNSPEC. cap >= INET6_ADDRSTRLEN recommended. */
 const char *addr_ntop(const struct sockaddr_storage *ss, char *buf, size_t cap);
-/* "ip:port", with brackets for IPv6. */
+/* "ip:port", with brackets for IPv6; "unix@<path>" or "abns@<name>" for a
+ * unix socket (an unnamed one: "unix"). */
 const char *addr_str(const struct sockaddr_storage *ss, char *buf, size_t cap);
 int addr_port(const struct sockaddr_storage *ss);
 void addr_set_port(struct sockaddr_storage *ss, int port);

@@ -34,6 +34,10 @@ struct log_sess {
 	const char *netns;             /* namespace the connection arrived in (NULL: none) */
 	const void *smp_ctx;           /* what %[sample] expressions read (the rules
 	                                * layer's session view); NULL: they print "-" */
+	unsigned luid;                 /* the accepting listener's id: %cp and %fp of a
+	                                * unix socket's client, as HAProxy */
+	bool logasap;                  /* `option logasap`: %Tt and %B start with '+'
+	                                * (values as known when the line was written) */
 };
 
 /* ---------------------------------------------------------------------------

@@ -562,7 +562,9 @@ static void out_ip(struct lf_out *o, const struct sockaddr_storage *ss, uint8_t 
 	}
 }
 
-static void out_port(struct lf_out *o, const struct sockaddr_storage *ss, uint8_t flags)
+/* A unix socket has no port: HAProxy prints 0, except for the client's
+ * and frontend's (%cp, %fp), where it prints the listener's id (luid). */
+static void out_port(struct lf_out *o, const struct sockaddr_storage *ss, uint8_t flags, unsigned luid)
 {
 	unsigned port;
 
@@ -570,6 +572,8 @@ static void out_port(struct lf_out *o, const struct sockaddr_storage *ss, uint8_
 		port = ntohs(((const struct sockaddr_in *)ss)->sin_port);
 	else if (ss->ss_family == AF_INET6)
 		port = ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+	else if (ss->ss_family == AF_UNIX)
+		port = luid;
 	else {
 		out_text(o, NULL, flags);
 		return;
@@ -624,13 +628,13 @@ static void lf_render_node(struct lf_out *o, const struct lf_expr *e, const stru
 	case LF_OP_SEP:
 		break;  /* handled by the caller */
 	case LF_OP_CI: out_ip(o, &ls->cli, fl); break;
-	case LF_OP_CP: out_port(o, &ls->cli, fl); break;
+	case LF_OP_CP: out_port(o, &ls->cli, fl, ls->luid); break;
 	case LF_OP_FI: out_ip(o, &ls->fe, fl); break;
-	case LF_OP_FP: out_port(o, &ls->fe, fl); break;
+	case LF_OP_FP: out_port(o, &ls->fe, fl, ls->luid); break;
 	case LF_OP_BI: out_ip(o, &ls->bsrc, fl); break;
-	case LF_OP_BP: out_port(o, &ls->bsrc, fl); break;
+	case LF_OP_BP: out_port(o, &ls->bsrc, fl, 0); break;
 	case LF_OP_SI: out_ip(o, &ls->srv, fl); break;
-	case LF_OP_SP: out_port(o, &ls->srv, fl); break;
+	case LF_OP_SP: out_port(o, &ls->srv, fl, 0); break;
 	case LF_OP_FT:
 	case LF_OP_F:
 		out_text(o, ls->frontend, fl);
@@ -648,8 +652,8 @@ static void lf_render_node(struct lf_out *o, const struct lf_expr *e, const stru
 		break;
 	case LF_OP_TW: out_fmt(o, "%ld", ls->tw); break;
 	case LF_OP_TC: out_fmt(o, "%ld", ls->tc); break;
-	case LF_OP_TT: out_fmt(o, "%ld", ls->tt); break;
-	case LF_OP_BYTES_DOWN: out_fmt(o, "%" PRIu64, ls->bytes_down); break;
+	case LF_OP_TT: out_fmt(o, ls->logasap ? "+%ld" : "%ld", ls->tt); break;
+	case LF_OP_BYTES_DOWN: out_fmt(o, ls->logasap ? "+%" PRIu64 : "%" PRIu64, ls->bytes_down); break;
 	case LF_OP_BYTES_UP: out_fmt(o, "%" PRIu64, ls->bytes_up); break;
 	case LF_OP_TS_STATE:
 		/* never quoted, like HAProxy; at most two letters */

@@ -6,6 +6,8 @@
 #include "config.h"
 
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <net/if.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +18,74 @@
 #include "lib/addr.h"
 #include "cfg/cfg.h"
 #include "cfg/opts.h"
+#include "cfg/value.h"
 #include "model/bind.h"
+
+int bind_unix_owner(const char *opt, const char *val, unsigned *id, char **err)
+{
+	unsigned long long v;
+
+	if (!strcmp(opt, "user")) {
+		struct passwd *pw = getpwnam(val);
+
+		if (!pw) {
+			memprintf(err, "'%s' : '%s' unknown user", opt, val);
+			return -EINVAL;
+		}
+		*id = (unsigned)pw->pw_uid;
+		return 0;
+	}
+	if (!strcmp(opt, "group")) {
+		struct group *gr = getgrnam(val);
+
+		if (!gr) {
+			memprintf(err, "'%s' : '%s' unknown group", opt, val);
+			return -EINVAL;
+		}
+		*id = (unsigned)gr->gr_gid;
+		return 0;
+	}
+	if (cfg_parse_uint(val, 0x7fffffff, &v) < 0) {
+		memprintf(err, "'%s' expects a numeric id, got '%s'", opt, val);
+		return -EINVAL;
+	}
+	*id = (unsigned)v;
+	return 0;
+}
+
+int bind_unix_check(const struct bind_conf *bc, char **err)
+{
+	static const struct {
+		unsigned opt;
+		const char *name;
+	} socket_opts[] = {
+		{ BC_O_TRANSPARENT, "transparent" }, { BC_O_V6ONLY, "v6only" }, { BC_O_V4V6, "v4v6" },
+		{ BC_O_DEFER_ACCEPT, "defer-accept" }, { BC_O_TFO, "tfo" },
+	};
+	bool ux = false;
+
+	for (const struct listener *l = bc->listeners; l; l = l->next)
+		ux |= l->addr.ss_family == AF_UNIX;
+	if (!ux)
+		return 0;
+	for (size_t i = 0; i < ARRAY_SIZE(socket_opts); i++) {
+		if (bc->options & socket_opts[i].opt) {
+			memprintf(err, "'%s': '%s' cannot be used on a unix socket (TCP and TPROXY options need an IP address)",
+				  bc->spec, socket_opts[i].name);
+			return -EINVAL;
+		}
+	}
+	if (bc->iface) {
+		memprintf(err, "'%s': 'interface' cannot be used on a unix socket", bc->spec);
+		return -EINVAL;
+	}
+	if (bc->netns) {
+		memprintf(err, "'%s': 'namespace' cannot be used on a unix socket (its path is in the file system, not in a network namespace)",
+			  bc->spec);
+		return -EINVAL;
+	}
+	return 0;
+}
 
 /* Option handlers (cfg/opts.h): obj is the bind_conf, args[0] the option. */
 
@@ -95,9 +164,53 @@ static int bk_namespace(void *obj, int argc, char **args, char **err)
 	return bk_str(&((struct bind_conf *)obj)->netns, args[1], err);
 }
 
-/* `id <n>`: HAProxy's listener id, only shown by its stats; accepted. */
-static int bk_ignore1(void *obj, int argc, char **args, char **err)
+/* `id <n>`: HAProxy's listener id (%cp/%fp of a unix socket's clients,
+ * `show sess`); one socket only, checked in bind_parse(). */
+static int bk_id(void *obj, int argc, char **args, char **err)
 {
+	struct bind_conf *bc = obj;
+	unsigned long long v;
+
+	if (cfg_parse_uint(args[1], 0x7fffffff, &v) < 0 || v == 0) {
+		memprintf(err, "'id' : custom id has to be > 0, got '%s'", args[1]);
+		return -EINVAL;
+	}
+	bc->id = (unsigned)v;
+	return 0;
+}
+
+/* `mode <octal>`, `user|uid`, `group|gid`: the unix socket file's; on a
+ * TCP address they change nothing, as in HAProxy. */
+static int bk_mode(void *obj, int argc, char **args, char **err)
+{
+	struct bind_conf *bc = obj;
+	char *end;
+	long m = strtol(args[1], &end, 8);
+
+	if (!*args[1] || *end || m < 0 || m > 0777) {
+		memprintf(err, "'mode' expects an octal value from 0 to 777, got '%s'", args[1]);
+		return -EINVAL;
+	}
+	bc->ux.mode = (mode_t)m;
+	bc->ux.have_mode = true;
+	return 0;
+}
+
+static int bk_owner(void *obj, int argc, char **args, char **err)
+{
+	struct bind_conf *bc = obj;
+	bool user = !strcmp(args[0], "user") || !strcmp(args[0], "uid");
+	unsigned id;
+
+	if (bind_unix_owner(args[0], args[1], &id, err) < 0)
+		return -EINVAL;
+	if (user) {
+		bc->ux.uid = (uid_t)id;
+		bc->ux.have_uid = true;
+	} else {
+		bc->ux.gid = (gid_t)id;
+		bc->ux.have_gid = true;
+	}
 	return 0;
 }
 
@@ -113,7 +226,7 @@ static const struct cfg_opt bind_opts[] = {
 	{ "backlog", 1, bk_backlog, NULL, 0 },
 	{ "interface", 1, bk_interface, NULL, 0 },
 	{ "name", 1, bk_name, NULL, 0 },
-	{ "id", 1, bk_ignore1, NULL, 0 },
+	{ "id", 1, bk_id, NULL, 0 },
 	{ "accept-proxy", 0, bk_flag, NULL, 0 },
 	{ "namespace", 1, bk_namespace, NULL, 0 },
 	{ "mss", 1, NULL, "not implemented yet", 0 },
@@ -131,11 +244,11 @@ static const struct cfg_opt bind_opts[] = {
 	{ "ssl-min-ver", 1, NULL, NOTLS, 0 },
 	{ "ssl-max-ver", 1, NULL, NOTLS, 0 },
 	{ "proto", 1, NULL, "decoyproxy is a layer-4 proxy", 0 },
-	{ "user", 1, NULL, "unix sockets are not supported", 0 },
-	{ "group", 1, NULL, "unix sockets are not supported", 0 },
-	{ "mode", 1, NULL, "unix sockets are not supported", 0 },
-	{ "uid", 1, NULL, "unix sockets are not supported", 0 },
-	{ "gid", 1, NULL, "unix sockets are not supported", 0 },
+	{ "user", 1, bk_owner, NULL, 0 },
+	{ "group", 1, bk_owner, NULL, 0 },
+	{ "mode", 1, bk_mode, NULL, 0 },
+	{ "uid", 1, bk_owner, NULL, 0 },
+	{ "gid", 1, bk_owner, NULL, 0 },
 	{ "level", 1, NULL, "'level' applies to 'stats socket' lines in the global section, not to 'bind'", 0 },
 	{ "expose-fd", 1, NULL, "decoyproxy has no master process", 0 },
 	{ "quic-cc-algo", 1, NULL, "QUIC is not supported", 0 },
@@ -203,13 +316,22 @@ int bind_add_listener(struct bind_conf *bc, const struct sockaddr_storage *ss)
 	return 0;
 }
 
-static int parse_addresses(struct bind_conf *bc, char *spec, char **err)
+static int parse_addresses(struct bind_conf *bc, char *spec, const char *prefix, char **err)
 {
 	char *save = NULL, *tok;
 
 	for (tok = strtok_r(spec, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		struct addr_spec a;
 
+		if (addr_is_unix_spec(tok)) {
+			if (addr_parse_unix(tok, prefix, &a.ss, err) < 0)
+				return -EINVAL;
+			if (bind_add_listener(bc, &a.ss) < 0) {
+				memprintf(err, "out of memory");
+				return -ENOMEM;
+			}
+			continue;
+		}
 		if (addr_parse(tok, ADDR_F_PORT_RANGE | ADDR_F_PORT_REQUIRED | ADDR_F_RESOLVE, &a, err) < 0)
 			return -EINVAL;
 		for (int p = a.port_lo; p <= a.port_hi; p++) {
@@ -227,7 +349,8 @@ static int parse_addresses(struct bind_conf *bc, char *spec, char **err)
 	return 0;
 }
 
-int bind_parse(struct cfg_ctx *ctx, int argc, char **argv, struct bind_conf **out, char **err)
+int bind_parse(struct cfg_ctx *ctx, int argc, char **argv, const struct bind_unix_defaults *ud,
+	       struct bind_conf **out, char **err)
 {
 	struct bind_conf *bc;
 	char *spec = NULL;
@@ -243,11 +366,26 @@ int bind_parse(struct cfg_ctx *ctx, int argc, char **argv, struct bind_conf **ou
 		goto fail;
 	}
 	bc->line = ctx->line;
-	if (parse_addresses(bc, spec, err) < 0)
+	if (ud) {
+		/* unix-bind's, unless the line sets its own */
+		bc->ux.mode = ud->mode;
+		bc->ux.have_mode = ud->have_mode;
+		bc->ux.uid = ud->uid;
+		bc->ux.have_uid = ud->have_uid;
+		bc->ux.gid = ud->gid;
+		bc->ux.have_gid = ud->have_gid;
+	}
+	if (parse_addresses(bc, spec, ud ? ud->prefix : NULL, err) < 0)
 		goto fail;
 
 	/* the dispatcher's messages name the addresses: "':80': unknown option ..." */
 	if (cfg_opts_parse(&bind_opt_table, bc, argc - 2, argv + 2, bc->spec, err) < 0)
+		goto fail;
+	if (bc->id && bc->listeners != bc->listeners_last) {
+		memprintf(err, "'%s': 'id' can only be used with a single socket", bc->spec);
+		goto fail;
+	}
+	if (bind_unix_check(bc, err) < 0)
 		goto fail;
 	free(spec);
 	*out = bc;

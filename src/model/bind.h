@@ -19,6 +19,7 @@ struct proxy;
 struct cfg_ctx;
 struct listener;
 struct bind_conf;
+struct bind_unix_defaults;
 
 enum {
 	BC_O_TRANSPARENT  = 1 << 0,
@@ -63,6 +64,7 @@ struct bind_conf {
 	char *iface;
 	char *netns;
 	char *name;
+	unsigned id;                /* `id <n>`: its one listener's id (0: numbered in finalize) */
 	struct listener *listeners, *listeners_last;
 	listener_accept_fn accept;  /* NULL: the process default (a session) */
 	struct {                    /* unix socket file: mode and owner set after bind() */
@@ -70,6 +72,7 @@ struct bind_conf {
 		uid_t uid;
 		gid_t gid;
 		bool have_uid, have_gid;
+		bool have_mode;     /* a frontend's: `mode` given (else the umask's) */
 	} ux;
 };
 
@@ -85,6 +88,9 @@ struct listener {
 	struct listener *taken_from; /* during a reload: the old listener whose socket we took */
 	unsigned nbconn;
 	unsigned long long cum_conn;
+	unsigned luid;              /* HAProxy's listener id in its frontend (`id`, else
+	                             * numbered in bind order by bind_finalize): %cp/%fp
+	                             * and `show sess` of a unix socket's clients */
 	/* a unix socket file created by this process: the directory it was
 	 * created in (O_PATH; -1: none) and the file's device and inode. Its
 	 * mode and owner are changed, and the file removed at close, only
@@ -97,8 +103,32 @@ struct listener {
 
 /* Parses "bind <addr>[:<ports>][,...] [options...]" (argv[0] == "bind")
  * into a new bind line (*out, owned by the caller, which sets its frontend
- * and links it). Returns CFG_OK or CFG_ERR with *err. */
-int bind_parse(struct cfg_ctx *ctx, int argc, char **argv, struct bind_conf **out, char **err);
+ * and links it). ud: the `unix-bind` settings in force (NULL: none), the
+ * defaults of a unix socket's mode and owner and its path prefix. Returns
+ * CFG_OK or CFG_ERR with *err. */
+int bind_parse(struct cfg_ctx *ctx, int argc, char **argv, const struct bind_unix_defaults *ud,
+	       struct bind_conf **out, char **err);
+/* ---- unix sockets ----
+ * `bind unix@<path>|<abs path>|abns@<name> [mode <octal>] [user|uid <u>]
+ * [group|gid <g>]` in a frontend, with the global `unix-bind [prefix <p>]
+ * [mode <m>] [user <u>] [uid <n>] [group <g>] [gid <n>]` defaults (in
+ * force for the bind lines that follow it, as in HAProxy; kept in the
+ * generation's global settings, model/conf.h). */
+struct bind_unix_defaults {
+	char *prefix;               /* put in front of paths as written (NULL: none) */
+	mode_t mode;
+	uid_t uid;
+	gid_t gid;
+	bool have_mode, have_uid, have_gid;
+};
+/* `user <name>`/`group <name>` (looked up) or `uid <n>`/`gid <n>` (opt
+ * names which) into *id. Returns 0 or -EINVAL with *err. */
+int bind_unix_owner(const char *opt, const char *val, unsigned *id, char **err);
+/* The bind options that make no sense on a unix socket, refused (*err
+ * names them): transparent, v4v6, v6only, defer-accept, tfo, interface,
+ * namespace. Returns 0 or -EINVAL. */
+int bind_unix_check(const struct bind_conf *bc, char **err);
+
 /* Frees bc, its listeners (closing an fd left open, never watched) and
  * what it owns; NULL is a no-op. */
 void bind_conf_free(struct bind_conf *bc);

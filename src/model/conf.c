@@ -66,6 +66,7 @@ void dp_config_put(struct dp_config *c)
 	free(c->g.user);
 	free(c->g.group);
 	free(c->g.log_tag);
+	free(c->g.unix_bind.prefix);
 	free(c->g.hostname);
 	cfg_files_free(&c->files);
 	free(c);

@@ -13,6 +13,7 @@
 #include "lib/common.h"
 #include "cfg/cfg.h"
 #include "log/log.h"
+#include "model/bind.h"
 
 struct proxy;
 struct log_target;
@@ -54,6 +55,7 @@ struct dp_global {
 	unsigned pipesize;          /* tune.pipesize, 0 = the kernel's default */
 	bool nosplice;
 	int maxaccept;              /* tune.maxaccept, 0 = default (64), -1 = no limit */
+	struct bind_unix_defaults unix_bind;  /* `unix-bind` (model/unixsock.c) */
 };
 
 struct dp_config {

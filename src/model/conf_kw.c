@@ -294,7 +294,7 @@ static const struct opt_def options[] = {
 	{ "splice-auto", OPT_FLAG, PR_O_SPLICE_AUT, CFG_SEC_PROXIES, NULL },
 	{ "splice-request", OPT_FLAG, PR_O_SPLICE_REQ, CFG_SEC_PROXIES, NULL },
 	{ "splice-response", OPT_FLAG, PR_O_SPLICE_RES, CFG_SEC_PROXIES, NULL },
-	{ "logasap", OPT_REFUSED, 0, CFG_SEC_FE, "logs are written when the connection ends" },
+	{ "logasap", OPT_FLAG, PR_O_LOGASAP, CFG_SEC_FE, NULL },
 	{ "dontlog-normal", OPT_REFUSED, 0, CFG_SEC_FE, "not implemented yet" },
 	{ "contstats", OPT_REFUSED, 0, CFG_SEC_FE, "traffic counters are updated when a session ends" },
 	{ "socket-stats", OPT_REFUSED, 0, CFG_SEC_FE, "per-listener stats are not implemented yet" },
@@ -660,7 +660,7 @@ static int kw_bind(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 	struct proxy *px = ctx_px(ctx);
 	struct bind_conf *bc;
 
-	if (bind_parse(ctx, argc, argv, &bc, err) != CFG_OK)
+	if (bind_parse(ctx, argc, argv, &ctx->conf->g.unix_bind, &bc, err) != CFG_OK)
 		return CFG_ERR;
 	bc->fe = px;
 	if (!px->binds)

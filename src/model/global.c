@@ -307,7 +307,6 @@ static const struct cfg_kw global_kws[] = {
 	{ "maxsessrate", CFG_SEC_GLOBAL, NULL, "session rate limits are not implemented" },
 	{ "fd-hard-limit", CFG_SEC_GLOBAL, NULL, "use ulimit-n, or the service manager's LimitNOFILE=" },
 	{ "set-dumpable", CFG_SEC_GLOBAL, NULL, "not implemented" },
-	{ "unix-bind", CFG_SEC_GLOBAL, NULL, "give 'mode', 'user' and 'group' on each 'stats socket' line instead" },
 	{ "grace", CFG_SEC_GLOBAL, NULL, "a soft stop (SIGUSR1) stops listening at once; use hard-stop-after to bound it" },
 	{ "zero-warning", CFG_SEC_GLOBAL, NULL, "not implemented" },
 	{ "default-path", CFG_SEC_GLOBAL, NULL, "relative paths are relative to the current directory" },

@@ -181,7 +181,7 @@ static int sk_check_send_proxy(void *obj, int argc, char **args, char **err)
 static int sk_chk_addr(void *obj, int argc, char **args, char **err)
 {
 	struct server *s = obj;
-	struct addr_spec a;
+	struct addr_spec a = { 0 };
 
 	if (addr_parse(args[1], ADDR_F_PORT_NONE_OK | ADDR_F_RESOLVE, &a, err) < 0)
 		return -EINVAL;
@@ -410,7 +410,7 @@ int server_parse(struct cfg_ctx *ctx, int argc, char **argv, const struct server
 		 char **err)
 {
 	struct server *s;
-	struct addr_spec a;
+	struct addr_spec a = { 0 };
 	char what[300];
 
 	if (argc < 3) {
@@ -430,18 +430,25 @@ int server_parse(struct cfg_ctx *ctx, int argc, char **argv, const struct server
 		goto nomem;
 	snprintf(what, sizeof(what), "server '%s'", s->name);
 
-	if (addr_parse(argv[2], ADDR_F_PORT_NONE_OK | ADDR_F_PORT_OFFSET | ADDR_F_RESOLVE, &a, err) < 0)
+	if (addr_is_unix_spec(argv[2])) {
+		/* a unix socket decoy: no port (bind_finalize checks `source`) */
+		if (addr_parse_unix(argv[2], NULL, &s->addr, err) < 0)
+			goto fail_prefix;
+		s->port_mode = SRV_PORT_FIXED;
+	} else if (addr_parse(argv[2], ADDR_F_PORT_NONE_OK | ADDR_F_PORT_OFFSET | ADDR_F_RESOLVE, &a, err) < 0) {
 		goto fail_prefix;
-	s->addr = a.ss;
-	if (a.port_offset_sign) {
+	} else if (a.port_offset_sign) {
+		s->addr = a.ss;
 		s->port_mode = SRV_PORT_OFFSET;
 		s->port_offset = a.port_offset_sign * a.port_lo;
 	} else if (!a.has_port || a.port_lo == 0) {
+		s->addr = a.ss;
 		s->port_mode = SRV_PORT_SAME;
 	} else {
+		s->addr = a.ss;
 		s->port_mode = SRV_PORT_FIXED;
 	}
-	if (a.wildcard)
+	if (s->addr.ss_family != AF_UNIX && a.wildcard)
 		s->flags |= SRV_F_ADDR_ORIG;
 	if (cfg_opts_parse(&srv_opt_table, s, argc - 3, argv + 3, NULL, err) < 0)
 		goto fail_prefix;

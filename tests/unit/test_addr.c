@@ -1,6 +1,7 @@
 /* Unit tests: HAProxy address syntax. */
 #include "config.h"
 
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -112,6 +113,66 @@ static void test_helpers(void **state)
 	}
 }
 
+/* unix@, abns@ and plain paths, as `bind`, `server` and `unix-bind prefix` write them */
+static void test_unix(void **state)
+{
+	struct sockaddr_storage ss, ab2;
+	const struct sockaddr_un *sun = (const struct sockaddr_un *)&ss;
+	char *err = NULL, buf[160], longp[200];
+
+	assert_true(addr_is_unix_spec("unix@/x"));
+	assert_true(addr_is_unix_spec("abns@x"));
+	assert_true(addr_is_unix_spec("/run/x.sock"));
+	assert_false(addr_is_unix_spec("1.2.3.4:80"));
+	assert_false(addr_is_unix_spec("ipv4@1.2.3.4:80"));
+	assert_false(addr_is_unix_spec("x.sock"));
+
+	assert_int_equal(addr_parse_unix("unix@/run/a.sock", NULL, &ss, &err), 0);
+	assert_int_equal(ss.ss_family, AF_UNIX);
+	assert_string_equal(sun->sun_path, "/run/a.sock");
+	assert_string_equal(addr_str(&ss, buf, sizeof(buf)), "unix@/run/a.sock");
+	assert_false(addr_is_abns(&ss));
+	assert_int_equal(addr_port(&ss), 0);
+
+	/* the prefix is put in front as written (HAProxy adds no '/') */
+	assert_int_equal(addr_parse_unix("/a.sock", "/var/lib/dp", &ss, &err), 0);
+	assert_string_equal(sun->sun_path, "/var/lib/dp/a.sock");
+
+	/* abstract: NUL, name, NUL padding; never prefixed */
+	assert_int_equal(addr_parse_unix("abns@decoy", "/pfx", &ss, &err), 0);
+	assert_int_equal(sun->sun_path[0], 0);
+	assert_memory_equal(sun->sun_path + 1, "decoy\0\0", 7);
+	assert_true(addr_is_abns(&ss));
+	assert_string_equal(addr_str(&ss, buf, sizeof(buf)), "abns@decoy");
+	assert_int_equal(addr_parse_unix("abns@decoy2", NULL, &ab2, &err), 0);
+	assert_false(addr_equal(&ss, &ab2));
+	assert_int_equal(addr_parse_unix("abns@decoy", NULL, &ab2, &err), 0);
+	assert_true(addr_equal(&ss, &ab2));
+
+	/* an unnamed peer (accept() of a unix listener) */
+	memset(&ss, 0, sizeof(ss));
+	ss.ss_family = AF_UNIX;
+	assert_false(addr_is_abns(&ss));
+	assert_string_equal(addr_str(&ss, buf, sizeof(buf)), "unix");
+
+	assert_int_equal(addr_parse_unix("unix@", NULL, &ss, &err), -EINVAL);
+	assert_non_null(strstr(err, "empty unix socket path"));
+	free(err);
+	err = NULL;
+	memset(longp, 'a', sizeof(longp));
+	longp[0] = '/';
+	longp[108] = '\0';
+	assert_int_equal(addr_parse_unix(longp, NULL, &ss, &err), -ENAMETOOLONG);
+	assert_non_null(strstr(err, "too long (at most 107 bytes)"));
+	free(err);
+	err = NULL;
+	longp[100] = '\0';
+	assert_int_equal(addr_parse_unix(longp, NULL, &ss, &err), 0);
+	assert_int_equal(addr_parse_unix(longp, "/0123456789", &ss, &err), -ENAMETOOLONG);
+	assert_non_null(strstr(err, "with the unix-bind prefix"));
+	free(err);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -119,6 +180,7 @@ int main(void)
 		cmocka_unit_test(test_ranges_offsets),
 		cmocka_unit_test(test_bad),
 		cmocka_unit_test(test_helpers),
+		cmocka_unit_test(test_unix),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

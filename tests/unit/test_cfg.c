@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <cmocka.h>
 
@@ -498,7 +499,7 @@ static void test_errors_name_file_line_keyword(void **state)
 	expect_error("frontend f\n  log-format \"%ci %zz\"\n", "[t.cfg:2] : 'log-format'");
 	expect_error("backend b\n  balance uri\n", "algorithm 'uri' is not supported");
 	expect_error("global\n  nbproc 2\n", "'nbproc' is not supported by decoyproxy");
-	expect_error("frontend f\n  bind unix@/tmp/x\n", "only IPv4/IPv6 TCP addresses");
+	expect_error("frontend f\n  bind fd@3\n", "only IPv4/IPv6 TCP addresses");
 	expect_error("frontend\n", "'frontend' expects a name");
 	expect_error("bind :80\n", "unknown keyword 'bind' out of section");
 }
@@ -734,7 +735,6 @@ static void test_known_unsupported_keywords(void **state)
 		{ "global\n fd-hard-limit 1000\n", "'fd-hard-limit' is not supported by decoyproxy" },
 		{ "global\n thread-groups 1\n", "'thread-groups' is not supported by decoyproxy: decoyproxy runs one event-loop thread" },
 		{ "global\n set-dumpable\n", "'set-dumpable' is not supported by decoyproxy" },
-		{ "global\n unix-bind prefix /run\n", "'unix-bind' is not supported by decoyproxy" },
 		{ "global\n external-check\n", "'external-check' is not supported by decoyproxy: external checks" },
 		{ "global\n profiling.tasks on\n", "'profiling.tasks' is not supported by decoyproxy" },
 		{ "global\n wurfl-data-file /x\n", "'wurfl-data-file' is not supported by decoyproxy: device detection" },
@@ -1362,9 +1362,127 @@ static void test_reader_size_bound(void **state)
 	unlink(path);
 }
 
+/* ---- unix sockets: bind, unix-bind, servers, listener ids ---- */
+
+static const struct sockaddr_un *sun_of(const struct listener *l)
+{
+	return (const struct sockaddr_un *)&l->addr;
+}
+
+static void test_unix_sockets(void **state)
+{
+	struct dp_config *c;
+	struct proxy *f, *b;
+	struct bind_conf *bc;
+	struct listener *l;
+	const struct server *sv;
+
+	(void)state;
+	assert_int_equal(parse("global\n"
+			       "  unix-bind prefix /run/dp/ mode 660 uid 1000 gid 1001\n"
+			       "frontend f\n"
+			       "  bind unix@a.sock\n"
+			       "  bind 127.0.0.1:81,127.0.0.1:82\n"
+			       "  bind /b.sock mode 600 uid 7 id 9\n"
+			       "  bind abns@decoy accept-proxy\n"
+			       "  option logasap\n"
+			       "  default_backend b\n"
+			       "defaults\n"
+			       "  option logasap\n"
+			       "frontend g\n"
+			       "  bind 127.0.0.1:83\n"
+			       "  no option logasap\n"
+			       "  default_backend b\n"
+			       "backend b\n"
+			       "  server s1 unix@/run/decoy.sock send-proxy-v2\n"
+			       "  server s2 /run/decoy2.sock check\n"
+			       "  server s3 abns@d3\n",
+			       &c),
+			 0);
+	f = dp_config_find_proxy(c, "f", PR_CAP_FE);
+	b = dp_config_find_proxy(c, "b", PR_CAP_BE);
+	assert_non_null(f);
+	assert_non_null(b);
+	assert_true(f->options & PR_O_LOGASAP);
+	assert_false(dp_config_find_proxy(c, "g", PR_CAP_FE)->options & PR_O_LOGASAP);
+	/* unix@ with the prefix and unix-bind's mode and owner */
+	bc = f->binds;
+	l = bc->listeners;
+	assert_int_equal(l->addr.ss_family, AF_UNIX);
+	assert_string_equal(sun_of(l)->sun_path, "/run/dp/a.sock");
+	assert_true(bc->ux.have_mode);
+	assert_int_equal(bc->ux.mode, 0660);
+	assert_int_equal(bc->ux.uid, 1000);
+	assert_int_equal(bc->ux.gid, 1001);
+	assert_int_equal(l->luid, 1);
+	/* two TCP listeners: ids 2 and 3 */
+	bc = bc->next;
+	assert_int_equal(bc->listeners->luid, 2);
+	assert_int_equal(bc->listeners->next->luid, 3);
+	/* an absolute path is unix too (prefixed as written), its own mode, owner and id */
+	bc = bc->next;
+	l = bc->listeners;
+	assert_string_equal(sun_of(l)->sun_path, "/run/dp//b.sock");
+	assert_int_equal(bc->ux.mode, 0600);
+	assert_int_equal(bc->ux.uid, 7);
+	assert_int_equal(bc->ux.gid, 1001);
+	assert_int_equal(l->luid, 9);
+	/* abstract: never prefixed; HAProxy 2.6 numbers it 5 (the counter passed 4) */
+	bc = bc->next;
+	l = bc->listeners;
+	assert_int_equal(sun_of(l)->sun_path[0], 0);
+	assert_string_equal(sun_of(l)->sun_path + 1, "decoy");
+	assert_true(bc->options & BC_O_ACCEPT_PROXY);
+	assert_int_equal(l->luid, 5);
+	/* servers */
+	sv = b->srv;
+	assert_int_equal(sv->addr.ss_family, AF_UNIX);
+	assert_string_equal(((const struct sockaddr_un *)&sv->addr)->sun_path, "/run/decoy.sock");
+	assert_true(sv->flags & SRV_F_SEND_PROXY_V2);
+	assert_false(sv->flags & SRV_F_ADDR_ORIG);
+	sv = sv->next;
+	assert_string_equal(((const struct sockaddr_un *)&sv->addr)->sun_path, "/run/decoy2.sock");
+	assert_true(sv->check);
+	sv = sv->next;
+	assert_string_equal(((const struct sockaddr_un *)&sv->addr)->sun_path + 1, "d3");
+	dp_config_put(c);
+
+	/* unix-bind applies to the bind lines after it only, as in HAProxy */
+	assert_int_equal(parse("frontend f\n  bind unix@/x.sock\n  default_backend b\n"
+			       "backend b\n  server s 127.0.0.1:1\n", &c), 0);
+	assert_false(dp_config_find_proxy(c, "f", PR_CAP_FE)->binds->ux.have_mode);
+	dp_config_put(c);
+
+	/* bad values and options that cannot apply: file:line and the keyword */
+	expect_error("frontend f\n  bind unix@/x transparent\n", "[t.cfg:2] : 'bind': 'unix@/x': 'transparent' cannot be used on a unix socket");
+	expect_error("frontend f\n  bind /x v6only\n", "'v6only' cannot be used on a unix socket");
+	expect_error("frontend f\n  bind /x defer-accept\n", "'defer-accept' cannot be used on a unix socket");
+	expect_error("frontend f\n  bind /x interface lo\n", "'interface' cannot be used on a unix socket");
+	expect_error("frontend f\n  bind abns@x namespace n1\n", "'namespace' cannot be used on a unix socket");
+	expect_error("frontend f\n  bind /x mode 999\n", "[t.cfg:2] : 'bind': 'mode' expects an octal value from 0 to 777, got '999'");
+	expect_error("frontend f\n  bind /x user no-such-user-dp\n", "'no-such-user-dp' unknown user");
+	expect_error("frontend f\n  bind /x gid abc\n", "'gid' expects a numeric id, got 'abc'");
+	expect_error("frontend f\n  bind unix@\n", "empty unix socket path");
+	expect_error("frontend f\n  bind 127.0.0.1:1-2 id 4\n", "'id' can only be used with a single socket");
+	expect_error("frontend f\n  bind /x id 0\n", "custom id has to be > 0");
+	expect_error("frontend f\n  bind /x id 4\n  bind /y id 4\n", "[t.cfg:3] : 'bind /y' : 'id' : custom id 4 already used at t.cfg:2 ('bind /x')");
+	expect_error("global\n  unix-bind foo 1\n", "[t.cfg:2] : 'unix-bind': only supports the 'prefix', 'mode', 'uid', 'gid', 'user' and 'group' options, got 'foo'");
+	expect_error("global\n  unix-bind mode\n", "'mode' expects a value");
+	expect_error("global\n  unix-bind mode 8\n", "'mode' expects an octal value");
+	expect_error("global\n  unix-bind prefix /a prefix /b\n", "'prefix' already specified");
+	expect_error("global\n  unix-bind\n", "expects at least one of");
+	expect_error("backend b\n  server s unix@/d.sock\n  source 0.0.0.0 usesrc clientip\n",
+		     "[t.cfg:2] : backend 'b': server 's' is a unix socket: 'usesrc' (from the backend's 'source') cannot apply");
+	expect_error("backend b\n  server s /d.sock source 0.0.0.0 usesrc client\n", "'usesrc' (from its 'source') cannot apply");
+	expect_warning("backend b\n  server s /d.sock source 10.0.0.1\n", "server 's' is a unix socket: 'source' is ignored for it");
+	/* TCP-only values of the TCP binds of the same frontend are fine */
+	assert_int_equal(parse("frontend f\n  bind 127.0.0.1:1 transparent mode 600\n  bind /x mode 600\n", NULL), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_unix_sockets, setup),
 		cmocka_unit_test_setup(test_tokenize_basic, setup),
 		cmocka_unit_test_setup(test_splice_keywords, setup),
 		cmocka_unit_test_setup(test_tokenize_quotes_escapes, setup),

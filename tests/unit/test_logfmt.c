@@ -399,9 +399,40 @@ static void test_values_and_unix(void **state)
 	ls.unique_id = "id-42";
 	memcpy(ls.term, "cD", 3);
 	ls.cli.ss_family = AF_UNIX;
+	ls.luid = 3;
 	render("%U %B %Tw/%Tc/%Tt %ac/%fc/%bc/%sc/%rc %sq/%bq %ID %ts %ci %cp %{+Q}ci", &ls, buf, sizeof(buf));
+	/* a unix socket's client: HAProxy 2.6.12 prints "unix" and the
+	 * listener's id (captured: "unix:7" for `bind unix@... id 7`) */
 	assert_string_equal(buf,
-			    "18446744073709551615 1234567890123 -1/-1/123456789 4000000000/2/3/4/5 6/7 id-42 cD unix - \"unix\"");
+			    "18446744073709551615 1234567890123 -1/-1/123456789 4000000000/2/3/4/5 6/7 id-42 cD unix 3 \"unix\"");
+	/* a unix socket server and its source: "unix:0", as HAProxy */
+	ls.srv.ss_family = AF_UNIX;
+	ls.bsrc.ss_family = AF_UNIX;
+	ls.fe.ss_family = AF_UNIX;
+	render("%fi:%fp %si:%sp %bi:%bp", &ls, buf, sizeof(buf));
+	assert_string_equal(buf, "unix:3 unix:0 unix:0");
+}
+
+/* `option logasap`: '+' before %Tt and %B only (HAProxy 2.6.12 wrote
+ * "1/0/+0 +0 0" for "%Tw/%Tc/%Tt %B %U") */
+static void test_logasap(void **state)
+{
+	struct log_sess ls;
+	char buf[256];
+
+	(void)state;
+	sess_v4(&ls);
+	ls.tw = 1;
+	ls.tc = 0;
+	ls.tt = 0;
+	ls.bytes_down = 0;
+	ls.bytes_up = 0;
+	ls.logasap = true;
+	render("%Tw/%Tc/%Tt %B %U", &ls, buf, sizeof(buf));
+	assert_string_equal(buf, "1/0/+0 +0 0");
+	ls.logasap = false;
+	render("%Tw/%Tc/%Tt %B %U", &ls, buf, sizeof(buf));
+	assert_string_equal(buf, "1/0/0 0 0");
 }
 
 static void test_escapes(void **state)
@@ -540,6 +571,7 @@ int main(void)
 		cmocka_unit_test(test_negative_utc_offset),
 		cmocka_unit_test(test_ipv6_everywhere_and_missing),
 		cmocka_unit_test(test_values_and_unix),
+		cmocka_unit_test(test_logasap),
 		cmocka_unit_test(test_escapes),
 		cmocka_unit_test(test_global_flags),
 		cmocka_unit_test(test_truncation),
