@@ -78,6 +78,9 @@ const char *chk_status_str(enum chk_status st)
 	case CHK_ST_L7RSP: return "Layer7 invalid response";
 	case CHK_ST_L7STS: return "Layer7 wrong status";
 	case CHK_ST_L7TOUT: return "Layer7 timeout";
+	case CHK_ST_L6OK: return "Layer6 check passed";
+	case CHK_ST_L6RSP: return "Layer6 invalid response";
+	case CHK_ST_L6TOUT: return "Layer6 timeout";
 	case CHK_ST_NONE: break;
 	}
 	return "Unknown";
@@ -94,6 +97,9 @@ const char *chk_status_name(enum chk_status st)
 	case CHK_ST_L7RSP: return "L7RSP";
 	case CHK_ST_L7STS: return "L7STS";
 	case CHK_ST_L7TOUT: return "L7TOUT";
+	case CHK_ST_L6OK: return "L6OK";
+	case CHK_ST_L6RSP: return "L6RSP";
+	case CHK_ST_L6TOUT: return "L6TOUT";
 	case CHK_ST_NONE: break;
 	}
 	return "UNK";

@@ -20,6 +20,9 @@ enum chk_status {
 	CHK_ST_L7RSP,       /* "Layer7 invalid response" */
 	CHK_ST_L7STS,       /* "Layer7 wrong status" */
 	CHK_ST_L7TOUT,      /* "Layer7 timeout" */
+	CHK_ST_L6OK,        /* "Layer6 check passed" (ssl-hello-chk) */
+	CHK_ST_L6RSP,       /* "Layer6 invalid response" */
+	CHK_ST_L6TOUT,      /* "Layer6 timeout" */
 };
 
 /* Starts the checks of every `check` server of c (staggered over the first
