@@ -336,8 +336,8 @@ static void test_proto_options(void **state)
 	expect_error(TMO "backend a\n option mysql-check user x post-42\n",
 		     "t.cfg:6] : 'option mysql-check user' only supports 'post-41' and 'pre-41' (got 'post-42')");
 	expect_error(TMO "backend a\n option mysql-check user x pre-41 y\n", "t.cfg:6] : 'option mysql-check' cannot handle");
-	expect_error(TMO "backend a\n option ldap-check x\n", "t.cfg:6] : option 'ldap-check' takes no argument");
-	expect_error(TMO "backend a\n option ssl-hello-chk x\n", "t.cfg:6] : option 'ssl-hello-chk' takes no argument");
+	expect_error(TMO "backend a\n option ldap-check x\n", "t.cfg:6] : 'option': option 'ldap-check' takes no argument");
+	expect_error(TMO "backend a\n option ssl-hello-chk x\n", "t.cfg:6] : 'option': option 'ssl-hello-chk' takes no argument");
 }
 
 int main(void)
