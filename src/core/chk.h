@@ -31,6 +31,11 @@ int chk_start(struct dp_config *c);
 /* Stops and frees c's checks (reload: the old generation; stop). */
 void chk_stop(struct dp_config *c);
 
+/* The agent check of s (chk_agent.c), when it has `agent-check`: the first
+ * one in `first` seconds (0: agent-inter). 0 or -ENOMEM. */
+int chk_agent_start(struct server *s, double first);
+void chk_agent_stop(struct server *s);
+
 /* The pure parts of a check, exposed for the unit tests. */
 
 /* How long one check of s may take to connect (ms). As HAProxy: `inter`;
@@ -52,6 +57,18 @@ long long chk_spread_ms(long long ms, unsigned pct, unsigned rnd);
  * and, below `rise`, drops to 0. The server goes UP at `rise` and DOWN at 0.
  * Returns true when the health changed. */
 bool chk_apply(struct server *s, bool ok);
+
+/* After s's health was changed by a check or an agent (was_up: its state
+ * before): when it went UP or DOWN, logs HAProxy's "Server be/s is DOWN,
+ * reason: ..." line (and the "no server available" alert), applies the
+ * on-marked-down/up actions and lets queued sessions try a server that came
+ * up. */
+void chk_transition(struct server *s, bool was_up, enum chk_status st, int code, const char *info, long ms);
+
+/* s's operational state just changed (check or agent): applies
+ * on-marked-down shutdown-sessions and on-marked-up
+ * shutdown-backup-sessions. */
+void chk_server_changed(struct server *s);
 
 /* HAProxy's text for a status ("Layer4 timeout"). */
 const char *chk_status_str(enum chk_status st);

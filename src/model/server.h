@@ -83,6 +83,18 @@ struct server {
 	char chk_st[8];                  /* its status code ("L7OK", "L4CON"...), for show stat */
 	int chk_code;                    /* its layer-7 code (HTTP status), 0: none */
 	long chk_dur;                    /* its duration (ms) */
+	bool on_down_shutdown;           /* on-marked-down shutdown-sessions */
+	/* agent-check (core/chk_agent.c) */
+	struct chk_agent *agent;         /* NULL: no agent check running */
+	bool agent_check;                /* `agent-check` given */
+	int agent_port;                  /* agent-port; 0: none */
+	long long agent_inter;           /* agent-inter (ms), default 2000 */
+	char *agent_send;                /* agent-send: sent once connected */
+	struct sockaddr_storage agent_addr;  /* agent-addr; family 0: the server's address */
+	char agent_st[8];                /* last agent status ("L7OK"...), for show stat */
+	char agent_last[96];             /* its text */
+	long agent_dur;                  /* its duration (ms) */
+	bool on_up_shutdown_backup;      /* on-marked-up shutdown-backup-sessions */
 
 	/* runtime */
 	int admin;                       /* SRV_ADMIN_* */
