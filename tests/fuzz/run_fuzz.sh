@@ -12,6 +12,8 @@
 #                     evaluator (fuzz_acl.c), seeds corpus_acl/
 #   fuzz_httpreq      the statistics page's HTTP request parser
 #                     (fuzz_httpreq.c), seeds corpus_httpreq/
+#   fuzz_chkproto     the health checks' reply parsers: MySQL, LDAP, TLS,
+#                     agent lines (fuzz_chkproto.c), seeds corpus_chkproto/
 # Builds each target with clang (-fsanitize=fuzzer,address,undefined); exits 77
 # when clang or its libFuzzer runtime is missing. Bounded by FUZZ_SECONDS
 # (default 12) for the PROXY decoder, FUZZ_SECONDS_OTHERS (default 5) for
@@ -76,4 +78,6 @@ fuzz_one fuzz_acl "ACL parser" "$secs_others" tests/fuzz/corpus_acl $pcre_cflags
 	"$src/src/lib/tls_hello_compat.c" "$src/src/lib/tls_hello_fp.c" "$src/src/lib/proto_detect.c" $pcre_libs
 fuzz_one fuzz_httpreq "HTTP request parser" "$secs_others" tests/fuzz/corpus_httpreq \
 	"$src/src/lib/httpreq.c"
+fuzz_one fuzz_chkproto "health-check reply parsers" "$secs_others" tests/fuzz/corpus_chkproto \
+	"$src/src/lib/chkproto.c"
 exit 0
