@@ -49,6 +49,11 @@ long long chk_spread_ms(long long ms, unsigned pct, unsigned rnd)
 
 static void chk_schedule(struct chk *c);
 
+long long chk_first_spread_ms(long long inter, long long max_spread)
+{
+	return max_spread > 0 && max_spread < inter ? max_spread : inter;
+}
+
 static struct sockaddr_storage chk_target(const struct server *s)
 {
 	struct sockaddr_storage a = s->chk_addr.ss_family ? s->chk_addr : s->addr;
@@ -490,8 +495,10 @@ int chk_start(struct dp_config *conf)
 			s->chk = c;
 			ev_init(&c->timer, timer_cb);
 			/* spread the first checks over one interval, as HAProxy's
-			 * default spreading does, instead of a burst */
-			ev_timer_set(&c->timer, (double)s->chk_inter * i / n / 1000.0 + 0.001, 0.0);
+			 * default spreading does, instead of a burst; at most over
+			 * max-spread-checks */
+			ev_timer_set(&c->timer, (double)chk_first_spread_ms(s->chk_inter, conf->g.max_spread_checks) * i / n /
+						1000.0 + 0.001, 0.0);
 			ev_timer_start(rt.loop, &c->timer);
 			i++;
 		}

@@ -51,6 +51,10 @@ long long chk_l7_timeout_ms(const struct server *s);
  * +/- pct percent of it, rnd being a random number. pct 0 returns ms. */
 long long chk_spread_ms(long long ms, unsigned pct, unsigned rnd);
 
+/* The time over which the first checks are spread: the check interval,
+ * bounded by max-spread-checks (0: no bound). */
+long long chk_first_spread_ms(long long inter, long long max_spread);
+
 /* Applies one check result to s's health, with HAProxy's rules: a success
  * below full health adds one and, from `rise` on, restores full health
  * (rise + fall - 1); a failure above 0 counts in chk_failed, takes one off

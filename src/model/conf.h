@@ -49,6 +49,7 @@ struct dp_global {
 	long long hard_stop_after;  /* ms, 0 = none */
 	bool quiet;                 /* `quiet`: as -q, unless -V */
 	unsigned spread_checks;     /* spread-checks: +/- percent of jitter on check intervals */
+	long long max_spread_checks; /* max-spread-checks (ms): bound on the first checks' spreading, 0 none */
 	/* data path tuning (core/tune.c) */
 	unsigned maxpipes;          /* 0 = maxconn / 4 */
 	unsigned pipesize;          /* tune.pipesize, 0 = the kernel's default */
