@@ -355,7 +355,7 @@ int chk_agent_start(struct server *s, double first)
 		return -ENOMEM;
 	a->srv = s;
 	a->fd = -1;
-	a->iweight = s->weight;
+	a->iweight = s->iweight;
 	a->set_admin = -1;
 	s->agent = a;
 	ev_init(&a->timer, agent_timer);

@@ -799,8 +799,6 @@ static const struct cfg_kw proxy_kws[] = {
 	{ "backlog", CFG_SEC_FE, NULL, "not implemented yet; use the 'backlog' option of 'bind'" },
 	{ "server-template", CFG_SEC_BE_NODEF, NULL, "not implemented yet" },
 	{ "external-check", CFG_SEC_BE, NULL, "external checks are not supported; health checks are TCP connects" },
-	{ "load-server-state-from-file", CFG_SEC_BE, NULL, "not implemented" },
-	{ "server-state-file-name", CFG_SEC_BE, NULL, "not implemented" },
 	{ "declare", CFG_SEC_PROXIES, NULL, "not implemented" },
 	{ "force-persist", CFG_SEC_FE_NODEF | CFG_SEC_BE_NODEF, NULL, L7 },
 	{ "ignore-persist", CFG_SEC_FE_NODEF | CFG_SEC_BE_NODEF, NULL, L7 },

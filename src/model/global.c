@@ -340,8 +340,6 @@ static const struct cfg_kw global_kws[] = {
 	{ "presetenv", CFG_SEC_GLOBAL, NULL, "not implemented yet" },
 	{ "unsetenv", CFG_SEC_GLOBAL, NULL, "not implemented yet" },
 	{ "resetenv", CFG_SEC_GLOBAL, NULL, "not implemented yet" },
-	{ "server-state-file", CFG_SEC_GLOBAL, NULL, "not implemented" },
-	{ "server-state-base", CFG_SEC_GLOBAL, NULL, "not implemented" },
 	{ "external-check", CFG_SEC_GLOBAL, NULL, "external checks are not supported; health checks are TCP connects" },
 	{ "spread-checks", CFG_SEC_GLOBAL, g_spread_checks, NULL },
 	{ "max-spread-checks", CFG_SEC_GLOBAL, g_max_spread_checks, NULL },

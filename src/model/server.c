@@ -565,6 +565,7 @@ int server_parse(struct cfg_ctx *ctx, int argc, char **argv, const struct server
 	if (!s->chk_downinter)
 		s->chk_downinter = s->chk_inter;
 	s->chk_health = s->chk_rise; /* checked servers start up, as in HAProxy */
+	s->iweight = s->weight;
 	if (s->pp_opts && !(s->flags & SRV_F_SEND_PROXY_V2)) {
 		memprintf(err, "'proxy-v2-options' needs 'send-proxy-v2'");
 		goto fail_prefix;

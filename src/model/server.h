@@ -62,6 +62,7 @@ struct server {
 	int port_offset;
 	unsigned flags;
 	unsigned weight;                 /* 0..256, default 1 */
+	unsigned iweight;                /* the configured weight (the agent and the state file change weight) */
 	unsigned maxconn;                /* 0 = unlimited */
 	unsigned pp_opts;                /* proxy-v2-options: SRV_PP_* */
 	struct srv_tlv *tlvs;            /* set-proxy-v2-tlv-fmt */
