@@ -199,25 +199,41 @@ static char *read_file(const char *path, int *err)
 
 void srvstate_load(struct dp_config *c)
 {
+	char *gtext = NULL, *gpath = NULL;
+	bool gread = false;
+
 	for (struct proxy *px = c->proxies; px; px = px->next) {
 		char *path, *text;
 		int err = 0;
 
 		if (!(px->cap & PR_CAP_BE) || px->srvstate_load == SRVSTATE_NONE)
 			continue;
-		path = srvstate_path(c, px);
-		if (!path) {
-			if (px->srvstate_load == SRVSTATE_GLOBAL)
-				ha_warning("backend '%s': 'load-server-state-from-file global' but no global "
-					   "'server-state-file'; no state loaded.", px->name);
+		if (px->srvstate_load == SRVSTATE_GLOBAL) {
+			/* one file for every backend: read (and complained about) once */
+			if (!gread) {
+				gread = true;
+				gpath = srvstate_path(c, px);
+				if (!gpath)
+					ha_warning("'load-server-state-from-file global' without a global 'server-state-file': "
+						   "no server state loaded.");
+				else if (!(gtext = read_file(gpath, &err)))
+					ha_warning("Can't open global server state file '%s': %s", gpath, strerror(err));
+			}
+			if (gtext)
+				srvstate_apply(px, gtext, gpath);
 			continue;
 		}
+		path = srvstate_path(c, px);
+		if (!path)
+			continue;
 		text = read_file(path, &err);
 		if (!text)
-			ha_warning("backend '%s': can't open server state file '%s': %s", px->name, path, strerror(err));
+			ha_warning("Proxy '%s': Can't open server state file '%s': %s", px->name, path, strerror(err));
 		else
 			srvstate_apply(px, text, path);
 		free(text);
 		free(path);
 	}
+	free(gtext);
+	free(gpath);
 }

@@ -26,7 +26,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -su
 lab_bg n openssl s_server -quiet -accept 127.0.0.1:9401 -cert "$LAB_TMP/c.pem" -key "$LAB_TMP/k.pem" \
 	</dev/null >"$LAB_TMP/tls.out" 2>&1
 # the decoy service of the session tests, and the check ports we open and close
-lab_bg n "$DPSERVER" -t 60 -l 127.0.0.1:9301 -m echo >"$LAB_TMP/e.out" 2>&1
+lab_bg n "$DPSERVER" -t 120 -l 127.0.0.1:9301 -m echo >"$LAB_TMP/e.out" 2>&1
 lab_wait_ready "$LAB_TMP/e.out" || lab_die "echo server"
 printf '75%%\n' >"$LAB_TMP/agent.txt"
 lab_bg n python3 "$PEER" 120 "$LAB_TMP" 9402:banner:SSH-2.0-OpenSSH_9.2 9411:mysql:8.0.35-decoy "9412:mysqlerr:Host 'x' is blocked" \
@@ -45,8 +45,11 @@ cat >"$LAB_TMP/c.cfg" <<CFG
 global
     log stdout format raw local0
     stats socket $ADM level admin
+    server-state-base $LAB_TMP
+    server-state-file state
 defaults
     mode tcp
+    load-server-state-from-file global
     log global
     option tcplog
     option log-health-checks
@@ -103,6 +106,7 @@ CFG
 lab_assert_eq "decoyproxy -c accepts the configuration" "0 Configuration file is valid" \
 	"$? $(tail -1 "$LAB_TMP/check.out")"
 lab_bg n "$DP_BUILDDIR/decoyproxy" -f "$LAB_TMP/c.cfg" -d >"$LAB_TMP/dp.log" 2>&1
+DP=$LAB_LASTPID
 lab_wait_port n 127.0.0.1 9501 || lab_die "decoyproxy did not start: $(cat "$LAB_TMP/dp.log")"
 
 stat_get() { # CSV PXNAME SVNAME COLUMN
@@ -199,4 +203,28 @@ wait "$CL" 2>/dev/null
 lab_assert_match "on-marked-up shutdown-backup-sessions: the backup's client saw the close" \
 	'^echoed closed [0-9.]+$' "$(cat "$LAB_TMP/cl_up.out")"
 lab_assert_match "log: the session ended with UD" 'fe_up sess_up/b [0-9/]+ [0-9]+ UD ' "$(cat "$LAB_TMP/dp.log")"
+
+# ---- server-state-file: show servers state > file, restart, reload ------------
+lab_assert_match "start without a state file yet: HAProxy's warning, and it runs" \
+	"^Can't open global server state file '$LAB_TMP/state': No such file or directory$" "$(grep -v '^\[' "$LAB_TMP/dp.log")"
+printf 'disable server my/s\n' | timeout 5 socat -t 2 - "UNIX-CONNECT:$ADM" >/dev/null
+printf 'show servers state\n' | timeout 5 socat -t 2 - "UNIX-CONNECT:$ADM" >"$LAB_TMP/state"
+lab_assert_match "show servers state: version 1, HAProxy's columns, my/s in forced maintenance (admin 1)" \
+	'^1 # be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_iweight .* [0-9]+ my 1 s 127.0.0.1 2 1 1 1 ' \
+	"$(tr '\n' ' ' <"$LAB_TMP/state")"
+lab_stop "$DP"
+lab_bg n "$DP_BUILDDIR/decoyproxy" -f "$LAB_TMP/c.cfg" -d >"$LAB_TMP/dp2.log" 2>&1
+DP=$LAB_LASTPID
+lab_wait_port n 127.0.0.1 9501 || lab_die "decoyproxy did not restart: $(cat "$LAB_TMP/dp2.log")"
+csv=$(cli_stat)
+lab_assert_eq "restart with load-server-state-from-file: my/s is in MAINT again, tls/s is not" "MAINT UP" \
+	"$(stat_get "$csv" my s status) $(stat_get "$csv" tls s status)"
+# a reload reads the file too: ldap/s put in maintenance in the file only
+awk '$2 == "ldap" && $4 == "s" { $7 = 1 } { print }' "$LAB_TMP/state" >"$LAB_TMP/state.new" &&
+	mv "$LAB_TMP/state.new" "$LAB_TMP/state"
+kill -USR2 "$DP"
+wait_for "reload" eval '[ "$(stat_get "$(cli_stat)" ldap s status)" = MAINT ]'
+csv=$(cli_stat)
+lab_assert_eq "reload with an edited state file: ldap/s in MAINT, my/s still MAINT" "MAINT MAINT" \
+	"$(stat_get "$csv" ldap s status) $(stat_get "$csv" my s status)"
 lab_finish
