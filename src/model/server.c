@@ -251,6 +251,44 @@ static int sk_agent_addr(void *obj, int argc, char **args, char **err)
 	return 0;
 }
 
+/* init-addr {last|libc|none|<ip>}[,...]: HAProxy's default is "last,libc".
+ * decoyproxy resolves every address with libc when the configuration is
+ * loaded; a list that names libc is accepted, its other methods (the state
+ * file's last address, starting without an address) are not applied, which
+ * a warning says. A list without libc would mean another resolution and is
+ * refused. */
+static int sk_init_addr(void *obj, int argc, char **args, char **err)
+{
+	const char *p = args[1];
+	bool libc = false, other = false;
+
+	while (*p) {
+		size_t n = strcspn(p, ",");
+
+		if (n == 4 && !strncmp(p, "libc", 4))
+			libc = true;
+		else if ((n == 4 && !strncmp(p, "last", 4)) || (n == 4 && !strncmp(p, "none", 4)))
+			other = true;
+		else if (!n) {
+			memprintf(err, "'init-addr': empty method in '%s'", args[1]);
+			return -EINVAL;
+		} else {
+			memprintf(err, "'init-addr': method '%.*s' is not yet supported (decoyproxy resolves addresses with "
+				  "'libc' when the configuration is loaded)", (int)n, p);
+			return -EINVAL;
+		}
+		p += n + (p[n] == ',');
+	}
+	if (!libc) {
+		memprintf(err, "'init-addr %s' is not yet supported: decoyproxy resolves addresses with 'libc' when the "
+			  "configuration is loaded; the list must name 'libc'", args[1]);
+		return -EINVAL;
+	}
+	/* warned about by server_parse(), which knows the line */
+	((struct server *)obj)->init_addr_partial = other;
+	return 0;
+}
+
 static int sk_check_send_proxy(void *obj, int argc, char **args, char **err)
 {
 	((struct server *)obj)->chk_send_proxy = true;
@@ -383,7 +421,7 @@ static const struct cfg_opt srv_opts[] = {
 	{ "crt", 1, NULL, NOTLS, 0 },
 	{ "alpn", 1, NULL, NOTLS, 0 },
 	{ "resolvers", 1, NULL, "addresses are resolved once at start-up", 0 },
-	{ "init-addr", 1, NULL, "addresses are resolved once at start-up", 0 },
+	{ "init-addr", 1, sk_init_addr, NULL, 0 },
 	{ "slowstart", 1, NULL, "not implemented yet", 0 },
 	{ "on-error", 1, NULL, NOT_YET_CHECKS, 0 },
 	{ "on-marked-down", 1, sk_on_marked, NULL, 0 },
@@ -444,6 +482,7 @@ int server_copy_options(struct server *dst, const struct server *src)
 	dst->chk_port = src->chk_port;
 	dst->chk_addr = src->chk_addr;
 	dst->on_down_shutdown = src->on_down_shutdown;
+	dst->init_addr_partial = src->init_addr_partial;
 	dst->agent_check = src->agent_check;
 	dst->agent_port = src->agent_port;
 	dst->agent_inter = src->agent_inter;
@@ -483,6 +522,19 @@ static void prefix_err(const char *what, char **err)
 	*err = m;
 }
 
+/* Once per line that writes such an init-addr (a default-server's is not
+ * repeated for each server). */
+static void warn_init_addr(struct cfg_ctx *ctx, int argc, char **argv, const struct server *s)
+{
+	bool here = false;
+
+	for (int i = 1; i < argc; i++)
+		here |= !strcmp(argv[i], "init-addr");
+	if (here && s->init_addr_partial)
+		cfg_warn(ctx, "'%s': 'init-addr': only 'libc' is applied; 'last' and 'none' are not (addresses are "
+			 "resolved when the configuration is loaded, and one that does not resolve is an error)", argv[0]);
+}
+
 int server_parse_default(struct cfg_ctx *ctx, int argc, char **argv, struct server **defsrv, char **err)
 {
 	if (!*defsrv) {
@@ -496,6 +548,7 @@ int server_parse_default(struct cfg_ctx *ctx, int argc, char **argv, struct serv
 	}
 	if (cfg_opts_parse(&srv_opt_table, *defsrv, argc - 1, argv + 1, NULL, err) < 0)
 		return CFG_ERR;
+	warn_init_addr(ctx, argc, argv, *defsrv);
 	return CFG_OK;
 }
 
@@ -566,6 +619,7 @@ int server_parse(struct cfg_ctx *ctx, int argc, char **argv, const struct server
 		s->chk_downinter = s->chk_inter;
 	s->chk_health = s->chk_rise; /* checked servers start up, as in HAProxy */
 	s->iweight = s->weight;
+	warn_init_addr(ctx, argc, argv, s);
 	if (s->pp_opts && !(s->flags & SRV_F_SEND_PROXY_V2)) {
 		memprintf(err, "'proxy-v2-options' needs 'send-proxy-v2'");
 		goto fail_prefix;

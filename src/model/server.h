@@ -85,6 +85,7 @@ struct server {
 	int chk_code;                    /* its layer-7 code (HTTP status), 0: none */
 	long chk_dur;                    /* its duration (ms) */
 	bool on_down_shutdown;           /* on-marked-down shutdown-sessions */
+	bool init_addr_partial;          /* init-addr names 'last' or 'none' besides 'libc' */
 	/* agent-check (core/chk_agent.c) */
 	struct chk_agent *agent;         /* NULL: no agent check running */
 	bool agent_check;                /* `agent-check` given */
