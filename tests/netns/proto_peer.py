@@ -13,7 +13,7 @@
 #   ldap:CODE          reads a 14-byte LDAP bind request; when it is the
 #                      anonymous simple bind of LDAPv3, answers a bindResponse
 #                      with resultCode CODE (appends the hex it got to DIR/ldap.seen)
-#   agent:FILE         an agent: reads what comes within 0.2 s (appended to
+#   agent:FILE         an agent: reads a line (at most 0.8 s; appended to
 #                      DIR/agent.seen), answers the first line of FILE as it
 #                      is at that moment
 # and the client of the session tests:
@@ -101,12 +101,17 @@ def talk(c, mode, arg, d):
         if req == bytes.fromhex('300c020101600702010304008000'):
             c.sendall(bytes([0x30, 0x0c, 0x02, 0x01, 0x01, 0x61, 0x07, 0x0a, 0x01, int(arg), 0x04, 0x00, 0x04, 0x00]))
     elif mode == 'agent':
-        c.settimeout(0.2)
         got = b''
-        try:
-            got = c.recv(512)
-        except OSError:
-            pass
+        end = time.monotonic() + 0.8
+        while b'\n' not in got and time.monotonic() < end:
+            c.settimeout(max(end - time.monotonic(), 0.01))
+            try:
+                chunk = c.recv(512)
+            except OSError:
+                break
+            if not chunk:
+                break
+            got += chunk
         with open(os.path.join(d, 'agent.seen'), 'a') as f:
             f.write(repr(got) + '\n')
         with open(arg, 'rb') as f:
