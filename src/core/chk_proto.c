@@ -88,10 +88,13 @@ void chk_proto_run(struct chk *c)
 	case CHK_KIND_LDAP:
 	case CHK_KIND_MYSQL:
 		if (!c->blen && c->eof) {
-			/* the expect of the ruleset: step 2 after a send, else 1 */
+			/* the step of the first expect in HAProxy's rulesets:
+			 * mysql-check is connect[, send], expect; ldap-check is
+			 * send, expect */
 			chk_end_code(c, false, CHK_ST_L7RSP,
-				     c->olen || c->req ? "TCPCHK got an empty response at step 2"
-						       : "TCPCHK got an empty response at step 1", 0);
+				     cc->kind == CHK_KIND_MYSQL && cc->my_user ? "TCPCHK got an empty response at step 3"
+										 : "TCPCHK got an empty response at step 2",
+				     0);
 			return;
 		}
 		if (cc->kind == CHK_KIND_LDAP)
