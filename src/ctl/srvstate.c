@@ -41,7 +41,7 @@ static int hchk_status(const struct server *s)
 	for (size_t i = 0; i < ARRAY_SIZE(map); i++)
 		if (!strcmp(s->chk_st, map[i].name))
 			return map[i].v;
-	return s->check ? 1 : 0;  /* INI: configured, no result yet */
+	return 1;  /* INI: no result yet (HAProxy writes it for unchecked servers too) */
 }
 
 int srvstate_line(char *buf, size_t cap, const struct server *s, unsigned be_id, unsigned srv_id)
@@ -55,16 +55,19 @@ int srvstate_line(char *buf, size_t cap, const struct server *s, unsigned be_id,
 		addr_ntop(&s->chk_addr, caddr, sizeof(caddr));
 	if (s->agent_addr.ss_family)
 		addr_ntop(&s->agent_addr, aaddr, sizeof(aaddr));
+	/* as HAProxy: `disabled` in the configuration is CMAINT and FMAINT */
 	if (s->flags & SRV_F_DISABLED)
-		adm |= ADM_CMAINT;
+		adm |= ADM_CMAINT | ADM_FMAINT;
 	if (s->admin == SRV_ADMIN_MAINT)
 		adm |= ADM_FMAINT;
 	else if (s->admin == SRV_ADMIN_DRAIN)
 		adm |= ADM_FDRAIN;
 	return snprintf(buf, cap, "%u %s %u %s %s %d %d %u %u %d %d %d %u %d %d %d %d - %u - 0 %d %s %s %d", be_id,
-			s->px->name, srv_id, s->name, addr, !s->check || s->chk_up ? OP_RUNNING : OP_STOPPED, adm,
-			s->weight, s->iweight, 0, st, st == 0 || st == 1 ? 0 : strstr(s->chk_st, "OK") ? 3 : 2,
-			s->chk_health, s->check ? 0x06 : 0, s->agent_check ? 0x16 : 0, 0, 0,
+			s->px->name, srv_id, s->name, addr,
+			server_in_maint(s) || (s->check && !s->chk_up) ? OP_STOPPED : OP_RUNNING, adm, s->weight,
+			s->iweight, 0, st, st == 1 ? 0 : strstr(s->chk_st, "OK") ? 3 : 2, s->check ? s->chk_health : 0,
+			/* check state: configured and enabled, paused in maintenance */
+			(s->check ? 0x06 : 0) | (server_in_maint(s) ? 0x08 : 0), s->agent_check ? 0x16 : 0, 0, 0,
 			s->port_mode == SRV_PORT_FIXED ? addr_port(&s->addr) : 0, s->chk_port, caddr, aaddr,
 			s->agent_port);
 }
@@ -89,8 +92,11 @@ static void apply_one(struct server *s, char **f, int nf, const char *path, int 
 		return;
 	}
 	/* the administrative state forced at run time; the configuration's
-	 * `disabled` stays the configuration's */
-	if (adm & ADM_FMAINT)
+	 * `disabled` (CMAINT, written with FMAINT) stays the configuration's:
+	 * a server no longer disabled there comes back */
+	if (adm & ADM_CMAINT)
+		s->admin = SRV_ADMIN_READY;  /* the flag `disabled` sets, if still there, stays */
+	else if (adm & ADM_FMAINT)
 		server_set_admin(s, SRV_ADMIN_MAINT);
 	else if (adm & ADM_FDRAIN)
 		server_set_admin(s, SRV_ADMIN_DRAIN);

@@ -105,6 +105,12 @@ CFG
 "$DP_BUILDDIR/decoyproxy" -c -f "$LAB_TMP/c.cfg" >"$LAB_TMP/check.out" 2>&1
 lab_assert_eq "decoyproxy -c accepts the configuration" "0 Configuration file is valid" \
 	"$? $(tail -1 "$LAB_TMP/check.out")"
+if command -v haproxy >/dev/null 2>&1; then
+	haproxy -c -f "$LAB_TMP/c.cfg" >"$LAB_TMP/hcheck.out" 2>&1
+	lab_assert_eq "haproxy -c accepts the same configuration" "0" "$?"
+else
+	lab_skip_part "haproxy -c" "haproxy is not installed"
+fi
 lab_bg n "$DP_BUILDDIR/decoyproxy" -f "$LAB_TMP/c.cfg" -d >"$LAB_TMP/dp.log" 2>&1
 DP=$LAB_LASTPID
 lab_wait_port n 127.0.0.1 9501 || lab_die "decoyproxy did not start: $(cat "$LAB_TMP/dp.log")"
@@ -212,7 +218,7 @@ lab_assert_match "start without a state file yet: HAProxy's warning, and it runs
 printf 'disable server my/s\n' | timeout 5 socat -t 2 - "UNIX-CONNECT:$ADM" >/dev/null
 printf 'show servers state\n' | timeout 5 socat -t 2 - "UNIX-CONNECT:$ADM" >"$LAB_TMP/state"
 lab_assert_match "show servers state: version 1, HAProxy's columns, my/s in forced maintenance (admin 1)" \
-	'^1 # be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_iweight .* [0-9]+ my 1 s 127.0.0.1 2 1 1 1 ' \
+	'^1 # be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_iweight .* [0-9]+ my 1 s 127.0.0.1 0 1 1 1 ' \
 	"$(tr '\n' ' ' <"$LAB_TMP/state")"
 lab_stop "$DP"
 lab_bg n "$DP_BUILDDIR/decoyproxy" -f "$LAB_TMP/c.cfg" -d >"$LAB_TMP/dp2.log" 2>&1

@@ -1077,7 +1077,11 @@ static void test_server_state(void **state)
 	s = a->srv;
 	s->admin = SRV_ADMIN_MAINT;
 	srvstate_line(line, sizeof(line), s, 3, 1);
-	assert_string_equal(line, "3 a 1 s 10.0.0.1 2 1 10 10 0 1 0 2 6 0 0 0 - 80 - 0 0 - - 0");
+	assert_string_equal(line, "3 a 1 s 10.0.0.1 0 1 10 10 0 1 0 2 14 0 0 0 - 80 - 0 0 - - 0");
+	s->next->flags |= SRV_F_DISABLED;  /* HAProxy writes `disabled` as 5, stopped, check paused */
+	srvstate_line(line, sizeof(line), s->next, 3, 2);
+	assert_string_equal(line, "3 a 2 t 10.0.0.2 0 5 1 1 0 1 0 0 8 0 0 0 - 80 - 0 0 - - 0");
+	s->next->flags &= ~SRV_F_DISABLED;
 	s->admin = SRV_ADMIN_READY;
 	assert_int_equal(srvstate_apply(a, "1\n# comment\n3 a 1 s 10.0.0.1 0 1 7 10 0 8 2 0 6 0 0 0 - 80 - 0 0 - - 0\n"
 					   "3 a 2 t 10.0.0.2 2 8 1 1\n3 a 3 gone 10.0.0.3 2 0 1 1\n3 other 1 s 1.1.1.1 2 1 1 1\n",
@@ -1092,6 +1096,10 @@ static void test_server_state(void **state)
 	assert_int_equal(s->weight, 7);
 	assert_int_equal(s->admin, SRV_ADMIN_READY);
 	assert_true(s->chk_up);
+	/* written while `disabled` (5), the configuration no longer says so: ready */
+	s->admin = SRV_ADMIN_MAINT;
+	assert_int_equal(srvstate_apply(a, "1\n3 a 1 s 10.0.0.1 0 5 10 10\n", "f"), 1);
+	assert_int_equal(s->admin, SRV_ADMIN_READY);
 	assert_int_equal(srvstate_apply(a, "2\n3 a 1 s 10.0.0.1 2 1 1 1\n", "f"), 0);
 	assert_non_null(strstr(msgs, "server-state file 'f': unknown version"));
 	assert_int_equal(srvstate_apply(a, "1\n3 a 1 s 10.0.0.1 x\n", "f"), 1);
