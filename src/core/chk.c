@@ -49,6 +49,11 @@ long long chk_spread_ms(long long ms, unsigned pct, unsigned rnd)
 
 static void chk_schedule(struct chk *c);
 
+long long chk_first_spread_ms(long long inter, long long max_spread)
+{
+	return max_spread > 0 && max_spread < inter ? max_spread : inter;
+}
+
 static struct sockaddr_storage chk_target(const struct server *s)
 {
 	struct sockaddr_storage a = s->chk_addr.ss_family ? s->chk_addr : s->addr;
@@ -78,6 +83,9 @@ const char *chk_status_str(enum chk_status st)
 	case CHK_ST_L7RSP: return "Layer7 invalid response";
 	case CHK_ST_L7STS: return "Layer7 wrong status";
 	case CHK_ST_L7TOUT: return "Layer7 timeout";
+	case CHK_ST_L6OK: return "Layer6 check passed";
+	case CHK_ST_L6RSP: return "Layer6 invalid response";
+	case CHK_ST_L6TOUT: return "Layer6 timeout";
 	case CHK_ST_NONE: break;
 	}
 	return "Unknown";
@@ -94,6 +102,9 @@ const char *chk_status_name(enum chk_status st)
 	case CHK_ST_L7RSP: return "L7RSP";
 	case CHK_ST_L7STS: return "L7STS";
 	case CHK_ST_L7TOUT: return "L7TOUT";
+	case CHK_ST_L6OK: return "L6OK";
+	case CHK_ST_L6RSP: return "L6RSP";
+	case CHK_ST_L6TOUT: return "L6TOUT";
 	case CHK_ST_NONE: break;
 	}
 	return "UNK";
@@ -184,6 +195,38 @@ int chk_health_msg_code(char *buf, size_t cap, const struct server *s, bool ok, 
 	return len;
 }
 
+/* on-marked-down shutdown-sessions: s's sessions end ("D"); on-marked-up
+ * shutdown-backup-sessions: the sessions of s's backend's backup servers
+ * end ("U"), s being an active server that came up. Killing one session
+ * may start a queued one (the dequeue is deferred to the loop), so the
+ * list is searched again after each kill, at most as many times as there
+ * were sessions. Returns how many were killed. */
+static unsigned kill_sessions(struct server *s, bool up)
+{
+	unsigned n = sess_count, killed = 0;
+
+	while (n--) {
+		struct sess *x;
+
+		for (x = sess_list; x; x = x->next)
+			if (up ? x->srv && x->srv->px == s->px && (x->srv->flags & SRV_F_BACKUP) : x->srv == s)
+				break;
+		if (!x)
+			break;
+		sess_kill_srv_state(x, up);
+		killed++;
+	}
+	return killed;
+}
+
+void chk_server_changed(struct server *s)
+{
+	if (!s->chk_up && s->on_down_shutdown)
+		kill_sessions(s, false);
+	if (s->chk_up && !(s->flags & SRV_F_BACKUP) && s->on_up_shutdown_backup)
+		kill_sessions(s, true);
+}
+
 static void chk_result(struct chk *c, bool ok, enum chk_status st, const char *info, int code)
 {
 	struct server *s = c->srv;
@@ -191,7 +234,6 @@ static void chk_result(struct chk *c, bool ok, enum chk_status st, const char *i
 	bool was_up = s->chk_up;
 	bool changed = chk_apply(s, ok);
 	char msg[512];
-	int len = 0;
 
 	snprintf(s->chk_last, sizeof(s->chk_last), "%s", info && *info ? info : chk_status_str(st));
 	snprintf(s->chk_st, sizeof(s->chk_st), "%s", chk_status_name(st));
@@ -202,6 +244,14 @@ static void chk_result(struct chk *c, bool ok, enum chk_status st, const char *i
 		ha_warning("%s.", msg);
 	}
 	c->last = st;
+	chk_transition(s, was_up, st, code, info, ms);
+}
+
+void chk_transition(struct server *s, bool was_up, enum chk_status st, int code, const char *info, long ms)
+{
+	char msg[512];
+	int len = 0;
+
 	if (was_up == s->chk_up)
 		return;
 	appendf(msg, sizeof(msg), &len, "%sServer %s/%s is %s", (s->flags & SRV_F_BACKUP) ? "Backup " : "",
@@ -215,6 +265,7 @@ static void chk_result(struct chk *c, bool ok, enum chk_status st, const char *i
 			   msg, count_usable(s->px, false), count_usable(s->px, true), s->cur_conn, 0u, s->px->nbpend);
 	if (!s->chk_up && !count_usable(s->px, false) && !count_usable(s->px, true))
 		ha_alert("backend '%s' has no server available!", s->px->name);
+	chk_server_changed(s);
 	if (s->chk_up)
 		sess_dequeue_later(s->px);
 }
@@ -431,6 +482,9 @@ int chk_start(struct dp_config *conf)
 		for (struct server *s = px->srv; s; s = s->next) {
 			struct chk *c;
 
+			/* agents start half an interval after the checks */
+			if (chk_agent_start(s, s->agent_inter / 2000.0 + 0.001) < 0)
+				return -ENOMEM;
 			if (!s->check || s->chk)
 				continue;
 			c = calloc(1, sizeof(*c));
@@ -441,8 +495,10 @@ int chk_start(struct dp_config *conf)
 			s->chk = c;
 			ev_init(&c->timer, timer_cb);
 			/* spread the first checks over one interval, as HAProxy's
-			 * default spreading does, instead of a burst */
-			ev_timer_set(&c->timer, (double)s->chk_inter * i / n / 1000.0 + 0.001, 0.0);
+			 * default spreading does, instead of a burst; at most over
+			 * max-spread-checks */
+			ev_timer_set(&c->timer, (double)chk_first_spread_ms(s->chk_inter, conf->g.max_spread_checks) * i / n /
+						1000.0 + 0.001, 0.0);
 			ev_timer_start(rt.loop, &c->timer);
 			i++;
 		}
@@ -456,6 +512,7 @@ void chk_stop(struct dp_config *conf)
 		for (struct server *s = px->srv; s; s = s->next) {
 			struct chk *c = s->chk;
 
+			chk_agent_stop(s);
 			if (!c)
 				continue;
 			if (ev_is_active(&c->io))

@@ -20,6 +20,9 @@ enum chk_status {
 	CHK_ST_L7RSP,       /* "Layer7 invalid response" */
 	CHK_ST_L7STS,       /* "Layer7 wrong status" */
 	CHK_ST_L7TOUT,      /* "Layer7 timeout" */
+	CHK_ST_L6OK,        /* "Layer6 check passed" (ssl-hello-chk) */
+	CHK_ST_L6RSP,       /* "Layer6 invalid response" */
+	CHK_ST_L6TOUT,      /* "Layer6 timeout" */
 };
 
 /* Starts the checks of every `check` server of c (staggered over the first
@@ -27,6 +30,11 @@ enum chk_status {
 int chk_start(struct dp_config *c);
 /* Stops and frees c's checks (reload: the old generation; stop). */
 void chk_stop(struct dp_config *c);
+
+/* The agent check of s (chk_agent.c), when it has `agent-check`: the first
+ * one in `first` seconds (0: agent-inter). 0 or -ENOMEM. */
+int chk_agent_start(struct server *s, double first);
+void chk_agent_stop(struct server *s);
 
 /* The pure parts of a check, exposed for the unit tests. */
 
@@ -43,12 +51,28 @@ long long chk_l7_timeout_ms(const struct server *s);
  * +/- pct percent of it, rnd being a random number. pct 0 returns ms. */
 long long chk_spread_ms(long long ms, unsigned pct, unsigned rnd);
 
+/* The time over which the first checks are spread: the check interval,
+ * bounded by max-spread-checks (0: no bound). */
+long long chk_first_spread_ms(long long inter, long long max_spread);
+
 /* Applies one check result to s's health, with HAProxy's rules: a success
  * below full health adds one and, from `rise` on, restores full health
  * (rise + fall - 1); a failure above 0 counts in chk_failed, takes one off
  * and, below `rise`, drops to 0. The server goes UP at `rise` and DOWN at 0.
  * Returns true when the health changed. */
 bool chk_apply(struct server *s, bool ok);
+
+/* After s's health was changed by a check or an agent (was_up: its state
+ * before): when it went UP or DOWN, logs HAProxy's "Server be/s is DOWN,
+ * reason: ..." line (and the "no server available" alert), applies the
+ * on-marked-down/up actions and lets queued sessions try a server that came
+ * up. */
+void chk_transition(struct server *s, bool was_up, enum chk_status st, int code, const char *info, long ms);
+
+/* s's operational state just changed (check or agent): applies
+ * on-marked-down shutdown-sessions and on-marked-up
+ * shutdown-backup-sessions. */
+void chk_server_changed(struct server *s);
 
 /* HAProxy's text for a status ("Layer4 timeout"). */
 const char *chk_status_str(enum chk_status st);

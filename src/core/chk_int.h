@@ -55,4 +55,14 @@ void chk_l7_timeout(struct chk *c);
 /* Frees the conversation state. */
 void chk_l7_reset(struct chk *c);
 
+/* For the conversations of other files: wait for ev on the socket; send
+ * what c->out holds (false: not all out yet, or the check ended on an
+ * error); read what is there into c->buf (false: the check ended). */
+void chk_l7_want(struct chk *c, int ev);
+bool chk_l7_flush(struct chk *c);
+bool chk_l7_fill(struct chk *c);
+
+/* mysql-check, ldap-check and ssl-hello-chk (chk_proto.c). */
+void chk_proto_run(struct chk *c);
+
 #endif

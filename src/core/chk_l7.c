@@ -129,6 +129,24 @@ static void printable(char *out, size_t cap, const uint8_t *p, size_t n)
 	out[o] = '\0';
 }
 
+/* The helpers above, for the other conversations (chk_proto.c, chk_agent.c). */
+void chk_l7_want(struct chk *c, int ev)
+{
+	want(c, ev);
+}
+
+bool chk_l7_flush(struct chk *c)
+{
+	bool failed;
+
+	return flush_out(c, &failed);
+}
+
+bool chk_l7_fill(struct chk *c)
+{
+	return fill(c) && c->buf;
+}
+
 /* ---- tcp-check ---------------------------------------------------------- */
 
 static void tcp_fail_expect(struct chk *c, const struct chk_rule *r, size_t step)
@@ -528,6 +546,7 @@ static void run(struct chk *c)
 	case CHK_KIND_REDIS: redis_run(c); break;
 	case CHK_KIND_SMTP: smtp_run(c); break;
 	case CHK_KIND_PGSQL: pgsql_run(c); break;
+	case CHK_KIND_MYSQL: case CHK_KIND_LDAP: case CHK_KIND_SSL: chk_proto_run(c); break;
 	case CHK_KIND_CONNECT: chk_end_code(c, true, CHK_ST_L4OK, NULL, 0); break;
 	}
 }
@@ -563,5 +582,6 @@ void chk_l7_timeout(struct chk *c)
 		chk_end_code(c, false, CHK_ST_L7TOUT, info, 0);
 		return;
 	}
-	chk_end_code(c, false, CHK_ST_L7TOUT, NULL, 0);
+	/* ssl-hello-chk works at layer 6 */
+	chk_end_code(c, false, c->srv->px->chk.kind == CHK_KIND_SSL ? CHK_ST_L6TOUT : CHK_ST_L7TOUT, NULL, 0);
 }

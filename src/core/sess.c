@@ -292,6 +292,11 @@ void sess_kill(struct sess *s)
 	sess_close(s, TERM_EV_KILLED);
 }
 
+void sess_kill_srv_state(struct sess *s, bool srv_up)
+{
+	sess_close(s, srv_up ? TERM_EV_SRV_UP : TERM_EV_SRV_DOWN);
+}
+
 /* ---- data transfer ------------------------------------------------------- */
 
 /* As HAProxy: an option in either the frontend or the backend enables it;

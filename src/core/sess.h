@@ -139,6 +139,10 @@ void sess_no_splice(struct sess *s);
 /* Kill a session ("K" termination), e.g. `shutdown session` or hard stop:
  * closes, logs and frees it. */
 void sess_kill(struct sess *s);
+/* The same for a health check's verdict: s's server went DOWN ("D",
+ * on-marked-down shutdown-sessions) or, s being on a backup server, an
+ * active server came UP ("U", on-marked-up shutdown-backup-sessions). */
+void sess_kill_srv_state(struct sess *s, bool srv_up);
 /* Serves backend be's queue from the loop once the current callbacks are
  * done (a slot was freed, a server came up or was enabled): queued
  * sessions connect while its servers have free slots. Never re-enters a

@@ -282,6 +282,8 @@ static const struct cli_cmd cli_cmds[] = {
 	  CLI_LVL_USER, false, cli_cmd_show_mirror },
 	{ { "show", "network" }, "show network [<section>]", "list the objects of the network sections",
 	  CLI_LVL_OPER, false, cli_cmd_show_network },
+	{ { "show", "servers", "state" }, "show servers state [<backend>]",
+	  "the servers' state, in HAProxy's server-state file format", CLI_LVL_USER, false, cli_cmd_show_servers_state },
 	{ { "show", "sess" }, "show sess", "list the current sessions",
 	  CLI_LVL_OPER, false, cli_cmd_show_sess },
 	{ { "show", "stat" }, "show stat [<px> <type> <sid>] [up|no-maint]", "CSV counters of every proxy and server",

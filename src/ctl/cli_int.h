@@ -93,6 +93,7 @@ void cli_cmd_show_info(struct cli_ctx *cx, int argc, char **argv, struct cli_buf
 /* show mirror: one line per IDS copy output (core/mirror.h) */
 void cli_cmd_show_mirror(struct cli_ctx *cx, int argc, char **argv, struct cli_buf *out);
 /* cli_cmds.c */
+void cli_cmd_show_servers_state(struct cli_ctx *cx, int argc, char **argv, struct cli_buf *out);
 void cli_cmd_show_sess(struct cli_ctx *cx, int argc, char **argv, struct cli_buf *out);
 void cli_cmd_shutdown_session(struct cli_ctx *cx, int argc, char **argv, struct cli_buf *out);
 void cli_cmd_shutdown_sessions_server(struct cli_ctx *cx, int argc, char **argv, struct cli_buf *out);

@@ -79,7 +79,8 @@ enum {
 	ST_BIN = 8, ST_BOUT = 9, ST_DREQ = 10, ST_DRESP = 11, ST_EREQ = 12, ST_ECON = 13, ST_WRETR = 15, ST_WREDIS = 16, ST_STATUS = 17,
 	ST_WEIGHT = 18, ST_ACT = 19, ST_BCK = 20, ST_CHKFAIL = 21, ST_CHKDOWN = 22, ST_PID = 26,
 	ST_IID = 27, ST_SID = 28, ST_LBTOT = 30, ST_TYPE = 32, ST_CHECK_STATUS = 36, ST_CHECK_CODE = 37,
-	ST_CHECK_DURATION = 38, ST_LAST_CHK = 56, ST_CHECK_RISE = 67,
+	ST_CHECK_DURATION = 38, ST_LAST_CHK = 56, ST_LAST_AGT = 57, ST_AGENT_STATUS = 62, ST_AGENT_DURATION = 64,
+	ST_CHECK_RISE = 67,
 	ST_CHECK_FALL = 68, ST_CHECK_HEALTH = 69, ST_ADDR = 73, ST_MODE = 75, ST_ALGO = 76, ST_CONN_TOT = 79,
 	ST_CONNECT = 84, ST_UWEIGHT = 99, ST_NCOLS = 100,
 };
@@ -208,7 +209,7 @@ static const char *srv_status(const struct server *s)
 		return "MAINT";
 	if (s->admin == SRV_ADMIN_DRAIN)
 		return "DRAIN";
-	if (!s->check)
+	if (!s->check && !s->agent_check)
 		return "no check";
 	return s->chk_up ? "UP" : "DOWN";
 }
@@ -302,6 +303,11 @@ static void stat_server(const struct stat_sink *k, const struct server *s, unsig
 		row_u(&r, ST_CHECK_RISE, s->chk_rise);
 		row_u(&r, ST_CHECK_FALL, s->chk_fall);
 		row_u(&r, ST_CHECK_HEALTH, s->chk_health);
+	}
+	if (s->agent_st[0]) {
+		r.v[ST_AGENT_STATUS] = s->agent_st;
+		r.v[ST_LAST_AGT] = s->agent_last;
+		row_u(&r, ST_AGENT_DURATION, (unsigned long long)s->agent_dur);
 	}
 	row_u(&r, ST_LBTOT, s->cnt.cum_conn);
 	srv_addr_str(s, addr, sizeof(addr));

@@ -72,7 +72,9 @@
 #include "ctl/cpumap.h"
 #include "ctl/cli.h"
 #include "ctl/module.h"
+#include "ctl/srvstate.h"
 #include "ctl/stats_http.h"
+#include "model/srvstate.h"
 
 /* ---- small adapters ------------------------------------------------------ */
 
@@ -155,6 +157,8 @@ static void checks_commit(struct dp_config *newc, struct dp_config *oldc)
 {
 	if (oldc)
 		chk_stop(oldc);
+	/* load-server-state-from-file: before the first checks */
+	srvstate_load(newc);
 	if (chk_start(newc) < 0)
 		ha_alert("out of memory starting health checks");
 }
@@ -252,6 +256,10 @@ static const struct dp_module mod_checks = {
 	.remove = chk_stop,
 };
 
+static const struct dp_module mod_srvstate = {
+	.name = "server-state", .kws = &srvstate_kw_list,
+};
+
 static const struct dp_module mod_tune = {
 	.name = "tune", .kws = &tune_kw_list, .commit = tune_commit,
 };
@@ -267,7 +275,7 @@ static const struct dp_module *const table[] = {
 	&mod_global, &mod_cpumap, &mod_tune, &mod_proxies, &mod_unixsock, &mod_rules, &mod_protopat, &mod_stktable,
 	&mod_source, &mod_logs, &mod_events,
 	&mod_netseg, &mod_mirror, &mod_listeners, &mod_udp, &mod_decoy, &mod_tproxy, &mod_probe,
-	&mod_cli, &mod_stats_http, &mod_chroot, &mod_checks,
+	&mod_cli, &mod_stats_http, &mod_chroot, &mod_checks, &mod_srvstate,
 };
 
 const struct dp_module *const *modules_table(size_t *n)

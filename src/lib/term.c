@@ -35,6 +35,7 @@ static const struct {
 	[TERM_EV_INTERNAL]      = { 'I', 0, "internal error" },
 	[TERM_EV_SRV_DOWN]      = { 'D', 0, "server down" },
 	[TERM_EV_KILLED]        = { 'K', 0, "killed" },
+	[TERM_EV_SRV_UP]        = { 'U', 0, "an active server came up" },
 	[TERM_EV_CONN_REFUSED]  = { 'S', 'C', "connection to the server failed" },
 	[TERM_EV_CONN_TIMEOUT]  = { 's', 'C', "connect timeout" },
 	[TERM_EV_NO_SERVER]     = { 'S', 'C', "no server available" },

@@ -46,6 +46,8 @@ enum term_event {
 	TERM_EV_INTERNAL,      /* internal error: I */
 	TERM_EV_SRV_DOWN,      /* server went down while in use: D */
 	TERM_EV_KILLED,        /* `shutdown session`, hard stop: K */
+	TERM_EV_SRV_UP,        /* an active server came up (on-marked-up
+	                        * shutdown-backup-sessions): U */
 	/* getting a server connection: the second letter is always C */
 	TERM_EV_CONN_REFUSED,  /* connect() failed (refused, unreachable), no retry left: SC */
 	TERM_EV_CONN_TIMEOUT,  /* timeout connect, no retry left: sC */

@@ -58,6 +58,7 @@ void chkconf_free(struct chk_conf *cc)
 	free(cc->smtp_hello);
 	free(cc->smtp_domain);
 	free(cc->pg_user);
+	free(cc->my_user);
 	memset(cc, 0, sizeof(*cc));
 }
 
@@ -76,8 +77,9 @@ int chkconf_inherit(struct chk_conf *dst, const struct chk_conf *def)
 	dst->tcp = chkrule_get(def->tcp);
 	dst->http = chkrule_get(def->http);
 	dst->tcp_own = dst->http_own = false;
+	dst->my_pre41 = def->my_pre41;
 	if (dup_opt(&dst->smtp_hello, def->smtp_hello) || dup_opt(&dst->smtp_domain, def->smtp_domain) ||
-	    dup_opt(&dst->pg_user, def->pg_user))
+	    dup_opt(&dst->pg_user, def->pg_user) || dup_opt(&dst->my_user, def->my_user))
 		return -ENOMEM;
 	return 0;
 }
@@ -478,6 +480,12 @@ int chkrule_option(struct cfg_ctx *ctx, struct chk_conf *cc, const char *pxname,
 		kind = CHK_KIND_SMTP;
 	else if (!strcmp(argv[1], "pgsql-check"))
 		kind = CHK_KIND_PGSQL;
+	else if (!strcmp(argv[1], "mysql-check"))
+		kind = CHK_KIND_MYSQL;
+	else if (!strcmp(argv[1], "ldap-check"))
+		kind = CHK_KIND_LDAP;
+	else if (!strcmp(argv[1], "ssl-hello-chk"))
+		kind = CHK_KIND_SSL;
 	else
 		return CHKRULE_NOT_MINE;
 	if (!(ctx->section & CFG_SEC_BE)) {
@@ -530,6 +538,40 @@ int chkrule_option(struct cfg_ctx *ctx, struct chk_conf *cc, const char *pxname,
 			memprintf(err, "out of memory");
 			return CFG_ERR;
 		}
+		cc->kind = kind;
+		return CFG_OK;
+	}
+	if (kind == CHK_KIND_MYSQL) {
+		/* option mysql-check [user <username> [post-41|pre-41]]: without
+		 * a user only the server's handshake is read */
+		free(cc->my_user);
+		cc->my_user = NULL;
+		cc->my_pre41 = false;
+		if (argc > 5) {
+			memprintf(err, "'option mysql-check' cannot handle unexpected argument '%s'", argv[5]);
+			return CFG_ERR;
+		}
+		if (argc > 2 && strcmp(argv[2], "user")) {
+			memprintf(err, "'option mysql-check' only supports optional values: 'user' (got '%s')", argv[2]);
+			return CFG_ERR;
+		}
+		if (argc == 3 || (argc > 3 && !*argv[3])) {
+			memprintf(err, "'option mysql-check user' expects <username> as argument");
+			return CFG_ERR;
+		}
+		if (argc == 5 && strcmp(argv[4], "post-41") && strcmp(argv[4], "pre-41")) {
+			memprintf(err, "'option mysql-check user' only supports 'post-41' and 'pre-41' (got '%s')", argv[4]);
+			return CFG_ERR;
+		}
+		if (argc > 3 && strlen(argv[3]) > 64) {
+			memprintf(err, "'option mysql-check': user name longer than 64 bytes");
+			return CFG_ERR;
+		}
+		if (argc > 3 && dup_opt(&cc->my_user, argv[3])) {
+			memprintf(err, "out of memory");
+			return CFG_ERR;
+		}
+		cc->my_pre41 = argc == 5 && !strcmp(argv[4], "pre-41");
 		cc->kind = kind;
 		return CFG_OK;
 	}

@@ -22,6 +22,9 @@ enum chk_kind {
 	CHK_KIND_REDIS,        /* option redis-check */
 	CHK_KIND_SMTP,         /* option smtpchk */
 	CHK_KIND_PGSQL,        /* option pgsql-check */
+	CHK_KIND_MYSQL,        /* option mysql-check */
+	CHK_KIND_LDAP,         /* option ldap-check */
+	CHK_KIND_SSL,          /* option ssl-hello-chk */
 };
 
 enum chkr_type { CHKR_CONNECT, CHKR_SEND, CHKR_EXPECT };
@@ -73,6 +76,8 @@ struct chk_conf {
 	char *smtp_hello;   /* smtpchk: "HELO" (default) or "EHLO" */
 	char *smtp_domain;  /* smtpchk: "localhost" (default) */
 	char *pg_user;      /* pgsql-check: user name */
+	char *my_user;      /* mysql-check: user name (NULL: only read the handshake) */
+	bool my_pre41;      /* mysql-check ... pre-41 */
 };
 
 void chkconf_free(struct chk_conf *cc);

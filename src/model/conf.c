@@ -68,6 +68,8 @@ void dp_config_put(struct dp_config *c)
 	free(c->g.log_tag);
 	free(c->g.unix_bind.prefix);
 	free(c->g.hostname);
+	free(c->g.srvstate_file);
+	free(c->g.srvstate_base);
 	cfg_files_free(&c->files);
 	free(c);
 }

@@ -50,6 +50,9 @@ struct dp_global {
 	long long hard_stop_after;  /* ms, 0 = none */
 	bool quiet;                 /* `quiet`: as -q, unless -V */
 	unsigned spread_checks;     /* spread-checks: +/- percent of jitter on check intervals */
+	long long max_spread_checks; /* max-spread-checks (ms): bound on the first checks' spreading, 0 none */
+	char *srvstate_file;        /* server-state-file (model/srvstate_kw.c) */
+	char *srvstate_base;        /* server-state-base */
 	/* data path tuning (core/tune.c) */
 	unsigned maxpipes;          /* 0 = maxconn / 4 */
 	unsigned pipesize;          /* tune.pipesize, 0 = the kernel's default */

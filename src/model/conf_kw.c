@@ -273,7 +273,7 @@ struct opt_def {
 	const char *why;
 };
 
-#define L4_CHECKS "this protocol check is not yet supported by decoyproxy (tcp-check, httpchk, redis-check, smtpchk and pgsql-check are)"
+#define L4_CHECKS "this protocol check is not yet supported by decoyproxy (tcp-check, httpchk, redis-check, smtpchk, pgsql-check, mysql-check, ldap-check and ssl-hello-chk are)"
 
 static const struct opt_def options[] = {
 	{ "tcplog", OPT_FLAG, PR_O_TCPLOG, CFG_SEC_FE, NULL },
@@ -300,9 +300,6 @@ static const struct opt_def options[] = {
 	{ "socket-stats", OPT_REFUSED, 0, CFG_SEC_FE, "per-listener stats are not implemented yet" },
 	{ "abortonclose", OPT_REFUSED, 0, CFG_SEC_BE, "not implemented yet" },
 	{ "persist", OPT_REFUSED, 0, CFG_SEC_BE, "persistence needs cookies; decoyproxy is a layer-4 proxy" },
-	{ "ssl-hello-chk", OPT_REFUSED, 0, CFG_SEC_BE, L4_CHECKS },
-	{ "mysql-check", OPT_REFUSED, 0, CFG_SEC_BE, L4_CHECKS },
-	{ "ldap-check", OPT_REFUSED, 0, CFG_SEC_BE, L4_CHECKS },
 	{ "spop-check", OPT_REFUSED, 0, CFG_SEC_BE, L4_CHECKS },
 	{ "external-check", OPT_REFUSED, 0, CFG_SEC_BE, "external checks are not supported; health checks are TCP connects" },
 	{ "transparent", OPT_REFUSED, 0, CFG_SEC_BE, "HAProxy's deprecated 'option transparent' is not supported; use 'server ... 0.0.0.0' or 'source ... usesrc'" },
@@ -801,8 +798,6 @@ static const struct cfg_kw proxy_kws[] = {
 	{ "backlog", CFG_SEC_FE, NULL, "not implemented yet; use the 'backlog' option of 'bind'" },
 	{ "server-template", CFG_SEC_BE_NODEF, NULL, "not implemented yet" },
 	{ "external-check", CFG_SEC_BE, NULL, "external checks are not supported; health checks are TCP connects" },
-	{ "load-server-state-from-file", CFG_SEC_BE, NULL, "not implemented" },
-	{ "server-state-file-name", CFG_SEC_BE, NULL, "not implemented" },
 	{ "declare", CFG_SEC_PROXIES, NULL, "not implemented" },
 	{ "force-persist", CFG_SEC_FE_NODEF | CFG_SEC_BE_NODEF, NULL, L7 },
 	{ "ignore-persist", CFG_SEC_FE_NODEF | CFG_SEC_BE_NODEF, NULL, L7 },

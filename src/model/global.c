@@ -58,6 +58,24 @@ static int g_spread_checks(struct cfg_ctx *ctx, int argc, char **argv, char **er
 	return CFG_OK;
 }
 
+/* "max-spread-checks <time>": the first checks are spread over one check
+ * interval, at most this long (src/core/chk.c). */
+static int g_max_spread_checks(struct cfg_ctx *ctx, int argc, char **argv, char **err)
+{
+	int r;
+
+	if (cfg_one_arg(argc, argv, err))
+		return CFG_ERR;
+	r = cfg_time_arg(argv[0], argv[1], &ctx->conf->g.max_spread_checks, err);
+	if (r == -ERANGE)
+		return CFG_ERR;
+	if (r < 0) {
+		memprintf(err, "expects a delay in milliseconds (units allowed), got '%s'", argv[1]);
+		return CFG_ERR;
+	}
+	return CFG_OK;
+}
+
 static int g_nbthread(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 {
 	unsigned long long v;
@@ -320,11 +338,9 @@ static const struct cfg_kw global_kws[] = {
 	{ "presetenv", CFG_SEC_GLOBAL, NULL, "not implemented yet" },
 	{ "unsetenv", CFG_SEC_GLOBAL, NULL, "not implemented yet" },
 	{ "resetenv", CFG_SEC_GLOBAL, NULL, "not implemented yet" },
-	{ "server-state-file", CFG_SEC_GLOBAL, NULL, "not implemented" },
-	{ "server-state-base", CFG_SEC_GLOBAL, NULL, "not implemented" },
 	{ "external-check", CFG_SEC_GLOBAL, NULL, "external checks are not supported; health checks are TCP connects" },
 	{ "spread-checks", CFG_SEC_GLOBAL, g_spread_checks, NULL },
-	{ "max-spread-checks", CFG_SEC_GLOBAL, NULL, "the first checks are always staggered over one check interval" },
+	{ "max-spread-checks", CFG_SEC_GLOBAL, g_max_spread_checks, NULL },
 	{ "profiling.*", CFG_SEC_GLOBAL, NULL, "profiling is not implemented" },
 	{ "expose-experimental-directives", CFG_SEC_GLOBAL, NULL, "not applicable" },
 	{ "localpeer", CFG_SEC_GLOBAL, NULL, "peers are not implemented" },

@@ -84,6 +84,7 @@ void proxy_free(struct proxy *px)
 	free(px->log_format);
 	free(px->logs.v);
 	free(px->defbe_name);
+	free(px->srvstate_name);
 	free(px->description);
 	src_conf_free(&px->source);
 	free(px->name);
@@ -105,6 +106,9 @@ int proxy_inherit(struct proxy *px, const struct proxy *def, char **err)
 	px->to = def->to;
 	px->options = def->options;
 	px->lbalgo = def->lbalgo;
+	px->srvstate_load = def->srvstate_load;
+	if (def->srvstate_name && !(px->srvstate_name = strdup(def->srvstate_name)))
+		goto nomem;
 	if (chkconf_inherit(&px->chk, &def->chk) < 0)
 		goto nomem;
 	px->log_global = def->log_global;

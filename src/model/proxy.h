@@ -125,6 +125,8 @@ struct proxy {
 	struct server *srv, *srv_last;
 	struct server *defsrv;      /* default-server template (NULL: none) */
 	struct chk_conf chk;        /* option tcp-check/httpchk/redis-check and their rules */
+	int srvstate_load;          /* load-server-state-from-file: SRVSTATE_* (model/srvstate.h) */
+	char *srvstate_name;        /* server-state-file-name; NULL: the backend's name */
 	unsigned nsrv;
 	unsigned rr_pos;            /* static-rr cursor */
 	unsigned long lb_total_weight;

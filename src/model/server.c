@@ -172,6 +172,123 @@ static int sk_chk_port(void *obj, int argc, char **args, char **err)
 	return 0;
 }
 
+/* on-marked-down shutdown-sessions / on-marked-up shutdown-backup-sessions */
+static int sk_on_marked(void *obj, int argc, char **args, char **err)
+{
+	struct server *s = obj;
+	bool down = !strcmp(args[0], "on-marked-down");
+	const char *want = down ? "shutdown-sessions" : "shutdown-backup-sessions";
+
+	if (strcmp(args[1], want)) {
+		memprintf(err, "'%s' expects '%s' but got '%s'", args[0], want, args[1]);
+		return -EINVAL;
+	}
+	if (down)
+		s->on_down_shutdown = true;
+	else
+		s->on_up_shutdown_backup = true;
+	return 0;
+}
+
+static int sk_agent_check(void *obj, int argc, char **args, char **err)
+{
+	((struct server *)obj)->agent_check = true;
+	return 0;
+}
+
+static int sk_agent_port(void *obj, int argc, char **args, char **err)
+{
+	unsigned long long v;
+
+	if (cfg_parse_uint(args[1], 65535, &v) < 0 || !v) {
+		memprintf(err, "'agent-port' expects a port from 1 to 65535, got '%s'", args[1]);
+		return -EINVAL;
+	}
+	((struct server *)obj)->agent_port = (int)v;
+	return 0;
+}
+
+static int sk_agent_inter(void *obj, int argc, char **args, char **err)
+{
+	struct server *s = obj;
+	int r = cfg_time_arg(args[0], args[1], &s->agent_inter, err);
+
+	if (r == -ERANGE)
+		return -EINVAL;
+	if (r < 0 || s->agent_inter <= 0) {
+		memprintf(err, "'%s' expects a positive time, got '%s'", args[0], args[1]);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int sk_agent_send(void *obj, int argc, char **args, char **err)
+{
+	struct server *s = obj;
+	char *v = strdup(args[1]);
+
+	if (!v) {
+		memprintf(err, "out of memory");
+		return -ENOMEM;
+	}
+	free(s->agent_send);
+	s->agent_send = v;
+	return 0;
+}
+
+static int sk_agent_addr(void *obj, int argc, char **args, char **err)
+{
+	struct addr_spec a;
+
+	if (addr_parse(args[1], ADDR_F_PORT_NONE_OK | ADDR_F_RESOLVE, &a, err) < 0)
+		return -EINVAL;
+	if (a.has_port) {
+		memprintf(err, "'agent-addr' expects an address without a port (the port is 'agent-port'), got '%s'",
+			  args[1]);
+		return -EINVAL;
+	}
+	((struct server *)obj)->agent_addr = a.ss;
+	return 0;
+}
+
+/* init-addr {last|libc|none|<ip>}[,...]: HAProxy's default is "last,libc".
+ * decoyproxy resolves every address with libc when the configuration is
+ * loaded; a list that names libc is accepted, its other methods (the state
+ * file's last address, starting without an address) are not applied, which
+ * a warning says. A list without libc would mean another resolution and is
+ * refused. */
+static int sk_init_addr(void *obj, int argc, char **args, char **err)
+{
+	const char *p = args[1];
+	bool libc = false, other = false;
+
+	while (*p) {
+		size_t n = strcspn(p, ",");
+
+		if (n == 4 && !strncmp(p, "libc", 4))
+			libc = true;
+		else if ((n == 4 && !strncmp(p, "last", 4)) || (n == 4 && !strncmp(p, "none", 4)))
+			other = true;
+		else if (!n) {
+			memprintf(err, "'init-addr': empty method in '%s'", args[1]);
+			return -EINVAL;
+		} else {
+			memprintf(err, "'init-addr': method '%.*s' is not yet supported (decoyproxy resolves addresses with "
+				  "'libc' when the configuration is loaded)", (int)n, p);
+			return -EINVAL;
+		}
+		p += n + (p[n] == ',');
+	}
+	if (!libc) {
+		memprintf(err, "'init-addr %s' is not yet supported: decoyproxy resolves addresses with 'libc' when the "
+			  "configuration is loaded; the list must name 'libc'", args[1]);
+		return -EINVAL;
+	}
+	/* warned about by server_parse(), which knows the line */
+	((struct server *)obj)->init_addr_partial = other;
+	return 0;
+}
+
 static int sk_check_send_proxy(void *obj, int argc, char **args, char **err)
 {
 	((struct server *)obj)->chk_send_proxy = true;
@@ -280,7 +397,11 @@ static const struct cfg_opt srv_opts[] = {
 	{ "fall", 1, sk_risefall, NULL, 0 },
 	{ "port", 1, sk_chk_port, NULL, 0 },
 	{ "addr", 1, sk_chk_addr, NULL, 0 },
-	{ "agent-check", 0, NULL, NOT_YET_CHECKS, 0 },
+	{ "agent-check", 0, sk_agent_check, NULL, 0 },
+	{ "agent-port", 1, sk_agent_port, NULL, 0 },
+	{ "agent-inter", 1, sk_agent_inter, NULL, 0 },
+	{ "agent-send", 1, sk_agent_send, NULL, 0 },
+	{ "agent-addr", 1, sk_agent_addr, NULL, 0 },
 	{ "check-send-proxy", 0, sk_check_send_proxy, NULL, 0 },
 	{ "send-proxy", 0, sk_send_proxy, NULL, 0 },
 	{ "send-proxy-v2", 0, sk_send_proxy, NULL, 0 },
@@ -300,11 +421,11 @@ static const struct cfg_opt srv_opts[] = {
 	{ "crt", 1, NULL, NOTLS, 0 },
 	{ "alpn", 1, NULL, NOTLS, 0 },
 	{ "resolvers", 1, NULL, "addresses are resolved once at start-up", 0 },
-	{ "init-addr", 1, NULL, "addresses are resolved once at start-up", 0 },
+	{ "init-addr", 1, sk_init_addr, NULL, 0 },
 	{ "slowstart", 1, NULL, "not implemented yet", 0 },
 	{ "on-error", 1, NULL, NOT_YET_CHECKS, 0 },
-	{ "on-marked-down", 1, NULL, NOT_YET_CHECKS, 0 },
-	{ "on-marked-up", 1, NULL, NOT_YET_CHECKS, 0 },
+	{ "on-marked-down", 1, sk_on_marked, NULL, 0 },
+	{ "on-marked-up", 1, sk_on_marked, NULL, 0 },
 	{ "redir", 1, NULL, L7, 0 },
 	{ "track", 1, NULL, NOT_YET_CHECKS, 0 },
 	{ "minconn", 1, NULL, "dynamic limits are not implemented", 0 },
@@ -327,6 +448,7 @@ void server_free(struct server *s)
 	}
 	free(s->tlvs);
 	src_conf_free(&s->source);
+	free(s->agent_send);
 	free(s->netns);
 	free(s->name);
 	free(s->file);
@@ -340,6 +462,7 @@ static void server_set_defaults(struct server *s)
 	s->chk_rise = 2;
 	s->chk_fall = 3;
 	s->chk_inter = 2000;
+	s->agent_inter = 2000;
 }
 
 /* Copies the option fields of src (a default-server template) into dst. */
@@ -358,6 +481,15 @@ int server_copy_options(struct server *dst, const struct server *src)
 	dst->chk_fall = src->chk_fall;
 	dst->chk_port = src->chk_port;
 	dst->chk_addr = src->chk_addr;
+	dst->on_down_shutdown = src->on_down_shutdown;
+	dst->init_addr_partial = src->init_addr_partial;
+	dst->agent_check = src->agent_check;
+	dst->agent_port = src->agent_port;
+	dst->agent_inter = src->agent_inter;
+	dst->agent_addr = src->agent_addr;
+	if (src->agent_send && !(dst->agent_send = strdup(src->agent_send)))
+		return -ENOMEM;
+	dst->on_up_shutdown_backup = src->on_up_shutdown_backup;
 	if (src_conf_copy(&dst->source, &src->source) < 0)
 		return -ENOMEM;
 	if (src->netns && !(dst->netns = strdup(src->netns)))
@@ -390,6 +522,19 @@ static void prefix_err(const char *what, char **err)
 	*err = m;
 }
 
+/* Once per line that writes such an init-addr (a default-server's is not
+ * repeated for each server). */
+static void warn_init_addr(struct cfg_ctx *ctx, int argc, char **argv, const struct server *s)
+{
+	bool here = false;
+
+	for (int i = 1; i < argc; i++)
+		here |= !strcmp(argv[i], "init-addr");
+	if (here && s->init_addr_partial)
+		cfg_warn(ctx, "'%s': 'init-addr': only 'libc' is applied; 'last' and 'none' are not (addresses are "
+			 "resolved when the configuration is loaded, and one that does not resolve is an error)", argv[0]);
+}
+
 int server_parse_default(struct cfg_ctx *ctx, int argc, char **argv, struct server **defsrv, char **err)
 {
 	if (!*defsrv) {
@@ -403,6 +548,7 @@ int server_parse_default(struct cfg_ctx *ctx, int argc, char **argv, struct serv
 	}
 	if (cfg_opts_parse(&srv_opt_table, *defsrv, argc - 1, argv + 1, NULL, err) < 0)
 		return CFG_ERR;
+	warn_init_addr(ctx, argc, argv, *defsrv);
 	return CFG_OK;
 }
 
@@ -465,11 +611,22 @@ int server_parse(struct cfg_ctx *ctx, int argc, char **argv, const struct server
 		memprintf(err, "health check of a 0.0.0.0 server needs 'addr <ip>'");
 		goto fail_prefix;
 	}
+	if (s->agent_check && !s->agent_port) {
+		/* HAProxy's words; decoyproxy refuses the configuration */
+		memprintf(err, "does not have agent port. Agent check has been disabled: give 'agent-port <n>'");
+		goto fail_prefix;
+	}
+	if (s->agent_check && (s->flags & SRV_F_ADDR_ORIG) && !s->agent_addr.ss_family) {
+		memprintf(err, "agent check of a 0.0.0.0 server needs 'agent-addr <ip>'");
+		goto fail_prefix;
+	}
 	if (!s->chk_fastinter)
 		s->chk_fastinter = s->chk_inter;
 	if (!s->chk_downinter)
 		s->chk_downinter = s->chk_inter;
 	s->chk_health = s->chk_rise; /* checked servers start up, as in HAProxy */
+	s->iweight = s->weight;
+	warn_init_addr(ctx, argc, argv, s);
 	if (s->pp_opts && !(s->flags & SRV_F_SEND_PROXY_V2)) {
 		memprintf(err, "'proxy-v2-options' needs 'send-proxy-v2'");
 		goto fail_prefix;

@@ -62,6 +62,7 @@ struct server {
 	int port_offset;
 	unsigned flags;
 	unsigned weight;                 /* 0..256, default 1 */
+	unsigned iweight;                /* the configured weight (the agent and the state file change weight) */
 	unsigned maxconn;                /* 0 = unlimited */
 	unsigned pp_opts;                /* proxy-v2-options: SRV_PP_* */
 	struct srv_tlv *tlvs;            /* set-proxy-v2-tlv-fmt */
@@ -83,6 +84,19 @@ struct server {
 	char chk_st[8];                  /* its status code ("L7OK", "L4CON"...), for show stat */
 	int chk_code;                    /* its layer-7 code (HTTP status), 0: none */
 	long chk_dur;                    /* its duration (ms) */
+	bool on_down_shutdown;           /* on-marked-down shutdown-sessions */
+	bool init_addr_partial;          /* init-addr names 'last' or 'none' besides 'libc' */
+	/* agent-check (core/chk_agent.c) */
+	struct chk_agent *agent;         /* NULL: no agent check running */
+	bool agent_check;                /* `agent-check` given */
+	int agent_port;                  /* agent-port; 0: none */
+	long long agent_inter;           /* agent-inter (ms), default 2000 */
+	char *agent_send;                /* agent-send: sent once connected */
+	struct sockaddr_storage agent_addr;  /* agent-addr; family 0: the server's address */
+	char agent_st[8];                /* last agent status ("L7OK"...), for show stat */
+	char agent_last[96];             /* its text */
+	long agent_dur;                  /* its duration (ms) */
+	bool on_up_shutdown_backup;      /* on-marked-up shutdown-backup-sessions */
 
 	/* runtime */
 	int admin;                       /* SRV_ADMIN_* */

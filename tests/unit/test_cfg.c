@@ -20,6 +20,8 @@
 #include "lib/addr.h"
 #include "cfg/cfg.h"
 #include "core/chk.h"
+#include "ctl/srvstate.h"
+#include "model/srvstate.h"
 #include "model/conf.h"
 #include "core/listener.h"
 #include "model/proxy.h"
@@ -484,7 +486,7 @@ static void test_errors_name_file_line_keyword(void **state)
 	expect_error("backend b\n  server s 0.0.0.0:80 check\n", "health check of a 0.0.0.0 server needs 'addr <ip>'");
 	expect_error("backend b\n  server s 1.2.3.4:80 check rise 0\n", "'rise' must be at least 1");
 	expect_error("backend b\n  server s 1.2.3.4:80 check inter 2x\n", "'inter' expects a positive time, got '2x'");
-	expect_error("backend b\n  server s 1.2.3.4:80 agent-check\n", "option 'agent-check' is not supported");
+	expect_error("backend b\n  server s 1.2.3.4:80 track b/x\n", "option 'track' is not supported");
 	expect_error("backend b\n  server s 1.2.3.4:80 wieght 2\n", "did you mean 'weight' maybe ?");
 	expect_error("backend b\n  server s 1.2.3.4:80 weight 300\n", "'weight' expects an integer from 0 to 256");
 	expect_error("backend b\n  server s fd02::2\n", "write IPv6 addresses as [addr]:port");
@@ -753,10 +755,10 @@ static void test_known_unsupported_keywords(void **state)
 		{ "backend b\n tcp-check send-lf x\n", "'tcp-check send-lf' is not yet supported by decoyproxy" },
 		{ "frontend f\n max-session-srv-conns 10\n", "'max-session-srv-conns' is not supported by decoyproxy: decoyproxy is a layer-4 proxy" },
 		{ "backend b\n hash-balance-factor 150\n", "'hash-balance-factor' is not supported by decoyproxy: consistent hashing" },
-		{ "backend b\n server-state-file-name x\n", "'server-state-file-name' is not supported by decoyproxy" },
+		{ "backend b\n declare capture request len 1\n", "'declare' is not supported by decoyproxy" },
 		{ "frontend f\n option contstats\n", "option 'contstats' is not supported: traffic counters are updated when a session ends" },
 		{ "backend b\n option external-check\n", "option 'external-check' is not supported: external checks" },
-		{ "backend b\n option mysql-check\n", "option 'mysql-check' is not supported: this protocol check is not yet supported by decoyproxy" },
+		{ "backend b\n option spop-check\n", "option 'spop-check' is not supported: this protocol check is not yet supported by decoyproxy" },
 		{ "backend b\n no option allbackups\n", "'no option allbackups' is not supported: decoyproxy always balances over every usable backup server" },
 		{ "backend b\n option persist\n", "option 'persist' is not supported: persistence needs cookies" },
 	};
@@ -964,6 +966,154 @@ static void test_spread_checks(void **state)
 	assert_true(c->g.quiet);
 	dp_config_put(c);
 	expect_error("global\n spread-checks\n", "spread-checks");
+}
+
+/* agent-check and its settings, on-marked-down/up, max-spread-checks:
+ * good values, HAProxy's defaults, bad values with file:line. */
+static void test_agent_and_marked(void **state)
+{
+	struct dp_config *c;
+	struct server *s;
+
+	assert_int_equal(parse("defaults\n timeout connect 1s\n timeout server 1s\n"
+			       " default-server agent-port 5555 agent-send \"ping\\n\" on-marked-down shutdown-sessions\n"
+			       "backend b\n"
+			       " server a 10.0.0.1:80 check agent-check agent-inter 3s agent-addr 10.0.0.9\n"
+			       " server b 10.0.0.2:80 on-marked-up shutdown-backup-sessions\n"
+			       " server c 10.0.0.3:80 agent-check agent-port 6666\n", &c), 0);
+	s = dp_config_find_proxy(c, "b", PR_CAP_BE)->srv;
+	assert_true(s->agent_check);
+	assert_int_equal(s->agent_port, 5555);
+	assert_int_equal(s->agent_inter, 3000);
+	assert_string_equal(s->agent_send, "ping\n");
+	assert_int_equal(s->agent_addr.ss_family, AF_INET);
+	assert_true(s->on_down_shutdown);
+	assert_false(s->on_up_shutdown_backup);
+	s = s->next;
+	assert_false(s->agent_check);          /* off unless asked */
+	assert_int_equal(s->agent_inter, 2000); /* HAProxy's default */
+	assert_true(s->on_up_shutdown_backup);
+	assert_true(s->on_down_shutdown);       /* from default-server */
+	s = s->next;
+	assert_int_equal(s->agent_port, 6666);
+	assert_int_equal(s->agent_addr.ss_family, 0); /* the server's address */
+	dp_config_put(c);
+	/* without them: no action on state changes */
+	assert_int_equal(parse("backend b\n server a 10.0.0.1:80 check\n", &c), 0);
+	s = dp_config_find_proxy(c, "b", PR_CAP_BE)->srv;
+	assert_false(s->on_down_shutdown || s->on_up_shutdown_backup || s->agent_check);
+	dp_config_put(c);
+
+	expect_error("backend b\n server a 10.0.0.1:80 agent-check\n",
+		     "[t.cfg:2] : 'server': server 'a': does not have agent port. Agent check has been disabled: give 'agent-port <n>'");
+	expect_error("backend b\n server a 10.0.0.1:80 agent-port 0\n",
+		     "[t.cfg:2] : 'server': server 'a': 'agent-port' expects a port from 1 to 65535, got '0'");
+	expect_error("backend b\n server a 10.0.0.1:80 agent-inter x\n", "[t.cfg:2] : 'server': server 'a': 'agent-inter' expects a positive time, got 'x'");
+	expect_error("backend b\n server a 10.0.0.1:80 agent-addr 10.0.0.1:80\n", "'agent-addr' expects an address without a port");
+	expect_error("backend b\n server a 10.0.0.1:80 agent-send\n", "'agent-send' expects 1 argument");
+	expect_error("backend b\n server a * agent-check agent-port 1\n", "agent check of a 0.0.0.0 server needs 'agent-addr <ip>'");
+	expect_error("backend b\n server a 10.0.0.1:80 on-marked-down shutdown\n",
+		     "[t.cfg:2] : 'server': server 'a': 'on-marked-down' expects 'shutdown-sessions' but got 'shutdown'");
+	expect_error("backend b\n server a 10.0.0.1:80 on-marked-up shutdown-sessions\n",
+		     "'on-marked-up' expects 'shutdown-backup-sessions' but got 'shutdown-sessions'");
+
+	/* init-addr: libc is what decoyproxy does; HAProxy's idiom is accepted
+	 * with a warning saying that last and none are not applied */
+	assert_int_equal(parse("defaults\n timeout connect 1s\n timeout server 1s\n default-server init-addr last,libc,none\n"
+			       "backend b\n server a 10.0.0.1:80 init-addr libc\n server c 10.0.0.3:80\n", &c), 0);
+	assert_non_null(strstr(msgs, "[t.cfg:4] : 'default-server': 'init-addr': only 'libc' is applied; 'last' and 'none' are not"));
+	assert_null(strstr(msgs, "[t.cfg:7]"));  /* said once, not per server */
+	s = dp_config_find_proxy(c, "b", PR_CAP_BE)->srv;
+	assert_false(s->init_addr_partial);
+	assert_true(s->next->init_addr_partial);
+	dp_config_put(c);
+	expect_error("backend b\n server a 10.0.0.1:80 init-addr none\n",
+		     "[t.cfg:2] : 'server': server 'a': 'init-addr none' is not yet supported: decoyproxy resolves addresses with 'libc'");
+	expect_error("backend b\n server a 10.0.0.1:80 init-addr libc,10.0.0.2\n",
+		     "'init-addr': method '10.0.0.2' is not yet supported");
+	expect_error("backend b\n server a 10.0.0.1:80 init-addr libc,,none\n", "'init-addr': empty method in 'libc,,none'");
+
+	assert_int_equal(parse("global\n max-spread-checks 1500\n", &c), 0);
+	assert_int_equal(c->g.max_spread_checks, 1500);
+	dp_config_put(c);
+	assert_int_equal(parse("global\n max-spread-checks 2s\n", &c), 0);
+	assert_int_equal(c->g.max_spread_checks, 2000);
+	dp_config_put(c);
+	assert_int_equal(parse("global\n", &c), 0);
+	assert_int_equal(c->g.max_spread_checks, 0); /* HAProxy's default: no bound */
+	dp_config_put(c);
+	assert_int_equal(chk_first_spread_ms(10000, 0), 10000);
+	assert_int_equal(chk_first_spread_ms(10000, 1500), 1500);
+	assert_int_equal(chk_first_spread_ms(1000, 1500), 1000); /* shorter intervals are kept */
+	expect_error("global\n max-spread-checks soon\n",
+		     "[t.cfg:2] : 'max-spread-checks': expects a delay in milliseconds (units allowed), got 'soon'");
+	expect_error("global\n max-spread-checks\n", "max-spread-checks");
+}
+
+/* server-state-file & co: keywords (defaults and errors), the file's path
+ * and what a state line restores. */
+static void test_server_state(void **state)
+{
+	struct dp_config *c;
+	struct proxy *a, *b, *d;
+	struct server *s;
+	char *p, line[512];
+
+	assert_int_equal(parse("global\n server-state-base /var/lib/haproxy\n server-state-file global.state\n"
+			       "defaults\n timeout connect 1s\n timeout server 1s\n load-server-state-from-file global\n"
+			       "backend a\n server s 10.0.0.1:80 weight 10 check\n server t 10.0.0.2:80\n"
+			       "backend b\n load-server-state-from-file local\n server-state-file-name /tmp/b.state\n"
+			       "backend d\n load-server-state-from-file none\n", &c), 0);
+	a = dp_config_find_proxy(c, "a", PR_CAP_BE);
+	b = dp_config_find_proxy(c, "b", PR_CAP_BE);
+	d = dp_config_find_proxy(c, "d", PR_CAP_BE);
+	assert_int_equal(a->srvstate_load, SRVSTATE_GLOBAL);
+	assert_string_equal(p = srvstate_path(c, a), "/var/lib/haproxy/global.state");
+	free(p);
+	assert_string_equal(p = srvstate_path(c, b), "/tmp/b.state");
+	free(p);
+	assert_null(srvstate_path(c, d));
+	/* the line show servers state prints, and what a line restores */
+	s = a->srv;
+	s->admin = SRV_ADMIN_MAINT;
+	srvstate_line(line, sizeof(line), s, 3, 1);
+	assert_string_equal(line, "3 a 1 s 10.0.0.1 0 1 10 10 0 1 0 2 14 0 0 0 - 80 - 0 0 - - 0");
+	s->next->flags |= SRV_F_DISABLED;  /* HAProxy writes `disabled` as 5, stopped, check paused */
+	srvstate_line(line, sizeof(line), s->next, 3, 2);
+	assert_string_equal(line, "3 a 2 t 10.0.0.2 0 5 1 1 0 1 0 0 8 0 0 0 - 80 - 0 0 - - 0");
+	s->next->flags &= ~SRV_F_DISABLED;
+	s->admin = SRV_ADMIN_READY;
+	assert_int_equal(srvstate_apply(a, "1\n# comment\n3 a 1 s 10.0.0.1 0 1 7 10 0 8 2 0 6 0 0 0 - 80 - 0 0 - - 0\n"
+					   "3 a 2 t 10.0.0.2 2 8 1 1\n3 a 3 gone 10.0.0.3 2 0 1 1\n3 other 1 s 1.1.1.1 2 1 1 1\n",
+					   "f"), 2);
+	assert_int_equal(s->admin, SRV_ADMIN_MAINT);
+	assert_false(s->chk_up);          /* known DOWN: starts DOWN */
+	assert_int_equal(s->weight, 7);   /* the run-time weight, the configured one unchanged */
+	assert_int_equal(s->next->admin, SRV_ADMIN_DRAIN);
+	assert_non_null(strstr(msgs, "server-state file 'f', line 5: backend 'a' has no server 'gone' anymore"));
+	/* the configured weight changed since: the file's is not taken */
+	assert_int_equal(srvstate_apply(a, "1\n3 a 1 s 10.0.0.1 2 0 50 11\n", "f"), 1);
+	assert_int_equal(s->weight, 7);
+	assert_int_equal(s->admin, SRV_ADMIN_READY);
+	assert_true(s->chk_up);
+	/* written while `disabled` (5), the configuration no longer says so: ready */
+	s->admin = SRV_ADMIN_MAINT;
+	assert_int_equal(srvstate_apply(a, "1\n3 a 1 s 10.0.0.1 0 5 10 10\n", "f"), 1);
+	assert_int_equal(s->admin, SRV_ADMIN_READY);
+	assert_int_equal(srvstate_apply(a, "2\n3 a 1 s 10.0.0.1 2 1 1 1\n", "f"), 0);
+	assert_non_null(strstr(msgs, "server-state file 'f': unknown version"));
+	assert_int_equal(srvstate_apply(a, "1\n3 a 1 s 10.0.0.1 x\n", "f"), 1);
+	assert_non_null(strstr(msgs, "line 2: server 'a/s': invalid or truncated line"));
+	dp_config_put(c);
+	/* HAProxy's default: none */
+	assert_int_equal(parse("backend a\n", &c), 0);
+	assert_int_equal(dp_config_find_proxy(c, "a", PR_CAP_BE)->srvstate_load, SRVSTATE_NONE);
+	dp_config_put(c);
+	expect_error("backend a\n load-server-state-from-file all\n",
+		     "[t.cfg:2] : 'load-server-state-from-file': expects 'global', 'local' or 'none'. Got 'all'");
+	expect_error("backend a\n server-state-file-name a b\n", "[t.cfg:2] : 'server-state-file-name': expects at most one argument");
+	expect_error("global\n server-state-file\n", "[t.cfg:2] : 'server-state-file': expects one argument: a file path");
+	expect_error("frontend f\n load-server-state-from-file global\n", "load-server-state-from-file");
 }
 
 /* Health accounting and `option log-health-checks` lines, as HAProxy 2.6. */
@@ -1510,6 +1660,8 @@ int main(void)
 		cmocka_unit_test_setup(test_check_timeout, setup),
 		cmocka_unit_test_setup(test_check_health, setup),
 		cmocka_unit_test_setup(test_spread_checks, setup),
+		cmocka_unit_test_setup(test_agent_and_marked, setup),
+		cmocka_unit_test_setup(test_server_state, setup),
 		cmocka_unit_test_setup(test_custom_tlv_per_type, setup),
 		cmocka_unit_test_setup(test_option_and_value_messages, setup),
 		cmocka_unit_test_setup(test_listener_same_socket, setup),

@@ -227,9 +227,7 @@ static void test_bad_values(void **state)
 		{ "backend b\n option pgsql-check\n", "[t.cfg:2] : 'option pgsql-check' expects 'user <username>' as argument" },
 		{ "backend b\n option pgsql-check usr x\n", "'option pgsql-check' expects 'user <username>' as argument" },
 		{ "backend b\n option pgsql-check user x y\n", "'option pgsql-check': unexpected argument 'y' after the user name" },
-		{ "backend b\n option mysql-check user u\n", "option 'mysql-check' is not supported: this protocol check is not yet supported" },
-		{ "backend b\n option ldap-check\n", "option 'ldap-check' is not supported" },
-		{ "backend b\n option ssl-hello-chk\n", "option 'ssl-hello-chk' is not supported" },
+		{ "backend b\n option spop-check\n", "option 'spop-check' is not supported: this protocol check is not yet supported" },
 		{ "frontend f\n tcp-check send x\n", "[t.cfg:2] : 'tcp-check' is not allowed in 'frontend' section" },
 		{ TMO "backend b\n option tcp-check\n tcp-check send x\n tcp-check connect\n server s 127.0.0.1:1 check\n",
 		  "backend 'b': tcp-check rules (t.cfg:7): first step MUST also be a 'connect'" },
@@ -303,6 +301,45 @@ static void test_match(void **state)
 	dp_config_put(c);
 }
 
+static void test_proto_options(void **state)
+{
+	struct dp_config *c;
+
+	(void)state;
+	assert_int_equal(parse(TMO "backend a\n option mysql-check\n server s 127.0.0.1:1 check\n"
+				   "backend b\n option mysql-check user haproxy\n server s 127.0.0.1:1 check\n"
+				   "backend c\n option mysql-check user hap pre-41\n server s 127.0.0.1:1 check\n"
+				   "backend d\n option mysql-check user hap post-41\n option ldap-check\n"
+				   " server s 127.0.0.1:1 check\n"
+				   "backend e\n option ssl-hello-chk\n server s 127.0.0.1:1 check\n", &c), 0);
+	assert_string_equal(msgs, "");
+	assert_int_equal(be(c, "a")->chk.kind, CHK_KIND_MYSQL);
+	assert_null(be(c, "a")->chk.my_user);
+	assert_string_equal(be(c, "b")->chk.my_user, "haproxy");
+	assert_false(be(c, "b")->chk.my_pre41);  /* post-41 is HAProxy's default */
+	assert_true(be(c, "c")->chk.my_pre41);
+	assert_int_equal(be(c, "d")->chk.kind, CHK_KIND_LDAP);  /* the last option wins */
+	assert_int_equal(be(c, "e")->chk.kind, CHK_KIND_SSL);
+	dp_config_put(c);
+	/* from defaults, and dropped by another check option */
+	assert_int_equal(parse(TMO " option mysql-check user dflt pre-41\nbackend a\n server s 127.0.0.1:1 check\n"
+				   "backend b\n option tcp-check\n server s 127.0.0.1:1 check\n", &c), 0);
+	assert_int_equal(be(c, "a")->chk.kind, CHK_KIND_MYSQL);
+	assert_string_equal(be(c, "a")->chk.my_user, "dflt");
+	assert_true(be(c, "a")->chk.my_pre41);
+	assert_int_equal(be(c, "b")->chk.kind, CHK_KIND_TCP);
+	dp_config_put(c);
+	expect_error(TMO "backend a\n option mysql-check usr x\n",
+		     "t.cfg:6] : 'option mysql-check' only supports optional values: 'user' (got 'usr')");
+	expect_error(TMO "backend a\n option mysql-check user\n",
+		     "t.cfg:6] : 'option mysql-check user' expects <username> as argument");
+	expect_error(TMO "backend a\n option mysql-check user x post-42\n",
+		     "t.cfg:6] : 'option mysql-check user' only supports 'post-41' and 'pre-41' (got 'post-42')");
+	expect_error(TMO "backend a\n option mysql-check user x pre-41 y\n", "t.cfg:6] : 'option mysql-check' cannot handle");
+	expect_error(TMO "backend a\n option ldap-check x\n", "t.cfg:6] : 'option': option 'ldap-check' takes no argument");
+	expect_error(TMO "backend a\n option ssl-hello-chk x\n", "t.cfg:6] : 'option': option 'ssl-hello-chk' takes no argument");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -312,6 +349,7 @@ int main(void)
 		cmocka_unit_test_setup(test_bad_values, setup),
 		cmocka_unit_test_setup(test_warnings, setup),
 		cmocka_unit_test_setup(test_match, setup),
+		cmocka_unit_test_setup(test_proto_options, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
