@@ -214,7 +214,8 @@ lab_assert_match "log: the session ended with UD" 'fe_up sess_up/b [0-9/]+ [0-9]
 
 # ---- server-state-file: show servers state > file, restart, reload ------------
 lab_assert_match "start without a state file yet: HAProxy's warning, and it runs" \
-	"^Can't open global server state file '$LAB_TMP/state': No such file or directory$" "$(grep -v '^\[' "$LAB_TMP/dp.log")"
+	"^\[WARNING\] +\([0-9]+\) : Can't open global server state file '$LAB_TMP/state': No such file or directory$" \
+	"$(grep -F "Can't open global" "$LAB_TMP/dp.log")"
 printf 'disable server my/s\n' | timeout 5 socat -t 2 - "UNIX-CONNECT:$ADM" >/dev/null
 printf 'show servers state\n' | timeout 5 socat -t 2 - "UNIX-CONNECT:$ADM" >"$LAB_TMP/state"
 lab_assert_match "show servers state: version 1, HAProxy's columns, my/s in forced maintenance (admin 1)" \
