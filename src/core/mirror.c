@@ -69,6 +69,33 @@ static void emit(void *ctx, const uint8_t *hdr, size_t hlen, const uint8_t *payl
 	}
 }
 
+/* Room for the next frame in the first output of the session that copies
+ * frames into a batch (pcap, pcap-dir): the frame is built there, and
+ * emit() hands the same bytes to the other outputs. */
+static uint8_t *place(void *ctx, size_t flen)
+{
+	struct mirror_sess *ms = ctx;
+
+	for (int k = 0; k < 2; k++) {
+		const struct mirror_px *p = ms->px[k];
+
+		for (size_t i = 0; p && i < p->n; i++) {
+			struct mirror_out *o = p->t[i]->out;
+
+			if (!o)
+				continue;
+			if (mirror_out_kind(o) == MK_PCAP)
+				return mirror_out_place(o, NULL, flen);
+			if (mirror_out_kind(o) == MK_PCAP_DIR) {
+				for (unsigned d = 0; d < ms->ndirs; d++)
+					if (ms->dirs[d].out == o)
+						return mirror_out_place(o, &ms->dirs[d], flen);
+			}
+		}
+	}
+	return NULL;
+}
+
 static void stamp(struct mirror_sess *ms)
 {
 	clock_gettime(CLOCK_REALTIME, &ms->now);
@@ -139,6 +166,7 @@ struct mirror_sess *mirror_sess_start(const struct proxy *fep, const struct prox
 	ms->left[TS_CLI] = ms->left[TS_SRV] = depth;
 	stamp(ms);
 	ts_flow_init(&ms->flow, cli->ss_family, ca, cp, sa, sp, id ^ ((uint64_t)ms->now.tv_nsec << 32));
+	ms->flow.place = place;
 	for (int k = 0; k < 2; k++)
 		for (size_t i = 0; ms->px[k] && i < ms->px[k]->n; i++)
 			if (ms->px[k]->t[i]->out && mirror_out_kind(ms->px[k]->t[i]->out) == MK_PCAP_DIR)

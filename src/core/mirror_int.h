@@ -30,8 +30,9 @@
 
 #define MIRROR_DEPTH_DEFAULT (1024ULL * 1024)   /* Suricata's stream.reassembly.depth */
 #define MIRROR_MAX_FILES_DEFAULT 10
-#define MIRROR_BATCH (256 * 1024)               /* pcap bytes per write */
-#define MIRROR_QUEUE_MAX (8 * 1024 * 1024)      /* pcap bytes waiting for the disk, per output */
+#define MIRROR_BATCH (1024 * 1024)              /* pcap bytes per write */
+#define MIRROR_SPARES 8                         /* written batches kept for reuse, per output */
+#define MIRROR_QUEUE_MAX (32 * 1024 * 1024)     /* pcap bytes waiting for the disk, per output */
 #define MIRROR_DIR_CHUNK (64 * 1024)            /* pcap-dir bytes per session per write */
 
 enum mirror_kind { MK_PCAP = 0, MK_PCAP_DIR, MK_TAP, MK_VXLAN };
@@ -112,6 +113,11 @@ enum mirror_kind mirror_out_kind(const struct mirror_out *o);
  * and counted. */
 void mirror_out_frame(struct mirror_out *o, struct mirror_sess *ms, struct mirror_dirfile *df, const uint8_t *hdr,
 		      size_t hlen, const uint8_t *payload, size_t plen);
+/* Room for a frame of flen bytes at the end of o's batch (pcap) or of the
+ * session's file df (pcap-dir), after its record header; NULL when there
+ * is none (the frame is then dropped by mirror_out_frame()). A frame built
+ * there and then handed to mirror_out_frame() is taken without a copy. */
+uint8_t *mirror_out_place(struct mirror_out *o, struct mirror_dirfile *df, size_t flen);
 /* pcap-dir: the session's file name under o's directory. */
 char *mirror_out_dir_path(const struct mirror_out *o, const struct mirror_sess *ms, unsigned long long id);
 /* pcap-dir: hands df's records to the writer (final: the session ended,

@@ -58,6 +58,8 @@ struct fwriter {
 	struct fw_item *head, *tail;
 	size_t queued;      /* bytes in the queue */
 	bool busy, stop, reopen, started;
+	uint8_t *spare[MIRROR_SPARES]; /* written batches (MIRROR_BATCH bytes) for reuse */
+	unsigned nspare;
 	unsigned long long max_size;  /* rotation settings, under mu */
 	unsigned max_files;
 	/* the output's own file (pcap); the thread's alone once it runs */
@@ -310,8 +312,14 @@ static void *writer_main(void *arg)
 			write_dir(w, it);
 		else
 			write_main(w, it);
-		item_free(it);
 		pthread_mutex_lock(&w->mu);
+		/* a batch buffer goes back to the loop: a fresh 1 MiB malloc
+		 * is a fresh mapping, and every page of it would fault */
+		if (!it->path && w->nspare < MIRROR_SPARES) {
+			w->spare[w->nspare++] = it->buf;
+			it->buf = NULL;
+		}
+		item_free(it);
 		w->busy = false;
 		pthread_cond_broadcast(&w->cv);
 	}
@@ -399,6 +407,8 @@ static void writer_stop(struct fwriter *w)
 	pthread_mutex_destroy(&w->mu);
 	if (w->fd >= 0)
 		close(w->fd);
+	while (w->nspare)
+		free(w->spare[--w->nspare]);
 	free(w);
 }
 
@@ -410,7 +420,15 @@ static void pcap_handoff(struct mirror_out *o)
 
 	if (!o->len)
 		return;
-	o->buf = malloc(MIRROR_BATCH);
+	o->buf = NULL;
+	if (o->w->started) {
+		pthread_mutex_lock(&o->w->mu);
+		if (o->w->nspare)
+			o->buf = o->w->spare[--o->w->nspare];
+		pthread_mutex_unlock(&o->w->mu);
+	}
+	if (!o->buf)
+		o->buf = malloc(MIRROR_BATCH);
 	if (!o->buf) {
 		/* keep the full batch; what comes next is dropped */
 		o->buf = b;
@@ -488,6 +506,43 @@ void mirror_out_flush_all(bool wait)
 
 /* ---- frames ---------------------------------------------------------------------------- */
 
+uint8_t *mirror_out_place(struct mirror_out *o, struct mirror_dirfile *df, size_t flen)
+{
+	size_t rec = PCAP_REC_HDR_LEN + flen;
+
+	if (o->kind == MK_PCAP) {
+		if (o->len + rec > MIRROR_BATCH)
+			pcap_handoff(o);
+		if (!o->buf || o->len + rec > MIRROR_BATCH)
+			return NULL;
+		return o->buf + o->len + PCAP_REC_HDR_LEN;
+	}
+	if (o->kind == MK_PCAP_DIR && df) {
+		if (df->buf && df->len + rec > MIRROR_DIR_CHUNK)
+			mirror_out_dir_flush(df, false);
+		if (!df->buf && !(df->buf = malloc(MIRROR_DIR_CHUNK)))
+			return NULL;
+		return df->buf + df->len + PCAP_REC_HDR_LEN;
+	}
+	return NULL;
+}
+
+/* Appends a record to buf at *len (room checked): the frame is copied
+ * unless it was built there (mirror_out_place()). */
+static void put_record(uint8_t *buf, size_t *len, const struct timespec *now, const uint8_t *hdr, size_t hlen,
+		       const uint8_t *payload, size_t plen)
+{
+	uint8_t *at = buf + *len + PCAP_REC_HDR_LEN;
+
+	pcap_rec_hdr(buf + *len, false, (uint64_t)now->tv_sec, (uint32_t)now->tv_nsec, (uint32_t)(hlen + plen));
+	if (hdr != at) {
+		memcpy(at, hdr, hlen);
+		if (plen)
+			memcpy(at + hlen, payload, plen);
+	}
+	*len += PCAP_REC_HDR_LEN + hlen + plen;
+}
+
 void mirror_out_frame(struct mirror_out *o, struct mirror_sess *ms, struct mirror_dirfile *df, const uint8_t *hdr,
 		      size_t hlen, const uint8_t *payload, size_t plen)
 {
@@ -502,11 +557,7 @@ void mirror_out_frame(struct mirror_out *o, struct mirror_sess *ms, struct mirro
 			o->drops++;
 			return;
 		}
-		pcap_rec_hdr(o->buf + o->len, false, (uint64_t)ms->now.tv_sec, (uint32_t)ms->now.tv_nsec, (uint32_t)flen);
-		memcpy(o->buf + o->len + PCAP_REC_HDR_LEN, hdr, hlen);
-		if (plen)
-			memcpy(o->buf + o->len + PCAP_REC_HDR_LEN + hlen, payload, plen);
-		o->len += rec;
+		put_record(o->buf, &o->len, &ms->now, hdr, hlen, payload, plen);
 		o->npkts++;
 		break;
 	case MK_PCAP_DIR:
@@ -516,11 +567,7 @@ void mirror_out_frame(struct mirror_out *o, struct mirror_sess *ms, struct mirro
 			o->drops++;
 			return;
 		}
-		pcap_rec_hdr(df->buf + df->len, false, (uint64_t)ms->now.tv_sec, (uint32_t)ms->now.tv_nsec, (uint32_t)flen);
-		memcpy(df->buf + df->len + PCAP_REC_HDR_LEN, hdr, hlen);
-		if (plen)
-			memcpy(df->buf + df->len + PCAP_REC_HDR_LEN + hlen, payload, plen);
-		df->len += rec;
+		put_record(df->buf, &df->len, &ms->now, hdr, hlen, payload, plen);
 		df->npkts++;
 		break;
 	case MK_TAP: {
