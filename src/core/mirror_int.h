@@ -74,6 +74,7 @@ struct mirror_gen {
 /* Per-session pcap-dir file: records wait in buf until it is full or the
  * session ends, then go to the output's writer thread. */
 struct mirror_dirfile {
+	struct mirror_dirfile *next, **pprev; /* the output's live files (the flush timer) */
 	struct mirror_out *out;
 	char *path;
 	uint8_t *buf;
@@ -120,8 +121,12 @@ void mirror_out_frame(struct mirror_out *o, struct mirror_sess *ms, struct mirro
 uint8_t *mirror_out_place(struct mirror_out *o, struct mirror_dirfile *df, size_t flen);
 /* pcap-dir: the session's file name under o's directory. */
 char *mirror_out_dir_path(const struct mirror_out *o, const struct mirror_sess *ms, unsigned long long id);
+/* pcap-dir: df (out and path set) joins its output's live files, which
+ * the flush timer hands to the writer every FLUSH_EVERY: a live
+ * connection's file is readable within a second. */
+void mirror_out_dir_attach(struct mirror_dirfile *df);
 /* pcap-dir: hands df's records to the writer (final: the session ended,
- * frees df's buffer and path). */
+ * frees df's buffer and path, and df leaves the live files). */
 void mirror_out_dir_flush(struct mirror_dirfile *df, bool final);
 /* Hands every pending batch to the writers (the process stops). */
 void mirror_out_flush_all(bool wait);

@@ -86,6 +86,7 @@ struct mirror_out {
 	double last_warn;
 	/* pcap / pcap-dir */
 	struct fwriter *w;
+	struct mirror_dirfile *dirs; /* pcap-dir: the live connections' files */
 	uint8_t *buf;
 	size_t len;
 	unsigned npkts;
@@ -465,7 +466,25 @@ void mirror_out_dir_flush(struct mirror_dirfile *df, bool final)
 		free(df->path);
 		df->buf = NULL;
 		df->path = NULL;
+		if (df->pprev) {
+			*df->pprev = df->next;
+			if (df->next)
+				df->next->pprev = df->pprev;
+			df->pprev = NULL;
+			df->next = NULL;
+		}
 	}
+}
+
+void mirror_out_dir_attach(struct mirror_dirfile *df)
+{
+	struct mirror_out *o = df->out;
+
+	df->next = o->dirs;
+	if (o->dirs)
+		o->dirs->pprev = &df->next;
+	df->pprev = &o->dirs;
+	o->dirs = df;
 }
 
 static void check_errors(struct mirror_out *o)
@@ -489,6 +508,9 @@ static void flush_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	for (struct mirror_out *o = outs; o; o = o->next) {
 		if (o->kind == MK_PCAP)
 			pcap_handoff(o);
+		for (struct mirror_dirfile *df = o->dirs; df; df = df->next)
+			if (df->len)
+				mirror_out_dir_flush(df, false);
 		check_errors(o);
 	}
 }
