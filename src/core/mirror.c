@@ -196,6 +196,7 @@ struct mirror_sess *mirror_sess_start(const struct proxy *fep, const struct prox
 					free_ms(ms);
 					return NULL;
 				}
+				mirror_out_dir_attach(&ms->dirs[ms->ndirs]);
 				ms->ndirs++;
 			}
 	}
@@ -215,7 +216,8 @@ void mirror_sess_read(struct mirror_sess *ms, bool from_client, const struct cha
 	if (!n && !eof)
 		return;
 	stamp(ms);
-	if (n && ms->left[dir]) {
+	/* (bytes spliced past the depth are not in the buffer: never read) */
+	if (n && ms->left[dir] && n <= c->len) {
 		/* the new bytes are the last n of the pending ones (nothing was
 		 * sent out of the channel since they were read) */
 		const uint8_t *p = (const uint8_t *)c->buf + c->off + c->len - n;
@@ -255,4 +257,11 @@ void mirror_sess_end(struct mirror_sess *ms, enum term_event ev, bool nolinger_c
 bool mirror_sess_needs_copy(const struct mirror_sess *ms)
 {
 	return ms != NULL;
+}
+
+bool mirror_sess_wants(const struct mirror_sess *ms, bool from_client)
+{
+	int dir = from_client ? TS_CLI : TS_SRV;
+
+	return ms && ms->flow.open && !ms->flow.fin[dir] && ms->left[dir] > 0;
 }
