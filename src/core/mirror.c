@@ -96,6 +96,16 @@ static uint8_t *place(void *ctx, size_t flen)
 	return NULL;
 }
 
+/* Before a hook returns: what outputs staged goes out (the frames of one
+ * read leave in one sendmmsg()). */
+static void push(struct mirror_sess *ms)
+{
+	for (int k = 0; k < 2; k++)
+		for (size_t i = 0; ms->px[k] && i < ms->px[k]->n; i++)
+			if (ms->px[k]->t[i]->out && mirror_out_kind(ms->px[k]->t[i]->out) == MK_VXLAN)
+				mirror_out_push(ms->px[k]->t[i]->out);
+}
+
 static void stamp(struct mirror_sess *ms)
 {
 	clock_gettime(CLOCK_REALTIME, &ms->now);
@@ -202,6 +212,7 @@ struct mirror_sess *mirror_sess_start(const struct proxy *fep, const struct prox
 	}
 	mirror_sessions++;
 	ts_handshake(&ms->flow, emit, ms);
+	push(ms);
 	return ms;
 }
 
@@ -228,6 +239,7 @@ void mirror_sess_read(struct mirror_sess *ms, bool from_client, const struct cha
 	}
 	if (eof)
 		ts_fin(&ms->flow, dir, emit, ms);
+	push(ms);
 }
 
 void mirror_sess_end(struct mirror_sess *ms, enum term_event ev, bool nolinger_cl)
@@ -251,6 +263,7 @@ void mirror_sess_end(struct mirror_sess *ms, enum term_event ev, bool nolinger_c
 			ts_fin(&ms->flow, TS_SRV, emit, ms);
 		break;
 	}
+	push(ms);
 	free_ms(ms);
 }
 

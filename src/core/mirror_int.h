@@ -34,6 +34,7 @@
 #define MIRROR_SPARES 8                         /* written batches kept for reuse, per output */
 #define MIRROR_QUEUE_MAX (32 * 1024 * 1024)     /* pcap bytes waiting for the disk, per output */
 #define MIRROR_DIR_CHUNK (64 * 1024)            /* pcap-dir bytes per session per write */
+#define MIRROR_VX_BATCH 64                      /* VXLAN packets per sendmmsg() */
 
 enum mirror_kind { MK_PCAP = 0, MK_PCAP_DIR, MK_TAP, MK_VXLAN };
 
@@ -119,6 +120,9 @@ void mirror_out_frame(struct mirror_out *o, struct mirror_sess *ms, struct mirro
  * is none (the frame is then dropped by mirror_out_frame()). A frame built
  * there and then handed to mirror_out_frame() is taken without a copy. */
 uint8_t *mirror_out_place(struct mirror_out *o, struct mirror_dirfile *df, size_t flen);
+/* Sends what o holds back (VXLAN packets staged for one sendmmsg()); the
+ * session hooks call it before they return. */
+void mirror_out_push(struct mirror_out *o);
 /* pcap-dir: the session's file name under o's directory. */
 char *mirror_out_dir_path(const struct mirror_out *o, const struct mirror_sess *ms, unsigned long long id);
 /* pcap-dir: df (out and path set) joins its output's live files, which
