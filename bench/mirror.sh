@@ -23,7 +23,7 @@ SRC_DIR=$(cd "$BENCH_DIR/.." && pwd)
 
 : "${ROUNDS:=3}" "${SIZE:=512M}" "${CONNS:=3000}" "${PAR:=32}" "${PCAP_DIR:=/dev/shm}"
 lab_require_root
-lab_require_cmd ip iperf3 awk timeout
+lab_require_cmd ip iperf3 awk timeout socat
 DP=$DP_BUILDDIR/decoyproxy
 lab_require_bin "$DP" "$DPSERVER" "$DPCLIENT"
 [ -d "$PCAP_DIR" ] && [ -w "$PCAP_DIR" ] || lab_skip "PCAP_DIR $PCAP_DIR is not a writable directory"
@@ -46,6 +46,7 @@ cfg() {
 global
     nbthread 1
     maxconn 4000
+    stats socket $LAB_TMP/$1.sock level admin
 defaults
     mode tcp
     timeout connect 5s
@@ -69,9 +70,9 @@ cfg pcap "    mirror pcap $PCAP"
 cfg full "    mirror pcap $PCAP
     mirror-depth 1000g"
 
-# run NAME — one round: prints "cpu_s_per_gb conn_per_s"
+# run NAME — one round: prints "cpu_s_per_gb conn_per_s mirror_drops"
 run() {
-	local pid c0 c1 bytes out secs ok cps cpugb
+	local pid c0 c1 bytes out secs ok cps cpugb drops
 	rm -f "$PCAP"
 	lab_bg px "$DP" -f "$LAB_TMP/$1.cfg" >"$LAB_TMP/$1.log" 2>&1
 	pid=$LAB_LASTPID
@@ -81,6 +82,8 @@ run() {
 	c1=$(ticks "$pid")
 	bytes=$(printf '%s' "$out" | awk -F'[:,]' '/"bytes":/ { b = $2 } END { print b + 0 }')
 	cpugb=$(awk -v a="$c0" -v b="$c1" -v k="$CLK" -v n="$bytes" 'BEGIN { if (n > 0) printf "%.3f", (b - a) / k / (n / 1e9); else print "-" }')
+	# frames the writer could not take would make the copy look cheaper
+	drops=$(printf 'show info\n' | timeout 5 socat -t 3 - "UNIX-CONNECT:$LAB_TMP/$1.sock" | sed -n 's/^MirrorDrops: //p')
 	rm -f "$PCAP"
 	out=$(lab_exec cli timeout 120 "$DPCLIENT" -w 100 -c 10.72.1.1:7 burst -n "$CONNS" -P "$PAR" -e 2>&1 | tail -1)
 	ok=$(echo "$out" | sed -nE 's/.*ok=([0-9]+).*/\1/p')
@@ -88,7 +91,7 @@ run() {
 	cps=$(awk -v o="$ok" -v s="$secs" 'BEGIN { if (s > 0) printf "%.0f", o / s; else print "-" }')
 	lab_stop "$pid"
 	rm -f "$PCAP"
-	echo "$cpugb $cps"
+	echo "$cpugb $cps ${drops:--}"
 }
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
@@ -97,9 +100,10 @@ declare -A CPU CPS
 for r in $(seq "$ROUNDS"); do
 	for n in plain pcap full; do
 		res=$(run $n) || lab_die "decoyproxy did not start ($n): $(cat "$LAB_TMP/$n.log")"
-		echo "round $r $n: cpu_s/GB conn/s = $res" >&2
-		CPU[$n]+="${res% *} "
-		CPS[$n]+="${res#* } "
+		echo "round $r $n: cpu_s/GB conn/s mirror-drops(bulk) = $res" >&2
+		set -- $res
+		CPU[$n]+="$1 "
+		CPS[$n]+="$2 "
 	done
 done
 printf '| relay | CPU s per GB (bulk %s) | ratio | conn/s (%s, %s at once) | ratio |\n|---|---|---|---|---|\n' \

@@ -144,6 +144,7 @@ int ts_flow_init(struct ts_flow *f, int family, const void *cli_addr, uint16_t c
 	f->family = (uint8_t)family;
 	memcpy(f->addr[TS_CLI], cli_addr, alen);
 	memcpy(f->addr[TS_SRV], srv_addr, alen);
+	f->addr_sum = ts_csum_add(ts_csum_add(0, cli_addr, alen), srv_addr, alen);
 	f->port[TS_CLI] = cli_port;
 	f->port[TS_SRV] = srv_port;
 	f->mss = family == AF_INET ? TS_MSS_V4 : TS_MSS_V6;
@@ -160,11 +161,12 @@ static void frame(struct ts_flow *f, int dir, unsigned flags, uint32_t seq, cons
 		  const uint8_t *data, size_t len, ts_emit_fn emit, void *ctx)
 {
 	uint8_t stack[TS_HDR_MAX];
-	size_t iplen = f->family == AF_INET ? 20 : 40, alen = f->family == AF_INET ? 4 : 16;
+	size_t iplen = f->family == AF_INET ? 20 : 40;
 	size_t tcplen = 20 + optlen, hlen = TS_ETH_LEN + iplen + tcplen;
 	uint8_t *h = f->place ? f->place(ctx, hlen + len) : NULL;
 	uint8_t *ip, *tcp;
-	uint32_t sum, psum = 0;
+	uint32_t sum, psum = 0, pw;
+	uint64_t wide;
 	uint8_t pseudo[4];
 
 	if (h) {
@@ -214,15 +216,15 @@ static void frame(struct ts_flow *f, int dir, unsigned flags, uint32_t seq, cons
 	put16(tcp + 18, 0);
 	if (optlen)
 		memcpy(tcp + 20, opt, optlen);
-	/* pseudo-header: both addresses, protocol, TCP length */
-	sum = ts_csum_add(0, f->addr[dir], alen);
-	sum = ts_csum_add(sum, f->addr[!dir], alen);
+	/* pseudo-header: both addresses (summed once per flow), protocol,
+	 * TCP length; then the TCP header and the payload's sum. A 32-bit
+	 * native load adds its two 16-bit words: the fold weighs them alike.
+	 * (IPv6's 32-bit length and next header add up to the same sum.) */
 	put16(pseudo, 6);
 	put16(pseudo + 2, (uint16_t)(tcplen + len));
-	/* (IPv6's 32-bit length and next header add up to the same sum) */
-	sum = ts_csum_add(sum, pseudo, 4);
-	sum = ts_csum_add(sum, tcp, tcplen);
-	sum = ts_csum_add(sum, &psum, 4); /* psum < 2^16: adding it as a word pair is exact */
+	memcpy(&pw, pseudo, 4);
+	wide = (uint64_t)f->addr_sum + pw + psum;
+	sum = ts_csum_add((uint32_t)((wide & 0xffffffffu) + (wide >> 32)), tcp, tcplen);
 	put_csum(tcp + 16, sum);
 	emit(ctx, h, hlen, data, len);
 }

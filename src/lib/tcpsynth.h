@@ -55,6 +55,7 @@ struct ts_flow {
 	uint16_t ip_id[2];
 	bool fin[2];              /* that side sent its FIN */
 	bool open;                /* handshake written, no RST yet */
+	uint32_t addr_sum;        /* both addresses' checksum sum (the pseudo-header's, either way) */
 	ts_place_fn place;        /* NULL (ts_flow_init's default): frames on the stack */
 };
 
