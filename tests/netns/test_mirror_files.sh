@@ -117,9 +117,9 @@ lab_assert_eq "pcap-dir: a live connection's bytes are in its file after a secon
 wait $live
 
 # ---- PROXY LOCAL (an upstream hop's health check) is not mirrored; PROXY is -------------------
-out=$(printf '\r\n\r\n\0\r\nQUIT\n\x20\x00\x00\x00ping' | lab_exec m timeout 5 socat -t 1 - TCP:127.0.0.1:8004)
+out=$(printf '\r\n\r\n\0\r\nQUIT\n\x20\x00\x00\x00ping' | lab_exec m timeout 5 socat -t 0.5 - TCP:127.0.0.1:8004)
 lab_assert_eq "PROXY v2 LOCAL: relayed" "ping" "$out"
-out=$(printf 'PROXY TCP4 192.0.2.7 127.0.0.1 5555 8004\r\npong' | lab_exec m timeout 5 socat -t 1 - TCP:127.0.0.1:8004)
+out=$(printf 'PROXY TCP4 192.0.2.7 127.0.0.1 5555 8004\r\npong' | lab_exec m timeout 5 socat -t 0.5 - TCP:127.0.0.1:8004)
 lab_assert_eq "PROXY v1 TCP4: relayed" "pong" "$out"
 settle
 lab_assert_eq "pcap-dir: only the PROXY connection has a file (the LOCAL one none)" \
