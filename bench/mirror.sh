@@ -7,6 +7,7 @@
 #   sudo bench/mirror.sh                 # 3 rounds (~1-2 minutes)
 #   sudo ROUNDS=1 SIZE=256M bench/mirror.sh
 #   sudo PCAP_DIR=/var/tmp bench/mirror.sh   # the copy on a disk (default: /dev/shm)
+#   sudo BASE_BUILDDIR=/tmp/build-old bench/mirror.sh   # + every byte copied by another build
 #
 # Lab: cli ── px (decoyproxy) ── srv (iperf3 -s, dpserver echo), built with
 # tests/netns/lib.sh; bulk: iperf3 -n SIZE through the proxy (one stream);
@@ -26,6 +27,11 @@ lab_require_root
 lab_require_cmd ip iperf3 awk timeout socat
 DP=$DP_BUILDDIR/decoyproxy
 lab_require_bin "$DP" "$DPSERVER" "$DPCLIENT"
+NAMES="plain pcap full"
+if [ -n "${BASE_BUILDDIR:-}" ]; then
+	lab_require_bin "$BASE_BUILDDIR/decoyproxy"
+	NAMES="$NAMES base"
+fi
 [ -d "$PCAP_DIR" ] && [ -w "$PCAP_DIR" ] || lab_skip "PCAP_DIR $PCAP_DIR is not a writable directory"
 lab_init mbench
 lab_ns cli >/dev/null && lab_ns px >/dev/null && lab_ns srv >/dev/null || lab_die "namespaces"
@@ -69,12 +75,14 @@ cfg plain ""
 cfg pcap "    mirror pcap $PCAP"
 cfg full "    mirror pcap $PCAP
     mirror-depth 1000g"
+cfg base "    mirror pcap $PCAP
+    mirror-depth 1000g"
 
 # run NAME — one round: prints "cpu_s_per_gb conn_per_s mirror_drops"
 run() {
 	local pid c0 c1 bytes out secs ok cps cpugb drops
 	rm -f "$PCAP"
-	lab_bg px "$DP" -f "$LAB_TMP/$1.cfg" >"$LAB_TMP/$1.log" 2>&1
+	lab_bg px "$([ "$1" = base ] && echo "$BASE_BUILDDIR/decoyproxy" || echo "$DP")" -f "$LAB_TMP/$1.cfg" >"$LAB_TMP/$1.log" 2>&1
 	pid=$LAB_LASTPID
 	lab_wait_port px 10.72.1.1 5201 || { lab_stop "$pid"; return 1; }
 	c0=$(ticks "$pid")
@@ -103,7 +111,7 @@ median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] 
 # a loaded machine) made the copy look cheaper: its drops are shown.
 declare -A CPU CPS RC RK DROPS
 for r in $(seq "$ROUNDS"); do
-	for n in plain pcap full; do
+	for n in $NAMES; do
 		res=$(run $n) || lab_die "decoyproxy did not start ($n): $(cat "$LAB_TMP/$n.log")"
 		echo "round $r $n: cpu_s/GB conn/s mirror-drops(bulk) = $res" >&2
 		set -- $res
@@ -117,9 +125,9 @@ for r in $(seq "$ROUNDS"); do
 done
 printf '| relay | CPU s per GB (bulk %s) | ratio (median of the rounds) | frames dropped per round | conn/s (%s, %s at once) | ratio |\n|---|---|---|---|---|---|\n' \
 	"$SIZE" "$CONNS" "$PAR"
-for n in plain pcap full; do
+for n in $NAMES; do
 	printf '| %s | %s | %.2f | %s | %s | %.2f |\n' \
-		"$(case $n in plain) echo "no mirror" ;; pcap) echo "mirror pcap (depth 1m)" ;; full) echo "mirror pcap, mirror-depth 1000g" ;; esac)" \
+		"$(case $n in plain) echo "no mirror" ;; pcap) echo "mirror pcap (depth 1m)" ;; full) echo "mirror pcap, mirror-depth 1000g" ;; base) echo "mirror pcap, mirror-depth 1000g, $BASE_BUILDDIR" ;; esac)" \
 		"$(printf '%s\n' ${CPU[$n]} | median)" "$(printf '%s\n' ${RC[$n]} | median)" \
 		"$(echo ${DROPS[$n]} | tr ' ' /)" \
 		"$(printf '%s\n' ${CPS[$n]} | median)" "$(printf '%s\n' ${RK[$n]} | median)"
