@@ -20,6 +20,7 @@
 #include "model/server.h"
 #include "core/connect.h"
 #include "core/loop.h"
+#include "core/mirror.h"
 #include "core/udp.h"
 #include "plumbing/netseg.h"
 #include "plumbing/probe.h"
@@ -525,6 +526,19 @@ static void prom_head(struct cli_buf *o, const char *name, const char *type, con
 	cli_printf(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* One mirror output's drops, labelled with its name ("mirror pcap '/x'"). */
+static void prom_mirror_output(void *arg, const char *name, unsigned long long packets, unsigned long long bytes,
+			       unsigned long long drops)
+{
+	struct cli_buf *o = arg;
+
+	(void)packets;
+	(void)bytes;
+	cli_printf(o, "decoyproxy_mirror_output_drops_total{output=\"");
+	prom_label(o, name);
+	cli_printf(o, "\"} %llu\n", drops);
+}
+
 void stats_page_metrics(struct cli_buf *out)
 {
 	unsigned long long drops = 0;
@@ -576,6 +590,23 @@ void stats_page_metrics(struct cli_buf *out)
 		drops += rt.conf->all_targets.v[i]->drops;
 	prom_head(out, "decoyproxy_log_dropped_total", "counter", "Log lines dropped because a log target was full.");
 	cli_printf(out, "decoyproxy_log_dropped_total %llu\n", drops);
+	{
+		/* the IDS copy (mirror lines, core/mirror.h) */
+		struct mirror_stats ms;
+
+		mirror_get_stats(&ms);
+		prom_head(out, "decoyproxy_mirror_sessions_total", "counter", "Sessions copied to the IDS outputs (mirror).");
+		cli_printf(out, "decoyproxy_mirror_sessions_total %llu\n", ms.sessions);
+		prom_head(out, "decoyproxy_mirror_packets_total", "counter", "Frames handed to the mirror outputs.");
+		cli_printf(out, "decoyproxy_mirror_packets_total %llu\n", ms.packets);
+		prom_head(out, "decoyproxy_mirror_bytes_total", "counter", "Bytes of the frames handed to the mirror outputs.");
+		cli_printf(out, "decoyproxy_mirror_bytes_total %llu\n", ms.bytes);
+		prom_head(out, "decoyproxy_mirror_drops_total", "counter",
+			  "Frames a mirror output could not take (full queue, disk, gone device); never a stalled relay.");
+		cli_printf(out, "decoyproxy_mirror_drops_total %llu\n", ms.drops);
+		prom_head(out, "decoyproxy_mirror_output_drops_total", "counter", "Frames dropped, per mirror output.");
+		mirror_foreach_output(prom_mirror_output, out);
+	}
 	prom_head(out, "decoyproxy_stats_page_clients", "gauge", "Connected clients of the statistics pages.");
 	cli_printf(out, "decoyproxy_stats_page_clients %u\n", stats_http_count());
 	prom_head(out, "decoyproxy_cli_clients", "gauge", "Connected clients of the stats sockets.");

@@ -19,7 +19,7 @@
 
 lab_require_root
 lab_require_cmd ip ss timeout
-lab_need_cmd tshark socat jq
+lab_need_cmd tshark socat jq curl
 DP=$DP_BUILDDIR/decoyproxy
 lab_require_bin "$DPSERVER" "$DPCLIENT" "$DP"
 lab_init mirf
@@ -70,6 +70,10 @@ frontend hop
     default_backend b
 backend b
     server s 127.0.0.1:9000
+listen stats
+    mode http
+    bind 127.0.0.1:8404
+    http-request use-service prometheus-exporter if { path /metrics }
 CFG
 lab_bg m "$DP" -f "$T/dp.cfg" >"$T/dp.log" 2>&1
 DPPID=$LAB_LASTPID
@@ -179,6 +183,19 @@ lab_assert_match "show info counts the dropped packets" '^MirrorDrops: [1-9][0-9
 sm=$(printf 'show mirror\n' | timeout 5 socat -t 3 - "UNIX-CONNECT:$T/dp.sock")
 lab_assert_match "show mirror: the failing output's drops" "^mirror pcap-dir '$T/gone' packets=([1-9][0-9]*) bytes=[1-9][0-9]* drops=\\1\$" "$sm"
 lab_assert_match "show mirror: the rotated file's counters" "^mirror pcap '$T/rot.pcap' packets=[1-9][0-9]* bytes=[1-9][0-9]* drops=0\$" "$sm"
+# the same counters in the Prometheus metrics (issue 17: decoyproxy_* for mirror drops)
+drops=$(sed -n 's/^MirrorDrops: //p' <<<"$(info)")
+metrics=$(lab_exec m curl -s --max-time 5 http://127.0.0.1:8404/metrics)
+lab_assert_match "/metrics: decoyproxy_mirror_drops_total as show info counts it" \
+	"^decoyproxy_mirror_drops_total ${drops:-x}\$" "$metrics"
+lab_assert_match "/metrics: the failing output's drops, labelled with its name" \
+	"^decoyproxy_mirror_output_drops_total\{output=\"mirror pcap-dir '$T/gone'\"\} [1-9][0-9]*\$" "$metrics"
+if command -v promtool >/dev/null 2>&1; then
+	pt=$(promtool check metrics <<<"$metrics" 2>&1)
+	lab_assert_eq "promtool check metrics accepts the page with the mirror metrics" "" "$(grep -i 'error' <<<"$pt")"
+else
+	lab_skip_part "promtool check metrics" "promtool (Debian package prometheus) not installed"
+fi
 lab_stop "$DPPID"
 
 # ---- start-up: a file that cannot be opened ---------------------------------------------------
