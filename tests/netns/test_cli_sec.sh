@@ -112,8 +112,10 @@ race() {
 		>"$LAB_TMP/race.out" 2>&1 &
 	local rpid=$!
 	for _ in $(seq 50); do grep -q READY "$LAB_TMP/race.out" && break; sleep 0.1; done
-	t_end=$((SECONDS + 25))
-	for i in $(seq 60); do
+	# 30 rounds: the attacker swaps the socket file in every one of them
+	# (the SWAPS count below proves it), each a chance for the old race
+	t_end=$((SECONDS + 15))
+	for i in $(seq 30); do
 		[ $SECONDS -lt $t_end ] || break
 		n=$i
 		mkcfg "    stats socket $dir/s.sock mode 666 level user uid $NOBODY" || break
