@@ -7,6 +7,7 @@
 #   sudo bench/mirror.sh                 # 3 rounds (~1-2 minutes)
 #   sudo ROUNDS=1 SIZE=256M bench/mirror.sh
 #   sudo PCAP_DIR=/var/tmp bench/mirror.sh   # the copy on a disk (default: /dev/shm)
+#   sudo BASE_BUILDDIR=/tmp/build-old bench/mirror.sh   # + every byte copied by another build
 #
 # Lab: cli ── px (decoyproxy) ── srv (iperf3 -s, dpserver echo), built with
 # tests/netns/lib.sh; bulk: iperf3 -n SIZE through the proxy (one stream);
@@ -23,9 +24,14 @@ SRC_DIR=$(cd "$BENCH_DIR/.." && pwd)
 
 : "${ROUNDS:=3}" "${SIZE:=512M}" "${CONNS:=3000}" "${PAR:=32}" "${PCAP_DIR:=/dev/shm}"
 lab_require_root
-lab_require_cmd ip iperf3 awk timeout
+lab_require_cmd ip iperf3 awk timeout socat
 DP=$DP_BUILDDIR/decoyproxy
 lab_require_bin "$DP" "$DPSERVER" "$DPCLIENT"
+NAMES="plain pcap full"
+if [ -n "${BASE_BUILDDIR:-}" ]; then
+	lab_require_bin "$BASE_BUILDDIR/decoyproxy"
+	NAMES="$NAMES base"
+fi
 [ -d "$PCAP_DIR" ] && [ -w "$PCAP_DIR" ] || lab_skip "PCAP_DIR $PCAP_DIR is not a writable directory"
 lab_init mbench
 lab_ns cli >/dev/null && lab_ns px >/dev/null && lab_ns srv >/dev/null || lab_die "namespaces"
@@ -46,6 +52,7 @@ cfg() {
 global
     nbthread 1
     maxconn 4000
+    stats socket $LAB_TMP/$1.sock level admin
 defaults
     mode tcp
     timeout connect 5s
@@ -68,12 +75,14 @@ cfg plain ""
 cfg pcap "    mirror pcap $PCAP"
 cfg full "    mirror pcap $PCAP
     mirror-depth 1000g"
+cfg base "    mirror pcap $PCAP
+    mirror-depth 1000g"
 
-# run NAME — one round: prints "cpu_s_per_gb conn_per_s"
+# run NAME — one round: prints "cpu_s_per_gb conn_per_s mirror_drops"
 run() {
-	local pid c0 c1 bytes out secs ok cps cpugb
+	local pid c0 c1 bytes out secs ok cps cpugb drops
 	rm -f "$PCAP"
-	lab_bg px "$DP" -f "$LAB_TMP/$1.cfg" >"$LAB_TMP/$1.log" 2>&1
+	lab_bg px "$([ "$1" = base ] && echo "$BASE_BUILDDIR/decoyproxy" || echo "$DP")" -f "$LAB_TMP/$1.cfg" >"$LAB_TMP/$1.log" 2>&1
 	pid=$LAB_LASTPID
 	lab_wait_port px 10.72.1.1 5201 || { lab_stop "$pid"; return 1; }
 	c0=$(ticks "$pid")
@@ -81,6 +90,8 @@ run() {
 	c1=$(ticks "$pid")
 	bytes=$(printf '%s' "$out" | awk -F'[:,]' '/"bytes":/ { b = $2 } END { print b + 0 }')
 	cpugb=$(awk -v a="$c0" -v b="$c1" -v k="$CLK" -v n="$bytes" 'BEGIN { if (n > 0) printf "%.3f", (b - a) / k / (n / 1e9); else print "-" }')
+	# frames the writer could not take would make the copy look cheaper
+	drops=$(printf 'show info\n' | timeout 5 socat -t 3 - "UNIX-CONNECT:$LAB_TMP/$1.sock" | sed -n 's/^MirrorDrops: //p')
 	rm -f "$PCAP"
 	out=$(lab_exec cli timeout 120 "$DPCLIENT" -w 100 -c 10.72.1.1:7 burst -n "$CONNS" -P "$PAR" -e 2>&1 | tail -1)
 	ok=$(echo "$out" | sed -nE 's/.*ok=([0-9]+).*/\1/p')
@@ -88,28 +99,36 @@ run() {
 	cps=$(awk -v o="$ok" -v s="$secs" 'BEGIN { if (s > 0) printf "%.0f", o / s; else print "-" }')
 	lab_stop "$pid"
 	rm -f "$PCAP"
-	echo "$cpugb $cps"
+	echo "$cpugb $cps ${drops:--}"
 }
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-declare -A CPU CPS
+# Each round runs the three relays one after the other; a ratio is taken
+# within its round (the machine's load drifts less within one round than
+# across rounds), and the table gives the medians. A round whose bulk
+# transfer dropped mirror frames (the writer thread not scheduled in time on
+# a loaded machine) made the copy look cheaper: its drops are shown.
+declare -A CPU CPS RC RK DROPS
 for r in $(seq "$ROUNDS"); do
-	for n in plain pcap full; do
+	for n in $NAMES; do
 		res=$(run $n) || lab_die "decoyproxy did not start ($n): $(cat "$LAB_TMP/$n.log")"
-		echo "round $r $n: cpu_s/GB conn/s = $res" >&2
-		CPU[$n]+="${res% *} "
-		CPS[$n]+="${res#* } "
+		echo "round $r $n: cpu_s/GB conn/s mirror-drops(bulk) = $res" >&2
+		set -- $res
+		CPU[$n]+="$1 "
+		CPS[$n]+="$2 "
+		DROPS[$n]+="$3 "
+		[ $n = plain ] && { c0=$1; k0=$2; }
+		RC[$n]+="$(awk -v a="$1" -v b="$c0" 'BEGIN { printf "%.3f", a / b }') "
+		RK[$n]+="$(awk -v a="$2" -v b="$k0" 'BEGIN { printf "%.3f", a / b }') "
 	done
 done
-printf '| relay | CPU s per GB (bulk %s) | ratio | conn/s (%s, %s at once) | ratio |\n|---|---|---|---|---|\n' \
+printf '| relay | CPU s per GB (bulk %s) | ratio (median of the rounds) | frames dropped per round | conn/s (%s, %s at once) | ratio |\n|---|---|---|---|---|---|\n' \
 	"$SIZE" "$CONNS" "$PAR"
-for n in plain pcap full; do
-	c=$(printf '%s\n' ${CPU[$n]} | median)
-	k=$(printf '%s\n' ${CPS[$n]} | median)
-	[ $n = plain ] && { C0=$c; K0=$k; }
-	printf '| %s | %s | %s | %s | %s |\n' \
-		"$(case $n in plain) echo "no mirror" ;; pcap) echo "mirror pcap (depth 1m)" ;; full) echo "mirror pcap, mirror-depth 1000g" ;; esac)" \
-		"$c" "$(awk -v a="$c" -v b="$C0" 'BEGIN { printf "%.2f", a / b }')" \
-		"$k" "$(awk -v a="$k" -v b="$K0" 'BEGIN { printf "%.2f", a / b }')"
+for n in $NAMES; do
+	printf '| %s | %s | %.2f | %s | %s | %.2f |\n' \
+		"$(case $n in plain) echo "no mirror" ;; pcap) echo "mirror pcap (depth 1m)" ;; full) echo "mirror pcap, mirror-depth 1000g" ;; base) echo "mirror pcap, mirror-depth 1000g, $BASE_BUILDDIR" ;; esac)" \
+		"$(printf '%s\n' ${CPU[$n]} | median)" "$(printf '%s\n' ${RC[$n]} | median)" \
+		"$(echo ${DROPS[$n]} | tr ' ' /)" \
+		"$(printf '%s\n' ${CPS[$n]} | median)" "$(printf '%s\n' ${RK[$n]} | median)"
 done

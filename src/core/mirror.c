@@ -69,6 +69,43 @@ static void emit(void *ctx, const uint8_t *hdr, size_t hlen, const uint8_t *payl
 	}
 }
 
+/* Room for the next frame in the first output of the session that copies
+ * frames into a batch (pcap, pcap-dir): the frame is built there, and
+ * emit() hands the same bytes to the other outputs. */
+static uint8_t *place(void *ctx, size_t flen)
+{
+	struct mirror_sess *ms = ctx;
+
+	for (int k = 0; k < 2; k++) {
+		const struct mirror_px *p = ms->px[k];
+
+		for (size_t i = 0; p && i < p->n; i++) {
+			struct mirror_out *o = p->t[i]->out;
+
+			if (!o)
+				continue;
+			if (mirror_out_kind(o) == MK_PCAP)
+				return mirror_out_place(o, NULL, flen);
+			if (mirror_out_kind(o) == MK_PCAP_DIR) {
+				for (unsigned d = 0; d < ms->ndirs; d++)
+					if (ms->dirs[d].out == o)
+						return mirror_out_place(o, &ms->dirs[d], flen);
+			}
+		}
+	}
+	return NULL;
+}
+
+/* Before a hook returns: what outputs staged goes out (the frames of one
+ * read leave in one sendmmsg()). */
+static void push(struct mirror_sess *ms)
+{
+	for (int k = 0; k < 2; k++)
+		for (size_t i = 0; ms->px[k] && i < ms->px[k]->n; i++)
+			if (ms->px[k]->t[i]->out && mirror_out_kind(ms->px[k]->t[i]->out) == MK_VXLAN)
+				mirror_out_push(ms->px[k]->t[i]->out);
+}
+
 static void stamp(struct mirror_sess *ms)
 {
 	clock_gettime(CLOCK_REALTIME, &ms->now);
@@ -139,6 +176,7 @@ struct mirror_sess *mirror_sess_start(const struct proxy *fep, const struct prox
 	ms->left[TS_CLI] = ms->left[TS_SRV] = depth;
 	stamp(ms);
 	ts_flow_init(&ms->flow, cli->ss_family, ca, cp, sa, sp, id ^ ((uint64_t)ms->now.tv_nsec << 32));
+	ms->flow.place = place;
 	for (int k = 0; k < 2; k++)
 		for (size_t i = 0; ms->px[k] && i < ms->px[k]->n; i++)
 			if (ms->px[k]->t[i]->out && mirror_out_kind(ms->px[k]->t[i]->out) == MK_PCAP_DIR)
@@ -168,11 +206,13 @@ struct mirror_sess *mirror_sess_start(const struct proxy *fep, const struct prox
 					free_ms(ms);
 					return NULL;
 				}
+				mirror_out_dir_attach(&ms->dirs[ms->ndirs]);
 				ms->ndirs++;
 			}
 	}
 	mirror_sessions++;
 	ts_handshake(&ms->flow, emit, ms);
+	push(ms);
 	return ms;
 }
 
@@ -187,7 +227,8 @@ void mirror_sess_read(struct mirror_sess *ms, bool from_client, const struct cha
 	if (!n && !eof)
 		return;
 	stamp(ms);
-	if (n && ms->left[dir]) {
+	/* (bytes spliced past the depth are not in the buffer: never read) */
+	if (n && ms->left[dir] && n <= c->len) {
 		/* the new bytes are the last n of the pending ones (nothing was
 		 * sent out of the channel since they were read) */
 		const uint8_t *p = (const uint8_t *)c->buf + c->off + c->len - n;
@@ -198,6 +239,7 @@ void mirror_sess_read(struct mirror_sess *ms, bool from_client, const struct cha
 	}
 	if (eof)
 		ts_fin(&ms->flow, dir, emit, ms);
+	push(ms);
 }
 
 void mirror_sess_end(struct mirror_sess *ms, enum term_event ev, bool nolinger_cl)
@@ -221,10 +263,18 @@ void mirror_sess_end(struct mirror_sess *ms, enum term_event ev, bool nolinger_c
 			ts_fin(&ms->flow, TS_SRV, emit, ms);
 		break;
 	}
+	push(ms);
 	free_ms(ms);
 }
 
 bool mirror_sess_needs_copy(const struct mirror_sess *ms)
 {
 	return ms != NULL;
+}
+
+bool mirror_sess_wants(const struct mirror_sess *ms, bool from_client)
+{
+	int dir = from_client ? TS_CLI : TS_SRV;
+
+	return ms && ms->flow.open && !ms->flow.fin[dir] && ms->left[dir] > 0;
 }

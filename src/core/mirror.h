@@ -15,9 +15,9 @@
  * session: core/sess includes this module, not the other way round); each
  * costs one test of s->mirror when the session is not mirrored. A mirrored
  * session must hand every byte it reads to mirror_sess_read(): a zero-copy
- * relay (splice) must take the copying path for it
- * (mirror_sess_needs_copy()), or tee() into a pipe it then reads for the
- * mirror.
+ * relay (splice) copies each direction while mirror_sess_wants() it, and
+ * splices only the bytes past mirror-depth (doc/ids-feeding.md says why
+ * this is preferred to tee()).
  */
 #ifndef DECOYPROXY_MIRROR_H
 #define DECOYPROXY_MIRROR_H
@@ -55,9 +55,15 @@ void mirror_sess_read(struct mirror_sess *ms, bool from_client, const struct cha
  * ms. */
 void mirror_sess_end(struct mirror_sess *ms, enum term_event ev, bool nolinger_cl);
 /* Whether the relay must copy a session's bytes through user space: true
- * for a mirrored one (ms = its s->mirror). What a splice() path checks
- * before splicing. */
+ * for a mirrored one (ms = its s->mirror) as long as it lives. */
 bool mirror_sess_needs_copy(const struct mirror_sess *ms);
+/* Whether the copy still wants the bytes of one direction (from_client:
+ * the request's): the flow is open, that side did not close, and
+ * mirror-depth is not used up. While true, the relay reads that
+ * direction into user space; once false it may splice() it (the bytes
+ * are past the depth: mirror_sess_read() then copies nothing, and still
+ * writes the FIN). */
+bool mirror_sess_wants(const struct mirror_sess *ms, bool from_client);
 
 /* ---- configuration and module hooks (mirror_kw.c) ---- */
 

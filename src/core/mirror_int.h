@@ -30,9 +30,11 @@
 
 #define MIRROR_DEPTH_DEFAULT (1024ULL * 1024)   /* Suricata's stream.reassembly.depth */
 #define MIRROR_MAX_FILES_DEFAULT 10
-#define MIRROR_BATCH (256 * 1024)               /* pcap bytes per write */
-#define MIRROR_QUEUE_MAX (8 * 1024 * 1024)      /* pcap bytes waiting for the disk, per output */
+#define MIRROR_BATCH (1024 * 1024)              /* pcap bytes per write */
+#define MIRROR_SPARES 8                         /* written batches kept for reuse, per output */
+#define MIRROR_QUEUE_MAX (32 * 1024 * 1024)     /* pcap bytes waiting for the disk, per output */
 #define MIRROR_DIR_CHUNK (64 * 1024)            /* pcap-dir bytes per session per write */
+#define MIRROR_VX_BATCH 64                      /* VXLAN packets per sendmmsg() */
 
 enum mirror_kind { MK_PCAP = 0, MK_PCAP_DIR, MK_TAP, MK_VXLAN };
 
@@ -73,6 +75,7 @@ struct mirror_gen {
 /* Per-session pcap-dir file: records wait in buf until it is full or the
  * session ends, then go to the output's writer thread. */
 struct mirror_dirfile {
+	struct mirror_dirfile *next, **pprev; /* the output's live files (the flush timer) */
 	struct mirror_out *out;
 	char *path;
 	uint8_t *buf;
@@ -112,10 +115,22 @@ enum mirror_kind mirror_out_kind(const struct mirror_out *o);
  * and counted. */
 void mirror_out_frame(struct mirror_out *o, struct mirror_sess *ms, struct mirror_dirfile *df, const uint8_t *hdr,
 		      size_t hlen, const uint8_t *payload, size_t plen);
+/* Room for a frame of flen bytes at the end of o's batch (pcap) or of the
+ * session's file df (pcap-dir), after its record header; NULL when there
+ * is none (the frame is then dropped by mirror_out_frame()). A frame built
+ * there and then handed to mirror_out_frame() is taken without a copy. */
+uint8_t *mirror_out_place(struct mirror_out *o, struct mirror_dirfile *df, size_t flen);
+/* Sends what o holds back (VXLAN packets staged for one sendmmsg()); the
+ * session hooks call it before they return. */
+void mirror_out_push(struct mirror_out *o);
 /* pcap-dir: the session's file name under o's directory. */
 char *mirror_out_dir_path(const struct mirror_out *o, const struct mirror_sess *ms, unsigned long long id);
+/* pcap-dir: df (out and path set) joins its output's live files, which
+ * the flush timer hands to the writer every FLUSH_EVERY: a live
+ * connection's file is readable within a second. */
+void mirror_out_dir_attach(struct mirror_dirfile *df);
 /* pcap-dir: hands df's records to the writer (final: the session ended,
- * frees df's buffer and path). */
+ * frees df's buffer and path, and df leaves the live files). */
 void mirror_out_dir_flush(struct mirror_dirfile *df, bool final);
 /* Hands every pending batch to the writers (the process stops). */
 void mirror_out_flush_all(bool wait);

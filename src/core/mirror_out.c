@@ -58,6 +58,8 @@ struct fwriter {
 	struct fw_item *head, *tail;
 	size_t queued;      /* bytes in the queue */
 	bool busy, stop, reopen, started;
+	uint8_t *spare[MIRROR_SPARES]; /* written batches (MIRROR_BATCH bytes) for reuse */
+	unsigned nspare;
 	unsigned long long max_size;  /* rotation settings, under mu */
 	unsigned max_files;
 	/* the output's own file (pcap); the thread's alone once it runs */
@@ -84,6 +86,7 @@ struct mirror_out {
 	double last_warn;
 	/* pcap / pcap-dir */
 	struct fwriter *w;
+	struct mirror_dirfile *dirs; /* pcap-dir: the live connections' files */
 	uint8_t *buf;
 	size_t len;
 	unsigned npkts;
@@ -91,7 +94,15 @@ struct mirror_out {
 	int fd;
 	uint8_t vxlan_hdr[8];
 	struct sockaddr_storage dst; /* vxlan: the sensor */
+	/* vxlan: packets staged for one sendmmsg() (MIRROR_VX_BATCH slots) */
+	uint8_t *vx_stage;
+	struct mmsghdr *vx_mm;
+	struct iovec *vx_iov;
+	unsigned vx_n;
 };
+
+/* A staged VXLAN packet: the header and the largest frame tcpsynth makes. */
+#define VX_SLOT (8 + TS_HDR_MAX + TS_MSS_V4 + 64)
 
 static struct mirror_out *outs;
 static ev_timer flush_timer;
@@ -310,8 +321,14 @@ static void *writer_main(void *arg)
 			write_dir(w, it);
 		else
 			write_main(w, it);
-		item_free(it);
 		pthread_mutex_lock(&w->mu);
+		/* a batch buffer goes back to the loop: a fresh 1 MiB malloc
+		 * is a fresh mapping, and every page of it would fault */
+		if (!it->path && w->nspare < MIRROR_SPARES) {
+			w->spare[w->nspare++] = it->buf;
+			it->buf = NULL;
+		}
+		item_free(it);
 		w->busy = false;
 		pthread_cond_broadcast(&w->cv);
 	}
@@ -399,6 +416,8 @@ static void writer_stop(struct fwriter *w)
 	pthread_mutex_destroy(&w->mu);
 	if (w->fd >= 0)
 		close(w->fd);
+	while (w->nspare)
+		free(w->spare[--w->nspare]);
 	free(w);
 }
 
@@ -410,7 +429,15 @@ static void pcap_handoff(struct mirror_out *o)
 
 	if (!o->len)
 		return;
-	o->buf = malloc(MIRROR_BATCH);
+	o->buf = NULL;
+	if (o->w->started) {
+		pthread_mutex_lock(&o->w->mu);
+		if (o->w->nspare)
+			o->buf = o->w->spare[--o->w->nspare];
+		pthread_mutex_unlock(&o->w->mu);
+	}
+	if (!o->buf)
+		o->buf = malloc(MIRROR_BATCH);
 	if (!o->buf) {
 		/* keep the full batch; what comes next is dropped */
 		o->buf = b;
@@ -447,7 +474,25 @@ void mirror_out_dir_flush(struct mirror_dirfile *df, bool final)
 		free(df->path);
 		df->buf = NULL;
 		df->path = NULL;
+		if (df->pprev) {
+			*df->pprev = df->next;
+			if (df->next)
+				df->next->pprev = df->pprev;
+			df->pprev = NULL;
+			df->next = NULL;
+		}
 	}
+}
+
+void mirror_out_dir_attach(struct mirror_dirfile *df)
+{
+	struct mirror_out *o = df->out;
+
+	df->next = o->dirs;
+	if (o->dirs)
+		o->dirs->pprev = &df->next;
+	df->pprev = &o->dirs;
+	o->dirs = df;
 }
 
 static void check_errors(struct mirror_out *o)
@@ -471,6 +516,11 @@ static void flush_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	for (struct mirror_out *o = outs; o; o = o->next) {
 		if (o->kind == MK_PCAP)
 			pcap_handoff(o);
+		if (o->vx_n)
+			mirror_out_push(o);
+		for (struct mirror_dirfile *df = o->dirs; df; df = df->next)
+			if (df->len)
+				mirror_out_dir_flush(df, false);
 		check_errors(o);
 	}
 }
@@ -488,6 +538,43 @@ void mirror_out_flush_all(bool wait)
 
 /* ---- frames ---------------------------------------------------------------------------- */
 
+uint8_t *mirror_out_place(struct mirror_out *o, struct mirror_dirfile *df, size_t flen)
+{
+	size_t rec = PCAP_REC_HDR_LEN + flen;
+
+	if (o->kind == MK_PCAP) {
+		if (o->len + rec > MIRROR_BATCH)
+			pcap_handoff(o);
+		if (!o->buf || o->len + rec > MIRROR_BATCH)
+			return NULL;
+		return o->buf + o->len + PCAP_REC_HDR_LEN;
+	}
+	if (o->kind == MK_PCAP_DIR && df) {
+		if (df->buf && df->len + rec > MIRROR_DIR_CHUNK)
+			mirror_out_dir_flush(df, false);
+		if (!df->buf && !(df->buf = malloc(MIRROR_DIR_CHUNK)))
+			return NULL;
+		return df->buf + df->len + PCAP_REC_HDR_LEN;
+	}
+	return NULL;
+}
+
+/* Appends a record to buf at *len (room checked): the frame is copied
+ * unless it was built there (mirror_out_place()). */
+static void put_record(uint8_t *buf, size_t *len, const struct timespec *now, const uint8_t *hdr, size_t hlen,
+		       const uint8_t *payload, size_t plen)
+{
+	uint8_t *at = buf + *len + PCAP_REC_HDR_LEN;
+
+	pcap_rec_hdr(buf + *len, false, (uint64_t)now->tv_sec, (uint32_t)now->tv_nsec, (uint32_t)(hlen + plen));
+	if (hdr != at) {
+		memcpy(at, hdr, hlen);
+		if (plen)
+			memcpy(at + hlen, payload, plen);
+	}
+	*len += PCAP_REC_HDR_LEN + hlen + plen;
+}
+
 void mirror_out_frame(struct mirror_out *o, struct mirror_sess *ms, struct mirror_dirfile *df, const uint8_t *hdr,
 		      size_t hlen, const uint8_t *payload, size_t plen)
 {
@@ -502,11 +589,7 @@ void mirror_out_frame(struct mirror_out *o, struct mirror_sess *ms, struct mirro
 			o->drops++;
 			return;
 		}
-		pcap_rec_hdr(o->buf + o->len, false, (uint64_t)ms->now.tv_sec, (uint32_t)ms->now.tv_nsec, (uint32_t)flen);
-		memcpy(o->buf + o->len + PCAP_REC_HDR_LEN, hdr, hlen);
-		if (plen)
-			memcpy(o->buf + o->len + PCAP_REC_HDR_LEN + hlen, payload, plen);
-		o->len += rec;
+		put_record(o->buf, &o->len, &ms->now, hdr, hlen, payload, plen);
 		o->npkts++;
 		break;
 	case MK_PCAP_DIR:
@@ -516,11 +599,7 @@ void mirror_out_frame(struct mirror_out *o, struct mirror_sess *ms, struct mirro
 			o->drops++;
 			return;
 		}
-		pcap_rec_hdr(df->buf + df->len, false, (uint64_t)ms->now.tv_sec, (uint32_t)ms->now.tv_nsec, (uint32_t)flen);
-		memcpy(df->buf + df->len + PCAP_REC_HDR_LEN, hdr, hlen);
-		if (plen)
-			memcpy(df->buf + df->len + PCAP_REC_HDR_LEN + hlen, payload, plen);
-		df->len += rec;
+		put_record(df->buf, &df->len, &ms->now, hdr, hlen, payload, plen);
 		df->npkts++;
 		break;
 	case MK_TAP: {
@@ -538,24 +617,60 @@ void mirror_out_frame(struct mirror_out *o, struct mirror_sess *ms, struct mirro
 		break;
 	}
 	case MK_VXLAN: {
-		struct iovec iov[3] = { { o->vxlan_hdr, 8 }, { (void *)hdr, hlen }, { (void *)payload, plen } };
-		struct msghdr m = { .msg_name = &o->dst, .msg_namelen = addr_len(&o->dst), .msg_iov = iov,
-				    .msg_iovlen = plen ? 3 : 2 };
+		/* staged: one sendmmsg() for up to MIRROR_VX_BATCH packets
+		 * (a syscall per frame cost more than this copy) */
+		uint8_t *slot;
 
-		n = sendmsg(o->fd, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
-		if (n < 0) {
-			int e = errno;
-
+		if (!o->vx_stage || 8 + flen > VX_SLOT) {
 			o->drops++;
-			if (e != EAGAIN && e != ENOBUFS)
-				note_error(o, e, "send");
 			return;
 		}
-		break;
+		if (o->vx_n == MIRROR_VX_BATCH)
+			mirror_out_push(o);
+		slot = o->vx_stage + (size_t)o->vx_n * VX_SLOT;
+		memcpy(slot, o->vxlan_hdr, 8);
+		memcpy(slot + 8, hdr, hlen);
+		if (plen)
+			memcpy(slot + 8 + hlen, payload, plen);
+		o->vx_iov[o->vx_n].iov_len = 8 + flen;
+		o->vx_n++;
+		return; /* counted when sent */
 	}
 	}
 	o->pkts++;
 	o->bytes += flen;
+}
+
+void mirror_out_push(struct mirror_out *o)
+{
+	unsigned i = 0;
+
+	while (i < o->vx_n) {
+		int r = sendmmsg(o->fd, o->vx_mm + i, o->vx_n - i, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+		if (r > 0) {
+			for (unsigned k = i; k < i + (unsigned)r; k++) {
+				o->pkts++;
+				o->bytes += o->vx_iov[k].iov_len - 8;
+			}
+			i += (unsigned)r;
+			continue;
+		}
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && errno != EAGAIN && errno != ENOBUFS) {
+			/* this packet failed (e.g. the sensor's port
+			 * unreachable reported late): the next ones may pass */
+			note_error(o, errno, "send");
+			o->drops++;
+			i++;
+			continue;
+		}
+		/* the socket's buffer is full: the rest is dropped */
+		o->drops += o->vx_n - i;
+		break;
+	}
+	o->vx_n = 0;
 }
 
 char *mirror_out_dir_path(const struct mirror_out *o, const struct mirror_sess *ms, unsigned long long id)
@@ -685,6 +800,21 @@ static int open_vxlan(struct mirror_out *o, const struct mirror_target *t, struc
 	 * own answers port unreachable, which a connected socket would turn
 	 * into an error on every other send */
 	o->dst = t->dst;
+	o->vx_stage = malloc((size_t)MIRROR_VX_BATCH * VX_SLOT);
+	o->vx_mm = calloc(MIRROR_VX_BATCH, sizeof(*o->vx_mm));
+	o->vx_iov = calloc(MIRROR_VX_BATCH, sizeof(*o->vx_iov));
+	if (!o->vx_stage || !o->vx_mm || !o->vx_iov) {
+		memprintf(err, "%s", strerror(ENOMEM));
+		close(fd);
+		return -1;
+	}
+	for (unsigned i = 0; i < MIRROR_VX_BATCH; i++) {
+		o->vx_iov[i].iov_base = o->vx_stage + (size_t)i * VX_SLOT;
+		o->vx_mm[i].msg_hdr.msg_name = &o->dst;
+		o->vx_mm[i].msg_hdr.msg_namelen = addr_len(&o->dst);
+		o->vx_mm[i].msg_hdr.msg_iov = &o->vx_iov[i];
+		o->vx_mm[i].msg_hdr.msg_iovlen = 1;
+	}
 	/* RFC 7348: flags (I), reserved, VNI, reserved */
 	memset(o->vxlan_hdr, 0, sizeof(o->vxlan_hdr));
 	o->vxlan_hdr[0] = 0x08;
@@ -767,6 +897,11 @@ static void out_free(struct mirror_out *o)
 {
 	if (o->kind == MK_PCAP)
 		pcap_handoff(o);
+	if (o->vx_n)
+		mirror_out_push(o);
+	free(o->vx_stage);
+	free(o->vx_mm);
+	free(o->vx_iov);
 	if (o->w)
 		writer_stop(o->w);
 	if (o->fd >= 0)

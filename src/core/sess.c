@@ -309,6 +309,40 @@ static uint8_t splice_mode(unsigned opts, unsigned forced)
 	return opts & PR_O_SPLICE_AUT ? CHAN_SPLICE_AUTO : CHAN_COPY;
 }
 
+/* Whether the next bytes of a direction must still be read into user
+ * space: the IDS copy wants them (within mirror-depth), or the event log
+ * keeps the client's first bytes and has not got them all yet. */
+static bool sess_wants_bytes(const struct sess *s, bool req)
+{
+	if (s->mirror && mirror_sess_wants(s->mirror, req))
+		return true;
+	if (!req)
+		return false;
+	/* sess_keep_first() decides the size on the first bytes */
+	return s->first ? s->first_len < s->first_cap : s->req.total == 0 && evlog_first_bytes() > 0;
+}
+
+/* A channel that could splice copies while its bytes are wanted: its mode
+ * waits in s->splice_later until sess_splice_release() sees them taken. */
+static void hold_splice(struct sess *s, struct chan *c, int d)
+{
+	s->splice_later[d] = CHAN_COPY;
+	if (c->splice != CHAN_COPY && sess_wants_bytes(s, d == 0)) {
+		s->splice_later[d] = c->splice;
+		c->splice = CHAN_COPY;
+	}
+}
+
+static void sess_splice_release(struct sess *s, struct chan *c, bool req)
+{
+	int d = req ? 0 : 1;
+
+	if (s->splice_later[d] != CHAN_COPY && !sess_wants_bytes(s, req)) {
+		c->splice = s->splice_later[d];
+		s->splice_later[d] = CHAN_COPY;
+	}
+}
+
 void sess_choose_splice(struct sess *s)
 {
 	unsigned opts = s->fe->options | (s->be ? s->be->options : 0);
@@ -319,6 +353,8 @@ void sess_choose_splice(struct sess *s)
 	}
 	s->req.splice = splice_mode(opts, PR_O_SPLICE_REQ);
 	s->res.splice = splice_mode(opts, PR_O_SPLICE_RES);
+	hold_splice(s, &s->req, 0);
+	hold_splice(s, &s->res, 1);
 }
 
 void sess_no_splice(struct sess *s)
@@ -389,6 +425,8 @@ static bool pump(struct sess *s, struct chan *c, struct half *src, struct half *
 			sess_keep_first(s, before);
 		if (s->mirror)
 			mirror_sess_read(s->mirror, c_is_req, c, before, r == PUMP_EOF);
+		if (s->splice_later[c_is_req ? 0 : 1])
+			sess_splice_release(s, c, c_is_req);
 		if (r == PUMP_PROGRESS || r == PUMP_EOF)
 			src->last_act = sess_now();
 		if (r == PUMP_ERROR) {
@@ -609,10 +647,12 @@ void sess_start(struct sess *s)
 	/* the copy starts before any rule runs: data of a rejected connection
 	 * is still the attack. Its configuration is the frontend's and the
 	 * default backend's (a later use_backend does not change it). */
-	s->mirror = mirror_sess_start(s->fe, s->be, &s->cli_addr, &s->fe_addr, s->id);
-	/* every byte of a mirrored session must be read in user space */
-	if (s->mirror && mirror_sess_needs_copy(s->mirror))
-		sess_no_splice(s);
+	/* A PROXY LOCAL connection is an upstream hop's own (a health check):
+	 * no attacker, nothing for the IDS (doc/ids-feeding.md). A mirrored
+	 * session copies while the mirror wants its bytes, then splices if
+	 * configured to (sess_choose_splice()). */
+	if (!s->pp_local)
+		s->mirror = mirror_sess_start(s->fe, s->be, &s->cli_addr, &s->fe_addr, s->id);
 	/* may free s (rejected, no server, fd exhaustion...): the paths that
 	 * keep it set its watchers themselves, so s is not touched afterwards */
 	sess_rules_start(s);

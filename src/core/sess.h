@@ -68,6 +68,7 @@ struct sess {
 	struct sockaddr_storage bsrc_addr;  /* %bi:%bp */
 	struct sockaddr_storage srv_addr;   /* %si:%sp */
 	struct pp_hdr *pp;                  /* received PROXY header TLVs (accept-proxy) */
+	bool pp_local;                      /* the PROXY header said LOCAL (v2) or UNKNOWN (v1) */
 	char *netns;                        /* namespace the connection arrived in */
 	char *unique_id;                    /* %ID: received UNIQUE_ID, else unique-id-format */
 	size_t unique_id_len;
@@ -76,8 +77,11 @@ struct sess {
 	unsigned first_len, first_cap;
 	struct mirror_sess *mirror;         /* non-NULL: copied for the IDS (core/mirror.h); every
 	                                     * byte read must reach mirror_sess_read(), so a
-	                                     * splice() path copies for such a session
-	                                     * (mirror_sess_needs_copy(s->mirror)) */
+	                                     * channel copies while mirror_sess_wants() it */
+	uint8_t splice_later[2];            /* [0] req, [1] res: the splice mode a channel takes
+	                                     * once the mirror (within mirror-depth) and the event
+	                                     * log's first bytes no longer want its bytes;
+	                                     * CHAN_COPY (0): none held */
 	bool no_splice;                     /* the bytes must pass through user space
 	                                     * (inspected or mirrored): never splice.
 	                                     * Set with sess_no_splice() before the

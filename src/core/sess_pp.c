@@ -135,8 +135,10 @@ static void hdr_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 		s->fe_addr = h.dst;
 		addr_unmap_v4(&s->cli_addr);
 		addr_unmap_v4(&s->fe_addr);
+	} else {
+		/* LOCAL (health checks, or UNKNOWN): keep the real endpoints */
+		s->pp_local = true;
 	}
-	/* LOCAL (health checks, or UNKNOWN): keep the real endpoints */
 	if (dp_msg.debug) {
 		char a[64], b[64];
 

@@ -37,6 +37,14 @@ extern const uint8_t ts_mac_client[6], ts_mac_server[6];
 
 enum { TS_CLI = 0, TS_SRV = 1 };
 
+/* Optional in-place building (struct ts_flow's `place`): returns room for a
+ * whole frame of flen bytes in the caller's own output buffer, or NULL. The
+ * frame is then written there, its payload copied in the same pass that
+ * sums it for the checksum (each payload byte is read once), and emit is
+ * called with hdr pointing into that room and payload == hdr + hlen: the
+ * sink that lent the room only has to account for it. */
+typedef uint8_t *(*ts_place_fn)(void *ctx, size_t flen);
+
 struct ts_flow {
 	uint8_t family;           /* AF_INET or AF_INET6 */
 	uint8_t addr[2][16];      /* [TS_CLI]: the attacker, [TS_SRV]: the decoy */
@@ -47,6 +55,8 @@ struct ts_flow {
 	uint16_t ip_id[2];
 	bool fin[2];              /* that side sent its FIN */
 	bool open;                /* handshake written, no RST yet */
+	uint32_t addr_sum;        /* both addresses' checksum sum (the pseudo-header's, either way) */
+	ts_place_fn place;        /* NULL (ts_flow_init's default): frames on the stack */
 };
 
 /* Frame sink: hdr[0..hlen) then payload[0..plen) form one frame. */
@@ -74,6 +84,9 @@ void ts_rst(struct ts_flow *f, int dir, ts_emit_fn emit, void *ctx);
  * data folded into 16 bits, not complemented; `start` is a previous
  * partial sum (0 to begin). */
 uint32_t ts_csum_add(uint32_t start, const void *data, size_t len);
+/* The same sum as ts_csum_add(start, src, len) while copying src to
+ * dst[0..len) (no overlap). */
+uint32_t ts_csum_copy(uint32_t start, void *dst, const void *src, size_t len);
 uint16_t ts_csum_fold(uint32_t sum);
 
 #endif

@@ -97,6 +97,11 @@ frontend depth
 frontend dead
     bind 10.13.2.2:81 accept-proxy
     default_backend dead
+frontend rej
+    bind 10.13.2.2:8080 accept-proxy
+    tcp-request inspect-delay 2s
+    tcp-request content reject if { req.len gt 0 }
+    default_backend svc
 backend svc
     server s 10.13.3.2
 backend dead
@@ -118,6 +123,7 @@ listen decoys
     bind 10.13.1.1:40001
     bind 10.13.1.1:7001
     bind 10.13.1.1:81
+    bind 10.13.1.1:8080
     server gw 10.13.2.2 send-proxy-v2
 listen reset
     bind 10.13.1.1:7002
@@ -166,15 +172,16 @@ lab_assert_eq "depth-limited flow relayed whole" "BULK sent=20000 recv=20000" "$
 att $PEER sendwait 10.13.1.1 7001 "knock" 3 2>/dev/null
 att $PEER rst 10.13.1.1 7002 "bye" 2>/dev/null
 att $PEER sendwait 10.13.1.1 81 $'GET /never-relayed HTTP/1.0\r\nHost: x\r\n\r\n' 5 2>/dev/null
+att $PEER sendwait 10.13.1.1 8080 $'GET /rejected-by-rule HTTP/1.0\r\nHost: x\r\n\r\n' 5 2>/dev/null
 
 # every session of the gateway has ended (its log line), then the copy is on disk
 for _ in $(seq 50); do
-	[ "$(grep -cE ' (main|depth|dead) ' "$T/gw.log")" -ge 9 ] && break
+	[ "$(grep -cE ' (main|depth|dead|rej) ' "$T/gw.log")" -ge 10 ] && break
 	sleep 0.1
 done
 sleep 0.3
 info=$(printf 'show info\n' | timeout 5 socat -t 3 - "UNIX-CONNECT:$T/gw.sock")
-lab_assert_match "show info: 9 sessions mirrored" '^MirrorSessions: 9$' "$info"
+lab_assert_match "show info: 10 sessions mirrored" '^MirrorSessions: 10$' "$info"
 lab_assert_match "show info: no mirror packet dropped" '^MirrorDrops: 0$' "$info"
 sleep 0.3
 lab_stop "$SENPID"
@@ -220,10 +227,11 @@ judge() {
 	lab_assert_match "$name: SSH server banner dissected" $'^10\\.13\\.1\\.1\t\t22\t10\\.13\\.1\\.2\t\t[0-9]+\t\tSSH-2\\.0-OpenSSH_9\\.2p1' "$fields"
 	lab_assert_match "$name: TLS ClientHello SNI" $'\t443\t\t\tids\\.decoy\\.example\t' "$fields"
 	lab_assert_match "$name: the never relayed request is in the copy" $'\t81\t/never-relayed' "$fields"
+	lab_assert_match "$name: the request a rule rejected is in the copy" $'\t8080\t/rejected-by-rule' "$fields"
 	lab_assert_match "$name: the decoy's reset" $'^10\\.13\\.1\\.1\t\t7001\t10\\.13\\.1\\.2\t\t[0-9]+\t\t\t\t1$' "$fields"
 	lab_assert_match "$name: the attacker's reset" $'^10\\.13\\.1\\.2\t\t[0-9]+\t10\\.13\\.1\\.1\t\t7002\t\t\t\t1$' "$fields"
-	lab_assert_eq "$name: 9 conversations, all attacker <-> decoy" 9 \
-		"$(grep -cE '^(10\.13\.1\.2|fd13:1::2):[0-9]+ +<-> (10\.13\.1\.1|fd13:1::1):(80|22|443|40000|40001|7001|7002|81) ' "$out")"
+	lab_assert_eq "$name: 10 conversations, all attacker <-> decoy" 10 \
+		"$(grep -cE '^(10\.13\.1\.2|fd13:1::2):[0-9]+ +<-> (10\.13\.1\.1|fd13:1::1):(80|22|443|40000|40001|7001|7002|81|8080) ' "$out")"
 	lab_assert_nomatch "$name: no proxy address in the copy" '10\.13\.2\.|10\.13\.3\.' "$(grep '<->' "$out")"
 	# the expert's table: only the two resets, nothing about segments,
 	# ACKs, checksums or windows
@@ -246,6 +254,12 @@ wait $a1 $a2 $a3
 judge pcap
 judge tap
 judge vxlan
+# the depth-limited flow: its handshake and both FINs are there (its bytes
+# past 1 KiB are not: follow,tcp,raw above)
+ends=$($TS -r "$T/ids.pcap" -Y 'tcp.port == 40001 and (tcp.flags.syn == 1 or tcp.flags.fin == 1)' \
+	-T fields -e tcp.srcport -e tcp.flags.syn -e tcp.flags.fin 2>/dev/null | sed "s/^$DEPTH_PORT\t/att\t/; s/^40001\t/decoy\t/" | sort | tr '\t\n' ' ;')
+lab_assert_eq "pcap: the depth-limited flow has its SYN, SYN/ACK and both FINs" \
+	"att 0 1;att 1 0;decoy 0 1;decoy 1 0;" "$ends"
 vx=$(tshark -n -r "$T/vxlan.pcapng" -d udp.port==4789,vxlan -T fields -e ip.src -e ip.dst -e vxlan.vni -c 1 2>&1)
 lab_assert_match "vxlan: outer 10.13.4.1 -> sensor, VNI 4242" $'^10\\.13\\.4\\.1,10\\.13\\.1\\.[12]\t10\\.13\\.4\\.2,10\\.13\\.1\\.[12]\t4242$' "$vx"
 

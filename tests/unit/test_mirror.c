@@ -225,6 +225,68 @@ static void test_csum_odd_offsets(void **state)
 	}
 }
 
+/* ts_csum_copy: the same sum as ts_csum_add, and a faithful copy, for
+ * every length around its 16-byte steps */
+static void test_csum_copy(void **state)
+{
+	uint8_t src[300], dst[302];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(src); i++)
+		src[i] = (uint8_t)(i * 91 + 5);
+	for (size_t n = 0; n <= sizeof(src); n++) {
+		memset(dst, 0xa5, sizeof(dst));
+		assert_int_equal(ts_csum_fold(ts_csum_copy(0x1234, dst, src, n)),
+				 ts_csum_fold(ts_csum_add(0x1234, src, n)));
+		assert_memory_equal(dst, src, n);
+		assert_int_equal(dst[n], 0xa5); /* nothing written past the end */
+	}
+}
+
+/* Frames built in place (ts_flow.place) are byte for byte the frames built
+ * on the stack, and hdr points into the lent room. */
+static uint8_t room[4][1600];
+static size_t nroom;
+
+static uint8_t *place_cb(void *ctx, size_t flen)
+{
+	(void)ctx;
+	assert_true(flen <= sizeof(room[0]));
+	return nroom < 4 ? room[nroom++] : NULL; /* the fifth frame on: none lent */
+}
+
+static void test_in_place(void **state)
+{
+	struct ts_flow a = flow4(), b = flow4();
+	static uint8_t data[5000];
+	struct frame stack[16];
+	size_t n;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 13 + 1);
+	nfr = 0;
+	ts_handshake(&a, rec, NULL);
+	ts_data(&a, TS_CLI, data, 2801, rec, NULL); /* odd: the checksum's padding */
+	ts_data(&a, TS_SRV, data, 3000, rec, NULL);
+	n = nfr;
+	assert_true(n > 5 && n <= 16);
+	memcpy(stack, fr, n * sizeof(fr[0]));
+	nfr = 0;
+	nroom = 0;
+	b.place = place_cb;
+	ts_handshake(&b, rec, NULL);
+	ts_data(&b, TS_CLI, data, 2801, rec, NULL);
+	ts_data(&b, TS_SRV, data, 3000, rec, NULL);
+	assert_int_equal(nfr, n);
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(fr[i].len, stack[i].len);
+		assert_memory_equal(fr[i].b, stack[i].b, fr[i].len);
+		if (i < 4)
+			assert_memory_equal(room[i], stack[i].b, stack[i].len);
+	}
+}
+
 static void test_pcapfmt(void **state)
 {
 	uint8_t h[PCAP_FILE_HDR_LEN], r[PCAP_REC_HDR_LEN];
@@ -355,6 +417,8 @@ int main(void)
 		cmocka_unit_test(test_segments_and_acks),
 		cmocka_unit_test(test_fin_rst_v6),
 		cmocka_unit_test(test_csum_odd_offsets),
+		cmocka_unit_test(test_csum_copy),
+		cmocka_unit_test(test_in_place),
 		cmocka_unit_test(test_pcapfmt),
 		cmocka_unit_test(test_kw_errors),
 		cmocka_unit_test(test_kw_inherit),
