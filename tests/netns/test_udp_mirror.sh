@@ -81,6 +81,8 @@ lab_assert_eq "dig (IPv4) through the mirrored udp-lb" "198.51.100.1" "$ans"
 ans=$(lab_exec att dig @fd09::35 +short +time=2 +tries=1 v6.decoy.test AAAA 2>&1)
 lab_assert_eq "dig (IPv6) through the mirrored udp-lb" "fd0d::1" "$ans"
 lab_stop "$DPPID"   # SIGTERM: every pending packet is written out
+lab_assert_eq "decoyproxy stops cleanly on SIGTERM (flows alive, copies open)" 0 "$?"
+lab_assert_eq "no sanitizer report" "" "$(grep -E 'Sanitizer|runtime error' "$T/dp.log")"
 
 TS="tshark -n -r $T/udp.pcap -o udp.check_checksum:TRUE -o ip.check_checksum:TRUE"
 got=$($TS -Y dns -T fields -E separator=' ' -e ip.src -e ipv6.src -e ip.dst -e ipv6.dst \
