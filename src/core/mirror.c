@@ -20,6 +20,8 @@
 #include "core/channel.h"
 #include "core/mirror.h"
 #include "core/mirror_int.h"
+#include "lib/udpsynth.h"
+#include "model/udplb.h"
 #include "model/proxy.h"
 
 unsigned long long mirror_sessions, mirror_nomem;
@@ -146,11 +148,13 @@ static void free_ms(struct mirror_sess *ms)
 	free(ms);
 }
 
-struct mirror_sess *mirror_sess_start(const struct proxy *fep, const struct proxy *bep,
-				      const struct sockaddr_storage *cli, const struct sockaddr_storage *dst,
-				      unsigned long long id)
+/* A copy writing to the outputs of lists fe and be (either may be NULL)
+ * for the flow cli -> dst, its pcap-dir files named with id; nothing
+ * written yet. NULL when there is nothing to write or no memory (counted). */
+static struct mirror_sess *sess_new(const struct mirror_px *fe, const struct mirror_px *be,
+				    const struct sockaddr_storage *cli, const struct sockaddr_storage *dst,
+				    unsigned long long id)
 {
-	const struct mirror_px *fe = fep->mirror, *be = bep && bep != fep ? bep->mirror : NULL;
 	struct mirror_sess *ms;
 	const void *ca, *sa;
 	uint16_t cp, sp;
@@ -211,6 +215,17 @@ struct mirror_sess *mirror_sess_start(const struct proxy *fep, const struct prox
 			}
 	}
 	mirror_sessions++;
+	return ms;
+}
+
+struct mirror_sess *mirror_sess_start(const struct proxy *fep, const struct proxy *bep,
+				      const struct sockaddr_storage *cli, const struct sockaddr_storage *dst,
+				      unsigned long long id)
+{
+	struct mirror_sess *ms = sess_new(fep->mirror, bep && bep != fep ? bep->mirror : NULL, cli, dst, id);
+
+	if (!ms)
+		return NULL;
 	ts_handshake(&ms->flow, emit, ms);
 	push(ms);
 	return ms;
@@ -277,4 +292,62 @@ bool mirror_sess_wants(const struct mirror_sess *ms, bool from_client)
 	int dir = from_client ? TS_CLI : TS_SRV;
 
 	return ms && ms->flow.open && !ms->flow.fin[dir] && ms->left[dir] > 0;
+}
+
+/* ---- UDP flows (core/udp.c) ---- */
+
+struct mirror_sess *mirror_udp_start(const struct udp_lb *lb, const struct sockaddr_storage *cli,
+				     const struct sockaddr_storage *dst, unsigned long long id)
+{
+	return lb ? sess_new(lb->mirror, NULL, cli, dst, id) : NULL;
+}
+
+void mirror_udp_dgram(struct mirror_sess *ms, bool from_client, const void *p, size_t len)
+{
+	int dir = from_client ? TS_CLI : TS_SRV;
+	uint8_t hdr[US_HDR_MAX];
+	size_t hlen;
+
+	/* whole datagrams only: the first one that does not fit in what is
+	 * left of mirror-depth ends the copy of that direction */
+	if (!ms || !ms->left[dir])
+		return;
+	if (len > ms->left[dir] || !(hlen = us_frame(&ms->flow, dir, hdr, p, len))) {
+		ms->left[dir] = 0;
+		return;
+	}
+	ms->left[dir] -= len;
+	stamp(ms);
+	emit(ms, hdr, hlen, p, len);
+	push(ms);
+}
+
+struct mirror_sess *mirror_udp_move(struct mirror_sess *ms, const struct udp_lb *lb,
+				    const struct sockaddr_storage *cli, const struct sockaddr_storage *dst,
+				    unsigned long long id)
+{
+	if (!ms)
+		return mirror_udp_start(lb, cli, dst, id);
+	if (!has_outputs(lb->mirror)) {
+		free_ms(ms);
+		return NULL;
+	}
+	/* the new lines (whose outputs the old ones share when they name
+	 * the same file, tap or sensor) from now on; mirror-depth keeps
+	 * what is left */
+	ms->px[0] = lb->mirror;
+	for (unsigned d = 0; d < ms->ndirs; d++)
+		if (ms->dirs[d].out && !px_has(lb->mirror, ms->dirs[d].out)) {
+			/* that pcap-dir output left: the flow's file ends
+			 * (the output may go with the old generation) */
+			mirror_out_dir_flush(&ms->dirs[d], true);
+			ms->dirs[d].out = NULL;
+		}
+	return ms;
+}
+
+void mirror_udp_end(struct mirror_sess *ms)
+{
+	if (ms)
+		free_ms(ms);
 }

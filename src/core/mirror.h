@@ -22,6 +22,7 @@
 #ifndef DECOYPROXY_MIRROR_H
 #define DECOYPROXY_MIRROR_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include "lib/common.h"
 #include "lib/term.h"
@@ -64,6 +65,31 @@ bool mirror_sess_needs_copy(const struct mirror_sess *ms);
  * are past the depth: mirror_sess_read() then copies nothing, and still
  * writes the FIN). */
 bool mirror_sess_wants(const struct mirror_sess *ms, bool from_client);
+
+/* ---- UDP flows (mirror.c; core/udp.c calls them) ---- */
+
+struct udp_lb;
+/* A UDP flow of section lb (its `mirror` lines) from the attacker cli to
+ * the decoy address dst it addressed starts: its copy, or NULL (no mirror
+ * line, no memory: counted). id names its pcap-dir files. Nothing is
+ * written until a datagram is. */
+struct mirror_sess *mirror_udp_start(const struct udp_lb *lb, const struct sockaddr_storage *cli,
+				     const struct sockaddr_storage *dst, unsigned long long id);
+/* One datagram of the flow, its payload p[0..len) as relayed (never a
+ * PROXY header), from the attacker (from_client) or to it: one UDP packet
+ * on the flow's tuple, stamped now, while mirror-depth lasts (whole
+ * datagrams: the first that does not fit ends that direction's copy). */
+void mirror_udp_dgram(struct mirror_sess *ms, bool from_client, const void *p, size_t len);
+/* A reload kept the flow, now of lb (the new generation's section): its
+ * copy ms (NULL: none yet) follows lb's lines from now on; its pcap-dir
+ * files go on in the outputs lb still names, end in the others, and
+ * pcap-dir outputs lb adds get the flows that start after the reload.
+ * Returns the flow's copy (NULL: lb has none). */
+struct mirror_sess *mirror_udp_move(struct mirror_sess *ms, const struct udp_lb *lb,
+				    const struct sockaddr_storage *cli, const struct sockaddr_storage *dst,
+				    unsigned long long id);
+/* The flow ends: frees ms, its pcap-dir files handed to the writer. */
+void mirror_udp_end(struct mirror_sess *ms);
 
 /* ---- configuration and module hooks (mirror_kw.c) ---- */
 

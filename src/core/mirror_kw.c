@@ -23,6 +23,7 @@
 #include "lib/addr.h"
 #include "model/conf.h"
 #include "model/proxy.h"
+#include "model/udplb.h"
 #include "net/ns.h"
 #include "core/mirror.h"
 #include "core/mirror_int.h"
@@ -90,15 +91,19 @@ static void gen_free(struct dp_config *c, struct conf_ext *e)
  * the `log` lines of their defaults). */
 static struct mirror_px *px_list(struct cfg_ctx *ctx, char **err)
 {
-	struct proxy *px = ctx_px(ctx);
+	/* a udp-lb section has its own lines (no defaults to inherit) */
+	struct udp_lb *lb = ctx->section == CFG_SEC_UDPLB ? ctx->sec_data : NULL;
+	struct proxy *px = lb ? NULL : ctx_px(ctx);
+	const void *owner = lb ? (const void *)lb : (const void *)px;
+	struct mirror_px **slot = lb ? &lb->mirror : &px->mirror;
 	struct mirror_gen *g = gen_get(ctx->conf);
-	struct mirror_px *l, *from = px->mirror;
+	struct mirror_px *l, *from = *slot;
 
-	if (from && from->owner == px)
+	if (from && from->owner == owner)
 		return from;
 	if (!g || !(l = calloc(1, sizeof(*l))))
 		goto nomem;
-	l->owner = px;
+	l->owner = owner;
 	l->next = g->lists;
 	g->lists = l;
 	if (from) {
@@ -112,7 +117,7 @@ static struct mirror_px *px_list(struct cfg_ctx *ctx, char **err)
 			l->n = from->n;
 		}
 	}
-	px->mirror = l;
+	*slot = l;
 	return l;
 nomem:
 	memprintf(err, "out of memory");
@@ -343,8 +348,8 @@ static int kw_mirror_depth(struct cfg_ctx *ctx, int argc, char **argv, char **er
 }
 
 static const struct cfg_kw kws[] = {
-	{ "mirror", CFG_SEC_PROXIES, kw_mirror, NULL },
-	{ "mirror-depth", CFG_SEC_PROXIES, kw_mirror_depth, NULL },
+	{ "mirror", CFG_SEC_PROXIES | CFG_SEC_UDPLB, kw_mirror, NULL },
+	{ "mirror-depth", CFG_SEC_PROXIES | CFG_SEC_UDPLB, kw_mirror_depth, NULL },
 };
 
 const struct cfg_kw_list mirror_kw_list = { kws, ARRAY_SIZE(kws) };

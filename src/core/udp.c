@@ -21,6 +21,7 @@
 #include "net/nscache.h"
 #include "core/connect.h"
 #include "core/loop.h"
+#include "core/mirror.h"
 #include "core/udp_int.h"
 
 #ifndef IP_RECVORIGDSTADDR
@@ -296,6 +297,7 @@ void udp_flow_end(struct udp_flow *f, enum udp_end why)
 	if (udp_flow_end_hook)
 		udp_flow_end_hook(lb, &e);
 
+	mirror_udp_end(f->mirror);
 	ev_io_stop(rt.loop, &f->io);
 	ev_timer_stop(rt.loop, &f->tm);
 	if (f->fd >= 0)
@@ -380,6 +382,9 @@ static void flow_cb(struct ev_loop *loop, ev_io *w, int revents)
 			count_error(r, "reply to the attacker: %s", strerror(errno));
 			continue;
 		}
+		/* the copy holds what the attacker received: not the replies
+		 * the limits dropped */
+		mirror_udp_dgram(f->mirror, false, rxbuf, (size_t)len);
 		f->pkts_out++;
 		f->bytes_out += (size_t)len;
 		lb->cnt.pkts_out++;
@@ -439,6 +444,8 @@ static void flow_send(struct udp_flow *f, const uint8_t *p, size_t len)
 	const uint8_t *out = p;
 	size_t olen = len;
 
+	/* what the attacker sent, as it sent it (the PROXY header is ours) */
+	mirror_udp_dgram(f->mirror, true, p, len);
 	if (f->pp2) {
 		struct pp_hdr h = { .cmd = PP_CMD_PROXY, .socktype = SOCK_DGRAM, .src = f->cli, .dst = f->dst };
 		int n = pp_encode_v2(txbuf, sizeof(txbuf), &h, 0);
@@ -581,6 +588,8 @@ static struct udp_flow *flow_new(struct udp_rt *r, struct udp_sock *s, const str
 	lb->cnt.flows++;
 	srv->cnt.flows++;
 	srv->cur_flows++;
+	f->id = lb->cnt.flows;
+	f->mirror = mirror_udp_start(lb, &f->cli, &f->dst, f->id);
 	free(err);
 	return f;
 fail:

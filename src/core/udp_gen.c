@@ -24,6 +24,7 @@
 #include "log/msg.h"
 #include "model/conf.h"
 #include "core/loop.h"
+#include "core/mirror.h"
 #include "core/udp_int.h"
 
 struct pending {
@@ -224,6 +225,9 @@ static void rt_resolve_servers(struct udp_rt *r)
 				f->srv = s;
 		if (f->srv)
 			f->srv->cur_flows++;
+		/* the copy follows the new generation's mirror lines (the old
+		 * ones go with their generation) */
+		f->mirror = mirror_udp_move(f->mirror, r->lb, &f->cli, &f->dst, f->id);
 	}
 }
 

@@ -110,6 +110,7 @@ bool udp_rlim_take(struct udp_rlim *r, const struct sockaddr_storage *addr, doub
 /* ---- runtime (udp.c) ---------------------------------------------------------- */
 
 struct udp_rt;
+struct mirror_sess;
 
 enum { UDP_SOCK_LISTEN = 0, UDP_SOCK_REPLY };
 
@@ -147,6 +148,8 @@ struct udp_flow {
 	struct timeval start;
 	char srv_name[64];
 	unsigned long long pkts_in, bytes_in, pkts_out, bytes_out, dropped;
+	struct mirror_sess *mirror;     /* the IDS copy (core/mirror.h), NULL: none */
+	unsigned long long id;          /* names its pcap-dir files */
 };
 
 struct udp_rt {

@@ -518,16 +518,6 @@ static int kw_chk_send(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 	return CFG_OK;
 }
 
-static int kw_mirror(struct cfg_ctx *ctx, int argc, char **argv, char **err)
-{
-	(void)ctx;
-	(void)argc;
-	(void)argv;
-	memprintf(err, "not yet supported in a 'udp-lb' section: the IDS copy (pcap, pcap-dir, tap, "
-		  "vxlan) carries the TCP sessions of frontends only");
-	return CFG_ERR;
-}
-
 static int kw_reply_limit(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 {
 	struct udp_reply_limit l = ctx_lb(ctx)->lim;
@@ -585,7 +575,6 @@ static const struct cfg_kw kws[] = {
 	{ "udp-reply-limit", CFG_SEC_UDPLB, kw_reply_limit, NULL },
 	{ "option", CFG_SEC_UDPLB, kw_option, NULL },
 	{ "udp-check-send", CFG_SEC_UDPLB, kw_chk_send, NULL },
-	{ "mirror", CFG_SEC_UDPLB, kw_mirror, NULL },
 	{ "intercept-file", CFG_SEC_UDPLB, NULL, "not yet supported in a 'udp-lb' section (use 'intercept')" },
 };
 

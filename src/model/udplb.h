@@ -108,6 +108,8 @@ struct udp_reply_limit {
 	unsigned sources;       /* attacker addresses tracked at once */
 };
 
+struct mirror_px;
+
 struct udp_lb {
 	struct udp_lb *next;
 	char *name;
@@ -134,6 +136,8 @@ struct udp_lb {
 	char *nft_set[2];               /* UDP set names in the nft plan, [0] IPv4, [1] IPv6
 	                                 * (given by plumbing/tproxy's finalize) */
 	void *rt;                       /* the data path's state (core/udp.c) */
+	struct mirror_px *mirror;       /* `mirror` lines and `mirror-depth` (core/mirror_int.h),
+	                                 * owned by the generation's mirror state; NULL: none */
 };
 
 struct udp_conf {

@@ -97,12 +97,14 @@ udp-lb decoys
     maxconn 100
     log global
     udp-reply-limit size 1232 ratio 20 rate 50 burst 20 sources 256
+    mirror pcap-dir $LAB_TMP/flows
 udp-lb ppv2
     dgram-bind 127.0.0.1:15400 transparent
     intercept 198.51.100.0/24:5000
     server pp 10.2.0.2:9999 send-proxy-v2
     timeout client 1s
     log global
+    mirror pcap $LAB_TMP/pp.pcap
 udp-lb keepport
     dgram-bind 127.0.0.1:15401 transparent
     intercept 198.51.100.0/24:7000
@@ -118,8 +120,10 @@ udp-lb agent
     server pp 10.2.0.2:9999 send-proxy-v2
     timeout client 1s
     log global
+    mirror pcap $LAB_TMP/pp.pcap
 CFG
 }
+mkdir -p "$LAB_TMP/flows"
 write_cfg
 "$DP" -c -f "$LAB_TMP/dp.cfg" >"$LAB_TMP/check.out" 2>&1
 lab_assert_eq "decoyproxy -c accepts the udp-lb sections" 0 "$?" || sed 's/^/  | /' "$LAB_TMP/check.out"
@@ -402,4 +406,21 @@ lab_stop "$FDPID"
 lab_stop "$DPPID"
 lab_assert_eq "decoyproxy stops cleanly on SIGTERM with 100 flows alive" 0 "$?"
 lab_assert_match "the flows alive at the stop are logged with end=stop" " end=stop$" "$(cat "$LAB_TMP/dp.log")"
+
+# ---- 8. the IDS copy of UDP flows (mirror; test_udp_mirror.sh has the DNS details) --
+# the flow that lived through the reload: one pcap-dir file, both exchanges
+f40777=$(ls "$LAB_TMP"/flows/*-10.1.0.2_40777-192.0.2.77_53.pcap 2>/dev/null)
+lab_assert_eq "mirror pcap-dir: one file for the flow kept across the reload" 1 \
+	"$(printf '%s\n' "$f40777" | grep -c .)"
+if [ "$HAVE_TSHARK" = 1 ]; then
+	lab_assert_eq "mirror pcap-dir: both queries and both answers, on the attacker's tuple" \
+		"10.1.0.2 192.0.2.77 0x1234,192.0.2.77 10.1.0.2 0x1234,10.1.0.2 192.0.2.77 0x1235,192.0.2.77 10.1.0.2 0x1235," \
+		"$(tshark -n -r "$f40777" -T fields -E separator=' ' -e ip.src -e ip.dst -e dns.id 2>/dev/null | tr '\n' ',')"
+	# send-proxy-v2 toward the server: the copy holds the payload only;
+	# accept-proxy from an agent: the copy is on the header's tuple
+	lab_assert_eq "mirror pcap: no PROXY header in the copy, the agent's attacker as the source" \
+		"10.1.0.2 40555 198.51.100.9 5000 16,198.51.100.9 5000 10.1.0.2 40555 21,203.0.113.5 1111 192.0.2.99 53 18,192.0.2.99 53 203.0.113.5 1111 23," \
+		"$(tshark -n -r "$LAB_TMP/pp.pcap" -o udp.check_checksum:TRUE -Y 'udp.checksum.status == 1' -T fields -E separator=' ' \
+			-e ip.src -e udp.srcport -e ip.dst -e udp.dstport -e udp.length 2>/dev/null | tr '\n' ',')"
+fi
 lab_finish

@@ -1,7 +1,8 @@
 /* test_mirror.c — the IDS copy's pure parts: lib/tcpsynth (frames, sequence
- * numbers, ACK cadence, checksums checked by an independent sum), lib/pcapfmt,
- * and the `mirror` / `mirror-depth` keywords (values, file:line errors,
- * inheritance from defaults). The outputs and the session hooks are judged
+ * numbers, ACK cadence, checksums checked by an independent sum),
+ * lib/udpsynth (UDP frames, checksums against a plain RFC 1071 sum and a
+ * value summed by hand), lib/pcapfmt, and the `mirror` / `mirror-depth`
+ * keywords (values, file:line errors, inheritance from defaults, udp-lb). The outputs and the session hooks are judged
  * by tshark in tests/netns/test_mirror.sh. */
 #include "config.h"
 
@@ -20,9 +21,11 @@
 #include "cfg/cfg.h"
 #include "lib/pcapfmt.h"
 #include "lib/tcpsynth.h"
+#include "lib/udpsynth.h"
 #include "log/msg.h"
 #include "model/conf.h"
 #include "model/proxy.h"
+#include "model/udplb.h"
 #include "core/mirror_int.h"
 #include "ctl/module.h"
 
@@ -374,6 +377,147 @@ static void test_kw_errors(void **state)
 		     "m.cfg:4] : 'mirror pcap /x': written with other max-size/max-files at m.cfg:3");
 }
 
+/* ---- lib/udpsynth ------------------------------------------------------------- */
+
+/* RFC 1071 the plain way, big-endian words: independent of ts_csum_add */
+static uint16_t be_csum(const uint8_t *const *parts, const size_t *lens, size_t n)
+{
+	uint32_t sum = 0;
+	uint8_t carry = 0;
+	bool odd = false;
+
+	for (size_t k = 0; k < n; k++)
+		for (size_t i = 0; i < lens[k]; i++) {
+			if (!odd)
+				carry = parts[k][i];
+			else
+				sum += (uint32_t)carry << 8 | parts[k][i];
+			odd = !odd;
+		}
+	if (odd)
+		sum += (uint32_t)carry << 8;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+static uint16_t get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static void check_udp(int fam, const char *a, const char *b, const uint8_t *pl, size_t plen)
+{
+	struct ts_flow f;
+	uint8_t ca[16], sa[16], h[US_HDR_MAX], ph[40], zero[2] = { 0, 0 };
+	size_t alen = fam == AF_INET ? 4 : 16, iplen = fam == AF_INET ? 20 : 40, hl;
+
+	assert_int_equal(inet_pton(fam, a, ca), 1);
+	assert_int_equal(inet_pton(fam, b, sa), 1);
+	assert_int_equal(ts_flow_init(&f, fam, ca, 40000, sa, 53, 7), 0);
+	for (int dir = TS_CLI; dir <= TS_SRV; dir++) {
+		const uint8_t *ip, *udp;
+		uint16_t id = f.ip_id[dir];
+
+		hl = us_frame(&f, dir, h, pl, plen);
+		assert_int_equal(hl, TS_ETH_LEN + iplen + 8);
+		ip = h + TS_ETH_LEN;
+		udp = ip + iplen;
+		assert_memory_equal(h, dir == TS_CLI ? ts_mac_server : ts_mac_client, 6);
+		assert_memory_equal(h + 6, dir == TS_CLI ? ts_mac_client : ts_mac_server, 6);
+		assert_int_equal(get16(h + 12), fam == AF_INET ? 0x0800 : 0x86dd);
+		if (fam == AF_INET) {
+			const uint8_t *pp[] = { ip };
+			size_t pl20[] = { 20 };
+
+			assert_int_equal(ip[9], 17);
+			assert_int_equal(get16(ip + 2), 28 + plen);
+			assert_int_equal(get16(ip + 4), id);
+			assert_memory_equal(ip + 12, dir == TS_CLI ? ca : sa, 4);
+			assert_memory_equal(ip + 16, dir == TS_CLI ? sa : ca, 4);
+			assert_int_equal(be_csum(pp, pl20, 1), 0); /* a valid header sums to 0xffff */
+		} else {
+			assert_int_equal(ip[6], 17);
+			assert_int_equal(get16(ip + 4), 8 + plen);
+			assert_memory_equal(ip + 8, dir == TS_CLI ? ca : sa, 16);
+			assert_memory_equal(ip + 24, dir == TS_CLI ? sa : ca, 16);
+		}
+		assert_int_equal(get16(udp), dir == TS_CLI ? 40000 : 53);
+		assert_int_equal(get16(udp + 2), dir == TS_CLI ? 53 : 40000);
+		assert_int_equal(get16(udp + 4), 8 + plen);
+		/* the pseudo-header (RFC 768 / RFC 8200 8.1), the header with a
+		 * zero checksum, the payload */
+		memcpy(ph, ip + (fam == AF_INET ? 12 : 8), 2 * alen);
+		{
+			uint8_t t4[4] = { 0, 17, (uint8_t)((8 + plen) >> 8), (uint8_t)(8 + plen) };
+			uint8_t t6[8] = { 0, 0, (uint8_t)((8 + plen) >> 8), (uint8_t)(8 + plen), 0, 0, 0, 17 };
+			const uint8_t *pp[] = { ph, fam == AF_INET ? t4 : t6, udp, zero, pl };
+			size_t pls[] = { 2 * alen, fam == AF_INET ? 4 : 8, 6, 2, plen };
+			uint16_t want = be_csum(pp, pls, 5);
+
+			assert_int_equal(get16(udp + 6), want ? want : 0xffff);
+		}
+	}
+}
+
+static void test_udp_frames(void **state)
+{
+	uint8_t big[1401];
+	/* a DNS query for example.com A (odd length: 29 bytes) */
+	static const uint8_t q[] = { 0x12, 0x34, 0x01, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+				     0x07, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0x03, 'c', 'o', 'm', 0x00,
+				     0x00, 0x01, 0x00, 0x01 };
+	struct ts_flow f;
+	uint8_t a[4] = { 10, 1, 0, 2 }, b[4] = { 192, 0, 2, 53 }, h[US_HDR_MAX];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = (uint8_t)(i * 131 + 7);
+	check_udp(AF_INET, "10.1.0.2", "192.0.2.53", q, sizeof(q));
+	check_udp(AF_INET6, "fd01::2", "fd09::35", q, sizeof(q));
+	check_udp(AF_INET, "10.1.0.2", "192.0.2.53", big, sizeof(big));
+	check_udp(AF_INET6, "2001:db8::1", "2001:db8:ffff::ffff", big, sizeof(big));
+	check_udp(AF_INET, "255.255.255.254", "255.255.255.255", NULL, 0);
+	/* a known value: 10.1.0.2:40000 -> 192.0.2.53:53, the query above;
+	 * sum by hand: 0x0a01 + 0x0002 + 0xc000 + 0x0235 + 0x0011 + 0x0025
+	 * + 0x9c40 + 0x0035 + 0x0025 + the payload's words */
+	assert_int_equal(ts_flow_init(&f, AF_INET, a, 40000, b, 53, 1), 0);
+	assert_int_equal(us_frame(&f, TS_CLI, h, q, sizeof(q)), 42);
+	{
+		uint32_t s = 0x0a01 + 0x0002 + 0xc000 + 0x0235 + 0x0011 + 0x0025 + 0x9c40 + 0x0035 + 0x0025;
+
+		for (size_t i = 0; i < sizeof(q); i += 2)
+			s += (uint32_t)q[i] << 8 | (i + 1 < sizeof(q) ? q[i + 1] : 0);
+		while (s >> 16)
+			s = (s & 0xffff) + (s >> 16);
+		assert_int_equal(get16(h + 34 + 6), (uint16_t)~s);
+	}
+	/* too large for one IPv4 datagram */
+	assert_int_equal(us_frame(&f, TS_CLI, h, big, US_PAYLOAD_MAX + 1), 0);
+}
+
+static void test_kw_udplb(void **state)
+{
+	struct dp_config *c = NULL;
+	struct udp_lb *lb;
+
+	(void)state;
+	assert_int_equal(parse("udp-lb u\n  dgram-bind 127.0.0.1:15353\n  server s 127.0.0.1:53\n"
+			       "  mirror pcap /tmp/u.pcap\n  mirror vxlan 192.0.2.1:4789 vni 3\n  mirror-depth 16k\n",
+			       &c), 0);
+	lb = udplb_find(c, "u");
+	assert_non_null(lb);
+	assert_non_null(lb->mirror);
+	assert_ptr_equal(lb->mirror->owner, lb);
+	assert_int_equal(lb->mirror->n, 2);
+	assert_int_equal(lb->mirror->t[0]->kind, MK_PCAP);
+	assert_int_equal(lb->mirror->t[1]->kind, MK_VXLAN);
+	assert_int_equal(lb->mirror->depth, 16384);
+	dp_config_put(c);
+	expect_error("udp-lb u\n  mirror tap t0 namespace ../x\n", "m.cfg:2] : 'mirror': ");
+	expect_error("udp-lb u\n  mirror-depth 1x\n", "m.cfg:2] : 'mirror-depth': invalid size '1x'");
+}
+
 static void test_kw_inherit(void **state)
 {
 	struct dp_config *c = NULL;
@@ -422,6 +566,8 @@ int main(void)
 		cmocka_unit_test(test_pcapfmt),
 		cmocka_unit_test(test_kw_errors),
 		cmocka_unit_test(test_kw_inherit),
+		cmocka_unit_test(test_udp_frames),
+		cmocka_unit_test(test_kw_udplb),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
