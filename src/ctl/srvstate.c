@@ -112,7 +112,15 @@ static void apply_last(struct server *s, char **f, int nf, const char *path, int
 		keep = (int)port;
 	addr_set_port(&ss, keep);
 	s->addr = ss;
-	s->rmaint = false;
+	if (s->rmaint) {
+		/* its name did not resolve when the configuration was read (warned then) */
+		char txt[64];
+
+		ha_notice("server-state file '%s', line %d: server '%s/%s' takes the address %s from the file "
+			  "(init-addr last) and leaves maintenance.", path, line, s->px->name, s->name,
+			  addr_ntop(&ss, txt, sizeof(txt)));
+		s->rmaint = false;
+	}
 }
 
 static void apply_one(struct server *s, char **f, int nf, const char *path, int line)
