@@ -611,6 +611,14 @@ static int srv_init_addr(struct cfg_ctx *ctx, struct server *s, const char *str,
 	bool last = false;
 
 	host_of(str, host, sizeof(host));
+	/* what is wrong besides the name (a bad port) is said as such */
+	if (with_ip(str, &none, &a, err) < 0) {
+		free(*err);
+		*err = NULL;
+		if (addr_parse(str, SRV_ADDR_FLAGS, &a, err) == 0)  /* cannot be: keep an error */
+			memprintf(err, "invalid address '%s'", str);
+		return -EINVAL;
+	}
 	for (size_t i = 0; i < SRV_IADDR_MAX && s->init_addr[i]; i++) {
 		switch (s->init_addr[i]) {
 		case SRV_IADDR_LAST:

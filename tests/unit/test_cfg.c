@@ -1067,6 +1067,8 @@ static void test_agent_and_marked(void **state)
 	expect_error("backend b\n server a db.invalid:80\n",
 		     "[t.cfg:2] : 'server': server 'a': address 'db.invalid:80': invalid or unresolvable address 'db.invalid' "
 		     "(init-addr 'last' applies the server-state file's address to a server that starts: add 'none'");
+	expect_error("backend b\n server a db.invalid:99999 init-addr none\n",
+		     "[t.cfg:2] : 'server': server 'a': address 'db.invalid:99999': invalid port '99999'");
 	expect_error("backend b\n server a db.invalid:80 init-addr last\n",
 		     "[t.cfg:2] : 'server': server 'a': could not resolve address 'db.invalid' (init-addr 'last'");
 	expect_error("backend b\n server a 10.0.0.1:80 init-addr libc,10.0.0.2:80\n",
