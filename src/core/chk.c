@@ -485,7 +485,7 @@ int chk_start(struct dp_config *conf)
 			/* agents start half an interval after the checks */
 			if (chk_agent_start(s, s->agent_inter / 2000.0 + 0.001) < 0)
 				return -ENOMEM;
-			if (!s->check || s->chk)
+			if (!s->check || s->chk || s->rmaint)  /* init-addr none: no address to check */
 				continue;
 			c = calloc(1, sizeof(*c));
 			if (!c)

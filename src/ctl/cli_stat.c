@@ -205,6 +205,8 @@ static const char *fe_status(const struct proxy *fe)
  * checks a ready server is "no check", as in HAProxy. */
 static const char *srv_status(const struct server *s)
 {
+	if (s->rmaint && !(s->flags & SRV_F_DISABLED) && s->admin != SRV_ADMIN_MAINT)
+		return "MAINT (resolution)";  /* HAProxy's: init-addr none */
 	if (server_in_maint(s))
 		return "MAINT";
 	if (s->admin == SRV_ADMIN_DRAIN)

@@ -49,7 +49,7 @@ int srvstate_line(char *buf, size_t cap, const struct server *s, unsigned be_id,
 	char addr[64] = "-", caddr[64] = "-", aaddr[64] = "-";
 	int adm = 0, st = hchk_status(s);
 
-	if (!(s->flags & SRV_F_ADDR_ORIG))
+	if (!(s->flags & SRV_F_ADDR_ORIG) && !s->rmaint)
 		addr_ntop(&s->addr, addr, sizeof(addr));
 	if (s->chk_addr.ss_family)
 		addr_ntop(&s->chk_addr, caddr, sizeof(caddr));
@@ -58,6 +58,8 @@ int srvstate_line(char *buf, size_t cap, const struct server *s, unsigned be_id,
 	/* as HAProxy: `disabled` in the configuration is CMAINT and FMAINT */
 	if (s->flags & SRV_F_DISABLED)
 		adm |= ADM_CMAINT | ADM_FMAINT;
+	if (s->rmaint)
+		adm |= ADM_RMAINT;
 	if (s->admin == SRV_ADMIN_MAINT)
 		adm |= ADM_FMAINT;
 	else if (s->admin == SRV_ADMIN_DRAIN)
@@ -82,6 +84,45 @@ static bool num(const char *f, long *v)
 	return f && *f && !*e && !errno;
 }
 
+/* init-addr `last`, as HAProxy: a server whose address is a host name and
+ * whose init-addr names `last` before the method that gave its address
+ * takes the address the file holds (field srv_addr), and with it the port
+ * (srv_port) when its port is fixed; a server started without an address
+ * (`none`) leaves its resolution maintenance. Servers with a literal
+ * address keep the configuration's. */
+static void apply_last(struct server *s, char **f, int nf, const char *path, int line)
+{
+	struct sockaddr_storage ss;
+	struct addr_spec a;
+	char *e = NULL;
+	long port;
+	int keep;
+
+	if (!s->addr_last || nf < 5 || !strcmp(f[4], "-"))
+		return;
+	if (addr_parse(f[4], ADDR_F_PORT_NONE_OK, &a, &e) < 0 || a.has_port || a.wildcard) {
+		ha_warning("server-state file '%s', line %d: server '%s/%s': invalid address '%s', ignored.", path, line,
+			   s->px->name, s->name, f[4]);
+		free(e);
+		return;
+	}
+	ss = a.ss;
+	keep = addr_port(&s->addr);
+	if (s->port_mode == SRV_PORT_FIXED && nf > 18 && num(f[18], &port) && port > 0 && port <= 65535)
+		keep = (int)port;
+	addr_set_port(&ss, keep);
+	s->addr = ss;
+	if (s->rmaint) {
+		/* its name did not resolve when the configuration was read (warned then) */
+		char txt[64];
+
+		ha_notice("server-state file '%s', line %d: server '%s/%s' takes the address %s from the file "
+			  "(init-addr last) and leaves maintenance.", path, line, s->px->name, s->name,
+			  addr_ntop(&ss, txt, sizeof(txt)));
+		s->rmaint = false;
+	}
+}
+
 static void apply_one(struct server *s, char **f, int nf, const char *path, int line)
 {
 	long op, adm, uw, iw, health;
@@ -91,6 +132,7 @@ static void apply_one(struct server *s, char **f, int nf, const char *path, int 
 			   line, s->px->name, s->name);
 		return;
 	}
+	apply_last(s, f, nf, path, line);
 	/* the administrative state forced at run time; the configuration's
 	 * `disabled` (CMAINT, written with FMAINT) stays the configuration's:
 	 * a server no longer disabled there comes back */

@@ -210,7 +210,7 @@ static void srv_class(const struct stat_row *r, char *buf, size_t cap)
 		k = "up";
 	else if (!strcmp(st, "DOWN"))
 		k = "down";
-	else if (!strcmp(st, "MAINT"))
+	else if (!strncmp(st, "MAINT", 5))  /* and "MAINT (resolution)" */
 		k = "maint";
 	else if (!strcmp(st, "DRAIN"))
 		k = "drain";
@@ -503,7 +503,7 @@ static void prom_row(void *arg, const struct stat_row *r, const struct proxy *px
 		const char *st = F(r, C_STATUS), *cur;
 
 		if (kind == R_SRV)
-			cur = !strcmp(st, "no check") ? "UP" : st;
+			cur = !strcmp(st, "no check") ? "UP" : !strncmp(st, "MAINT", 5) ? "MAINT" : st;
 		else
 			cur = !strcmp(st, "OPEN") || !strcmp(st, "FULL") || !strcmp(st, "UP") ? "UP" : "DOWN";
 		for (const char *const *k = kind == R_SRV ? srv_st : fe_st; *k; k++) {

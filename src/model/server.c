@@ -251,41 +251,62 @@ static int sk_agent_addr(void *obj, int argc, char **args, char **err)
 	return 0;
 }
 
-/* init-addr {last|libc|none|<ip>}[,...]: HAProxy's default is "last,libc".
- * decoyproxy resolves every address with libc when the configuration is
- * loaded; a list that names libc is accepted, its other methods (the state
- * file's last address, starting without an address) are not applied, which
- * a warning says. A list without libc would mean another resolution and is
- * refused. */
+/* init-addr {last|libc|none|<ip>}[,...]: HAProxy's methods, tried in the
+ * order written when the server's address is a host name (default
+ * "last,libc"): `last` the address the server-state file holds for it,
+ * `libc` getaddrinfo(), `none` start without an address (in maintenance),
+ * `<ip>` that address. server_parse() applies libc, none and <ip>; `last`
+ * is applied when the state file is loaded (srvstate_apply()). */
 static int sk_init_addr(void *obj, int argc, char **args, char **err)
 {
+	struct server *s = obj;
 	const char *p = args[1];
-	bool libc = false, other = false;
+	unsigned char m[SRV_IADDR_MAX] = { 0 };
+	struct sockaddr_storage ip = { 0 };
+	size_t nm = 0;
 
 	while (*p) {
 		size_t n = strcspn(p, ",");
+		unsigned char v;
+		char tok[64];
 
-		if (n == 4 && !strncmp(p, "libc", 4))
-			libc = true;
-		else if ((n == 4 && !strncmp(p, "last", 4)) || (n == 4 && !strncmp(p, "none", 4)))
-			other = true;
-		else if (!n) {
+		if (!n) {
 			memprintf(err, "'init-addr': empty method in '%s'", args[1]);
 			return -EINVAL;
-		} else {
-			memprintf(err, "'init-addr': method '%.*s' is not yet supported (decoyproxy resolves addresses with "
-				  "'libc' when the configuration is loaded)", (int)n, p);
-			return -EINVAL;
 		}
+		snprintf(tok, sizeof(tok), "%.*s", (int)n, p);
+		if (!strcmp(tok, "last"))
+			v = SRV_IADDR_LAST;
+		else if (!strcmp(tok, "libc"))
+			v = SRV_IADDR_LIBC;
+		else if (!strcmp(tok, "none"))
+			v = SRV_IADDR_NONE;
+		else {
+			struct addr_spec a;
+			char *e = NULL;
+
+			/* an IP address, nothing else (no port, no name) */
+			if (n >= sizeof(tok) || addr_parse(tok, ADDR_F_PORT_NONE_OK, &a, &e) < 0 || a.has_port ||
+			    a.wildcard) {
+				free(e);
+				memprintf(err, "'init-addr': unknown method '%.*s', supported methods are 'last', 'libc', "
+					  "'none' and an IP address", (int)n, p);
+				return -EINVAL;
+			}
+			v = SRV_IADDR_IP;
+			ip = a.ss;
+		}
+		for (size_t i = 0; i < nm; i++)
+			if (m[i] == v) {
+				memprintf(err, "'init-addr': method '%s' is given twice in '%s'",
+					  v == SRV_IADDR_IP ? "<ip>" : tok, args[1]);
+				return -EINVAL;
+			}
+		m[nm++] = v;  /* at most one of each of the SRV_IADDR_MAX kinds */
 		p += n + (p[n] == ',');
 	}
-	if (!libc) {
-		memprintf(err, "'init-addr %s' is not yet supported: decoyproxy resolves addresses with 'libc' when the "
-			  "configuration is loaded; the list must name 'libc'", args[1]);
-		return -EINVAL;
-	}
-	/* warned about by server_parse(), which knows the line */
-	((struct server *)obj)->init_addr_partial = other;
+	memcpy(s->init_addr, m, sizeof(m));
+	s->init_addr_ip = ip;
 	return 0;
 }
 
@@ -463,6 +484,8 @@ static void server_set_defaults(struct server *s)
 	s->chk_fall = 3;
 	s->chk_inter = 2000;
 	s->agent_inter = 2000;
+	s->init_addr[0] = SRV_IADDR_LAST;  /* HAProxy's default "last,libc" */
+	s->init_addr[1] = SRV_IADDR_LIBC;
 }
 
 /* Copies the option fields of src (a default-server template) into dst. */
@@ -482,7 +505,8 @@ int server_copy_options(struct server *dst, const struct server *src)
 	dst->chk_port = src->chk_port;
 	dst->chk_addr = src->chk_addr;
 	dst->on_down_shutdown = src->on_down_shutdown;
-	dst->init_addr_partial = src->init_addr_partial;
+	memcpy(dst->init_addr, src->init_addr, sizeof(dst->init_addr));
+	dst->init_addr_ip = src->init_addr_ip;
 	dst->agent_check = src->agent_check;
 	dst->agent_port = src->agent_port;
 	dst->agent_inter = src->agent_inter;
@@ -522,19 +546,6 @@ static void prefix_err(const char *what, char **err)
 	*err = m;
 }
 
-/* Once per line that writes such an init-addr (a default-server's is not
- * repeated for each server). */
-static void warn_init_addr(struct cfg_ctx *ctx, int argc, char **argv, const struct server *s)
-{
-	bool here = false;
-
-	for (int i = 1; i < argc; i++)
-		here |= !strcmp(argv[i], "init-addr");
-	if (here && s->init_addr_partial)
-		cfg_warn(ctx, "'%s': 'init-addr': only 'libc' is applied; 'last' and 'none' are not (addresses are "
-			 "resolved when the configuration is loaded, and one that does not resolve is an error)", argv[0]);
-}
-
 int server_parse_default(struct cfg_ctx *ctx, int argc, char **argv, struct server **defsrv, char **err)
 {
 	if (!*defsrv) {
@@ -548,8 +559,106 @@ int server_parse_default(struct cfg_ctx *ctx, int argc, char **argv, struct serv
 	}
 	if (cfg_opts_parse(&srv_opt_table, *defsrv, argc - 1, argv + 1, NULL, err) < 0)
 		return CFG_ERR;
-	warn_init_addr(ctx, argc, argv, *defsrv);
 	return CFG_OK;
+}
+
+#define SRV_ADDR_FLAGS (ADDR_F_PORT_NONE_OK | ADDR_F_PORT_OFFSET)
+
+static void srv_set_addr_spec(struct server *s, const struct addr_spec *a)
+{
+	s->addr = a->ss;
+	if (a->port_offset_sign) {
+		s->port_mode = SRV_PORT_OFFSET;
+		s->port_offset = a->port_offset_sign * a->port_lo;
+	} else if (!a->has_port || a->port_lo == 0) {
+		s->port_mode = SRV_PORT_SAME;
+	} else {
+		s->port_mode = SRV_PORT_FIXED;
+	}
+}
+
+/* The host part of "[ipv4@|ipv6@]<name>[:<port>]" (a name has no colon). */
+static void host_of(const char *str, char *host, size_t cap)
+{
+	if (!strncmp(str, "ipv4@", 5) || !strncmp(str, "ipv6@", 5))
+		str += 5;
+	snprintf(host, cap, "%.*s", (int)strcspn(str, ":"), str);
+}
+
+/* str with its host name replaced by ip (family 0: 0.0.0.0, the address
+ * of a server without one, which s->rmaint keeps unused), parsed:
+ * the port part of the server's address with another address. */
+static int with_ip(const char *str, const struct sockaddr_storage *ip, struct addr_spec *a, char **err)
+{
+	char host[256], buf[512], txt[64] = "0.0.0.0";
+	const char *rest;
+
+	host_of(str, host, sizeof(host));
+	rest = strstr(str, host) + strlen(host);
+	if (ip->ss_family)
+		addr_ntop(ip, txt, sizeof(txt));
+	snprintf(buf, sizeof(buf), ip->ss_family == AF_INET6 ? "[%s]%s" : "%s%s", txt, rest);
+	return addr_parse(buf, SRV_ADDR_FLAGS, a, err) < 0 ? -EINVAL : 0;
+}
+
+/* A server whose address is a host name: its init-addr methods in order.
+ * `last` is the server-state file's, applied when it is loaded. */
+static int srv_init_addr(struct cfg_ctx *ctx, struct server *s, const char *str, char **err)
+{
+	struct sockaddr_storage none = { 0 };
+	struct addr_spec a;
+	char *libc_err = NULL, host[256];
+	bool last = false;
+
+	host_of(str, host, sizeof(host));
+	/* what is wrong besides the name (a bad port) is said as such */
+	if (with_ip(str, &none, &a, err) < 0) {
+		free(*err);
+		*err = NULL;
+		if (addr_parse(str, SRV_ADDR_FLAGS, &a, err) == 0)  /* cannot be: keep an error */
+			memprintf(err, "invalid address '%s'", str);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < SRV_IADDR_MAX && s->init_addr[i]; i++) {
+		switch (s->init_addr[i]) {
+		case SRV_IADDR_LAST:
+			last = true;
+			continue;
+		case SRV_IADDR_LIBC:
+			free(libc_err);
+			libc_err = NULL;
+			if (addr_parse(str, SRV_ADDR_FLAGS | ADDR_F_RESOLVE, &a, &libc_err) < 0)
+				continue;
+			break;
+		case SRV_IADDR_IP:
+			if (with_ip(str, &s->init_addr_ip, &a, err) < 0)
+				goto fail;
+			break;
+		default: /* none */
+			if (with_ip(str, &none, &a, err) < 0)
+				goto fail;
+			s->rmaint = true;
+			/* HAProxy's words */
+			cfg_warn(ctx, "'server %s' : could not resolve address '%s', disabling server.", s->name, host);
+			break;
+		}
+		srv_set_addr_spec(s, &a);
+		s->addr_last = last;
+		free(libc_err);
+		return 0;
+	}
+	if (libc_err) {
+		*err = libc_err;
+		libc_err = NULL;
+	} else {
+		memprintf(err, "could not resolve address '%s'", host);
+	}
+	if (last)
+		memprintf(err, "%s (init-addr 'last' applies the server-state file's address to a server that starts: add "
+			  "'none' to start it in maintenance until then)", *err);
+fail:
+	free(libc_err);
+	return -EINVAL;
 }
 
 int server_parse(struct cfg_ctx *ctx, int argc, char **argv, const struct server *defsrv, struct server **out,
@@ -557,6 +666,7 @@ int server_parse(struct cfg_ctx *ctx, int argc, char **argv, const struct server
 {
 	struct server *s;
 	struct addr_spec a = { 0 };
+	bool hostname = false;
 	char what[300];
 
 	if (argc < 3) {
@@ -581,22 +691,19 @@ int server_parse(struct cfg_ctx *ctx, int argc, char **argv, const struct server
 		if (addr_parse_unix(argv[2], NULL, &s->addr, err) < 0)
 			goto fail_prefix;
 		s->port_mode = SRV_PORT_FIXED;
-	} else if (addr_parse(argv[2], ADDR_F_PORT_NONE_OK | ADDR_F_PORT_OFFSET | ADDR_F_RESOLVE, &a, err) < 0) {
-		goto fail_prefix;
-	} else if (a.port_offset_sign) {
-		s->addr = a.ss;
-		s->port_mode = SRV_PORT_OFFSET;
-		s->port_offset = a.port_offset_sign * a.port_lo;
-	} else if (!a.has_port || a.port_lo == 0) {
-		s->addr = a.ss;
-		s->port_mode = SRV_PORT_SAME;
+	} else if (addr_parse(argv[2], SRV_ADDR_FLAGS, &a, err) < 0) {
+		/* a host name: init-addr says how, once the options are read */
+		free(*err);
+		*err = NULL;
+		hostname = true;
 	} else {
-		s->addr = a.ss;
-		s->port_mode = SRV_PORT_FIXED;
+		srv_set_addr_spec(s, &a);
+		if (a.wildcard)
+			s->flags |= SRV_F_ADDR_ORIG;
 	}
-	if (s->addr.ss_family != AF_UNIX && a.wildcard)
-		s->flags |= SRV_F_ADDR_ORIG;
 	if (cfg_opts_parse(&srv_opt_table, s, argc - 3, argv + 3, NULL, err) < 0)
+		goto fail_prefix;
+	if (hostname && srv_init_addr(ctx, s, argv[2], err) < 0)
 		goto fail_prefix;
 
 	if (s->ntlvs && !(s->flags & SRV_F_SEND_PROXY_V2)) {
@@ -626,7 +733,6 @@ int server_parse(struct cfg_ctx *ctx, int argc, char **argv, const struct server
 		s->chk_downinter = s->chk_inter;
 	s->chk_health = s->chk_rise; /* checked servers start up, as in HAProxy */
 	s->iweight = s->weight;
-	warn_init_addr(ctx, argc, argv, s);
 	if (s->pp_opts && !(s->flags & SRV_F_SEND_PROXY_V2)) {
 		memprintf(err, "'proxy-v2-options' needs 'send-proxy-v2'");
 		goto fail_prefix;
@@ -673,12 +779,12 @@ int server_target(const struct server *s, const struct sockaddr_storage *orig, s
 
 bool server_usable(const struct server *s)
 {
-	return !(s->flags & SRV_F_DISABLED) && s->admin == SRV_ADMIN_READY && s->chk_up;
+	return !(s->flags & SRV_F_DISABLED) && !s->rmaint && s->admin == SRV_ADMIN_READY && s->chk_up;
 }
 
 bool server_in_maint(const struct server *s)
 {
-	return (s->flags & SRV_F_DISABLED) || s->admin == SRV_ADMIN_MAINT;
+	return (s->flags & SRV_F_DISABLED) || s->admin == SRV_ADMIN_MAINT || s->rmaint;
 }
 
 bool server_set_admin(struct server *s, int admin)

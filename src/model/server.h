@@ -52,6 +52,10 @@ struct srv_counters {
 	unsigned long long chk_failed, chk_down_transitions;
 };
 
+/* init-addr methods, tried in the order written (HAProxy's) */
+enum { SRV_IADDR_END = 0, SRV_IADDR_LAST, SRV_IADDR_LIBC, SRV_IADDR_NONE, SRV_IADDR_IP };
+#define SRV_IADDR_MAX 4
+
 struct server {
 	struct server *next;
 	struct proxy *px;
@@ -85,7 +89,12 @@ struct server {
 	int chk_code;                    /* its layer-7 code (HTTP status), 0: none */
 	long chk_dur;                    /* its duration (ms) */
 	bool on_down_shutdown;           /* on-marked-down shutdown-sessions */
-	bool init_addr_partial;          /* init-addr names 'last' or 'none' besides 'libc' */
+	/* init-addr: the methods in order (SRV_IADDR_*, 0 ends the list) */
+	unsigned char init_addr[SRV_IADDR_MAX];
+	struct sockaddr_storage init_addr_ip;  /* the list's <ip> */
+	bool addr_last;                  /* a hostname whose list names 'last' before the method that gave
+	                                  * its address: the server-state file's address wins */
+	bool rmaint;                     /* no address (init-addr none): maintenance until one is set */
 	/* agent-check (core/chk_agent.c) */
 	struct chk_agent *agent;         /* NULL: no agent check running */
 	bool agent_check;                /* `agent-check` given */

@@ -974,6 +974,7 @@ static void test_agent_and_marked(void **state)
 {
 	struct dp_config *c;
 	struct server *s;
+	char line[64];
 
 	assert_int_equal(parse("defaults\n timeout connect 1s\n timeout server 1s\n"
 			       " default-server agent-port 5555 agent-send \"ping\\n\" on-marked-down shutdown-sessions\n"
@@ -1017,21 +1018,69 @@ static void test_agent_and_marked(void **state)
 	expect_error("backend b\n server a 10.0.0.1:80 on-marked-up shutdown-sessions\n",
 		     "'on-marked-up' expects 'shutdown-backup-sessions' but got 'shutdown-sessions'");
 
-	/* init-addr: libc is what decoyproxy does; HAProxy's idiom is accepted
-	 * with a warning saying that last and none are not applied */
+	/* init-addr: HAProxy's methods in the order written, for host names;
+	 * default "last,libc"; names under .invalid never resolve */
 	assert_int_equal(parse("defaults\n timeout connect 1s\n timeout server 1s\n default-server init-addr last,libc,none\n"
-			       "backend b\n server a 10.0.0.1:80 init-addr libc\n server c 10.0.0.3:80\n", &c), 0);
-	assert_non_null(strstr(msgs, "[t.cfg:4] : 'default-server': 'init-addr': only 'libc' is applied; 'last' and 'none' are not"));
-	assert_null(strstr(msgs, "[t.cfg:7]"));  /* said once, not per server */
+			       "backend b\n server a 10.0.0.1:80 init-addr libc\n server c db.invalid:5432\n"
+			       " server d db.invalid init-addr 10.0.0.9,none\n server e [::1]:80 init-addr none\n"
+			       " server f ipv4@db.invalid:+1 init-addr none,10.0.0.7\n server g localhost:81\n"
+			       " server h db.invalid:82 init-addr [2001:db8::1]\n", &c), 0);
+	assert_null(strstr(msgs, "[t.cfg:4]"));  /* no "not applied" warning any more */
+	assert_non_null(strstr(msgs, "[t.cfg:7] : 'server c' : could not resolve address 'db.invalid', disabling server."));
 	s = dp_config_find_proxy(c, "b", PR_CAP_BE)->srv;
-	assert_false(s->init_addr_partial);
-	assert_true(s->next->init_addr_partial);
+	assert_int_equal(s->init_addr[0], SRV_IADDR_LIBC);  /* a */
+	assert_int_equal(s->init_addr[1], SRV_IADDR_END);
+	assert_false(s->rmaint);
+	assert_false(s->addr_last);  /* a literal address: init-addr does not apply */
+	s = s->next;                 /* c: last,libc,none -> no address, maintenance */
+	assert_int_equal(s->init_addr[0], SRV_IADDR_LAST);
+	assert_int_equal(s->init_addr[2], SRV_IADDR_NONE);
+	assert_true(s->rmaint);
+	assert_true(s->addr_last);
+	assert_true(server_in_maint(s));
+	assert_false(server_usable(s));
+	assert_int_equal(s->port_mode, SRV_PORT_FIXED);
+	assert_int_equal(addr_port(&s->addr), 5432);
+	s = s->next;                 /* d: the literal fallback */
+	assert_false(s->rmaint);
+	assert_false(s->addr_last);
+	assert_string_equal(addr_ntop(&s->addr, line, sizeof(line)), "10.0.0.9");
+	assert_int_equal(s->port_mode, SRV_PORT_SAME);
+	s = s->next;                 /* e: literal, none unused */
+	assert_false(s->rmaint);
+	s = s->next;                 /* f: none first: maintenance, its port offset kept */
+	assert_true(s->rmaint);
+	assert_int_equal(s->port_mode, SRV_PORT_OFFSET);
+	assert_int_equal(s->port_offset, 1);
+	s = s->next;                 /* g: default last,libc; libc resolves localhost */
+	assert_int_equal(s->init_addr[0], SRV_IADDR_LAST);
+	assert_int_equal(s->init_addr[1], SRV_IADDR_LIBC);
+	assert_false(s->rmaint);
+	assert_true(s->addr_last);
+	assert_int_equal(addr_port(&s->addr), 81);
+	s = s->next;                 /* h: an IPv6 literal fallback */
+	assert_string_equal(addr_ntop(&s->addr, line, sizeof(line)), "2001:db8::1");
+	assert_int_equal(addr_port(&s->addr), 82);
 	dp_config_put(c);
-	expect_error("backend b\n server a 10.0.0.1:80 init-addr none\n",
-		     "[t.cfg:2] : 'server': server 'a': 'init-addr none' is not yet supported: decoyproxy resolves addresses with 'libc'");
-	expect_error("backend b\n server a 10.0.0.1:80 init-addr libc,10.0.0.2\n",
-		     "'init-addr': method '10.0.0.2' is not yet supported");
+	expect_error("backend b\n server a db.invalid:80 init-addr libc\n",
+		     "[t.cfg:2] : 'server': server 'a': address 'db.invalid:80': invalid or unresolvable address 'db.invalid'");
+	expect_error("backend b\n server a db.invalid:80\n",
+		     "[t.cfg:2] : 'server': server 'a': address 'db.invalid:80': invalid or unresolvable address 'db.invalid' "
+		     "(init-addr 'last' applies the server-state file's address to a server that starts: add 'none'");
+	expect_error("backend b\n server a db.invalid:99999 init-addr none\n",
+		     "[t.cfg:2] : 'server': server 'a': address 'db.invalid:99999': invalid port '99999'");
+	expect_error("backend b\n server a db.invalid:80 init-addr last\n",
+		     "[t.cfg:2] : 'server': server 'a': could not resolve address 'db.invalid' (init-addr 'last'");
+	expect_error("backend b\n server a 10.0.0.1:80 init-addr libc,10.0.0.2:80\n",
+		     "[t.cfg:2] : 'server': server 'a': 'init-addr': unknown method '10.0.0.2:80', supported methods are 'last', 'libc', 'none' and an IP address");
+	expect_error("backend b\n server a 10.0.0.1:80 init-addr dns\n", "'init-addr': unknown method 'dns'");
+	expect_error("backend b\n server a 10.0.0.1:80 init-addr db.invalid\n", "'init-addr': unknown method 'db.invalid'");
+	expect_error("backend b\n server a 10.0.0.1:80 init-addr libc,none,libc\n",
+		     "'init-addr': method 'libc' is given twice in 'libc,none,libc'");
+	expect_error("backend b\n server a 10.0.0.1:80 init-addr 10.0.0.2,10.0.0.3\n",
+		     "'init-addr': method '<ip>' is given twice");
 	expect_error("backend b\n server a 10.0.0.1:80 init-addr libc,,none\n", "'init-addr': empty method in 'libc,,none'");
+	expect_error("defaults\n default-server init-addr bogus\n", "[t.cfg:2] : 'default-server': 'init-addr': unknown method 'bogus'");
 
 	assert_int_equal(parse("global\n max-spread-checks 1500\n", &c), 0);
 	assert_int_equal(c->g.max_spread_checks, 1500);
@@ -1114,6 +1163,33 @@ static void test_server_state(void **state)
 	expect_error("backend a\n server-state-file-name a b\n", "[t.cfg:2] : 'server-state-file-name': expects at most one argument");
 	expect_error("global\n server-state-file\n", "[t.cfg:2] : 'server-state-file': expects one argument: a file path");
 	expect_error("frontend f\n load-server-state-from-file global\n", "load-server-state-from-file");
+
+	/* init-addr last: the file's address (and port) for host names whose
+	 * list names last first; literal addresses keep the configuration's */
+	assert_int_equal(parse("defaults\n timeout connect 1s\n timeout server 1s\n default-server init-addr last,libc,none\n"
+			       "backend a\n server h db.invalid:80 check\n server l 10.0.0.2:80\n server n db.invalid init-addr none,last\n"
+			       " server o localhost:90\n", &c), 0);
+	a = dp_config_find_proxy(c, "a", PR_CAP_BE);
+	s = a->srv;
+	assert_true(s->rmaint);
+	srvstate_line(line, sizeof(line), s, 3, 1);  /* no address: "-", RMAINT (0x20) */
+	assert_string_equal(line, "3 a 1 h - 0 32 1 1 0 1 0 2 14 0 0 0 - 80 - 0 0 - - 0");
+	assert_int_equal(srvstate_apply(a, "1\n3 a 1 h 10.0.0.5 2 0 1 1 0 1 0 3 6 0 0 0 - 8080 - 0 0 - - 0\n"
+					   "3 a 2 l 10.0.0.6 2 0 1 1 0 1 0 3 6 0 0 0 - 81 - 0 0 - - 0\n"
+					   "3 a 3 n 10.0.0.7 2 0 1 1\n3 a 4 o 10.0.0.8 2 0 1 1 0 1 0 3 6 0 0 0 - 8080 - 0 0 - - 0\n",
+					   "f"), 4);
+	assert_false(s->rmaint);
+	assert_false(server_in_maint(s));
+	assert_string_equal(addr_ntop(&s->addr, line, sizeof(line)), "10.0.0.5");
+	assert_int_equal(addr_port(&s->addr), 8080);  /* srv_port, the server's port being fixed */
+	assert_string_equal(addr_ntop(&s->next->addr, line, sizeof(line)), "10.0.0.2");  /* literal: kept */
+	assert_int_equal(addr_port(&s->next->addr), 80);
+	assert_true(s->next->next->rmaint);  /* none before last */
+	assert_string_equal(addr_ntop(&s->next->next->next->addr, line, sizeof(line)), "10.0.0.8");  /* last before libc */
+	assert_int_equal(srvstate_apply(a, "1\n3 a 1 h not-an-ip 2 0 1 1\n", "f"), 1);
+	assert_non_null(strstr(msgs, "line 2: server 'a/h': invalid address 'not-an-ip', ignored."));
+	assert_string_equal(addr_ntop(&s->addr, line, sizeof(line)), "10.0.0.5");
+	dp_config_put(c);
 }
 
 /* Health accounting and `option log-health-checks` lines, as HAProxy 2.6. */
