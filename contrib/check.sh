@@ -14,9 +14,12 @@
 #   DP_CHECK_SCAN=0       skip the static analysis
 #   DP_SAN_SKIP="t1 t2"   tests the sanitizer run leaves out (default: the
 #                         fuzz run, whose targets are built with ASan and
-#                         UBSan by themselves, the layering check and the
+#                         UBSan by themselves; the layering check and the
 #                         test tools' self-test, which run none of
-#                         decoyproxy's C code); printed with the reason
+#                         decoyproxy's C code; the man page and real-config
+#                         checks, the demo and the PROXY interop test, whose
+#                         decoyproxy code runs under the sanitizers in other
+#                         tests); each printed with its reason
 #
 # Prints the reason of every skip (whole tests, and counted parts of tests),
 # and ends with one line "N passed, N failed, N skipped" for both runs.
@@ -28,6 +31,18 @@ sbuild=${DP_SAN_BUILD:-$build-san}
 
 PASS=0 FAIL=0 SKIP=0 RC=0
 REASONS=()
+
+# san_reason TEST — why the sanitizer run leaves TEST out (DP_SAN_SKIP)
+san_reason() {
+	case $1 in
+	*run_fuzz.sh) echo "its fuzz targets are built with ASan and UBSan by themselves" ;;
+	*test_layering.sh | *test_tools_selftest.sh) echo "it runs none of decoyproxy's code" ;;
+	*test_manpage.sh | *test_realcfg.sh) echo "only configuration parsing, which the unit tests run under the sanitizers" ;;
+	*test_demo.sh) echo "the demo script; its relays are the ones test_relay.sh and test_intercept.sh run under the sanitizers" ;;
+	*test_pp_interop.sh) echo "interop with HAProxy, nginx and tshark; its PROXY code paths run under the sanitizers in test_pp_errors.sh, test_relay.sh and the unit tests" ;;
+	*) echo "DP_SAN_SKIP" ;;
+	esac
+}
 
 # run_suite DIR LABEL — `make check` in DIR; adds its counts to the totals,
 # shows the logs of what failed, collects the reasons of what was skipped
@@ -75,11 +90,11 @@ run_suite "$build" normal
 if [ "${DP_CHECK_SANITIZERS:-1}" != 0 ]; then
 	if dp_build "$here" "$sbuild" --enable-werror --enable-sanitizers; then
 		rm -rf "$sbuild/sanitizer-reports"
-		san_skip=${DP_SAN_SKIP-tests/fuzz/run_fuzz.sh tests/test_layering.sh tests/netns/test_tools_selftest.sh}
+		san_skip=${DP_SAN_SKIP-tests/fuzz/run_fuzz.sh tests/test_layering.sh tests/netns/test_tools_selftest.sh tests/test_manpage.sh tests/netns/test_realcfg.sh tests/netns/test_demo.sh tests/netns/test_pp_interop.sh}
 		san_tests=$(cd "$sbuild" && make -s -f Makefile -f - print-tests <<<'print-tests: ; @echo $(TESTS)' 2>/dev/null)
 		for t in $san_skip; do
 			san_tests=$(tr ' ' '\n' <<<"$san_tests" | grep -vxF -- "$t" | tr '\n' ' ')
-			echo "sanitizers: $t left out (run in the normal build; fuzz targets carry their own ASan/UBSan; the layering check and the tools' self-test run none of decoyproxy's code)"
+			echo "sanitizers: $t left out (run in the normal build: $(san_reason "$t"))"
 		done
 		if [ -n "$san_tests" ]; then
 			run_suite "$sbuild" sanitizers TESTS="$san_tests"
