@@ -2,10 +2,11 @@
 # contrib/check.sh — builds decoyproxy (warnings are errors) and runs every
 # test: unit tests, real-kernel tests in throwaway network namespaces, interop
 # with HAProxy/nginx/tshark. Then it builds it a second time, with ASan and
-# UBSan (--enable-sanitizers, in another directory), and runs the whole suite
-# again there: any sanitizer report from any process of that run (unit tests,
-# and the daemons the netns tests start) counts as one more failure. Last,
-# clang's static analyzer (contrib/scan.sh): any report is one more failure.
+# UBSan (--enable-sanitizers, in another directory), and runs the suite
+# again there (less DP_SAN_SKIP): any sanitizer report from any process of
+# that run (unit tests, and the daemons the netns tests start) counts as one
+# more failure. Beside both runs, at the lowest priority, clang's static
+# analyzer (contrib/scan.sh): any report is one more failure.
 # Run as root on Debian 12; installs what is missing.
 #
 #   DP_BUILD=dir          the normal build (default: ./build)
