@@ -49,7 +49,7 @@
 enum probe_obs_kind {
 	PROBE_OBS_SYN,          /* SYN to an intercepted pair */
 	PROBE_OBS_RST,          /* RST from the attacker to an intercepted pair */
-	PROBE_OBS_CLOSED,       /* SYN to a closed port of a decoy address */
+	PROBE_OBS_CLOSED,       /* SYN or UDP datagram to a closed port of a decoy address */
 	PROBE_OBS_ACCEPT,       /* connection accepted */
 };
 
@@ -63,7 +63,7 @@ const char *probe_verdict_name(enum probe_verdict v);
 struct probe_obs {
 	enum probe_obs_kind kind;
 	uint8_t family;                 /* AF_INET or AF_INET6 */
-	uint8_t proto;                  /* IPPROTO_TCP */
+	uint8_t proto;                  /* IPPROTO_TCP (IPPROTO_UDP: CLOSED only) */
 	union icpt_addr src, dst;       /* attacker, decoy (network order) */
 	uint16_t sport, dport;          /* host order */
 	uint32_t scope;

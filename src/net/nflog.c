@@ -23,9 +23,9 @@
 #include "net/nflog.h"
 
 /* Packet headers: the network header (IPv4 with options, or IPv6 without
- * extension headers: the probe rules only log TCP, whose header follows
- * the fixed IPv6 header unless the attacker adds extensions, and those
- * packets are skipped) then the transport header. */
+ * extension headers: the probe rules only log TCP and UDP, whose header
+ * follows the fixed IPv6 header unless the attacker adds extensions, and
+ * those packets are skipped) then the transport header. */
 static int parse_l3(const uint8_t *p, size_t n, struct nflog_pkt *o)
 {
 	size_t hl;

@@ -136,7 +136,7 @@ struct nft_decoy {
 /* NFLOG prefixes of the probe rules: "<kind> <set name>". */
 #define NFT_PROBE_OPEN   'o'            /* SYN to an intercepted address:port */
 #define NFT_PROBE_RESET  'r'            /* RST to an intercepted address:port */
-#define NFT_PROBE_CLOSED 'c'            /* SYN to a closed port of a decoy */
+#define NFT_PROBE_CLOSED 'c'            /* SYN or UDP datagram to a closed port of a decoy */
 #define NFT_LOG_PREFIX_MAX 127
 #define NFT_LOG_SNAPLEN 128
 

@@ -552,6 +552,16 @@ int nft_add_decoy_post(struct nft_batch *b, const struct nft_plan *p, uint32_t i
 				ret = g_end(b, &g, (uint32_t)-1, "reject with tcp reset", pos);
 			}
 		}
+		if (!ret && d->dec.log && d->dec.closed != NFT_CLOSED_NONE) {
+			/* a datagram to a closed UDP port: the same kind and
+			 * limit as a SYN to a closed TCP port */
+			g_start(&g, d, *pos + 1);
+			g_l4(&g, &l4_udp, "udp");
+			g_daddr(&g, d, d->dec.hosts, hid);
+			probe_prefix(prefix, NFT_PROBE_CLOSED, d->set);
+			g_log(&g, d, prefix);
+			ret = g_end(b, &g, (uint32_t)-1, NULL, pos);
+		}
 		if (!ret && d->dec.closed != NFT_CLOSED_NONE) {
 			g_start(&g, d, *pos + 1);
 			g_l4(&g, &l4_udp, "udp");

@@ -281,7 +281,7 @@ static void emit_cb(void *ctx, const struct probe_event *ev)
 	r.end = wall_of(ev->end_ms);
 	r.frontend = s->fe;
 	r.segment = s->ns;
-	r.proto = "tcp";
+	r.proto = ev->type == PROBE_EV_PROBE && ev->proto == IPPROTO_UDP ? "udp" : "tcp";
 	sa_of(&r.attacker, ev->family, &ev->src, ev->sport);
 	sa_of(&r.decoy, ev->family, &ev->dst, ev->type == PROBE_EV_PROBE ? ev->dport : 0);
 	r.verdict = ev->verdict;
@@ -383,7 +383,7 @@ static void pkt_cb(void *ctx, const struct nflog_pkt *k)
 	long sc;
 
 	P.cnt.packets++;
-	if (k->proto != IPPROTO_TCP) {
+	if (k->proto != IPPROTO_TCP && !(k->proto == IPPROTO_UDP && k->kind == NFT_PROBE_CLOSED)) {
 		P.cnt.bad++;
 		return;
 	}

@@ -172,6 +172,13 @@ lab_assert_eq "event log: the connect scan's open port is a connection (after th
 lab_exec att timeout 10 nmap -n -Pn -sU -T5 --max-retries 1 --initial-rtt-timeout 50ms --max-rtt-timeout 100ms -p 53 -oG "$LAB_TMP/su.gnmap" 10.99.0.3 >/dev/null 2>&1
 lab_assert_eq "-sU: closed UDP port answers ICMP port unreachable (closed)" "53/closed/udp//domain///" \
 	"$(grep -F Ports: "$LAB_TMP/su.gnmap" | sed 's/.*Ports: //')"
+# the datagram to the closed UDP port is a probe event of its own (proto udp)
+for _ in $(seq 30); do grep -q ' probe udp 10\.99\.0\.3:53 ' "$LAB_TMP/dp.log" && break; sleep 0.1; done
+lab_assert_match "-sU: the closed UDP port is a probe event (udp, closed)" \
+	'^10\.1\.0\.2:[0-9]+ \[[^]]+\] web - probe udp 10\.99\.0\.3:53 closed syn=1 rst=0$' "$(cat "$LAB_TMP/dp.log")"
+for _ in $(seq 30); do [ -n "$(J 'select(.type == "probe" and .proto == "udp")')" ] && break; sleep 0.1; done
+lab_assert_eq "-sU: the event log has the UDP probe event" "10.1.0.2 10.99.0.3 53 udp closed 1 0" \
+	"$(J 'select(.type == "probe" and .proto == "udp") | "\(.attacker_ip) \(.decoy_ip) \(.decoy_port) \(.proto) \(.verdict) \(.syn) \(.rst)"' | paste -sd,)"
 
 # 2b. version scan of a decoy whose port 22 has a banner service: nmap
 # names the service; the probe and connection events name the attacker,
@@ -200,6 +207,7 @@ lab_assert_eq "decoy-closed drop: 22 open, 443 filtered" "22/open/tcp//ssh///, 4
 rules=$(lab_exec dp nft list chain inet decoyproxy prerouting)
 lab_assert_match "rules: edges dropped first" "meta pkttype host ip daddr @edges4_web drop" "$rules"
 lab_assert_match "rules: closed TCP ports reset" "ip daddr @hosts4_web reject with tcp reset" "$rules"
+lab_assert_match "rules: closed UDP ports logged (log-probes), through the limit" 'l4proto udp ip daddr @hosts4_web limit rate .* log prefix "c ' "$rules"
 lab_assert_match "rules: drop for 'quiet'" "meta l4proto tcp ip daddr @hosts4_quiet drop" "$rules"
 lab_assert_eq "announce routes skip network and broadcast" \
 	"local 10.99.0.1 local 10.99.0.2/31 local 10.99.0.4/30 local 10.99.0.8/30 local 10.99.0.12/31 local 10.99.0.14" \

@@ -183,6 +183,8 @@ static void test_batch(void **state)
 		"(meta iiftype != loopback meta l4proto tcp tcp flags & (fin|syn|rst|ack) == syn "
 		"ip daddr @hosts4_web limit rate 10/1s burst 10 packets log group 1414 prefix \"c decoys4_web\")",
 		"(meta iiftype != loopback meta l4proto tcp ip daddr @hosts4_web reject with tcp reset)",
+		"(meta iiftype != loopback meta l4proto udp ip daddr @hosts4_web limit rate 10/1s burst 10 "
+		"packets log group 1414 prefix \"c decoys4_web\")",
 		"(meta iiftype != loopback meta l4proto udp ip daddr @hosts4_web meta mark set <mark> accept)",
 		"(meta iiftype != loopback meta l4proto icmp icmp type echo-request ip daddr @hosts4_web "
 		"meta mark set <mark> accept)",

@@ -3,7 +3,7 @@
  * mode packet, 128 bytes) for a SYN logged by an nft rule with prefix
  * "o decoys4_web" (IPv4, 10.5.0.1:41942 -> 10.5.0.9:22) and "c decoys6_web"
  * (IPv6, [fd05::1]:46066 -> [fd05::9]:443); then cut and damaged copies
- * of them, and the configuration message.
+ * of them, UDP copies of them, and the configuration message.
  */
 #include "config.h"
 
@@ -109,6 +109,66 @@ static void test_ipv6_syn(void **state)
 	assert_string_equal(g.set[0], "decoys6_web");
 }
 
+/* A datagram to a closed UDP port (probe rule "c <set>"): the SYN messages
+ * above made UDP (protocol 17, destination port 53) and cut after the
+ * 8-byte UDP header, l3len bytes of IP header before it. A UDP header
+ * needs only its ports: cut at udplen bytes of it. */
+static size_t udp_of(uint8_t *out, const uint8_t *msg, size_t l3len, size_t udplen, int v6)
+{
+	size_t ip = 76, len = ip + l3len + udplen;
+
+	memcpy(out, msg, len);
+	out[0] = (uint8_t)len;                  /* nlmsg_len (< 256) */
+	out[72] = (uint8_t)(4 + l3len + udplen); /* NFULA_PAYLOAD nla_len */
+	out[ip + (v6 ? 6 : 9)] = 17;            /* IPPROTO_UDP */
+	if (udplen >= 4) {
+		out[ip + l3len + 2] = 0x00;
+		out[ip + l3len + 3] = 0x35;
+	}
+	return len;
+}
+
+static void test_udp(void **state)
+{
+	uint8_t buf[sizeof(msg6)];
+	struct got g = { 0 };
+	char ip[INET6_ADDRSTRLEN];
+	unsigned bad = 0;
+	size_t len;
+
+	(void)state;
+	len = udp_of(buf, msg4, 20, 8, 0);
+	assert_int_equal(nflog_parse(buf, len, collect, &g, &bad), 1);
+	assert_int_equal(bad, 0);
+	assert_int_equal(g.p[0].family, AF_INET);
+	assert_int_equal(g.p[0].proto, IPPROTO_UDP);
+	assert_int_equal(g.p[0].tcp_flags, 0);
+	assert_string_equal(inet_ntop(AF_INET, &g.p[0].src, ip, sizeof(ip)), "10.5.0.1");
+	assert_string_equal(inet_ntop(AF_INET, &g.p[0].dst, ip, sizeof(ip)), "10.5.0.9");
+	assert_int_equal(g.p[0].sport, 41942);
+	assert_int_equal(g.p[0].dport, 53);
+
+	len = udp_of(buf, msg6, 40, 8, 1);
+	assert_int_equal(nflog_parse(buf, len, collect, &g, &bad), 1);
+	assert_int_equal(bad, 0);
+	assert_int_equal(g.p[1].family, AF_INET6);
+	assert_int_equal(g.p[1].proto, IPPROTO_UDP);
+	assert_string_equal(inet_ntop(AF_INET6, &g.p[1].src, ip, sizeof(ip)), "fd05::1");
+	assert_string_equal(inet_ntop(AF_INET6, &g.p[1].dst, ip, sizeof(ip)), "fd05::9");
+	assert_int_equal(g.p[1].sport, 46066);
+	assert_int_equal(g.p[1].dport, 53);
+	assert_int_equal(g.p[1].kind, 'c');
+	assert_string_equal(g.set[1], "decoys6_web");
+
+	/* the ports are enough (4 bytes); 3 are not */
+	len = udp_of(buf, msg4, 20, 4, 0);
+	assert_int_equal(nflog_parse(buf, len, collect, &g, &bad), 1);
+	assert_int_equal(g.p[2].dport, 53);
+	len = udp_of(buf, msg6, 40, 3, 1);
+	assert_int_equal(nflog_parse(buf, len, collect, &g, &bad), 0);
+	assert_int_equal(bad, 1);
+}
+
 /* two messages in one read, as the kernel batches them */
 static void test_batch(void **state)
 {
@@ -200,6 +260,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ipv4_syn),
 		cmocka_unit_test(test_ipv6_syn),
+		cmocka_unit_test(test_udp),
 		cmocka_unit_test(test_batch),
 		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_damaged),
