@@ -110,34 +110,41 @@ const char *chk_status_name(enum chk_status st)
 	return "UNK";
 }
 
-bool chk_apply(struct server *s, bool ok)
+bool chk_health_step(unsigned *health, bool *up, unsigned rise, unsigned fall, bool ok,
+		     unsigned long long *failed, unsigned long long *downs)
 {
-	unsigned max = s->chk_rise + s->chk_fall - 1;
+	unsigned max = rise + fall - 1;
 	bool changed = false;
 
 	if (ok) {
-		if (s->chk_health < max) {
+		if (*health < max) {
 			changed = true;
-			s->chk_health++;
-			if (s->chk_health >= s->chk_rise)
-				s->chk_health = max;
+			(*health)++;
+			if (*health >= rise)
+				*health = max;
 		}
-		if (!s->chk_up && s->chk_health >= s->chk_rise)
-			s->chk_up = true;
+		if (!*up && *health >= rise)
+			*up = true;
 	} else {
-		if (s->chk_health > 0) {
+		if (*health > 0) {
 			changed = true;
-			s->cnt.chk_failed++;
-			s->chk_health--;
-			if (s->chk_health < s->chk_rise)
-				s->chk_health = 0;
+			(*failed)++;
+			(*health)--;
+			if (*health < rise)
+				*health = 0;
 		}
-		if (s->chk_up && s->chk_health == 0) {
-			s->chk_up = false;
-			s->cnt.chk_down_transitions++;
+		if (*up && *health == 0) {
+			*up = false;
+			(*downs)++;
 		}
 	}
 	return changed;
+}
+
+bool chk_apply(struct server *s, bool ok)
+{
+	return chk_health_step(&s->chk_health, &s->chk_up, s->chk_rise, s->chk_fall, ok, &s->cnt.chk_failed,
+			       &s->cnt.chk_down_transitions);
 }
 
 /* snprintf() at buf + *len; *len counts what would have been written, as

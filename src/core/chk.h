@@ -55,6 +55,13 @@ long long chk_spread_ms(long long ms, unsigned pct, unsigned rnd);
  * bounded by max-spread-checks (0: no bound). */
 long long chk_first_spread_ms(long long inter, long long max_spread);
 
+/* HAProxy's rise/fall counter, one check result: health moves by one, jumps
+ * to rise+fall-1 once it reaches rise and to 0 once it drops below rise;
+ * *up follows it, a failure counts in *failed and an UP->DOWN in *downs.
+ * Returns whether health changed. Shared by servers and udp-lb servers. */
+bool chk_health_step(unsigned *health, bool *up, unsigned rise, unsigned fall, bool ok,
+		     unsigned long long *failed, unsigned long long *downs);
+
 /* Applies one check result to s's health, with HAProxy's rules: a success
  * below full health adds one and, from `rise` on, restores full health
  * (rise + fall - 1); a failure above 0 counts in chk_failed, takes one off

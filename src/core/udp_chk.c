@@ -47,32 +47,8 @@ struct udp_chk {
 
 bool udp_chk_apply(struct udp_server *s, bool ok)
 {
-	unsigned max = s->chk_rise + s->chk_fall - 1;
-	bool changed = false;
-
-	if (ok) {
-		if (s->chk_health < max) {
-			changed = true;
-			s->chk_health++;
-			if (s->chk_health >= s->chk_rise)
-				s->chk_health = max;
-		}
-		if (!s->chk_up && s->chk_health >= s->chk_rise)
-			s->chk_up = true;
-	} else {
-		if (s->chk_health > 0) {
-			changed = true;
-			s->cnt.chk_failed++;
-			s->chk_health--;
-			if (s->chk_health < s->chk_rise)
-				s->chk_health = 0;
-		}
-		if (s->chk_up && s->chk_health == 0) {
-			s->chk_up = false;
-			s->cnt.chk_down++;
-		}
-	}
-	return changed;
+	return chk_health_step(&s->chk_health, &s->chk_up, s->chk_rise, s->chk_fall, ok, &s->cnt.chk_failed,
+			       &s->cnt.chk_down);
 }
 
 int udp_chk_state_msg(char *buf, size_t cap, const char *lb, const struct udp_server *s, enum chk_status st,
