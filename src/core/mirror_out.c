@@ -140,7 +140,7 @@ static int main_open(struct fwriter *w)
 	struct stat st;
 	int fd, r;
 
-	fd = open(w->path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0640);
+	fd = open(w->path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW, 0640);
 	if (fd < 0)
 		return -errno;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
@@ -264,7 +264,7 @@ static void write_dir(struct fwriter *w, struct fw_item *it)
 	uint8_t hdr[PCAP_FILE_HDR_LEN];
 	int fd, r = 0;
 
-	fd = open(it->path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY | (it->fresh ? O_TRUNC : O_APPEND), 0640);
+	fd = open(it->path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | (it->fresh ? O_TRUNC : O_APPEND), 0640);
 	if (fd < 0) {
 		fail_item(w, it, -errno);
 		return;

@@ -208,4 +208,15 @@ rc=$?
 lab_assert_eq "start-up refused" 1 "$rc"
 lab_assert_match "the alert names the line and the reason" \
 	"parsing \\[$T/bad.cfg:15\\] : 'mirror pcap': cannot open '$T/nodir/x.pcap': No such file or directory" "$out"
+# a symlink where the pcap file goes is not followed (root would append to,
+# or a pcap-dir file truncate, whatever it points at)
+printf 'victim\n' >"$T/victim"
+ln -s "$T/victim" "$T/link.pcap"
+sed "s|mirror pcap $T/main.pcap|mirror pcap $T/link.pcap|" "$T/dp.cfg" >"$T/link.cfg"
+out=$(lab_exec m timeout 10 "$DP" -f "$T/link.cfg" 2>&1)
+rc=$?
+lab_assert_eq "a symlinked pcap path: start-up refused" 1 "$rc"
+lab_assert_match "a symlinked pcap path: the alert names the line" \
+	"parsing \\[$T/link.cfg:15\\] : 'mirror pcap': cannot open '$T/link.pcap': " "$out"
+lab_assert_eq "a symlinked pcap path: the file it points at is untouched" "victim" "$(cat "$T/victim")"
 lab_finish
