@@ -143,10 +143,14 @@ static int main_open(struct fwriter *w)
 	fd = open(w->path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW, 0640);
 	if (fd < 0)
 		return -errno;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		r = S_ISREG(st.st_mode) ? -errno : -EINVAL;
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
 		close(fd);
 		return r;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return -EINVAL;
 	}
 	if (st.st_size == 0) {
 		pcap_file_hdr(hdr, false, SNAPLEN, PCAP_LINKTYPE_ETHERNET);
