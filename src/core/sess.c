@@ -232,7 +232,7 @@ void sess_close(struct sess *s, enum term_event ev)
 		   term_event_name(ev), s->be ? s->be->name : fe->name, s->srv ? s->srv->name : "<NOSRV>",
 		   (unsigned long long)s->req.total, (unsigned long long)s->res.total, sess_ms_since(s->t_accept));
 
-	if (was_est && s->bsrc_addr.ss_family == AF_UNSPEC && ((fe->logs.n && lf_uses_bsrc(fe->lf)) || evlog_enabled()))
+	if (was_est && s->bsrc_addr.sa.sa_family == AF_UNSPEC && ((fe->logs.n && lf_uses_bsrc(fe->lf)) || evlog_enabled()))
 		sess_fetch_bsrc(s);
 	sess_half_stop(&s->cli);
 	sess_half_stop(&s->srv_h);

@@ -14,6 +14,7 @@
 #define DECOYPROXY_SESS_H
 
 #include <ev.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include "lib/common.h"
 #include "core/channel.h"
@@ -47,15 +48,24 @@ struct half {
 	bool wr_shut;               /* shutdown(SHUT_WR) done */
 };
 
+/* An IP address and port in the room it needs (a sockaddr_storage is 128
+ * bytes): the server connection's source (%bi:%bp), which is never a unix
+ * path. Family 0: none. sess_bsrc() gives it back as a sockaddr_storage. */
+union sess_inaddr {
+	struct sockaddr sa;
+	struct sockaddr_in in4;
+	struct sockaddr_in6 in6;
+};
+
 struct sess {
 	struct sess *prev, *next;   /* all sessions */
 	struct sess *qnext;         /* backend queue */
 	unsigned long long id;
 	enum sess_state state;
-	struct proxy *fe, *be;
+	int retries_done;
+	struct proxy *fe, *be;      /* the session holds a reference on fe->conf */
 	struct server *srv;
 	struct listener *li;
-	unsigned conf_gen_ref;      /* holds a reference on fe->conf */
 
 	struct half cli, srv_h;
 	struct selfconn own;        /* srv_h.fd registered as the proxy's own
@@ -65,14 +75,12 @@ struct sess {
 
 	struct sockaddr_storage cli_addr;   /* %ci:%cp (after PROXY: the advertised one) */
 	struct sockaddr_storage fe_addr;    /* %fi:%fp original destination */
-	struct sockaddr_storage bsrc_addr;  /* %bi:%bp */
+	union sess_inaddr bsrc_addr;        /* %bi:%bp (sess_bsrc()) */
 	struct sockaddr_storage srv_addr;   /* %si:%sp */
 	struct pp_hdr *pp;                  /* received PROXY header TLVs (accept-proxy) */
-	bool pp_local;                      /* the PROXY header said LOCAL (v2) or UNKNOWN (v1) */
 	char *netns;                        /* namespace the connection arrived in */
 	char *unique_id;                    /* %ID: received UNIQUE_ID, else unique-id-format */
 	size_t unique_id_len;
-	bool no_log;                        /* an error line was already logged instead */
 	unsigned char *first;               /* first bytes the client sent (event log) */
 	unsigned first_len, first_cap;
 	struct mirror_sess *mirror;         /* non-NULL: copied for the IDS (core/mirror.h); every
@@ -86,16 +94,17 @@ struct sess {
 	                                     * (inspected or mirrored): never splice.
 	                                     * Set with sess_no_splice() before the
 	                                     * relay starts (doc/internals.md) */
+	bool pp_local;                      /* the PROXY header said LOCAL (v2) or UNKNOWN (v1) */
+	bool no_log;                        /* an error line was already logged instead */
+	bool counted_srv;                   /* holds a slot in srv->cur_conn */
+	bool counted_be;
 
 	ev_timer timer;
 	ev_tstamp t_accept, t_queue, t_connect_start, t_est;
 	struct timeval accept_tv;
 	long tw, tc;                /* ms, -1 = not reached */
-	int retries_done;
 	unsigned long long q_idx;   /* be->queue_idx when this session was queued */
 	unsigned bq;                /* %bq: 1 + sessions dequeued while this one waited; 0 = never queued */
-	bool counted_srv;           /* holds a slot in srv->cur_conn */
-	bool counted_be;
 	char term[3];               /* termination state, filled at close */
 
 	/* routing and inspection rules (core/sess_rules.c) */

@@ -73,11 +73,27 @@ void sess_unqueue(struct sess *s)
  * the kernel only when the log line or -d shows it. */
 void sess_fetch_bsrc(struct sess *s)
 {
-	socklen_t l = sizeof(s->bsrc_addr);
+	struct sockaddr_storage b;
+	socklen_t l = sizeof(b);
 
-	if (s->srv_h.fd < 0 || getsockname(s->srv_h.fd, (struct sockaddr *)&s->bsrc_addr, &l) < 0)
-		memset(&s->bsrc_addr, 0, sizeof(s->bsrc_addr));
-	addr_unmap_v4(&s->bsrc_addr);
+	memset(&b, 0, sizeof(b));
+	memset(&s->bsrc_addr, 0, sizeof(s->bsrc_addr));
+	if (s->srv_h.fd < 0 || getsockname(s->srv_h.fd, (struct sockaddr *)&b, &l) < 0)
+		return;
+	addr_unmap_v4(&b);
+	/* a unix socket's unnamed end keeps its family only, as before */
+	if (b.ss_family == AF_INET)
+		memcpy(&s->bsrc_addr.in4, &b, sizeof(s->bsrc_addr.in4));
+	else if (b.ss_family == AF_INET6)
+		memcpy(&s->bsrc_addr.in6, &b, sizeof(s->bsrc_addr.in6));
+	else
+		s->bsrc_addr.sa.sa_family = b.ss_family;
+}
+
+void sess_bsrc(const struct sess *s, struct sockaddr_storage *out)
+{
+	memset(out, 0, sizeof(*out));
+	memcpy(out, &s->bsrc_addr, sizeof(s->bsrc_addr));
 }
 
 void sess_connected(struct sess *s)
@@ -97,9 +113,11 @@ void sess_connected(struct sess *s)
 	s->cli.last_act = sess_now(); /* tunnel timeout starts fresh on both sides */
 	if (dp_msg.debug) {
 		char a[64], b[64];
+		struct sockaddr_storage bs;
 
+		sess_bsrc(s, &bs);
 		sess_debug(s, "%s/%s.connected to %s from %s in %ld ms", s->be->name, s->srv->name,
-			   addr_str(&s->srv_addr, a, sizeof(a)), addr_str(&s->bsrc_addr, b, sizeof(b)), s->tc);
+			   addr_str(&s->srv_addr, a, sizeof(a)), addr_str(&bs, b, sizeof(b)), s->tc);
 	}
 	if (sess_pp_prepare(s) < 0) {
 		sess_close(s, TERM_EV_CONN_PROXY);

@@ -59,10 +59,12 @@ void sess_event(struct sess *s)
 	if (s->srv) {
 		/* as sess_connect: the server's own `source`, else its backend's */
 		const struct src_conf *sc = s->srv->source.set || !s->be ? &s->srv->source : &s->be->source;
+		struct sockaddr_storage bs;
 
+		sess_bsrc(s, &bs);
 		evlog_str(&r, "server", s->srv->name);
 		evlog_addr(&r, "server", &s->srv_addr);
-		evlog_addr(&r, "source", &s->bsrc_addr);
+		evlog_addr(&r, "source", &bs);
 		evlog_bool(&r, "spoofed", sc->set && sc->usesrc != SRC_USESRC_NONE);
 		if (s->tc >= 0 && (s->srv->flags & (SRV_F_SEND_PROXY | SRV_F_SEND_PROXY_V2)))
 			evlog_uint(&r, "proxy_protocol", (s->srv->flags & SRV_F_SEND_PROXY) ? 1 : 2);

@@ -86,6 +86,8 @@ void sess_connect_failed(struct sess *s, int err);
 /* Reads the source address of the server connection into s->bsrc_addr
  * (%bi:%bp); zero when there is none. */
 void sess_fetch_bsrc(struct sess *s);
+/* s->bsrc_addr as a sockaddr_storage (family 0: none). */
+void sess_bsrc(const struct sess *s, struct sockaddr_storage *out);
 
 /* ---- sess_log.c ---- */
 

@@ -29,7 +29,7 @@ void sess_fill_log(const struct sess *s, struct log_sess *ls_out)
 	memset(&ls, 0, sizeof(ls));
 	ls.cli = s->cli_addr;
 	ls.fe = s->fe_addr;
-	ls.bsrc = s->bsrc_addr;
+	sess_bsrc(s, &ls.bsrc);
 	ls.srv = s->srv_addr;
 	ls.frontend = fe->name;
 	ls.backend = s->be ? s->be->name : fe->name;
@@ -92,7 +92,7 @@ void sess_log_asap(struct sess *s)
 
 	if (!(fe->options & PR_O_LOGASAP) || !fe->logs.n || !fe->lf || s->no_log)
 		return;
-	if (lf_uses_bsrc(fe->lf) && s->bsrc_addr.ss_family == AF_UNSPEC)
+	if (lf_uses_bsrc(fe->lf) && s->bsrc_addr.sa.sa_family == AF_UNSPEC)
 		sess_fetch_bsrc(s);
 	sess_fill_log(s, &ls);
 	memcpy(ls.term, "--", 3);
