@@ -407,6 +407,9 @@ void sess_update_io(struct sess *s)
 	io_want(&s->cli.wio, est && !chan_empty(&s->res));
 }
 
+/* Pipes a channel may fill and empty in a row in one wake-up (pump()). */
+#define PUMP_SPLICE_ROUNDS 4
+
 /* Moves what it can from src through channel c to dst. Returns false when
  * the session was closed. `c_is_req` tells which side is which for the
  * termination state. `rd` is false when called for writability: the source
@@ -416,7 +419,9 @@ static bool pump(struct sess *s, struct chan *c, struct half *src, struct half *
 		 bool rd)
 {
 	int r;
+	unsigned rounds = 0;
 
+again:
 	if (rd && !c->eof && !chan_full(c)) {
 		uint64_t before = c->total;
 
@@ -440,6 +445,9 @@ static bool pump(struct sess *s, struct chan *c, struct half *src, struct half *
 	if (s->state != SST_EST)
 		return true; /* bytes wait in the channel until connected */
 	if (!chan_empty(c)) {
+		/* a read that filled the whole pipe says the socket has more */
+		bool pipe_filled = rd && c->pipe && c->pipe->data >= c->pipe->size;
+
 		r = chan_send(c, dst->fd);
 		if (r == PUMP_PROGRESS)
 			dst->last_act = sess_now();
@@ -448,6 +456,12 @@ static bool pump(struct sess *s, struct chan *c, struct half *src, struct half *
 			sess_close(s, c_is_req ? TERM_EV_SRV_ABORT : TERM_EV_CLI_ABORT);
 			return false;
 		}
+		/* bulk through a pipe: while each read fills the pipe and the
+		 * write empties it, read again now rather than after one more
+		 * epoll_wait() that would report the same socket (bounded, so
+		 * other sessions still get their turn) */
+		if (pipe_filled && chan_empty(c) && ++rounds < PUMP_SPLICE_ROUNDS)
+			goto again;
 	}
 	maybe_shut(c, dst, s);
 	return true;
