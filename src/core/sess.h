@@ -42,10 +42,10 @@ enum sess_state {
 
 struct half {
 	int fd;
-	ev_io rio, wio;
-	ev_tstamp last_act;         /* last read or write progress on this fd */
 	bool rd_shut;               /* EOF read (or no more reading wanted) */
 	bool wr_shut;               /* shutdown(SHUT_WR) done */
+	ev_io rio, wio;
+	ev_tstamp last_act;         /* last read or write progress on this fd */
 };
 
 /* An IP address and port in the room it needs (a sockaddr_storage is 128
@@ -100,7 +100,7 @@ struct sess {
 	bool counted_be;
 
 	ev_timer timer;
-	ev_tstamp t_accept, t_queue, t_connect_start, t_est;
+	ev_tstamp t_accept, t_queue, t_connect_start;
 	struct timeval accept_tv;
 	long tw, tc;                /* ms, -1 = not reached */
 	unsigned long long q_idx;   /* be->queue_idx when this session was queued */
@@ -113,8 +113,6 @@ struct sess {
 		struct proxy *inspect_px;   /* whose content rules run (fe, then be) */
 		struct server *force_srv;   /* chosen by use-server (NULL: balance) */
 		ev_tstamp inspect_start;    /* when the current inspection began */
-		bool expect_proxy;          /* tcp-request connection expect-proxy layer4 */
-		bool pp_rcvd;               /* a PROXY header was read (fc_rcvd_proxy) */
 		/* protocol and TLS fingerprints for the event log, noted once
 		 * at the end of inspection when the log is on (NULL: none) */
 		struct smp_first_facts *facts;
@@ -124,6 +122,8 @@ struct sess {
 		 * before this one */
 		uint8_t refused;
 		bool refused_quiet;
+		bool expect_proxy;          /* tcp-request connection expect-proxy layer4 */
+		bool pp_rcvd;               /* a PROXY header was read (fc_rcvd_proxy) */
 		unsigned refused_skipped;
 	} rl;
 };

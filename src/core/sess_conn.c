@@ -108,7 +108,6 @@ void sess_connected(struct sess *s)
 		sess_fetch_bsrc(s);
 	s->tc = sess_ms_since(s->t_connect_start);
 	s->state = SST_EST;
-	s->t_est = sess_now();
 	s->srv_h.last_act = sess_now();
 	s->cli.last_act = sess_now(); /* tunnel timeout starts fresh on both sides */
 	if (dp_msg.debug) {
