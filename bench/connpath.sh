@@ -16,6 +16,9 @@
 #            kernel time in the process's context; softirq work on the
 #            packet path is not all charged to it); and perf record -e
 #            cpu-clock -g: the profile's top entries
+#   segs     TCP segments in and out of the proxy's namespace per connection
+#            (nstat, absolute counters around the perf stat burst; the
+#            kernel's packet work the proxy causes, independent of load)
 #   cg       (CG=1) the proxy under valgrind --tool=callgrind, collection
 #            switched on for the N connections only: user-space instructions
 #            per connection, deterministic, for before/after comparisons on
@@ -106,6 +109,10 @@ burst() {	# burst COUNT: one echo exchange per connection, 16 at once
 	[[ $out == "BURST ok=$1 fail=0 "* ]] || lab_die "burst of $1 failed: $out"
 }
 
+segs() {	# TcpInSegs TcpOutSegs of the proxy's namespace (absolute)
+	lab_exec px nstat -asz TcpInSegs TcpOutSegs | awk '$1 == "TcpInSegs" { i = $2 } $1 == "TcpOutSegs" { o = $2 } END { print i + 0, o + 0 }'
+}
+
 for round in $(seq "$ROUNDS"); do
 	for t in b c; do
 		bench_log "round $round: $t"
@@ -122,13 +129,17 @@ for round in $(seq "$ROUNDS"); do
 		awk -v n="$N" -v t=$t -v r="$round" '$1 ~ /^[0-9.]+$/ && NF >= 5 {
 			printf "%s\t%s\t%s\t%.2f\n", $NF == "total" ? "sys" : "sys_" $NF, t, r, $4 / n }' \
 			"$T/strace.$t.$round" >>"$RAW"
-		# CPU time in the process's context
+		# CPU time in the process's context, and the segments it caused
 		perf stat -x, -e task-clock -o "$T/perfstat.$t.$round" -p "$PID" &
 		sp=$!
 		sleep 0.5
+		s0=$(segs)
 		burst "$N"
+		s1=$(segs)
 		kill -INT $sp
 		wait $sp 2>/dev/null
+		rec segs_in $t "$round" "$(awk -v a="${s0% *}" -v b="${s1% *}" -v n="$N" 'BEGIN { printf "%.2f", (b - a) / n }')"
+		rec segs_out $t "$round" "$(awk -v a="${s0#* }" -v b="${s1#* }" -v n="$N" 'BEGIN { printf "%.2f", (b - a) / n }')"
 		rec cpu_ms $t "$round" "$(awk -F, -v n="$N" '$3 == "task-clock" || $3 ~ /^task-clock/ { printf "%.4f", $1 / n }' "$T/perfstat.$t.$round")"
 		# profile
 		perf record -q -e cpu-clock -F 4999 -g -o "$T/perf.$t.$round" -p "$PID" >/dev/null 2>&1 &
@@ -160,6 +171,13 @@ top() {
 }
 TOPB=$(top b)
 TOPC=$(top c)
+# the same profile by system call, children included (kernel work per entry)
+bysys() {
+	perf report -q -i "$T/perf.$1.$ROUNDS" --children --sort sym --stdio -g none 2>/dev/null |
+		awk '$NF ~ /^(__x64_sys_[a-z0-9_]+|handle_softirqs)$/ { print $1, $NF; if (++n == 12) exit }'
+}
+SYSB=$(bysys b)
+SYSC=$(bysys c)
 
 SYSNAMES=$(awk -F'\t' '$1 ~ /^sys_/ { print substr($1, 5) }' "$RAW" | sort -u)
 row() {	# row METRIC LABEL DECIMALS
@@ -188,6 +206,8 @@ SECTION=$T/section.md
 		row "sys_$s" "&nbsp;&nbsp;$s" 2
 	done
 	row cpu_ms "CPU ms in the process's context (perf stat task-clock)" 4
+	row segs_in "TCP segments into the proxy's namespace (nstat)" 2
+	row segs_out "TCP segments out of the proxy's namespace (nstat)" 2
 	[ "$CG" = 1 ] && row ir "User-space instructions (callgrind Ir)" 0
 	echo
 	echo "Profile (perf record -e cpu-clock -g, self time, last round), decoyproxy:"
@@ -200,6 +220,18 @@ SECTION=$T/section.md
 	echo
 	echo '```'
 	printf '%s\n' "$TOPC"
+	echo '```'
+	echo
+	echo "By system call (children included: the kernel work under each entry, softirq receive work done in the process's context included), decoyproxy:"
+	echo
+	echo '```'
+	printf '%s\n' "$SYSB"
+	echo '```'
+	echo
+	echo "HAProxy:"
+	echo
+	echo '```'
+	printf '%s\n' "$SYSC"
 	echo '```'
 	echo "<!-- /bench:connpath -->"
 } >"$SECTION"
