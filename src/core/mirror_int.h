@@ -94,6 +94,22 @@ struct mirror_sess {
 	unsigned ndirs;
 };
 
+/* ---- mirror.c ---- */
+/* The frame sink of a session's flow (ctx: the mirror_sess): every output
+ * of the session once. */
+void mirror_emit(void *ctx, const uint8_t *hdr, size_t hlen, const uint8_t *payload, size_t plen);
+/* ts_flow's place: room in the session's first batch (mirror_first_batch). */
+uint8_t *mirror_place(void *ctx, size_t flen);
+/* The first output of ms that batches frames (pcap, or pcap-dir with its
+ * file *df, else NULL): frames are built in its buffer. false: none. */
+bool mirror_first_batch(struct mirror_sess *ms, struct mirror_out **o, struct mirror_dirfile **df);
+/* What outputs staged goes out (before a hook returns). */
+void mirror_push(struct mirror_sess *ms);
+/* ms->now = the wall clock (the frames' time). */
+void mirror_stamp(struct mirror_sess *ms);
+/* Adds frames to the drops of every output of ms (each once). */
+void mirror_sess_lost(struct mirror_sess *ms, unsigned long long frames);
+
 /* ---- mirror_kw.c ---- */
 struct mirror_gen *mirror_gen_of(const struct dp_config *c);
 
@@ -120,6 +136,15 @@ void mirror_out_frame(struct mirror_out *o, struct mirror_sess *ms, struct mirro
  * is none (the frame is then dropped by mirror_out_frame()). A frame built
  * there and then handed to mirror_out_frame() is taken without a copy. */
 uint8_t *mirror_out_place(struct mirror_out *o, struct mirror_dirfile *df, size_t flen);
+/* Room for several records at the end of o's batch (pcap) or of the
+ * session's file df (pcap-dir): returns where the next record starts and
+ * sets *room to the bytes free from there (at least need; a batch with
+ * less is handed to the writer first), or NULL (no memory). Records built
+ * there one after the other and handed to mirror_out_frame() in that
+ * order are taken without a copy. */
+uint8_t *mirror_out_room(struct mirror_out *o, struct mirror_dirfile *df, size_t need, size_t *room);
+/* frames that never reached o (a hole in a copied stream) */
+void mirror_out_lost(struct mirror_out *o, unsigned long long frames);
 /* Sends what o holds back (VXLAN packets staged for one sendmmsg()); the
  * session hooks call it before they return. */
 void mirror_out_push(struct mirror_out *o);

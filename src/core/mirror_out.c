@@ -33,6 +33,7 @@
 #include "log/msg.h"
 #include "net/ns.h"
 #include "net/nscache.h"
+#include "core/channel.h"
 #include "core/loop.h"
 #include "core/mirror.h"
 #include "core/mirror_int.h"
@@ -563,6 +564,34 @@ uint8_t *mirror_out_place(struct mirror_out *o, struct mirror_dirfile *df, size_
 	return NULL;
 }
 
+uint8_t *mirror_out_room(struct mirror_out *o, struct mirror_dirfile *df, size_t need, size_t *room)
+{
+	if (o->kind == MK_PCAP) {
+		if (o->len + need > MIRROR_BATCH)
+			pcap_handoff(o);
+		if (!o->buf || o->len + need > MIRROR_BATCH)
+			return NULL;
+		*room = MIRROR_BATCH - o->len;
+		return o->buf + o->len;
+	}
+	if (o->kind == MK_PCAP_DIR && df) {
+		if (df->buf && df->len + need > MIRROR_DIR_CHUNK)
+			mirror_out_dir_flush(df, false);
+		if (!df->buf && !(df->buf = malloc(MIRROR_DIR_CHUNK)))
+			return NULL;
+		if (df->len + need > MIRROR_DIR_CHUNK)
+			return NULL;
+		*room = MIRROR_DIR_CHUNK - df->len;
+		return df->buf + df->len;
+	}
+	return NULL;
+}
+
+void mirror_out_lost(struct mirror_out *o, unsigned long long frames)
+{
+	o->drops += frames;
+}
+
 /* Appends a record to buf at *len (room checked): the frame is copied
  * unless it was built there (mirror_out_place()). */
 static void put_record(uint8_t *buf, size_t *len, const struct timespec *now, const uint8_t *hdr, size_t hlen,
@@ -1031,4 +1060,6 @@ void mirror_get_stats(struct mirror_stats *st)
 		st->outputs++;
 	}
 	st->sessions = mirror_sessions;
+	st->tee_bytes = chan_tee_bytes();
+	st->tee_failures = chan_tee_failures();
 }
