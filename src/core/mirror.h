@@ -60,10 +60,11 @@ void mirror_sess_end(struct mirror_sess *ms, enum term_event ev, bool nolinger_c
 bool mirror_sess_needs_copy(const struct mirror_sess *ms);
 /* Whether the copy still wants the bytes of one direction (from_client:
  * the request's): the flow is open, that side did not close, and
- * mirror-depth is not used up. While true, the relay reads that
- * direction into user space; once false it may splice() it (the bytes
- * are past the depth: mirror_sess_read() then copies nothing, and still
- * writes the FIN). */
+ * mirror-depth is not used up. While true, the relay hands that
+ * direction's bytes to the copy (read into user space, or tee()d on the
+ * splice path); once false it splices them plainly (the bytes are past
+ * the depth: mirror_sess_read() then copies nothing, and still writes
+ * the FIN). */
 bool mirror_sess_wants(const struct mirror_sess *ms, bool from_client);
 
 /* ---- the tee path (mirror_tee.c; core/sess gives them to a splicing
