@@ -134,7 +134,8 @@ void mirror_push(struct mirror_sess *ms)
 {
 	for (int k = 0; k < 2; k++)
 		for (size_t i = 0; ms->px[k] && i < ms->px[k]->n; i++)
-			if (ms->px[k]->t[i]->out && mirror_out_kind(ms->px[k]->t[i]->out) == MK_VXLAN)
+			if (ms->px[k]->t[i]->out && (mirror_out_kind(ms->px[k]->t[i]->out) == MK_VXLAN ||
+						     mirror_out_kind(ms->px[k]->t[i]->out) == MK_TAP))
 				mirror_out_push(ms->px[k]->t[i]->out);
 }
 

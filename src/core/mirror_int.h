@@ -110,6 +110,26 @@ void mirror_stamp(struct mirror_sess *ms);
 /* Adds frames to the drops of every output of ms (each once). */
 void mirror_sess_lost(struct mirror_sess *ms, unsigned long long frames);
 
+/* ---- mirror_tap.c: a tap's frames, one io_uring_enter() per batch ---- */
+struct tap_batch;
+struct tap_batch_res {
+	unsigned long long frames, bytes, drops; /* written, their bytes, not written */
+	int err;                                 /* errno of the last failure, 0: none */
+};
+/* A batcher writing to tap fd, frames of at most slot_size bytes; NULL
+ * with *err when the kernel offers no io_uring (then one writev() per
+ * frame). */
+struct tap_batch *tap_batch_new(int fd, size_t slot_size, int *err);
+/* Room for a frame of flen bytes (pushing a full batch first), or NULL:
+ * too big for a slot, or every slot in flight. */
+uint8_t *tap_batch_slot(struct tap_batch *tb, size_t flen, struct tap_batch_res *r);
+/* The frame was written into the room tap_batch_slot() gave. */
+void tap_batch_commit(struct tap_batch *tb, size_t flen);
+/* Submits the staged frames and collects the results of those done. */
+void tap_batch_push(struct tap_batch *tb, struct tap_batch_res *r);
+/* Pushes, waits for every frame in flight, frees tb. */
+void tap_batch_free(struct tap_batch *tb, struct tap_batch_res *r);
+
 /* ---- mirror_kw.c ---- */
 struct mirror_gen *mirror_gen_of(const struct dp_config *c);
 
