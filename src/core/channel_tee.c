@@ -102,14 +102,15 @@ static ssize_t move(struct chan *c)
 			t = tee(b->cons, a->prod, b->data, SPLICE_F_NONBLOCK);
 		}
 		if (t > 0) {
-			size_t n = (size_t)t, got = n;
+			size_t n = (size_t)t;
 
 			a->data += n;
 			if (c->tee_broken) {
 				b->data -= n;
 				c->tee->lost(c->tee_ctx, c, n);
 			} else {
-				got = c->tee->take(c->tee_ctx, c, b->cons, n);
+				size_t got = c->tee->take(c->tee_ctx, c, b->cons, n);
+
 				if (got > n)
 					got = n;
 				atomic_fetch_add_explicit(&tee_bytes, got, memory_order_relaxed);
