@@ -8,6 +8,10 @@
 #   sudo ROUNDS=1 SIZE=256M bench/mirror.sh
 #   sudo PCAP_DIR=/var/tmp bench/mirror.sh   # the copy on a disk (default: /dev/shm)
 #   sudo BASE_BUILDDIR=/tmp/build-old bench/mirror.sh   # + every byte copied by another build
+#   sudo OUTPUT=tap bench/mirror.sh     # the copy to a tap instead of a pcap file
+#   sudo SPLICE=force bench/mirror.sh    # every relay with option splice-request/-response
+#                                        # (SPLICE=auto: splice-auto): the mirror tee()s;
+#                                        # + "fullcopy": every byte copied on the copy path
 #
 # Lab: cli ── px (decoyproxy) ── srv (iperf3 -s, dpserver echo), built with
 # tests/netns/lib.sh; bulk: iperf3 -n SIZE through the proxy (one stream);
@@ -28,6 +32,14 @@ lab_require_cmd ip iperf3 awk timeout socat
 DP=$DP_BUILDDIR/decoyproxy
 lab_require_bin "$DP" "$DPSERVER" "$DPCLIENT"
 NAMES="plain pcap full"
+case ${SPLICE:-} in
+"") SPLICE_LINES="" ;;
+force) SPLICE_LINES="    option splice-request
+    option splice-response" ;;
+auto) SPLICE_LINES="    option splice-auto" ;;
+*) lab_die "SPLICE=$SPLICE: force, auto or nothing" ;;
+esac
+[ -n "$SPLICE_LINES" ] && NAMES="$NAMES fullcopy"
 if [ -n "${BASE_BUILDDIR:-}" ]; then
 	lab_require_bin "$BASE_BUILDDIR/decoyproxy"
 	NAMES="$NAMES base"
@@ -42,11 +54,17 @@ lab_bg srv "$DPSERVER" -t 3600 -m echo -l 10.72.2.2:7 >/dev/null 2>&1
 lab_wait_port srv 10.72.2.2 5201 || lab_die "iperf3 server"
 CLK=$(getconf CLK_TCK)
 PCAP=$PCAP_DIR/dp-mirror-bench-$$.pcap
+# OUTPUT=tap: the copy goes to a tap (dpbtap0, created in px) instead
+case ${OUTPUT:-pcap} in
+pcap) OUT="mirror pcap $PCAP" ;;
+tap) OUT="mirror tap dpbtap0" ;;
+*) lab_die "OUTPUT=$OUTPUT: pcap or tap" ;;
+esac
 trap 'rm -f "$PCAP"; lab_cleanup' EXIT
 
 ticks() { local s; s=$(cat "/proc/$1/stat") && s=${s##*) } && echo "$s" | awk '{ print $12 + $13 }'; }
 
-# cfg NAME MIRROR-LINES — a plain relay, one thread, no logging
+# cfg NAME MIRROR-LINES [SPLICE-LINES] — a plain relay, one thread, no logging
 cfg() {
 	cat >"$LAB_TMP/$1.cfg" <<CFG
 global
@@ -59,6 +77,7 @@ defaults
     timeout client 60s
     timeout server 60s
 $2
+${3-$SPLICE_LINES}
 frontend echo
     bind 10.72.1.1:7
     default_backend echo
@@ -72,11 +91,13 @@ backend bulk
 CFG
 }
 cfg plain ""
-cfg pcap "    mirror pcap $PCAP"
-cfg full "    mirror pcap $PCAP
+cfg pcap "    $OUT"
+cfg full "    $OUT
     mirror-depth 1000g"
-cfg base "    mirror pcap $PCAP
+cfg base "    $OUT
     mirror-depth 1000g"
+cfg fullcopy "    $OUT
+    mirror-depth 1000g" ""
 
 # run NAME — one round: prints "cpu_s_per_gb conn_per_s mirror_drops"
 run() {
@@ -127,7 +148,7 @@ printf '| relay | CPU s per GB (bulk %s) | ratio (median of the rounds) | frames
 	"$SIZE" "$CONNS" "$PAR"
 for n in $NAMES; do
 	printf '| %s | %s | %.2f | %s | %s | %.2f |\n' \
-		"$(case $n in plain) echo "no mirror" ;; pcap) echo "mirror pcap (depth 1m)" ;; full) echo "mirror pcap, mirror-depth 1000g" ;; base) echo "mirror pcap, mirror-depth 1000g, $BASE_BUILDDIR" ;; esac)" \
+		"$(case $n in plain) echo "no mirror" ;; pcap) echo "mirror ${OUTPUT:-pcap} (depth 1m)" ;; full) echo "mirror ${OUTPUT:-pcap}, mirror-depth 1000g" ;; base) echo "mirror ${OUTPUT:-pcap}, mirror-depth 1000g, $BASE_BUILDDIR" ;; fullcopy) echo "mirror ${OUTPUT:-pcap}, mirror-depth 1000g, no splice (copy path)" ;; esac)" \
 		"$(printf '%s\n' ${CPU[$n]} | median)" "$(printf '%s\n' ${RC[$n]} | median)" \
 		"$(echo ${DROPS[$n]} | tr ' ' /)" \
 		"$(printf '%s\n' ${CPS[$n]} | median)" "$(printf '%s\n' ${RK[$n]} | median)"

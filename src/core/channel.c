@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "core/channel.h"
+#include "core/channel_int.h"
 #include "core/pipe.h"
 
 /* Free buffers are kept on a singly linked list threaded through their
@@ -92,21 +93,34 @@ size_t chan_piped(const struct chan *c)
 
 bool chan_full(const struct chan *c)
 {
-	return c->len >= PUMP_BUFSIZE || (c->pipe && (c->wait_room || c->pipe->data >= c->pipe->size));
+	return c->len >= PUMP_BUFSIZE || (c->pipe && (c->wait_room || c->pipe->data >= c->pipe->size)) ||
+	       (c->tee && chan_tee_blocked(c));
 }
 
-/* Gives the pipe back once it is empty: an idle channel holds none. */
-static void pipe_release(struct chan *c)
+/* Gives the pipe back once it is empty (with the copy pipe, once both
+ * are): an idle channel holds none. */
+void pipe_release(struct chan *c)
 {
-	if (c->pipe && !c->pipe->data) {
+	if (c->pipe && !c->pipe->data && !(c->tpipe && c->tpipe->data)) {
 		pipe_put(c->pipe);
 		c->pipe = NULL;
 		c->wait_room = false;
+		if (c->tpipe) {
+			pipe_put(c->tpipe);
+			c->tpipe = NULL;
+		}
 	}
 }
 
 void chan_release(struct chan *c)
 {
+	if (c->tpipe) {
+		if (c->tpipe->data)
+			pipe_kill(c->tpipe);
+		else
+			pipe_put(c->tpipe);
+		c->tpipe = NULL;
+	}
 	if (c->pipe) {
 		if (c->pipe->data)
 			pipe_kill(c->pipe);
@@ -151,10 +165,9 @@ static int send_prefix(struct chan *c, int fd)
 }
 
 /* splice() from socket fd into the channel's pipe. Returns a PUMP_* code,
- * or PUMP_FULL + 1 when the copy path must take this read (no pipe to be
- * had, or this socket cannot be spliced). */
-#define PUMP_COPY_INSTEAD (PUMP_FULL + 1)
-static int splice_recv(struct chan *c, int fd)
+ * or PUMP_COPY_INSTEAD when the copy path must take this read (no pipe to
+ * be had, or this socket cannot be spliced). */
+int splice_recv(struct chan *c, int fd)
 {
 	bool progress = false;
 
@@ -207,7 +220,7 @@ static int splice_recv(struct chan *c, int fd)
 }
 
 /* splice() the pipe's bytes out to fd. */
-static int splice_send(struct chan *c, int fd)
+int splice_send(struct chan *c, int fd)
 {
 	bool progress = false;
 
@@ -237,8 +250,13 @@ int chan_recv(struct chan *c, int fd)
 
 	/* splice while the buffer is empty (bytes keep their order); in
 	 * auto mode only a flow that filled the buffer in a row */
-	if (c->pipe || (c->splice && !c->len &&
-			(c->splice == CHAN_SPLICE || c->full_reads >= CHAN_AUTO_FULL_READS))) {
+	if (c->tee) {
+		int r = chan_tee_recv(c, fd);
+
+		if (r != PUMP_COPY_INSTEAD)
+			return r;
+	} else if (c->pipe || (c->splice && !c->len &&
+			       (c->splice == CHAN_SPLICE || c->full_reads >= CHAN_AUTO_FULL_READS))) {
 		int r = splice_recv(c, fd);
 
 		if (r != PUMP_COPY_INSTEAD)
@@ -307,8 +325,8 @@ int chan_send(struct chan *c, int fd)
 		progress = true;
 	}
 
-	if (c->pipe)
-		return splice_send(c, fd); /* the buffer is empty (see chan_recv) */
+	if (c->pipe) /* the buffer is empty (see chan_recv) */
+		return c->tpipe ? chan_tee_send(c, fd) : splice_send(c, fd);
 
 	while (c->len) {
 		ssize_t n = send(fd, c->buf + c->off, c->len, MSG_NOSIGNAL | MSG_DONTWAIT);

@@ -19,6 +19,30 @@
 #define PUMP_BUFSIZE 16384
 
 struct dp_pipe;
+struct chan;
+
+/* The tee path (core/channel_tee.c): a consumer besides the destination
+ * (the IDS copy) wants a splicing channel's bytes. The channel then
+ * splices socket -> copy pipe, tee()s the copy pipe into the relay pipe
+ * (page references, no copy), and hands the copy pipe's bytes to take(),
+ * which reads them where it wants them (one copy, the consumer's own);
+ * the relay pipe is spliced out as usual. Bytes reach take() in order,
+ * each once, before the channel reports their EOF. Both pipes come from
+ * the pool: when one is refused the channel copies that read through its
+ * buffer instead (the consumer then sees the bytes on its copy path, as
+ * without tee), and a tee() failure ends teeing for the channel: what
+ * was read meanwhile is relayed (lost() tells the consumer how much it
+ * missed), and the channel copies from then on while want() says so. */
+struct chan_tee_ops {
+	/* Bytes the consumer still wants from c; 0: none (plain splice). */
+	uint64_t (*want)(void *ctx, const struct chan *c);
+	/* Reads n bytes of c's copy from pipe fd (at most what want() said);
+	 * returns how many it read: fewer means it could not read the rest,
+	 * which the channel then discards and reports to lost(). */
+	size_t (*take)(void *ctx, const struct chan *c, int fd, size_t n);
+	/* n bytes of c were relayed without reaching take(). */
+	void (*lost)(void *ctx, const struct chan *c, size_t n);
+};
 
 /* How a channel may move bytes (chan.splice) */
 enum {
@@ -41,6 +65,11 @@ struct chan {
 	uint8_t splice;     /* CHAN_COPY / CHAN_SPLICE / CHAN_SPLICE_AUTO */
 	uint8_t full_reads; /* splice-auto: reads in a row that filled the buffer */
 	bool wait_room;     /* splice(): the pipe may be full, read once it is emptied */
+	bool tee_broken;    /* tee(): failed once; this channel copies while tee wants bytes */
+	struct dp_pipe *tpipe; /* tee(): the copy pipe (held with pipe); its bytes are not
+	                        * in the relay pipe yet (that pipe was full) */
+	const struct chan_tee_ops *tee; /* NULL: no tee */
+	void *tee_ctx;
 	bool eof;           /* the source reached EOF */
 	bool shut;          /* EOF propagated (shutdown(SHUT_WR) on the destination) */
 };
@@ -70,6 +99,16 @@ bool chan_full(const struct chan *c);
 void chan_release(struct chan *c);
 /* Takes ownership of a malloc'd prefix to send before any buffered byte. */
 void chan_set_prefix(struct chan *c, char *data, size_t len);
+
+/* Makes c tee its spliced bytes to ops (see struct chan_tee_ops); ops
+ * NULL: no more (only while c holds no pipe). */
+void chan_set_tee(struct chan *c, const struct chan_tee_ops *ops, void *ctx);
+/* tee() calls that failed (the channel fell back to copying), every
+ * thread; bytes handed to take(). */
+unsigned long long chan_tee_failures(void);
+unsigned long long chan_tee_bytes(void);
+/* Tests: the next tee() calls fail with errno err (0: none). */
+extern int chan_tee_fault;
 
 /* Buffer pool statistics (for show info / tests). */
 size_t pump_pool_allocated(void);

@@ -36,7 +36,7 @@ static bool px_has(const struct mirror_px *p, const struct mirror_out *o)
 
 /* Fans one frame out to every output of the session, each once (the
  * frontend's and the backend's lines may name the same output). */
-static void emit(void *ctx, const uint8_t *hdr, size_t hlen, const uint8_t *payload, size_t plen)
+void mirror_emit(void *ctx, const uint8_t *hdr, size_t hlen, const uint8_t *payload, size_t plen)
 {
 	struct mirror_sess *ms = ctx;
 	unsigned d = 0;
@@ -71,13 +71,25 @@ static void emit(void *ctx, const uint8_t *hdr, size_t hlen, const uint8_t *payl
 	}
 }
 
-/* Room for the next frame in the first output of the session that copies
- * frames into a batch (pcap, pcap-dir): the frame is built there, and
- * emit() hands the same bytes to the other outputs. */
-static uint8_t *place(void *ctx, size_t flen)
+void mirror_sess_lost(struct mirror_sess *ms, unsigned long long frames)
 {
-	struct mirror_sess *ms = ctx;
+	for (int k = 0; k < 2; k++) {
+		const struct mirror_px *p = ms->px[k];
 
+		for (size_t i = 0; p && i < p->n; i++) {
+			struct mirror_out *o = p->t[i]->out;
+			bool dup = !o || (k == 1 && px_has(ms->px[0], o));
+
+			for (size_t j = 0; j < i && !dup; j++)
+				dup = p->t[j]->out == o;
+			if (!dup)
+				mirror_out_lost(o, frames);
+		}
+	}
+}
+
+bool mirror_first_batch(struct mirror_sess *ms, struct mirror_out **out, struct mirror_dirfile **df)
+{
 	for (int k = 0; k < 2; k++) {
 		const struct mirror_px *p = ms->px[k];
 
@@ -86,29 +98,48 @@ static uint8_t *place(void *ctx, size_t flen)
 
 			if (!o)
 				continue;
-			if (mirror_out_kind(o) == MK_PCAP)
-				return mirror_out_place(o, NULL, flen);
+			if (mirror_out_kind(o) == MK_PCAP) {
+				*out = o;
+				*df = NULL;
+				return true;
+			}
 			if (mirror_out_kind(o) == MK_PCAP_DIR) {
 				for (unsigned d = 0; d < ms->ndirs; d++)
-					if (ms->dirs[d].out == o)
-						return mirror_out_place(o, &ms->dirs[d], flen);
+					if (ms->dirs[d].out == o) {
+						*out = o;
+						*df = &ms->dirs[d];
+						return true;
+					}
 			}
 		}
 	}
-	return NULL;
+	return false;
+}
+
+/* Room for the next frame in the first output of the session that copies
+ * frames into a batch (pcap, pcap-dir): the frame is built there, and
+ * mirror_emit() hands the same bytes to the other outputs. */
+uint8_t *mirror_place(void *ctx, size_t flen)
+{
+	struct mirror_sess *ms = ctx;
+	struct mirror_out *o;
+	struct mirror_dirfile *df;
+
+	return mirror_first_batch(ms, &o, &df) ? mirror_out_place(o, df, flen) : NULL;
 }
 
 /* Before a hook returns: what outputs staged goes out (the frames of one
  * read leave in one sendmmsg()). */
-static void push(struct mirror_sess *ms)
+void mirror_push(struct mirror_sess *ms)
 {
 	for (int k = 0; k < 2; k++)
 		for (size_t i = 0; ms->px[k] && i < ms->px[k]->n; i++)
-			if (ms->px[k]->t[i]->out && mirror_out_kind(ms->px[k]->t[i]->out) == MK_VXLAN)
+			if (ms->px[k]->t[i]->out && (mirror_out_kind(ms->px[k]->t[i]->out) == MK_VXLAN ||
+						     mirror_out_kind(ms->px[k]->t[i]->out) == MK_TAP))
 				mirror_out_push(ms->px[k]->t[i]->out);
 }
 
-static void stamp(struct mirror_sess *ms)
+void mirror_stamp(struct mirror_sess *ms)
 {
 	clock_gettime(CLOCK_REALTIME, &ms->now);
 }
@@ -178,9 +209,9 @@ static struct mirror_sess *sess_new(const struct mirror_px *fe, const struct mir
 	else if (be && be->depth_set)
 		depth = be->depth;
 	ms->left[TS_CLI] = ms->left[TS_SRV] = depth;
-	stamp(ms);
+	mirror_stamp(ms);
 	ts_flow_init(&ms->flow, cli->ss_family, ca, cp, sa, sp, id ^ ((uint64_t)ms->now.tv_nsec << 32));
-	ms->flow.place = place;
+	ms->flow.place = mirror_place;
 	for (int k = 0; k < 2; k++)
 		for (size_t i = 0; ms->px[k] && i < ms->px[k]->n; i++)
 			if (ms->px[k]->t[i]->out && mirror_out_kind(ms->px[k]->t[i]->out) == MK_PCAP_DIR)
@@ -226,8 +257,8 @@ struct mirror_sess *mirror_sess_start(const struct proxy *fep, const struct prox
 
 	if (!ms)
 		return NULL;
-	ts_handshake(&ms->flow, emit, ms);
-	push(ms);
+	ts_handshake(&ms->flow, mirror_emit, ms);
+	mirror_push(ms);
 	return ms;
 }
 
@@ -241,7 +272,7 @@ void mirror_sess_read(struct mirror_sess *ms, bool from_client, const struct cha
 		return;
 	if (!n && !eof)
 		return;
-	stamp(ms);
+	mirror_stamp(ms);
 	/* (bytes spliced past the depth are not in the buffer: never read) */
 	if (n && ms->left[dir] && n <= c->len) {
 		/* the new bytes are the last n of the pending ones (nothing was
@@ -249,23 +280,23 @@ void mirror_sess_read(struct mirror_sess *ms, bool from_client, const struct cha
 		const uint8_t *p = (const uint8_t *)c->buf + c->off + c->len - n;
 		size_t take = n < ms->left[dir] ? (size_t)n : (size_t)ms->left[dir];
 
-		ts_data(&ms->flow, dir, p, take, emit, ms);
+		ts_data(&ms->flow, dir, p, take, mirror_emit, ms);
 		ms->left[dir] -= take;
 	}
 	if (eof)
-		ts_fin(&ms->flow, dir, emit, ms);
-	push(ms);
+		ts_fin(&ms->flow, dir, mirror_emit, ms);
+	mirror_push(ms);
 }
 
 void mirror_sess_end(struct mirror_sess *ms, enum term_event ev, bool nolinger_cl)
 {
 	if (!ms)
 		return;
-	stamp(ms);
+	mirror_stamp(ms);
 	switch (ev) {
 	case TERM_EV_CLI_ABORT:
 		/* the attacker's side failed: its reset (or it vanished) */
-		ts_rst(&ms->flow, TS_CLI, emit, ms);
+		ts_rst(&ms->flow, TS_CLI, mirror_emit, ms);
 		break;
 	case TERM_EV_DONE:
 		break;
@@ -273,12 +304,12 @@ void mirror_sess_end(struct mirror_sess *ms, enum term_event ev, bool nolinger_c
 		/* we close the attacker's connection: a reset when the frontend
 		 * says nolinger or the decoy reset, else our FIN */
 		if (nolinger_cl || ev == TERM_EV_SRV_ABORT)
-			ts_rst(&ms->flow, TS_SRV, emit, ms);
+			ts_rst(&ms->flow, TS_SRV, mirror_emit, ms);
 		else
-			ts_fin(&ms->flow, TS_SRV, emit, ms);
+			ts_fin(&ms->flow, TS_SRV, mirror_emit, ms);
 		break;
 	}
-	push(ms);
+	mirror_push(ms);
 	free_ms(ms);
 }
 
@@ -317,9 +348,9 @@ void mirror_udp_dgram(struct mirror_sess *ms, bool from_client, const void *p, s
 		return;
 	}
 	ms->left[dir] -= len;
-	stamp(ms);
-	emit(ms, hdr, hlen, p, len);
-	push(ms);
+	mirror_stamp(ms);
+	mirror_emit(ms, hdr, hlen, p, len);
+	mirror_push(ms);
 }
 
 struct mirror_sess *mirror_udp_move(struct mirror_sess *ms, const struct udp_lb *lb,

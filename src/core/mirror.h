@@ -14,10 +14,10 @@
  * The session calls the hooks below (they take what they need, not the
  * session: core/sess includes this module, not the other way round); each
  * costs one test of s->mirror when the session is not mirrored. A mirrored
- * session must hand every byte it reads to mirror_sess_read(): a zero-copy
- * relay (splice) copies each direction while mirror_sess_wants() it, and
- * splices only the bytes past mirror-depth (doc/ids-feeding.md says why
- * this is preferred to tee()).
+ * session must hand every byte it reads to mirror_sess_read() or, on the
+ * splice path, to mirror_sess_tee(): a splicing direction tee()s the
+ * bytes the copy wants (within mirror-depth) into it, and splices the
+ * bytes past mirror-depth plainly (doc/ids-feeding.md, *With splice*).
  */
 #ifndef DECOYPROXY_MIRROR_H
 #define DECOYPROXY_MIRROR_H
@@ -60,11 +60,29 @@ void mirror_sess_end(struct mirror_sess *ms, enum term_event ev, bool nolinger_c
 bool mirror_sess_needs_copy(const struct mirror_sess *ms);
 /* Whether the copy still wants the bytes of one direction (from_client:
  * the request's): the flow is open, that side did not close, and
- * mirror-depth is not used up. While true, the relay reads that
- * direction into user space; once false it may splice() it (the bytes
- * are past the depth: mirror_sess_read() then copies nothing, and still
- * writes the FIN). */
+ * mirror-depth is not used up. While true, the relay hands that
+ * direction's bytes to the copy (read into user space, or tee()d on the
+ * splice path); once false it splices them plainly (the bytes are past
+ * the depth: mirror_sess_read() then copies nothing, and still writes
+ * the FIN). */
 bool mirror_sess_wants(const struct mirror_sess *ms, bool from_client);
+
+/* ---- the tee path (mirror_tee.c; core/sess gives them to a splicing
+ * channel as its struct chan_tee_ops, core/channel.h) ---- */
+
+/* Bytes of one direction the copy still wants (what mirror-depth leaves
+ * while mirror_sess_wants()); 0: none. */
+uint64_t mirror_sess_tee_want(const struct mirror_sess *ms, bool from_client);
+/* n bytes of that direction, just read from the socket, wait in pipe fd:
+ * reads them straight into the frames of the session's first pcap batch
+ * (one readv() per run of segments, the payload summed where it lands),
+ * or through a buffer when the session has no pcap output. Returns the
+ * bytes read (n but on a failed read). */
+size_t mirror_sess_tee(struct mirror_sess *ms, bool from_client, int fd, size_t n);
+/* n bytes of that direction were relayed unseen (tee() failed): the copy
+ * leaves a hole of that size (its sequence numbers go on after it), the
+ * frames it would have held are counted as drops. */
+void mirror_sess_tee_lost(struct mirror_sess *ms, bool from_client, size_t n);
 
 /* ---- UDP flows (mirror.c; core/udp.c calls them) ---- */
 
@@ -112,6 +130,8 @@ struct mirror_stats {
 	unsigned long long bytes;
 	unsigned long long drops;     /* frames an output could not take */
 	unsigned long long sessions;  /* sessions mirrored */
+	unsigned long long tee_bytes; /* payload bytes read through tee() (zero-copy relay) */
+	unsigned long long tee_failures; /* tee() failures (the channel copied from then on) */
 	unsigned outputs;
 };
 void mirror_get_stats(struct mirror_stats *st);

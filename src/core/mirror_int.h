@@ -94,6 +94,42 @@ struct mirror_sess {
 	unsigned ndirs;
 };
 
+/* ---- mirror.c ---- */
+/* The frame sink of a session's flow (ctx: the mirror_sess): every output
+ * of the session once. */
+void mirror_emit(void *ctx, const uint8_t *hdr, size_t hlen, const uint8_t *payload, size_t plen);
+/* ts_flow's place: room in the session's first batch (mirror_first_batch). */
+uint8_t *mirror_place(void *ctx, size_t flen);
+/* The first output of ms that batches frames (pcap, or pcap-dir with its
+ * file *df, else NULL): frames are built in its buffer. false: none. */
+bool mirror_first_batch(struct mirror_sess *ms, struct mirror_out **o, struct mirror_dirfile **df);
+/* What outputs staged goes out (before a hook returns). */
+void mirror_push(struct mirror_sess *ms);
+/* ms->now = the wall clock (the frames' time). */
+void mirror_stamp(struct mirror_sess *ms);
+/* Adds frames to the drops of every output of ms (each once). */
+void mirror_sess_lost(struct mirror_sess *ms, unsigned long long frames);
+
+/* ---- mirror_tap.c: a tap's frames, one io_uring_enter() per batch ---- */
+struct tap_batch;
+struct tap_batch_res {
+	unsigned long long frames, bytes, drops; /* written, their bytes, not written */
+	int err;                                 /* errno of the last failure, 0: none */
+};
+/* A batcher writing to tap fd, frames of at most slot_size bytes; NULL
+ * with *err when the kernel offers no io_uring (then one writev() per
+ * frame). */
+struct tap_batch *tap_batch_new(int fd, size_t slot_size, int *err);
+/* Room for a frame of flen bytes (pushing a full batch first), or NULL:
+ * too big for a slot, or every slot in flight. */
+uint8_t *tap_batch_slot(struct tap_batch *tb, size_t flen, struct tap_batch_res *r);
+/* The frame was written into the room tap_batch_slot() gave. */
+void tap_batch_commit(struct tap_batch *tb, size_t flen);
+/* Submits the staged frames and collects the results of those done. */
+void tap_batch_push(struct tap_batch *tb, struct tap_batch_res *r);
+/* Pushes, waits for every frame in flight, frees tb. */
+void tap_batch_free(struct tap_batch *tb, struct tap_batch_res *r);
+
 /* ---- mirror_kw.c ---- */
 struct mirror_gen *mirror_gen_of(const struct dp_config *c);
 
@@ -120,6 +156,15 @@ void mirror_out_frame(struct mirror_out *o, struct mirror_sess *ms, struct mirro
  * is none (the frame is then dropped by mirror_out_frame()). A frame built
  * there and then handed to mirror_out_frame() is taken without a copy. */
 uint8_t *mirror_out_place(struct mirror_out *o, struct mirror_dirfile *df, size_t flen);
+/* Room for several records at the end of o's batch (pcap) or of the
+ * session's file df (pcap-dir): returns where the next record starts and
+ * sets *room to the bytes free from there (at least need; a batch with
+ * less is handed to the writer first), or NULL (no memory). Records built
+ * there one after the other and handed to mirror_out_frame() in that
+ * order are taken without a copy. */
+uint8_t *mirror_out_room(struct mirror_out *o, struct mirror_dirfile *df, size_t need, size_t *room);
+/* frames that never reached o (a hole in a copied stream) */
+void mirror_out_lost(struct mirror_out *o, unsigned long long frames);
 /* Sends what o holds back (VXLAN packets staged for one sendmmsg()); the
  * session hooks call it before they return. */
 void mirror_out_push(struct mirror_out *o);

@@ -33,6 +33,7 @@
 #include "log/msg.h"
 #include "net/ns.h"
 #include "net/nscache.h"
+#include "core/channel.h"
 #include "core/loop.h"
 #include "core/mirror.h"
 #include "core/mirror_int.h"
@@ -99,6 +100,9 @@ struct mirror_out {
 	struct mmsghdr *vx_mm;
 	struct iovec *vx_iov;
 	unsigned vx_n;
+	/* tap: frames staged for one io_uring_enter() (mirror_tap.c) */
+	struct tap_batch *tb;
+	bool tb_tried;
 };
 
 /* A staged VXLAN packet: the header and the largest frame tcpsynth makes. */
@@ -520,7 +524,7 @@ static void flush_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	for (struct mirror_out *o = outs; o; o = o->next) {
 		if (o->kind == MK_PCAP)
 			pcap_handoff(o);
-		if (o->vx_n)
+		if (o->vx_n || o->tb)
 			mirror_out_push(o);
 		for (struct mirror_dirfile *df = o->dirs; df; df = df->next)
 			if (df->len)
@@ -563,6 +567,34 @@ uint8_t *mirror_out_place(struct mirror_out *o, struct mirror_dirfile *df, size_
 	return NULL;
 }
 
+uint8_t *mirror_out_room(struct mirror_out *o, struct mirror_dirfile *df, size_t need, size_t *room)
+{
+	if (o->kind == MK_PCAP) {
+		if (o->len + need > MIRROR_BATCH)
+			pcap_handoff(o);
+		if (!o->buf || o->len + need > MIRROR_BATCH)
+			return NULL;
+		*room = MIRROR_BATCH - o->len;
+		return o->buf + o->len;
+	}
+	if (o->kind == MK_PCAP_DIR && df) {
+		if (df->buf && df->len + need > MIRROR_DIR_CHUNK)
+			mirror_out_dir_flush(df, false);
+		if (!df->buf && !(df->buf = malloc(MIRROR_DIR_CHUNK)))
+			return NULL;
+		if (df->len + need > MIRROR_DIR_CHUNK)
+			return NULL;
+		*room = MIRROR_DIR_CHUNK - df->len;
+		return df->buf + df->len;
+	}
+	return NULL;
+}
+
+void mirror_out_lost(struct mirror_out *o, unsigned long long frames)
+{
+	o->drops += frames;
+}
+
 /* Appends a record to buf at *len (room checked): the frame is copied
  * unless it was built there (mirror_out_place()). */
 static void put_record(uint8_t *buf, size_t *len, const struct timespec *now, const uint8_t *hdr, size_t hlen,
@@ -577,6 +609,24 @@ static void put_record(uint8_t *buf, size_t *len, const struct timespec *now, co
 			memcpy(at + hlen, payload, plen);
 	}
 	*len += PCAP_REC_HDR_LEN + hlen + plen;
+}
+
+/* Counts what the tap batcher reports. */
+static void tap_account(struct mirror_out *o, const struct tap_batch_res *r)
+{
+	o->pkts += r->frames;
+	o->bytes += r->bytes;
+	o->drops += r->drops;
+	if (r->err && r->err != EAGAIN && r->err != ENOBUFS)
+		note_error(o, r->err, "write");
+}
+
+static void tap_account_push(struct mirror_out *o)
+{
+	struct tap_batch_res r = { 0 };
+
+	tap_batch_push(o->tb, &r);
+	tap_account(o, &r);
 }
 
 void mirror_out_frame(struct mirror_out *o, struct mirror_sess *ms, struct mirror_dirfile *df, const uint8_t *hdr,
@@ -608,7 +658,37 @@ void mirror_out_frame(struct mirror_out *o, struct mirror_sess *ms, struct mirro
 		break;
 	case MK_TAP: {
 		struct iovec iov[2] = { { (void *)hdr, hlen }, { (void *)payload, plen } };
+		uint8_t *slot;
 
+		if (!o->tb_tried) {
+			int e;
+
+			/* at the first frame: after a daemon's fork */
+			o->tb_tried = true;
+			o->tb = tap_batch_new(o->fd, VX_SLOT, &e);
+			if (!o->tb)
+				ha_notice("%s: no io_uring (%s): one write per frame", o->name, strerror(e));
+		}
+		if (o->tb) {
+			struct tap_batch_res r = { 0 };
+
+			slot = tap_batch_slot(o->tb, flen, &r);
+			tap_account(o, &r);
+			if (slot) {
+				memcpy(slot, hdr, hlen);
+				if (plen)
+					memcpy(slot + hlen, payload, plen);
+				tap_batch_commit(o->tb, flen);
+				return; /* counted when written */
+			}
+			if (flen <= VX_SLOT) {
+				o->drops++; /* every slot in flight */
+				return;
+			}
+			/* a frame too big for a slot (a large datagram): the
+			 * staged ones first, to keep the order */
+			tap_account_push(o);
+		}
 		n = writev(o->fd, iov, plen ? 2 : 1);
 		if (n < 0) {
 			int e = errno;
@@ -649,6 +729,10 @@ void mirror_out_push(struct mirror_out *o)
 {
 	unsigned i = 0;
 
+	if (o->tb) {
+		tap_account_push(o);
+		return;
+	}
 	while (i < o->vx_n) {
 		int r = sendmmsg(o->fd, o->vx_mm + i, o->vx_n - i, MSG_DONTWAIT | MSG_NOSIGNAL);
 
@@ -903,6 +987,12 @@ static void out_free(struct mirror_out *o)
 		pcap_handoff(o);
 	if (o->vx_n)
 		mirror_out_push(o);
+	if (o->tb) {
+		struct tap_batch_res r = { 0 };
+
+		tap_batch_free(o->tb, &r);
+		o->tb = NULL;
+	}
 	free(o->vx_stage);
 	free(o->vx_mm);
 	free(o->vx_iov);
@@ -1031,4 +1121,6 @@ void mirror_get_stats(struct mirror_stats *st)
 		st->outputs++;
 	}
 	st->sessions = mirror_sessions;
+	st->tee_bytes = chan_tee_bytes();
+	st->tee_failures = chan_tee_failures();
 }

@@ -310,23 +310,50 @@ static uint8_t splice_mode(unsigned opts, unsigned forced)
 }
 
 /* Whether the next bytes of a direction must still be read into user
- * space: the IDS copy wants them (within mirror-depth), or the event log
- * keeps the client's first bytes and has not got them all yet. */
+ * space: the event log keeps the client's first bytes and has not got
+ * them all yet. (The IDS copy takes spliced bytes through tee():
+ * sess_tee_ops.) */
 static bool sess_wants_bytes(const struct sess *s, bool req)
 {
-	if (s->mirror && mirror_sess_wants(s->mirror, req))
-		return true;
 	if (!req)
 		return false;
 	/* sess_keep_first() decides the size on the first bytes */
 	return s->first ? s->first_len < s->first_cap : s->req.total == 0 && evlog_first_bytes() > 0;
 }
 
+/* The IDS copy of a splicing channel (core/channel.h, struct chan_tee_ops) */
+static uint64_t tee_want(void *ctx, const struct chan *c)
+{
+	const struct sess *s = ctx;
+
+	return mirror_sess_tee_want(s->mirror, c == &s->req);
+}
+
+static size_t tee_take(void *ctx, const struct chan *c, int fd, size_t n)
+{
+	struct sess *s = ctx;
+
+	return mirror_sess_tee(s->mirror, c == &s->req, fd, n);
+}
+
+static void tee_lost(void *ctx, const struct chan *c, size_t n)
+{
+	struct sess *s = ctx;
+
+	mirror_sess_tee_lost(s->mirror, c == &s->req, n);
+}
+
+static const struct chan_tee_ops sess_tee_ops = { tee_want, tee_take, tee_lost };
+
 /* A channel that could splice copies while its bytes are wanted: its mode
- * waits in s->splice_later until sess_splice_release() sees them taken. */
+ * waits in s->splice_later until sess_splice_release() sees them taken.
+ * A mirrored one tee()s what the copy wants (copying when no pipe or no
+ * tee() can be had: core/channel_tee.c). */
 static void hold_splice(struct sess *s, struct chan *c, int d)
 {
 	s->splice_later[d] = CHAN_COPY;
+	if (c->splice != CHAN_COPY && s->mirror)
+		chan_set_tee(c, &sess_tee_ops, s);
 	if (c->splice != CHAN_COPY && sess_wants_bytes(s, d == 0)) {
 		s->splice_later[d] = c->splice;
 		c->splice = CHAN_COPY;

@@ -691,6 +691,7 @@ void cli_cmd_show_info(struct cli_ctx *cx, int argc, char **argv, struct cli_buf
 		mirror_get_stats(&ms);
 		cli_printf(out, "MirrorSessions: %llu\nMirrorPackets: %llu\nMirrorBytes: %llu\nMirrorDrops: %llu\n",
 			   ms.sessions, ms.packets, ms.bytes, ms.drops);
+		cli_printf(out, "MirrorTeeBytes: %llu\nMirrorTeeFailures: %llu\n", ms.tee_bytes, ms.tee_failures);
 	}
 	cli_printf(out, "PipesRefused: %llu\n", pipe_refused());
 	cli_printf(out, "UdpFlows: %u\n", rt.conf ? udp_flows_total(rt.conf) : 0);

@@ -18,8 +18,27 @@ enum { F_FIN = 0x01, F_SYN = 0x02, F_RST = 0x04, F_PSH = 0x08, F_ACK = 0x10 };
 uint32_t ts_csum_add(uint32_t start, const void *data, size_t len)
 {
 	const uint8_t *p = data;
-	uint64_t sum = start;
+	uint64_t sum = start, s1 = 0, s2 = 0, s3 = 0;
 
+	/* four independent accumulators: a payload read just before (the
+	 * tee path sums it where it landed) is summed at load speed, not at
+	 * the latency of one chain of adds */
+	while (len >= 32) {
+		uint64_t a, b, c, d;
+
+		memcpy(&a, p, 8);
+		memcpy(&b, p + 8, 8);
+		memcpy(&c, p + 16, 8);
+		memcpy(&d, p + 24, 8);
+		sum += (a & 0xffffffffu) + (a >> 32);
+		s1 += (b & 0xffffffffu) + (b >> 32);
+		s2 += (c & 0xffffffffu) + (c >> 32);
+		s3 += (d & 0xffffffffu) + (d >> 32);
+		p += 32;
+		len -= 32;
+	}
+	/* (each below 2^33 per 32 bytes: no carry lost for any frame) */
+	sum += s1 + s2 + s3;
 	while (len >= 8) {
 		uint64_t w;
 
@@ -155,31 +174,18 @@ int ts_flow_init(struct ts_flow *f, int family, const void *cli_addr, uint16_t c
 	return 0;
 }
 
-/* Writes one frame from side dir with the given flags, sequence number,
- * TCP options and payload, and hands it to emit. */
-static void frame(struct ts_flow *f, int dir, unsigned flags, uint32_t seq, const uint8_t *opt, size_t optlen,
-		  const uint8_t *data, size_t len, ts_emit_fn emit, void *ctx)
+/* Writes the header of a frame from side dir (flags, sequence number, TCP
+ * options) in front of its payload at h + hlen; psum is the payload's
+ * sum. Returns hlen. */
+static size_t fill_hdr(struct ts_flow *f, int dir, unsigned flags, uint32_t seq, const uint8_t *opt, size_t optlen,
+		       uint8_t *h, size_t len, uint32_t psum)
 {
-	uint8_t stack[TS_HDR_MAX];
 	size_t iplen = f->family == AF_INET ? 20 : 40;
 	size_t tcplen = 20 + optlen, hlen = TS_ETH_LEN + iplen + tcplen;
-	uint8_t *h = f->place ? f->place(ctx, hlen + len) : NULL;
-	uint8_t *ip, *tcp;
-	uint32_t sum, psum = 0, pw;
+	uint8_t *ip = h + TS_ETH_LEN, *tcp;
+	uint32_t sum, pw;
 	uint64_t wide;
 	uint8_t pseudo[4];
-
-	if (h) {
-		/* in place: the payload is summed while it is copied */
-		if (len)
-			psum = ts_csum_copy(0, h + hlen, data, len);
-		data = h + hlen;
-	} else {
-		h = stack;
-		if (len)
-			psum = ts_csum_add(0, data, len);
-	}
-	ip = h + TS_ETH_LEN;
 
 	memcpy(h, dir == TS_CLI ? ts_mac_server : ts_mac_client, 6);
 	memcpy(h + 6, dir == TS_CLI ? ts_mac_client : ts_mac_server, 6);
@@ -226,6 +232,30 @@ static void frame(struct ts_flow *f, int dir, unsigned flags, uint32_t seq, cons
 	wide = (uint64_t)f->addr_sum + pw + psum;
 	sum = ts_csum_add((uint32_t)((wide & 0xffffffffu) + (wide >> 32)), tcp, tcplen);
 	put_csum(tcp + 16, sum);
+	return hlen;
+}
+
+/* Writes one frame from side dir with the given flags, sequence number,
+ * TCP options and payload, and hands it to emit. */
+static void frame(struct ts_flow *f, int dir, unsigned flags, uint32_t seq, const uint8_t *opt, size_t optlen,
+		  const uint8_t *data, size_t len, ts_emit_fn emit, void *ctx)
+{
+	uint8_t stack[TS_HDR_MAX];
+	size_t hlen = TS_ETH_LEN + (f->family == AF_INET ? 20 : 40) + 20 + optlen;
+	uint8_t *h = f->place ? f->place(ctx, hlen + len) : NULL;
+	uint32_t psum = 0;
+
+	if (h) {
+		/* in place: the payload is summed while it is copied */
+		if (len)
+			psum = ts_csum_copy(0, h + hlen, data, len);
+		data = h + hlen;
+	} else {
+		h = stack;
+		if (len)
+			psum = ts_csum_add(0, data, len);
+	}
+	fill_hdr(f, dir, flags, seq, opt, optlen, h, len, psum);
 	emit(ctx, h, hlen, data, len);
 }
 
@@ -285,4 +315,36 @@ void ts_rst(struct ts_flow *f, int dir, ts_emit_fn emit, void *ctx)
 		return;
 	frame(f, dir, F_RST | F_ACK, f->nxt[dir], NULL, 0, NULL, 0, emit, ctx);
 	f->open = false;
+}
+
+size_t ts_seg_hlen(const struct ts_flow *f)
+{
+	return TS_ETH_LEN + (f->family == AF_INET ? 20 : 40) + 20;
+}
+
+void ts_segment_at(struct ts_flow *f, int dir, uint8_t *h, size_t len, bool psh, ts_emit_fn emit, void *ctx)
+{
+	size_t hlen;
+
+	if (!f->open || f->fin[dir] || !len)
+		return;
+	/* the payload was just read there: summing it reads it from cache */
+	hlen = fill_hdr(f, dir, F_ACK | (psh ? F_PSH : 0), f->nxt[dir], NULL, 0, h, len,
+			ts_csum_add(0, h + ts_seg_hlen(f), len));
+	f->nxt[dir] += (uint32_t)len;
+	f->unacked[dir] += (uint32_t)len;
+	emit(ctx, h, hlen, h + hlen, len);
+}
+
+void ts_ack_data(struct ts_flow *f, int dir, bool force, ts_emit_fn emit, void *ctx)
+{
+	if (f->open && f->unacked[dir] && (force || f->unacked[dir] >= TS_ACK_EVERY))
+		ack(f, !dir, emit, ctx);
+}
+
+void ts_skip(struct ts_flow *f, int dir, size_t len)
+{
+	if (!f->open || f->fin[dir])
+		return;
+	f->nxt[dir] += (uint32_t)len;
 }

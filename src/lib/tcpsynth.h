@@ -80,6 +80,26 @@ void ts_fin(struct ts_flow *f, int dir, ts_emit_fn emit, void *ctx);
 /* Side `dir` resets the connection: RST/ACK. Ends the flow. */
 void ts_rst(struct ts_flow *f, int dir, ts_emit_fn emit, void *ctx);
 
+/* Building segments whose payload is already in place (read straight
+ * into an output buffer, e.g. from a pipe): ts_seg_hlen() is the header
+ * length of a data segment of f (no TCP option), so a payload placed at
+ * h + ts_seg_hlen(f) becomes a segment of side dir with ts_segment_at(),
+ * which writes the header at h (summing the payload where it is) and
+ * hands the frame to emit (hdr == h, payload == h + hlen). len is at most
+ * f->mss; psh marks the last segment of a write. Nothing after a FIN of
+ * that side or a RST. ACKs are the caller's: ts_ack_data() writes the
+ * other side's ACK of dir's data when TS_ACK_EVERY bytes wait for one, or
+ * whenever some do with force (after the last segment of a write, as
+ * ts_data() does). */
+size_t ts_seg_hlen(const struct ts_flow *f);
+void ts_segment_at(struct ts_flow *f, int dir, uint8_t *h, size_t len, bool psh, ts_emit_fn emit, void *ctx);
+void ts_ack_data(struct ts_flow *f, int dir, bool force, ts_emit_fn emit, void *ctx);
+/* len bytes of side dir that the copy lost (dropped before any frame was
+ * built): the sequence numbers go on after them, so the IDS sees a hole
+ * where they were (its "previous segment not captured"), never other
+ * bytes in their place. */
+void ts_skip(struct ts_flow *f, int dir, size_t len);
+
 /* Internet checksum helpers (RFC 1071), exposed for the tests: the sum of
  * data folded into 16 bits, not complemented; `start` is a previous
  * partial sum (0 to begin). */

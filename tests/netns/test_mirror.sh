@@ -85,8 +85,8 @@ frontend main
     bind 10.13.2.2:7001 accept-proxy
     bind 10.13.2.2:7002 accept-proxy
     mirror-depth 8m
-    # splice forced both ways: a mirrored session must still copy every
-    # byte through user space, or the copy's sha256 below would differ
+    # splice forced both ways: a mirrored session tee()s the spliced bytes
+    # into the copy (test_mirror_tee.sh), or the copy's sha256 below would differ
     option splice-request
     option splice-response
     default_backend svc

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/socket.h>
 #include <cmocka.h>
 
@@ -290,6 +291,102 @@ static void test_in_place(void **state)
 	}
 }
 
+/* Segments whose payload was read in place (the tee path): the same
+ * frames, byte for byte, as ts_data() makes from the same bytes, IPv4 and
+ * IPv6, odd lengths; ts_skip() leaves a hole of the skipped size. */
+static void test_segment_at(void **state)
+{
+	static uint8_t data[5000], slot[TS_HDR_MAX + TS_MSS_V4];
+	uint8_t a6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 }, b6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 2 };
+	struct frame ref[16];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 29 + 3);
+	for (int v6 = 0; v6 < 2; v6++) {
+		struct ts_flow a, b;
+		size_t n, len = 2801, off = 0;
+
+		if (v6) {
+			assert_int_equal(ts_flow_init(&a, AF_INET6, a6, 1000, b6, 443, 9), 0);
+			b = a;
+		} else {
+			a = b = flow4();
+		}
+		ts_handshake(&a, rec, NULL);
+		ts_handshake(&b, rec, NULL);
+		nfr = 0;
+		ts_data(&a, TS_SRV, data, len, rec, NULL);
+		n = nfr;
+		memcpy(ref, fr, n * sizeof(fr[0]));
+		nfr = 0;
+		while (off < len) {
+			size_t k = len - off < b.mss ? len - off : b.mss;
+
+			memcpy(slot + ts_seg_hlen(&b), data + off, k);
+			ts_segment_at(&b, TS_SRV, slot, k, off + k == len, rec, NULL);
+			off += k;
+		}
+		ts_ack_data(&b, TS_SRV, true, rec, NULL);
+		assert_int_equal(nfr, n);
+		for (size_t i = 0; i < n; i++) {
+			assert_int_equal(fr[i].len, ref[i].len);
+			assert_memory_equal(fr[i].b, ref[i].b, fr[i].len);
+			check_frame(&fr[i]);
+		}
+		/* a hole: the next segment's sequence number is 1000 further */
+		ts_skip(&b, TS_SRV, 1000);
+		nfr = 0;
+		memcpy(slot + ts_seg_hlen(&b), data, 10);
+		ts_segment_at(&b, TS_SRV, slot, 10, true, rec, NULL);
+		assert_int_equal(nfr, 1);
+		assert_int_equal(rd32(check_frame(&fr[0]) + 4), a.nxt[TS_SRV] + 1000);
+	}
+}
+
+/* The tap batcher (mirror_tap.c) on a pipe (non-blocking writes inline,
+ * as a tap's): frames come out whole, in order, one write each, counted
+ * when done; a frame larger than a slot is refused; 128 slots at most
+ * staged or in flight. Skipped when the kernel offers no io_uring. */
+static void test_tap_batch(void **state)
+{
+	struct tap_batch_res r = { 0 };
+	struct tap_batch *tb;
+	uint8_t *slot, buf[200];
+	int pfd[2], err;
+	unsigned n = 0;
+
+	(void)state;
+	assert_int_equal(pipe(pfd), 0);
+	tb = tap_batch_new(pfd[1], 100, &err);
+	if (!tb) {
+		close(pfd[0]);
+		close(pfd[1]);
+		print_message("skip: no io_uring here (%s)\n", strerror(err));
+		skip();
+	}
+	assert_null(tap_batch_slot(tb, 101, &r));
+	for (unsigned i = 0; i < 100; i++) {
+		slot = tap_batch_slot(tb, 10 + i % 7, &r);
+		assert_non_null(slot);
+		memset(slot, (int)i, 10 + i % 7);
+		tap_batch_commit(tb, 10 + i % 7);
+	}
+	tap_batch_push(tb, &r);
+	assert_int_equal(r.frames, 100);
+	assert_int_equal(r.drops, 0);
+	for (unsigned i = 0; i < 100; i++) {
+		assert_int_equal(read(pfd[0], buf, 10 + i % 7), 10 + i % 7);
+		for (unsigned k = 0; k < 10 + i % 7; k++)
+			assert_int_equal(buf[k], (uint8_t)i);
+		n += 10 + i % 7;
+	}
+	assert_int_equal(r.bytes, n);
+	tap_batch_free(tb, &r);
+	close(pfd[0]);
+	close(pfd[1]);
+}
+
 static void test_pcapfmt(void **state)
 {
 	uint8_t h[PCAP_FILE_HDR_LEN], r[PCAP_REC_HDR_LEN];
@@ -563,6 +660,8 @@ int main(void)
 		cmocka_unit_test(test_csum_odd_offsets),
 		cmocka_unit_test(test_csum_copy),
 		cmocka_unit_test(test_in_place),
+		cmocka_unit_test(test_segment_at),
+		cmocka_unit_test(test_tap_batch),
 		cmocka_unit_test(test_pcapfmt),
 		cmocka_unit_test(test_kw_errors),
 		cmocka_unit_test(test_kw_inherit),
