@@ -116,11 +116,12 @@ static int classify4(const uint8_t *p, size_t cap, struct icmpans_req *r)
 static int classify6(const uint8_t *p, size_t cap, struct icmpans_req *r)
 {
 	size_t len, off = IP6_HDR;
-	uint8_t nh = p[6];
 	bool more = false;
+	uint8_t nh;
 
 	if (cap < IP6_HDR)
 		return -ICMPANS_SKIP_MALFORMED;
+	nh = p[6];
 	len = IP6_HDR + get16(p + 4);
 	if (len == IP6_HDR && nh != 59)
 		return -ICMPANS_SKIP_MALFORMED; /* a jumbogram, or nothing */

@@ -92,6 +92,17 @@ static void test_keyword_errors(void **state)
 	expect_error(HEAD FE "    intercept 10.0.0.1:22\n    scan-threshold 3 5 10ms\n",
 		     "invalid time '10ms'");
 	expect_error(HEAD "defaults\n    decoy-ping on\n", "'decoy-ping' is not allowed in 'defaults' section");
+	/* decoy-answers group: global, a number, not the probe-log group */
+	expect_error("global\n    decoy-answers 7\n" HEAD FE "    intercept 10.0.0.1:22\n",
+		     "[t.cfg:2] : 'decoy-answers': expects 'group <n>', e.g. 'decoy-answers group 1415'");
+	expect_error("global\n    decoy-answers group 70000\n" HEAD FE "    intercept 10.0.0.1:22\n",
+		     "[t.cfg:2] : 'decoy-answers'");
+	expect_error("global\n    probe-log group 9\n    decoy-answers group 9\n" HEAD FE
+		     "    intercept 10.0.0.1:22\n",
+		     "[t.cfg:3] : decoy-answers group 9 is also the probe-log group: the two need NFLOG "
+		     "groups of their own");
+	expect_error(HEAD FE "    intercept 10.0.0.1:22\n    decoy-answers group 9\n",
+		     "'decoy-answers' is not allowed in 'frontend' section");
 	/* settings without decoys are refused, naming the line */
 	expect_error(HEAD FE "    decoy-closed drop\n",
 		     "[t.cfg:11] : frontend 'web': decoy-closed, decoy-ping, probe-log and scan-threshold "
@@ -115,6 +126,7 @@ static void test_settings(void **state)
 	assert_true(s.ping);            /* default: follows reset */
 	assert_false(s.log);
 	assert_int_equal(s.log_group, DECOY_LOG_GROUP_DEFAULT);
+	assert_int_equal(s.answer_group, DECOY_ANSWER_GROUP_DEFAULT);
 	assert_int_equal(s.log_rate, 50);
 	assert_int_equal(s.log_unit, 60);
 	assert_int_equal(s.log_burst, 7);
@@ -185,9 +197,19 @@ static void test_batch(void **state)
 		"(meta iiftype != loopback meta l4proto tcp ip daddr @hosts4_web reject with tcp reset)",
 		"(meta iiftype != loopback meta l4proto udp ip daddr @hosts4_web limit rate 10/1s burst 10 "
 		"packets log group 1414 prefix \"c decoys4_web\")",
-		"(meta iiftype != loopback meta l4proto udp ip daddr @hosts4_web meta mark set <mark> accept)",
-		"(meta iiftype != loopback meta l4proto icmp icmp type echo-request ip daddr @hosts4_web "
+		/* a local decoy (announce) is answered by the kernel; the
+		 * others by decoyproxy, through NFLOG group 1415 */
+		"(meta iiftype != loopback meta l4proto udp ip daddr @hosts4_web fib daddr type local "
 		"meta mark set <mark> accept)",
+		"(meta iiftype != loopback meta l4proto udp ip daddr @hosts4_web meta pkttype host "
+		"limit rate 2000/1s burst 200 packets log group 1415 snaplen 1500 prefix \"a decoys4_web\")",
+		"(meta iiftype != loopback meta l4proto udp ip daddr @hosts4_web drop)",
+		"(meta iiftype != loopback meta l4proto icmp icmp type echo-request ip daddr @hosts4_web "
+		"fib daddr type local meta mark set <mark> accept)",
+		"(meta iiftype != loopback meta l4proto icmp icmp type echo-request ip daddr @hosts4_web "
+		"meta pkttype host limit rate 2000/1s burst 200 packets log group 1415 snaplen 1500 "
+		"prefix \"a decoys4_web\")",
+		"(meta iiftype != loopback meta l4proto icmp icmp type echo-request ip daddr @hosts4_web drop)",
 	};
 	const struct tproxy_ns *p;
 	struct dp_config *c;
@@ -202,6 +224,8 @@ static void test_batch(void **state)
 	assert_int_equal(n, 1);
 	assert_string_equal(p->nft.div[0].dec.hosts, "hosts4_web");
 	assert_string_equal(p->nft.div[0].dec.edges, "edges4_web");
+	assert_true(p->nft.div[0].dec.answer);
+	assert_int_equal(p->nft.div[0].dec.answer_group, DECOY_ANSWER_GROUP_DEFAULT);
 	nft_batch_init(&b);
 	assert_int_equal(nft_build_apply(&b, &p->nft, 1, &err), 0);
 	for (size_t i = 0; i < b.nmsg; i++) {
@@ -266,6 +290,7 @@ static void test_batch_drop_v6(void **state)
 	}
 	assert_int_equal(drops, 3);     /* tcp, udp, echo */
 	assert_true(echo6);
+	assert_false(p->nft.div[0].dec.answer);        /* nothing to answer */
 	nft_batch_free(&b);
 	dp_config_put(c);
 }
