@@ -115,7 +115,9 @@
  *            limit rate NFT_ANSWER_RATE/second burst NFT_ANSWER_BURST packets
  *            log group <answer_group> snaplen NFT_ANSWER_SNAPLEN prefix "a <set>"
  *     U3 ... meta l4proto udp ip daddr @<hosts> drop
- *     (P1, P2, P3 the same for `icmp type echo-request`)
+ *     (P1, P2, P3 the same for `icmp type echo-request`; an IPv6 divert
+ *     has no U1: for a local route, icmp6_send() answers from the
+ *     sensor's own address, so decoyproxy answers every IPv6 datagram)
  * E keeps the network and broadcast addresses of an intercepted CIDR
  * silent (an L2 broadcast, pkttype broadcast, is left alone: DHCP and
  * friends). O, R and C send probes to NFLOG (only with log set). S leaves

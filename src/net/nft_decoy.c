@@ -492,21 +492,28 @@ static int g_kernel_answer(struct nft_batch *b, const struct nft_divert *d, uint
 	static const uint32_t local = RTN_LOCAL;
 	char prefix[NFT_LOG_PREFIX_MAX + 1];
 	struct prog g;
-	int ret;
+	int ret = 0;
 
 	g_start(&g, d, *pos + 1);
 	g_what(&g, d, echo);
 	g_daddr(&g, d, d->dec.hosts, hid);
 	if (!answer)
 		return g_end(b, &g, NF_DROP, "drop", pos);
-	if (d->dec.answer) {
-		g.ops[g.n++] = (struct xop){ .op = X_FIB, .a = NFT_FIB_RESULT_ADDRTYPE,
-			.b = NFTA_FIB_F_DADDR, .c = NFT_REG_1 };
-		g.ops[g.n++] = (struct xop){ .op = X_CMP_EQ, .a = NFT_REG_1, .data = &local, .len = 4 };
-		say(&g, "%s", " fib daddr type local");
+	if (d->dec.answer && d->family == AF_INET6 && !echo) {
+		/* no U1 for IPv6: icmp6_send() takes the packet's destination
+		 * as source only when it is an interface address, and a
+		 * `local` route (announce) is none: the kernel would answer
+		 * from the sensor's own address */
+	} else {
+		if (d->dec.answer) {
+			g.ops[g.n++] = (struct xop){ .op = X_FIB, .a = NFT_FIB_RESULT_ADDRTYPE,
+				.b = NFTA_FIB_F_DADDR, .c = NFT_REG_1 };
+			g.ops[g.n++] = (struct xop){ .op = X_CMP_EQ, .a = NFT_REG_1, .data = &local, .len = 4 };
+			say(&g, "%s", " fib daddr type local");
+		}
+		g_mark_accept(&g, mark);
+		ret = g_end(b, &g, (uint32_t)-1, NULL, pos);
 	}
-	g_mark_accept(&g, mark);
-	ret = g_end(b, &g, (uint32_t)-1, NULL, pos);
 	if (ret || !d->dec.answer)
 		return ret;
 	/* not local: decoyproxy answers from the decoy address */

@@ -28,6 +28,7 @@ lab_veth att eth0 10.1.0.2/24,fd00:1::2/64 dp a0 10.1.0.1/24,fd00:1::1/64 || lab
 lab_route att add 10.99.0.0/28 via 10.1.0.1
 lab_route att -6 add fd00:99::/124 via fd00:1::1
 lab_route att add 10.98.0.0/29 via 10.1.0.1
+lab_route att -6 add fd00:98::/124 via fd00:1::1
 lab_sysctl dp net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 \
 	net.ipv4.conf.a0.rp_filter=0 || lab_die "sysctls"
 lab_exec dp nft list tables >/dev/null 2>&1 || lab_skip "nftables unusable in a namespace here"
@@ -51,6 +52,10 @@ frontend web
 frontend web6
     bind [::1]:15003 transparent
     intercept [fd00:99::]/124:22
+    default_backend b
+frontend ann6
+    bind [::1]:15004 transparent
+    intercept [fd00:98::]/124:22 announce
     default_backend b
 frontend quiet
     bind 127.0.0.1:15002 transparent
@@ -83,7 +88,7 @@ DPPID=$LAB_LASTPID
 lab_wait_port dp 127.0.0.1 15002 || lab_die "decoyproxy did not start"
 for _ in $(seq 50); do lab_exec dp nft list tables 2>/dev/null | grep -q decoyproxy && break; sleep 0.1; done
 lab_assert_eq "no announce: no local route for the decoys" "" \
-	"$(lab_exec dp ip route show table local | grep -E '10\.9[89]\.0\.')"
+	"$(lab_exec dp ip route show table local | grep -E '10\.9[89]\.0\.|fd00:99:')"
 
 # what the attacker receives, from here on
 lab_bg att dumpcap -q -i eth0 -f 'icmp or icmp6' -w "$LAB_TMP/att.pcapng" >"$LAB_TMP/dumpcap.out" 2>&1
@@ -100,6 +105,11 @@ lab_assert_eq "-sU: a closed UDP port of a decoy that is not announced is closed
 	"$(ports "$LAB_TMP/su.gnmap")"
 lab_exec att $NM -6 -sU -p 161 -oG "$LAB_TMP/su6.gnmap" fd00:99::3 >/dev/null 2>&1
 lab_assert_eq "-6 -sU: the same for an IPv6 decoy" "161/closed/udp//snmp///" "$(ports "$LAB_TMP/su6.gnmap")"
+# an announced IPv6 decoy too: the kernel would answer from the sensor's
+# own address (icmp6_send() and a local route), so decoyproxy answers
+lab_exec att $NM -6 -sU -p 123 -oG "$LAB_TMP/sa6.gnmap" fd00:98::3 >/dev/null 2>&1
+lab_assert_eq "-6 -sU: an announced IPv6 decoy's closed port is closed" "123/closed/udp//ntp///" \
+	"$(ports "$LAB_TMP/sa6.gnmap")"
 
 # 2. ping: echo replies
 out=$(lab_exec att ping -n -c 2 -i 0.2 -W 1 -s 100 10.99.0.4 2>&1)
@@ -203,6 +213,8 @@ lab_assert_eq "tshark: ICMPv6 port unreachable from the IPv6 decoy: hop limit 64
 	"fd00:99::3 fd00:1::2 64 1 4 1" "$(O fd00:99::3 | head -1 | cut -d' ' -f1-3,7,8,10)"
 lab_assert_eq "tshark: its quote is the datagram sent to port 161" "fd00:1::2 fd00:99::3 161" \
 	"$(awk '$2 == "fd00:99::3" && $3 == 161 { print $1, $2, $3 }' "$LAB_TMP/inner.txt" | head -1)"
+lab_assert_eq "tshark: the announced IPv6 decoy answers from its own address" "fd00:98::3 fd00:1::2 64 1 4 1" \
+	"$(O fd00:98::3 | head -1 | cut -d' ' -f1-3,7,8,10)"
 lab_assert_eq "tshark: echo replies from the decoys, good checksums" \
 	"10.99.0.4 0 0 1|10.99.0.4 0 0 1|fd00:99::4 129 0 1|fd00:99::4 129 0 1|10.99.0.6 0 0 1" \
 	"$(awk '$1 ~ /^(10\.99\.0\.[46]|fd00:99::4)$/ { print $1, $7, $8, $10 }' "$LAB_TMP/outer.txt" | paste -sd'|')"

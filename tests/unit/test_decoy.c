@@ -295,6 +295,43 @@ static void test_batch_drop_v6(void **state)
 	dp_config_put(c);
 }
 
+/* IPv6 with the defaults: echo requests of a local decoy go to the kernel,
+ * datagrams to closed UDP ports never (icmp6_send() would answer from the
+ * sensor's own address): decoyproxy answers all of them */
+static void test_batch_v6_answers(void **state)
+{
+	const struct tproxy_ns *p;
+	struct dp_config *c;
+	struct nft_batch b;
+	char *err = NULL;
+	size_t n, fib_udp = 0, fib_echo = 0, log_udp = 0, log_echo = 0;
+
+	(void)state;
+	assert_int_equal(parse(HEAD "frontend web\n    bind [::1]:15001 transparent\n    default_backend be\n"
+			       "    intercept [fd00::]/120:22 announce\n", &c), 0);
+	p = tproxy_plan(c, &n);
+	assert_true(p->nft.div[0].dec.answer);
+	nft_batch_init(&b);
+	assert_int_equal(nft_build_apply(&b, &p->nft, 1, &err), 0);
+	for (size_t i = 0; i < b.nmsg; i++) {
+		const char *w = b.msg[i].what;
+
+		if (b.msg[i].kind != NFT_K_RULE)
+			continue;
+		fib_udp += strstr(w, "l4proto udp ip6 daddr @hosts6_web fib daddr type local") != NULL;
+		fib_echo += strstr(w, "echo-request ip6 daddr @hosts6_web fib daddr type local") != NULL;
+		log_udp += strstr(w, "l4proto udp ip6 daddr @hosts6_web meta pkttype host limit rate 2000/1s "
+				  "burst 200 packets log group 1415 snaplen 1500 prefix \"a decoys6_web\"") != NULL;
+		log_echo += strstr(w, "echo-request ip6 daddr @hosts6_web meta pkttype host limit") != NULL;
+	}
+	assert_int_equal(fib_udp, 0);
+	assert_int_equal(fib_echo, 1);
+	assert_int_equal(log_udp, 1);
+	assert_int_equal(log_echo, 1);
+	nft_batch_free(&b);
+	dp_config_put(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -303,6 +340,7 @@ int main(void)
 		cmocka_unit_test_setup(test_edges, setup),
 		cmocka_unit_test_setup(test_batch, setup),
 		cmocka_unit_test_setup(test_batch_drop_v6, setup),
+		cmocka_unit_test_setup(test_batch_v6_answers, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
