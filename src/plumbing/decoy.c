@@ -436,6 +436,8 @@ int decoy_finalize(struct dp_config *c)
 	struct decoy_gconf *g = gconf_of(c);
 	int errors = 0;
 
+	if (g && !g->answer_file && g->log_group == DECOY_ANSWER_GROUP_DEFAULT)
+		g->answer_group = DECOY_LOG_GROUP_DEFAULT;      /* the two defaults swap */
 	if (g && g->answer_group == g->log_group)
 		cfg_report_at(true, g->answer_file ? g->answer_file : "global", g->answer_line, &errors,
 			      "decoy-answers group %u is also the probe-log group: the two need NFLOG "

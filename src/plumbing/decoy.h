@@ -7,7 +7,8 @@
  *       decoy-answers group <n>             NFLOG group through which decoyproxy
  *                                           gets the UDP datagrams and echo
  *                                           requests it answers for decoys that
- *                                           are not local (default 1415)
+ *                                           are not local (default 1415, or
+ *                                           1414 when probe-log group is 1415)
  *       probe-log rate <n>/<time> [burst <n>]   default for every frontend
  *       scan-threshold <decoys> <ports> <time>  default for every frontend
  *   frontend | listen   (with `intercept` lines)

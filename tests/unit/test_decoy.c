@@ -142,6 +142,12 @@ static void test_settings(void **state)
 	assert_int_equal(s.log_burst, 9);
 	assert_int_equal(s.scan_window_ms, 1000);
 	dp_config_put(c);
+	/* probe-log group 1415 without decoy-answers: the two defaults swap */
+	assert_int_equal(parse("global\n    probe-log group 1415\n" HEAD FE "    intercept 10.0.0.1:22\n", &c), 0);
+	decoy_settings_of(c, dp_config_find_proxy(c, "web", PR_CAP_FE), &s);
+	assert_int_equal(s.log_group, 1415);
+	assert_int_equal(s.answer_group, 1414);
+	dp_config_put(c);
 }
 
 static const char *elem_s(const struct icpt_list *l, size_t i, char *buf)
