@@ -3,13 +3,14 @@
 # decoyproxy binary (doc/probes.md "before and after"), and optionally the
 # cost of a SYN flood on the relay.
 #
-#   bench/decoy_scan.sh <decoyproxy> [new|old] [flood]
+#   bench/decoy_scan.sh <decoyproxy> [new|routed|old] [flood]
 #
 # Lab (namespaces, cleaned up): att 10.1.0.2 ── dp 10.1.0.1, the attacker
 # routes 10.99.0.0/28 to dp; frontend 'web' intercepts 10.99.0.0/28:22,80
 # (announce with "new"; the decoy keywords and option log-probes with
-# "new"). Prints nmap -sS -p 22,80,443 of the /28 and nmap -sU -p 53 of one
-# decoy. With "flood": 10k SYN/s for 5 s (hping3 or nping, if installed)
+# "new"; "routed" is "new" without announce: the decoys are only routed to
+# dp, as in "old"). Prints nmap -sS -p 22,80,443 of the /28, nmap -sU -p 53
+# of one decoy and ping -c 2 of another. With "flood": 10k SYN/s for 5 s (hping3 or nping, if installed)
 # against closed and open decoy ports while a relay runs, and the relay's
 # throughput before and during.
 set -u
@@ -27,6 +28,10 @@ lab_bg dp "$DPSERVER" -t 120 -m whoami -l 127.0.0.1:9000 >"$LAB_TMP/svc.out" 2>&
 lab_wait_ready "$LAB_TMP/svc.out" || lab_die "dpserver"
 if [ "$MODE" = new ]; then
 	extra="    intercept 10.99.0.0/28:22,80 announce
+    option log-probes
+    scan-threshold 3 5 3s"
+elif [ "$MODE" = routed ]; then
+	extra="    intercept 10.99.0.0/28:22,80
     option log-probes
     scan-threshold 3 5 3s"
 else
@@ -55,6 +60,8 @@ echo "\$ nmap -n -sS -p 22,80,443 10.99.0.0/28"
 lab_exec att nmap -n -sS -p 22,80,443 10.99.0.0/28 2>&1 | sed -e '/^Starting Nmap/d'
 echo "\$ nmap -n -Pn -sU -p 53 10.99.0.3"
 lab_exec att nmap -n -Pn -sU -p 53 10.99.0.3 2>&1 | sed -e '/^Starting Nmap/d'
+echo "\$ ping -c 2 -W 1 10.99.0.4"
+lab_exec att ping -c 2 -W 1 10.99.0.4 2>&1
 sleep 4
 echo "--- decoyproxy's log"
 grep -E ' probe .* closed ' "$LAB_TMP/dp.log" | head -3

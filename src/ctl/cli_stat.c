@@ -25,6 +25,7 @@
 #include "core/pipe.h"
 #include "core/udp.h"
 #include "ctl/cli.h"
+#include "plumbing/icmpans.h"
 #include "plumbing/probe.h"
 #include "ctl/cli_int.h"
 
@@ -708,6 +709,15 @@ void cli_cmd_show_info(struct cli_ctx *cx, int argc, char **argv, struct cli_buf
 		cli_printf(out, "ProbeScans: %llu\nProbeSuppressed: %llu\nProbeEvictions: %llu\n",
 			   (unsigned long long)pc.scans, (unsigned long long)pc.suppressed,
 			   (unsigned long long)pc.evictions);
+	}
+	{
+		struct icmpans_counters ic;
+
+		icmpans_get_counters(&ic);
+		cli_printf(out, "DecoyAnswersUnreach: %llu\nDecoyAnswersEcho: %llu\nDecoyAnswersLimited: %llu\n"
+			   "DecoyAnswersIgnored: %llu\nDecoyAnswersFailed: %llu\n", (unsigned long long)ic.unreach,
+			   (unsigned long long)ic.echo, (unsigned long long)ic.limited, (unsigned long long)ic.ignored,
+			   (unsigned long long)ic.failed);
 	}
 }
 

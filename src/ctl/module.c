@@ -29,6 +29,8 @@
  *   decoy            (finalize only) what decoy addresses answer, for tproxy;
  *   tproxy           nft rules and routing that send traffic to them;
  *   probe            NFLOG sockets reading the probe rules' packets;
+ *   icmpans          NFLOG and raw sockets answering ICMP for decoys
+ *                    that are not local (port unreachable, echo reply);
  *   cli              stats sockets (listeners of the CLI's own bind lines);
  *   stats page       judges HTTP mode; its clients come through the
  *                    listeners of the statistics proxies;
@@ -63,6 +65,7 @@
 #include "core/tune.h"
 #include "core/udp.h"
 #include "plumbing/netseg.h"
+#include "plumbing/icmpans.h"
 #include "plumbing/probe.h"
 #include "plumbing/tproxy.h"
 #include "rules/protopat.h"
@@ -134,6 +137,11 @@ static void tproxy_commit(struct dp_config *newc, struct dp_config *oldc)
 static int probes_apply(struct dp_config *newc, struct dp_config *oldc, char **err)
 {
 	return probe_apply(newc, oldc, rt.loop, err);
+}
+
+static int icmpans_apply_hook(struct dp_config *newc, struct dp_config *oldc, char **err)
+{
+	return icmpans_apply(newc, oldc, rt.loop, err);
 }
 
 /* The accept callback of every frontend: a frontend that logs probes
@@ -229,6 +237,10 @@ static const struct dp_module mod_probe = {
 	.name = "probe", .apply = probes_apply, .undo = probe_undo, .commit = probe_commit,
 	.remove = probe_remove,
 };
+static const struct dp_module mod_icmpans = {
+	.name = "icmpans", .apply = icmpans_apply_hook, .undo = icmpans_undo, .commit = icmpans_commit,
+	.remove = icmpans_remove,
+};
 static const struct dp_module mod_cli = {
 	.name = "cli", .kws = &cli_kw_list, .apply = cli_open, .undo = cli_undo,
 	.commit = cli_commit, .remove = cli_close,
@@ -275,6 +287,7 @@ static const struct dp_module *const table[] = {
 	&mod_global, &mod_cpumap, &mod_tune, &mod_proxies, &mod_unixsock, &mod_rules, &mod_protopat, &mod_stktable,
 	&mod_source, &mod_logs, &mod_events,
 	&mod_netseg, &mod_mirror, &mod_listeners, &mod_udp, &mod_decoy, &mod_tproxy, &mod_probe,
+	&mod_icmpans,
 	&mod_cli, &mod_stats_http, &mod_chroot, &mod_checks, &mod_srvstate,
 };
 

@@ -23,6 +23,7 @@
 #include "core/mirror.h"
 #include "core/udp.h"
 #include "plumbing/netseg.h"
+#include "plumbing/icmpans.h"
 #include "plumbing/probe.h"
 #include "plumbing/tproxy.h"
 #include "ctl/cli.h"
@@ -638,5 +639,25 @@ void stats_page_metrics(struct cli_buf *out)
 		prom_head(out, "decoyproxy_probe_table_evictions_total", "counter",
 			  "Probe table entries evicted because the table was full (counts may be low).");
 		cli_printf(out, "decoyproxy_probe_table_evictions_total %llu\n", (unsigned long long)pc.evictions);
+	}
+	{
+		/* ICMP answers of decoys that are not local (plumbing/icmpans.h) */
+		struct icmpans_counters ic;
+
+		icmpans_get_counters(&ic);
+		prom_head(out, "decoyproxy_decoy_answers_total", "counter",
+			  "ICMP answers sent for decoys that are not local addresses, by type.");
+		cli_printf(out, "decoyproxy_decoy_answers_total{type=\"port-unreachable\"} %llu\n",
+			   (unsigned long long)ic.unreach);
+		cli_printf(out, "decoyproxy_decoy_answers_total{type=\"echo-reply\"} %llu\n", (unsigned long long)ic.echo);
+		prom_head(out, "decoyproxy_decoy_answers_limited_total", "counter",
+			  "ICMP errors not sent because of the rate limits (per destination, per namespace).");
+		cli_printf(out, "decoyproxy_decoy_answers_limited_total %llu\n", (unsigned long long)ic.limited);
+		prom_head(out, "decoyproxy_decoy_answers_ignored_total", "counter",
+			  "Packets handed over for an answer that a Linux host would not answer (malformed, fragments, bad sources).");
+		cli_printf(out, "decoyproxy_decoy_answers_ignored_total %llu\n", (unsigned long long)ic.ignored);
+		prom_head(out, "decoyproxy_decoy_answers_failed_total", "counter",
+			  "Answers that could not be sent, and NFLOG overruns (ENOBUFS).");
+		cli_printf(out, "decoyproxy_decoy_answers_failed_total %llu\n", (unsigned long long)ic.failed);
 	}
 }

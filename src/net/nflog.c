@@ -124,6 +124,8 @@ static int parse_packet(const struct nlmsghdr *nlh, struct nflog_pkt *o)
 	 * the walk must have consumed the whole message */
 	if (!have_hdr || !payload)
 		return -1;
+	o->payload = payload;
+	o->paylen = plen;
 	return parse_l3(payload, plen, o);
 }
 
@@ -220,8 +222,14 @@ size_t nflog_build_cfg(void *buf, uint16_t group, bool bind, uint32_t copy_range
 
 int nflog_bind(int fd, uint16_t group, uint32_t copy_range, char **err)
 {
+	return nflog_bind_q(fd, group, copy_range, 16, 5, err);
+}
+
+int nflog_bind_q(int fd, uint16_t group, uint32_t copy_range, uint32_t qthresh, uint32_t timeout_cs,
+		 char **err)
+{
 	char buf[NFLOG_CFG_MSG_MAX], rbuf[4096];
-	size_t len = nflog_build_cfg(buf, group, true, copy_range, 16, 5, 1);
+	size_t len = nflog_build_cfg(buf, group, true, copy_range, qthresh, timeout_cs, 1);
 	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 	ssize_t r;

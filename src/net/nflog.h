@@ -29,6 +29,9 @@ struct nflog_pkt {
 	                                 * (points into the message), "" if none */
 	size_t setlen;
 	uint16_t group;                 /* resource id of the message = group */
+	const uint8_t *payload;         /* the packet from its network header, as
+	                                 * copied (points into the message) */
+	size_t paylen;
 };
 
 typedef void (*nflog_pkt_fn)(void *ctx, const struct nflog_pkt *p);
@@ -55,5 +58,10 @@ size_t nflog_build_cfg(void *buf, uint16_t group, bool bind, uint32_t copy_range
  * the ACK). 0 or -errno with *err ("NFLOG group 1414 is used by another
  * program in this namespace (Device or resource busy)"). */
 int nflog_bind(int fd, uint16_t group, uint32_t copy_range, char **err);
+/* The same with the kernel's batching chosen: it sends once qthresh
+ * packets wait or after timeout_cs (nflog_bind(): 16, 5). qthresh 1 sends
+ * each packet at once (answers, plumbing/icmpans.h). */
+int nflog_bind_q(int fd, uint16_t group, uint32_t copy_range, uint32_t qthresh, uint32_t timeout_cs,
+		 char **err);
 
 #endif

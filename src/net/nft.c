@@ -398,6 +398,7 @@ static struct nftnl_expr *xop_expr(const struct xop *x)
 		[X_LOOKUP] = "lookup", [X_IMM] = "immediate", [X_VERDICT] = "immediate",
 		[X_TPROXY] = "tproxy", [X_META_SET] = "meta", [X_SOCKET] = "socket",
 		[X_BITWISE] = "bitwise", [X_LIMIT] = "limit", [X_LOG] = "log", [X_REJECT] = "reject",
+		[X_FIB] = "fib",
 	};
 	struct nftnl_expr *e = nftnl_expr_alloc(names[x->op]);
 	int ret = 0;
@@ -476,6 +477,11 @@ static struct nftnl_expr *xop_expr(const struct xop *x)
 	case X_REJECT:          /* a = type, b = code */
 		nftnl_expr_set_u32(e, NFTNL_EXPR_REJECT_TYPE, x->a);
 		nftnl_expr_set_u8(e, NFTNL_EXPR_REJECT_CODE, (uint8_t)x->b);
+		break;
+	case X_FIB:             /* a = result, b = flags, c = dreg */
+		nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_RESULT, x->a);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_FLAGS, x->b);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_DREG, x->c);
 		break;
 	}
 	if (ret < 0) {

@@ -108,6 +108,16 @@
  *     U  ... meta l4proto udp ip daddr @<hosts> meta mark set <mark> accept (or drop)
  *     P  ... icmp type echo-request ip daddr @<hosts> meta mark set <mark> accept
  *                                                                   (or drop)
+ *   with answer set, U and P (when they accept) become three rules each:
+ *     U1 ... meta l4proto udp ip daddr @<hosts> fib daddr type local
+ *            meta mark set <mark> accept
+ *     U2 ... meta l4proto udp ip daddr @<hosts> meta pkttype host
+ *            limit rate NFT_ANSWER_RATE/second burst NFT_ANSWER_BURST packets
+ *            log group <answer_group> snaplen NFT_ANSWER_SNAPLEN prefix "a <set>"
+ *     U3 ... meta l4proto udp ip daddr @<hosts> drop
+ *     (P1, P2, P3 the same for `icmp type echo-request`; an IPv6 divert
+ *     has no U1: for a local route, icmp6_send() answers from the
+ *     sensor's own address, so decoyproxy answers every IPv6 datagram)
  * E keeps the network and broadcast addresses of an intercepted CIDR
  * silent (an L2 broadcast, pkttype broadcast, is left alone: DHCP and
  * friends). O, R and C send probes to NFLOG (only with log set). S leaves
@@ -117,7 +127,12 @@
  * locally through the tproxy fwmark route, so that the kernel answers as
  * a host does (ICMP port unreachable, echo reply) from the decoy address;
  * it can only send from an address that is local (`announce`), otherwise
- * nothing is sent, which never reveals the sensor's own address. */
+ * nothing is sent, which never reveals the sensor's own address. With
+ * answer, only a decoy address that is local (`fib daddr type local`: the
+ * kernel's own test, a local route of the local table, which `announce`
+ * adds) goes that way; the others are copied to NFLOG group answer_group,
+ * rate-limited in the kernel, and dropped: decoyproxy answers them from
+ * the decoy address through a raw socket (plumbing/icmpans.h). */
 enum nft_closed { NFT_CLOSED_NONE = 0, NFT_CLOSED_RESET, NFT_CLOSED_DROP };
 
 struct nft_decoy {
@@ -131,7 +146,16 @@ struct nft_decoy {
 	uint32_t log_rate;              /* packets per log_unit seconds (>= 1) */
 	uint64_t log_unit;              /* seconds: 1, 60, 3600, 86400 */
 	uint32_t log_burst;             /* packets */
+	bool answer;                    /* U2/U3, P2/P3: decoyproxy answers non-local decoys */
+	uint16_t answer_group;          /* their NFLOG group */
 };
+
+/* The kernel's bound on what rules U2 and P2 hand to decoyproxy (each
+ * rule, per second), and what they copy of a packet. */
+#define NFT_ANSWER_RATE    2000u
+#define NFT_ANSWER_BURST   200u
+#define NFT_ANSWER_SNAPLEN 1500u
+#define NFT_PROBE_ANSWER 'a'            /* prefix of rules U2 and P2 */
 
 /* NFLOG prefixes of the probe rules: "<kind> <set name>". */
 #define NFT_PROBE_OPEN   'o'            /* SYN to an intercepted address:port */

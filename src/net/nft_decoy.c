@@ -30,6 +30,7 @@
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 
 #include <libmnl/libmnl.h>
 #include <libnftnl/set.h>
@@ -464,6 +465,79 @@ static int g_end(struct nft_batch *b, struct prog *g, uint32_t verdict, const ch
 	return nft_add_rule(b, g->ops, g->n, g->what);
 }
 
+/* meta l4proto udp, or icmp(v6) type echo-request */
+static void g_what(struct prog *g, const struct nft_divert *d, bool echo)
+{
+	bool v6 = d->family == AF_INET6;
+
+	if (!echo) {
+		g_l4(g, &l4_udp, "udp");
+		return;
+	}
+	g_l4(g, v6 ? &l4_icmp6 : &l4_icmp, v6 ? "ipv6-icmp" : "icmp");
+	g->ops[g->n++] = (struct xop){ .op = X_PAYLOAD, .a = NFT_PAYLOAD_TRANSPORT_HEADER,
+		.b = 0, .c = 1, .d = NFT_REG_1 };
+	g->ops[g->n++] = (struct xop){ .op = X_CMP_EQ, .a = NFT_REG_1,
+		.data = v6 ? &echo6 : &echo4, .len = 1 };
+	say(g, "%s", v6 ? " icmpv6 type echo-request" : " icmp type echo-request");
+}
+
+static void probe_prefix(char *out, char kind, const char *set);
+
+/* Rules U (echo false) or P (echo true): drop when !answer; else the
+ * kernel answers (mark, accept), or with d->dec.answer: U1-U3 / P1-P3. */
+static int g_kernel_answer(struct nft_batch *b, const struct nft_divert *d, uint32_t hid, bool echo,
+			   bool answer, const uint32_t *mark, int *pos)
+{
+	static const uint32_t local = RTN_LOCAL;
+	char prefix[NFT_LOG_PREFIX_MAX + 1];
+	struct prog g;
+	int ret = 0;
+
+	g_start(&g, d, *pos + 1);
+	g_what(&g, d, echo);
+	g_daddr(&g, d, d->dec.hosts, hid);
+	if (!answer)
+		return g_end(b, &g, NF_DROP, "drop", pos);
+	if (d->dec.answer && d->family == AF_INET6 && !echo) {
+		/* no U1 for IPv6: icmp6_send() takes the packet's destination
+		 * as source only when it is an interface address, and a
+		 * `local` route (announce) is none: the kernel would answer
+		 * from the sensor's own address */
+	} else {
+		if (d->dec.answer) {
+			g.ops[g.n++] = (struct xop){ .op = X_FIB, .a = NFT_FIB_RESULT_ADDRTYPE,
+				.b = NFTA_FIB_F_DADDR, .c = NFT_REG_1 };
+			g.ops[g.n++] = (struct xop){ .op = X_CMP_EQ, .a = NFT_REG_1, .data = &local, .len = 4 };
+			say(&g, "%s", " fib daddr type local");
+		}
+		g_mark_accept(&g, mark);
+		ret = g_end(b, &g, (uint32_t)-1, NULL, pos);
+	}
+	if (ret || !d->dec.answer)
+		return ret;
+	/* not local: decoyproxy answers from the decoy address */
+	g_start(&g, d, *pos + 1);
+	g_what(&g, d, echo);
+	g_daddr(&g, d, d->dec.hosts, hid);
+	g.ops[g.n++] = (struct xop){ .op = X_META_LOAD, .a = NFT_META_PKTTYPE, .b = NFT_REG_1 };
+	g.ops[g.n++] = (struct xop){ .op = X_CMP_EQ, .a = NFT_REG_1, .data = &pkt_host, .len = 1 };
+	say(&g, "%s", " meta pkttype host");
+	g.ops[g.n++] = (struct xop){ .op = X_LIMIT, .a = NFT_ANSWER_RATE, .b = 1, .c = NFT_ANSWER_BURST };
+	probe_prefix(prefix, NFT_PROBE_ANSWER, d->set);
+	g.ops[g.n++] = (struct xop){ .op = X_LOG, .a = d->dec.answer_group, .b = NFT_ANSWER_SNAPLEN,
+		.str = prefix };
+	say(&g, " limit rate %u/1s burst %u packets log group %u snaplen %u prefix \"%s\"", NFT_ANSWER_RATE,
+	    NFT_ANSWER_BURST, d->dec.answer_group, NFT_ANSWER_SNAPLEN, prefix);
+	ret = g_end(b, &g, (uint32_t)-1, NULL, pos);
+	if (ret)
+		return ret;
+	g_start(&g, d, *pos + 1);
+	g_what(&g, d, echo);
+	g_daddr(&g, d, d->dec.hosts, hid);
+	return g_end(b, &g, NF_DROP, "drop", pos);
+}
+
 /* "<kind> <set>", cut to what NFLOG carries */
 static void probe_prefix(char *out, char kind, const char *set)
 {
@@ -521,7 +595,7 @@ int nft_add_decoy_post(struct nft_batch *b, const struct nft_plan *p, uint32_t i
 	for (size_t i = 0; !ret && i < p->ndiv; i++) {
 		const struct nft_divert *d = &p->div[i];
 		uint32_t hid = HOSTS_ID(id0, i);
-		bool v6 = d->family == AF_INET6, drop = d->dec.closed == NFT_CLOSED_DROP;
+		bool drop = d->dec.closed == NFT_CLOSED_DROP;
 
 		if (!dec_of(d))
 			continue;
@@ -562,33 +636,10 @@ int nft_add_decoy_post(struct nft_batch *b, const struct nft_plan *p, uint32_t i
 			g_log(&g, d, prefix);
 			ret = g_end(b, &g, (uint32_t)-1, NULL, pos);
 		}
-		if (!ret && d->dec.closed != NFT_CLOSED_NONE) {
-			g_start(&g, d, *pos + 1);
-			g_l4(&g, &l4_udp, "udp");
-			g_daddr(&g, d, d->dec.hosts, hid);
-			if (drop) {
-				ret = g_end(b, &g, NF_DROP, "drop", pos);
-			} else {
-				g_mark_accept(&g, &mark);
-				ret = g_end(b, &g, (uint32_t)-1, NULL, pos);
-			}
-		}
-		if (!ret && d->dec.closed != NFT_CLOSED_NONE) {
-			g_start(&g, d, *pos + 1);
-			g_l4(&g, v6 ? &l4_icmp6 : &l4_icmp, v6 ? "ipv6-icmp" : "icmp");
-			g.ops[g.n++] = (struct xop){ .op = X_PAYLOAD, .a = NFT_PAYLOAD_TRANSPORT_HEADER,
-				.b = 0, .c = 1, .d = NFT_REG_1 };
-			g.ops[g.n++] = (struct xop){ .op = X_CMP_EQ, .a = NFT_REG_1,
-				.data = v6 ? &echo6 : &echo4, .len = 1 };
-			say(&g, "%s", v6 ? " icmpv6 type echo-request" : " icmp type echo-request");
-			g_daddr(&g, d, d->dec.hosts, hid);
-			if (d->dec.ping) {
-				g_mark_accept(&g, &mark);
-				ret = g_end(b, &g, (uint32_t)-1, NULL, pos);
-			} else {
-				ret = g_end(b, &g, NF_DROP, "drop", pos);
-			}
-		}
+		if (!ret && d->dec.closed != NFT_CLOSED_NONE)
+			ret = g_kernel_answer(b, d, hid, false, !drop, &mark, pos);
+		if (!ret && d->dec.closed != NFT_CLOSED_NONE)
+			ret = g_kernel_answer(b, d, hid, true, d->dec.ping, &mark, pos);
 	}
 	return ret;
 }
@@ -608,7 +659,8 @@ bool nft_decoy_same(const struct nft_plan *a, const struct nft_plan *b)
 		if (!str_eq(x->hosts, y->hosts) || !str_eq(x->edges, y->edges) ||
 		    x->closed != y->closed || x->ping != y->ping || x->log != y->log ||
 		    x->log_group != y->log_group || x->log_rate != y->log_rate ||
-		    x->log_unit != y->log_unit || x->log_burst != y->log_burst)
+		    x->log_unit != y->log_unit || x->log_burst != y->log_burst ||
+		    x->answer != y->answer || x->answer_group != y->answer_group)
 			return false;
 		if (x->edges && x->edgelist != y->edgelist)
 			return false;

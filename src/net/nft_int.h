@@ -65,7 +65,7 @@ void nft_msg_end(struct nft_batch *b, const struct nlmsghdr *nlh);
 /* A rule is written as a short program of expression steps, turned into
  * libnftnl expressions by one function (nft.c, xop_expr()). */
 enum xop_kind { X_META_LOAD, X_CMP_EQ, X_CMP_NEQ, X_PAYLOAD, X_LOOKUP, X_IMM, X_VERDICT, X_TPROXY,
-		X_META_SET, X_SOCKET, X_BITWISE, X_LIMIT, X_LOG, X_REJECT };
+		X_META_SET, X_SOCKET, X_BITWISE, X_LIMIT, X_LOG, X_REJECT, X_FIB };
 
 struct xop {
 	enum xop_kind op;

@@ -38,6 +38,9 @@ struct decoy_fe {
 struct decoy_gconf {
 	struct conf_ext ext;
 	uint16_t log_group;
+	uint16_t answer_group;          /* decoy-answers group */
+	char *answer_file;              /* where it was written (NULL: not) */
+	int answer_line;
 	uint32_t log_rate, log_unit, log_burst;
 	uint32_t scan_decoys, scan_ports, scan_window_ms;
 	struct decoy_fe **fe;
@@ -65,6 +68,7 @@ static struct decoy_gconf *gconf_get(struct dp_config *c)
 		return NULL;
 	g->ext.ops = &decoy_ext_ops;
 	g->log_group = DECOY_LOG_GROUP_DEFAULT;
+	g->answer_group = DECOY_ANSWER_GROUP_DEFAULT;
 	g->log_rate = DECOY_LOG_RATE_DEFAULT;
 	g->log_unit = 1;
 	g->log_burst = DECOY_LOG_RATE_DEFAULT;
@@ -94,6 +98,7 @@ static void gconf_free(struct dp_config *c, struct conf_ext *e)
 	for (size_t i = 0; i < g->nfe; i++)
 		fe_free(g->fe[i]);
 	free(g->fe);
+	free(g->answer_file);
 	free(g);
 }
 
@@ -309,7 +314,34 @@ static int kw_scan_threshold(struct cfg_ctx *ctx, int argc, char **argv, char **
 	return CFG_OK;
 }
 
+/* decoy-answers group <n> (global): the NFLOG group through which the
+ * nft rules hand decoyproxy what it answers for decoys that are not local
+ * (plumbing/icmpans.h). */
+static int kw_decoy_answers(struct cfg_ctx *ctx, int argc, char **argv, char **err)
+{
+	unsigned long long v;
+	struct decoy_gconf *g;
+
+	if (argc != 3 || strcmp(argv[1], "group")) {
+		memprintf(err, "expects 'group <n>', e.g. 'decoy-answers group %u'", DECOY_ANSWER_GROUP_DEFAULT);
+		return CFG_ERR;
+	}
+	if (cfg_kw_uint(argv[2], 0, 65535, &v, err) < 0)
+		return CFG_ERR;
+	g = gconf_get(ctx->conf);
+	if (!g) {
+		memprintf(err, "out of memory");
+		return CFG_ERR;
+	}
+	free(g->answer_file);
+	g->answer_file = strdup(ctx->file);
+	g->answer_line = ctx->line;
+	g->answer_group = (uint16_t)v;
+	return CFG_OK;
+}
+
 static const struct cfg_kw decoy_kws[] = {
+	{ "decoy-answers", CFG_SEC_GLOBAL, kw_decoy_answers, NULL },
 	{ "decoy-closed", CFG_SEC_FE_NODEF, kw_decoy_closed, NULL },
 	{ "decoy-ping", CFG_SEC_FE_NODEF, kw_decoy_ping, NULL },
 	{ "probe-log", CFG_SEC_GLOBAL | CFG_SEC_FE_NODEF, kw_probe_log, NULL },
@@ -404,6 +436,12 @@ int decoy_finalize(struct dp_config *c)
 	struct decoy_gconf *g = gconf_of(c);
 	int errors = 0;
 
+	if (g && !g->answer_file && g->log_group == DECOY_ANSWER_GROUP_DEFAULT)
+		g->answer_group = DECOY_LOG_GROUP_DEFAULT;      /* the two defaults swap */
+	if (g && g->answer_group == g->log_group)
+		cfg_report_at(true, g->answer_file ? g->answer_file : "global", g->answer_line, &errors,
+			      "decoy-answers group %u is also the probe-log group: the two need NFLOG "
+			      "groups of their own", g->answer_group);
 	for (struct proxy *px = c->proxies; px; px = px->next) {
 		struct decoy_fe *f = fe_find(g, px);
 		const char *kind = (px->cap & PR_CAP_BE) ? "listen" : "frontend";
@@ -433,6 +471,7 @@ void decoy_settings_of(const struct dp_config *c, const struct proxy *px, struct
 	out->ping = f && f->ping >= 0 ? f->ping : out->closed == NFT_CLOSED_RESET;
 	out->log = px->options & PR_O_LOGPROBES;
 	out->log_group = g ? g->log_group : DECOY_LOG_GROUP_DEFAULT;
+	out->answer_group = g ? g->answer_group : DECOY_ANSWER_GROUP_DEFAULT;
 	if (f && f->rate_set) {
 		out->log_rate = f->log_rate;
 		out->log_unit = f->log_unit;
@@ -497,5 +536,9 @@ int decoy_fill_divert(const struct dp_config *c, const struct proxy *px, struct 
 	d->dec.log_rate = s.log_rate;
 	d->dec.log_unit = s.log_unit;
 	d->dec.log_burst = s.log_burst;
+	/* decoys that are not local: decoyproxy answers what the kernel
+	 * cannot (plumbing/icmpans.h) */
+	d->dec.answer = s.closed == NFT_CLOSED_RESET || s.ping;
+	d->dec.answer_group = s.answer_group;
 	return 0;
 }

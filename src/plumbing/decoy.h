@@ -4,6 +4,11 @@
  *   global
  *       probe-log group <n>                 NFLOG group of the probe rules
  *                                           (default 1414; one per namespace)
+ *       decoy-answers group <n>             NFLOG group through which decoyproxy
+ *                                           gets the UDP datagrams and echo
+ *                                           requests it answers for decoys that
+ *                                           are not local (default 1415, or
+ *                                           1414 when probe-log group is 1415)
  *       probe-log rate <n>/<time> [burst <n>]   default for every frontend
  *       scan-threshold <decoys> <ports> <time>  default for every frontend
  *   frontend | listen   (with `intercept` lines)
@@ -46,6 +51,7 @@
 struct proxy;
 
 #define DECOY_LOG_GROUP_DEFAULT 1414u
+#define DECOY_ANSWER_GROUP_DEFAULT 1415u
 #define DECOY_LOG_RATE_DEFAULT  200u    /* per second */
 #define DECOY_SCAN_DECOYS_DEFAULT 3u
 #define DECOY_SCAN_PORTS_DEFAULT  5u
@@ -59,6 +65,7 @@ struct decoy_settings {
 	bool ping;
 	bool log;                       /* option log-probes */
 	uint16_t log_group;
+	uint16_t answer_group;          /* decoy-answers group (plumbing/icmpans.h) */
 	uint32_t log_rate;              /* per log_unit seconds */
 	uint32_t log_unit;
 	uint32_t log_burst;

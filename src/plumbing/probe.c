@@ -78,8 +78,13 @@ static struct timeval wall_of(uint64_t t)
 {
 	struct timeval now, tv;
 	uint64_t m = mono_ms();
-	int64_t back = (int64_t)(m - t);
-	int64_t us;
+	int64_t back, us;
+
+	/* probe_table_free() emits what is pending with a time far in the
+	 * future (UINT64_MAX / 2): that is now */
+	if (t > m)
+		t = m;
+	back = (int64_t)(m - t);
 
 	gettimeofday(&now, NULL);
 	us = (int64_t)now.tv_sec * 1000000 + now.tv_usec - back * 1000;

@@ -14,6 +14,8 @@
 #                     (fuzz_httpreq.c), seeds corpus_httpreq/
 #   fuzz_nflog        the NFLOG (probe events) netlink parser (fuzz_nflog.c),
 #                     seeds corpus_nflog/ (regression inputs included)
+#   fuzz_icmpans      the classifier and builder of decoys' ICMP answers
+#                     (fuzz_icmpans.c), seeds corpus_icmpans/
 #   fuzz_chkproto     the health checks' reply parsers: MySQL, LDAP, TLS,
 #                     agent lines (fuzz_chkproto.c), seeds corpus_chkproto/
 # Builds each target with clang (-fsanitize=fuzzer,address,undefined); exits 77
@@ -84,6 +86,8 @@ fuzz_one fuzz_httpreq "HTTP request parser" "$secs_others" tests/fuzz/corpus_htt
 	"$src/src/lib/httpreq.c"
 fuzz_one fuzz_nflog "NFLOG parser" "$secs_others" tests/fuzz/corpus_nflog \
 	"$src/src/lib/tools.c" "$src/src/net/nflog.c" -lmnl
+fuzz_one fuzz_icmpans "ICMP answer builder" "$secs_others" tests/fuzz/corpus_icmpans \
+	"$src/src/lib/icmpans.c" "$src/src/lib/icmpans_limit.c" "$src/src/lib/tcpsynth.c"
 fuzz_one fuzz_chkproto "health-check reply parsers" "$secs_others" tests/fuzz/corpus_chkproto \
 	"$src/src/lib/chkproto.c"
 exit 0

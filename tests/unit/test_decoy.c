@@ -92,6 +92,17 @@ static void test_keyword_errors(void **state)
 	expect_error(HEAD FE "    intercept 10.0.0.1:22\n    scan-threshold 3 5 10ms\n",
 		     "invalid time '10ms'");
 	expect_error(HEAD "defaults\n    decoy-ping on\n", "'decoy-ping' is not allowed in 'defaults' section");
+	/* decoy-answers group: global, a number, not the probe-log group */
+	expect_error("global\n    decoy-answers 7\n" HEAD FE "    intercept 10.0.0.1:22\n",
+		     "[t.cfg:2] : 'decoy-answers': expects 'group <n>', e.g. 'decoy-answers group 1415'");
+	expect_error("global\n    decoy-answers group 70000\n" HEAD FE "    intercept 10.0.0.1:22\n",
+		     "[t.cfg:2] : 'decoy-answers'");
+	expect_error("global\n    probe-log group 9\n    decoy-answers group 9\n" HEAD FE
+		     "    intercept 10.0.0.1:22\n",
+		     "[t.cfg:3] : decoy-answers group 9 is also the probe-log group: the two need NFLOG "
+		     "groups of their own");
+	expect_error(HEAD FE "    intercept 10.0.0.1:22\n    decoy-answers group 9\n",
+		     "'decoy-answers' is not allowed in 'frontend' section");
 	/* settings without decoys are refused, naming the line */
 	expect_error(HEAD FE "    decoy-closed drop\n",
 		     "[t.cfg:11] : frontend 'web': decoy-closed, decoy-ping, probe-log and scan-threshold "
@@ -115,6 +126,7 @@ static void test_settings(void **state)
 	assert_true(s.ping);            /* default: follows reset */
 	assert_false(s.log);
 	assert_int_equal(s.log_group, DECOY_LOG_GROUP_DEFAULT);
+	assert_int_equal(s.answer_group, DECOY_ANSWER_GROUP_DEFAULT);
 	assert_int_equal(s.log_rate, 50);
 	assert_int_equal(s.log_unit, 60);
 	assert_int_equal(s.log_burst, 7);
@@ -129,6 +141,12 @@ static void test_settings(void **state)
 	assert_int_equal(s.log_unit, 2);
 	assert_int_equal(s.log_burst, 9);
 	assert_int_equal(s.scan_window_ms, 1000);
+	dp_config_put(c);
+	/* probe-log group 1415 without decoy-answers: the two defaults swap */
+	assert_int_equal(parse("global\n    probe-log group 1415\n" HEAD FE "    intercept 10.0.0.1:22\n", &c), 0);
+	decoy_settings_of(c, dp_config_find_proxy(c, "web", PR_CAP_FE), &s);
+	assert_int_equal(s.log_group, 1415);
+	assert_int_equal(s.answer_group, 1414);
 	dp_config_put(c);
 }
 
@@ -185,9 +203,19 @@ static void test_batch(void **state)
 		"(meta iiftype != loopback meta l4proto tcp ip daddr @hosts4_web reject with tcp reset)",
 		"(meta iiftype != loopback meta l4proto udp ip daddr @hosts4_web limit rate 10/1s burst 10 "
 		"packets log group 1414 prefix \"c decoys4_web\")",
-		"(meta iiftype != loopback meta l4proto udp ip daddr @hosts4_web meta mark set <mark> accept)",
-		"(meta iiftype != loopback meta l4proto icmp icmp type echo-request ip daddr @hosts4_web "
+		/* a local decoy (announce) is answered by the kernel; the
+		 * others by decoyproxy, through NFLOG group 1415 */
+		"(meta iiftype != loopback meta l4proto udp ip daddr @hosts4_web fib daddr type local "
 		"meta mark set <mark> accept)",
+		"(meta iiftype != loopback meta l4proto udp ip daddr @hosts4_web meta pkttype host "
+		"limit rate 2000/1s burst 200 packets log group 1415 snaplen 1500 prefix \"a decoys4_web\")",
+		"(meta iiftype != loopback meta l4proto udp ip daddr @hosts4_web drop)",
+		"(meta iiftype != loopback meta l4proto icmp icmp type echo-request ip daddr @hosts4_web "
+		"fib daddr type local meta mark set <mark> accept)",
+		"(meta iiftype != loopback meta l4proto icmp icmp type echo-request ip daddr @hosts4_web "
+		"meta pkttype host limit rate 2000/1s burst 200 packets log group 1415 snaplen 1500 "
+		"prefix \"a decoys4_web\")",
+		"(meta iiftype != loopback meta l4proto icmp icmp type echo-request ip daddr @hosts4_web drop)",
 	};
 	const struct tproxy_ns *p;
 	struct dp_config *c;
@@ -202,6 +230,8 @@ static void test_batch(void **state)
 	assert_int_equal(n, 1);
 	assert_string_equal(p->nft.div[0].dec.hosts, "hosts4_web");
 	assert_string_equal(p->nft.div[0].dec.edges, "edges4_web");
+	assert_true(p->nft.div[0].dec.answer);
+	assert_int_equal(p->nft.div[0].dec.answer_group, DECOY_ANSWER_GROUP_DEFAULT);
 	nft_batch_init(&b);
 	assert_int_equal(nft_build_apply(&b, &p->nft, 1, &err), 0);
 	for (size_t i = 0; i < b.nmsg; i++) {
@@ -266,6 +296,44 @@ static void test_batch_drop_v6(void **state)
 	}
 	assert_int_equal(drops, 3);     /* tcp, udp, echo */
 	assert_true(echo6);
+	assert_false(p->nft.div[0].dec.answer);        /* nothing to answer */
+	nft_batch_free(&b);
+	dp_config_put(c);
+}
+
+/* IPv6 with the defaults: echo requests of a local decoy go to the kernel,
+ * datagrams to closed UDP ports never (icmp6_send() would answer from the
+ * sensor's own address): decoyproxy answers all of them */
+static void test_batch_v6_answers(void **state)
+{
+	const struct tproxy_ns *p;
+	struct dp_config *c;
+	struct nft_batch b;
+	char *err = NULL;
+	size_t n, fib_udp = 0, fib_echo = 0, log_udp = 0, log_echo = 0;
+
+	(void)state;
+	assert_int_equal(parse(HEAD "frontend web\n    bind [::1]:15001 transparent\n    default_backend be\n"
+			       "    intercept [fd00::]/120:22 announce\n", &c), 0);
+	p = tproxy_plan(c, &n);
+	assert_true(p->nft.div[0].dec.answer);
+	nft_batch_init(&b);
+	assert_int_equal(nft_build_apply(&b, &p->nft, 1, &err), 0);
+	for (size_t i = 0; i < b.nmsg; i++) {
+		const char *w = b.msg[i].what;
+
+		if (b.msg[i].kind != NFT_K_RULE)
+			continue;
+		fib_udp += strstr(w, "l4proto udp ip6 daddr @hosts6_web fib daddr type local") != NULL;
+		fib_echo += strstr(w, "echo-request ip6 daddr @hosts6_web fib daddr type local") != NULL;
+		log_udp += strstr(w, "l4proto udp ip6 daddr @hosts6_web meta pkttype host limit rate 2000/1s "
+				  "burst 200 packets log group 1415 snaplen 1500 prefix \"a decoys6_web\"") != NULL;
+		log_echo += strstr(w, "echo-request ip6 daddr @hosts6_web meta pkttype host limit") != NULL;
+	}
+	assert_int_equal(fib_udp, 0);
+	assert_int_equal(fib_echo, 1);
+	assert_int_equal(log_udp, 1);
+	assert_int_equal(log_echo, 1);
 	nft_batch_free(&b);
 	dp_config_put(c);
 }
@@ -278,6 +346,7 @@ int main(void)
 		cmocka_unit_test_setup(test_edges, setup),
 		cmocka_unit_test_setup(test_batch, setup),
 		cmocka_unit_test_setup(test_batch_drop_v6, setup),
+		cmocka_unit_test_setup(test_batch_v6_answers, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

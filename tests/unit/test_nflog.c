@@ -91,6 +91,9 @@ static void test_ipv4_syn(void **state)
 	assert_int_equal(g.p[0].kind, 'o');
 	assert_string_equal(g.set[0], "decoys4_web");
 	assert_int_equal(g.p[0].group, 7);
+	/* the packet itself, from its IP header on (ICMP answers quote it) */
+	assert_ptr_equal(g.p[0].payload, msg4 + 76);
+	assert_int_equal(g.p[0].paylen, 60);
 }
 
 static void test_ipv6_syn(void **state)
