@@ -25,6 +25,12 @@ enum {
 
 enum { SRV_ADMIN_READY = 0, SRV_ADMIN_DRAIN, SRV_ADMIN_MAINT };
 
+/* observe (HAProxy's modes; layer7 is refused: no HTTP proxies) */
+enum { SRV_OBS_NONE = 0, SRV_OBS_LAYER4 };
+/* on-error; fail-check is HAProxy's default */
+enum { SRV_ONERR_FAILCHK = 0, SRV_ONERR_FASTINTER, SRV_ONERR_SUDDTH, SRV_ONERR_MARKDWN };
+#define SRV_ERROR_LIMIT_DEF 10
+
 /* proxy-v2-options */
 enum {
 	SRV_PP_CRC32C    = 1 << 0,
@@ -106,12 +112,27 @@ struct server {
 	char agent_last[96];             /* its text */
 	long agent_dur;                  /* its duration (ms) */
 	bool on_up_shutdown_backup;      /* on-marked-up shutdown-backup-sessions */
+	/* dynamic limits, live-traffic observation, tracking (core/srvdyn.c) */
+	long long slowstart;             /* ms; 0: none */
+	unsigned minconn;                /* 0: static maxconn */
+	unsigned maxqueue;               /* sessions waiting for this server; 0: unlimited */
+	int observe;                     /* SRV_OBS_* */
+	int on_error;                    /* SRV_ONERR_* */
+	unsigned error_limit;            /* consecutive errors that trigger on_error (default 10) */
+	char *trackit;                   /* `track [<backend>/]<server>` as written */
+	struct server *track;            /* resolved by srvdyn_finalize(); no own check */
+	struct server *trackers, *tracknext;  /* servers tracking this one */
+	bool tfo;                        /* TCP Fast Open toward the server */
 
 	/* runtime */
 	int admin;                       /* SRV_ADMIN_* */
 	unsigned cur_conn;               /* established or connecting */
 	long cur_eweight;                /* smooth weighted round robin */
 	struct srv_counters cnt;         /* carried across reloads as one copy */
+	double last_change;              /* monotonic time of the last operational change (0: start) */
+	bool warming;                    /* came up by a check, slowstart ramp running */
+	unsigned obs_errors;             /* consecutive connection errors seen on live traffic */
+	unsigned nbpend;                 /* sessions of the backend queue bound to this server */
 };
 
 /* Parses "server <name> <addr> [options...]" (argv[0] == "server") into a

@@ -486,7 +486,7 @@ static void test_errors_name_file_line_keyword(void **state)
 	expect_error("backend b\n  server s 0.0.0.0:80 check\n", "health check of a 0.0.0.0 server needs 'addr <ip>'");
 	expect_error("backend b\n  server s 1.2.3.4:80 check rise 0\n", "'rise' must be at least 1");
 	expect_error("backend b\n  server s 1.2.3.4:80 check inter 2x\n", "'inter' expects a positive time, got '2x'");
-	expect_error("backend b\n  server s 1.2.3.4:80 track b/x\n", "option 'track' is not supported");
+	expect_error("backend b\n  server s 1.2.3.4:80 track b/x\n", "'server b/s' : unable to find required server 'x' for tracking.");
 	expect_error("backend b\n  server s 1.2.3.4:80 wieght 2\n", "did you mean 'weight' maybe ?");
 	expect_error("backend b\n  server s 1.2.3.4:80 weight 300\n", "'weight' expects an integer from 0 to 256");
 	expect_error("backend b\n  server s fd02::2\n", "write IPv6 addresses as [addr]:port");
