@@ -56,10 +56,13 @@ static void sess_queue_unbind(struct sess *s)
 static bool sess_queue_admit(struct sess *s, struct server **srv)
 {
 	struct server *bound = NULL;
+	struct server *target = s->be->lbalgo == LB_SOURCE ? lb_hash_target(s->be, &s->cli_addr) : NULL;
 
-	switch (srvq_admit(s->be, s->be->lbalgo == LB_SOURCE ? lb_hash_target(s->be, &s->cli_addr) : NULL, &bound)) {
+	switch (srvq_admit(s->be, target, &bound)) {
 	case SRVQ_REFUSE:
-		SESS_DEBUG(s, "%s: server queue full (maxqueue)", s->be->name);
+		SESS_DEBUG(s, "%s/%s: server queue full (maxqueue)", s->be->name, target->name);
+		s->srv = target;  /* logged as HAProxy does: the server whose queue was full */
+		target->cnt.failed_conns++;
 		sess_close(s, TERM_EV_QUEUE_FULL);
 		return false;
 	case SRVQ_REDISPATCH:

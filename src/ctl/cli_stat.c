@@ -212,7 +212,7 @@ static const char *srv_status(const struct server *s)
 		return "MAINT";
 	if (s->admin == SRV_ADMIN_DRAIN)
 		return "DRAIN";
-	if (!s->check && !s->agent_check)
+	if (!s->check && !s->agent_check && !s->track)  /* a tracking server has the tracked one's state */
 		return "no check";
 	return s->chk_up ? "UP" : "DOWN";
 }
