@@ -540,6 +540,8 @@ int chk_start(struct dp_config *conf)
 	for (struct proxy *px = conf->proxies; px; px = px->next)
 		for (struct server *s = px->srv; s; s = s->next) {
 			n += s->check;
+			if (!s->last_change)  /* no change yet: the generation's start (or the state file's) */
+				s->last_change = ev_now(rt.loop);
 			if (s->track) {
 				/* a tracking server starts in the state of the end of its chain */
 				const struct server *t = s->track;

@@ -265,7 +265,7 @@ static const struct dp_module mod_servers = {
 };
 
 static const struct dp_module mod_srvstate = {
-	.name = "server-state", .kws = &srvstate_kw_list,
+	.name = "server-state", .kws = &srvstate_kw_list, .finalize = srvstate_finalize,
 };
 
 static const struct dp_module mod_tune = {

@@ -567,6 +567,7 @@ void server_free(struct server *s)
 	src_conf_free(&s->source);
 	free(s->agent_send);
 	free(s->trackit);
+	free(s->host);
 	free(s->netns);
 	free(s->name);
 	free(s->file);
@@ -745,14 +746,29 @@ static int srv_init_addr(struct cfg_ctx *ctx, struct server *s, const char *str,
 			if (with_ip(str, &none, &a, err) < 0)
 				goto fail;
 			s->rmaint = true;
-			/* HAProxy's words */
-			cfg_warn(ctx, "'server %s' : could not resolve address '%s', disabling server.", s->name, host);
+			/* HAProxy's warning "could not resolve address, disabling
+			 * server" comes once the server-state file is read
+			 * (srvstate_finalize): `last` may give it one there */
+			s->rmaint_warn = true;
 			break;
 		}
 		srv_set_addr_spec(s, &a);
 		s->addr_last = last;
 		free(libc_err);
-		return 0;
+		return s->rmaint && !(s->host = strdup(host)) ? -ENOMEM : 0;
+	}
+	if (last) {
+		/* the server-state file, read before addresses are resolved
+		 * (srvstate_finalize), must give it one: no address until
+		 * then */
+		if (with_ip(str, &none, &a, err) < 0)
+			goto fail;
+		srv_set_addr_spec(s, &a);
+		s->addr_last = true;
+		s->rmaint = true;
+		s->need_last = true;
+		free(libc_err);
+		return (s->host = strdup(host)) ? 0 : -ENOMEM;
 	}
 	if (libc_err) {
 		*err = libc_err;
@@ -760,9 +776,6 @@ static int srv_init_addr(struct cfg_ctx *ctx, struct server *s, const char *str,
 	} else {
 		memprintf(err, "could not resolve address '%s'", host);
 	}
-	if (last)
-		memprintf(err, "%s (init-addr 'last' applies the server-state file's address to a server that starts: add "
-			  "'none' to start it in maintenance until then)", *err);
 fail:
 	free(libc_err);
 	return -EINVAL;

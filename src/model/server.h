@@ -101,6 +101,9 @@ struct server {
 	bool addr_last;                  /* a hostname whose list names 'last' before the method that gave
 	                                  * its address: the server-state file's address wins */
 	bool rmaint;                     /* no address (init-addr none): maintenance until one is set */
+	bool rmaint_warn;                /* say so once the server-state file is read (srvstate_finalize) */
+	bool need_last;                  /* no method gave an address but 'last' may: the file must */
+	char *host;                      /* its host name, for those messages */
 	/* agent-check (core/chk_agent.c) */
 	struct chk_agent *agent;         /* NULL: no agent check running */
 	bool agent_check;                /* `agent-check` given */

@@ -20,6 +20,7 @@
 #include "core/loop.h"
 #include "core/srvdyn.h"
 #include "ctl/module.h"
+#include "ctl/srvstate.h"
 #include "lib/addr.h"
 #include "log/msg.h"
 #include "model/conf.h"
@@ -292,6 +293,42 @@ static void test_maxqueue_admit(void **state)
 	dp_config_put(c);
 }
 
+/* the server-state file: srv_time_since_last_change is real, every check
+ * status has HAProxy's number (HANA included), and both are read back */
+static void test_state_file_fields(void **state)
+{
+	struct dp_config *c = NULL;
+	struct server *s;
+	char line[512], *f[32], *save = NULL;
+	int nf = 0;
+
+	rt.loop = ev_default_loop(0);
+	assert_non_null(rt.loop);
+	ev_now_update(rt.loop);
+	assert_int_equal(parse(HDR "backend b\n server a 10.0.0.1:80 check\n", &c), 0);
+	s = srv(c, "b", "a");
+	s->last_change = ev_now(rt.loop) - 42.2;
+	snprintf(s->chk_st, sizeof(s->chk_st), "HANA");
+	assert_true(srvstate_line(line, sizeof(line), s, 3, 1) > 0);
+	for (char *w = strtok_r(line, " ", &save); w && nf < 32; w = strtok_r(NULL, " ", &save))
+		f[nf++] = w;
+	assert_int_equal(nf, 25);
+	assert_string_equal(f[9], "42");   /* srv_time_since_last_change */
+	assert_string_equal(f[10], "4");   /* srv_check_status: HCHK_STATUS_HANA */
+	snprintf(s->chk_st, sizeof(s->chk_st), "L7STS");
+	assert_true(srvstate_line(line, sizeof(line), s, 3, 1) > 0);
+	assert_non_null(strstr(line, " 42 16 "));
+	/* read back */
+	s->chk_st[0] = '\0';
+	s->last_change = 0;
+	assert_int_equal(srvstate_apply(s->px, "1\n3 b 1 a 10.0.0.1 2 0 1 1 100 8 2 3 6 0 0 0 - 80 - 0 0 - - 0\n", "f"), 1);
+	assert_true(ev_now(rt.loop) - s->last_change > 99.9 && ev_now(rt.loop) - s->last_change < 100.1);
+	assert_string_equal(s->chk_st, "L4CON");
+	dp_config_put(c);
+	ev_loop_destroy(rt.loop);
+	rt.loop = NULL;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -302,6 +339,7 @@ int main(void)
 		cmocka_unit_test_setup(test_dynamic_maxconn, setup),
 		cmocka_unit_test_setup(test_slowstart_ramp, setup),
 		cmocka_unit_test_setup(test_maxqueue_admit, setup),
+		cmocka_unit_test_setup(test_state_file_fields, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
