@@ -11,6 +11,7 @@
 #include "core/chk.h"
 #include "core/chk_int.h"
 #include "core/loop.h"
+#include "model/conf.h"
 #include "model/proxy.h"
 #include "model/server.h"
 
@@ -29,25 +30,23 @@ static void force_fastinter(struct server *s)
 	ev_timer_start(rt.loop, &c->timer);
 }
 
-void chk_observe_l4(struct server *s, bool ok)
+/* The action, once the loop iteration's callbacks are done: it may take
+ * the server down, and on-marked-down shutdown-sessions then kills its
+ * sessions — the one whose failed connect was counted among them, still
+ * inside its own callback when it reported. */
+static void act(struct server *s)
 {
 	char info[96];
 	bool was_up;
 
-	if (s->observe != SRV_OBS_LAYER4)
-		return;
-	if (ok) {
-		s->obs_errors = 0;
-		return;
-	}
-	if (++s->obs_errors < s->error_limit)
-		return;
 	/* HAProxy's words */
 	snprintf(info, sizeof(info), "Detected %u consecutive errors, last one was: L4 unsuccessful connection",
 		 s->obs_errors);
 	s->obs_errors = 0;
+	if (!s->chk)  /* no check (warned at start-up), or its generation was replaced meanwhile */
+		return;
 	force_fastinter(s);
-	if (!s->check || s->on_error == SRV_ONERR_FASTINTER)
+	if (s->on_error == SRV_ONERR_FASTINTER)
 		return;
 	was_up = s->chk_up;
 	if (s->on_error == SRV_ONERR_SUDDTH && s->chk_health > s->chk_rise)
@@ -60,4 +59,40 @@ void chk_observe_l4(struct server *s, bool ok)
 	s->chk_code = 0;
 	s->chk_dur = 0;
 	chk_transition(s, was_up, CHK_ST_HANA, 0, info, 0);
+}
+
+static struct server *obs_head;
+
+static void obs_run(struct loop_task *t)
+{
+	(void)t;
+	while (obs_head) {
+		struct server *s = obs_head;
+		struct dp_config *c = s->px->conf;
+
+		obs_head = s->obs_next;
+		s->obs_next = NULL;
+		s->obs_pending = false;
+		act(s);
+		dp_config_put(c);  /* may free s: last */
+	}
+}
+
+static struct loop_task obs_task = { .fn = obs_run };
+
+void chk_observe_l4(struct server *s, bool ok)
+{
+	if (s->observe != SRV_OBS_LAYER4)
+		return;
+	if (ok) {
+		s->obs_errors = 0;
+		return;
+	}
+	if (++s->obs_errors < s->error_limit || s->obs_pending)
+		return;
+	s->obs_pending = true;
+	s->obs_next = obs_head;
+	obs_head = s;
+	s->px->conf->refcnt++;  /* the server lives until the action ran */
+	loop_defer(&obs_task);
 }

@@ -135,6 +135,8 @@ struct server {
 	double last_change;              /* monotonic time of the last operational change (0: start) */
 	bool warming;                    /* came up by a check, slowstart ramp running */
 	unsigned obs_errors;             /* consecutive connection errors seen on live traffic */
+	bool obs_pending;                /* on-error queued for the end of the loop iteration */
+	struct server *obs_next;         /* in that queue (core/chk_obs.c) */
 	unsigned nbpend;                 /* sessions of the backend queue bound to this server */
 };
 

@@ -3,7 +3,9 @@
 # in one namespace on loopback, each part judged by what the peers saw:
 #  1. observe layer4 + on-error mark-down: a server that refuses live
 #     connections goes DOWN without any failed check (HAProxy's "Health
-#     analyze" line), and the server that tracks it follows ("via");
+#     analyze" line), and the server that tracks it follows ("via"); with
+#     on-marked-down shutdown-sessions too (the action runs once the failing
+#     session's own callback is over: a sanitizer build sees no use after free);
 #  2. slowstart: the share of connections a recovered server gets grows
 #     over the period (counted), show stat's weight/throttle show the ramp;
 #  3. minconn/fullconn: the server sees at most the dynamic maxconn at
@@ -44,7 +46,7 @@ frontend fe_obs
     default_backend be_obs
 backend be_obs
     retries 0
-    server a 127.0.0.1:9211 check port 9212 inter 20s fastinter 20s observe layer4 error-limit 2 on-error mark-down
+    server a 127.0.0.1:9211 check port 9212 inter 20s fastinter 20s observe layer4 error-limit 2 on-error mark-down on-marked-down shutdown-sessions
     server t 127.0.0.1:9213 track a
     server b 127.0.0.1:9214
 frontend fe_ss
@@ -115,6 +117,16 @@ stat() {
 		$1 == b && $2 == s { print $c }'
 }
 SNAP=
+# snap_when BACKEND SERVER COLUMN VALUE — waits (at most 5 s) until that field
+# has that value, then keeps that show stat in $SNAP
+snap_when() {
+	for _ in $(seq 50); do
+		SNAP=$(sock "show stat")
+		[ "$(stat "$1" "$2" "$3")" = "$4" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
 who() { # PORT — the server port a connection through PORT reached
 	lab_exec n "$DPCLIENT" -w 2 -c "127.0.0.1:$1" whoami 2>/dev/null | awk '{print $6}'
 }
@@ -164,16 +176,24 @@ lab_assert_eq "show stat: uweight stays the user's" "20" "$(stat be_ss c1 uweigh
 share() {
 	local before after
 	before=$(stat be_ss c1 stot)
-	lab_exec n "$DPCLIENT" -w 10 -c 127.0.0.1:9220 burst -n "$1" -P 1 >/dev/null 2>&1
+	lab_exec n "$DPCLIENT" -w 20 -c 127.0.0.1:9220 burst -n "$1" -P 1 >/dev/null 2>&1
 	after=$(stat be_ss c1 stot)
 	echo $((after - before))
 }
 early=$(share 20)
-left=$(awk -v a="$t_up" -v b="$(date +%s.%N)" 'BEGIN { d = 8.2 - (b - a); print (d > 0 ? d : 0) }')
+# how far into the ramp the first count ended: its share can be at most
+# t/(t+8) (plus a margin); a count that outlasted the ramp judges nothing
+t_end=$(awk -v a="$t_up" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
+left=$(awk -v e="$t_end" 'BEGIN { d = 8.2 - e; print (d > 0 ? d : 0) }')
 sleep "$left"
 late=$(share 40)
-lab_assert_match "c1's share grows over slowstart: $early/20 just after UP, $late/40 after the period" \
-	'^ok$' "$([ "$early" -le 7 ] && [ "$late" -ge 16 ] && echo ok)"
+if awk -v e="$t_end" 'BEGIN { exit !(e < 6) }'; then
+	max=$(awk -v e="$t_end" 'BEGIN { printf "%d", 20 * (e / (e + 8) + 0.15) + 0.999 }')
+	lab_assert_match "c1's share grows over slowstart: $early/20 in the first ${t_end} s (at most $max), $late/40 after the period" \
+		'^ok$' "$([ "$early" -le "$max" ] && [ "$late" -ge 16 ] && [ $((early * 2)) -lt "$late" ] && echo ok)"
+else
+	lab_skip_part "slowstart share" "the first count took ${t_end} s of the 8 s ramp (machine overloaded)"
+fi
 lab_assert_eq "c1 at full weight after the period" "20" "$(stat be_ss c1 weight)"
 
 # ==== 3. minconn / fullconn ====================================================
@@ -181,8 +201,7 @@ lab_assert_eq "c1 at full weight after the period" "20" "$(stat be_ss c1 weight)
 for i in 1 2 3 4 5; do
 	lab_bg n "$DPCLIENT" -w 8 -c 127.0.0.1:9230 hold -d 3 >"$LAB_TMP/mc$i.out" 2>&1
 done
-sleep 1
-SNAP=$(sock "show stat")
+snap_when be_mc BACKEND scur 5
 lab_assert_eq "dynamic maxconn: 2 served" "2" "$(stat be_mc m scur)"
 lab_assert_eq "the other 3 wait in the backend queue" "3" "$(stat be_mc BACKEND qcur)"
 SNAP=
@@ -196,8 +215,7 @@ for i in 1 2 3; do
 	lab_bg n "$DPCLIENT" -w 6 -c 127.0.0.1:9240 hold -d 3 >"$LAB_TMP/mq$i.out" 2>&1
 	sleep 0.2
 done
-sleep 0.3
-SNAP=$(sock "show stat")
+snap_when fe_mq FRONTEND stot 3
 lab_assert_eq "server queue: 1 waits for q (maxqueue 1)" "1" "$(stat be_mq q qcur)"
 lab_assert_eq "show stat qlimit" "1" "$(stat be_mq q qlimit)"
 lab_assert_eq "q serves 1" "1" "$(stat be_mq q scur)"
@@ -209,8 +227,7 @@ for i in 1 2 3; do
 	lab_bg n "$DPCLIENT" -w 6 -c 127.0.0.1:9245 hold -d 3 >"$LAB_TMP/mr$i.out" 2>&1
 	sleep 0.2
 done
-sleep 0.3
-SNAP=$(sock "show stat")
+snap_when fe_mr FRONTEND scur 3
 lab_assert_eq "option redispatch: both servers serve one" "1 1" "$(stat be_mr r1 scur) $(stat be_mr r2 scur)"
 lab_assert_eq "and one waits for the source's server" "1" "$(($(stat be_mr r1 qcur) + $(stat be_mr r2 qcur)))"
 SNAP=
@@ -233,9 +250,9 @@ done
 [ -n "$live" ] || lab_die "tshark did not start capturing: $(tail -3 "$LAB_TMP/tsh.out")"
 # the first connection gets the server's cookie, the next ones send data in the SYN
 for i in 1 2 3; do
-	out=$(lab_exec n "$DPCLIENT" -w 3 -c 127.0.0.1:9250 send "tfo-$i" 2>&1)
+	out=$(lab_exec n "$DPCLIENT" -w 10 -c 127.0.0.1:9250 send "tfo-$i" 2>&1)
 	lab_assert_eq "tfo: the echo comes back ($i)" "tfo-$i" "$out"
-	out=$(lab_exec n "$DPCLIENT" -w 3 -c 127.0.0.1:9252 send "plain-$i" 2>&1)
+	out=$(lab_exec n "$DPCLIENT" -w 10 -c 127.0.0.1:9252 send "plain-$i" 2>&1)
 	lab_assert_eq "no tfo: the echo comes back ($i)" "plain-$i" "$out"
 done
 sleep 0.5
