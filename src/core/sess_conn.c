@@ -58,7 +58,8 @@ static bool sess_queue_admit(struct sess *s, struct server **srv)
 	struct server *bound = NULL;
 	struct server *target = s->be->lbalgo == LB_SOURCE ? lb_hash_target(s->be, &s->cli_addr) : NULL;
 
-	switch (srvq_admit(s->be, target, &bound)) {
+	/* no server of its own to wait for: the backend queue */
+	switch (target ? srvq_admit(s->be, target, &bound) : SRVQ_QUEUE) {
 	case SRVQ_REFUSE:
 		SESS_DEBUG(s, "%s/%s: server queue full (maxqueue)", s->be->name, target->name);
 		s->srv = target;  /* logged as HAProxy does: the server whose queue was full */
