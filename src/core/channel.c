@@ -154,7 +154,8 @@ static int send_prefix(struct chan *c, int fd)
 		}
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0 && errno == EAGAIN)
+		/* EINPROGRESS: a TCP Fast Open connect under way (server `tfo`) */
+		if (n < 0 && (errno == EAGAIN || errno == EINPROGRESS))
 			return PUMP_AGAIN;
 		return PUMP_ERROR;
 	}
@@ -340,7 +341,7 @@ int chan_send(struct chan *c, int fd)
 		}
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0 && errno == EAGAIN)
+		if (n < 0 && (errno == EAGAIN || errno == EINPROGRESS))  /* EINPROGRESS: see send_prefix() */
 			return progress ? PUMP_PROGRESS : PUMP_AGAIN;
 		return PUMP_ERROR;
 	}

@@ -29,6 +29,7 @@
 #include "core/loop.h"
 #include "model/server.h"
 #include "core/selfconn.h"
+#include "core/srvdyn.h"
 #include "core/sess.h"
 #include "log/msg.h"
 #include "net/nscache.h"
@@ -86,6 +87,7 @@ const char *chk_status_str(enum chk_status st)
 	case CHK_ST_L6OK: return "Layer6 check passed";
 	case CHK_ST_L6RSP: return "Layer6 invalid response";
 	case CHK_ST_L6TOUT: return "Layer6 timeout";
+	case CHK_ST_HANA: return "Health analyze";
 	case CHK_ST_NONE: break;
 	}
 	return "Unknown";
@@ -105,6 +107,7 @@ const char *chk_status_name(enum chk_status st)
 	case CHK_ST_L6OK: return "L6OK";
 	case CHK_ST_L6RSP: return "L6RSP";
 	case CHK_ST_L6TOUT: return "L6TOUT";
+	case CHK_ST_HANA: return "HANA";
 	case CHK_ST_NONE: break;
 	}
 	return "UNK";
@@ -176,7 +179,8 @@ static void append_status(char *buf, size_t cap, int *len, enum chk_status st, i
 		appendf(buf, cap, len, ", code: %d", code);
 	if (info && *info)
 		appendf(buf, cap, len, ", info: \"%s\"", info);
-	appendf(buf, cap, len, ", check duration: %ldms", ms);
+	if (st != CHK_ST_HANA)  /* HAProxy gives live-traffic errors no duration */
+		appendf(buf, cap, len, ", check duration: %ldms", ms);
 }
 
 int chk_health_msg(char *buf, size_t cap, const struct server *s, bool ok, enum chk_status st,
@@ -234,6 +238,19 @@ void chk_server_changed(struct server *s)
 		kill_sessions(s, true);
 }
 
+/* slowstart: HAProxy updates the ramp at every check; here weight and
+ * maxconn are computed when used (core/srvdyn.c), and each check lets
+ * queued sessions try the slots the ramp opened, until it is over. */
+static void chk_warmup_tick(struct server *s)
+{
+	if (!s->warming)
+		return;
+	if (srvdyn_ramp_pct(s, ev_now(rt.loop)) >= 100)
+		s->warming = false;
+	if (s->px->nbpend)
+		sess_dequeue_later(s->px);
+}
+
 static void chk_result(struct chk *c, bool ok, enum chk_status st, const char *info, int code)
 {
 	struct server *s = c->srv;
@@ -252,18 +269,53 @@ static void chk_result(struct chk *c, bool ok, enum chk_status st, const char *i
 	}
 	c->last = st;
 	chk_transition(s, was_up, st, code, info, ms);
+	chk_warmup_tick(s);
+}
+
+/* A server's operational state changed: when (srv_time_since_last_change),
+ * and the slowstart ramp of a server that came up (core/srvdyn.c). */
+static void state_changed(struct server *s)
+{
+	s->last_change = ev_now(rt.loop);
+	s->warming = s->chk_up && s->slowstart > 0;
+}
+
+static void log_transition(struct server *s, const struct server *via, enum chk_status st, int code,
+			   const char *info, long ms);
+
+/* `track`: the servers tracking s take its state, and so on down the
+ * chains (finalize refused loops), logged "via" s as HAProxy does. */
+static void track_propagate(struct server *s)
+{
+	for (struct server *t = s->trackers; t; t = t->tracknext) {
+		if (t->chk_up == s->chk_up)
+			continue;
+		t->chk_up = s->chk_up;
+		state_changed(t);
+		log_transition(t, s, CHK_ST_NONE, 0, NULL, 0);
+	}
 }
 
 void chk_transition(struct server *s, bool was_up, enum chk_status st, int code, const char *info, long ms)
 {
+	if (was_up == s->chk_up)
+		return;
+	state_changed(s);
+	log_transition(s, NULL, st, code, info, ms);
+}
+
+static void log_transition(struct server *s, const struct server *via, enum chk_status st, int code,
+			   const char *info, long ms)
+{
 	char msg[512];
 	int len = 0;
 
-	if (was_up == s->chk_up)
-		return;
 	appendf(msg, sizeof(msg), &len, "%sServer %s/%s is %s", (s->flags & SRV_F_BACKUP) ? "Backup " : "",
 		s->px->name, s->name, s->chk_up ? "UP" : "DOWN");
-	append_status(msg, sizeof(msg), &len, st, code, info, ms);
+	if (via)
+		appendf(msg, sizeof(msg), &len, " via %s/%s", via->px->name, via->name);
+	else
+		append_status(msg, sizeof(msg), &len, st, code, info, ms);
 	if (s->chk_up)
 		ha_warning("%s. %u active and %u backup servers online. %u sessions requeued, %u total in queue.",
 			   msg, count_usable(s->px, false), count_usable(s->px, true), 0u, s->px->nbpend);
@@ -275,6 +327,7 @@ void chk_transition(struct server *s, bool was_up, enum chk_status st, int code,
 	chk_server_changed(s);
 	if (s->chk_up)
 		sess_dequeue_later(s->px);
+	track_propagate(s);
 }
 
 /* Closes the check's connection (RST); ok: it was established. */
@@ -482,9 +535,22 @@ int chk_start(struct dp_config *conf)
 {
 	unsigned n = 0, i = 0;
 
+	srvdyn_set_observer(chk_observe_l4);  /* observe layer4, from the sessions */
+
 	for (struct proxy *px = conf->proxies; px; px = px->next)
-		for (struct server *s = px->srv; s; s = s->next)
+		for (struct server *s = px->srv; s; s = s->next) {
 			n += s->check;
+			if (!s->last_change)  /* no change yet: the generation's start (or the state file's) */
+				s->last_change = ev_now(rt.loop);
+			if (s->track) {
+				/* a tracking server starts in the state of the end of its chain */
+				const struct server *t = s->track;
+
+				while (t->track)
+					t = t->track;
+				s->chk_up = t->chk_up;
+			}
+		}
 	for (struct proxy *px = conf->proxies; px; px = px->next) {
 		for (struct server *s = px->srv; s; s = s->next) {
 			struct chk *c;

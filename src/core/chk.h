@@ -23,6 +23,7 @@ enum chk_status {
 	CHK_ST_L6OK,        /* "Layer6 check passed" (ssl-hello-chk) */
 	CHK_ST_L6RSP,       /* "Layer6 invalid response" */
 	CHK_ST_L6TOUT,      /* "Layer6 timeout" */
+	CHK_ST_HANA,        /* "Health analyze": on-error, live traffic (chk_obs.c) */
 };
 
 /* Starts the checks of every `check` server of c (staggered over the first
@@ -96,5 +97,11 @@ int chk_health_msg(char *buf, size_t cap, const struct server *s, bool ok, enum 
 /* The same with a layer-7 code (", code: 200" after the reason; 0: none). */
 int chk_health_msg_code(char *buf, size_t cap, const struct server *s, bool ok, enum chk_status st,
 			int code, const char *info, long ms);
+
+/* `observe layer4`: a connection to s on live traffic succeeded (ok) or
+ * failed. error-limit consecutive failures trigger s's on-error action
+ * (fastinter, fail-check, sudden-death, mark-down) as HAProxy does, with
+ * the check status HANA ("Health analyze"). No-op unless s observes. */
+void chk_observe_l4(struct server *s, bool ok);
 
 #endif

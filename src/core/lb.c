@@ -7,12 +7,17 @@
 #include <string.h>
 
 #include "core/lb.h"
+#include "core/srvdyn.h"
 #include "model/proxy.h"
 #include "model/server.h"
 
+/* maxconn and weight as they are now: minconn/fullconn and slowstart
+ * (core/srvdyn.c) */
 static bool has_slot(const struct server *s)
 {
-	return !s->maxconn || s->cur_conn < s->maxconn;
+	unsigned max = srv_cur_maxconn(s);
+
+	return !max || s->cur_conn < max;
 }
 
 static uint32_t hash_addr(const struct sockaddr_storage *ss)
@@ -54,7 +59,9 @@ again:
 	total = 0;
 	best = NULL;
 	for (struct server *s = be->srv; s; s = s->next) {
-		if (!!(s->flags & SRV_F_BACKUP) != backup_pass || !server_usable(s) || !s->weight)
+		unsigned w = srv_cur_eweight(s);
+
+		if (!!(s->flags & SRV_F_BACKUP) != backup_pass || !server_usable(s) || !w)
 			continue;
 		any_usable = true;
 		if (!has_slot(s) || (s == exclude && be->nsrv > 1))
@@ -66,13 +73,13 @@ again:
 			break;
 		case LB_LEASTCONN:
 			/* compare cur_conn/weight without division */
-			if (!best || (unsigned long long)s->cur_conn * best->weight <
-				     (unsigned long long)best->cur_conn * s->weight)
+			if (!best || (unsigned long long)s->cur_conn * srv_cur_eweight(best) <
+				     (unsigned long long)best->cur_conn * w)
 				best = s;
 			break;
 		default: /* roundrobin, static-rr, source (ties) */
-			s->cur_eweight += s->weight;
-			total += s->weight;
+			s->cur_eweight += w;
+			total += w;
 			if (!best || s->cur_eweight > best->cur_eweight)
 				best = s;
 			break;
@@ -115,4 +122,26 @@ again:
 		goto again;
 	}
 	return LB_NOSRV;
+}
+
+struct server *lb_hash_target(struct proxy *be, const struct sockaddr_storage *client)
+{
+	for (int backup = 0; backup < 2; backup++) {
+		unsigned long tw = 0, pick;
+
+		for (struct server *s = be->srv; s; s = s->next)
+			if (!!(s->flags & SRV_F_BACKUP) == backup && server_usable(s) && s->weight)
+				tw += s->weight;
+		if (!tw)
+			continue;
+		pick = hash_addr(client) % tw;
+		for (struct server *s = be->srv; s; s = s->next) {
+			if (!!(s->flags & SRV_F_BACKUP) != backup || !server_usable(s) || !s->weight)
+				continue;
+			if (pick < s->weight)
+				return s;
+			pick -= s->weight;
+		}
+	}
+	return NULL;
 }

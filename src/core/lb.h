@@ -19,4 +19,8 @@ enum lb_result {
 enum lb_result lb_pick(struct proxy *be, const struct sockaddr_storage *client,
 		       const struct server *exclude, struct server **out);
 
+/* `balance source`: the server client's address maps to (a usable one,
+ * backups when no active server is usable), full or not; NULL: none. */
+struct server *lb_hash_target(struct proxy *be, const struct sockaddr_storage *client);
+
 #endif

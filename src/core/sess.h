@@ -60,6 +60,8 @@ union sess_inaddr {
 struct sess {
 	struct sess *prev, *next;   /* all sessions */
 	struct sess *qnext;         /* backend queue */
+	struct server *qsrv;        /* queued for this server (maxqueue, core/srvdyn.h), or NULL */
+	bool q_any;                 /* queued after its server's queue was full: any server */
 	unsigned long long id;
 	enum sess_state state;
 	int retries_done;

@@ -30,6 +30,7 @@
 #include "core/sess.h"
 #include "core/selfconn.h"
 #include "core/sess_int.h"
+#include "core/srvdyn.h"
 #include "lib/term.h"
 #include "log/msg.h"
 #include "net/nscache.h"
@@ -38,6 +39,46 @@
 #define TURNAROUND_MAX 1.0
 
 /* ---- slots and the backend queue ------------------------------------------ */
+
+/* A queued session leaves its server's share of the queue (maxqueue). */
+static void sess_queue_unbind(struct sess *s)
+{
+	if (s->qsrv) {
+		s->qsrv->nbpend--;
+		s->qsrv = NULL;
+	}
+}
+
+/* Where a session that found no free slot waits (maxqueue, srvdyn.h):
+ * returns false when it was closed (its server's queue is full and there
+ * is no redispatch), true when it is to be queued; *srv set when a
+ * redispatch found a server with a free slot. */
+static bool sess_queue_admit(struct sess *s, struct server **srv)
+{
+	struct server *bound = NULL;
+	struct server *target = s->be->lbalgo == LB_SOURCE ? lb_hash_target(s->be, &s->cli_addr) : NULL;
+
+	/* no server of its own to wait for: the backend queue */
+	switch (target ? srvq_admit(s->be, target, &bound) : SRVQ_QUEUE) {
+	case SRVQ_REFUSE:
+		SESS_DEBUG(s, "%s/%s: server queue full (maxqueue)", s->be->name, target->name);
+		s->srv = target;  /* logged as HAProxy does: the server whose queue was full */
+		target->cnt.failed_conns++;
+		sess_close(s, TERM_EV_QUEUE_FULL);
+		return false;
+	case SRVQ_REDISPATCH:
+		/* any server with a free slot, else the backend queue */
+		s->q_any = true;
+		if (lb_pick(s->be, NULL, NULL, srv) != LB_OK)
+			*srv = NULL;
+		return true;
+	default:
+		s->qsrv = bound;
+		if (bound)
+			bound->nbpend++;
+		return true;
+	}
+}
 
 void sess_release_server_slot(struct sess *s)
 {
@@ -59,6 +100,7 @@ void sess_unqueue(struct sess *s)
 				s->be->queue_tail = prev;
 			s->be->nbpend--;
 			s->qnext = NULL;
+			sess_queue_unbind(s);
 			/* it did wait: %Tw and %bq say how long and behind how many */
 			s->tw = sess_ms_since(s->t_queue);
 			s->bq = (unsigned)(s->be->queue_idx - s->q_idx + 1);
@@ -107,6 +149,7 @@ void sess_connected(struct sess *s)
 	if (want_bsrc)
 		sess_fetch_bsrc(s);
 	s->tc = sess_ms_since(s->t_connect_start);
+	srvdyn_observe(s->srv, true);  /* observe layer4 */
 	s->state = SST_EST;
 	s->srv_h.last_act = sess_now();
 	s->cli.last_act = sess_now(); /* tunnel timeout starts fresh on both sides */
@@ -145,6 +188,7 @@ void sess_connect_failed(struct sess *s, int err)
 	selfconn_del(&s->own);
 	sess_close_fd(&s->srv_h.fd, false);
 	s->srv->cnt.failed_conns++;
+	srvdyn_observe(s->srv, false);  /* observe layer4 */
 	SESS_DEBUG(s, "%s/%s.connect-failed: %s (%s)", s->be->name, s->srv->name, strerror(err),
 		   may_retry(s) ? "will retry" : "no retry left");
 	if (!may_retry(s)) {
@@ -178,6 +222,23 @@ void sess_connect_failed(struct sess *s, int err)
 	s->t_connect_start = sess_now() + turn;
 	sess_arm_timer(s);
 	sess_update_io(s);
+}
+
+/* `tfo`: TCP Fast Open toward the server (the kernel was checked at start,
+ * core/srvdyn.c). connect() then returns at once and the SYN leaves with the
+ * first bytes written, carrying them when the server gave a cookie before:
+ * the relay copies (no splice), so that this first write is a send(). */
+static void sess_tfo(struct sess *s, int fd)
+{
+#ifdef TCP_FASTOPEN_CONNECT
+	int one = 1;
+
+	if (setsockopt(fd, IPPROTO_TCP, TCP_FASTOPEN_CONNECT, &one, sizeof(one)) == 0)
+		sess_no_splice(s);
+#else
+	(void)s;
+	(void)fd;
+#endif
 }
 
 /* -d: which server, toward which address, from which source */
@@ -268,6 +329,8 @@ again:
 		int one = 1;
 
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		if (srv->tfo)
+			sess_tfo(s, fd);
 	}
 	sess_set_ka(fd, (s->be->options & PR_O_KA_SV) != 0);
 	if (dp_msg.debug)
@@ -327,12 +390,16 @@ void sess_assign(struct sess *s)
 	}
 	/* use-server: the server the rules chose, while it has room */
 	if (s->rl.force_srv && s->rl.force_srv->px == s->be && server_usable(s->rl.force_srv) &&
-	    (!s->rl.force_srv->maxconn || s->rl.force_srv->cur_conn < s->rl.force_srv->maxconn))
+	    (!srv_cur_maxconn(s->rl.force_srv) || s->rl.force_srv->cur_conn < srv_cur_maxconn(s->rl.force_srv)))
 		srv = s->rl.force_srv;
-	switch (srv ? LB_OK : lb_pick(s->be, &s->cli_addr, NULL, &srv)) {
+	switch (srv ? LB_OK : lb_pick(s->be, s->q_any ? NULL : &s->cli_addr, NULL, &srv)) {
 	case LB_OK:
 		break;
 	case LB_FULL:
+		if (s->state != SST_QUEUE && !sess_queue_admit(s, &srv))
+			return;
+		if (srv)
+			break;
 		if (s->state != SST_QUEUE) {
 			s->state = SST_QUEUE;
 			s->t_queue = sess_now();
@@ -371,13 +438,14 @@ void sess_dequeue(struct proxy *be)
 		struct sess *s = be->queue_head;
 		struct server *srv = NULL;
 
-		if (lb_pick(be, &s->cli_addr, NULL, &srv) != LB_OK)
+		if (lb_pick(be, s->q_any ? NULL : &s->cli_addr, NULL, &srv) != LB_OK)
 			return;
 		be->queue_head = s->qnext;
 		if (!be->queue_head)
 			be->queue_tail = NULL;
 		be->nbpend--;
 		s->qnext = NULL;
+		sess_queue_unbind(s);
 		s->tw = sess_ms_since(s->t_queue);
 		s->bq = (unsigned)(be->queue_idx++ - s->q_idx + 1);
 		s->srv = srv;

@@ -23,6 +23,7 @@
 #include "core/loop.h"
 #include "core/mirror.h"
 #include "core/pipe.h"
+#include "core/srvdyn.h"
 #include "core/udp.h"
 #include "ctl/cli.h"
 #include "plumbing/icmpans.h"
@@ -78,8 +79,8 @@ static const char *const stat_cols[] = {
 enum {
 	ST_PXNAME = 0, ST_SVNAME = 1, ST_QCUR = 2, ST_SCUR = 4, ST_SLIM = 6, ST_STOT = 7,
 	ST_BIN = 8, ST_BOUT = 9, ST_DREQ = 10, ST_DRESP = 11, ST_EREQ = 12, ST_ECON = 13, ST_WRETR = 15, ST_WREDIS = 16, ST_STATUS = 17,
-	ST_WEIGHT = 18, ST_ACT = 19, ST_BCK = 20, ST_CHKFAIL = 21, ST_CHKDOWN = 22, ST_PID = 26,
-	ST_IID = 27, ST_SID = 28, ST_LBTOT = 30, ST_TYPE = 32, ST_CHECK_STATUS = 36, ST_CHECK_CODE = 37,
+	ST_WEIGHT = 18, ST_ACT = 19, ST_BCK = 20, ST_CHKFAIL = 21, ST_CHKDOWN = 22, ST_QLIMIT = 25, ST_PID = 26,
+	ST_IID = 27, ST_SID = 28, ST_THROTTLE = 29, ST_LBTOT = 30, ST_TRACKED = 31, ST_TYPE = 32, ST_CHECK_STATUS = 36, ST_CHECK_CODE = 37,
 	ST_CHECK_DURATION = 38, ST_LAST_CHK = 56, ST_LAST_AGT = 57, ST_AGENT_STATUS = 62, ST_AGENT_DURATION = 64,
 	ST_CHECK_RISE = 67,
 	ST_CHECK_FALL = 68, ST_CHECK_HEALTH = 69, ST_ADDR = 73, ST_MODE = 75, ST_ALGO = 76, ST_CONN_TOT = 79,
@@ -212,7 +213,7 @@ static const char *srv_status(const struct server *s)
 		return "MAINT";
 	if (s->admin == SRV_ADMIN_DRAIN)
 		return "DRAIN";
-	if (!s->check && !s->agent_check)
+	if (!s->check && !s->agent_check && !s->track)  /* a tracking server has the tracked one's state */
 		return "no check";
 	return s->chk_up ? "UP" : "DOWN";
 }
@@ -274,11 +275,14 @@ static void stat_frontend(const struct stat_sink *k, const struct proxy *fe, uns
 static void stat_server(const struct stat_sink *k, const struct server *s, unsigned iid, unsigned sid)
 {
 	struct stat_row r;
-	char addr[INET6_ADDRSTRLEN + 16];
+	char addr[INET6_ADDRSTRLEN + 16], tracked[256];
 	bool backup = s->flags & SRV_F_BACKUP;
 
 	row_init(&r, s->px, s->name, iid, sid, 2);
-	row_u(&r, ST_QCUR, 0); /* queues are per backend here, never per server */
+	/* the backend queue's sessions bound to this server (balance source) */
+	row_u(&r, ST_QCUR, s->nbpend);
+	if (s->maxqueue)
+		row_u(&r, ST_QLIMIT, s->maxqueue);
 	row_u(&r, ST_SCUR, s->cur_conn);
 	if (s->maxconn)
 		row_u(&r, ST_SLIM, s->maxconn);
@@ -289,7 +293,15 @@ static void stat_server(const struct stat_sink *k, const struct server *s, unsig
 	row_u(&r, ST_WRETR, s->cnt.retries);
 	row_u(&r, ST_WREDIS, s->cnt.redispatches);
 	r.v[ST_STATUS] = srv_status(s);
-	row_u(&r, ST_WEIGHT, s->weight);
+	/* as HAProxy: weight is the effective weight (slowstart), uweight the
+	 * user's; throttle the slowstart ramp while it runs */
+	row_u(&r, ST_WEIGHT, srv_cur_eweight(s));
+	if (s->warming && server_usable(s) && srvdyn_ramp_pct(s, ev_now(rt.loop)) < 100)
+		row_u(&r, ST_THROTTLE, srvdyn_ramp_pct(s, ev_now(rt.loop)));
+	if (s->track) {
+		snprintf(tracked, sizeof(tracked), "%s/%s", s->track->px->name, s->track->name);
+		r.v[ST_TRACKED] = tracked;
+	}
 	row_u(&r, ST_ACT, backup ? 0 : 1);
 	row_u(&r, ST_BCK, backup ? 1 : 0);
 	if (s->check) {
@@ -331,7 +343,7 @@ static void stat_backend(const struct stat_sink *k, const struct proxy *be, unsi
 
 		if (server_usable(s)) {
 			*(backup ? &bck : &act) += 1;
-			*(backup ? &bck_w : &act_w) += s->weight;
+			*(backup ? &bck_w : &act_w) += srv_cur_eweight(s);
 		}
 		all_w += s->weight;
 		econ += s->cnt.failed_conns;

@@ -37,6 +37,9 @@
  *   chroot           (finalize only) checks `chroot`; main enters it once
  *                    everything that needs the file system is open;
  *   checks           health checks of the generation in service.
+ *   servers          (finalize only) `track`, minconn/maxconn, `tfo` on this
+ *                    kernel, the default fullconn: once every backend and
+ *                    use_backend rule is resolved (core/srvdyn.h).
  * Commit walks the table backwards, as a teardown of the old generation:
  * checks stop and start, stats sockets close, stale tproxy rules go, old
  * listeners close, stale segments go.
@@ -61,6 +64,7 @@
 #include "core/loop.h"
 #include "core/mirror.h"
 #include "core/sess.h"
+#include "core/srvdyn.h"
 #include "plumbing/decoy.h"
 #include "core/tune.h"
 #include "core/udp.h"
@@ -268,8 +272,12 @@ static const struct dp_module mod_checks = {
 	.remove = chk_stop,
 };
 
+static const struct dp_module mod_servers = {
+	.name = "servers", .finalize = srvdyn_finalize,
+};
+
 static const struct dp_module mod_srvstate = {
-	.name = "server-state", .kws = &srvstate_kw_list,
+	.name = "server-state", .kws = &srvstate_kw_list, .finalize = srvstate_finalize,
 };
 
 static const struct dp_module mod_tune = {
@@ -288,7 +296,7 @@ static const struct dp_module *const table[] = {
 	&mod_source, &mod_logs, &mod_events,
 	&mod_netseg, &mod_mirror, &mod_listeners, &mod_udp, &mod_decoy, &mod_tproxy, &mod_probe,
 	&mod_icmpans,
-	&mod_cli, &mod_stats_http, &mod_chroot, &mod_checks, &mod_srvstate,
+	&mod_cli, &mod_stats_http, &mod_chroot, &mod_checks, &mod_servers, &mod_srvstate,
 };
 
 const struct dp_module *const *modules_table(size_t *n)

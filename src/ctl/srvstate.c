@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cfg/cfg.h"
 #include "core/chk.h"
+#include "core/loop.h"
 #include "ctl/srvstate.h"
 #include "lib/addr.h"
 #include "lib/common.h"
@@ -30,24 +32,40 @@ enum {
 /* longest file read */
 #define SRVSTATE_MAX (16u << 20)
 
-/* HAProxy 2.6's check status numbers (HCHK_STATUS_*) for ours */
+/* HAProxy 2.6's check status numbers (HCHK_STATUS_*) for every status
+ * decoyproxy has (core/chk.h); 15 (L7OKC, "conditionally passed") is
+ * HAProxy's disable-on-404 only */
+static const struct { const char *name; int v; } hchk_map[] = {
+	{ "HANA", 4 }, { "SOCKERR", 5 }, { "L4OK", 6 }, { "L4TOUT", 7 }, { "L4CON", 8 }, { "L6OK", 9 },
+	{ "L6TOUT", 10 }, { "L6RSP", 11 }, { "L7TOUT", 12 }, { "L7RSP", 13 }, { "L7OK", 14 }, { "L7STS", 16 },
+};
+
 static int hchk_status(const struct server *s)
 {
-	static const struct { const char *name; int v; } map[] = {
-		{ "SOCKERR", 5 }, { "L4OK", 6 }, { "L4TOUT", 7 }, { "L4CON", 8 }, { "L6OK", 9 }, { "L6TOUT", 10 },
-		{ "L6RSP", 11 }, { "L7TOUT", 12 }, { "L7RSP", 13 }, { "L7OK", 14 }, { "L7STS", 16 },
-	};
-
-	for (size_t i = 0; i < ARRAY_SIZE(map); i++)
-		if (!strcmp(s->chk_st, map[i].name))
-			return map[i].v;
+	for (size_t i = 0; i < ARRAY_SIZE(hchk_map); i++)
+		if (!strcmp(s->chk_st, hchk_map[i].name))
+			return hchk_map[i].v;
 	return 1;  /* INI: no result yet (HAProxy writes it for unchecked servers too) */
+}
+
+static const char *hchk_name(long v)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(hchk_map); i++)
+		if (hchk_map[i].v == v)
+			return hchk_map[i].name;
+	return NULL;
+}
+
+static double now_s(void)
+{
+	return rt.loop ? ev_now(rt.loop) : 0;
 }
 
 int srvstate_line(char *buf, size_t cap, const struct server *s, unsigned be_id, unsigned srv_id)
 {
 	char addr[64] = "-", caddr[64] = "-", aaddr[64] = "-";
 	int adm = 0, st = hchk_status(s);
+	long since;
 
 	if (!(s->flags & SRV_F_ADDR_ORIG) && !s->rmaint)
 		addr_ntop(&s->addr, addr, sizeof(addr));
@@ -64,10 +82,13 @@ int srvstate_line(char *buf, size_t cap, const struct server *s, unsigned be_id,
 		adm |= ADM_FMAINT;
 	else if (s->admin == SRV_ADMIN_DRAIN)
 		adm |= ADM_FDRAIN;
-	return snprintf(buf, cap, "%u %s %u %s %s %d %d %u %u %d %d %d %u %d %d %d %d - %u - 0 %d %s %s %d", be_id,
+	/* seconds since the last change of operational state (the start of
+	 * this generation, or what the file said, when there was none) */
+	since = s->last_change > 0 && now_s() > s->last_change ? (long)(now_s() - s->last_change) : 0;
+	return snprintf(buf, cap, "%u %s %u %s %s %d %d %u %u %ld %d %d %u %d %d %d %d - %u - 0 %d %s %s %d", be_id,
 			s->px->name, srv_id, s->name, addr,
 			server_in_maint(s) || (s->check && !s->chk_up) ? OP_STOPPED : OP_RUNNING, adm, s->weight,
-			s->iweight, 0, st, st == 1 ? 0 : strstr(s->chk_st, "OK") ? 3 : 2, s->check ? s->chk_health : 0,
+			s->iweight, since, st, st == 1 ? 0 : strstr(s->chk_st, "OK") ? 3 : 2, s->check ? s->chk_health : 0,
 			/* check state: configured and enabled, paused in maintenance */
 			(s->check ? 0x06 : 0) | (server_in_maint(s) ? 0x08 : 0), s->agent_check ? 0x16 : 0, 0, 0,
 			s->port_mode == SRV_PORT_FIXED ? addr_port(&s->addr) : 0, s->chk_port, caddr, aaddr,
@@ -112,7 +133,11 @@ static void apply_last(struct server *s, char **f, int nf, const char *path, int
 		keep = (int)port;
 	addr_set_port(&ss, keep);
 	s->addr = ss;
-	if (s->rmaint) {
+	if (s->need_last) {
+		/* init-addr last without `none`: the file gave it its address */
+		s->need_last = false;
+		s->rmaint = false;
+	} else if (s->rmaint) {
 		/* its name did not resolve when the configuration was read (warned then) */
 		char txt[64];
 
@@ -123,16 +148,32 @@ static void apply_last(struct server *s, char **f, int nf, const char *path, int
 	}
 }
 
+/* how a file is applied: at finalize, the addresses only (init-addr last,
+ * before they are resolved) with every warning; at commit, the whole
+ * state, quietly (the same file was judged at finalize) */
+enum { AP_ADDR_ONLY = 1 << 0, AP_QUIET = 1 << 1 };
+static unsigned ap_mode;
+
 static void apply_one(struct server *s, char **f, int nf, const char *path, int line)
 {
-	long op, adm, uw, iw, health;
+	long op, adm, uw, iw, health, since, st;
 
 	if (nf < 9 || !num(f[5], &op) || !num(f[6], &adm) || !num(f[7], &uw) || !num(f[8], &iw)) {
-		ha_warning("server-state file '%s', line %d: server '%s/%s': invalid or truncated line, ignored.", path,
-			   line, s->px->name, s->name);
+		if (!(ap_mode & AP_QUIET))
+			ha_warning("server-state file '%s', line %d: server '%s/%s': invalid or truncated line, ignored.",
+				   path, line, s->px->name, s->name);
 		return;
 	}
 	apply_last(s, f, nf, path, line);
+	if (ap_mode & AP_ADDR_ONLY)
+		return;
+	/* as HAProxy: the time of the last change, and the last check status */
+	if (nf > 9 && num(f[9], &since) && since >= 0 && now_s() > 0)
+		s->last_change = now_s() - (double)since;
+	if (s->check && nf > 10 && num(f[10], &st) && hchk_name(st) && !s->chk_st[0]) {
+		snprintf(s->chk_st, sizeof(s->chk_st), "%s", hchk_name(st));
+		snprintf(s->chk_last, sizeof(s->chk_last), "%s (server-state file)", hchk_name(st));
+	}
 	/* the administrative state forced at run time; the configuration's
 	 * `disabled` (CMAINT, written with FMAINT) stays the configuration's:
 	 * a server no longer disabled there comes back */
@@ -158,7 +199,7 @@ static void apply_one(struct server *s, char **f, int nf, const char *path, int 
 	/* the weight set at run time, unless the configured one changed */
 	if (iw == (long)s->iweight && uw >= 0 && uw <= 256)
 		s->weight = (unsigned)uw;
-	else if (iw != (long)s->iweight)
+	else if (iw != (long)s->iweight && !(ap_mode & AP_QUIET))
 		ha_warning("server-state file '%s', line %d: server '%s/%s': the configured weight changed (%ld -> %u); "
 			   "the weight in the file is ignored.", path, line, s->px->name, s->name, iw, s->iweight);
 }
@@ -183,7 +224,8 @@ int srvstate_apply(struct proxy *px, const char *text, const char *path)
 			f[nf++] = t;
 		if (!version) {
 			if (nf != 1 || strcmp(f[0], SRVSTATE_VERSION)) {
-				ha_warning("server-state file '%s': unknown version (expects '%s' on the first line); file "
+				if (!(ap_mode & AP_QUIET))
+					ha_warning("server-state file '%s': unknown version (expects '%s' on the first line); file "
 					   "ignored.", path, SRVSTATE_VERSION);
 				free(l);
 				return 0;
@@ -200,7 +242,7 @@ int srvstate_apply(struct proxy *px, const char *text, const char *path)
 			if (s) {
 				apply_one(s, f, nf, path, line);
 				applied++;
-			} else {
+			} else if (!(ap_mode & AP_QUIET)) {
 				ha_warning("server-state file '%s', line %d: backend '%s' has no server '%s' anymore.", path,
 					   line, px->name, f[3]);
 			}
@@ -245,7 +287,42 @@ static char *read_file(const char *path, int *err)
 	return buf;
 }
 
+static void load(struct dp_config *c);
+
 void srvstate_load(struct dp_config *c)
+{
+	ap_mode = AP_QUIET;
+	load(c);
+	ap_mode = 0;
+}
+
+int srvstate_finalize(struct dp_config *c)
+{
+	int errors = 0;
+
+	ap_mode = AP_ADDR_ONLY;
+	load(c);
+	ap_mode = 0;
+	for (struct proxy *px = c->proxies; px; px = px->next) {
+		if (!(px->cap & PR_CAP_BE) || (px->cap & PR_CAP_DEF))
+			continue;
+		for (struct server *s = px->srv; s; s = s->next) {
+			if (s->need_last)
+				cfg_report_at(true, s->file, s->line, &errors,
+					      "'server %s/%s' : no method found to resolve address '%s'. (init-addr 'last': "
+					      "no server-state file gives it an address; add 'none' to start it in "
+					      "maintenance until one is set)", px->name, s->name, s->host ? s->host : "?");
+			else if (s->rmaint && s->rmaint_warn)  /* HAProxy's words */
+				cfg_report_at(false, s->file, s->line, NULL,
+					      "'server %s' : could not resolve address '%s', disabling server.", s->name,
+					      s->host ? s->host : "?");
+			s->rmaint_warn = false;
+		}
+	}
+	return errors;
+}
+
+static void load(struct dp_config *c)
 {
 	char *gtext = NULL, *gpath = NULL;
 	bool gread = false;
@@ -261,10 +338,10 @@ void srvstate_load(struct dp_config *c)
 			if (!gread) {
 				gread = true;
 				gpath = srvstate_path(c, px);
-				if (!gpath)
+				if (!gpath && !(ap_mode & AP_QUIET))
 					ha_warning("'load-server-state-from-file global' without a global 'server-state-file': "
 						   "no server state loaded.");
-				else if (!(gtext = read_file(gpath, &err)))
+				else if (gpath && !(gtext = read_file(gpath, &err)) && !(ap_mode & AP_QUIET))
 					ha_warning("Can't open global server state file '%s': %s", gpath, strerror(err));
 			}
 			if (gtext)
@@ -275,9 +352,9 @@ void srvstate_load(struct dp_config *c)
 		if (!path)
 			continue;
 		text = read_file(path, &err);
-		if (!text)
+		if (!text && !(ap_mode & AP_QUIET))
 			ha_warning("Proxy '%s': Can't open server state file '%s': %s", px->name, path, strerror(err));
-		else
+		else if (text)
 			srvstate_apply(px, text, path);
 		free(text);
 		free(path);

@@ -36,4 +36,13 @@ int srvstate_apply(struct proxy *px, const char *text, const char *path);
  * fails: a missing or bad file is a warning, as in HAProxy. */
 void srvstate_load(struct dp_config *c);
 
+/* Reads the state files of c as HAProxy does before it resolves
+ * addresses (also under -c): applies the addresses of init-addr `last`
+ * servers, warns about what in the files cannot be used, refuses a server
+ * that only `last` could give an address and got none, and gives HAProxy's
+ * "disabling server" warning for those left without one (init-addr none).
+ * The rest of the state is applied at commit (srvstate_load, quietly).
+ * Returns the number of errors. */
+int srvstate_finalize(struct dp_config *c);
+
 #endif

@@ -41,6 +41,7 @@ static const struct {
 	[TERM_EV_NO_SERVER]     = { 'S', 'C', "no server available" },
 	[TERM_EV_CONN_PROXY]    = { 'P', 'C', "cannot set up the server connection" },
 	[TERM_EV_CONN_RESOURCE] = { 'R', 'C', "no socket for the server" },
+	[TERM_EV_QUEUE_FULL]    = { 'S', 'Q', "server queue full" },
 };
 
 void term_compute(enum term_event ev, const struct term_snap *snap, char out[3])

@@ -56,6 +56,7 @@ enum term_event {
 	                        * for spoofing, source bind failure, port offset out of
 	                        * range, PROXY header cannot be built): PC */
 	TERM_EV_CONN_RESOURCE, /* no socket for the server (fd/memory exhaustion): RC */
+	TERM_EV_QUEUE_FULL,    /* the server's queue is at its maxqueue, no redispatch: SQ */
 	TERM_EV_COUNT
 };
 

@@ -74,14 +74,17 @@ static int kw_maxconn(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 static int kw_fullconn(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 {
 	unsigned long long v;
+	int r;
 
-	/* Only meaningful with `minconn` dynamic limits, which decoyproxy
-	 * refuses; without them HAProxy does not use it either. */
+	/* the backend load at which `minconn` servers reach their maxconn */
 	if (cfg_need_args(argc, argv, 1, err) || cfg_max_args(argc, argv, 1, err))
 		return CFG_ERR;
 	if (cfg_kw_uint(argv[1], 0, 10000000, &v, err) < 0)
 		return CFG_ERR;
-	return ignored_unless(ctx, CFG_SEC_BACKEND, argv[0], "Maybe you want 'maxconn' instead ?", err);
+	r = ignored_unless(ctx, CFG_SEC_BACKEND, argv[0], "Maybe you want 'maxconn' instead ?", err);
+	if (r == CFG_OK)
+		ctx_px(ctx)->fullconn = (unsigned)v;
+	return r;
 }
 
 static int kw_retries(struct cfg_ctx *ctx, int argc, char **argv, char **err)

@@ -103,6 +103,7 @@ int proxy_inherit(struct proxy *px, const struct proxy *def, char **err)
 	px->httplog_line = def->httplog_line;
 	px->maxconn = def->maxconn;
 	px->retries = def->retries;
+	px->fullconn = def->fullconn;
 	px->to = def->to;
 	px->options = def->options;
 	px->lbalgo = def->lbalgo;

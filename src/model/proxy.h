@@ -95,6 +95,8 @@ struct proxy {
 	const char *httplog_file; int httplog_line;
 	unsigned maxconn;           /* frontend: 0 = global maxconn */
 	int retries;
+	unsigned fullconn;          /* backend: `fullconn`, 0: HAProxy's default (srvdyn_finalize) */
+	unsigned fe_maxconn_sum, fe_global_n;  /* frontends that may use it: their maxconn, those on the global one */
 	struct proxy_timeouts to;
 	unsigned options;
 	unsigned options_set;       /* options explicitly given (with or without `no`) */

@@ -118,8 +118,6 @@ static int sk_namespace(void *obj, int argc, char **args, char **err)
 	return 0;
 }
 
-#define NOT_YET_CHECKS "not implemented yet (TCP connect checks only)"
-
 static int sk_check(void *obj, int argc, char **args, char **err)
 {
 	((struct server *)obj)->check = true;
@@ -400,6 +398,102 @@ static int sk_tlv_fmt(void *obj, int argc, char **argv, char **err)
 	return 1;
 }
 
+/* `slowstart <time>`: how long a server that came back up takes to reach
+ * its full weight and maxconn (core/srvdyn.c); 0 disables it. */
+static int sk_slowstart(void *obj, int argc, char **args, char **err)
+{
+	struct server *s = obj;
+	long long ms = 0;
+	int r = cfg_time_arg(args[0], args[1], &ms, err);
+
+	if (r == -ERANGE)
+		return -EINVAL;
+	if (r < 0 || ms < 0) {
+		memprintf(err, "'%s' expects a positive time, got '%s'", args[0], args[1]);
+		return -EINVAL;
+	}
+	s->slowstart = ms;
+	return 0;
+}
+
+/* maxqueue, minconn, error-limit: plain numbers */
+static int sk_count(void *obj, int argc, char **args, char **err)
+{
+	struct server *s = obj;
+	unsigned long long v;
+
+	if (cfg_opt_uint(args[0], args[1], 10000000, &v, err) < 0)
+		return -EINVAL;
+	if (!strcmp(args[0], "maxqueue"))
+		s->maxqueue = (unsigned)v;
+	else if (!strcmp(args[0], "minconn"))
+		s->minconn = (unsigned)v;
+	else if (!v) {
+		memprintf(err, "error-limit has to be > 0.");  /* HAProxy's words */
+		return -EINVAL;
+	} else
+		s->error_limit = (unsigned)v;
+	return 0;
+}
+
+/* observe none|layer4 (layer7 is HAProxy's for HTTP proxies only) */
+static int sk_observe(void *obj, int argc, char **args, char **err)
+{
+	struct server *s = obj;
+
+	if (!strcmp(args[1], "none"))
+		s->observe = SRV_OBS_NONE;
+	else if (!strcmp(args[1], "layer4"))
+		s->observe = SRV_OBS_LAYER4;
+	else if (!strcmp(args[1], "layer7")) {
+		/* HAProxy's words: every decoyproxy proxy relays TCP */
+		memprintf(err, "'%s' can only be used in http proxies.", args[1]);
+		return -EINVAL;
+	} else {
+		memprintf(err, "'%s' expects one of 'none', 'layer4', 'layer7' but got '%s'", args[0], args[1]);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int sk_on_error(void *obj, int argc, char **args, char **err)
+{
+	static const struct { const char *name; int v; } modes[] = {
+		{ "fastinter", SRV_ONERR_FASTINTER }, { "fail-check", SRV_ONERR_FAILCHK },
+		{ "sudden-death", SRV_ONERR_SUDDTH }, { "mark-down", SRV_ONERR_MARKDWN },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(modes); i++)
+		if (!strcmp(args[1], modes[i].name)) {
+			((struct server *)obj)->on_error = modes[i].v;
+			return 0;
+		}
+	memprintf(err, "'%s' expects one of 'fastinter', 'fail-check', 'sudden-death' or 'mark-down' but got '%s'",
+		  args[0], args[1]);
+	return -EINVAL;
+}
+
+/* track [<backend>/]<server>: resolved once every backend is read */
+static int sk_track(void *obj, int argc, char **args, char **err)
+{
+	struct server *s = obj;
+	char *v = strdup(args[1]);
+
+	if (!v) {
+		memprintf(err, "out of memory");
+		return -ENOMEM;
+	}
+	free(s->trackit);
+	s->trackit = v;
+	return 0;
+}
+
+static int sk_tfo(void *obj, int argc, char **args, char **err)
+{
+	((struct server *)obj)->tfo = true;
+	return 0;
+}
+
 #define L7 "decoyproxy is a layer-4 proxy"
 #define NOTLS "decoyproxy does not originate TLS"
 
@@ -443,15 +537,17 @@ static const struct cfg_opt srv_opts[] = {
 	{ "alpn", 1, NULL, NOTLS, 0 },
 	{ "resolvers", 1, NULL, "addresses are resolved once at start-up", 0 },
 	{ "init-addr", 1, sk_init_addr, NULL, 0 },
-	{ "slowstart", 1, NULL, "not implemented yet", 0 },
-	{ "on-error", 1, NULL, NOT_YET_CHECKS, 0 },
+	{ "slowstart", 1, sk_slowstart, NULL, 0 },
+	{ "on-error", 1, sk_on_error, NULL, 0 },
+	{ "error-limit", 1, sk_count, NULL, 0 },
+	{ "observe", 1, sk_observe, NULL, 0 },
 	{ "on-marked-down", 1, sk_on_marked, NULL, 0 },
 	{ "on-marked-up", 1, sk_on_marked, NULL, 0 },
 	{ "redir", 1, NULL, L7, 0 },
-	{ "track", 1, NULL, NOT_YET_CHECKS, 0 },
-	{ "minconn", 1, NULL, "dynamic limits are not implemented", 0 },
-	{ "maxqueue", 1, NULL, "not implemented yet", 0 },
-	{ "tfo", 0, NULL, "not implemented yet", 0 },
+	{ "track", 1, sk_track, NULL, 0 },
+	{ "minconn", 1, sk_count, NULL, 0 },
+	{ "maxqueue", 1, sk_count, NULL, 0 },
+	{ "tfo", 0, sk_tfo, NULL, 0 },
 	{ "proto", 1, NULL, L7, 0 },
 	{ "pool-max-conn", 1, NULL, L7, 0 },
 };
@@ -470,6 +566,8 @@ void server_free(struct server *s)
 	free(s->tlvs);
 	src_conf_free(&s->source);
 	free(s->agent_send);
+	free(s->trackit);
+	free(s->host);
 	free(s->netns);
 	free(s->name);
 	free(s->file);
@@ -484,6 +582,7 @@ static void server_set_defaults(struct server *s)
 	s->chk_fall = 3;
 	s->chk_inter = 2000;
 	s->agent_inter = 2000;
+	s->error_limit = SRV_ERROR_LIMIT_DEF;
 	s->init_addr[0] = SRV_IADDR_LAST;  /* HAProxy's default "last,libc" */
 	s->init_addr[1] = SRV_IADDR_LIBC;
 }
@@ -514,6 +613,15 @@ int server_copy_options(struct server *dst, const struct server *src)
 	if (src->agent_send && !(dst->agent_send = strdup(src->agent_send)))
 		return -ENOMEM;
 	dst->on_up_shutdown_backup = src->on_up_shutdown_backup;
+	dst->slowstart = src->slowstart;
+	dst->minconn = src->minconn;
+	dst->maxqueue = src->maxqueue;
+	dst->observe = src->observe;
+	dst->on_error = src->on_error;
+	dst->error_limit = src->error_limit;
+	dst->tfo = src->tfo;
+	if (src->trackit && !(dst->trackit = strdup(src->trackit)))
+		return -ENOMEM;
 	if (src_conf_copy(&dst->source, &src->source) < 0)
 		return -ENOMEM;
 	if (src->netns && !(dst->netns = strdup(src->netns)))
@@ -638,14 +746,29 @@ static int srv_init_addr(struct cfg_ctx *ctx, struct server *s, const char *str,
 			if (with_ip(str, &none, &a, err) < 0)
 				goto fail;
 			s->rmaint = true;
-			/* HAProxy's words */
-			cfg_warn(ctx, "'server %s' : could not resolve address '%s', disabling server.", s->name, host);
+			/* HAProxy's warning "could not resolve address, disabling
+			 * server" comes once the server-state file is read
+			 * (srvstate_finalize): `last` may give it one there */
+			s->rmaint_warn = true;
 			break;
 		}
 		srv_set_addr_spec(s, &a);
 		s->addr_last = last;
 		free(libc_err);
-		return 0;
+		return s->rmaint && !(s->host = strdup(host)) ? -ENOMEM : 0;
+	}
+	if (last) {
+		/* the server-state file, read before addresses are resolved
+		 * (srvstate_finalize), must give it one: no address until
+		 * then */
+		if (with_ip(str, &none, &a, err) < 0)
+			goto fail;
+		srv_set_addr_spec(s, &a);
+		s->addr_last = true;
+		s->rmaint = true;
+		s->need_last = true;
+		free(libc_err);
+		return (s->host = strdup(host)) ? 0 : -ENOMEM;
 	}
 	if (libc_err) {
 		*err = libc_err;
@@ -653,9 +776,6 @@ static int srv_init_addr(struct cfg_ctx *ctx, struct server *s, const char *str,
 	} else {
 		memprintf(err, "could not resolve address '%s'", host);
 	}
-	if (last)
-		memprintf(err, "%s (init-addr 'last' applies the server-state file's address to a server that starts: add "
-			  "'none' to start it in maintenance until then)", *err);
 fail:
 	free(libc_err);
 	return -EINVAL;
@@ -779,7 +899,10 @@ int server_target(const struct server *s, const struct sockaddr_storage *orig, s
 
 bool server_usable(const struct server *s)
 {
-	return !(s->flags & SRV_F_DISABLED) && !s->rmaint && s->admin == SRV_ADMIN_READY && s->chk_up;
+	/* a tracking server also follows the administrative state of the
+	 * server it tracks (HAProxy's inherited maintenance and drain) */
+	return !(s->flags & SRV_F_DISABLED) && !s->rmaint && s->admin == SRV_ADMIN_READY && s->chk_up &&
+	       (!s->track || server_usable(s->track));
 }
 
 bool server_in_maint(const struct server *s)

@@ -25,6 +25,12 @@ enum {
 
 enum { SRV_ADMIN_READY = 0, SRV_ADMIN_DRAIN, SRV_ADMIN_MAINT };
 
+/* observe (HAProxy's modes; layer7 is refused: no HTTP proxies) */
+enum { SRV_OBS_NONE = 0, SRV_OBS_LAYER4 };
+/* on-error; fail-check is HAProxy's default */
+enum { SRV_ONERR_FAILCHK = 0, SRV_ONERR_FASTINTER, SRV_ONERR_SUDDTH, SRV_ONERR_MARKDWN };
+#define SRV_ERROR_LIMIT_DEF 10
+
 /* proxy-v2-options */
 enum {
 	SRV_PP_CRC32C    = 1 << 0,
@@ -95,6 +101,9 @@ struct server {
 	bool addr_last;                  /* a hostname whose list names 'last' before the method that gave
 	                                  * its address: the server-state file's address wins */
 	bool rmaint;                     /* no address (init-addr none): maintenance until one is set */
+	bool rmaint_warn;                /* say so once the server-state file is read (srvstate_finalize) */
+	bool need_last;                  /* no method gave an address but 'last' may: the file must */
+	char *host;                      /* its host name, for those messages */
 	/* agent-check (core/chk_agent.c) */
 	struct chk_agent *agent;         /* NULL: no agent check running */
 	bool agent_check;                /* `agent-check` given */
@@ -106,12 +115,29 @@ struct server {
 	char agent_last[96];             /* its text */
 	long agent_dur;                  /* its duration (ms) */
 	bool on_up_shutdown_backup;      /* on-marked-up shutdown-backup-sessions */
+	/* dynamic limits, live-traffic observation, tracking (core/srvdyn.c) */
+	long long slowstart;             /* ms; 0: none */
+	unsigned minconn;                /* 0: static maxconn */
+	unsigned maxqueue;               /* sessions waiting for this server; 0: unlimited */
+	int observe;                     /* SRV_OBS_* */
+	int on_error;                    /* SRV_ONERR_* */
+	unsigned error_limit;            /* consecutive errors that trigger on_error (default 10) */
+	char *trackit;                   /* `track [<backend>/]<server>` as written */
+	struct server *track;            /* resolved by srvdyn_finalize(); no own check */
+	struct server *trackers, *tracknext;  /* servers tracking this one */
+	bool tfo;                        /* TCP Fast Open toward the server */
 
 	/* runtime */
 	int admin;                       /* SRV_ADMIN_* */
 	unsigned cur_conn;               /* established or connecting */
 	long cur_eweight;                /* smooth weighted round robin */
 	struct srv_counters cnt;         /* carried across reloads as one copy */
+	double last_change;              /* monotonic time of the last operational change (0: start) */
+	bool warming;                    /* came up by a check, slowstart ramp running */
+	unsigned obs_errors;             /* consecutive connection errors seen on live traffic */
+	bool obs_pending;                /* on-error queued for the end of the loop iteration */
+	struct server *obs_next;         /* in that queue (core/chk_obs.c) */
+	unsigned nbpend;                 /* sessions of the backend queue bound to this server */
 };
 
 /* Parses "server <name> <addr> [options...]" (argv[0] == "server") into a

@@ -486,7 +486,7 @@ static void test_errors_name_file_line_keyword(void **state)
 	expect_error("backend b\n  server s 0.0.0.0:80 check\n", "health check of a 0.0.0.0 server needs 'addr <ip>'");
 	expect_error("backend b\n  server s 1.2.3.4:80 check rise 0\n", "'rise' must be at least 1");
 	expect_error("backend b\n  server s 1.2.3.4:80 check inter 2x\n", "'inter' expects a positive time, got '2x'");
-	expect_error("backend b\n  server s 1.2.3.4:80 track b/x\n", "option 'track' is not supported");
+	expect_error("backend b\n  server s 1.2.3.4:80 track b/x\n", "'server b/s' : unable to find required server 'x' for tracking.");
 	expect_error("backend b\n  server s 1.2.3.4:80 wieght 2\n", "did you mean 'weight' maybe ?");
 	expect_error("backend b\n  server s 1.2.3.4:80 weight 300\n", "'weight' expects an integer from 0 to 256");
 	expect_error("backend b\n  server s fd02::2\n", "write IPv6 addresses as [addr]:port");
@@ -1065,12 +1065,12 @@ static void test_agent_and_marked(void **state)
 	expect_error("backend b\n server a db.invalid:80 init-addr libc\n",
 		     "[t.cfg:2] : 'server': server 'a': address 'db.invalid:80': invalid or unresolvable address 'db.invalid'");
 	expect_error("backend b\n server a db.invalid:80\n",
-		     "[t.cfg:2] : 'server': server 'a': address 'db.invalid:80': invalid or unresolvable address 'db.invalid' "
-		     "(init-addr 'last' applies the server-state file's address to a server that starts: add 'none'");
+		     "[t.cfg:2] : 'server b/a' : no method found to resolve address 'db.invalid'. (init-addr 'last': no "
+		     "server-state file gives it an address; add 'none' to start it in maintenance until one is set)");
 	expect_error("backend b\n server a db.invalid:99999 init-addr none\n",
 		     "[t.cfg:2] : 'server': server 'a': address 'db.invalid:99999': invalid port '99999'");
 	expect_error("backend b\n server a db.invalid:80 init-addr last\n",
-		     "[t.cfg:2] : 'server': server 'a': could not resolve address 'db.invalid' (init-addr 'last'");
+		     "[t.cfg:2] : 'server b/a' : no method found to resolve address 'db.invalid'. (init-addr 'last'");
 	expect_error("backend b\n server a 10.0.0.1:80 init-addr libc,10.0.0.2:80\n",
 		     "[t.cfg:2] : 'server': server 'a': 'init-addr': unknown method '10.0.0.2:80', supported methods are 'last', 'libc', 'none' and an IP address");
 	expect_error("backend b\n server a 10.0.0.1:80 init-addr dns\n", "'init-addr': unknown method 'dns'");
