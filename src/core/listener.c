@@ -310,7 +310,7 @@ void listeners_throttle(void)
 {
 	static double last;
 
-	rt.fd_exhaustion_events++;
+	RARE_INC(rt.fd_exhaustion_events);
 	if (ha_ratelimit(&last, 10.0))
 		ha_warning("out of file descriptors or socket memory (%s): pausing accept for %d ms",
 			   strerror(errno), (int)(FD_EXHAUSTION_PAUSE * 1000));

@@ -127,7 +127,7 @@ void sess_connect_failed(struct sess *s, int err)
 	sess_half_stop(&s->srv_h);
 	selfconn_del(&s->own);
 	sess_close_fd(&s->srv_h.fd, false);
-	s->srv->cnt.failed_conns++;
+	CNT_INC(s->srv, failed_conns);
 	SESS_DEBUG(s, "%s/%s.connect-failed: %s (%s)", s->be->name, s->srv->name, strerror(err),
 		   may_retry(s) ? "will retry" : "no retry left");
 	if (!may_retry(s)) {
@@ -135,7 +135,7 @@ void sess_connect_failed(struct sess *s, int err)
 		return;
 	}
 	s->retries_done++;
-	s->srv->cnt.retries++;
+	CNT_INC(s->srv, retries);
 	/* on the last retry, `option redispatch` may pick another server */
 	if ((s->be->options & PR_O_REDISPATCH) && s->retries_done == s->be->retries && s->be->nsrv > 1) {
 		struct server *n = NULL;
@@ -144,8 +144,8 @@ void sess_connect_failed(struct sess *s, int err)
 			sess_release_server_slot(s);
 			s->srv = n;
 			n->cur_conn++;
-			n->cnt.cum_conn++;
-			n->cnt.redispatches++;
+			CNT_INC(n, cum_conn);
+			CNT_INC(n, redispatches);
 			s->counted_srv = true;
 		}
 	}
@@ -305,7 +305,7 @@ void sess_assign(struct sess *s)
 	}
 	if (!s->counted_be) {
 		s->be->beconn++;
-		s->be->cnt.cum_be++;
+		CNT_INC(s->be, cum_be);
 		s->counted_be = true;
 	}
 	/* use-server: the server the rules chose, while it has room */
@@ -343,7 +343,7 @@ void sess_assign(struct sess *s)
 		s->tw = 0;
 	s->srv = srv;
 	srv->cur_conn++;
-	srv->cnt.cum_conn++;
+	CNT_INC(srv, cum_conn);
 	s->counted_srv = true;
 	sess_connect(s);
 }
@@ -365,7 +365,7 @@ void sess_dequeue(struct proxy *be)
 		s->bq = (unsigned)(be->queue_idx++ - s->q_idx + 1);
 		s->srv = srv;
 		srv->cur_conn++;
-		srv->cnt.cum_conn++;
+		CNT_INC(srv, cum_conn);
 		s->counted_srv = true;
 		sess_connect(s);
 	}

@@ -257,16 +257,17 @@ static void stat_frontend(const struct stat_sink *k, const struct proxy *fe, uns
 {
 	struct stat_row r;
 	unsigned lim = rt_fe_maxconn(fe);
+	const struct px_counters fc = px_cnt_sum(fe);
 
 	row_init(&r, fe, "FRONTEND", iid, 0, 0);
 	row_u(&r, ST_SCUR, fe->feconn);
 	if (lim)
 		row_u(&r, ST_SLIM, lim);
-	row_u(&r, ST_STOT, fe->cnt.cum_fe);
-	row_u(&r, ST_BIN, fe->cnt.bytes_in);
-	row_u(&r, ST_BOUT, fe->cnt.bytes_out);
+	row_u(&r, ST_STOT, fc.cum_fe);
+	row_u(&r, ST_BIN, fc.bytes_in);
+	row_u(&r, ST_BOUT, fc.bytes_out);
 	r.v[ST_STATUS] = fe_status(fe);
-	row_u(&r, ST_CONN_TOT, fe->cnt.cum_fe);
+	row_u(&r, ST_CONN_TOT, fc.cum_fe);
 	sink_emit(k, &r, fe, NULL);
 }
 
@@ -275,25 +276,26 @@ static void stat_server(const struct stat_sink *k, const struct server *s, unsig
 	struct stat_row r;
 	char addr[INET6_ADDRSTRLEN + 16];
 	bool backup = s->flags & SRV_F_BACKUP;
+	const struct srv_counters sc = srv_cnt_sum(s);
 
 	row_init(&r, s->px, s->name, iid, sid, 2);
 	row_u(&r, ST_QCUR, 0); /* queues are per backend here, never per server */
 	row_u(&r, ST_SCUR, s->cur_conn);
 	if (s->maxconn)
 		row_u(&r, ST_SLIM, s->maxconn);
-	row_u(&r, ST_STOT, s->cnt.cum_conn);
-	row_u(&r, ST_BIN, s->cnt.bytes_in);
-	row_u(&r, ST_BOUT, s->cnt.bytes_out);
-	row_u(&r, ST_ECON, s->cnt.failed_conns);
-	row_u(&r, ST_WRETR, s->cnt.retries);
-	row_u(&r, ST_WREDIS, s->cnt.redispatches);
+	row_u(&r, ST_STOT, sc.cum_conn);
+	row_u(&r, ST_BIN, sc.bytes_in);
+	row_u(&r, ST_BOUT, sc.bytes_out);
+	row_u(&r, ST_ECON, sc.failed_conns);
+	row_u(&r, ST_WRETR, sc.retries);
+	row_u(&r, ST_WREDIS, sc.redispatches);
 	r.v[ST_STATUS] = srv_status(s);
 	row_u(&r, ST_WEIGHT, s->weight);
 	row_u(&r, ST_ACT, backup ? 0 : 1);
 	row_u(&r, ST_BCK, backup ? 1 : 0);
 	if (s->check) {
-		row_u(&r, ST_CHKFAIL, s->cnt.chk_failed);
-		row_u(&r, ST_CHKDOWN, s->cnt.chk_down_transitions);
+		row_u(&r, ST_CHKFAIL, sc.chk_failed);
+		row_u(&r, ST_CHKDOWN, sc.chk_down_transitions);
 		if (s->chk_last[0])
 			r.v[ST_LAST_CHK] = s->chk_last;
 		if (s->chk_st[0]) {
@@ -311,10 +313,10 @@ static void stat_server(const struct stat_sink *k, const struct server *s, unsig
 		r.v[ST_LAST_AGT] = s->agent_last;
 		row_u(&r, ST_AGENT_DURATION, (unsigned long long)s->agent_dur);
 	}
-	row_u(&r, ST_LBTOT, s->cnt.cum_conn);
+	row_u(&r, ST_LBTOT, sc.cum_conn);
 	srv_addr_str(s, addr, sizeof(addr));
 	r.v[ST_ADDR] = addr;
-	row_u(&r, ST_CONNECT, s->cnt.cum_conn + s->cnt.retries);
+	row_u(&r, ST_CONNECT, sc.cum_conn + sc.retries);
 	row_u(&r, ST_UWEIGHT, s->weight);
 	sink_emit(k, &r, s->px, s);
 }
@@ -324,27 +326,29 @@ static void stat_backend(const struct stat_sink *k, const struct proxy *be, unsi
 	unsigned act = 0, bck = 0, act_w = 0, bck_w = 0, all_w = 0;
 	unsigned long long econ = 0, wretr = 0, wredis = 0, lbtot = 0, connect = 0;
 	struct stat_row r;
+	const struct px_counters bc = px_cnt_sum(be);
 
 	for (const struct server *s = be->srv; s; s = s->next) {
 		bool backup = s->flags & SRV_F_BACKUP;
+		const struct srv_counters sc = srv_cnt_sum(s);
 
 		if (server_usable(s)) {
 			*(backup ? &bck : &act) += 1;
 			*(backup ? &bck_w : &act_w) += s->weight;
 		}
 		all_w += s->weight;
-		econ += s->cnt.failed_conns;
-		wretr += s->cnt.retries;
-		wredis += s->cnt.redispatches;
-		lbtot += s->cnt.cum_conn;
-		connect += s->cnt.cum_conn + s->cnt.retries;
+		econ += sc.failed_conns;
+		wretr += sc.retries;
+		wredis += sc.redispatches;
+		lbtot += sc.cum_conn;
+		connect += sc.cum_conn + sc.retries;
 	}
 	row_init(&r, be, "BACKEND", iid, 0, 1);
 	row_u(&r, ST_QCUR, be->nbpend);
 	row_u(&r, ST_SCUR, be->beconn);
-	row_u(&r, ST_STOT, be->cnt.cum_be);
-	row_u(&r, ST_BIN, be->cnt.bytes_in);
-	row_u(&r, ST_BOUT, be->cnt.bytes_out);
+	row_u(&r, ST_STOT, bc.cum_be);
+	row_u(&r, ST_BIN, bc.bytes_in);
+	row_u(&r, ST_BOUT, bc.bytes_out);
 	row_u(&r, ST_ECON, econ);
 	row_u(&r, ST_WRETR, wretr);
 	row_u(&r, ST_WREDIS, wredis);
@@ -675,7 +679,7 @@ void cli_cmd_show_info(struct cli_ctx *cx, int argc, char **argv, struct cli_buf
 		   (unsigned long long)rl.rlim_cur, rt.maxconn, rt.maxconn,
 		   /* udp-lb flows are connections too */
 		   rt.actconn + (rt.conf ? udp_flows_total(rt.conf) : 0),
-		   rt.cum_conn + (rt.conf ? udp_flows_cum(rt.conf) : 0));
+		   pt_cnt_sum().cum_conn + (rt.conf ? udp_flows_cum(rt.conf) : 0));
 	cli_printf(out, "Maxpipes: %u\nPipesUsed: %u\nPipesFree: %u\n", pipe_cfg.maxpipes, pipe_used(),
 		   pipe_free_count());
 	cli_printf(out, "node: %s\nStopping: %d\nListeners: %zu\nDroppedLogs: %llu\n", node, rt.stopping ? 1 : 0,
@@ -684,7 +688,7 @@ void cli_cmd_show_info(struct cli_ctx *cx, int argc, char **argv, struct cli_buf
 		   pump_pool_allocated() * PUMP_BUFSIZE, pump_pool_in_use() * PUMP_BUFSIZE, (long long)start_wall);
 	/* decoyproxy's own, after HAProxy's */
 	cli_printf(out, "Generation: %u\n", rt.conf ? rt.conf->generation : 0);
-	cli_printf(out, "UsesrcClientCollisions: %llu\n", src_client_collisions);
+	cli_printf(out, "UsesrcClientCollisions: %llu\n", RARE_GET(src_client_collisions));
 	{
 		struct mirror_stats ms;
 

@@ -1,0 +1,308 @@
+/* test_counters.c — per-thread counters (model/counters.h): slots on their
+ * own cache lines, writers on 4 threads at once with no lost update, the
+ * readers (sums, `show stat`, `show info`) while they write, and a
+ * reload's carry-over of every thread's slot. Run under ThreadSanitizer by
+ * make check-tsan.
+ */
+#include "config.h"
+
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "cfg/cfg.h"
+#include "core/connect.h"
+#include "core/loop.h"
+#include "ctl/cli.h"
+#include "ctl/module.h"
+#include "lib/thread.h"
+#include "log/msg.h"
+#include "model/conf.h"
+#include "model/counters.h"
+#include "model/proxy.h"
+#include "model/server.h"
+
+#define NTHR 4
+#define ROUNDS 20000
+
+static const char CFG[] =
+	"global\n"
+	"    maxconn 100\n"
+	"defaults\n"
+	"    mode tcp\n"
+	"    timeout connect 1s\n"
+	"    timeout client 1s\n"
+	"    timeout server 1s\n"
+	"frontend fe\n"
+	"    bind 127.0.0.1:1\n"
+	"    default_backend be\n"
+	"backend be\n"
+	"    server s1 127.0.0.1:7001\n";
+
+static void quiet(int kind, const char *m)
+{
+	(void)kind;
+	(void)m;
+}
+
+static struct dp_config *parse(void)
+{
+	struct dp_config *c = dp_config_new();
+
+	assert_non_null(c);
+	assert_int_equal(modules_init(), 0);
+	assert_int_equal(cfg_parse_buffer(c, "t.cfg", CFG), 0);
+	assert_int_equal(modules_finalize(c), 0);
+	return c;
+}
+
+static struct proxy *px_named(struct dp_config *c, const char *name)
+{
+	for (struct proxy *px = c->proxies; px; px = px->next)
+		if (px->name && !strcmp(px->name, name))
+			return px;
+	fail_msg("no proxy %s", name);
+	return NULL;
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	ha_msg_hook = quiet;
+	dp_msg.quiet = true;
+	rt.maxconn = 100;
+	rt.conf = parse();
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	dp_config_put(rt.conf);
+	rt.conf = NULL;
+	dp_nbthread = 1;
+	return 0;
+}
+
+static char *run(const char *line)
+{
+	struct cli_ctx cx = { .level = CLI_LVL_ADMIN };
+	struct cli_buf out = { 0 };
+	char *s;
+
+	cli_exec_line(&cx, line, &out);
+	s = strdup(out.data ? out.data : "");
+	cli_buf_reset(&out);
+	assert_non_null(s);
+	return s;
+}
+
+/* field col (0-based) of the CSV row px,sv in a `show stat` answer */
+static unsigned long long stat_u(const char *answer, const char *px, const char *sv, int col)
+{
+	char head[64];
+	const char *p;
+
+	snprintf(head, sizeof(head), "\n%s,%s,", px, sv);
+	p = strstr(answer, head);
+	if (!p)
+		fail_msg("no row %s/%s in:\n%s", px, sv, answer);
+	p++;
+	for (int i = 0; i < col; i++) {
+		p = strchr(p, ',');
+		assert_non_null(p);
+		p++;
+	}
+	return strtoull(p, NULL, 10);
+}
+
+static unsigned long long info_u(const char *answer, const char *name)
+{
+	char head[64];
+	const char *p;
+
+	snprintf(head, sizeof(head), "\n%s: ", name);
+	p = strstr(answer, head);
+	if (!p)
+		fail_msg("no %s in:\n%s", name, answer);
+	return strtoull(p + strlen(head), NULL, 10);
+}
+
+/* ---- layout ---- */
+
+static void test_slots_own_lines(void **state)
+{
+	struct proxy *fe = px_named(rt.conf, "fe");
+	struct server *s1 = px_named(rt.conf, "be")->srv;
+
+	(void)state;
+	assert_int_equal((uintptr_t)fe->cnt % CNT_LINE, 0);
+	assert_int_equal((uintptr_t)s1->cnt % CNT_LINE, 0);
+	assert_int_equal(sizeof(fe->cnt[0]) % CNT_LINE, 0);
+	assert_int_equal(sizeof(s1->cnt[0]) % CNT_LINE, 0);
+	assert_int_equal(sizeof(pt_cnt[0]) % CNT_LINE, 0);
+	assert_true(sizeof(fe->cnt[0]) >= sizeof(struct px_counters));
+	assert_true(sizeof(s1->cnt[0]) >= sizeof(struct srv_counters));
+	/* only the threads that ran are summed */
+	fe->cnt[5].v.cum_fe = 1000;
+	dp_nbthread = 5;
+	assert_int_equal(px_cnt_sum(fe).cum_fe, 0);
+	dp_nbthread = 6;
+	assert_int_equal(px_cnt_sum(fe).cum_fe, 1000);
+	fe->cnt[5].v.cum_fe = 0;
+	dp_nbthread = 1;
+}
+
+/* ---- writers on several threads ---- */
+
+struct worker {
+	pthread_t th;
+	unsigned id;
+	struct proxy *fe, *be;
+	struct server *s1;
+};
+
+static unsigned long long rare_events;
+static int go;
+
+static void *work(void *arg)
+{
+	struct worker *w = arg;
+
+	tid = w->id;
+	while (!__atomic_load_n(&go, __ATOMIC_ACQUIRE))
+		;
+	for (unsigned i = 0; i < ROUNDS; i++) {
+		/* the data path's lines (core/sess.c, sess_conn.c) */
+		PT_CNT_INC(cum_conn);
+		CNT_INC(w->fe, cum_fe);
+		CNT_INC(w->be, cum_be);
+		CNT_INC(w->s1, cum_conn);
+		CNT_ADD(w->fe, bytes_in, 3);
+		CNT_ADD(w->fe, bytes_out, 5);
+		CNT_ADD(w->s1, bytes_in, 3);
+		CNT_ADD(w->s1, bytes_out, 5);
+		if (i % 16 == 0) {
+			CNT_INC(w->s1, retries);
+			RARE_INC(rare_events);
+			RARE_INC(src_client_collisions);
+		}
+	}
+	return NULL;
+}
+
+static void test_threads_no_lost_update(void **state)
+{
+	struct worker w[NTHR];
+	struct proxy *fe = px_named(rt.conf, "fe"), *be = px_named(rt.conf, "be");
+	struct server *s1 = be->srv;
+	unsigned long long conn0, coll0, last = 0, n = (unsigned long long)NTHR * ROUNDS;
+	unsigned long long rare = (unsigned long long)NTHR * ((ROUNDS + 15) / 16);
+	char *out;
+
+	(void)state;
+	dp_nbthread = NTHR;
+	conn0 = pt_cnt_sum().cum_conn;
+	coll0 = RARE_GET(src_client_collisions);
+	rare_events = 0;
+	go = 0;
+	for (unsigned i = 0; i < NTHR; i++) {
+		w[i] = (struct worker){ .id = i, .fe = fe, .be = be, .s1 = s1 };
+		assert_int_equal(pthread_create(&w[i].th, NULL, work, &w[i]), 0);
+	}
+	__atomic_store_n(&go, 1, __ATOMIC_RELEASE);
+	/* readers while the threads write: each sum only grows, never past
+	 * the end (no torn value), and the CLI's walk reads them too */
+	for (int k = 0; k < 50; k++) {
+		unsigned long long v = px_cnt_sum(fe).cum_fe;
+
+		assert_true(v >= last);
+		assert_true(v <= n);
+		last = v;
+		if (k % 10 == 0)
+			free(run("show stat"));
+	}
+	for (unsigned i = 0; i < NTHR; i++)
+		assert_int_equal(pthread_join(w[i].th, NULL), 0);
+
+	assert_int_equal(px_cnt_sum(fe).cum_fe, n);
+	assert_int_equal(px_cnt_sum(fe).bytes_in, 3 * n);
+	assert_int_equal(px_cnt_sum(fe).bytes_out, 5 * n);
+	assert_int_equal(px_cnt_sum(be).cum_be, n);
+	assert_int_equal(srv_cnt_sum(s1).cum_conn, n);
+	assert_int_equal(srv_cnt_sum(s1).retries, rare);
+	assert_int_equal(pt_cnt_sum().cum_conn - conn0, n);
+	assert_int_equal(RARE_GET(rare_events), rare);
+	assert_int_equal(RARE_GET(src_client_collisions) - coll0, rare);
+	/* each thread wrote its own slot only */
+	for (unsigned i = 0; i < NTHR; i++)
+		assert_int_equal(fe->cnt[i].v.cum_fe, ROUNDS);
+
+	/* what an operator reads: the sums */
+	out = run("show stat");
+	assert_int_equal(stat_u(out, "fe", "FRONTEND", 7), n);     /* stot */
+	assert_int_equal(stat_u(out, "fe", "FRONTEND", 8), 3 * n); /* bin */
+	assert_int_equal(stat_u(out, "fe", "FRONTEND", 9), 5 * n); /* bout */
+	assert_int_equal(stat_u(out, "be", "s1", 7), n);
+	assert_int_equal(stat_u(out, "be", "s1", 15), rare);       /* wretr */
+	assert_int_equal(stat_u(out, "be", "BACKEND", 7), n);
+	assert_int_equal(stat_u(out, "be", "BACKEND", 15), rare);
+	free(out);
+	out = run("show info");
+	assert_int_equal(info_u(out, "CumConns"), conn0 + n);
+	assert_int_equal(info_u(out, "UsesrcClientCollisions"), coll0 + rare);
+	free(out);
+	dp_nbthread = 1;
+}
+
+/* ---- reload ---- */
+
+static void test_carry_every_slot(void **state)
+{
+	struct dp_config *old = parse(), *nc = parse();
+	struct proxy *ofe = px_named(old, "fe"), *nfe = px_named(nc, "fe");
+	struct server *os = px_named(old, "be")->srv, *ns = px_named(nc, "be")->srv;
+
+	(void)state;
+	dp_nbthread = 3;
+	for (unsigned t = 0; t < 3; t++) {
+		ofe->cnt[t].v.cum_fe = 10 + t;
+		ofe->cnt[t].v.bytes_out = 100 * (t + 1);
+		os->cnt[t].v.failed_conns = t + 1;
+		os->cnt[t].v.chk_down_transitions = 7;
+	}
+	dp_config_carry_over(nc, old);
+	for (unsigned t = 0; t < 3; t++) {
+		assert_int_equal(nfe->cnt[t].v.cum_fe, 10 + t);
+		assert_int_equal(nfe->cnt[t].v.bytes_out, 100 * (t + 1));
+		assert_int_equal(ns->cnt[t].v.failed_conns, t + 1);
+	}
+	assert_int_equal(px_cnt_sum(nfe).cum_fe, 33);
+	assert_int_equal(px_cnt_sum(nfe).bytes_out, 600);
+	assert_int_equal(srv_cnt_sum(ns).failed_conns, 6);
+	assert_int_equal(srv_cnt_sum(ns).chk_down_transitions, 21);
+	/* counting goes on from there in the new generation */
+	CNT_INC(nfe, cum_fe);
+	assert_int_equal(px_cnt_sum(nfe).cum_fe, 34);
+	assert_int_equal(px_cnt_sum(ofe).cum_fe, 33);
+	dp_nbthread = 1;
+	dp_config_put(old);
+	dp_config_put(nc);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_slots_own_lines, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_threads_no_lost_update, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_carry_every_slot, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
