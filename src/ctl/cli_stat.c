@@ -649,7 +649,7 @@ static unsigned long long dropped_logs(const struct dp_config *c)
 	unsigned long long n = 0;
 
 	for (size_t i = 0; c && i < c->all_targets.n; i++)
-		n += c->all_targets.v[i]->drops;
+		n += __atomic_load_n(&c->all_targets.v[i]->drops, __ATOMIC_RELAXED);
 	return n;
 }
 

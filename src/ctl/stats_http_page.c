@@ -587,7 +587,7 @@ void stats_page_metrics(struct cli_buf *out)
 		  "Server connections whose spoofed client address and port were already in use.");
 	cli_printf(out, "decoyproxy_usesrc_client_collisions_total %llu\n", RARE_GET(src_client_collisions));
 	for (size_t i = 0; rt.conf && i < rt.conf->all_targets.n; i++)
-		drops += rt.conf->all_targets.v[i]->drops;
+		drops += __atomic_load_n(&rt.conf->all_targets.v[i]->drops, __ATOMIC_RELAXED);
 	prom_head(out, "decoyproxy_log_dropped_total", "counter", "Log lines dropped because a log target was full.");
 	cli_printf(out, "decoyproxy_log_dropped_total %llu\n", drops);
 	{

@@ -14,6 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "cfg/cfg.h"
@@ -22,6 +25,7 @@
 #include "ctl/cli.h"
 #include "ctl/module.h"
 #include "lib/thread.h"
+#include "log/log.h"
 #include "log/msg.h"
 #include "model/conf.h"
 #include "model/counters.h"
@@ -296,12 +300,67 @@ static void test_carry_every_slot(void **state)
 	dp_config_put(nc);
 }
 
+/* ---- a log target shared by several threads ---- */
+
+#define LOG_ROUNDS 2000
+
+static void *log_work(void *arg)
+{
+	struct log_target *t = arg;
+	unsigned long long lost = 0;
+
+	for (int i = 0; i < LOG_ROUNDS; i++)
+		if (log_target_send(t, 6, "x", "a line from a worker", 20) < 0)
+			lost++;
+	return (void *)(uintptr_t)lost;
+}
+
+static void test_log_target_threads(void **state)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	char path[64], *argv[2] = { path, "local0" }, *err = NULL, buf[256];
+	struct log_target *t = NULL;
+	pthread_t th[NTHR];
+	unsigned long long lost = 0, got = 0;
+	int rx, rcvbuf = 4096;
+
+	(void)state;
+	snprintf(path, sizeof(path), "/tmp/dp-test-counters-%d.sock", (int)getpid());
+	unlink(path);
+	strcpy(sun.sun_path, path);
+	rx = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	assert_true(rx >= 0);
+	/* a small receive buffer: some frames are dropped, and counted */
+	setsockopt(rx, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	assert_int_equal(bind(rx, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	assert_int_equal(log_target_parse(2, argv, &t, &err), 0);
+	assert_int_equal(log_target_open(t, &err), 0);
+	for (int i = 0; i < NTHR; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, log_work, t), 0);
+	for (int i = 0; i < NTHR; i++) {
+		void *r;
+
+		assert_int_equal(pthread_join(th[i], &r), 0);
+		lost += (uintptr_t)r;
+	}
+	while (recv(rx, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+		got++;
+	/* every frame is counted once: sent (and received) or lost */
+	assert_int_equal(t->sent + t->drops + t->errors, (unsigned long long)NTHR * LOG_ROUNDS);
+	assert_int_equal(t->drops + t->errors, lost);
+	assert_int_equal(t->sent, got);
+	close(rx);
+	unlink(path);
+	log_target_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_slots_own_lines, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_threads_no_lost_update, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_carry_every_slot, setup, teardown),
+		cmocka_unit_test(test_log_target_threads),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
