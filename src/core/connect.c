@@ -137,7 +137,7 @@ void src_note_collision(const struct proxy *be, struct server *srv, const struct
 {
 	/* one limiter for every server and both places a collision is found
 	 * (bind, connect): at most one warning a minute in all */
-	static double last;
+	static _Thread_local double last; /* per thread: ha_ratelimit */
 	char a[64];
 
 	CNT_INC(srv, usesrc_client_collisions);

@@ -685,7 +685,7 @@ static bool diverted(const struct listener *li, const struct sockaddr_storage *d
 static bool refuse_own(struct listener *li, int fd, const struct sockaddr_storage *peer,
 		       const struct sockaddr_storage *dst)
 {
-	static double last;
+	static _Thread_local double last; /* per thread: ha_ratelimit */
 	char who[256], a[64], b[64], l[64];
 
 	if (!diverted(li, dst) || !selfconn_find(peer, dst, who, sizeof(who)))

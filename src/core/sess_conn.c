@@ -200,7 +200,7 @@ void sess_connect(struct sess *s)
 	int fd, r, e;
 
 	if (server_target(srv, &s->fe_addr, &s->srv_addr) < 0) {
-		static double last;
+		static _Thread_local double last; /* per thread: ha_ratelimit */
 
 		if (ha_ratelimit(&last, 1.0))
 			ha_warning("backend '%s'/server '%s': port offset out of range", s->be->name, srv->name);
@@ -214,7 +214,7 @@ again:
 	fd = ns_cache_socket(s->fe->conf->nscache, srv->netns, s->srv_addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 			   unix_srv ? 0 : IPPROTO_TCP, &err);
 	if (fd < 0) {
-		static double last;
+		static _Thread_local double last; /* per thread: ha_ratelimit */
 
 		if (ha_ratelimit(&last, 1.0))
 			ha_warning("backend '%s'/server '%s': %s", s->be->name, srv->name, err);
@@ -229,7 +229,7 @@ again:
 	 * by the configuration, a plain source ignored: model/bind_unix.c) */
 	r = unix_srv ? SRC_OK : src_apply(fd, s->srv_addr.ss_family, sc, &s->cli_addr, fresh_port, &collided, &err);
 	if (r != SRC_OK) {
-		static double last;
+		static _Thread_local double last; /* per thread: ha_ratelimit */
 
 		if (ha_ratelimit(&last, 1.0))
 			ha_warning("backend '%s'/server '%s': %s", s->be->name, srv->name, err);

@@ -141,7 +141,7 @@ void evlog_sink_free(struct evlog_sink *s)
 
 static void warn_drop(struct evlog_sink *s, int e)
 {
-	static double last;
+	static _Thread_local double last; /* per thread: ha_ratelimit */
 
 	if (ha_ratelimit(&last, 60.0))
 		ha_warning("event log '%s': dropped an event: %s (%llu dropped, %llu lost so far; warned at most once a minute)",

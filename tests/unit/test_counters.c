@@ -17,6 +17,8 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <cmocka.h>
 
 #include "cfg/cfg.h"
@@ -31,6 +33,7 @@
 #include "model/counters.h"
 #include "model/proxy.h"
 #include "model/server.h"
+#include "net/ns.h"
 
 #define NTHR 4
 #define ROUNDS 20000
@@ -354,6 +357,72 @@ static void test_log_target_threads(void **state)
 	log_target_free(t);
 }
 
+/* ---- namespace switches on two threads at once ---- */
+
+struct ns_pair {
+	int nsfd;
+	int inner_rc;           /* the second thread's ns_run() while the first is inside */
+	pthread_barrier_t in, out;
+};
+
+static int inside_second(void *arg)
+{
+	(void)arg;
+	return 7;
+}
+
+static void *second(void *arg)
+{
+	struct ns_pair *p = arg;
+
+	pthread_barrier_wait(&p->in);
+	/* the first thread is inside its ns_run(): this thread is not */
+	p->inner_rc = ns_run(p->nsfd, inside_second, NULL);
+	pthread_barrier_wait(&p->out);
+	return NULL;
+}
+
+static int inside_first(void *arg)
+{
+	struct ns_pair *p = arg;
+
+	pthread_barrier_wait(&p->in);
+	pthread_barrier_wait(&p->out);
+	/* nesting on this thread is still refused */
+	return ns_run(p->nsfd, inside_second, NULL);
+}
+
+static void test_ns_run_per_thread(void **state)
+{
+	struct ns_pair p = { .inner_rc = -1 };
+	pthread_t th;
+	int rc;
+
+	(void)state;
+	p.nsfd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	assert_true(p.nsfd >= 0);
+	assert_int_equal(ns_init(), 0);
+	/* setns() needs CAP_SYS_ADMIN */
+	rc = ns_run(p.nsfd, inside_second, NULL);
+	if (rc == -EPERM) {
+		printf("SKIP test_ns_run_per_thread: setns() not permitted here (needs root)\n");
+		close(p.nsfd);
+		ns_fini();
+		skip();
+	}
+	assert_int_equal(rc, 7);
+	pthread_barrier_init(&p.in, NULL, 2);
+	pthread_barrier_init(&p.out, NULL, 2);
+	assert_int_equal(pthread_create(&th, NULL, second, &p), 0);
+	assert_int_equal(ns_run(p.nsfd, inside_first, &p), -EBUSY);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_int_equal(p.inner_rc, 7);
+	pthread_barrier_destroy(&p.in);
+	pthread_barrier_destroy(&p.out);
+	close(p.nsfd);
+	ns_fini();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -361,6 +430,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_threads_no_lost_update, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_carry_every_slot, setup, teardown),
 		cmocka_unit_test(test_log_target_threads),
+		cmocka_unit_test(test_ns_run_per_thread),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
