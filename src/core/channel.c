@@ -11,15 +11,30 @@
 
 #include "core/channel.h"
 #include "core/pipe.h"
+#include "lib/thread.h"
+#include "model/counters.h"
 
 /* Free buffers are kept on a singly linked list threaded through their
- * first bytes; the list is capped so a burst does not pin memory forever. */
+ * first bytes; the list is capped so a burst does not pin memory forever.
+ * One pool per thread (a session's buffers come and go on its thread): the
+ * list is _Thread_local, the counts are per-thread slots summed when read
+ * (a buffer freed by another thread than its allocator's still sums right:
+ * the slots count modulo 2^64). */
 #define POOL_KEEP_MAX 1024
 
 struct pool_item { struct pool_item *next; };
 
-static struct pool_item *pool_free;
-static size_t pool_free_n, pool_alloc_n, pool_used_n;
+struct pool_counters {
+	unsigned long long alloc, used;
+};
+static struct pool_counters_slot {
+	struct pool_counters v;
+} __attribute__((aligned(CNT_LINE))) pool_cnt[DP_MAX_THREADS];
+
+static _Thread_local struct pool_item *pool_free;
+static _Thread_local size_t pool_free_n;
+
+#define POOL_ADD(field, n) cnt_add_ull(&pool_cnt[tid].v.field, (unsigned long long)(n))
 
 static char *pool_get(void)
 {
@@ -28,14 +43,14 @@ static char *pool_get(void)
 	if (it) {
 		pool_free = it->next;
 		pool_free_n--;
-		pool_used_n++;
+		POOL_ADD(used, 1);
 		return (char *)it;
 	}
 	it = malloc(PUMP_BUFSIZE);
 	if (!it)
 		return NULL;
-	pool_alloc_n++;
-	pool_used_n++;
+	POOL_ADD(alloc, 1);
+	POOL_ADD(used, 1);
 	return (char *)it;
 }
 
@@ -43,10 +58,10 @@ static void pool_put(char *b)
 {
 	struct pool_item *it = (struct pool_item *)b;
 
-	pool_used_n--;
+	POOL_ADD(used, -1);
 	if (pool_free_n >= POOL_KEEP_MAX) {
 		free(b);
-		pool_alloc_n--;
+		POOL_ADD(alloc, -1);
 		return;
 	}
 	it->next = pool_free;
@@ -62,18 +77,26 @@ void pump_pool_trim(void)
 		free(pool_free);
 		pool_free = n;
 		pool_free_n--;
-		pool_alloc_n--;
+		POOL_ADD(alloc, -1);
 	}
+}
+
+static struct pool_counters pool_sum(void)
+{
+	struct pool_counters r;
+
+	cnt_sum(pool_cnt, sizeof(pool_cnt[0]), sizeof(r), &r);
+	return r;
 }
 
 size_t pump_pool_allocated(void)
 {
-	return pool_alloc_n;
+	return (size_t)pool_sum().alloc;
 }
 
 size_t pump_pool_in_use(void)
 {
-	return pool_used_n;
+	return (size_t)pool_sum().used;
 }
 
 /* Returns the buffer (not the prefix) to the pool. */

@@ -71,9 +71,12 @@ void chan_release(struct chan *c);
 /* Takes ownership of a malloc'd prefix to send before any buffered byte. */
 void chan_set_prefix(struct chan *c, char *data, size_t len);
 
-/* Buffer pool statistics (for show info / tests). */
+/* Buffer pool statistics (for show info / tests): the sums over the
+ * threads' pools. */
 size_t pump_pool_allocated(void);
 size_t pump_pool_in_use(void);
+/* Frees the calling thread's free buffers (each thread calls it as it
+ * stops: the pool is per thread). */
 void pump_pool_trim(void);
 
 #endif

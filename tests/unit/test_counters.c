@@ -22,6 +22,7 @@
 #include <cmocka.h>
 
 #include "cfg/cfg.h"
+#include "core/channel.h"
 #include "core/connect.h"
 #include "core/loop.h"
 #include "ctl/cli.h"
@@ -423,6 +424,82 @@ static void test_ns_run_per_thread(void **state)
 	ns_fini();
 }
 
+/* ---- buffer pools, one per thread ---- */
+
+#define HELD 3
+
+struct pool_worker {
+	pthread_t th;
+	unsigned id;
+	pthread_barrier_t *held, *released;
+	int rounds_ok;
+};
+
+static void *pool_work(void *arg)
+{
+	struct pool_worker *w = arg;
+	struct chan c[HELD] = { 0 };
+	int sp[HELD][2];
+
+	tid = w->id;
+	for (int i = 0; i < HELD; i++)
+		assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sp[i]), 0);
+	/* buffers taken and returned on this thread, over and over */
+	for (int r = 0; r < 200; r++) {
+		w->rounds_ok += write(sp[0][0], "hello", 5) == 5 && chan_recv(&c[0], sp[0][1]) == PUMP_PROGRESS;
+		chan_release(&c[0]);
+	}
+	/* then HELD buffers held at once while the main thread counts */
+	for (int i = 0; i < HELD; i++) {
+		assert_int_equal(write(sp[i][0], "hello", 5), 5);
+		assert_int_equal(chan_recv(&c[i], sp[i][1]), PUMP_PROGRESS);
+	}
+	pthread_barrier_wait(w->held);
+	for (int i = 0; i < HELD; i++)
+		chan_release(&c[i]);
+	pthread_barrier_wait(w->released);
+	/* this thread's free buffers: freed by this thread */
+	pump_pool_trim();
+	for (int i = 0; i < HELD; i++) {
+		close(sp[i][0]);
+		close(sp[i][1]);
+	}
+	return NULL;
+}
+
+static void test_pool_per_thread(void **state)
+{
+	struct pool_worker w[NTHR];
+	pthread_barrier_t held, released;
+	size_t used0, alloc0;
+
+	(void)state;
+	pump_pool_trim();
+	used0 = pump_pool_in_use();
+	alloc0 = pump_pool_allocated();
+	dp_nbthread = NTHR + 1;
+	pthread_barrier_init(&held, NULL, NTHR + 1);
+	pthread_barrier_init(&released, NULL, NTHR + 1);
+	for (unsigned i = 0; i < NTHR; i++) {
+		w[i] = (struct pool_worker){ .id = i + 1, .held = &held, .released = &released };
+		assert_int_equal(pthread_create(&w[i].th, NULL, pool_work, &w[i]), 0);
+	}
+	pthread_barrier_wait(&held);
+	assert_int_equal(pump_pool_in_use(), used0 + NTHR * HELD);
+	/* each thread reuses its own buffers: HELD each, not one per round */
+	assert_int_equal(pump_pool_allocated(), alloc0 + NTHR * HELD);
+	pthread_barrier_wait(&released);
+	for (unsigned i = 0; i < NTHR; i++) {
+		assert_int_equal(pthread_join(w[i].th, NULL), 0);
+		assert_int_equal(w[i].rounds_ok, 200);
+	}
+	assert_int_equal(pump_pool_in_use(), used0);
+	assert_int_equal(pump_pool_allocated(), alloc0);
+	pthread_barrier_destroy(&held);
+	pthread_barrier_destroy(&released);
+	dp_nbthread = 1;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -431,6 +508,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_carry_every_slot, setup, teardown),
 		cmocka_unit_test(test_log_target_threads),
 		cmocka_unit_test(test_ns_run_per_thread),
+		cmocka_unit_test(test_pool_per_thread),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
