@@ -35,6 +35,8 @@
 #include "model/proxy.h"
 #include "model/server.h"
 #include "net/ns.h"
+#include "rules/pattern.h"
+#include "rules/sample.h"
 
 #define NTHR 4
 #define ROUNDS 20000
@@ -500,6 +502,133 @@ static void test_pool_per_thread(void **state)
 	dp_nbthread = 1;
 }
 
+/* ---- maps changed from the CLI while threads match ---- */
+
+#define MAP_READERS 3
+#define MAP_LOOKUPS 6000
+#define MAP_CHANGES 1500
+
+struct map_reader {
+	pthread_t th;
+	unsigned id;
+	const struct smp_conv_kw *conv;
+	struct pat_expr *e;
+	unsigned long long hits, bad;
+};
+
+static int map_stop;
+
+static void *map_read(void *arg)
+{
+	struct map_reader *w = arg;
+	struct smp_arg a[2] = { { .ptr = w->e } };
+
+	tid = w->id;
+	for (int i = 0; i < MAP_LOOKUPS || !__atomic_load_n(&map_stop, __ATOMIC_ACQUIRE); i++) {
+		char key[8];
+		struct sample smp = { .type = SMP_T_STR };
+
+		snprintf(key, sizeof(key), "k%d", i % 4);
+		smp.u.str.ptr = key;
+		smp.u.str.len = strlen(key);
+		/* the `map` converter, as a rule runs it: the value it returns
+		 * stays readable after the lock is gone (a copy) */
+		if (w->conv->fn(a, &smp, NULL)) {
+			size_t n = smp.u.str.len;
+
+			w->hits++;
+			/* "v<k>" or "v<k>-set-<pad>": never another key's, never freed */
+			if (smp.type != SMP_T_STR || n < 2 || smp.u.str.ptr[0] != 'v' ||
+			    smp.u.str.ptr[1] != key[1] || (n > 2 && smp.u.str.ptr[2] != '-'))
+				w->bad++;
+		}
+		smp = (struct sample){ .type = SMP_T_STR, .u.str = { key, strlen(key) } };
+		(void)pat_match_found(w->e, &smp);
+		if (i > 4 * MAP_LOOKUPS)
+			break;
+	}
+	return NULL;
+}
+
+static void test_map_changes_while_matching(void **state)
+{
+	struct pat_refs refs = { 0 };
+	struct pat_ref *r;
+	struct pat_expr *e;
+	struct map_reader w[MAP_READERS];
+	char *err = NULL, key[8], val[64];
+	unsigned long long hits = 0;
+
+	(void)state;
+	pat_init();
+	dp_nbthread = MAP_READERS + 1;
+	r = pat_ref_new(&refs, "test map", true);
+	assert_non_null(r);
+	for (int k = 0; k < 4; k++) {
+		snprintf(key, sizeof(key), "k%d", k);
+		snprintf(val, sizeof(val), "v%d", k);
+		assert_int_equal(pat_ref_append(r, key, val, k + 1), 0);
+	}
+	e = pat_expr_new(PAT_M_STR, false, SMP_T_STR);
+	assert_non_null(e);
+	assert_int_equal(pat_expr_attach(e, r, &err), 0);
+	map_stop = 0;
+	for (unsigned i = 0; i < MAP_READERS; i++) {
+		w[i] = (struct map_reader){ .id = i + 1, .conv = smp_find_conv("map", 3), .e = e };
+		assert_non_null(w[i].conv);
+		assert_int_equal(pthread_create(&w[i].th, NULL, map_read, &w[i]), 0);
+	}
+	/* the CLI's add map / set map / del map / clear map, meanwhile */
+	for (int i = 0; i < MAP_CHANGES; i++) {
+		int k = i % 4;
+
+		snprintf(key, sizeof(key), "k%d", k);
+		snprintf(val, sizeof(val), "v%d-set-%d-padding-padding", k, i);
+		switch (i % 5) {
+		case 0:
+			assert_true(pat_ref_set(r, key, val, &err) >= 0);
+			break;
+		case 1:
+			assert_true(pat_ref_del(r, key) >= 0);
+			break;
+		case 2:
+			val[2] = '\0';
+			assert_int_equal(pat_ref_add(r, key, val, &err), 0);
+			break;
+		case 3:
+			if (i % 50 == 3)
+				pat_ref_clear(r);
+			break;
+		default:
+			assert_int_equal(pat_ref_add(r, key, val, &err), 0);
+			break;
+		}
+	}
+	__atomic_store_n(&map_stop, 1, __ATOMIC_RELEASE);
+	for (unsigned i = 0; i < MAP_READERS; i++) {
+		assert_int_equal(pthread_join(w[i].th, NULL), 0);
+		assert_int_equal(w[i].bad, 0);
+		hits += w[i].hits;
+	}
+	assert_true(hits > 0);
+	/* the index is whole afterwards: what the list holds is what matches */
+	pat_ref_clear(r);
+	assert_int_equal(pat_ref_add(r, "k1", "v1", &err), 0);
+	{
+		struct sample smp = { .type = SMP_T_STR, .u.str = { "k1", 2 } };
+		const struct pat_elt *m = pat_match(e, &smp);
+
+		assert_non_null(m);
+		assert_string_equal(m->value, "v1");
+		smp.u.str.ptr = "k2";
+		assert_null(pat_match(e, &smp));
+	}
+	assert_null(err);
+	pat_expr_free(e);
+	pat_refs_free(&refs);
+	dp_nbthread = 1;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -509,6 +638,7 @@ int main(void)
 		cmocka_unit_test(test_log_target_threads),
 		cmocka_unit_test(test_ns_run_per_thread),
 		cmocka_unit_test(test_pool_per_thread),
+		cmocka_unit_test(test_map_changes_while_matching),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
