@@ -244,16 +244,11 @@ void sess_close(struct sess *s, enum term_event ev)
 	chan_release(&s->req);
 	chan_release(&s->res);
 
-	if (s->be) {
-		CNT_ADD(s->be, bytes_in, s->req.total);
-		CNT_ADD(s->be, bytes_out, s->res.total);
-	}
-	if (s->srv) {
-		CNT_ADD(s->srv, bytes_in, s->req.total);
-		CNT_ADD(s->srv, bytes_out, s->res.total);
-	}
-	CNT_ADD(fe, bytes_in, s->req.total);
-	CNT_ADD(fe, bytes_out, s->res.total);
+	if (s->be)
+		CNT_ADD2(s->be, bytes_in, s->req.total, bytes_out, s->res.total);
+	if (s->srv)
+		CNT_ADD2(s->srv, bytes_in, s->req.total, bytes_out, s->res.total);
+	CNT_ADD2(fe, bytes_in, s->req.total, bytes_out, s->res.total);
 
 	/* the log line shows the counters as they were while this session
 	 * was alive, as HAProxy does */

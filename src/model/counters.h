@@ -27,6 +27,13 @@
  * struct proxy or struct server). */
 #define CNT_ADD(obj, field, n) cnt_add_ull(&(obj)->cnt[tid].v.field, (n))
 #define CNT_INC(obj, field) CNT_ADD(obj, field, 1)
+/* Two fields of the same object at once: the slot is found once. */
+#define CNT_ADD2(obj, f1, n1, f2, n2)                                              \
+	do {                                                                       \
+		__typeof__(&(obj)->cnt[0].v) cnt_mine_ = &(obj)->cnt[tid].v;       \
+		cnt_add_ull(&cnt_mine_->f1, (n1));                                 \
+		cnt_add_ull(&cnt_mine_->f2, (n2));                                 \
+	} while (0)
 /* This thread's copy of `field`, for helpers that take a counter's address
  * (chk_health_step): written on this thread only. */
 #define CNT_PTR(obj, field) (&(obj)->cnt[tid].v.field)
