@@ -642,6 +642,39 @@ const char *cli_stat_field(const struct stat_row *r, int col)
 	return col >= 0 && col < ST_NCOLS ? r->v[col] : NULL;
 }
 
+/* ---- clear counters ------------------------------------------------------------ */
+
+/* `clear counters all` (admin): every cumulated counter of every proxy and
+ * server (every thread's slot) back to zero, as after a restart. The
+ * process totals of `show info` (CumConns, ...) stay, and so do the udp-lb
+ * sections' counters: their flow count numbers the flows and feeds
+ * CumConns.
+ * A worker adding to its own slot while its slot is cleared may keep its
+ * count of that instant (one load and store, as HAProxy's). `clear
+ * counters` alone clears HAProxy's maximum values, which decoyproxy does
+ * not keep: it says so. */
+void cli_cmd_clear_counters(struct cli_ctx *cx, int argc, char **argv, struct cli_buf *out)
+{
+	if (argc < 3) {
+		cli_printf(out, "decoyproxy keeps no maximum values (smax, qmax, rate_max): nothing to clear; "
+				"'clear counters all' resets the cumulated counters.\n");
+		return;
+	}
+	if (argc > 3 || strcmp(argv[2], "all")) {
+		cli_printf(out, "'clear counters' only accepts 'all'.\n");
+		return;
+	}
+	if (cx->level < CLI_LVL_ADMIN) {
+		cli_printf(out, "Permission denied\n");
+		return;
+	}
+	for (struct proxy *px = rt.conf ? rt.conf->proxies : NULL; px; px = px->next) {
+		cnt_slots_clear(px->cnt, sizeof(px->cnt[0]), sizeof(px->cnt[0].v));
+		for (struct server *s = px->srv; s; s = s->next)
+			cnt_slots_clear(s->cnt, sizeof(s->cnt[0]), sizeof(s->cnt[0].v));
+	}
+}
+
 /* ---- show info ---------------------------------------------------------------- */
 
 static unsigned long long dropped_logs(const struct dp_config *c)

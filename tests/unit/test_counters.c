@@ -271,6 +271,66 @@ static void test_threads_no_lost_update(void **state)
 	dp_nbthread = 1;
 }
 
+/* ---- clear counters ---- */
+
+static char *run_at(int level, const char *line)
+{
+	struct cli_ctx cx = { .level = level };
+	struct cli_buf out = { 0 };
+	char *s;
+
+	cli_exec_line(&cx, line, &out);
+	s = strdup(out.data ? out.data : "");
+	cli_buf_reset(&out);
+	assert_non_null(s);
+	return s;
+}
+
+static void test_clear_counters_all(void **state)
+{
+	struct proxy *fe = px_named(rt.conf, "fe"), *be = px_named(rt.conf, "be");
+	struct server *s1 = be->srv;
+	unsigned long long conns;
+	char *out;
+
+	(void)state;
+	dp_nbthread = 3;
+	for (unsigned t = 0; t < 3; t++) {
+		fe->cnt[t].v.cum_fe = 5;
+		be->cnt[t].v.bytes_out = 7;
+		s1->cnt[t].v.retries = 2;
+	}
+	PT_CNT_INC(cum_conn);
+	conns = pt_cnt_sum().cum_conn;
+	/* operator: not all of it; admin: yes */
+	out = run_at(CLI_LVL_OPER, "clear counters all");
+	assert_string_equal(out, "Permission denied\n\n");
+	free(out);
+	assert_int_equal(px_cnt_sum(fe).cum_fe, 15);
+	out = run_at(CLI_LVL_OPER, "clear counters");
+	assert_non_null(strstr(out, "nothing to clear"));
+	free(out);
+	out = run_at(CLI_LVL_ADMIN, "clear counters everything");
+	assert_string_equal(out, "'clear counters' only accepts 'all'.\n\n");
+	free(out);
+	out = run_at(CLI_LVL_ADMIN, "clear counters all");
+	assert_string_equal(out, "\n");
+	free(out);
+	for (unsigned t = 0; t < DP_MAX_THREADS; t++) {
+		assert_int_equal(fe->cnt[t].v.cum_fe, 0);
+		assert_int_equal(be->cnt[t].v.bytes_out, 0);
+		assert_int_equal(s1->cnt[t].v.retries, 0);
+	}
+	out = run("show stat");
+	assert_int_equal(stat_u(out, "fe", "FRONTEND", 7), 0);
+	assert_int_equal(stat_u(out, "be", "BACKEND", 9), 0);
+	assert_int_equal(stat_u(out, "be", "s1", 15), 0);
+	free(out);
+	/* the process total stays */
+	assert_int_equal(pt_cnt_sum().cum_conn, conns);
+	dp_nbthread = 1;
+}
+
 /* ---- reload ---- */
 
 static void test_carry_every_slot(void **state)
@@ -434,7 +494,7 @@ struct pool_worker {
 	pthread_t th;
 	unsigned id;
 	pthread_barrier_t *held, *released;
-	int rounds_ok;
+	int rounds_ok, nbuf;    /* rounds that moved bytes, buffers held */
 };
 
 static void *pool_work(void *arg)
@@ -456,6 +516,10 @@ static void *pool_work(void *arg)
 		assert_int_equal(write(sp[i][0], "hello", 5), 5);
 		assert_int_equal(chan_recv(&c[i], sp[i][1]), PUMP_PROGRESS);
 	}
+	for (int i = 0; i < HELD; i++)
+		w->nbuf += c[i].buf != NULL;
+	pthread_barrier_wait(w->held);
+	/* the main thread counts, then lets go */
 	pthread_barrier_wait(w->held);
 	for (int i = 0; i < HELD; i++)
 		chan_release(&c[i]);
@@ -490,10 +554,12 @@ static void test_pool_per_thread(void **state)
 	assert_int_equal(pump_pool_in_use(), used0 + NTHR * HELD);
 	/* each thread reuses its own buffers: HELD each, not one per round */
 	assert_int_equal(pump_pool_allocated(), alloc0 + NTHR * HELD);
+	pthread_barrier_wait(&held);
 	pthread_barrier_wait(&released);
 	for (unsigned i = 0; i < NTHR; i++) {
 		assert_int_equal(pthread_join(w[i].th, NULL), 0);
 		assert_int_equal(w[i].rounds_ok, 200);
+		assert_int_equal(w[i].nbuf, HELD);
 	}
 	assert_int_equal(pump_pool_in_use(), used0);
 	assert_int_equal(pump_pool_allocated(), alloc0);
@@ -635,6 +701,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_slots_own_lines, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_threads_no_lost_update, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_carry_every_slot, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_clear_counters_all, setup, teardown),
 		cmocka_unit_test(test_log_target_threads),
 		cmocka_unit_test(test_ns_run_per_thread),
 		cmocka_unit_test(test_pool_per_thread),
