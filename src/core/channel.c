@@ -12,69 +12,96 @@
 #include "core/channel.h"
 #include "core/channel_int.h"
 #include "core/pipe.h"
+#include "lib/thread.h"
+#include "model/counters.h"
 
 /* Free buffers are kept on a singly linked list threaded through their
- * first bytes; the list is capped so a burst does not pin memory forever. */
+ * first bytes; the list is capped so a burst does not pin memory forever.
+ * One pool per thread (a session's buffers come and go on its thread): the
+ * list and the counts are in per-thread slots, the counts summed when read
+ * (a buffer freed by another thread than its allocator's still sums right:
+ * the slots count modulo 2^64). */
 #define POOL_KEEP_MAX 1024
 
 struct pool_item { struct pool_item *next; };
 
-static struct pool_item *pool_free;
-static size_t pool_free_n, pool_alloc_n, pool_used_n;
+/* alloc: buffers allocated by this thread; idle: on its free list (in
+ * use = alloc - idle): one update per get or put. The free list itself
+ * sits in the thread's slot, next to its counts (one line, found once). */
+struct pool_counters {
+	unsigned long long alloc, idle;
+};
+static struct pool_counters_slot {
+	struct pool_counters v;
+	struct pool_item *free;         /* this thread's only */
+} __attribute__((aligned(CNT_LINE))) pool_cnt[DP_MAX_THREADS];
+
+#define POOL_ADD(c, field, n) cnt_add_ull(&(c)->v.field, (unsigned long long)(n))
 
 static char *pool_get(void)
 {
-	struct pool_item *it = pool_free;
+	struct pool_counters_slot *c = &pool_cnt[tid];
+	struct pool_item *it = c->free;
 
 	if (it) {
-		pool_free = it->next;
-		pool_free_n--;
-		pool_used_n++;
+		c->free = it->next;
+		POOL_ADD(c, idle, -1);
 		return (char *)it;
 	}
 	it = malloc(PUMP_BUFSIZE);
 	if (!it)
 		return NULL;
-	pool_alloc_n++;
-	pool_used_n++;
+	POOL_ADD(c, alloc, 1);
 	return (char *)it;
 }
 
 static void pool_put(char *b)
 {
+	struct pool_counters_slot *c = &pool_cnt[tid];
 	struct pool_item *it = (struct pool_item *)b;
 
-	pool_used_n--;
-	if (pool_free_n >= POOL_KEEP_MAX) {
+	if (c->v.idle >= POOL_KEEP_MAX) {
 		free(b);
-		pool_alloc_n--;
+		POOL_ADD(c, alloc, -1);
 		return;
 	}
-	it->next = pool_free;
-	pool_free = it;
-	pool_free_n++;
+	it->next = c->free;
+	c->free = it;
+	POOL_ADD(c, idle, 1);
 }
 
 void pump_pool_trim(void)
 {
-	while (pool_free) {
-		struct pool_item *n = pool_free->next;
+	struct pool_counters_slot *c = &pool_cnt[tid];
 
-		free(pool_free);
-		pool_free = n;
-		pool_free_n--;
-		pool_alloc_n--;
+	while (c->free) {
+		struct pool_item *n = c->free->next;
+
+		free(c->free);
+		c->free = n;
+		POOL_ADD(c, idle, -1);
+		POOL_ADD(c, alloc, -1);
 	}
+}
+
+static struct pool_counters pool_sum(void)
+{
+	struct pool_counters r;
+
+	cnt_sum(pool_cnt, sizeof(pool_cnt[0]), sizeof(r), &r);
+	return r;
 }
 
 size_t pump_pool_allocated(void)
 {
-	return pool_alloc_n;
+	return (size_t)pool_sum().alloc;
 }
 
 size_t pump_pool_in_use(void)
 {
-	return pool_used_n;
+	struct pool_counters c = pool_sum();
+
+	return (size_t)(c.alloc - c.idle);
 }
 
 /* Returns the buffer (not the prefix) to the pool. */

@@ -110,9 +110,12 @@ unsigned long long chan_tee_bytes(void);
 /* Tests: the next tee() calls fail with errno err (0: none). */
 extern int chan_tee_fault;
 
-/* Buffer pool statistics (for show info / tests). */
+/* Buffer pool statistics (for show info / tests): the sums over the
+ * threads' pools. */
 size_t pump_pool_allocated(void);
 size_t pump_pool_in_use(void);
+/* Frees the calling thread's free buffers (each thread calls it as it
+ * stops: the pool is per thread). */
 void pump_pool_trim(void);
 
 #endif

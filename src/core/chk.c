@@ -146,8 +146,8 @@ bool chk_health_step(unsigned *health, bool *up, unsigned rise, unsigned fall, b
 
 bool chk_apply(struct server *s, bool ok)
 {
-	return chk_health_step(&s->chk_health, &s->chk_up, s->chk_rise, s->chk_fall, ok, &s->cnt.chk_failed,
-			       &s->cnt.chk_down_transitions);
+	return chk_health_step(&s->chk_health, &s->chk_up, s->chk_rise, s->chk_fall, ok, CNT_PTR(s, chk_failed),
+			       CNT_PTR(s, chk_down_transitions));
 }
 
 /* snprintf() at buf + *len; *len counts what would have been written, as

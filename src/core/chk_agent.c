@@ -188,7 +188,7 @@ static void agent_apply(struct chk_agent *a, const struct chkp_agent *r)
 		st = CHK_ST_L7STS;
 		s->chk_health = 0;
 		if (s->chk_up)
-			s->cnt.chk_down_transitions++;
+			CNT_INC(s, chk_down_transitions);
 		s->chk_up = false;
 	}
 	if (r->health != CHKP_H_NONE) {

@@ -137,15 +137,15 @@ void src_note_collision(const struct proxy *be, struct server *srv, const struct
 {
 	/* one limiter for every server and both places a collision is found
 	 * (bind, connect): at most one warning a minute in all */
-	static double last;
+	static _Thread_local double last; /* per thread: ha_ratelimit */
 	char a[64];
 
-	srv->cnt.usesrc_client_collisions++;
-	src_client_collisions++;
+	CNT_INC(srv, usesrc_client_collisions);
+	RARE_INC(src_client_collisions);
 	if (ha_ratelimit(&last, 60.0))
 		ha_warning("backend '%s'/server '%s': 'usesrc client': source %s already in use toward the server, "
 			   "using a fresh port (%llu collisions so far; this warning at most once a minute)",
-			   be->name, srv->name, addr_str(client, a, sizeof(a)), src_client_collisions);
+			   be->name, srv->name, addr_str(client, a, sizeof(a)), RARE_GET(src_client_collisions));
 }
 
 static bool spoofs(const struct src_conf *sc)

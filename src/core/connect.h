@@ -37,7 +37,8 @@ struct server;
 /* `usesrc client` collisions: sessions whose client port could not be kept
  * (EADDRINUSE at bind, EADDRNOTAVAIL/EADDRINUSE at connect: that 4-tuple
  * already exists here) and went out from a fresh port instead. Process-wide,
- * kept across reloads; `show info` prints it as UsesrcClientCollisions. */
+ * kept across reloads; `show info` prints it as UsesrcClientCollisions.
+ * Counted from any thread: RARE_INC/RARE_GET (model/counters.h). */
 extern unsigned long long src_client_collisions;
 
 /* Records one such collision for server srv of backend be whose client is

@@ -174,7 +174,7 @@ static bool listener_may_accept(const struct listener *l)
 
 static void accept_failed(const struct listener *l, int e)
 {
-	static double last;
+	static _Thread_local double last; /* per thread: ha_ratelimit */
 
 	if (!l->bc->owner)
 		ha_warning("frontend '%s': accept() failed: %s", l->bc->fe->name, strerror(e));
@@ -308,9 +308,9 @@ static void resume_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 void listeners_throttle(void)
 {
-	static double last;
+	static _Thread_local double last; /* per thread: ha_ratelimit */
 
-	rt.fd_exhaustion_events++;
+	RARE_INC(rt.fd_exhaustion_events);
 	if (ha_ratelimit(&last, 10.0))
 		ha_warning("out of file descriptors or socket memory (%s): pausing accept for %d ms",
 			   strerror(errno), (int)(FD_EXHAUSTION_PAUSE * 1000));

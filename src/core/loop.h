@@ -21,11 +21,10 @@ struct runtime {
 	struct dp_config *conf;     /* running configuration */
 	unsigned maxconn;           /* effective global maxconn */
 	unsigned actconn;           /* sessions alive (%ac) */
-	unsigned long long cum_conn;
 	bool accept_paused;         /* global pause: fd exhaustion */
 	bool admin_paused;          /* SIGTTOU */
 	bool stopping;              /* soft stop in progress */
-	unsigned long long fd_exhaustion_events;
+	unsigned long long fd_exhaustion_events; /* atomic (RARE_INC) */
 };
 
 extern struct runtime rt;

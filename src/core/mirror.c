@@ -199,7 +199,7 @@ static struct mirror_sess *sess_new(const struct mirror_px *fe, const struct mir
 		return NULL;
 	ms = calloc(1, sizeof(*ms));
 	if (!ms) {
-		mirror_nomem++;
+		RARE_INC(mirror_nomem);
 		return NULL;
 	}
 	ms->px[0] = fe;
@@ -220,7 +220,7 @@ static struct mirror_sess *sess_new(const struct mirror_px *fe, const struct mir
 		ms->dirs = calloc(ndirs, sizeof(*ms->dirs));
 		if (!ms->dirs) {
 			free(ms);
-			mirror_nomem++;
+			RARE_INC(mirror_nomem);
 			return NULL;
 		}
 		for (int k = 0; k < 2; k++)
@@ -237,7 +237,7 @@ static struct mirror_sess *sess_new(const struct mirror_px *fe, const struct mir
 				ms->dirs[ms->ndirs].out = o;
 				ms->dirs[ms->ndirs].path = mirror_out_dir_path(o, ms, id);
 				if (!ms->dirs[ms->ndirs].path) {
-					mirror_nomem++;
+					RARE_INC(mirror_nomem);
 					free_ms(ms);
 					return NULL;
 				}
@@ -245,7 +245,7 @@ static struct mirror_sess *sess_new(const struct mirror_px *fe, const struct mir
 				ms->ndirs++;
 			}
 	}
-	mirror_sessions++;
+	RARE_INC(mirror_sessions);
 	return ms;
 }
 

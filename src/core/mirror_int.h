@@ -179,6 +179,7 @@ void mirror_out_dir_attach(struct mirror_dirfile *df);
 void mirror_out_dir_flush(struct mirror_dirfile *df, bool final);
 /* Hands every pending batch to the writers (the process stops). */
 void mirror_out_flush_all(bool wait);
+/* rare events, counted from any thread: RARE_INC/RARE_GET (model/counters.h) */
 extern unsigned long long mirror_sessions, mirror_nomem;
 
 #endif

@@ -37,6 +37,7 @@
 #include "core/loop.h"
 #include "core/mirror.h"
 #include "core/mirror_int.h"
+#include "model/counters.h"
 
 #define SNAPLEN 65535
 #define FLUSH_EVERY 0.2   /* s: batches and per-connection files reach the disk */
@@ -1120,7 +1121,7 @@ void mirror_get_stats(struct mirror_stats *st)
 		st->drops += o->drops + (o->w ? atomic_load(&o->w->drops) : 0);
 		st->outputs++;
 	}
-	st->sessions = mirror_sessions;
+	st->sessions = RARE_GET(mirror_sessions);
 	st->tee_bytes = chan_tee_bytes();
 	st->tee_failures = chan_tee_failures();
 }

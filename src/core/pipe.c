@@ -68,7 +68,7 @@ static void pipe_close(struct dp_pipe *p)
 /* A new pipe of the configured size, or NULL. */
 static struct dp_pipe *pipe_new(void)
 {
-	static double last_warn;
+	static _Thread_local double last_warn; /* per thread: ha_ratelimit */
 	struct dp_pipe *p;
 	int fd[2], sz;
 

@@ -42,7 +42,7 @@
 
 struct sess *sess_list;
 unsigned sess_count;
-unsigned long long sess_freed;
+_Thread_local unsigned long long sess_freed;
 unsigned long long sess_own_refused;
 static unsigned long long next_sess_id;
 
@@ -244,16 +244,11 @@ void sess_close(struct sess *s, enum term_event ev)
 	chan_release(&s->req);
 	chan_release(&s->res);
 
-	if (s->be) {
-		s->be->cnt.bytes_in += s->req.total;
-		s->be->cnt.bytes_out += s->res.total;
-	}
-	if (s->srv) {
-		s->srv->cnt.bytes_in += s->req.total;
-		s->srv->cnt.bytes_out += s->res.total;
-	}
-	fe->cnt.bytes_in += s->req.total;
-	fe->cnt.bytes_out += s->res.total;
+	if (s->be)
+		CNT_ADD2(s->be, bytes_in, s->req.total, bytes_out, s->res.total);
+	if (s->srv)
+		CNT_ADD2(s->srv, bytes_in, s->req.total, bytes_out, s->res.total);
+	CNT_ADD2(fe, bytes_in, s->req.total, bytes_out, s->res.total);
 
 	/* the log line shows the counters as they were while this session
 	 * was alive, as HAProxy does */
@@ -726,13 +721,13 @@ static bool diverted(const struct listener *li, const struct sockaddr_storage *d
 static bool refuse_own(struct listener *li, int fd, const struct sockaddr_storage *peer,
 		       const struct sockaddr_storage *dst)
 {
-	static double last;
+	static _Thread_local double last; /* per thread: ha_ratelimit */
 	char who[256], a[64], b[64], l[64];
 
 	if (!diverted(li, dst) || !selfconn_find(peer, dst, who, sizeof(who)))
 		return false;
 	sess_close_fd(&fd, true);
-	sess_own_refused++;
+	RARE_INC(sess_own_refused);
 	addr_str(peer, a, sizeof(a));
 	addr_str(dst, b, sizeof(b));
 	if (ha_ratelimit(&last, 60.0))
@@ -740,7 +735,7 @@ static bool refuse_own(struct listener *li, int fd, const struct sockaddr_storag
 			   "decoyproxy's own %s, sent back by the intercept rules (a loop: a decoy "
 			   "range holds an address the proxy connects to; see doc/tproxy.md); "
 			   "%llu such connection(s) refused so far, warned at most once a minute",
-			   li->bc->fe->name, a, b, addr_str(&li->addr, l, sizeof(l)), who, sess_own_refused);
+			   li->bc->fe->name, a, b, addr_str(&li->addr, l, sizeof(l)), who, RARE_GET(sess_own_refused));
 	if (dp_msg.debug)
 		ha_debug("%s.refused from %s to %s: decoyproxy's own %s", li->bc->fe->name, a, b, who);
 	return true;
@@ -784,9 +779,9 @@ void sess_accept(struct listener *li, int fd, const struct sockaddr_storage *pee
 	fe->conf->refcnt++;
 
 	rt.actconn++;
-	rt.cum_conn++;
+	PT_CNT_INC(cum_conn);
 	fe->feconn++;
-	fe->cnt.cum_fe++;
+	CNT_INC(fe, cum_fe);
 	li->nbconn++;
 	li->cum_conn++;
 

@@ -169,9 +169,11 @@ void sess_pool_trim(void);
 
 extern struct sess *sess_list;
 extern unsigned sess_count;      /* %ac */
-extern unsigned long long sess_freed; /* sessions freed since start: tells a walker of
-                                       * sess_list whether a call freed others too */
+extern _Thread_local unsigned long long sess_freed; /* sessions this thread freed since
+                                       * start: tells a walker of its sess_list whether a
+                                       * call freed others too */
 extern unsigned long long sess_own_refused; /* connections refused at accept as the
-                                             * proxy's own coming back (a loop) */
+                                             * proxy's own coming back (a loop); atomic
+                                             * (RARE_INC/RARE_GET) */
 
 #endif

@@ -63,7 +63,7 @@ static bool sess_queue_admit(struct sess *s, struct server **srv)
 	case SRVQ_REFUSE:
 		SESS_DEBUG(s, "%s/%s: server queue full (maxqueue)", s->be->name, target->name);
 		s->srv = target;  /* logged as HAProxy does: the server whose queue was full */
-		target->cnt.failed_conns++;
+		CNT_INC(target, failed_conns);
 		sess_close(s, TERM_EV_QUEUE_FULL);
 		return false;
 	case SRVQ_REDISPATCH:
@@ -187,7 +187,7 @@ void sess_connect_failed(struct sess *s, int err)
 	sess_half_stop(&s->srv_h);
 	selfconn_del(&s->own);
 	sess_close_fd(&s->srv_h.fd, false);
-	s->srv->cnt.failed_conns++;
+	CNT_INC(s->srv, failed_conns);
 	srvdyn_observe(s->srv, false);  /* observe layer4 */
 	SESS_DEBUG(s, "%s/%s.connect-failed: %s (%s)", s->be->name, s->srv->name, strerror(err),
 		   may_retry(s) ? "will retry" : "no retry left");
@@ -196,7 +196,7 @@ void sess_connect_failed(struct sess *s, int err)
 		return;
 	}
 	s->retries_done++;
-	s->srv->cnt.retries++;
+	CNT_INC(s->srv, retries);
 	/* on the last retry, `option redispatch` may pick another server */
 	if ((s->be->options & PR_O_REDISPATCH) && s->retries_done == s->be->retries && s->be->nsrv > 1) {
 		struct server *n = NULL;
@@ -205,8 +205,8 @@ void sess_connect_failed(struct sess *s, int err)
 			sess_release_server_slot(s);
 			s->srv = n;
 			n->cur_conn++;
-			n->cnt.cum_conn++;
-			n->cnt.redispatches++;
+			CNT_INC(n, cum_conn);
+			CNT_INC(n, redispatches);
 			s->counted_srv = true;
 		}
 	}
@@ -278,7 +278,7 @@ void sess_connect(struct sess *s)
 	int fd, r, e;
 
 	if (server_target(srv, &s->fe_addr, &s->srv_addr) < 0) {
-		static double last;
+		static _Thread_local double last; /* per thread: ha_ratelimit */
 
 		if (ha_ratelimit(&last, 1.0))
 			ha_warning("backend '%s'/server '%s': port offset out of range", s->be->name, srv->name);
@@ -292,7 +292,7 @@ again:
 	fd = ns_cache_socket(s->fe->conf->nscache, srv->netns, s->srv_addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 			   unix_srv ? 0 : IPPROTO_TCP, &err);
 	if (fd < 0) {
-		static double last;
+		static _Thread_local double last; /* per thread: ha_ratelimit */
 
 		if (ha_ratelimit(&last, 1.0))
 			ha_warning("backend '%s'/server '%s': %s", s->be->name, srv->name, err);
@@ -307,7 +307,7 @@ again:
 	 * by the configuration, a plain source ignored: model/bind_unix.c) */
 	r = unix_srv ? SRC_OK : src_apply(fd, s->srv_addr.ss_family, sc, &s->cli_addr, fresh_port, &collided, &err);
 	if (r != SRC_OK) {
-		static double last;
+		static _Thread_local double last; /* per thread: ha_ratelimit */
 
 		if (ha_ratelimit(&last, 1.0))
 			ha_warning("backend '%s'/server '%s': %s", s->be->name, srv->name, err);
@@ -385,7 +385,7 @@ void sess_assign(struct sess *s)
 	}
 	if (!s->counted_be) {
 		s->be->beconn++;
-		s->be->cnt.cum_be++;
+		CNT_INC(s->be, cum_be);
 		s->counted_be = true;
 	}
 	/* use-server: the server the rules chose, while it has room */
@@ -427,7 +427,7 @@ void sess_assign(struct sess *s)
 		s->tw = 0;
 	s->srv = srv;
 	srv->cur_conn++;
-	srv->cnt.cum_conn++;
+	CNT_INC(srv, cum_conn);
 	s->counted_srv = true;
 	sess_connect(s);
 }
@@ -450,7 +450,7 @@ void sess_dequeue(struct proxy *be)
 		s->bq = (unsigned)(be->queue_idx++ - s->q_idx + 1);
 		s->srv = srv;
 		srv->cur_conn++;
-		srv->cnt.cum_conn++;
+		CNT_INC(srv, cum_conn);
 		s->counted_srv = true;
 		sess_connect(s);
 	}

@@ -304,7 +304,7 @@ int sess_pp_prepare(struct sess *s)
 		n = pp_encode_v2(buf, cap, &h, (srv->pp_opts & SRV_PP_CRC32C) ? PP_OPT_CRC32C : 0);
 	}
 	if (n <= 0) {
-		static double last;
+		static _Thread_local double last; /* per thread: ha_ratelimit */
 
 		if (ha_ratelimit(&last, 1.0))
 			ha_warning("backend '%s'/server '%s': cannot build the PROXY header (%s)", s->be->name,

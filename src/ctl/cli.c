@@ -242,6 +242,8 @@ static const struct cli_cmd cli_cmds[] = {
 	  CLI_LVL_ADMIN, false, cli_cmd_change_pattern },
 	{ { "clear", "acl" }, "clear acl <acl>", "remove every pattern of an ACL until the next reload",
 	  CLI_LVL_ADMIN, false, cli_cmd_change_pattern },
+	{ { "clear", "counters" }, "clear counters [all]", "reset the statistics counters (all: the proxies' and servers' cumulated ones)",
+	  CLI_LVL_OPER, false, cli_cmd_clear_counters },
 	{ { "clear", "map" }, "clear map <map>", "remove every entry of a map until the next reload",
 	  CLI_LVL_ADMIN, false, cli_cmd_change_pattern },
 	{ { "clear", "table" }, "clear table <table> [data.<type> <op> <v>] [key <k>]", "remove entries of a stick table",

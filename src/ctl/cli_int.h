@@ -90,6 +90,7 @@ typedef void (*cli_fn)(struct cli_ctx *cx, int argc, char **argv, struct cli_buf
 /* cli_stat.c */
 void cli_cmd_show_stat(struct cli_ctx *cx, int argc, char **argv, struct cli_buf *out);
 void cli_cmd_show_info(struct cli_ctx *cx, int argc, char **argv, struct cli_buf *out);
+void cli_cmd_clear_counters(struct cli_ctx *cx, int argc, char **argv, struct cli_buf *out);
 /* show mirror: one line per IDS copy output (core/mirror.h) */
 void cli_cmd_show_mirror(struct cli_ctx *cx, int argc, char **argv, struct cli_buf *out);
 /* cli_cmds.c */

@@ -259,16 +259,17 @@ static void stat_frontend(const struct stat_sink *k, const struct proxy *fe, uns
 {
 	struct stat_row r;
 	unsigned lim = rt_fe_maxconn(fe);
+	const struct px_counters fc = px_cnt_sum(fe);
 
 	row_init(&r, fe, "FRONTEND", iid, 0, 0);
 	row_u(&r, ST_SCUR, fe->feconn);
 	if (lim)
 		row_u(&r, ST_SLIM, lim);
-	row_u(&r, ST_STOT, fe->cnt.cum_fe);
-	row_u(&r, ST_BIN, fe->cnt.bytes_in);
-	row_u(&r, ST_BOUT, fe->cnt.bytes_out);
+	row_u(&r, ST_STOT, fc.cum_fe);
+	row_u(&r, ST_BIN, fc.bytes_in);
+	row_u(&r, ST_BOUT, fc.bytes_out);
 	r.v[ST_STATUS] = fe_status(fe);
-	row_u(&r, ST_CONN_TOT, fe->cnt.cum_fe);
+	row_u(&r, ST_CONN_TOT, fc.cum_fe);
 	sink_emit(k, &r, fe, NULL);
 }
 
@@ -277,6 +278,7 @@ static void stat_server(const struct stat_sink *k, const struct server *s, unsig
 	struct stat_row r;
 	char addr[INET6_ADDRSTRLEN + 16], tracked[256];
 	bool backup = s->flags & SRV_F_BACKUP;
+	const struct srv_counters sc = srv_cnt_sum(s);
 
 	row_init(&r, s->px, s->name, iid, sid, 2);
 	/* the backend queue's sessions bound to this server (balance source) */
@@ -286,12 +288,12 @@ static void stat_server(const struct stat_sink *k, const struct server *s, unsig
 	row_u(&r, ST_SCUR, s->cur_conn);
 	if (s->maxconn)
 		row_u(&r, ST_SLIM, s->maxconn);
-	row_u(&r, ST_STOT, s->cnt.cum_conn);
-	row_u(&r, ST_BIN, s->cnt.bytes_in);
-	row_u(&r, ST_BOUT, s->cnt.bytes_out);
-	row_u(&r, ST_ECON, s->cnt.failed_conns);
-	row_u(&r, ST_WRETR, s->cnt.retries);
-	row_u(&r, ST_WREDIS, s->cnt.redispatches);
+	row_u(&r, ST_STOT, sc.cum_conn);
+	row_u(&r, ST_BIN, sc.bytes_in);
+	row_u(&r, ST_BOUT, sc.bytes_out);
+	row_u(&r, ST_ECON, sc.failed_conns);
+	row_u(&r, ST_WRETR, sc.retries);
+	row_u(&r, ST_WREDIS, sc.redispatches);
 	r.v[ST_STATUS] = srv_status(s);
 	/* as HAProxy: weight is the effective weight (slowstart), uweight the
 	 * user's; throttle the slowstart ramp while it runs */
@@ -305,8 +307,8 @@ static void stat_server(const struct stat_sink *k, const struct server *s, unsig
 	row_u(&r, ST_ACT, backup ? 0 : 1);
 	row_u(&r, ST_BCK, backup ? 1 : 0);
 	if (s->check) {
-		row_u(&r, ST_CHKFAIL, s->cnt.chk_failed);
-		row_u(&r, ST_CHKDOWN, s->cnt.chk_down_transitions);
+		row_u(&r, ST_CHKFAIL, sc.chk_failed);
+		row_u(&r, ST_CHKDOWN, sc.chk_down_transitions);
 		if (s->chk_last[0])
 			r.v[ST_LAST_CHK] = s->chk_last;
 		if (s->chk_st[0]) {
@@ -324,10 +326,10 @@ static void stat_server(const struct stat_sink *k, const struct server *s, unsig
 		r.v[ST_LAST_AGT] = s->agent_last;
 		row_u(&r, ST_AGENT_DURATION, (unsigned long long)s->agent_dur);
 	}
-	row_u(&r, ST_LBTOT, s->cnt.cum_conn);
+	row_u(&r, ST_LBTOT, sc.cum_conn);
 	srv_addr_str(s, addr, sizeof(addr));
 	r.v[ST_ADDR] = addr;
-	row_u(&r, ST_CONNECT, s->cnt.cum_conn + s->cnt.retries);
+	row_u(&r, ST_CONNECT, sc.cum_conn + sc.retries);
 	row_u(&r, ST_UWEIGHT, s->weight);
 	sink_emit(k, &r, s->px, s);
 }
@@ -337,27 +339,29 @@ static void stat_backend(const struct stat_sink *k, const struct proxy *be, unsi
 	unsigned act = 0, bck = 0, act_w = 0, bck_w = 0, all_w = 0;
 	unsigned long long econ = 0, wretr = 0, wredis = 0, lbtot = 0, connect = 0;
 	struct stat_row r;
+	const struct px_counters bc = px_cnt_sum(be);
 
 	for (const struct server *s = be->srv; s; s = s->next) {
 		bool backup = s->flags & SRV_F_BACKUP;
+		const struct srv_counters sc = srv_cnt_sum(s);
 
 		if (server_usable(s)) {
 			*(backup ? &bck : &act) += 1;
 			*(backup ? &bck_w : &act_w) += srv_cur_eweight(s);
 		}
 		all_w += s->weight;
-		econ += s->cnt.failed_conns;
-		wretr += s->cnt.retries;
-		wredis += s->cnt.redispatches;
-		lbtot += s->cnt.cum_conn;
-		connect += s->cnt.cum_conn + s->cnt.retries;
+		econ += sc.failed_conns;
+		wretr += sc.retries;
+		wredis += sc.redispatches;
+		lbtot += sc.cum_conn;
+		connect += sc.cum_conn + sc.retries;
 	}
 	row_init(&r, be, "BACKEND", iid, 0, 1);
 	row_u(&r, ST_QCUR, be->nbpend);
 	row_u(&r, ST_SCUR, be->beconn);
-	row_u(&r, ST_STOT, be->cnt.cum_be);
-	row_u(&r, ST_BIN, be->cnt.bytes_in);
-	row_u(&r, ST_BOUT, be->cnt.bytes_out);
+	row_u(&r, ST_STOT, bc.cum_be);
+	row_u(&r, ST_BIN, bc.bytes_in);
+	row_u(&r, ST_BOUT, bc.bytes_out);
 	row_u(&r, ST_ECON, econ);
 	row_u(&r, ST_WRETR, wretr);
 	row_u(&r, ST_WREDIS, wredis);
@@ -651,6 +655,39 @@ const char *cli_stat_field(const struct stat_row *r, int col)
 	return col >= 0 && col < ST_NCOLS ? r->v[col] : NULL;
 }
 
+/* ---- clear counters ------------------------------------------------------------ */
+
+/* `clear counters all` (admin): every cumulated counter of every proxy and
+ * server (every thread's slot) back to zero, as after a restart. The
+ * process totals of `show info` (CumConns, ...) stay, and so do the udp-lb
+ * sections' counters: their flow count numbers the flows and feeds
+ * CumConns.
+ * A worker adding to its own slot while its slot is cleared may keep its
+ * count of that instant (one load and store, as HAProxy's). `clear
+ * counters` alone clears HAProxy's maximum values, which decoyproxy does
+ * not keep: it says so. */
+void cli_cmd_clear_counters(struct cli_ctx *cx, int argc, char **argv, struct cli_buf *out)
+{
+	if (argc < 3) {
+		cli_printf(out, "decoyproxy keeps no maximum values (smax, qmax, rate_max): nothing to clear; "
+				"'clear counters all' resets the cumulated counters.\n");
+		return;
+	}
+	if (argc > 3 || strcmp(argv[2], "all")) {
+		cli_printf(out, "'clear counters' only accepts 'all'.\n");
+		return;
+	}
+	if (cx->level < CLI_LVL_ADMIN) {
+		cli_printf(out, "Permission denied\n");
+		return;
+	}
+	for (struct proxy *px = rt.conf ? rt.conf->proxies : NULL; px; px = px->next) {
+		cnt_slots_clear(px->cnt, sizeof(px->cnt[0]), sizeof(px->cnt[0].v));
+		for (struct server *s = px->srv; s; s = s->next)
+			cnt_slots_clear(s->cnt, sizeof(s->cnt[0]), sizeof(s->cnt[0].v));
+	}
+}
+
 /* ---- show info ---------------------------------------------------------------- */
 
 static unsigned long long dropped_logs(const struct dp_config *c)
@@ -658,7 +695,7 @@ static unsigned long long dropped_logs(const struct dp_config *c)
 	unsigned long long n = 0;
 
 	for (size_t i = 0; c && i < c->all_targets.n; i++)
-		n += c->all_targets.v[i]->drops;
+		n += __atomic_load_n(&c->all_targets.v[i]->drops, __ATOMIC_RELAXED);
 	return n;
 }
 
@@ -688,7 +725,7 @@ void cli_cmd_show_info(struct cli_ctx *cx, int argc, char **argv, struct cli_buf
 		   (unsigned long long)rl.rlim_cur, rt.maxconn, rt.maxconn,
 		   /* udp-lb flows are connections too */
 		   rt.actconn + (rt.conf ? udp_flows_total(rt.conf) : 0),
-		   rt.cum_conn + (rt.conf ? udp_flows_cum(rt.conf) : 0));
+		   pt_cnt_sum().cum_conn + (rt.conf ? udp_flows_cum(rt.conf) : 0));
 	cli_printf(out, "Maxpipes: %u\nPipesUsed: %u\nPipesFree: %u\n", pipe_cfg.maxpipes, pipe_used(),
 		   pipe_free_count());
 	cli_printf(out, "node: %s\nStopping: %d\nListeners: %zu\nDroppedLogs: %llu\n", node, rt.stopping ? 1 : 0,
@@ -697,7 +734,7 @@ void cli_cmd_show_info(struct cli_ctx *cx, int argc, char **argv, struct cli_buf
 		   pump_pool_allocated() * PUMP_BUFSIZE, pump_pool_in_use() * PUMP_BUFSIZE, (long long)start_wall);
 	/* decoyproxy's own, after HAProxy's */
 	cli_printf(out, "Generation: %u\n", rt.conf ? rt.conf->generation : 0);
-	cli_printf(out, "UsesrcClientCollisions: %llu\n", src_client_collisions);
+	cli_printf(out, "UsesrcClientCollisions: %llu\n", RARE_GET(src_client_collisions));
 	{
 		struct mirror_stats ms;
 

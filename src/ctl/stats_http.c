@@ -472,7 +472,7 @@ static int client_write(struct stats_client *c)
 
 		if (n > 0) {
 			c->out_off += (size_t)n;
-			c->px->cnt.bytes_out += (unsigned long long)n;
+			CNT_ADD(c->px, bytes_out, (unsigned long long)n);
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
@@ -552,7 +552,7 @@ static void client_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 	n = recv(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len, 0);
 	if (n > 0) {
 		c->in_len += (size_t)n;
-		c->px->cnt.bytes_in += (unsigned long long)n;
+		CNT_ADD(c->px, bytes_in, (unsigned long long)n);
 	} else if (n == 0)
 		c->rd_eof = true;
 	else if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
@@ -611,7 +611,7 @@ void stats_http_accept(struct listener *l, int fd, const struct sockaddr_storage
 	c->timeout = (px->to.client ? px->to.client : STATS_DEFAULT_TIMEOUT_MS) / 1000.0;
 	c->last_act = ev_now(rt.loop);
 	px->feconn++;
-	px->cnt.cum_fe++;
+	CNT_INC(px, cum_fe);
 	l->nbconn++;
 	l->cum_conn++;
 	ev_io_init(&c->rio, client_read_cb, fd, EV_READ);

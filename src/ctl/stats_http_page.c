@@ -363,7 +363,7 @@ void stats_page_html(struct cli_buf *out, const struct stats_view *v)
 		   rt.conf ? rt.conf->generation : 0);
 	cli_printf(out, "<p>system limits: maxconn = %u</p><p>current sessions = %u; total = %llu</p>", rt.maxconn,
 		   rt.actconn + (rt.conf ? udp_flows_total(rt.conf) : 0),
-		   rt.cum_conn + (rt.conf ? udp_flows_cum(rt.conf) : 0));
+		   pt_cnt_sum().cum_conn + (rt.conf ? udp_flows_cum(rt.conf) : 0));
 	cli_printf(out, "<p>generated %s%s</p></div>\n", date, rt.stopping ? " &mdash; <b>stopping</b>" : "");
 	if (sp->show_legends)
 		legend(out);
@@ -554,7 +554,7 @@ void stats_page_metrics(struct cli_buf *out)
 		   rt.actconn + (rt.conf ? udp_flows_total(rt.conf) : 0));
 	prom_head(out, "haproxy_process_connections_total", "counter", "Total number of created sessions.");
 	cli_printf(out, "haproxy_process_connections_total %llu\n",
-		   rt.cum_conn + (rt.conf ? udp_flows_cum(rt.conf) : 0));
+		   pt_cnt_sum().cum_conn + (rt.conf ? udp_flows_cum(rt.conf) : 0));
 	prom_head(out, "haproxy_process_stopping", "gauge", "Non zero means stopping in progress.");
 	cli_printf(out, "haproxy_process_stopping %d\n", rt.stopping ? 1 : 0);
 	for (size_t i = 0; i < ARRAY_SIZE(metrics); i++) {
@@ -586,9 +586,9 @@ void stats_page_metrics(struct cli_buf *out)
 	cli_printf(out, "decoyproxy_segment_objects %zu\n", rt.conf ? netseg_plan_count(rt.conf) : (size_t)0);
 	prom_head(out, "decoyproxy_usesrc_client_collisions_total", "counter",
 		  "Server connections whose spoofed client address and port were already in use.");
-	cli_printf(out, "decoyproxy_usesrc_client_collisions_total %llu\n", src_client_collisions);
+	cli_printf(out, "decoyproxy_usesrc_client_collisions_total %llu\n", RARE_GET(src_client_collisions));
 	for (size_t i = 0; rt.conf && i < rt.conf->all_targets.n; i++)
-		drops += rt.conf->all_targets.v[i]->drops;
+		drops += __atomic_load_n(&rt.conf->all_targets.v[i]->drops, __ATOMIC_RELAXED);
 	prom_head(out, "decoyproxy_log_dropped_total", "counter", "Log lines dropped because a log target was full.");
 	cli_printf(out, "decoyproxy_log_dropped_total %llu\n", drops);
 	{

@@ -141,7 +141,7 @@ void evlog_sink_free(struct evlog_sink *s)
 
 static void warn_drop(struct evlog_sink *s, int e)
 {
-	static double last;
+	static _Thread_local double last; /* per thread: ha_ratelimit */
 
 	if (ha_ratelimit(&last, 60.0))
 		ha_warning("event log '%s': dropped an event: %s (%llu dropped, %llu lost so far; warned at most once a minute)",
@@ -161,13 +161,14 @@ void evlog_sink_write(struct evlog_sink *s, const char *line, size_t len)
 		return;
 	}
 	if (s->lt) {
-		uint64_t d = s->lt->drops, x = s->lt->errors;
+		/* the outcome of this send, not the target's counters: another
+		 * thread may be logging to the same target */
+		int r = log_target_send(s->lt, 6 /* info */, NULL, line, len);
 
-		log_target_send(s->lt, 6 /* info */, NULL, line, len);
-		if (s->lt->drops != d || s->lt->errors != x) {
-			count(s->lt->drops != d ? &s->drops : &s->errors);
-			s->last_errno = s->lt->last_errno;
-			warn_drop(s, s->lt->last_errno);
+		if (r < 0) {
+			count(log_errno_is_drop(-r) ? &s->drops : &s->errors);
+			__atomic_store_n(&s->last_errno, -r, __ATOMIC_RELAXED);
+			warn_drop(s, -r);
 		} else {
 			count(&s->sent);
 		}
@@ -189,7 +190,7 @@ void evlog_sink_write(struct evlog_sink *s, const char *line, size_t len)
 		return;
 	}
 	e = n < 0 ? errno : ENOSPC;
-	s->last_errno = e;
+	__atomic_store_n(&s->last_errno, e, __ATOMIC_RELAXED);
 	if (n < 0 && e != ENOSPC && e != EAGAIN && e != EDQUOT && e != EFBIG)
 		count(&s->errors);
 	else

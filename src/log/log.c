@@ -562,16 +562,26 @@ static int build_header(const struct log_target *t, int level, const char *tag, 
 	}
 }
 
-static void count_failure(struct log_target *t, int e)
+/* sent/drops/errors/last_errno are counted from whichever thread logs:
+ * relaxed atomics (readers: LOG_CNT_GET) */
+#define LOG_CNT_INC(v) ((void)__atomic_add_fetch(&(v), 1, __ATOMIC_RELAXED))
+
+bool log_errno_is_drop(int e)
 {
-	if (e == EAGAIN || e == EWOULDBLOCK || e == ENOBUFS)
-		t->drops++;
-	else
-		t->errors++;
-	t->last_errno = e;
+	return e == EAGAIN || e == EWOULDBLOCK || e == ENOBUFS;
 }
 
-void log_target_send(struct log_target *t, int level, const char *tag, const char *msg, size_t len)
+static int count_failure(struct log_target *t, int e)
+{
+	if (log_errno_is_drop(e))
+		LOG_CNT_INC(t->drops);
+	else
+		LOG_CNT_INC(t->errors);
+	__atomic_store_n(&t->last_errno, e, __ATOMIC_RELAXED);
+	return -e;
+}
+
+int log_target_send(struct log_target *t, int level, const char *tag, const char *msg, size_t len)
 {
 	char hdr[512];
 	struct iovec iov[3];
@@ -581,16 +591,14 @@ void log_target_send(struct log_target *t, int level, const char *tag, const cha
 	int h;
 
 	if (!t || level < 0 || level > 7 || level > t->level)
-		return;
+		return 0;
 	if (level < t->minlevel)
 		level = t->minlevel;
 	if (t->fd < 0) {
 		int ret = log_target_open(t, NULL);
 
-		if (ret < 0) {
-			count_failure(t, -ret);
-			return;
-		}
+		if (ret < 0)
+			return count_failure(t, -ret);
 	}
 	if (!tag || !*tag)
 		tag = "decoyproxy";
@@ -631,17 +639,16 @@ void log_target_send(struct log_target *t, int level, const char *tag, const cha
 		/* a pipe whose reader died raises SIGPIPE: the daemon ignores it */
 		n = writev(t->fd, iov, 3);
 	}
-	if (n < 0) {
-		count_failure(t, errno);
-		return;
-	}
+	if (n < 0)
+		return count_failure(t, errno);
 	if ((size_t)n < hlen + len + 1) {
 		/* a short write on a pipe: the rest is lost, say so */
-		t->errors++;
-		t->last_errno = EMSGSIZE;
-		return;
+		LOG_CNT_INC(t->errors);
+		__atomic_store_n(&t->last_errno, EMSGSIZE, __ATOMIC_RELAXED);
+		return -EMSGSIZE;
 	}
-	t->sent++;
+	LOG_CNT_INC(t->sent);
+	return 0;
 }
 
 /* ---- lists of targets ---- */

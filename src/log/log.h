@@ -171,6 +171,7 @@ struct log_target {
 	int fd;                         /* -1 while closed */
 	bool own_fd;                    /* fd was created by log_target_open */
 	bool fd_is_sock;                /* LOG_KIND_FD on a socket: use send() */
+	/* counted from any thread: relaxed atomics (__atomic_load_n to read) */
 	uint64_t sent;                  /* frames fully handed to the kernel */
 	uint64_t drops;                 /* frames dropped on EAGAIN/ENOBUFS */
 	uint64_t errors;                /* frames lost to any other error */
@@ -217,8 +218,13 @@ void log_target_close(struct log_target *t);
  * format with the given level (0..7) and tag (NULL: "decoyproxy") and sends
  * it in one writev/sendmsg. Never blocks: EAGAIN counts in t->drops, other
  * failures in t->errors. Filters on t->level, caps at t->minlevel, opens t
- * first if needed (an open failure counts as an error). */
-void log_target_send(struct log_target *t, int level, const char *tag, const char *msg, size_t len);
+ * first if needed (an open failure counts as an error). Returns 0 (sent,
+ * or filtered out) or -errno of this frame's loss (log_errno_is_drop: a
+ * drop rather than an error). Safe from several threads once t is open:
+ * one datagram per call, counters are atomics. */
+int log_target_send(struct log_target *t, int level, const char *tag, const char *msg, size_t len);
+/* true when errno e means "full, dropped" (EAGAIN, ENOBUFS), not an error */
+bool log_errno_is_drop(int e);
 
 /* A list of log targets (not owning them: a generation's all_targets owns
  * every target; proxies and `log global` hold borrowed pointers). */

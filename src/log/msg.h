@@ -38,7 +38,9 @@ void msg_set_targets(const struct log_list *targets, const char *tag);
 
 /* Rate limit for a message call site: true at most once per period_s
  * seconds for the same *last (a static of the caller, 0 at first), on the
- * monotonic clock. last NULL: always true. */
+ * monotonic clock. last NULL: always true. A call site that runs on worker
+ * threads keeps `static _Thread_local double last`: each thread limits its
+ * own messages, and no timestamp is shared between threads. */
 bool ha_ratelimit(double *last, double period_s);
 
 #endif

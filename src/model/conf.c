@@ -240,12 +240,12 @@ void dp_config_carry_over(struct dp_config *newc, struct dp_config *oldc)
 
 		if (!op)
 			continue;
-		np->cnt = op->cnt;
+		cnt_slots_copy(np->cnt, op->cnt, sizeof(np->cnt[0]), sizeof(np->cnt[0].v));
 		for (struct server *ns = np->srv; ns; ns = ns->next) {
 			for (struct server *os = op->srv; os; os = os->next) {
 				if (strcmp(ns->name, os->name))
 					continue;
-				ns->cnt = os->cnt;
+				cnt_slots_copy(ns->cnt, os->cnt, sizeof(ns->cnt[0]), sizeof(ns->cnt[0].v));
 				/* an operator's `disable server` / `set server state`
 				 * survives a reload, as with a server-state file */
 				ns->admin = os->admin;

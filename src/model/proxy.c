@@ -52,7 +52,8 @@ struct proxy *proxy_new(struct dp_config *c, const char *name, unsigned cap, con
 	px->file = strdup(file);
 	if (name)
 		px->name = strdup(name);
-	if (!px->file || (name && !px->name)) {
+	px->cnt = cnt_slots_alloc(sizeof(*px->cnt));
+	if (!px->file || (name && !px->name) || !px->cnt) {
 		proxy_free(px);
 		return NULL;
 	}
@@ -87,6 +88,7 @@ void proxy_free(struct proxy *px)
 	free(px->srvstate_name);
 	free(px->description);
 	src_conf_free(&px->source);
+	free(px->cnt);
 	free(px->name);
 	free(px->file);
 	free(px);

@@ -8,6 +8,7 @@
 #include "log/log.h"
 #include "model/source.h"
 #include "model/chkrule.h"
+#include "model/counters.h"
 
 struct server;
 struct bind_conf;
@@ -70,11 +71,15 @@ struct proxy_timeouts {
 	long long check;            /* `timeout check` (0: unset) */
 };
 
-/* A proxy's cumulative counters (see struct srv_counters). */
+/* A proxy's cumulative counters (see struct srv_counters). Every field an
+ * unsigned long long: per-thread slots, model/counters.h. */
 struct px_counters {
 	unsigned long long cum_fe, cum_be;
 	unsigned long long bytes_in, bytes_out;
 };
+struct px_counters_slot {
+	struct px_counters v;
+} __attribute__((aligned(CNT_LINE)));
 
 struct proxy {
 	struct proxy *next;
@@ -140,9 +145,19 @@ struct proxy {
 
 	/* counters */
 	unsigned feconn, beconn;
-	struct px_counters cnt;     /* carried across reloads as one copy */
+	struct px_counters_slot *cnt; /* DP_MAX_THREADS per-thread slots (CNT_ADD,
+	                             * px_cnt_sum); carried across reloads */
 	bool disabled;
 };
+
+/* px's counters summed over the threads (a reader's view). */
+static inline struct px_counters px_cnt_sum(const struct proxy *px)
+{
+	struct px_counters r;
+
+	cnt_sum(px->cnt, sizeof(px->cnt[0]), sizeof(r), &r);
+	return r;
+}
 
 struct proxy *proxy_new(struct dp_config *c, const char *name, unsigned cap, const char *file, int line);
 void proxy_free(struct proxy *px);

@@ -569,6 +569,7 @@ void server_free(struct server *s)
 	free(s->trackit);
 	free(s->host);
 	free(s->netns);
+	free(s->cnt);
 	free(s->name);
 	free(s->file);
 	free(s);
@@ -800,7 +801,8 @@ int server_parse(struct cfg_ctx *ctx, int argc, char **argv, const struct server
 	s->line = ctx->line;
 	s->name = strdup(argv[1]);
 	s->file = strdup(ctx->file);
-	if (!s->name || !s->file)
+	s->cnt = cnt_slots_alloc(sizeof(*s->cnt));
+	if (!s->name || !s->file || !s->cnt)
 		goto nomem;
 	if (defsrv && server_copy_options(s, defsrv) < 0)
 		goto nomem;

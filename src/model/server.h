@@ -4,6 +4,7 @@
 
 #include <sys/socket.h>
 #include "lib/common.h"
+#include "model/counters.h"
 #include "model/source.h"
 
 struct proxy;
@@ -48,8 +49,9 @@ struct srv_tlv {
 };
 
 /* A server's cumulative counters: a reload carries them over to the
- * server of the same name in one copy, so a new counter is never
- * forgotten there. */
+ * server of the same name in one copy (every thread's slot), so a new
+ * counter is never forgotten there. Every field an unsigned long long:
+ * per-thread slots, model/counters.h. */
 struct srv_counters {
 	unsigned long long cum_conn;
 	unsigned long long bytes_in, bytes_out;
@@ -57,6 +59,9 @@ struct srv_counters {
 	unsigned long long usesrc_client_collisions;
 	unsigned long long chk_failed, chk_down_transitions;
 };
+struct srv_counters_slot {
+	struct srv_counters v;
+} __attribute__((aligned(CNT_LINE)));
 
 /* init-addr methods, tried in the order written (HAProxy's) */
 enum { SRV_IADDR_END = 0, SRV_IADDR_LAST, SRV_IADDR_LIBC, SRV_IADDR_NONE, SRV_IADDR_IP };
@@ -131,7 +136,8 @@ struct server {
 	int admin;                       /* SRV_ADMIN_* */
 	unsigned cur_conn;               /* established or connecting */
 	long cur_eweight;                /* smooth weighted round robin */
-	struct srv_counters cnt;         /* carried across reloads as one copy */
+	struct srv_counters_slot *cnt;   /* DP_MAX_THREADS per-thread slots (CNT_ADD,
+	                                  * srv_cnt_sum); carried across reloads */
 	double last_change;              /* monotonic time of the last operational change (0: start) */
 	bool warming;                    /* came up by a check, slowstart ramp running */
 	unsigned obs_errors;             /* consecutive connection errors seen on live traffic */
@@ -139,6 +145,15 @@ struct server {
 	struct server *obs_next;         /* in that queue (core/chk_obs.c) */
 	unsigned nbpend;                 /* sessions of the backend queue bound to this server */
 };
+
+/* s's counters summed over the threads (a reader's view). */
+static inline struct srv_counters srv_cnt_sum(const struct server *s)
+{
+	struct srv_counters r;
+
+	cnt_sum(s->cnt, sizeof(s->cnt[0]), sizeof(r), &r);
+	return r;
+}
 
 /* Parses "server <name> <addr> [options...]" (argv[0] == "server") into a
  * new server (*out, owned by the caller, which links it to its proxy),

@@ -20,9 +20,11 @@
 /* Namespace the thread that called ns_init() returns to after ns_run(). */
 static int ns_home_fd = -1;
 /* Set while fn of ns_run() runs: a nested switch would return to the home
- * namespace instead of the outer one. */
-static bool ns_inside;
-/* Set when switching home failed: nothing is trustworthy afterwards. */
+ * namespace instead of the outer one. setns() moves the calling thread
+ * only, so this is the calling thread's state. */
+static _Thread_local bool ns_inside;
+/* Set when switching home failed: nothing is trustworthy afterwards (in
+ * any thread: atomic loads and stores). */
 static bool ns_stranded;
 /* Set after a privilege drop: who adds and removes NS_RUN_DIR entries. */
 static const struct ns_delegate *ns_deleg;
@@ -88,7 +90,7 @@ int ns_run(int nsfd, int (*fn)(void *arg), void *arg)
 {
 	int rc;
 
-	if (ns_stranded)
+	if (__atomic_load_n(&ns_stranded, __ATOMIC_RELAXED))
 		return -ENOTRECOVERABLE;
 	if (nsfd < 0)
 		return fn(arg);
@@ -102,7 +104,7 @@ int ns_run(int nsfd, int (*fn)(void *arg), void *arg)
 	rc = fn(arg);
 	ns_inside = false;
 	if (setns(ns_home_fd, CLONE_NEWNET) < 0) {
-		ns_stranded = true;
+		__atomic_store_n(&ns_stranded, true, __ATOMIC_RELAXED);
 		return -ENOTRECOVERABLE;
 	}
 	return rc;

@@ -548,7 +548,7 @@ static int value_exec(const struct acl_expr *x, struct sample *smp)
 		return ACL_PASS;
 	if (x->match == PAT_M_BOOL)
 		return smp_cast(smp, SMP_T_BOOL) && smp->u.sint ? ACL_PASS : ACL_FAIL;
-	return smp_cast(smp, pat_match_input(x->match)) && pat_match(x->pat, smp) ? ACL_PASS : ACL_FAIL;
+	return smp_cast(smp, pat_match_input(x->match)) && pat_match_found(x->pat, smp) ? ACL_PASS : ACL_FAIL;
 }
 
 static int expr_exec(const struct acl_expr *x, const struct smp_sess *ss)

@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 
 #include "rules/pattern.h"
 #include "rules/regex.h"
+#include "lib/thread.h"
 
 /* ---- match methods ---------------------------------------------------------- */
 
@@ -79,6 +81,11 @@ struct pat_ref *pat_ref_new(struct pat_refs *refs, const char *desc, bool is_map
 		return NULL;
 	r->desc = strdup(desc ? desc : "");
 	if (!r->desc) {
+		free(r);
+		return NULL;
+	}
+	if (pthread_rwlock_init(&r->lock, NULL)) {
+		free(r->desc);
 		free(r);
 		return NULL;
 	}
@@ -235,6 +242,7 @@ void pat_refs_free(struct pat_refs *refs)
 		}
 		r->nexprs = 0;
 		pat_ref_clear(r);
+		pthread_rwlock_destroy(&r->lock);
 		free(r->exprs);
 		free(r->path);
 		free(r->desc);
@@ -679,7 +687,63 @@ void pat_expr_free(struct pat_expr *e)
 
 /* ---- runtime changes ---------------------------------------------------------- */
 
+/* ---- the writers' lock: the stats socket changes a reference while
+ * worker threads match against it (pat_match_found/pat_match_with take
+ * the read side); one thread needs no lock (the CLI runs between events) */
+
+static void ref_wrlock(struct pat_ref *r)
+{
+	pthread_rwlock_wrlock(&r->lock);
+}
+
+static void ref_unlock(struct pat_ref *r)
+{
+	pthread_rwlock_unlock(&r->lock);
+}
+
+static int ref_add(struct pat_ref *r, const char *key, const char *value, char **err);
+static int ref_del(struct pat_ref *r, const char *key);
+static int ref_set(struct pat_ref *r, const char *key, const char *value, char **err);
+static void ref_clear(struct pat_ref *r);
+
 int pat_ref_add(struct pat_ref *r, const char *key, const char *value, char **err)
+{
+	int rc;
+
+	ref_wrlock(r);
+	rc = ref_add(r, key, value, err);
+	ref_unlock(r);
+	return rc;
+}
+
+int pat_ref_del(struct pat_ref *r, const char *key)
+{
+	int rc;
+
+	ref_wrlock(r);
+	rc = ref_del(r, key);
+	ref_unlock(r);
+	return rc;
+}
+
+int pat_ref_set(struct pat_ref *r, const char *key, const char *value, char **err)
+{
+	int rc;
+
+	ref_wrlock(r);
+	rc = ref_set(r, key, value, err);
+	ref_unlock(r);
+	return rc;
+}
+
+void pat_ref_clear(struct pat_ref *r)
+{
+	ref_wrlock(r);
+	ref_clear(r);
+	ref_unlock(r);
+}
+
+static int ref_add(struct pat_ref *r, const char *key, const char *value, char **err)
 {
 	/* check against every expression before changing anything */
 	for (size_t i = 0; i < r->nexprs; i++) {
@@ -718,7 +782,7 @@ static void rebuild_all(struct pat_ref *r)
 	}
 }
 
-int pat_ref_del(struct pat_ref *r, const char *key)
+static int ref_del(struct pat_ref *r, const char *key)
 {
 	struct pat_elt **pp = &r->head, *prev = NULL;
 	int n = 0;
@@ -742,7 +806,7 @@ int pat_ref_del(struct pat_ref *r, const char *key)
 	return n;
 }
 
-int pat_ref_set(struct pat_ref *r, const char *key, const char *value, char **err)
+static int ref_set(struct pat_ref *r, const char *key, const char *value, char **err)
 {
 	int n = 0;
 
@@ -773,7 +837,7 @@ int pat_ref_set(struct pat_ref *r, const char *key, const char *value, char **er
 	return n;
 }
 
-void pat_ref_clear(struct pat_ref *r)
+static void ref_clear(struct pat_ref *r)
 {
 	struct pat_elt *e, *n;
 
@@ -933,4 +997,44 @@ const struct pat_elt *pat_match(const struct pat_expr *e, const struct sample *s
 		}
 	}
 	return NULL;
+}
+
+/* ---- matching under the references' read locks ---- */
+
+/* Several references (an ACL with several files): always locked in e's
+ * order; a writer holds one lock at a time, so no cycle can form. */
+static bool match_lock(const struct pat_expr *e)
+{
+	if (__atomic_load_n(&dp_nbthread, __ATOMIC_RELAXED) <= 1)
+		return false;
+	for (size_t i = 0; i < e->nrefs; i++)
+		pthread_rwlock_rdlock(&e->refs[i]->lock);
+	return true;
+}
+
+static void match_unlock(const struct pat_expr *e)
+{
+	for (size_t i = e->nrefs; i-- > 0;)
+		pthread_rwlock_unlock(&e->refs[i]->lock);
+}
+
+bool pat_match_found(const struct pat_expr *e, const struct sample *smp)
+{
+	bool locked = match_lock(e);
+	bool found = pat_match(e, smp) != NULL;
+
+	if (locked)
+		match_unlock(e);
+	return found;
+}
+
+int pat_match_with(const struct pat_expr *e, const struct sample *smp,
+		   int (*fn)(const struct pat_elt *m, bool shared, void *arg), void *arg)
+{
+	bool locked = match_lock(e);
+	int rc = fn(pat_match(e, smp), locked, arg);
+
+	if (locked)
+		match_unlock(e);
+	return rc;
 }

@@ -10,12 +10,17 @@
  * one hash table per prefix length (longest prefix first), the other
  * methods in file order (first match wins, as HAProxy's lists).
  *
- * Built at load; read-only while connections are served. Runtime changes
- * (stats socket) happen on the loop thread between events.
+ * Built at load. Runtime changes (stats socket: pat_ref_add/del/set/clear)
+ * happen on the main thread and take the reference's lock for writing;
+ * matching from any thread goes through pat_match_found/pat_match_with,
+ * which hold the read side of every reference of the expression while
+ * matching and while the caller reads the entry (with one thread, no lock
+ * is taken: the CLI runs between events).
  */
 #ifndef DECOYPROXY_PATTERN_H
 #define DECOYPROXY_PATTERN_H
 
+#include <pthread.h>
 #include <sys/socket.h>
 #include "lib/common.h"
 #include "rules/sample.h"
@@ -56,6 +61,8 @@ struct pat_ref {
 	size_t n;
 	struct pat_expr **exprs;/* expressions indexing it */
 	size_t nexprs;
+	pthread_rwlock_t lock;  /* runtime changes: writers (CLI) exclusive,
+	                         * matchers shared (pat_match_found/_with) */
 };
 
 struct pat_refs {               /* a generation's references */
@@ -115,8 +122,18 @@ void pat_expr_free(struct pat_expr *e);
 int pat_check(int m, bool icase, const char *key, char **err);
 
 /* Matches smp (already cast for the method) against e. Returns the entry
- * matched (its element gives a map's value) or NULL. */
+ * matched (its element gives a map's value) or NULL. No lock: for callers
+ * that hold e's references (loading, tests); the data path uses the two
+ * below. */
 const struct pat_elt *pat_match(const struct pat_expr *e, const struct sample *smp);
+/* pat_match under the read locks: whether an entry matches. */
+bool pat_match_found(const struct pat_expr *e, const struct sample *smp);
+/* pat_match under the read locks, then fn(entry or NULL, shared, arg)
+ * before they are released: the entry and its value are valid inside fn
+ * only; shared is true when other threads run (a value kept beyond fn
+ * must be copied). Returns fn's result. */
+int pat_match_with(const struct pat_expr *e, const struct sample *smp,
+		   int (*fn)(const struct pat_elt *m, bool shared, void *arg), void *arg);
 
 /* ---- a generation's references and the map converters (pattern_map.c) ---- */
 

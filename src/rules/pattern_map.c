@@ -81,17 +81,41 @@ static int map_value(const struct pat_expr *e, const char *v, struct sample *smp
 	}
 }
 
+struct map_ctx {
+	const struct smp_arg *a;
+	struct sample *smp;
+};
+
+/* Runs under the map's read locks: a string value another thread's `del
+ * map`/`set map` could free is copied to this thread's scratch first. */
+static int map_found(const struct pat_elt *m, bool shared, void *arg)
+{
+	struct map_ctx *x = arg;
+	const struct pat_expr *e = x->a[0].ptr;
+	const char *v;
+
+	if (!m)
+		return x->a[1].type ? map_value(e, x->a[1].str, x->smp) : 0;
+	v = m->value ? m->value : "";
+	if (shared) {
+		char *b = smp_trash(NULL);
+		size_t n = strlen(v);
+
+		if (n >= SMP_TRASH_SIZE)
+			n = SMP_TRASH_SIZE - 1;
+		memcpy(b, v, n);
+		b[n] = '\0';
+		v = b;
+	}
+	return map_value(e, v, x->smp);
+}
+
 static int c_map(const struct smp_arg *a, struct sample *smp, const struct smp_sess *ss)
 {
-	const struct pat_expr *e = a[0].ptr;
-	const struct pat_elt *m = pat_match(e, smp);
+	struct map_ctx x = { .a = a, .smp = smp };
 
 	(void)ss;
-	if (m)
-		return map_value(e, m->value ? m->value : "", smp);
-	if (a[1].type)
-		return map_value(e, a[1].str, smp);
-	return 0;
+	return pat_match_with(a[0].ptr, smp, map_found, &x);
 }
 
 static int check_map(struct smp_arg *a, int n, const char *kw, struct smp_pctx *pc, char **err)

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "rules/regex.h"
+#include "model/counters.h"
 
 /* Bounds of one match: backtracking steps, nesting depth and heap (KiB).
  * Generous for real patterns, small enough that a crafted payload ends a
@@ -99,7 +100,7 @@ int rx_exec_partial(const struct rx *r, const char *s, size_t len)
 		return RX_PARTIAL;
 	if (rc < 0) {
 		if (rc != PCRE2_ERROR_NOMATCH)
-			rx_limit_hits++;
+			RARE_INC(rx_limit_hits);
 		return 0;
 	}
 	return 1;
@@ -115,7 +116,7 @@ int rx_exec(const struct rx *r, const char *s, size_t len, size_t *ovec, int nve
 	rc = pcre2_match(r->code, (PCRE2_SPTR)(s ? s : ""), len, 0, 0, rx_md, rx_mctx);
 	if (rc < 0) {
 		if (rc != PCRE2_ERROR_NOMATCH)
-			rx_limit_hits++;
+			RARE_INC(rx_limit_hits);
 		return 0;
 	}
 	if (ovec && nvec > 0) {

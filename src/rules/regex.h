@@ -28,7 +28,7 @@ int rx_exec(const struct rx *r, const char *s, size_t len, size_t *ovec, int nve
  * match wins over a partial one. */
 #define RX_PARTIAL 2
 int rx_exec_partial(const struct rx *r, const char *s, size_t len);
-/* Matches that hit a limit (process-wide, approximate across threads). */
+/* Matches that hit a limit (process-wide; RARE_INC/RARE_GET, model/counters.h). */
 extern unsigned long long rx_limit_hits;
 
 #endif

@@ -77,7 +77,7 @@ pcre_cflags=$(pkg-config --cflags libpcre2-8 2>/dev/null)
 pcre_libs=$(pkg-config --libs libpcre2-8 2>/dev/null || echo -lpcre2-8)
 # shellcheck disable=SC2086
 fuzz_one fuzz_acl "ACL parser" "$secs_others" tests/fuzz/corpus_acl $pcre_cflags \
-	"$src/src/lib/tools.c" "$src/src/lib/addr.c" \
+	"$src/src/lib/tools.c" "$src/src/lib/addr.c" "$src/src/lib/thread.c" \
 	"$src/src/rules/acl.c" "$src/src/rules/pattern.c" "$src/src/rules/pattern_map.c" \
 	"$src/src/rules/regex.c" "$src/src/rules/protopat.c" "$src/src/rules/sample.c" "$src/src/rules/sample_conv.c" \
 	"$src/src/rules/sample_fetch.c" "$src/src/lib/digest.c" "$src/src/lib/tls_hello.c" \

@@ -1207,14 +1207,14 @@ static void test_check_health(void **state)
 	assert_true(chk_apply(s, false));
 	assert_false(s->chk_up);
 	assert_int_equal(s->chk_health, 0);
-	assert_int_equal(s->cnt.chk_failed, 1);
-	assert_int_equal(s->cnt.chk_down_transitions, 1);
+	assert_int_equal(srv_cnt_sum(s).chk_failed, 1);
+	assert_int_equal(srv_cnt_sum(s).chk_down_transitions, 1);
 	chk_health_msg(m, sizeof(m), s, false, CHK_ST_L4CON, "Connection refused", 5);
 	assert_string_equal(m, "Health check for server be/a failed, reason: Layer4 connection problem, "
 			       "info: \"Connection refused\", check duration: 5ms, status: 0/2 DOWN");
 	/* failing again at 0 changes nothing and is not counted (HAProxy) */
 	assert_false(chk_apply(s, false));
-	assert_int_equal(s->cnt.chk_failed, 1);
+	assert_int_equal(srv_cnt_sum(s).chk_failed, 1);
 	assert_true(chk_apply(s, true));
 	assert_false(s->chk_up);
 	chk_health_msg(m, sizeof(m), s, true, CHK_ST_L4OK, NULL, 1);
