@@ -34,6 +34,7 @@
 #include "net/ns.h"
 #include "net/nscache.h"
 #include "core/loop.h"
+#include "core/thread.h"
 #include "core/mirror.h"
 #include "core/mirror_int.h"
 
@@ -968,6 +969,7 @@ struct mirror_out *mirror_out_get(const struct mirror_target *t, struct dp_confi
 	o->next = outs;
 	outs = o;
 	if (rt.loop && !ev_is_active(&flush_timer)) {
+		loop_touch(rt.loop); /* a session on another thread may ask */
 		ev_timer_init(&flush_timer, flush_cb, FLUSH_EVERY, FLUSH_EVERY);
 		ev_timer_start(rt.loop, &flush_timer);
 		ev_unref(rt.loop); /* the timer alone does not keep the loop running */
@@ -986,6 +988,7 @@ void mirror_out_put(struct mirror_out *o)
 		}
 	out_free(o);
 	if (!outs && rt.loop && ev_is_active(&flush_timer)) {
+		loop_touch(rt.loop);
 		ev_ref(rt.loop);
 		ev_timer_stop(rt.loop, &flush_timer);
 	}

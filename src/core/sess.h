@@ -56,6 +56,8 @@ struct sess {
 	struct server *srv;
 	struct listener *li;
 	unsigned conf_gen_ref;      /* holds a reference on fe->conf */
+	struct ev_loop *loop;       /* the owner thread's loop: every watcher */
+	unsigned tid;               /* the owner thread (lib/thread.h) */
 
 	struct half cli, srv_h;
 	struct selfconn own;        /* srv_h.fd registered as the proxy's own
