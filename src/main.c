@@ -111,7 +111,6 @@ static int parse_args(int argc, char **argv, struct opts *o)
 /* A worker thread leaves its loop: its per-thread pools go. */
 static void worker_exit(void)
 {
-	pipe_pool_trim();
 	sess_pool_trim();
 }
 
