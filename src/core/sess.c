@@ -180,8 +180,7 @@ static void after_close(struct loop_task *t)
 	listeners_update();
 	/* a soft stop ends when the last session is gone */
 	if (rt.stopping && sess_count == 0 && rt.loop) {
-		loop_touch(rt.loop); /* T0 may be asleep: this runs on any thread */
-		ev_break(rt.loop, EVBREAK_ALL);
+		loop_break(rt.loop); /* T0's loop, from any thread */
 	}
 }
 

@@ -16,6 +16,7 @@ static ev_async wake[DP_MAX_THREADS];
 static pthread_t handles[DP_MAX_THREADS];
 static bool running[DP_MAX_THREADS];
 static bool stopping;           /* written and read under the lock */
+static bool break_req[DP_MAX_THREADS]; /* loop_break() from another thread */
 static unsigned nloops = 1;     /* loops prepared (thread 0 included) */
 /* the process lock: held while a thread runs callbacks (thread.h) */
 static pthread_mutex_t big_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -56,10 +57,31 @@ void loop_touch(struct ev_loop *l)
  * changed) or to stop. */
 static void wake_cb(struct ev_loop *loop, ev_async *w, int revents)
 {
-	(void)w;
+	unsigned t = (unsigned)(w - wake);
+
 	(void)revents;
-	if (stopping)
+	if ((stopping && t) || break_req[t]) {
+		break_req[t] = false;
 		ev_break(loop, EVBREAK_ALL);
+	}
+}
+
+void loop_break(struct ev_loop *l)
+{
+	unsigned t;
+
+	if (!l)
+		return;
+	if (l == loop_cur() || nloops < 2) {
+		ev_break(l, EVBREAK_ALL);
+		return;
+	}
+	/* that loop may be waiting in epoll_wait(): libev (with its asserts
+	 * on, as Debian builds it) resets a break made meanwhile when the
+	 * wait returns, so the loop breaks itself from its wake callback */
+	t = (unsigned)(uintptr_t)ev_userdata(l);
+	break_req[t] = true;
+	ev_async_send(l, &wake[t]);
 }
 
 void thread_init_main(void)

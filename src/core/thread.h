@@ -39,6 +39,10 @@ struct ev_loop *thread_loop(unsigned t);
  * thread's, updates its clock and wakes it. Cheap no-op for one's own. */
 void loop_touch(struct ev_loop *l);
 
+/* ev_break(l, EVBREAK_ALL) from any thread: another thread's loop is
+ * asked to break itself (woken). */
+void loop_break(struct ev_loop *l);
+
 /* T0: records rt.loop as thread 0's loop. */
 void thread_init_main(void);
 
