@@ -122,9 +122,11 @@ lab_exec dp bash -c 'for i in $(seq 6); do "$1" -c 127.0.0.1:7003 -w 15 hold -d 
 	_ "$DPCLIENT" >"$LAB_TMP/q.c" 2>&1 &
 Q=$!
 wait "$MX" "$Q"
-lab_assert_eq "frontend maxconn 4: all 12 clients served" 12 "$(grep -c '^HOLD OK ' "$LAB_TMP/mx.c")"
+lab_assert_eq "frontend maxconn 4: all 12 clients served" 12 "$(grep -c '^HOLD OK ' "$LAB_TMP/mx.c")" ||
+	sed 's/^/    | /' "$LAB_TMP/mx.c"
 lab_assert_eq "... the server had exactly 4 connections at most at once" 4 "$(peak "$S2" "$LAB_TMP/s2.err")"
-lab_assert_eq "server maxconn 2 + queue: all 6 clients served" 6 "$(grep -c '^HOLD OK ' "$LAB_TMP/q.c")"
+lab_assert_eq "server maxconn 2 + queue: all 6 clients served" 6 "$(grep -c '^HOLD OK ' "$LAB_TMP/q.c")" ||
+	sed 's/^/    | /' "$LAB_TMP/q.c"
 lab_assert_eq "... the server had exactly 2 connections at most at once" 2 "$(peak "$S3" "$LAB_TMP/s3.err")"
 
 # ---- reloads under a client loop: nothing dropped; nbthread cannot change ------------------
