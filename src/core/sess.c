@@ -740,7 +740,6 @@ void sess_accept(struct listener *li, int fd, const struct sockaddr_storage *pee
 	s->id = next_sess_id++;
 	s->loop = loop_cur();
 	s->tid = tid;
-	thread_accepted[tid]++;
 	s->t_accept = sess_now();
 	gettimeofday(&s->accept_tv, NULL);
 	s->cli.last_act = s->t_accept;

@@ -9,7 +9,6 @@
 
 #include "core/thread.h"
 
-unsigned long long thread_accepted[DP_MAX_THREADS];
 
 static struct ev_loop *loops[DP_MAX_THREADS];
 static ev_async wake[DP_MAX_THREADS];

@@ -68,7 +68,4 @@ void threads_free(void);
 /* pthread handle of running thread t (1..n-1): true with *out. */
 bool thread_handle(unsigned t, pthread_t *out);
 
-/* Sessions accepted per thread since start (show info, tests). */
-extern unsigned long long thread_accepted[DP_MAX_THREADS];
-
 #endif
