@@ -12,9 +12,6 @@
 #   DP_BUILD=dir          the normal build (default: ./build)
 #   DP_SAN_BUILD=dir      the sanitizer build (default: $DP_BUILD-san)
 #   DP_CHECK_SANITIZERS=0 skip the second run (a quicker local check)
-#   DP_SAN_NBTHREAD=N     threads of the sanitizer run's daemons (default 1;
-#                         the normal run uses the CPUs' count, HAProxy's
-#                         default: see DP_NBTHREAD in tests/netns/lib.sh)
 #   DP_CHECK_SCAN=0       skip the static analysis
 #   DP_SAN_SKIP="t1 t2"   tests the sanitizer run leaves out (default: the
 #                         fuzz run, whose targets are built with ASan and
@@ -114,14 +111,10 @@ if [ "${DP_CHECK_SANITIZERS:-1}" != 0 ]; then
 			san_tests=$(tr ' ' '\n' <<<"$san_tests" | grep -vxF -- "$t" | tr '\n' ' ')
 			echo "sanitizers: $t left out (run in the normal build: $(san_reason "$t"))"
 		done
-		# the normal run has decoyproxy's default thread count (the CPUs:
-		# nbthread 2 on a 2-CPU machine); this one runs one thread unless a
-		# test asks for more (tests/netns/lib.sh, DP_NBTHREAD)
-		echo "sanitizers: netns tests run with DP_NBTHREAD=${DP_SAN_NBTHREAD:-1} (the normal run: the CPUs' count)"
 		if [ -n "$san_tests" ]; then
-			DP_NBTHREAD=${DP_SAN_NBTHREAD:-1} run_suite "$sbuild" sanitizers TESTS="$san_tests"
+			run_suite "$sbuild" sanitizers TESTS="$san_tests"
 		else
-			DP_NBTHREAD=${DP_SAN_NBTHREAD:-1} run_suite "$sbuild" sanitizers
+			run_suite "$sbuild" sanitizers
 		fi
 		reports=$(find "$sbuild/sanitizer-reports" -type f 2>/dev/null | sort)
 		if [ -n "$reports" ]; then

@@ -31,8 +31,7 @@ void cpumap_undo(struct dp_config *newc, struct dp_config *oldc);
  * when no cpu-map line names that thread. */
 bool cpumap_thread_set(const struct dp_config *c, unsigned tid, cpu_set_t *out);
 
-/* Threads c runs: its `nbthread`, else HAProxy's default (the CPUs the
- * process may run on at start, at most 64). */
+/* Threads c runs: its `nbthread`, else 1 (see cpumap.c). */
 unsigned cpumap_running_threads(const struct dp_config *c);
 /* Start-up, once the worker threads run: binds threads 2..n as c says.
  * 0, or -1 with *err. */

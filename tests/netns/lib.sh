@@ -95,21 +95,6 @@ lab_init() {
 	# Fail early (as a skip) where namespaces cannot be made at all.
 	unshare -n true 2>/dev/null ||
 		lab_skip "cannot create network namespaces here (unshare -n failed)"
-	_lab_nbthread
-}
-
-# DP_NBTHREAD=N: every decoyproxy this test starts runs N threads unless
-# its configuration says `nbthread`. decoyproxy's default (HAProxy's) is
-# the number of CPUs it may run on, so the test shell, and everything it
-# starts, is restricted to N of the CPUs it has (taskset). Unset: the
-# machine's CPUs (thread mode on any machine with two or more).
-_lab_nbthread() {
-	local n=${DP_NBTHREAD:-} cpus
-	[ -n "$n" ] || return 0
-	cpus=$(python3 -c 'import os, sys
-c = sorted(os.sched_getaffinity(0))[:int(sys.argv[1])]
-print(",".join(map(str, c)))' "$n") || lab_die "DP_NBTHREAD=$n: cannot read this shell's CPUs"
-	taskset -pc "$cpus" $$ >/dev/null || lab_die "DP_NBTHREAD=$n: taskset -pc $cpus failed"
 }
 
 # Resolves a short namespace name to the full one.
