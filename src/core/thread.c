@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -131,7 +132,11 @@ void threads_after_fork(void)
 static void *worker(void *arg)
 {
 	unsigned t = (unsigned)(uintptr_t)arg;
+	char name[16];
 
+	/* HAProxy's 1-based number, for ps -L, top -H and /proc/PID/task */
+	snprintf(name, sizeof(name), "dp-thread-%u", t + 1);
+	pthread_setname_np(pthread_self(), name);
 	tid = t;
 	th_loop = loops[t];
 	pthread_mutex_lock(&big_lock);
