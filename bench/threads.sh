@@ -18,9 +18,9 @@
 # To rerun on a bigger machine: the same command; NBT=4 compares nbthread 4
 # with 1 instead of 2.
 #
-# decoyproxy does not run several threads yet (`nbthread` above 1 is
-# treated as 1 with a warning): its b2 column measures that, i.e. the
-# single-threaded process, and says so in the table.
+# decoyproxy's threads share one process lock while they run callbacks
+# (doc/internals.md, *Threads*): its b2 column measures what the threads
+# cost, not a speed-up, and the table says so.
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SRC_DIR=$(cd "$BENCH_DIR/.." && pwd)
@@ -140,7 +140,7 @@ SECTION=$T/section.md
 	echo "| Connections/s during the measurement | $(f cps b1 0) | $(f cps "b$NBT" 0) | $(ratio cps "b$NBT" b1) | $(f cps c1 0) | $(f cps "c$NBT" 0) | $(ratio cps "c$NBT" c1) |"
 	echo "| Threads of the process (ls /proc/PID/task) | $(f threads b1 0) | $(f threads "b$NBT" 0) | | $(f threads c1 0) | $(f threads "c$NBT" 0) | |"
 	echo
-	echo "decoyproxy with \`nbthread $NBT\` still runs one event-loop thread (the keyword is treated as 1 with a warning until thread mode is in service), so its ratio measures no threading; HAProxy's is the reference the issue's target (within 10 %) is set against."
+	echo "decoyproxy with \`nbthread $NBT\` runs $NBT event-loop threads, each with its own SO_REUSEPORT socket of the listener; they share one process lock while running callbacks (doc/internals.md, *Threads*), so the ratio measures the cost of the threads (the lock, the second loop), not a speed-up; HAProxy's is the reference the issue's target (within 10 %) is set against."
 	echo "<!-- /bench:threads -->"
 } >"$SECTION"
 cat "$SECTION"

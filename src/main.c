@@ -22,6 +22,8 @@
 #include "core/loop.h"
 #include "core/pipe.h"
 #include "core/sess.h"
+#include "core/thread.h"
+#include "ctl/cpumap.h"
 #include "ctl/sdnotify.h"
 #include "log/msg.h"
 
@@ -106,6 +108,13 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	return 0;
 }
 
+/* A worker thread leaves its loop: its per-thread pools go. */
+static void worker_exit(void)
+{
+	sess_pool_trim();
+	pump_pool_trim();
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o = { 0 };
@@ -169,6 +178,14 @@ int main(int argc, char **argv)
 		ha_alert("cannot initialise the event loop");
 		goto out_conf;
 	}
+	thread_init_main();
+	/* the workers' loops exist before the listeners open (each thread's
+	 * socket is watched by its loop); the threads start last */
+	if (threads_prepare(cpumap_running_threads(c), &err) < 0) {
+		ha_alert("%s", err);
+		free(err);
+		goto out_conf;
+	}
 	if (reload_activate(c, NULL, &err) < 0) {
 		char *st = NULL;
 
@@ -196,6 +213,7 @@ int main(int argc, char **argv)
 			goto out_stop;
 		}
 		ev_loop_fork(rt.loop);
+		threads_after_fork();
 		forked = true;
 	}
 	/* the handle keeps its own copy of the name: a reload frees the
@@ -220,6 +238,11 @@ int main(int argc, char **argv)
 	}
 	dropped = c->g.have_uid || c->g.have_gid;
 	reload_setup_signals();
+	if (threads_start(worker_exit, &err) < 0 || cpumap_pin_workers(c, &err) < 0) {
+		ha_alert("%s", err);
+		free(err);
+		goto out_stop;
+	}
 	for (struct proxy *px = c->proxies; px; px = px->next)
 		if (px->cap & PR_CAP_FE)
 			ha_notice("Proxy %s started.", px->name);
@@ -229,6 +252,7 @@ int main(int argc, char **argv)
 	ev_run(rt.loop, 0);
 	ret = 0;
 out_stop:
+	threads_stop(); /* T0 alone from here: it closes what they owned */
 	pidfile_remove(pidfile, dropped); /* while the log targets are open */
 	c = rt.conf; /* the running generation after any reload */
 	reload_shutdown();
@@ -242,6 +266,7 @@ out_conf:
 	pump_pool_trim();
 	pipe_pool_trim();
 	sess_pool_trim();
+	threads_free();
 	sdnotify_fini();
 out:
 	free(o.files);

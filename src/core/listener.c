@@ -35,6 +35,7 @@
 #include "core/listener.h"
 #include "core/tune.h"
 #include "core/listener_int.h"
+#include "core/thread.h"
 #include "model/proxy.h"
 #include "core/loop.h"
 #include "model/bind.h"
@@ -87,16 +88,15 @@ int listener_backlog(const struct listener *l)
 	return b > 65535 ? 65535 : (int)b;
 }
 
-int listener_open(struct listener *l, char **err)
+/* Opens one TCP socket of l into *out: bound, and listening unless
+ * probe (a probe only tells whether the address is free). reuseport: one
+ * of a thread mode group. */
+static int open_inet(struct listener *l, bool reuseport, bool probe, int *out, char **err)
 {
 	const struct bind_conf *bc = l->bc;
 	char a[64];
 	int fd, e;
 
-	if (bc->owner)
-		return listener_open_owned(l, err);
-	if (l->addr.ss_family == AF_UNIX)
-		return listener_open_unix(l, err);
 	addr_str(&l->addr, a, sizeof(a));
 	fd = ns_cache_socket(bc->fe->conf->nscache, bc->netns, l->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 			   IPPROTO_TCP, err);
@@ -109,6 +109,8 @@ int listener_open(struct listener *l, char **err)
 		return fd;
 	}
 	if (setopt(fd, SOL_SOCKET, SO_REUSEADDR, 1) < 0)
+		goto sockerr;
+	if (reuseport && setopt(fd, SOL_SOCKET, SO_REUSEPORT, 1) < 0)
 		goto sockerr;
 	if (l->addr.ss_family == AF_INET6 && (bc->options & (BC_O_V6ONLY | BC_O_V4V6)) &&
 	    setopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, !!(bc->options & BC_O_V6ONLY)) < 0)
@@ -149,15 +151,70 @@ int listener_open(struct listener *l, char **err)
 		close(fd);
 		return -e;
 	}
-	if (listen(fd, listener_backlog(l)) < 0)
+	if (!probe && listen(fd, listener_backlog(l)) < 0)
 		goto sockerr;
-	l->fd = fd;
+	*out = fd;
 	return 0;
 sockerr:
 	e = errno;
 	memprintf(err, "cannot set up listening socket [%s]: %s", a, strerror(e));
 	close(fd);
 	return -e;
+}
+
+static void shard_cb(struct ev_loop *loop, ev_io *w, int revents);
+
+static void shards_free(struct listener *l)
+{
+	for (unsigned i = 0; i < l->nshards; i++)
+		if (l->shards[i].fd >= 0)
+			close(l->shards[i].fd);
+	free(l->shards);
+	l->shards = NULL;
+	l->nshards = 0;
+}
+
+int listener_open(struct listener *l, char **err)
+{
+	int probe, r;
+
+	if (l->bc->owner)
+		return listener_open_owned(l, err);
+	if (l->addr.ss_family == AF_UNIX)
+		return listener_open_unix(l, err);
+	if (dp_nbthread < 2)
+		return open_inet(l, false, false, &l->fd, err);
+	/* Thread mode: one socket per thread, one SO_REUSEPORT group. The
+	 * group would silently share the address with another process of
+	 * ours that holds it the same way: a plain socket bound first says
+	 * whether the address is free (with the single-socket messages). */
+	r = open_inet(l, false, true, &probe, err);
+	if (r < 0)
+		return r;
+	close(probe);
+	l->shards = calloc(dp_nbthread - 1, sizeof(*l->shards));
+	if (!l->shards) {
+		memprintf(err, "out of memory");
+		return -ENOMEM;
+	}
+	for (unsigned i = 0; i < dp_nbthread - 1; i++)
+		l->shards[i].fd = -1;
+	l->nshards = dp_nbthread - 1;
+	r = open_inet(l, true, false, &l->fd, err);
+	for (unsigned i = 0; r == 0 && i < l->nshards; i++) {
+		struct listener_shard *sh = &l->shards[i];
+
+		r = open_inet(l, true, false, &sh->fd, err);
+		sh->l = l;
+		ev_io_init(&sh->io, shard_cb, sh->fd, EV_READ);
+	}
+	if (r < 0) {
+		if (l->fd >= 0)
+			close(l->fd);
+		l->fd = -1;
+		shards_free(l);
+	}
+	return r;
 }
 
 /* May l accept one more connection now? A frontend's bind line obeys the
@@ -182,10 +239,9 @@ static void accept_failed(const struct listener *l, int e)
 		ha_warning("%s '%s': accept: %s", l->bc->owner->name, l->bc->spec, strerror(e));
 }
 
-static void listener_cb(struct ev_loop *loop, ev_io *w, int revents)
+/* Accepts from lfd, l's socket or one of its shards'. */
+static void accept_from(struct listener *l, int lfd)
 {
-	struct listener *l = container_of(w, struct listener, io);
-
 	/* at most tune.maxaccept connections per wake-up: the listener stays
 	 * readable (level-triggered), so the rest is accepted at the next
 	 * iteration, after the sessions just started had their turn */
@@ -198,7 +254,7 @@ static void listener_cb(struct ev_loop *loop, ev_io *w, int revents)
 			listeners_update();
 			return;
 		}
-		fd = accept4(l->fd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		fd = accept4(lfd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			switch (errno) {
 			case EAGAIN:
@@ -220,6 +276,20 @@ static void listener_cb(struct ev_loop *loop, ev_io *w, int revents)
 	}
 }
 
+static void listener_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct listener *l = container_of(w, struct listener, io);
+
+	accept_from(l, l->fd);
+}
+
+static void shard_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct listener_shard *sh = container_of(w, struct listener_shard, io);
+
+	accept_from(sh->l, sh->fd);
+}
+
 void listener_start(struct listener *l)
 {
 	if (l->fd < 0)
@@ -229,15 +299,32 @@ void listener_start(struct listener *l)
 			ev_io_init(&l->io, listener_cb, l->fd, EV_READ);
 		else
 			ev_io_set(&l->io, l->fd, EV_READ);
+		loop_touch(rt.loop);
 		ev_io_start(rt.loop, &l->io);
+	}
+	/* thread k + 1 accepts on shard k, in its own loop */
+	for (unsigned i = 0; i < l->nshards; i++) {
+		struct ev_loop *loop = thread_loop(i + 1);
+
+		if (loop && l->shards[i].fd >= 0 && !ev_is_active(&l->shards[i].io)) {
+			loop_touch(loop);
+			ev_io_start(loop, &l->shards[i].io);
+		}
 	}
 	l->paused = false;
 }
 
 void listener_stop(struct listener *l)
 {
-	if (ev_is_active(&l->io))
+	if (ev_is_active(&l->io)) {
+		loop_touch(rt.loop);
 		ev_io_stop(rt.loop, &l->io);
+	}
+	for (unsigned i = 0; i < l->nshards; i++)
+		if (ev_is_active(&l->shards[i].io)) {
+			loop_touch(thread_loop(i + 1));
+			ev_io_stop(thread_loop(i + 1), &l->shards[i].io);
+		}
 	l->paused = true;
 }
 
@@ -247,6 +334,9 @@ int listener_pause(struct listener *l)
 	/* ENOTCONN: already paused */
 	if (l->fd >= 0 && shutdown(l->fd, SHUT_RD) < 0 && errno != ENOTCONN)
 		return -errno;
+	for (unsigned i = 0; i < l->nshards; i++)
+		if (l->shards[i].fd >= 0 && shutdown(l->shards[i].fd, SHUT_RD) < 0 && errno != ENOTCONN)
+			return -errno;
 	return 0;
 }
 
@@ -254,6 +344,9 @@ int listener_resume(struct listener *l)
 {
 	if (l->fd >= 0 && listen(l->fd, listener_backlog(l)) < 0)
 		return -errno;
+	for (unsigned i = 0; i < l->nshards; i++)
+		if (l->shards[i].fd >= 0 && listen(l->shards[i].fd, listener_backlog(l)) < 0)
+			return -errno;
 	return 0;
 }
 
@@ -267,6 +360,7 @@ void listener_close(struct listener *l)
 	}
 	l->fd = -1;
 	l->io.cb = NULL;
+	shards_free(l);
 }
 
 /* ---- every listener of the running generation ------------------------------ */
@@ -318,6 +412,7 @@ void listeners_throttle(void)
 	listeners_update();
 	if (!ev_is_active(&resume_timer)) {
 		ev_timer_init(&resume_timer, resume_cb, FD_EXHAUSTION_PAUSE, 0.0);
+		loop_touch(rt.loop); /* T0's timer, from any thread */
 		ev_timer_start(rt.loop, &resume_timer);
 	}
 }
@@ -352,6 +447,17 @@ static struct listener *find_in_conf(void *oldc, const struct listener *nl)
 	return l;
 }
 
+/* to takes from's thread sockets (both stopped). */
+static void move_shards(struct listener *to, struct listener *from)
+{
+	to->shards = from->shards;
+	to->nshards = from->nshards;
+	from->shards = NULL;
+	from->nshards = 0;
+	for (unsigned i = 0; i < to->nshards; i++)
+		to->shards[i].l = to;
+}
+
 /* l takes old's socket (and the socket file it created). A unix socket's
  * mode and owner are re-applied only when they changed. Returns 0 or
  * -errno with *err; on failure the socket is l's already, so that the
@@ -368,6 +474,7 @@ static int take_over(struct listener *l, struct listener *old, char **err)
 	old->dirfd = -1;
 	l->dev = old->dev;
 	l->ino = old->ino;
+	move_shards(l, old);
 	return l->addr.ss_family == AF_UNIX ? listener_unix_retake(l, old, err) : 0;
 }
 
@@ -390,6 +497,7 @@ static void give_back(struct listener *l)
 	old->nodelay = l->nodelay;
 	old->dirfd = l->dirfd;
 	l->dirfd = -1;
+	move_shards(old, l);
 	l->taken_from = NULL;
 	if (old->addr.ss_family == AF_UNIX)
 		listener_unix_giveback(l, old);

@@ -3,7 +3,16 @@
 #ifndef DECOYPROXY_LISTENER_INT_H
 #define DECOYPROXY_LISTENER_INT_H
 
+#include <ev.h>
 #include "model/bind.h"
+
+/* One thread's socket of a listener in thread mode (SO_REUSEPORT sibling
+ * of l->fd), watched by that thread's loop. */
+struct listener_shard {
+	struct listener *l;
+	int fd;
+	ev_io io;
+};
 
 /* The listen() backlog of l (bind line's backlog, maxconn, frontend's
  * maxconn, else 1024). */

@@ -6,6 +6,7 @@
 #include "model/proxy.h"
 
 struct runtime rt;
+_Thread_local struct ev_loop *th_loop;
 
 unsigned rt_fe_maxconn(const struct proxy *fe)
 {
@@ -26,9 +27,11 @@ bool rt_may_accept(const struct proxy *fe)
  * callback of the iteration is done by then. It is started only while some
  * task is pending, so an idle loop pays nothing. */
 
-static struct loop_task *tasks_head, **tasks_tail = &tasks_head;
-static ev_prepare defer_watcher;
-static struct ev_loop *defer_loop;
+/* per thread: a task runs on the thread that deferred it (with several
+ * threads, under the process lock: core/thread.h) */
+static _Thread_local struct loop_task *tasks_head, **tasks_tail;
+static _Thread_local ev_prepare defer_watcher;
+static _Thread_local struct ev_loop *defer_loop;
 
 void loop_run_deferred(void)
 {
@@ -55,18 +58,24 @@ static void defer_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 
 void loop_defer(struct loop_task *t)
 {
+	struct ev_loop *loop = loop_cur();
+
 	if (t->pending)
 		return;
+	if (!tasks_tail)
+		tasks_tail = &tasks_head;
 	t->pending = true;
 	t->next = NULL;
 	*tasks_tail = t;
 	tasks_tail = &t->next;
-	if (!rt.loop)
+	if (!loop)
 		return;
-	if (defer_loop != rt.loop) {
+	if (defer_loop != loop) {
+		if (defer_loop && ev_is_active(&defer_watcher))
+			ev_prepare_stop(defer_loop, &defer_watcher);
 		ev_prepare_init(&defer_watcher, defer_cb);
-		defer_loop = rt.loop;
+		defer_loop = loop;
 	}
 	if (!ev_is_active(&defer_watcher))
-		ev_prepare_start(rt.loop, &defer_watcher);
+		ev_prepare_start(loop, &defer_watcher);
 }

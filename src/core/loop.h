@@ -29,6 +29,16 @@ struct runtime {
 
 extern struct runtime rt;
 
+/* This thread's event loop (set as the thread starts, core/thread.c; NULL
+ * in a process that never set it up). Code that may run on any thread
+ * uses loop_cur(); rt.loop is thread 0's (signals, CLI, checks, UDP). */
+extern _Thread_local struct ev_loop *th_loop;
+
+static inline struct ev_loop *loop_cur(void)
+{
+	return th_loop ? th_loop : rt.loop;
+}
+
 /* true when a new connection may be accepted on this frontend now. */
 bool rt_may_accept(const struct proxy *fe);
 /* Effective maxconn for a frontend. */
@@ -43,10 +53,11 @@ struct loop_task {
 	bool pending;
 };
 
-/* Queues t (fn set) for the end of this iteration. Needs rt.loop; tasks
- * deferred before the loop exists run at its first iteration. */
+/* Queues t (fn set) for the end of this iteration of the calling thread's
+ * loop (loop_cur()); tasks deferred before the loop exists run at its first
+ * iteration. A task already pending (on any thread) is not queued again. */
 void loop_defer(struct loop_task *t);
-/* Runs every pending task now (tests, shutdown). */
+/* Runs every task the calling thread has pending now (tests, shutdown). */
 void loop_run_deferred(void);
 
 #endif

@@ -35,6 +35,7 @@
 #include "net/nscache.h"
 #include "core/channel.h"
 #include "core/loop.h"
+#include "core/thread.h"
 #include "core/mirror.h"
 #include "core/mirror_int.h"
 #include "model/counters.h"
@@ -1059,6 +1060,7 @@ struct mirror_out *mirror_out_get(const struct mirror_target *t, struct dp_confi
 	o->next = outs;
 	outs = o;
 	if (rt.loop && !ev_is_active(&flush_timer)) {
+		loop_touch(rt.loop); /* a session on another thread may ask */
 		ev_timer_init(&flush_timer, flush_cb, FLUSH_EVERY, FLUSH_EVERY);
 		ev_timer_start(rt.loop, &flush_timer);
 		ev_unref(rt.loop); /* the timer alone does not keep the loop running */
@@ -1077,6 +1079,7 @@ void mirror_out_put(struct mirror_out *o)
 		}
 	out_free(o);
 	if (!outs && rt.loop && ev_is_active(&flush_timer)) {
+		loop_touch(rt.loop);
 		ev_ref(rt.loop);
 		ev_timer_stop(rt.loop, &flush_timer);
 	}

@@ -16,13 +16,16 @@
 
 struct pipe_settings pipe_cfg;
 
-/* Free pipes of this thread, kept for reuse: creating a pipe and sizing
- * it costs two or three system calls, reusing one none. */
+/* Free pipes, kept for reuse: creating a pipe and sizing it costs two or
+ * three system calls, reusing one none. One pool for every thread: in
+ * thread mode the process lock serializes the data path (core/thread.h),
+ * and per-thread pools would create pipes that another thread's pool
+ * already holds (maxpipes counts them all). */
 struct pipe_pool {
 	struct dp_pipe *free;
 	unsigned nfree;
 };
-static _Thread_local struct pipe_pool pool;
+static struct pipe_pool pool;
 
 static atomic_uint used;                /* handed out, every thread */
 static atomic_ullong refused;

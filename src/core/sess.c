@@ -46,20 +46,20 @@ _Thread_local unsigned long long sess_freed;
 unsigned long long sess_own_refused;
 static unsigned long long next_sess_id;
 
-void sess_half_stop(struct half *h)
+void sess_half_stop(struct sess *s, struct half *h)
 {
 	if (ev_is_active(&h->rio))
-		ev_io_stop(rt.loop, &h->rio);
+		ev_io_stop(sess_loop(s), &h->rio);
 	if (ev_is_active(&h->wio))
-		ev_io_stop(rt.loop, &h->wio);
+		ev_io_stop(sess_loop(s), &h->wio);
 }
 
-static void io_want(ev_io *w, bool want)
+static void io_want(struct sess *s, ev_io *w, bool want)
 {
 	if (want && !ev_is_active(w))
-		ev_io_start(rt.loop, w);
+		ev_io_start(sess_loop(s), w);
 	else if (!want && ev_is_active(w))
-		ev_io_stop(rt.loop, w);
+		ev_io_stop(sess_loop(s), w);
 }
 
 void sess_close_fd(int *fd, bool rst)
@@ -179,8 +179,9 @@ static void after_close(struct loop_task *t)
 	}
 	listeners_update();
 	/* a soft stop ends when the last session is gone */
-	if (rt.stopping && sess_count == 0 && rt.loop)
-		ev_break(rt.loop, EVBREAK_ALL);
+	if (rt.stopping && sess_count == 0 && rt.loop) {
+		loop_break(rt.loop); /* T0's loop, from any thread */
+	}
 }
 
 /* The server "had finished" (phase L) when its connection is over both
@@ -234,10 +235,10 @@ void sess_close(struct sess *s, enum term_event ev)
 
 	if (was_est && s->bsrc_addr.sa.sa_family == AF_UNSPEC && ((fe->logs.n && lf_uses_bsrc(fe->lf)) || evlog_enabled()))
 		sess_fetch_bsrc(s);
-	sess_half_stop(&s->cli);
-	sess_half_stop(&s->srv_h);
+	sess_half_stop(s, &s->cli);
+	sess_half_stop(s, &s->srv_h);
 	if (ev_is_active(&s->timer))
-		ev_timer_stop(rt.loop, &s->timer);
+		ev_timer_stop(sess_loop(s), &s->timer);
 	selfconn_del(&s->own);
 	sess_close_fd(&s->srv_h.fd, fe->options & PR_O_NOLINGER_SV || (s->be && (s->be->options & PR_O_NOLINGER_SV)));
 	sess_close_fd(&s->cli.fd, (fe->options & PR_O_NOLINGER_CL) != 0);
@@ -421,12 +422,12 @@ void sess_update_io(struct sess *s)
 	bool est = s->state == SST_EST;
 	bool cli_may_read = !s->req.eof && !chan_full(&s->req);
 
-	io_want(&s->cli.rio, cli_may_read && s->state != SST_CLOSED);
+	io_want(s, &s->cli.rio, cli_may_read && s->state != SST_CLOSED);
 	/* while connecting, writability of the server socket signals the
 	 * outcome of connect() */
-	io_want(&s->srv_h.wio, s->state == SST_CONNECT || (est && !chan_empty(&s->req)));
-	io_want(&s->srv_h.rio, est && !s->res.eof && !chan_full(&s->res));
-	io_want(&s->cli.wio, est && !chan_empty(&s->res));
+	io_want(s, &s->srv_h.wio, s->state == SST_CONNECT || (est && !chan_empty(&s->req)));
+	io_want(s, &s->srv_h.rio, est && !s->res.eof && !chan_full(&s->res));
+	io_want(s, &s->cli.wio, est && !chan_empty(&s->res));
 }
 
 /* Pipes a channel may fill and empty in a row in one wake-up (pump()). */
@@ -629,11 +630,11 @@ void sess_arm_timer(struct sess *s)
 	ev_tstamp d = sess_deadline(s, &who);
 
 	if (ev_is_active(&s->timer))
-		ev_timer_stop(rt.loop, &s->timer);
+		ev_timer_stop(sess_loop(s), &s->timer);
 	if (!who)
 		return;
 	ev_timer_set(&s->timer, d > sess_now() ? d - sess_now() : 0.0, 0.0);
-	ev_timer_start(rt.loop, &s->timer);
+	ev_timer_start(sess_loop(s), &s->timer);
 }
 
 static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -646,7 +647,7 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		return;
 	if (d > sess_now() + 0.0005) {
 		ev_timer_set(&s->timer, d - sess_now(), 0.0);
-		ev_timer_start(rt.loop, &s->timer);
+		ev_timer_start(sess_loop(s), &s->timer);
 		return;
 	}
 	switch (who) {
@@ -773,6 +774,8 @@ void sess_accept(struct listener *li, int fd, const struct sockaddr_storage *pee
 		return;
 	}
 	s->id = next_sess_id++;
+	s->loop = loop_cur();
+	s->tid = tid;
 	s->t_accept = sess_now();
 	gettimeofday(&s->accept_tv, NULL);
 	s->cli.last_act = s->t_accept;

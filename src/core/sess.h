@@ -68,6 +68,8 @@ struct sess {
 	struct proxy *fe, *be;      /* the session holds a reference on fe->conf */
 	struct server *srv;
 	struct listener *li;
+	struct ev_loop *loop;       /* the owner thread's loop: every watcher */
+	unsigned tid;               /* the owner thread (lib/thread.h) */
 
 	struct half cli, srv_h;
 	struct selfconn own;        /* srv_h.fd registered as the proxy's own

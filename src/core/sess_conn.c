@@ -170,7 +170,7 @@ void sess_connected(struct sess *s)
 	ev_io_set(&s->srv_h.rio, s->srv_h.fd, EV_READ);
 	ev_io_set(&s->srv_h.wio, s->srv_h.fd, EV_WRITE);
 	if (ev_is_active(&s->srv_h.wio))
-		ev_io_stop(rt.loop, &s->srv_h.wio);
+		ev_io_stop(sess_loop(s), &s->srv_h.wio);
 	sess_relay_start(s);
 }
 
@@ -184,7 +184,7 @@ void sess_connect_failed(struct sess *s, int err)
 	struct server *failed = s->srv;
 	double turn;
 
-	sess_half_stop(&s->srv_h);
+	sess_half_stop(s, &s->srv_h);
 	selfconn_del(&s->own);
 	sess_close_fd(&s->srv_h.fd, false);
 	CNT_INC(s->srv, failed_conns);
@@ -368,7 +368,7 @@ again:
 		sess_connect_failed(s, e);
 		return;
 	}
-	ev_io_start(rt.loop, &s->srv_h.wio);
+	ev_io_start(sess_loop(s), &s->srv_h.wio);
 	sess_arm_timer(s);
 	sess_update_io(s); /* keep reading the client while connecting */
 }

@@ -15,6 +15,7 @@
 #include "lib/common.h"
 #include "lib/term.h"
 #include "core/loop.h"
+#include "core/thread.h"
 #include "core/sess.h"
 #include "log/msg.h"
 
@@ -23,7 +24,19 @@ struct log_sess;
 /* The loop's time of the current iteration, and ms elapsed since t. */
 static inline ev_tstamp sess_now(void)
 {
-	return ev_now(rt.loop);
+	return ev_now(loop_cur());
+}
+
+/* The loop of the thread that owns s (accepted it): its watchers live
+ * there. From another thread (CLI, a dequeue by another thread's session)
+ * the owner's loop is brought up to date and woken (core/thread.h). */
+static inline struct ev_loop *sess_loop(const struct sess *s)
+{
+	struct ev_loop *l = s->loop ? s->loop : loop_cur();
+
+	if (l != th_loop)
+		loop_touch(l);
+	return l;
 }
 
 static inline long sess_ms_since(ev_tstamp t)
@@ -53,7 +66,7 @@ void sess_relay_start(struct sess *s);
  * frontend's and backend's options, `nosplice`, and s->no_splice. */
 void sess_choose_splice(struct sess *s);
 /* Stops both watchers of a half. */
-void sess_half_stop(struct half *h);
+void sess_half_stop(struct sess *s, struct half *h);
 /* Closes *fd (a reset when rst) and sets it to -1; no-op when already -1. */
 void sess_close_fd(int *fd, bool rst);
 /* SO_KEEPALIVE on fd when on (`option clitcpka` / `srvtcpka`). */

@@ -158,9 +158,9 @@ static void hdr_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 		pp_hdr_clear(&h);
 	}
 	if (ev_is_active(&s->cli.rio))
-		ev_io_stop(rt.loop, &s->cli.rio);
+		ev_io_stop(sess_loop(s), &s->cli.rio);
 	ev_set_cb(&s->cli.rio, sess_cli_read_cb);
-	s->cli.last_act = ev_now(rt.loop);
+	s->cli.last_act = sess_now();
 	sess_arm_timer(s);
 	sess_start(s);
 }
@@ -168,7 +168,7 @@ static void hdr_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 void sess_pp_wait_header(struct sess *s)
 {
 	ev_set_cb(&s->cli.rio, hdr_read_cb);
-	ev_io_start(rt.loop, &s->cli.rio);
+	ev_io_start(sess_loop(s), &s->cli.rio);
 	sess_arm_timer(s);
 }
 

@@ -5,6 +5,7 @@
  * `network` sections (show network, plumbing/netseg.c); and the lookups of
  * proxies and servers by name or id that they share with `show stat`.
  */
+#include "lib/thread.h"
 #include "config.h"
 
 #include <ctype.h>
@@ -139,7 +140,7 @@ static void human_age(double secs, char *buf, size_t cap)
 
 static void sess_line(struct cli_buf *out, const struct sess *s, ev_tstamp now)
 {
-	char cli[64], dst[64], srv[64], age[32];
+	char cli[64], dst[64], srv[64], age[32], thr[24] = "";
 	int fam = s->cli_addr.ss_family;
 
 	/* a unix socket's client has no address: HAProxy shows its listener's id */
@@ -153,10 +154,13 @@ static void sess_line(struct cli_buf *out, const struct sess *s, ev_tstamp now)
 		addr_str(&s->srv_addr, srv, sizeof(srv));
 	else
 		snprintf(srv, sizeof(srv), "-");
-	cli_printf(out, "0x%llx: proto=%s src=%s dst=%s fe=%s be=%s srv=%s srvaddr=%s state=%s age=%s bin=%llu bout=%llu%s%s\n",
+	/* thread mode: the thread that owns it (HAProxy's 1-based number) */
+	if (dp_nbthread > 1)
+		snprintf(thr, sizeof(thr), " thread=%u", s->tid + 1);
+	cli_printf(out, "0x%llx: proto=%s src=%s dst=%s fe=%s be=%s srv=%s srvaddr=%s state=%s age=%s bin=%llu bout=%llu%s%s%s\n",
 		   s->id, fam == AF_INET6 ? "tcpv6" : fam == AF_INET ? "tcpv4" : fam == AF_UNIX ? "unix_stream" : "tcp", cli, dst, s->fe->name,
 		   s->be ? s->be->name : "<NONE>", s->srv ? s->srv->name : "<none>", srv, sess_state_name(s->state),
-		   age, (unsigned long long)s->req.total, (unsigned long long)s->res.total,
+		   age, (unsigned long long)s->req.total, (unsigned long long)s->res.total, thr,
 		   s->netns ? " netns=" : "", s->netns ? s->netns : "");
 }
 

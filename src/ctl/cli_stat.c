@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "lib/addr.h"
+#include "lib/thread.h"
 #include "model/conf.h"
 #include "model/proxy.h"
 #include "model/server.h"
@@ -717,8 +718,8 @@ void cli_cmd_show_info(struct cli_ctx *cx, int argc, char **argv, struct cli_buf
 		node = host;
 	}
 	/* HAProxy's field names and order, for the fields that exist here */
-	cli_printf(out, "Name: decoyproxy\nVersion: %s\nNbthread: 1\nNbproc: 1\nProcess_num: 1\nPid: %d\n",
-		   PACKAGE_VERSION, (int)getpid());
+	cli_printf(out, "Name: decoyproxy\nVersion: %s\nNbthread: %u\nNbproc: 1\nProcess_num: 1\nPid: %d\n",
+		   PACKAGE_VERSION, dp_nbthread, (int)getpid());
 	cli_printf(out, "Uptime: %llud %lluh%02llum%02llus\nUptime_sec: %llu\n", up / 86400, up / 3600 % 24,
 		   up / 60 % 60, up % 60, up);
 	cli_printf(out, "Ulimit-n: %llu\nMaxconn: %u\nHard_maxconn: %u\nCurrConns: %u\nCumConns: %llu\n",

@@ -31,6 +31,8 @@
 #include "log/msg.h"
 #include "model/conf.h"
 #include "ctl/cpumap.h"
+#include "core/thread.h"
+#include "lib/thread.h"
 
 struct cpumap_conf {
 	struct conf_ext ext;
@@ -279,9 +281,11 @@ const struct cfg_kw_list cpumap_kw_list = { cpumap_kws, ARRAY_SIZE(cpumap_kws) }
 
 static cpu_set_t start_set;     /* the CPUs the process had at start */
 static bool have_start;
-static bool pinned;             /* thread 1 is bound by a generation */
-static cpu_set_t undo_set;      /* thread 1's set before the last apply */
-static bool undo_pinned, undo_changed;
+/* per thread (0-based): bound by a generation; its set before the last
+ * apply, whether that apply changed it */
+static bool pinned[CPUMAP_MAX_THREADS];
+static cpu_set_t undo_set[CPUMAP_MAX_THREADS];
+static bool undo_pinned[CPUMAP_MAX_THREADS], undo_changed[CPUMAP_MAX_THREADS];
 
 static const cpu_set_t *start_cpus(void)
 {
@@ -299,17 +303,23 @@ static const cpu_set_t *start_cpus(void)
 
 unsigned cpumap_running_threads(const struct dp_config *c)
 {
-	(void)c;
+	if (c->g.nbthread > 0)
+		return (unsigned)c->g.nbthread;
+	/* Not yet HAProxy's default (the CPUs the process may run on): the
+	 * threads take turns under one process lock (core/thread.h), so more
+	 * of them add no throughput, and the whole test suite has not been
+	 * shown to pass with them on a loaded machine. One thread unless the
+	 * configuration asks for more. */
 	return 1;
 }
 
-bool cpumap_thread_set(const struct dp_config *c, unsigned tid, cpu_set_t *out)
+bool cpumap_thread_set(const struct dp_config *c, unsigned thr, cpu_set_t *out)
 {
 	const struct cpumap_conf *cm = conf_of(c);
 
-	if (!cm || tid < 1 || tid > CPUMAP_MAX_THREADS || !(cm->threads & (1ull << (tid - 1))))
+	if (!cm || thr < 1 || thr > CPUMAP_MAX_THREADS || !(cm->threads & (1ull << (thr - 1))))
 		return false;
-	*out = cm->cpus[tid - 1];
+	*out = cm->cpus[thr - 1];
 	return true;
 }
 
@@ -336,38 +346,94 @@ int cpumap_finalize(struct dp_config *c)
 	return errors;
 }
 
-int cpumap_apply(struct dp_config *newc, struct dp_config *oldc, char **err)
+/* The pthread of thread t (1-based) when it runs (T0 is the caller). */
+static bool thread_of(unsigned t, pthread_t *out)
+{
+	if (t == 1) {
+		*out = pthread_self();
+		return true;
+	}
+	return thread_handle(t - 1, out);
+}
+
+/* Binds running thread t (1-based) as newc says (or back to the start-up
+ * set when an earlier generation bound it), remembering how to undo. */
+static int pin_one(const struct dp_config *newc, unsigned t, char **err)
 {
 	cpu_set_t want, cur;
+	pthread_t th;
 	bool bind;
 	int r;
 	char b[128];
 
-	(void)oldc;
-	undo_changed = false;
-	bind = cpumap_thread_set(newc, 1, &want);
-	if (!bind && !pinned)
+	undo_changed[t - 1] = false;
+	if (!thread_of(t, &th))
+		return 0;
+	bind = cpumap_thread_set(newc, t, &want);
+	if (!bind && !pinned[t - 1])
 		return 0;               /* never bound: leave the affinity alone */
 	if (!bind)
 		want = *start_cpus();
 	else
 		(void)start_cpus();
-	r = pthread_getaffinity_np(pthread_self(), sizeof(cur), &cur);
+	r = pthread_getaffinity_np(th, sizeof(cur), &cur);
 	if (r) {
-		memprintf(err, "cpu-map: cannot read the CPUs of thread 1: %s", strerror(r));
+		memprintf(err, "cpu-map: cannot read the CPUs of thread %u: %s", t, strerror(r));
 		return -1;
 	}
-	r = pthread_setaffinity_np(pthread_self(), sizeof(want), &want);
+	r = pthread_setaffinity_np(th, sizeof(want), &want);
 	if (r) {
-		memprintf(err, "cpu-map: cannot bind thread 1 to CPUs %s: %s", fmt_cpus(&want, b, sizeof(b)),
+		memprintf(err, "cpu-map: cannot bind thread %u to CPUs %s: %s", t, fmt_cpus(&want, b, sizeof(b)),
 			  strerror(r));
 		return -1;
 	}
-	undo_set = cur;
-	undo_pinned = pinned;
-	undo_changed = true;
-	pinned = bind;
-	ha_debug("cpu-map: thread 1 runs on CPUs %s", fmt_cpus(&want, b, sizeof(b)));
+	undo_set[t - 1] = cur;
+	undo_pinned[t - 1] = pinned[t - 1];
+	undo_changed[t - 1] = true;
+	pinned[t - 1] = bind;
+	ha_debug("cpu-map: thread %u runs on CPUs %s", t, fmt_cpus(&want, b, sizeof(b)));
+	return 0;
+}
+
+static void unpin_all(void)
+{
+	for (unsigned t = 1; t <= CPUMAP_MAX_THREADS; t++) {
+		pthread_t th;
+
+		if (!undo_changed[t - 1])
+			continue;
+		if (thread_of(t, &th))
+			(void)pthread_setaffinity_np(th, sizeof(undo_set[t - 1]), &undo_set[t - 1]);
+		pinned[t - 1] = undo_pinned[t - 1];
+		undo_changed[t - 1] = false;
+	}
+}
+
+int cpumap_apply(struct dp_config *newc, struct dp_config *oldc, char **err)
+{
+	unsigned n = cpumap_running_threads(newc);
+
+	/* the threads and every listener's sockets per thread are made at
+	 * start-up: a reload cannot change how many there are */
+	if (oldc && n != dp_nbthread) {
+		memprintf(err, "nbthread: %u thread(s) asked, %u running: the number of threads cannot change "
+			  "on reload (restart the process to change it)", n, dp_nbthread);
+		return -1;
+	}
+	for (unsigned t = 1; t <= dp_nbthread; t++) {
+		if (pin_one(newc, t, err) < 0) {
+			unpin_all();
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int cpumap_pin_workers(const struct dp_config *c, char **err)
+{
+	for (unsigned t = 2; t <= dp_nbthread; t++)
+		if (pin_one(c, t, err) < 0)
+			return -1;
 	return 0;
 }
 
@@ -375,9 +441,5 @@ void cpumap_undo(struct dp_config *newc, struct dp_config *oldc)
 {
 	(void)newc;
 	(void)oldc;
-	if (!undo_changed)
-		return;
-	(void)pthread_setaffinity_np(pthread_self(), sizeof(undo_set), &undo_set);
-	pinned = undo_pinned;
-	undo_changed = false;
+	unpin_all();
 }

@@ -2,9 +2,9 @@
  * (global section, HAProxy's syntax): which CPUs each thread may run on.
  *
  * Sets are resolved per thread number (1..CPUMAP_MAX_THREADS) when the line
- * is parsed; the generation's apply pins the threads that run (today the
- * main thread, thread 1: `nbthread` above 1 is still treated as 1) with
- * pthread_setaffinity_np(). A generation without `cpu-map` gives a thread
+ * is parsed; the generation's apply pins every thread that runs with
+ * pthread_setaffinity_np() (the workers, started after the first apply,
+ * by cpumap_pin_workers()). A generation without `cpu-map` gives a thread
  * that an earlier generation pinned back the CPUs the process had at start.
  */
 #ifndef DECOYPROXY_CPUMAP_H
@@ -31,7 +31,10 @@ void cpumap_undo(struct dp_config *newc, struct dp_config *oldc);
  * when no cpu-map line names that thread. */
 bool cpumap_thread_set(const struct dp_config *c, unsigned tid, cpu_set_t *out);
 
-/* Threads the process runs (today always 1; see doc/internals.md). */
+/* Threads c runs: its `nbthread`, else 1 (see cpumap.c). */
 unsigned cpumap_running_threads(const struct dp_config *c);
+/* Start-up, once the worker threads run: binds threads 2..n as c says.
+ * 0, or -1 with *err. */
+int cpumap_pin_workers(const struct dp_config *c, char **err);
 
 #endif

@@ -157,6 +157,21 @@ static int bk_name(void *obj, int argc, char **args, char **err)
 	return bk_str(&((struct bind_conf *)obj)->name, args[1], err);
 }
 
+/* `thread <set>` and `shards <n|by-thread>` (HAProxy's): every thread
+ * accepts on its own socket of every bind line (core/listener.c), which is
+ * what `thread all` and `shards by-thread` say; any other split of the
+ * threads is refused. */
+static int bk_thread(void *obj, int argc, char **args, char **err)
+{
+	(void)obj;
+	(void)argc;
+	if (!strcmp(args[0], "thread") ? !strcmp(args[1], "all") : !strcmp(args[1], "by-thread"))
+		return 0;
+	memprintf(err, "'%s %s' is not yet supported: every thread accepts on its own socket of every bind line "
+		  "(only '%s' is accepted)", args[0], args[1], !strcmp(args[0], "thread") ? "thread all" : "shards by-thread");
+	return -EINVAL;
+}
+
 /* `namespace <name>`: the socket is created in that namespace
  * (ns_cache_socket); the name is checked in netseg_finalize(). */
 static int bk_namespace(void *obj, int argc, char **args, char **err)
@@ -231,7 +246,8 @@ static const struct cfg_opt bind_opts[] = {
 	{ "namespace", 1, bk_namespace, NULL, 0 },
 	{ "mss", 1, NULL, "not implemented yet", 0 },
 	{ "process", 1, NULL, "decoyproxy runs one process", 0 },
-	{ "thread", 1, NULL, "decoyproxy runs one thread", 0 },
+	{ "thread", 1, bk_thread, NULL, 0 },
+	{ "shards", 1, bk_thread, NULL, 0 },
 	{ "nice", 1, NULL, "not implemented", 0 },
 	{ "ssl", 0, NULL, NOTLS, 0 },
 	{ "crt", 1, NULL, NOTLS, 0 },

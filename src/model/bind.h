@@ -76,6 +76,8 @@ struct bind_conf {
 	} ux;
 };
 
+struct listener_shard;
+
 struct listener {
 	struct listener *next;
 	struct bind_conf *bc;
@@ -99,6 +101,11 @@ struct listener {
 	int dirfd;
 	dev_t dev;
 	ino_t ino;
+	/* thread mode (nbthread > 1): the sockets of threads 2..n, opened with
+	 * fd as one SO_REUSEPORT group and taken over with it (core/listener.c);
+	 * NULL with one thread and on other owners' or unix bind lines */
+	struct listener_shard *shards;
+	unsigned nshards;
 };
 
 /* Parses "bind <addr>[:<ports>][,...] [options...]" (argv[0] == "bind")

@@ -30,7 +30,7 @@ struct dp_config *dp_config_new(void)
 	}
 	c->refcnt = 1;
 	c->generation = next_generation++;
-	c->g.nbthread = 1;
+	c->g.nbthread = 0; /* unset: HAProxy's default (ctl/cpumap.c) */
 	return c;
 }
 

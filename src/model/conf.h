@@ -39,7 +39,7 @@ struct conf_ext {
 struct dp_global {
 	unsigned maxconn;           /* 0 = derive from the fd limit */
 	unsigned ulimit_n;          /* 0 = compute from maxconn */
-	int nbthread;
+	int nbthread;               /* 0: unset (HAProxy's default, ctl/cpumap.c) */
 	bool daemon;
 	char *pidfile;
 	char *user, *group;

@@ -10,6 +10,7 @@
 
 #include "cfg/cfg.h"
 #include "model/conf.h"
+#include "lib/thread.h"
 #include "log/log.h"
 #include "model/proxy.h"
 
@@ -78,20 +79,23 @@ static int g_max_spread_checks(struct cfg_ctx *ctx, int argc, char **argv, char 
 
 static int g_nbthread(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 {
-	unsigned long long v;
+	long v;
+	char *end;
 
 	if (cfg_one_arg(argc, argv, err))
 		return CFG_ERR;
-	if (cfg_parse_uint(argv[1], 4096, &v) < 0 || v == 0) {
-		memprintf(err, "invalid value '%s' (expects a positive integer)", argv[1]);
+	/* HAProxy's two errors: not a number, out of 1..64 */
+	errno = 0;
+	v = strtol(argv[1], &end, 10);
+	if (!*argv[1] || *end) {
+		memprintf(err, "passed a missing or unparsable integer value in '%s'", argv[1]);
+		return CFG_ERR;
+	}
+	if (errno == ERANGE || v < 1 || v > DP_MAX_THREADS) {
+		memprintf(err, "value must be between 1 and %d (was %s)", DP_MAX_THREADS, argv[1]);
 		return CFG_ERR;
 	}
 	ctx->conf->g.nbthread = (int)v;
-	if (v != 1) {
-		memprintf(err, "decoyproxy runs one event-loop thread; 'nbthread %s' is treated as 'nbthread 1'",
-			  argv[1]);
-		return CFG_WARN;
-	}
 	return CFG_OK;
 }
 

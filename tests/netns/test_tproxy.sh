@@ -205,8 +205,9 @@ print(n)' "$LAB_TMP/targets")
 lab_assert_eq "1000 distinct decoy addresses answered" 1000 "$ok"
 distinct=$(grep -E '^10\.1\.0\.2 [0-9]+ 100\.64\.[0-9.]+ 80 ' "$LAB_TMP/dp.log" | awk '{print $3}' | sort -u | wc -l)
 lab_assert_eq "decoyproxy logged 1000 distinct original destinations" 1000 "$distinct"
-nlisten=$(lab_exec dp ss -Hltnp | grep -c '"decoyproxy"')
-lab_assert_eq "decoyproxy has exactly its 5 listening sockets" 5 "$nlisten"
+# one socket per thread per address in thread mode (nbthread): addresses
+nlisten=$(lab_exec dp ss -Hltnp | grep '"decoyproxy"' | awk '{print $4}' | sort -u | wc -l)
+lab_assert_eq "decoyproxy listens on exactly its 5 addresses" 5 "$nlisten"
 
 lab_stop "$DPPID"
 

@@ -572,7 +572,8 @@ static void test_warnings(void **state)
 
 	assert_int_equal(parse("global\n  nbthread 4\nfrontend f\n  bind :1\n  default_backend b\n"
 			       "backend b\n  server s 127.0.0.1:1\n", &c), 0);
-	assert_non_null(strstr(msgs, "WARNING: config : parsing [t.cfg:2] : 'nbthread': decoyproxy runs one event-loop thread"));
+	/* nbthread above 1 is thread mode now: no warning */
+	assert_null(strstr(msgs, "'nbthread'"));
 	assert_non_null(strstr(msgs, "missing timeouts for frontend 'f'"));
 	assert_non_null(strstr(msgs, "missing timeouts for backend 'b'"));
 	assert_int_equal(c->g.nbthread, 4);
@@ -610,7 +611,10 @@ static void test_global_keywords(void **state)
 	expect_error("global\n strict-limits yes\n", "'strict-limits': takes no argument");
 	expect_error("global\n user no-such-user-dp\n", "[t.cfg:2] : 'user': unknown user 'no-such-user-dp'");
 	expect_error("global\n group no-such-group-dp\n", "[t.cfg:2] : 'group': unknown group 'no-such-group-dp'");
-	expect_error("global\n nbthread 0\n", "[t.cfg:2] : 'nbthread': invalid value '0' (expects a positive integer)");
+	expect_error("global\n nbthread 0\n", "[t.cfg:2] : 'nbthread': value must be between 1 and 64 (was 0)");
+	expect_error("global\n nbthread 65\n", "[t.cfg:2] : 'nbthread': value must be between 1 and 64 (was 65)");
+	expect_error("global\n nbthread two\n",
+		     "[t.cfg:2] : 'nbthread': passed a missing or unparsable integer value in 'two'");
 	expect_error("global\n maxconn 0\n", "'maxconn': invalid value '0' (expects an integer from 1 to 10000000)");
 }
 
