@@ -20,6 +20,8 @@
 
 #include "core/channel.h"
 
+#include "helpers.h"
+
 /* src[1] is what the channel reads from (the test writes into src[0]);
  * dst[0] is what it writes to (the test reads dst[1]). */
 struct rig {
@@ -55,49 +57,6 @@ static int teardown(void **state)
 	}
 	free(r);
 	return 0;
-}
-
-/* byte i of the test stream: not periodic in any power of two */
-static char pat(uint64_t i)
-{
-	return (char)(i * 7 % 251);
-}
-
-static void write_pat(int fd, uint64_t from, size_t n)
-{
-	char buf[8192];
-
-	while (n) {
-		size_t k = n < sizeof(buf) ? n : sizeof(buf);
-		ssize_t w;
-
-		for (size_t i = 0; i < k; i++)
-			buf[i] = pat(from + i);
-		w = write(fd, buf, k);
-		assert_true(w == (ssize_t)k);
-		from += k;
-		n -= k;
-	}
-}
-
-/* Reads everything queued on fd and checks it continues the pattern at
- * *at; returns the byte count. */
-static size_t read_check_pat(int fd, uint64_t *at)
-{
-	char buf[8192];
-	size_t total = 0;
-	ssize_t n;
-
-	while ((n = read(fd, buf, sizeof(buf))) > 0) {
-		for (ssize_t i = 0; i < n; i++)
-			if (buf[i] != pat(*at + (uint64_t)i))
-				fail_msg("byte %llu: got %d, expected %d", (unsigned long long)(*at + (uint64_t)i),
-					 buf[i], pat(*at + (uint64_t)i));
-		*at += (uint64_t)n;
-		total += (size_t)n;
-	}
-	assert_true(n < 0 && errno == EAGAIN);
-	return total;
 }
 
 /* Several rounds of different sizes go through in order, counted on both

@@ -16,29 +16,18 @@
 #include "ctl/module.h"
 #include "ctl/cpumap.h"
 
-static char msgs[4096];
+#include "helpers.h"
 
-static void capture(int kind, const char *m)
-{
-	static const char *const k[] = { "ALERT", "WARNING", "NOTICE", "DEBUG" };
-	size_t l = strlen(msgs);
-
-	snprintf(msgs + l, sizeof(msgs) - l, "%s: %s\n", k[kind], m);
-}
-
-static struct dp_config *parse(const char *lines, int *errors)
+static struct dp_config *parse_lines(const char *lines, int *errors)
 {
 	char buf[1024];
-	struct dp_config *c = dp_config_new();
+	struct dp_config *c;
 
-	assert_non_null(c);
 	snprintf(buf, sizeof(buf), "global\n%sfrontend f\n bind 127.0.0.1:1\n default_backend b\n"
 		 "backend b\n server s 127.0.0.1:2\n", lines);
-	msgs[0] = '\0';
 	ha_msg_hook = capture;
 	dp_msg.quiet = true;
-	assert_int_equal(modules_init(), 0);
-	*errors = cfg_parse_buffer(c, "t.cfg", buf);
+	*errors = parse_ex(buf, false, &c);
 	return c;
 }
 
@@ -64,7 +53,7 @@ static void test_sets(void **state)
 	int e;
 
 	(void)state;
-	c = parse(" cpu-map 1/1-2 0-1\n", &e);
+	c = parse_lines(" cpu-map 1/1-2 0-1\n", &e);
 	assert_int_equal(e, 0);
 	assert_string_equal(cpus_of(c, 1, b, sizeof(b)), "0,1");
 	assert_string_equal(cpus_of(c, 2, b, sizeof(b)), "0,1");
@@ -72,7 +61,7 @@ static void test_sets(void **state)
 	dp_config_put(c);
 
 	/* auto: one CPU each, in order; lists with commas and several args */
-	c = parse(" cpu-map auto:1/1-3 4,6 9\n", &e);
+	c = parse_lines(" cpu-map auto:1/1-3 4,6 9\n", &e);
 	assert_int_equal(e, 0);
 	assert_string_equal(cpus_of(c, 1, b, sizeof(b)), "4");
 	assert_string_equal(cpus_of(c, 2, b, sizeof(b)), "6");
@@ -80,7 +69,7 @@ static void test_sets(void **state)
 	dp_config_put(c);
 
 	/* no thread set: every thread; a later line wins for its threads */
-	c = parse(" cpu-map 1 0-3\n cpu-map 1/even 7\n", &e);
+	c = parse_lines(" cpu-map 1 0-3\n cpu-map 1/even 7\n", &e);
 	assert_int_equal(e, 0);
 	assert_string_equal(cpus_of(c, 1, b, sizeof(b)), "0,1,2,3");
 	assert_string_equal(cpus_of(c, 2, b, sizeof(b)), "7");
@@ -90,7 +79,7 @@ static void test_sets(void **state)
 	dp_config_put(c);
 
 	/* auto: with a process set of one and a single thread: one CPU */
-	c = parse(" cpu-map auto:all/odd 0-31\n", &e);
+	c = parse_lines(" cpu-map auto:all/odd 0-31\n", &e);
 	assert_int_equal(e, 0);
 	assert_string_equal(cpus_of(c, 1, b, sizeof(b)), "0");
 	assert_string_equal(cpus_of(c, 3, b, sizeof(b)), "1");
@@ -117,7 +106,7 @@ static void test_errors(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		int e;
-		struct dp_config *c = parse(bad[i].line, &e);
+		struct dp_config *c = parse_lines(bad[i].line, &e);
 
 		if (e == 0 || !strstr(msgs, bad[i].msg))
 			fail_msg("'%s': expected an error with \"%s\", got %d error(s): %s", bad[i].line, bad[i].msg,
@@ -132,7 +121,7 @@ static void test_other_process(void **state)
 	int e;
 
 	(void)state;
-	c = parse(" cpu-map 2/1 0\n", &e);
+	c = parse_lines(" cpu-map 2/1 0\n", &e);
 	assert_int_equal(e, 0);
 	assert_non_null(strstr(msgs, "WARNING: config : parsing [t.cfg:2] : 'cpu-map': process set '2' does not name process 1"));
 	assert_false(cpumap_thread_set(c, 1, &(cpu_set_t){ 0 }));

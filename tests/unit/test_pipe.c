@@ -22,6 +22,8 @@
 #include "core/channel.h"
 #include "core/pipe.h"
 
+#include "helpers.h"
+
 struct rig {
 	int src[2], dst[2];
 	struct chan c;
@@ -57,44 +59,6 @@ static int teardown(void **state)
 	}
 	free(r);
 	return 0;
-}
-
-static char pat(uint64_t i)
-{
-	return (char)(i * 7 % 251);
-}
-
-static void write_pat(int fd, uint64_t from, size_t n)
-{
-	char buf[8192];
-
-	while (n) {
-		size_t k = n < sizeof(buf) ? n : sizeof(buf);
-
-		for (size_t i = 0; i < k; i++)
-			buf[i] = pat(from + i);
-		assert_true(write(fd, buf, k) == (ssize_t)k);
-		from += k;
-		n -= k;
-	}
-}
-
-static size_t read_check_pat(int fd, uint64_t *at)
-{
-	char buf[8192];
-	size_t total = 0;
-	ssize_t n;
-
-	while ((n = read(fd, buf, sizeof(buf))) > 0) {
-		for (ssize_t i = 0; i < n; i++)
-			if (buf[i] != pat(*at + (uint64_t)i))
-				fail_msg("byte %llu: got %d, expected %d", (unsigned long long)(*at + (uint64_t)i),
-					 buf[i], pat(*at + (uint64_t)i));
-		*at += (uint64_t)n;
-		total += (size_t)n;
-	}
-	assert_true(n < 0 && errno == EAGAIN);
-	return total;
 }
 
 /* splice-request/-response: every byte goes through a pipe, none through

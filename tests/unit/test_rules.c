@@ -33,16 +33,9 @@
 #include "rules/sample.h"
 #include "ctl/module.h"
 
-static char msgs[16384];
+#include "helpers.h"
+
 static char tmpdir[64];
-
-static void capture(int kind, const char *m)
-{
-	static const char *const k[] = { "ALERT", "WARNING", "NOTICE", "DEBUG" };
-	size_t l = strlen(msgs);
-
-	snprintf(msgs + l, sizeof(msgs) - l, "%s: %s\n", k[kind], m);
-}
 
 static const char *tmpfile_with(const char *name, const char *text)
 {
