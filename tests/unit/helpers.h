@@ -5,8 +5,8 @@
  *   - configurations: parse a buffer as file "t.cfg" the way the process
  *     does (modules_init(), cfg_parse_buffer(), modules_finalize()) and
  *     expect an error, a warning or none;
- *   - bytes: a test pattern written to and checked on a socket, a file
- *     read whole, an IPv4 sockaddr.
+ *   - bytes: socketpairs, a test pattern written to and checked on a
+ *     socket, a file read whole, an IPv4 sockaddr.
  *
  * Include it after <cmocka.h>. */
 #ifndef DECOYPROXY_TESTS_UNIT_HELPERS_H
@@ -53,6 +53,13 @@ void expect_error(const char *buf, const char *needle);
 void expect_warning(const char *buf, const char *needle);
 
 /* ---- bytes ---- */
+
+/* A non-blocking AF_UNIX stream socketpair into sv (the test fails
+ * without one). */
+void nb_socketpair(int sv[2]);
+
+/* Closes each of fds[0..n) that is >= 0. */
+void close_fds(const int *fds, size_t n);
 
 /* Byte i of the test stream: not periodic in any power of two. */
 char pat(uint64_t i);

@@ -35,8 +35,8 @@ static int setup(void **state)
 	struct rig *r = calloc(1, sizeof(*r));
 
 	assert_non_null(r);
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, r->src), 0);
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, r->dst), 0);
+	nb_socketpair(r->src);
+	nb_socketpair(r->dst);
 	r->pool_before = pump_pool_in_use();
 	*state = r;
 	return 0;
@@ -49,12 +49,8 @@ static int teardown(void **state)
 	chan_release(&r->c);
 	/* every test gives back what it took */
 	assert_int_equal(pump_pool_in_use(), r->pool_before);
-	for (int i = 0; i < 2; i++) {
-		if (r->src[i] >= 0)
-			close(r->src[i]);
-		if (r->dst[i] >= 0)
-			close(r->dst[i]);
-	}
+	close_fds(r->src, 2);
+	close_fds(r->dst, 2);
 	free(r);
 	return 0;
 }

@@ -48,44 +48,38 @@ static const char *cpus_of(const struct dp_config *c, unsigned tid, char *buf, s
 
 static void test_sets(void **state)
 {
-	struct dp_config *c;
+	/* the CPUs of each thread named, after the cpu-map lines */
+	static const struct {
+		const char *lines;
+		struct { unsigned tid; const char *cpus; } want[6];
+	} sets[] = {
+		{ " cpu-map 1/1-2 0-1\n", { { 1, "0,1" }, { 2, "0,1" }, { 3, "-" } } },
+		/* auto: one CPU each, in order; lists with commas and several args */
+		{ " cpu-map auto:1/1-3 4,6 9\n", { { 1, "4" }, { 2, "6" }, { 3, "9" } } },
+		/* no thread set: every thread; a later line wins for its threads */
+		{ " cpu-map 1 0-3\n cpu-map 1/even 7\n",
+		  { { 1, "0,1,2,3" }, { 2, "7" }, { 63, "0,1,2,3" }, { 64, "7" }, { 65, "-" } } },
+		/* auto: with a process set of one and a single thread: one CPU */
+		{ " cpu-map auto:all/odd 0-31\n", { { 1, "0" }, { 3, "1" }, { 63, "31" }, { 2, "-" } } },
+	};
 	char b[64];
-	int e;
 
 	(void)state;
-	c = parse_lines(" cpu-map 1/1-2 0-1\n", &e);
-	assert_int_equal(e, 0);
-	assert_string_equal(cpus_of(c, 1, b, sizeof(b)), "0,1");
-	assert_string_equal(cpus_of(c, 2, b, sizeof(b)), "0,1");
-	assert_string_equal(cpus_of(c, 3, b, sizeof(b)), "-");
-	dp_config_put(c);
+	for (size_t i = 0; i < sizeof(sets) / sizeof(sets[0]); i++) {
+		int e;
+		struct dp_config *c = parse_lines(sets[i].lines, &e);
 
-	/* auto: one CPU each, in order; lists with commas and several args */
-	c = parse_lines(" cpu-map auto:1/1-3 4,6 9\n", &e);
-	assert_int_equal(e, 0);
-	assert_string_equal(cpus_of(c, 1, b, sizeof(b)), "4");
-	assert_string_equal(cpus_of(c, 2, b, sizeof(b)), "6");
-	assert_string_equal(cpus_of(c, 3, b, sizeof(b)), "9");
-	dp_config_put(c);
+		if (e != 0)
+			fail_msg("'%s': %d error(s): %s", sets[i].lines, e, msgs);
+		for (size_t k = 0; k < 6 && sets[i].want[k].cpus; k++) {
+			const char *got = cpus_of(c, sets[i].want[k].tid, b, sizeof(b));
 
-	/* no thread set: every thread; a later line wins for its threads */
-	c = parse_lines(" cpu-map 1 0-3\n cpu-map 1/even 7\n", &e);
-	assert_int_equal(e, 0);
-	assert_string_equal(cpus_of(c, 1, b, sizeof(b)), "0,1,2,3");
-	assert_string_equal(cpus_of(c, 2, b, sizeof(b)), "7");
-	assert_string_equal(cpus_of(c, 63, b, sizeof(b)), "0,1,2,3");
-	assert_string_equal(cpus_of(c, 64, b, sizeof(b)), "7");
-	assert_string_equal(cpus_of(c, 65, b, sizeof(b)), "-");
-	dp_config_put(c);
-
-	/* auto: with a process set of one and a single thread: one CPU */
-	c = parse_lines(" cpu-map auto:all/odd 0-31\n", &e);
-	assert_int_equal(e, 0);
-	assert_string_equal(cpus_of(c, 1, b, sizeof(b)), "0");
-	assert_string_equal(cpus_of(c, 3, b, sizeof(b)), "1");
-	assert_string_equal(cpus_of(c, 63, b, sizeof(b)), "31");
-	assert_string_equal(cpus_of(c, 2, b, sizeof(b)), "-");
-	dp_config_put(c);
+			if (strcmp(got, sets[i].want[k].cpus))
+				fail_msg("'%s': thread %u has CPUs %s, expected %s", sets[i].lines,
+					 sets[i].want[k].tid, got, sets[i].want[k].cpus);
+		}
+		dp_config_put(c);
+	}
 }
 
 static void test_errors(void **state)

@@ -34,8 +34,8 @@ static int setup(void **state)
 	struct rig *r = calloc(1, sizeof(*r));
 
 	assert_non_null(r);
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, r->src), 0);
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, r->dst), 0);
+	nb_socketpair(r->src);
+	nb_socketpair(r->dst);
 	pipe_cfg.maxpipes = 4;
 	pipe_cfg.pipesize = 0;
 	r->c.splice = CHAN_SPLICE;
@@ -51,12 +51,8 @@ static int teardown(void **state)
 	/* every test gives back what it took */
 	assert_int_equal(pipe_used(), 0);
 	assert_int_equal(pump_pool_in_use(), 0);
-	for (int i = 0; i < 2; i++) {
-		if (r->src[i] >= 0)
-			close(r->src[i]);
-		if (r->dst[i] >= 0)
-			close(r->dst[i]);
-	}
+	close_fds(r->src, 2);
+	close_fds(r->dst, 2);
 	free(r);
 	return 0;
 }
