@@ -610,7 +610,7 @@ bool nft_decoy_same(const struct nft_plan *a, const struct nft_plan *b)
 		    x->log_group != y->log_group || x->log_rate != y->log_rate ||
 		    x->log_unit != y->log_unit || x->log_burst != y->log_burst)
 			return false;
-		if (x->edges && x->edgelist != y->edgelist)
+		if (x->edges && !nft_list_same(x->edgelist, y->edgelist))
 			return false;
 	}
 	return true;
