@@ -228,14 +228,16 @@ for i in range(n):
 if closed:
     print("FIRST %.3f" % (t0 + min(closed.values())), flush=True)
 PY
-# eleventh.py PATH SECS: one more client; prints "CONNECTED t" (wall clock)
-# once connected, then "ANSWER t text" when the first line of the answer to
+# eleventh.py PATH SECS: one more client; prints "START t" (wall clock)
+# before it connects (connect() itself may wait while the listener is full)
+# and "CONNECTED t" once connected, then "ANSWER t text" when the first line of the answer to
 # `show cli level` came, or "NONE" after SECS
 cat >"$LAB_TMP/eleventh.py" <<'PY'
 import socket, sys, time
 path, secs = sys.argv[1], float(sys.argv[2])
 s = socket.socket(socket.AF_UNIX)
 s.settimeout(secs)
+print("START %.3f" % time.time(), flush=True)
 s.connect(path)
 print("CONNECTED %.3f" % time.time(), flush=True)
 s.sendall(b"show cli level\n")
@@ -268,7 +270,7 @@ lab_assert_match "10 user clients holding their socket: the admin runs show info
 wait "$cpid"
 wait "$epid"
 first=$(awk '$1 == "FIRST" {print $2}' "$LAB_TMP/clients.out")
-conn=$(awk '$1 == "CONNECTED" {print $2}' "$LAB_TMP/eleventh.out")
+conn=$(awk '$1 == "START" {print $2}' "$LAB_TMP/eleventh.out")
 ans=$(awk '$1 == "ANSWER" {print $2, $3}' "$LAB_TMP/eleventh.out")
 if [ -n "$first" ] && [ -n "$conn" ] && awk -v c="$conn" -v f="$first" 'BEGIN {exit !(c >= f)}'; then
 	lab_skip_part "an 11th user client waits (stats maxconn 10 on that socket)" \
