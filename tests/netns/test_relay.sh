@@ -75,7 +75,7 @@ declare -A SRVPID
 srv() {
 	local name=$1
 	shift
-	lab_bg srv "$DPSERVER" -t 120 "$@" >"$T/$name.out" 2>"$T/$name.err"
+	lab_bg srv "$DPSERVER" -t 1800 "$@" >"$T/$name.out" 2>"$T/$name.err"
 	SRVPID[$name]=$LAB_LASTPID
 	lab_wait_ready "$T/$name.out" || lab_die "dpserver $name did not start"
 }

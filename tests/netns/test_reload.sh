@@ -31,7 +31,7 @@ DP=$DP_BUILDDIR/decoyproxy
 lab_ns n >/dev/null || lab_die "namespace"
 
 for p in 9301 9302; do
-	lab_bg n "$DPSERVER" -t 600 -l 127.0.0.1:$p -m echo -o "$LAB_TMP/srv$p.log" >"$LAB_TMP/srv$p.out" 2>&1
+	lab_bg n "$DPSERVER" -t 1800 -l 127.0.0.1:$p -m echo -o "$LAB_TMP/srv$p.log" >"$LAB_TMP/srv$p.out" 2>&1
 	lab_wait_ready "$LAB_TMP/srv$p.out" || lab_die "server $p"
 done
 mkcfg() { # PORT EXTRA-FRONTEND-PORT
@@ -106,7 +106,7 @@ kill -0 "$DPPID" && lab_pass "process alive" || lab_fail "process died"
 # by the new one that had taken it over, the listener the new one opened
 # before failing closed again, and the process hold no more descriptors than
 # before. Another process holds 127.0.0.1:9399.
-lab_bg n "$DPSERVER" -t 600 -l 127.0.0.1:9399 -m close >"$LAB_TMP/squat.out" 2>&1
+lab_bg n "$DPSERVER" -t 1800 -l 127.0.0.1:9399 -m close >"$LAB_TMP/squat.out" 2>&1
 lab_wait_ready "$LAB_TMP/squat.out" || lab_die "port squatter"
 nfd() { find "/proc/$DPPID/fd" -mindepth 1 -maxdepth 1 | wc -l; }
 listening() { lab_exec n ss -Hltn "sport = :$1" | wc -l; }
@@ -211,7 +211,7 @@ except socket.timeout:
     print("TIMEOUT")
 PY
 for p in 9331 9332; do
-	lab_bg n "$DPSERVER" -t 600 -l 127.0.0.1:$p -m whoami-echo >"$LAB_TMP/srv$p.out" 2>&1
+	lab_bg n "$DPSERVER" -t 1800 -l 127.0.0.1:$p -m whoami-echo >"$LAB_TMP/srv$p.out" 2>&1
 	lab_wait_ready "$LAB_TMP/srv$p.out" || lab_die "server $p"
 done
 mkpc() { # SERVER-PORT WITH-GONE-FRONTEND(0/1)
