@@ -56,32 +56,12 @@ if [ "$NCPU" -ge 2 ]; then
 	PX_RUN+=(taskset -c $((NCPU - 1)))
 	LOAD_RUN+=(taskset -c 0-$((NCPU - 2)))
 fi
-CLI_IP=10.72.1.1 SRV_IP=10.72.2.2 DST=192.0.2.1
 
 BENCH_LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 BENCH_T0=$(date +%s)
 lab_init connpath
 T=$LAB_TMP
-{ lab_ns cli && lab_ns px && lab_ns srv; } >/dev/null || lab_die "cannot create namespaces"
-lab_veth cli eth0 10.72.1.2/24 px c0 "$CLI_IP/24" || lab_die "veth cli-px"
-lab_veth px s0 10.72.2.1/24 srv eth0 "$SRV_IP/24" || lab_die "veth px-srv"
-lab_route cli add default via "$CLI_IP" || lab_die "route cli"
-lab_route srv add default via 10.72.2.1 || lab_die "route srv"
-lab_sysctl px net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 \
-	net.ipv4.conf.c0.rp_filter=0 net.ipv4.conf.s0.rp_filter=0 \
-	"net.ipv4.ip_local_port_range=33000 65000" net.ipv4.tcp_tw_reuse=1 || lab_die "sysctls px"
-lab_sysctl cli "net.ipv4.ip_local_port_range=1024 32999" net.ipv4.tcp_tw_reuse=1 || lab_die "sysctls cli"
-lab_exec px ip rule add fwmark 1 lookup 100 || lab_die "ip rule"
-lab_exec px ip route add local 0.0.0.0/0 dev lo table 100 || lab_die "local route"
-lab_exec px nft -f - <<NFT || lab_die "nft ruleset"
-table ip dpbench {
-	chain pre {
-		type filter hook prerouting priority mangle; policy accept;
-		ip daddr $DST tcp dport 7 tproxy to 127.0.0.1:15007 meta mark set 1 accept
-		meta l4proto tcp socket transparent 1 meta mark set 1 accept
-	}
-}
-NFT
+bench_tproxy_lab
 sed -e "s/@MAXCONN@/2000/" -e "s/@SRV@/$SRV_IP/" "$BENCH_DIR/tproxy.cfg" >"$T/tproxy.cfg"
 "$BENCH_DP" -c -f "$T/tproxy.cfg" >/dev/null 2>&1 || lab_die "decoyproxy refuses the configuration"
 lab_bg srv "${LOAD_RUN[@]}" "$DPSERVER" -l "$SRV_IP:7" -m echo -t 900 >"$T/echo.out" 2>&1
@@ -104,9 +84,7 @@ start() {	# start TARGET [WRAP...]: sets PID
 	lab_wait_port px 127.0.0.1 15007 30 >/dev/null || lab_die "proxy $t did not start: $(cat "$T/px.$t.log")"
 }
 burst() {	# burst COUNT: one echo exchange per connection, 16 at once
-	local out
-	out=$(lab_exec cli "${LOAD_RUN[@]}" timeout 120 "$DPCLIENT" -c "$DST:7" -w 110 burst -n "$1" -P 16 -e)
-	[[ $out == "BURST ok=$1 fail=0 "* ]] || lab_die "burst of $1 failed: $out"
+	bench_tproxy_burst "$1" "${LOAD_RUN[@]}"
 }
 
 segs() {	# TcpInSegs TcpOutSegs of the proxy's namespace (absolute)

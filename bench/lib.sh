@@ -316,3 +316,43 @@ bench_ratio() {
 	fi
 	awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "-"; else printf "%.2f\n", a / b }'
 }
+
+# ---- the TPROXY lab of connpath.sh and threads.sh ------------------------------
+
+# bench_tproxy_lab — after lab_init: namespaces cli (10.72.1.2), px (the
+# proxy, forwarding, TPROXY of $DST:7 to 127.0.0.1:15007 and the socket
+# rule, fwmark 1 -> local table 100) and srv ($SRV_IP); sets CLI_IP, SRV_IP
+# and DST. Port ranges keep the client's ports and the proxy's apart.
+bench_tproxy_lab() {
+	CLI_IP=10.72.1.1 SRV_IP=10.72.2.2 DST=192.0.2.1
+	{ lab_ns cli && lab_ns px && lab_ns srv; } >/dev/null || lab_die "cannot create namespaces"
+	lab_veth cli eth0 10.72.1.2/24 px c0 "$CLI_IP/24" || lab_die "veth cli-px"
+	lab_veth px s0 10.72.2.1/24 srv eth0 "$SRV_IP/24" || lab_die "veth px-srv"
+	lab_route cli add default via "$CLI_IP" || lab_die "route cli"
+	lab_route srv add default via 10.72.2.1 || lab_die "route srv"
+	lab_sysctl px net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 \
+		net.ipv4.conf.c0.rp_filter=0 net.ipv4.conf.s0.rp_filter=0 \
+		"net.ipv4.ip_local_port_range=33000 65000" net.ipv4.tcp_tw_reuse=1 || lab_die "sysctls px"
+	lab_sysctl cli "net.ipv4.ip_local_port_range=1024 32999" net.ipv4.tcp_tw_reuse=1 || lab_die "sysctls cli"
+	lab_exec px ip rule add fwmark 1 lookup 100 || lab_die "ip rule"
+	lab_exec px ip route add local 0.0.0.0/0 dev lo table 100 || lab_die "local route"
+	lab_exec px nft -f - <<NFT || lab_die "nft ruleset"
+table ip dpbench {
+	chain pre {
+		type filter hook prerouting priority mangle; policy accept;
+		ip daddr $DST tcp dport 7 tproxy to 127.0.0.1:15007 meta mark set 1 accept
+		meta l4proto tcp socket transparent 1 meta mark set 1 accept
+	}
+}
+NFT
+}
+
+# bench_tproxy_burst COUNT [WRAPPER...] — COUNT connections from cli to
+# $DST:7 (through the proxy), 16 at once, one 5-byte echo each, under the
+# wrapper (nice, taskset); the bench dies unless every one succeeded.
+bench_tproxy_burst() {
+	local n=$1 out
+	shift
+	out=$(lab_exec cli "$@" timeout 120 "$DPCLIENT" -c "$DST:7" -w 110 burst -n "$n" -P 16 -e)
+	[[ $out == "BURST ok=$n fail=0 "* ]] || lab_die "burst of $n failed: $out"
+}

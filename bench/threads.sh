@@ -44,31 +44,11 @@ lab_require_bin "$BENCH_DP" "$DPSERVER" "$DPCLIENT"
 perf stat -e task-clock true >/dev/null 2>&1 || lab_skip "perf stat -e task-clock does not work here"
 
 NCPU=$(nproc)
-CLI_IP=10.72.1.1 SRV_IP=10.72.2.2 DST=192.0.2.1
 BENCH_LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 BENCH_T0=$(date +%s)
 lab_init threads
 T=$LAB_TMP
-{ lab_ns cli && lab_ns px && lab_ns srv; } >/dev/null || lab_die "cannot create namespaces"
-lab_veth cli eth0 10.72.1.2/24 px c0 "$CLI_IP/24" || lab_die "veth cli-px"
-lab_veth px s0 10.72.2.1/24 srv eth0 "$SRV_IP/24" || lab_die "veth px-srv"
-lab_route cli add default via "$CLI_IP" || lab_die "route cli"
-lab_route srv add default via 10.72.2.1 || lab_die "route srv"
-lab_sysctl px net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 \
-	net.ipv4.conf.c0.rp_filter=0 net.ipv4.conf.s0.rp_filter=0 \
-	"net.ipv4.ip_local_port_range=33000 65000" net.ipv4.tcp_tw_reuse=1 || lab_die "sysctls px"
-lab_sysctl cli "net.ipv4.ip_local_port_range=1024 32999" net.ipv4.tcp_tw_reuse=1 || lab_die "sysctls cli"
-lab_exec px ip rule add fwmark 1 lookup 100 || lab_die "ip rule"
-lab_exec px ip route add local 0.0.0.0/0 dev lo table 100 || lab_die "local route"
-lab_exec px nft -f - <<NFT || lab_die "nft ruleset"
-table ip dpbench {
-	chain pre {
-		type filter hook prerouting priority mangle; policy accept;
-		ip daddr $DST tcp dport 7 tproxy to 127.0.0.1:15007 meta mark set 1 accept
-		meta l4proto tcp socket transparent 1 meta mark set 1 accept
-	}
-}
-NFT
+bench_tproxy_lab
 for n in 1 "$NBT"; do
 	sed -e "s/@MAXCONN@/2000/" -e "s/@SRV@/$SRV_IP/" -e "s/^\([[:space:]]*\)nbthread 1$/\1nbthread $n/" \
 		"$BENCH_DIR/tproxy.cfg" >"$T/nbt$n.cfg"
@@ -92,9 +72,7 @@ start() {	# start TARGET: b1 b2 c1 c2; sets PID
 	lab_wait_port px 127.0.0.1 15007 30 >/dev/null || lab_die "proxy $1 did not start: $(cat "$T/px.$1.log")"
 }
 burst() {	# burst COUNT: one echo exchange per connection, 16 at once
-	local out
-	out=$(lab_exec cli nice -n -19 timeout 120 "$DPCLIENT" -c "$DST:7" -w 110 burst -n "$1" -P 16 -e)
-	[[ $out == "BURST ok=$1 fail=0 "* ]] || lab_die "burst of $1 failed: $out"
+	bench_tproxy_burst "$1" nice -n -19
 }
 
 TARGETS="b1 b$NBT c1 c$NBT"

@@ -662,7 +662,7 @@ bool nft_decoy_same(const struct nft_plan *a, const struct nft_plan *b)
 		    x->log_unit != y->log_unit || x->log_burst != y->log_burst ||
 		    x->answer != y->answer || x->answer_group != y->answer_group)
 			return false;
-		if (x->edges && x->edgelist != y->edgelist)
+		if (x->edges && !nft_list_same(x->edgelist, y->edgelist))
 			return false;
 	}
 	return true;

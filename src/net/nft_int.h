@@ -101,6 +101,10 @@ bool nft_decoy_same(const struct nft_plan *a, const struct nft_plan *b);
 
 /* ---- nft_plan.c: comparisons the one-call forms use ---- */
 
+/* Whether a and b (normalised) hold the same elements: compared by
+ * content, since each generation has lists of its own. */
+bool nft_list_same(const struct icpt_list *a, const struct icpt_list *b);
+
 /* Whether every decoy list of p (a missing one counts as empty) is
  * normalised. */
 bool nft_lists_normalised(const struct nft_plan *p);

@@ -412,6 +412,11 @@ int nft_replace_elements(int nlfd, const struct nft_plan *p, const struct nft_pl
 		return nft_apply(nlfd, p, err);
 	nft_batch_init(&b);
 	ret = nft_build_delta(&b, p, old, seq_base(), err);
+	/* nothing changed (a reload of the same lists): nothing to send */
+	if (!ret && b.nmsg <= 2) {
+		nft_batch_free(&b);
+		return 0;
+	}
 	if (!ret) {
 		seq_next += (uint32_t)b.nmsg;
 		ret = nft_batch_send(nlfd, &b, err);

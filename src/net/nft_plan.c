@@ -167,6 +167,18 @@ static int elem_cmp(const struct icpt_elem *x, const struct icpt_elem *y)
 	return 0;
 }
 
+bool nft_list_same(const struct icpt_list *a, const struct icpt_list *b)
+{
+	if (a == b)
+		return true;
+	if (!a || !b || a->n != b->n)
+		return false;
+	for (size_t i = 0; i < a->n; i++)
+		if (elem_cmp(&a->v[i], &b->v[i]))
+			return false;
+	return true;
+}
+
 /* Pushes to b->sel the elements of `a` (of one family) missing from `c`:
  * one merge walk over two sorted lists. */
 static int sel_missing(struct nft_batch *b, const struct icpt_list *a, const struct icpt_list *c,
@@ -206,7 +218,7 @@ static int build_delta(struct nft_batch *b, const struct nft_plan *p, const stru
 	for (i = 0; !ret && i < p->ndiv; i++) {
 		const struct nft_divert *d = &p->div[i], *o = &old->div[i];
 
-		if (div_list(d) == div_list(o))
+		if (nft_list_same(div_list(d), div_list(o)))
 			continue;
 		from = b->nsel;
 		ret = sel_missing(b, div_list(o), div_list(d), d->family);
@@ -216,7 +228,7 @@ static int build_delta(struct nft_batch *b, const struct nft_plan *p, const stru
 	for (i = 0; !ret && i < p->ndiv; i++) {
 		const struct nft_divert *d = &p->div[i], *o = &old->div[i];
 
-		if (div_list(d) == div_list(o))
+		if (nft_list_same(div_list(d), div_list(o)))
 			continue;
 		from = b->nsel;
 		ret = sel_missing(b, div_list(d), div_list(o), d->family);

@@ -18,11 +18,41 @@
 #include "config.h"
 
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "lib/intercept.h"
 #include "model/proxy.h"
+#include "net/ns.h"
 #include "plumbing/tproxy.h"
 #include "plumbing/tproxy_int.h"
+
+/* ---- namespaces ------------------------------------------------------------ */
+
+bool tproxy_ns_is_self(const char *name)
+{
+	/* the process's namespace never changes: looked up once (before a
+	 * chroot hides /proc) */
+	static struct stat self;
+	static bool have_self;
+	struct stat st;
+	int fd;
+
+	if (!name)
+		return true;
+	if (!have_self) {
+		if (stat("/proc/self/ns/net", &self) < 0)
+			return false;
+		have_self = true;
+	}
+	fd = ns_open(name);
+	if (fd < 0)
+		return false;
+	if (fstat(fd, &st) < 0)
+		st.st_ino = 0;
+	close(fd);
+	return st.st_ino && st.st_dev == self.st_dev && st.st_ino == self.st_ino;
+}
 
 /* ---- allocation ------------------------------------------------------------ */
 

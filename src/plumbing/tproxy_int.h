@@ -115,14 +115,20 @@ int tproxy_loop_check(const struct dp_config *c, const struct proxy *px,
 
 /* ---- small lookups shared by the parts --------------------------------------- */
 
+/* Whether namespace name (under NS_RUN_DIR; NULL: none named) is the
+ * process's own network namespace: the same nsfs inode (st_dev, st_ino)
+ * as /proc/self/ns/net. A `namespace` naming it acts as none. */
+bool tproxy_ns_is_self(const char *name);
+
+/* Whether names a and b (NULL: the process's namespace) are one namespace. */
 static inline bool name_eq(const char *a, const char *b)
 {
-	return a == b || (a && b && !strcmp(a, b));
+	return a == b || (a && b && !strcmp(a, b)) || (tproxy_ns_is_self(a) && tproxy_ns_is_self(b));
 }
 
 static inline const char *ns_desc(const char *name, char *buf, size_t cap)
 {
-	if (!name)
+	if (tproxy_ns_is_self(name))
 		snprintf(buf, cap, "the process's network namespace");
 	else
 		snprintf(buf, cap, "namespace '%s'", name);

@@ -167,8 +167,13 @@ static int announce_build(struct tproxy_fe *f, char **err)
  * Pointers into g->ns are invalidated by the next call. */
 static struct tproxy_ns *ns_get(struct tproxy_gconf *g, const char *name)
 {
-	struct tproxy_ns *n = ns_find(g, name), *v;
+	struct tproxy_ns *n, *v;
 
+	/* a `namespace` naming the process's own is the process's: one
+	 * entry, plumbed as if none were named */
+	if (tproxy_ns_is_self(name))
+		name = NULL;
+	n = ns_find(g, name);
 	if (n)
 		return n;
 	v = realloc(g->ns, (g->nns + 1) * sizeof(*v));

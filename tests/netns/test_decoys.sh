@@ -241,14 +241,41 @@ reload_and_wait() {
 	done
 	return 1
 }
+# `nft monitor` sees every change to the namespace's ruleset: a reload of
+# the same configuration changes nothing there (no set rebuilt, no element
+# flushed: the edge and decoy lists compare by content); marker tables
+# mark where each reload's events start and end (events come in order)
+lab_bg dp nft monitor >"$LAB_TMP/mon.txt" 2>&1
+MONPID=$LAB_LASTPID
+nft_mark() {
+	local i
+	for i in $(seq 50); do
+		lab_exec dp nft add table inet "$1" && lab_exec dp nft delete table inet "$1"
+		for _ in 1 2 3 4 5; do grep -q "^delete table inet $1\$" "$LAB_TMP/mon.txt" && return 0; sleep 0.02; done
+	done
+	return 1
+}
+# what the monitor saw between the markers $1 and $2, but for the
+# generation lines of the markers' own transactions ("... (nft)")
+nft_between() {
+	sed -n "/^delete table inet $1\$/,/^add table inet $2\$/p" "$LAB_TMP/mon.txt" | sed '1d;$d' |
+		grep -v '^# new generation [0-9]* by process [0-9]* (nft)$'
+}
+nft_mark dpmark0 || lab_fail "nft monitor: no event seen in 5 s"
 reload_and_wait || lab_fail "reload: no outcome line"
 lab_assert_match "reload with log-probes succeeds" "reload succeeded" "$(grep -E 'reload (failed|succeeded)' "$LAB_TMP/dp.log" | tail -1)"
+nft_mark dpmark1 || lab_fail "nft monitor: marker 1 not seen"
+lab_assert_eq "reload of the same configuration: nft monitor sees no change to the table" "" "$(nft_between dpmark0 dpmark1)"
 lab_exec att timeout 2 bash -c 'exec 3<>/dev/tcp/10.99.0.9/8443' 2>/dev/null
 for _ in $(seq 30); do grep -q ' probe tcp 10\.99\.0\.9:8443 closed' "$LAB_TMP/dp.log" && break; sleep 0.1; done
 lab_assert_match "after the reload: a closed-port probe is still an event" \
 	' web - probe tcp 10\.99\.0\.9:8443 closed syn=1 rst=0$' "$(cat "$LAB_TMP/dp.log")"
 sed -i 's/^    probe-log rate 1000\/1s$/    probe-log rate 1000\/1s\n    decoy-closed drop/' "$LAB_TMP/dp.cfg"
 reload_and_wait || lab_fail "reload (drop): no outcome line"
+nft_mark dpmark2 || lab_fail "nft monitor: marker 2 not seen"
+lab_assert_match "reload to decoy-closed drop: nft monitor sees the table rebuilt" \
+	'^add table inet decoyproxy' "$(nft_between dpmark1 dpmark2)"
+lab_stop "$MONPID"
 lab_exec att timeout 10 nmap -n -Pn -sS -T5 --max-retries 1 --initial-rtt-timeout 50ms --max-rtt-timeout 100ms -p 22,443 -oG "$LAB_TMP/rl.gnmap" 10.99.0.9 >/dev/null 2>&1
 lab_assert_eq "reload to decoy-closed drop: 443 filtered now" "22/open/tcp//ssh///, 443/filtered/tcp//https///" \
 	"$(grep -F Ports: "$LAB_TMP/rl.gnmap" | sed 's/.*Ports: //')"

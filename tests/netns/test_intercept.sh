@@ -474,6 +474,72 @@ else
 		"$(lab_exec seg ip route show table local)"
 fi
 
+# 12b. a `namespace` naming the process's own namespace is no second
+#      namespace: -c says the same, and the table, rules, routes and the
+#      start-up notice are those of the same configuration without it
+DPNS=$(_lab_ns dp)
+# self_cfg DIR [NAMESPACE-OPTION]: the configuration in DIR/dp.cfg
+self_cfg() {
+	mkdir -p "$1"
+	cat >"$1/dp.cfg" <<CFG
+global
+    log stdout format raw local0
+defaults
+    mode tcp
+    log global
+    timeout connect 2s
+    timeout client 10s
+    timeout server 10s
+frontend selfdecoys
+    bind 127.0.0.1:15001 transparent $2
+    intercept 192.0.2.0/24:22 10.9.0.1-10.9.0.5:22 announce
+    default_backend selfspoof
+backend selfspoof
+    source 0.0.0.0 usesrc clientip
+    server decoy 10.2.0.2 $2
+backend inside
+    server i 10.9.0.3:22 $2
+CFG
+}
+# self_run DIR: what the kernel holds while decoyproxy runs DIR/dp.cfg
+self_run() {
+	local pid
+	lab_bg dp "$DP" -f "$1/dp.cfg" >"$1/log" 2>&1
+	pid=$LAB_LASTPID
+	for _ in $(seq 100); do
+		grep -q 'Proxy selfdecoys started' "$1/log" && break
+		sleep 0.05
+	done
+	{
+		grep -o 'tproxy: .*' "$1/log"
+		x nft list ruleset | sed 's/comment "decoyproxy:[0-9a-f]*"/comment "decoyproxy:<run>"/'
+		x ip -4 rule show
+		x ip route show table local | grep '10\.9\.0\.'
+	} >"$1/kernel"
+	lab_stop "$pid"
+}
+self_cfg "$LAB_TMP/nons"
+self_cfg "$LAB_TMP/selfns" "namespace $DPNS"
+# (but for the pids, and for the warning that a named namespace must
+# exist at start-up, which any 'namespace' has)
+self_check() {
+	x "$DP" -c -f "$1/dp.cfg" 2>&1 | sed -e "s|$1/||g" -e 's/^\(\[[A-Z]*\] *\)([0-9]*)/\1(pid)/' |
+		grep -v "uses namespace '$DPNS', which no 'network' section or 'namespace_list' declares" >"$1/check"
+}
+self_check "$LAB_TMP/nons"
+self_check "$LAB_TMP/selfns"
+lab_assert_match "namespace (own): -c warns of the server inside the decoys, same namespace" \
+	"server 'inside/i' 10\\.9\\.0\\.3:22 .*the process's network namespace" "$(cat "$LAB_TMP/nons/check")"
+lab_assert_eq "namespace (own): -c says what it says without 'namespace'" \
+	"$(cat "$LAB_TMP/nons/check")" "$(cat "$LAB_TMP/selfns/check")"
+self_run "$LAB_TMP/nons"
+self_run "$LAB_TMP/selfns"
+lab_assert_match "namespace (own): plumbing in the process's network namespace" \
+	"^tproxy: the process's network namespace: 2 decoy element\\(s\\)" "$(cat "$LAB_TMP/selfns/kernel")"
+lab_assert_eq "namespace (own): one table, the same rules, routes and notice as without 'namespace'" \
+	"$(cat "$LAB_TMP/nons/kernel")" "$(cat "$LAB_TMP/selfns/kernel")"
+lab_assert_eq "namespace (own): table removed at stop" "" "$(x nft list tables)"
+
 # 13. several intercepting frontends of one family in one namespace: SSH
 #     decoys to one decoy service (10.2.0.2), web decoys on the same and
 #     other addresses to another (10.2.0.3); each frontend its own set,

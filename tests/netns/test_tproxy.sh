@@ -76,14 +76,16 @@ table inet tptest {
 }
 NFT
 
-# decoy service: whoami on several ports, both families
-lab_bg svc "$DPSERVER" -t 120 -m whoami -o "$LAB_TMP/svc.peers" \
+# decoy service: whoami on several ports, both families. -t is a safety net
+# only (lab_cleanup ends the services): long enough for a whole run of this
+# test on a loaded machine or under the sanitizers, which may take minutes
+lab_bg svc "$DPSERVER" -t 1800 -m whoami -o "$LAB_TMP/svc.peers" \
 	-l 10.2.0.2:22 -l 10.2.0.2:80 -l 10.2.0.2:443 -l 10.2.0.2:2222 -l 10.2.0.2:3389 \
 	-l '[fd02::2]:22' -l '[fd02::2]:80' -l 198.51.100.77:8080 \
 	-l 198.51.100.78:8081 -l '[fd0b::78]:8081' -l 10.2.0.2:10080 >"$LAB_TMP/svc.out" 2>&1
 lab_wait_ready "$LAB_TMP/svc.out" || lab_die "dpserver did not start"
 # and one that keeps its connections open (whoami line, then echo)
-lab_bg svc "$DPSERVER" -t 120 -m whoami-echo -o "$LAB_TMP/svc2.peers" -l 10.2.0.2:2225 >"$LAB_TMP/svc2.out" 2>&1
+lab_bg svc "$DPSERVER" -t 1800 -m whoami-echo -o "$LAB_TMP/svc2.peers" -l 10.2.0.2:2225 >"$LAB_TMP/svc2.out" 2>&1
 lab_wait_ready "$LAB_TMP/svc2.out" || lab_die "dpserver (whoami-echo) did not start"
 
 cat >"$LAB_TMP/dp.cfg" <<'CFG'

@@ -14,6 +14,8 @@
 
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
+# shellcheck source=lab_udp.sh
+. "$(dirname "$0")/lab_udp.sh"
 
 lab_require_root
 lab_require_cmd ip ss nft timeout python3 socat prlimit
@@ -23,35 +25,11 @@ lab_init udp
 
 DP=$DP_BUILDDIR/decoyproxy
 UDPRECV=$DP_BUILDDIR/tests/tools/udprecv
-{ lab_ns att && lab_ns dp && lab_ns svc; } >/dev/null || lab_die "cannot create namespaces"
-lab_veth att eth0 10.1.0.2/24,fd01::2/64 dp a0 10.1.0.1/24,fd01::1/64 || lab_die "veth att-dp"
-lab_veth dp s0 10.2.0.1/24,fd02::1/64 svc eth0 10.2.0.2/24,fd02::2/64 || lab_die "veth dp-svc"
-lab_route att add default via 10.1.0.1
-lab_route att -6 add default via fd01::1
-lab_route svc add default via 10.2.0.1
-lab_route svc -6 add default via fd02::1
-lab_sysctl dp net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 \
-	net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 net.ipv4.conf.a0.rp_filter=0 \
-	net.ipv4.conf.s0.rp_filter=0 || lab_die "sysctls"
-lab_sysctl att net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.eth0.rp_filter=0 || lab_die "sysctls (att)"
-lab_exec dp nft list tables >/dev/null 2>&1 || lab_skip "nftables unusable in a namespace here"
-# IPv6 neighbour discovery needs the link-local addresses out of DAD
-for _ in $(seq 40); do
-	[ -z "$(for n in att dp svc; do lab_exec $n ip -6 addr show tentative; done)" ] && break
-	sleep 0.1
-done
+lab_udp_lab
 
 # dnsmasq on the decoy side: answers decoy.test, logs every query with the
 # address it came from
-lab_bg svc dnsmasq --keep-in-foreground --conf-file=/dev/null --no-resolv --no-hosts \
-	--user=root --group=root --pid-file="$LAB_TMP/dnsmasq.pid" --bind-interfaces \
-	--listen-address=10.2.0.2 --listen-address=fd02::2 --except-interface=lo \
-	--address=/decoy.test/198.51.100.1 --address=/decoy.test/fd0d::1 \
-	--log-queries=extra --log-facility="$LAB_TMP/dnsmasq.log"
-for _ in $(seq 50); do
-	lab_exec svc ss -Hlun 'sport = :53' | grep -q 10.2.0.2 && break
-	sleep 0.1
-done
+lab_udp_dnsmasq --log-queries=extra --log-facility="$LAB_TMP/dnsmasq.log"
 
 lab_bg svc "$UDPRECV" -m ntp -l 10.2.0.2:123 -o "$LAB_TMP/ntp.log" >"$LAB_TMP/ntp.out" 2>&1
 lab_wait_ready "$LAB_TMP/ntp.out" || lab_die "udprecv (ntp) did not start"

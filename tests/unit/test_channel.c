@@ -20,6 +20,8 @@
 
 #include "core/channel.h"
 
+#include "helpers.h"
+
 /* src[1] is what the channel reads from (the test writes into src[0]);
  * dst[0] is what it writes to (the test reads dst[1]). */
 struct rig {
@@ -33,8 +35,8 @@ static int setup(void **state)
 	struct rig *r = calloc(1, sizeof(*r));
 
 	assert_non_null(r);
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, r->src), 0);
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, r->dst), 0);
+	nb_socketpair(r->src);
+	nb_socketpair(r->dst);
 	r->pool_before = pump_pool_in_use();
 	*state = r;
 	return 0;
@@ -47,57 +49,10 @@ static int teardown(void **state)
 	chan_release(&r->c);
 	/* every test gives back what it took */
 	assert_int_equal(pump_pool_in_use(), r->pool_before);
-	for (int i = 0; i < 2; i++) {
-		if (r->src[i] >= 0)
-			close(r->src[i]);
-		if (r->dst[i] >= 0)
-			close(r->dst[i]);
-	}
+	close_fds(r->src, 2);
+	close_fds(r->dst, 2);
 	free(r);
 	return 0;
-}
-
-/* byte i of the test stream: not periodic in any power of two */
-static char pat(uint64_t i)
-{
-	return (char)(i * 7 % 251);
-}
-
-static void write_pat(int fd, uint64_t from, size_t n)
-{
-	char buf[8192];
-
-	while (n) {
-		size_t k = n < sizeof(buf) ? n : sizeof(buf);
-		ssize_t w;
-
-		for (size_t i = 0; i < k; i++)
-			buf[i] = pat(from + i);
-		w = write(fd, buf, k);
-		assert_true(w == (ssize_t)k);
-		from += k;
-		n -= k;
-	}
-}
-
-/* Reads everything queued on fd and checks it continues the pattern at
- * *at; returns the byte count. */
-static size_t read_check_pat(int fd, uint64_t *at)
-{
-	char buf[8192];
-	size_t total = 0;
-	ssize_t n;
-
-	while ((n = read(fd, buf, sizeof(buf))) > 0) {
-		for (ssize_t i = 0; i < n; i++)
-			if (buf[i] != pat(*at + (uint64_t)i))
-				fail_msg("byte %llu: got %d, expected %d", (unsigned long long)(*at + (uint64_t)i),
-					 buf[i], pat(*at + (uint64_t)i));
-		*at += (uint64_t)n;
-		total += (size_t)n;
-	}
-	assert_true(n < 0 && errno == EAGAIN);
-	return total;
 }
 
 /* Several rounds of different sizes go through in order, counted on both

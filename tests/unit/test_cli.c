@@ -36,15 +36,7 @@
 #include "log/msg.h"
 #include "ctl/module.h"
 
-static char msgs[16384];
-
-static void capture(int kind, const char *m)
-{
-	static const char *const k[] = { "ALERT", "WARNING", "NOTICE", "DEBUG" };
-	size_t l = strlen(msgs);
-
-	snprintf(msgs + l, sizeof(msgs) - l, "%s: %s\n", k[kind], m);
-}
+#include "helpers.h"
 
 static const char BASE_CFG[] =
 	"defaults\n"
@@ -66,16 +58,9 @@ static const char BASE_CFG[] =
 
 static struct dp_config *parse_cfg(const char *buf, int *errors)
 {
-	struct dp_config *c = dp_config_new();
-	int e;
+	struct dp_config *c;
 
-	assert_non_null(c);
-	msgs[0] = '\0';
-	assert_int_equal(modules_init(), 0);
-	e = cfg_parse_buffer(c, "t.cfg", buf);
-	if (!e)
-		e = modules_finalize(c);
-	*errors = e;
+	*errors = parse(buf, &c);
 	return c;
 }
 

@@ -16,29 +16,18 @@
 #include "ctl/module.h"
 #include "ctl/cpumap.h"
 
-static char msgs[4096];
+#include "helpers.h"
 
-static void capture(int kind, const char *m)
-{
-	static const char *const k[] = { "ALERT", "WARNING", "NOTICE", "DEBUG" };
-	size_t l = strlen(msgs);
-
-	snprintf(msgs + l, sizeof(msgs) - l, "%s: %s\n", k[kind], m);
-}
-
-static struct dp_config *parse(const char *lines, int *errors)
+static struct dp_config *parse_lines(const char *lines, int *errors)
 {
 	char buf[1024];
-	struct dp_config *c = dp_config_new();
+	struct dp_config *c;
 
-	assert_non_null(c);
 	snprintf(buf, sizeof(buf), "global\n%sfrontend f\n bind 127.0.0.1:1\n default_backend b\n"
 		 "backend b\n server s 127.0.0.1:2\n", lines);
-	msgs[0] = '\0';
 	ha_msg_hook = capture;
 	dp_msg.quiet = true;
-	assert_int_equal(modules_init(), 0);
-	*errors = cfg_parse_buffer(c, "t.cfg", buf);
+	*errors = parse_ex(buf, false, &c);
 	return c;
 }
 
@@ -59,44 +48,38 @@ static const char *cpus_of(const struct dp_config *c, unsigned tid, char *buf, s
 
 static void test_sets(void **state)
 {
-	struct dp_config *c;
+	/* the CPUs of each thread named, after the cpu-map lines */
+	static const struct {
+		const char *lines;
+		struct { unsigned tid; const char *cpus; } want[6];
+	} sets[] = {
+		{ " cpu-map 1/1-2 0-1\n", { { 1, "0,1" }, { 2, "0,1" }, { 3, "-" } } },
+		/* auto: one CPU each, in order; lists with commas and several args */
+		{ " cpu-map auto:1/1-3 4,6 9\n", { { 1, "4" }, { 2, "6" }, { 3, "9" } } },
+		/* no thread set: every thread; a later line wins for its threads */
+		{ " cpu-map 1 0-3\n cpu-map 1/even 7\n",
+		  { { 1, "0,1,2,3" }, { 2, "7" }, { 63, "0,1,2,3" }, { 64, "7" }, { 65, "-" } } },
+		/* auto: with a process set of one and a single thread: one CPU */
+		{ " cpu-map auto:all/odd 0-31\n", { { 1, "0" }, { 3, "1" }, { 63, "31" }, { 2, "-" } } },
+	};
 	char b[64];
-	int e;
 
 	(void)state;
-	c = parse(" cpu-map 1/1-2 0-1\n", &e);
-	assert_int_equal(e, 0);
-	assert_string_equal(cpus_of(c, 1, b, sizeof(b)), "0,1");
-	assert_string_equal(cpus_of(c, 2, b, sizeof(b)), "0,1");
-	assert_string_equal(cpus_of(c, 3, b, sizeof(b)), "-");
-	dp_config_put(c);
+	for (size_t i = 0; i < sizeof(sets) / sizeof(sets[0]); i++) {
+		int e;
+		struct dp_config *c = parse_lines(sets[i].lines, &e);
 
-	/* auto: one CPU each, in order; lists with commas and several args */
-	c = parse(" cpu-map auto:1/1-3 4,6 9\n", &e);
-	assert_int_equal(e, 0);
-	assert_string_equal(cpus_of(c, 1, b, sizeof(b)), "4");
-	assert_string_equal(cpus_of(c, 2, b, sizeof(b)), "6");
-	assert_string_equal(cpus_of(c, 3, b, sizeof(b)), "9");
-	dp_config_put(c);
+		if (e != 0)
+			fail_msg("'%s': %d error(s): %s", sets[i].lines, e, msgs);
+		for (size_t k = 0; k < 6 && sets[i].want[k].cpus; k++) {
+			const char *got = cpus_of(c, sets[i].want[k].tid, b, sizeof(b));
 
-	/* no thread set: every thread; a later line wins for its threads */
-	c = parse(" cpu-map 1 0-3\n cpu-map 1/even 7\n", &e);
-	assert_int_equal(e, 0);
-	assert_string_equal(cpus_of(c, 1, b, sizeof(b)), "0,1,2,3");
-	assert_string_equal(cpus_of(c, 2, b, sizeof(b)), "7");
-	assert_string_equal(cpus_of(c, 63, b, sizeof(b)), "0,1,2,3");
-	assert_string_equal(cpus_of(c, 64, b, sizeof(b)), "7");
-	assert_string_equal(cpus_of(c, 65, b, sizeof(b)), "-");
-	dp_config_put(c);
-
-	/* auto: with a process set of one and a single thread: one CPU */
-	c = parse(" cpu-map auto:all/odd 0-31\n", &e);
-	assert_int_equal(e, 0);
-	assert_string_equal(cpus_of(c, 1, b, sizeof(b)), "0");
-	assert_string_equal(cpus_of(c, 3, b, sizeof(b)), "1");
-	assert_string_equal(cpus_of(c, 63, b, sizeof(b)), "31");
-	assert_string_equal(cpus_of(c, 2, b, sizeof(b)), "-");
-	dp_config_put(c);
+			if (strcmp(got, sets[i].want[k].cpus))
+				fail_msg("'%s': thread %u has CPUs %s, expected %s", sets[i].lines,
+					 sets[i].want[k].tid, got, sets[i].want[k].cpus);
+		}
+		dp_config_put(c);
+	}
 }
 
 static void test_errors(void **state)
@@ -117,7 +100,7 @@ static void test_errors(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		int e;
-		struct dp_config *c = parse(bad[i].line, &e);
+		struct dp_config *c = parse_lines(bad[i].line, &e);
 
 		if (e == 0 || !strstr(msgs, bad[i].msg))
 			fail_msg("'%s': expected an error with \"%s\", got %d error(s): %s", bad[i].line, bad[i].msg,
@@ -132,7 +115,7 @@ static void test_other_process(void **state)
 	int e;
 
 	(void)state;
-	c = parse(" cpu-map 2/1 0\n", &e);
+	c = parse_lines(" cpu-map 2/1 0\n", &e);
 	assert_int_equal(e, 0);
 	assert_non_null(strstr(msgs, "WARNING: config : parsing [t.cfg:2] : 'cpu-map': process set '2' does not name process 1"));
 	assert_false(cpumap_thread_set(c, 1, &(cpu_set_t){ 0 }));

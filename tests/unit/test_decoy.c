@@ -24,49 +24,12 @@
 #include "plumbing/decoy.h"
 #include "plumbing/tproxy.h"
 
-static char msgs[65536];
+#include "helpers.h"
 
-static void capture(int kind, const char *m)
-{
-	static const char *const k[] = { "ALERT", "WARNING", "NOTICE", "DEBUG" };
-	size_t l = strlen(msgs);
-
-	snprintf(msgs + l, sizeof(msgs) - l, "%s: %s\n", k[kind & 3], m);
-}
-
+/* every test starts with no message, capture on */
 static int setup(void **state)
 {
-	(void)state;
-	msgs[0] = '\0';
-	ha_msg_hook = capture;
-	dp_msg.quiet = true;
-	return 0;
-}
-
-static int parse(const char *buf, struct dp_config **out)
-{
-	struct dp_config *c = dp_config_new();
-	int errors;
-
-	assert_non_null(c);
-	msgs[0] = '\0';
-	assert_int_equal(modules_init(), 0);
-	errors = cfg_parse_buffer(c, "t.cfg", buf);
-	if (!errors)
-		errors = modules_finalize(c);
-	if (out)
-		*out = c;
-	else
-		dp_config_put(c);
-	return errors;
-}
-
-static void expect_error(const char *buf, const char *needle)
-{
-	int e = parse(buf, NULL);
-
-	if (e == 0 || !strstr(msgs, needle))
-		fail_msg("expected an error containing \"%s\", got %d error(s):\n%s", needle, e, msgs);
+	return capture_setup(state);
 }
 
 #define HEAD "defaults\n    mode tcp\n    timeout client 5s\n    timeout connect 5s\n" \
@@ -338,6 +301,56 @@ static void test_batch_v6_answers(void **state)
 	dp_config_put(c);
 }
 
+/* A reload of the same configuration: each generation has its own decoy
+ * and edge lists, equal in content. The plans have the same rules, and the
+ * delta between them holds nothing between its batch begin and end: no set
+ * is touched. A changed edge means a rebuild; a changed decoy list alone
+ * means a delta. */
+static void test_reload_same(void **state)
+{
+	static const char *const cfg = HEAD FE "    intercept 10.0.0.0/28:22,80\n";
+	const struct tproxy_ns *p1, *p2;
+	struct dp_config *c1, *c2;
+	struct nft_batch b;
+	char *err = NULL;
+	size_t n;
+
+	(void)state;
+	assert_int_equal(parse(cfg, &c1), 0);
+	assert_int_equal(parse(cfg, &c2), 0);
+	p1 = tproxy_plan(c1, &n);
+	assert_int_equal(n, 1);
+	p2 = tproxy_plan(c2, &n);
+	assert_int_equal(n, 1);
+	assert_non_null(p1->nft.div[0].dec.edgelist);
+	assert_ptr_not_equal(p1->nft.div[0].dec.edgelist, p2->nft.div[0].dec.edgelist);
+	assert_ptr_not_equal(p1->nft.div[0].decoys, p2->nft.div[0].decoys);
+	assert_true(nft_plan_same_rules(&p2->nft, &p1->nft));
+	nft_batch_init(&b);
+	assert_int_equal(nft_build_delta(&b, &p2->nft, &p1->nft, 1, &err), 0);
+	assert_int_equal(b.nmsg, 2);
+	assert_int_equal(b.msg[0].kind, NFT_K_BEGIN);
+	assert_int_equal(b.msg[1].kind, NFT_K_END);
+	dp_config_put(c2);
+
+	/* one more decoy address, not a CIDR: same edges, a delta that
+	 * adds the element and refills the host set */
+	assert_int_equal(parse(HEAD FE "    intercept 10.0.0.0/28:22,80 10.0.1.5:22\n", &c2), 0);
+	p2 = tproxy_plan(c2, &n);
+	assert_true(nft_plan_same_rules(&p2->nft, &p1->nft));
+	assert_int_equal(nft_build_delta(&b, &p2->nft, &p1->nft, 1, &err), 0);
+	assert_true(b.nmsg > 2);
+	dp_config_put(c2);
+
+	/* another prefix length: other edges, a rebuild */
+	assert_int_equal(parse(HEAD FE "    intercept 10.0.0.0/29:22,80 10.0.0.8/29:22,80\n", &c2), 0);
+	p2 = tproxy_plan(c2, &n);
+	assert_false(nft_plan_same_rules(&p2->nft, &p1->nft));
+	nft_batch_free(&b);
+	dp_config_put(c2);
+	dp_config_put(c1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -347,6 +360,7 @@ int main(void)
 		cmocka_unit_test_setup(test_batch, setup),
 		cmocka_unit_test_setup(test_batch_drop_v6, setup),
 		cmocka_unit_test_setup(test_batch_v6_answers, setup),
+		cmocka_unit_test_setup(test_reload_same, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

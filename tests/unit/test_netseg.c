@@ -33,15 +33,7 @@
 #include "log/msg.h"
 #include "ctl/module.h"
 
-static char msgs[32768];
-
-static void capture(int kind, const char *m)
-{
-	static const char *const k[] = { "ALERT", "WARNING", "NOTICE", "DEBUG" };
-	size_t l = strlen(msgs);
-
-	snprintf(msgs + l, sizeof(msgs) - l, "%s: %s\n", k[kind], m);
-}
+#include "helpers.h"
 
 /* ---- the model ------------------------------------------------------------ */
 
@@ -617,41 +609,6 @@ static int teardown(void **state)
 {
 	netseg_set_sys(NULL, NULL);
 	return 0;
-}
-
-static int parse(const char *buf, struct dp_config **out)
-{
-	struct dp_config *c = dp_config_new();
-	int errors;
-
-	assert_non_null(c);
-	msgs[0] = '\0';
-	assert_int_equal(modules_init(), 0);
-	errors = cfg_parse_buffer(c, "t.cfg", buf);
-	if (!errors)
-		errors = modules_finalize(c);
-	if (out)
-		*out = c;
-	else
-		dp_config_put(c);
-	return errors;
-}
-
-static struct dp_config *parse_ok(const char *buf)
-{
-	struct dp_config *c;
-
-	if (parse(buf, &c) != 0)
-		fail_msg("unexpected errors:\n%s", msgs);
-	return c;
-}
-
-static void expect_error(const char *buf, const char *needle)
-{
-	int e = parse(buf, NULL);
-
-	if (e == 0 || !strstr(msgs, needle))
-		fail_msg("expected an error containing \"%s\", got %d error(s):\n%s", needle, e, msgs);
 }
 
 static void expect_plan(const struct dp_config *c, const char *const *want, size_t n)

@@ -22,6 +22,8 @@
 #include "core/channel.h"
 #include "core/pipe.h"
 
+#include "helpers.h"
+
 struct rig {
 	int src[2], dst[2];
 	struct chan c;
@@ -32,8 +34,8 @@ static int setup(void **state)
 	struct rig *r = calloc(1, sizeof(*r));
 
 	assert_non_null(r);
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, r->src), 0);
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, r->dst), 0);
+	nb_socketpair(r->src);
+	nb_socketpair(r->dst);
 	pipe_cfg.maxpipes = 4;
 	pipe_cfg.pipesize = 0;
 	r->c.splice = CHAN_SPLICE;
@@ -49,52 +51,10 @@ static int teardown(void **state)
 	/* every test gives back what it took */
 	assert_int_equal(pipe_used(), 0);
 	assert_int_equal(pump_pool_in_use(), 0);
-	for (int i = 0; i < 2; i++) {
-		if (r->src[i] >= 0)
-			close(r->src[i]);
-		if (r->dst[i] >= 0)
-			close(r->dst[i]);
-	}
+	close_fds(r->src, 2);
+	close_fds(r->dst, 2);
 	free(r);
 	return 0;
-}
-
-static char pat(uint64_t i)
-{
-	return (char)(i * 7 % 251);
-}
-
-static void write_pat(int fd, uint64_t from, size_t n)
-{
-	char buf[8192];
-
-	while (n) {
-		size_t k = n < sizeof(buf) ? n : sizeof(buf);
-
-		for (size_t i = 0; i < k; i++)
-			buf[i] = pat(from + i);
-		assert_true(write(fd, buf, k) == (ssize_t)k);
-		from += k;
-		n -= k;
-	}
-}
-
-static size_t read_check_pat(int fd, uint64_t *at)
-{
-	char buf[8192];
-	size_t total = 0;
-	ssize_t n;
-
-	while ((n = read(fd, buf, sizeof(buf))) > 0) {
-		for (ssize_t i = 0; i < n; i++)
-			if (buf[i] != pat(*at + (uint64_t)i))
-				fail_msg("byte %llu: got %d, expected %d", (unsigned long long)(*at + (uint64_t)i),
-					 buf[i], pat(*at + (uint64_t)i));
-		*at += (uint64_t)n;
-		total += (size_t)n;
-	}
-	assert_true(n < 0 && errno == EAGAIN);
-	return total;
 }
 
 /* splice-request/-response: every byte goes through a pipe, none through

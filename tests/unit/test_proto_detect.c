@@ -28,29 +28,11 @@
 
 #include "lib/proto_detect.h"
 
+#include "helpers.h"
+
 #ifndef DP_TESTDATA
 #define DP_TESTDATA "tests/unit/data"
 #endif
-
-static uint8_t *load(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	uint8_t *p;
-	long n;
-
-	if (!f)
-		fail_msg("cannot open %s", path);
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	assert_true(n > 0);
-	rewind(f);
-	p = malloc((size_t)n);
-	assert_non_null(p);
-	assert_int_equal(fread(p, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	*len = (size_t)n;
-	return p;
-}
 
 static enum pd_verdict classify_exact(const uint8_t *p, size_t n, unsigned int flags,
 				      struct pd_result *r)
@@ -81,7 +63,7 @@ static void check_fixture(const char *file)
 	if (proto < 0)
 		fail_msg("%s: unknown protocol %s", file, want);
 	snprintf(path, sizeof(path), "%s/proto/%s", DP_TESTDATA, file);
-	data = load(path, &len);
+	data = load_file(path, &len);
 	print_message("%-48s %4zu bytes -> ", file, len);
 
 	if (proto == PD_UNKNOWN) {
@@ -174,7 +156,7 @@ static void test_tls_fixtures(void **state)
 		if (l < 5 || strcmp(de->d_name + l - 4, ".bin"))
 			continue;
 		snprintf(path, sizeof(path), "%s/tls/%s", DP_TESTDATA, de->d_name);
-		data = load(path, &len);
+		data = load_file(path, &len);
 		assert_int_equal(classify_exact(data, len, 0, &r), PD_DEFINITE);
 		assert_int_equal(r.proto, PD_TLS);
 		free(data);

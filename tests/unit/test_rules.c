@@ -33,16 +33,9 @@
 #include "rules/sample.h"
 #include "ctl/module.h"
 
-static char msgs[16384];
+#include "helpers.h"
+
 static char tmpdir[64];
-
-static void capture(int kind, const char *m)
-{
-	static const char *const k[] = { "ALERT", "WARNING", "NOTICE", "DEBUG" };
-	size_t l = strlen(msgs);
-
-	snprintf(msgs + l, sizeof(msgs) - l, "%s: %s\n", k[kind], m);
-}
 
 static const char *tmpfile_with(const char *name, const char *text)
 {
@@ -92,10 +85,7 @@ static void set_req(const char *bytes, size_t len, bool final)
 
 static int setup(void **state)
 {
-	(void)state;
-	msgs[0] = '\0';
-	ha_msg_hook = capture;
-	dp_msg.quiet = true;
+	capture_setup(state);
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_rules.XXXXXX");
 	assert_non_null(mkdtemp(tmpdir));
 	assert_int_equal(modules_init(), 0);
@@ -167,6 +157,18 @@ static void expect_val(const char *expr, const char *want)
 		fail_msg("%s: got '%s', expected '%s'", expr, out, want);
 }
 
+/* expect_val() for each row of a table */
+struct val_row {
+	const char *expr, *want;
+};
+#define EXPECT_VALS(rows) expect_vals(rows, sizeof(rows) / sizeof((rows)[0]))
+
+static void expect_vals(const struct val_row *rows, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		expect_val(rows[i].expr, rows[i].want);
+}
+
 static void expect_parse_error(const char *expr, const char *needle)
 {
 	struct smp_pctx pc = pctx();
@@ -188,23 +190,26 @@ static void test_fetch_l4(void **state)
 {
 	struct pp_hdr pp;
 	struct pp_tlv_custom tlv = { .type = 0xE3, .len = 3, .val = (uint8_t *)"ssh" };
+	static const struct val_row l4[] = {
+		{ "src", "10.1.2.3" },
+		{ "src_port", "40000" },
+		{ "dst", "192.0.2.10" },
+		{ "dst_port", "22" },
+		{ "so_name", "mybind" },
+		{ "fe_name", "fe" },
+		{ "be_name", "be" },
+		{ "srv_name", "<none>" },
+		{ "always_true", "1" },
+		{ "always_false", "0" },
+		{ "str(abc)", "abc" },
+		{ "int(-42)", "-42" },
+		{ "ipv4(10.0.0.1)", "10.0.0.1" },
+		{ "ipv6(fd00::1)", "fd00::1" },
+		{ "fc_rcvd_proxy", "0" },
+		{ "fc_pp_authority", "<none>" },
+	};
 
-	expect_val("src", "10.1.2.3");
-	expect_val("src_port", "40000");
-	expect_val("dst", "192.0.2.10");
-	expect_val("dst_port", "22");
-	expect_val("so_name", "mybind");
-	expect_val("fe_name", "fe");
-	expect_val("be_name", "be");
-	expect_val("srv_name", "<none>");
-	expect_val("always_true", "1");
-	expect_val("always_false", "0");
-	expect_val("str(abc)", "abc");
-	expect_val("int(-42)", "-42");
-	expect_val("ipv4(10.0.0.1)", "10.0.0.1");
-	expect_val("ipv6(fd00::1)", "fd00::1");
-	expect_val("fc_rcvd_proxy", "0");
-	expect_val("fc_pp_authority", "<none>");
+	EXPECT_VALS(l4);
 	memset(&pp, 0, sizeof(pp));
 	pp.authority = "decoy.example";
 	pp.custom = &tlv;
@@ -553,17 +558,21 @@ static void test_vars_captures(void **state)
 
 static void test_converters(void **state)
 {
+	static const struct val_row payload[] = {
+		{ "req.payload(0,3),lower", "abc" },
+		{ "req.payload(0,3),upper", "ABC" },
+		{ "req.payload(0,5),hex", "4162430" "1FF" },
+		{ "req.payload(0,0),bytes(1,2)", "bC" },
+		{ "req.payload(0,0),bytes(3)", "\x01\xff" },
+		{ "req.payload(0,0),bytes(9)", "<none>" },
+		{ "req.payload(0,0),bytes(1,9)", "<none>" },
+		{ "req.payload(0,0),length", "5" },
+		{ "src,ipmask(24)", "10.1.2.0" },
+		{ "src,ipmask(255.255.0.0)", "10.1.0.0" },
+	};
+
 	set_req("AbC\x01\xff", 5, true);
-	expect_val("req.payload(0,3),lower", "abc");
-	expect_val("req.payload(0,3),upper", "ABC");
-	expect_val("req.payload(0,5),hex", "4162430" "1FF");
-	expect_val("req.payload(0,0),bytes(1,2)", "bC");
-	expect_val("req.payload(0,0),bytes(3)", "\x01\xff");
-	expect_val("req.payload(0,0),bytes(9)", "<none>");
-	expect_val("req.payload(0,0),bytes(1,9)", "<none>");
-	expect_val("req.payload(0,0),length", "5");
-	expect_val("src,ipmask(24)", "10.1.2.0");
-	expect_val("src,ipmask(255.255.0.0)", "10.1.0.0");
+	EXPECT_VALS(payload);
 	set_addr(&src, "fd00:1:2:3::9", 1);
 	expect_val("src,ipmask(24,48)", "fd00:1:2::");
 	expect_val("src,ipmask(24)", "<none>");
@@ -727,27 +736,31 @@ static void test_map_large(void **state)
 
 static struct acl_list acls;
 
-static void acl_ok(const char *line)
+/* Tokenizes line and parses it as an `acl` line into acls. */
+static int acl_try(const char *line, char **err)
 {
-	char buf[1024], *argv[64], *err = NULL;
+	char buf[1024], *argv[64];
 	int argc;
 	struct smp_pctx pc = pctx();
 
-	argc = cfg_tokenize(line, argv, 64, buf, sizeof(buf), &err);
+	argc = cfg_tokenize(line, argv, 64, buf, sizeof(buf), err);
 	assert_true(argc > 0);
-	if (acl_parse_line(&acls, argc, argv, &pc, &err) < 0)
+	return acl_parse_line(&acls, argc, argv, &pc, err);
+}
+
+static void acl_ok(const char *line)
+{
+	char *err = NULL;
+
+	if (acl_try(line, &err) < 0)
 		fail_msg("'%s': %s", line, err);
 }
 
 static void acl_bad(const char *line, const char *needle)
 {
-	char buf[1024], *argv[64], *err = NULL;
-	int argc;
-	struct smp_pctx pc = pctx();
+	char *err = NULL;
 
-	argc = cfg_tokenize(line, argv, 64, buf, sizeof(buf), &err);
-	assert_true(argc > 0);
-	if (acl_parse_line(&acls, argc, argv, &pc, &err) == 0)
+	if (acl_try(line, &err) == 0)
 		fail_msg("'%s' was accepted, expected '%s'", line, needle);
 	if (!strstr(err, needle))
 		fail_msg("'%s': error '%s' lacks '%s'", line, err, needle);
@@ -1121,6 +1134,22 @@ static void test_proto_patterns(void **state)
 
 /* ---- tcp-request rules in named defaults sections ---- */
 
+/* v: a final session from ip:5 to 192.0.2.1:22 on px (frontend and
+ * backend) of c, with the test's variable store. */
+static void sess_on(struct smp_sess *v, struct sockaddr_storage *s, const char *ip,
+		    struct sockaddr_storage *d, struct proxy *px, struct dp_config *c)
+{
+	set_addr(s, ip, 5);
+	set_addr(d, "192.0.2.1", 22);
+	memset(v, 0, sizeof(*v));
+	v->src = s;
+	v->dst = d;
+	v->fe = v->be = px;
+	v->conf = c;
+	v->store = store;
+	v->final = true;
+}
+
 static void test_defaults_rules(void **state)
 {
 	struct dp_config *c = NULL;
@@ -1144,15 +1173,7 @@ static void test_defaults_rules(void **state)
 	assert_ptr_equal(g->rules->def, f->rules->def);
 	assert_int_equal(f->rules->inspect_delay, 2000); /* inherited */
 	assert_true(rules_inspects(g->rules) && rules_has_conn(g->rules) && rules_has_session(g->rules));
-	set_addr(&s2, "203.0.113.7", 5);
-	set_addr(&d2, "192.0.2.1", 22);
-	memset(&v, 0, sizeof(v));
-	v.src = &s2;
-	v.dst = &d2;
-	v.fe = v.be = f;
-	v.conf = c;
-	v.store = store;
-	v.final = true;
+	sess_on(&v, &s2, "203.0.113.7", &d2, f, c);
 	/* the defaults' rule runs first, with the defaults' ACL */
 	assert_int_equal(rules_tcp_connection(f->rules, &v, &ep), RV_REJECT);
 	set_addr(&s2, "203.0.114.7", 5);
@@ -1217,15 +1238,7 @@ static void test_rule_lists(void **state)
 				   "  default_backend be\n", &c), 0);
 	f = dp_config_find_proxy(c, "f2", PR_CAP_FE);
 	be2 = dp_config_find_proxy(c, "be2", PR_CAP_BE);
-	set_addr(&s2, "10.9.1.1", 5);
-	set_addr(&d2, "192.0.2.1", 22);
-	memset(&v, 0, sizeof(v));
-	v.src = &s2;
-	v.dst = &d2;
-	v.fe = v.be = f;
-	v.conf = c;
-	v.store = store;
-	v.final = true;
+	sess_on(&v, &s2, "10.9.1.1", &d2, f, c);
 	assert_int_equal(rules_tcp_connection(f->rules, &v, &ep), RV_CONTINUE);
 	assert_true(ep);
 	assert_int_equal(addr_port(&d2), 2222);
@@ -1272,14 +1285,8 @@ static void test_use_server(void **state)
 	assert_int_equal(parse_cfg("backend b3\n  server s 10.0.0.1:1\n  server t 10.0.0.2:1\n"
 				   "  use-server t if { src 10.0.0.0/8 }\n  use-server s if { src 10.0.0.0/8 }\n", &c), 0);
 	b = dp_config_find_proxy(c, "b3", PR_CAP_BE);
-	set_addr(&s2, "10.9.1.1", 5);
-	set_addr(&d2, "192.0.2.1", 22);
-	memset(&v, 0, sizeof(v));
-	v.src = &s2;
-	v.dst = &d2;
-	v.fe = v.be = b;
-	v.conf = c;
-	v.final = true;
+	sess_on(&v, &s2, "10.9.1.1", &d2, b, c);
+	v.store = NULL;
 	t = rules_pick_server(b->rules, &v);
 	assert_non_null(t);
 	assert_string_equal(t->name, "t");

@@ -25,17 +25,7 @@
 #include "model/proxy.h"
 #include "model/server.h"
 
-static struct sockaddr_storage inet(const char *ip, int port)
-{
-	struct sockaddr_storage ss;
-	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-
-	memset(&ss, 0, sizeof(ss));
-	sin->sin_family = AF_INET;
-	assert_int_equal(inet_pton(AF_INET, ip, &sin->sin_addr), 1);
-	sin->sin_port = htons((uint16_t)port);
-	return ss;
-}
+#include "helpers.h"
 
 /* A loopback listener; *addr gets its address. */
 static int listener(struct sockaddr_storage *addr)

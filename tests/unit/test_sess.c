@@ -40,20 +40,13 @@
 #include "model/proxy.h"
 #include "model/server.h"
 
+#include "helpers.h"
+
 /* Bounds of every wait on the loop. */
 #define LOOP_SECS   10.0
 #define LOOP_ITERS  200000
 /* The loop never sleeps longer than this in one EVRUN_ONCE step. */
 #define TICK_SECS   0.002
-
-static char msgs[8192];
-
-static void capture(int kind, const char *m)
-{
-	size_t l = strlen(msgs);
-
-	snprintf(msgs + l, sizeof(msgs) - l, "%d: %s\n", kind, m);
-}
 
 /* Runs the loop one step at a time until cond holds; fails the test after
  * LOOP_ITERS steps or LOOP_SECS seconds. cond is re-evaluated after each
@@ -188,18 +181,6 @@ static void load(const char *bind, const char *srv_opts)
 	assert_non_null(w.li);
 }
 
-static struct sockaddr_storage inet(const char *ip, int port)
-{
-	struct sockaddr_storage ss;
-	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-
-	memset(&ss, 0, sizeof(ss));
-	sin->sin_family = AF_INET;
-	assert_int_equal(inet_pton(AF_INET, ip, &sin->sin_addr), 1);
-	sin->sin_port = htons((uint16_t)port);
-	return ss;
-}
-
 /* Hands a new connection to the session code the way the listener does;
  * returns the session (fd is the session's from now on). */
 static struct sess *accept_conn(int fd, const struct sockaddr_storage *peer)
@@ -305,12 +286,6 @@ static void expect_log(const char *want)
 static void wait_sessions_gone(void)
 {
 	RUN_UNTIL(sess_count == w.sess_base);
-}
-
-/* byte i of a long stream, not periodic in any power of two */
-static char pat(uint64_t i)
-{
-	return (char)(i * 13 % 251);
 }
 
 /* ---- relay ---- */

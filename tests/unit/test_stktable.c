@@ -27,15 +27,7 @@
 #include "rules/stktable.h"
 #include "ctl/module.h"
 
-static char msgs[16384];
-
-static void capture(int kind, const char *m)
-{
-	static const char *const k[] = { "ALERT", "WARNING", "NOTICE", "DEBUG" };
-	size_t l = strlen(msgs);
-
-	snprintf(msgs + l, sizeof(msgs) - l, "%s: %s\n", k[kind], m);
-}
+#include "helpers.h"
 
 static int setup(void **state)
 {

@@ -27,6 +27,8 @@
 
 #include "lib/tls_hello.h"
 
+#include "helpers.h"
+
 #ifndef DP_TESTDATA
 #define DP_TESTDATA "tests/unit/data"
 #endif
@@ -36,26 +38,6 @@
 static uint8_t scratch[TLSH_SCRATCH_SIZE];
 
 /* ------------------------------------------------------------ helpers -- */
-
-static uint8_t *load(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	uint8_t *p;
-	long n;
-
-	if (!f)
-		fail_msg("cannot open %s", path);
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	assert_true(n > 0);
-	rewind(f);
-	p = malloc((size_t)n);
-	assert_non_null(p);
-	assert_int_equal(fread(p, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	*len = (size_t)n;
-	return p;
-}
 
 /* An exact-size heap copy, so that ASan catches a read past the end. */
 static uint8_t *dup_exact(const uint8_t *p, size_t n)
@@ -302,7 +284,7 @@ static void check_fixture(const struct expect *e)
 	uint32_t ver;
 
 	snprintf(path, sizeof(path), "%s/tls/%s.bin", DP_TESTDATA, e->name);
-	data = load(path, &len);
+	data = load_file(path, &len);
 	print_message("fixture %s (%zu bytes)\n", e->name, len);
 
 	assert_int_equal(parse_exact(data, len, &h, true), TLSH_OK);
@@ -385,7 +367,7 @@ static void test_fragmented(void **state)
 	(void)state;
 	assert_non_null(b);
 	snprintf(path, sizeof(path), "%s/tls/openssl_fragmented.bin", DP_TESTDATA);
-	data = load(path, &len);
+	data = load_file(path, &len);
 	assert_int_equal(parse_exact(data, len, &h, true), TLSH_OK);
 	assert_int_equal(h.nrecords, 2);
 	assert_int_equal(h.wire_len, len);
@@ -395,7 +377,7 @@ static void test_fragmented(void **state)
 	/* one-record openssl hello, re-cut into records of 1, 2, 3, 7 bytes */
 	free(data);
 	snprintf(path, sizeof(path), "%s/tls/openssl_tls13.bin", DP_TESTDATA);
-	data = load(path, &len);
+	data = load_file(path, &len);
 	assert_int_equal(parse_exact(data, len, &h, true), TLSH_OK);
 	assert_int_equal(h.nrecords, 1);
 	assert_int_equal(tls_hello_ja4(&h, ja4a), TLSH_JA4_LEN);
@@ -454,7 +436,7 @@ static void test_every_length(void **state)
 	assert_non_null(b);
 	for (n = 0; n < ARRAY_LEN(names); n++) {
 		snprintf(path, sizeof(path), "%s/tls/%s.bin", DP_TESTDATA, names[n]);
-		data = load(path, &len);
+		data = load_file(path, &len);
 		/* on data itself: the views below point into it */
 		assert_int_equal(tls_hello_parse(data, len, NULL, 0, &h), TLSH_OK);
 		assert_int_equal(h.nrecords, 1);
@@ -726,7 +708,7 @@ static void test_sslv2(void **state)
 
 	(void)state;
 	snprintf(path, sizeof(path), "%s/tls/handmade_sslv2_hello.bin", DP_TESTDATA);
-	data = load(path, &len);
+	data = load_file(path, &len);
 	assert_int_equal(parse_exact(data, len, &h, false), TLSH_OK);
 	assert_true(h.sslv2);
 	assert_int_equal(h.legacy_version, 0x0301);

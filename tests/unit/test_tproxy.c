@@ -29,56 +29,12 @@
 #include "log/msg.h"
 #include "ctl/module.h"
 
-static char msgs[65536];
+#include "helpers.h"
 
-static void capture(int kind, const char *m)
-{
-	static const char *const k[] = { "ALERT", "WARNING", "NOTICE", "DEBUG" };
-	size_t l = strlen(msgs);
-
-	snprintf(msgs + l, sizeof(msgs) - l, "%s: %s\n", k[kind & 3], m);
-}
-
+/* every test starts with no message, capture on */
 static int setup(void **state)
 {
-	(void)state;
-	msgs[0] = '\0';
-	ha_msg_hook = capture;
-	dp_msg.quiet = true;
-	return 0;
-}
-
-/* Parses buf (and finalizes it when finalize is set); returns the errors.
- * *out receives the configuration (the caller puts it). */
-static int parse_ex(const char *buf, bool finalize, struct dp_config **out)
-{
-	struct dp_config *c = dp_config_new();
-	int errors;
-
-	assert_non_null(c);
-	msgs[0] = '\0';
-	assert_int_equal(modules_init(), 0);
-	errors = cfg_parse_buffer(c, "t.cfg", buf);
-	if (!errors && finalize)
-		errors = modules_finalize(c);
-	if (out)
-		*out = c;
-	else
-		dp_config_put(c);
-	return errors;
-}
-
-static int parse(const char *buf, struct dp_config **out)
-{
-	return parse_ex(buf, true, out);
-}
-
-static void expect_error(const char *buf, const char *needle)
-{
-	int e = parse(buf, NULL);
-
-	if (e == 0 || !strstr(msgs, needle))
-		fail_msg("expected an error containing \"%s\", got %d error(s):\n%s", needle, e, msgs);
+	return capture_setup(state);
 }
 
 static void expect_ok(const char *buf, struct dp_config **out)
