@@ -156,7 +156,7 @@ static int open_inet(struct listener *l, bool reuseport, bool probe, int *out, c
 	*out = fd;
 	return 0;
 sockerr:
-	e = errno;
+	e = errno ? errno : EIO;
 	memprintf(err, "cannot set up listening socket [%s]: %s", a, strerror(e));
 	close(fd);
 	return -e;
@@ -176,7 +176,7 @@ static void shards_free(struct listener *l)
 
 int listener_open(struct listener *l, char **err)
 {
-	int probe, r;
+	int probe = -1, r;
 
 	if (l->bc->owner)
 		return listener_open_owned(l, err);
@@ -191,7 +191,8 @@ int listener_open(struct listener *l, char **err)
 	r = open_inet(l, false, true, &probe, err);
 	if (r < 0)
 		return r;
-	close(probe);
+	if (probe >= 0)
+		close(probe);
 	l->shards = calloc(dp_nbthread - 1, sizeof(*l->shards));
 	if (!l->shards) {
 		memprintf(err, "out of memory");

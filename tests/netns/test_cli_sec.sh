@@ -197,11 +197,19 @@ import select, socket, sys, threading, time
 # answer to `show cli level`, or "NONE" after SECS.
 path, n, secs = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
 eleventh = len(sys.argv) > 4
+out_lock = threading.Lock()
+
+def say(line):
+    # one write per line, under a lock: print() writes the text and its
+    # newline separately, so the thread's line could land inside another
+    with out_lock:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
 
 def one_more():
     s = socket.socket(socket.AF_UNIX)
     s.settimeout(secs)
-    print("START %.3f" % time.time(), flush=True)
+    say("START %.3f" % time.time())
     got = b""
     try:
         s.connect(path)
@@ -214,7 +222,7 @@ def one_more():
     except OSError:
         pass
     line = got.split(b"\n")[0].decode(errors="replace")
-    print("ANSWER %.3f %s" % (time.time(), line) if line else "NONE", flush=True)
+    say("ANSWER %.3f %s" % (time.time(), line) if line else "NONE")
 
 conns = []
 for i in range(n):
@@ -223,7 +231,7 @@ for i in range(n):
     s.setblocking(False)
     conns.append(s)
 t0 = time.time()
-print("OPEN %d" % n, flush=True)
+say("OPEN %d" % n)
 if eleventh:
     th = threading.Thread(target=one_more)
     th.start()
@@ -251,9 +259,9 @@ while time.time() - t0 < secs and len(closed) < n:
             except OSError:
                 closed[i] = time.time() - t0
 for i in range(n):
-    print("CLOSED %d %.2f" % (i, closed[i]) if i in closed else "HELD %d" % i, flush=True)
+    say("CLOSED %d %.2f" % (i, closed[i]) if i in closed else "HELD %d" % i)
 if closed:
-    print("FIRST %.3f" % (t0 + min(closed.values())), flush=True)
+    say("FIRST %.3f" % (t0 + min(closed.values())))
 if eleventh:
     th.join()
 PY
@@ -273,6 +281,7 @@ wait "$cpid"
 first=$(awk '$1 == "FIRST" {print $2}' "$LAB_TMP/clients.out")
 conn=$(awk '$1 == "START" {print $2}' "$LAB_TMP/clients.out")
 ans=$(awk '$1 == "ANSWER" {print $2, $3}' "$LAB_TMP/clients.out")
+[ -n "$ans" ] || ans="none: no ANSWER line in $(tr '\n' ' ' <"$LAB_TMP/clients.out")"
 if [ -n "$first" ] && [ -n "$conn" ] && awk -v c="$conn" -v f="$first" 'BEGIN {exit !(c >= f)}'; then
 	lab_skip_part "an 11th user client waits (stats maxconn 10 on that socket)" \
 		"the machine started it only after the first of the 10 was closed"
