@@ -220,31 +220,36 @@ int splice_recv(struct chan *c, int fd)
 				return PUMP_PROGRESS; /* socket drained for now */
 			continue;
 		}
-		if (n == 0) {
-			c->eof = true;
-			pipe_release(c);
-			return PUMP_EOF;
-		}
-		if (errno == EINTR)
+		if (n < 0 && errno == EINTR)
 			continue;
-		if (errno == EAGAIN) {
-			/* nothing to read, or no room left in the pipe (its
-			 * room is counted in pages, not bytes): with bytes in
-			 * the pipe, read again only once it is emptied */
-			if (c->pipe->data)
-				c->wait_room = true;
-			pipe_release(c);
-			return progress ? PUMP_PROGRESS : PUMP_AGAIN;
-		}
-		if (!progress && (errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP)) {
-			/* this socket cannot be spliced: copy from now on */
-			c->splice = CHAN_COPY;
-			pipe_release(c);
-			return PUMP_COPY_INSTEAD;
-		}
-		pipe_release(c);
-		return progress ? PUMP_PROGRESS : PUMP_ERROR;
+		return splice_recv_stop(c, n, progress, true);
 	}
+}
+
+int splice_recv_stop(struct chan *c, ssize_t n, bool progress, bool wait_room)
+{
+	if (n == 0) {
+		c->eof = true;
+		pipe_release(c);
+		return PUMP_EOF;
+	}
+	if (errno == EAGAIN) {
+		/* nothing to read, or no room left in the pipe (its room is
+		 * counted in pages, not bytes): with bytes in the pipe, read
+		 * again only once it is emptied */
+		if (wait_room && c->pipe->data)
+			c->wait_room = true;
+		pipe_release(c);
+		return progress ? PUMP_PROGRESS : PUMP_AGAIN;
+	}
+	if (!progress && (errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP)) {
+		/* this socket cannot be spliced: copy from now on */
+		c->splice = CHAN_COPY;
+		pipe_release(c);
+		return PUMP_COPY_INSTEAD;
+	}
+	pipe_release(c);
+	return progress ? PUMP_PROGRESS : PUMP_ERROR;
 }
 
 /* splice() the pipe's bytes out to fd. */

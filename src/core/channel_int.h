@@ -14,6 +14,12 @@
 void pipe_release(struct chan *c);
 /* splice() socket fd -> c's pipe; PUMP_* or PUMP_COPY_INSTEAD. */
 int splice_recv(struct chan *c, int fd);
+/* The end of a splice() read from the socket that moved nothing (n 0, or
+ * n < 0 with errno set, not EINTR): end of stream, a drained socket (with
+ * wait_room, and bytes left in c's pipe, read again only once it is
+ * emptied), a socket that cannot be spliced (PUMP_COPY_INSTEAD) or an
+ * error. The pipes are given back once empty. */
+int splice_recv_stop(struct chan *c, ssize_t n, bool progress, bool wait_room);
 /* splice() c's pipe -> fd; PUMP_PROGRESS / PUMP_AGAIN / PUMP_ERROR. */
 int splice_send(struct chan *c, int fd);
 

@@ -206,26 +206,11 @@ int chan_tee_recv(struct chan *c, int fd)
 				return PUMP_PROGRESS;
 			continue;
 		}
-		if (n == 0) {
-			c->eof = true;
-			pipe_release(c);
-			return PUMP_EOF;
-		}
-		if (errno == EINTR)
+		if (n < 0 && errno == EINTR)
 			continue;
-		if (errno == EAGAIN) {
-			/* the copy pipe was empty: the socket is drained */
-			pipe_release(c);
-			return progress ? PUMP_PROGRESS : PUMP_AGAIN;
-		}
-		if (!progress && (errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP)) {
-			/* this socket cannot be spliced: copy from now on */
-			c->splice = CHAN_COPY;
-			pipe_release(c);
-			return PUMP_COPY_INSTEAD;
-		}
-		pipe_release(c);
-		return progress ? PUMP_PROGRESS : PUMP_ERROR;
+		/* the copy pipe was empty: EAGAIN means the socket is drained
+		 * (not a full relay pipe, whose room was checked above) */
+		return splice_recv_stop(c, n, progress, false);
 	}
 }
 
