@@ -527,6 +527,13 @@ static void prom_head(struct cli_buf *o, const char *name, const char *type, con
 	cli_printf(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* A metric without labels: its HELP and TYPE lines, then its value. */
+static void prom_metric(struct cli_buf *o, const char *name, const char *type, unsigned long long v, const char *help)
+{
+	prom_head(o, name, type, help);
+	cli_printf(o, "%s %llu\n", name, v);
+}
+
 /* One mirror output's drops, labelled with its name ("mirror pcap '/x'"). */
 static void prom_mirror_output(void *arg, const char *name, unsigned long long packets, unsigned long long bytes,
 			       unsigned long long drops)
@@ -547,8 +554,8 @@ void stats_page_metrics(struct cli_buf *out)
 	cols_init();
 	prom_head(out, "haproxy_process_build_info", "gauge", "Build info");
 	cli_printf(out, "haproxy_process_build_info{version=\"decoyproxy %s\"} 1\n", PACKAGE_VERSION);
-	prom_head(out, "haproxy_process_max_connections", "gauge", "Maximum number of concurrent connections.");
-	cli_printf(out, "haproxy_process_max_connections %u\n", rt.maxconn);
+	prom_metric(out, "haproxy_process_max_connections", "gauge", rt.maxconn,
+		    "Maximum number of concurrent connections.");
 	prom_head(out, "haproxy_process_current_connections", "gauge", "Number of active sessions.");
 	cli_printf(out, "haproxy_process_current_connections %u\n",
 		   rt.actconn + (rt.conf ? udp_flows_total(rt.conf) : 0));
@@ -565,8 +572,8 @@ void stats_page_metrics(struct cli_buf *out)
 	}
 
 	/* decoyproxy's own */
-	prom_head(out, "decoyproxy_config_generation", "gauge", "Configuration generation in service (1 at start, +1 per reload).");
-	cli_printf(out, "decoyproxy_config_generation %u\n", rt.conf ? rt.conf->generation : 0);
+	prom_metric(out, "decoyproxy_config_generation", "gauge", rt.conf ? rt.conf->generation : 0,
+		    "Configuration generation in service (1 at start, +1 per reload).");
 	prom_head(out, "decoyproxy_frontend_decoy_entries", "gauge",
 		  "Decoy address entries (addresses, ranges or ports) a frontend intercepts, per address family.");
 	for (const struct proxy *px = rt.conf ? rt.conf->proxies : NULL; px; px = px->next) {
@@ -581,64 +588,57 @@ void stats_page_metrics(struct cli_buf *out)
 		prom_labels(out, px->name, NULL, "family", "ipv6");
 		cli_printf(out, " %zu\n", icpt_count(l, AF_INET6));
 	}
-	prom_head(out, "decoyproxy_segment_objects", "gauge",
-		  "Objects (namespaces, links, addresses) of the network segment sections.");
-	cli_printf(out, "decoyproxy_segment_objects %zu\n", rt.conf ? netseg_plan_count(rt.conf) : (size_t)0);
-	prom_head(out, "decoyproxy_usesrc_client_collisions_total", "counter",
-		  "Server connections whose spoofed client address and port were already in use.");
-	cli_printf(out, "decoyproxy_usesrc_client_collisions_total %llu\n", RARE_GET(src_client_collisions));
+	prom_metric(out, "decoyproxy_segment_objects", "gauge", rt.conf ? netseg_plan_count(rt.conf) : (size_t)0,
+		    "Objects (namespaces, links, addresses) of the network segment sections.");
+	prom_metric(out, "decoyproxy_usesrc_client_collisions_total", "counter", RARE_GET(src_client_collisions),
+		    "Server connections whose spoofed client address and port were already in use.");
 	for (size_t i = 0; rt.conf && i < rt.conf->all_targets.n; i++)
 		drops += __atomic_load_n(&rt.conf->all_targets.v[i]->drops, __ATOMIC_RELAXED);
-	prom_head(out, "decoyproxy_log_dropped_total", "counter", "Log lines dropped because a log target was full.");
-	cli_printf(out, "decoyproxy_log_dropped_total %llu\n", drops);
+	prom_metric(out, "decoyproxy_log_dropped_total", "counter", drops,
+		    "Log lines dropped because a log target was full.");
 	{
 		/* the IDS copy (mirror lines, core/mirror.h) */
 		struct mirror_stats ms;
 
 		mirror_get_stats(&ms);
-		prom_head(out, "decoyproxy_mirror_sessions_total", "counter", "Sessions copied to the IDS outputs (mirror).");
-		cli_printf(out, "decoyproxy_mirror_sessions_total %llu\n", ms.sessions);
-		prom_head(out, "decoyproxy_mirror_packets_total", "counter", "Frames handed to the mirror outputs.");
-		cli_printf(out, "decoyproxy_mirror_packets_total %llu\n", ms.packets);
-		prom_head(out, "decoyproxy_mirror_bytes_total", "counter", "Bytes of the frames handed to the mirror outputs.");
-		cli_printf(out, "decoyproxy_mirror_bytes_total %llu\n", ms.bytes);
-		prom_head(out, "decoyproxy_mirror_drops_total", "counter",
-			  "Frames a mirror output could not take (full queue, disk, gone device); never a stalled relay.");
-		cli_printf(out, "decoyproxy_mirror_drops_total %llu\n", ms.drops);
+		prom_metric(out, "decoyproxy_mirror_sessions_total", "counter", ms.sessions,
+			    "Sessions copied to the IDS outputs (mirror).");
+		prom_metric(out, "decoyproxy_mirror_packets_total", "counter", ms.packets,
+			    "Frames handed to the mirror outputs.");
+		prom_metric(out, "decoyproxy_mirror_bytes_total", "counter", ms.bytes,
+			    "Bytes of the frames handed to the mirror outputs.");
+		prom_metric(out, "decoyproxy_mirror_drops_total", "counter", ms.drops,
+			    "Frames a mirror output could not take (full queue, disk, gone device); never a stalled relay.");
 		prom_head(out, "decoyproxy_mirror_output_drops_total", "counter", "Frames dropped, per mirror output.");
 		mirror_foreach_output(prom_mirror_output, out);
 	}
-	prom_head(out, "decoyproxy_stats_page_clients", "gauge", "Connected clients of the statistics pages.");
-	cli_printf(out, "decoyproxy_stats_page_clients %u\n", stats_http_count());
-	prom_head(out, "decoyproxy_cli_clients", "gauge", "Connected clients of the stats sockets.");
-	cli_printf(out, "decoyproxy_cli_clients %u\n", cli_count());
+	prom_metric(out, "decoyproxy_stats_page_clients", "gauge", stats_http_count(),
+		    "Connected clients of the statistics pages.");
+	prom_metric(out, "decoyproxy_cli_clients", "gauge", cli_count(),
+		    "Connected clients of the stats sockets.");
 	{
 		/* probe events (option log-probes, plumbing/probe.h) */
 		struct probe_counters pc;
 		static const enum probe_verdict vs[] = { PROBE_V_CONNECTION, PROBE_V_HALF_OPEN, PROBE_V_CLOSED, PROBE_V_SYN };
 
 		probe_get_counters(&pc);
-		prom_head(out, "decoyproxy_probe_packets_total", "counter",
-			  "Packets the kernel's probe rules logged to NFLOG and decoyproxy read.");
-		cli_printf(out, "decoyproxy_probe_packets_total %llu\n", (unsigned long long)pc.packets);
-		prom_head(out, "decoyproxy_probe_packets_bad_total", "counter", "NFLOG packets that could not be parsed.");
-		cli_printf(out, "decoyproxy_probe_packets_bad_total %llu\n", (unsigned long long)pc.bad);
-		prom_head(out, "decoyproxy_probe_packets_lost_total", "counter",
-			  "Times the kernel dropped NFLOG packets because the socket buffer was full (ENOBUFS).");
-		cli_printf(out, "decoyproxy_probe_packets_lost_total %llu\n", (unsigned long long)pc.drops);
+		prom_metric(out, "decoyproxy_probe_packets_total", "counter", pc.packets,
+			    "Packets the kernel's probe rules logged to NFLOG and decoyproxy read.");
+		prom_metric(out, "decoyproxy_probe_packets_bad_total", "counter", pc.bad,
+			    "NFLOG packets that could not be parsed.");
+		prom_metric(out, "decoyproxy_probe_packets_lost_total", "counter", pc.drops,
+			    "Times the kernel dropped NFLOG packets because the socket buffer was full (ENOBUFS).");
 		prom_head(out, "decoyproxy_probe_events_total", "counter",
 			  "Probe events emitted (one per attacker, decoy and port per interval), by verdict.");
 		for (size_t i = 0; i < ARRAY_SIZE(vs); i++)
 			cli_printf(out, "decoyproxy_probe_events_total{verdict=\"%s\"} %llu\n", probe_verdict_name(vs[i]),
 				   (unsigned long long)pc.verdict[vs[i]]);
-		prom_head(out, "decoyproxy_probe_scans_total", "counter", "Scan summaries reported.");
-		cli_printf(out, "decoyproxy_probe_scans_total %llu\n", (unsigned long long)pc.scans);
-		prom_head(out, "decoyproxy_probe_suppressed_total", "counter",
-			  "Probe packets folded into an event already emitted within its interval.");
-		cli_printf(out, "decoyproxy_probe_suppressed_total %llu\n", (unsigned long long)pc.suppressed);
-		prom_head(out, "decoyproxy_probe_table_evictions_total", "counter",
-			  "Probe table entries evicted because the table was full (counts may be low).");
-		cli_printf(out, "decoyproxy_probe_table_evictions_total %llu\n", (unsigned long long)pc.evictions);
+		prom_metric(out, "decoyproxy_probe_scans_total", "counter", pc.scans,
+			    "Scan summaries reported.");
+		prom_metric(out, "decoyproxy_probe_suppressed_total", "counter", pc.suppressed,
+			    "Probe packets folded into an event already emitted within its interval.");
+		prom_metric(out, "decoyproxy_probe_table_evictions_total", "counter", pc.evictions,
+			    "Probe table entries evicted because the table was full (counts may be low).");
 	}
 	{
 		/* ICMP answers of decoys that are not local (plumbing/icmpans.h) */
@@ -650,14 +650,11 @@ void stats_page_metrics(struct cli_buf *out)
 		cli_printf(out, "decoyproxy_decoy_answers_total{type=\"port-unreachable\"} %llu\n",
 			   (unsigned long long)ic.unreach);
 		cli_printf(out, "decoyproxy_decoy_answers_total{type=\"echo-reply\"} %llu\n", (unsigned long long)ic.echo);
-		prom_head(out, "decoyproxy_decoy_answers_limited_total", "counter",
-			  "ICMP errors not sent because of the rate limits (per destination, per namespace).");
-		cli_printf(out, "decoyproxy_decoy_answers_limited_total %llu\n", (unsigned long long)ic.limited);
-		prom_head(out, "decoyproxy_decoy_answers_ignored_total", "counter",
-			  "Packets handed over for an answer that a Linux host would not answer (malformed, fragments, bad sources).");
-		cli_printf(out, "decoyproxy_decoy_answers_ignored_total %llu\n", (unsigned long long)ic.ignored);
-		prom_head(out, "decoyproxy_decoy_answers_failed_total", "counter",
-			  "Answers that could not be sent, and NFLOG overruns (ENOBUFS).");
-		cli_printf(out, "decoyproxy_decoy_answers_failed_total %llu\n", (unsigned long long)ic.failed);
+		prom_metric(out, "decoyproxy_decoy_answers_limited_total", "counter", ic.limited,
+			    "ICMP errors not sent because of the rate limits (per destination, per namespace).");
+		prom_metric(out, "decoyproxy_decoy_answers_ignored_total", "counter", ic.ignored,
+			    "Packets handed over for an answer that a Linux host would not answer (malformed, fragments, bad sources).");
+		prom_metric(out, "decoyproxy_decoy_answers_failed_total", "counter", ic.failed,
+			    "Answers that could not be sent, and NFLOG overruns (ENOBUFS).");
 	}
 }
