@@ -152,14 +152,6 @@ static void count_frontends(struct dp_config *c)
 	}
 }
 
-static struct server *find_srv(struct proxy *px, const char *name)
-{
-	for (struct server *s = px->srv; s; s = s->next)
-		if (!strcmp(s->name, name))
-			return s;
-	return NULL;
-}
-
 /* HAProxy's checks and words for `track` */
 static int resolve_track(struct dp_config *c, struct server *s)
 {
@@ -185,7 +177,7 @@ static int resolve_track(struct dp_config *c, struct server *s)
 	} else {
 		sname = pname;
 	}
-	t = find_srv(px, sname);
+	t = proxy_find_server(px, sname);
 	if (!t) {
 		cfg_report_at(true, s->file, s->line, &errors,
 			      "'server %s/%s' : unable to find required server '%s' for tracking.", s->px->name, s->name,

@@ -70,10 +70,7 @@ static struct server *server_by_ref(struct proxy *be, const char *ref)
 				return s;
 		return NULL;
 	}
-	for (struct server *s = be->srv; s; s = s->next)
-		if (!strcmp(s->name, ref))
-			return s;
-	return NULL;
+	return proxy_find_server(be, ref);
 }
 
 /* Resolves "<backend>/<server>" (names or #ids) or answers why not, with

@@ -235,10 +235,8 @@ int srvstate_apply(struct proxy *px, const char *text, const char *path)
 			continue;
 		}
 		if (nf && f[0][0] != '#' && nf >= 4 && !strcmp(f[1], px->name)) {
-			struct server *s;
+			struct server *s = proxy_find_server(px, f[3]);
 
-			for (s = px->srv; s && strcmp(s->name, f[3]); s = s->next)
-				;
 			if (s) {
 				apply_one(s, f, nf, path, line);
 				applied++;

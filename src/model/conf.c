@@ -96,6 +96,14 @@ struct proxy *dp_config_find_proxy(struct dp_config *c, const char *name, unsign
 	return NULL;
 }
 
+struct server *proxy_find_server(const struct proxy *px, const char *name)
+{
+	for (struct server *s = px->srv; s; s = s->next)
+		if (!strcmp(s->name, name))
+			return s;
+	return NULL;
+}
+
 size_t dp_config_count_listeners(const struct dp_config *c)
 {
 	size_t n = 0;

@@ -87,6 +87,8 @@ void conf_ext_add(struct dp_config *c, struct conf_ext *e);
 /* Drops one reference; frees everything at zero. */
 void dp_config_put(struct dp_config *c);
 struct proxy *dp_config_find_proxy(struct dp_config *c, const char *name, unsigned cap);
+/* px's first server named name, or NULL. */
+struct server *proxy_find_server(const struct proxy *px, const char *name);
 
 /* Cross-reference checks and defaults resolution of the proxies after all
  * files are read (other modules' checks are their own finalize hooks, see

@@ -314,6 +314,7 @@ static int f_srv_is_up(const struct smp_arg *a, struct sample *smp, const struct
 {
 	const char *spec = a[0].str, *slash = strchr(spec, '/');
 	struct proxy *be = ss->be;
+	struct server *s;
 	const char *sname = spec;
 
 	if (slash) {
@@ -323,12 +324,9 @@ static int f_srv_is_up(const struct smp_arg *a, struct sample *smp, const struct
 		free(bn);
 		sname = slash + 1;
 	}
-	if (!be)
+	if (!be || !(s = proxy_find_server(be, sname)))
 		return 0;
-	for (struct server *s = be->srv; s; s = s->next)
-		if (!strcmp(s->name, sname))
-			return ret_bool(smp, server_usable(s));
-	return 0;
+	return ret_bool(smp, server_usable(s));
 }
 
 /* ---- request bytes ----------------------------------------------------------------- */
