@@ -196,6 +196,11 @@ struct proxy *dp_config_find_proxy(struct dp_config *c, const char *name, unsign
 	return NULL;
 }
 
+struct server *proxy_find_server(const struct proxy *px, const char *name)
+{
+	return NULL;
+}
+
 bool server_usable(const struct server *s)
 {
 	return false;
