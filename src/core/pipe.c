@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -29,6 +30,53 @@ static struct pipe_pool pool;
 
 static atomic_uint used;                /* handed out, every thread */
 static atomic_ullong refused;
+static atomic_uint large_pages;         /* pages of the pipes grown to autosize */
+static atomic_uint large_count;
+
+#define PIPE_AUTO_MAX (1024u * 1024u)
+#define PIPE_DEFAULT_SIZE (64u * 1024u)  /* Linux's default pipe */
+
+void pipe_auto_policy(unsigned long max_size, unsigned long soft_pages, unsigned *size,
+		      unsigned *budget_pages)
+{
+	unsigned long sz = max_size < PIPE_AUTO_MAX ? max_size : PIPE_AUTO_MAX;
+	unsigned long p2 = PIPE_DEFAULT_SIZE;
+
+	/* the kernel rounds a size up to a power of two of pages; one
+	 * above max_size would be refused */
+	while (p2 * 2 <= sz)
+		p2 *= 2;
+	*size = p2 > PIPE_DEFAULT_SIZE ? (unsigned)p2 : 0;
+	*budget_pages = soft_pages ? (unsigned)(soft_pages / 2 < UINT_MAX ? soft_pages / 2 : UINT_MAX)
+				   : UINT_MAX;
+}
+
+/* pipe-max-size and pipe-user-pages-soft, read once (before a chroot
+ * hides /proc); Linux's defaults if they cannot be read. */
+static void pipe_kernel_limits(unsigned long *max_size, unsigned long *soft_pages)
+{
+	static bool read_done;
+	static unsigned long mx = PIPE_AUTO_MAX, soft = 16384;
+
+	if (!read_done) {
+		FILE *f = fopen("/proc/sys/fs/pipe-max-size", "re");
+
+		if (f) {
+			if (fscanf(f, "%lu", &mx) != 1)
+				mx = PIPE_AUTO_MAX;
+			fclose(f);
+		}
+		f = fopen("/proc/sys/fs/pipe-user-pages-soft", "re");
+		if (f) {
+			if (fscanf(f, "%lu", &soft) != 1)
+				soft = 16384;
+			fclose(f);
+		}
+		read_done = true;
+	}
+	*max_size = mx;
+	*soft_pages = soft;
+}
 
 unsigned pipe_maxpipes(const struct dp_config *c, unsigned maxconn)
 {
@@ -56,6 +104,14 @@ void pipe_setup(const struct dp_config *c, unsigned maxconn)
 	if (!c->g.maxpipes && pipe_cfg.maxpipes > fd_room)
 		pipe_cfg.maxpipes = fd_room;
 	pipe_cfg.pipesize = c->g.pipesize;
+	pipe_cfg.autosize = 0;
+	pipe_cfg.large_budget = 0;
+	if (!c->g.pipesize && pipe_cfg.maxpipes) {
+		unsigned long mx, soft;
+
+		pipe_kernel_limits(&mx, &soft);
+		pipe_auto_policy(mx, soft, &pipe_cfg.autosize, &pipe_cfg.large_budget);
+	}
 	pipe_cfg.nosplice = c->g.nosplice;
 	/* a reload may size pipes differently: the kept ones go */
 	pipe_pool_trim();
@@ -63,9 +119,33 @@ void pipe_setup(const struct dp_config *c, unsigned maxconn)
 
 static void pipe_close(struct dp_pipe *p)
 {
+	if (p->large) {
+		atomic_fetch_sub(&large_pages, (unsigned)(p->size / 4096));
+		atomic_fetch_sub(&large_count, 1);
+	}
 	close(p->prod);
 	close(p->cons);
 	free(p);
+}
+
+/* tune.pipesize unset: grows pipe fd to autosize if the large pipes'
+ * budget has room. A refusal (EPERM past pipe-user-pages-soft, ENOMEM)
+ * keeps the kernel's size, silently: nobody asked for this size. */
+static bool pipe_grow(int fd)
+{
+	unsigned pages = pipe_cfg.autosize / 4096;
+
+	if (!pipe_cfg.autosize)
+		return false;
+	if (atomic_fetch_add(&large_pages, pages) + pages > pipe_cfg.large_budget) {
+		atomic_fetch_sub(&large_pages, pages);
+		return false;
+	}
+	if (fcntl(fd, F_SETPIPE_SZ, (int)pipe_cfg.autosize) < 0) {
+		atomic_fetch_sub(&large_pages, pages);
+		return false;
+	}
+	return true;
 }
 
 /* A new pipe of the configured size, or NULL. */
@@ -74,9 +154,12 @@ static struct dp_pipe *pipe_new(void)
 	static _Thread_local double last_warn; /* per thread: ha_ratelimit */
 	struct dp_pipe *p;
 	int fd[2], sz;
+	bool large = false;
 
 	if (pipe2(fd, O_NONBLOCK | O_CLOEXEC) < 0)
 		return NULL;
+	if (!pipe_cfg.pipesize)
+		large = pipe_grow(fd[1]);
 	if (pipe_cfg.pipesize && fcntl(fd[1], F_SETPIPE_SZ, (int)pipe_cfg.pipesize) < 0 &&
 	    ha_ratelimit(&last_warn, 60.0))
 		/* above /proc/sys/fs/pipe-max-size without CAP_SYS_RESOURCE,
@@ -87,12 +170,16 @@ static struct dp_pipe *pipe_new(void)
 	if (sz < PIPE_MIN_SIZE && (!pipe_cfg.pipesize || sz < (int)pipe_cfg.pipesize)) {
 		/* shrunk below what was asked (pipe-user-pages-soft
 		 * exceeded: one-page pipes): the copy path does better */
+		if (large)
+			atomic_fetch_sub(&large_pages, pipe_cfg.autosize / 4096);
 		close(fd[0]);
 		close(fd[1]);
 		return NULL;
 	}
 	p = calloc(1, sizeof(*p));
 	if (!p) {
+		if (large)
+			atomic_fetch_sub(&large_pages, pipe_cfg.autosize / 4096);
 		close(fd[0]);
 		close(fd[1]);
 		return NULL;
@@ -100,6 +187,16 @@ static struct dp_pipe *pipe_new(void)
 	p->cons = fd[0];
 	p->prod = fd[1];
 	p->size = (size_t)sz;
+	if (large) {
+		/* the budget counted autosize; the pipe is what the kernel
+		 * gave (the same: autosize is a power of two of pages) */
+		p->large = true;
+		if ((unsigned)sz != pipe_cfg.autosize) {
+			atomic_fetch_sub(&large_pages, pipe_cfg.autosize / 4096);
+			atomic_fetch_add(&large_pages, (unsigned)sz / 4096);
+		}
+		atomic_fetch_add(&large_count, 1);
+	}
 	return p;
 }
 
@@ -169,4 +266,9 @@ unsigned pipe_free_count(void)
 unsigned long long pipe_refused(void)
 {
 	return atomic_load(&refused);
+}
+
+unsigned pipe_large_count(void)
+{
+	return atomic_load(&large_count);
 }

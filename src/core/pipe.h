@@ -32,6 +32,7 @@ struct dp_pipe {
 	int prod, cons;         /* write end (splice in), read end (splice out) */
 	size_t data;            /* bytes in the pipe */
 	size_t size;            /* its capacity (F_GETPIPE_SZ) */
+	bool large;             /* grown to pipe_cfg.autosize (counted) */
 };
 
 /* Settings of the generation in service (`maxpipes`, `tune.pipesize`,
@@ -39,6 +40,12 @@ struct dp_pipe {
 struct pipe_settings {
 	unsigned maxpipes;      /* effective limit (0: splice off) */
 	unsigned pipesize;      /* tune.pipesize, 0 = the kernel's default */
+	/* tune.pipesize unset: pipes are grown to `autosize` (1 MiB, or
+	 * pipe-max-size if lower) while the large ones hold at most
+	 * `large_budget` pages (half of pipe-user-pages-soft; see
+	 * pipe_auto_policy) */
+	unsigned autosize;
+	unsigned large_budget;
 	bool nosplice;          /* global `nosplice`: never splice */
 };
 extern struct pipe_settings pipe_cfg;
@@ -55,6 +62,18 @@ void pipe_set_fd_room(unsigned pipes);
 /* Makes c's settings the ones in service (start-up, reload commit). */
 void pipe_setup(const struct dp_config *c, unsigned maxconn);
 
+/* The automatic sizing used when `tune.pipesize` is unset, from the
+ * kernel's pipe-max-size and pipe-user-pages-soft (0 = no limit): a pipe
+ * of 64 kB holds 16 page slots, and a socket fed by 1500-byte segments
+ * fills one slot per segment, so every splice() moves about 23 kB; a
+ * 1 MiB pipe (256 slots) moves 16 times more per call. Large pipes count
+ * against the user's pipe pages like any other, so they may use only
+ * half of the soft limit: past it the kernel hands out one-page pipes,
+ * which would push every other flow to the copy path. Sets *size to 0
+ * when growing is not worth it (pipe-max-size at or below 64 kB). */
+void pipe_auto_policy(unsigned long max_size, unsigned long soft_pages, unsigned *size,
+		      unsigned *budget_pages);
+
 /* A pipe with no data, or NULL (see above: the caller copies instead). */
 struct dp_pipe *pipe_get(void);
 /* Gives back an empty pipe for reuse (kept up to a bound, else closed). */
@@ -68,5 +87,6 @@ void pipe_pool_trim(void);
 unsigned pipe_used(void);           /* pipes handed out, process-wide */
 unsigned pipe_free_count(void);     /* pipes kept for reuse by this thread */
 unsigned long long pipe_refused(void); /* pipe_get() that returned NULL */
+unsigned pipe_large_count(void);    /* pipes grown to autosize, process-wide */
 
 #endif

@@ -745,6 +745,7 @@ void cli_cmd_show_info(struct cli_ctx *cx, int argc, char **argv, struct cli_buf
 		cli_printf(out, "MirrorTeeBytes: %llu\nMirrorTeeFailures: %llu\n", ms.tee_bytes, ms.tee_failures);
 	}
 	cli_printf(out, "PipesRefused: %llu\n", pipe_refused());
+	cli_printf(out, "PipesLarge: %u\n", pipe_large_count());
 	cli_printf(out, "UdpFlows: %u\n", rt.conf ? udp_flows_total(rt.conf) : 0);
 	{
 		struct probe_counters pc;

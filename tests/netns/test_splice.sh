@@ -120,6 +120,8 @@ used=$(info force PipesFree)
 assert_pos() { if [[ $2 =~ ^[0-9]+$ ]] && [ "$2" -ge 1 ]; then lab_pass "$1 ($2)"; else lab_fail "$1"; echo "  got '$2'"; fi; }
 assert_pos "spliced: the pipes went back to the pool for reuse (PipesFree)" "$used"
 lab_assert_eq "spliced: default maxpipes is maxconn / 4" 50 "$(info force Maxpipes)"
+lab_assert_eq "spliced: tune.pipesize unset: every pooled pipe was grown to 1 MiB (PipesLarge = PipesFree)" \
+	"$used" "$(info force PipesLarge)"
 out=$(cli -c $FE:7000 -b $CLI:40101 -w 20 bulk -s 4M -S 7)
 lab_assert_match "spliced: a second transfer reuses the pooled pipes" '^BULK OK sent=4194304 recv=4194304 ' "$out"
 lab_assert_eq "spliced: no pipe created beyond the pool" "$used" "$(info force PipesFree)"
@@ -213,6 +215,8 @@ lab_assert_eq "user nobody: log counters" "$CLI 40140 fe_nob 8388608 8388608 --"
 lab_assert_match "user nobody: F_SETPIPE_SZ refused is a warning, the pipe keeps the kernel's size" \
 	"tune.pipesize $((max * 4)): cannot size a pipe \\(Operation not permitted\\)" "$(cat "$T/nobody.err")"
 assert_pos "user nobody: the transfer was spliced (PipesFree)" "$(info nobody PipesFree)"
+lab_assert_eq "user nobody: tune.pipesize set: no pipe grown on decoyproxy's own (PipesLarge)" 0 \
+	"$(info nobody PipesLarge)"
 
 # ---- 6. nosplice wins over the options --------------------------------------------------
 

@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -220,6 +221,60 @@ static void test_auto(void **state)
 	assert_int_equal(r->c.sent, wr);
 }
 
+/* tune.pipesize unset: 1 MiB pipes (or pipe-max-size rounded down to a
+ * power of two), within half of pipe-user-pages-soft */
+static void test_auto_policy(void **state)
+{
+	unsigned sz, budget;
+
+	(void)state;
+	pipe_auto_policy(1048576, 16384, &sz, &budget);
+	assert_int_equal(sz, 1048576);
+	assert_int_equal(budget, 8192);
+	pipe_auto_policy(8u << 20, 0, &sz, &budget);
+	assert_int_equal(sz, 1048576); /* never above 1 MiB */
+	assert_int_equal(budget, UINT_MAX); /* no soft limit */
+	pipe_auto_policy(600000, 16384, &sz, &budget);
+	assert_int_equal(sz, 524288); /* 1 MiB would be refused */
+	pipe_auto_policy(65536, 16384, &sz, &budget);
+	assert_int_equal(sz, 0); /* no bigger than the default: leave it */
+	pipe_auto_policy(4096, 16384, &sz, &budget);
+	assert_int_equal(sz, 0);
+}
+
+/* pipes grow while the budget has room, then keep the kernel's size; a
+ * closed large pipe gives its pages back */
+static void test_auto_budget(void **state)
+{
+	struct dp_pipe *a, *b, *c;
+
+	(void)state;
+	pipe_pool_trim(); /* pipes pooled by the tests before */
+	pipe_cfg.autosize = 1048576;
+	pipe_cfg.large_budget = 256; /* one 1 MiB pipe */
+	a = pipe_get();
+	b = pipe_get();
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_true(a->large);
+	assert_int_equal(a->size, 1048576);
+	assert_false(b->large);
+	assert_int_equal(b->size, 65536);
+	assert_int_equal(pipe_large_count(), 1);
+	pipe_kill(a); /* closed: its pages are free again */
+	assert_int_equal(pipe_large_count(), 0);
+	c = pipe_get();
+	assert_non_null(c);
+	assert_true(c->large);
+	pipe_put(c);
+	pipe_put(b);
+	assert_int_equal(pipe_large_count(), 1); /* pooled, still counted */
+	pipe_pool_trim();
+	assert_int_equal(pipe_large_count(), 0);
+	pipe_cfg.autosize = 0;
+	pipe_cfg.large_budget = 0;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -229,6 +284,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_no_pipe_copies, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_release_with_data, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_auto, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_auto_policy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_auto_budget, setup, teardown),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 
