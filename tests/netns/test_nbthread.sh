@@ -4,10 +4,12 @@
 # Nbthread): all of them unpinned, one under `taskset -c`; an explicit
 # nbthread wins over the affinity; cpu-map binds the threads without
 # changing their number; the default is counted once, so a reload after the
-# affinity changed keeps it and succeeds; `-c` says nothing about it.
+# affinity changed keeps it and succeeds; `-c` says nothing about it. With
+# two threads the statistics page answers whichever thread accepted.
 #
 # Lab: one namespace (dp) with decoyproxy on its loopback (no server needed:
-# only the stats socket is asked). Needs root, ip, socat, taskset, python3.
+# only the stats socket and page are asked). Needs root, ip, ss, socat,
+# taskset, curl, python3.
 
 # every CPU, even in the one-CPU thread mode (DP_TEST_CPUS, lib.sh): the
 # test sets the affinity of each decoyproxy it starts itself
@@ -18,7 +20,7 @@ LAB_KEEP_CPUS=1
 
 lab_require_root
 lab_require_cmd ip ss timeout python3
-lab_need_cmd socat taskset
+lab_need_cmd socat taskset curl
 lab_require_bin "$DP_BUILDDIR/decoyproxy"
 lab_init nbthread
 DP=$DP_BUILDDIR/decoyproxy
@@ -122,6 +124,26 @@ if [ "$bound" -ge "$N" ]; then
 else
 	lab_fail "... only $bound of ${#tids[@]} threads are bound to CPU $A (want at least $N)"
 fi
+stop
+
+# ---- a statistics page with two threads ------------------------------------------------
+# its bind has one socket per thread; the page is served on thread 1's loop,
+# which must wake for a client that thread 2's socket accepted (a request
+# then hung until thread 1 woke for something else)
+mkcfg "nbthread 2" >"$CFG"
+cat >>"$CFG" <<CFG
+listen metrics
+    mode http
+    bind 127.0.0.1:8404
+    http-request use-service prometheus-exporter if { path /metrics }
+CFG
+start
+codes=
+for i in $(seq 10); do
+	codes+=$(lab_exec dp timeout 5 curl -s --max-time 2 -o /dev/null -w '%{http_code} ' http://127.0.0.1:8404/metrics)
+done
+lab_assert_eq "nbthread 2: ten requests to the stats page, all answered at once" \
+	"200 200 200 200 200 200 200 200 200 200 " "$codes"
 stop
 
 lab_finish
