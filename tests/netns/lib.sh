@@ -39,11 +39,13 @@ DPCLIENT="$DP_BUILDDIR/tests/tools/dpclient"
 # the pid so that tests running side by side do not all share the first one.
 # A test about CPU binding itself sets LAB_KEEP_CPUS=1 before sourcing this.
 if [ -n "${DP_TEST_CPUS:-}" ] && [ -z "${LAB_KEEP_CPUS:-}" ]; then
-	_lab_cpus=$(python3 -c 'import os,sys
+	if ! _lab_cpus=$(python3 -c 'import os,sys
 c = sorted(os.sched_getaffinity(0)); n = min(max(int(sys.argv[1]), 1), len(c)); s = int(sys.argv[2]) % len(c)
-print(",".join(str(c[(s + i) % len(c)]) for i in range(n)))' "$DP_TEST_CPUS" "$$") &&
-		taskset -pc "$_lab_cpus" $$ >/dev/null ||
-		{ echo "lib.sh: cannot pin the test to $DP_TEST_CPUS CPU(s) (DP_TEST_CPUS)" >&2; exit 1; }
+print(",".join(str(c[(s + i) % len(c)]) for i in range(n)))' "$DP_TEST_CPUS" "$$") ||
+		! taskset -pc "$_lab_cpus" $$ >/dev/null; then
+		echo "lib.sh: cannot pin the test to $DP_TEST_CPUS CPU(s) (DP_TEST_CPUS)" >&2
+		exit 1
+	fi
 	echo "# thread mode: pinned to CPU(s) $_lab_cpus (DP_TEST_CPUS=$DP_TEST_CPUS): decoyproxy's default nbthread is $(awk -F, '{print NF}' <<<"$_lab_cpus")"
 	unset _lab_cpus
 fi
