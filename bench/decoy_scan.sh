@@ -39,6 +39,7 @@ else
 fi
 cat >"$LAB_TMP/dp.cfg" <<CFG
 global
+    nbthread 1
     log stdout format raw local0
 defaults
     mode tcp

@@ -92,6 +92,7 @@ write_cfg() { # FILE INTERCEPT-LINES...
 	{
 		cat <<CFG
 global
+    nbthread 1
     log stdout format raw local0
 defaults
     mode tcp

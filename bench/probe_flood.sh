@@ -30,6 +30,7 @@ run() {
 	log="$LAB_TMP/run$NRUN.log"
 	cat >"$LAB_TMP/dp.cfg" <<CFG
 global
+    nbthread 1
     log stdout format raw local0
 defaults
     mode tcp

@@ -51,6 +51,8 @@ OTHER=0
 lab_bg srv taskset -c "$OTHER" "$UDPRECV" -m echo -l 10.72.2.2:7 -o /dev/null >"$LAB_TMP/echo.out" 2>&1
 lab_wait_ready "$LAB_TMP/echo.out" || lab_die "udprecv"
 cat >"$LAB_TMP/dp.cfg" <<'CFG'
+global
+    nbthread 1
 udp-lb bench
     dgram-bind 127.0.0.1:15007 transparent
     intercept 192.0.2.7:7

@@ -22,6 +22,12 @@
 #                         decoyproxy code runs under the sanitizers in other
 #                         tests); each printed with its reason
 #
+# Thread modes: decoyproxy's default `nbthread` is the number of CPUs it may
+# run on. The normal run leaves the tests every CPU this script may use (2
+# threads on a 2-CPU machine); the sanitizer run pins each network test to
+# one CPU (DP_TEST_CPUS=1, taskset in tests/netns/lib.sh), so the whole
+# suite also runs with one thread. Each run prints its mode.
+#
 # Prints the reason of every skip (whole tests, and counted parts of tests),
 # and ends with one line "N passed, N failed, N skipped" for both runs.
 set -u
@@ -100,6 +106,14 @@ if [ "${DP_CHECK_SCAN:-1}" != 0 ]; then
 	scan_pid=$!
 fi
 
+ncpu=$(python3 -c 'import os; print(len(os.sched_getaffinity(0)))' 2>/dev/null || nproc)
+if [ "$ncpu" -ge 2 ]; then
+	echo "normal: thread mode: decoyproxy's default nbthread is $ncpu (the CPUs this run may use)"
+else
+	echo "normal: thread mode: one CPU here, so decoyproxy's default nbthread is 1 in both runs"
+	REASONS+=("normal: the run with several threads: this machine lets the suite use one CPU only (tests that set nbthread 2 explicitly still ran)")
+	SKIP=$((SKIP + 1))
+fi
 run_suite "$build" normal
 
 if [ "${DP_CHECK_SANITIZERS:-1}" != 0 ]; then
@@ -111,10 +125,11 @@ if [ "${DP_CHECK_SANITIZERS:-1}" != 0 ]; then
 			san_tests=$(tr ' ' '\n' <<<"$san_tests" | grep -vxF -- "$t" | tr '\n' ' ')
 			echo "sanitizers: $t left out (run in the normal build: $(san_reason "$t"))"
 		done
+		echo "sanitizers: thread mode: each network test pinned to one CPU (DP_TEST_CPUS=1, taskset): decoyproxy's default nbthread is 1"
 		if [ -n "$san_tests" ]; then
-			run_suite "$sbuild" sanitizers TESTS="$san_tests"
+			DP_TEST_CPUS=1 run_suite "$sbuild" sanitizers TESTS="$san_tests"
 		else
-			run_suite "$sbuild" sanitizers
+			DP_TEST_CPUS=1 run_suite "$sbuild" sanitizers
 		fi
 		reports=$(find "$sbuild/sanitizer-reports" -type f 2>/dev/null | sort)
 		if [ -n "$reports" ]; then
@@ -131,6 +146,8 @@ if [ "${DP_CHECK_SANITIZERS:-1}" != 0 ]; then
 		FAIL=$((FAIL + 1))
 		RC=1
 	fi
+else
+	REASONS+=("sanitizers: the whole run, so the suite did not run with one thread (DP_CHECK_SANITIZERS=0)")
 fi
 
 # clang's static analyzer: a report is a failure, counted as one test

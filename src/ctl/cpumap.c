@@ -287,10 +287,13 @@ static bool pinned[CPUMAP_MAX_THREADS];
 static cpu_set_t undo_set[CPUMAP_MAX_THREADS];
 static bool undo_pinned[CPUMAP_MAX_THREADS], undo_changed[CPUMAP_MAX_THREADS];
 
+static bool start_known;         /* sched_getaffinity() answered */
+
 static const cpu_set_t *start_cpus(void)
 {
 	if (!have_start) {
-		if (sched_getaffinity(0, sizeof(start_set), &start_set) < 0) {
+		start_known = sched_getaffinity(0, sizeof(start_set), &start_set) == 0;
+		if (!start_known) {
 			/* unknowable: do not refuse any CPU */
 			CPU_ZERO(&start_set);
 			for (int i = 0; i < CPU_SETSIZE; i++)
@@ -301,16 +304,29 @@ static const cpu_set_t *start_cpus(void)
 	return &start_set;
 }
 
+unsigned cpumap_default_threads(void)
+{
+	int n;
+
+	(void)start_cpus();
+	/* HAProxy's rule: as many threads as CPUs the process may run on when
+	 * it starts (so `taskset` sets it), 1 when that cannot be known; at
+	 * most the highest thread number. Computed once: the CPUs are those
+	 * of the start, kept over reloads (cpu-map pinning thread 1, or an
+	 * affinity changed from outside, does not change it). */
+	n = start_known ? CPU_COUNT(&start_set) : 1;
+	if (n < 1)
+		n = 1;
+	if (n > DP_MAX_THREADS)
+		n = DP_MAX_THREADS;
+	return (unsigned)n;
+}
+
 unsigned cpumap_running_threads(const struct dp_config *c)
 {
 	if (c->g.nbthread > 0)
 		return (unsigned)c->g.nbthread;
-	/* Not yet HAProxy's default (the CPUs the process may run on): the
-	 * threads take turns under one process lock (core/thread.h), so more
-	 * of them add no throughput, and the whole test suite has not been
-	 * shown to pass with them on a loaded machine. One thread unless the
-	 * configuration asks for more. */
-	return 1;
+	return cpumap_default_threads();
 }
 
 bool cpumap_thread_set(const struct dp_config *c, unsigned thr, cpu_set_t *out)

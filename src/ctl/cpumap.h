@@ -31,8 +31,13 @@ void cpumap_undo(struct dp_config *newc, struct dp_config *oldc);
  * when no cpu-map line names that thread. */
 bool cpumap_thread_set(const struct dp_config *c, unsigned tid, cpu_set_t *out);
 
-/* Threads c runs: its `nbthread`, else 1 (see cpumap.c). */
+/* Threads c runs: its `nbthread`, else cpumap_default_threads(). */
 unsigned cpumap_running_threads(const struct dp_config *c);
+/* HAProxy's default `nbthread`: the number of CPUs the process could run on
+ * when this was first called (sched_getaffinity; the first call comes
+ * before any cpu-map binding), 1 to DP_MAX_THREADS; 1 when unknowable. The
+ * same value for the life of the process. */
+unsigned cpumap_default_threads(void);
 /* Start-up, once the worker threads run: binds threads 2..n as c says.
  * 0, or -1 with *err. */
 int cpumap_pin_workers(const struct dp_config *c, char **err);

@@ -42,6 +42,7 @@
 #include "model/proxy.h"
 #include "core/listener.h"
 #include "core/loop.h"
+#include "core/thread.h"
 #include "ctl/cli.h"
 #include "ctl/stats_http.h"
 #include "ctl/stats_http_int.h"
@@ -600,6 +601,10 @@ void stats_http_accept(struct listener *l, int fd, const struct sockaddr_storage
 		close(fd);
 		return;
 	}
+	/* thread mode: the page is served on thread 1's loop, but another
+	 * thread's socket of the bind may have accepted: that loop must wake
+	 * to watch the new client (and its clock be current for the timer) */
+	loop_touch(rt.loop);
 	c->fd = fd;
 	c->px = px;
 	c->li = l;

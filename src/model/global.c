@@ -246,7 +246,8 @@ static int g_description(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 
 #define NOTLS "decoyproxy does not terminate or originate TLS"
 #define L7 "decoyproxy is a layer-4 proxy"
-#define ONE_THREAD "decoyproxy runs one event-loop thread"
+#define ONE_THREAD "decoyproxy runs one thread group (every thread of nbthread in it)"
+#define NO_NUMA "decoyproxy does not read the NUMA topology: nbthread defaults to every CPU the process may run on; use taskset or cpu-map"
 #define TUNING "HAProxy tuning setting without an equivalent in decoyproxy"
 #define DEVICE_DETECTION "device detection needs HTTP; decoyproxy is a layer-4 proxy"
 
@@ -320,7 +321,7 @@ static const struct cfg_kw global_kws[] = {
 	{ "mworker-max-reloads", CFG_SEC_GLOBAL, NULL, "decoyproxy has no master process" },
 	{ "thread-groups", CFG_SEC_GLOBAL, NULL, ONE_THREAD },
 	{ "thread-group", CFG_SEC_GLOBAL, NULL, ONE_THREAD },
-	{ "numa-cpu-mapping", CFG_SEC_GLOBAL, NULL, ONE_THREAD },
+	{ "numa-cpu-mapping", CFG_SEC_GLOBAL, NULL, NO_NUMA },
 	{ "busy-polling", CFG_SEC_GLOBAL, NULL, "the event loop always sleeps in the kernel when idle" },
 	{ "noepoll", CFG_SEC_GLOBAL, NULL, "libev chooses the poller (epoll on Linux)" },
 	{ "nopoll", CFG_SEC_GLOBAL, NULL, "libev chooses the poller (epoll on Linux)" },

@@ -30,6 +30,26 @@ DPSERVER="$DP_BUILDDIR/tests/tools/dpserver"
 # shellcheck disable=SC2034
 DPCLIENT="$DP_BUILDDIR/tests/tools/dpclient"
 
+# ---- thread mode ------------------------------------------------------------
+# decoyproxy's default `nbthread` is HAProxy's: the CPUs it may run on at
+# start. DP_TEST_CPUS=N (contrib/check.sh sets 1 for one of its two runs)
+# pins this test, and so every process it starts, to N of the CPUs it may use
+# (taskset, the way an operator sets it): decoyproxy then runs N threads
+# wherever a configuration leaves `nbthread` unset. The CPUs are picked from
+# the pid so that tests running side by side do not all share the first one.
+# A test about CPU binding itself sets LAB_KEEP_CPUS=1 before sourcing this.
+if [ -n "${DP_TEST_CPUS:-}" ] && [ -z "${LAB_KEEP_CPUS:-}" ]; then
+	if ! _lab_cpus=$(python3 -c 'import os,sys
+c = sorted(os.sched_getaffinity(0)); n = min(max(int(sys.argv[1]), 1), len(c)); s = int(sys.argv[2]) % len(c)
+print(",".join(str(c[(s + i) % len(c)]) for i in range(n)))' "$DP_TEST_CPUS" "$$") ||
+		! taskset -pc "$_lab_cpus" $$ >/dev/null; then
+		echo "lib.sh: cannot pin the test to $DP_TEST_CPUS CPU(s) (DP_TEST_CPUS)" >&2
+		exit 1
+	fi
+	echo "# thread mode: pinned to CPU(s) $_lab_cpus (DP_TEST_CPUS=$DP_TEST_CPUS): decoyproxy's default nbthread is $(awk -F, '{print NF}' <<<"$_lab_cpus")"
+	unset _lab_cpus
+fi
+
 LAB_PFX=
 LAB_TMP=
 LAB_PIDS=()

@@ -9,6 +9,10 @@
 # Lab: one namespace (dp) with decoyproxy and the servers on its loopback.
 # Needs root, ip, ss, socat.
 
+# every CPU, even in the one-CPU thread mode (DP_TEST_CPUS, lib.sh):
+# it sets nbthread 2 itself and binds thread 2 to a second CPU with cpu-map
+# shellcheck disable=SC2034  # read by lib.sh
+LAB_KEEP_CPUS=1
 # shellcheck source=tests/netns/lib.sh
 . "$(dirname "$0")/lib.sh"
 

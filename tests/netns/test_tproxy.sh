@@ -306,7 +306,8 @@ lab_assert_eq "one collision warning" 1 "$(collision_warnings)"
 lab_assert_eq "show info: UsesrcClientCollisions 1" 1 "$(show_info UsesrcClientCollisions)"
 lab_assert_match "-d: the collision is in the debug output" \
 	"^\\[DEBUG\\].*collide/decoy\\.connect: 'usesrc client': .*retrying from a fresh port" "$(cat "$LAB_TMP/dp2.log")"
-# a second collision within the minute: counted, not warned again
+# a second collision within the minute: counted, not warned again (by the
+# thread that warned)
 out=$(att -b 10.1.0.2:40300 -c 10.1.0.1:2228 whoami)
 lab_assert_match "second collision: decoy reached" '^PEER 10\.1\.0\.2 [0-9]+ LOCAL 10\.2\.0\.2 2225$' "$out"
 lab_assert_nomatch "... not from port 40300" '^PEER 10\.1\.0\.2 40300 ' "$out"
@@ -321,7 +322,16 @@ lab_assert_nomatch "... not from port 40301" '^PEER 10\.1\.0\.2 40301 ' "$out"
 lab_assert_match "-d: the bind-time collision is in the debug output" \
 	"^\\[DEBUG\\].*collide/decoy\\.connect: 'usesrc client': client port 40301 in use here, binding a fresh port" \
 	"$(cat "$LAB_TMP/dp2.log")"
-lab_assert_eq "still one collision warning for three collisions" 1 "$(collision_warnings)"
+# at most one a minute per thread (log/msg.h, ha_ratelimit: each thread
+# limits its own messages; a collision is warned by the thread that owns the
+# session)
+nthr=$(show_info Nbthread)
+nwarn=$(collision_warnings)
+if [ "$nwarn" -ge 1 ] && [ "$nwarn" -le "${nthr:-1}" ]; then
+	lab_pass "still one collision warning per thread at most for three collisions ($nwarn, $nthr thread(s))"
+else
+	lab_fail "three collisions: $nwarn collision warnings, more than one per thread ($nthr thread(s))"
+fi
 lab_assert_eq "show info: UsesrcClientCollisions 3" 3 "$(show_info UsesrcClientCollisions)"
 wait "$HOLDPID" 2>/dev/null
 lab_assert_match "the first session was undisturbed" '^HOLD OK ' "$(cat "$LAB_TMP/hold.out")"

@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "cfg/cfg.h"
@@ -122,9 +124,66 @@ static void test_other_process(void **state)
 	dp_config_put(c);
 }
 
+/* HAProxy's default nbthread: the CPUs of the affinity mask when first
+ * asked, kept afterwards. Run in a child pinned to one CPU (the parent's
+ * count is taken unpinned, and kept for the other tests). */
+static void test_default(void **state)
+{
+	cpu_set_t all, one;
+	unsigned got[4] = { 0 }, want;
+	int p[2], st, first = -1;
+	pid_t pid;
+
+	(void)state;
+	assert_int_equal(sched_getaffinity(0, sizeof(all), &all), 0);
+	for (int i = 0; i < CPU_SETSIZE && first < 0; i++)
+		if (CPU_ISSET(i, &all))
+			first = i;
+	CPU_ZERO(&one);
+	CPU_SET(first, &one);
+	assert_int_equal(pipe(p), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct dp_config *c;
+		int e;
+
+		close(p[0]);
+		if (sched_setaffinity(0, sizeof(one), &one) < 0)
+			_exit(2);
+		got[0] = cpumap_default_threads();
+		/* the affinity widened afterwards: the count stays */
+		if (sched_setaffinity(0, sizeof(all), &all) < 0)
+			_exit(2);
+		got[1] = cpumap_default_threads();
+		c = parse_lines("", &e);
+		got[2] = c ? cpumap_running_threads(c) : 0;
+		dp_config_put(c);
+		c = parse_lines(" nbthread 3\n", &e);
+		got[3] = c ? cpumap_running_threads(c) : 0;
+		dp_config_put(c);
+		_exit(write(p[1], got, sizeof(got)) == (ssize_t)sizeof(got) ? 0 : 3);
+	}
+	close(p[1]);
+	assert_int_equal(read(p[0], got, sizeof(got)), (ssize_t)sizeof(got));
+	close(p[0]);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	assert_int_equal(got[0], 1);    /* one CPU: one thread */
+	assert_int_equal(got[1], 1);    /* kept */
+	assert_int_equal(got[2], 1);    /* nbthread unset */
+	assert_int_equal(got[3], 3);    /* explicit wins */
+
+	want = (unsigned)CPU_COUNT(&all);
+	if (want > 64)
+		want = 64;
+	assert_int_equal(cpumap_default_threads(), want);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_default),
 		cmocka_unit_test(test_sets),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_other_process),
