@@ -120,6 +120,7 @@ struct mirror_out {
 	unsigned gen, reopened_gen;
 	unsigned long long errors_seen; /* writer errors already reported (atomic) */
 	unsigned long long last_warn;   /* ms (monotonic) of the last warning (atomic) */
+	bool tb_noticed;                /* tap: "no io_uring" said (atomic: once) */
 	struct out_slot *pt;            /* DP_MAX_THREADS slots, [tid] is ours */
 	/* pcap / pcap-dir */
 	struct fwriter *w;
@@ -815,7 +816,7 @@ void mirror_out_frame(struct mirror_out *o, struct mirror_sess *ms, struct mirro
 			 * and a ring per thread (io_uring_enter() from its own) */
 			s->tb_tried = true;
 			s->tb = tap_batch_new(o->fd, VX_SLOT, &e);
-			if (!s->tb && !tid)
+			if (!s->tb && !__atomic_exchange_n(&o->tb_noticed, true, __ATOMIC_RELAXED))
 				ha_notice("%s: no io_uring (%s): one write per frame", o->name, strerror(e));
 		}
 		if (s->tb) {
