@@ -246,6 +246,7 @@ static struct mirror_sess *sess_new(const struct mirror_px *fe, const struct mir
 			}
 	}
 	RARE_INC(mirror_sessions);
+	mirror_out_thread_arm(); /* this thread's batches reach the disk in time */
 	return ms;
 }
 

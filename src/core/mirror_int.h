@@ -10,10 +10,11 @@
  * inherit it from a defaults section until they add their own lines).
  * Outputs (struct mirror_out) are process objects in a registry keyed by
  * what they write to, referenced by the targets of each generation in
- * service, so a reload keeps the same file, tap or socket. They belong to
- * the event loop's thread: when the loop runs on several threads each
- * thread gets its own registry (own files are then suffixed per thread);
- * only the pcap writer threads share a queue with it.
+ * service, so a reload keeps the same file, tap or socket. Every event-loop
+ * thread writes to the same outputs, each through its own slot of each
+ * (its batches, staged packets, counters: mirror_out.c), and flushes its
+ * slots with its own timer; the pcap writer threads take batches from any
+ * thread. The registry and the outputs' life are the control thread's.
  */
 #ifndef DECOYPROXY_MIRROR_INT_H
 #define DECOYPROXY_MIRROR_INT_H
@@ -177,8 +178,16 @@ void mirror_out_dir_attach(struct mirror_dirfile *df);
 /* pcap-dir: hands df's records to the writer (final: the session ended,
  * frees df's buffer and path, and df leaves the live files). */
 void mirror_out_dir_flush(struct mirror_dirfile *df, bool final);
-/* Hands every pending batch to the writers (the process stops). */
+/* Hands every pending batch of every thread to the writers (the process
+ * stops, or the threads are isolated). */
 void mirror_out_flush_all(bool wait);
+/* Arms the calling thread's flush timer on its loop (loop_cur()) unless
+ * it runs: each copy started on a thread calls it. The timer stops itself
+ * once no output is left. */
+void mirror_out_thread_arm(void);
+/* Stops the calling thread's flush timer (before its loop is destroyed
+ * while the process goes on: tests). */
+void mirror_out_thread_stop(void);
 /* rare events, counted from any thread: RARE_INC/RARE_GET (model/counters.h) */
 extern unsigned long long mirror_sessions, mirror_nomem;
 

@@ -8,6 +8,19 @@
  * minute per output. Outputs are shared by the generations in service
  * (registry keyed by destination): a reload keeps the same file, tap or
  * socket and, for pcap files, reopens the file (log rotation).
+ *
+ * Threads: an output is shared by every event-loop thread, and each thread
+ * has its own slot in it (struct out_slot, on its own cache lines): its
+ * pcap batch, its VXLAN packets staged for one sendmmsg(), its tap
+ * io_uring, its live pcap-dir files, its counters (summed when read) and
+ * its warning rate limit. A session only ever writes to its thread's slot:
+ * no lock on the data path. Batches go to the output's writer thread from
+ * any thread (its queue has a mutex, taken once per batch). Each thread
+ * flushes its own slots with a timer on its own loop, armed when a copy
+ * starts on it and stopped when no output is left. What touches other
+ * threads' slots (opening and freeing an output, a reopen at reload, the
+ * final flush) runs on the control thread with the others isolated or
+ * stopped; the registry itself is changed only then.
  */
 #include "config.h"
 
@@ -77,26 +90,17 @@ struct fwriter {
 	atomic_int last_err;
 };
 
-struct mirror_out {
-	struct mirror_out *next;
-	char *key;          /* what it writes to, for sharing */
-	char *name;         /* for messages: "mirror pcap '/x.pcap'" */
-	enum mirror_kind kind;
-	int refcnt;
-	unsigned gen, reopened_gen;
+/* What one thread has of an output: written by that thread only (others
+ * read the counters, relaxed atomics), except by the control thread while
+ * the others are isolated or stopped. */
+struct out_slot {
 	unsigned long long pkts, bytes, drops;
-	unsigned long long errors_seen;
-	double last_warn;
-	/* pcap / pcap-dir */
-	struct fwriter *w;
-	struct mirror_dirfile *dirs; /* pcap-dir: the live connections' files */
+	/* pcap: this thread's batch */
 	uint8_t *buf;
 	size_t len;
 	unsigned npkts;
-	/* tap, vxlan */
-	int fd;
-	uint8_t vxlan_hdr[8];
-	struct sockaddr_storage dst; /* vxlan: the sensor */
+	/* pcap-dir: the live files of this thread's sessions */
+	struct mirror_dirfile *dirs;
 	/* vxlan: packets staged for one sendmmsg() (MIRROR_VX_BATCH slots) */
 	uint8_t *vx_stage;
 	struct mmsghdr *vx_mm;
@@ -105,19 +109,84 @@ struct mirror_out {
 	/* tap: frames staged for one io_uring_enter() (mirror_tap.c) */
 	struct tap_batch *tb;
 	bool tb_tried;
+} __attribute__((aligned(CNT_LINE)));
+
+struct mirror_out {
+	struct mirror_out *next;
+	char *key;          /* what it writes to, for sharing */
+	char *name;         /* for messages: "mirror pcap '/x.pcap'" */
+	enum mirror_kind kind;
+	int refcnt;
+	unsigned gen, reopened_gen;
+	unsigned long long errors_seen; /* writer errors already reported (atomic) */
+	unsigned long long last_warn;   /* ms (monotonic) of the last warning (atomic) */
+	bool tb_noticed;                /* tap: "no io_uring" said (atomic: once) */
+	struct out_slot *pt;            /* DP_MAX_THREADS slots, [tid] is ours */
+	/* pcap / pcap-dir */
+	struct fwriter *w;
+	/* tap, vxlan: one descriptor, written by every thread */
+	int fd;
+	uint8_t vxlan_hdr[8];
+	struct sockaddr_storage dst; /* vxlan: the sensor */
 };
+
+static int vx_stage_new(struct mirror_out *o, struct out_slot *s);
+
+/* this thread's slot of o */
+#define MY(o) (&(o)->pt[tid])
+
+static inline void slot_add(unsigned long long *c, unsigned long long n)
+{
+	cnt_add_ull(c, n);
+}
+
+static inline unsigned long long slot_get(const unsigned long long *c)
+{
+	return __atomic_load_n(c, __ATOMIC_RELAXED);
+}
+
+/* every thread's drops of o, and those of its writer */
+static unsigned long long out_drops(const struct mirror_out *o)
+{
+	unsigned long long d = o->w ? atomic_load(&o->w->drops) : 0;
+
+	for (unsigned t = 0; t < DP_MAX_THREADS; t++)
+		d += slot_get(&o->pt[t].drops);
+	return d;
+}
 
 /* A staged VXLAN packet: the header and the largest frame tcpsynth makes. */
 #define VX_SLOT (8 + TS_HDR_MAX + TS_MSS_V4 + 64)
 
 static struct mirror_out *outs;
-static ev_timer flush_timer;
+
+/* Each thread's flush timer, on its own loop (only that thread touches
+ * its entry): armed by the first copy started on the thread. */
+static struct {
+	ev_timer t;
+	struct ev_loop *loop;           /* where it runs; NULL: not armed */
+} __attribute__((aligned(CNT_LINE))) flushers[DP_MAX_THREADS];
+
+/* Whether o may warn now: at most once a minute per output, whichever
+ * threads see failures (one of them wins the minute). */
+static bool warn_due(struct mirror_out *o)
+{
+	struct timespec ts;
+	unsigned long long now, last;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (unsigned long long)ts.tv_sec * 1000 + (unsigned long long)ts.tv_nsec / 1000000 + 1;
+	last = __atomic_load_n(&o->last_warn, __ATOMIC_RELAXED);
+	if (last && now - last < 60000)
+		return false;
+	return __atomic_compare_exchange_n(&o->last_warn, &last, now, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+}
 
 static void note_error(struct mirror_out *o, int err, const char *what)
 {
-	if (ha_ratelimit(&o->last_warn, 60.0))
+	if (warn_due(o))
 		ha_warning("%s: %s: %s; %llu packet(s) dropped so far (reported at most once a minute)", o->name,
-			   what, strerror(err), o->drops + (o->w ? atomic_load(&o->w->drops) : 0));
+			   what, strerror(err), out_drops(o));
 }
 
 static int write_all(int fd, const uint8_t *p, size_t len)
@@ -354,18 +423,22 @@ static void submit(struct mirror_out *o, uint8_t *buf, size_t len, unsigned npkt
 {
 	struct fwriter *w = o->w;
 	struct fw_item *it = calloc(1, sizeof(*it));
-	bool full;
+	bool full, started;
 
+	/* the first batch of any thread starts the writer, once */
+	pthread_mutex_lock(&w->mu);
 	if (!w->started && writer_start(w) < 0) {
 		/* reported by the caller's next check: count as a failed write */
 		atomic_store(&w->last_err, EAGAIN);
 		atomic_fetch_add(&w->errors, 1);
 	}
-	if (!it || !w->started) {
+	started = w->started;
+	pthread_mutex_unlock(&w->mu);
+	if (!it || !started) {
 		free(it);
 		free(buf);
 		free(path);
-		o->drops += npkts;
+		slot_add(&MY(o)->drops, npkts);
 		return;
 	}
 	it->buf = buf;
@@ -386,14 +459,15 @@ static void submit(struct mirror_out *o, uint8_t *buf, size_t len, unsigned npkt
 	}
 	pthread_mutex_unlock(&w->mu);
 	if (full) {
-		o->drops += npkts;
+		slot_add(&MY(o)->drops, npkts);
 		item_free(it);
 		note_error(o, EAGAIN, "the disk does not keep up, writer queue full");
 	}
 }
 
-/* The thread starts with the first batch, from the event loop: a daemon
- * forks after its outputs are opened, and threads do not cross a fork. */
+/* The thread starts with the first batch, from an event loop (w->mu held):
+ * a daemon forks after its outputs are opened, and threads do not cross a
+ * fork. */
 static int writer_start(struct fwriter *w)
 {
 	int r = pthread_create(&w->th, NULL, writer_main, w);
@@ -415,6 +489,7 @@ static void writer_drain(struct fwriter *w)
 
 static void writer_stop(struct fwriter *w)
 {
+	/* the control thread, every other one isolated or stopped */
 	if (w->started) {
 		pthread_mutex_lock(&w->mu);
 		w->stop = true;
@@ -433,29 +508,52 @@ static void writer_stop(struct fwriter *w)
 
 /* ---- batches -------------------------------------------------------------------------- */
 
+/* A batch buffer for slot s: a written one back from the writer, else a
+ * new one; NULL when there is no memory. */
+static uint8_t *batch_buf(struct mirror_out *o)
+{
+	uint8_t *b = NULL;
+
+	pthread_mutex_lock(&o->w->mu);
+	if (o->w->nspare)
+		b = o->w->spare[--o->w->nspare];
+	pthread_mutex_unlock(&o->w->mu);
+	return b ? b : malloc(MIRROR_BATCH);
+}
+
+/* Hands slot s's batch to the writer (s: this thread's, or any with the
+ * others isolated). */
+static void pcap_handoff_slot(struct mirror_out *o, struct out_slot *s)
+{
+	uint8_t *b = s->buf;
+
+	if (!s->len)
+		return;
+	s->buf = batch_buf(o);
+	if (!s->buf) {
+		/* keep the full batch; what comes next is dropped */
+		s->buf = b;
+		return;
+	}
+	submit(o, b, s->len, s->npkts, NULL, false);
+	s->len = 0;
+	s->npkts = 0;
+}
+
 static void pcap_handoff(struct mirror_out *o)
 {
-	uint8_t *b = o->buf;
+	pcap_handoff_slot(o, MY(o));
+}
 
-	if (!o->len)
-		return;
-	o->buf = NULL;
-	if (o->w->started) {
-		pthread_mutex_lock(&o->w->mu);
-		if (o->w->nspare)
-			o->buf = o->w->spare[--o->w->nspare];
-		pthread_mutex_unlock(&o->w->mu);
-	}
-	if (!o->buf)
-		o->buf = malloc(MIRROR_BATCH);
-	if (!o->buf) {
-		/* keep the full batch; what comes next is dropped */
-		o->buf = b;
-		return;
-	}
-	submit(o, b, o->len, o->npkts, NULL, false);
-	o->len = 0;
-	o->npkts = 0;
+/* This thread's batch of o, created at its first frame (NULL: no memory,
+ * the frames are dropped and counted). */
+static inline uint8_t *my_batch(struct mirror_out *o)
+{
+	struct out_slot *s = MY(o);
+
+	if (!s->buf)
+		s->buf = batch_buf(o);
+	return s->buf;
 }
 
 void mirror_out_dir_flush(struct mirror_dirfile *df, bool final)
@@ -468,7 +566,7 @@ void mirror_out_dir_flush(struct mirror_dirfile *df, bool final)
 		if (final)
 			df->path = NULL;
 		if (!path) {
-			o->drops += df->npkts;
+			slot_add(&MY(o)->drops, df->npkts);
 			df->npkts = 0;
 			df->len = 0;
 		} else {
@@ -496,52 +594,94 @@ void mirror_out_dir_flush(struct mirror_dirfile *df, bool final)
 
 void mirror_out_dir_attach(struct mirror_dirfile *df)
 {
-	struct mirror_out *o = df->out;
+	struct out_slot *s = MY(df->out);
 
-	df->next = o->dirs;
-	if (o->dirs)
-		o->dirs->pprev = &df->next;
-	df->pprev = &o->dirs;
-	o->dirs = df;
+	df->next = s->dirs;
+	if (s->dirs)
+		s->dirs->pprev = &df->next;
+	df->pprev = &s->dirs;
+	s->dirs = df;
 }
 
+/* Writer errors not reported yet are reported, by whichever thread sees
+ * them first. */
 static void check_errors(struct mirror_out *o)
 {
-	unsigned long long e;
+	unsigned long long e, seen;
 
 	if (!o->w)
 		return;
 	e = atomic_load(&o->w->errors);
-	if (e != o->errors_seen) {
-		o->errors_seen = e;
+	seen = __atomic_load_n(&o->errors_seen, __ATOMIC_RELAXED);
+	if (e != seen && __atomic_compare_exchange_n(&o->errors_seen, &seen, e, false, __ATOMIC_RELAXED,
+						     __ATOMIC_RELAXED))
 		note_error(o, atomic_load(&o->w->last_err), o->kind == MK_PCAP ? "write" : "write of a connection's file");
-	}
 }
 
 static void flush_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
-	(void)loop;
-	(void)t;
 	(void)revents;
+	if (!outs) {
+		/* the last output went: nothing to flush until a copy starts
+		 * on this thread again */
+		ev_ref(loop);
+		ev_timer_stop(loop, t);
+		flushers[tid].loop = NULL;
+		return;
+	}
 	for (struct mirror_out *o = outs; o; o = o->next) {
+		struct out_slot *s = MY(o);
+
 		if (o->kind == MK_PCAP)
 			pcap_handoff(o);
-		if (o->vx_n || o->tb)
+		if (s->vx_n || s->tb)
 			mirror_out_push(o);
-		for (struct mirror_dirfile *df = o->dirs; df; df = df->next)
+		for (struct mirror_dirfile *df = s->dirs; df; df = df->next)
 			if (df->len)
 				mirror_out_dir_flush(df, false);
 		check_errors(o);
 	}
 }
 
+void mirror_out_thread_arm(void)
+{
+	struct ev_loop *loop = loop_cur();
+
+	if (flushers[tid].loop || !loop)
+		return;
+	flushers[tid].loop = loop;
+	ev_timer_init(&flushers[tid].t, flush_cb, FLUSH_EVERY, FLUSH_EVERY);
+	ev_timer_start(loop, &flushers[tid].t);
+	ev_unref(loop); /* the timer alone does not keep the loop running */
+}
+
+void mirror_out_thread_stop(void)
+{
+	struct ev_loop *loop = flushers[tid].loop;
+
+	if (!loop)
+		return;
+	ev_ref(loop);
+	ev_timer_stop(loop, &flushers[tid].t);
+	flushers[tid].loop = NULL;
+}
+
 void mirror_out_flush_all(bool wait)
 {
+	/* the control thread, every other one isolated or stopped: every
+	 * thread's batch goes */
 	for (struct mirror_out *o = outs; o; o = o->next) {
-		if (o->kind == MK_PCAP)
-			pcap_handoff(o);
-		if (wait && o->w && o->w->started)
-			writer_drain(o->w);
+		for (unsigned t = 0; o->kind == MK_PCAP && t < DP_MAX_THREADS; t++)
+			pcap_handoff_slot(o, &o->pt[t]);
+		if (wait && o->w) {
+			bool started;
+
+			pthread_mutex_lock(&o->w->mu);
+			started = o->w->started;
+			pthread_mutex_unlock(&o->w->mu);
+			if (started)
+				writer_drain(o->w);
+		}
 		check_errors(o);
 	}
 }
@@ -553,11 +693,13 @@ uint8_t *mirror_out_place(struct mirror_out *o, struct mirror_dirfile *df, size_
 	size_t rec = PCAP_REC_HDR_LEN + flen;
 
 	if (o->kind == MK_PCAP) {
-		if (o->len + rec > MIRROR_BATCH)
+		struct out_slot *s = MY(o);
+
+		if (s->len + rec > MIRROR_BATCH)
 			pcap_handoff(o);
-		if (!o->buf || o->len + rec > MIRROR_BATCH)
+		if (!my_batch(o) || s->len + rec > MIRROR_BATCH)
 			return NULL;
-		return o->buf + o->len + PCAP_REC_HDR_LEN;
+		return s->buf + s->len + PCAP_REC_HDR_LEN;
 	}
 	if (o->kind == MK_PCAP_DIR && df) {
 		if (df->buf && df->len + rec > MIRROR_DIR_CHUNK)
@@ -572,12 +714,14 @@ uint8_t *mirror_out_place(struct mirror_out *o, struct mirror_dirfile *df, size_
 uint8_t *mirror_out_room(struct mirror_out *o, struct mirror_dirfile *df, size_t need, size_t *room)
 {
 	if (o->kind == MK_PCAP) {
-		if (o->len + need > MIRROR_BATCH)
+		struct out_slot *s = MY(o);
+
+		if (s->len + need > MIRROR_BATCH)
 			pcap_handoff(o);
-		if (!o->buf || o->len + need > MIRROR_BATCH)
+		if (!my_batch(o) || s->len + need > MIRROR_BATCH)
 			return NULL;
-		*room = MIRROR_BATCH - o->len;
-		return o->buf + o->len;
+		*room = MIRROR_BATCH - s->len;
+		return s->buf + s->len;
 	}
 	if (o->kind == MK_PCAP_DIR && df) {
 		if (df->buf && df->len + need > MIRROR_DIR_CHUNK)
@@ -594,7 +738,7 @@ uint8_t *mirror_out_room(struct mirror_out *o, struct mirror_dirfile *df, size_t
 
 void mirror_out_lost(struct mirror_out *o, unsigned long long frames)
 {
-	o->drops += frames;
+	slot_add(&MY(o)->drops, frames);
 }
 
 /* Appends a record to buf at *len (room checked): the frame is copied
@@ -616,9 +760,11 @@ static void put_record(uint8_t *buf, size_t *len, const struct timespec *now, co
 /* Counts what the tap batcher reports. */
 static void tap_account(struct mirror_out *o, const struct tap_batch_res *r)
 {
-	o->pkts += r->frames;
-	o->bytes += r->bytes;
-	o->drops += r->drops;
+	struct out_slot *s = MY(o);
+
+	slot_add(&s->pkts, r->frames);
+	slot_add(&s->bytes, r->bytes);
+	slot_add(&s->drops, r->drops);
 	if (r->err && r->err != EAGAIN && r->err != ENOBUFS)
 		note_error(o, r->err, "write");
 }
@@ -627,7 +773,7 @@ static void tap_account_push(struct mirror_out *o)
 {
 	struct tap_batch_res r = { 0 };
 
-	tap_batch_push(o->tb, &r);
+	tap_batch_push(MY(o)->tb, &r);
 	tap_account(o, &r);
 }
 
@@ -635,24 +781,25 @@ void mirror_out_frame(struct mirror_out *o, struct mirror_sess *ms, struct mirro
 		      size_t hlen, const uint8_t *payload, size_t plen)
 {
 	size_t flen = hlen + plen, rec = PCAP_REC_HDR_LEN + flen;
+	struct out_slot *s = MY(o);
 	ssize_t n;
 
 	switch (o->kind) {
 	case MK_PCAP:
-		if (o->len + rec > MIRROR_BATCH)
+		if (s->len + rec > MIRROR_BATCH)
 			pcap_handoff(o);
-		if (!o->buf || o->len + rec > MIRROR_BATCH) {
-			o->drops++;
+		if (!my_batch(o) || s->len + rec > MIRROR_BATCH) {
+			slot_add(&s->drops, 1);
 			return;
 		}
-		put_record(o->buf, &o->len, &ms->now, hdr, hlen, payload, plen);
-		o->npkts++;
+		put_record(s->buf, &s->len, &ms->now, hdr, hlen, payload, plen);
+		s->npkts++;
 		break;
 	case MK_PCAP_DIR:
 		if (df->buf && df->len + rec > MIRROR_DIR_CHUNK)
 			mirror_out_dir_flush(df, false);
 		if (!df->buf && !(df->buf = malloc(MIRROR_DIR_CHUNK))) {
-			o->drops++;
+			slot_add(&s->drops, 1);
 			return;
 		}
 		put_record(df->buf, &df->len, &ms->now, hdr, hlen, payload, plen);
@@ -662,29 +809,30 @@ void mirror_out_frame(struct mirror_out *o, struct mirror_sess *ms, struct mirro
 		struct iovec iov[2] = { { (void *)hdr, hlen }, { (void *)payload, plen } };
 		uint8_t *slot;
 
-		if (!o->tb_tried) {
+		if (!s->tb_tried) {
 			int e;
 
-			/* at the first frame: after a daemon's fork */
-			o->tb_tried = true;
-			o->tb = tap_batch_new(o->fd, VX_SLOT, &e);
-			if (!o->tb)
+			/* at the thread's first frame: after a daemon's fork,
+			 * and a ring per thread (io_uring_enter() from its own) */
+			s->tb_tried = true;
+			s->tb = tap_batch_new(o->fd, VX_SLOT, &e);
+			if (!s->tb && !__atomic_exchange_n(&o->tb_noticed, true, __ATOMIC_RELAXED))
 				ha_notice("%s: no io_uring (%s): one write per frame", o->name, strerror(e));
 		}
-		if (o->tb) {
+		if (s->tb) {
 			struct tap_batch_res r = { 0 };
 
-			slot = tap_batch_slot(o->tb, flen, &r);
+			slot = tap_batch_slot(s->tb, flen, &r);
 			tap_account(o, &r);
 			if (slot) {
 				memcpy(slot, hdr, hlen);
 				if (plen)
 					memcpy(slot + hlen, payload, plen);
-				tap_batch_commit(o->tb, flen);
+				tap_batch_commit(s->tb, flen);
 				return; /* counted when written */
 			}
 			if (flen <= VX_SLOT) {
-				o->drops++; /* every slot in flight */
+				slot_add(&s->drops, 1); /* every slot in flight */
 				return;
 			}
 			/* a frame too big for a slot (a large datagram): the
@@ -695,7 +843,7 @@ void mirror_out_frame(struct mirror_out *o, struct mirror_sess *ms, struct mirro
 		if (n < 0) {
 			int e = errno;
 
-			o->drops++;
+			slot_add(&s->drops, 1);
 			if (e != EAGAIN && e != ENOBUFS)
 				note_error(o, e, "write");
 			return;
@@ -707,42 +855,42 @@ void mirror_out_frame(struct mirror_out *o, struct mirror_sess *ms, struct mirro
 		 * (a syscall per frame cost more than this copy) */
 		uint8_t *slot;
 
-		if (!o->vx_stage || 8 + flen > VX_SLOT) {
-			o->drops++;
+		if ((!s->vx_stage && vx_stage_new(o, s) < 0) || 8 + flen > VX_SLOT) {
+			slot_add(&s->drops, 1);
 			return;
 		}
-		if (o->vx_n == MIRROR_VX_BATCH)
+		if (s->vx_n == MIRROR_VX_BATCH)
 			mirror_out_push(o);
-		slot = o->vx_stage + (size_t)o->vx_n * VX_SLOT;
+		slot = s->vx_stage + (size_t)s->vx_n * VX_SLOT;
 		memcpy(slot, o->vxlan_hdr, 8);
 		memcpy(slot + 8, hdr, hlen);
 		if (plen)
 			memcpy(slot + 8 + hlen, payload, plen);
-		o->vx_iov[o->vx_n].iov_len = 8 + flen;
-		o->vx_n++;
+		s->vx_iov[s->vx_n].iov_len = 8 + flen;
+		s->vx_n++;
 		return; /* counted when sent */
 	}
 	}
-	o->pkts++;
-	o->bytes += flen;
+	slot_add(&s->pkts, 1);
+	slot_add(&s->bytes, flen);
 }
 
-void mirror_out_push(struct mirror_out *o)
+/* Sends the VXLAN packets staged in slot s (this thread's, or any with the
+ * others isolated). */
+static void vx_push_slot(struct mirror_out *o, struct out_slot *s)
 {
 	unsigned i = 0;
 
-	if (o->tb) {
-		tap_account_push(o);
-		return;
-	}
-	while (i < o->vx_n) {
-		int r = sendmmsg(o->fd, o->vx_mm + i, o->vx_n - i, MSG_DONTWAIT | MSG_NOSIGNAL);
+	while (i < s->vx_n) {
+		int r = sendmmsg(o->fd, s->vx_mm + i, s->vx_n - i, MSG_DONTWAIT | MSG_NOSIGNAL);
 
 		if (r > 0) {
-			for (unsigned k = i; k < i + (unsigned)r; k++) {
-				o->pkts++;
-				o->bytes += o->vx_iov[k].iov_len - 8;
-			}
+			unsigned long long bytes = 0;
+
+			for (unsigned k = i; k < i + (unsigned)r; k++)
+				bytes += s->vx_iov[k].iov_len - 8;
+			slot_add(&s->pkts, (unsigned)r);
+			slot_add(&s->bytes, bytes);
 			i += (unsigned)r;
 			continue;
 		}
@@ -752,15 +900,26 @@ void mirror_out_push(struct mirror_out *o)
 			/* this packet failed (e.g. the sensor's port
 			 * unreachable reported late): the next ones may pass */
 			note_error(o, errno, "send");
-			o->drops++;
+			slot_add(&s->drops, 1);
 			i++;
 			continue;
 		}
 		/* the socket's buffer is full: the rest is dropped */
-		o->drops += o->vx_n - i;
+		slot_add(&s->drops, s->vx_n - i);
 		break;
 	}
-	o->vx_n = 0;
+	s->vx_n = 0;
+}
+
+void mirror_out_push(struct mirror_out *o)
+{
+	struct out_slot *s = MY(o);
+
+	if (s->tb) {
+		tap_account_push(o);
+		return;
+	}
+	vx_push_slot(o, s);
 }
 
 char *mirror_out_dir_path(const struct mirror_out *o, const struct mirror_sess *ms, unsigned long long id)
@@ -862,6 +1021,37 @@ static int open_tap(struct mirror_out *o, const struct mirror_target *t, struct 
 	return 0;
 }
 
+static void vx_stage_free(struct out_slot *s)
+{
+	free(s->vx_stage);
+	free(s->vx_mm);
+	free(s->vx_iov);
+	s->vx_stage = NULL;
+	s->vx_mm = NULL;
+	s->vx_iov = NULL;
+}
+
+/* Slot s's staging area for o (the opening thread's at once, the others'
+ * at their first frame). Returns 0, or -1 without memory. */
+static int vx_stage_new(struct mirror_out *o, struct out_slot *s)
+{
+	s->vx_stage = malloc((size_t)MIRROR_VX_BATCH * VX_SLOT);
+	s->vx_mm = calloc(MIRROR_VX_BATCH, sizeof(*s->vx_mm));
+	s->vx_iov = calloc(MIRROR_VX_BATCH, sizeof(*s->vx_iov));
+	if (!s->vx_stage || !s->vx_mm || !s->vx_iov) {
+		vx_stage_free(s);
+		return -1;
+	}
+	for (unsigned i = 0; i < MIRROR_VX_BATCH; i++) {
+		s->vx_iov[i].iov_base = s->vx_stage + (size_t)i * VX_SLOT;
+		s->vx_mm[i].msg_hdr.msg_name = &o->dst;
+		s->vx_mm[i].msg_hdr.msg_namelen = addr_len(&o->dst);
+		s->vx_mm[i].msg_hdr.msg_iov = &s->vx_iov[i];
+		s->vx_mm[i].msg_hdr.msg_iovlen = 1;
+	}
+	return 0;
+}
+
 static int open_vxlan(struct mirror_out *o, const struct mirror_target *t, struct dp_config *c, char **err)
 {
 	int fd, off = t->dst.ss_family == AF_INET ? IP_PMTUDISC_DONT : IPV6_PMTUDISC_DONT;
@@ -890,20 +1080,10 @@ static int open_vxlan(struct mirror_out *o, const struct mirror_target *t, struc
 	 * own answers port unreachable, which a connected socket would turn
 	 * into an error on every other send */
 	o->dst = t->dst;
-	o->vx_stage = malloc((size_t)MIRROR_VX_BATCH * VX_SLOT);
-	o->vx_mm = calloc(MIRROR_VX_BATCH, sizeof(*o->vx_mm));
-	o->vx_iov = calloc(MIRROR_VX_BATCH, sizeof(*o->vx_iov));
-	if (!o->vx_stage || !o->vx_mm || !o->vx_iov) {
+	if (vx_stage_new(o, MY(o)) < 0) {
 		memprintf(err, "%s", strerror(ENOMEM));
 		close(fd);
 		return -1;
-	}
-	for (unsigned i = 0; i < MIRROR_VX_BATCH; i++) {
-		o->vx_iov[i].iov_base = o->vx_stage + (size_t)i * VX_SLOT;
-		o->vx_mm[i].msg_hdr.msg_name = &o->dst;
-		o->vx_mm[i].msg_hdr.msg_namelen = addr_len(&o->dst);
-		o->vx_mm[i].msg_hdr.msg_iov = &o->vx_iov[i];
-		o->vx_mm[i].msg_hdr.msg_iovlen = 1;
 	}
 	/* RFC 7348: flags (I), reserved, VNI, reserved */
 	memset(o->vxlan_hdr, 0, sizeof(o->vxlan_hdr));
@@ -938,8 +1118,8 @@ static int open_pcap(struct mirror_out *o, const struct mirror_target *t, char *
 					       : strerror(-r));
 			return -1;
 		}
-		o->buf = malloc(MIRROR_BATCH);
-		if (!o->buf)
+		MY(o)->buf = malloc(MIRROR_BATCH);
+		if (!MY(o)->buf)
 			return -1;
 	} else {
 		struct stat st;
@@ -983,26 +1163,32 @@ static char *target_key(const struct mirror_target *t)
 	return k;
 }
 
+/* The control thread, every other one isolated or stopped: what every
+ * thread staged goes out, then everything is freed. */
 static void out_free(struct mirror_out *o)
 {
-	if (o->kind == MK_PCAP)
-		pcap_handoff(o);
-	if (o->vx_n)
-		mirror_out_push(o);
-	if (o->tb) {
-		struct tap_batch_res r = { 0 };
+	for (unsigned t = 0; o->pt && t < DP_MAX_THREADS; t++) {
+		struct out_slot *s = &o->pt[t];
 
-		tap_batch_free(o->tb, &r);
-		o->tb = NULL;
+		if (o->kind == MK_PCAP)
+			pcap_handoff_slot(o, s);
+		if (s->vx_n)
+			vx_push_slot(o, s);
+		if (s->tb) {
+			struct tap_batch_res r = { 0 };
+
+			tap_batch_free(s->tb, &r);
+			s->tb = NULL;
+		}
+		vx_stage_free(s);
 	}
-	free(o->vx_stage);
-	free(o->vx_mm);
-	free(o->vx_iov);
 	if (o->w)
 		writer_stop(o->w);
 	if (o->fd >= 0)
 		close(o->fd);
-	free(o->buf);
+	for (unsigned t = 0; o->pt && t < DP_MAX_THREADS; t++)
+		free(o->pt[t].buf);
+	free(o->pt);
 	free(o->key);
 	free(o->name);
 	free(o);
@@ -1039,6 +1225,12 @@ struct mirror_out *mirror_out_get(const struct mirror_target *t, struct dp_confi
 	o->kind = t->kind;
 	o->fd = -1;
 	o->refcnt = 1;
+	o->pt = cnt_slots_alloc(sizeof(*o->pt));
+	if (!o->pt) {
+		free(key);
+		free(o);
+		return NULL;
+	}
 	o->gen = o->reopened_gen = c->generation;
 	memprintf(&o->name, "mirror %s '%s'", kinds[t->kind], key + strlen(kinds[t->kind]) + 1);
 	switch (t->kind) {
@@ -1059,12 +1251,6 @@ struct mirror_out *mirror_out_get(const struct mirror_target *t, struct dp_confi
 	}
 	o->next = outs;
 	outs = o;
-	if (rt.loop && !ev_is_active(&flush_timer)) {
-		loop_touch(rt.loop); /* a session on another thread may ask */
-		ev_timer_init(&flush_timer, flush_cb, FLUSH_EVERY, FLUSH_EVERY);
-		ev_timer_start(rt.loop, &flush_timer);
-		ev_unref(rt.loop); /* the timer alone does not keep the loop running */
-	}
 	return o;
 }
 
@@ -1077,12 +1263,9 @@ void mirror_out_put(struct mirror_out *o)
 			*pp = o->next;
 			break;
 		}
+	/* each thread's flush timer stops itself at its next tick when
+	 * no output is left */
 	out_free(o);
-	if (!outs && rt.loop && ev_is_active(&flush_timer)) {
-		loop_touch(rt.loop);
-		ev_ref(rt.loop);
-		ev_timer_stop(rt.loop, &flush_timer);
-	}
 }
 
 bool mirror_out_needs_reopen(const struct mirror_out *o, unsigned gen)
@@ -1095,7 +1278,10 @@ void mirror_out_reopen(struct mirror_out *o, unsigned gen)
 	o->reopened_gen = gen;
 	if (o->kind != MK_PCAP || !o->w)
 		return;
-	pcap_handoff(o);
+	/* at apply, the other threads isolated: what every thread has
+	 * batched goes to the file being replaced */
+	for (unsigned t = 0; t < DP_MAX_THREADS; t++)
+		pcap_handoff_slot(o, &o->pt[t]);
 	pthread_mutex_lock(&o->w->mu);
 	o->w->reopen = true;
 	pthread_cond_signal(&o->w->cv);
@@ -1111,17 +1297,26 @@ void mirror_foreach_output(void (*cb)(void *arg, const char *name, unsigned long
 				      unsigned long long bytes, unsigned long long drops),
 			   void *arg)
 {
-	for (const struct mirror_out *o = outs; o; o = o->next)
-		cb(arg, o->name, o->pkts, o->bytes, o->drops + (o->w ? atomic_load(&o->w->drops) : 0));
+	for (const struct mirror_out *o = outs; o; o = o->next) {
+		unsigned long long pkts = 0, bytes = 0;
+
+		for (unsigned t = 0; t < DP_MAX_THREADS; t++) {
+			pkts += slot_get(&o->pt[t].pkts);
+			bytes += slot_get(&o->pt[t].bytes);
+		}
+		cb(arg, o->name, pkts, bytes, out_drops(o));
+	}
 }
 
 void mirror_get_stats(struct mirror_stats *st)
 {
 	memset(st, 0, sizeof(*st));
 	for (const struct mirror_out *o = outs; o; o = o->next) {
-		st->packets += o->pkts;
-		st->bytes += o->bytes;
-		st->drops += o->drops + (o->w ? atomic_load(&o->w->drops) : 0);
+		for (unsigned t = 0; t < DP_MAX_THREADS; t++) {
+			st->packets += slot_get(&o->pt[t].pkts);
+			st->bytes += slot_get(&o->pt[t].bytes);
+		}
+		st->drops += out_drops(o);
 		st->outputs++;
 	}
 	st->sessions = RARE_GET(mirror_sessions);

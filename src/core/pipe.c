@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include "core/pipe.h"
+#include "lib/thread.h"
 #include "log/msg.h"
 #include "model/conf.h"
 #include "model/proxy.h"
@@ -18,17 +20,25 @@
 struct pipe_settings pipe_cfg;
 
 /* Free pipes, kept for reuse: creating a pipe and sizing it costs two or
- * three system calls, reusing one none. One pool for every thread: in
- * thread mode the process lock serializes the data path (core/thread.h),
- * and per-thread pools would create pipes that another thread's pool
- * already holds (maxpipes counts them all). */
+ * three system calls, reusing one none. One free list per thread, each on
+ * its own cache line with its own mutex: a thread takes and gives back
+ * pipes on its own list (an uncontended lock, a few instructions held), so
+ * threads splicing at the same time do not contend. `maxpipes` bounds the
+ * pipes that exist, handed out (`used`) and kept (`kept`) together, process
+ * wide: a thread whose list is empty while the limit is reached takes a
+ * kept pipe from another thread's list rather than creating one more (the
+ * only time a thread touches another's list). */
 struct pipe_pool {
+	pthread_mutex_t mu;     /* free, nfree */
 	struct dp_pipe *free;
 	unsigned nfree;
+} __attribute__((aligned(64)));
+static struct pipe_pool pools[DP_MAX_THREADS] = {
+	[0 ... DP_MAX_THREADS - 1] = { .mu = PTHREAD_MUTEX_INITIALIZER },
 };
-static struct pipe_pool pool;
 
 static atomic_uint used;                /* handed out, every thread */
+static atomic_uint kept;                /* in the free lists, every thread */
 static atomic_ullong refused;
 static atomic_uint large_pages;         /* pages of the pipes grown to autosize */
 static atomic_uint large_count;
@@ -76,6 +86,24 @@ static void pipe_kernel_limits(unsigned long *max_size, unsigned long *soft_page
 	}
 	*max_size = mx;
 	*soft_pages = soft;
+}
+
+/* A kept pipe from pool pl, or NULL. */
+static struct dp_pipe *pool_pop(struct pipe_pool *pl)
+{
+	struct dp_pipe *p;
+
+	pthread_mutex_lock(&pl->mu);
+	p = pl->free;
+	if (p) {
+		pl->free = p->next;
+		pl->nfree--;
+		atomic_fetch_sub(&kept, 1);
+	}
+	pthread_mutex_unlock(&pl->mu);
+	if (p)
+		p->next = NULL;
+	return p;
 }
 
 unsigned pipe_maxpipes(const struct dp_config *c, unsigned maxconn)
@@ -203,19 +231,22 @@ static struct dp_pipe *pipe_new(void)
 struct dp_pipe *pipe_get(void)
 {
 	struct dp_pipe *p;
+	unsigned u;
 
-	if (atomic_fetch_add(&used, 1) >= pipe_cfg.maxpipes) {
+	u = atomic_fetch_add(&used, 1);
+	if (u >= pipe_cfg.maxpipes) {
 		atomic_fetch_sub(&used, 1);
 		atomic_fetch_add(&refused, 1);
 		return NULL;
 	}
-	p = pool.free;
-	if (p) {
-		pool.free = p->next;
-		pool.nfree--;
-		p->next = NULL;
+	p = pool_pop(&pools[tid]);
+	if (p)
 		return p;
-	}
+	/* a new pipe would exceed maxpipes with those other threads keep:
+	 * take one of theirs instead */
+	for (unsigned t = 0; t < DP_MAX_THREADS && u + 1 + atomic_load(&kept) > pipe_cfg.maxpipes; t++)
+		if (t != tid && (p = pool_pop(&pools[t])))
+			return p;
 	p = pipe_new();
 	if (!p) {
 		atomic_fetch_sub(&used, 1);
@@ -226,14 +257,26 @@ struct dp_pipe *pipe_get(void)
 
 void pipe_put(struct dp_pipe *p)
 {
+	struct pipe_pool *pl = &pools[tid];
+	bool keep;
+
 	atomic_fetch_sub(&used, 1);
-	if (p->data || pool.nfree + atomic_load(&used) >= pipe_cfg.maxpipes) {
+	if (p->data) {
 		pipe_close(p);
 		return;
 	}
-	p->next = pool.free;
-	pool.free = p;
-	pool.nfree++;
+	pthread_mutex_lock(&pl->mu);
+	/* kept only while every pipe in existence stays within maxpipes */
+	keep = atomic_load(&kept) + atomic_load(&used) < pipe_cfg.maxpipes;
+	if (keep) {
+		p->next = pl->free;
+		pl->free = p;
+		pl->nfree++;
+		atomic_fetch_add(&kept, 1);
+	}
+	pthread_mutex_unlock(&pl->mu);
+	if (!keep)
+		pipe_close(p);
 }
 
 void pipe_kill(struct dp_pipe *p)
@@ -244,13 +287,12 @@ void pipe_kill(struct dp_pipe *p)
 
 void pipe_pool_trim(void)
 {
-	while (pool.free) {
-		struct dp_pipe *n = pool.free->next;
+	for (unsigned t = 0; t < DP_MAX_THREADS; t++) {
+		struct dp_pipe *p;
 
-		pipe_close(pool.free);
-		pool.free = n;
+		while ((p = pool_pop(&pools[t])))
+			pipe_close(p);
 	}
-	pool.nfree = 0;
 }
 
 unsigned pipe_used(void)
@@ -260,7 +302,7 @@ unsigned pipe_used(void)
 
 unsigned pipe_free_count(void)
 {
-	return pool.nfree;
+	return atomic_load(&kept);
 }
 
 unsigned long long pipe_refused(void)

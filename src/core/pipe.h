@@ -3,9 +3,12 @@
  * A channel that splices moves bytes socket -> pipe -> socket inside the
  * kernel. A pipe is taken from this pool when a channel starts splicing
  * and given back as soon as it is empty again, so an idle session holds
- * no pipe (nor buffer). The pool is per thread (nothing on the data path
- * is shared); the limit `maxpipes` is process-wide, counted with an
- * atomic.
+ * no pipe (nor buffer). Each thread keeps its own free list (its own
+ * mutex, uncontended: held for a pop or a push); the limit `maxpipes` is
+ * process-wide, counting the pipes handed out and those kept, with
+ * atomics; a thread at the limit with an empty list takes a kept pipe from
+ * another thread's list. Every function here may be called from any
+ * thread.
  *
  * Getting a pipe may fail: the limit is reached, the kernel refuses a
  * pipe (EMFILE/ENFILE, or the per-user pipe-user-pages limits after the
@@ -80,12 +83,13 @@ struct dp_pipe *pipe_get(void);
 void pipe_put(struct dp_pipe *p);
 /* Closes a pipe that may still hold data (a session ending mid-transfer). */
 void pipe_kill(struct dp_pipe *p);
-/* Closes every free pipe of this thread's pool (stop, tests). */
+/* Closes every kept pipe, of every thread's list (reload commit, stop,
+ * tests); safe while other threads take and give back pipes. */
 void pipe_pool_trim(void);
 
 /* Statistics, for `show info` and tests. */
 unsigned pipe_used(void);           /* pipes handed out, process-wide */
-unsigned pipe_free_count(void);     /* pipes kept for reuse by this thread */
+unsigned pipe_free_count(void);     /* pipes kept for reuse, every thread */
 unsigned long long pipe_refused(void); /* pipe_get() that returned NULL */
 unsigned pipe_large_count(void);    /* pipes grown to autosize, process-wide */
 

@@ -9,6 +9,13 @@
  * (ENOSPC): the line is dropped and counted, and a warning says so at most
  * once a minute; nothing waits. Syslog targets are log.h's: non-blocking
  * datagrams, a full socket drops and counts.
+ *
+ * Threads: any thread writes lines (evlog_emit) while the control thread
+ * may reopen the files (logrotate's SIGHUP): a reopen puts the new file in
+ * place under the same descriptor number (dup3), so a writer never sees a
+ * closed or reused number, and needs no lock. The set in service is an
+ * atomic pointer; a set is closed and freed only once no thread writes to
+ * it (the control thread, threads isolated).
  */
 #include "config.h"
 
@@ -96,7 +103,7 @@ fail:
 int evlog_sink_open(struct evlog_sink *s, char **err)
 {
 	struct stat st;
-	int fd, e;
+	int fd, e, old;
 
 	if (s->lt)
 		return log_target_open(s->lt, err);
@@ -111,9 +118,21 @@ int evlog_sink_open(struct evlog_sink *s, char **err)
 		memprintf(err, "event log '%s': '%s' is a directory", s->name, s->path);
 		return -EISDIR;
 	}
-	if (s->fd >= 0)
-		close(s->fd);
-	s->fd = fd;
+	old = __atomic_load_n(&s->fd, __ATOMIC_ACQUIRE);
+	if (old < 0) {
+		__atomic_store_n(&s->fd, fd, __ATOMIC_RELEASE);
+		return 0;
+	}
+	/* a reopen: the new file takes the old one's number at once, so
+	 * writers on other threads go on with s->fd and never write to a
+	 * number closed meanwhile (or already reused by another open) */
+	if (dup3(fd, old, O_CLOEXEC) < 0) {
+		e = errno;
+		close(fd);
+		memprintf(err, "event log '%s': cannot reopen '%s': %s", s->name, s->path, strerror(e));
+		return -e;
+	}
+	close(fd);
 	return 0;
 }
 
@@ -153,7 +172,7 @@ void evlog_sink_write(struct evlog_sink *s, const char *line, size_t len)
 {
 	struct iovec iov[2];
 	ssize_t n;
-	int e;
+	int e, fd;
 
 	if (len > s->maxlen) {
 		count(&s->drops);
@@ -174,7 +193,8 @@ void evlog_sink_write(struct evlog_sink *s, const char *line, size_t len)
 		}
 		return;
 	}
-	if (s->fd < 0) {
+	fd = __atomic_load_n(&s->fd, __ATOMIC_ACQUIRE);
+	if (fd < 0) {
 		count(&s->errors);
 		return;
 	}
@@ -183,7 +203,7 @@ void evlog_sink_write(struct evlog_sink *s, const char *line, size_t len)
 	iov[1].iov_base = (void *)(uintptr_t)"\n";
 	iov[1].iov_len = 1;
 	do
-		n = writev(s->fd, iov, 2);
+		n = writev(fd, iov, 2);
 	while (n < 0 && errno == EINTR);
 	if (n == (ssize_t)len + 1) {
 		count(&s->sent);
@@ -198,7 +218,7 @@ void evlog_sink_write(struct evlog_sink *s, const char *line, size_t len)
 	if (n > 0) {
 		/* a part of the line went out (the disk filled up in the
 		 * middle): end it, so the next line starts on its own */
-		if (write(s->fd, "\n", 1) < 0)
+		if (write(fd, "\n", 1) < 0)
 			count(&s->errors);
 	}
 	warn_drop(s, e);

@@ -14,6 +14,7 @@
 #include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -437,6 +438,14 @@ int log_target_set_hostname(struct log_target *t, const char *host)
  * opening
  * ------------------------------------------------------------------------- */
 
+/* Opening a closed target: at apply time on the control thread, or lazily
+ * by the first message of any thread (log_target_send). Two threads may
+ * find the same target closed at once: the open runs under this lock and
+ * publishes the descriptor last (release), after the fields that describe
+ * it, so a thread that sees fd >= 0 (acquire) sees them too and only one
+ * descriptor is ever created. Taken only while a target is closed. */
+static pthread_mutex_t open_lock = PTHREAD_MUTEX_INITIALIZER;
+
 static int open_fd_target(struct log_target *t, char **err)
 {
 	struct stat st;
@@ -460,18 +469,18 @@ static int open_fd_target(struct log_target *t, char **err)
 			  strerror(e));
 		return -e;
 	}
-	t->fd = t->cfg_fd;
 	t->own_fd = false;
 	t->fd_is_sock = S_ISSOCK(st.st_mode);
+	__atomic_store_n(&t->fd, t->cfg_fd, __ATOMIC_RELEASE);
 	return 0;
 }
 
-int log_target_open(struct log_target *t, char **err)
+static int open_locked(struct log_target *t, char **err)
 {
 	int fd, e;
 
-	if (t->fd >= 0)
-		return 0;
+	if (__atomic_load_n(&t->fd, __ATOMIC_ACQUIRE) >= 0)
+		return 0; /* another thread opened it meanwhile */
 	if (t->kind == LOG_KIND_FD)
 		return open_fd_target(t, err);
 	fd = socket(t->addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -482,20 +491,36 @@ int log_target_open(struct log_target *t, char **err)
 	}
 	/* never read: keep the receive buffer from holding stray datagrams */
 	shutdown(fd, SHUT_RD);
-	t->fd = fd;
 	t->own_fd = true;
+	__atomic_store_n(&t->fd, fd, __ATOMIC_RELEASE);
 	return 0;
+}
+
+int log_target_open(struct log_target *t, char **err)
+{
+	int r;
+
+	if (__atomic_load_n(&t->fd, __ATOMIC_ACQUIRE) >= 0)
+		return 0;
+	pthread_mutex_lock(&open_lock);
+	r = open_locked(t, err);
+	pthread_mutex_unlock(&open_lock);
+	return r;
 }
 
 void log_target_close(struct log_target *t)
 {
-	if (!t || t->fd < 0)
+	int fd;
+
+	if (!t)
 		return;
-	if (t->own_fd)
-		close(t->fd);
-	t->fd = -1;
+	pthread_mutex_lock(&open_lock);
+	fd = __atomic_exchange_n(&t->fd, -1, __ATOMIC_ACQ_REL);
+	if (fd >= 0 && t->own_fd)
+		close(fd);
 	t->own_fd = false;
 	t->fd_is_sock = false;
+	pthread_mutex_unlock(&open_lock);
 }
 
 /* ---------------------------------------------------------------------------
@@ -588,17 +613,19 @@ int log_target_send(struct log_target *t, int level, const char *tag, const char
 	struct msghdr mh = { 0 };
 	size_t room, hlen;
 	ssize_t n;
-	int h;
+	int h, fd;
 
 	if (!t || level < 0 || level > 7 || level > t->level)
 		return 0;
 	if (level < t->minlevel)
 		level = t->minlevel;
-	if (t->fd < 0) {
+	fd = __atomic_load_n(&t->fd, __ATOMIC_ACQUIRE);
+	if (fd < 0) {
 		int ret = log_target_open(t, NULL);
 
 		if (ret < 0)
 			return count_failure(t, -ret);
+		fd = __atomic_load_n(&t->fd, __ATOMIC_ACQUIRE);
 	}
 	if (!tag || !*tag)
 		tag = "decoyproxy";
@@ -631,13 +658,13 @@ int log_target_send(struct log_target *t, int level, const char *tag, const char
 	if (t->kind != LOG_KIND_FD) {
 		mh.msg_name = &t->addr;
 		mh.msg_namelen = t->addrlen;
-		n = sendmsg(t->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+		n = sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
 	} else if (t->fd_is_sock) {
 		/* journald's stdout is a socket: no SIGPIPE if it goes away */
-		n = sendmsg(t->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+		n = sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
 	} else {
 		/* a pipe whose reader died raises SIGPIPE: the daemon ignores it */
-		n = writev(t->fd, iov, 3);
+		n = writev(fd, iov, 3);
 	}
 	if (n < 0)
 		return count_failure(t, errno);

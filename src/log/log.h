@@ -168,7 +168,7 @@ struct log_target {
 	int level;                      /* send levels <= this (0 emerg..7 debug) */
 	int minlevel;                   /* levels < this are raised to it */
 	char *hostname;                 /* rfc3164/rfc5424 host; NULL: defaults */
-	int fd;                         /* -1 while closed */
+	int fd;                         /* -1 while closed; atomic (log.c) */
 	bool own_fd;                    /* fd was created by log_target_open */
 	bool fd_is_sock;                /* LOG_KIND_FD on a socket: use send() */
 	/* counted from any thread: relaxed atomics (__atomic_load_n to read) */
@@ -208,10 +208,14 @@ int log_target_set_hostname(struct log_target *t, const char *host);
  * and stay unconnected (each frame names its destination, so a syslog daemon
  * that recreates /dev/log is found again). fd targets are borrowed: pipes and
  * sockets are switched to O_NONBLOCK, ttys and files are left alone. Calling
- * it on an open target does nothing. Returns 0, or -errno with *err set. */
+ * it on an open target does nothing. Any thread, any number at once: one
+ * descriptor is created (under a lock taken only while t is closed).
+ * Returns 0, or -errno with *err set. */
 int log_target_open(struct log_target *t, char **err);
 
-/* Closes a socket created by log_target_open; borrowed fds stay open. */
+/* Closes a socket created by log_target_open; borrowed fds stay open.
+ * Only when no thread sends to t any more (its generation is gone, or the
+ * threads are isolated). */
 void log_target_close(struct log_target *t);
 
 /* Frames msg (len bytes; trailing "\n" and NUL bytes are ignored) for t's
@@ -220,8 +224,8 @@ void log_target_close(struct log_target *t);
  * failures in t->errors. Filters on t->level, caps at t->minlevel, opens t
  * first if needed (an open failure counts as an error). Returns 0 (sent,
  * or filtered out) or -errno of this frame's loss (log_errno_is_drop: a
- * drop rather than an error). Safe from several threads once t is open:
- * one datagram per call, counters are atomics. */
+ * drop rather than an error). Safe from several threads, the lazy open
+ * included: one datagram per call, counters are atomics. */
 int log_target_send(struct log_target *t, int level, const char *tag, const char *msg, size_t len);
 /* true when errno e means "full, dropped" (EAGAIN, ENOBUFS), not an error */
 bool log_errno_is_drop(int e);

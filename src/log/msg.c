@@ -1,6 +1,7 @@
 /* msg.c — process messages (see msg.h). */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -16,10 +17,13 @@ void (*ha_msg_hook)(int kind, const char *msg);
 static const struct log_list *msg_targets;
 static const char *msg_tag;
 
+/* Set by the control thread (start-up, reload), read by whichever thread
+ * has something to say: atomic pointers. The tag is stored first so that
+ * a thread seeing the new targets sees their tag. */
 void msg_set_targets(const struct log_list *targets, const char *tag)
 {
-	msg_targets = targets;
-	msg_tag = tag;
+	__atomic_store_n(&msg_tag, tag, __ATOMIC_RELEASE);
+	__atomic_store_n(&msg_targets, targets, __ATOMIC_RELEASE);
 }
 
 /* Whether log target t writes to the file stderr is: a message already
@@ -29,20 +33,47 @@ void msg_set_targets(const struct log_list *targets, const char *tag)
 static bool writes_to_stderr(const struct log_target *t)
 {
 	struct stat a, b;
+	int fd = __atomic_load_n(&t->fd, __ATOMIC_ACQUIRE);
 
-	if (t->kind != LOG_KIND_FD || t->fd < 0)
+	if (t->kind != LOG_KIND_FD || fd < 0)
 		return false;
-	if (t->fd == STDERR_FILENO)
+	if (fd == STDERR_FILENO)
 		return true;
-	if (fstat(t->fd, &a) < 0 || fstat(STDERR_FILENO, &b) < 0)
+	if (fstat(fd, &a) < 0 || fstat(STDERR_FILENO, &b) < 0)
 		return false;
 	return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+/* "<prefix> (<pid>) : <m>\n" on stderr in one write(): messages of
+ * several threads never interleave inside a line (stdio may split a line
+ * in several writes). */
+static void show(const char *pfx, const char *m)
+{
+	char *line = NULL;
+	int n = memprintf(&line, "%s (%d) : %s\n", pfx, (int)getpid(), m);
+
+	if (n < 0) {
+		fprintf(stderr, "%s (%d) : %s\n", pfx, (int)getpid(), m);
+		return;
+	}
+	for (size_t off = 0; off < (size_t)n;) {
+		ssize_t w = write(STDERR_FILENO, line + off, (size_t)n - off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+	free(line);
 }
 
 static void vmsg(int kind, const char *fmt, va_list ap)
 {
 	static const char *const pfx[] = { "[ALERT]   ", "[WARNING] ", "[NOTICE]  ", "[DEBUG]   " };
 	static const int lvl[] = { 1 /* alert */, 4 /* warning */, 5 /* notice */, 7 /* debug */ };
+	const struct log_list *targets;
+	const char *tag;
 	char *m = NULL;
 	bool shown;
 	int n;
@@ -54,12 +85,14 @@ static void vmsg(int kind, const char *fmt, va_list ap)
 		ha_msg_hook(kind, m);
 	shown = kind == MSG_ALERT || (!dp_msg.quiet && kind != MSG_DEBUG) || (kind == MSG_DEBUG && dp_msg.debug);
 	if (shown)
-		fprintf(stderr, "%s (%d) : %s\n", pfx[kind], (int)getpid(), m);
+		show(pfx[kind], m);
 	/* process messages also go to the global log targets once they exist,
 	 * each once: not again to the file stderr just showed it in */
-	for (size_t i = 0; msg_targets && kind != MSG_DEBUG && i < msg_targets->n; i++)
-		if (!shown || !writes_to_stderr(msg_targets->v[i]))
-			log_target_send(msg_targets->v[i], lvl[kind], msg_tag ? msg_tag : "decoyproxy", m, (size_t)n);
+	targets = __atomic_load_n(&msg_targets, __ATOMIC_ACQUIRE);
+	tag = __atomic_load_n(&msg_tag, __ATOMIC_ACQUIRE);
+	for (size_t i = 0; targets && kind != MSG_DEBUG && i < targets->n; i++)
+		if (!shown || !writes_to_stderr(targets->v[i]))
+			log_target_send(targets->v[i], lvl[kind], tag ? tag : "decoyproxy", m, (size_t)n);
 	free(m);
 }
 

@@ -17,7 +17,10 @@
 
 #include "net/ns.h"
 
-/* Namespace the thread that called ns_init() returns to after ns_run(). */
+/* Namespace the thread that called ns_init() returns to after ns_run():
+ * the process's (threads inherit their creator's namespace). Set once by
+ * the first ns_init() of any thread (compare-and-swap: two threads asking
+ * at once keep one descriptor), read with atomic loads. */
 static int ns_home_fd = -1;
 /* Set while fn of ns_run() runs: a nested switch would return to the home
  * namespace instead of the outer one. setns() moves the calling thread
@@ -36,23 +39,25 @@ void ns_set_delegate(const struct ns_delegate *ops)
 
 int ns_init(void)
 {
-	int fd;
+	int fd, none = -1;
 
-	if (ns_home_fd >= 0)
+	if (__atomic_load_n(&ns_home_fd, __ATOMIC_ACQUIRE) >= 0)
 		return 0;
 	/* thread-self, not self: /proc/self/ns/net is the main thread's. */
 	fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	ns_home_fd = fd;
+	if (!__atomic_compare_exchange_n(&ns_home_fd, &none, fd, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		close(fd); /* another thread's is in place */
 	return 0;
 }
 
 void ns_fini(void)
 {
-	if (ns_home_fd >= 0)
-		close(ns_home_fd);
-	ns_home_fd = -1;
+	int fd = __atomic_exchange_n(&ns_home_fd, -1, __ATOMIC_ACQ_REL);
+
+	if (fd >= 0)
+		close(fd);
 }
 
 bool ns_name_valid(const char *name)
@@ -88,13 +93,14 @@ static int ns_path(const char *name, char *path, size_t size)
 
 int ns_run(int nsfd, int (*fn)(void *arg), void *arg)
 {
-	int rc;
+	int rc, home;
 
 	if (__atomic_load_n(&ns_stranded, __ATOMIC_RELAXED))
 		return -ENOTRECOVERABLE;
 	if (nsfd < 0)
 		return fn(arg);
-	if (ns_home_fd < 0)
+	home = __atomic_load_n(&ns_home_fd, __ATOMIC_ACQUIRE);
+	if (home < 0)
 		return -EBADF;
 	if (ns_inside)
 		return -EBUSY;
@@ -103,7 +109,7 @@ int ns_run(int nsfd, int (*fn)(void *arg), void *arg)
 	ns_inside = true;
 	rc = fn(arg);
 	ns_inside = false;
-	if (setns(ns_home_fd, CLONE_NEWNET) < 0) {
+	if (setns(home, CLONE_NEWNET) < 0) {
 		__atomic_store_n(&ns_stranded, true, __ATOMIC_RELAXED);
 		return -ENOTRECOVERABLE;
 	}

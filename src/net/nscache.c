@@ -1,8 +1,18 @@
 /* nscache.c — per-generation namespace fds and rtnetlink sockets (see
- * nscache.h). */
+ * nscache.h).
+ *
+ * Threads: sessions of every thread create their server sockets through
+ * ns_cache_socket() while the control thread may open a namespace for the
+ * first time in the same cache (a health check, a mirror output): the
+ * entries array may move (realloc) then. Every look-up and change holds
+ * the cache's mutex, for a few comparisons (and the open, the first time
+ * only); the socket itself is created after, outside the lock, in the
+ * namespace whose fd was found (the fd stays open while the generation
+ * does). */
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -22,6 +32,7 @@ struct ns_entry {
 };
 
 struct ns_cache {
+	pthread_mutex_t mu;     /* everything below */
 	struct ns_entry *v;
 	size_t n;
 	struct nl_sock *host_nl;
@@ -29,13 +40,17 @@ struct ns_cache {
 
 struct ns_cache *ns_cache_new(void)
 {
-	return calloc(1, sizeof(struct ns_cache));
+	struct ns_cache *c = calloc(1, sizeof(struct ns_cache));
+
+	if (c && pthread_mutex_init(&c->mu, NULL)) {
+		free(c);
+		return NULL;
+	}
+	return c;
 }
 
-void ns_cache_release_rtnl(struct ns_cache *c)
+static void release_rtnl_locked(struct ns_cache *c)
 {
-	if (!c)
-		return;
 	nl_close(c->host_nl);
 	c->host_nl = NULL;
 	for (size_t i = 0; i < c->n; i++) {
@@ -44,17 +59,27 @@ void ns_cache_release_rtnl(struct ns_cache *c)
 	}
 }
 
+void ns_cache_release_rtnl(struct ns_cache *c)
+{
+	if (!c)
+		return;
+	pthread_mutex_lock(&c->mu);
+	release_rtnl_locked(c);
+	pthread_mutex_unlock(&c->mu);
+}
+
 void ns_cache_free(struct ns_cache *c)
 {
 	if (!c)
 		return;
-	ns_cache_release_rtnl(c);
+	release_rtnl_locked(c);
 	for (size_t i = 0; i < c->n; i++) {
 		if (c->v[i].fd >= 0)
 			close(c->v[i].fd);
 		free(c->v[i].name);
 	}
 	free(c->v);
+	pthread_mutex_destroy(&c->mu);
 	free(c);
 }
 
@@ -66,7 +91,7 @@ static struct ns_entry *find(struct ns_cache *c, const char *name)
 	return NULL;
 }
 
-int ns_cache_fd(struct ns_cache *c, const char *ns, char **err)
+static int fd_locked(struct ns_cache *c, const char *ns, char **err)
 {
 	struct ns_entry *f = find(c, ns), *v;
 	struct statfs sfs;
@@ -112,7 +137,17 @@ int ns_cache_fd(struct ns_cache *c, const char *ns, char **err)
 	return fd;
 }
 
-int ns_cache_rtnl(struct ns_cache *c, const char *ns, struct nl_sock **out, char **err)
+int ns_cache_fd(struct ns_cache *c, const char *ns, char **err)
+{
+	int fd;
+
+	pthread_mutex_lock(&c->mu);
+	fd = fd_locked(c, ns, err);
+	pthread_mutex_unlock(&c->mu);
+	return fd;
+}
+
+static int rtnl_locked(struct ns_cache *c, const char *ns, struct nl_sock **out, char **err)
 {
 	struct ns_entry *f;
 	int fd, rc;
@@ -125,7 +160,7 @@ int ns_cache_rtnl(struct ns_cache *c, const char *ns, struct nl_sock **out, char
 		*out = c->host_nl;
 		return 0;
 	}
-	fd = ns_cache_fd(c, ns, err);
+	fd = fd_locked(c, ns, err);
 	if (fd < 0)
 		return fd;
 	f = find(c, ns);
@@ -145,16 +180,29 @@ int ns_cache_rtnl(struct ns_cache *c, const char *ns, struct nl_sock **out, char
 	return 0;
 }
 
+int ns_cache_rtnl(struct ns_cache *c, const char *ns, struct nl_sock **out, char **err)
+{
+	int rc;
+
+	pthread_mutex_lock(&c->mu);
+	rc = rtnl_locked(c, ns, out, err);
+	pthread_mutex_unlock(&c->mu);
+	return rc;
+}
+
 void ns_cache_forget(struct ns_cache *c, const char *ns)
 {
-	struct ns_entry *f = find(c, ns);
+	struct ns_entry *f;
 
-	if (!f)
-		return;
-	nl_close(f->nl);
-	close(f->fd);
-	free(f->name);
-	*f = c->v[--c->n];
+	pthread_mutex_lock(&c->mu);
+	f = find(c, ns);
+	if (f) {
+		nl_close(f->nl);
+		close(f->fd);
+		free(f->name);
+		*f = c->v[--c->n];
+	}
+	pthread_mutex_unlock(&c->mu);
 }
 
 int ns_cache_socket(struct ns_cache *c, const char *ns, int domain, int type, int proto, char **err)

@@ -7,9 +7,12 @@
  * asks the generation's cache: "create this socket in namespace N". The
  * cache never switches namespaces itself (ns.c does, scoped).
  *
- * Not thread-safe: a generation's cache is used by the thread that applies
- * it; data-path threads get their sockets through ns_cache_socket() on fds
- * opened before they start.
+ * Threads: every function may be called from any thread at once (a mutex
+ * per cache, held for the look-up; the socket is created outside it).
+ * ns_cache_forget() and ns_cache_free() close fds that a thread could be
+ * about to use: they run when no thread uses the generation any more, or
+ * with the threads isolated. The rtnetlink sockets are the control
+ * thread's (system changes).
  */
 #ifndef DECOYPROXY_NSCACHE_H
 #define DECOYPROXY_NSCACHE_H

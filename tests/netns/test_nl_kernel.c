@@ -6,12 +6,18 @@
  * never touch the host and all vanish when the process exits, even on a
  * crash. Results are re-read over netlink and, where it matters for
  * compatibility, through `ip -j` / `ip netns`. Prints "N passed, N failed"
- * and exits 1 on any failure; a SIGALRM bounds the whole run.
+ * and exits 1 on any failure; a SIGALRM bounds the whole run. Four
+ * threads creating sockets through one namespace cache at once (the first
+ * use of each namespace included) get each socket in the namespace asked
+ * for, stay in their own, and the cache opens each namespace once (run
+ * under ThreadSanitizer by make check-tsan).
  */
 #include "config.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -30,6 +36,7 @@
 
 #include "net/nl.h"
 #include "net/ns.h"
+#include "net/nscache.h"
 
 #define TEST_TIMEOUT_S 60
 
@@ -672,6 +679,120 @@ out:
 	free(err);
 }
 
+/* ---- the namespace cache from several threads ---- */
+
+#define MT_THR 4
+#define MT_NS 3
+#define MT_ROUNDS 300
+
+struct mt_ns {
+	struct ns_cache *c;
+	char names[MT_NS][NS_NAME_MAX];
+	ino_t ino[MT_NS + 1];           /* [MT_NS]: home */
+	pthread_barrier_t go;
+	unsigned bad, errs;
+};
+
+struct mt_arg {
+	struct mt_ns *m;
+	unsigned no;
+};
+
+static void *mt_sockets(void *p)
+{
+	struct mt_arg *a = p;
+	struct mt_ns *m = a->m;
+	unsigned bad = 0, errs = 0;
+
+	pthread_barrier_wait(&m->go);
+	for (unsigned i = 0; i < MT_ROUNDS; i++) {
+		unsigned k = (i + a->no) % (MT_NS + 1);
+		char *err = NULL;
+		int fd = ns_cache_socket(m->c, k < MT_NS ? m->names[k] : NULL, AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0,
+					 &err);
+
+		if (fd < 0) {
+			errs++;
+			free(err);
+			continue;
+		}
+		if (socket_ns_ino(fd) != m->ino[k])
+			bad++;
+		close(fd);
+		if (my_netns_ino() != m->ino[MT_NS])
+			bad++; /* the thread did not come back home */
+	}
+	__atomic_add_fetch(&m->bad, bad, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&m->errs, errs, __ATOMIC_RELAXED);
+	return NULL;
+}
+
+/* descriptors this process holds on the test's namespaces */
+static unsigned netns_fds(const struct mt_ns *m)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+	unsigned n = 0;
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		struct stat st;
+		int fd = atoi(de->d_name);
+
+		if (de->d_name[0] == '.' || fd == dirfd(d) || fstat(fd, &st) < 0)
+			continue;
+		for (unsigned k = 0; k < MT_NS; k++)
+			n += m->ino[k] && st.st_ino == m->ino[k];
+	}
+	closedir(d);
+	return n;
+}
+
+static void test_nscache_threads(void)
+{
+	static struct mt_ns m;
+	struct mt_arg args[MT_THR];
+	pthread_t th[MT_THR];
+	unsigned before;
+
+	memset(&m, 0, sizeof(m));
+	m.ino[MT_NS] = my_netns_ino();
+	for (unsigned k = 0; k < MT_NS; k++) {
+		int fd;
+
+		snprintf(m.names[k], sizeof(m.names[k]), "dpmt%u-%d", k, (int)getpid());
+		CHECK_RC(ns_create(m.names[k], &err_), 0);
+		fd = ns_open(m.names[k]);
+		CHECK(fd >= 0, NULL);
+		m.ino[k] = fd >= 0 ? ino_of_fd(fd) : 0;
+		if (fd >= 0)
+			close(fd);
+	}
+	m.c = ns_cache_new();
+	CHECK(m.c != NULL, NULL);
+	if (!m.c)
+		goto out;
+	before = netns_fds(&m);
+	pthread_barrier_init(&m.go, NULL, MT_THR);
+	for (unsigned t = 0; t < MT_THR; t++) {
+		args[t] = (struct mt_arg){ &m, t };
+		CHECK(pthread_create(&th[t], NULL, mt_sockets, &args[t]) == 0, NULL);
+	}
+	for (unsigned t = 0; t < MT_THR; t++)
+		pthread_join(th[t], NULL);
+	pthread_barrier_destroy(&m.go);
+	CHECK(m.errs == 0, "a socket could not be created");
+	CHECK(m.bad == 0, "a socket in the wrong namespace, or a thread left away from home");
+	/* each namespace opened once, whatever the threads raced for */
+	CHECK(netns_fds(&m) == before + MT_NS, NULL);
+	ns_cache_free(m.c);
+	CHECK(netns_fds(&m) == before, NULL);
+out:
+	for (unsigned k = 0; k < MT_NS; k++)
+		CHECK_RC(ns_delete(m.names[k], &err_), 0);
+}
+
 int main(void)
 {
 	struct nl_sock *s = NULL;
@@ -705,6 +826,7 @@ int main(void)
 
 	snprintf(name, sizeof(name), "dptest-%d", (int)getpid());
 	test_named_ns(s, name);
+	test_nscache_threads();
 	/* Whatever happened above, leave no name behind (it would vanish
 	 * with our private /run anyway). */
 	if (ns_exists(name) == 1)

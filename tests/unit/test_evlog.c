@@ -1,12 +1,15 @@
 /* test_evlog.c — the JSON event log (log/evlog.h): escaping of hostile
  * bytes, the record builder, and file / syslog targets (drops on a full
- * disk, the optional tail cut for a short syslog `len`, reopening). */
+ * disk, the optional tail cut for a short syslog `len`, reopening), and
+ * four threads writing events while the file is rotated and reopened (run
+ * under ThreadSanitizer by make check-tsan). */
 #include "config.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -374,6 +377,96 @@ static void test_open_errors(void **state)
 	evlog_sink_free(s);
 }
 
+/* ---- several threads ---- */
+
+#define NTHR 4
+#define MT_EVENTS 1500
+#define MT_ROTATIONS 12
+
+static void *mt_writer(void *arg)
+{
+	unsigned no = (unsigned)(uintptr_t)arg;
+
+	for (unsigned i = 0; i < MT_EVENTS; i++) {
+		struct evlog_rec r;
+
+		evlog_begin(&r, "mt");
+		evlog_uint(&r, "t", no);
+		evlog_uint(&r, "i", i);
+		evlog_emit(&r);
+	}
+	return NULL;
+}
+
+/* lines of path: each a whole event, counted in seen[t][i] */
+static unsigned mt_count(const char *path, unsigned char seen[NTHR][MT_EVENTS])
+{
+	FILE *f = fopen(path, "r");
+	char *line = NULL;
+	size_t cap = 0;
+	unsigned n = 0;
+
+	if (!f)
+		return 0;
+	while (getline(&line, &cap, f) > 0) {
+		unsigned t, i;
+		const char *p = strstr(line, "\"t\":");
+
+		assert_non_null(p);
+		assert_int_equal(sscanf(p, "\"t\":%u,\"i\":%u}", &t, &i), 2);
+		assert_true(t < NTHR && i < MT_EVENTS);
+		assert_int_equal(line[0], '{');
+		assert_non_null(strstr(line, "}\n"));
+		seen[t][i]++;
+		n++;
+	}
+	free(line);
+	fclose(f);
+	return n;
+}
+
+/* four threads emit while the file is renamed and reopened twelve times:
+ * no event lost nor split, each in exactly one file */
+static void test_threads_reopen(void **state)
+{
+	static unsigned char seen[NTHR][MT_EVENTS];
+	struct evlog_set set = { 0 };
+	char path[128], spec[160], moved[160], *err = NULL;
+	struct evlog_sink *s;
+	pthread_t th[NTHR];
+	unsigned total = 0;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/mt.json", tmpdir);
+	snprintf(spec, sizeof(spec), "file@%s", path);
+	s = sink(spec);
+	assert_int_equal(evlog_sink_open(s, &err), 0);
+	assert_int_equal(evlog_set_add(&set, s), 0);
+	evlog_set_active(&set);
+	for (uintptr_t t = 0; t < NTHR; t++)
+		assert_int_equal(pthread_create(&th[t], NULL, mt_writer, (void *)t), 0);
+	for (unsigned r = 1; r <= MT_ROTATIONS; r++) {
+		usleep(2000);
+		snprintf(moved, sizeof(moved), "%s.%u", path, r);
+		assert_int_equal(rename(path, moved), 0);
+		evlog_reopen();
+	}
+	for (unsigned t = 0; t < NTHR; t++)
+		pthread_join(th[t], NULL);
+	assert_int_equal(s->sent, NTHR * MT_EVENTS);
+	assert_int_equal(s->errors + s->drops, 0);
+	evlog_set_free(&set);
+	total = mt_count(path, seen);
+	for (unsigned r = 1; r <= MT_ROTATIONS; r++) {
+		snprintf(moved, sizeof(moved), "%s.%u", path, r);
+		total += mt_count(moved, seen);
+	}
+	assert_int_equal(total, NTHR * MT_EVENTS);
+	for (unsigned t = 0; t < NTHR; t++)
+		for (unsigned i = 0; i < MT_EVENTS; i++)
+			assert_int_equal(seen[t][i], 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -387,6 +480,7 @@ int main(void)
 		cmocka_unit_test(test_syslog_len_cut),
 		cmocka_unit_test(test_parse_errors),
 		cmocka_unit_test(test_open_errors),
+		cmocka_unit_test(test_threads_reopen),
 	};
 
 	return cmocka_run_group_tests(tests, setup_dir, teardown_dir);

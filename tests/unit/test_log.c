@@ -5,7 +5,9 @@
  * datagram sockets and UDP on ::1), with the clock fixed through
  * log_now_hook and the pid substituted. Sends go over a socketpair, a UNIX
  * datagram socket in a fresh /tmp directory, UDP on 127.0.0.1 (and ::1 when
- * the host has it), and a pipe; nothing leaves loopback.
+ * the host has it), and a pipe; nothing leaves loopback. Four threads
+ * sending through a closed target at once open it once and every frame
+ * arrives whole (run under ThreadSanitizer by make check-tsan).
  */
 #include "config.h"
 
@@ -14,6 +16,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -27,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <dirent.h>
 
 #include "log/log.h"
 
@@ -857,6 +861,112 @@ static int group_setup(void **state)
 	return 0;
 }
 
+/* ---- several threads ---- */
+
+#define NTHR 4
+#define MT_ROUNDS 40
+#define MT_MSGS 8
+
+struct mt_send {
+	struct log_target *t;
+	pthread_barrier_t *go;
+	unsigned no;
+	unsigned failed;
+};
+
+static void *mt_sender(void *arg)
+{
+	struct mt_send *a = arg;
+	char msg[64];
+
+	pthread_barrier_wait(a->go);
+	for (unsigned i = 0; i < MT_MSGS; i++) {
+		int n = snprintf(msg, sizeof(msg), "thread %u message %u", a->no, i);
+
+		if (log_target_send(a->t, 6, "mt", msg, (size_t)n) < 0)
+			a->failed++;
+	}
+	return NULL;
+}
+
+static unsigned open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	unsigned n = 0;
+
+	assert_non_null(d);
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
+/* a closed UDP target, four threads sending its first messages at once:
+ * one socket is created (no descriptor left behind once it is freed) and
+ * every frame arrives whole, once */
+static void test_threads_first_open(void **state)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	socklen_t slen = sizeof(sin);
+	int rx, rcv = 1 << 20;
+	unsigned fds0;
+
+	(void)state;
+	log_now_hook = fixed_now;
+	rx = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	assert_true(rx >= 0);
+	setsockopt(rx, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
+	inet_pton(AF_INET, "127.0.0.1", &sin.sin_addr);
+	assert_int_equal(bind(rx, (struct sockaddr *)&sin, slen), 0);
+	assert_int_equal(getsockname(rx, (struct sockaddr *)&sin, &slen), 0);
+	fds0 = open_fds();
+	for (unsigned r = 0; r < MT_ROUNDS; r++) {
+		struct mt_send a[NTHR];
+		pthread_barrier_t go;
+		pthread_t th[NTHR];
+		unsigned seen[NTHR] = { 0 }, got = 0;
+		char line[64], frame[512];
+		struct log_target *t;
+
+		snprintf(line, sizeof(line), "127.0.0.1:%u local3", ntohs(sin.sin_port));
+		t = parse_ok(line);
+		assert_int_equal(t->fd, -1);
+		pthread_barrier_init(&go, NULL, NTHR);
+		for (unsigned k = 0; k < NTHR; k++) {
+			a[k] = (struct mt_send){ .t = t, .go = &go, .no = k };
+			assert_int_equal(pthread_create(&th[k], NULL, mt_sender, &a[k]), 0);
+		}
+		for (unsigned k = 0; k < NTHR; k++) {
+			pthread_join(th[k], NULL);
+			assert_int_equal(a[k].failed, 0);
+		}
+		pthread_barrier_destroy(&go);
+		assert_int_equal(t->sent, NTHR * MT_MSGS);
+		for (int i = 0; i < 200 && got < NTHR * MT_MSGS; i++) {
+			unsigned no, m;
+			char *p;
+
+			if (recv_frame(rx, frame, sizeof(frame)) < 0) {
+				usleep(5000);
+				continue;
+			}
+			p = strstr(frame, "]: thread ");
+			assert_non_null(p);
+			assert_int_equal(sscanf(p, "]: thread %u message %u", &no, &m), 2);
+			assert_true(no < NTHR && m == seen[no]); /* in order per thread */
+			assert_non_null(strchr(p, '\n'));
+			seen[no]++;
+			got++;
+		}
+		assert_int_equal(got, NTHR * MT_MSGS);
+		log_target_free(t);
+		/* one socket was created, and closed with the target */
+		assert_int_equal(open_fds(), fds0);
+	}
+	close(rx);
+	log_now_hook = NULL;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -878,6 +988,7 @@ int main(void)
 		cmocka_unit_test(test_udp6_send),
 		cmocka_unit_test(test_pipe_fd),
 		cmocka_unit_test(test_open_bad_fd),
+		cmocka_unit_test(test_threads_first_open),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, NULL);

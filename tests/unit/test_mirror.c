@@ -3,11 +3,18 @@
  * lib/udpsynth (UDP frames, checksums against a plain RFC 1071 sum and a
  * value summed by hand), lib/pcapfmt, and the `mirror` / `mirror-depth`
  * keywords (values, file:line errors, inheritance from defaults, udp-lb). The outputs and the session hooks are judged
- * by tshark in tests/netns/test_mirror.sh. */
+ * by tshark in tests/netns/test_mirror.sh; here, four threads copy sessions
+ * at once to shared pcap, pcap-dir and VXLAN outputs, each flushing its
+ * batches with its own timer while the stats are read, and every byte of
+ * every session is in each output once (run under ThreadSanitizer by make
+ * check-tsan). */
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
+#include <poll.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <cmocka.h>
 
 #include "cfg/cfg.h"
@@ -27,7 +35,10 @@
 #include "model/conf.h"
 #include "model/proxy.h"
 #include "model/udplb.h"
+#include "core/channel.h"
+#include "core/loop.h"
 #include "core/mirror_int.h"
+#include "lib/thread.h"
 #include "ctl/module.h"
 
 /* ---- a frame recorder ---------------------------------------------------------- */
@@ -651,6 +662,291 @@ static void test_kw_inherit(void **state)
 	dp_config_put(c);
 }
 
+/* ---- several threads ---------------------------------------------------------------- */
+
+#define NTHR 4
+#define MT_SESS 40
+#define MT_CLI 700      /* bytes per client read, 3 reads */
+#define MT_SRV 1000     /* bytes per server read, 2 reads */
+#define MT_PORT0 20000
+
+struct mt_mirror {
+	const struct proxy *fe;
+	unsigned no;
+	unsigned long long id0;
+};
+
+static volatile int mt_running;
+
+static void mt_read(struct mirror_sess *ms, bool cli, struct chan *c, char *buf, size_t n)
+{
+	uint64_t before = c->total;
+
+	memset(buf, cli ? 'c' : 's', n);
+	c->buf = buf;
+	c->off = 0;
+	c->len = n;
+	c->total += n;
+	mirror_sess_read(ms, cli, c, before, false);
+}
+
+static void *mt_sessions(void *arg)
+{
+	struct mt_mirror *a = arg;
+	struct mirror_sess *ms[MT_SESS];
+	struct chan cc[MT_SESS], sc[MT_SESS];
+	static _Thread_local char buf[MT_SRV];
+
+	tid = a->no + 1;
+	th_loop = ev_loop_new(EVFLAG_AUTO);
+	memset(cc, 0, sizeof(cc));
+	memset(sc, 0, sizeof(sc));
+	for (unsigned i = 0; i < MT_SESS; i++) {
+		struct sockaddr_storage cli = { 0 }, dst = { 0 };
+		struct sockaddr_in *c4 = (struct sockaddr_in *)&cli, *d4 = (struct sockaddr_in *)&dst;
+
+		c4->sin_family = d4->sin_family = AF_INET;
+		inet_pton(AF_INET, "192.0.2.7", &c4->sin_addr);
+		inet_pton(AF_INET, "198.51.100.9", &d4->sin_addr);
+		c4->sin_port = htons((uint16_t)(MT_PORT0 + a->no * MT_SESS + i));
+		d4->sin_port = htons(80);
+		ms[i] = mirror_sess_start(a->fe, NULL, &cli, &dst, a->id0 + i);
+		if (!ms[i])
+			continue;
+		for (int r = 0; r < 3; r++)
+			mt_read(ms[i], true, &cc[i], buf, MT_CLI);
+		mt_read(ms[i], false, &sc[i], buf, MT_SRV);
+	}
+	/* the sessions live on: this thread's timer hands its batches and
+	 * live pcap-dir files to the writers while the others write */
+	usleep(250000);
+	ev_run(th_loop, EVRUN_NOWAIT);
+	for (unsigned i = 0; i < MT_SESS; i++) {
+		if (!ms[i])
+			continue;
+		mt_read(ms[i], false, &sc[i], buf, MT_SRV);
+		mirror_sess_read(ms[i], true, &cc[i], cc[i].total, true);
+		mirror_sess_end(ms[i], TERM_EV_DONE, false);
+	}
+	mirror_out_thread_stop();
+	ev_loop_destroy(th_loop);
+	th_loop = NULL;
+	return NULL;
+}
+
+struct mt_count {
+	unsigned long long frames;
+	unsigned long long cli[NTHR * MT_SESS], srv[NTHR * MT_SESS];
+};
+
+/* Counts an Ethernet/IPv4/TCP frame of the copy. */
+static void mt_frame(struct mt_count *k, const uint8_t *f, size_t len)
+{
+	const uint8_t *ip = f + 14, *tcp;
+	unsigned ihl, doff, sport, dport, plen;
+
+	assert_true(len >= 54 && rd16(f + 12) == 0x0800);
+	ihl = (ip[0] & 15u) * 4;
+	tcp = ip + ihl;
+	doff = (tcp[12] >> 4) * 4u;
+	plen = rd16(ip + 2) - ihl - doff;
+	assert_int_equal(rd16(ip + 2) + 14, len);
+	sport = rd16(tcp);
+	dport = rd16(tcp + 2);
+	k->frames++;
+	if (dport == 80) {
+		assert_in_range(sport, MT_PORT0, MT_PORT0 + NTHR * MT_SESS - 1);
+		k->cli[sport - MT_PORT0] += plen;
+	} else {
+		assert_int_equal(sport, 80);
+		assert_in_range(dport, MT_PORT0, MT_PORT0 + NTHR * MT_SESS - 1);
+		k->srv[dport - MT_PORT0] += plen;
+	}
+}
+
+static void mt_pcap(struct mt_count *k, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	static uint8_t rec[70000];
+	uint8_t hdr[PCAP_FILE_HDR_LEN];
+
+	assert_non_null(f);
+	assert_int_equal(fread(hdr, 1, sizeof(hdr), f), sizeof(hdr));
+	while (fread(rec, 1, PCAP_REC_HDR_LEN, f) == PCAP_REC_HDR_LEN) {
+		uint32_t cap;
+
+		memcpy(&cap, rec + 8, 4);
+		assert_true(cap <= sizeof(rec));
+		assert_int_equal(fread(rec, 1, cap, f), cap); /* never half a record */
+		mt_frame(k, rec, cap);
+	}
+	fclose(f);
+}
+
+static void mt_whole(const struct mt_count *k)
+{
+	for (unsigned i = 0; i < NTHR * MT_SESS; i++) {
+		assert_int_equal(k->cli[i], 3 * MT_CLI);
+		assert_int_equal(k->srv[i], 2 * MT_SRV);
+	}
+}
+
+struct mt_vx {
+	int fd;
+	struct mt_count k;
+	unsigned long long got;
+};
+
+static void *mt_sensor(void *arg)
+{
+	struct mt_vx *v = arg;
+	uint8_t b[2048];
+
+	for (;;) {
+		struct pollfd p = { v->fd, POLLIN, 0 };
+		ssize_t n;
+
+		if (poll(&p, 1, 50) == 0 && !__atomic_load_n(&mt_running, __ATOMIC_ACQUIRE))
+			break;
+		while ((n = recv(v->fd, b, sizeof(b), MSG_DONTWAIT)) > 0) {
+			/* RFC 7348 header, VNI 9 */
+			if (n > 8 && b[0] == 0x08 && b[6] == 9) {
+				mt_frame(&v->k, b + 8, (size_t)n - 8);
+				v->got++;
+			}
+		}
+	}
+	return NULL;
+}
+
+static struct {
+	unsigned long long pkts[3], drops[3];
+	unsigned n;
+} mt_outs;
+
+static void mt_out_cb(void *arg, const char *name, unsigned long long packets, unsigned long long bytes,
+		      unsigned long long drops)
+{
+	(void)arg;
+	(void)bytes;
+	if (mt_outs.n < 3) {
+		/* registry order: newest first (vxlan, pcap-dir, pcap) */
+		mt_outs.pkts[mt_outs.n] = packets;
+		mt_outs.drops[mt_outs.n] = drops;
+	}
+	(void)name;
+	mt_outs.n++;
+}
+
+static void test_threads_outputs(void **state)
+{
+	char dir[] = "/tmp/test_mirror.XXXXXX", cfg[1024], path[600];
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	socklen_t slen = sizeof(sin);
+	struct mt_mirror args[NTHR];
+	static struct mt_count kp, kd;
+	static struct mt_vx vx;
+	pthread_t th[NTHR], sensor;
+	struct dp_config *c = NULL;
+	struct mirror_gen *g;
+	struct mirror_stats st;
+	struct proxy *fe;
+	unsigned files = 0;
+	int rcv = 1 << 22;
+	DIR *d;
+	struct dirent *de;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/files", dir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	memset(&vx, 0, sizeof(vx));
+	vx.fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	assert_true(vx.fd >= 0);
+	if (setsockopt(vx.fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof(rcv)) < 0)
+		setsockopt(vx.fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
+	inet_pton(AF_INET, "127.0.0.1", &sin.sin_addr);
+	assert_int_equal(bind(vx.fd, (struct sockaddr *)&sin, slen), 0);
+	assert_int_equal(getsockname(vx.fd, (struct sockaddr *)&sin, &slen), 0);
+	snprintf(cfg, sizeof(cfg),
+		 "frontend f\n  bind 127.0.0.1:1\n  mirror pcap %s/all.pcap\n  mirror pcap-dir %s/files\n"
+		 "  mirror vxlan 127.0.0.1:%u vni 9\n",
+		 dir, dir, ntohs(sin.sin_port));
+	assert_int_equal(parse(cfg, &c), 0);
+	fe = dp_config_find_proxy(c, "f", PR_CAP_FE);
+	g = mirror_gen_of(c);
+	assert_non_null(fe);
+	assert_non_null(g);
+	for (struct mirror_target *t = g->targets; t; t = t->next) {
+		char *err = NULL;
+
+		t->out = mirror_out_get(t, c, &err);
+		if (!t->out)
+			fail_msg("%s", err);
+	}
+	mt_running = 1;
+	assert_int_equal(pthread_create(&sensor, NULL, mt_sensor, &vx), 0);
+	for (unsigned k = 0; k < NTHR; k++) {
+		args[k] = (struct mt_mirror){ fe, k, 1000ull * (k + 1) };
+		assert_int_equal(pthread_create(&th[k], NULL, mt_sessions, &args[k]), 0);
+	}
+	dp_nbthread = NTHR + 1;
+	/* the stats page reads the counters meanwhile */
+	for (int i = 0; i < 50; i++) {
+		mirror_get_stats(&st);
+		usleep(5000);
+	}
+	for (unsigned k = 0; k < NTHR; k++)
+		pthread_join(th[k], NULL);
+	mirror_out_flush_all(true);
+	mirror_get_stats(&st);
+	memset(&mt_outs, 0, sizeof(mt_outs));
+	mirror_foreach_output(mt_out_cb, NULL);
+	assert_int_equal(mt_outs.n, 3);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(mt_outs.drops[i], 0);
+	assert_int_equal(st.drops, 0);
+	assert_int_equal(st.sessions >= NTHR * MT_SESS, 1);
+	/* every output took every frame: the same count for each */
+	assert_int_equal(mt_outs.pkts[0], mt_outs.pkts[1]);
+	assert_int_equal(mt_outs.pkts[1], mt_outs.pkts[2]);
+	dp_config_put(c); /* the outputs go: the writers finish */
+	__atomic_store_n(&mt_running, 0, __ATOMIC_RELEASE);
+	pthread_join(sensor, NULL);
+	close(vx.fd);
+	dp_nbthread = 1;
+
+	snprintf(path, sizeof(path), "%s/all.pcap", dir);
+	mt_pcap(&kp, path);
+	assert_int_equal(kp.frames, mt_outs.pkts[2]);
+	mt_whole(&kp);
+	snprintf(path, sizeof(path), "%s/files", dir);
+	d = opendir(path);
+	assert_non_null(d);
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/files/%s", dir, de->d_name);
+		mt_pcap(&kd, path);
+		unlink(path);
+		files++;
+	}
+	closedir(d);
+	assert_int_equal(files, NTHR * MT_SESS);
+	assert_int_equal(kd.frames, kp.frames);
+	mt_whole(&kd);
+	/* loopback UDP may drop at a slow receiver: what arrived is whole */
+	print_message("%llu frames per output, %llu VXLAN packets arrived\n", kp.frames, vx.got);
+	assert_true(vx.got > 0 && vx.got <= kp.frames);
+	if (vx.got == kp.frames)
+		mt_whole(&vx.k);
+	snprintf(path, sizeof(path), "%s/all.pcap", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/files", dir);
+	rmdir(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -667,6 +963,7 @@ int main(void)
 		cmocka_unit_test(test_kw_inherit),
 		cmocka_unit_test(test_udp_frames),
 		cmocka_unit_test(test_kw_udplb),
+		cmocka_unit_test(test_threads_outputs),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

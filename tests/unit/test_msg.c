@@ -1,10 +1,14 @@
 /* test_msg.c — process messages (log/msg.c): each message is printed once
  * where it lands. A global `log stdout` target that is the same file as
  * stderr (a terminal, `2>&1`) used to show every notice twice, once with its
- * [NOTICE] prefix on stderr and once raw through the log target. */
+ * [NOTICE] prefix on stderr and once raw through the log target. Four
+ * threads printing long messages at once, while the global targets are
+ * swapped, never interleave inside a line (run under ThreadSanitizer by
+ * make check-tsan). */
 #include "config.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -157,12 +161,84 @@ static void test_quiet_goes_to_target_once(void **state)
 	assert_non_null(strstr(e, "[ALERT]"));
 }
 
+/* ---- several threads ---- */
+
+#define NTHR 4
+#define MT_MSGS 40
+#define MT_LEN 9000     /* above stdio's 8 KiB helper buffer of stderr */
+
+static char mt_pad[MT_LEN + 1];
+
+static void *mt_talker(void *arg)
+{
+	unsigned no = (unsigned)(uintptr_t)arg;
+
+	for (unsigned i = 0; i < MT_MSGS; i++)
+		ha_warning("T%u %u %s E", no, i, mt_pad);
+	return NULL;
+}
+
+/* four threads warn at once (stderr: a file opened O_APPEND) while the
+ * control thread swaps the global targets: every line whole */
+static void test_threads_whole_lines(void **state)
+{
+	char path[] = "/tmp/test_msg.XXXXXX", *line = NULL, t[4096];
+	struct lab l;
+	pthread_t th[NTHR];
+	unsigned seen[NTHR] = { 0 }, lines = 0;
+	size_t cap = 0;
+	int fd, saved;
+	FILE *f;
+
+	(void)state;
+	dp_msg.quiet = false;
+	memset(mt_pad, 'x', MT_LEN);
+	lab_start(&l, false);
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	fd = open(path, O_WRONLY | O_APPEND);
+	assert_true(fd >= 0);
+	saved = dup(STDERR_FILENO);
+	assert_true(dup2(fd, STDERR_FILENO) >= 0);
+	for (uintptr_t k = 0; k < NTHR; k++)
+		assert_int_equal(pthread_create(&th[k], NULL, mt_talker, (void *)k), 0);
+	for (unsigned i = 0; i < 200; i++)
+		msg_set_targets(i & 1 ? NULL : &l.targets, "test");
+	for (unsigned k = 0; k < NTHR; k++)
+		pthread_join(th[k], NULL);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	close(fd);
+	lab_stop(&l, t, t, sizeof(t));
+	f = fopen(path, "r");
+	assert_non_null(f);
+	while (getline(&line, &cap, f) > 0) {
+		static char want[MT_LEN + 128];
+		unsigned no, i;
+		char *p = strstr(line, " : T");
+
+		assert_non_null(p);
+		assert_int_equal(sscanf(p, " : T%u %u ", &no, &i), 2);
+		assert_true(no < NTHR && i == seen[no]);
+		snprintf(want, sizeof(want), "[WARNING]  (%d) : T%u %u %s E\n", (int)getpid(), no, i, mt_pad);
+		assert_string_equal(line, want);
+		seen[no]++;
+		lines++;
+	}
+	free(line);
+	fclose(f);
+	unlink(path);
+	assert_int_equal(lines, NTHR * MT_MSGS);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_once_when_target_is_stderr),
 		cmocka_unit_test(test_both_when_target_is_elsewhere),
 		cmocka_unit_test(test_quiet_goes_to_target_once),
+		cmocka_unit_test(test_threads_whole_lines),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -4,11 +4,15 @@
  * to the pool once empty and is reused; EOF and backpressure behave as on
  * the copy path; no pipe to be had (maxpipes) means copying; splice-auto
  * copies short exchanges and splices once the flow fills the buffer twice
- * in a row. No root, no network. */
+ * in a row; four threads taking and giving back pipes at once never share
+ * one nor exceed maxpipes, and a thread at the limit takes another
+ * thread's kept pipe (run under ThreadSanitizer by make check-tsan). No
+ * root, no network. */
 #include "config.h"
 
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,6 +26,7 @@
 
 #include "core/channel.h"
 #include "core/pipe.h"
+#include "lib/thread.h"
 
 #include "helpers.h"
 
@@ -273,6 +278,129 @@ static void test_auto_budget(void **state)
 	assert_int_equal(pipe_large_count(), 0);
 	pipe_cfg.autosize = 0;
 	pipe_cfg.large_budget = 0;
+/* ---- several threads ---- */
+
+#define NTHR 4
+#define MT_ROUNDS 3000
+#define MT_MAX 6
+
+static unsigned mt_bad;         /* a pipe found shared, or the limit exceeded */
+
+static void *mt_worker(void *arg)
+{
+	struct dp_pipe *held[3] = { 0 };
+	unsigned bad = 0;
+
+	tid = (unsigned)(uintptr_t)arg;
+	for (unsigned i = 0; i < MT_ROUNDS; i++) {
+		unsigned k = i % 3;
+		unsigned char b = (unsigned char)(tid * 16 + k), got = 0;
+
+		if (held[k]) {
+			/* the byte written when it was taken is still there:
+			 * nobody else used this pipe meanwhile */
+			if (read(held[k]->cons, &got, 1) != 1 || got != b)
+				bad++;
+			if (i % 7 == 0)
+				pipe_kill(held[k]);
+			else
+				pipe_put(held[k]);
+			held[k] = NULL;
+			continue;
+		}
+		held[k] = pipe_get();
+		if (!held[k])
+			continue;       /* the limit: the caller copies */
+		if (held[k]->data || write(held[k]->prod, &b, 1) != 1)
+			bad++;
+		/* a reservation over the limit is undone at once: never more
+		 * than one per thread above it */
+		if (pipe_used() + pipe_free_count() > MT_MAX + NTHR)
+			bad++;
+	}
+	for (unsigned k = 0; k < 3; k++)
+		if (held[k]) {
+			unsigned char got;
+
+			if (read(held[k]->cons, &got, 1) != 1)
+				bad++;
+			pipe_put(held[k]);
+		}
+	__atomic_add_fetch(&mt_bad, bad, __ATOMIC_RELAXED);
+	return NULL;
+}
+
+/* four threads take, fill, check and give back pipes at once */
+static void test_threads(void **state)
+{
+	pthread_t th[NTHR];
+
+	(void)state;
+	pipe_pool_trim();
+	pipe_cfg.maxpipes = MT_MAX;
+	dp_nbthread = NTHR;
+	for (uintptr_t t = 0; t < NTHR; t++)
+		assert_int_equal(pthread_create(&th[t], NULL, mt_worker, (void *)(t + 1)), 0);
+	for (unsigned t = 0; t < NTHR; t++)
+		pthread_join(th[t], NULL);
+	dp_nbthread = 1;
+	assert_int_equal(mt_bad, 0);
+	assert_int_equal(pipe_used(), 0);
+	assert_in_range(pipe_free_count(), 1, MT_MAX);
+	pipe_pool_trim();
+	assert_int_equal(pipe_free_count(), 0);
+}
+
+struct steal_arg {
+	struct dp_pipe *p[4];
+};
+
+static void *fill_pool(void *arg)
+{
+	struct steal_arg *a = arg;
+
+	tid = 3;
+	for (int i = 0; i < 4; i++)
+		a->p[i] = pipe_get();
+	for (int i = 0; i < 4; i++)
+		if (a->p[i])
+			pipe_put(a->p[i]);
+	return NULL;
+}
+
+/* maxpipes pipes kept by thread 3: thread 0 takes one of them instead of
+ * creating a fifth, then is refused */
+static void test_steal(void **state)
+{
+	struct steal_arg a = { 0 };
+	struct dp_pipe *p, *q;
+	pthread_t th;
+
+	(void)state;
+	pipe_pool_trim();
+	pipe_cfg.maxpipes = 4;
+	assert_int_equal(pthread_create(&th, NULL, fill_pool, &a), 0);
+	pthread_join(th, NULL);
+	for (int i = 0; i < 4; i++)
+		assert_non_null(a.p[i]);
+	assert_int_equal(pipe_free_count(), 4);
+	p = pipe_get();
+	assert_non_null(p);
+	assert_true(p == a.p[0] || p == a.p[1] || p == a.p[2] || p == a.p[3]);
+	assert_int_equal(pipe_free_count(), 3);
+	assert_int_equal(pipe_used(), 1);
+	pipe_put(p);
+	assert_int_equal(pipe_free_count(), 4);
+	/* four in use: a fifth is refused */
+	struct dp_pipe *all[4];
+	for (int i = 0; i < 4; i++)
+		assert_non_null(all[i] = pipe_get());
+	q = pipe_get();
+	assert_null(q);
+	for (int i = 0; i < 4; i++)
+		pipe_put(all[i]);
+	assert_int_equal(pipe_used(), 0);
+	pipe_pool_trim();
 }
 
 int main(void)
@@ -286,6 +414,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_auto, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_auto_policy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_auto_budget, setup, teardown),
+		cmocka_unit_test(test_threads),
+		cmocka_unit_test(test_steal),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 

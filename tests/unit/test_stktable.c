@@ -2,11 +2,14 @@
  * nopurge, expiry, tracked entries, rolling-period rates, keys of each
  * type, filters, the `stick-table` keyword and its errors, track-sc and
  * the sc*_, src_* and table_* fetches through the rules, the reload carry-over,
- * and the per-source log rate limit (log/ratelim.h). */
+ * the per-source log rate limit (log/ratelim.h), and four threads tracking,
+ * counting, reading, expiring and clearing the same tables at once (run
+ * under ThreadSanitizer by make check-tsan). */
 #include "config.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -606,6 +609,122 @@ static void test_ratelim(void **state)
 	assert_int_equal(skipped, 1);
 }
 
+/* ---- several threads ---- */
+
+#define NTHR 4
+#define MT_ROUNDS 4000
+#define MT_KEYS 100
+
+struct mt {
+	struct stktable *exact;         /* big enough: nothing evicted */
+	struct stktable *churn;         /* 16 entries, 1 ms expiry, cleared */
+	unsigned bad;
+};
+
+static void *mt_worker(void *arg)
+{
+	struct mt *m = arg;
+	unsigned seed = (unsigned)(uintptr_t)&seed, bad = 0;
+	struct stksess *held[2] = { 0 }, *ch = NULL;
+	uint32_t hkey[2] = { 0 };
+
+	for (unsigned i = 0; i < MT_ROUNDS; i++) {
+		unsigned char k[4];
+		uint32_t kv = (uint32_t)(rand_r(&seed) % MT_KEYS);
+		unsigned slot = i & 1;
+		uint64_t now = stk_now_ms(), v;
+
+		if (held[slot]) {
+			/* a tracked entry is never evicted nor expired: its
+			 * key is still the one tracked */
+			if (memcmp(held[slot]->key, &hkey[slot], 4) ||
+			    stk_entry_get(m->exact, held[slot], STK_DT_CONN_CUR, now, &v) != 1 || !v)
+				bad++;
+			stk_untrack(m->exact, held[slot], 10, 0, now);
+			held[slot] = NULL;
+		} else {
+			ikey(k, kv);
+			held[slot] = stk_track(m->exact, k, now);
+			hkey[slot] = kv;
+			if (!held[slot] || stk_entry_inc_gpc0(m->exact, held[slot], now, &v) != 1)
+				bad++;
+		}
+		ikey(k, kv);
+		if (stk_key_inc_gpc0(m->exact, k, false, now, &v) != 1 || !v)
+			bad++;
+		/* the small table: tracked while others evict, expire, clear */
+		if (ch) {
+			stk_untrack(m->churn, ch, 1, 1, now);
+			ch = NULL;
+		} else {
+			ch = stk_track(m->churn, k, now);
+			if (!ch)
+				bad++; /* never full of tracked entries: 4 at most */
+		}
+		if (i % 64 == 0) {
+			unsigned n = 0;
+
+			stk_dump(m->churn, NULL, now, count, &n);
+			stk_clear(m->churn, NULL, now);
+			if (stk_used(m->churn, now) > 16)
+				bad++;
+		}
+	}
+	for (unsigned s2 = 0; s2 < 2; s2++)
+		if (held[s2])
+			stk_untrack(m->exact, held[s2], 10, 0, stk_now_ms());
+	if (ch)
+		stk_untrack(m->churn, ch, 1, 1, stk_now_ms());
+	__atomic_add_fetch(&m->bad, bad, __ATOMIC_RELAXED);
+	return NULL;
+}
+
+struct mt_sum {
+	uint64_t cnt, cur, gpc0, bytes;
+};
+
+static void sum_entry(void *arg, const struct stktable *t, const struct stksess *e, uint64_t now)
+{
+	struct mt_sum *s = arg;
+
+	s->cnt += stk_entry_value_locked(t, e, STK_DT_CONN_CNT, now);
+	s->cur += stk_entry_value_locked(t, e, STK_DT_CONN_CUR, now);
+	s->gpc0 += stk_entry_value_locked(t, e, STK_DT_GPC0, now);
+	s->bytes += stk_entry_value_locked(t, e, STK_DT_BYTES_IN_CNT, now);
+}
+
+/* four threads on two tables at once: no entry lost or freed under a
+ * tracker, every count exact */
+static void test_threads(void **state)
+{
+	struct stk_def d1 = def_of(STK_T_INT, 1000, 0), d2 = def_of(STK_T_INT, 16, 1);
+	struct mt m = { 0 };
+	struct mt_sum s = { 0 };
+	pthread_t th[NTHR];
+	/* per thread: every round tracks or untracks (half of the rounds
+	 * track, each with one gpc0 increment) and increments by key */
+	const uint64_t tracks = NTHR * (MT_ROUNDS / 2);
+
+	(void)state;
+	m.exact = stktable_new("exact", &d1);
+	m.churn = stktable_new("churn", &d2);
+	assert_non_null(m.exact);
+	assert_non_null(m.churn);
+	for (unsigned t = 0; t < NTHR; t++)
+		assert_int_equal(pthread_create(&th[t], NULL, mt_worker, &m), 0);
+	for (unsigned t = 0; t < NTHR; t++)
+		pthread_join(th[t], NULL);
+	assert_int_equal(m.bad, 0);
+	stk_dump(m.exact, NULL, stk_now_ms(), sum_entry, &s);
+	assert_int_equal(s.cnt, tracks);
+	assert_int_equal(s.cur, 0);
+	assert_int_equal(s.gpc0, tracks + NTHR * MT_ROUNDS);
+	assert_int_equal(s.bytes, tracks * 10);
+	assert_in_range(stk_used(m.exact, stk_now_ms()), 1, MT_KEYS);
+	stktable_put(m.exact);
+	stktable_put(m.churn);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -618,6 +737,7 @@ int main(void)
 		cmocka_unit_test(test_track_rules),
 		cmocka_unit_test(test_carry),
 		cmocka_unit_test(test_ratelim),
+		cmocka_unit_test(test_threads),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);
