@@ -278,6 +278,8 @@ static void test_auto_budget(void **state)
 	assert_int_equal(pipe_large_count(), 0);
 	pipe_cfg.autosize = 0;
 	pipe_cfg.large_budget = 0;
+}
+
 /* ---- several threads ---- */
 
 #define NTHR 4
