@@ -122,9 +122,21 @@ assert_pos "spliced: the pipes went back to the pool for reuse (PipesFree)" "$us
 lab_assert_eq "spliced: default maxpipes is maxconn / 4" 50 "$(info force Maxpipes)"
 lab_assert_eq "spliced: tune.pipesize unset: every pooled pipe was grown to 1 MiB (PipesLarge = PipesFree)" \
 	"$used" "$(info force PipesLarge)"
-out=$(cli -c $FE:7000 -b $CLI:40101 -w 20 bulk -s 4M -S 7)
-lab_assert_match "spliced: a second transfer reuses the pooled pipes" '^BULK OK sent=4194304 recv=4194304 ' "$out"
-lab_assert_eq "spliced: no pipe created beyond the pool" "$used" "$(info force PipesFree)"
+# each thread keeps its own pool (a session on another thread than the
+# first one's makes that thread's pair): four more transfers, wherever
+# the reuseport group puts them, create at most one pair per thread
+nthr=$(info force Nbthread)
+for p in 40101 40104 40105 40106; do
+	out=$(cli -c $FE:7000 -b $CLI:$p -w 20 bulk -s 4M -S 7)
+	lab_assert_match "spliced: a further transfer ($p) relayed" '^BULK OK sent=4194304 recv=4194304 ' "$out"
+done
+kept=$(info force PipesFree)
+if [[ $kept =~ ^[0-9]+$ ]] && [ "$kept" -ge "$used" ] && [ "$kept" -le $((used * nthr)) ]; then
+	lab_pass "spliced: further transfers reuse the pooled pipes ($kept kept, $nthr thread(s))"
+else
+	lab_fail "spliced: further transfers reuse the pooled pipes"
+	echo "  kept '$kept', first transfer's '$used', threads '$nthr'"
+fi
 
 # a spliced session that goes idle ends on its timeouts as on the copy path
 lab_exec cli timeout 6 socat -t 4 TCP:$FE:7001,bind=$CLI:40102,reuseaddr SYSTEM:"printf abc; sleep 3" \
