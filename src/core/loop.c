@@ -2,11 +2,14 @@
  * loop.h). */
 #include "config.h"
 
+#include <stdatomic.h>
+
 #include "core/loop.h"
 #include "model/proxy.h"
 
 struct runtime rt;
 _Thread_local struct ev_loop *th_loop;
+_Thread_local bool rt_conn_taken;
 
 unsigned rt_fe_maxconn(const struct proxy *fe)
 {
@@ -15,11 +18,39 @@ unsigned rt_fe_maxconn(const struct proxy *fe)
 
 bool rt_may_accept(const struct proxy *fe)
 {
-	if (rt.accept_paused || rt.admin_paused || rt.stopping || fe->disabled)
+	if (rt.admin_paused || rt.stopping || fe->disabled)
 		return false;
 	if (rt.actconn >= rt.maxconn)
 		return false;
 	return fe->feconn < rt_fe_maxconn(fe);
+}
+
+bool rt_take_below(_Atomic unsigned *v, unsigned max)
+{
+	unsigned cur = atomic_load_explicit(v, memory_order_relaxed);
+
+	do {
+		if (cur >= max)
+			return false;
+	} while (!atomic_compare_exchange_weak(v, &cur, cur + 1));
+	return true;
+}
+
+bool rt_take_conn(struct proxy *fe)
+{
+	if (!rt_take_below(&rt.actconn, rt.maxconn))
+		return false;
+	if (!rt_take_below(&fe->feconn, rt_fe_maxconn(fe))) {
+		rt.actconn--;
+		return false;
+	}
+	return true;
+}
+
+void rt_drop_conn(struct proxy *fe)
+{
+	fe->feconn--;
+	rt.actconn--;
 }
 
 /* ---- deferred work --------------------------------------------------------

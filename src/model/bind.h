@@ -88,7 +88,7 @@ struct listener {
 	bool nodelay;               /* TCP_NODELAY set on the socket: accepted
 	                             * connections inherit it (core/listener.c) */
 	struct listener *taken_from; /* during a reload: the old listener whose socket we took */
-	unsigned nbconn;
+	_Atomic unsigned nbconn;    /* every thread's (bind maxconn: compare-and-swap) */
 	unsigned long long cum_conn;
 	unsigned luid;              /* HAProxy's listener id in its frontend (`id`, else
 	                             * numbered in bind order by bind_finalize): %cp/%fp
