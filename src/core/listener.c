@@ -443,12 +443,13 @@ static ev_io *watcher_of(struct listener *l, unsigned t)
  * is stopped. Thread t itself, or T0 isolated. */
 static bool update_thread(struct listener *l, unsigned t)
 {
-	bool ok = listener_may_accept_t(l, t);
 	ev_io *w = watcher_of(l, t);
 	struct ev_loop *loop = thread_loop(t);
+	bool ok;
 
 	if (!w || !loop)
-		return true;
+		return true;    /* not watched by t (a unix socket, the CLI's: T0's) */
+	ok = listener_may_accept_t(l, t);
 	if (ok && !ev_is_active(w)) {
 		if (t == 0 && !l->io.cb)
 			ev_io_init(&l->io, listener_cb, l->fd, EV_READ);
@@ -476,8 +477,10 @@ static void update_threads(unsigned t0, unsigned t1)
 		if (rt.conf)
 			FOR_EACH_LISTENER(rt.conf, px, bc, l)
 				stopped |= !update_thread(l, t);
-		FOR_EACH_OWNED_LISTENER(bc, l)
-			stopped |= !update_thread(l, t);
+		/* other owners' sockets (the CLI's) are T0's alone */
+		if (t == 0 && tid == 0)
+			FOR_EACH_OWNED_LISTENER(bc, l)
+				stopped |= !update_thread(l, t);
 		atomic_store_explicit(&lthr[t].stopped_any, stopped, memory_order_relaxed);
 	}
 }

@@ -89,7 +89,7 @@ struct listener {
 	                             * connections inherit it (core/listener.c) */
 	struct listener *taken_from; /* during a reload: the old listener whose socket we took */
 	_Atomic unsigned nbconn;    /* every thread's (bind maxconn: compare-and-swap) */
-	unsigned long long cum_conn;
+	_Atomic unsigned long long cum_conn; /* every thread's */
 	unsigned luid;              /* HAProxy's listener id in its frontend (`id`, else
 	                             * numbered in bind order by bind_finalize): %cp/%fp
 	                             * and `show sess` of a unix socket's clients */
