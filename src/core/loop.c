@@ -58,8 +58,9 @@ void rt_drop_conn(struct proxy *fe)
  * callback of the iteration is done by then. It is started only while some
  * task is pending, so an idle loop pays nothing. */
 
-/* per thread: a task runs on the thread that deferred it (with several
- * threads, under the process lock: core/thread.h) */
+/* per thread: a task runs on the thread that deferred it; a task object is
+ * deferred by one thread only (the session module's is _Thread_local, the
+ * observe-layer4 one T0's) */
 static _Thread_local struct loop_task *tasks_head, **tasks_tail;
 static _Thread_local ev_prepare defer_watcher;
 static _Thread_local struct ev_loop *defer_loop;

@@ -66,7 +66,9 @@ struct loop_task {
 
 /* Queues t (fn set) for the end of this iteration of the calling thread's
  * loop (loop_cur()); tasks deferred before the loop exists run at its first
- * iteration. A task already pending (on any thread) is not queued again. */
+ * iteration. A task already pending is not queued again. A task object
+ * belongs to one thread (t->pending is not atomic): per-thread work uses a
+ * _Thread_local task, other threads post to it (core/thread.h). */
 void loop_defer(struct loop_task *t);
 /* Runs every task the calling thread has pending now (tests, shutdown). */
 void loop_run_deferred(void);
