@@ -257,6 +257,13 @@ static bool listener_take(struct listener *l)
 {
 	struct bind_conf *bc = l->bc;
 
+	if (dp_nbthread < 2) {
+		/* one thread: listener_may_accept() just said there is room */
+		rt.actconn++;
+		bc->fe->feconn++;
+		l->nbconn++;
+		return true;
+	}
 	if (!rt_take_conn(bc->fe))
 		return false;
 	if (!bc->maxconn)

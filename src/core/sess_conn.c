@@ -53,6 +53,8 @@ static void be_lock(struct proxy *be)
 	unsigned spins = 0;
 	int z = 0;
 
+	if (dp_nbthread < 2)
+		return;         /* one thread: nobody to exclude */
 	while (!atomic_compare_exchange_weak_explicit(&be->qlock, &z, 1, memory_order_acquire,
 						      memory_order_relaxed)) {
 		z = 0;
@@ -63,6 +65,8 @@ static void be_lock(struct proxy *be)
 
 static void be_unlock(struct proxy *be)
 {
+	if (dp_nbthread < 2)
+		return;
 	atomic_store_explicit(&be->qlock, 0, memory_order_release);
 }
 
