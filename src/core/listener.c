@@ -195,7 +195,9 @@ int listener_open(struct listener *l, char **err)
 		return listener_open_owned(l, err);
 	if (l->addr.ss_family == AF_UNIX)
 		return listener_open_unix(l, err);
-	if (dp_nbthread < 2)
+	/* a bind line with an accept callback of its own (the statistics
+	 * page) serves state of thread 0's: one socket, watched by T0 */
+	if (dp_nbthread < 2 || l->bc->accept)
 		return open_inet(l, false, false, &l->fd, err);
 	/* Thread mode: one socket per thread, one SO_REUSEPORT group. The
 	 * group would silently share the address with another process of

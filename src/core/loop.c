@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <stdatomic.h>
+#include <time.h>
 
 #include "core/loop.h"
 #include "model/proxy.h"
@@ -23,6 +24,18 @@ bool rt_may_accept(const struct proxy *fe)
 	if (rt.actconn >= rt.maxconn)
 		return false;
 	return fe->feconn < rt_fe_maxconn(fe);
+}
+
+bool rt_ratelimit_process(_Atomic double *last, double period_s)
+{
+	struct timespec ts;
+	double t, prev = atomic_load_explicit(last, memory_order_relaxed);
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	t = (double)ts.tv_sec + ts.tv_nsec / 1e9;
+	if (prev && t - prev < period_s)
+		return false;
+	return atomic_compare_exchange_strong(last, &prev, t ? t : 1);
 }
 
 bool rt_take_below(_Atomic unsigned *v, unsigned max)

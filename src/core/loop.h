@@ -47,6 +47,10 @@ bool rt_may_accept(const struct proxy *fe);
  * either is full (nothing taken). rt_drop_conn() gives them back. */
 bool rt_take_conn(struct proxy *fe);
 void rt_drop_conn(struct proxy *fe);
+/* ha_ratelimit() for a message limited for the whole process ("at most
+ * once a minute"), whichever thread logs it: the timestamp is shared, and
+ * of two threads passing at once only one wins (compare-and-swap). */
+bool rt_ratelimit_process(_Atomic double *last, double period_s);
 /* *v + 1 unless *v is already max or more (compare-and-swap): false then. */
 bool rt_take_below(_Atomic unsigned *v, unsigned max);
 /* Set by the listener when it took the connection (rt_take_conn) before

@@ -913,7 +913,7 @@ static bool diverted(const struct listener *li, const struct sockaddr_storage *d
 static bool refuse_own(struct listener *li, int fd, const struct sockaddr_storage *peer,
 		       const struct sockaddr_storage *dst)
 {
-	static _Thread_local double last; /* per thread: ha_ratelimit */
+	static _Atomic double last; /* "once a minute for the process": shared */
 	char who[256], a[64], b[64], l[64];
 
 	if (!diverted(li, dst) || !selfconn_find(peer, dst, who, sizeof(who)))
@@ -922,7 +922,7 @@ static bool refuse_own(struct listener *li, int fd, const struct sockaddr_storag
 	RARE_INC(sess_own_refused);
 	addr_str(peer, a, sizeof(a));
 	addr_str(dst, b, sizeof(b));
-	if (ha_ratelimit(&last, 60.0))
+	if (rt_ratelimit_process(&last, 60.0))
 		ha_warning("frontend '%s': refused a connection from %s to %s diverted to %s: it is "
 			   "decoyproxy's own %s, sent back by the intercept rules (a loop: a decoy "
 			   "range holds an address the proxy connects to; see doc/tproxy.md); "

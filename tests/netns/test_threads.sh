@@ -55,6 +55,11 @@ listen fe_q
 listen fe_echo
     bind 127.0.0.1:7004
     server e 127.0.0.1:8004
+listen stats
+    mode http
+    bind 127.0.0.1:8404
+    stats enable
+    stats uri /stats
 listen fe_slow
     bind 127.0.0.1:7005
     tcp-request inspect-delay 5s
@@ -109,6 +114,14 @@ lab_assert_eq "the process runs its thread 2 (/proc/PID/task, comm dp-thread-2)"
 	"$(cat /proc/"$DPPID"/task/*/comm | grep -cx 'dp-thread-2')"
 lab_assert_eq "one listening socket per thread per bind (SO_REUSEPORT)" 2 \
 	"$(lab_exec dp ss -Hltn 'sport = :7004' | wc -l)"
+lab_assert_eq "... but one for the statistics page (thread 1's state)" 1 \
+	"$(lab_exec dp ss -Hltn 'sport = :8404' | wc -l)"
+ok=0
+for _ in $(seq 6); do
+	lab_exec dp timeout 5 socat -t 3 - TCP:127.0.0.1:8404 <<<$'GET /stats;csv HTTP/1.0\r\n\r' 2>/dev/null |
+		grep -q '^fe_echo,FRONTEND,' && ok=$((ok + 1))
+done
+lab_assert_eq "... it answers every request (6 CSV pages)" 6 "$ok"
 if [ -n "$CPUMAP" ]; then
 	t2=$(grep -lx 'dp-thread-2' /proc/"$DPPID"/task/*/comm | head -1 | cut -d/ -f5)
 	lab_assert_eq "cpu-map 1/2 ${cpus[1]} binds thread 2" "${cpus[1]}" \
