@@ -477,20 +477,32 @@ static bool update_thread(struct listener *l, unsigned t)
 	for (size_t oi_ = 0; oi_ < nowners; oi_++)                               \
 		FOR_EACH_LISTENER_OF(owners[oi_]->in_service ? owners[oi_]->in_service() : NULL, bc, l)
 
-/* Every watcher of thread t. */
+static bool update_one_thread(unsigned t)
+{
+	bool stopped = false;
+
+	if (rt.conf)
+		FOR_EACH_LISTENER(rt.conf, px, bc, l)
+			stopped |= !update_thread(l, t);
+	/* other owners' sockets (the CLI's) are T0's alone */
+	if (t == 0 && tid == 0)
+		FOR_EACH_OWNED_LISTENER(bc, l)
+			stopped |= !update_thread(l, t);
+	return stopped;
+}
+
+/* Every watcher of threads t0..t1-1. A thread that stops some publishes it
+ * (stopped_any), then looks once more: a connection freed meanwhile by
+ * another thread either sees the flag (and posts an update here) or is
+ * seen now (seq_cst on both sides). */
 static void update_threads(unsigned t0, unsigned t1)
 {
 	for (unsigned t = t0; t < t1; t++) {
-		bool stopped = false;
+		bool stopped = update_one_thread(t);
 
-		if (rt.conf)
-			FOR_EACH_LISTENER(rt.conf, px, bc, l)
-				stopped |= !update_thread(l, t);
-		/* other owners' sockets (the CLI's) are T0's alone */
-		if (t == 0 && tid == 0)
-			FOR_EACH_OWNED_LISTENER(bc, l)
-				stopped |= !update_thread(l, t);
-		atomic_store_explicit(&lthr[t].stopped_any, stopped, memory_order_relaxed);
+		atomic_store(&lthr[t].stopped_any, stopped);
+		if (stopped && dp_nbthread > 1)
+			atomic_store(&lthr[t].stopped_any, update_one_thread(t));
 	}
 }
 
@@ -509,8 +521,11 @@ void listeners_update(void)
 		return;
 	}
 	update_threads(tid, tid + 1);
+	if (dp_nbthread < 2)
+		return;
 	/* a thread whose watchers are stopped (maxconn) may accept again:
 	 * it updates them itself (its loop) */
+	atomic_thread_fence(memory_order_seq_cst);
 	for (unsigned t = 0; t < dp_nbthread; t++) {
 		if (t == tid || !atomic_load_explicit(&lthr[t].stopped_any, memory_order_relaxed) ||
 		    atomic_exchange(&lthr[t].upd_posted, true))

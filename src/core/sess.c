@@ -217,7 +217,11 @@ static void after_close(struct loop_task *t)
 		sess_conf_put(be->conf);
 	}
 	listeners_update();
-	/* a soft stop ends when the last session is gone */
+	/* a soft stop ends when the last session is gone (of two threads
+	 * closing their last ones at once, at least one sees the other's
+	 * count: each stored its own before this fence) */
+	if (rt.stopping)
+		atomic_thread_fence(memory_order_seq_cst);
 	if (rt.stopping && sess_count_get() == 0 && rt.loop) {
 		loop_break(rt.loop); /* T0's loop, from any thread */
 	}
