@@ -494,7 +494,8 @@ static bool update_one_thread(unsigned t)
 /* Every watcher of threads t0..t1-1. A thread that stops some publishes it
  * (stopped_any), then looks once more: a connection freed meanwhile by
  * another thread either sees the flag (and posts an update here) or is
- * seen now (seq_cst on both sides). */
+ * seen now (the flag's store, the counts' decrements and both sides' loads
+ * are all seq_cst). */
 static void update_threads(unsigned t0, unsigned t1)
 {
 	for (unsigned t = t0; t < t1; t++) {
@@ -524,8 +525,10 @@ void listeners_update(void)
 	if (dp_nbthread < 2)
 		return;
 	/* a thread whose watchers are stopped (maxconn) may accept again:
-	 * it updates them itself (its loop) */
-	atomic_thread_fence(memory_order_seq_cst);
+	 * it updates them itself (its loop). The counts this thread gave back
+	 * (seq_cst decrements) come before these seq_cst loads of the flags
+	 * in the total order, as the flag's store before its owner's second
+	 * look at the counts (update_threads). */
 	for (unsigned t = 0; t < dp_nbthread; t++) {
 		if (t == tid || !atomic_load_explicit(&lthr[t].stopped_any, memory_order_relaxed) ||
 		    atomic_exchange(&lthr[t].upd_posted, true))

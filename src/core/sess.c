@@ -51,7 +51,7 @@ unsigned sess_count_get(void)
 	unsigned n = 0;
 
 	for (unsigned t = 0; t < dp_nbthread; t++)
-		n += __atomic_load_n(&sess_thr[t].count, __ATOMIC_RELAXED);
+		n += __atomic_load_n(&sess_thr[t].count, __ATOMIC_SEQ_CST);
 	return n;
 }
 
@@ -219,9 +219,7 @@ static void after_close(struct loop_task *t)
 	listeners_update();
 	/* a soft stop ends when the last session is gone (of two threads
 	 * closing their last ones at once, at least one sees the other's
-	 * count: each stored its own before this fence) */
-	if (rt.stopping)
-		atomic_thread_fence(memory_order_seq_cst);
+	 * count: stores and loads of the counts are seq_cst with threads) */
 	if (rt.stopping && sess_count_get() == 0 && rt.loop) {
 		loop_break(rt.loop); /* T0's loop, from any thread */
 	}
@@ -315,7 +313,10 @@ void sess_close(struct sess *s, enum term_event ev)
 		sess_thr[s->tid].list = s->next;
 	if (s->next)
 		s->next->prev = s->prev;
-	__atomic_store_n(&sess_thr[s->tid].count, sess_thr[s->tid].count - 1, __ATOMIC_RELAXED);
+	if (dp_nbthread > 1)
+		__atomic_store_n(&sess_thr[s->tid].count, sess_thr[s->tid].count - 1, __ATOMIC_SEQ_CST);
+	else
+		sess_thr[0].count--;
 	sess_freed++;
 	sess_pp_free(s);
 	sess_rules_free(s);
