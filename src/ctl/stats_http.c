@@ -42,6 +42,7 @@
 #include "model/proxy.h"
 #include "core/listener.h"
 #include "core/loop.h"
+#include "core/sess.h"
 #include "core/thread.h"
 #include "ctl/cli.h"
 #include "ctl/stats_http.h"
@@ -120,7 +121,7 @@ static void client_free(struct stats_client *c)
 	c->px->feconn--;
 	c->li->nbconn--;
 	cli_buf_reset(&c->out);
-	dp_config_put(c->conf);
+	sess_conf_put(c->conf); /* the last reference: freed isolated */
 	free(c);
 	listeners_update(); /* the frontend may accept again */
 }
