@@ -6,8 +6,8 @@
 # reloads under a client loop drop nothing; a reload changing nbthread is
 # refused and keeps the running configuration; cpu-map binds thread 2.
 # The threads run in parallel (no process lock): while one thread is stuck
-# in a slow callback (1,200 pathological regexes on one connection's
-# bytes, ~1.5 s) connections on the other are served at once; both
+# in a slow callback (2,000 pathological regexes on one connection's
+# bytes, 1.5-3 s) connections on the other are served at once; both
 # threads' CPU time grows under load; `shutdown session` of a session of
 # either thread; a soft stop waits for both threads' sessions.
 #
@@ -70,7 +70,7 @@ listen fe_slow
 CFG
 }
 # every pattern costs the regex engine its match limit on "aaa...b"
-python3 -c 'print("\n".join(["^(a|aa)+$"] * 1200))' >"$LAB_TMP/evil.lst"
+python3 -c 'print("\n".join(["^(a|aa)+$"] * 2000))' >"$LAB_TMP/evil.lst"
 # the CPU ticks (user + system) thread N (1-based) of the process used so far
 thread_ticks() { # PID N
 	local f
@@ -151,7 +151,7 @@ lab_assert_eq "shutdown sessions server: all 16 clients (both threads) closed at
 lab_assert_eq "... and no session left" 0 "$(adm 'show sess' | grep -c 'fe=fe_hold')"
 
 # ---- parallel: one thread stuck in a callback does not stall the other ------------------------
-# The slow client's bytes keep its thread in the content rules for ~1.5 s;
+# The slow client's bytes keep its thread in the content rules for 1.5-3 s;
 # 16 clients started meanwhile land on both threads (SO_REUSEPORT): those
 # of the free thread must be served at once. With the threads taking turns
 # under one lock, every one of them waits for the stuck callback.
@@ -163,10 +163,15 @@ lab_exec dp bash -c 'for i in $(seq 16); do ( s=$(date +%s%3N); timeout 20 "$1" 
 	_ "$DPCLIENT" >"$LAB_TMP/quick.t"
 wait "$SLOW"
 read -r slow_s slow_e <"$LAB_TMP/slow.t"
-fast=$(awk -v se="$slow_e" '$2 - $1 < 700 && $2 < se { n++ } END { print n + 0 }' "$LAB_TMP/quick.t")
-lab_assert_eq "the slow callback held its thread (>= 1 s)" 1 "$(( slow_e - slow_s >= 1000 ))"
-lab_assert_eq "while it ran, clients of the other thread were served within 0.7 s" 1 "$(( fast >= 1 ))" ||
-	sed 's/^/    | /' "$LAB_TMP/quick.t"
+# served while it ran: done 200 ms before its end, in under half its time
+fast=$(awk -v ss="$slow_s" -v se="$slow_e" '$2 < se - 200 && ($2 - $1) * 2 < se - ss { n++ } END { print n + 0 }' "$LAB_TMP/quick.t")
+if [ $((slow_e - slow_s)) -lt 800 ]; then
+	lab_skip_part "parallel callbacks" "the slow callback took only $((slow_e - slow_s)) ms here (regex engine faster than expected)"
+else
+	lab_pass "the slow callback held its thread $((slow_e - slow_s)) ms"
+	lab_assert_eq "while it ran, clients of the other thread were served" 1 "$(( fast >= 1 ))" ||
+		sed 's/^/    | /' "$LAB_TMP/quick.t"
+fi
 lab_assert_eq "... and all 16 were served" 16 "$(wc -l <"$LAB_TMP/quick.t")"
 
 # ---- both threads' CPU time grows under load --------------------------------------------
