@@ -26,6 +26,7 @@
 #include "ctl/cpumap.h"
 #include "ctl/sdnotify.h"
 #include "log/msg.h"
+#include "rules/regex.h"
 
 struct opts {
 	const char **files;  /* argv strings */
@@ -113,6 +114,7 @@ static void worker_exit(void)
 {
 	sess_pool_trim();
 	pump_pool_trim();
+	rx_thread_free();
 }
 
 int main(int argc, char **argv)

@@ -23,6 +23,7 @@
 
 #include "lib/addr.h"
 #include "core/chk.h"
+#include "core/thread.h"
 #include "core/chk_int.h"
 #include "lib/pp.h"
 #include "model/proxy.h"
@@ -214,20 +215,10 @@ int chk_health_msg_code(char *buf, size_t cap, const struct server *s, bool ok, 
  * were sessions. Returns how many were killed. */
 static unsigned kill_sessions(struct server *s, bool up)
 {
-	unsigned n = sess_count, killed = 0;
-
-	while (n--) {
-		struct sess *x;
-
-		for (x = sess_list; x; x = x->next)
-			if (up ? x->srv && x->srv->px == s->px && (x->srv->flags & SRV_F_BACKUP) : x->srv == s)
-				break;
-		if (!x)
-			break;
-		sess_kill_srv_state(x, up);
-		killed++;
-	}
-	return killed;
+	/* each thread kills its own (posted to the others) */
+	if (up)
+		return sess_kill_where(sess_match_backup_of, (uintptr_t)s->px, TERM_EV_SRV_UP);
+	return sess_kill_where(sess_match_srv, (uintptr_t)s, TERM_EV_SRV_DOWN);
 }
 
 void chk_server_changed(struct server *s)
@@ -255,9 +246,14 @@ static void chk_result(struct chk *c, bool ok, enum chk_status st, const char *i
 {
 	struct server *s = c->srv;
 	long ms = (long)((ev_now(rt.loop) - c->started) * 1000.0 + 0.5);
-	bool was_up = s->chk_up;
-	bool changed = chk_apply(s, ok);
+	bool was_up, changed;
 	char msg[512];
+
+	/* the server's state is read by every thread's sessions (balancing,
+	 * slots): changed with them parked (core/thread.h) */
+	thread_isolate();
+	was_up = s->chk_up;
+	changed = chk_apply(s, ok);
 
 	snprintf(s->chk_last, sizeof(s->chk_last), "%s", info && *info ? info : chk_status_str(st));
 	snprintf(s->chk_st, sizeof(s->chk_st), "%s", chk_status_name(st));
@@ -270,6 +266,7 @@ static void chk_result(struct chk *c, bool ok, enum chk_status st, const char *i
 	c->last = st;
 	chk_transition(s, was_up, st, code, info, ms);
 	chk_warmup_tick(s);
+	thread_release();
 }
 
 /* A server's operational state changed: when (srv_time_since_last_change),

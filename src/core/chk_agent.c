@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "core/chk.h"
+#include "core/thread.h"
 #include "core/loop.h"
 #include "core/selfconn.h"
 #include "core/sess.h"
@@ -164,7 +165,18 @@ static void apply_admin(struct chk_agent *a, enum chkp_admin want)
 		sess_dequeue_later(s->px);
 }
 
+static void agent_apply_isolated(struct chk_agent *a, const struct chkp_agent *r);
+
+/* the server's weight, admin state, maxconn and health are read by every
+ * thread's sessions: changed with them parked (core/thread.h) */
 static void agent_apply(struct chk_agent *a, const struct chkp_agent *r)
+{
+	thread_isolate();
+	agent_apply_isolated(a, r);
+	thread_release();
+}
+
+static void agent_apply_isolated(struct chk_agent *a, const struct chkp_agent *r)
 {
 	struct server *s = a->srv;
 	bool was_up = s->chk_up;

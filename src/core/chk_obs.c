@@ -6,11 +6,14 @@
  * after fastinter. */
 #include "config.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 
 #include "core/chk.h"
 #include "core/chk_int.h"
 #include "core/loop.h"
+#include "core/sess.h"
+#include "core/thread.h"
 #include "model/conf.h"
 #include "model/proxy.h"
 #include "model/server.h"
@@ -61,6 +64,7 @@ static void act(struct server *s)
 	chk_transition(s, was_up, CHK_ST_HANA, 0, info, 0);
 }
 
+/* T0's list (the actions of T0's sessions, and those workers posted) */
 static struct server *obs_head;
 
 static void obs_run(struct loop_task *t)
@@ -72,13 +76,26 @@ static void obs_run(struct loop_task *t)
 
 		obs_head = s->obs_next;
 		s->obs_next = NULL;
+		/* the action changes the server's state: isolated */
+		thread_isolate();
 		s->obs_pending = false;
 		act(s);
-		dp_config_put(c);  /* may free s: last */
+		thread_release();
+		sess_conf_put(c);  /* may free s: last */
 	}
 }
 
 static struct loop_task obs_task = { .fn = obs_run };
+
+/* on T0: a worker's session reported the server (its reference held) */
+static void obs_posted(void *arg)
+{
+	struct server *s = arg;
+
+	s->obs_next = obs_head;
+	obs_head = s;
+	loop_defer(&obs_task);
+}
 
 void chk_observe_l4(struct server *s, bool ok)
 {
@@ -88,11 +105,16 @@ void chk_observe_l4(struct server *s, bool ok)
 		s->obs_errors = 0;
 		return;
 	}
-	if (++s->obs_errors < s->error_limit || s->obs_pending)
+	if (++s->obs_errors < s->error_limit || atomic_exchange(&s->obs_pending, true))
 		return;
-	s->obs_pending = true;
-	s->obs_next = obs_head;
-	obs_head = s;
 	s->px->conf->refcnt++;  /* the server lives until the action ran */
-	loop_defer(&obs_task);
+	if (tid != 0) {
+		/* health state is T0's: the action runs there */
+		if (thread_post(0, obs_posted, s) < 0) {
+			s->obs_pending = false;
+			sess_conf_put(s->px->conf);
+		}
+		return;
+	}
+	obs_posted(s);
 }

@@ -17,6 +17,7 @@
 #include "model/server.h"
 #include "model/source.h"
 #include "core/connect.h"
+#include "core/loop.h"
 
 #include <sys/socket.h>
 
@@ -137,12 +138,12 @@ void src_note_collision(const struct proxy *be, struct server *srv, const struct
 {
 	/* one limiter for every server and both places a collision is found
 	 * (bind, connect): at most one warning a minute in all */
-	static _Thread_local double last; /* per thread: ha_ratelimit */
+	static _Atomic double last; /* the process's, every thread's collisions */
 	char a[64];
 
 	CNT_INC(srv, usesrc_client_collisions);
 	RARE_INC(src_client_collisions);
-	if (ha_ratelimit(&last, 60.0))
+	if (rt_ratelimit_process(&last, 60.0))
 		ha_warning("backend '%s'/server '%s': 'usesrc client': source %s already in use toward the server, "
 			   "using a fresh port (%llu collisions so far; this warning at most once a minute)",
 			   be->name, srv->name, addr_str(client, a, sizeof(a)), RARE_GET(src_client_collisions));

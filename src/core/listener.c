@@ -22,6 +22,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <net/if.h>
@@ -52,7 +53,19 @@
 static listener_accept_fn default_accept;
 static const struct bind_owner *owners[MAX_OWNERS];
 static size_t nowners;
-static ev_timer resume_timer;
+
+/* Per thread, each on its own cache line: the fd-exhaustion pause (its
+ * timer on that thread's loop), whether some of its watchers are stopped
+ * (a slot freed by another thread then posts it an update), and that
+ * update job, posted once until it ran. */
+struct lthr {
+	_Atomic bool paused;
+	_Atomic bool stopped_any;
+	_Atomic bool upd_posted;
+	struct thread_job upd;
+	ev_timer resume_timer;
+} __attribute__((aligned(64)));
+static struct lthr lthr[DP_MAX_THREADS];
 
 void listener_set_default_accept(listener_accept_fn fn)
 {
@@ -182,7 +195,9 @@ int listener_open(struct listener *l, char **err)
 		return listener_open_owned(l, err);
 	if (l->addr.ss_family == AF_UNIX)
 		return listener_open_unix(l, err);
-	if (dp_nbthread < 2)
+	/* a bind line with an accept callback of its own (the statistics
+	 * page) serves state of thread 0's: one socket, watched by T0 */
+	if (dp_nbthread < 2 || l->bc->accept)
 		return open_inet(l, false, false, &l->fd, err);
 	/* Thread mode: one socket per thread, one SO_REUSEPORT group. The
 	 * group would silently share the address with another process of
@@ -221,13 +236,51 @@ int listener_open(struct listener *l, char **err)
 /* May l accept one more connection now? A frontend's bind line obeys the
  * frontends' limits and its own maxconn; another owner's only the
  * process-wide fd-exhaustion pause and the owner's limit. */
-static bool listener_may_accept(const struct listener *l)
+static bool listener_may_accept_t(const struct listener *l, unsigned t)
 {
 	const struct bind_conf *bc = l->bc;
 
+	if (atomic_load_explicit(&lthr[t].paused, memory_order_relaxed))
+		return false;
 	if (bc->owner)
-		return !rt.accept_paused && bc->owner->may_accept(l);
+		return bc->owner->may_accept(l);
 	return rt_may_accept(bc->fe) && !(bc->maxconn && l->nbconn >= bc->maxconn);
+}
+
+static bool listener_may_accept(const struct listener *l)
+{
+	return listener_may_accept_t(l, tid);
+}
+
+/* A frontend's connection, taken before accept() (exact limits with
+ * several threads): the process's and the frontend's maxconn, then the
+ * bind line's. */
+static bool listener_take(struct listener *l)
+{
+	struct bind_conf *bc = l->bc;
+
+	if (dp_nbthread < 2) {
+		/* one thread: listener_may_accept() just said there is room */
+		rt.actconn++;
+		bc->fe->feconn++;
+		l->nbconn++;
+		return true;
+	}
+	if (!rt_take_conn(bc->fe))
+		return false;
+	if (!bc->maxconn)
+		l->nbconn++;
+	else if (!rt_take_below(&l->nbconn, bc->maxconn)) {
+		rt_drop_conn(bc->fe);
+		return false;
+	}
+	return true;
+}
+
+static void listener_untake(struct listener *l)
+{
+	l->nbconn--;
+	rt_drop_conn(l->bc->fe);
 }
 
 static void accept_failed(const struct listener *l, int e)
@@ -251,12 +304,16 @@ static void accept_from(struct listener *l, int lfd)
 		socklen_t plen = sizeof(peer);
 		int fd;
 
-		if (!listener_may_accept(l)) {
+		bool taken = false;
+
+		if (!listener_may_accept(l) || (!l->bc->owner && !(taken = listener_take(l)))) {
 			listeners_update();
 			return;
 		}
 		fd = accept4(lfd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
+			if (taken)
+				listener_untake(l);
 			switch (errno) {
 			case EAGAIN:
 			case EINTR:
@@ -273,7 +330,13 @@ static void accept_from(struct listener *l, int lfd)
 				return;
 			}
 		}
+		rt_conn_taken = taken;
 		(l->bc->accept ? l->bc->accept : default_accept)(l, fd, &peer);
+		if (rt_conn_taken) {
+			/* an accept callback that does not count sessions */
+			rt_conn_taken = false;
+			listener_untake(l);
+		}
 	}
 }
 
@@ -375,46 +438,132 @@ void listener_close(struct listener *l)
 	for (struct bind_conf *bc = (list); bc; bc = bc->next)                   \
 		for (struct listener *l = bc->listeners; l; l = l->next)
 
-static void update_one(struct listener *l)
+/* Thread t's watcher of l (NULL: none, e.g. a unix socket's on a worker). */
+static ev_io *watcher_of(struct listener *l, unsigned t)
 {
-	bool ok = listener_may_accept(l);
+	if (t == 0)
+		return l->fd >= 0 ? &l->io : NULL;
+	if (t - 1 >= l->nshards || l->shards[t - 1].fd < 0)
+		return NULL;
+	return &l->shards[t - 1].io;
+}
 
-	if (ok && !ev_is_active(&l->io))
-		listener_start(l);
-	else if (!ok && ev_is_active(&l->io))
-		listener_stop(l);
+/* Starts or stops thread t's watcher of l as its limits say; false when it
+ * is stopped. Thread t itself, or T0 isolated. */
+static bool update_thread(struct listener *l, unsigned t)
+{
+	ev_io *w = watcher_of(l, t);
+	struct ev_loop *loop = thread_loop(t);
+	bool ok;
+
+	if (!w || !loop)
+		return true;    /* not watched by t (a unix socket, the CLI's: T0's) */
+	ok = listener_may_accept_t(l, t);
+	if (ok && !ev_is_active(w)) {
+		if (t == 0 && !l->io.cb)
+			ev_io_init(&l->io, listener_cb, l->fd, EV_READ);
+		else if (t == 0)
+			ev_io_set(&l->io, l->fd, EV_READ);
+		loop_touch(loop);
+		ev_io_start(loop, w);
+	} else if (!ok && ev_is_active(w)) {
+		loop_touch(loop);
+		ev_io_stop(loop, w);
+	}
+	return ok;
+}
+
+#define FOR_EACH_OWNED_LISTENER(bc, l)                                           \
+	for (size_t oi_ = 0; oi_ < nowners; oi_++)                               \
+		FOR_EACH_LISTENER_OF(owners[oi_]->in_service ? owners[oi_]->in_service() : NULL, bc, l)
+
+static bool update_one_thread(unsigned t)
+{
+	bool stopped = false;
+
+	if (rt.conf)
+		FOR_EACH_LISTENER(rt.conf, px, bc, l)
+			stopped |= !update_thread(l, t);
+	/* other owners' sockets (the CLI's) are T0's alone */
+	if (t == 0 && tid == 0)
+		FOR_EACH_OWNED_LISTENER(bc, l)
+			stopped |= !update_thread(l, t);
+	return stopped;
+}
+
+/* Every watcher of threads t0..t1-1. A thread that stops some publishes it
+ * (stopped_any), then looks once more: a connection freed meanwhile by
+ * another thread either sees the flag (and posts an update here) or is
+ * seen now (the flag's store, the counts' decrements and both sides' loads
+ * are all seq_cst). */
+static void update_threads(unsigned t0, unsigned t1)
+{
+	for (unsigned t = t0; t < t1; t++) {
+		bool stopped = update_one_thread(t);
+
+		atomic_store(&lthr[t].stopped_any, stopped);
+		if (stopped && dp_nbthread > 1)
+			atomic_store(&lthr[t].stopped_any, update_one_thread(t));
+	}
+}
+
+static void upd_job(struct thread_job *j)
+{
+	(void)j;
+	atomic_store(&lthr[tid].upd_posted, false);
+	update_threads(tid, tid + 1);
 }
 
 void listeners_update(void)
 {
-	if (rt.conf)
-		FOR_EACH_LISTENER(rt.conf, px, bc, l)
-			update_one(l);
-	for (size_t i = 0; i < nowners; i++)
-		FOR_EACH_LISTENER_OF(owners[i]->in_service ? owners[i]->in_service() : NULL, bc, l)
-			update_one(l);
+	if (thread_isolated()) {
+		/* T0 alone or isolated: every thread's watchers */
+		update_threads(0, dp_nbthread > 1 ? dp_nbthread : 1);
+		return;
+	}
+	update_threads(tid, tid + 1);
+	if (dp_nbthread < 2)
+		return;
+	/* a thread whose watchers are stopped (maxconn) may accept again:
+	 * it updates them itself (its loop). The counts this thread gave back
+	 * (seq_cst decrements) come before these seq_cst loads of the flags
+	 * in the total order, as the flag's store before its owner's second
+	 * look at the counts (update_threads). */
+	for (unsigned t = 0; t < dp_nbthread; t++) {
+		if (t == tid || !atomic_load_explicit(&lthr[t].stopped_any, memory_order_relaxed) ||
+		    atomic_exchange(&lthr[t].upd_posted, true))
+			continue;
+		lthr[t].upd.fn = upd_job;
+		thread_post_job(t, &lthr[t].upd);
+	}
 }
 
+/* this thread's fd-exhaustion pause is over */
 static void resume_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	rt.accept_paused = false;
+	(void)loop; (void)w; (void)revents;
+	atomic_store(&lthr[tid].paused, false);
+	if (tid == 0)
+		rt.accept_paused = false;
 	listeners_update();
 }
 
 void listeners_throttle(void)
 {
 	static _Thread_local double last; /* per thread: ha_ratelimit */
+	struct lthr *lt = &lthr[tid];
 
 	RARE_INC(rt.fd_exhaustion_events);
 	if (ha_ratelimit(&last, 10.0))
 		ha_warning("out of file descriptors or socket memory (%s): pausing accept for %d ms",
 			   strerror(errno), (int)(FD_EXHAUSTION_PAUSE * 1000));
-	rt.accept_paused = true;
-	listeners_update();
-	if (!ev_is_active(&resume_timer)) {
-		ev_timer_init(&resume_timer, resume_cb, FD_EXHAUSTION_PAUSE, 0.0);
-		loop_touch(rt.loop); /* T0's timer, from any thread */
-		ev_timer_start(rt.loop, &resume_timer);
+	atomic_store(&lt->paused, true);
+	if (tid == 0)
+		rt.accept_paused = true;
+	update_threads(tid, tid + 1);
+	if (!ev_is_active(&lt->resume_timer)) {
+		ev_timer_init(&lt->resume_timer, resume_cb, FD_EXHAUSTION_PAUSE, 0.0);
+		ev_timer_start(loop_cur(), &lt->resume_timer);
 	}
 }
 
@@ -612,7 +761,7 @@ void listeners_commit_list(struct bind_conf *list)
 void listeners_update_list(struct bind_conf *list)
 {
 	FOR_EACH_LISTENER_OF(list, bc, l)
-		update_one(l);
+		update_thread(l, tid);
 }
 
 void listeners_close_list(struct bind_conf *list)

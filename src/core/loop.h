@@ -20,10 +20,11 @@ struct runtime {
 	struct ev_loop *loop;
 	struct dp_config *conf;     /* running configuration */
 	unsigned maxconn;           /* effective global maxconn */
-	unsigned actconn;           /* sessions alive (%ac) */
-	bool accept_paused;         /* global pause: fd exhaustion */
-	bool admin_paused;          /* SIGTTOU */
-	bool stopping;              /* soft stop in progress */
+	_Atomic unsigned actconn;   /* sessions alive (%ac), every thread's */
+	bool accept_paused;         /* fd exhaustion: T0's pause (each thread has
+	                             * its own, core/listener.c) */
+	_Atomic bool admin_paused;  /* SIGTTOU (written on T0) */
+	_Atomic bool stopping;      /* soft stop in progress (written on T0) */
 	unsigned long long fd_exhaustion_events; /* atomic (RARE_INC) */
 };
 
@@ -41,6 +42,20 @@ static inline struct ev_loop *loop_cur(void)
 
 /* true when a new connection may be accepted on this frontend now. */
 bool rt_may_accept(const struct proxy *fe);
+/* Takes one connection of the process (maxconn) and of fe (its maxconn)
+ * at once, by compare-and-swap (exact with several threads): false when
+ * either is full (nothing taken). rt_drop_conn() gives them back. */
+bool rt_take_conn(struct proxy *fe);
+void rt_drop_conn(struct proxy *fe);
+/* ha_ratelimit() for a message limited for the whole process ("at most
+ * once a minute"), whichever thread logs it: the timestamp is shared, and
+ * of two threads passing at once only one wins (compare-and-swap). */
+bool rt_ratelimit_process(_Atomic double *last, double period_s);
+/* *v + 1 unless *v is already max or more (compare-and-swap): false then. */
+bool rt_take_below(_Atomic unsigned *v, unsigned max);
+/* Set by the listener when it took the connection (rt_take_conn) before
+ * accept(): the accept callback consumes it instead of counting again. */
+extern _Thread_local bool rt_conn_taken;
 /* Effective maxconn for a frontend. */
 unsigned rt_fe_maxconn(const struct proxy *fe);
 
@@ -55,7 +70,9 @@ struct loop_task {
 
 /* Queues t (fn set) for the end of this iteration of the calling thread's
  * loop (loop_cur()); tasks deferred before the loop exists run at its first
- * iteration. A task already pending (on any thread) is not queued again. */
+ * iteration. A task already pending is not queued again. A task object
+ * belongs to one thread (t->pending is not atomic): per-thread work uses a
+ * _Thread_local task, other threads post to it (core/thread.h). */
 void loop_defer(struct loop_task *t);
 /* Runs every task the calling thread has pending now (tests, shutdown). */
 void loop_run_deferred(void);

@@ -229,10 +229,13 @@ void selfconn_del(struct selfconn *c)
 {
 	struct selfconn_tab *t = own_tab();
 
-	if (!c->pprev)
+	/* c->pprev is written by whoever links a neighbour (any thread):
+	 * read under the lock; dst (its owner's) says whether it was added */
+	if (!c->dst.family)
 		return;
 	pthread_mutex_lock(&t->mu);
-	unlink_from(c->resolved ? &t->by_tuple : &t->by_dst, c);
+	if (c->pprev)
+		unlink_from(c->resolved ? &t->by_tuple : &t->by_dst, c);
 	pthread_mutex_unlock(&t->mu);
 }
 

@@ -17,6 +17,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
@@ -40,11 +41,19 @@
 #include "lib/term.h"
 #include "log/msg.h"
 
-struct sess *sess_list;
-unsigned sess_count;
+struct sess_thr sess_thr[DP_MAX_THREADS];
 _Thread_local unsigned long long sess_freed;
 unsigned long long sess_own_refused;
-static unsigned long long next_sess_id;
+static _Atomic unsigned long long next_sess_id;
+
+unsigned sess_count_get(void)
+{
+	unsigned n = 0;
+
+	for (unsigned t = 0; t < dp_nbthread; t++)
+		n += __atomic_load_n(&sess_thr[t].count, __ATOMIC_SEQ_CST);
+	return n;
+}
 
 void sess_half_stop(struct sess *s, struct half *h)
 {
@@ -150,15 +159,45 @@ void sess_pool_trim(void)
  * loop task serves the list, then updates the listeners and ends a soft
  * stop whose last session is gone. */
 
-static struct proxy *dq_head;
+/* per thread: each thread serves the backends its own sessions freed
+ * slots of (the backend's lock makes the dequeue safe from any thread) */
+static _Thread_local struct proxy *dq_head;
 static void after_close(struct loop_task *t);
-static struct loop_task after_close_task = { .fn = after_close };
+static _Thread_local struct loop_task after_close_task = { .fn = after_close };
+
+/* The last reference on a generation frees it on T0, isolated (the free
+ * walks state other threads may read: mirror outputs, tables); a worker
+ * posts that last put to T0. */
+static void conf_put_t0(void *arg)
+{
+	thread_isolate();
+	dp_config_put(arg);
+	thread_release();
+}
+
+void sess_conf_put(struct dp_config *c)
+{
+	if (dp_nbthread < 2) {
+		dp_config_put(c);
+		return;
+	}
+	/* gives the reference back unless it is the last one */
+	for (int n = c->refcnt; n > 1;)
+		if (atomic_compare_exchange_weak(&c->refcnt, &n, n - 1))
+			return;
+	/* the last: nobody takes a new one on a generation no longer in
+	 * service; T0 puts it, isolated */
+	if (tid == 0)
+		conf_put_t0(c);
+	else if (thread_post(0, conf_put_t0, c) < 0)
+		dp_config_put(c); /* out of memory: freed here, as before */
+}
 
 void sess_dequeue_later(struct proxy *be)
 {
-	if (!be->dq_pending) {
-		be->dq_pending = true;
-		be->dq_next = dq_head;
+	if (!be->dq_pending[tid]) {
+		be->dq_pending[tid] = true;
+		be->dq_next[tid] = dq_head;
 		dq_head = be;
 		be->conf->refcnt++;
 	}
@@ -171,15 +210,17 @@ static void after_close(struct loop_task *t)
 	while (dq_head) {
 		struct proxy *be = dq_head;
 
-		dq_head = be->dq_next;
-		be->dq_next = NULL;
-		be->dq_pending = false;
+		dq_head = be->dq_next[tid];
+		be->dq_next[tid] = NULL;
+		be->dq_pending[tid] = false;
 		sess_dequeue(be);
-		dp_config_put(be->conf);
+		sess_conf_put(be->conf);
 	}
 	listeners_update();
-	/* a soft stop ends when the last session is gone */
-	if (rt.stopping && sess_count == 0 && rt.loop) {
+	/* a soft stop ends when the last session is gone (of two threads
+	 * closing their last ones at once, at least one sees the other's
+	 * count: stores and loads of the counts are seq_cst with threads) */
+	if (rt.stopping && sess_count_get() == 0 && rt.loop) {
 		loop_break(rt.loop); /* T0's loop, from any thread */
 	}
 }
@@ -261,26 +302,122 @@ void sess_close(struct sess *s, enum term_event ev)
 		s->counted_be = false;
 	}
 	sess_release_server_slot(s);
-	fe->feconn--;
 	if (s->li)
 		s->li->nbconn--;
-	rt.actconn--;
+	rt_drop_conn(fe);
 
+	/* its owner's list: the owner, or T0 once the owner stopped */
 	if (s->prev)
 		s->prev->next = s->next;
 	else
-		sess_list = s->next;
+		sess_thr[s->tid].list = s->next;
 	if (s->next)
 		s->next->prev = s->prev;
-	sess_count--;
+	if (dp_nbthread > 1)
+		__atomic_store_n(&sess_thr[s->tid].count, sess_thr[s->tid].count - 1, __ATOMIC_SEQ_CST);
+	else
+		sess_thr[0].count--;
 	sess_freed++;
 	sess_pp_free(s);
 	sess_rules_free(s);
 	free(s->netns);
 	free(s->unique_id);
 	sess_release(s);
-	dp_config_put(conf);
+	sess_conf_put(conf);
 	loop_defer(&after_close_task);
+}
+
+/* ---- ending sessions of every thread ---------------------------------------- */
+
+bool sess_match_id(const struct sess *s, uintptr_t id)
+{
+	return s->id == (unsigned long long)id;
+}
+
+bool sess_match_srv(const struct sess *s, uintptr_t srv)
+{
+	return (uintptr_t)s->srv == srv;
+}
+
+bool sess_match_backup_of(const struct sess *s, uintptr_t be)
+{
+	return s->srv && (uintptr_t)s->srv->px == be && (s->srv->flags & SRV_F_BACKUP);
+}
+
+bool sess_match_all(const struct sess *s, uintptr_t unused)
+{
+	(void)s;
+	(void)unused;
+	return true;
+}
+
+/* Kills the calling thread's matching sessions. Killing one may free
+ * others too (a freed slot lets a queued session connect, which may fail):
+ * the walk starts again from the head unless exactly that session was
+ * freed; bounded by the sessions there were. */
+static unsigned kill_in(unsigned t, bool (*match)(const struct sess *, uintptr_t), uintptr_t key,
+		       enum term_event ev)
+{
+	unsigned n = sess_thr[t].count, killed = 0;
+	struct sess *s = sess_thr[t].list;
+
+	while (s && n) {
+		struct sess *next = s->next;
+		unsigned long long freed = sess_freed;
+
+		if (!match(s, key)) {
+			s = next;
+			continue;
+		}
+		sess_close(s, ev);
+		killed++;
+		n--;
+		s = sess_freed == freed + 1 ? next : sess_thr[t].list;
+	}
+	return killed;
+}
+
+static unsigned kill_here(bool (*match)(const struct sess *, uintptr_t), uintptr_t key, enum term_event ev)
+{
+	unsigned killed = kill_in(tid, match, key, ev);
+
+	/* T0 once the other threads stopped: theirs too */
+	if (tid == 0 && dp_nbthread > 1 && !threads_running())
+		for (unsigned t = 1; t < dp_nbthread; t++)
+			killed += kill_in(t, match, key, ev);
+	return killed;
+}
+
+struct kill_req {
+	bool (*match)(const struct sess *, uintptr_t);
+	uintptr_t key;
+	enum term_event ev;
+};
+
+static void kill_job(void *arg)
+{
+	struct kill_req *r = arg;
+
+	kill_here(r->match, r->key, r->ev);
+	free(r);
+}
+
+unsigned sess_kill_where(bool (*match)(const struct sess *s, uintptr_t key), uintptr_t key,
+			 enum term_event ev)
+{
+	for (unsigned t = 0; t < dp_nbthread && threads_running(); t++) {
+		struct kill_req *r;
+
+		if (t == tid || !__atomic_load_n(&sess_thr[t].count, __ATOMIC_RELAXED))
+			continue;
+		r = malloc(sizeof(*r));
+		if (!r)
+			continue;
+		*r = (struct kill_req){ .match = match, .key = key, .ev = ev };
+		if (thread_post(t, kill_job, r) < 0)
+			free(r);
+	}
+	return kill_here(match, key, ev);
 }
 
 void sess_kill(struct sess *s)
@@ -291,6 +428,65 @@ void sess_kill(struct sess *s)
 void sess_kill_srv_state(struct sess *s, bool srv_up)
 {
 	sess_close(s, srv_up ? TERM_EV_SRV_UP : TERM_EV_SRV_DOWN);
+}
+
+/* sorted ids: one copy per thread that kills (posted) */
+struct ids_req {
+	size_t n;
+	enum term_event ev;
+	unsigned long long ids[];
+};
+
+static int cmp_ull(const void *a, const void *b)
+{
+	unsigned long long x = *(const unsigned long long *)a, y = *(const unsigned long long *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static _Thread_local const struct ids_req *ids_cur;
+
+static bool match_ids(const struct sess *s, uintptr_t unused)
+{
+	(void)unused;
+	return bsearch(&s->id, ids_cur->ids, ids_cur->n, sizeof(s->id), cmp_ull) != NULL;
+}
+
+static void ids_job(void *arg)
+{
+	struct ids_req *r = arg;
+
+	ids_cur = r;
+	kill_here(match_ids, 0, r->ev);
+	ids_cur = NULL;
+	free(r);
+}
+
+void sess_kill_ids(const unsigned long long *ids, size_t n, enum term_event ev)
+{
+	struct ids_req *mine;
+
+	if (!n)
+		return;
+	mine = malloc(sizeof(*mine) + n * sizeof(ids[0]));
+	if (!mine)
+		return;
+	mine->n = n;
+	mine->ev = ev;
+	memcpy(mine->ids, ids, n * sizeof(ids[0]));
+	for (unsigned t = 0; t < dp_nbthread && threads_running(); t++) {
+		struct ids_req *r;
+
+		if (t == tid || !__atomic_load_n(&sess_thr[t].count, __ATOMIC_RELAXED))
+			continue;
+		r = malloc(sizeof(*mine) + n * sizeof(ids[0]));
+		if (!r)
+			continue;
+		memcpy(r, mine, sizeof(*mine) + n * sizeof(ids[0]));
+		if (thread_post(t, ids_job, r) < 0)
+			free(r);
+	}
+	ids_job(mine);
 }
 
 /* ---- data transfer ------------------------------------------------------- */
@@ -722,7 +918,7 @@ static bool diverted(const struct listener *li, const struct sockaddr_storage *d
 static bool refuse_own(struct listener *li, int fd, const struct sockaddr_storage *peer,
 		       const struct sockaddr_storage *dst)
 {
-	static _Thread_local double last; /* per thread: ha_ratelimit */
+	static _Atomic double last; /* "once a minute for the process": shared */
 	char who[256], a[64], b[64], l[64];
 
 	if (!diverted(li, dst) || !selfconn_find(peer, dst, who, sizeof(who)))
@@ -731,7 +927,7 @@ static bool refuse_own(struct listener *li, int fd, const struct sockaddr_storag
 	RARE_INC(sess_own_refused);
 	addr_str(peer, a, sizeof(a));
 	addr_str(dst, b, sizeof(b));
-	if (ha_ratelimit(&last, 60.0))
+	if (rt_ratelimit_process(&last, 60.0))
 		ha_warning("frontend '%s': refused a connection from %s to %s diverted to %s: it is "
 			   "decoyproxy's own %s, sent back by the intercept rules (a loop: a decoy "
 			   "range holds an address the proxy connects to; see doc/tproxy.md); "
@@ -746,10 +942,16 @@ void sess_accept(struct listener *li, int fd, const struct sockaddr_storage *pee
 {
 	struct proxy *fe = li->bc->fe;
 	struct sess *s = sess_new();
+	bool taken = rt_conn_taken;
 	socklen_t l;
 
 	if (!s) {
 		close(fd);
+		if (taken) {
+			rt_conn_taken = false;
+			li->nbconn--;
+			rt_drop_conn(fe);
+		}
 		return;
 	}
 	s->fe = fe;
@@ -771,9 +973,14 @@ void sess_accept(struct listener *li, int fd, const struct sockaddr_storage *pee
 	addr_unmap_v4(&s->fe_addr);
 	if (refuse_own(li, fd, &s->cli_addr, &s->fe_addr)) {
 		sess_release(s);
+		if (taken) {
+			rt_conn_taken = false;
+			li->nbconn--;
+			rt_drop_conn(fe);
+		}
 		return;
 	}
-	s->id = next_sess_id++;
+	s->id = atomic_fetch_add_explicit(&next_sess_id, 1, memory_order_relaxed);
 	s->loop = loop_cur();
 	s->tid = tid;
 	s->t_accept = sess_now();
@@ -781,18 +988,24 @@ void sess_accept(struct listener *li, int fd, const struct sockaddr_storage *pee
 	s->cli.last_act = s->t_accept;
 	fe->conf->refcnt++;
 
-	rt.actconn++;
+	/* the listener took the connection before accept() (exact maxconn
+	 * with several threads); a direct caller has not */
+	if (taken)
+		rt_conn_taken = false;
+	else {
+		rt.actconn++;
+		fe->feconn++;
+		li->nbconn++;
+	}
 	PT_CNT_INC(cum_conn);
-	fe->feconn++;
 	CNT_INC(fe, cum_fe);
-	li->nbconn++;
 	li->cum_conn++;
 
-	s->next = sess_list;
-	if (sess_list)
-		sess_list->prev = s;
-	sess_list = s;
-	sess_count++;
+	s->next = sess_thr[tid].list;
+	if (s->next)
+		s->next->prev = s;
+	sess_thr[tid].list = s;
+	__atomic_store_n(&sess_thr[tid].count, sess_thr[tid].count + 1, __ATOMIC_RELAXED);
 
 	sess_set_ka(fd, (fe->options & PR_O_KA_CL) != 0);
 	ev_io_init(&s->cli.rio, sess_cli_read_cb, fd, EV_READ);

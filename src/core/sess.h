@@ -20,6 +20,8 @@
 #include "core/channel.h"
 #include "core/loop.h"
 #include "core/selfconn.h"
+#include "core/thread.h"
+#include "lib/term.h"
 
 struct proxy;
 struct server;
@@ -70,6 +72,8 @@ struct sess {
 	struct listener *li;
 	struct ev_loop *loop;       /* the owner thread's loop: every watcher */
 	unsigned tid;               /* the owner thread (lib/thread.h) */
+	struct thread_job dq_job;   /* dequeued by another thread: the connect,
+	                             * posted to the owner (core/sess_conn.c) */
 
 	struct half cli, srv_h;
 	struct selfconn own;        /* srv_h.fd registered as the proxy's own
@@ -169,11 +173,41 @@ void sess_dequeue_later(struct proxy *be);
 /* Frees the session objects kept for reuse by this thread (stop, tests). */
 void sess_pool_trim(void);
 
-extern struct sess *sess_list;
-extern unsigned sess_count;      /* %ac */
+/* Sessions per owner thread: each list is changed by its thread only;
+ * another thread walks it only while T0 is isolated (core/thread.h). */
+struct sess_thr {
+	struct sess *list;
+	unsigned count;             /* written by its thread (relaxed atomic) */
+} __attribute__((aligned(64)));
+extern struct sess_thr sess_thr[DP_MAX_THREADS];
+/* The sessions of every thread (%ac without the stats clients). */
+unsigned sess_count_get(void);
+/* Every session of every thread: T0 isolated, or the thread alone. */
+#define FOR_EACH_SESS(s)                                                        \
+	for (unsigned sess_t_ = 0; sess_t_ < dp_nbthread; sess_t_++)            \
+		for (struct sess *s = sess_thr[sess_t_].list; s; s = s->next)
 extern _Thread_local unsigned long long sess_freed; /* sessions this thread freed since
-                                       * start: tells a walker of its sess_list whether a
+                                       * start: tells a walker of its list whether a
                                        * call freed others too */
+
+/* Kills, with ev's termination state, every session for which
+ * match(s, key) is true, on every thread: those of the calling thread now,
+ * the others' by a job posted to their owner (core/thread.h), which runs
+ * them shortly. match only reads s (key is compared, never dereferenced by
+ * the caller's rules). Returns how many the calling thread killed. */
+unsigned sess_kill_where(bool (*match)(const struct sess *s, uintptr_t key), uintptr_t key,
+			 enum term_event ev);
+/* The same for the sessions whose ids are listed (sorted ascending). */
+void sess_kill_ids(const unsigned long long *ids, size_t n, enum term_event ev);
+/* Matchers for sess_kill_where(): by id, by server, the backup servers of
+ * a backend, every session. */
+bool sess_match_id(const struct sess *s, uintptr_t id);
+bool sess_match_srv(const struct sess *s, uintptr_t srv);
+bool sess_match_backup_of(const struct sess *s, uintptr_t be);
+bool sess_match_all(const struct sess *s, uintptr_t unused);
+/* The posted end of a session: the generation reference s held, given
+ * back; the last one frees the generation on T0 (isolated). */
+void sess_conf_put(struct dp_config *c);
 extern unsigned long long sess_own_refused; /* connections refused at accept as the
                                              * proxy's own coming back (a loop); atomic
                                              * (RARE_INC/RARE_GET) */

@@ -10,6 +10,8 @@
 #include "config.h"
 
 #include <errno.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -38,7 +40,35 @@
 /* a connect() refused is retried after min(timeout connect, 1 s), as HAProxy */
 #define TURNAROUND_MAX 1.0
 
-/* ---- slots and the backend queue ------------------------------------------ */
+/* ---- slots and the backend queue ------------------------------------------
+ * A backend is shared by every thread's sessions: its balancing cursors,
+ * the taking of a server slot and its queue are changed under its lock
+ * (be->qlock, a spinlock held for a few instructions, never across a
+ * session's close or connect). A slot is given back by an atomic decrement
+ * without it; the dequeue that follows takes it. A session dequeued by a
+ * thread other than its owner is started on its owner (posted job). */
+
+static void be_lock(struct proxy *be)
+{
+	unsigned spins = 0;
+	int z = 0;
+
+	if (dp_nbthread < 2)
+		return;         /* one thread: nobody to exclude */
+	while (!atomic_compare_exchange_weak_explicit(&be->qlock, &z, 1, memory_order_acquire,
+						      memory_order_relaxed)) {
+		z = 0;
+		if (++spins >= 64)
+			sched_yield();
+	}
+}
+
+static void be_unlock(struct proxy *be)
+{
+	if (dp_nbthread < 2)
+		return;
+	atomic_store_explicit(&be->qlock, 0, memory_order_release);
+}
 
 /* A queued session leaves its server's share of the queue (maxqueue). */
 static void sess_queue_unbind(struct sess *s)
@@ -49,35 +79,34 @@ static void sess_queue_unbind(struct sess *s)
 	}
 }
 
-/* Where a session that found no free slot waits (maxqueue, srvdyn.h):
- * returns false when it was closed (its server's queue is full and there
- * is no redispatch), true when it is to be queued; *srv set when a
- * redispatch found a server with a free slot. */
-static bool sess_queue_admit(struct sess *s, struct server **srv)
+/* Where a session that found no free slot waits (maxqueue, srvdyn.h), be
+ * locked: SRVQ_REFUSE (its server's queue is full and there is no
+ * redispatch; *srv: that server), otherwise it is to be queued, *srv set
+ * when a redispatch found a server with a free slot. */
+static enum srvq_verdict sess_queue_admit(struct sess *s, struct server **srv)
 {
 	struct server *bound = NULL;
 	struct server *target = s->be->lbalgo == LB_SOURCE ? lb_hash_target(s->be, &s->cli_addr) : NULL;
+	enum srvq_verdict v = target ? srvq_admit(s->be, target, &bound) : SRVQ_QUEUE;
 
 	/* no server of its own to wait for: the backend queue */
-	switch (target ? srvq_admit(s->be, target, &bound) : SRVQ_QUEUE) {
+	switch (v) {
 	case SRVQ_REFUSE:
-		SESS_DEBUG(s, "%s/%s: server queue full (maxqueue)", s->be->name, target->name);
-		s->srv = target;  /* logged as HAProxy does: the server whose queue was full */
-		CNT_INC(target, failed_conns);
-		sess_close(s, TERM_EV_QUEUE_FULL);
-		return false;
+		*srv = target;
+		break;
 	case SRVQ_REDISPATCH:
 		/* any server with a free slot, else the backend queue */
 		s->q_any = true;
 		if (lb_pick(s->be, NULL, NULL, srv) != LB_OK)
 			*srv = NULL;
-		return true;
+		break;
 	default:
 		s->qsrv = bound;
 		if (bound)
 			bound->nbpend++;
-		return true;
+		break;
 	}
+	return v;
 }
 
 void sess_release_server_slot(struct sess *s)
@@ -92,21 +121,28 @@ void sess_release_server_slot(struct sess *s)
 void sess_unqueue(struct sess *s)
 {
 	struct sess **pp = &s->be->queue_head, *prev = NULL;
+	struct proxy *be = s->be;
 
+	be_lock(be);
 	for (; *pp; prev = *pp, pp = &(*pp)->qnext) {
 		if (*pp == s) {
 			*pp = s->qnext;
-			if (s->be->queue_tail == s)
-				s->be->queue_tail = prev;
-			s->be->nbpend--;
+			if (be->queue_tail == s)
+				be->queue_tail = prev;
+			be->nbpend--;
 			s->qnext = NULL;
 			sess_queue_unbind(s);
 			/* it did wait: %Tw and %bq say how long and behind how many */
 			s->tw = sess_ms_since(s->t_queue);
-			s->bq = (unsigned)(s->be->queue_idx - s->q_idx + 1);
+			s->bq = (unsigned)(be->queue_idx - s->q_idx + 1);
+			be_unlock(be);
 			return;
 		}
 	}
+	/* not there: another thread dequeued it and posted its start here,
+	 * which has not run yet (it holds a slot, given back by the close) */
+	thread_cancel_job(s->tid, &s->dq_job);
+	be_unlock(be);
 }
 
 /* ---- connecting ---------------------------------------------------------- */
@@ -200,11 +236,16 @@ void sess_connect_failed(struct sess *s, int err)
 	/* on the last retry, `option redispatch` may pick another server */
 	if ((s->be->options & PR_O_REDISPATCH) && s->retries_done == s->be->retries && s->be->nsrv > 1) {
 		struct server *n = NULL;
+		bool moved;
 
-		if (lb_pick(s->be, &s->cli_addr, failed, &n) == LB_OK && n != failed) {
+		be_lock(s->be);
+		moved = lb_pick(s->be, &s->cli_addr, failed, &n) == LB_OK && n != failed;
+		if (moved)
+			n->cur_conn++;
+		be_unlock(s->be);
+		if (moved) {
 			sess_release_server_slot(s);
 			s->srv = n;
-			n->cur_conn++;
 			CNT_INC(n, cum_conn);
 			CNT_INC(n, redispatches);
 			s->counted_srv = true;
@@ -376,48 +417,72 @@ again:
 /* Chooses a server, queues, or gives up. */
 void sess_assign(struct sess *s)
 {
-	struct server *srv = NULL;
+	struct proxy *be = s->be;
+	struct server *srv = NULL, *fs;
+	enum lb_result r;
+	enum srvq_verdict v = SRVQ_QUEUE;
+	bool queued = false;
 
-	if (!s->be) {
+	if (!be) {
 		SESS_DEBUG(s, "%s: no backend", s->fe->name);
 		sess_close(s, TERM_EV_NO_SERVER);
 		return;
 	}
 	if (!s->counted_be) {
-		s->be->beconn++;
-		CNT_INC(s->be, cum_be);
+		be->beconn++;
+		CNT_INC(be, cum_be);
 		s->counted_be = true;
 	}
+	be_lock(be);
 	/* use-server: the server the rules chose, while it has room */
-	if (s->rl.force_srv && s->rl.force_srv->px == s->be && server_usable(s->rl.force_srv) &&
-	    (!srv_cur_maxconn(s->rl.force_srv) || s->rl.force_srv->cur_conn < srv_cur_maxconn(s->rl.force_srv)))
-		srv = s->rl.force_srv;
-	switch (srv ? LB_OK : lb_pick(s->be, s->q_any ? NULL : &s->cli_addr, NULL, &srv)) {
+	fs = s->rl.force_srv;
+	if (fs && fs->px == be && server_usable(fs) && (!srv_cur_maxconn(fs) || fs->cur_conn < srv_cur_maxconn(fs)))
+		srv = fs;
+	r = srv ? LB_OK : lb_pick(be, s->q_any ? NULL : &s->cli_addr, NULL, &srv);
+	if (r == LB_FULL && s->state != SST_QUEUE) {
+		v = sess_queue_admit(s, &srv);
+		if (v == SRVQ_REFUSE)
+			r = LB_NOSRV;
+		else if (srv)
+			r = LB_OK;
+	}
+	if (r == LB_OK) {
+		/* the slot is taken while the choice still holds */
+		srv->cur_conn++;
+	} else if (r == LB_FULL && s->state != SST_QUEUE) {
+		s->state = SST_QUEUE;
+		s->t_queue = sess_now();
+		s->q_idx = be->queue_idx;
+		s->qnext = NULL;
+		if (be->queue_tail)
+			be->queue_tail->qnext = s;
+		else
+			be->queue_head = s;
+		be->queue_tail = s;
+		be->nbpend++;
+		queued = true;
+	}
+	be_unlock(be);
+
+	if (v == SRVQ_REFUSE) {
+		SESS_DEBUG(s, "%s/%s: server queue full (maxqueue)", be->name, srv->name);
+		s->srv = srv;  /* logged as HAProxy does: the server whose queue was full */
+		CNT_INC(srv, failed_conns);
+		sess_close(s, TERM_EV_QUEUE_FULL);
+		return;
+	}
+	switch (r) {
 	case LB_OK:
 		break;
 	case LB_FULL:
-		if (s->state != SST_QUEUE && !sess_queue_admit(s, &srv))
-			return;
-		if (srv)
-			break;
-		if (s->state != SST_QUEUE) {
-			s->state = SST_QUEUE;
-			s->t_queue = sess_now();
-			s->q_idx = s->be->queue_idx;
-			s->qnext = NULL;
-			if (s->be->queue_tail)
-				s->be->queue_tail->qnext = s;
-			else
-				s->be->queue_head = s;
-			s->be->queue_tail = s;
-			s->be->nbpend++;
-			SESS_DEBUG(s, "%s.queued (%u waiting)", s->be->name, s->be->nbpend);
+		if (queued) {
+			SESS_DEBUG(s, "%s.queued (%u waiting)", be->name, be->nbpend);
 			sess_arm_timer(s);
 			sess_update_io(s);
 		}
 		return;
 	case LB_NOSRV:
-		SESS_DEBUG(s, "%s: no server available", s->be->name);
+		SESS_DEBUG(s, "%s: no server available", be->name);
 		sess_close(s, TERM_EV_NO_SERVER);
 		return;
 	}
@@ -426,32 +491,56 @@ void sess_assign(struct sess *s)
 	else
 		s->tw = 0;
 	s->srv = srv;
-	srv->cur_conn++;
 	CNT_INC(srv, cum_conn);
 	s->counted_srv = true;
 	sess_connect(s);
 }
 
+/* A session the queue gave a slot to starts connecting, on its owner. */
+static void dequeued_start(struct sess *s)
+{
+	s->tw = sess_ms_since(s->t_queue);
+	sess_connect(s);
+}
+
+static void dequeued_job(struct thread_job *j)
+{
+	dequeued_start(container_of(j, struct sess, dq_job));
+}
+
 void sess_dequeue(struct proxy *be)
 {
-	while (be->queue_head) {
-		struct sess *s = be->queue_head;
+	for (;;) {
 		struct server *srv = NULL;
+		struct sess *s;
 
-		if (lb_pick(be, s->q_any ? NULL : &s->cli_addr, NULL, &srv) != LB_OK)
+		be_lock(be);
+		s = be->queue_head;
+		if (!s || lb_pick(be, s->q_any ? NULL : &s->cli_addr, NULL, &srv) != LB_OK) {
+			be_unlock(be);
 			return;
+		}
 		be->queue_head = s->qnext;
 		if (!be->queue_head)
 			be->queue_tail = NULL;
 		be->nbpend--;
 		s->qnext = NULL;
 		sess_queue_unbind(s);
-		s->tw = sess_ms_since(s->t_queue);
 		s->bq = (unsigned)(be->queue_idx++ - s->q_idx + 1);
 		s->srv = srv;
 		srv->cur_conn++;
-		CNT_INC(srv, cum_conn);
 		s->counted_srv = true;
-		sess_connect(s);
+		CNT_INC(srv, cum_conn);
+		if (s->tid != tid) {
+			/* its watchers are on its owner's loop: started there;
+			 * posted under the lock, so that a close of s on its
+			 * owner (sess_unqueue) finds the job to cancel */
+			s->dq_job.fn = dequeued_job;
+			thread_post_job(s->tid, &s->dq_job);
+			be_unlock(be);
+			continue;
+		}
+		be_unlock(be);
+		dequeued_start(s);
 	}
 }

@@ -28,8 +28,9 @@ static inline ev_tstamp sess_now(void)
 }
 
 /* The loop of the thread that owns s (accepted it): its watchers live
- * there. From another thread (CLI, a dequeue by another thread's session)
- * the owner's loop is brought up to date and woken (core/thread.h). */
+ * there. Only the owner changes them, or T0 once the other threads have
+ * stopped (shutdown); another thread posts its request to the owner
+ * (core/thread.h). */
 static inline struct ev_loop *sess_loop(const struct sess *s)
 {
 	struct ev_loop *l = s->loop ? s->loop : loop_cur();

@@ -33,7 +33,7 @@
 #define PP_MIN_WAIT_MS 3000   /* the spec asks receivers to wait at least 3 s */
 
 /* One peek buffer for the whole process: the loop is single-threaded. */
-static uint8_t peek_buf[PP_V2_MAX];
+static _Thread_local uint8_t peek_buf[PP_V2_MAX]; /* per thread: sessions run in parallel */
 
 long long sess_pp_timeout(const struct sess *s)
 {

@@ -8,14 +8,21 @@
  * and owns the sessions it accepted for their whole life (their watchers are
  * on its loop).
  *
- * Shared state (sessions lists, queues, slots, counters, the running
- * generation) is protected by one process lock that a thread holds whenever
- * it runs callbacks and releases only while its loop waits for events (libev's
- * loop release/acquire hooks): callbacks of different threads never run at
- * the same time, so every structure of the single-threaded design stays
- * consistent, and holding the lock is itself a quiescent point (no other
- * thread is inside an iteration). With one thread none of this is set up:
- * no lock, no extra loop.
+ * Threads run their callbacks in parallel: there is no process lock.
+ * Sessions and their watchers belong to their thread; what several threads
+ * share on the data path is atomic (admission counters, the generation's
+ * reference count) or behind a per-object lock held for a few instructions
+ * (a backend's queue and balancing cursors, core/sess_conn.c). Control work
+ * that must see or change the state of every thread (reload, the CLI, the
+ * stats page, health-check transitions, soft stop) runs on T0 *isolated*:
+ * thread_isolate() returns once every other thread is harmless — blocked in
+ * its poll, or parked right after it — and they stay so until
+ * thread_release(). A thread publishes "busy" on its own cache line when its
+ * poll returns, then looks at the one "isolation requested" flag (both
+ * sequentially consistent): either T0 sees it busy and waits, or it sees the
+ * request and parks. Work on another thread's sessions is posted to that
+ * thread (thread_post) and runs there, from its loop. With one thread none
+ * of this is set up: no hook, no handshake.
  *
  * A thread that changes a watcher on another thread's loop (a CLI command
  * closing a session, a dequeue starting the connect of a session queued by
@@ -58,8 +65,7 @@ void threads_after_fork(void);
  * *err, nothing running. at_exit (may be NULL) runs on each worker as it
  * leaves its loop (its per-thread pools). */
 int threads_start(void (*at_exit)(void), char **err);
-/* Asks every worker to leave its loop and joins them (T0, holding the lock;
- * holds it again on return). Sessions they own stay, stopped loops keep
+/* Asks every worker to leave its loop and joins them (T0). Sessions they own stay, stopped loops keep
  * their watchers: T0 closes them afterwards. No-op when none runs. */
 void threads_stop(void);
 /* Frees the workers' loops (after threads_stop and every session is gone). */
@@ -67,5 +73,41 @@ void threads_free(void);
 
 /* pthread handle of running thread t (1..n-1): true with *out. */
 bool thread_handle(unsigned t, pthread_t *out);
+
+/* ---- isolation --------------------------------------------------------------
+ * thread_isolate() (T0 only): returns once every other running thread is
+ * harmless; they stay parked until the matching thread_release(). Nests
+ * (only the outermost pair does the handshake). Free when no other thread
+ * runs (one thread, before threads_start, after threads_stop). Never call it
+ * holding a lock that a worker may wait for. */
+void thread_isolate(void);
+void thread_release(void);
+/* true while the calling thread (T0) is isolated, or no other thread runs:
+ * every thread's state may be read (sessions lists, queues). */
+bool thread_isolated(void);
+/* Worker threads currently running (0 with one thread). */
+unsigned threads_running(void);
+
+/* ---- work posted to a thread ------------------------------------------------
+ * A node embedded in its owner (or allocated by thread_post()). Posting
+ * queues it on thread t (a per-thread list under its own lock) and wakes
+ * t's loop (ev_async); fn(node) runs on t, from its loop, in posting order.
+ * Thread t must run (t == 0, or t < dp_nbthread with threads started) and
+ * have been prepared by threads_prepare() (n > 1). */
+struct thread_job {
+	struct thread_job *next;
+	void (*fn)(struct thread_job *j);
+	bool queued;                /* on a thread's list (under its lock) */
+};
+
+void thread_post_job(unsigned t, struct thread_job *j);
+/* Thread t itself: takes j off its list if it is still queued there
+ * (its fn will not run). true when it was. */
+bool thread_cancel_job(unsigned t, struct thread_job *j);
+/* fn(arg) on thread t, the node allocated here and freed after fn:
+ * 0, or -ENOMEM (nothing posted). */
+int thread_post(unsigned t, void (*fn)(void *arg), void *arg);
+/* Runs the jobs posted to the calling thread now (tests, shutdown). */
+void thread_run_jobs(void);
 
 #endif

@@ -49,6 +49,7 @@
 #include "model/conf.h"
 #include "core/listener.h"
 #include "core/loop.h"
+#include "core/thread.h"
 #include "ctl/cli.h"
 #include "ctl/cli_int.h"
 
@@ -407,8 +408,14 @@ static void run_command(struct cli_ctx *cx, int argc, char **argv, struct cli_bu
 		cmd_unknown(cx, argc, argv, out);
 	else if (c->level > cx->level)
 		cli_printf(out, "Permission denied\n");
-	else
+	else {
+		/* commands walk and change state every thread shares (servers,
+		 * sessions lists, maps): run with the other threads parked
+		 * (core/thread.h); free with one thread */
+		thread_isolate();
 		c->fn(cx, argc, argv, out);
+		thread_release();
+	}
 	if (out->truncated && !was_truncated) {
 		char note[96];
 

@@ -169,8 +169,11 @@ void cli_cmd_show_sess(struct cli_ctx *cx, int argc, char **argv, struct cli_buf
 		cli_printf(out, "show sess: per-session details are not supported; use 'show sess'.\n");
 		return;
 	}
-	for (const struct sess *s = sess_list; s && !out->truncated; s = s->next)
+	FOR_EACH_SESS(s) {
+		if (out->truncated)
+			break;
 		sess_line(out, s, now);
+	}
 }
 
 /* "0x2a" (as `show sess` prints it) or "42". */
@@ -195,7 +198,7 @@ static int parse_sess_id(const char *s, unsigned long long *id)
 
 static struct sess *sess_by_id(unsigned long long id)
 {
-	for (struct sess *s = sess_list; s; s = s->next)
+	FOR_EACH_SESS(s)
 		if (s->id == id)
 			return s;
 	return NULL;
@@ -215,30 +218,19 @@ void cli_cmd_shutdown_session(struct cli_ctx *cx, int argc, char **argv, struct 
 		cli_printf(out, "No such session (use 'show sess').\n");
 		return;
 	}
-	sess_kill(s); /* logged with termination state K */
-}
-
-static struct sess *first_sess_of(const struct server *srv)
-{
-	for (struct sess *s = sess_list; s; s = s->next)
-		if (s->srv == srv)
-			return s;
-	return NULL;
+	/* logged with termination state K; a session of another thread is
+	 * killed by its owner (posted), right after this command */
+	sess_kill_where(sess_match_id, (uintptr_t)id, TERM_EV_KILLED);
 }
 
 void cli_cmd_shutdown_sessions_server(struct cli_ctx *cx, int argc, char **argv, struct cli_buf *out)
 {
 	struct server *srv = cli_find_server(argc == 4 ? argv[3] : NULL, out);
-	unsigned n = sess_count;
-	struct sess *s;
 
 	if (!srv)
 		return;
-	/* Killing one session may start or end others (its slot goes to a
-	 * queued session), so the list is searched again after each kill;
-	 * at most as many kills as there were sessions. */
-	while (n-- && (s = first_sess_of(srv)))
-		sess_kill(s);
+	/* each thread kills its own (sess_kill_where) */
+	sess_kill_where(sess_match_srv, (uintptr_t)srv, TERM_EV_KILLED);
 }
 
 /* ---- server state --------------------------------------------------------- */

@@ -64,6 +64,7 @@
 #include "core/loop.h"
 #include "core/mirror.h"
 #include "core/sess.h"
+#include "core/thread.h"
 #include "core/srvdyn.h"
 #include "plumbing/decoy.h"
 #include "core/tune.h"
@@ -148,19 +149,48 @@ static int icmpans_apply_hook(struct dp_config *newc, struct dp_config *oldc, ch
 	return icmpans_apply(newc, oldc, rt.loop, err);
 }
 
+/* probe state is T0's: a worker's accept is noted there (the generation
+ * held until then) */
+struct probe_accept_job {
+	struct proxy *fe;
+	const char *ns;
+	struct sockaddr_storage peer, local;
+};
+
+static void probe_accept_posted(void *arg)
+{
+	struct probe_accept_job *j = arg;
+	struct dp_config *c = j->fe->conf;
+
+	probe_note_accept(j->fe, j->ns, &j->peer, &j->local);
+	free(j);
+	sess_conf_put(c);
+}
+
 /* The accept callback of every frontend: a frontend that logs probes
  * tells the probe module (plumbing) which connection became real; then
  * the session (core). ctl is the one layer that sees both. */
 static void accept_glue(struct listener *l, int fd, const struct sockaddr_storage *peer)
 {
-	const struct proxy *fe = l->bc ? l->bc->fe : NULL;
+	struct proxy *fe = l->bc ? l->bc->fe : NULL;
 
 	if (fe && (fe->options & PR_O_LOGPROBES) && fe->tproxy) {
 		struct sockaddr_storage local;
 		socklen_t len = sizeof(local);
+		struct probe_accept_job *j;
 
-		if (!getsockname(fd, (struct sockaddr *)&local, &len))
+		if (getsockname(fd, (struct sockaddr *)&local, &len) < 0)
+			;
+		else if (tid == 0)
 			probe_note_accept(fe, l->bc->netns, peer, &local);
+		else if ((j = malloc(sizeof(*j)))) {
+			*j = (struct probe_accept_job){ .fe = fe, .ns = l->bc->netns, .peer = *peer, .local = local };
+			fe->conf->refcnt++;
+			if (thread_post(0, probe_accept_posted, j) < 0) {
+				free(j);
+				sess_conf_put(fe->conf);
+			}
+		}
 	}
 	sess_accept(l, fd, peer);
 }

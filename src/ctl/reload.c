@@ -35,6 +35,7 @@
 #include "core/loop.h"
 #include "ctl/sdnotify.h"
 #include "core/sess.h"
+#include "core/thread.h"
 #include "ctl/cli.h"
 #include "log/evlog.h"
 #include "log/msg.h"
@@ -132,24 +133,21 @@ static void linger_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct linger_batch *b = container_of(w, struct linger_batch, timer);
 	unsigned killed = 0;
-	struct sess *s = sess_list;
+	unsigned long long *ids;
 
-	/* Killing a session may free others too (a freed server slot lets a
-	 * queued session connect, which may fail): the next pointer is kept
-	 * only when the kill freed exactly that one session, otherwise the
-	 * walk starts again from the head. Sessions are never added here. */
-	while (s) {
-		struct sess *next = s->next;
-		unsigned long long freed = sess_freed;
-
-		if (!(batch_has(b, s->id) && fe_removed(s, rt.conf))) {
-			s = next;
-			continue;
-		}
-		sess_kill(s);
-		killed++;
-		s = sess_freed == freed + 1 ? next : sess_list;
+	/* the sessions of the batch still alive, every thread's (isolated);
+	 * each thread kills its own (sess_kill_ids) */
+	thread_isolate();
+	ids = calloc(b->n ? b->n : 1, sizeof(*ids));
+	if (ids) {
+		FOR_EACH_SESS(s)
+			if (killed < b->n && batch_has(b, s->id) && fe_removed(s, rt.conf))
+				ids[killed++] = s->id;
+		qsort(ids, killed, sizeof(*ids), cmp_id);
+		sess_kill_ids(ids, killed, TERM_EV_KILLED);
+		free(ids);
 	}
+	thread_release();
 	if (killed)
 		ha_warning("hard-stop-after: killed %u session(s) of removed frontends (%g s after the reload to generation %u)",
 			   killed, b->bound, b->generation);
@@ -166,7 +164,7 @@ static void linger_forgive(struct dp_config *newc)
 
 	if (!linger_batches)
 		return;
-	for (struct sess *s = sess_list; s; s = s->next) {
+	FOR_EACH_SESS(s) {
 		if (fe_removed(s, newc))
 			continue;
 		for (b = linger_batches; b; b = b->next) {
@@ -193,7 +191,7 @@ static void linger_arm(struct dp_config *newc)
 	linger_forgive(newc);
 	if (!newc->g.hard_stop_after)
 		return;
-	for (struct sess *s = sess_list; s; s = s->next)
+	FOR_EACH_SESS(s)
 		if (fe_removed(s, newc) && !linger_pending(s->id))
 			n++;
 	if (!n)
@@ -203,8 +201,8 @@ static void linger_arm(struct dp_config *newc)
 		ha_alert("out of memory: hard-stop-after does not apply to the sessions of frontends removed by this reload");
 		return;
 	}
-	for (struct sess *s = sess_list; s && b->n < n; s = s->next)
-		if (fe_removed(s, newc) && !linger_pending(s->id))
+	FOR_EACH_SESS(s)
+		if (b->n < n && fe_removed(s, newc) && !linger_pending(s->id))
 			b->ids[b->n++] = s->id;
 	qsort(b->ids, b->n, sizeof(b->ids[0]), cmp_id);
 	b->generation = newc->generation;
@@ -239,7 +237,7 @@ int reload_activate(struct dp_config *newc, struct dp_config *oldc, char **err)
 	if (oldc) {
 		ha_notice("reload: configuration generation %u in service (%u listener(s) kept, %u opened, %u closed; %u session(s) carried over)",
 			  newc->generation, modules_last_counts.kept, modules_last_counts.opened,
-			  modules_last_counts.closed, sess_count);
+			  modules_last_counts.closed, sess_count_get());
 		linger_arm(newc);
 	}
 	return 0;
@@ -253,7 +251,7 @@ static void notify_serving(const struct dp_config *c, const char *what)
 	if (!sdnotify_enabled())
 		return;
 	memprintf(&st, "%s: configuration generation %u in service, %zu listener(s), %u session(s)", what,
-		  c->generation, dp_config_count_listeners(c), sess_count);
+		  c->generation, dp_config_count_listeners(c), sess_count_get());
 	sdnotify_ready(st);
 	free(st);
 }
@@ -282,7 +280,10 @@ int reload_now(char **msg)
 		r = -EINVAL;
 		goto out;
 	}
+	/* the switch and the old generation's release: isolated */
+	thread_isolate();
 	if (reload_activate(newc, oldc, &err) < 0) {
+		thread_release();
 		memprintf(msg, "reload failed: %s; the running configuration (generation %u) is kept",
 			  err ? err : "unknown error", oldc->generation);
 		ha_alert("%s", *msg);
@@ -295,6 +296,7 @@ int reload_now(char **msg)
 	}
 	memprintf(msg, "reload succeeded: generation %u in service", newc->generation);
 	dp_config_put(oldc); /* sessions still holding it keep it alive */
+	thread_release();
 out:
 	/* READY=1 in both cases: the service is running again, on the new
 	 * configuration or on the one it kept */
@@ -319,21 +321,40 @@ void reload_notify_ready(void)
 static ev_signal sig_term, sig_int, sig_usr1, sig_usr2, sig_hup, sig_ttou, sig_ttin;
 static ev_timer hard_stop_timer;
 
+/* every thread's: each kills its own (or T0 all of them once the others
+ * stopped) */
 static void kill_all_sessions(void)
 {
-	while (sess_list)
-		sess_kill(sess_list);
+	sess_kill_where(sess_match_all, 0, TERM_EV_KILLED);
 }
 
 static void hard_stop_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	ha_warning("hard-stop-after reached: killing %u remaining session(s)", sess_count);
+	ha_warning("hard-stop-after reached: killing %u remaining session(s)", sess_count_get());
 	sdnotify_status("hard-stop-after reached: killing the remaining sessions");
+	thread_isolate();
 	kill_all_sessions();
+	thread_release();
 	ev_break(loop, EVBREAK_ALL);
 }
 
+static void on_signal_isolated(struct ev_loop *loop, ev_signal *w);
+
+/* the signals change what every thread shares (listeners, generations):
+ * handled with the other threads parked, except the parsing of a reload */
 static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	(void)revents;
+	if (w->signum == SIGUSR2 || w->signum == SIGHUP) {
+		on_signal_isolated(loop, w);
+		return;
+	}
+	thread_isolate();
+	on_signal_isolated(loop, w);
+	thread_release();
+}
+
+static void on_signal_isolated(struct ev_loop *loop, ev_signal *w)
 {
 	char *msg = NULL;
 
@@ -341,7 +362,7 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 	case SIGTERM:
 	case SIGINT:
 		ha_notice("%s received: stopping now (%u session(s) killed)",
-			  w->signum == SIGTERM ? "SIGTERM" : "SIGINT", sess_count);
+			  w->signum == SIGTERM ? "SIGTERM" : "SIGINT", sess_count_get());
 		sdnotify_stopping(w->signum == SIGTERM ? "Stopping now (SIGTERM)" : "Stopping now (SIGINT)");
 		rt.stopping = true;
 		listeners_close(rt.conf);
@@ -349,9 +370,9 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 		ev_break(loop, EVBREAK_ALL);
 		break;
 	case SIGUSR1:
-		ha_notice("SIGUSR1 received: soft stop, waiting for %u session(s) to end", sess_count);
+		ha_notice("SIGUSR1 received: soft stop, waiting for %u session(s) to end", sess_count_get());
 		if (sdnotify_enabled()) {
-			memprintf(&msg, "Soft stop (SIGUSR1): not accepting, waiting for %u session(s) to end", sess_count);
+			memprintf(&msg, "Soft stop (SIGUSR1): not accepting, waiting for %u session(s) to end", sess_count_get());
 			sdnotify_stopping(msg);
 			free(msg);
 			msg = NULL;
@@ -363,7 +384,7 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 			ev_timer_start(loop, &hard_stop_timer);
 		}
 		/* a soft stop ends when the last session is gone */
-		if (sess_count == 0)
+		if (sess_count_get() == 0)
 			ev_break(loop, EVBREAK_ALL);
 		break;
 	case SIGTTOU:
@@ -386,10 +407,13 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 		ha_notice("%s received: reloading the configuration", w->signum == SIGUSR2 ? "SIGUSR2" : "SIGHUP");
 		if (reload_now(&msg) == 0)
 			ha_notice("%s", msg);
-		else if (w->signum == SIGHUP)
+		else if (w->signum == SIGHUP) {
 			/* logrotate sent it: let go of the renamed event files
 			 * even though the new configuration was refused */
+			thread_isolate();
 			evlog_reopen();
+			thread_release();
+		}
 		free(msg);
 		break;
 	}

@@ -42,6 +42,7 @@
 #include "model/proxy.h"
 #include "core/listener.h"
 #include "core/loop.h"
+#include "core/sess.h"
 #include "core/thread.h"
 #include "ctl/cli.h"
 #include "ctl/stats_http.h"
@@ -120,7 +121,7 @@ static void client_free(struct stats_client *c)
 	c->px->feconn--;
 	c->li->nbconn--;
 	cli_buf_reset(&c->out);
-	dp_config_put(c->conf);
+	sess_conf_put(c->conf); /* the last reference: freed isolated */
 	free(c);
 	listeners_update(); /* the frontend may accept again */
 }
@@ -400,7 +401,19 @@ static bool path_is(const struct http_req *r, const char *path)
 	return n == strlen(path) && !memcmp(r->target.p, path, n);
 }
 
+static void serve_isolated(struct stats_client *c, const struct http_req *r, const char *body, size_t blen);
+
+/* the page, CSV and metrics read servers and proxies every thread's
+ * sessions change, and POST actions change them: rendered with the other
+ * threads parked (core/thread.h) */
 static void serve(struct stats_client *c, const struct http_req *r, const char *body, size_t blen)
+{
+	thread_isolate();
+	serve_isolated(c, r, body, blen);
+	thread_release();
+}
+
+static void serve_isolated(struct stats_client *c, const struct http_req *r, const char *body, size_t blen)
 {
 	const struct stats_px *sp = c->sp;
 	const char *uri = sp->uri ? sp->uri : STATS_DEFAULT_URI;

@@ -88,8 +88,8 @@ struct listener {
 	bool nodelay;               /* TCP_NODELAY set on the socket: accepted
 	                             * connections inherit it (core/listener.c) */
 	struct listener *taken_from; /* during a reload: the old listener whose socket we took */
-	unsigned nbconn;
-	unsigned long long cum_conn;
+	_Atomic unsigned nbconn;    /* every thread's (bind maxconn: compare-and-swap) */
+	_Atomic unsigned long long cum_conn; /* every thread's */
 	unsigned luid;              /* HAProxy's listener id in its frontend (`id`, else
 	                             * numbered in bind order by bind_finalize): %cp/%fp
 	                             * and `show sess` of a unix socket's clients */

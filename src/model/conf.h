@@ -66,7 +66,8 @@ struct dp_config {
 	struct proxy *proxies;      /* frontends, backends, listens in file order */
 	struct proxy *defaults;     /* defaults sections, most recent first */
 	struct proxy *cur_defaults; /* last anonymous-or-named defaults seen (for inheritance) */
-	int refcnt;                 /* 1 for being current + 1 per proxy reference held by sessions */
+	_Atomic int refcnt;         /* 1 for being current + 1 per proxy reference held by
+	                             * sessions (of any thread; freed on T0: core/sess.c) */
 	unsigned generation;
 	struct cfg_files files;      /* the files it was read from */
 	struct log_list all_targets; /* owns every log target of this generation */

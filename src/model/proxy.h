@@ -136,15 +136,23 @@ struct proxy {
 	char *srvstate_name;        /* server-state-file-name; NULL: the backend's name */
 	unsigned nsrv;
 	unsigned rr_pos;            /* static-rr cursor */
+	/* the backend lock (core/sess_conn.c: be_lock): the balancing
+	 * cursors (cur_eweight, rr_pos), taking a server slot, and the queue
+	 * below; held for a few instructions, never across a session close */
+	_Atomic int qlock;
 	unsigned long lb_total_weight;
 	struct sess *queue_head, *queue_tail;
-	unsigned nbpend;            /* sessions waiting in the backend queue */
+	_Atomic unsigned nbpend;    /* sessions waiting in the backend queue (written
+	                             * under qlock, read anywhere) */
 	unsigned long long queue_idx; /* sessions taken out of that queue so far (%bq) */
-	bool dq_pending;            /* on the list of backends to dequeue (core/sess.c) */
-	struct proxy *dq_next;
+	/* per thread: on that thread's list of backends to dequeue
+	 * (core/sess.c), each slot written by its thread only */
+	bool dq_pending[DP_MAX_THREADS];
+	struct proxy *dq_next[DP_MAX_THREADS];
 
 	/* counters */
-	unsigned feconn, beconn;
+	_Atomic unsigned feconn, beconn; /* every thread's sessions (frontend
+	                             * maxconn: taken by compare-and-swap, core/loop.c) */
 	struct px_counters_slot *cnt; /* DP_MAX_THREADS per-thread slots (CNT_ADD,
 	                             * px_cnt_sum); carried across reloads */
 	bool disabled;

@@ -134,16 +134,18 @@ struct server {
 
 	/* runtime */
 	int admin;                       /* SRV_ADMIN_* */
-	unsigned cur_conn;               /* established or connecting */
-	long cur_eweight;                /* smooth weighted round robin */
+	_Atomic unsigned cur_conn;       /* established or connecting (taken under the
+	                                  * backend lock, given back by any thread) */
+	long cur_eweight;                /* smooth weighted round robin (backend lock) */
 	struct srv_counters_slot *cnt;   /* DP_MAX_THREADS per-thread slots (CNT_ADD,
 	                                  * srv_cnt_sum); carried across reloads */
 	double last_change;              /* monotonic time of the last operational change (0: start) */
 	bool warming;                    /* came up by a check, slowstart ramp running */
-	unsigned obs_errors;             /* consecutive connection errors seen on live traffic */
-	bool obs_pending;                /* on-error queued for the end of the loop iteration */
+	_Atomic unsigned obs_errors;     /* consecutive connection errors seen on live traffic */
+	_Atomic bool obs_pending;        /* on-error queued for T0 (core/chk_obs.c) */
 	struct server *obs_next;         /* in that queue (core/chk_obs.c) */
-	unsigned nbpend;                 /* sessions of the backend queue bound to this server */
+	_Atomic unsigned nbpend;         /* sessions of the backend queue bound to this server
+	                                  * (written under the backend lock) */
 };
 
 /* s's counters summed over the threads (a reader's view). */

@@ -74,6 +74,14 @@ void rx_free(struct rx *r)
 	free(r);
 }
 
+void rx_thread_free(void)
+{
+	pcre2_match_data_free(rx_md);
+	pcre2_match_context_free(rx_mctx);
+	rx_md = NULL;
+	rx_mctx = NULL;
+}
+
 /* The calling thread's match data and bounded match context. */
 static bool rx_thread_init(void)
 {

@@ -19,6 +19,8 @@ struct rx *rx_compile(const char *pattern, bool icase, char **err);
  * the JIT code also supports rx_exec_partial. */
 struct rx *rx_compile_partial(const char *pattern, char **err);
 void rx_free(struct rx *r);
+/* Frees the calling thread's match data (a worker thread as it stops). */
+void rx_thread_free(void);
 /* 1 on a match, 0 on none (or when a limit was hit). ovec (may be NULL)
  * gets nvec (<= 16) pairs of offsets, (size_t)-1 for unset groups. */
 int rx_exec(const struct rx *r, const char *s, size_t len, size_t *ovec, int nvec);

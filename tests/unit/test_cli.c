@@ -82,8 +82,8 @@ static int setup_cfg(void **state)
 
 static int teardown_cfg(void **state)
 {
-	while (sess_list)
-		sess_kill(sess_list);
+	while (sess_thr[0].list)
+		sess_kill(sess_thr[0].list);
 	dp_config_put(rt.conf);
 	rt.conf = NULL;
 	cli_reload_hook = NULL;
@@ -747,17 +747,17 @@ static struct sess *fake_sess(const char *fe_name, const char *srv, unsigned lon
 	s->fe->conf->refcnt++;
 	s->fe->feconn++;
 	rt.actconn++;
-	s->next = sess_list;
-	if (sess_list)
-		sess_list->prev = s;
-	sess_list = s;
-	sess_count++;
+	s->next = sess_thr[0].list;
+	if (sess_thr[0].list)
+		sess_thr[0].list->prev = s;
+	sess_thr[0].list = s;
+	sess_thr[0].count++;
 	return s;
 }
 
 static void test_sessions(void **state)
 {
-	unsigned before = sess_count;
+	unsigned before = sess_count_get();
 	char *out;
 
 	fake_sess("fe", "s1", 0x2a, "10.0.0.1");
@@ -772,15 +772,15 @@ static void test_sessions(void **state)
 	free(out);
 
 	expect_answer(CLI_LVL_ADMIN, "shutdown session 0x2b", "\n");
-	assert_int_equal(sess_count, before + 2);
+	assert_int_equal(sess_count_get(), before + 2);
 	expect_answer(CLI_LVL_ADMIN, "shutdown session 0x2b", "No such session (use 'show sess').\n\n");
 	expect_answer(CLI_LVL_ADMIN, "shutdown session 44", "\n"); /* decimal 44 = 0x2c */
-	assert_int_equal(sess_count, before + 1);
+	assert_int_equal(sess_count_get(), before + 1);
 	fake_sess("fe", "s1", 0x30, "10.0.0.4");
 	fake_sess("fe", "s2", 0x31, "10.0.0.5");
 	expect_answer(CLI_LVL_ADMIN, "shutdown sessions server be/s1", "\n");
-	assert_int_equal(sess_count, before + 1);
-	assert_ptr_equal(sess_list->srv, srv_named("be", "s2"));
+	assert_int_equal(sess_count_get(), before + 1);
+	assert_ptr_equal(sess_thr[0].list->srv, srv_named("be", "s2"));
 	expect_answer(CLI_LVL_ADMIN, "shutdown sessions server be/zz", "No such server.\n\n");
 }
 

@@ -124,15 +124,15 @@ static int setup(void **state)
 	ev_timer_init(&w.tick, tick_cb, TICK_SECS, TICK_SECS);
 	ev_timer_start(rt.loop, &w.tick);
 	w.pool_base = pump_pool_in_use();
-	w.sess_base = sess_count;
+	w.sess_base = sess_count_get();
 	return 0;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	while (sess_list)
-		sess_kill(sess_list);
+	while (sess_thr[0].list)
+		sess_kill(sess_thr[0].list);
 	loop_run_deferred();
 	/* every session gave its buffers back */
 	assert_int_equal(pump_pool_in_use(), w.pool_base);
@@ -185,11 +185,11 @@ static void load(const char *bind, const char *srv_opts)
  * returns the session (fd is the session's from now on). */
 static struct sess *accept_conn(int fd, const struct sockaddr_storage *peer)
 {
-	unsigned before = sess_count;
+	unsigned before = sess_count_get();
 
 	sess_accept(w.li, fd, peer);
-	assert_int_equal(sess_count, before + 1);
-	return sess_list; /* sess_accept puts it first */
+	assert_int_equal(sess_count_get(), before + 1);
+	return sess_thr[0].list; /* sess_accept puts it first */
 }
 
 /* A client over an AF_UNIX socketpair: *mine is the test's end. */
@@ -285,7 +285,7 @@ static void expect_log(const char *want)
 
 static void wait_sessions_gone(void)
 {
-	RUN_UNTIL(sess_count == w.sess_base);
+	RUN_UNTIL(sess_count_get() == w.sess_base);
 }
 
 /* ---- relay ---- */
@@ -380,7 +380,7 @@ static void test_half_close(void **state)
 	RUN_UNTIL(rx_drain(sfd, &srx) == 7 && srx.eof);
 	assert_memory_equal(srx.d, "request", 7);
 	/* one direction is over, the other is open */
-	assert_int_equal(sess_count, w.sess_base + 1);
+	assert_int_equal(sess_count_get(), w.sess_base + 1);
 	assert_true(s->req.shut);
 	assert_false(s->res.shut);
 
@@ -389,7 +389,7 @@ static void test_half_close(void **state)
 	RUN_UNTIL(rx_drain(cfd, &crx) >= 6);
 	assert_memory_equal(crx.d, "answer", 6);
 	assert_false(crx.eof);
-	assert_int_equal(sess_count, w.sess_base + 1);
+	assert_int_equal(sess_count_get(), w.sess_base + 1);
 
 	assert_int_equal(shutdown(sfd, SHUT_WR), 0);
 	RUN_UNTIL(rx_drain(cfd, &crx) == 6 && crx.eof);
@@ -656,7 +656,7 @@ static void test_queue_dequeue_deferred(void **state)
 	assert_true(srv_accept() < 0 && errno == EAGAIN);
 	close(f1);
 	f2 = srv_wait_accept();
-	assert_int_equal(sess_count, w.sess_base + 2);
+	assert_int_equal(sess_count_get(), w.sess_base + 2);
 	RUN_UNTIL(rx_drain(f2, &rx2) == 3);
 	assert_memory_equal(rx2.d, "two", 3);
 	assert_int_equal(s3->state, SST_QUEUE);
@@ -720,9 +720,9 @@ static void test_own_connection_refused(void **state)
 	s = tcp_client(&cfd);
 	fd = own_conn_back(&back);
 	RUN_UNTIL(s->state == SST_EST);
-	n = sess_count;
+	n = sess_count_get();
 	sess_accept(w.li, fd, &back);
-	assert_int_equal(sess_count, n);
+	assert_int_equal(sess_count_get(), n);
 	assert_int_equal(sess_own_refused, refused0 + 1);
 	assert_non_null(strstr(msgs, "frontend 'li': refused a connection from 127.0.0.1:"));
 	assert_non_null(strstr(msgs, "diverted to 127.0.0.1:1: it is decoyproxy's own connection "
@@ -742,9 +742,9 @@ static void test_own_connection_refused(void **state)
 	assert_int_equal(getsockname(w.srv_lfd, (struct sockaddr *)&dst, &dl), 0);
 	assert_int_equal(connect(other, (struct sockaddr *)&dst, dl), 0);
 	ofd = own_conn_back(&back);
-	n = sess_count;
+	n = sess_count_get();
 	sess_accept(w.li, ofd, &back);
-	assert_int_equal(sess_count, n + 1);
+	assert_int_equal(sess_count_get(), n + 1);
 	assert_int_equal(sess_own_refused, refused0 + 1);
 	close(other);
 	/* the new session's server connection (to our own server socket) */
@@ -768,14 +768,14 @@ static void test_own_connection_direct(void **state)
 	load(bind, "");
 	(void)tcp_client(&cfd);
 	fd = own_conn_back(&back);
-	n = sess_count;
+	n = sess_count_get();
 	sess_accept(w.li, fd, &back);
-	assert_int_equal(sess_count, n + 1);
+	assert_int_equal(sess_count_get(), n + 1);
 	assert_int_equal(sess_own_refused, refused0);
 	close(cfd);
 	close(own_conn_back(&back));
-	while (sess_list)
-		sess_kill(sess_list);
+	while (sess_thr[0].list)
+		sess_kill(sess_thr[0].list);
 	wait_sessions_gone();
 }
 
