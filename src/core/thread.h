@@ -54,8 +54,9 @@ void loop_break(struct ev_loop *l);
 void thread_init_main(void);
 
 /* T0, after thread_init_main: n event-loop threads (1..DP_MAX_THREADS).
- * With n > 1 creates the loops of threads 1..n-1 (not the threads), takes
- * the process lock and hooks it to every loop; sets dp_nbthread. Returns 0
+ * With n > 1 creates the loops of threads 1..n-1 (not the threads) and
+ * hooks every loop's release/acquire to the thread's "harmless" flag
+ * (isolation); sets dp_nbthread. Returns 0
  * or -errno with *err. */
 int threads_prepare(unsigned n, char **err);
 /* After fork() (daemon): the children's loops are re-armed. */
