@@ -136,20 +136,35 @@ bool thread_isolated(void)
 void thread_run_jobs(void)
 {
 	struct thr_slot *sl = &slots[tid];
-	struct thread_job *j, *next;
+	unsigned n = 0;
 
 	if (!slots_ready)
 		return;
+	/* one job at a time, each taken off the list under the lock just
+	 * before it runs: a job may cancel a later one (a kill closing a
+	 * session whose dequeue start is queued behind it), which must then
+	 * still be on the list for thread_cancel_job() to find. At most the
+	 * jobs queued at entry: one posting itself again waits for the next
+	 * wake-up. */
 	pthread_mutex_lock(&sl->jlock);
-	j = sl->jhead;
-	sl->jhead = NULL;
-	sl->jtail = &sl->jhead;
-	for (struct thread_job *x = j; x; x = x->next)
-		x->queued = false;
+	for (struct thread_job *x = sl->jhead; x; x = x->next)
+		n++;
 	pthread_mutex_unlock(&sl->jlock);
-	for (; j; j = next) {
-		next = j->next;
-		j->next = NULL;
+	while (n--) {
+		struct thread_job *j;
+
+		pthread_mutex_lock(&sl->jlock);
+		j = sl->jhead;
+		if (j) {
+			sl->jhead = j->next;
+			if (!sl->jhead)
+				sl->jtail = &sl->jhead;
+			j->queued = false;
+			j->next = NULL;
+		}
+		pthread_mutex_unlock(&sl->jlock);
+		if (!j)
+			break; /* the rest were cancelled */
 		j->fn(j); /* may free j, or post it again */
 	}
 }

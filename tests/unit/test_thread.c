@@ -150,6 +150,33 @@ static void test_cancel(void **state)
 	assert_false(thread_cancel_job(0, &k));
 }
 
+/* A job that cancels one queued behind it in the same batch (a kill
+ * closing a session whose dequeue start was posted meanwhile): the later
+ * job does not run. */
+static struct thread_job later_j = { .fn = cancelled_fn };
+static bool later_cancel_found;
+
+static void canceller_fn(struct thread_job *j)
+{
+	(void)j;
+	later_cancel_found = thread_cancel_job(0, &later_j);
+}
+
+static void test_cancel_later_in_batch(void **state)
+{
+	struct thread_job k = { .fn = canceller_fn };
+
+	(void)state;
+	cancelled_ran = 0;
+	later_cancel_found = false;
+	thread_post_job(0, &k);
+	thread_post_job(0, &later_j);
+	thread_run_jobs();
+	assert_true(later_cancel_found);
+	assert_int_equal(cancelled_ran, 0);
+	assert_false(thread_cancel_job(0, &later_j));
+}
+
 /* ---- parallel callbacks ----------------------------------------------------------- */
 
 /* Each worker's job waits (bounded) until both are inside their job at
@@ -302,6 +329,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_post_runs_on_target),
 		cmocka_unit_test(test_cancel),
+		cmocka_unit_test(test_cancel_later_in_batch),
 		cmocka_unit_test(test_parallel),
 		cmocka_unit_test(test_isolate),
 		cmocka_unit_test(test_one_thread),
