@@ -247,11 +247,17 @@ static void chk_result(struct chk *c, bool ok, enum chk_status st, const char *i
 	struct server *s = c->srv;
 	long ms = (long)((ev_now(rt.loop) - c->started) * 1000.0 + 0.5);
 	bool was_up, changed;
+	/* the server's state is read by every thread's sessions (balancing,
+	 * slots): changed with them parked (core/thread.h). A result that
+	 * cannot change it (a success on an UP server, a failure on a DOWN
+	 * one, no slowstart under way) only moves what thread 1 alone reads
+	 * (health count, last status, its own counter slot): no isolation,
+	 * so that steady checks never stall the other threads */
+	bool iso = ok != s->chk_up || s->warming;
 	char msg[512];
 
-	/* the server's state is read by every thread's sessions (balancing,
-	 * slots): changed with them parked (core/thread.h) */
-	thread_isolate();
+	if (iso)
+		thread_isolate();
 	was_up = s->chk_up;
 	changed = chk_apply(s, ok);
 
@@ -266,7 +272,8 @@ static void chk_result(struct chk *c, bool ok, enum chk_status st, const char *i
 	c->last = st;
 	chk_transition(s, was_up, st, code, info, ms);
 	chk_warmup_tick(s);
-	thread_release();
+	if (iso)
+		thread_release();
 }
 
 /* A server's operational state changed: when (srv_time_since_last_change),
