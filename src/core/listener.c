@@ -530,7 +530,7 @@ void listeners_update(void)
 	 * in the total order, as the flag's store before its owner's second
 	 * look at the counts (update_threads). */
 	for (unsigned t = 0; t < dp_nbthread; t++) {
-		if (t == tid || !atomic_load_explicit(&lthr[t].stopped_any, memory_order_relaxed) ||
+		if (t == tid || !atomic_load(&lthr[t].stopped_any) ||
 		    atomic_exchange(&lthr[t].upd_posted, true))
 			continue;
 		lthr[t].upd.fn = upd_job;

@@ -88,14 +88,23 @@ unsigned srvdyn_eweight(const struct server *s, double now)
 	return w ? (unsigned)w : 1;
 }
 
+/* the calling thread's clock: thread 1's loop time is written by thread 1
+ * at every iteration, while workers compute these under the backend lock */
+static double srvdyn_now(void)
+{
+	struct ev_loop *l = rt.loop ? loop_cur() : NULL;
+
+	return l ? ev_now(l) : 0;
+}
+
 unsigned srv_cur_maxconn(const struct server *s)
 {
-	return srvdyn_maxconn(s, rt.loop ? ev_now(rt.loop) : 0);
+	return srvdyn_maxconn(s, srvdyn_now());
 }
 
 unsigned srv_cur_eweight(const struct server *s)
 {
-	return srvdyn_eweight(s, rt.loop ? ev_now(rt.loop) : 0);
+	return srvdyn_eweight(s, srvdyn_now());
 }
 
 enum srvq_verdict srvq_admit(const struct proxy *be, struct server *target, struct server **bound)
