@@ -412,9 +412,15 @@ static void run_command(struct cli_ctx *cx, int argc, char **argv, struct cli_bu
 		/* commands walk and change state every thread shares (servers,
 		 * sessions lists, maps): run with the other threads parked
 		 * (core/thread.h); free with one thread */
-		thread_isolate();
-		c->fn(cx, argc, argv, out);
-		thread_release();
+		if (c->fn == cli_cmd_reload) {
+			/* `reload` parses without parking anyone, as SIGUSR2
+			 * does: only its activation is isolated */
+			c->fn(cx, argc, argv, out);
+		} else {
+			thread_isolate();
+			c->fn(cx, argc, argv, out);
+			thread_release();
+		}
 	}
 	if (out->truncated && !was_truncated) {
 		char note[96];

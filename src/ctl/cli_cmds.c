@@ -25,6 +25,7 @@
 #include "model/server.h"
 #include "core/loop.h"
 #include "core/sess.h"
+#include "core/thread.h"
 #include "plumbing/netseg.h"
 #include "plumbing/tproxy.h"
 #include "ctl/cli.h"
@@ -295,7 +296,9 @@ static void reload_msg_hook(int kind, const char *msg)
 
 	if (reload_prev_hook)
 		reload_prev_hook(kind, msg);
-	if (reload_log && kind >= 0 && kind < 3)
+	/* the reload's messages are thread 1's: the other threads keep
+	 * relaying while it parses, and theirs are not part of the answer */
+	if (tid == 0 && reload_log && kind >= 0 && kind < 3)
 		cli_msg_lines(reload_log, pfx[kind], msg);
 }
 
@@ -309,13 +312,20 @@ void cli_cmd_reload(struct cli_ctx *cx, int argc, char **argv, struct cli_buf *o
 		cli_printf(out, "Success=0\n--\nreload is not available in this process\n");
 		return;
 	}
+	/* this command runs without isolation (the parse must not park
+	 * the relays): the hook is swapped with the other threads parked,
+	 * so that they see it whole, and stays the same meanwhile */
+	thread_isolate();
 	reload_log = &log;
 	reload_prev_hook = ha_msg_hook;
 	ha_msg_hook = reload_msg_hook;
+	thread_release();
 	r = cli_reload_hook(&msg);
+	thread_isolate();
 	ha_msg_hook = reload_prev_hook;
 	reload_log = NULL;
 	reload_prev_hook = NULL;
+	thread_release();
 
 	cli_printf(out, "Success=%d\n--\n", r == 0);
 	if (log.len)
