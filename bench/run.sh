@@ -28,7 +28,7 @@ esac
 
 # the exact command, with the knobs that were set, for RESULTS.md
 BENCH_CMD=
-for v in DP_BUILDDIR SCENARIO SPLICE QUICK ROUNDS DUR CPS_CONC RPS_CONC IDLE_N PIN NICE TARGETS TESTS RESULTS; do
+for v in DP_BUILDDIR SCENARIO SPLICE PIPESIZE QUICK ROUNDS DUR CPS_CONC RPS_CONC IDLE_N PIN NICE TARGETS TESTS RESULTS; do
 	[ -n "${!v+x}" ] && BENCH_CMD+="$v=${!v} "
 done
 BENCH_CMD+="bench/run.sh"
@@ -61,7 +61,13 @@ auto) SPLICE_OPTS='\toption splice-auto' ;;
 force) SPLICE_OPTS='\toption splice-request\n\toption splice-response' ;;
 *) echo "SPLICE: auto or force" >&2; exit 2 ;;
 esac
-SECTION_NAME=$SCENARIO${SPLICE:+-splice-$SPLICE}
+# PIPESIZE=<bytes>: both proxies get `tune.pipesize <bytes>` (unset:
+# decoyproxy grows its pipes to 1 MiB, HAProxy keeps the kernel's 64 kB);
+# the run gets its own section ("...-pipesize-<bytes>")
+case ${PIPESIZE:-} in
+'' | *[!0-9]*) [ -n "${PIPESIZE:-}" ] && { echo "PIPESIZE: a number of bytes" >&2; exit 2; } ;;
+esac
+SECTION_NAME=$SCENARIO${SPLICE:+-splice-$SPLICE}${PIPESIZE:+-pipesize-$PIPESIZE}
 for t in $TARGETS; do
 	case $t in a|b|c|d) ;; *) echo "TARGETS: a, b, c and/or d (d: decoyproxy on the copy path, with SPLICE)" >&2; exit 2 ;; esac
 done
@@ -257,6 +263,10 @@ sed -e "s/@MAXCONN@/$MAXCONN/" -e "s/@CLI@/$BENCH_CLI_IP/" -e "s/@SRV@/$BENCH_SR
 cp "$BENCH_CFG" "$BENCH_CFG_COPY"
 if [ -n "$SPLICE_OPTS" ]; then
 	sed -i "s/^\tmode tcp\$/\tmode tcp\n$SPLICE_OPTS/" "$BENCH_CFG" || lab_die "cannot write the configuration"
+fi
+if [ -n "${PIPESIZE:-}" ]; then
+	sed -i "s/^\tnbthread 1\$/\tnbthread 1\n\ttune.pipesize $PIPESIZE/" "$BENCH_CFG" || lab_die "cannot write the configuration"
+	grep -q "tune.pipesize $PIPESIZE" "$BENCH_CFG" || lab_die "no 'nbthread 1' line to put tune.pipesize after"
 fi
 "$BENCH_DP" -c -f "$BENCH_CFG" >"$LAB_TMP/check.b" 2>&1 ||
 	lab_die "decoyproxy refuses $cfgname: $(cat "$LAB_TMP/check.b")"
