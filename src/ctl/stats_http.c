@@ -614,10 +614,6 @@ void stats_http_accept(struct listener *l, int fd, const struct sockaddr_storage
 		close(fd);
 		return;
 	}
-	/* thread mode: the page is served on thread 1's loop, but another
-	 * thread's socket of the bind may have accepted: that loop must wake
-	 * to watch the new client (and its clock be current for the timer) */
-	loop_touch(rt.loop);
 	c->fd = fd;
 	c->px = px;
 	c->li = l;
