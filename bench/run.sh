@@ -64,8 +64,8 @@ esac
 # PIPESIZE=<bytes>: both proxies get `tune.pipesize <bytes>` (unset:
 # decoyproxy grows its pipes to 1 MiB, HAProxy keeps the kernel's 64 kB);
 # the run gets its own section ("...-pipesize-<bytes>")
-case ${PIPESIZE:-} in
-'' | *[!0-9]*) [ -n "${PIPESIZE:-}" ] && { echo "PIPESIZE: a number of bytes" >&2; exit 2; } ;;
+case ${PIPESIZE:-0} in
+*[!0-9]*) echo "PIPESIZE: a number of bytes" >&2; exit 2 ;;
 esac
 SECTION_NAME=$SCENARIO${SPLICE:+-splice-$SPLICE}${PIPESIZE:+-pipesize-$PIPESIZE}
 for t in $TARGETS; do
