@@ -2,8 +2,8 @@
  * channels between them.
  *
  * Parts: sess.c (accept, relay, timeouts, end), sess_conn.c (server,
- * queue, connect, retries), sess_log.c, sess_pp.c; core/sess_int.h is
- * their private header.
+ * queue, connect, retries), sess_log.c, sess_pp.c, sess_addr.c (the
+ * compact addresses); core/sess_int.h is their private header.
  *
  * Life of a session:
  *   accepted ──(accept-proxy: header read)──► waiting for a server slot (queue)
@@ -59,6 +59,37 @@ union sess_inaddr {
 	struct sockaddr_in6 in6;
 };
 
+/* A session end's address (%ci, %fi, %si) in the room an IP address needs
+ * (32 bytes instead of a 128-byte sockaddr_storage: the session's largest
+ * fields once): IPv4, IPv6 or none (family 0) in place; any other family
+ * (AF_UNIX: a unix bind's client and address, a unix server) is a whole
+ * sockaddr_storage out of line, in ext.ss, allocated only for such a
+ * session (the bytes are kept as they were given, unix paths included).
+ * Read it with sess_addr_get(), change it with sess_addr_set() only; the
+ * session frees ext.ss when it ends (core/sess_addr.c). */
+union sess_addr {
+	struct sockaddr sa;
+	struct sockaddr_in in4;
+	struct sockaddr_in6 in6;
+	struct {
+		sa_family_t family;             /* anything but AF_UNSPEC/INET/INET6 */
+		struct sockaddr_storage *ss;    /* malloc'd; ss->ss_family == family */
+	} ext;
+};
+
+/* *a as a whole sockaddr_storage in *out (zeroes after an IP address). */
+void sess_addr_get(const union sess_addr *a, struct sockaddr_storage *out);
+/* Stores *in in a (an out-of-line copy for a family other than IP, reusing
+ * the one a holds). Returns 0, or -ENOMEM with a unchanged. */
+int sess_addr_set(union sess_addr *a, const struct sockaddr_storage *in);
+/* The family of *a (AF_UNSPEC: none). */
+static inline sa_family_t sess_addr_family(const union sess_addr *a)
+{
+	return a->sa.sa_family;
+}
+/* Frees a's out-of-line copy, if any; a is then empty (family 0). */
+void sess_addr_clear(union sess_addr *a);
+
 struct sess {
 	struct sess *prev, *next;   /* all sessions */
 	struct sess *qnext;         /* backend queue */
@@ -81,10 +112,10 @@ struct sess {
 	struct chan req;            /* client -> server */
 	struct chan res;            /* server -> client */
 
-	struct sockaddr_storage cli_addr;   /* %ci:%cp (after PROXY: the advertised one) */
-	struct sockaddr_storage fe_addr;    /* %fi:%fp original destination */
+	union sess_addr cli_addr;           /* %ci:%cp (after PROXY: the advertised one) */
+	union sess_addr fe_addr;            /* %fi:%fp original destination */
 	union sess_inaddr bsrc_addr;        /* %bi:%bp (sess_bsrc()) */
-	struct sockaddr_storage srv_addr;   /* %si:%sp */
+	union sess_addr srv_addr;           /* %si:%sp */
 	struct pp_hdr *pp;                  /* received PROXY header TLVs (accept-proxy) */
 	char *netns;                        /* namespace the connection arrived in */
 	char *unique_id;                    /* %ID: received UNIQUE_ID, else unique-id-format */
