@@ -94,7 +94,6 @@ struct sess {
 	struct sess *prev, *next;   /* all sessions */
 	struct sess *qnext;         /* backend queue */
 	struct server *qsrv;        /* queued for this server (maxqueue, core/srvdyn.h), or NULL */
-	bool q_any;                 /* queued after its server's queue was full: any server */
 	unsigned long long id;
 	enum sess_state state;
 	int retries_done;
@@ -103,6 +102,7 @@ struct sess {
 	struct listener *li;
 	struct ev_loop *loop;       /* the owner thread's loop: every watcher */
 	unsigned tid;               /* the owner thread (lib/thread.h) */
+	char term[3];               /* termination state, filled at close */
 	struct thread_job dq_job;   /* dequeued by another thread: the connect,
 	                             * posted to the owner (core/sess_conn.c) */
 
@@ -115,6 +115,8 @@ struct sess {
 	union sess_addr cli_addr;           /* %ci:%cp (after PROXY: the advertised one) */
 	union sess_addr fe_addr;            /* %fi:%fp original destination */
 	union sess_inaddr bsrc_addr;        /* %bi:%bp (sess_bsrc()) */
+	unsigned bq;                        /* %bq: 1 + sessions dequeued while this one waited;
+	                                     * 0 = never queued */
 	union sess_addr srv_addr;           /* %si:%sp */
 	struct pp_hdr *pp;                  /* received PROXY header TLVs (accept-proxy) */
 	char *netns;                        /* namespace the connection arrived in */
@@ -137,14 +139,13 @@ struct sess {
 	bool no_log;                        /* an error line was already logged instead */
 	bool counted_srv;                   /* holds a slot in srv->cur_conn */
 	bool counted_be;
+	bool q_any;                         /* queued after its server's queue was full: any server */
 
 	ev_timer timer;
 	ev_tstamp t_accept, t_queue, t_connect_start;
 	struct timeval accept_tv;
 	long tw, tc;                /* ms, -1 = not reached */
 	unsigned long long q_idx;   /* be->queue_idx when this session was queued */
-	unsigned bq;                /* %bq: 1 + sessions dequeued while this one waited; 0 = never queued */
-	char term[3];               /* termination state, filled at close */
 
 	/* routing and inspection rules (core/sess_rules.c) */
 	struct {
