@@ -323,7 +323,6 @@ void sess_close(struct sess *s, enum term_event ev)
 	sess_freed++;
 	sess_pp_free(s);
 	sess_rules_free(s);
-	free(s->netns);
 	free(s->unique_id);
 	sess_release(s);
 	sess_conf_put(conf);
@@ -1043,10 +1042,7 @@ void sess_accept(struct listener *li, int fd, const struct sockaddr_storage *pee
 			   addr_str(&cli, a, sizeof(a)), addr_str(&dst, b, sizeof(b)),
 			   li->bc->netns ? " netns " : "", li->bc->netns ? li->bc->netns : "");
 	}
-	if (li->bc->netns && !(s->netns = strdup(li->bc->netns))) {
-		sess_close(s, TERM_EV_RESOURCE);
-		return;
-	}
+	s->netns = li->bc->netns;
 	s->state = SST_HDR; /* nothing decided yet */
 	if (sess_rules_connection(s) < 0)
 		return;

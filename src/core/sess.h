@@ -119,7 +119,9 @@ struct sess {
 	                                     * 0 = never queued */
 	union sess_addr srv_addr;           /* %si:%sp */
 	struct pp_hdr *pp;                  /* received PROXY header TLVs (accept-proxy) */
-	char *netns;                        /* namespace the connection arrived in */
+	const char *netns;                  /* namespace the connection arrived in: its
+	                                     * bind line's (the session's generation
+	                                     * reference keeps it), NULL: none */
 	char *unique_id;                    /* %ID: received UNIQUE_ID, else unique-id-format */
 	size_t unique_id_len;
 	unsigned char *first;               /* first bytes the client sent (event log) */

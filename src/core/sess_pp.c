@@ -292,7 +292,7 @@ int sess_pp_prepare(struct sess *s)
 		if (s->pp && s->pp->netns)
 			h.netns = s->pp->netns;
 		else if (s->netns)
-			h.netns = s->netns;
+			h.netns = (char *)s->netns; /* only read: h is encoded, never cleared */
 		if ((srv->pp_opts & SRV_PP_AUTHORITY) && s->pp && s->pp->authority)
 			h.authority = s->pp->authority;
 		if (srv->ntlvs) {
