@@ -886,7 +886,7 @@ void sess_start(struct sess *s)
 	 * no attacker, nothing for the IDS (doc/ids-feeding.md). A mirrored
 	 * session copies while the mirror wants its bytes, then splices if
 	 * configured to (sess_choose_splice()). */
-	if (!s->pp_local) {
+	if (!s->pp_local && (s->fe->mirror || (s->be && s->be->mirror))) {
 		struct sockaddr_storage cli, dst;
 
 		sess_addr_get(&s->cli_addr, &cli);

@@ -37,9 +37,14 @@
 #include "log/msg.h"
 #include "net/nscache.h"
 
-/* s's client address as lb_pick() and the `source` code read it */
-static const struct sockaddr_storage *cli_of(const struct sess *s, struct sockaddr_storage *tmp)
+/* s's client address for lb_pick() / lb_hash_target() of backend be, in
+ * *tmp: only the source hash reads it (NULL otherwise, which lb_pick()
+ * takes as "no client", the same for the other algorithms) */
+static const struct sockaddr_storage *lb_client(const struct sess *s, const struct proxy *be,
+						struct sockaddr_storage *tmp)
 {
+	if (be->lbalgo != LB_SOURCE)
+		return NULL;
 	sess_addr_get(&s->cli_addr, tmp);
 	return tmp;
 }
@@ -94,7 +99,7 @@ static enum srvq_verdict sess_queue_admit(struct sess *s, struct server **srv)
 {
 	struct server *bound = NULL;
 	struct sockaddr_storage ca;
-	struct server *target = s->be->lbalgo == LB_SOURCE ? lb_hash_target(s->be, cli_of(s, &ca)) : NULL;
+	struct server *target = s->be->lbalgo == LB_SOURCE ? lb_hash_target(s->be, lb_client(s, s->be, &ca)) : NULL;
 	enum srvq_verdict v = target ? srvq_admit(s->be, target, &bound) : SRVQ_QUEUE;
 
 	/* no server of its own to wait for: the backend queue */
@@ -246,11 +251,11 @@ void sess_connect_failed(struct sess *s, int err)
 	if ((s->be->options & PR_O_REDISPATCH) && s->retries_done == s->be->retries && s->be->nsrv > 1) {
 		struct server *n = NULL;
 		struct sockaddr_storage ca;
+		const struct sockaddr_storage *cp = lb_client(s, s->be, &ca);
 		bool moved;
 
-		cli_of(s, &ca);
 		be_lock(s->be);
-		moved = lb_pick(s->be, &ca, failed, &n) == LB_OK && n != failed;
+		moved = lb_pick(s->be, cp, failed, &n) == LB_OK && n != failed;
 		if (moved)
 			n->cur_conn++;
 		be_unlock(s->be);
@@ -350,7 +355,11 @@ void sess_connect(struct sess *s)
 		sess_close(s, TERM_EV_CONN_RESOURCE);
 		return;
 	}
-	sess_addr_get(&s->cli_addr, &cli);
+	/* the client's address is read by `source` only */
+	if (sc->set)
+		sess_addr_get(&s->cli_addr, &cli);
+	else
+		cli.ss_family = AF_UNSPEC;
 again:
 	unix_srv = dst.ss_family == AF_UNIX;
 	fd = ns_cache_socket(s->fe->conf->nscache, srv->netns, dst.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
@@ -462,7 +471,7 @@ void sess_assign(struct sess *s)
 	fs = s->rl.force_srv;
 	if (fs && fs->px == be && server_usable(fs) && (!srv_cur_maxconn(fs) || fs->cur_conn < srv_cur_maxconn(fs)))
 		srv = fs;
-	r = srv ? LB_OK : lb_pick(be, s->q_any ? NULL : cli_of(s, &ca), NULL, &srv);
+	r = srv ? LB_OK : lb_pick(be, s->q_any ? NULL : lb_client(s, be, &ca), NULL, &srv);
 	if (r == LB_FULL && s->state != SST_QUEUE) {
 		v = sess_queue_admit(s, &srv);
 		if (v == SRVQ_REFUSE)
@@ -541,7 +550,7 @@ void sess_dequeue(struct proxy *be)
 
 		be_lock(be);
 		s = be->queue_head;
-		if (!s || lb_pick(be, s->q_any ? NULL : cli_of(s, &ca), NULL, &srv) != LB_OK) {
+		if (!s || lb_pick(be, s->q_any ? NULL : lb_client(s, be, &ca), NULL, &srv) != LB_OK) {
 			be_unlock(be);
 			return;
 		}

@@ -277,11 +277,13 @@ static void run_stage(struct sess *s, struct proxy *px, bool expired)
 static void route(struct sess *s)
 {
 	struct sess_view sv;
-	struct proxy *be;
+	struct proxy *be = NULL;
 
-	fill_view(s, &sv, s->fe);
-	sv.ss.final = true;
-	be = rules_pick_backend(s->fe->rules, &sv.ss);
+	if (s->fe->rules) {
+		fill_view(s, &sv, s->fe);
+		sv.ss.final = true;
+		be = rules_pick_backend(s->fe->rules, &sv.ss);
+	}
 	if (be && be != s->be) {
 		SESS_DEBUG(s, "%s.use_backend: %s", s->fe->name, be->name);
 		s->be = be;
