@@ -47,11 +47,15 @@ int sess_addr_set(union sess_addr *a, const struct sockaddr_storage *in)
 	struct sockaddr_storage *ss;
 
 	if (in_place(in->ss_family)) {
-		sess_addr_clear(a);
+		/* the bytes past the new address are never read */
+		if (!in_place(a->sa.sa_family))
+			free(a->ext.ss);
 		if (in->ss_family == AF_INET)
 			memcpy(&a->in4, in, sizeof(a->in4));
 		else if (in->ss_family == AF_INET6)
 			memcpy(&a->in6, in, sizeof(a->in6));
+		else
+			a->sa.sa_family = AF_UNSPEC;
 		return 0;
 	}
 	/* the same room again (a retry toward the same unix server) */
@@ -60,7 +64,6 @@ int sess_addr_set(union sess_addr *a, const struct sockaddr_storage *in)
 		return -ENOMEM;
 	if (ss != in)
 		*ss = *in;
-	memset(a, 0, sizeof(*a));
 	a->ext.family = in->ss_family;
 	a->ext.ss = ss;
 	return 0;
@@ -70,5 +73,5 @@ void sess_addr_clear(union sess_addr *a)
 {
 	if (!in_place(a->sa.sa_family))
 		free(a->ext.ss);
-	memset(a, 0, sizeof(*a));
+	a->sa.sa_family = AF_UNSPEC;
 }
