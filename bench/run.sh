@@ -28,7 +28,7 @@ esac
 
 # the exact command, with the knobs that were set, for RESULTS.md
 BENCH_CMD=
-for v in DP_BUILDDIR SCENARIO SPLICE PIPESIZE QUICK ROUNDS DUR CPS_CONC RPS_CONC IDLE_N PIN NICE TARGETS TESTS RESULTS; do
+for v in DP_BUILDDIR SCENARIO SPLICE PIPESIZE TAG QUICK ROUNDS DUR CPS_CONC RPS_CONC IDLE_N PIN NICE TARGETS TESTS RESULTS; do
 	[ -n "${!v+x}" ] && BENCH_CMD+="$v=${!v} "
 done
 BENCH_CMD+="bench/run.sh"
@@ -67,7 +67,12 @@ esac
 case ${PIPESIZE:-0} in
 *[!0-9]*) echo "PIPESIZE: a number of bytes" >&2; exit 2 ;;
 esac
-SECTION_NAME=$SCENARIO${SPLICE:+-splice-$SPLICE}${PIPESIZE:+-pipesize-$PIPESIZE}
+# TAG=<word>: the run gets its own section ("...-<word>"), e.g. to keep a
+# build's figures beside the scenario's usual ones
+case ${TAG:-} in
+*[!a-z0-9-]*) echo "TAG: lower-case letters, digits and '-'" >&2; exit 2 ;;
+esac
+SECTION_NAME=$SCENARIO${SPLICE:+-splice-$SPLICE}${PIPESIZE:+-pipesize-$PIPESIZE}${TAG:+-$TAG}
 for t in $TARGETS; do
 	case $t in a|b|c|d) ;; *) echo "TARGETS: a, b, c and/or d (d: decoyproxy on the copy path, with SPLICE)" >&2; exit 2 ;; esac
 done

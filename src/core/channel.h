@@ -66,12 +66,12 @@ struct chan {
 	uint8_t full_reads; /* splice-auto: reads in a row that filled the buffer */
 	bool wait_room;     /* splice(): the pipe may be full, read once it is emptied */
 	bool tee_broken;    /* tee(): failed once; this channel copies while tee wants bytes */
+	bool eof;           /* the source reached EOF */
+	bool shut;          /* EOF propagated (shutdown(SHUT_WR) on the destination) */
 	struct dp_pipe *tpipe; /* tee(): the copy pipe (held with pipe); its bytes are not
 	                        * in the relay pipe yet (that pipe was full) */
 	const struct chan_tee_ops *tee; /* NULL: no tee */
 	void *tee_ctx;
-	bool eof;           /* the source reached EOF */
-	bool shut;          /* EOF propagated (shutdown(SHUT_WR) on the destination) */
 };
 
 /* Result codes of chan_recv / chan_send */

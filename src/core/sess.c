@@ -126,6 +126,9 @@ static struct sess *sess_new(void)
 
 static void sess_release(struct sess *s)
 {
+	sess_addr_clear(&s->cli_addr);
+	sess_addr_clear(&s->fe_addr);
+	sess_addr_clear(&s->srv_addr);
 #if SESS_FREE_MAX > 0
 	if (sess_free_n < SESS_FREE_MAX) {
 		s->next = sess_free_list;
@@ -320,7 +323,6 @@ void sess_close(struct sess *s, enum term_event ev)
 	sess_freed++;
 	sess_pp_free(s);
 	sess_rules_free(s);
-	free(s->netns);
 	free(s->unique_id);
 	sess_release(s);
 	sess_conf_put(conf);
@@ -884,8 +886,13 @@ void sess_start(struct sess *s)
 	 * no attacker, nothing for the IDS (doc/ids-feeding.md). A mirrored
 	 * session copies while the mirror wants its bytes, then splices if
 	 * configured to (sess_choose_splice()). */
-	if (!s->pp_local)
-		s->mirror = mirror_sess_start(s->fe, s->be, &s->cli_addr, &s->fe_addr, s->id);
+	if (!s->pp_local && (s->fe->mirror || (s->be && s->be->mirror))) {
+		struct sockaddr_storage cli, dst;
+
+		sess_addr_get(&s->cli_addr, &cli);
+		sess_addr_get(&s->fe_addr, &dst);
+		s->mirror = mirror_sess_start(s->fe, s->be, &cli, &dst, s->id);
+	}
 	/* may free s (rejected, no server, fd exhaustion...): the paths that
 	 * keep it set its watchers themselves, so s is not touched afterwards */
 	sess_rules_start(s);
@@ -943,6 +950,7 @@ void sess_accept(struct listener *li, int fd, const struct sockaddr_storage *pee
 	struct proxy *fe = li->bc->fe;
 	struct sess *s = sess_new();
 	bool taken = rt_conn_taken;
+	struct sockaddr_storage cli = *peer, dst;
 	socklen_t l;
 
 	if (!s) {
@@ -960,18 +968,28 @@ void sess_accept(struct listener *li, int fd, const struct sockaddr_storage *pee
 	s->cli.fd = fd;
 	s->srv_h.fd = -1;
 	s->tw = s->tc = -1;
-	s->cli_addr = *peer;
-	addr_unmap_v4(&s->cli_addr);
-	l = sizeof(s->fe_addr);
+	addr_unmap_v4(&cli);
+	l = sizeof(dst);
 	/* under TPROXY the local address of the accepted socket is the
 	 * client's original destination (never SO_ORIGINAL_DST); a plain
 	 * bind to one address can only accept on that address */
 	if (!(li->bc->options & BC_O_TRANSPARENT) && !addr_is_any(&li->addr))
-		s->fe_addr = li->addr;
-	else if (getsockname(fd, (struct sockaddr *)&s->fe_addr, &l) < 0)
-		s->fe_addr = li->addr;
-	addr_unmap_v4(&s->fe_addr);
-	if (refuse_own(li, fd, &s->cli_addr, &s->fe_addr)) {
+		dst = li->addr;
+	else if (getsockname(fd, (struct sockaddr *)&dst, &l) < 0)
+		dst = li->addr;
+	addr_unmap_v4(&dst);
+	/* kept compact: allocates for a unix socket's addresses only */
+	if (sess_addr_set(&s->cli_addr, &cli) < 0 || sess_addr_set(&s->fe_addr, &dst) < 0) {
+		close(fd);
+		sess_release(s);
+		if (taken) {
+			rt_conn_taken = false;
+			li->nbconn--;
+			rt_drop_conn(fe);
+		}
+		return;
+	}
+	if (refuse_own(li, fd, &cli, &dst)) {
 		sess_release(s);
 		if (taken) {
 			rt_conn_taken = false;
@@ -1021,13 +1039,10 @@ void sess_accept(struct listener *li, int fd, const struct sockaddr_storage *pee
 		char a[64], b[64];
 
 		sess_debug(s, "%s.accept(%04x)=%04x from %s to %s%s%s", fe->name, (unsigned)li->fd, (unsigned)fd,
-			   addr_str(&s->cli_addr, a, sizeof(a)), addr_str(&s->fe_addr, b, sizeof(b)),
+			   addr_str(&cli, a, sizeof(a)), addr_str(&dst, b, sizeof(b)),
 			   li->bc->netns ? " netns " : "", li->bc->netns ? li->bc->netns : "");
 	}
-	if (li->bc->netns && !(s->netns = strdup(li->bc->netns))) {
-		sess_close(s, TERM_EV_RESOURCE);
-		return;
-	}
+	s->netns = li->bc->netns;
 	s->state = SST_HDR; /* nothing decided yet */
 	if (sess_rules_connection(s) < 0)
 		return;

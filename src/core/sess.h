@@ -2,8 +2,8 @@
  * channels between them.
  *
  * Parts: sess.c (accept, relay, timeouts, end), sess_conn.c (server,
- * queue, connect, retries), sess_log.c, sess_pp.c; core/sess_int.h is
- * their private header.
+ * queue, connect, retries), sess_log.c, sess_pp.c, sess_addr.c (the
+ * compact addresses); core/sess_int.h is their private header.
  *
  * Life of a session:
  *   accepted ──(accept-proxy: header read)──► waiting for a server slot (queue)
@@ -59,11 +59,41 @@ union sess_inaddr {
 	struct sockaddr_in6 in6;
 };
 
+/* A session end's address (%ci, %fi, %si) in the room an IP address needs
+ * (32 bytes instead of a 128-byte sockaddr_storage: the session's largest
+ * fields once): IPv4, IPv6 or none (family 0) in place; any other family
+ * (AF_UNIX: a unix bind's client and address, a unix server) is a whole
+ * sockaddr_storage out of line, in ext.ss, allocated only for such a
+ * session (the bytes are kept as they were given, unix paths included).
+ * Read it with sess_addr_get(), change it with sess_addr_set() only; the
+ * session frees ext.ss when it ends (core/sess_addr.c). */
+union sess_addr {
+	struct sockaddr sa;
+	struct sockaddr_in in4;
+	struct sockaddr_in6 in6;
+	struct {
+		sa_family_t family;             /* anything but AF_UNSPEC/INET/INET6 */
+		struct sockaddr_storage *ss;    /* malloc'd; ss->ss_family == family */
+	} ext;
+};
+
+/* *a as a whole sockaddr_storage in *out (zeroes after an IP address). */
+void sess_addr_get(const union sess_addr *a, struct sockaddr_storage *out);
+/* Stores *in in a (an out-of-line copy for a family other than IP, reusing
+ * the one a holds). Returns 0, or -ENOMEM with a unchanged. */
+int sess_addr_set(union sess_addr *a, const struct sockaddr_storage *in);
+/* The family of *a (AF_UNSPEC: none). */
+static inline sa_family_t sess_addr_family(const union sess_addr *a)
+{
+	return a->sa.sa_family;
+}
+/* Frees a's out-of-line copy, if any; a is then empty (family 0). */
+void sess_addr_clear(union sess_addr *a);
+
 struct sess {
 	struct sess *prev, *next;   /* all sessions */
 	struct sess *qnext;         /* backend queue */
 	struct server *qsrv;        /* queued for this server (maxqueue, core/srvdyn.h), or NULL */
-	bool q_any;                 /* queued after its server's queue was full: any server */
 	unsigned long long id;
 	enum sess_state state;
 	int retries_done;
@@ -72,6 +102,7 @@ struct sess {
 	struct listener *li;
 	struct ev_loop *loop;       /* the owner thread's loop: every watcher */
 	unsigned tid;               /* the owner thread (lib/thread.h) */
+	char term[3];               /* termination state, filled at close */
 	struct thread_job dq_job;   /* dequeued by another thread: the connect,
 	                             * posted to the owner (core/sess_conn.c) */
 
@@ -81,12 +112,16 @@ struct sess {
 	struct chan req;            /* client -> server */
 	struct chan res;            /* server -> client */
 
-	struct sockaddr_storage cli_addr;   /* %ci:%cp (after PROXY: the advertised one) */
-	struct sockaddr_storage fe_addr;    /* %fi:%fp original destination */
+	union sess_addr cli_addr;           /* %ci:%cp (after PROXY: the advertised one) */
+	union sess_addr fe_addr;            /* %fi:%fp original destination */
 	union sess_inaddr bsrc_addr;        /* %bi:%bp (sess_bsrc()) */
-	struct sockaddr_storage srv_addr;   /* %si:%sp */
+	unsigned bq;                        /* %bq: 1 + sessions dequeued while this one waited;
+	                                     * 0 = never queued */
+	union sess_addr srv_addr;           /* %si:%sp */
 	struct pp_hdr *pp;                  /* received PROXY header TLVs (accept-proxy) */
-	char *netns;                        /* namespace the connection arrived in */
+	const char *netns;                  /* namespace the connection arrived in: its
+	                                     * bind line's (the session's generation
+	                                     * reference keeps it), NULL: none */
 	char *unique_id;                    /* %ID: received UNIQUE_ID, else unique-id-format */
 	size_t unique_id_len;
 	unsigned char *first;               /* first bytes the client sent (event log) */
@@ -106,14 +141,13 @@ struct sess {
 	bool no_log;                        /* an error line was already logged instead */
 	bool counted_srv;                   /* holds a slot in srv->cur_conn */
 	bool counted_be;
+	bool q_any;                         /* queued after its server's queue was full: any server */
 
 	ev_timer timer;
 	ev_tstamp t_accept, t_queue, t_connect_start;
 	struct timeval accept_tv;
 	long tw, tc;                /* ms, -1 = not reached */
 	unsigned long long q_idx;   /* be->queue_idx when this session was queued */
-	unsigned bq;                /* %bq: 1 + sessions dequeued while this one waited; 0 = never queued */
-	char term[3];               /* termination state, filled at close */
 
 	/* routing and inspection rules (core/sess_rules.c) */
 	struct {

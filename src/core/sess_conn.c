@@ -37,6 +37,18 @@
 #include "log/msg.h"
 #include "net/nscache.h"
 
+/* s's client address for lb_pick() / lb_hash_target() of backend be, in
+ * *tmp: only the source hash reads it (NULL otherwise, which lb_pick()
+ * takes as "no client", the same for the other algorithms) */
+static const struct sockaddr_storage *lb_client(const struct sess *s, const struct proxy *be,
+						struct sockaddr_storage *tmp)
+{
+	if (be->lbalgo != LB_SOURCE)
+		return NULL;
+	sess_addr_get(&s->cli_addr, tmp);
+	return tmp;
+}
+
 /* a connect() refused is retried after min(timeout connect, 1 s), as HAProxy */
 #define TURNAROUND_MAX 1.0
 
@@ -86,7 +98,8 @@ static void sess_queue_unbind(struct sess *s)
 static enum srvq_verdict sess_queue_admit(struct sess *s, struct server **srv)
 {
 	struct server *bound = NULL;
-	struct server *target = s->be->lbalgo == LB_SOURCE ? lb_hash_target(s->be, &s->cli_addr) : NULL;
+	struct sockaddr_storage ca;
+	struct server *target = s->be->lbalgo == LB_SOURCE ? lb_hash_target(s->be, lb_client(s, s->be, &ca)) : NULL;
 	enum srvq_verdict v = target ? srvq_admit(s->be, target, &bound) : SRVQ_QUEUE;
 
 	/* no server of its own to wait for: the backend queue */
@@ -191,11 +204,12 @@ void sess_connected(struct sess *s)
 	s->cli.last_act = sess_now(); /* tunnel timeout starts fresh on both sides */
 	if (dp_msg.debug) {
 		char a[64], b[64];
-		struct sockaddr_storage bs;
+		struct sockaddr_storage bs, sa;
 
 		sess_bsrc(s, &bs);
+		sess_addr_get(&s->srv_addr, &sa);
 		sess_debug(s, "%s/%s.connected to %s from %s in %ld ms", s->be->name, s->srv->name,
-			   addr_str(&s->srv_addr, a, sizeof(a)), addr_str(&bs, b, sizeof(b)), s->tc);
+			   addr_str(&sa, a, sizeof(a)), addr_str(&bs, b, sizeof(b)), s->tc);
 	}
 	if (sess_pp_prepare(s) < 0) {
 		sess_close(s, TERM_EV_CONN_PROXY);
@@ -236,10 +250,12 @@ void sess_connect_failed(struct sess *s, int err)
 	/* on the last retry, `option redispatch` may pick another server */
 	if ((s->be->options & PR_O_REDISPATCH) && s->retries_done == s->be->retries && s->be->nsrv > 1) {
 		struct server *n = NULL;
+		struct sockaddr_storage ca;
+		const struct sockaddr_storage *cp = lb_client(s, s->be, &ca);
 		bool moved;
 
 		be_lock(s->be);
-		moved = lb_pick(s->be, &s->cli_addr, failed, &n) == LB_OK && n != failed;
+		moved = lb_pick(s->be, cp, failed, &n) == LB_OK && n != failed;
 		if (moved)
 			n->cur_conn++;
 		be_unlock(s->be);
@@ -285,7 +301,7 @@ static void sess_tfo(struct sess *s, int fd)
 /* -d: which server, toward which address, from which source */
 static void debug_connect(const struct sess *s, int fd, const struct src_conf *sc, bool fresh_port)
 {
-	struct sockaddr_storage b;
+	struct sockaddr_storage b, sa;
 	socklen_t l = sizeof(b);
 	char a[64], src[64];
 
@@ -303,8 +319,9 @@ static void debug_connect(const struct sess *s, int fd, const struct src_conf *s
 				strcpy(colon + 1, "*");
 		}
 	}
+	sess_addr_get(&s->srv_addr, &sa);
 	sess_debug(s, "%s/%s.connect to %s from %s (%s%s) try %d", s->be->name, s->srv->name,
-		   addr_str(&s->srv_addr, a, sizeof(a)), src, src_mode_name(sc), fresh_port ? ", fresh port" : "",
+		   addr_str(&sa, a, sizeof(a)), src, src_mode_name(sc), fresh_port ? ", fresh port" : "",
 		   s->retries_done + 1);
 }
 
@@ -317,20 +334,35 @@ void sess_connect(struct sess *s)
 	bool fresh_port = false;
 	bool client_port, unix_srv;
 	int fd, r, e;
+	/* the addresses as the socket calls take them (s keeps them compact) */
+	struct sockaddr_storage orig, dst, cli;
 
-	if (server_target(srv, &s->fe_addr, &s->srv_addr) < 0) {
+	sess_addr_get(&s->fe_addr, &orig);
+	r = server_target(srv, &orig, &dst);
+	/* %si:%sp shows the target even when refused below */
+	e = sess_addr_set(&s->srv_addr, &dst);
+	if (r < 0) {
 		static _Thread_local double last; /* per thread: ha_ratelimit */
 
 		if (ha_ratelimit(&last, 1.0))
 			ha_warning("backend '%s'/server '%s': port offset out of range", s->be->name, srv->name);
 		SESS_DEBUG(s, "%s/%s.connect: port offset out of range for port %d", s->be->name, srv->name,
-			   addr_port(&s->fe_addr));
+			   addr_port(&orig));
 		sess_close(s, TERM_EV_CONN_PROXY);
 		return;
 	}
+	if (e < 0) {
+		sess_close(s, TERM_EV_CONN_RESOURCE);
+		return;
+	}
+	/* the client's address is read by `source` only */
+	if (sc->set)
+		sess_addr_get(&s->cli_addr, &cli);
+	else
+		cli.ss_family = AF_UNSPEC;
 again:
-	unix_srv = s->srv_addr.ss_family == AF_UNIX;
-	fd = ns_cache_socket(s->fe->conf->nscache, srv->netns, s->srv_addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	unix_srv = dst.ss_family == AF_UNIX;
+	fd = ns_cache_socket(s->fe->conf->nscache, srv->netns, dst.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 			   unix_srv ? 0 : IPPROTO_TCP, &err);
 	if (fd < 0) {
 		static _Thread_local double last; /* per thread: ha_ratelimit */
@@ -346,7 +378,7 @@ again:
 	}
 	/* a unix socket has no source address (usesrc toward one is refused
 	 * by the configuration, a plain source ignored: model/bind_unix.c) */
-	r = unix_srv ? SRC_OK : src_apply(fd, s->srv_addr.ss_family, sc, &s->cli_addr, fresh_port, &collided, &err);
+	r = unix_srv ? SRC_OK : src_apply(fd, dst.ss_family, sc, &cli, fresh_port, &collided, &err);
 	if (r != SRC_OK) {
 		static _Thread_local double last; /* per thread: ha_ratelimit */
 
@@ -362,8 +394,8 @@ again:
 		/* bind() found the client's port taken: src_apply() took a
 		 * fresh one */
 		SESS_DEBUG(s, "%s/%s.connect: 'usesrc client': client port %d in use here, binding a fresh port",
-			   s->be->name, srv->name, addr_port(&s->cli_addr));
-		src_note_collision(s->be, srv, &s->cli_addr);
+			   s->be->name, srv->name, addr_port(&cli));
+		src_note_collision(s->be, srv, &cli);
 		fresh_port = true;
 	}
 	if (!unix_srv) {
@@ -384,8 +416,8 @@ again:
 	 * ours if interception sends it back into one of our listeners;
 	 * `usesrc client` bound the client's own port: the 4-tuple is known */
 	client_port = sc->set && sc->usesrc == SRC_USESRC_CLIENT && !fresh_port && !collided;
-	selfconn_add(&s->own, fd, &s->srv_addr, client_port ? &s->cli_addr : NULL, srv, false);
-	r = connect(fd, (struct sockaddr *)&s->srv_addr, addr_len(&s->srv_addr));
+	selfconn_add(&s->own, fd, &dst, client_port ? &cli : NULL, srv, false);
+	r = connect(fd, (struct sockaddr *)&dst, addr_len(&dst));
 	e = r < 0 ? errno : 0;
 	if ((e == EADDRNOTAVAIL || e == EADDRINUSE) && sc->set && sc->usesrc == SRC_USESRC_CLIENT && !fresh_port) {
 		/* the client's exact 4-tuple toward this server already
@@ -394,7 +426,7 @@ again:
 		close(fd);
 		SESS_DEBUG(s, "%s/%s.connect: 'usesrc client': %s, retrying from a fresh port", s->be->name,
 			   srv->name, strerror(e));
-		src_note_collision(s->be, srv, &s->cli_addr);
+		src_note_collision(s->be, srv, &cli);
 		fresh_port = true;
 		goto again;
 	}
@@ -422,6 +454,7 @@ void sess_assign(struct sess *s)
 	enum lb_result r;
 	enum srvq_verdict v = SRVQ_QUEUE;
 	bool queued = false;
+	struct sockaddr_storage ca;
 
 	if (!be) {
 		SESS_DEBUG(s, "%s: no backend", s->fe->name);
@@ -438,7 +471,7 @@ void sess_assign(struct sess *s)
 	fs = s->rl.force_srv;
 	if (fs && fs->px == be && server_usable(fs) && (!srv_cur_maxconn(fs) || fs->cur_conn < srv_cur_maxconn(fs)))
 		srv = fs;
-	r = srv ? LB_OK : lb_pick(be, s->q_any ? NULL : &s->cli_addr, NULL, &srv);
+	r = srv ? LB_OK : lb_pick(be, s->q_any ? NULL : lb_client(s, be, &ca), NULL, &srv);
 	if (r == LB_FULL && s->state != SST_QUEUE) {
 		v = sess_queue_admit(s, &srv);
 		if (v == SRVQ_REFUSE)
@@ -512,11 +545,12 @@ void sess_dequeue(struct proxy *be)
 {
 	for (;;) {
 		struct server *srv = NULL;
+		struct sockaddr_storage ca;
 		struct sess *s;
 
 		be_lock(be);
 		s = be->queue_head;
-		if (!s || lb_pick(be, s->q_any ? NULL : &s->cli_addr, NULL, &srv) != LB_OK) {
+		if (!s || lb_pick(be, s->q_any ? NULL : lb_client(s, be, &ca), NULL, &srv) != LB_OK) {
 			be_unlock(be);
 			return;
 		}

@@ -44,6 +44,7 @@ void sess_event(struct sess *s)
 	struct proxy *fe = s->fe;
 	struct evlog_rec r;
 	struct timeval end;
+	struct sockaddr_storage a;
 
 	if (!evlog_enabled() || s->rl.refused_quiet)
 		goto out;
@@ -51,8 +52,10 @@ void sess_event(struct sess *s)
 	evlog_begin(&r, "connection");
 	evlog_time(&r, "start", &s->accept_tv);
 	evlog_uint(&r, "session", s->id);
-	evlog_addr(&r, "attacker", &s->cli_addr);
-	evlog_addr(&r, "decoy", &s->fe_addr);
+	sess_addr_get(&s->cli_addr, &a);
+	evlog_addr(&r, "attacker", &a);
+	sess_addr_get(&s->fe_addr, &a);
+	evlog_addr(&r, "decoy", &a);
 	evlog_str(&r, "segment", s->netns);
 	evlog_str(&r, "frontend", fe->name);
 	evlog_str(&r, "backend", s->be ? s->be->name : NULL);
@@ -63,7 +66,8 @@ void sess_event(struct sess *s)
 
 		sess_bsrc(s, &bs);
 		evlog_str(&r, "server", s->srv->name);
-		evlog_addr(&r, "server", &s->srv_addr);
+		sess_addr_get(&s->srv_addr, &a);
+		evlog_addr(&r, "server", &a);
 		evlog_addr(&r, "source", &bs);
 		evlog_bool(&r, "spoofed", sc->set && sc->usesrc != SRC_USESRC_NONE);
 		if (s->tc >= 0 && (s->srv->flags & (SRV_F_SEND_PROXY | SRV_F_SEND_PROXY_V2)))

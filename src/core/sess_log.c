@@ -27,10 +27,10 @@ void sess_fill_log(const struct sess *s, struct log_sess *ls_out)
 	struct log_sess ls;
 
 	memset(&ls, 0, sizeof(ls));
-	ls.cli = s->cli_addr;
-	ls.fe = s->fe_addr;
+	sess_addr_get(&s->cli_addr, &ls.cli);
+	sess_addr_get(&s->fe_addr, &ls.fe);
 	sess_bsrc(s, &ls.bsrc);
-	ls.srv = s->srv_addr;
+	sess_addr_get(&s->srv_addr, &ls.srv);
 	ls.frontend = fe->name;
 	ls.backend = s->be ? s->be->name : fe->name;
 	ls.server = s->srv ? s->srv->name : NULL;
@@ -114,10 +114,14 @@ void sess_log_conn_error(struct sess *s, const char *msg)
 	localtime_r(&s->accept_tv.tv_sec, &tm);
 	strftime(date, sizeof(date), "%d/%b/%Y:%H:%M:%S", &tm);
 	/* a unix socket's client: "unix:<listener id>", as HAProxy */
-	if (s->cli_addr.ss_family == AF_UNIX)
+	if (sess_addr_family(&s->cli_addr) == AF_UNIX) {
 		snprintf(cli, sizeof(cli), "unix:%u", s->li ? s->li->luid : 0);
-	else
-		addr_str(&s->cli_addr, cli, sizeof(cli));
+	} else {
+		struct sockaddr_storage ca;
+
+		sess_addr_get(&s->cli_addr, &ca);
+		addr_str(&ca, cli, sizeof(cli));
+	}
 	snprintf(line, sizeof(line), "%s [%s.%03d] %s/%s: %s", cli, date,
 		 (int)(s->accept_tv.tv_usec / 1000), fe->name, bc ? (bc->name ? bc->name : bc->spec) : "-", msg);
 	log_list_send(&fe->logs, 3 /* err */, fe->conf->g.log_tag ? fe->conf->g.log_tag : "decoyproxy", line,

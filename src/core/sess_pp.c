@@ -130,21 +130,27 @@ static void hdr_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 	set_lowat(s->cli.fd, 1);
 
 	if (h.cmd == PP_CMD_PROXY && (h.family == AF_INET || h.family == AF_INET6)) {
-		/* the advertised endpoints replace the real ones everywhere */
-		s->cli_addr = h.src;
-		s->fe_addr = h.dst;
-		addr_unmap_v4(&s->cli_addr);
-		addr_unmap_v4(&s->fe_addr);
+		/* the advertised endpoints replace the real ones everywhere
+		 * (IP addresses: kept in place, nothing to allocate) */
+		struct sockaddr_storage src = h.src, dst = h.dst;
+
+		addr_unmap_v4(&src);
+		addr_unmap_v4(&dst);
+		(void)sess_addr_set(&s->cli_addr, &src);
+		(void)sess_addr_set(&s->fe_addr, &dst);
 	} else {
 		/* LOCAL (health checks, or UNKNOWN): keep the real endpoints */
 		s->pp_local = true;
 	}
 	if (dp_msg.debug) {
 		char a[64], b[64];
+		struct sockaddr_storage ca, fa;
 
+		sess_addr_get(&s->cli_addr, &ca);
+		sess_addr_get(&s->fe_addr, &fa);
 		sess_debug(s, "%s.proxy-header %s: client %s to %s", s->fe->name,
 			   h.cmd == PP_CMD_PROXY && (h.family == AF_INET || h.family == AF_INET6) ? "PROXY" : "LOCAL",
-			   addr_str(&s->cli_addr, a, sizeof(a)), addr_str(&s->fe_addr, b, sizeof(b)));
+			   addr_str(&ca, a, sizeof(a)), addr_str(&fa, b, sizeof(b)));
 	}
 	if (hdr_has_tlvs(&h)) {
 		s->pp = malloc(sizeof(*s->pp));
@@ -259,8 +265,8 @@ int sess_pp_prepare(struct sess *s)
 	memset(&h, 0, sizeof(h));
 	h.cmd = PP_CMD_PROXY;
 	h.socktype = SOCK_STREAM;
-	h.src = s->cli_addr;
-	h.dst = s->fe_addr;
+	sess_addr_get(&s->cli_addr, &h.src);
+	sess_addr_get(&s->fe_addr, &h.dst);
 	/* a unix socket's client (no PROXY header told its address): LOCAL,
 	 * "PROXY UNKNOWN" in v1, as HAProxy sends */
 	if ((h.src.ss_family != AF_INET && h.src.ss_family != AF_INET6) ||
@@ -286,7 +292,7 @@ int sess_pp_prepare(struct sess *s)
 		if (s->pp && s->pp->netns)
 			h.netns = s->pp->netns;
 		else if (s->netns)
-			h.netns = s->netns;
+			h.netns = (char *)s->netns; /* only read: h is encoded, never cleared */
 		if ((srv->pp_opts & SRV_PP_AUTHORITY) && s->pp && s->pp->authority)
 			h.authority = s->pp->authority;
 		if (srv->ntlvs) {

@@ -41,11 +41,24 @@
 #include "rules/sample.h"
 #include "rules/stktable.h"
 
-static void fill_view(struct sess *s, struct smp_sess *ss, struct proxy *be)
+/* The rules' view of a session: smp_sess reads and writes (set-src,
+ * set-dst) the addresses as sockaddr_storage, which the session keeps
+ * compact (union sess_addr): the view holds them whole, and view_store()
+ * puts what the rules changed back into the session. */
+struct sess_view {
+	struct smp_sess ss;     /* first: a view is also its smp_sess */
+	struct sockaddr_storage src, dst;
+};
+
+static void fill_view(struct sess *s, struct sess_view *v, struct proxy *be)
 {
+	struct smp_sess *ss = &v->ss;
+
 	memset(ss, 0, sizeof(*ss));
-	ss->src = &s->cli_addr;
-	ss->dst = &s->fe_addr;
+	sess_addr_get(&s->cli_addr, &v->src);
+	sess_addr_get(&s->fe_addr, &v->dst);
+	ss->src = &v->src;
+	ss->dst = &v->dst;
 	ss->fe = s->fe;
 	ss->be = be;
 	ss->srv = s->srv;
@@ -61,14 +74,23 @@ static void fill_view(struct sess *s, struct smp_sess *ss, struct proxy *be)
 	ss->conf = s->fe->conf;
 }
 
+/* After rules that may set-src / set-dst: their addresses back into s
+ * (IP addresses, or what s already held out of line: nothing to allocate;
+ * should an allocation fail, s keeps its address) */
+static void view_store(struct sess *s, const struct sess_view *v)
+{
+	(void)sess_addr_set(&s->cli_addr, &v->src);
+	(void)sess_addr_set(&s->fe_addr, &v->dst);
+}
+
 const void *sess_rules_view(const struct sess *s)
 {
-	static __thread struct smp_sess view;
+	static __thread struct sess_view view;
 
 	/* read-only use (logs): the casts only satisfy the view's type */
 	fill_view((struct sess *)s, &view, s->be ? s->be : s->fe);
-	view.final = true;
-	return &view;
+	view.ss.final = true;
+	return &view.ss;
 }
 
 void sess_rules_free(struct sess *s)
@@ -153,21 +175,22 @@ static bool verdict_ends(struct sess *s, enum rules_verdict v, const char *where
 int sess_rules_connection(struct sess *s)
 {
 	struct px_rules *r = s->fe->rules;
-	struct smp_sess ss;
+	struct sess_view sv;
 	enum rules_verdict v;
 
 	if (!rules_has_conn(r))
 		return 0;
 	if (!ensure_store(s, s->fe))
 		return -1;
-	fill_view(s, &ss, s->fe);
-	ss.final = true; /* no byte is read at this stage */
-	v = rules_tcp_connection(r, &ss, &s->rl.expect_proxy);
+	fill_view(s, &sv, s->fe);
+	sv.ss.final = true; /* no byte is read at this stage */
+	v = rules_tcp_connection(r, &sv.ss, &s->rl.expect_proxy);
+	view_store(s, &sv);
 	if (v == RV_REJECT || v == RV_SILENT_DROP) {
 		/* unlike HAProxy, a refused connection is logged (line and
 		 * event), at most once per attacker per second */
 		s->rl.refused = v == RV_REJECT ? 1 : 2;
-		if (!ratelim_allow(&s->cli_addr, (uint64_t)(sess_now() * 1000), 1000, &s->rl.refused_skipped)) {
+		if (!ratelim_allow(&sv.src, (uint64_t)(sess_now() * 1000), 1000, &s->rl.refused_skipped)) {
 			s->rl.refused_quiet = true;
 			s->no_log = true;
 		}
@@ -181,11 +204,11 @@ static void route(struct sess *s);
 static void assign(struct sess *s)
 {
 	if (s->be && s->be->rules && s->be->rules->srvr) {
-		struct smp_sess ss;
+		struct sess_view sv;
 
-		fill_view(s, &ss, s->be);
-		ss.final = true;
-		s->rl.force_srv = rules_pick_server(s->be->rules, &ss);
+		fill_view(s, &sv, s->be);
+		sv.ss.final = true;
+		s->rl.force_srv = rules_pick_server(s->be->rules, &sv.ss);
 		if (s->rl.force_srv)
 			SESS_DEBUG(s, "%s.use-server: %s", s->be->name, s->rl.force_srv->name);
 	}
@@ -198,21 +221,22 @@ static void assign(struct sess *s)
 static int inspect(struct sess *s, struct proxy *px, bool expired)
 {
 	struct px_rules *r = px->rules;
-	struct smp_sess ss;
+	struct sess_view sv;
 	enum rules_verdict v;
 	ev_tstamp end = s->rl.inspect_start + r->inspect_delay / 1000.0;
 
-	fill_view(s, &ss, s->rl.inspect_px == s->fe ? s->fe : px);
-	ss.final = expired || s->req.eof || chan_full(&s->req) || !r->inspect_delay || sess_now() >= end;
-	v = rules_tcp_content(r, &ss);
-	if (v != RV_WAIT || ss.final)
-		note_facts(s, &ss);
+	fill_view(s, &sv, s->rl.inspect_px == s->fe ? s->fe : px);
+	sv.ss.final = expired || s->req.eof || chan_full(&s->req) || !r->inspect_delay || sess_now() >= end;
+	v = rules_tcp_content(r, &sv.ss);
+	view_store(s, &sv);
+	if (v != RV_WAIT || sv.ss.final)
+		note_facts(s, &sv.ss);
 	if (verdict_ends(s, v, "tcp-request-content"))
 		return -1;
-	if (v == RV_WAIT && !ss.final)
+	if (v == RV_WAIT && !sv.ss.final)
 		return 0;
 	SESS_DEBUG(s, "%s.tcp-request-content: %s after %zu byte(s)", px->name,
-		   v == RV_ACCEPT ? "accept" : "no rule left", ss.req_len);
+		   v == RV_ACCEPT ? "accept" : "no rule left", sv.ss.req_len);
 	return 1;
 }
 
@@ -252,12 +276,14 @@ static void run_stage(struct sess *s, struct proxy *px, bool expired)
  * content rules and use-server. */
 static void route(struct sess *s)
 {
-	struct smp_sess ss;
-	struct proxy *be;
+	struct sess_view sv;
+	struct proxy *be = NULL;
 
-	fill_view(s, &ss, s->fe);
-	ss.final = true;
-	be = rules_pick_backend(s->fe->rules, &ss);
+	if (s->fe->rules) {
+		fill_view(s, &sv, s->fe);
+		sv.ss.final = true;
+		be = rules_pick_backend(s->fe->rules, &sv.ss);
+	}
 	if (be && be != s->be) {
 		SESS_DEBUG(s, "%s.use_backend: %s", s->fe->name, be->name);
 		s->be = be;
@@ -276,13 +302,16 @@ void sess_rules_start(struct sess *s)
 	if (rules_has_session(s->fe->rules)) {
 		/* tcp-request session: what the PROXY header said is known,
 		 * no byte of the request is read yet */
-		struct smp_sess ss;
+		struct sess_view sv;
+		enum rules_verdict v;
 
 		if (!ensure_store(s, s->fe))
 			return;
-		fill_view(s, &ss, s->fe);
-		ss.final = true;
-		if (verdict_ends(s, rules_tcp_session(s->fe->rules, &ss), "tcp-request-session"))
+		fill_view(s, &sv, s->fe);
+		sv.ss.final = true;
+		v = rules_tcp_session(s->fe->rules, &sv.ss);
+		view_store(s, &sv);
+		if (verdict_ends(s, v, "tcp-request-session"))
 			return;
 	}
 	if (rules_inspects(s->fe->rules)) {

@@ -139,17 +139,21 @@ static void human_age(double secs, char *buf, size_t cap)
 static void sess_line(struct cli_buf *out, const struct sess *s, ev_tstamp now)
 {
 	char cli[64], dst[64], srv[64], age[32], thr[24] = "";
-	int fam = s->cli_addr.ss_family;
+	int fam = sess_addr_family(&s->cli_addr);
+	struct sockaddr_storage a;
 
 	/* a unix socket's client has no address: HAProxy shows its listener's id */
+	sess_addr_get(&s->cli_addr, &a);
 	if (fam == AF_UNIX)
 		snprintf(cli, sizeof(cli), "unix:%u", s->li ? s->li->luid : 0);
 	else
-		addr_str(&s->cli_addr, cli, sizeof(cli));
-	addr_str(&s->fe_addr, dst, sizeof(dst));
+		addr_str(&a, cli, sizeof(cli));
+	sess_addr_get(&s->fe_addr, &a);
+	addr_str(&a, dst, sizeof(dst));
 	human_age(now - s->t_accept, age, sizeof(age));
-	if (s->srv_addr.ss_family)
-		addr_str(&s->srv_addr, srv, sizeof(srv));
+	sess_addr_get(&s->srv_addr, &a);
+	if (a.ss_family)
+		addr_str(&a, srv, sizeof(srv));
 	else
 		snprintf(srv, sizeof(srv), "-");
 	/* thread mode: the thread that owns it (HAProxy's 1-based number) */

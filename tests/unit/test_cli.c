@@ -725,7 +725,7 @@ static void test_commands_per_line(void **state)
 static struct sess *fake_sess(const char *fe_name, const char *srv, unsigned long long id, const char *src)
 {
 	struct sess *s = calloc(1, sizeof(*s));
-	struct sockaddr_in *c = (struct sockaddr_in *)&s->cli_addr, *d = (struct sockaddr_in *)&s->fe_addr;
+	struct sockaddr_in *c = &s->cli_addr.in4, *d = &s->fe_addr.in4;
 
 	assert_non_null(s);
 	s->id = id;
