@@ -168,11 +168,16 @@ static _Thread_local struct loop_task after_close_task = { .fn = after_close };
 /* The last reference on a generation frees it on T0, isolated (the free
  * walks state other threads may read: mirror outputs, tables); a worker
  * posts that last put to T0. */
-static void conf_put_t0(void *arg)
+static void conf_put_t0(struct dp_config *c)
 {
 	thread_isolate();
-	dp_config_put(arg);
+	dp_config_put(c);
 	thread_release();
+}
+
+static void conf_put_job(struct thread_job *j)
+{
+	conf_put_t0(container_of(j, struct dp_config, put_job));
 }
 
 void sess_conf_put(struct dp_config *c)
@@ -187,10 +192,14 @@ void sess_conf_put(struct dp_config *c)
 			return;
 	/* the last: nobody takes a new one on a generation no longer in
 	 * service; T0 puts it, isolated */
-	if (tid == 0)
+	if (tid == 0) {
 		conf_put_t0(c);
-	else if (thread_post(0, conf_put_t0, c) < 0)
-		dp_config_put(c); /* out of memory: freed here, as before */
+		return;
+	}
+	/* the job is the generation's own: posting cannot fail, and it is
+	 * posted once (only the holder of the last reference gets here) */
+	c->put_job.fn = conf_put_job;
+	thread_post_job(0, &c->put_job);
 }
 
 void sess_dequeue_later(struct proxy *be)
