@@ -397,18 +397,27 @@ static unsigned kill_here(bool (*match)(const struct sess *, uintptr_t), uintptr
 	return killed;
 }
 
+/* A kill posted to another thread: one allocation, the job inside it. */
 struct kill_req {
+	struct thread_job j;
 	bool (*match)(const struct sess *, uintptr_t);
 	uintptr_t key;
 	enum term_event ev;
 };
 
-static void kill_job(void *arg)
+static void kill_job(struct thread_job *j)
 {
-	struct kill_req *r = arg;
+	struct kill_req *r = container_of(j, struct kill_req, j);
 
 	kill_here(r->match, r->key, r->ev);
 	free(r);
+}
+
+/* Out of memory for the request of thread t: its sessions stay (posting
+ * is the only safe way to end them), and the operator is told. */
+static void kill_nomem(unsigned t)
+{
+	ha_alert("out of memory: the matching sessions of thread %u were not ended", t + 1);
 }
 
 unsigned sess_kill_where(bool (*match)(const struct sess *s, uintptr_t key), uintptr_t key,
@@ -420,11 +429,12 @@ unsigned sess_kill_where(bool (*match)(const struct sess *s, uintptr_t key), uin
 		if (t == tid || !__atomic_load_n(&sess_thr[t].count, __ATOMIC_RELAXED))
 			continue;
 		r = malloc(sizeof(*r));
-		if (!r)
+		if (!r) {
+			kill_nomem(t);
 			continue;
-		*r = (struct kill_req){ .match = match, .key = key, .ev = ev };
-		if (thread_post(t, kill_job, r) < 0)
-			free(r);
+		}
+		*r = (struct kill_req){ .j.fn = kill_job, .match = match, .key = key, .ev = ev };
+		thread_post_job(t, &r->j);
 	}
 	return kill_here(match, key, ev);
 }
@@ -441,6 +451,7 @@ void sess_kill_srv_state(struct sess *s, bool srv_up)
 
 /* sorted ids: one copy per thread that kills (posted) */
 struct ids_req {
+	struct thread_job j;        /* when posted */
 	size_t n;
 	enum term_event ev;
 	unsigned long long ids[];
@@ -461,14 +472,17 @@ static bool match_ids(const struct sess *s, uintptr_t unused)
 	return bsearch(&s->id, ids_cur->ids, ids_cur->n, sizeof(s->id), cmp_ull) != NULL;
 }
 
-static void ids_job(void *arg)
+static void ids_run(struct ids_req *r)
 {
-	struct ids_req *r = arg;
-
 	ids_cur = r;
 	kill_here(match_ids, 0, r->ev);
 	ids_cur = NULL;
 	free(r);
+}
+
+static void ids_job(struct thread_job *j)
+{
+	ids_run(container_of(j, struct ids_req, j));
 }
 
 void sess_kill_ids(const unsigned long long *ids, size_t n, enum term_event ev)
@@ -478,8 +492,10 @@ void sess_kill_ids(const unsigned long long *ids, size_t n, enum term_event ev)
 	if (!n)
 		return;
 	mine = malloc(sizeof(*mine) + n * sizeof(ids[0]));
-	if (!mine)
+	if (!mine) {
+		kill_nomem(tid);
 		return;
+	}
 	mine->n = n;
 	mine->ev = ev;
 	memcpy(mine->ids, ids, n * sizeof(ids[0]));
@@ -489,13 +505,15 @@ void sess_kill_ids(const unsigned long long *ids, size_t n, enum term_event ev)
 		if (t == tid || !__atomic_load_n(&sess_thr[t].count, __ATOMIC_RELAXED))
 			continue;
 		r = malloc(sizeof(*mine) + n * sizeof(ids[0]));
-		if (!r)
+		if (!r) {
+			kill_nomem(t);
 			continue;
+		}
 		memcpy(r, mine, sizeof(*mine) + n * sizeof(ids[0]));
-		if (thread_post(t, ids_job, r) < 0)
-			free(r);
+		r->j = (struct thread_job){ .fn = ids_job };
+		thread_post_job(t, &r->j);
 	}
-	ids_job(mine);
+	ids_run(mine);
 }
 
 /* ---- data transfer ------------------------------------------------------- */
