@@ -532,12 +532,21 @@ void sess_dequeue(struct proxy *be)
 		s->counted_srv = true;
 		CNT_INC(srv, cum_conn);
 		if (s->tid != tid) {
-			/* its watchers are on its owner's loop: started there;
-			 * posted under the lock, so that a close of s on its
-			 * owner (sess_unqueue) finds the job to cancel */
+			unsigned owner = s->tid;
+			bool wake;
+
+			/* its watchers are on its owner's loop: started there.
+			 * Queued under the lock, so that a close of s on its
+			 * owner (sess_unqueue, under this lock) either finds s
+			 * in the queue or finds the job to cancel. Woken after
+			 * the unlock: from then on the owner may run the job or
+			 * close and free s, so only the owner's thread slot is
+			 * touched (it lives as long as the threads) */
 			s->dq_job.fn = dequeued_job;
-			thread_post_job(s->tid, &s->dq_job);
+			wake = thread_queue_job(owner, &s->dq_job);
 			be_unlock(be);
+			if (wake)
+				thread_wake(owner);
 			continue;
 		}
 		be_unlock(be);

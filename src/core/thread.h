@@ -99,6 +99,14 @@ unsigned threads_running(void);
 /* struct thread_job: lib/job.h (embedded in objects of lower layers) */
 
 void thread_post_job(unsigned t, struct thread_job *j);
+/* thread_post_job() in two halves, for a caller holding a lock that must
+ * cover the queuing but not the wake-up (an eventfd write):
+ * thread_queue_job() puts j on thread t's list (no system call) and
+ * returns true when t must then be woken by thread_wake(t). t must be
+ * another thread of a prepared set (n > 1): with one thread it runs fn
+ * at once (under the caller's lock) and returns false. */
+bool thread_queue_job(unsigned t, struct thread_job *j);
+void thread_wake(unsigned t);
 /* Thread t itself: takes j off its list if it is still queued there
  * (its fn will not run). true when it was. */
 bool thread_cancel_job(unsigned t, struct thread_job *j);
