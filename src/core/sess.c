@@ -263,16 +263,21 @@ void sess_close(struct sess *s, enum term_event ev)
 
 	if (s->state == SST_CLOSED)
 		return;
+	if (s->state == SST_QUEUE && !sess_unqueue(s)) {
+		/* another thread dequeued it, its posted start had not run:
+		 * it left the queue with a server slot. HAProxy logs such a
+		 * stream (assigned state) in the connection phase, with that
+		 * server and the time it waited, not as queued */
+		s->tw = sess_ms_since(s->t_queue);
+		s->state = SST_CONNECT;
+	}
 	snap = sess_term_snap(s);
 	term_compute(ev, &snap, s->term);
-	if (s->state == SST_QUEUE) {
-		sess_unqueue(s);
-		/* as HAProxy: the wait of a session that never got a server is
-		 * recorded only when `timeout queue` ended it (sQ); any other
-		 * end in the queue (client timeout or abort, kill) logs %Tw -1 */
-		if (ev != TERM_EV_SRV_TIMEOUT)
-			s->tw = -1;
-	}
+	/* as HAProxy: the wait of a session that never got a server is
+	 * recorded only when `timeout queue` ended it (sQ); any other end in
+	 * the queue (client timeout or abort, kill) logs %Tw -1 */
+	if (s->state == SST_QUEUE && ev != TERM_EV_SRV_TIMEOUT)
+		s->tw = -1;
 	was_est = s->state == SST_EST;
 	s->state = SST_CLOSED;
 	if (s->mirror) {
@@ -877,8 +882,13 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	case 'c':
 		sess_close(s, TERM_EV_CLI_TIMEOUT);
 		break;
+	case 'q': /* timeout queue: "sQ", unless another thread dequeued
+		   * it meanwhile (its start had not run): it starts now */
+		if (sess_start_if_dequeued(s))
+			break;
+		sess_close(s, TERM_EV_SRV_TIMEOUT);
+		break;
 	case 's':
-	case 'q': /* timeout queue: "sQ" */
 		sess_close(s, TERM_EV_SRV_TIMEOUT);
 		break;
 	case 'h':

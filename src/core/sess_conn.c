@@ -118,7 +118,7 @@ void sess_release_server_slot(struct sess *s)
 	}
 }
 
-void sess_unqueue(struct sess *s)
+bool sess_unqueue(struct sess *s)
 {
 	struct sess **pp = &s->be->queue_head, *prev = NULL;
 	struct proxy *be = s->be;
@@ -136,13 +136,14 @@ void sess_unqueue(struct sess *s)
 			s->tw = sess_ms_since(s->t_queue);
 			s->bq = (unsigned)(be->queue_idx - s->q_idx + 1);
 			be_unlock(be);
-			return;
+			return true;
 		}
 	}
 	/* not there: another thread dequeued it and posted its start here,
 	 * which has not run yet (it holds a slot, given back by the close) */
 	thread_cancel_job(s->tid, &s->dq_job);
 	be_unlock(be);
+	return false;
 }
 
 /* ---- connecting ---------------------------------------------------------- */
@@ -506,6 +507,20 @@ static void dequeued_start(struct sess *s)
 static void dequeued_job(struct thread_job *j)
 {
 	dequeued_start(container_of(j, struct sess, dq_job));
+}
+
+bool sess_start_if_dequeued(struct sess *s)
+{
+	bool dequeued;
+
+	/* under the lock that covers the dequeue and its posting: the job
+	 * is either queued already or s is still in the queue */
+	be_lock(s->be);
+	dequeued = thread_cancel_job(s->tid, &s->dq_job);
+	be_unlock(s->be);
+	if (dequeued)
+		dequeued_start(s);
+	return dequeued;
 }
 
 void sess_dequeue(struct proxy *be)
