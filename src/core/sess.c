@@ -263,7 +263,7 @@ void sess_close(struct sess *s, enum term_event ev)
 
 	if (s->state == SST_CLOSED)
 		return;
-	if (s->state == SST_QUEUE && !sess_unqueue(s)) {
+	if (s->state == SST_QUEUE && sess_unqueue(s)) {
 		/* another thread dequeued it, its posted start had not run:
 		 * it left the queue with a server slot. HAProxy logs such a
 		 * stream (assigned state) in the connection phase, with that

@@ -122,6 +122,7 @@ bool sess_unqueue(struct sess *s)
 {
 	struct sess **pp = &s->be->queue_head, *prev = NULL;
 	struct proxy *be = s->be;
+	bool dequeued;
 
 	be_lock(be);
 	for (; *pp; prev = *pp, pp = &(*pp)->qnext) {
@@ -136,14 +137,14 @@ bool sess_unqueue(struct sess *s)
 			s->tw = sess_ms_since(s->t_queue);
 			s->bq = (unsigned)(be->queue_idx - s->q_idx + 1);
 			be_unlock(be);
-			return true;
+			return false;
 		}
 	}
 	/* not there: another thread dequeued it and posted its start here,
 	 * which has not run yet (it holds a slot, given back by the close) */
-	thread_cancel_job(s->tid, &s->dq_job);
+	dequeued = thread_cancel_job(s->tid, &s->dq_job);
 	be_unlock(be);
-	return false;
+	return dequeued;
 }
 
 /* ---- connecting ---------------------------------------------------------- */

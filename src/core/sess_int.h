@@ -85,8 +85,8 @@ void sess_srv_write_cb(struct ev_loop *loop, ev_io *w, int revents);
 void sess_assign(struct sess *s);
 /* Starts queued sessions of backend be while its servers have free slots. */
 void sess_dequeue(struct proxy *be);
-/* Takes s out of its backend's queue (it is closing while queued): true.
- * false when another thread had already dequeued it (s holds a server
+/* Takes s out of its backend's queue (it is closing while queued): false.
+ * true when another thread had already dequeued it (s holds a server
  * slot) and its posted start had not run: that start is cancelled. */
 bool sess_unqueue(struct sess *s);
 /* The queue's deadline of s expired: when another thread dequeued s and
