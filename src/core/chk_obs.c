@@ -88,13 +88,16 @@ static void obs_run(struct loop_task *t)
 static struct loop_task obs_task = { .fn = obs_run };
 
 /* on T0: a worker's session reported the server (its reference held) */
-static void obs_posted(void *arg)
+static void obs_posted(struct server *s)
 {
-	struct server *s = arg;
-
 	s->obs_next = obs_head;
 	obs_head = s;
 	loop_defer(&obs_task);
+}
+
+static void obs_job_run(struct thread_job *j)
+{
+	obs_posted(container_of(j, struct server, obs_job));
 }
 
 void chk_observe_l4(struct server *s, bool ok)
@@ -109,11 +112,11 @@ void chk_observe_l4(struct server *s, bool ok)
 		return;
 	s->px->conf->refcnt++;  /* the server lives until the action ran */
 	if (tid != 0) {
-		/* health state is T0's: the action runs there */
-		if (thread_post(0, obs_posted, s) < 0) {
-			s->obs_pending = false;
-			sess_conf_put(s->px->conf);
-		}
+		/* health state is T0's: the action runs there. The job is the
+		 * server's own (one report pending at a time: obs_pending), so
+		 * posting cannot fail and no report is lost */
+		s->obs_job.fn = obs_job_run;
+		thread_post_job(0, &s->obs_job);
 		return;
 	}
 	obs_posted(s);

@@ -145,10 +145,17 @@ void pipe_setup(const struct dp_config *c, unsigned maxconn)
 	pipe_pool_trim();
 }
 
+/* Hands back bytes of the large pipes' budget (a reservation pipe_grow()
+ * made that did not become a large pipe, or a large pipe closed). */
+static void large_give_back(size_t bytes)
+{
+	atomic_fetch_sub(&large_pages, (unsigned)(bytes / 4096));
+}
+
 static void pipe_close(struct dp_pipe *p)
 {
 	if (p->large) {
-		atomic_fetch_sub(&large_pages, (unsigned)(p->size / 4096));
+		large_give_back(p->size);
 		atomic_fetch_sub(&large_count, 1);
 	}
 	close(p->prod);
@@ -166,11 +173,11 @@ static bool pipe_grow(int fd)
 	if (!pipe_cfg.autosize)
 		return false;
 	if (atomic_fetch_add(&large_pages, pages) + pages > pipe_cfg.large_budget) {
-		atomic_fetch_sub(&large_pages, pages);
+		large_give_back(pipe_cfg.autosize);
 		return false;
 	}
 	if (fcntl(fd, F_SETPIPE_SZ, (int)pipe_cfg.autosize) < 0) {
-		atomic_fetch_sub(&large_pages, pages);
+		large_give_back(pipe_cfg.autosize);
 		return false;
 	}
 	return true;
@@ -199,7 +206,7 @@ static struct dp_pipe *pipe_new(void)
 		/* shrunk below what was asked (pipe-user-pages-soft
 		 * exceeded: one-page pipes): the copy path does better */
 		if (large)
-			atomic_fetch_sub(&large_pages, pipe_cfg.autosize / 4096);
+			large_give_back(pipe_cfg.autosize);
 		close(fd[0]);
 		close(fd[1]);
 		return NULL;
@@ -207,7 +214,7 @@ static struct dp_pipe *pipe_new(void)
 	p = calloc(1, sizeof(*p));
 	if (!p) {
 		if (large)
-			atomic_fetch_sub(&large_pages, pipe_cfg.autosize / 4096);
+			large_give_back(pipe_cfg.autosize);
 		close(fd[0]);
 		close(fd[1]);
 		return NULL;
@@ -220,7 +227,7 @@ static struct dp_pipe *pipe_new(void)
 		 * gave (the same: autosize is a power of two of pages) */
 		p->large = true;
 		if ((unsigned)sz != pipe_cfg.autosize) {
-			atomic_fetch_sub(&large_pages, pipe_cfg.autosize / 4096);
+			large_give_back(pipe_cfg.autosize);
 			atomic_fetch_add(&large_pages, (unsigned)sz / 4096);
 		}
 		atomic_fetch_add(&large_count, 1);

@@ -171,11 +171,16 @@ static _Thread_local struct loop_task after_close_task = { .fn = after_close };
 /* The last reference on a generation frees it on T0, isolated (the free
  * walks state other threads may read: mirror outputs, tables); a worker
  * posts that last put to T0. */
-static void conf_put_t0(void *arg)
+static void conf_put_t0(struct dp_config *c)
 {
 	thread_isolate();
-	dp_config_put(arg);
+	dp_config_put(c);
 	thread_release();
+}
+
+static void conf_put_job(struct thread_job *j)
+{
+	conf_put_t0(container_of(j, struct dp_config, put_job));
 }
 
 void sess_conf_put(struct dp_config *c)
@@ -190,10 +195,14 @@ void sess_conf_put(struct dp_config *c)
 			return;
 	/* the last: nobody takes a new one on a generation no longer in
 	 * service; T0 puts it, isolated */
-	if (tid == 0)
+	if (tid == 0) {
 		conf_put_t0(c);
-	else if (thread_post(0, conf_put_t0, c) < 0)
-		dp_config_put(c); /* out of memory: freed here, as before */
+		return;
+	}
+	/* the job is the generation's own: posting cannot fail, and it is
+	 * posted once (only the holder of the last reference gets here) */
+	c->put_job.fn = conf_put_job;
+	thread_post_job(0, &c->put_job);
 }
 
 void sess_dequeue_later(struct proxy *be)
@@ -257,16 +266,21 @@ void sess_close(struct sess *s, enum term_event ev)
 
 	if (s->state == SST_CLOSED)
 		return;
+	if (s->state == SST_QUEUE && sess_unqueue(s)) {
+		/* another thread dequeued it, its posted start had not run:
+		 * it left the queue with a server slot. HAProxy logs such a
+		 * stream (assigned state) in the connection phase, with that
+		 * server and the time it waited, not as queued */
+		s->tw = sess_ms_since(s->t_queue);
+		s->state = SST_CONNECT;
+	}
 	snap = sess_term_snap(s);
 	term_compute(ev, &snap, s->term);
-	if (s->state == SST_QUEUE) {
-		sess_unqueue(s);
-		/* as HAProxy: the wait of a session that never got a server is
-		 * recorded only when `timeout queue` ended it (sQ); any other
-		 * end in the queue (client timeout or abort, kill) logs %Tw -1 */
-		if (ev != TERM_EV_SRV_TIMEOUT)
-			s->tw = -1;
-	}
+	/* as HAProxy: the wait of a session that never got a server is
+	 * recorded only when `timeout queue` ended it (sQ); any other end in
+	 * the queue (client timeout or abort, kill) logs %Tw -1 */
+	if (s->state == SST_QUEUE && ev != TERM_EV_SRV_TIMEOUT)
+		s->tw = -1;
 	was_est = s->state == SST_EST;
 	s->state = SST_CLOSED;
 	if (s->mirror) {
@@ -390,18 +404,27 @@ static unsigned kill_here(bool (*match)(const struct sess *, uintptr_t), uintptr
 	return killed;
 }
 
+/* A kill posted to another thread: one allocation, the job inside it. */
 struct kill_req {
+	struct thread_job j;
 	bool (*match)(const struct sess *, uintptr_t);
 	uintptr_t key;
 	enum term_event ev;
 };
 
-static void kill_job(void *arg)
+static void kill_job(struct thread_job *j)
 {
-	struct kill_req *r = arg;
+	struct kill_req *r = container_of(j, struct kill_req, j);
 
 	kill_here(r->match, r->key, r->ev);
 	free(r);
+}
+
+/* Out of memory for the request of thread t: its sessions stay (posting
+ * is the only safe way to end them), and the operator is told. */
+static void kill_nomem(unsigned t)
+{
+	ha_alert("out of memory: the matching sessions of thread %u were not ended", t + 1);
 }
 
 unsigned sess_kill_where(bool (*match)(const struct sess *s, uintptr_t key), uintptr_t key,
@@ -413,11 +436,12 @@ unsigned sess_kill_where(bool (*match)(const struct sess *s, uintptr_t key), uin
 		if (t == tid || !__atomic_load_n(&sess_thr[t].count, __ATOMIC_RELAXED))
 			continue;
 		r = malloc(sizeof(*r));
-		if (!r)
+		if (!r) {
+			kill_nomem(t);
 			continue;
-		*r = (struct kill_req){ .match = match, .key = key, .ev = ev };
-		if (thread_post(t, kill_job, r) < 0)
-			free(r);
+		}
+		*r = (struct kill_req){ .j.fn = kill_job, .match = match, .key = key, .ev = ev };
+		thread_post_job(t, &r->j);
 	}
 	return kill_here(match, key, ev);
 }
@@ -434,6 +458,7 @@ void sess_kill_srv_state(struct sess *s, bool srv_up)
 
 /* sorted ids: one copy per thread that kills (posted) */
 struct ids_req {
+	struct thread_job j;        /* when posted */
 	size_t n;
 	enum term_event ev;
 	unsigned long long ids[];
@@ -454,14 +479,17 @@ static bool match_ids(const struct sess *s, uintptr_t unused)
 	return bsearch(&s->id, ids_cur->ids, ids_cur->n, sizeof(s->id), cmp_ull) != NULL;
 }
 
-static void ids_job(void *arg)
+static void ids_run(struct ids_req *r)
 {
-	struct ids_req *r = arg;
-
 	ids_cur = r;
 	kill_here(match_ids, 0, r->ev);
 	ids_cur = NULL;
 	free(r);
+}
+
+static void ids_job(struct thread_job *j)
+{
+	ids_run(container_of(j, struct ids_req, j));
 }
 
 void sess_kill_ids(const unsigned long long *ids, size_t n, enum term_event ev)
@@ -471,8 +499,10 @@ void sess_kill_ids(const unsigned long long *ids, size_t n, enum term_event ev)
 	if (!n)
 		return;
 	mine = malloc(sizeof(*mine) + n * sizeof(ids[0]));
-	if (!mine)
+	if (!mine) {
+		kill_nomem(tid);
 		return;
+	}
 	mine->n = n;
 	mine->ev = ev;
 	memcpy(mine->ids, ids, n * sizeof(ids[0]));
@@ -482,13 +512,15 @@ void sess_kill_ids(const unsigned long long *ids, size_t n, enum term_event ev)
 		if (t == tid || !__atomic_load_n(&sess_thr[t].count, __ATOMIC_RELAXED))
 			continue;
 		r = malloc(sizeof(*mine) + n * sizeof(ids[0]));
-		if (!r)
+		if (!r) {
+			kill_nomem(t);
 			continue;
+		}
 		memcpy(r, mine, sizeof(*mine) + n * sizeof(ids[0]));
-		if (thread_post(t, ids_job, r) < 0)
-			free(r);
+		r->j = (struct thread_job){ .fn = ids_job };
+		thread_post_job(t, &r->j);
 	}
-	ids_job(mine);
+	ids_run(mine);
 }
 
 /* ---- data transfer ------------------------------------------------------- */
@@ -852,8 +884,13 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	case 'c':
 		sess_close(s, TERM_EV_CLI_TIMEOUT);
 		break;
+	case 'q': /* timeout queue: "sQ", unless another thread dequeued
+		   * it meanwhile (its start had not run): it starts now */
+		if (sess_start_if_dequeued(s))
+			break;
+		sess_close(s, TERM_EV_SRV_TIMEOUT);
+		break;
 	case 's':
-	case 'q': /* timeout queue: "sQ" */
 		sess_close(s, TERM_EV_SRV_TIMEOUT);
 		break;
 	case 'h':

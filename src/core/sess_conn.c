@@ -131,10 +131,11 @@ void sess_release_server_slot(struct sess *s)
 	}
 }
 
-void sess_unqueue(struct sess *s)
+bool sess_unqueue(struct sess *s)
 {
 	struct sess **pp = &s->be->queue_head, *prev = NULL;
 	struct proxy *be = s->be;
+	bool dequeued;
 
 	be_lock(be);
 	for (; *pp; prev = *pp, pp = &(*pp)->qnext) {
@@ -149,13 +150,14 @@ void sess_unqueue(struct sess *s)
 			s->tw = sess_ms_since(s->t_queue);
 			s->bq = (unsigned)(be->queue_idx - s->q_idx + 1);
 			be_unlock(be);
-			return;
+			return false;
 		}
 	}
 	/* not there: another thread dequeued it and posted its start here,
 	 * which has not run yet (it holds a slot, given back by the close) */
-	thread_cancel_job(s->tid, &s->dq_job);
+	dequeued = thread_cancel_job(s->tid, &s->dq_job);
 	be_unlock(be);
+	return dequeued;
 }
 
 /* ---- connecting ---------------------------------------------------------- */
@@ -541,6 +543,20 @@ static void dequeued_job(struct thread_job *j)
 	dequeued_start(container_of(j, struct sess, dq_job));
 }
 
+bool sess_start_if_dequeued(struct sess *s)
+{
+	bool dequeued;
+
+	/* under the lock that covers the dequeue and its posting: the job
+	 * is either queued already or s is still in the queue */
+	be_lock(s->be);
+	dequeued = thread_cancel_job(s->tid, &s->dq_job);
+	be_unlock(s->be);
+	if (dequeued)
+		dequeued_start(s);
+	return dequeued;
+}
+
 void sess_dequeue(struct proxy *be)
 {
 	for (;;) {
@@ -566,12 +582,21 @@ void sess_dequeue(struct proxy *be)
 		s->counted_srv = true;
 		CNT_INC(srv, cum_conn);
 		if (s->tid != tid) {
-			/* its watchers are on its owner's loop: started there;
-			 * posted under the lock, so that a close of s on its
-			 * owner (sess_unqueue) finds the job to cancel */
+			unsigned owner = s->tid;
+			bool wake;
+
+			/* its watchers are on its owner's loop: started there.
+			 * Queued under the lock, so that a close of s on its
+			 * owner (sess_unqueue, under this lock) either finds s
+			 * in the queue or finds the job to cancel. Woken after
+			 * the unlock: from then on the owner may run the job or
+			 * close and free s, so only the owner's thread slot is
+			 * touched (it lives as long as the threads) */
 			s->dq_job.fn = dequeued_job;
-			thread_post_job(s->tid, &s->dq_job);
+			wake = thread_queue_job(owner, &s->dq_job);
 			be_unlock(be);
+			if (wake)
+				thread_wake(owner);
 			continue;
 		}
 		be_unlock(be);

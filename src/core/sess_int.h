@@ -85,8 +85,14 @@ void sess_srv_write_cb(struct ev_loop *loop, ev_io *w, int revents);
 void sess_assign(struct sess *s);
 /* Starts queued sessions of backend be while its servers have free slots. */
 void sess_dequeue(struct proxy *be);
-/* Takes s out of its backend's queue (it is closing while queued). */
-void sess_unqueue(struct sess *s);
+/* Takes s out of its backend's queue (it is closing while queued): false.
+ * true when another thread had already dequeued it (s holds a server
+ * slot) and its posted start had not run: that start is cancelled. */
+bool sess_unqueue(struct sess *s);
+/* The queue's deadline of s expired: when another thread dequeued s and
+ * its start had not run yet, s starts connecting now (true), as HAProxy
+ * looks at the dequeue before the timeout; false: s is still queued. */
+bool sess_start_if_dequeued(struct sess *s);
 /* Gives back s's slot on its server, if it holds one; the backend's queue
  * is served later, from the loop (sess_dequeue_later). */
 void sess_release_server_slot(struct sess *s);

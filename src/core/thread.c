@@ -169,14 +169,14 @@ void thread_run_jobs(void)
 	}
 }
 
-void thread_post_job(unsigned t, struct thread_job *j)
+bool thread_queue_job(unsigned t, struct thread_job *j)
 {
 	struct thr_slot *sl = &slots[t];
 
 	if (nloops < 2 || t >= nloops) {
 		/* one thread: no other thread could post; runs now */
 		j->fn(j);
-		return;
+		return false;
 	}
 	pthread_mutex_lock(&sl->jlock);
 	if (!j->queued) {
@@ -186,7 +186,18 @@ void thread_post_job(unsigned t, struct thread_job *j)
 		sl->jtail = &j->next;
 	}
 	pthread_mutex_unlock(&sl->jlock);
+	return true;
+}
+
+void thread_wake(unsigned t)
+{
 	ev_async_send(thread_loop(t), &wake[t]);
+}
+
+void thread_post_job(unsigned t, struct thread_job *j)
+{
+	if (thread_queue_job(t, j))
+		thread_wake(t);
 }
 
 bool thread_cancel_job(unsigned t, struct thread_job *j)

@@ -36,6 +36,7 @@
 #include <ev.h>
 #include <pthread.h>
 #include "lib/common.h"
+#include "lib/job.h"
 #include "lib/thread.h"
 #include "core/loop.h"
 
@@ -95,18 +96,24 @@ unsigned threads_running(void);
  * t's loop (ev_async); fn(node) runs on t, from its loop, in posting order.
  * Thread t must run (t == 0, or t < dp_nbthread with threads started) and
  * have been prepared by threads_prepare() (n > 1). */
-struct thread_job {
-	struct thread_job *next;
-	void (*fn)(struct thread_job *j);
-	bool queued;                /* on a thread's list (under its lock) */
-};
+/* struct thread_job: lib/job.h (embedded in objects of lower layers) */
 
 void thread_post_job(unsigned t, struct thread_job *j);
+/* thread_post_job() in two halves, for a caller holding a lock that must
+ * cover the queuing but not the wake-up (an eventfd write):
+ * thread_queue_job() puts j on thread t's list (no system call) and
+ * returns true when t must then be woken by thread_wake(t). t must be
+ * another thread of a prepared set (n > 1): with one thread it runs fn
+ * at once (under the caller's lock) and returns false. */
+bool thread_queue_job(unsigned t, struct thread_job *j);
+void thread_wake(unsigned t);
 /* Thread t itself: takes j off its list if it is still queued there
  * (its fn will not run). true when it was. */
 bool thread_cancel_job(unsigned t, struct thread_job *j);
 /* fn(arg) on thread t, the node allocated here and freed after fn:
- * 0, or -ENOMEM (nothing posted). */
+ * 0, or -ENOMEM (nothing posted). Only for work whose loss is harmless
+ * (tests): what must reach its thread embeds its job in the object it
+ * works on and uses thread_post_job(), which cannot fail. */
 int thread_post(unsigned t, void (*fn)(void *arg), void *arg);
 /* Runs the jobs posted to the calling thread now (tests, shutdown). */
 void thread_run_jobs(void);

@@ -152,14 +152,15 @@ static int icmpans_apply_hook(struct dp_config *newc, struct dp_config *oldc, ch
 /* probe state is T0's: a worker's accept is noted there (the generation
  * held until then) */
 struct probe_accept_job {
+	struct thread_job j;
 	struct proxy *fe;
 	const char *ns;
 	struct sockaddr_storage peer, local;
 };
 
-static void probe_accept_posted(void *arg)
+static void probe_accept_posted(struct thread_job *tj)
 {
-	struct probe_accept_job *j = arg;
+	struct probe_accept_job *j = container_of(tj, struct probe_accept_job, j);
 	struct dp_config *c = j->fe->conf;
 
 	probe_note_accept(j->fe, j->ns, &j->peer, &j->local);
@@ -172,6 +173,7 @@ static void probe_accept_posted(void *arg)
  * the session (core). ctl is the one layer that sees both. */
 static void accept_glue(struct listener *l, int fd, const struct sockaddr_storage *peer)
 {
+	static _Thread_local double nomem_warn; /* per thread: ha_ratelimit */
 	struct proxy *fe = l->bc ? l->bc->fe : NULL;
 
 	if (fe && (fe->options & PR_O_LOGPROBES) && fe->tproxy) {
@@ -184,13 +186,16 @@ static void accept_glue(struct listener *l, int fd, const struct sockaddr_storag
 		else if (tid == 0)
 			probe_note_accept(fe, l->bc->netns, peer, &local);
 		else if ((j = malloc(sizeof(*j)))) {
-			*j = (struct probe_accept_job){ .fe = fe, .ns = l->bc->netns, .peer = *peer, .local = local };
+			/* one allocation, the job inside: posting cannot fail */
+			*j = (struct probe_accept_job){ .j.fn = probe_accept_posted, .fe = fe, .ns = l->bc->netns,
+							.peer = *peer, .local = local };
 			fe->conf->refcnt++;
-			if (thread_post(0, probe_accept_posted, j) < 0) {
-				free(j);
-				sess_conf_put(fe->conf);
-			}
-		}
+			thread_post_job(0, &j->j);
+		} else if (ha_ratelimit(&nomem_warn, 60.0))
+			/* the probe module then sees this SYN as not answered
+			 * by a connection: said, not silent */
+			ha_warning("frontend '%s': out of memory: an accepted connection is missing from the probe events "
+				   "(this warning at most once a minute)", fe->name);
 	}
 	sess_accept(l, fd, peer);
 }

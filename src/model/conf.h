@@ -12,6 +12,7 @@
 #include <sys/types.h>
 #include "lib/common.h"
 #include "cfg/cfg.h"
+#include "lib/job.h"
 #include "log/log.h"
 #include "model/bind.h"
 
@@ -68,6 +69,8 @@ struct dp_config {
 	struct proxy *cur_defaults; /* last anonymous-or-named defaults seen (for inheritance) */
 	_Atomic int refcnt;         /* 1 for being current + 1 per proxy reference held by
 	                             * sessions (of any thread; freed on T0: core/sess.c) */
+	struct thread_job put_job;  /* the last reference dropped by a worker: the free
+	                             * posted to T0 without allocating (core/sess.c) */
 	unsigned generation;
 	struct cfg_files files;      /* the files it was read from */
 	struct log_list all_targets; /* owns every log target of this generation */

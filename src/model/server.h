@@ -4,6 +4,7 @@
 
 #include <sys/socket.h>
 #include "lib/common.h"
+#include "lib/job.h"
 #include "model/counters.h"
 #include "model/source.h"
 
@@ -144,6 +145,7 @@ struct server {
 	_Atomic unsigned obs_errors;     /* consecutive connection errors seen on live traffic */
 	_Atomic bool obs_pending;        /* on-error queued for T0 (core/chk_obs.c) */
 	struct server *obs_next;         /* in that queue (core/chk_obs.c) */
+	struct thread_job obs_job;       /* a worker's report posted to T0 (no allocation) */
 	_Atomic unsigned nbpend;         /* sessions of the backend queue bound to this server
 	                                  * (written under the backend lock) */
 };

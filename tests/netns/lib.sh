@@ -267,6 +267,13 @@ lab_wait_port() {
 	return 1
 }
 
+# lab_cli SOCK CMD — one command on a stats socket (unix) from the host side,
+# the answer on stdout; needs socat (lab_need_cmd socat). Bounded: 10 s in
+# all, 5 s of silence after the command was sent.
+lab_cli() {
+	printf '%s\n' "$2" | timeout 10 socat -t 5 - "UNIX-CONNECT:$1"
+}
+
 # True while PID runs (a zombie, exited but not yet reaped, does not).
 _lab_running() {
 	local st

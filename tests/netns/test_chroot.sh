@@ -27,7 +27,7 @@ JAIL=$LAB_TMP/jail
 mkdir -p "$JAIL" "$LAB_TMP/etc"
 CFG=$LAB_TMP/etc/dp.cfg
 ADM=$LAB_TMP/admin.sock
-adm() { printf '%s\n' "$1" | timeout 10 socat -t 5 - "UNIX-CONNECT:$ADM"; }
+adm() { lab_cli "$ADM" "$1"; }
 
 mkcfg() { # EXTRA-GLOBAL-LINE EXTRA-SECTION
 	cat <<CFG

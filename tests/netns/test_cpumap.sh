@@ -28,7 +28,7 @@ lab_exec dp ip link set lo up
 
 CFG=$LAB_TMP/dp.cfg
 ADM=$LAB_TMP/admin.sock
-adm() { printf '%s\n' "$1" | timeout 10 socat -t 5 - "UNIX-CONNECT:$ADM"; }
+adm() { lab_cli "$ADM" "$1"; }
 mkcfg() { # GLOBAL-LINES...
 	printf 'global\n    stats socket %s mode 600 level admin\n' "$ADM"
 	for l in "$@"; do printf '    %s\n' "$l"; done

@@ -93,8 +93,8 @@ write_cfg "    intercept 198.51.100.10-198.51.100.20:2222,8000-8080"
 
 x() { lab_exec dp "$@"; }
 # adm LINE / opr LINE — one exchange on the admin / operator stats socket
-adm() { printf '%s\n' "$1" | timeout 10 socat -t 5 - "UNIX-CONNECT:$LAB_TMP/admin.sock"; }
-opr() { printf '%s\n' "$1" | timeout 10 socat -t 5 - "UNIX-CONNECT:$LAB_TMP/oper.sock"; }
+adm() { lab_cli "$LAB_TMP/admin.sock" "$1"; }
+opr() { lab_cli "$LAB_TMP/oper.sock" "$1"; }
 # set_len SET — elements in one of our sets
 set_len() { x nft -j list set inet decoyproxy "$1" | jq '.nftables[] | select(.set) | .set.elem | length'; }
 # set_has SET ADDR PORT — 1 if the set holds exactly that single-pair element
@@ -584,7 +584,7 @@ CFG
 		fi
 	} >"$LAB_TMP/multi.cfg"
 }
-madm() { printf '%s\n' "$1" | timeout 10 socat -t 5 - "UNIX-CONNECT:$LAB_TMP/multi.sock"; }
+madm() { lab_cli "$LAB_TMP/multi.sock" "$1"; }
 mreload() {
 	local n0
 	n0=$(grep -cE 'reload (failed|succeeded)|in service' "$LAB_TMP/multi.log")

@@ -57,7 +57,7 @@ lab_bg svc "$DPSERVER" -t 300 -m whoami-echo -l 10.3.0.2:9000 >"$LAB_TMP/svc.out
 lab_wait_ready "$LAB_TMP/svc.out" || lab_die "dpserver (svc) did not start"
 
 SOCK=$LAB_TMP/admin.sock
-adm() { printf '%s\n' "$1" | timeout 10 socat -t 5 - "UNIX-CONNECT:$SOCK"; }
+adm() { lab_cli "$SOCK" "$1"; }
 info() { adm "show info" | sed -n "s/^$1: //p"; }
 fds() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }
 

@@ -29,7 +29,7 @@ lab_ns dp >/dev/null || lab_die "cannot create namespaces"
 
 CFG=$LAB_TMP/dp.cfg
 ADM=$LAB_TMP/admin.sock
-adm() { printf '%s\n' "$1" | timeout 10 socat -t 5 - "UNIX-CONNECT:$ADM"; }
+adm() { lab_cli "$ADM" "$1"; }
 nbthread() { adm "show info" | sed -n 's/^Nbthread: //p'; }
 mkcfg() { # GLOBAL-LINES...
 	printf 'global\n    stats socket %s mode 600 level admin\n' "$ADM"

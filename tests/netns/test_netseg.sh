@@ -144,7 +144,7 @@ EOF
 ASOCK=$LAB_TMP/a.sock
 PSOCK=$LAB_TMP/p.sock
 # stats SOCKET LINE — one exchange on a stats socket
-stats() { printf '%s\n' "$2" | timeout 10 socat -t 5 - "UNIX-CONNECT:$1"; }
+stats() { lab_cli "$1" "$2"; }
 
 { common "$ASOCK"; seg_section; proxies 2222; } >"$LAB_TMP/a.cfg"
 { common; seg_section; proxies 2223; } >"$LAB_TMP/b.cfg"

@@ -186,7 +186,7 @@ frontend fdr
 CFG
 
 att() { lab_exec att timeout 10 "$DPCLIENT" -w 5 "$@"; }
-adm() { printf '%s\n' "$1" | timeout 10 socat -t 5 - "UNIX-CONNECT:$LAB_TMP/admin.sock"; }
+adm() { lab_cli "$LAB_TMP/admin.sock" "$1"; }
 # local_port OUT — the service port the whoami line names
 local_port() { sed -n 's/.*LOCAL 10\.2\.0\.2 \([0-9]*\).*/\1/p' <<<"$1" | head -1; }
 

@@ -40,9 +40,7 @@ LOG=$LAB_TMP/dp.log
 # ---- helpers ----------------------------------------------------------------------
 
 # sock SOCKET LINE — one non-interactive exchange on a unix stats socket
-sock() {
-	printf '%s\n' "$2" | timeout 10 socat -t 5 - "UNIX-CONNECT:$1"
-}
+sock() { lab_cli "$1" "$2"; }
 adm() { sock "$ADM" "$1"; }
 
 # tcp_user LINE — the same on the user-level TCP socket, from cli

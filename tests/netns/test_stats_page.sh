@@ -81,7 +81,7 @@ sed '/errorfile/d' "$CFG" >"$LAB_TMP/ha.cfg"
 
 # ---- helpers ----------------------------------------------------------------------
 
-adm() { printf '%s\n' "$1" | timeout 10 socat -t 5 - "UNIX-CONNECT:$ADM"; }
+adm() { lab_cli "$ADM" "$1"; }
 c() { lab_exec cli timeout 10 curl -sS --max-time 8 "$@"; }
 
 stat_get() { # CSV PXNAME SVNAME COLUMN

@@ -78,7 +78,7 @@ CFG
 write_cfg 100
 
 att() { lab_exec att timeout 15 "$DPCLIENT" "$@"; }
-adm() { printf '%s\n' "$1" | timeout 10 socat -t 5 - "UNIX-CONNECT:$LAB_TMP/admin.sock"; }
+adm() { lab_cli "$LAB_TMP/admin.sock" "$1"; }
 
 out=$("$DP" -c -f "$LAB_TMP/dp.cfg" 2>&1)
 lab_assert_eq "-c accepts the configuration" "Configuration file is valid" "$(tail -1 <<<"$out")" ||

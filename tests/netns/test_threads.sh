@@ -33,7 +33,7 @@ lab_exec dp ip link set lo up
 
 CFG=$LAB_TMP/dp.cfg
 ADM=$LAB_TMP/admin.sock
-adm() { printf '%s\n' "$1" | timeout 10 socat -t 5 - "UNIX-CONNECT:$ADM"; }
+adm() { lab_cli "$ADM" "$1"; }
 mkcfg() { # NBTHREAD [GLOBAL-LINE]
 	cat <<CFG
 global

@@ -32,6 +32,7 @@
 #include "core/listener.h"
 #include "core/loop.h"
 #include "core/sess.h"
+#include "core/thread.h"
 #include "ctl/module.h"
 #include "lib/addr.h"
 #include "lib/pp.h"
@@ -80,6 +81,8 @@ static struct {
 	struct proxy *px;
 	size_t pool_base;
 	unsigned sess_base;
+	const char *logfmt;     /* load(): this log-format instead of the default */
+	const char *extra;      /* load(): more lines in the listen section */
 } w;
 
 static void tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
@@ -131,9 +134,11 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	while (sess_thr[0].list)
-		sess_kill(sess_thr[0].list);
+	for (unsigned t = 0; t < 2; t++)
+		while (sess_thr[t].list)
+			sess_kill(sess_thr[t].list);
 	loop_run_deferred();
+	threads_free();  /* the tests that prepared two (no-op otherwise) */
 	/* every session gave its buffers back */
 	assert_int_equal(pump_pool_in_use(), w.pool_base);
 	assert_int_equal(rt.actconn, 0);
@@ -163,9 +168,11 @@ static void load(const char *bind, const char *srv_opts)
 		 "listen li\n"
 		 "    bind %s\n"
 		 "    log fd@%d format raw local0\n"
-		 "    log-format \"%%ci:%%cp %%fi:%%fp %%ts %%U %%B %%s\"\n"
+		 "    log-format \"%s\"\n"
+		 "%s"
 		 "    server s 127.0.0.1:%d %s\n",
-		 bind, w.log[0], w.srv_port, srv_opts);
+		 bind, w.log[0], w.logfmt ? w.logfmt : "%ci:%cp %fi:%fp %ts %U %B %s", w.extra ? w.extra : "",
+		 w.srv_port, srv_opts);
 	w.c = dp_config_new();
 	assert_non_null(w.c);
 	assert_int_equal(modules_init(), 0);
@@ -686,6 +693,120 @@ static void test_queue_dequeue_deferred(void **state)
 	assert_int_equal(srv->cur_conn, 0);
 }
 
+/* ---- a session another thread dequeued, ended before its start ran ---- */
+
+/* Makes s a session of thread 2 (tid 1) as far as the queue and the
+ * session lists are concerned: its loop is still this one, but a dequeue
+ * here posts its start to thread 2, whose loop does not run in this test,
+ * so the start stays pending for as long as the test wants. */
+static void owned_by_thread2(struct sess *s)
+{
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		sess_thr[0].list = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	sess_thr[0].count--;
+	s->prev = NULL;
+	s->next = sess_thr[1].list;
+	if (s->next)
+		s->next->prev = s;
+	sess_thr[1].list = s;
+	sess_thr[1].count++;
+	s->tid = 1;
+}
+
+/* Two threads prepared (none started); s1 holds the server's only slot,
+ * s2 (thread 2's) waits; s1 ends and this thread's dequeue gives s2 the
+ * slot and posts its start to thread 2. Returns s2; *c2 its client. */
+static struct sess *dequeued_not_started(int *c2, struct server **srv)
+{
+	struct sockaddr_storage p1 = inet("192.0.2.31", 1001), p2 = inet("192.0.2.32", 1002);
+	char line[512];
+	char *err = NULL;
+	struct sess *s1, *s2;
+	int c1, f1;
+	ssize_t n;
+
+	thread_init_main();
+	if (threads_prepare(2, &err) < 0)
+		fail_msg("threads_prepare: %s", err ? err : "?");
+	*srv = w.px->srv;
+	s1 = unix_client(&c1, &p1);
+	s2 = unix_client(c2, &p2);
+	assert_int_equal(s2->state, SST_QUEUE);
+	owned_by_thread2(s2);
+	f1 = srv_wait_accept();
+	sess_kill(s1);
+	close(c1);
+	close(f1);
+	RUN_UNTIL((n = recv(w.log[1], line, sizeof(line) - 1, 0)) > 0);  /* s1's line */
+	loop_run_deferred();  /* the dequeue: s2's start posted to thread 2 */
+	assert_int_equal(w.px->nbpend, 0);
+	assert_int_equal((*srv)->cur_conn, 1);
+	assert_ptr_equal(s2->srv, *srv);
+	assert_int_equal(s2->state, SST_QUEUE);  /* its start has not run */
+	return s2;
+}
+
+static void end_threads(void)
+{
+	wait_sessions_gone();
+	threads_free();
+}
+
+/* Ended (here: killed) before its start ran, it is logged as HAProxy logs
+ * a stream the queue gave a server to: connection phase ("KC", not "KQ"),
+ * the server's name, and the time it waited (%Tw, not -1). Its slot is
+ * given back and its start never runs. */
+static void test_dequeued_elsewhere_then_closed(void **state)
+{
+	struct server *srv;
+	struct sess *s2;
+	char line[512];
+	int c2, tw = -2;
+	ssize_t n;
+
+	(void)state;
+	w.logfmt = "%ts %s %Tw";
+	load("127.0.0.1:8009", "maxconn 1");
+	s2 = dequeued_not_started(&c2, &srv);
+	sess_kill(s2);
+	RUN_UNTIL((n = recv(w.log[1], line, sizeof(line) - 1, 0)) > 0);
+	line[n] = '\0';
+	assert_int_equal(sscanf(line, "KC s %d", &tw), 1);
+	assert_true(tw >= 0);
+	assert_int_equal(srv->cur_conn, 0);
+	close(c2);
+	end_threads();
+}
+
+/* Its `timeout queue` expires before the start ran: the dequeue came
+ * first (HAProxy checks it before the timeout), so it connects and relays
+ * instead of ending "sQ". */
+static void test_dequeued_elsewhere_queue_timeout(void **state)
+{
+	static struct rx rx2;
+	struct server *srv;
+	struct sess *s2;
+	int c2, f2;
+
+	(void)state;
+	w.extra = "    timeout queue 50ms\n";
+	load("127.0.0.1:8010", "maxconn 1");
+	s2 = dequeued_not_started(&c2, &srv);
+	f2 = srv_wait_accept();  /* after the 50 ms: started by the timer */
+	assert_true(s2->state == SST_CONNECT || s2->state == SST_EST);
+	send_all(c2, "two", 3);
+	RUN_UNTIL(rx_drain(f2, &rx2) == 3);
+	assert_memory_equal(rx2.d, "two", 3);
+	close(c2);
+	close(f2);
+	end_threads();
+	assert_int_equal(srv->cur_conn, 0);
+}
+
 /* ---- the proxy's own connection coming back (issue 18, a loop) ---- */
 
 /* The session's own connection to its server, handed back to sess_accept()
@@ -893,6 +1014,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_accept_proxy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_accept_proxy_split, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_dequeue_deferred, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dequeued_elsewhere_then_closed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dequeued_elsewhere_queue_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_own_connection_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_own_connection_direct, setup, teardown),
 		cmocka_unit_test(test_sess_addr_ip),

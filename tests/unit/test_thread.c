@@ -177,6 +177,39 @@ static void test_cancel_later_in_batch(void **state)
 	assert_false(thread_cancel_job(0, &later_j));
 }
 
+/* thread_queue_job() only queues (a caller's lock covers it, core/sess_conn.c
+ * sess_dequeue): the worker, idle in its poll, runs the job only once
+ * thread_wake() wakes it; a job queued then cancelled before the wake
+ * never runs. */
+static _Atomic int queued_ran;
+
+static void queued_fn(struct thread_job *j)
+{
+	(void)j;
+	queued_ran++;
+}
+
+static void test_queue_then_wake(void **state)
+{
+	struct thread_job j = { .fn = queued_fn }, k = { .fn = queued_fn };
+	double end;
+
+	(void)state;
+	queued_ran = 0;
+	assert_true(thread_queue_job(1, &j));
+	assert_true(thread_queue_job(1, &k));
+	assert_true(thread_cancel_job(1, &k));
+	/* nothing wakes worker 1 meanwhile: the job waits */
+	usleep(100 * 1000);
+	assert_int_equal(atomic_load(&queued_ran), 0);
+	thread_wake(1);
+	for (end = mono() + 5.0; atomic_load(&queued_ran) < 1 && mono() < end;)
+		usleep(1000);
+	usleep(20 * 1000);
+	assert_int_equal(atomic_load(&queued_ran), 1);  /* j, not the cancelled k */
+	assert_false(thread_cancel_job(1, &j));
+}
+
 /* ---- parallel callbacks ----------------------------------------------------------- */
 
 /* Each worker's job waits (bounded) until both are inside their job at
@@ -330,6 +363,7 @@ int main(void)
 		cmocka_unit_test(test_post_runs_on_target),
 		cmocka_unit_test(test_cancel),
 		cmocka_unit_test(test_cancel_later_in_batch),
+		cmocka_unit_test(test_queue_then_wake),
 		cmocka_unit_test(test_parallel),
 		cmocka_unit_test(test_isolate),
 		cmocka_unit_test(test_one_thread),
