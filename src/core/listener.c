@@ -330,6 +330,11 @@ static void accept_from(struct listener *l, int lfd)
 				return;
 			}
 		}
+		/* a unix peer's address is as long as its path (an unnamed client
+		 * has none): zero the rest, so that whatever reads the path (logs,
+		 * the debug line, `balance source`) never sees old stack bytes */
+		if (peer.ss_family == AF_UNIX && plen < sizeof(peer))
+			memset((char *)&peer + plen, 0, sizeof(peer) - plen);
 		rt_conn_taken = taken;
 		(l->bc->accept ? l->bc->accept : default_accept)(l, fd, &peer);
 		if (rt_conn_taken) {

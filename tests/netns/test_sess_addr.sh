@@ -15,7 +15,9 @@
 #    carry them (port 0, as HAProxy), like HAProxy's;
 #  - 40 unix clients held at once, then `show sess` lists them all as
 #    unix_stream and the process ends cleanly (the out-of-line addresses
-#    are freed: the sanitizer build checks).
+#    are freed: the sanitizer build checks);
+#  - an unnamed unix client accepted in the same wake-up right after a named
+#    one is shown as `unix`, not with the named client's path.
 . "$(dirname "$0")/lib.sh"
 
 lab_require_root
@@ -164,5 +166,45 @@ lab_assert_match "show sess: a unix client is shown as HAProxy does" \
 lab_stop "$DPPID"
 rc=$?
 lab_assert_eq "decoyproxy stops cleanly with the unix sessions open (exit status)" 0 "$rc"
+
+# ---- an unnamed unix client accepted right after a named one ----
+# Both wait in the accept queue (the proxy stopped), so one wake-up accepts
+# them one after the other into the same address buffer; the kernel writes
+# an unnamed client's family only, so the second must not show the first's
+# path (the -d accept line prints what the session got).
+cat >"$T/dbg.cfg" <<CFG
+global
+    unix-bind prefix $T/dbg-
+defaults
+    mode tcp
+    timeout connect 1s
+    timeout client 10s
+    timeout server 10s
+frontend fdbg
+    bind unix@fdbg.sock
+    default_backend pp2
+backend pp2
+    server s 127.0.0.1:9611 send-proxy-v2
+CFG
+lab_bg n "$DP" -d -f "$T/dbg.cfg" >"$T/dbg.log" 2>&1
+DBGPID=$LAB_LASTPID
+for _ in $(seq 50); do [ -S "$T/dbg-fdbg.sock" ] && break; sleep 0.1; done
+[ -S "$T/dbg-fdbg.sock" ] || lab_die "decoyproxy -d did not create its unix socket"
+kill -STOP "$DBGPID"
+lab_exec n timeout 5 socat -t 1 - "UNIX-CONNECT:$T/dbg-fdbg.sock,bind=$T/named-client.sock" \
+	</dev/null >/dev/null 2>&1 &
+c1=$!
+sleep 0.3
+lab_exec n timeout 5 socat -t 1 - "UNIX-CONNECT:$T/dbg-fdbg.sock" </dev/null >/dev/null 2>&1 &
+c2=$!
+sleep 0.3
+kill -CONT "$DBGPID"
+wait "$c1" "$c2" 2>/dev/null
+for _ in $(seq 30); do [ "$(grep -c 'fdbg\.accept(' "$T/dbg.log")" -ge 2 ] && break; sleep 0.1; done
+lab_assert_eq "two queued unix clients: the named one's path is shown once" 1 \
+	"$(grep 'fdbg\.accept(' "$T/dbg.log" | grep -c "from unix@$T/named-client\.sock ")"
+lab_assert_eq "... and the unnamed one's as unix, not the previous client's path" 1 \
+	"$(grep 'fdbg\.accept(' "$T/dbg.log" | grep -c 'from unix to ')"
+lab_stop "$DBGPID" >/dev/null
 
 lab_finish
