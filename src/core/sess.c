@@ -886,9 +886,7 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		break;
 	case 'q': /* timeout queue: "sQ", unless another thread dequeued
 		   * it meanwhile (its start had not run): it starts now */
-		if (sess_start_if_dequeued(s))
-			break;
-		sess_close(s, TERM_EV_SRV_TIMEOUT);
+		sess_queue_timeout(s);
 		break;
 	case 's':
 		sess_close(s, TERM_EV_SRV_TIMEOUT);

@@ -131,13 +131,14 @@ void sess_release_server_slot(struct sess *s)
 	}
 }
 
-bool sess_unqueue(struct sess *s)
+/* Under be_lock: takes s out of its backend's queue (1), or cancels the
+ * start another thread posted after dequeuing it (2: it holds a slot,
+ * given back by the close), or finds neither (0). */
+static int unqueue_locked(struct sess *s)
 {
 	struct sess **pp = &s->be->queue_head, *prev = NULL;
 	struct proxy *be = s->be;
-	bool dequeued;
 
-	be_lock(be);
 	for (; *pp; prev = *pp, pp = &(*pp)->qnext) {
 		if (*pp == s) {
 			*pp = s->qnext;
@@ -149,15 +150,20 @@ bool sess_unqueue(struct sess *s)
 			/* it did wait: %Tw and %bq say how long and behind how many */
 			s->tw = sess_ms_since(s->t_queue);
 			s->bq = (unsigned)(be->queue_idx - s->q_idx + 1);
-			be_unlock(be);
-			return false;
+			return 1;
 		}
 	}
-	/* not there: another thread dequeued it and posted its start here,
-	 * which has not run yet (it holds a slot, given back by the close) */
-	dequeued = thread_cancel_job(s->tid, &s->dq_job);
-	be_unlock(be);
-	return dequeued;
+	return thread_cancel_job(s->tid, &s->dq_job) ? 2 : 0;
+}
+
+bool sess_unqueue(struct sess *s)
+{
+	int r;
+
+	be_lock(s->be);
+	r = unqueue_locked(s);
+	be_unlock(s->be);
+	return r == 2;
 }
 
 /* ---- connecting ---------------------------------------------------------- */
@@ -521,20 +527,25 @@ void sess_assign(struct sess *s)
 		sess_close(s, TERM_EV_NO_SERVER);
 		return;
 	}
-	if (s->state == SST_QUEUE)
+	if (s->state == SST_QUEUE) {
 		s->tw = sess_ms_since(s->t_queue);
-	else
+		s->state = SST_CONNECT; /* as dequeued_start() */
+	} else {
 		s->tw = 0;
+	}
 	s->srv = srv;
 	CNT_INC(srv, cum_conn);
 	s->counted_srv = true;
 	sess_connect(s);
 }
 
-/* A session the queue gave a slot to starts connecting, on its owner. */
+/* A session the queue gave a slot to starts connecting, on its owner. It
+ * is in the connection phase from here: a failure before connect() (no
+ * socket, a refused `source`) is logged as such, with its server. */
 static void dequeued_start(struct sess *s)
 {
 	s->tw = sess_ms_since(s->t_queue);
+	s->state = SST_CONNECT;
 	sess_connect(s);
 }
 
@@ -543,18 +554,21 @@ static void dequeued_job(struct thread_job *j)
 	dequeued_start(container_of(j, struct sess, dq_job));
 }
 
-bool sess_start_if_dequeued(struct sess *s)
+void sess_queue_timeout(struct sess *s)
 {
-	bool dequeued;
+	int r;
 
-	/* under the lock that covers the dequeue and its posting: the job
-	 * is either queued already or s is still in the queue */
+	/* one decision under the lock that covers the dequeue and its
+	 * posting: either s is still queued (taken out: sQ) or another
+	 * thread dequeued it and its start is pending (it starts now) */
 	be_lock(s->be);
-	dequeued = thread_cancel_job(s->tid, &s->dq_job);
+	r = unqueue_locked(s);
 	be_unlock(s->be);
-	if (dequeued)
+	if (r == 2) {
 		dequeued_start(s);
-	return dequeued;
+		return;
+	}
+	sess_close(s, TERM_EV_SRV_TIMEOUT);
 }
 
 void sess_dequeue(struct proxy *be)

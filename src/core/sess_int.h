@@ -90,9 +90,10 @@ void sess_dequeue(struct proxy *be);
  * slot) and its posted start had not run: that start is cancelled. */
 bool sess_unqueue(struct sess *s);
 /* The queue's deadline of s expired: when another thread dequeued s and
- * its start had not run yet, s starts connecting now (true), as HAProxy
- * looks at the dequeue before the timeout; false: s is still queued. */
-bool sess_start_if_dequeued(struct sess *s);
+ * its start had not run yet, s starts connecting now, as HAProxy looks at
+ * the dequeue before the timeout; otherwise s leaves the queue and closes
+ * (sQ). Decided under one hold of the backend's lock. */
+void sess_queue_timeout(struct sess *s);
 /* Gives back s's slot on its server, if it holds one; the backend's queue
  * is served later, from the loop (sess_dequeue_later). */
 void sess_release_server_slot(struct sess *s);
