@@ -443,6 +443,7 @@ lab_wait_ready "$LAB_TMP/helddns.out" || lab_die "held DNS server did not start"
 cat >"$LAB_TMP/bg.cfg" <<CFG
 global
     log stdout format raw local0
+    stats socket $LAB_TMP/bg.sock level admin
 udp-lb bgparse
     dgram-bind 10.1.0.1:15500
     server e 10.2.0.2:7000
@@ -473,10 +474,20 @@ PY
 )
 lab_assert_eq "the relay answers while the reload's parse waits for the resolver" "during-parse" "$rep"
 lab_assert_eq "... which was still waiting then" 0 "$(grep -c 'reload succeeded\|reload failed' "$LAB_TMP/bg.log")"
+# a CLI reload meanwhile first finishes the signal's (generation 2), then
+# reloads in place (generation 3); its answer is its own reload's
+echo reload | lab_exec dp timeout 20 socat -t 15 - "UNIX-CONNECT:$LAB_TMP/bg.sock" >"$LAB_TMP/bg.cli" 2>&1 &
+CLIPID=$!
+sleep 0.3
 touch "$LAB_TMP/dns.release"
-for _ in $(seq 100); do grep -q 'reload succeeded\|reload failed' "$LAB_TMP/bg.log" && break; sleep 0.1; done
-lab_assert_match "once answered (NXDOMAIN), the reload goes through (the server in maintenance)" \
-	"reload succeeded: generation 2 in service" "$(cat "$LAB_TMP/bg.log")"
+wait "$CLIPID"
+for _ in $(seq 100); do grep -q 'generation 3 in service' "$LAB_TMP/bg.log" && break; sleep 0.1; done
+lab_assert_eq "once answered (NXDOMAIN), the signal's reload then the CLI's go through, in that order" \
+	"reload: configuration generation 2 in service,reload: configuration generation 3 in service," \
+	"$(grep -o 'reload: configuration generation [0-9]* in service' "$LAB_TMP/bg.log" | tr '\n' ',')"
+lab_assert_match "the CLI's answer: success" "^Success=1$" "$(cat "$LAB_TMP/bg.cli")"
+lab_assert_match "... generation 3" "^reload succeeded: generation 3 in service$" "$(cat "$LAB_TMP/bg.cli")"
+lab_assert_eq "... and nothing of the signal's reload (generation 2)" 0 "$(grep -c 'generation 2' "$LAB_TMP/bg.cli")"
 lab_stop "$BGPID"
 lab_assert_eq "the second instance stops cleanly" 0 "$?"
 
