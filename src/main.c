@@ -254,6 +254,7 @@ int main(int argc, char **argv)
 	ev_run(rt.loop, 0);
 	ret = 0;
 out_stop:
+	reload_stop_parsing();
 	threads_stop(); /* T0 alone from here: it closes what they owned */
 	pidfile_remove(pidfile, dropped); /* while the log targets are open */
 	c = rt.conf; /* the running generation after any reload */

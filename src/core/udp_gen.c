@@ -15,6 +15,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -31,9 +32,12 @@ struct pending {
 	struct udp_lb *lb;              /* of the new generation */
 	struct udp_rt *old;             /* the old section's state, or NULL */
 	struct udp_sock **socks;        /* per dgram-bind: opened here, or NULL (taken over) */
-	size_t *from;                   /* per dgram-bind: index in old->lsn when taken over */
+	size_t *from;                   /* per dgram-bind: index in old->lsn when taken over,
+	                                 * else FROM_NONE */
 	size_t n;
 };
+
+#define FROM_NONE SIZE_MAX
 
 static struct pending *pend;
 static size_t npend;
@@ -56,10 +60,15 @@ static void pending_free(bool close_socks)
 	npend = 0;
 }
 
+/* Old socket k is taken over by a dgram-bind of p. from[] starts at
+ * FROM_NONE: a bind not matched yet (calloc's 0) must not look as if it
+ * took socket 0, or the first socket of every section would be reopened
+ * on each reload and the datagrams queued on it while the new
+ * configuration was parsed lost with it. */
 static bool taken(const struct pending *p, size_t k)
 {
 	for (size_t j = 0; j < p->n; j++)
-		if (!p->socks[j] && p->from[j] == k)
+		if (p->from[j] == k)
 			return true;
 	return false;
 }
@@ -132,6 +141,9 @@ int udp_apply(struct dp_config *newc, struct dp_config *oldc, char **err)
 		p->from = calloc(nb ? nb : 1, sizeof(*p->from));
 		if (!p->socks || !p->from)
 			goto nomem;
+		for (j = 0; j < nb; j++)
+			p->from[j] = FROM_NONE;
+		j = 0;
 		p->n = nb;
 		for (struct udp_bind *b = lb->binds; b; b = b->next, j++) {
 			struct udp_rt *o = p->old;

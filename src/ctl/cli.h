@@ -64,6 +64,11 @@ void cli_close(struct dp_config *c);
 /* Set by main: performs a reload like SIGUSR2; returns 0 on success or
  * -errno, with *msg describing the outcome (errors included). */
 extern int (*cli_reload_hook)(char **msg);
+/* Set by main too (may stay NULL): before a `reload` command installs its
+ * message capture, finishes a reload signal's parse still running on its
+ * own thread (ctl/reload_int.h), so that the capture only ever sees this
+ * thread's messages. */
+extern void (*cli_reload_drain)(void);
 
 /* ---- command interpreter (no I/O; used by the clients and by tests) ---- */
 

@@ -34,6 +34,7 @@
 #define CLI_RELOAD_LOG_MAX     65536   /* messages quoted in a reload answer */
 
 int (*cli_reload_hook)(char **msg);
+void (*cli_reload_drain)(void);
 
 /* ---- lookups ------------------------------------------------------------------ */
 
@@ -316,6 +317,8 @@ void cli_cmd_reload(struct cli_ctx *cx, int argc, char **argv, struct cli_buf *o
 		cli_printf(out, "Success=0\n--\nreload is not available in this process\n");
 		return;
 	}
+	if (cli_reload_drain)
+		cli_reload_drain();
 	/* this command runs without isolation (the parse must not park
 	 * the relays): the hook is swapped with the other threads parked,
 	 * so that they see it whole, and stays the same meanwhile */

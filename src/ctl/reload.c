@@ -32,6 +32,7 @@
 #include "ctl/module.h"
 #include "ctl/process.h"
 #include "ctl/reload.h"
+#include "ctl/reload_int.h"
 #include "core/loop.h"
 #include "ctl/sdnotify.h"
 #include "core/sess.h"
@@ -256,21 +257,34 @@ static void notify_serving(const struct dp_config *c, const char *what)
 	free(st);
 }
 
-int reload_now(char **msg)
+int reload_begin(char **msg)
 {
-	struct dp_config *newc, *oldc = rt.conf;
-	char *err = NULL, *st = NULL;
-	int r = 0;
+	char *st = NULL;
 
 	if (rt.stopping) {
 		memprintf(msg, "reload refused: the process is stopping");
 		return -EBUSY;
 	}
 	if (sdnotify_enabled()) {
-		memprintf(&st, "Reloading the configuration (generation %u in service)", oldc->generation);
+		memprintf(&st, "Reloading the configuration (generation %u in service)", rt.conf->generation);
 		sdnotify_reloading(st);
+		free(st);
 	}
-	newc = reload_load_config();
+	return 0;
+}
+
+int reload_end(struct dp_config *newc, char **msg)
+{
+	struct dp_config *oldc = rt.conf;
+	char *err = NULL, *st = NULL;
+	int r = 0;
+
+	if (newc && rt.stopping) {
+		/* a stop signal came while the parse ran in the background */
+		dp_config_put(newc);
+		memprintf(msg, "reload refused: the process is stopping");
+		return -EBUSY;
+	}
 	if (!newc) {
 		memprintf(msg, "reload failed: the new configuration has errors (see the alerts above); the running configuration (generation %u) is kept",
 			  oldc->generation);
@@ -308,6 +322,18 @@ out:
 	}
 	free(st);
 	return r;
+}
+
+int reload_now(char **msg)
+{
+	int r;
+
+	/* a signal's reload still parsing in the background goes first */
+	reload_bg_drain();
+	r = reload_begin(msg);
+	if (r < 0)
+		return r;
+	return reload_end(reload_load_config(), msg);
 }
 
 void reload_notify_ready(void)
@@ -405,17 +431,22 @@ static void on_signal_isolated(struct ev_loop *loop, ev_signal *w)
 	case SIGUSR2:
 	case SIGHUP:
 		ha_notice("%s received: reloading the configuration", w->signum == SIGUSR2 ? "SIGUSR2" : "SIGHUP");
-		if (reload_now(&msg) == 0)
-			ha_notice("%s", msg);
-		else if (w->signum == SIGHUP) {
-			/* logrotate sent it: let go of the renamed event files
-			 * even though the new configuration was refused */
-			thread_isolate();
-			evlog_reopen();
-			thread_release();
-		}
-		free(msg);
+		/* parsed on a thread of its own, activated here (reload_bg.c) */
+		reload_bg_signal(w->signum);
 		break;
+	}
+}
+
+void reload_signal_done(int signum, int r, const char *msg)
+{
+	if (r == 0) {
+		ha_notice("%s", msg);
+	} else if (signum == SIGHUP) {
+		/* logrotate sent it: let go of the renamed event files
+		 * even though the new configuration was refused */
+		thread_isolate();
+		evlog_reopen();
+		thread_release();
 	}
 }
 
@@ -431,13 +462,16 @@ void reload_setup_signals(void)
 		ev_signal_init(s[i].w, on_signal, s[i].sig);
 		ev_signal_start(rt.loop, s[i].w);
 	}
+	reload_bg_setup();
 	cli_reload_hook = reload_now;
+	cli_reload_drain = reload_bg_drain;
 }
 
 void reload_shutdown(void)
 {
 	struct dp_config *c = rt.conf;
 
+	reload_bg_cancel();
 	kill_all_sessions();
 	/* what the kills deferred (dequeues hold generation references) */
 	loop_run_deferred();

@@ -39,6 +39,10 @@ void reload_notify_ready(void);
  * send STOPPING=1 to the service manager. */
 void reload_setup_signals(void);
 
+/* At exit, before the worker threads stop: waits for the parse of a reload
+ * signal still running on its own thread and drops its result. */
+void reload_stop_parsing(void);
+
 /* Tears down the running configuration at exit: kills sessions, cancels
  * pending hard-stop-after bounds, closes listeners and stats sockets,
  * removes nft/routing/segments. */

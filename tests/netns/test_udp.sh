@@ -93,6 +93,7 @@ udp-lb keepport
     server e3 10.2.0.2:7000
     timeout client 1s
     log global
+    udp-reply-limit rate 10000 burst 10000
 udp-lb agent
     dgram-bind 10.1.0.1:9998 accept-proxy
     server pp 10.2.0.2:9999 send-proxy-v2
@@ -357,6 +358,138 @@ lab_assert_match "a warning says maxconn was reached" \
 	"udp-lb 'decoys': 100 flows \(maxconn\) reached" "$(cat "$LAB_TMP/dp.log")"
 lab_assert_match "show stat lists the udp-lb's servers" "^decoys,svc4,.*,udp,," "$stat"
 lab_assert_match "show stat: a BACKEND row per udp-lb" "^ppv2,BACKEND," "$stat"
+
+# ---- 7b. a reload keeps every dgram-bind socket: nothing queued on it is lost ---------
+# The sockets are taken over (same inodes), so the datagrams that arrive
+# while the new configuration is parsed wait on them and are relayed after
+# (the first dgram-bind of each section used to be reopened and the old
+# socket closed with what it held). 300 datagrams, one every 2 ms, through
+# 'keepport' to the echo server across 3 reloads: every one is echoed.
+dgram_inodes() {
+	lab_exec dp ss -Hulne '( sport = :15353 or sport = :15400 or sport = :15401 or sport = :9998 )' |
+		grep -o 'ino:[0-9]*' | sort | tr '\n' ' '
+}
+ino_before=$(dgram_inodes)
+lab_exec att timeout 20 python3 - >"$LAB_TMP/burst.out" 2>&1 <<'PY' &
+import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("10.1.0.2", 40980))
+s.setblocking(False)
+want, got = {b"burst-%03d" % i for i in range(300)}, set()
+def drain():
+    try:
+        while True:
+            d = s.recv(64)
+            if d in want:
+                got.add(d)
+    except BlockingIOError:
+        pass
+for i in range(300):
+    s.sendto(b"burst-%03d" % i, ("198.51.100.95", 7000))
+    drain()
+    time.sleep(0.002)
+end = time.monotonic() + 3
+while len(got) < len(want) and time.monotonic() < end:
+    drain()
+    time.sleep(0.01)
+print("%d of %d echoed" % (len(got), len(want)))
+PY
+BURST=$!
+for _ in 1 2 3; do
+	sleep 0.15
+	kill -USR2 "$DPPID"
+done
+wait "$BURST"
+for _ in $(seq 50); do
+	[ "$(grep -c '^\[NOTICE\].*reload succeeded' "$LAB_TMP/dp.log")" -ge 8 ] && break
+	sleep 0.1
+done
+lab_assert_eq "300 datagrams across 3 reloads: every one echoed" "300 of 300 echoed" "$(cat "$LAB_TMP/burst.out")"
+lab_assert_eq "the reloads keep the 5 dgram-bind sockets (same inodes)" "$ino_before" "$(dgram_inodes)"
+lab_assert_match "5 dgram-bind sockets before the reloads" '^(ino:[0-9]+ ){5}$' "$ino_before"
+
+# ---- 7c. a reload's parse runs beside the relay -----------------------------------
+# A second instance (plain dgram-bind, no intercept) whose reload names a
+# server by a host name. Its resolver (a mount namespace of its own with
+# /etc/resolv.conf bound over) asks a DNS server in svc that holds the
+# question until the test lets it answer: the parse waits in getaddrinfo()
+# meanwhile. The relay on thread 1 answers at once all the same, since the
+# parse runs on a thread of its own (parsed in the event loop, every
+# datagram waited for the resolver).
+lab_exec svc ip addr add 10.2.0.53/24 dev eth0 || lab_die "10.2.0.53 (svc)"
+cat >"$LAB_TMP/helddns.py" <<'PY'
+import os, socket, sys, time
+d = sys.argv[1]
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("10.2.0.53", 53))
+print("READY", flush=True)
+held, end = [], time.monotonic() + 30
+s.settimeout(0.05)
+while time.monotonic() < end:
+    try:
+        q, peer = s.recvfrom(512)
+        held.append((q, peer))
+        open(d + "/dns.asked", "w").close()
+    except socket.timeout:
+        pass
+    if os.path.exists(d + "/dns.release"):
+        # NXDOMAIN for every question held, and for those still to come
+        for q, peer in held:
+            s.sendto(q[:2] + bytes([0x81, 0x83]) + q[4:], peer)
+        held = []
+PY
+lab_bg svc python3 "$LAB_TMP/helddns.py" "$LAB_TMP" >"$LAB_TMP/helddns.out" 2>&1
+lab_wait_ready "$LAB_TMP/helddns.out" || lab_die "held DNS server did not start"
+cat >"$LAB_TMP/bg.cfg" <<CFG
+global
+    log stdout format raw local0
+    stats socket $LAB_TMP/bg.sock level admin
+udp-lb bgparse
+    dgram-bind 10.1.0.1:15500
+    server e 10.2.0.2:7000
+    timeout client 5s
+CFG
+printf 'nameserver 10.2.0.53\noptions timeout:20 attempts:1\n' >"$LAB_TMP/resolv.conf"
+lab_bg dp unshare -m sh -c 'mount --bind "$1" /etc/resolv.conf && exec "$2" -f "$3"' sh \
+	"$LAB_TMP/resolv.conf" "$DP" "$LAB_TMP/bg.cfg" >"$LAB_TMP/bg.log" 2>&1
+BGPID=$LAB_LASTPID
+for _ in $(seq 50); do lab_exec dp ss -Hlun 'sport = :15500' | grep -q 10.1.0.1 && break; sleep 0.1; done
+cat >>"$LAB_TMP/bg.cfg" <<CFG
+backend slowdns
+    server s slow.decoy.test:80 init-addr libc,none
+CFG
+kill -USR2 "$BGPID"
+for _ in $(seq 100); do [ -e "$LAB_TMP/dns.asked" ] && break; sleep 0.1; done
+lab_assert_eq "the reload's parse asks the held DNS server" yes "$([ -e "$LAB_TMP/dns.asked" ] && echo yes)"
+rep=$(lab_exec att timeout 10 python3 - <<'PY'
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(5)
+s.sendto(b"during-parse", ("10.1.0.1", 15500))
+try:
+    print(s.recv(64).decode())
+except socket.timeout:
+    print("no answer within 5 s")
+PY
+)
+lab_assert_eq "the relay answers while the reload's parse waits for the resolver" "during-parse" "$rep"
+lab_assert_eq "... which was still waiting then" 0 "$(grep -c 'reload succeeded\|reload failed' "$LAB_TMP/bg.log")"
+# a CLI reload meanwhile first finishes the signal's (generation 2), then
+# reloads in place (generation 3); its answer is its own reload's
+echo reload | lab_exec dp timeout 20 socat -t 15 - "UNIX-CONNECT:$LAB_TMP/bg.sock" >"$LAB_TMP/bg.cli" 2>&1 &
+CLIPID=$!
+sleep 0.3
+touch "$LAB_TMP/dns.release"
+wait "$CLIPID"
+for _ in $(seq 100); do grep -q 'generation 3 in service' "$LAB_TMP/bg.log" && break; sleep 0.1; done
+lab_assert_eq "once answered (NXDOMAIN), the signal's reload then the CLI's go through, in that order" \
+	"reload: configuration generation 2 in service,reload: configuration generation 3 in service," \
+	"$(grep -o 'reload: configuration generation [0-9]* in service' "$LAB_TMP/bg.log" | tr '\n' ',')"
+lab_assert_match "the CLI's answer: success" "^Success=1$" "$(cat "$LAB_TMP/bg.cli")"
+lab_assert_match "... generation 3" "^reload succeeded: generation 3 in service$" "$(cat "$LAB_TMP/bg.cli")"
+lab_assert_eq "... and nothing of the signal's reload (generation 2)" 0 "$(grep -c 'generation 2' "$LAB_TMP/bg.cli")"
+lab_stop "$BGPID"
+lab_assert_eq "the second instance stops cleanly" 0 "$?"
 
 # ---- 8. flows never take TCP's file descriptors ---------------------------------------
 # 1,000 descriptors and TCP's maxconn 50: a udp-lb with maxconn 1000 does
