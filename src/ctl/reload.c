@@ -279,9 +279,11 @@ int reload_end(struct dp_config *newc, char **msg)
 	char *err = NULL, *st = NULL;
 	int r = 0;
 
-	if (newc && rt.stopping) {
-		/* a stop signal came while the parse ran in the background */
-		dp_config_put(newc);
+	if (rt.stopping) {
+		/* a stop signal came while the parse ran in the background:
+		 * refused as reload_begin() refuses it, parsed well or not */
+		if (newc)
+			dp_config_put(newc);
 		memprintf(msg, "reload refused: the process is stopping");
 		return -EBUSY;
 	}

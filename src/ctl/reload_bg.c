@@ -31,9 +31,11 @@
 
 #include <ev.h>
 
+#include "log/evlog.h"
 #include "log/msg.h"
 #include "model/conf.h"
 #include "core/loop.h"
+#include "core/thread.h"
 #include "ctl/reload.h"
 #include "ctl/reload_int.h"
 
@@ -145,10 +147,21 @@ void reload_bg_signal(int signum)
 
 void reload_bg_drain(void)
 {
+	int again;
+
 	if (!bg.running)
 		return;
 	bg_activate(bg.signum, bg_join());
+	again = bg.again;
 	bg.again = 0;
+	/* the CLI's reload that follows stands for a signal that waited,
+	 * except a SIGHUP's reopening of the event files: logrotate sent it,
+	 * and the CLI's configuration may be refused */
+	if (again == SIGHUP) {
+		thread_isolate();
+		evlog_reopen();
+		thread_release();
+	}
 }
 
 void reload_bg_cancel(void)

@@ -395,16 +395,26 @@ while len(got) < len(want) and time.monotonic() < end:
 print("%d of %d echoed" % (len(got), len(want)))
 PY
 BURST=$!
+nrel() { grep -c '^\[NOTICE\].*reload succeeded' "$LAB_TMP/dp.log"; }
+n0=$(nrel)
 for _ in 1 2 3; do
 	sleep 0.15
 	kill -USR2 "$DPPID"
 done
 wait "$BURST"
+# a signal that comes while a parse runs is kept (one) and served after
+# it: on a slow build the last two signals can make one reload
 for _ in $(seq 50); do
-	[ "$(grep -c '^\[NOTICE\].*reload succeeded' "$LAB_TMP/dp.log")" -ge 8 ] && break
+	[ $(($(nrel) - n0)) -ge 3 ] && break
 	sleep 0.1
 done
-lab_assert_eq "300 datagrams across 3 reloads: every one echoed" "300 of 300 echoed" "$(cat "$LAB_TMP/burst.out")"
+nr=$(($(nrel) - n0))
+if [ "$nr" -ge 2 ]; then
+	lab_pass "the 3 signals during the burst made $nr reloads"
+else
+	lab_fail "the 3 signals during the burst made $nr reloads (at least 2 expected)"
+fi
+lab_assert_eq "300 datagrams across the reloads: every one echoed" "300 of 300 echoed" "$(cat "$LAB_TMP/burst.out")"
 lab_assert_eq "the reloads keep the 5 dgram-bind sockets (same inodes)" "$ino_before" "$(dgram_inodes)"
 lab_assert_match "5 dgram-bind sockets before the reloads" '^(ino:[0-9]+ ){5}$' "$ino_before"
 
@@ -490,6 +500,57 @@ lab_assert_match "... generation 3" "^reload succeeded: generation 3 in service$
 lab_assert_eq "... and nothing of the signal's reload (generation 2)" 0 "$(grep -c 'generation 2' "$LAB_TMP/bg.cli")"
 lab_stop "$BGPID"
 lab_assert_eq "the second instance stops cleanly" 0 "$?"
+
+# ---- 7d. a SIGHUP that waited for a parse, then a refused CLI reload ----------------
+# SIGHUP comes while a SIGUSR2's parse waits for the resolver (it is kept,
+# to be served after it); a CLI reload then finishes that parse (refused:
+# an unknown keyword after the slow server) and stands for the SIGHUP, but
+# its configuration is refused too: the event file that logrotate renamed
+# must be reopened all the same (a taken configuration opens it anew).
+lab_exec svc ip addr add 10.2.0.54/24 dev eth0 || lab_die "10.2.0.54 (svc)"
+mkdir -p "$LAB_TMP/h2"
+sed 's/10\.2\.0\.53/10.2.0.54/' "$LAB_TMP/helddns.py" >"$LAB_TMP/h2/helddns.py"
+lab_bg svc python3 "$LAB_TMP/h2/helddns.py" "$LAB_TMP/h2" >"$LAB_TMP/h2/helddns.out" 2>&1
+lab_wait_ready "$LAB_TMP/h2/helddns.out" || lab_die "second held DNS server did not start"
+cat >"$LAB_TMP/h2/dp.cfg" <<CFG
+global
+    log stdout format raw local0
+    stats socket $LAB_TMP/h2/dp.sock level admin
+    event-log file@$LAB_TMP/h2/ev.json
+udp-lb hup
+    dgram-bind 10.1.0.1:15501
+    server e 10.2.0.2:7000
+CFG
+printf 'nameserver 10.2.0.54\noptions timeout:20 attempts:1\n' >"$LAB_TMP/h2/resolv.conf"
+lab_bg dp unshare -m sh -c 'mount --bind "$1" /etc/resolv.conf && exec "$2" -f "$3"' sh \
+	"$LAB_TMP/h2/resolv.conf" "$DP" "$LAB_TMP/h2/dp.cfg" >"$LAB_TMP/h2/dp.log" 2>&1
+H2PID=$LAB_LASTPID
+for _ in $(seq 50); do [ -e "$LAB_TMP/h2/ev.json" ] && [ -S "$LAB_TMP/h2/dp.sock" ] && break; sleep 0.1; done
+cp "$LAB_TMP/h2/dp.cfg" "$LAB_TMP/h2/next.cfg"
+printf 'backend slowdns\n    server s slow.decoy.test:80 init-addr libc,none\n    no-such-keyword\n' \
+	>>"$LAB_TMP/h2/next.cfg"
+mv "$LAB_TMP/h2/next.cfg" "$LAB_TMP/h2/dp.cfg"
+kill -USR2 "$H2PID"
+for _ in $(seq 100); do [ -e "$LAB_TMP/h2/dns.asked" ] && break; sleep 0.1; done
+lab_assert_eq "SIGHUP case: the SIGUSR2 parse waits for the resolver" yes "$([ -e "$LAB_TMP/h2/dns.asked" ] && echo yes)"
+mv "$LAB_TMP/h2/ev.json" "$LAB_TMP/h2/ev.json.1"
+kill -HUP "$H2PID"
+sleep 0.2
+# the parse in flight keeps its file open; the CLI's reload reads a broken one
+printf 'global\n    no-such-keyword\n' >"$LAB_TMP/h2/bad.cfg"
+mv "$LAB_TMP/h2/bad.cfg" "$LAB_TMP/h2/dp.cfg"
+echo reload | lab_exec dp timeout 20 socat -t 15 - "UNIX-CONNECT:$LAB_TMP/h2/dp.sock" >"$LAB_TMP/h2/cli" 2>&1 &
+CLIPID=$!
+sleep 0.3
+touch "$LAB_TMP/h2/dns.release"
+wait "$CLIPID"
+lab_assert_match "SIGHUP case: the CLI's reload is refused" "^Success=0$" "$(cat "$LAB_TMP/h2/cli")"
+lab_assert_eq "SIGHUP case: neither configuration was taken (no generation 2)" 0 \
+	"$(grep -c 'generation 2 in service' "$LAB_TMP/h2/dp.log")"
+lab_assert_eq "SIGHUP case: the renamed event file was reopened (a new one exists)" yes \
+	"$([ -e "$LAB_TMP/h2/ev.json" ] && echo yes)"
+lab_stop "$H2PID"
+lab_assert_eq "SIGHUP case: the instance stops cleanly" 0 "$?"
 
 # ---- 8. flows never take TCP's file descriptors ---------------------------------------
 # 1,000 descriptors and TCP's maxconn 50: a udp-lb with maxconn 1000 does
