@@ -310,6 +310,7 @@ static void accept_from(struct listener *l, int lfd)
 			listeners_update();
 			return;
 		}
+		peer.ss_family = AF_UNSPEC; /* accept4() sets it; the analyser cannot tell */
 		fd = accept4(lfd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (taken)
