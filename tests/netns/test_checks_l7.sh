@@ -54,9 +54,12 @@ lab_wait_ready "$LAB_TMP/h.out" || lab_die "hold server"
 lab_bg n socat TCP-LISTEN:9303,bind=127.0.0.1,reuseaddr,fork \
 	SYSTEM:'head -c 14 >/dev/null; printf "+PONG\r"; echo' 2>/dev/null
 lab_wait_port n 127.0.0.1 9303 || lab_die "redis-like responder"
-# answers at once with a Redis error, then closes
+# reads the request (one read), answers with a Redis error, then closes.
+# Closing with the request unread would send a reset after the answer,
+# and a reset that arrives before the check reads can discard the answer
+# ("TCPCHK got an empty response": seen once under ThreadSanitizer)
 lab_bg n socat TCP-LISTEN:9304,bind=127.0.0.1,reuseaddr,fork \
-	SYSTEM:'echo "-ERR loading"' 2>/dev/null
+	SYSTEM:'dd bs=256 count=1 status=none >/dev/null; echo "-ERR loading"' 2>/dev/null
 lab_wait_port n 127.0.0.1 9304 || lab_die "error responder"
 
 # an SMTP server (banner, then the HELO answer; what it got goes to a file),
