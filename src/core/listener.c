@@ -339,7 +339,8 @@ static void accept_from(struct listener *l, int lfd)
 		rt_conn_taken = taken;
 		(l->bc->accept ? l->bc->accept : default_accept)(l, fd, &peer);
 		if (rt_conn_taken) {
-			/* an accept callback that does not count sessions */
+			/* an accept callback that does not count sessions, or a
+			 * session that ended in sess_accept() before it counted */
 			rt_conn_taken = false;
 			listener_untake(l);
 		}

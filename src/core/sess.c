@@ -984,17 +984,13 @@ void sess_accept(struct listener *li, int fd, const struct sockaddr_storage *pee
 {
 	struct proxy *fe = li->bc->fe;
 	struct sess *s = sess_new();
-	bool taken = rt_conn_taken;
 	struct sockaddr_storage cli = *peer, dst;
 	socklen_t l;
 
+	/* an early return leaves rt_conn_taken as it is: the listener then
+	 * gives back the connection it took before accept() (core/listener.c) */
 	if (!s) {
 		close(fd);
-		if (taken) {
-			rt_conn_taken = false;
-			li->nbconn--;
-			rt_drop_conn(fe);
-		}
 		return;
 	}
 	s->fe = fe;
@@ -1017,20 +1013,10 @@ void sess_accept(struct listener *li, int fd, const struct sockaddr_storage *pee
 	if (sess_addr_set(&s->cli_addr, &cli) < 0 || sess_addr_set(&s->fe_addr, &dst) < 0) {
 		close(fd);
 		sess_release(s);
-		if (taken) {
-			rt_conn_taken = false;
-			li->nbconn--;
-			rt_drop_conn(fe);
-		}
 		return;
 	}
 	if (refuse_own(li, fd, &cli, &dst)) {
 		sess_release(s);
-		if (taken) {
-			rt_conn_taken = false;
-			li->nbconn--;
-			rt_drop_conn(fe);
-		}
 		return;
 	}
 	s->id = atomic_fetch_add_explicit(&next_sess_id, 1, memory_order_relaxed);
@@ -1043,7 +1029,7 @@ void sess_accept(struct listener *li, int fd, const struct sockaddr_storage *pee
 
 	/* the listener took the connection before accept() (exact maxconn
 	 * with several threads); a direct caller has not */
-	if (taken)
+	if (rt_conn_taken)
 		rt_conn_taken = false;
 	else {
 		rt.actconn++;
