@@ -101,6 +101,19 @@ s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.connect(("192.0.2.7", 7000))
 s.setblocking(False)
 sent, rtt, seq = {}, [], 0
+
+def drain():
+    """reads the echoes that are there, timing each, then naps 0.2 ms"""
+    try:
+        while True:
+            d = s.recv(64)
+            k = int.from_bytes(d[:4], "big")
+            if k in sent:
+                rtt.append((sent[k], time.monotonic() - sent.pop(k)))
+    except BlockingIOError:
+        pass
+    time.sleep(0.0002)
+
 t_end = time.monotonic() + dur
 nxt = time.monotonic()
 print("ready", flush=True)
@@ -114,27 +127,11 @@ while time.monotonic() < t_end:
         except BlockingIOError:
             pass
         nxt += 0.002
-    try:
-        while True:
-            d = s.recv(64)
-            k = int.from_bytes(d[:4], "big")
-            if k in sent:
-                rtt.append((sent[k], time.monotonic() - sent.pop(k)))
-    except BlockingIOError:
-        pass
-    time.sleep(0.0002)
+    drain()
 # the last echoes: waited for (2 s at most), timed as they come
 t_end = time.monotonic() + 2
 while sent and time.monotonic() < t_end:
-    try:
-        while True:
-            d = s.recv(64)
-            k = int.from_bytes(d[:4], "big")
-            if k in sent:
-                rtt.append((sent[k], time.monotonic() - sent.pop(k)))
-    except BlockingIOError:
-        pass
-    time.sleep(0.0002)
+    drain()
 for t, r in rtt:
     print("rtt %.6f %.6f" % (t, r))
 print("lost %d sent %d" % (len(sent), seq))
