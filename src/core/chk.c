@@ -337,10 +337,8 @@ static void log_transition(struct server *s, const struct server *via, enum chk_
 /* Closes the check's connection (RST); ok: it was established. */
 static void chk_close(struct chk *c, bool ok)
 {
-	if (ev_is_active(&c->io))
-		ev_io_stop(rt.loop, &c->io);
-	if (ev_is_active(&c->timer))
-		ev_timer_stop(rt.loop, &c->timer);
+	ev_io_stop(rt.loop, &c->io);
+	ev_timer_stop(rt.loop, &c->timer);  /* also when it expired and waits to run */
 	if (c->fd >= 0) {
 		struct linger lg = { .l_onoff = 1, .l_linger = 0 };
 
@@ -468,8 +466,7 @@ int chk_connect(struct chk *c, int port)
 		ev_io_stop(rt.loop, &c->io);
 	ev_io_init(&c->io, io_cb, fd, EV_WRITE);
 	ev_io_start(rt.loop, &c->io);
-	if (ev_is_active(&c->timer))
-		ev_timer_stop(rt.loop, &c->timer);
+	ev_timer_stop(rt.loop, &c->timer);
 	{
 		double to = chk_conn_timeout_ms(s) / 1000.0, left = c->deadline - ev_now(rt.loop);
 
@@ -592,10 +589,11 @@ void chk_stop(struct dp_config *conf)
 			chk_agent_stop(s);
 			if (!c)
 				continue;
-			if (ev_is_active(&c->io))
-				ev_io_stop(rt.loop, &c->io);
-			if (ev_is_active(&c->timer))
-				ev_timer_stop(rt.loop, &c->timer);
+			/* unconditionally: a timer that expired in this loop iteration
+			 * is no longer active but still pending, and stopping it is
+			 * what keeps its callback from running on the freed check */
+			ev_io_stop(rt.loop, &c->io);
+			ev_timer_stop(rt.loop, &c->timer);
 			selfconn_del(&c->own);
 			if (c->fd >= 0)
 				close(c->fd);

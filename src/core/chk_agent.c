@@ -64,10 +64,8 @@ static long elapsed_ms(const struct chk_agent *a)
 
 static void agent_close(struct chk_agent *a)
 {
-	if (ev_is_active(&a->io))
-		ev_io_stop(rt.loop, &a->io);
-	if (ev_is_active(&a->timer))
-		ev_timer_stop(rt.loop, &a->timer);
+	ev_io_stop(rt.loop, &a->io);
+	ev_timer_stop(rt.loop, &a->timer);  /* also when it expired and waits to run */
 	if (a->fd >= 0) {
 		struct linger lg = { .l_onoff = 1, .l_linger = 0 };
 
@@ -381,10 +379,8 @@ void chk_agent_stop(struct server *s)
 
 	if (!a)
 		return;
-	if (ev_is_active(&a->io))
-		ev_io_stop(rt.loop, &a->io);
-	if (ev_is_active(&a->timer))
-		ev_timer_stop(rt.loop, &a->timer);
+	ev_io_stop(rt.loop, &a->io);
+	ev_timer_stop(rt.loop, &a->timer);  /* pending too: see chk_stop() */
 	selfconn_del(&a->own);
 	if (a->fd >= 0)
 		close(a->fd);

@@ -569,6 +569,8 @@ void listeners_throttle(void)
 		rt.accept_paused = true;
 	update_threads(tid, tid + 1);
 	if (!ev_is_active(&lt->resume_timer)) {
+		/* one that expired and waits to run would resume at once */
+		ev_timer_stop(loop_cur(), &lt->resume_timer);
 		ev_timer_init(&lt->resume_timer, resume_cb, FD_EXHAUSTION_PAUSE, 0.0);
 		ev_timer_start(loop_cur(), &lt->resume_timer);
 	}

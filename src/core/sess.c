@@ -295,8 +295,7 @@ void sess_close(struct sess *s, enum term_event ev)
 		sess_fetch_bsrc(s);
 	sess_half_stop(s, &s->cli);
 	sess_half_stop(s, &s->srv_h);
-	if (ev_is_active(&s->timer))
-		ev_timer_stop(sess_loop(s), &s->timer);
+	ev_timer_stop(sess_loop(s), &s->timer);  /* also when it expired and waits to run */
 	selfconn_del(&s->own);
 	sess_close_fd(&s->srv_h.fd, fe->options & PR_O_NOLINGER_SV || (s->be && (s->be->options & PR_O_NOLINGER_SV)));
 	sess_close_fd(&s->cli.fd, (fe->options & PR_O_NOLINGER_CL) != 0);
@@ -859,8 +858,7 @@ void sess_arm_timer(struct sess *s)
 	char who;
 	ev_tstamp d = sess_deadline(s, &who);
 
-	if (ev_is_active(&s->timer))
-		ev_timer_stop(sess_loop(s), &s->timer);
+	ev_timer_stop(sess_loop(s), &s->timer);  /* active or expired-and-pending */
 	if (!who)
 		return;
 	ev_timer_set(&s->timer, d > sess_now() ? d - sess_now() : 0.0, 0.0);

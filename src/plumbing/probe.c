@@ -323,8 +323,7 @@ static void rearm(uint32_t delay)
 {
 	if (!P.loop)
 		return;
-	if (ev_is_active(&P.timer))
-		ev_timer_stop(P.loop, &P.timer);
+	ev_timer_stop(P.loop, &P.timer);  /* active or expired-and-pending */
 	if (delay == UINT32_MAX)
 		return;
 	ev_timer_set(&P.timer, (delay + 1) / 1000.0, 0.0);
@@ -606,7 +605,7 @@ void probe_remove(struct dp_config *c)
 	readers_drop(any_reader);
 	free(P.rd);
 	P.rd = NULL;
-	if (P.loop && ev_is_active(&P.timer))
+	if (P.loop)
 		ev_timer_stop(P.loop, &P.timer);
 	for (size_t i = 0; i < P.nsc; i++) {
 		free(P.sc[i].fe);

@@ -29,6 +29,7 @@
 
 #include "cfg/cfg.h"
 #include "core/channel.h"
+#include "core/chk.h"
 #include "core/listener.h"
 #include "core/loop.h"
 #include "core/sess.h"
@@ -1004,6 +1005,107 @@ static void test_sess_addr_unix(void **state)
 	free(err);
 }
 
+/* ---- a timer that expired in the iteration that frees its owner ----
+ * libev makes an expired one-shot timer inactive and pending before it
+ * runs any callback of that iteration; a callback that runs first (here a
+ * timer of higher priority that expires at the same instant, in the daemon
+ * a reload's activation or an I/O event) and frees the timer's owner must
+ * stop the timer even though it is no longer active, or its callback runs
+ * on freed memory (a use-after-free that AddressSanitizer caught in a
+ * reload: chk_stop() after a check's timer had expired). */
+
+static struct {
+	ev_timer t;
+	struct sess *s;         /* sess_kill() it */
+	struct dp_config *c;    /* or chk_stop() it */
+	int fired;
+} killer;
+
+static void killer_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)loop; (void)t; (void)revents;
+	killer.fired++;
+	if (killer.s)
+		sess_kill(killer.s);
+	if (killer.c)
+		chk_stop(killer.c);
+}
+
+/* Starts the killer at EV_MAXPRI so that it fires at `at` (seconds from
+ * the loop's now), sleeps until both it and the victim's timer (due at
+ * `at` too) have expired, and runs one iteration: both become pending in
+ * it and the killer runs first. */
+static void kill_in_same_iteration(double at)
+{
+	ev_timer_init(&killer.t, killer_cb, at, 0.0);
+	ev_set_priority(&killer.t, EV_MAXPRI);
+	ev_timer_start(rt.loop, &killer.t);
+	usleep((useconds_t)((at + 0.03) * 1e6));
+	ev_run(rt.loop, EVRUN_ONCE);
+	assert_int_equal(killer.fired, 1);
+}
+
+/* A check's timer: chk_stop() in that iteration; the freed check must
+ * not run (it would connect to our server). */
+static void test_chk_stop_pending_timer(void **state)
+{
+	int fd;
+
+	(void)state;
+	memset(&killer, 0, sizeof(killer));
+	load("127.0.0.1:8031", "check inter 1s");
+	assert_int_equal(chk_start(w.c), 0);
+	killer.c = w.c;
+	assert_non_null(w.px->srv->chk);
+	/* chk_start() makes the first check due 1 ms after the loop's now */
+	kill_in_same_iteration(0.001);
+	assert_null(w.px->srv->chk);
+	run_steps(20);
+	fd = srv_accept();
+	if (fd >= 0)
+		close(fd);
+	assert_int_equal(fd, -1);
+	chk_stop(w.c); /* idempotent: nothing left */
+}
+
+/* A session's timeout: sess_kill() in that iteration; the freed session's
+ * timer must not run (one log line, the kill's). In the sanitizer build
+ * (no session pool) running it is a use-after-free that ASan reports; in
+ * the normal build a pooled session's timer finds nothing to do. */
+static void test_sess_kill_pending_timer(void **state)
+{
+	struct sess *s;
+	int c, sfd;
+	char line[512];
+	ssize_t n;
+
+	(void)state;
+	memset(&killer, 0, sizeof(killer));
+	w.extra = "    timeout client 200ms\n";
+	w.logfmt = "%ts";
+	load("127.0.0.1:8032", "");
+	struct sockaddr_storage peer = inet("10.0.0.1", 40000);
+
+	s = unix_client(&c, &peer);
+	sfd = srv_wait_accept();
+	RUN_UNTIL(s->state == SST_EST);
+	killer.s = s;
+	assert_true(ev_is_active(&s->timer));
+	kill_in_same_iteration(ev_timer_remaining(rt.loop, &s->timer));
+	run_steps(20);
+	assert_int_equal(sess_count_get(), w.sess_base);
+	n = recv(w.log[1], line, sizeof(line) - 1, 0);
+	assert_true(n > 0);
+	line[n] = '\0';
+	assert_string_equal(line, "KD\n");
+	/* no second line */
+	assert_int_equal(recv(w.log[1], line, sizeof(line), MSG_DONTWAIT), -1);
+	close(c);
+	close(sfd);
+	w.extra = NULL;
+	w.logfmt = NULL;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1018,6 +1120,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_dequeued_elsewhere_queue_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_own_connection_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_own_connection_direct, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_chk_stop_pending_timer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sess_kill_pending_timer, setup, teardown),
 		cmocka_unit_test(test_sess_addr_ip),
 		cmocka_unit_test(test_sess_addr_unix),
 	};
