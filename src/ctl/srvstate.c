@@ -250,14 +250,20 @@ int srvstate_apply(struct proxy *px, const char *text, const char *path)
 	return applied;
 }
 
-static char *read_file(const char *path, int *err)
+/* The whole of the regular file at path, or NULL with why (wlen bytes)
+ * saying why not. */
+static char *read_file(const char *path, char *why, size_t wlen)
 {
-	FILE *fp = fopen(path, "r");
+	unsigned int mode;
+	FILE *fp = fopen_regular(path, &mode);
 	char *buf = NULL;
 	size_t len = 0, cap = 0;
 
 	if (!fp) {
-		*err = errno;
+		if (mode)
+			snprintf(why, wlen, "not a regular file (%s)", file_kind(mode));
+		else
+			snprintf(why, wlen, "%s", strerror(errno));
 		return NULL;
 	}
 	for (;;) {
@@ -268,7 +274,7 @@ static char *read_file(const char *path, int *err)
 
 			cap = cap ? cap * 2 : 8192;
 			if (cap > SRVSTATE_MAX || !(nb = realloc(buf, cap))) {
-				*err = cap > SRVSTATE_MAX ? EFBIG : ENOMEM;
+				snprintf(why, wlen, "%s", strerror(cap > SRVSTATE_MAX ? EFBIG : ENOMEM));
 				free(buf);
 				fclose(fp);
 				return NULL;
@@ -327,7 +333,7 @@ static void load(struct dp_config *c)
 
 	for (struct proxy *px = c->proxies; px; px = px->next) {
 		char *path, *text;
-		int err = 0;
+		char why[96];
 
 		if (!(px->cap & PR_CAP_BE) || px->srvstate_load == SRVSTATE_NONE)
 			continue;
@@ -339,8 +345,8 @@ static void load(struct dp_config *c)
 				if (!gpath && !(ap_mode & AP_QUIET))
 					ha_warning("'load-server-state-from-file global' without a global 'server-state-file': "
 						   "no server state loaded.");
-				else if (gpath && !(gtext = read_file(gpath, &err)) && !(ap_mode & AP_QUIET))
-					ha_warning("Can't open global server state file '%s': %s", gpath, strerror(err));
+				else if (gpath && !(gtext = read_file(gpath, why, sizeof(why))) && !(ap_mode & AP_QUIET))
+					ha_warning("Can't open global server state file '%s': %s", gpath, why);
 			}
 			if (gtext)
 				srvstate_apply(px, gtext, gpath);
@@ -349,9 +355,9 @@ static void load(struct dp_config *c)
 		path = srvstate_path(c, px);
 		if (!path)
 			continue;
-		text = read_file(path, &err);
+		text = read_file(path, why, sizeof(why));
 		if (!text && !(ap_mode & AP_QUIET))
-			ha_warning("Proxy '%s': Can't open server state file '%s': %s", px->name, path, strerror(err));
+			ha_warning("Proxy '%s': Can't open server state file '%s': %s", px->name, path, why);
 		else if (text)
 			srvstate_apply(px, text, path);
 		free(text);

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 #ifndef container_of
 #define container_of(ptr, type, member) \
@@ -40,6 +41,13 @@ int str_to_uint(const char *s, unsigned long long max, unsigned long long *out);
  * directory", "a symbolic link", "a FIFO", "a socket", "a character
  * device", "a block device". Static string, never NULL. */
 const char *file_kind(unsigned int mode);
+
+/* Opens path for reading (a stdio stream, close-on-exec) if it is a regular
+ * file. It never waits: a FIFO is opened with O_NONBLOCK and refused
+ * (fopen() would block until a writer came, stalling whoever parses).
+ * Returns the stream, or NULL: then *mode is the st_mode of a file that is
+ * not a regular one (file_kind() names it), or 0 with errno set. */
+FILE *fopen_regular(const char *path, unsigned int *mode);
 
 /* Like strdup/calloc but abort() on allocation failure is NOT used: these
  * return NULL and callers check. Kept as plain libc calls. */

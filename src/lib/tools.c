@@ -4,9 +4,11 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "lib/common.h"
 
@@ -67,4 +69,37 @@ const char *file_kind(unsigned int mode)
 	case S_IFBLK: return "a block device";
 	default: return "of an unknown type";
 	}
+}
+
+FILE *fopen_regular(const char *path, unsigned int *mode)
+{
+	struct stat st;
+	FILE *f;
+	int fd, e;
+
+	*mode = 0;
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) < 0) {
+		e = errno;
+		close(fd);
+		errno = e;
+		return NULL;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		*mode = st.st_mode;
+		close(fd);
+		errno = EINVAL;
+		return NULL;
+	}
+	/* a regular file never blocks; the flag goes for tidiness */
+	(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	f = fdopen(fd, "r");
+	if (!f) {
+		e = errno;
+		close(fd);
+		errno = e;
+	}
+	return f;
 }

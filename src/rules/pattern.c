@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "rules/pattern.h"
 #include "rules/regex.h"
@@ -142,19 +141,17 @@ struct pat_ref *pat_ref_load(struct pat_refs *refs, const char *path, bool is_ma
 	size_t cap = 0;
 	ssize_t n;
 	int lineno = 0;
-	struct stat st;
+	unsigned int mode;
 
 	for (r = refs->head; r; r = r->next)
 		if (r->path && r->is_map == is_map && !strcmp(r->path, path))
 			return r;
-	f = fopen(path, "re");
+	f = fopen_regular(path, &mode);
 	if (!f) {
-		memprintf(err, "failed to open pattern file '%s': %s", path, strerror(errno));
-		return NULL;
-	}
-	if (fstat(fileno(f), &st) == 0 && !S_ISREG(st.st_mode)) {
-		memprintf(err, "pattern file '%s' is %s, not a regular file", path, file_kind(st.st_mode));
-		fclose(f);
+		if (mode)
+			memprintf(err, "pattern file '%s' is %s, not a regular file", path, file_kind(mode));
+		else
+			memprintf(err, "failed to open pattern file '%s': %s", path, strerror(errno));
 		return NULL;
 	}
 	r = pat_ref_new(refs, desc, is_map);

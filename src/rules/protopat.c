@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cfg/cfg.h"
 #include "model/conf.h"
@@ -112,16 +111,14 @@ int protopat_load(struct dp_config *c, const char *path, char **err)
 	size_t cap = 0;
 	ssize_t len;
 	int lineno = 0;
-	struct stat st;
+	unsigned int mode;
 
-	f = fopen(path, "re");
+	f = fopen_regular(path, &mode);
 	if (!f) {
-		memprintf(err, "failed to open protocol pattern file '%s': %s", path, strerror(errno));
-		return -1;
-	}
-	if (fstat(fileno(f), &st) == 0 && !S_ISREG(st.st_mode)) {
-		memprintf(err, "protocol pattern file '%s' is not a regular file", path);
-		fclose(f);
+		if (mode)
+			memprintf(err, "protocol pattern file '%s' is %s, not a regular file", path, file_kind(mode));
+		else
+			memprintf(err, "failed to open protocol pattern file '%s': %s", path, strerror(errno));
 		return -1;
 	}
 	while ((len = getline(&line, &cap, f)) >= 0) {

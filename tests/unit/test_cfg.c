@@ -1057,6 +1057,32 @@ static void test_agent_and_marked(void **state)
 	expect_error("global\n max-spread-checks\n", "max-spread-checks");
 }
 
+/* A server-state file that is a FIFO is named in the warning and skipped,
+ * at once: reading it must not wait for a writer (the alarm fails the
+ * test if it does). */
+static void test_server_state_fifo(void **state)
+{
+	char dir[] = "/tmp/test_cfg_state.XXXXXX", fifo[64], cfg[512], want[160];
+	struct dp_config *c = NULL;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(fifo, sizeof(fifo), "%s/state", dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	snprintf(cfg, sizeof(cfg), "global\n server-state-file %s\n"
+		 "defaults\n timeout connect 1s\n timeout server 1s\n load-server-state-from-file global\n"
+		 "backend a\n server s 10.0.0.1:80\n", fifo);
+	alarm(20);
+	assert_int_equal(parse(cfg, &c), 0);
+	alarm(0);
+	snprintf(want, sizeof(want), "Can't open global server state file '%s': not a regular file (a FIFO)", fifo);
+	if (!strstr(msgs, want))
+		fail_msg("expected \"%s\" in:\n%s", want, msgs);
+	dp_config_put(c);
+	unlink(fifo);
+	rmdir(dir);
+}
+
 /* server-state-file & co: keywords (defaults and errors), the file's path
  * and what a state line restores. */
 static void test_server_state(void **state)
@@ -1696,6 +1722,7 @@ int main(void)
 		cmocka_unit_test_setup(test_spread_checks, setup),
 		cmocka_unit_test_setup(test_agent_and_marked, setup),
 		cmocka_unit_test_setup(test_server_state, setup),
+		cmocka_unit_test_setup(test_server_state_fifo, setup),
 		cmocka_unit_test_setup(test_custom_tlv_per_type, setup),
 		cmocka_unit_test_setup(test_option_and_value_messages, setup),
 		cmocka_unit_test_setup(test_listener_same_socket, setup),

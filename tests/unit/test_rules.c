@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -668,6 +669,18 @@ static void test_maps(void **state)
 	expect_parse_error("str(x),map(/nonexistent/file)", "failed to open pattern file '/nonexistent/file'");
 	expect_parse_error("str(x),map", "expects 1 argument");
 	expect_parse_error("str(x),map(/)", "is a directory, not a regular file");
+	/* a FIFO is refused at once: opening it must not wait for a writer
+	 * (the alarm ends the test if it does) */
+	snprintf(e, sizeof(e), "%s/fifo.map", tmpdir);
+	assert_int_equal(mkfifo(e, 0600), 0);
+	{
+		char x[300];
+
+		snprintf(x, sizeof(x), "str(x),map(%s)", e);
+		alarm(20);
+		expect_parse_error(x, "fifo.map' is a FIFO, not a regular file");
+		alarm(0);
+	}
 }
 
 static void test_map_runtime(void **state)
@@ -1125,6 +1138,17 @@ static void test_proto_patterns(void **state)
 	memprintf(&cfg, "global\n  proto-patterns %s\n", verdict);
 	cfg_bad(cfg, "'silent' is a verdict of req.proto");
 	cfg_bad("global\n  proto-patterns /nonexistent/x.pat\n", "failed to open protocol pattern file '/nonexistent/x.pat'");
+	/* a FIFO: refused without waiting for a writer */
+	{
+		char fifo[128];
+
+		snprintf(fifo, sizeof(fifo), "%s/fifo.pat", tmpdir);
+		assert_int_equal(mkfifo(fifo, 0600), 0);
+		memprintf(&cfg, "global\n  proto-patterns %s\n", fifo);
+		alarm(20);
+		cfg_bad(cfg, "fifo.pat' is a FIFO, not a regular file");
+		alarm(0);
+	}
 	cfg_bad("global\n  proto-patterns\n", "'proto-patterns' expects <file>");
 	/* a name no file defines is still refused */
 	cfg_bad("frontend f2\n  tcp-request content accept if { req.proto myproto }\n",
