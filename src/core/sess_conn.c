@@ -225,10 +225,10 @@ void sess_connected(struct sess *s)
 	}
 	sess_log_asap(s);
 	sess_choose_splice(s);
+	/* libev: a watcher is set only while it is stopped */
+	ev_io_stop(sess_loop(s), &s->srv_h.wio);
 	ev_io_set(&s->srv_h.rio, s->srv_h.fd, EV_READ);
 	ev_io_set(&s->srv_h.wio, s->srv_h.fd, EV_WRITE);
-	if (ev_is_active(&s->srv_h.wio))
-		ev_io_stop(sess_loop(s), &s->srv_h.wio);
 	sess_relay_start(s);
 }
 

@@ -407,7 +407,11 @@ static void on_signal_isolated(struct ev_loop *loop, ev_signal *w)
 		}
 		rt.stopping = true;
 		listeners_close(rt.conf);
-		if (rt.conf->g.hard_stop_after) {
+		/* the deadline counts from the first soft stop: a repeated
+		 * SIGUSR1 keeps it (and must not re-initialise a started or
+		 * pending timer, which corrupts libev's timer heap) */
+		if (rt.conf->g.hard_stop_after && !ev_is_active(&hard_stop_timer) &&
+		    !ev_is_pending(&hard_stop_timer)) {
 			ev_timer_init(&hard_stop_timer, hard_stop_cb, rt.conf->g.hard_stop_after / 1000.0, 0.0);
 			ev_timer_start(loop, &hard_stop_timer);
 		}

@@ -267,6 +267,16 @@ lab_wait_port() {
 	return 1
 }
 
+# lab_wait_gone PID SECS — true once PID (a child of the test) has exited,
+# within SECS; the caller then reaps it with `wait PID` for its status.
+lab_wait_gone() {
+	for _ in $(seq $(($2 * 20))); do
+		kill -0 "$1" 2>/dev/null || return 0
+		sleep 0.05
+	done
+	return 1
+}
+
 # lab_cli SOCK CMD — one command on a stats socket (unix) from the host side,
 # the answer on stdout; needs socat (lab_need_cmd socat). Bounded: 10 s in
 # all, 5 s of silence after the command was sent.

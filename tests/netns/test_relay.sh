@@ -134,14 +134,6 @@ assert_between() {
 	fi
 }
 
-# wait_gone PID SECS — true once PID has exited (within SECS)
-wait_gone() {
-	for _ in $(seq $(($2 * 20))); do
-		kill -0 "$1" 2>/dev/null || return 0
-		sleep 0.05
-	done
-	return 1
-}
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
@@ -603,7 +595,7 @@ fi
 wait "${BG[held]}"
 lab_assert_match "established session unaffected by SIGTTOU, SIGTTIN and SIGUSR1 (echo every 0.5 s)" \
 	'^HOLD OK secs=3\.[0-9]+ probes=6$' "$(cat "$T/held.c")"
-if wait_gone "$SIGPID" 2; then
+if lab_wait_gone "$SIGPID" 2; then
 	wait "$SIGPID"
 	lab_assert_eq "SIGUSR1: exits 0 once the last session ended" 0 "$?"
 else
@@ -665,7 +657,7 @@ bg term timeout 20 "$DPCLIENT" -c $FE:7003 -w 10 hold -d 5
 sleep 0.3
 t0=$(now_ms)
 kill -TERM "$MAINPID"
-if wait_gone "$MAINPID" 1; then
+if lab_wait_gone "$MAINPID" 1; then
 	lab_pass "SIGTERM: exits at once ($(($(now_ms) - t0)) ms)"
 else
 	lab_fail "SIGTERM: exits at once"

@@ -389,6 +389,38 @@ for _ in $(seq 20); do [ "$(wc -l <"$LAB_TMP/notify2.log")" -ge 2 ] && break; sl
 lab_assert_match "sd_notify: STOPPING=1 on a soft stop" '^[0-9]+ STOPPING=1\|STATUS=Soft stop \(SIGUSR1\)' \
 	"$(sed -n 2p "$LAB_TMP/notify2.log")"
 
+# a repeated SIGUSR1 keeps the first soft stop's hard-stop-after deadline
+# (a second one re-initialised the started timer, which corrupts libev's
+# timer heap: the process could spin instead of stopping)
+mkpc 9331 0 | sed "s/hard-stop-after 3s/hard-stop-after 2s/; s|pc\.sock|pc3.sock|" >"$LAB_TMP/pc3.cfg"
+lab_bg n "$DP" -f "$LAB_TMP/pc3.cfg" >"$LAB_TMP/pc3.log" 2>&1
+PCPID=$LAB_LASTPID
+lab_wait_port n 127.0.0.1 9320 || lab_die "decoyproxy (double SIGUSR1) did not start"
+lab_bg n python3 "$LAB_TMP/linger.py" 127.0.0.1 9320 - 20 >"$LAB_TMP/us.out" 2>&1
+US=$LAB_LASTPID
+for _ in $(seq 50); do grep -q '^CONNECTED' "$LAB_TMP/us.out" && break; sleep 0.1; done
+t0=$(python3 -c 'import time; print("%.6f" % time.monotonic())')
+kill -USR1 "$PCPID"
+sleep 1
+kill -USR1 "$PCPID"
+if lab_wait_gone "$PCPID" 6; then
+	wait "$PCPID"
+	lab_assert_eq "two SIGUSR1 and hard-stop-after 2s: exit status 0" 0 "$?"
+else
+	lab_fail "two SIGUSR1 and hard-stop-after 2s: the process stops"
+fi
+wait "$US"
+t1=$(awk '/^CLOSED/ {print $2}' "$LAB_TMP/us.out")
+dt=$(awk -v a="$t0" -v b="${t1:-0}" 'BEGIN {printf "%.3f", b - a}')
+if [ -n "$t1" ] && awk -v d="$dt" 'BEGIN {exit !(d >= 1.95 && d <= 2.7)}'; then
+	lab_pass "two SIGUSR1: the session ends 2 s after the first (${dt}s)"
+else
+	lab_fail "two SIGUSR1: the session ends 2 s after the first (${dt}s; want 1.95-2.7)"
+	sed 's/^/  | /' "$LAB_TMP/us.out" "$LAB_TMP/pc3.log"
+fi
+lab_assert_eq "two SIGUSR1: one hard-stop-after warning, for the one session" 1 \
+	"$(grep -c 'hard-stop-after reached: killing 1 remaining session(s)' "$LAB_TMP/pc3.log")"
+
 # 250 reloads: memory stays flat
 cp "$LAB_TMP/a.cfg" "$LAB_TMP/run.cfg"
 # Under ASan, freed memory sits in a quarantine (256 MB by default) before
