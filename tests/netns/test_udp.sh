@@ -10,7 +10,10 @@
 # the lab), and a PROXY v2 DGRAM receiver (tests/tools/udprecv) whose bytes
 # tshark's `proxy` dissector reads too. Then: replies leave from the decoy
 # address, a flood of spoofed sources stays within the flow cap and the
-# reply limit, and a reload during a DNS query loop loses no answer.
+# reply limit, and a reload during a DNS query loop loses no answer. A
+# reload signal's parse runs beside the relay (7c-7e: held by a DNS server
+# the test controls): a CLI reload, a SIGHUP, a second signal and a stop
+# arriving meanwhile.
 
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -551,6 +554,65 @@ lab_assert_eq "SIGHUP case: the renamed event file was reopened (a new one exist
 	"$([ -e "$LAB_TMP/h2/ev.json" ] && echo yes)"
 lab_stop "$H2PID"
 lab_assert_eq "SIGHUP case: the instance stops cleanly" 0 "$?"
+
+# ---- 7e. a second reload signal during a parse; a stop during a parse -------------
+# A SIGUSR2 that comes while another's parse waits for the resolver is kept
+# and served once that one is in service (generations 2 then 3). A SIGTERM
+# during a parse (the DNS server holds questions again) waits for the parse,
+# drops its result (no generation 4) and exits 0.
+lab_exec svc ip addr add 10.2.0.55/24 dev eth0 || lab_die "10.2.0.55 (svc)"
+mkdir -p "$LAB_TMP/h3"
+sed 's/10\.2\.0\.53/10.2.0.55/' "$LAB_TMP/helddns.py" >"$LAB_TMP/h3/helddns.py"
+lab_bg svc python3 "$LAB_TMP/h3/helddns.py" "$LAB_TMP/h3" >"$LAB_TMP/h3/helddns.out" 2>&1
+lab_wait_ready "$LAB_TMP/h3/helddns.out" || lab_die "third held DNS server did not start"
+cat >"$LAB_TMP/h3/dp.cfg" <<CFG
+global
+    log stdout format raw local0
+udp-lb twice
+    dgram-bind 10.1.0.1:15502
+    server e 10.2.0.2:7000
+backend slowdns
+    server s slow.decoy.test:80 init-addr libc,none
+CFG
+printf 'nameserver 10.2.0.55\noptions timeout:20 attempts:1\n' >"$LAB_TMP/h3/resolv.conf"
+touch "$LAB_TMP/h3/dns.release"    # start-up resolves at once
+lab_bg dp unshare -m sh -c 'mount --bind "$1" /etc/resolv.conf && exec "$2" -f "$3"' sh \
+	"$LAB_TMP/h3/resolv.conf" "$DP" "$LAB_TMP/h3/dp.cfg" >"$LAB_TMP/h3/dp.log" 2>&1
+H3PID=$LAB_LASTPID
+for _ in $(seq 50); do lab_exec dp ss -Hlun 'sport = :15502' | grep -q 10.1.0.1 && break; sleep 0.1; done
+rm -f "$LAB_TMP/h3/dns.release" "$LAB_TMP/h3/dns.asked"
+kill -USR2 "$H3PID"
+for _ in $(seq 100); do [ -e "$LAB_TMP/h3/dns.asked" ] && break; sleep 0.1; done
+lab_assert_eq "two signals: the first SIGUSR2's parse waits for the resolver" yes \
+	"$([ -e "$LAB_TMP/h3/dns.asked" ] && echo yes)"
+kill -USR2 "$H3PID"
+sleep 0.3
+lab_assert_eq "two signals: nothing in service while the parse waits" 0 \
+	"$(grep -c 'in service' "$LAB_TMP/h3/dp.log")"
+touch "$LAB_TMP/h3/dns.release"
+for _ in $(seq 100); do grep -q 'generation 3 in service' "$LAB_TMP/h3/dp.log" && break; sleep 0.1; done
+lab_assert_eq "two signals: both reloads go through, in order (generations 2, 3)" \
+	"reload: configuration generation 2 in service,reload: configuration generation 3 in service," \
+	"$(grep -o 'reload: configuration generation [0-9]* in service' "$LAB_TMP/h3/dp.log" | tr '\n' ',')"
+# hold the resolver again, reload, and stop during the parse
+rm -f "$LAB_TMP/h3/dns.release" "$LAB_TMP/h3/dns.asked"
+kill -USR2 "$H3PID"
+for _ in $(seq 100); do [ -e "$LAB_TMP/h3/dns.asked" ] && break; sleep 0.1; done
+lab_assert_eq "stop case: the SIGUSR2's parse waits for the resolver" yes \
+	"$([ -e "$LAB_TMP/h3/dns.asked" ] && echo yes)"
+kill -TERM "$H3PID"
+sleep 0.5
+touch "$LAB_TMP/h3/dns.release"
+if lab_wait_gone "$H3PID" 10; then
+	wait "$H3PID"
+	lab_assert_eq "stop case: SIGTERM during a parse exits 0 once the parse ended" 0 "$?"
+else
+	lab_fail "stop case: SIGTERM during a parse exits 0 once the parse ended (still running)"
+	lab_stop "$H3PID"
+fi
+lab_assert_eq "stop case: the parse's configuration never went in service (no generation 4)" 0 \
+	"$(grep -c 'generation 4' "$LAB_TMP/h3/dp.log")"
+lab_assert_match "stop case: the stop was logged" "SIGTERM received" "$(cat "$LAB_TMP/h3/dp.log")"
 
 # ---- 8. flows never take TCP's file descriptors ---------------------------------------
 # 1,000 descriptors and TCP's maxconn 50: a udp-lb with maxconn 1000 does
