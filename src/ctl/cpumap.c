@@ -304,6 +304,11 @@ static const cpu_set_t *start_cpus(void)
 	return &start_set;
 }
 
+void cpumap_start_set(cpu_set_t *out)
+{
+	*out = *start_cpus();
+}
+
 unsigned cpumap_default_threads(void)
 {
 	int n;

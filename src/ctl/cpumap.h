@@ -38,6 +38,11 @@ unsigned cpumap_running_threads(const struct dp_config *c);
  * before any cpu-map binding), 1 to DP_MAX_THREADS; 1 when unknowable. The
  * same value for the life of the process. */
 unsigned cpumap_default_threads(void);
+/* The CPUs the process could run on when it started (every CPU when that
+ * is unknowable): where a helper thread that no `cpu-map` thread number
+ * names runs (the reload's parse), instead of inheriting the CPUs of the
+ * thread that started it. Call it from thread 1. */
+void cpumap_start_set(cpu_set_t *out);
 /* Start-up, once the worker threads run: binds threads 2..n as c says.
  * 0, or -1 with *err. */
 int cpumap_pin_workers(const struct dp_config *c, char **err);

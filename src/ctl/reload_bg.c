@@ -20,10 +20,16 @@
  * place: its answer quotes the messages of its own parse. At exit a parse
  * in flight is waited for and dropped. Should the thread not start, the
  * signal's reload is parsed in place, as before.
+ *
+ * The thread ("dp-reload") runs on the CPUs the process started with
+ * (cpumap_start_set), not on T0's: with `cpu-map 1/1 0` it would otherwise
+ * share CPU 0 with the relay it is meant to keep out of the way of.
  */
 #include "config.h"
 
+#include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -36,6 +42,7 @@
 #include "model/conf.h"
 #include "core/loop.h"
 #include "core/thread.h"
+#include "ctl/cpumap.h"
 #include "ctl/reload.h"
 #include "ctl/reload_int.h"
 
@@ -56,6 +63,7 @@ static struct {
 static void *parse_main(void *arg)
 {
 	(void)arg;
+	pthread_setname_np(pthread_self(), "dp-reload");  /* ps -L, top -H */
 	bg.newc = reload_load_config();
 	__atomic_store_n(&bg.finished, true, __ATOMIC_RELEASE);
 	ev_async_send(rt.loop, &bg.done);
@@ -109,6 +117,27 @@ void reload_bg_setup(void)
 	bg.setup = true;
 }
 
+/* Starts the parse thread on the start-up CPUs; where that set is
+ * refused, where the thread's creator runs. 0 or an errno value. */
+static int create_parser(void)
+{
+	pthread_attr_t attr;
+	cpu_set_t cpus;
+	int r;
+
+	cpumap_start_set(&cpus);
+	r = pthread_attr_init(&attr);
+	if (r)
+		return r;
+	r = pthread_attr_setaffinity_np(&attr, sizeof(cpus), &cpus);
+	if (!r)
+		r = pthread_create(&bg.th, &attr, parse_main, NULL);
+	pthread_attr_destroy(&attr);
+	if (r == EINVAL)
+		r = pthread_create(&bg.th, NULL, parse_main, NULL);
+	return r;
+}
+
 void reload_bg_signal(int signum)
 {
 	sigset_t all, old;
@@ -130,10 +159,12 @@ void reload_bg_signal(int signum)
 	bg.newc = NULL;
 	__atomic_store_n(&bg.finished, false, __ATOMIC_RELAXED);
 	if (bg.setup) {
-		/* the parse thread takes no signal: T0 handles them */
+		/* the parse thread takes no signal: T0 handles them; it runs
+		 * on the CPUs the process started with, not on T0's alone
+		 * (cpu-map 1/1 would otherwise put it beside the relay) */
 		sigfillset(&all);
 		pthread_sigmask(SIG_SETMASK, &all, &old);
-		r = pthread_create(&bg.th, NULL, parse_main, NULL);
+		r = create_parser();
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
 		if (r == 0) {
 			bg.running = true;

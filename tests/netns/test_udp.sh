@@ -559,7 +559,9 @@ lab_assert_eq "SIGHUP case: the instance stops cleanly" 0 "$?"
 # A SIGUSR2 that comes while another's parse waits for the resolver is kept
 # and served once that one is in service (generations 2 then 3). A SIGTERM
 # during a parse (the DNS server holds questions again) waits for the parse,
-# drops its result (no generation 4) and exits 0.
+# drops its result (no generation 4) and exits 0. Thread 1 is pinned to
+# CPU 0 (cpu-map 1/1 0): the parse thread (named dp-reload) runs on the
+# CPUs the process started with, not beside thread 1 only.
 lab_exec svc ip addr add 10.2.0.55/24 dev eth0 || lab_die "10.2.0.55 (svc)"
 mkdir -p "$LAB_TMP/h3"
 sed 's/10\.2\.0\.53/10.2.0.55/' "$LAB_TMP/helddns.py" >"$LAB_TMP/h3/helddns.py"
@@ -568,6 +570,7 @@ lab_wait_ready "$LAB_TMP/h3/helddns.out" || lab_die "third held DNS server did n
 cat >"$LAB_TMP/h3/dp.cfg" <<CFG
 global
     log stdout format raw local0
+    cpu-map 1/1 0
 udp-lb twice
     dgram-bind 10.1.0.1:15502
     server e 10.2.0.2:7000
@@ -585,6 +588,18 @@ kill -USR2 "$H3PID"
 for _ in $(seq 100); do [ -e "$LAB_TMP/h3/dns.asked" ] && break; sleep 0.1; done
 lab_assert_eq "two signals: the first SIGUSR2's parse waits for the resolver" yes \
 	"$([ -e "$LAB_TMP/h3/dns.asked" ] && echo yes)"
+cpus_of() { sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' "$1"; }
+rt=""
+for t in /proc/"$H3PID"/task/*; do
+	[ "$(cat "$t/comm" 2>/dev/null)" = dp-reload ] && rt=$t
+done
+if [ -n "$rt" ]; then
+	lab_assert_eq "the parse thread (dp-reload) runs on the CPUs the process started with" \
+		"$(cpus_of /proc/$$/status)" "$(cpus_of "$rt/status")"
+else
+	lab_fail "the parse thread (dp-reload) runs on the CPUs the process started with (no such thread)"
+fi
+lab_assert_eq "... while thread 1 is pinned to CPU 0" 0 "$(cpus_of "/proc/$H3PID/task/$H3PID/status")"
 kill -USR2 "$H3PID"
 sleep 0.3
 lab_assert_eq "two signals: nothing in service while the parse waits" 0 \
