@@ -12,6 +12,7 @@
 #include "cfg/cfg.h"
 #include "model/conf.h"
 #include "ctl/chroot.h"
+#include "net/ns.h"
 #include "ctl/priv.h"
 #include "ctl/process.h"
 #include "model/proxy.h"
@@ -132,6 +133,11 @@ int main(int argc, char **argv)
 	}
 	if (parse_args(argc, argv, &o) < 0)
 		goto out;
+	/* the process's network namespace, recorded before any thread, switch
+	 * or chroot: where ns_run() comes back to and what tproxy compares
+	 * segments with (net/ns.c retries and reports where it is needed
+	 * should /proc not answer here) */
+	(void)ns_init();
 	if (dp_msg.verbose)
 		dp_msg.quiet = false; /* -V wins over -q, as in HAProxy */
 	reload_set_files(o.files, o.nfiles);

@@ -572,7 +572,7 @@ static enum line_res read_line(struct line_src *src, char *line)
 	return len > CFG_MAX_LINE - 2 ? LINE_LONG : LINE_OK;
 }
 
-struct dp_config *cfg_cur_conf;
+_Thread_local struct dp_config *cfg_cur_conf;  /* per thread: a reload parses on a thread of its own */
 
 static int parse_stream_conf(struct dp_config *conf, const char *name, struct line_src *src);
 

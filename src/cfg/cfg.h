@@ -145,8 +145,9 @@ int cfg_parse_buffer(struct dp_config *conf, const char *name, const char *buf);
 /* The generation being parsed (set by cfg_parse_* while they run) or
  * finalized (set by the module table around the finalize hooks); NULL
  * otherwise. For compilers called without a parse context, such as the
- * log-format's %[...] hook, that need their generation (maps). */
-extern struct dp_config *cfg_cur_conf;
+ * log-format's %[...] hook, that need their generation (maps). Per thread:
+ * a reload signal's configuration is parsed on a thread of its own. */
+extern _Thread_local struct dp_config *cfg_cur_conf;
 
 /* Report helpers that add the "parsing [file:line] : " prefix. */
 void cfg_alert(struct cfg_ctx *ctx, const char *fmt, ...) DP_PRINTF(2, 3);

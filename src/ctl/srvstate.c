@@ -152,7 +152,7 @@ static void apply_last(struct server *s, char **f, int nf, const char *path, int
  * before they are resolved) with every warning; at commit, the whole
  * state, quietly (the same file was judged at finalize) */
 enum { AP_ADDR_ONLY = 1 << 0, AP_QUIET = 1 << 1 };
-static unsigned ap_mode;
+static _Thread_local unsigned ap_mode;  /* the reload thread finalizes, T0 loads */
 
 static void apply_one(struct server *s, char **f, int nf, const char *path, int line)
 {

@@ -60,6 +60,19 @@ void ns_fini(void)
 		close(fd);
 }
 
+bool ns_is_home(int fd)
+{
+	struct stat a, b;
+	int home;
+
+	if (ns_init() < 0)
+		return false;
+	home = __atomic_load_n(&ns_home_fd, __ATOMIC_ACQUIRE);
+	if (home < 0 || fstat(home, &a) < 0 || fstat(fd, &b) < 0)
+		return false;
+	return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
 bool ns_name_valid(const char *name)
 {
 	size_t len;

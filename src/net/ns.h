@@ -33,6 +33,12 @@ int ns_init(void);
 /* Closes what ns_init() opened. Safe without ns_init(). */
 void ns_fini(void);
 
+/* True when the namespace fd refers to is the home one (ns_init()'s; it is
+ * called first when it was not yet: from a thread that never switched,
+ * that is the process's). Any thread may ask, also while another thread
+ * is switched elsewhere by ns_run(). False on any error. */
+bool ns_is_home(int fd);
+
 /* True for 1..NS_NAME_MAX bytes of printable ASCII without '/' or spaces,
  * other than "." and "..". */
 bool ns_name_valid(const char *name);

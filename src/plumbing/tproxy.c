@@ -18,7 +18,6 @@
 #include "config.h"
 
 #include <stdlib.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "lib/intercept.h"
@@ -31,27 +30,22 @@
 
 bool tproxy_ns_is_self(const char *name)
 {
-	/* the process's namespace never changes: looked up once (before a
-	 * chroot hides /proc) */
-	static struct stat self;
-	static bool have_self;
-	struct stat st;
+	/* compared with the home namespace that net/ns.c opened at start
+	 * (main.c, before any thread or chroot): not /proc/self/ns/net, which
+	 * is the main thread's namespace of the moment, another one while it
+	 * makes a socket in a segment (ns_run), and this may be asked from
+	 * the reload's parse thread meanwhile */
+	bool r;
 	int fd;
 
 	if (!name)
 		return true;
-	if (!have_self) {
-		if (stat("/proc/self/ns/net", &self) < 0)
-			return false;
-		have_self = true;
-	}
 	fd = ns_open(name);
 	if (fd < 0)
 		return false;
-	if (fstat(fd, &st) < 0)
-		st.st_ino = 0;
+	r = ns_is_home(fd);
 	close(fd);
-	return st.st_ino && st.st_dev == self.st_dev && st.st_ino == self.st_ino;
+	return r;
 }
 
 /* ---- allocation ------------------------------------------------------------ */

@@ -358,7 +358,7 @@ int acl_parse_line(struct acl_list *l, int argc, char **argv, struct smp_pctx *p
 static struct acl *predef_get(struct acl_list *l, const char *name, struct smp_pctx *pc, char **err)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(predef); i++) {
-		char buf[128], *w[8];
+		char buf[128], *w[8], *sp = NULL;
 		int n = 0;
 		struct acl *a;
 		struct acl_expr *x;
@@ -370,7 +370,7 @@ static struct acl *predef_get(struct acl_list *l, const char *name, struct smp_p
 			return NULL;
 		}
 		snprintf(buf, sizeof(buf), "%s", predef[i].def);
-		for (char *t = strtok(buf, " "); t && n < 8; t = strtok(NULL, " "))
+		for (char *t = strtok_r(buf, " ", &sp); t && n < 8; t = strtok_r(NULL, " ", &sp))
 			w[n++] = t;
 		if (expr_parse(n, w, name, pc, &x, err) < 0)
 			return NULL;

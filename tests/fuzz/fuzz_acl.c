@@ -189,7 +189,7 @@ void conf_ext_add(struct dp_config *c, struct conf_ext *e)
 }
 
 /* cfg/cfg.c's: the generation being parsed (req.proto checks pattern names) */
-struct dp_config *cfg_cur_conf;
+_Thread_local struct dp_config *cfg_cur_conf;
 
 struct proxy *dp_config_find_proxy(struct dp_config *c, const char *name, unsigned cap)
 {

@@ -37,6 +37,7 @@
 #include "net/nl.h"
 #include "net/ns.h"
 #include "net/nscache.h"
+#include "plumbing/tproxy_int.h"
 
 #define TEST_TIMEOUT_S 60
 
@@ -559,6 +560,33 @@ static int netns_ino_fn(void *arg)
 	return 42;
 }
 
+/* tproxy_ns_is_self(name) asked from another thread while this one is
+ * switched into name (ns_run): the answer must be about the process's
+ * home namespace, not this thread's namespace of the moment (what
+ * /proc/self/ns/net shows). */
+struct isself {
+	const char *name;
+	int answer;
+};
+
+static void *isself_thread(void *arg)
+{
+	struct isself *q = arg;
+
+	q->answer = tproxy_ns_is_self(q->name);
+	return NULL;
+}
+
+static int isself_fn(void *arg)
+{
+	pthread_t th;
+
+	if (pthread_create(&th, NULL, isself_thread, arg))
+		return -1;
+	pthread_join(th, NULL);
+	return 0;
+}
+
 static ino_t socket_ns_ino(int fd)
 {
 	int nsfd = ioctl(fd, SIOCGSKNS);
@@ -599,6 +627,14 @@ static void test_named_ns(struct nl_sock *s, const char *name)
 
 	CHECK(ns_run(nsfd, netns_ino_fn, &seen) == 42 && seen == ns_ino, NULL);
 	CHECK(my_netns_ino() == home, "back home after ns_run");
+	{
+		struct isself q = { name, -1 };
+
+		CHECK(ns_run(nsfd, isself_fn, &q) == 0 && q.answer == 0,
+		      "a segment is not the process's namespace, asked while the main thread is in it");
+		CHECK(tproxy_ns_is_self(name) == false && tproxy_ns_is_self(NULL) == true, NULL);
+		CHECK(ns_is_home(nsfd) == false, NULL);
+	}
 
 	fd = ns_socket(nsfd, AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	CHECK(fd >= 0 && socket_ns_ino(fd) == ns_ino, NULL);
