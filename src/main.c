@@ -127,6 +127,7 @@ int main(int argc, char **argv)
 	char *err = NULL;
 	int ret = 1;
 
+	process_std_fds();
 	if (modules_init() < 0) {
 		ha_alert("out of memory registering keywords");
 		goto out;

@@ -399,6 +399,20 @@ out:
 
 /* ---- background ------------------------------------------------------------ */
 
+void process_std_fds(void)
+{
+	for (int fd = 0; fd <= 2; fd++) {
+		int n;
+
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		/* the lowest free number: fd itself */
+		n = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+		if (n >= 0 && n != fd)
+			close(n);
+	}
+}
+
 int process_daemonize(char **err)
 {
 	pid_t pid = fork();

@@ -50,6 +50,12 @@ int pidfile_write(const char *path, struct pidfile **out, char **err);
  * Best effort: prints a notice or warning when the file stays. */
 void pidfile_remove(struct pidfile *pf, bool dropped);
 
+/* Opens /dev/null on each of descriptors 0, 1 and 2 that is closed, so
+ * that nothing the process opens later (a namespace, a socket) takes one
+ * of those numbers: a daemonize's dup2() or a library writing to stderr
+ * would replace or write into it. Call it first thing. */
+void process_std_fds(void);
+
 /* Forks to the background. In the parent, once a service manager has been
  * told the child's pid (MAINPID=), returns 1: the caller then leaves with
  * _exit(0) (nothing below main() exits). In the child, which becomes a

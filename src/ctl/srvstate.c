@@ -250,12 +250,13 @@ int srvstate_apply(struct proxy *px, const char *text, const char *path)
 	return applied;
 }
 
-/* The whole of the regular file at path, or NULL with why (wlen bytes)
+/* The whole of the file at path (regular, or a character device such as
+ * /dev/null: HAProxy reads those too), or NULL with why (wlen bytes)
  * saying why not. */
 static char *read_file(const char *path, char *why, size_t wlen)
 {
 	unsigned int mode;
-	FILE *fp = fopen_regular(path, &mode);
+	FILE *fp = fopen_regular(path, true, &mode);
 	char *buf = NULL;
 	size_t len = 0, cap = 0;
 

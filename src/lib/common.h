@@ -43,11 +43,14 @@ int str_to_uint(const char *s, unsigned long long max, unsigned long long *out);
 const char *file_kind(unsigned int mode);
 
 /* Opens path for reading (a stdio stream, close-on-exec) if it is a regular
- * file. It never waits: a FIFO is opened with O_NONBLOCK and refused
- * (fopen() would block until a writer came, stalling whoever parses).
- * Returns the stream, or NULL: then *mode is the st_mode of a file that is
- * not a regular one (file_kind() names it), or 0 with errno set. */
-FILE *fopen_regular(const char *path, unsigned int *mode);
+ * file, or with chardev also a character device (/dev/null as an empty
+ * file). It never waits and never opens anything else: the type is checked
+ * with stat() before the open (opening some devices acts) and again on the
+ * descriptor, which is opened O_NONBLOCK (fopen() of a FIFO would block
+ * until a writer came, stalling whoever parses). Returns the stream, or
+ * NULL: then *mode is the st_mode of a file of a refused type (file_kind()
+ * names it), or 0 with errno set. */
+FILE *fopen_regular(const char *path, bool chardev, unsigned int *mode);
 
 /* Like strdup/calloc but abort() on allocation failure is NOT used: these
  * return NULL and callers check. Kept as plain libc calls. */

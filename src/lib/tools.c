@@ -71,29 +71,42 @@ const char *file_kind(unsigned int mode)
 	}
 }
 
-FILE *fopen_regular(const char *path, unsigned int *mode)
+static bool type_ok(unsigned int m, bool chardev)
+{
+	return S_ISREG(m) || (chardev && S_ISCHR(m));
+}
+
+FILE *fopen_regular(const char *path, bool chardev, unsigned int *mode)
 {
 	struct stat st;
 	FILE *f;
 	int fd, e;
 
 	*mode = 0;
+	if (stat(path, &st) < 0)
+		return NULL;
+	if (!type_ok(st.st_mode, chardev)) {
+		*mode = st.st_mode;
+		errno = EINVAL;
+		return NULL;
+	}
 	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return NULL;
+	/* again on what was opened: the path may have changed meanwhile */
 	if (fstat(fd, &st) < 0) {
 		e = errno;
 		close(fd);
 		errno = e;
 		return NULL;
 	}
-	if (!S_ISREG(st.st_mode)) {
+	if (!type_ok(st.st_mode, chardev)) {
 		*mode = st.st_mode;
 		close(fd);
 		errno = EINVAL;
 		return NULL;
 	}
-	/* a regular file never blocks; the flag goes for tidiness */
+	/* reads block as usual from now on */
 	(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	f = fdopen(fd, "r");
 	if (!f) {

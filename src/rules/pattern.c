@@ -146,7 +146,7 @@ struct pat_ref *pat_ref_load(struct pat_refs *refs, const char *path, bool is_ma
 	for (r = refs->head; r; r = r->next)
 		if (r->path && r->is_map == is_map && !strcmp(r->path, path))
 			return r;
-	f = fopen_regular(path, &mode);
+	f = fopen_regular(path, false, &mode);
 	if (!f) {
 		if (mode)
 			memprintf(err, "pattern file '%s' is %s, not a regular file", path, file_kind(mode));

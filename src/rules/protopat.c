@@ -113,7 +113,7 @@ int protopat_load(struct dp_config *c, const char *path, char **err)
 	int lineno = 0;
 	unsigned int mode;
 
-	f = fopen_regular(path, &mode);
+	f = fopen_regular(path, false, &mode);
 	if (!f) {
 		if (mode)
 			memprintf(err, "protocol pattern file '%s' is %s, not a regular file", path, file_kind(mode));

@@ -15,7 +15,10 @@
 #     directory holding a file of the same name and the same pid: that file
 #     stays; the one decoyproxy wrote is the one removed;
 #  7. at stop, the pid file replaced by another file naming the process:
-#     left in place, a notice says so.
+#     left in place, a notice says so;
+#  8. started with stdin and stderr closed: descriptors 0 and 2 are
+#     /dev/null, not the first file or namespace the process opened (a
+#     later daemonize or a message to stderr would replace or write it).
 . "$(dirname "$0")/lib.sh"
 
 lab_require_root
@@ -130,5 +133,13 @@ lab_assert_eq "replaced pid file: the other file stays" "$DPPID" "$(cat "$D/p7.p
 lab_assert_match "replaced pid file: a notice says why" \
 	"^\\[NOTICE\\].*pidfile '$D/p7\\.pid' is no longer the file this process wrote.*left in place" \
 	"$(cat "$LAB_TMP/dp.log")"
+
+# ---- 8. closed standard descriptors -------------------------------------------------------
+lab_bg h sh -c 'exec "$1" -f "$2" >"$3" 0<&- 2>&-' sh "$DP" "$LAB_TMP/dp.cfg" "$LAB_TMP/dp8.out"
+DPPID=$LAB_LASTPID
+lab_wait_port h 127.0.0.1 9500 || lab_die "decoyproxy (closed fds) did not start"
+lab_assert_eq "closed stdin at start: descriptor 0 is /dev/null" /dev/null "$(readlink "/proc/$DPPID/fd/0")"
+lab_assert_eq "closed stderr at start: descriptor 2 is /dev/null" /dev/null "$(readlink "/proc/$DPPID/fd/2")"
+lab_stop "$DPPID"
 
 lab_finish

@@ -408,6 +408,7 @@ if lab_wait_gone "$PCPID" 6; then
 	lab_assert_eq "two SIGUSR1 and hard-stop-after 2s: exit status 0" 0 "$?"
 else
 	lab_fail "two SIGUSR1 and hard-stop-after 2s: the process stops"
+	lab_stop "$PCPID"
 fi
 wait "$US"
 t1=$(awk '/^CLOSED/ {print $2}' "$LAB_TMP/us.out")

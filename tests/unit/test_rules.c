@@ -114,6 +114,7 @@ static int teardown(void **state)
 	char cmd[128];
 
 	(void)state;
+	alarm(0);  /* one a failed FIFO case left set */
 	smp_store_free(store);
 	dp_config_put(conf);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);

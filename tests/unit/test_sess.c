@@ -1081,7 +1081,7 @@ static void test_sess_kill_pending_timer(void **state)
 
 	(void)state;
 	memset(&killer, 0, sizeof(killer));
-	w.extra = "    timeout client 200ms\n";
+	w.extra = "    timeout client 1s\n";
 	w.logfmt = "%ts";
 	load("127.0.0.1:8032", "");
 	struct sockaddr_storage peer = inet("10.0.0.1", 40000);
