@@ -246,9 +246,16 @@ void selfconn_keep(struct selfconn *c)
 {
 	struct selfconn_tab *t = own_tab();
 
-	if (!c->pprev)
+	/* as in selfconn_del(): pprev and resolved are written by other
+	 * threads (tab_find() rechains an entry it resolves, a neighbour's
+	 * link or unlink), so they are read under the lock only */
+	if (!c->dst.family)
 		return;
 	pthread_mutex_lock(&t->mu);
+	if (!c->pprev) {
+		pthread_mutex_unlock(&t->mu);
+		return;
+	}
 	if (!c->resolved) {
 		unlink_from(&t->by_dst, c);
 		if (resolve(c)) {

@@ -4,12 +4,14 @@
  * found by its whole 4-tuple only, whether its local end was given at
  * registration or read lazily; unregistered, it is gone; a check's
  * 4-tuple outlives its fd with selfconn_keep(); hundreds of entries to
- * one destination cost one getsockname() each, once. */
+ * one destination cost one getsockname() each, once; a look-up on another
+ * thread while the owner keeps its entries. */
 #include "config.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -190,6 +193,70 @@ static void test_many(void **state)
 	close(lfd);
 }
 
+/* Another thread's look-up resolves and rechains entries (it writes their
+ * links) while their owner keeps them (a check that connected): keep reads
+ * the links under the table's lock only (ThreadSanitizer, make check-tsan,
+ * reported the unlocked read), and every kept 4-tuple is found after. */
+static struct {
+	struct sockaddr_storage dst, stranger;
+	int stop;
+	unsigned long lookups;
+} race;
+
+static void *lookup_loop(void *arg)
+{
+	double end;
+	struct timespec ts;
+
+	(void)arg;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	end = (double)ts.tv_sec + ts.tv_nsec / 1e9 + 10.0;
+	while (!__atomic_load_n(&race.stop, __ATOMIC_ACQUIRE)) {
+		(void)selfconn_find(&race.stranger, &race.dst, NULL, 0);
+		race.lookups++;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		if ((double)ts.tv_sec + ts.tv_nsec / 1e9 > end || race.lookups > 1000000)
+			break;
+	}
+	return NULL;
+}
+
+static void test_keep_while_found_elsewhere(void **state)
+{
+	enum { N = 64 };
+	static struct selfconn c[N];
+	static struct sockaddr_storage local[N];
+	static int fd[N];
+	pthread_t th;
+	int lfd;
+
+	(void)state;
+	memset(&race, 0, sizeof(race));
+	race.stranger = inet("127.0.0.1", 1);
+	lfd = listener(&race.dst);
+	for (int i = 0; i < N; i++) {
+		fd[i] = connect_own(&c[i], &race.dst, &local[i], &s1, true);
+		close(accept(lfd, NULL, NULL));
+	}
+	assert_int_equal(pthread_create(&th, NULL, lookup_loop, NULL), 0);
+	for (int i = 0; i < N; i++) {
+		selfconn_keep(&c[i]);
+		close(fd[i]);
+		if (i % 8 == 0)
+			usleep(1000);
+	}
+	__atomic_store_n(&race.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(th, NULL);
+	for (int i = 0; i < N; i++) {
+		assert_int_equal(c[i].fd, -1);
+		assert_true(selfconn_find(&local[i], &race.dst, NULL, 0));
+	}
+	for (int i = 0; i < N; i++)
+		selfconn_del(&c[i]);
+	assert_int_equal(selfconn_count(), 0);
+	close(lfd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -197,6 +264,7 @@ int main(void)
 		cmocka_unit_test(test_known_source),
 		cmocka_unit_test(test_check_kept_after_close),
 		cmocka_unit_test(test_many),
+		cmocka_unit_test(test_keep_while_found_elsewhere),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
