@@ -10,8 +10,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <grp.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,22 +153,18 @@ static int bind_option(struct cli_bind *b, const char *opt, const char *val, cha
 			return -EINVAL;
 		}
 	} else if (!strcmp(opt, "user")) {
-		struct passwd *pw = getpwnam(val);
-
-		if (!pw) {
+		if (user_id(val, &id) < 0) {
 			memprintf(err, "'user': unknown user '%s'", val);
 			return -EINVAL;
 		}
-		bc->ux.uid = pw->pw_uid;
+		bc->ux.uid = id;
 		bc->ux.have_uid = true;
 	} else if (!strcmp(opt, "group")) {
-		struct group *gr = getgrnam(val);
-
-		if (!gr) {
+		if (group_id(val, &id) < 0) {
 			memprintf(err, "'group': unknown group '%s'", val);
 			return -EINVAL;
 		}
-		bc->ux.gid = gr->gr_gid;
+		bc->ux.gid = id;
 		bc->ux.have_gid = true;
 	} else if (!strcmp(opt, "uid")) {
 		if (opt_id(opt, val, &id, err) < 0)

@@ -42,6 +42,12 @@ int str_to_uint(const char *s, unsigned long long max, unsigned long long *out);
  * device", "a block device". Static string, never NULL. */
 const char *file_kind(unsigned int mode);
 
+/* The uid of user name / gid of group name from the system's databases,
+ * reentrant (getpwnam_r/getgrnam_r: a reload parses on a thread of its
+ * own). 0, -ENOENT for an unknown name, or another -errno. */
+int user_id(const char *name, unsigned *uid);
+int group_id(const char *name, unsigned *gid);
+
 /* Opens path for reading (a stdio stream, close-on-exec) if it is a regular
  * file, or with chardev also a character device (/dev/null as an empty
  * file). It never waits and never opens anything else: the type is checked

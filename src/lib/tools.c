@@ -5,6 +5,8 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -115,4 +117,57 @@ FILE *fopen_regular(const char *path, bool chardev, unsigned int *mode)
 		errno = e;
 	}
 	return f;
+}
+
+/* getpwnam_r/getgrnam_r with a buffer that grows on ERANGE (bounded) */
+int user_id(const char *name, unsigned *uid)
+{
+	struct passwd pw, *res = NULL;
+	size_t cap = 1024;
+	char *buf = NULL;
+	int r;
+
+	for (;;) {
+		char *nb = realloc(buf, cap);
+
+		if (!nb) {
+			free(buf);
+			return -ENOMEM;
+		}
+		buf = nb;
+		r = getpwnam_r(name, &pw, buf, cap, &res);
+		if (r != ERANGE || cap >= (1u << 20))
+			break;
+		cap *= 2;
+	}
+	if (!r && res)
+		*uid = (unsigned)res->pw_uid;
+	free(buf);
+	return r ? -r : res ? 0 : -ENOENT;
+}
+
+int group_id(const char *name, unsigned *gid)
+{
+	struct group gr, *res = NULL;
+	size_t cap = 1024;
+	char *buf = NULL;
+	int r;
+
+	for (;;) {
+		char *nb = realloc(buf, cap);
+
+		if (!nb) {
+			free(buf);
+			return -ENOMEM;
+		}
+		buf = nb;
+		r = getgrnam_r(name, &gr, buf, cap, &res);
+		if (r != ERANGE || cap >= (1u << 20))
+			break;
+		cap *= 2;
+	}
+	if (!r && res)
+		*gid = (unsigned)res->gr_gid;
+	free(buf);
+	return r ? -r : res ? 0 : -ENOENT;
 }

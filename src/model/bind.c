@@ -6,8 +6,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <grp.h>
-#include <pwd.h>
 #include <net/if.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,23 +24,17 @@ int bind_unix_owner(const char *opt, const char *val, unsigned *id, char **err)
 	unsigned long long v;
 
 	if (!strcmp(opt, "user")) {
-		struct passwd *pw = getpwnam(val);
-
-		if (!pw) {
+		if (user_id(val, id) < 0) {
 			memprintf(err, "'%s' : '%s' unknown user", opt, val);
 			return -EINVAL;
 		}
-		*id = (unsigned)pw->pw_uid;
 		return 0;
 	}
 	if (!strcmp(opt, "group")) {
-		struct group *gr = getgrnam(val);
-
-		if (!gr) {
+		if (group_id(val, id) < 0) {
 			memprintf(err, "'%s' : '%s' unknown group", opt, val);
 			return -EINVAL;
 		}
-		*id = (unsigned)gr->gr_gid;
 		return 0;
 	}
 	if (cfg_parse_uint(val, 0x7fffffff, &v) < 0) {

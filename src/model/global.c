@@ -2,8 +2,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <grp.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,32 +125,30 @@ static int g_pidfile(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 
 static int g_user(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 {
-	struct passwd *pw;
+	unsigned id;
 
 	if (cfg_one_arg(argc, argv, err))
 		return CFG_ERR;
-	pw = getpwnam(argv[1]);
-	if (!pw) {
+	if (user_id(argv[1], &id) < 0) {
 		memprintf(err, "unknown user '%s'", argv[1]);
 		return CFG_ERR;
 	}
-	ctx->conf->g.uid = pw->pw_uid;
+	ctx->conf->g.uid = id;
 	ctx->conf->g.have_uid = true;
 	return set_str(&ctx->conf->g.user, argv[1], err);
 }
 
 static int g_group(struct cfg_ctx *ctx, int argc, char **argv, char **err)
 {
-	struct group *gr;
+	unsigned id;
 
 	if (cfg_one_arg(argc, argv, err))
 		return CFG_ERR;
-	gr = getgrnam(argv[1]);
-	if (!gr) {
+	if (group_id(argv[1], &id) < 0) {
 		memprintf(err, "unknown group '%s'", argv[1]);
 		return CFG_ERR;
 	}
-	ctx->conf->g.gid = gr->gr_gid;
+	ctx->conf->g.gid = id;
 	ctx->conf->g.have_gid = true;
 	return set_str(&ctx->conf->g.group, argv[1], err);
 }

@@ -17,6 +17,8 @@
 #include <sys/stat.h>
 #include <cmocka.h>
 
+#include "lib/common.h"
+
 #include "lib/addr.h"
 #include "cfg/cfg.h"
 #include "core/chk.h"
@@ -564,6 +566,19 @@ static void test_global_keywords(void **state)
 	expect_error("global\n strict-limits yes\n", "'strict-limits': takes no argument");
 	expect_error("global\n user no-such-user-dp\n", "[t.cfg:2] : 'user': unknown user 'no-such-user-dp'");
 	expect_error("global\n group no-such-group-dp\n", "[t.cfg:2] : 'group': unknown group 'no-such-group-dp'");
+	/* names resolved reentrantly (lib/tools.c): a known name gives its id */
+	assert_int_equal(parse("global\n user root\n group root\n", &c), 0);
+	assert_true(c->g.have_uid && c->g.uid == 0 && c->g.have_gid && c->g.gid == 0);
+	dp_config_put(c);
+	{
+		unsigned id = 7;
+
+		assert_int_equal(user_id("no-such-user-dp", &id), -ENOENT);
+		assert_int_equal(id, 7);
+		assert_int_equal(group_id("no-such-group-dp", &id), -ENOENT);
+		assert_int_equal(user_id("root", &id), 0);
+		assert_int_equal(id, 0);
+	}
 	expect_error("global\n nbthread 0\n", "[t.cfg:2] : 'nbthread': value must be between 1 and 64 (was 0)");
 	expect_error("global\n nbthread 65\n", "[t.cfg:2] : 'nbthread': value must be between 1 and 64 (was 65)");
 	expect_error("global\n nbthread two\n",
