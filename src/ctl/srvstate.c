@@ -250,9 +250,8 @@ int srvstate_apply(struct proxy *px, const char *text, const char *path)
 	return applied;
 }
 
-/* The whole of the file at path (regular, or a character device such as
- * /dev/null: HAProxy reads those too), or NULL with why (wlen bytes)
- * saying why not. */
+/* The whole of the file at path (regular, or /dev/null as an empty state,
+ * which HAProxy reads too), or NULL with why (wlen bytes) saying why not. */
 static char *read_file(const char *path, char *why, size_t wlen)
 {
 	unsigned int mode;

@@ -49,14 +49,16 @@ int user_id(const char *name, unsigned *uid);
 int group_id(const char *name, unsigned *gid);
 
 /* Opens path for reading (a stdio stream, close-on-exec) if it is a regular
- * file, or with chardev also a character device (/dev/null as an empty
- * file). It never waits and never opens anything else: the type is checked
+ * file, or with devnull also the null device (/dev/null, or another node of
+ * it, as an empty file; no other device: a tty would block a read, some
+ * devices act when opened). It never waits and never opens anything else:
+ * the type is checked
  * with stat() before the open (opening some devices acts) and again on the
  * descriptor, which is opened O_NONBLOCK (fopen() of a FIFO would block
  * until a writer came, stalling whoever parses). Returns the stream, or
  * NULL: then *mode is the st_mode of a file of a refused type (file_kind()
  * names it), or 0 with errno set. */
-FILE *fopen_regular(const char *path, bool chardev, unsigned int *mode);
+FILE *fopen_regular(const char *path, bool devnull, unsigned int *mode);
 
 /* Like strdup/calloc but abort() on allocation failure is NOT used: these
  * return NULL and callers check. Kept as plain libc calls. */

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "lib/common.h"
@@ -73,12 +74,13 @@ const char *file_kind(unsigned int mode)
 	}
 }
 
-static bool type_ok(unsigned int m, bool chardev)
+static bool type_ok(const struct stat *st, bool devnull)
 {
-	return S_ISREG(m) || (chardev && S_ISCHR(m));
+	return S_ISREG(st->st_mode) ||
+	       (devnull && S_ISCHR(st->st_mode) && st->st_rdev == makedev(1, 3));
 }
 
-FILE *fopen_regular(const char *path, bool chardev, unsigned int *mode)
+FILE *fopen_regular(const char *path, bool devnull, unsigned int *mode)
 {
 	struct stat st;
 	FILE *f;
@@ -87,7 +89,7 @@ FILE *fopen_regular(const char *path, bool chardev, unsigned int *mode)
 	*mode = 0;
 	if (stat(path, &st) < 0)
 		return NULL;
-	if (!type_ok(st.st_mode, chardev)) {
+	if (!type_ok(&st, devnull)) {
 		*mode = st.st_mode;
 		errno = EINVAL;
 		return NULL;
@@ -102,7 +104,7 @@ FILE *fopen_regular(const char *path, bool chardev, unsigned int *mode)
 		errno = e;
 		return NULL;
 	}
-	if (!type_ok(st.st_mode, chardev)) {
+	if (!type_ok(&st, devnull)) {
 		*mode = st.st_mode;
 		close(fd);
 		errno = EINVAL;

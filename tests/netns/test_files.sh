@@ -137,7 +137,7 @@ lab_assert_match "replaced pid file: a notice says why" \
 # ---- 8. closed standard descriptors -------------------------------------------------------
 lab_bg h sh -c 'exec "$1" -f "$2" >"$3" 0<&- 2>&-' sh "$DP" "$LAB_TMP/dp.cfg" "$LAB_TMP/dp8.out"
 DPPID=$LAB_LASTPID
-lab_wait_port h 127.0.0.1 9500 || lab_die "decoyproxy (closed fds) did not start"
+lab_wait_port h 127.0.0.1 9500 || lab_die "decoyproxy (closed fds) did not start: $(cat "$LAB_TMP/dp8.out")"
 lab_assert_eq "closed stdin at start: descriptor 0 is /dev/null" /dev/null "$(readlink "/proc/$DPPID/fd/0")"
 lab_assert_eq "closed stderr at start: descriptor 2 is /dev/null" /dev/null "$(readlink "/proc/$DPPID/fd/2")"
 lab_stop "$DPPID"

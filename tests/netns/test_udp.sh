@@ -622,7 +622,7 @@ lab_assert_eq "stop case: the SIGUSR2's parse waits for the resolver" yes \
 kill -TERM "$H3PID"
 sleep 0.5
 lab_assert_eq "stop case: the process waits for the parse in flight" yes \
-	"$(kill -0 "$H3PID" 2>/dev/null && echo yes)"
+	"$(_lab_running "$H3PID" && echo yes)"
 touch "$LAB_TMP/h3/dns.release"
 if lab_wait_gone "$H3PID" 10; then
 	wait "$H3PID"

@@ -1080,9 +1080,9 @@ static int alarm_off(void **state)
 	return 0;
 }
 
-/* A server-state file that is a FIFO is named in the warning and skipped,
- * at once: reading it must not wait for a writer (the alarm fails the
- * test if it does). */
+/* A server-state file that is a FIFO (or a device other than /dev/null)
+ * is named in the warning and skipped, at once: reading it must not wait
+ * for a writer (the alarm fails the test if it does). */
 static void test_server_state_fifo(void **state)
 {
 	char dir[] = "/tmp/test_cfg_state.XXXXXX", fifo[64], cfg[512], want[160];
@@ -1110,6 +1110,15 @@ static void test_server_state_fifo(void **state)
 	assert_int_equal(parse(cfg, &c), 0);
 	if (strstr(msgs, "Can't open"))
 		fail_msg("/dev/null as a state file: %s", msgs);
+	dp_config_put(c);
+	/* another device is refused (a tty would block the read) */
+	c = NULL;
+	snprintf(cfg, sizeof(cfg), "global\n server-state-file /dev/zero\n"
+		 "defaults\n timeout connect 1s\n timeout server 1s\n load-server-state-from-file global\n"
+		 "backend a\n server s 10.0.0.1:80\n");
+	assert_int_equal(parse(cfg, &c), 0);
+	if (!strstr(msgs, "Can't open global server state file '/dev/zero': not a regular file (a character device)"))
+		fail_msg("/dev/zero as a state file: %s", msgs);
 	dp_config_put(c);
 	unlink(fifo);
 	rmdir(dir);
