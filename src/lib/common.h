@@ -52,8 +52,7 @@ int group_id(const char *name, unsigned *gid);
  * file, or with devnull also the null device (/dev/null, or another node of
  * it, as an empty file; no other device: a tty would block a read, some
  * devices act when opened). It never waits and never opens anything else:
- * the type is checked
- * with stat() before the open (opening some devices acts) and again on the
+ * the type is checked with stat() before the open and again on the
  * descriptor, which is opened O_NONBLOCK (fopen() of a FIFO would block
  * until a writer came, stalling whoever parses). Returns the stream, or
  * NULL: then *mode is the st_mode of a file of a refused type (file_kind()
