@@ -413,13 +413,29 @@ void process_std_fds(void)
 	}
 }
 
+static void close_pair(int p[2])
+{
+	for (int i = 0; i < 2; i++)
+		if (p[i] >= 0)
+			close(p[i]);
+}
+
 int process_daemonize(char **err)
 {
-	pid_t pid = fork();
-	int fd, e;
+	int order[2] = { -1, -1 }, fd, e;
+	pid_t pid;
+	char b;
 
+	/* the parent names the child (MAINPID=) before the child may say
+	 * anything to the service manager: the child waits until the parent
+	 * closed its end of this pipe (on a loaded machine the child could
+	 * otherwise reach READY=1 first) */
+	if (pipe2(order, O_CLOEXEC) < 0)
+		order[0] = order[1] = -1;
+	pid = fork();
 	if (pid < 0) {
 		e = errno;
+		close_pair(order);
 		memprintf(err, "cannot fork: %s", strerror(e));
 		return -e;
 	}
@@ -428,8 +444,17 @@ int process_daemonize(char **err)
 		 * PID: name the child before leaving, so the manager neither
 		 * fails the unit nor refuses the child's READY=1 */
 		sdnotify_send("MAINPID=%d", (int)pid);
+		close_pair(order);
 		return 1;
 	}
+	if (order[1] >= 0) {
+		close(order[1]);
+		order[1] = -1;
+	}
+	if (order[0] >= 0)
+		while (read(order[0], &b, 1) < 0 && errno == EINTR)
+			;   /* 0 (end of file) once the parent closed its end */
+	close_pair(order);
 	if (setsid() < 0) {
 		e = errno;
 		memprintf(err, "setsid: %s", strerror(e));
