@@ -121,12 +121,15 @@ FILE *fopen_regular(const char *path, bool devnull, unsigned int *mode)
 	return f;
 }
 
-/* getpwnam_r/getgrnam_r with a buffer that grows on ERANGE (bounded) */
-int user_id(const char *name, unsigned *uid)
+/* A user's uid (group false: getpwnam_r) or a group's gid (group true:
+ * getgrnam_r), with a buffer that grows on ERANGE up to 1 MiB. */
+static int name_to_id(const char *name, bool group, unsigned *id)
 {
-	struct passwd pw, *res = NULL;
+	struct passwd pw, *pwr = NULL;
+	struct group gr, *grr = NULL;
 	size_t cap = 1024;
 	char *buf = NULL;
+	bool found;
 	int r;
 
 	for (;;) {
@@ -137,39 +140,24 @@ int user_id(const char *name, unsigned *uid)
 			return -ENOMEM;
 		}
 		buf = nb;
-		r = getpwnam_r(name, &pw, buf, cap, &res);
+		r = group ? getgrnam_r(name, &gr, buf, cap, &grr) : getpwnam_r(name, &pw, buf, cap, &pwr);
 		if (r != ERANGE || cap >= (1u << 20))
 			break;
 		cap *= 2;
 	}
-	if (!r && res)
-		*uid = (unsigned)res->pw_uid;
+	found = !r && (grr || pwr);
+	if (found)
+		*id = grr ? (unsigned)grr->gr_gid : (unsigned)pwr->pw_uid;
 	free(buf);
-	return r ? -r : res ? 0 : -ENOENT;
+	return r ? -r : found ? 0 : -ENOENT;
+}
+
+int user_id(const char *name, unsigned *uid)
+{
+	return name_to_id(name, false, uid);
 }
 
 int group_id(const char *name, unsigned *gid)
 {
-	struct group gr, *res = NULL;
-	size_t cap = 1024;
-	char *buf = NULL;
-	int r;
-
-	for (;;) {
-		char *nb = realloc(buf, cap);
-
-		if (!nb) {
-			free(buf);
-			return -ENOMEM;
-		}
-		buf = nb;
-		r = getgrnam_r(name, &gr, buf, cap, &res);
-		if (r != ERANGE || cap >= (1u << 20))
-			break;
-		cap *= 2;
-	}
-	if (!r && res)
-		*gid = (unsigned)res->gr_gid;
-	free(buf);
-	return r ? -r : res ? 0 : -ENOENT;
+	return name_to_id(name, true, gid);
 }

@@ -1080,46 +1080,46 @@ static int alarm_off(void **state)
 	return 0;
 }
 
+/* Parses a configuration whose one backend loads the global server-state
+ * file path (the parse succeeds: a file that cannot be read is a warning);
+ * msgs then holds its messages. Fails the test after 20 s (alarm). */
+static void parse_with_state_file(const char *path)
+{
+	struct dp_config *c = NULL;
+	char cfg[512];
+
+	snprintf(cfg, sizeof(cfg), "global\n server-state-file %s\n"
+		 "defaults\n timeout connect 1s\n timeout server 1s\n load-server-state-from-file global\n"
+		 "backend a\n server s 10.0.0.1:80\n", path);
+	alarm(20);
+	assert_int_equal(parse(cfg, &c), 0);
+	alarm(0);
+	dp_config_put(c);
+}
+
 /* A server-state file that is a FIFO (or a device other than /dev/null)
  * is named in the warning and skipped, at once: reading it must not wait
  * for a writer (the alarm fails the test if it does). */
 static void test_server_state_fifo(void **state)
 {
-	char dir[] = "/tmp/test_cfg_state.XXXXXX", fifo[64], cfg[512], want[160];
-	struct dp_config *c = NULL;
+	char dir[] = "/tmp/test_cfg_state.XXXXXX", fifo[64], want[160];
 
 	(void)state;
 	assert_non_null(mkdtemp(dir));
 	snprintf(fifo, sizeof(fifo), "%s/state", dir);
 	assert_int_equal(mkfifo(fifo, 0600), 0);
-	snprintf(cfg, sizeof(cfg), "global\n server-state-file %s\n"
-		 "defaults\n timeout connect 1s\n timeout server 1s\n load-server-state-from-file global\n"
-		 "backend a\n server s 10.0.0.1:80\n", fifo);
-	alarm(20);
-	assert_int_equal(parse(cfg, &c), 0);
-	alarm(0);
+	parse_with_state_file(fifo);
 	snprintf(want, sizeof(want), "Can't open global server state file '%s': not a regular file (a FIFO)", fifo);
 	if (!strstr(msgs, want))
 		fail_msg("expected \"%s\" in:\n%s", want, msgs);
-	dp_config_put(c);
 	/* /dev/null, as HAProxy reads it: an empty state, no warning */
-	c = NULL;
-	snprintf(cfg, sizeof(cfg), "global\n server-state-file /dev/null\n"
-		 "defaults\n timeout connect 1s\n timeout server 1s\n load-server-state-from-file global\n"
-		 "backend a\n server s 10.0.0.1:80\n");
-	assert_int_equal(parse(cfg, &c), 0);
+	parse_with_state_file("/dev/null");
 	if (strstr(msgs, "Can't open"))
 		fail_msg("/dev/null as a state file: %s", msgs);
-	dp_config_put(c);
 	/* another device is refused (a tty would block the read) */
-	c = NULL;
-	snprintf(cfg, sizeof(cfg), "global\n server-state-file /dev/zero\n"
-		 "defaults\n timeout connect 1s\n timeout server 1s\n load-server-state-from-file global\n"
-		 "backend a\n server s 10.0.0.1:80\n");
-	assert_int_equal(parse(cfg, &c), 0);
+	parse_with_state_file("/dev/zero");
 	if (!strstr(msgs, "Can't open global server state file '/dev/zero': not a regular file (a character device)"))
 		fail_msg("/dev/zero as a state file: %s", msgs);
-	dp_config_put(c);
 	unlink(fifo);
 	rmdir(dir);
 }
